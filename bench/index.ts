@@ -1,0 +1,5 @@
+import type { Benchmark } from './harness.js';
+import { redactBenchmark } from './redact.bench.js';
+
+/** Every benchmark `npm run bench` knows. Later issues add theirs here. */
+export const benchmarks: Benchmark[] = [redactBenchmark];

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench [-- NAME ...]`: runs the benchmarks (all, or those named), writes each result
+ * to bench/results/NAME.json, and prints a summary. Benchmarks register in bench/index.ts.
+ */
+import { benchmarks } from './index.js';
+import { writeResult } from './harness.js';
+
+const wanted = process.argv.slice(2);
+const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));
+if (selected.length === 0) {
+  console.error(`no benchmark named ${wanted.join(', ')}; known: ${benchmarks.map((b) => b.name).join(', ')}`);
+  process.exit(2);
+}
+let missed = 0;
+for (const benchmark of selected) {
+  console.error(`bench: ${benchmark.name} ...`);
+  const result = await benchmark.run();
+  const file = writeResult(result);
+  for (const [name, ratio] of Object.entries(result.ratios)) console.log(`${benchmark.name}: ${name} = ${ratio.toFixed(3)}`);
+  for (const target of result.targets) {
+    console.log(`${benchmark.name}: target ${target.name} (${target.target}): ${target.met ? 'met' : 'MISSED'}`);
+    if (!target.met) missed++;
+  }
+  console.error(`bench: wrote ${file}`);
+}
+if (missed > 0) console.log(`${missed} target(s) missed`);

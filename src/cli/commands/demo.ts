@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { NotImplementedError } from '../../common/errors.js';
+import type { CliContext } from '../context.js';
+import type { Runner } from '../main.js';
+
+export function register(program: Command, _ctx: CliContext, run: Runner): void {
+  program
+    .command('demo')
+    .description('migrate a live demo service and its database between two local sites')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(
+      run(() => {
+        throw new NotImplementedError('`handoff demo`', 'the embedded demo');
+      }),
+    );
+}

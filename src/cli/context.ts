@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { createLogger, type Logger, type LogLevel } from '../common/logger.js';
+import { createRedactor, type Redactor } from '../common/redact.js';
+import { UsageError } from '../common/errors.js';
+
+/** What every command gets: its streams, environment and the process-wide redactor. */
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  redactor: Redactor;
+  /** Writes to stdout through the redactor. Only results go here; progress goes to stderr. */
+  out(text: string): void;
+  /** Writes to stderr through the redactor. */
+  err(text: string): void;
+  /** Prints one JSON document on stdout. */
+  json(value: unknown): void;
+  /** Makes a logger from the global flags (`--log-format`, `--log-level`). */
+  logger(): Logger;
+  /** The state directory: `--state-dir`, else HANDOFF_STATE_DIR, else ./.handoff. */
+  stateDir(flag?: string): string;
+  /** Whether stderr is a terminal (progress is quiet when it is not). */
+  isTTY: boolean;
+}
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  isTTY: boolean;
+}
+
+export interface GlobalFlags {
+  logFormat?: string;
+  logLevel?: string;
+}
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function createCliContext(io: CliIO, globals: () => GlobalFlags): CliContext {
+  const redactor = createRedactor();
+  const ctx: CliContext = {
+    env: io.env,
+    cwd: io.cwd,
+    redactor,
+    isTTY: io.isTTY,
+    out: (text) => io.stdout(redactor.redact(text)),
+    err: (text) => io.stderr(redactor.redact(text)),
+    json: (value) => io.stdout(`${JSON.stringify(redactor.redactValue(value), null, 2)}\n`),
+    logger: () => {
+      const flags = globals();
+      const format = flags.logFormat ?? 'text';
+      if (format !== 'json' && format !== 'text') {
+        throw new UsageError(`--log-format: "${format}" is not a log format; use json or text`);
+      }
+      const level = (flags.logLevel ?? 'info') as LogLevel;
+      if (!logLevels.includes(level)) {
+        throw new UsageError(`--log-level: "${flags.logLevel}" is not a level; use ${logLevels.join(', ')}`);
+      }
+      return createLogger({ format, level, redactor, write: (line) => io.stderr(line) });
+    },
+    stateDir: (flag) => path.resolve(io.cwd, flag ?? io.env.HANDOFF_STATE_DIR ?? '.handoff'),
+  };
+  return ctx;
+}
+
+/** Parses `-o`/`--output`; only `json` and `text` exist. */
+export function outputFormat(value: string | undefined): 'json' | 'text' {
+  const format = value ?? 'text';
+  if (format !== 'json' && format !== 'text') {
+    throw new UsageError(`-o: "${format}" is not an output format; use json or text`);
+  }
+  return format;
+}

@@ -1,0 +1,107 @@
+/**
+ * The command line. Parses arguments, calls one function per command, and maps errors to exit
+ * codes: 0 success, 1 the thing checked is not so, 2 bad input, 3 internal error. This is the only
+ * place that decides exit codes; commands return 0 or 1, or throw.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeFor, HandoffError, messageOf, PlanError } from '../common/errors.js';
+import { createCliContext, type CliContext, type CliIO, type GlobalFlags } from './context.js';
+import { commands } from './commands/index.js';
+
+export type ExitCode = 0 | 1 | 2 | 3;
+
+/** A command's action: returns its exit code (0 or 1), or throws. */
+export type Action<A extends unknown[]> = (...args: A) => Promise<0 | 1 | void> | 0 | 1 | void;
+
+/** What each commands/<verb>.ts exports. */
+export interface CommandModule {
+  register(program: Command, ctx: CliContext, run: Runner): void;
+}
+
+/** Wraps an action so its result becomes the process exit code. */
+export type Runner = <A extends unknown[]>(action: Action<A>) => (...args: A) => Promise<void>;
+
+function defaultIO(): CliIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}
+
+export function buildProgram(ctx: CliContext, run: Runner): Command {
+  const program = new Command('handoff')
+    .description(
+      'Move a live service and its PostgreSQL data between clusters as one gated, resumable, audited pipeline.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0', '--version')
+    .addOption(new Option('--log-format <format>', 'log format on stderr: text or json').default('text'))
+    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').default('info'))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.out(text),
+      writeErr: (text) => ctx.err(text),
+      outputError: (text, write) => write(text),
+    });
+  for (const module of commands) module.register(program, ctx, run);
+  // Every subcommand reports usage errors the same way and never exits by itself.
+  for (const sub of program.commands) {
+    sub.exitOverride().showSuggestionAfterError(true);
+    for (const inner of sub.commands) inner.exitOverride().showSuggestionAfterError(true);
+  }
+  return program;
+}
+
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<ExitCode> {
+  let program: Command | undefined;
+  const ctx = createCliContext(io, () => (program?.opts() ?? {}) as GlobalFlags);
+  let code: ExitCode = 0;
+  const run: Runner =
+    (action) =>
+    async (...args) => {
+      const result = await action(...args);
+      code = result === 1 ? 1 : 0;
+    };
+  try {
+    program = buildProgram(ctx, run);
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    return report(ctx, error);
+  }
+}
+
+function report(ctx: CliContext, error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    ) {
+      return 0;
+    }
+    // Commander has already printed its message through configureOutput.
+    return 2;
+  }
+  if (error instanceof PlanError) {
+    ctx.err(`error: the plan is not valid:\n${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof HandoffError) {
+    ctx.err(`error: ${error.message}\n`);
+    const cause = error.cause === undefined ? '' : messageOf(error.cause);
+    if (cause && !error.message.includes(cause)) ctx.err(`  cause: ${cause}\n`);
+    return exitCodeFor(error);
+  }
+  // A bug: say so, with the stack only when asked for.
+  ctx.err(`internal error: ${messageOf(error)}\n`);
+  if (ctx.env.HANDOFF_DEBUG && error instanceof Error && error.stack) ctx.err(`${error.stack}\n`);
+  return 3;
+}
