@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/common/net.js';
 import { startPostgresServer, systemBinDir, type PostgresServer } from '../../src/data/postgres/server.js';
@@ -17,6 +18,8 @@ export interface TestPostgres extends PostgresServer {
 /** Starts a throw-away PostgreSQL server on a free loopback port. Call close() in afterAll. */
 export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const tmp = makeTempDir('handoff-pg-');
+  // mkdtemp makes the directory 0700; as root the server runs as `postgres`, which must reach it.
+  fs.chmodSync(tmp.dir, 0o755);
   const version = options.version ?? 18;
   let binDir: string | undefined;
   if (version === 15) {
