@@ -94,6 +94,22 @@ function chownTree(dir: string, ids: Ids | undefined): void {
   fs.chownSync(dir, ids.uid, ids.gid);
 }
 
+/**
+ * The server runs as another user than us (root): it must be able to traverse every directory above
+ * its data directory. Adds search permission for others (o+x, not read) where it is missing.
+ */
+function allowTraversal(dir: string, ids: Ids | undefined): void {
+  if (!ids) return;
+  let current = path.dirname(dir);
+  for (;;) {
+    const mode = fs.statSync(current).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(current, (mode & 0o7777) | 0o001);
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
   const binDir = options.binDir ?? (await embeddedBinDir());
   const user = options.user ?? 'postgres';
@@ -103,6 +119,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const logFile = options.logFile ?? `${dataDir}.log`;
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
 
+  allowTraversal(dataDir, ids);
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     chownTree(dataDir, ids);

@@ -1,0 +1,214 @@
+/**
+ * The load generator: a mix of reads and writes at a target rate from a few virtual clients, each
+ * with its own cookies (so the router's read-after-write stickiness applies per client). Keeps a
+ * ledger of every write and checks every client's reads of its own writes. Bounded in count and time.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { createLedger, LOAD_CLIENT_PREFIX, type Ledger, type OrderWrite } from './ledger.js';
+
+export interface LoadOptions {
+  /** Where the service answers (the router, in the demo). */
+  baseUrl: string;
+  /** Requests per second, all clients together. */
+  rate: number;
+  /** Share of requests that are reads (0..1). */
+  readShare?: number;
+  clients?: number;
+  /** Number of accounts in the bank (ids 1..accounts). */
+  accounts: number;
+  maxInFlight?: number;
+  /** Hard bounds: the generator stops by itself at whichever comes first. */
+  maxRequests: number;
+  maxDurationMs: number;
+  requestTimeoutMs?: number;
+}
+
+export interface LoadStats {
+  total: number;
+  /** 5xx answers, connection failures and time-outs. */
+  failed: number;
+  /** Requests not sent because maxInFlight was reached (the generator could not keep up). */
+  skipped: number;
+  reads: number;
+  writes: number;
+  bySite: Record<string, number>;
+  failures: Array<{ at: number; what: string; status: number | null; reason: string }>;
+}
+
+export interface LoadGenerator {
+  readonly ledger: Ledger;
+  stats(): LoadStats;
+  /** Stops issuing requests and waits (bounded) for those in flight. */
+  stop(): Promise<LoadStats>;
+  /** Resolves when the generator stopped by itself (bound reached) or was stopped. */
+  readonly done: Promise<LoadStats>;
+}
+
+interface VirtualClient {
+  id: string;
+  cookies: Map<string, string>;
+  lastOrder: OrderWrite | null;
+}
+
+const items = ['widget', 'gadget', 'café crème', 'naïve bun', 'smørbrød'];
+
+export function startLoad(options: LoadOptions): LoadGenerator {
+  const readShare = options.readShare ?? 0.6;
+  const maxInFlight = options.maxInFlight ?? 64;
+  const timeout = options.requestTimeoutMs ?? 10_000;
+  const agent = new Agent({ connections: maxInFlight, keepAliveTimeout: 10_000, headersTimeout: timeout, bodyTimeout: timeout });
+  const ledger = createLedger();
+  const clients: VirtualClient[] = Array.from({ length: options.clients ?? 8 }, (_, i) => ({
+    id: `${LOAD_CLIENT_PREFIX}${i}-${randomUUID().slice(0, 8)}`,
+    cookies: new Map(),
+    lastOrder: null,
+  }));
+  ledger.clients.push(...clients.map((c) => c.id));
+  const stats: LoadStats = { total: 0, failed: 0, skipped: 0, reads: 0, writes: 0, bySite: {}, failures: [] };
+  const started = Date.now();
+  let issued = 0;
+  let inFlight = 0;
+  let stopped = false;
+  const pending = new Set<Promise<void>>();
+  let resolveDone: (s: LoadStats) => void = () => undefined;
+  const done = new Promise<LoadStats>((resolve) => (resolveDone = resolve));
+
+  const send = async (client: VirtualClient, method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (client.cookies.size > 0) headers.cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response = await request(new URL(path, options.baseUrl), {
+      method: method as 'GET',
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+      dispatcher: agent,
+      signal: AbortSignal.timeout(timeout),
+    });
+    const setCookie = response.headers['set-cookie'];
+    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
+      const [pair] = line.split(';');
+      const eq = pair?.indexOf('=') ?? -1;
+      if (pair && eq > 0) client.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    const text = await response.body.text();
+    const site = String(response.headers['x-site'] ?? 'unknown');
+    stats.bySite[site] = (stats.bySite[site] ?? 0) + 1;
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: response.statusCode, json: json as Record<string, unknown> | null };
+  };
+
+  const fail = (what: string, status: number | null, reason: string) => {
+    stats.failed++;
+    if (stats.failures.length < 100) stats.failures.push({ at: Date.now() - started, what, status, reason });
+  };
+
+  const operation = async (): Promise<void> => {
+    const client = clients[Math.floor(Math.random() * clients.length)] as VirtualClient;
+    const read = Math.random() < readShare;
+    stats.total++;
+    if (read) stats.reads++;
+    else stats.writes++;
+    const r = Math.random();
+    try {
+      if (read && client.lastOrder?.id && r < 0.5) {
+        const order = client.lastOrder;
+        const res = await send(client, 'GET', `/orders/${order.id}`);
+        if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''));
+        ledger.readYourWrites.checked++;
+        if (res.status !== 200 || res.json?.request_id !== order.requestId) {
+          ledger.readYourWrites.violations.push({ clientId: client.id, orderId: String(order.id), reason: `status ${res.status}` });
+        }
+      } else if (read) {
+        const path = r < 0.8 ? `/accounts/${1 + Math.floor(Math.random() * options.accounts)}` : `/orders?clientId=${client.id}&limit=5`;
+        const res = await send(client, 'GET', path);
+        if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''));
+      } else if (r < 0.7) {
+        const write: OrderWrite = {
+          requestId: randomUUID(),
+          clientId: client.id,
+          item: items[Math.floor(Math.random() * items.length)] as string,
+          quantity: 1 + Math.floor(Math.random() * 5),
+          details: { source: 'load', n: issued, tags: ['a', 'ü'], nested: { ok: true } },
+          note: Math.random() < 0.2 ? null : `note — ${issued}`,
+        };
+        ledger.orders.set(write.requestId, { write, outcome: 'info' });
+        const res = await send(client, 'POST', '/orders', write);
+        if (res.status === 200 || res.status === 201) {
+          write.id = String(res.json?.id);
+          ledger.orders.set(write.requestId, { write, outcome: 'ok' });
+          client.lastOrder = write;
+        } else if (res.status >= 500) {
+          // 503 from a fenced database is a definite refusal; other 5xx are unknown.
+          ledger.orders.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
+          fail('create order', res.status, String(res.json?.error ?? ''));
+        } else ledger.orders.set(write.requestId, { write, outcome: 'fail' });
+      } else {
+        const from = 1 + Math.floor(Math.random() * options.accounts);
+        let to = 1 + Math.floor(Math.random() * options.accounts);
+        if (to === from) to = (to % options.accounts) + 1;
+        const write = { requestId: randomUUID(), from, to, amount: 1 + Math.floor(Math.random() * 20) };
+        ledger.transfers.set(write.requestId, { write, outcome: 'info' });
+        const res = await send(client, 'POST', '/transfers', write);
+        if (res.status === 201 || res.status === 200) ledger.transfers.set(write.requestId, { write, outcome: 'ok' });
+        else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
+        else {
+          ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
+          if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''));
+        }
+      }
+    } catch (error) {
+      fail(read ? 'read' : 'write', null, error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  const finish = async (): Promise<LoadStats> => {
+    clearInterval(ticker);
+    const bound = new Promise((resolve) => setTimeout(resolve, timeout + 1000).unref());
+    await Promise.race([Promise.allSettled([...pending]), bound]);
+    await agent.close().catch(() => undefined);
+    resolveDone(stats);
+    return stats;
+  };
+
+  const ticker = setInterval(() => {
+    if (stopped) return;
+    const elapsed = Date.now() - started;
+    if (issued >= options.maxRequests || elapsed >= options.maxDurationMs) {
+      stopped = true;
+      void finish();
+      return;
+    }
+    const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * options.rate)) - issued;
+    for (let i = 0; i < due; i++) {
+      issued++;
+      if (inFlight >= maxInFlight) {
+        stats.skipped++;
+        continue;
+      }
+      inFlight++;
+      const p = operation().finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+      pending.add(p);
+    }
+  }, 5);
+
+  return {
+    ledger,
+    stats: () => stats,
+    done,
+    async stop() {
+      if (!stopped) {
+        stopped = true;
+        return finish();
+      }
+      return done;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The load generator's ledger, Jepsen style: every write it attempted, with its outcome
+ * (ok: acknowledged; fail: definitely did not happen; info: unknown, e.g. a time-out), and every
+ * read of a client's own write. `checkLedger` compares it with the final writer's database.
+ */
+import pg from 'pg';
+import { bankTotal, INITIAL_BALANCE } from '../service/schema.js';
+
+export interface OrderWrite {
+  requestId: string;
+  clientId: string;
+  item: string;
+  quantity: number;
+  details: Record<string, unknown>;
+  note: string | null;
+  /** Set once acknowledged. */
+  id?: string;
+}
+
+export interface TransferWrite {
+  requestId: string;
+  from: number;
+  to: number;
+  amount: number;
+  id?: string;
+}
+
+export type Outcome = 'ok' | 'fail' | 'info';
+
+export interface Ledger {
+  /** The virtual clients' ids; only their rows are judged. */
+  clients: string[];
+  orders: Map<string, { write: OrderWrite; outcome: Outcome }>;
+  transfers: Map<string, { write: TransferWrite; outcome: Outcome }>;
+  readYourWrites: { checked: number; violations: Array<{ clientId: string; orderId: string; reason: string }> };
+}
+
+export function createLedger(): Ledger {
+  return { clients: [], orders: new Map(), transfers: new Map(), readYourWrites: { checked: 0, violations: [] } };
+}
+
+export interface LedgerCheck {
+  ok: boolean;
+  acknowledged: number;
+  lost: string[];
+  duplicated: string[];
+  unexpected: string[];
+  changed: string[];
+  /** Writes with an unknown outcome that turned out to have happened. */
+  recovered: number;
+  readYourWritesViolations: number;
+  bank: { total: string; expected: string; negative: number; preserved: boolean };
+}
+
+/** Client ids of the load generator start with this, so its rows can be told from seeded ones. */
+export const LOAD_CLIENT_PREFIX = 'load-';
+
+/** JSON with object keys sorted: jsonb stores keys in its own order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function sameContent(row: Record<string, unknown>, write: OrderWrite): boolean {
+  return (
+    row.client_id === write.clientId &&
+    row.item === write.item &&
+    Number(row.quantity) === write.quantity &&
+    canonical(row.details) === canonical(write.details) &&
+    (row.note ?? null) === write.note
+  );
+}
+
+export interface CheckOptions {
+  /**
+   * The ledger's generator was the only writer of transfers: a transfer nobody attempted is then
+   * unexpected. (Orders are always judged by the ledger's own client ids.)
+   */
+  onlyWriter?: boolean;
+}
+
+/** Checks the ledger against the final writer's database. */
+export async function checkLedger(
+  ledger: Ledger,
+  client: pg.ClientBase,
+  accounts: number,
+  options: CheckOptions = {},
+): Promise<LedgerCheck> {
+  const rows = await client.query(
+    `select request_id::text, id::text, client_id, item, quantity, details, note
+     from orders where client_id = any($1::text[])`,
+    [ledger.clients],
+  );
+  const byRequest = new Map<string, Array<Record<string, unknown>>>();
+  for (const row of rows.rows) {
+    const list = byRequest.get(row.request_id) ?? [];
+    list.push(row);
+    byRequest.set(row.request_id, list);
+  }
+  const lost: string[] = [];
+  const duplicated: string[] = [];
+  const changed: string[] = [];
+  const unexpected: string[] = [];
+  let recovered = 0;
+  let acknowledged = 0;
+  for (const [requestId, { write, outcome }] of ledger.orders) {
+    const found = byRequest.get(requestId) ?? [];
+    if (found.length > 1) duplicated.push(requestId);
+    if (outcome === 'ok') {
+      acknowledged++;
+      if (found.length === 0) lost.push(requestId);
+      else if (!sameContent(found[0] as Record<string, unknown>, write) || (write.id && found[0]?.id !== write.id)) changed.push(requestId);
+    } else if (outcome === 'fail' && found.length > 0) unexpected.push(requestId);
+    else if (outcome === 'info' && found.length > 0) recovered++;
+  }
+  for (const requestId of byRequest.keys()) if (!ledger.orders.has(requestId)) unexpected.push(requestId);
+
+  const transfers = await client.query<{ request_id: string; n: string }>(
+    `select request_id::text, count(*)::text as n from transfers group by request_id`,
+  );
+  const transferCounts = new Map(transfers.rows.map((r) => [r.request_id, Number(r.n)]));
+  for (const [requestId, { outcome }] of ledger.transfers) {
+    const n = transferCounts.get(requestId) ?? 0;
+    if (n > 1) duplicated.push(requestId);
+    if (outcome === 'ok') {
+      acknowledged++;
+      if (n === 0) lost.push(requestId);
+    } else if (outcome === 'fail' && n > 0) unexpected.push(requestId);
+    else if (outcome === 'info' && n > 0) recovered++;
+  }
+  if (options.onlyWriter) {
+    for (const requestId of transferCounts.keys()) if (!ledger.transfers.has(requestId)) unexpected.push(requestId);
+  }
+
+  const bank = await bankTotal(client);
+  const expected = BigInt(accounts) * BigInt(INITIAL_BALANCE);
+  const preserved = bank.total === expected && bank.negative === 0 && bank.accounts === accounts;
+  const readYourWritesViolations = ledger.readYourWrites.violations.length;
+  return {
+    ok: lost.length === 0 && duplicated.length === 0 && unexpected.length === 0 && changed.length === 0 && preserved && readYourWritesViolations === 0,
+    acknowledged,
+    lost,
+    duplicated,
+    unexpected,
+    changed,
+    recovered,
+    readYourWritesViolations,
+    bank: { total: bank.total.toString(), expected: expected.toString(), negative: bank.negative, preserved },
+  };
+}

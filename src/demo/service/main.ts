@@ -1,0 +1,52 @@
+/**
+ * The demo service as a process, as the `local` platform runs it. Configuration from the
+ * environment (the plan's `env`, templated per site):
+ *   DATABASE_URL          the application's connection (required)
+ *   MIGRATE_DATABASE_URL  the schema owner's connection; when set, the migration runs at start
+ *   APP_ROLE              the role to grant the application's privileges to (with MIGRATE_DATABASE_URL)
+ *   PORT, HOST, SITE      where to listen and what to call this site
+ *   INJECT_ERROR_RATE     share of API requests answered 500 (demo of automatic rollback)
+ */
+import pg from 'pg';
+import { migrate } from './schema.js';
+import { startDemoService } from './server.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`demo-service: ${name} is not set\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const migrateUrl = process.env.MIGRATE_DATABASE_URL;
+if (migrateUrl) {
+  const client = new pg.Client({ connectionString: migrateUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await migrate(client, process.env.APP_ROLE);
+  } finally {
+    await client.end();
+  }
+}
+
+const service = await startDemoService({
+  databaseUrl: required('DATABASE_URL'),
+  port: Number(process.env.PORT ?? 8080),
+  host: process.env.HOST ?? '127.0.0.1',
+  site: process.env.SITE ?? 'unknown',
+  errorRate: Number(process.env.INJECT_ERROR_RATE ?? 0),
+});
+process.stderr.write(`demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}\n`);
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    void service.close().then(() => process.exit(0));
+  });
+}

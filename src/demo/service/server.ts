@@ -1,0 +1,246 @@
+/**
+ * The demo service: a small HTTP API on PostgreSQL, the kind of service handoff moves. Accounts with
+ * transfers (the total never changes), orders (create, read, list) and order events. Every response
+ * says which site served it (`X-Site`), so the load generator and the tests can tell.
+ *
+ * Writes are idempotent by `requestId`: a retried request returns the row it already made.
+ * A fenced database (writes refused) answers 503 with Retry-After, never a 500.
+ */
+import http from 'node:http';
+import pg from 'pg';
+import { z } from 'zod';
+
+export interface DemoServiceOptions {
+  /** The application's connection (a role without DDL rights). */
+  databaseUrl: string;
+  port: number;
+  host?: string;
+  site: string;
+  /** Share of API requests (not /healthz) answered with a 500, to show automatic rollback. */
+  errorRate?: number;
+  poolSize?: number;
+}
+
+export interface DemoService {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const transferBody = z.strictObject({
+  requestId: z.uuid(),
+  from: z.number().int().positive(),
+  to: z.number().int().positive(),
+  amount: z.number().int().positive().max(1_000_000),
+});
+
+const orderBody = z.strictObject({
+  requestId: z.uuid(),
+  clientId: z.string().min(1).max(100),
+  item: z.string().min(1).max(200),
+  quantity: z.number().int().positive().max(1000),
+  details: z.record(z.string(), z.unknown()).optional(),
+  note: z.string().max(1000).nullable().optional(),
+});
+
+const eventBody = z.strictObject({ kind: z.string().min(1).max(50) });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 64 * 1024;
+
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        resolve(chunks.length === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new HttpError(400, 'body is not JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new HttpError(400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+const orderColumns = `id::text, request_id, client_id, item, quantity, details, note, created_at`;
+
+export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  pool.on('error', () => undefined); // a broken idle connection is replaced on next use
+  const errorRate = options.errorRate ?? 0;
+
+  async function transfer(body: z.infer<typeof transferBody>): Promise<[number, unknown]> {
+    if (body.from === body.to) throw new HttpError(400, 'from and to must differ');
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const done = await client.query('select id::text from transfers where request_id = $1', [body.requestId]);
+      if (done.rowCount) {
+        await client.query('rollback');
+        return [200, { id: done.rows[0].id, duplicate: true }];
+      }
+      // Lock both accounts in id order, so concurrent transfers cannot deadlock.
+      const locked = await client.query<{ id: number; balance: string }>(
+        'select id, balance::text from accounts where id = any($1::int[]) order by id for update',
+        [[body.from, body.to]],
+      );
+      if (locked.rowCount !== 2) throw new HttpError(404, 'no such account');
+      const from = locked.rows.find((r) => r.id === body.from);
+      if (!from || BigInt(from.balance) < BigInt(body.amount)) {
+        await client.query('rollback');
+        return [409, { error: 'insufficient funds' }];
+      }
+      await client.query('update accounts set balance = balance - $2, updated_at = now() where id = $1', [body.from, body.amount]);
+      await client.query('update accounts set balance = balance + $2, updated_at = now() where id = $1', [body.to, body.amount]);
+      const inserted = await client.query<{ id: string }>(
+        'insert into transfers (request_id, from_id, to_id, amount) values ($1, $2, $3, $4) returning id::text',
+        [body.requestId, body.from, body.to, body.amount],
+      );
+      await client.query('commit');
+      return [201, { id: inserted.rows[0]?.id }];
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function createOrder(body: z.infer<typeof orderBody>): Promise<[number, unknown]> {
+    const inserted = await pool.query(
+      `insert into orders (request_id, client_id, item, quantity, details, note)
+       values ($1, $2, $3, $4, $5, $6)
+       on conflict (request_id) do nothing
+       returning ${orderColumns}`,
+      [body.requestId, body.clientId, body.item, body.quantity, JSON.stringify(body.details ?? {}), body.note ?? null],
+    );
+    if (inserted.rowCount) {
+      const order = inserted.rows[0];
+      await pool.query(`insert into order_events (order_id, seq, kind) values ($1, 1, 'created')`, [order.id]);
+      return [201, order];
+    }
+    const existing = await pool.query(`select ${orderColumns} from orders where request_id = $1`, [body.requestId]);
+    return [200, existing.rows[0]];
+  }
+
+  async function route(req: http.IncomingMessage): Promise<[number, unknown]> {
+    const url = new URL(req.url ?? '/', 'http://service');
+    const parts = url.pathname.split('/').filter(Boolean);
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && url.pathname === '/healthz') {
+      await pool.query('select 1');
+      return [200, { ok: true, site: options.site }];
+    }
+    if (errorRate > 0 && Math.random() < errorRate) throw new HttpError(500, 'injected error');
+    if (parts[0] === 'accounts') {
+      if (method === 'GET' && parts[1] === 'total') {
+        const r = await pool.query('select sum(balance)::text as total, count(*)::int as accounts from accounts');
+        return [200, r.rows[0]];
+      }
+      if (method === 'GET' && parts.length === 2) {
+        const id = Number(parts[1]);
+        if (!Number.isInteger(id)) throw new HttpError(400, 'account id must be an integer');
+        const r = await pool.query('select id, owner, balance::text, updated_at from accounts where id = $1', [id]);
+        return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such account' }];
+      }
+    }
+    if (parts[0] === 'transfers' && method === 'POST' && parts.length === 1) {
+      return transfer(parse(transferBody, await readJson(req)));
+    }
+    if (parts[0] === 'orders') {
+      if (method === 'POST' && parts.length === 1) return createOrder(parse(orderBody, await readJson(req)));
+      if (method === 'GET' && parts.length === 1) {
+        const clientId = url.searchParams.get('clientId');
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? 20) || 20, 100);
+        const r = clientId
+          ? await pool.query(`select ${orderColumns} from orders where client_id = $1 order by id desc limit $2`, [clientId, limit])
+          : await pool.query(`select ${orderColumns} from orders order by id desc limit $1`, [limit]);
+        return [200, { orders: r.rows }];
+      }
+      const id = parts[1];
+      if (id === undefined || !/^\d+$/.test(id)) throw new HttpError(400, 'order id must be an integer');
+      if (method === 'GET' && parts.length === 2) {
+        const r = await pool.query(`select ${orderColumns} from orders where id = $1`, [id]);
+        return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such order' }];
+      }
+      if (method === 'POST' && parts[2] === 'events' && parts.length === 3) {
+        const body = parse(eventBody, await readJson(req));
+        const r = await pool.query(
+          `insert into order_events (order_id, seq, kind)
+           select $1, coalesce(max(seq), 0) + 1, $2 from order_events where order_id = $1
+           returning order_id::text, seq, kind`,
+          [id, body.kind],
+        );
+        return [201, r.rows[0]];
+      }
+    }
+    throw new HttpError(404, `no route for ${method} ${url.pathname}`);
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req)
+      .then(([status, body]) => send(res, status, body))
+      .catch((error: unknown) => {
+        const code = (error as { code?: string }).code;
+        if (error instanceof HttpError) send(res, error.status, { error: error.message });
+        else if (code === '42501' || code === '25006') {
+          // The database refuses writes: it is fenced during a migration. Come back shortly.
+          res.setHeader('Retry-After', '1');
+          send(res, 503, { error: 'writes are paused (database fenced)' });
+        } else if (code === '23505') send(res, 409, { error: 'conflict' });
+        else send(res, 500, { error: 'internal error' });
+      });
+  });
+  server.keepAliveTimeout = 30_000;
+
+  function send(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-site': options.site });
+    res.end(text);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+
+  return {
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkLedger } from '../../src/demo/load/ledger.js';
+import { startLoad } from '../../src/demo/load/generator.js';
+import { migrate, seed } from '../../src/demo/service/schema.js';
+import { startDemoService, type DemoService } from '../../src/demo/service/server.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+const ACCOUNTS = 20;
+
+describe('demo service and load generator on a real PostgreSQL', () => {
+  let server: TestPostgres;
+  let service: DemoService;
+  let admin: pg.Client;
+  let appUrl: string;
+
+  beforeAll(async () => {
+    server = await startTestPostgres();
+    await server.createDatabase('shop');
+    await server.query(`create role demo_app login password 'app-pw-123'`);
+    admin = new pg.Client({ connectionString: server.url('shop') });
+    await admin.connect();
+    await migrate(admin, 'demo_app');
+    await migrate(admin, 'demo_app'); // idempotent
+    await seed(admin, { accounts: ACCOUNTS, orders: 200 });
+    appUrl = `postgresql://demo_app:app-pw-123@127.0.0.1:${server.port}/shop`;
+    service = await startDemoService({ databaseUrl: appUrl, port: 0, site: 'source' });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await admin?.end();
+    await server?.close();
+  });
+
+  it('serves orders, transfers and events, idempotent by request id', async () => {
+    const base = `http://127.0.0.1:${service.port}`;
+    const requestId = crypto.randomUUID();
+    const body = JSON.stringify({ requestId, clientId: 'c1', item: 'smørbrød', quantity: 2, details: { a: [1] }, note: null });
+    const first = await fetch(`${base}/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('x-site')).toBe('source');
+    const created = (await first.json()) as { id: string };
+    const again = await fetch(`${base}/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(created.id);
+    const read = await fetch(`${base}/orders/${created.id}`);
+    expect(((await read.json()) as { item: string }).item).toBe('smørbrød');
+    const event = await fetch(`${base}/orders/${created.id}/events`, { method: 'POST', body: '{"kind":"shipped"}' });
+    expect(((await event.json()) as { seq: number }).seq).toBe(2);
+    const bad = await fetch(`${base}/orders`, { method: 'POST', body: '{"requestId":"nope"}' });
+    expect(bad.status).toBe(400);
+    const broke = await fetch(`${base}/transfers`, {
+      method: 'POST',
+      body: JSON.stringify({ requestId: crypto.randomUUID(), from: 1, to: 2, amount: 999_999 }),
+    });
+    expect(broke.status).toBe(409);
+  });
+
+  it('keeps a ledger that proves every acknowledged write landed, and the bank total holds', async () => {
+    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 150, accounts: ACCOUNTS, maxRequests: 450, maxDurationMs: 8000 });
+    const stats = await load.done;
+    expect(stats.total).toBeGreaterThan(300);
+    expect(stats.failed).toBe(0);
+    const check = await checkLedger(load.ledger, admin, ACCOUNTS);
+    expect(check.acknowledged).toBeGreaterThan(50);
+    expect(load.ledger.readYourWrites.checked).toBeGreaterThan(10);
+    expect(check).toMatchObject({ ok: true, lost: [], duplicated: [], unexpected: [], changed: [], readYourWritesViolations: 0 });
+    expect(check.bank.preserved).toBe(true);
+  });
+
+  it('answers 503 when the database is fenced, and the ledger counts those writes as refused, not lost', async () => {
+    await admin.query('revoke insert, update, delete on orders, transfers, accounts, order_events from demo_app');
+    try {
+      const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 100, readShare: 0, accounts: ACCOUNTS, maxRequests: 50, maxDurationMs: 5000 });
+      const stats = await load.done;
+      expect(stats.failed).toBe(stats.total);
+      expect(stats.failures.every((f) => f.status === 503)).toBe(true);
+      const check = await checkLedger(load.ledger, admin, ACCOUNTS);
+      expect(check.lost).toEqual([]);
+      expect(check.acknowledged).toBe(0);
+    } finally {
+      await admin.query('grant insert, update, delete on orders, transfers, accounts, order_events to demo_app');
+    }
+  });
+
+  it('finds a lost write, an unexpected row and a broken bank total', async () => {
+    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 100, readShare: 0, accounts: ACCOUNTS, maxRequests: 60, maxDurationMs: 5000 });
+    await load.done;
+    const acked = [...load.ledger.orders.values()].find((o) => o.outcome === 'ok');
+    expect(acked).toBeDefined();
+    await admin.query('delete from order_events where order_id = $1', [acked?.write.id]);
+    await admin.query('delete from orders where request_id = $1', [acked?.write.requestId]);
+    await admin.query(`insert into orders (request_id, client_id, item, quantity) values (gen_random_uuid(), $1, 'x', 1)`, [
+      load.ledger.clients[0],
+    ]);
+    await admin.query('update accounts set balance = balance + 1 where id = 1');
+    const check = await checkLedger(load.ledger, admin, ACCOUNTS);
+    expect(check.ok).toBe(false);
+    expect(check.lost).toEqual([acked?.write.requestId]);
+    expect(check.unexpected).toHaveLength(1);
+    expect(check.bank.preserved).toBe(false);
+  });
+});
