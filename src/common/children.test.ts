@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { isAlive, openProcessRegistry, reapOrphans } from './children.js';
+import { sleep } from './net.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()?.();
+});
+
+function sleeper(): number {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  cleanups.push(() => child.kill('SIGKILL'));
+  return child.pid as number;
+}
+
+describe('process registry', () => {
+  it('stops every tracked child of this owner', async () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    const registry = openProcessRegistry(path.join(tmp.dir, 'processes.json'));
+    const pids = [sleeper(), sleeper()];
+    await sleep(100);
+    for (const pid of pids) registry.track(pid, { name: 'sleeper' });
+    expect(registry.records()).toHaveLength(2);
+    await registry.stopAll(2000);
+    await sleep(100);
+    expect(pids.map(isAlive)).toEqual([false, false]);
+    expect(registry.records()).toHaveLength(0);
+  });
+
+  it('reaps what a dead owner left, but never a recycled PID with another command line', async () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    const file = path.join(tmp.dir, 'processes.json');
+    const orphan = sleeper();
+    const stranger = sleeper();
+    await sleep(100);
+    const registry = openProcessRegistry(file);
+    registry.track(orphan, { name: 'left-behind' });
+    registry.track(stranger, { name: 'recycled' });
+    // Pretend a SIGKILLed handoff (a PID that no longer exists) owned them; the second record's
+    // command line no longer matches (its PID was "recycled" by another program).
+    const fs = await import('node:fs');
+    const records = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ owner: number; cmdline: string; pid: number }>;
+    for (const r of records) {
+      r.owner = 2 ** 22 + 12345;
+      if (r.pid === stranger) r.cmdline = 'something else entirely';
+    }
+    fs.writeFileSync(file, JSON.stringify(records));
+    const ended = await reapOrphans(file, 2000);
+    await sleep(100);
+    expect(ended.map((r) => r.pid)).toEqual([orphan]);
+    expect(isAlive(orphan)).toBe(false);
+    expect(isAlive(stranger)).toBe(true);
+  });
+});
