@@ -1,0 +1,139 @@
+/**
+ * The durable state of runs: SQLite (better-sqlite3) in `<stateDir>/state.db`, WAL journal with
+ * `synchronous=FULL` (a committed step survives a power loss), a busy timeout so several handoff
+ * processes can share it, and a schema versioned by numbered migrations (`user_version`).
+ *
+ * The state directory is created only when something is written: `openStore({create: false})`
+ * returns null when there is no store yet. The directory is 0700 and the files 0600. Every text
+ * that goes in passes the redactor, so no secret is ever stored.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { HandoffError, InternalError } from '../common/errors.js';
+import type { Redactor } from '../common/redact.js';
+import { MIGRATIONS } from './migrations.js';
+import { createRunsRepo, type RunsRepo } from './runs.js';
+import { createStepsRepo, type StepsRepo } from './steps.js';
+import { createLeasesRepo, type LeasesRepo } from './leases.js';
+import { createRequestsRepo, type RequestsRepo } from './requests.js';
+import { createRecordsRepo, type RecordsRepo } from './records.js';
+
+export const STATE_FILE = 'state.db';
+
+export interface StoreOptions {
+  stateDir: string;
+  /** Create the directory and database when missing (only commands that write pass true). */
+  create: boolean;
+  redactor: Redactor;
+  /** How long a writer waits for another process's transaction; default 10 s. */
+  busyTimeoutMs?: number;
+  now?: () => Date;
+}
+
+/** Shared by the repositories: the database, the clock and the redactor. */
+export interface StoreCore {
+  db: Database.Database;
+  now(): Date;
+  /** Redacts a text before it is stored. */
+  clean(text: string): string;
+  /** JSON text of a value, redacted. */
+  json(value: unknown): string;
+}
+
+/** Who may write for a run: the lease holder at this epoch. */
+export interface Fence {
+  runId: string;
+  holder: string;
+  epoch: number;
+}
+
+export interface Store {
+  readonly path: string;
+  readonly runs: RunsRepo;
+  readonly steps: StepsRepo;
+  readonly leases: LeasesRepo;
+  readonly requests: RequestsRepo;
+  readonly records: RecordsRepo;
+  /**
+   * Runs `fn` in one IMMEDIATE transaction after checking that `fence` still holds the run's lease
+   * (same holder, same epoch). Throws `lease.lost` otherwise and writes nothing.
+   */
+  fenced<T>(fence: Fence, fn: () => T): T;
+  /** Runs `fn` in one IMMEDIATE transaction. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export function storePath(stateDir: string): string {
+  return path.join(stateDir, STATE_FILE);
+}
+
+export function openStore(options: StoreOptions): Store | null {
+  const file = storePath(options.stateDir);
+  if (!fs.existsSync(file)) {
+    if (!options.create) return null;
+    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    // SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+  } catch (error) {
+    throw new InternalError(`cannot open the state store ${file}`, { cause: error });
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+  } catch (error) {
+    db.close();
+    if (error instanceof HandoffError) throw error;
+    throw new InternalError(`cannot prepare the state store ${file}`, { cause: error });
+  }
+  const { redactor } = options;
+  const core: StoreCore = {
+    db,
+    now: options.now ?? (() => new Date()),
+    clean: (text) => redactor.redact(text),
+    json: (value) => JSON.stringify(redactor.redactValue(value) ?? null),
+  };
+  const leases = createLeasesRepo(core);
+  const transaction = <T>(fn: () => T): T => db.transaction(fn).immediate();
+  return {
+    path: file,
+    runs: createRunsRepo(core),
+    steps: createStepsRepo(core),
+    leases,
+    requests: createRequestsRepo(core),
+    records: createRecordsRepo(core),
+    transaction,
+    fenced: (fence, fn) =>
+      transaction(() => {
+        leases.check(fence);
+        return fn();
+      }),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version > MIGRATIONS.length) {
+    throw new HandoffError(
+      'state.conflict',
+      `the state store ${file} has schema version ${version}, newer than this handoff knows (${MIGRATIONS.length}); upgrade handoff`,
+    );
+  }
+  for (let index = version; index < MIGRATIONS.length; index++) {
+    const sql = MIGRATIONS[index] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${index + 1}`);
+    }).immediate();
+  }
+}
