@@ -1,0 +1,188 @@
+/**
+ * An exclusive lock file shared by every process that appends to one audit trail (the engine,
+ * `handoff approve` in another process, a router). Synchronous, because appends are.
+ *
+ * - Acquire: the owner's identity is written to a unique temporary file that is then hard-linked
+ *   to the lock path; link(2) fails if the lock exists, so a lock file is never seen half-written.
+ * - Bounded wait: retries with a short, jittered sleep until `timeoutMs`, then a TimeoutError that
+ *   names the holder and the file to remove if it is really abandoned.
+ * - Stale-lock recovery: a lock whose owner (same host) is no longer alive, or whose PID now
+ *   belongs to a process started at another time (PID reuse), is removed. Breakers serialise on a
+ *   second lock and re-read the lock before removing it, so a fresh lock is never removed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { InternalError, TimeoutError } from '../common/errors.js';
+
+export interface FileLockOptions {
+  /** How long to wait for the lock before giving up. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface FileLock {
+  release(): void;
+}
+
+const ownerSchema = z.object({
+  pid: z.number().int().positive(),
+  host: z.string(),
+  start: z.string().nullable(),
+  since: z.string(),
+  token: z.string(),
+});
+type Owner = z.infer<typeof ownerSchema>;
+
+/** A break lock older than this was left by a process that died while breaking a stale lock. */
+const BREAK_LOCK_STALE_MS = 10_000;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** The start time of a process in clock ticks since boot (Linux), to tell a reused PID apart. */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses; fields after it are plain.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readOwner(lockPath: string): { text: string; owner: Owner | null } | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { text, owner: null };
+  }
+  const result = ownerSchema.safeParse(parsed);
+  return { text, owner: result.success ? result.data : null };
+}
+
+/**
+ * Whether the lock's owner is certainly gone (`stale`), still there (`held`), or this very process
+ * (`self`: a re-entrant acquire, a bug). Locks of other hosts are never judged stale.
+ */
+function holderState(owner: Owner): 'stale' | 'held' | 'self' {
+  if (owner.host !== os.hostname()) return 'held';
+  const start = processStart(owner.pid);
+  const reused = owner.start !== null && start !== null && start !== owner.start;
+  if (owner.pid === process.pid) return reused ? 'stale' : 'self';
+  if (!isAlive(owner.pid)) return 'stale';
+  return reused ? 'stale' : 'held';
+}
+
+function tryLink(tempPath: string, target: string): boolean {
+  try {
+    fs.linkSync(tempPath, target);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** Removes the lock if it still holds exactly `staleText`; serialised with other breakers. */
+function breakStale(lockPath: string, staleText: string, tempPath: string): void {
+  const breakPath = `${lockPath}.break`;
+  if (!tryLink(tempPath, breakPath)) {
+    try {
+      const age = Date.now() - fs.statSync(breakPath).mtimeMs;
+      if (age > BREAK_LOCK_STALE_MS) unlinkQuietly(breakPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return;
+  }
+  try {
+    const current = readOwner(lockPath);
+    if (current !== null && current.text === staleText) unlinkQuietly(lockPath);
+  } finally {
+    unlinkQuietly(breakPath);
+  }
+}
+
+export function acquireFileLock(lockPath: string, options: FileLockOptions = {}): FileLock {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  const owner: Owner = {
+    pid: process.pid,
+    host: os.hostname(),
+    start: processStart(process.pid),
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+  };
+  const tempPath = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  fs.writeFileSync(tempPath, JSON.stringify(owner), { mode: 0o600 });
+  let delay = 1;
+  let lastHolder: Owner | null = null;
+  try {
+    for (;;) {
+      if (tryLink(tempPath, lockPath)) break;
+      const current = readOwner(lockPath);
+      if (current === null) continue; // released between our attempt and the read
+      lastHolder = current.owner;
+      const state = current.owner === null ? 'held' : holderState(current.owner);
+      if (state === 'self') {
+        throw new InternalError(`the audit trail lock ${lockPath} is already held by this process (re-entrant append)`);
+      }
+      if (state === 'stale') {
+        breakStale(lockPath, current.text, tempPath);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const holder = lastHolder === null ? 'an unknown process' : `process ${lastHolder.pid} on ${lastHolder.host} since ${lastHolder.since}`;
+        throw new TimeoutError(
+          `the audit trail lock ${lockPath} is held by ${holder}; waited ${timeoutMs} ms. ` +
+            'If that process is gone (for example on another host), remove the lock file.',
+        );
+      }
+      sleepSync(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 25);
+    }
+  } finally {
+    unlinkQuietly(tempPath);
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      const current = readOwner(lockPath);
+      // Remove only our own lock: if it was broken as stale and taken by another, leave theirs.
+      if (current !== null && current.owner !== null && current.owner.token === owner.token) {
+        unlinkQuietly(lockPath);
+      }
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedactor } from '../common/redact.js';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { GENESIS_HASH, hashRecord, auditRecordSchema } from './format.js';
+import { openAuditTrail, type AuditHead } from './trail.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function stateDir(): string {
+  const temp = makeTempDir('handoff-audit-');
+  cleanups.push(temp.cleanup);
+  return temp.dir;
+}
+
+function lines(dir: string, file = 'trail.jsonl'): string[] {
+  return fs.readFileSync(path.join(dir, 'audit', file), 'utf8').split('\n').filter((line) => line !== '');
+}
+
+describe('openAuditTrail', () => {
+  it('creates the trail, the checkpoints file and an Ed25519 key pair with a private key of mode 0600', () => {
+    const dir = stateDir();
+    openAuditTrail({ stateDir: dir, redactor: createRedactor() }).close();
+    const audit = path.join(dir, 'audit');
+    expect(fs.readdirSync(audit).sort()).toEqual(
+      ['checkpoints.jsonl', 'signing-key.pem', 'signing-key.pub.pem', 'trail.jsonl'].sort(),
+    );
+    expect(fs.statSync(path.join(audit, 'signing-key.pem')).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(audit, 'signing-key.pub.pem'), 'utf8')).toContain('BEGIN PUBLIC KEY');
+  });
+
+  it('chains records from the genesis hash, numbering them from 1, and reports every head in order', () => {
+    const dir = stateDir();
+    const heads: AuditHead[] = [];
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor(), onAppend: (head) => heads.push(head) });
+    const first = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: { n: 1 } });
+    const second = trail.append({ actor: 'alice', action: 'approval-recorded', subject: 'cutover', details: {}, runId: 'r1' });
+    expect(first.seq).toBe(1);
+    expect(first.prevHash).toBe(GENESIS_HASH);
+    expect(first.runId).toBeNull();
+    expect(second.seq).toBe(2);
+    expect(second.prevHash).toBe(first.hash);
+    expect(heads).toEqual([
+      { seq: 1, hash: first.hash },
+      { seq: 2, hash: second.hash },
+    ]);
+    expect(trail.head()).toEqual({ seq: 2, hash: second.hash });
+    const written = lines(dir).map((line) => auditRecordSchema.parse(JSON.parse(line)));
+    expect(written).toEqual([first, second]);
+    for (const record of written) expect(hashRecord(record)).toBe(record.hash);
+  });
+
+  it('continues the chain when the trail is opened again by another opener', () => {
+    const dir = stateDir();
+    const redactor = createRedactor();
+    const one = openAuditTrail({ stateDir: dir, redactor });
+    const a = one.append({ actor: 'engine', action: 'x', subject: 's', details: {} });
+    const two = openAuditTrail({ stateDir: dir, redactor });
+    const b = two.append({ actor: 'cli', action: 'y', subject: 's', details: {} });
+    expect(b.prevHash).toBe(a.hash);
+    expect(one.append({ actor: 'engine', action: 'z', subject: 's', details: {} }).seq).toBe(3);
+  });
+
+  it('redacts a registered secret from every field before hashing, raw and encoded', () => {
+    const dir = stateDir();
+    const secret = 'canary-S3cr3t-7f1d';
+    const redactor = createRedactor([secret]);
+    const trail = openAuditTrail({ stateDir: dir, redactor });
+    const record = trail.append({
+      actor: `user-${secret}`,
+      action: 'connect',
+      subject: `postgres://app:${encodeURIComponent(secret)}@db/orders`,
+      details: { password: secret, nested: [{ b64: Buffer.from(`x${secret}`).toString('base64') }], [secret]: 1 },
+    });
+    trail.checkpoint(`stage end ${secret}`);
+    const text = fs.readFileSync(path.join(dir, 'audit', 'trail.jsonl'), 'utf8');
+    const checkpoints = fs.readFileSync(path.join(dir, 'audit', 'checkpoints.jsonl'), 'utf8');
+    for (const form of [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]) {
+      expect(text).not.toContain(form);
+      expect(checkpoints).not.toContain(form);
+    }
+    expect(record.details.password).toBe('[REDACTED]');
+    expect(hashRecord(record)).toBe(record.hash);
+  });
+
+  it('normalises details to plain JSON before hashing (undefined dropped, bigint and errors as strings)', () => {
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const record = trail.append({
+      actor: 'engine',
+      action: 'step-failed',
+      subject: 's',
+      details: { skip: undefined, big: 10n ** 20n, error: new Error('boom'), when: new Date(0) },
+    });
+    expect(record.details).toEqual({ big: '100000000000000000000', error: 'boom', when: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('refuses an entry without an actor, with details that are not an object, or with a bad time', () => {
+    const trail = openAuditTrail({ stateDir: stateDir(), redactor: createRedactor() });
+    expect(() => trail.append({ actor: '', action: 'a', subject: 's', details: {} })).toThrow(/actor/);
+    expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: [] as unknown as Record<string, unknown> })).toThrow(/details/);
+    expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: {}, time: 'yesterday' })).toThrow(/time/);
+    expect(trail.head().seq).toBe(0);
+  });
+
+  it('signs checkpoints of the current head', () => {
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const empty = trail.checkpoint('opened');
+    expect(empty).toMatchObject({ seq: 0, records: 0, headHash: GENESIS_HASH, reason: 'opened' });
+    const record = trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
+    const checkpoint = trail.checkpoint('stage preflight done');
+    expect(checkpoint).toMatchObject({ seq: 1, records: 1, headHash: record.hash });
+    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(2);
+  });
+
+  it('moves a partial last line aside, cuts it off and records that it did', () => {
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const first = trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
+    fs.appendFileSync(path.join(dir, 'audit', 'trail.jsonl'), '{"seq":2,"ti');
+    const next = trail.append({ actor: 'engine', action: 'b', subject: 's', details: {} });
+    const written = lines(dir).map((line) => auditRecordSchema.parse(JSON.parse(line)));
+    expect(written.map((record) => record.action)).toEqual(['a', 'audit.partial-line-discarded', 'b']);
+    expect(written[1]?.prevHash).toBe(first.hash);
+    expect(written[1]?.details).toMatchObject({ file: 'trail.jsonl', bytes: 12 });
+    const saved = String(written[1]?.details.savedAs);
+    expect(fs.readFileSync(path.join(dir, 'audit', saved), 'utf8')).toBe('{"seq":2,"ti');
+    expect(next.seq).toBe(3);
+  });
+
+  it('refuses to append after a damaged last record', () => {
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
+    const file = path.join(dir, 'audit', 'trail.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"action":"a"', '"action":"b"'));
+    expect(() => trail.append({ actor: 'engine', action: 'c', subject: 's', details: {} })).toThrow(/damaged/);
+  });
+
+  it('refuses a private key that others can read', () => {
+    const dir = stateDir();
+    openAuditTrail({ stateDir: dir, redactor: createRedactor() }).close();
+    fs.chmodSync(path.join(dir, 'audit', 'signing-key.pem'), 0o644);
+    expect(() => openAuditTrail({ stateDir: dir, redactor: createRedactor() })).toThrow(/chmod 600/);
+  });
+
+  it('refuses appends after close', () => {
+    const trail = openAuditTrail({ stateDir: stateDir(), redactor: createRedactor() });
+    trail.close();
+    expect(() => trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} })).toThrow(/closed/);
+  });
+});
