@@ -1,17 +1,85 @@
 import type { Command } from 'commander';
-import { NotImplementedError } from '../../common/errors.js';
-import type { CliContext } from '../context.js';
+import { UsageError } from '../../common/errors.js';
+import type { Finding } from '../../common/findings.js';
+import { parseTablePattern } from '../../data/postgres/catalog.js';
+import { runPreflight, type PreflightReport } from '../../data/postgres/preflight.js';
+import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
-export function register(program: Command, _ctx: CliContext, run: Runner): void {
+interface PreflightFlags {
+  source?: string;
+  target?: string;
+  sourceEnv?: string;
+  targetEnv?: string;
+  table?: string[];
+  preSeeded?: boolean;
+  file?: string;
+  output?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** A URL from a flag or from an environment variable named by `--x-env` (keeps passwords out of `ps`). */
+function urlFrom(ctx: CliContext, flag: string | undefined, envName: string | undefined, site: string): string {
+  if (flag && envName) throw new UsageError(`--${site} and --${site}-env: give one of them, not both`);
+  if (envName) {
+    const value = ctx.env[envName];
+    if (!value) throw new UsageError(`--${site}-env: environment variable ${envName} is not set or empty`);
+    return value;
+  }
+  if (!flag) throw new UsageError(`--${site} URL (or --${site}-env NAME) is required`);
+  return flag;
+}
+
+function renderText(ctx: CliContext, report: PreflightReport): void {
+  const mark: Record<Finding['severity'], string> = { blocker: 'BLOCKER', warning: 'warning', info: 'info' };
+  for (const finding of report.findings) {
+    ctx.out(`${mark[finding.severity].padEnd(7)}  ${finding.id}  ${finding.subject}\n         ${finding.message}\n`);
+    if (finding.remediation) ctx.out(`         fix: ${finding.remediation}\n`);
+  }
+  if (report.estimate) {
+    const e = report.estimate;
+    ctx.out(`\nsize: ${e.totalRows} rows, ${(e.totalBytes / 1048576).toFixed(1)} MB in ${e.tables.length} table(s); initial copy ~${e.copySeconds} s at ${e.rowsPerSecond} rows/s\n`);
+  }
+  const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
+  ctx.out(report.ok ? 'preflight: no blockers\n' : `preflight: ${blockers} blocker(s)\n`);
+}
+
+export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('preflight')
     .description('find every blocker before anything changes (read-only)')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
+    .option('--source <url>', 'source database URL (postgresql://USER@HOST:PORT/DB)')
+    .option('--target <url>', 'target database URL')
+    .option('--source-env <name>', 'read the source URL from this environment variable')
+    .option('--target-env <name>', 'read the target URL from this environment variable')
+    .option('--table <schema.table>', 'a table or schema.* pattern to check (repeatable; default public.*)', collect)
+    .option('--pre-seeded', 'the target tables were loaded on purpose (pg.target-not-empty becomes a warning)')
+    .option('-f, --file <plan>', 'check every database of a plan file')
+    .option('-o, --output <format>', 'text or json')
     .action(
-      run(() => {
-        throw new NotImplementedError('`handoff preflight`', 'PostgreSQL data plane and Kubernetes platform');
+      run(async (flags: PreflightFlags) => {
+        const format = outputFormat(flags.output);
+        if (flags.file) {
+          throw new UsageError('-f: plan-file preflight needs the plan loader (src/plan/load.ts), not merged yet; use --source/--target');
+        }
+        const sourceUrl = urlFrom(ctx, flags.source, flags.sourceEnv, 'source');
+        const targetUrl = urlFrom(ctx, flags.target, flags.targetEnv, 'target');
+        const tables = (flags.table ?? ['public.*']).map((t) => parseTablePattern(t, '--table'));
+        const report = await runPreflight({
+          sourceUrl,
+          targetUrl,
+          tables,
+          preSeeded: flags.preSeeded ?? false,
+          redactor: ctx.redactor,
+        });
+        const { inputError, ...document } = report;
+        if (format === 'json') ctx.json(document);
+        else renderText(ctx, report);
+        if (inputError) throw inputError;
+        return report.ok ? 0 : 1;
       }),
     );
 }
