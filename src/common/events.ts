@@ -31,6 +31,8 @@ export interface EventPayloads {
     outcome: string;
     reason: string;
     checks: Array<Record<string, unknown>>;
+    /** Every reason (analysis/gate-decision.ts); `reason` is the first. */
+    reasons?: string[];
   };
   'check-measured': {
     check: string;
@@ -39,6 +41,16 @@ export interface EventPayloads {
     threshold?: unknown;
     samples?: number;
     reason: string;
+    /** Added by analysis/ (decision records): the gate, the source side, the verdict. */
+    gate?: string;
+    metric?: string;
+    sourceValue?: number | null;
+    sourceSamples?: number | null;
+    ratio?: number | null;
+    pValue?: number;
+    verdict?: string;
+    countedAs?: string;
+    dryRun?: boolean;
   };
   'lease-acquired': { epoch: number; holder: string };
   log: { level: string; message: string; fields?: Record<string, unknown> };

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { createEventBus, type HandoffEvent } from '../common/events.js';
+import type { CheckSpec } from '../plan/schema.js';
+import { resolveCheck } from './check-config.js';
+import { createGate, type GateCheck } from './gate.js';
+import type { MetricProvider } from './provider.js';
+import { createFakeProvider, ok, type RecordedStep } from './providers/fake.js';
+import { evaluateShare, shareBounds, shareCheckConfig } from './share.js';
+
+const spec = (overrides: Partial<CheckSpec>): CheckSpec => ({
+  name: 'errors',
+  metric: 'router.error_rate',
+  critical: false,
+  dryRun: false,
+  onNoData: 'hold',
+  onError: 'hold',
+  interval: '1s',
+  minSamples: 100,
+  ...overrides,
+});
+const errors = (target: number, source = 0.01): RecordedStep => ({ source: ok({ error_rate: source }, 5000), target: ok({ error_rate: target }, 1000) });
+const split = (source: number, target: number): RecordedStep => ({ source: ok({}, source), target: ok({}, target) });
+
+function setup(checks: (clock: () => number) => GateCheck[], bakeMs = 3000) {
+  let clock = 1_000_000;
+  const events: HandoffEvent[] = [];
+  const bus = createEventBus({ now: () => new Date(clock) });
+  bus.on((e) => events.push(e));
+  const gate = createGate({ name: 'shift-25', checks: checks(() => clock), bakeMs, events: bus, now: () => clock });
+  return {
+    gate,
+    events,
+    advance(ms: number) {
+      clock += ms;
+    },
+  };
+}
+
+describe('gate', () => {
+  it('advances only after the bake time, consecutive passes and an observed share within tolerance', async () => {
+    const { gate, events, advance } = setup(() => [
+      { config: resolveCheck(spec({ consecutiveSuccesses: 2 })), provider: createFakeProvider({ series: [errors(0.01), errors(0.01), errors(0.01), errors(0.01)] }) },
+      {
+        config: shareCheckConfig({ expected: 0.25, intervalMs: 1000 }),
+        provider: createFakeProvider({ series: [split(760, 240), split(750, 250), split(740, 260), split(750, 250)] }),
+        evaluate: (m) => evaluateShare({ expected: 0.25, intervalMs: 1000 }, m),
+        sites: ['source', 'target'],
+      },
+    ]);
+    await gate.start();
+    const decisions: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      decisions.push((await gate.tick()).decision);
+      advance(1000);
+    }
+    expect(decisions).toEqual(['hold', 'hold', 'hold', 'advance']);
+    const last = gate.decision();
+    expect(last.reasons[0]).toBe('bake of 3 s done and all 2 checks passed');
+    expect(events.filter((e) => e.type === 'gate-decided').map((e) => (e.data as { outcome: string }).outcome)).toEqual(['hold', 'advance']);
+    expect(events.filter((e) => e.type === 'check-measured')).toHaveLength(8);
+    await gate.stop();
+  });
+
+  it('rolls back on a Fail beyond the limit and records the values that caused it', async () => {
+    const { gate, events, advance } = setup(() => [
+      { config: resolveCheck(spec({ failureLimit: 0 })), provider: createFakeProvider({ series: [errors(0.01), errors(0.2, 0.01)] }) },
+    ]);
+    await gate.start();
+    expect((await gate.tick()).decision).toBe('hold');
+    advance(1000);
+    const decision = await gate.tick();
+    expect(decision.decision).toBe('rollback');
+    expect(decision.reasons[0]).toMatch(/^check errors failed: 1 failed measurements exceed failureLimit 0; last Fail: target error_rate 0.2 is 20× the source's 0.01/);
+    const measured = events.filter((e) => e.type === 'check-measured').at(-1)?.data;
+    expect(measured).toMatchObject({ gate: 'shift-25', check: 'errors', outcome: 'Fail', value: 0.2, sourceValue: 0.01, ratio: 20, samples: 1000, verdict: 'failed', threshold: { warn: 1.1, fail: 2, minSamples: 100 } });
+    const decided = events.filter((e) => e.type === 'gate-decided').at(-1);
+    expect(decided?.data).toMatchObject({ gate: 'shift-25', outcome: 'rollback', checks: [{ check: 'errors', value: 0.2, sourceValue: 0.01 }] });
+  });
+
+  it('a dryRun check is measured and recorded but never rolls back', async () => {
+    const { gate, events } = setup(
+      () => [
+        { config: resolveCheck(spec({ name: 'shadow', dryRun: true, critical: true })), provider: createFakeProvider({ series: [errors(0.5)] }) },
+        { config: resolveCheck(spec({ name: 'real' })), provider: createFakeProvider({ series: [errors(0.01)] }) },
+      ],
+      0,
+    );
+    await gate.start();
+    const decision = await gate.tick();
+    expect(decision.decision).toBe('advance');
+    expect(decision.reasons).toContain(
+      'dry run: check shadow would have rolled back (critical check breached: Fail: target error_rate 0.5 is 50× the source\'s 0.01, at or above fail 2)',
+    );
+    const shadow = events.find((e) => e.type === 'check-measured' && e.subject === 'shadow');
+    expect(shadow?.data).toMatchObject({ outcome: 'Fail', dryRun: true, verdict: 'failed' });
+  });
+
+  it('a provider that hangs or throws is an Error: the gate holds, nothing rolls back', async () => {
+    const hanging: MetricProvider = { kind: 'fake', fields: [], start: async () => {}, stop: async () => {}, measure: () => new Promise(() => {}) };
+    const throwing: MetricProvider = { kind: 'fake', fields: [], start: async () => {}, stop: async () => {}, measure: async () => { throw new Error('socket hang up'); } };
+    let clock = 0;
+    const gate = createGate({
+      name: 'g',
+      bakeMs: 0,
+      now: () => clock,
+      measureTimeoutMs: 100,
+      checks: [
+        { config: resolveCheck(spec({ name: 'slow', onError: 'hold' })), provider: hanging },
+        { config: resolveCheck(spec({ name: 'broken' })), provider: throwing },
+      ],
+    });
+    await gate.start();
+    const started = Date.now();
+    const decision = await gate.tick();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(decision.decision).toBe('hold');
+    expect(decision.checks.map((c) => c.outcome)).toEqual(['Error', 'Error']);
+    expect(decision.checks[0]?.reason).toMatch(/did not answer within 100 ms/);
+    expect(decision.checks[1]?.reason).toMatch(/the fake provider failed: socket hang up/);
+    clock += 11 * 60_000;
+    expect(gate.decision().decision).toBe('escalate');
+  });
+
+  it('holds while the observed share is outside the tolerance of the weight asked for', async () => {
+    const { gate } = setup(
+      () => [
+        {
+          config: shareCheckConfig({ expected: 0.05, intervalMs: 1000 }),
+          provider: createFakeProvider({ series: [split(700, 300)] }),
+          evaluate: (m) => evaluateShare({ expected: 0.05, intervalMs: 1000 }, m),
+          sites: ['source', 'target'],
+        },
+      ],
+      0,
+    );
+    await gate.start();
+    const decision = await gate.tick();
+    expect(decision.decision).toBe('hold');
+    expect(decision.reasons[0]).toBe('check observed-share holding: Inconclusive: target received 30 % of 1000 requests, 5 % asked for: outside 3-7 %');
+  });
+
+  it('computes share bounds as max(2 pp, 20 % of the weight)', () => {
+    expect(shareBounds(0.01)).toEqual({ min: 0, max: 0.03 });
+    const half = shareBounds(0.5);
+    expect(half.min).toBeCloseTo(0.4, 10);
+    expect(half.max).toBeCloseTo(0.6, 10);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * The observed-share check: the share of requests the target really receives must be within
+ * tolerance of the weight asked for, before a step counts as done (only Argo's ALB weight
+ * verification does anything like it). Tolerance: within max(2 percentage points, 20 % of the
+ * weight) by default. Outside it the step holds (the weights are not in effect, or something in
+ * front of the router splits traffic differently); it never rolls back by itself.
+ */
+import type { CheckConfig } from './check-config.js';
+import type { Evaluation } from './check-evaluate.js';
+import { fmt } from './check-evaluate.js';
+import type { Measurement } from './measurement.js';
+
+export interface ShareTolerance {
+  /** Absolute tolerance as a fraction (0.02 = 2 percentage points). */
+  absolute: number;
+  /** Relative tolerance as a fraction of the expected share (0.2 = 20 %). */
+  relative: number;
+}
+
+export const DEFAULT_SHARE_TOLERANCE: ShareTolerance = { absolute: 0.02, relative: 0.2 };
+
+export interface ShareCheckOptions {
+  /** The share asked for, 0..1 (a weight of 25 % is 0.25). */
+  expected: number;
+  tolerance?: Partial<ShareTolerance>;
+  intervalMs: number;
+  windowMs?: number;
+  /** Requests (both sites together) needed before the share means anything. */
+  minSamples?: number;
+  escalateAfterMs?: number;
+  class?: 'reads' | 'writes' | 'all';
+}
+
+export const SHARE_CHECK_NAME = 'observed-share';
+
+export function shareCheckConfig(options: ShareCheckOptions): CheckConfig {
+  return {
+    name: SHARE_CHECK_NAME,
+    metric: 'router.share',
+    provider: 'router',
+    field: 'share',
+    judge: 'threshold',
+    class: options.class ?? 'reads',
+    intervalMs: options.intervalMs,
+    windowMs: options.windowMs ?? 2 * options.intervalMs,
+    initialDelayMs: 0,
+    minSamples: options.minSamples ?? 100,
+    consecutiveSuccesses: 1,
+    failureLimit: Number.MAX_SAFE_INTEGER,
+    critical: false,
+    dryRun: false,
+    onNoData: 'hold',
+    onError: 'hold',
+    escalateAfterMs: options.escalateAfterMs ?? 10 * 60_000,
+  };
+}
+
+export function shareBounds(expected: number, tolerance: Partial<ShareTolerance> = {}): { min: number; max: number } {
+  const t = { ...DEFAULT_SHARE_TOLERANCE, ...tolerance };
+  const width = Math.max(t.absolute, t.relative * expected);
+  return { min: Math.max(0, expected - width), max: Math.min(1, expected + width) };
+}
+
+/** Judges the target's observed share: Pass within bounds, Inconclusive outside (hold), NoData/Error as measured. */
+export function evaluateShare(options: ShareCheckOptions, measurement: Measurement): Evaluation {
+  const { min, max } = shareBounds(options.expected, options.tolerance);
+  const minSamples = options.minSamples ?? 100;
+  const threshold = { min, max, minSamples };
+  const base = { value: null, sourceValue: null, ratio: null, samples: 0, sourceSamples: null, threshold };
+  const t = measurement.sites.target;
+  const s = measurement.sites.source;
+  for (const [site, reading] of [['target', t], ['source', s]] as const) {
+    if (!reading) return { ...base, outcome: 'NoData', reason: `no reading for the ${site}` };
+    if (reading.status === 'error') return { ...base, outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
+    if (reading.status === 'no-data') return { ...base, outcome: 'NoData', reason: `no data for the ${site}: ${reading.reason}` };
+  }
+  if (t?.status !== 'ok' || s?.status !== 'ok') throw new Error('unreachable');
+  const total = t.samples + s.samples;
+  const share = total === 0 ? null : t.samples / total;
+  const measured = { ...base, value: share, samples: total, sourceSamples: s.samples };
+  if (share === null) return { ...measured, outcome: 'NoData', reason: 'no requests reached either site in the window' };
+  const asked = `${fmt(options.expected * 100)} % asked for`;
+  if (total < minSamples) {
+    return { ...measured, outcome: 'Inconclusive', reason: `too few requests to measure the share (${total} < ${minSamples}); ${asked}` };
+  }
+  const observed = `target received ${fmt(share * 100)} % of ${total} requests, ${asked}`;
+  if (share < min || share > max) {
+    return { ...measured, outcome: 'Inconclusive', reason: `${observed}: outside ${fmt(min * 100)}-${fmt(max * 100)} %` };
+  }
+  return { ...measured, outcome: 'Pass', reason: `${observed}: within ${fmt(min * 100)}-${fmt(max * 100)} %` };
+}
