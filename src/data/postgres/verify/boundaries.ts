@@ -1,0 +1,65 @@
+/**
+ * Chunk boundaries for a table, computed on the source: the keys that cut it into chunks of about
+ * `chunkRows` rows. Small tables: every Nth key in key order (exact). Large tables: keys from a
+ * block sample (TABLESAMPLE SYSTEM, repeatable), sorted by the server in key order, cut at even
+ * quantiles, so boundaries cost a few percent of the table instead of a scan of its key index.
+ * Chunk sizes are then approximate, which only matters for balance.
+ */
+import type pg from 'pg';
+import { tableSize } from './catalog.js';
+import { keyColumns, keyOf, keyText } from './sql.js';
+import type { TablePlan } from './table-plan.js';
+import type { Key } from './types.js';
+
+/** Tables up to this many rows get exact boundaries. */
+const EXACT_UP_TO_ROWS = 200_000;
+/** Sampled blocks per chunk: more gives evener chunks, fewer a cheaper sample. */
+const BLOCKS_PER_CHUNK = 8;
+
+export interface Boundaries {
+  keys: Key[];
+  /** How they were found, for notes. */
+  method: 'none' | 'exact' | 'sample';
+}
+
+export async function chunkBoundaries(client: pg.ClientBase, plan: TablePlan, chunkRows: number): Promise<Boundaries> {
+  const size = await tableSize(client, plan.table);
+  let rows = size.rows;
+  if (rows < 0 || plan.kind === 'partitioned') {
+    const counted = await client.query<{ n: string }>(`select count(*)::text as n from ${plan.sql}`);
+    rows = Number(counted.rows[0]?.n ?? 0);
+  }
+  if (rows <= chunkRows) return { keys: [], method: 'none' };
+  const chunks = Math.ceil(rows / chunkRows);
+  const percent = size.pages > 0 ? (100 * BLOCKS_PER_CHUNK * chunks) / size.pages : 100;
+  if (rows <= EXACT_UP_TO_ROWS || plan.kind === 'partitioned' || percent >= 50) {
+    return { keys: await everyNthKey(client, plan, chunkRows), method: 'exact' };
+  }
+  const sampled = await client.query<Record<string, unknown>>(
+    `select ${keyText(plan)} from ${plan.sql} tablesample system ($1) repeatable (7) order by ${keyColumns(plan)}`,
+    [percent],
+  );
+  const keys: Key[] = [];
+  const n = sampled.rows.length;
+  let last = '';
+  for (let i = 1; i < chunks; i++) {
+    const row = sampled.rows[Math.floor((i * n) / chunks)];
+    if (!row) continue;
+    const key = keyOf(row, plan);
+    const id = JSON.stringify(key);
+    if (id !== last) keys.push(key);
+    last = id;
+  }
+  if (keys.length === 0) return { keys: await everyNthKey(client, plan, chunkRows), method: 'exact' };
+  return { keys, method: 'sample' };
+}
+
+async function everyNthKey(client: pg.ClientBase, plan: TablePlan, chunkRows: number): Promise<Key[]> {
+  const result = await client.query<Record<string, unknown>>(
+    `select ${plan.key.map((_, i) => `k${i}`).join(', ')} from (
+       select ${keyText(plan)}, row_number() over (order by ${keyColumns(plan)}) as rn from ${plan.sql}) s
+      where rn > 1 and (rn - 1) % $1 = 0 order by rn`,
+    [chunkRows],
+  );
+  return result.rows.map((row) => keyOf(row, plan));
+}

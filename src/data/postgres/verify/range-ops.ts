@@ -1,0 +1,103 @@
+/**
+ * The queries verification runs against one side for one key range. All hashing happens in SQL:
+ * Node only ever sees counts, aggregate hashes, and (for small leaf ranges) one hash per row.
+ */
+import type pg from 'pg';
+import { keyColumns, keyOf, keyText, rangeCondition } from './sql.js';
+import type { TablePlan } from './table-plan.js';
+import type { Key, KeyRange } from './types.js';
+
+export interface Aggregate {
+  rows: number;
+  /** sum of the 64-bit row hashes, exact (numeric), as decimal text. Order-independent. */
+  hash: string;
+}
+
+export function sameAggregate(a: Aggregate, b: Aggregate): boolean {
+  return a.rows === b.rows && a.hash === b.hash;
+}
+
+/** Count and hash of the rows in a range. */
+export async function aggregate(client: pg.ClientBase, plan: TablePlan, hash: string, range: KeyRange): Promise<Aggregate> {
+  const params: unknown[] = [];
+  const where = rangeCondition(plan, range, params);
+  const result = await client.query<{ n: string; h: string }>(
+    `select count(*)::text as n, coalesce(sum(${hash}), 0)::text as h from ${plan.sql} where ${where}`,
+    params,
+  );
+  const row = result.rows[0];
+  return { rows: Number(row?.n ?? 0), hash: row?.h ?? '0' };
+}
+
+/**
+ * Count and hash of each sub-range of `range` cut at `bounds` (ascending keys inside the range),
+ * in one scan: bounds.length + 1 results, in key order.
+ */
+export async function aggregateSplit(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  hash: string,
+  range: KeyRange,
+  bounds: readonly Key[],
+): Promise<Aggregate[]> {
+  const params: unknown[] = [];
+  const where = rangeCondition(plan, range, params);
+  const cases = bounds.map((bound, i) => {
+    const condition = rangeCondition(plan, { lower: null, upper: bound }, params);
+    return `when ${condition} then ${i}`;
+  });
+  const bucket = cases.length ? `case ${cases.join(' ')} else ${bounds.length} end` : '0';
+  const result = await client.query<{ b: number; n: string; h: string }>(
+    `select ${bucket} as b, count(*)::text as n, coalesce(sum(${hash}), 0)::text as h
+       from ${plan.sql} where ${where} group by 1`,
+    params,
+  );
+  const out: Aggregate[] = Array.from({ length: bounds.length + 1 }, () => ({ rows: 0, hash: '0' }));
+  for (const row of result.rows) out[Number(row.b)] = { rows: Number(row.n), hash: row.h };
+  return out;
+}
+
+/** Keys that cut a range of about `rows` rows into `parts` nearly equal parts, in key order. */
+export async function splitKeys(client: pg.ClientBase, plan: TablePlan, range: KeyRange, rows: number, parts: number): Promise<Key[]> {
+  const step = Math.max(1, Math.ceil(rows / parts));
+  const params: unknown[] = [];
+  const where = rangeCondition(plan, range, params);
+  params.push(step);
+  const result = await client.query<Record<string, unknown>>(
+    `select ${plan.key.map((_, i) => `k${i}`).join(', ')} from (
+       select ${keyText(plan)}, row_number() over (order by ${keyColumns(plan)}) as rn
+         from ${plan.sql} where ${where}) s
+      where rn > 1 and (rn - 1) % $${params.length} = 0
+      order by rn`,
+    params,
+  );
+  return result.rows.map((row) => keyOf(row, plan));
+}
+
+/** Every row of a small range as (key, row hash), in key order. */
+export async function rowHashes(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  hash: string,
+  range: KeyRange,
+): Promise<Array<{ key: Key; hash: string }>> {
+  const params: unknown[] = [];
+  const where = rangeCondition(plan, range, params);
+  const result = await client.query<Record<string, unknown>>(
+    `select ${keyText(plan)}, (${hash})::text as h from ${plan.sql} where ${where} order by ${keyColumns(plan)}`,
+    params,
+  );
+  return result.rows.map((row) => ({ key: keyOf(row, plan), hash: String(row.h) }));
+}
+
+/** Up to `limit` keys of a range, in key order. */
+export async function keysIn(client: pg.ClientBase, plan: TablePlan, range: KeyRange, limit: number): Promise<Key[]> {
+  const params: unknown[] = [];
+  const where = rangeCondition(plan, range, params);
+  params.push(limit);
+  const result = await client.query<Record<string, unknown>>(
+    `select ${keyText(plan)} from ${plan.sql} where ${where} order by ${keyColumns(plan)} limit $${params.length}`,
+    params,
+  );
+  return result.rows.map((row) => keyOf(row, plan));
+}
