@@ -79,6 +79,19 @@ export function formatPlanIssue(issue: PlanIssue): string {
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
+/**
+ * Secret references of a plan that could not be resolved (variable unset, file missing). Each issue
+ * has file:line:column, the path and the reference's name, never a value. Exit code 2.
+ */
+export class SecretUnresolvedError extends HandoffError {
+  readonly issues: PlanIssue[];
+
+  constructor(issues: PlanIssue[], options: HandoffErrorOptions = {}) {
+    super('secret.unresolved', issues.map(formatPlanIssue).join('\n'), options);
+    this.issues = issues;
+  }
+}
+
 /** Bad input that is not a plan: a URL, an API body, a table name. */
 export class InputError extends HandoffError {
   constructor(message: string, options: HandoffErrorOptions = {}) {
