@@ -9,13 +9,18 @@ export const SITE_NAMES = ['source', 'target'] as const;
 export type SiteName = (typeof SITE_NAMES)[number];
 
 /**
- * Latency observations for the statistical judge: raw samples, or a histogram. A histogram has
- * upper bucket bounds in milliseconds (ascending) and one count per bucket plus a last count for
- * everything above the last bound (`counts.length === boundsMs.length + 1`). Counts are per bucket,
- * not cumulative.
+ * Latency observations for the statistical judge:
+ * - `samples`: raw values in milliseconds;
+ * - `weighted`: distinct values with how often each was seen (a sparse histogram whose buckets are
+ *   named by a representative value, for example the router's bucket upper bounds; both sites
+ *   must use the same bucket scheme);
+ * - `histogram`: upper bucket bounds in milliseconds (ascending) and one count per bucket plus a
+ *   last count for everything above the last bound (`counts.length === boundsMs.length + 1`).
+ * Counts are per bucket, not cumulative.
  */
 export type LatencyObservations =
   | { kind: 'samples'; valuesMs: number[] }
+  | { kind: 'weighted'; valuesMs: number[]; counts: number[] }
   | { kind: 'histogram'; boundsMs: number[]; counts: number[] };
 
 export interface SiteValues {
@@ -74,13 +79,25 @@ export function observationCount(latency: LatencyObservations): number {
   return latency.counts.reduce((sum, n) => sum + n, 0);
 }
 
+/** Distinct values with counts, for samples and weighted observations. */
+export function weightedPairs(latency: Extract<LatencyObservations, { kind: 'samples' | 'weighted' }>): Array<[number, number]> {
+  if (latency.kind === 'samples') return latency.valuesMs.map((v) => [v, 1]);
+  return latency.valuesMs.map((v, i) => [v, latency.counts[i] ?? 0]);
+}
+
 /** The q-quantile (0..1) of latency observations; histograms interpolate inside the bucket. */
 export function latencyQuantile(latency: LatencyObservations, q: number): number | null {
-  if (latency.kind === 'samples') {
-    const sorted = [...latency.valuesMs].sort((a, b) => a - b);
-    if (sorted.length === 0) return null;
-    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-    return sorted[rank] ?? null;
+  if (latency.kind !== 'histogram') {
+    const sorted = weightedPairs(latency).filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+    const total = sorted.reduce((sum, [, n]) => sum + n, 0);
+    if (total === 0) return null;
+    const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));
+    let seen = 0;
+    for (const [value, n] of sorted) {
+      seen += n;
+      if (seen >= rank) return value;
+    }
+    return sorted[sorted.length - 1]?.[0] ?? null;
   }
   const total = observationCount(latency);
   if (total === 0) return null;

@@ -123,3 +123,16 @@ describe('judgeLatency', () => {
     expect(j.reason).toMatch(/too few latency observations .*source 3, target 3; need 20/);
   });
 });
+
+describe('mannWhitney on weighted values (sparse histograms)', () => {
+  it('equals the test on the expanded samples', () => {
+    const weighted = mannWhitney({ kind: 'weighted', valuesMs: [10, 20, 30], counts: [5, 3, 2] }, { kind: 'weighted', valuesMs: [20, 30, 40], counts: [4, 4, 2] });
+    const expanded = mannWhitney(
+      samples([10, 10, 10, 10, 10, 20, 20, 20, 30, 30]),
+      samples([20, 20, 20, 20, 30, 30, 30, 30, 40, 40]),
+    );
+    expect(weighted.u).toBe(expanded.u);
+    expect(weighted.pValue).toBeCloseTo(expanded.pValue, 12);
+    expect(weighted.shiftMs).toBe(expanded.shiftMs);
+  });
+});

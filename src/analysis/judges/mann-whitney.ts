@@ -9,7 +9,7 @@
  * O(distinct values), not O(observations).
  */
 import { InputError } from '../../common/errors.js';
-import type { LatencyObservations } from '../measurement.js';
+import { weightedPairs, type LatencyObservations } from '../measurement.js';
 
 export interface MannWhitneyResult {
   /** Observations in the source and target. */
@@ -89,18 +89,16 @@ export function mannWhitney(source: LatencyObservations, target: LatencyObservat
   };
 }
 
-/** Brings both sides to the same form: samples stay samples; a histogram needs the same buckets on both sides. */
+/** Brings both sides to the same form: samples and weighted values stay values; a histogram needs the same buckets on both sides. */
 function alignObservations(source: LatencyObservations, target: LatencyObservations): [Array<[number, number]>, Array<[number, number]>] {
-  if (source.kind === 'samples' && target.kind === 'samples') {
-    return [source.valuesMs.map((v) => [v, 1]), target.valuesMs.map((v) => [v, 1])];
-  }
+  if (source.kind !== 'histogram' && target.kind !== 'histogram') return [weightedPairs(source), weightedPairs(target)];
   const bounds = source.kind === 'histogram' ? source.boundsMs : (target as { boundsMs: number[] }).boundsMs;
   return [toBuckets(source, bounds), toBuckets(target, bounds)];
 }
 
 /** Histogram buckets as (representative value, count); the value is the bucket's middle. */
 function toBuckets(obs: LatencyObservations, bounds: number[]): Array<[number, number]> {
-  const counts = obs.kind === 'histogram' ? obs.counts : bucketize(obs.valuesMs, bounds);
+  const counts = obs.kind === 'histogram' ? obs.counts : bucketize(weightedPairs(obs), bounds);
   if (obs.kind === 'histogram' && (obs.boundsMs.length !== bounds.length || obs.boundsMs.some((b, i) => b !== bounds[i]))) {
     throw new InputError('Mann-Whitney U: the source and target histograms have different bucket bounds');
   }
@@ -110,12 +108,12 @@ function toBuckets(obs: LatencyObservations, bounds: number[]): Array<[number, n
   return counts.map((count, i) => [bucketMiddle(bounds, i), count]);
 }
 
-function bucketize(values: number[], bounds: number[]): number[] {
+function bucketize(values: Array<[number, number]>, bounds: number[]): number[] {
   const counts = new Array<number>(bounds.length + 1).fill(0);
-  for (const v of values) {
+  for (const [v, n] of values) {
     let i = 0;
     while (i < bounds.length && v > (bounds[i] as number)) i++;
-    counts[i] = (counts[i] ?? 0) + 1;
+    counts[i] = (counts[i] ?? 0) + n;
   }
   return counts;
 }

@@ -1,0 +1,111 @@
+/**
+ * The contract every MetricProvider meets (see src/analysis/provider.ts), run against the fake and
+ * each real provider with real backends. A harness makes providers in the situations the contract
+ * talks about; it may leave out a situation that cannot exist for it (say why in the harness).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricProvider } from '../../src/analysis/provider.js';
+import type { SiteName } from '../../src/analysis/measurement.js';
+
+export interface ProviderHarness {
+  /** Starts backends (servers, databases). */
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** A provider whose backend has data for both sites. `produce` (if given) makes data after start. */
+  healthy(): MetricProvider;
+  produce?(): Promise<void>;
+  /** A provider whose backend cannot be reached. */
+  unreachable(): MetricProvider;
+  /** A provider whose backend answers but has nothing for the window (omit where that cannot be). */
+  empty?(): MetricProvider;
+  /** A provider whose backend accepts and never answers, with its own timeout set to `hangTimeoutMs`. */
+  hanging?(): MetricProvider;
+  hangTimeoutMs?: number;
+  /** Secrets the provider was given; none may appear in any reading. */
+  secrets?: string[];
+  windowMs?: number;
+}
+
+const both: readonly SiteName[] = ['source', 'target'];
+
+export function metricProviderContract(name: string, harness: ProviderHarness): void {
+  describe(`MetricProvider contract: ${name}`, () => {
+    const windowMs = harness.windowMs ?? 60_000;
+    const opened: MetricProvider[] = [];
+    const track = (p: MetricProvider): MetricProvider => {
+      opened.push(p);
+      return p;
+    };
+    beforeAll(() => harness.setup());
+    afterAll(async () => {
+      for (const p of opened) await p.stop();
+      await harness.teardown();
+    });
+
+    it('refuses to measure before start', async () => {
+      const p = track(harness.healthy());
+      await expect(p.measure({ sites: both, windowMs })).rejects.toThrow(/measure while new/);
+    });
+
+    it('measures every requested site, and only those, with finite values it declares', async () => {
+      const p = track(harness.healthy());
+      await p.start();
+      await p.start(); // idempotent
+      await harness.produce?.();
+      const m = await p.measure({ sites: both, windowMs });
+      expect(Object.keys(m.sites).sort()).toEqual(['source', 'target']);
+      for (const site of both) {
+        const r = m.sites[site];
+        expect(r?.status, JSON.stringify(r)).toBe('ok');
+        if (r?.status !== 'ok') continue;
+        expect(r.samples).toBeGreaterThan(0);
+        expect(Object.keys(r.values).length).toBeGreaterThan(0);
+        for (const [field, value] of Object.entries(r.values)) {
+          expect(p.fields).toContain(field);
+          expect(Number.isFinite(value)).toBe(true);
+        }
+      }
+      expect(m.windowMs).toBeGreaterThanOrEqual(0);
+      expect(Math.abs(m.at - Date.now())).toBeLessThan(60_000);
+      const onlyTarget = await p.measure({ sites: ['target'], windowMs });
+      expect(Object.keys(onlyTarget.sites)).toEqual(['target']);
+    });
+
+    it('reports an unreachable backend as Error readings, without throwing', async () => {
+      const p = track(harness.unreachable());
+      await p.start();
+      const m = await p.measure({ sites: both, windowMs });
+      for (const site of both) {
+        const r = m.sites[site];
+        expect(r?.status, JSON.stringify(r)).toBe('error');
+        if (r?.status === 'error') expect(r.reason.length).toBeGreaterThan(5);
+      }
+      for (const secret of harness.secrets ?? []) expect(JSON.stringify(m)).not.toContain(secret);
+    });
+
+    if (harness.empty) it('reports an empty result as NoData, not as a value', async () => {
+      const p = track(harness.empty!());
+      await p.start();
+      const m = await p.measure({ sites: both, windowMs });
+      for (const site of both) expect(m.sites[site]?.status, JSON.stringify(m.sites[site])).toBe('no-data');
+    });
+
+    if (harness.hanging) it('bounds a backend that never answers: Error within its timeout', async () => {
+      const p = track(harness.hanging!());
+      await p.start();
+      const started = Date.now();
+      const m = await p.measure({ sites: both, windowMs });
+      const elapsed = Date.now() - started;
+      expect(m.sites.target?.status).toBe('error');
+      expect(elapsed).toBeLessThan((harness.hangTimeoutMs ?? 1000) + 5000);
+    });
+
+    it('stops idempotently and refuses to measure after stop', async () => {
+      const p = track(harness.healthy());
+      await p.start();
+      await p.stop();
+      await p.stop();
+      await expect(p.measure({ sites: both, windowMs })).rejects.toThrow(/measure while stopped/);
+    });
+  });
+}
