@@ -1,0 +1,280 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBus, type HandoffEvent } from '../common/events.js';
+import { createSilentLogger } from '../common/logger.js';
+import { createRedactor } from '../common/redact.js';
+import type { Migration } from '../plan/schema.js';
+import { openStore, type Store } from '../store/store.js';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { executeRun, type ExecuteOptions } from './executor.js';
+import { mapSecrets, testPlan } from './testing.js';
+import type { GateResult, Stage, Step } from './types.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+interface Harness {
+  store: Store;
+  log: string[];
+  events: HandoffEvent[];
+  step(name: string, options?: { fail?: () => boolean; undoFails?: boolean; wait?: (signal: AbortSignal) => Promise<void> }): Step;
+  exec(plan: Migration, stages: Stage[], extra?: Partial<ExecuteOptions>): ReturnType<typeof executeRun>;
+  newRun(plan: Migration, until?: string): void;
+}
+
+function harness(): Harness {
+  const tmp = makeTempDir('handoff-exec-');
+  const store = openStore({ stateDir: path.join(tmp.dir, 'state'), create: true, redactor: createRedactor() });
+  if (!store) throw new Error('no store');
+  cleanups.push(() => {
+    store.close();
+    tmp.cleanup();
+  });
+  const log: string[] = [];
+  const events: HandoffEvent[] = [];
+  const bus = createEventBus({ runId: 'r1' });
+  bus.on((event) => events.push(event));
+  return {
+    store,
+    log,
+    events,
+    step: (name, options = {}) => ({
+      name,
+      async run(ctx) {
+        log.push(`run ${ctx.stage}/${name}`);
+        if (options.wait) await options.wait(ctx.signal);
+        if (options.fail?.()) throw new Error(`${name} broke`);
+        return { name };
+      },
+      undo(ctx) {
+        log.push(`undo ${ctx.stage}/${name}`);
+        return options.undoFails ? Promise.reject(new Error('undo broke')) : Promise.resolve();
+      },
+    }),
+    exec: (plan, stages, extra = {}) =>
+      executeRun({
+        store,
+        runId: 'r1',
+        plan,
+        stages,
+        secrets: mapSecrets({}),
+        redactor: createRedactor(),
+        logger: createSilentLogger(),
+        events: bus,
+        mode: 'forward',
+        pollMs: 20,
+        ...extra,
+      }),
+    newRun(plan, until) {
+      store.runs.create({ id: 'r1', planName: plan.metadata.name, planHash: 'h', planFile: '/p', planText: '', until: until ?? null });
+    },
+  };
+}
+
+const always = (): boolean => true;
+
+describe('executeRun', () => {
+  it('runs every step in order, records intent then done, and finishes succeeded', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a'), h.step('b')] },
+      { name: 'provision', skip: 'nothing to provision', steps: [h.step('never')] },
+      { name: 'finalize', steps: [h.step('c')] },
+    ];
+    const outcome = await h.exec(plan, stages);
+    expect(outcome.completed).toBe(true);
+    expect(outcome.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run preflight/a', 'run preflight/b', 'run finalize/c']);
+    expect(h.store.steps.list('r1').map((s) => [s.key, s.state, s.epoch])).toEqual([
+      ['r1/preflight/a', 'done', 1],
+      ['r1/preflight/b', 'done', 1],
+      ['r1/finalize/c', 'done', 1],
+    ]);
+    const types = h.events.map((e) => `${e.type} ${e.subject}`);
+    expect(types.indexOf('step-intent r1/preflight/a')).toBeLessThan(types.indexOf('step-done r1/preflight/a'));
+    expect(types).toContain('stage-skipped provision');
+    expect(types.at(-1)).toBe('run-finished ');
+    expect(h.store.steps.stages('r1').map((s) => [s.stage, s.state])).toEqual([
+      ['preflight', 'done'],
+      ['provision', 'skipped'],
+      ['finalize', 'done'],
+    ]);
+  });
+
+  it('undoes every step that may have acted, in reverse order, when a step fails and rollback is automatic', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a'), h.step('b')] },
+      { name: 'provision', steps: [h.step('c'), h.step('d', { fail: always }), h.step('e')] },
+    ];
+    const outcome = await h.exec(plan, stages);
+    expect(outcome.completed).toBe(false);
+    expect(outcome.run.state).toBe('rolled-back');
+    expect(outcome.run.error).toMatch(/step d of stage provision failed: d broke/);
+    expect(h.log).toEqual([
+      'run preflight/a',
+      'run preflight/b',
+      'run provision/c',
+      'run provision/d',
+      'undo provision/d',
+      'undo provision/c',
+      'undo preflight/b',
+      'undo preflight/a',
+    ]);
+    expect(h.store.steps.list('r1').every((s) => s.state === 'undone')).toBe(true);
+    expect(h.events.map((e) => e.type)).toContain('rollback-done');
+  });
+
+  it('pauses on a failed step without automatic rollback, and resume replays that step only', async () => {
+    const h = harness();
+    const plan = testPlan({ rollback: { automatic: false } });
+    h.newRun(plan);
+    let broken = true;
+    const stages: Stage[] = [{ name: 'preflight', steps: [h.step('a'), h.step('b', { fail: () => broken }), h.step('c')] }];
+    const first = await h.exec(plan, stages);
+    expect(first.run.state).toBe('paused');
+    expect(first.run.reason).toMatch(/step b of stage preflight failed: b broke; fix the cause and `handoff resume r1`/);
+    broken = false;
+    const second = await h.exec(plan, stages);
+    expect(second.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run preflight/a', 'run preflight/b', 'run preflight/b', 'run preflight/c']);
+    expect(h.store.steps.get('r1', 'preflight', 'b')).toMatchObject({ attempts: 2, epoch: 2, state: 'done' });
+  });
+
+  it('stops after the --until stage as paused and goes on from there on resume', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan, 'provision');
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a')] },
+      { name: 'provision', steps: [h.step('b')] },
+      { name: 'cutover', steps: [h.step('c')] },
+    ];
+    const first = await h.exec(plan, stages);
+    expect(first).toMatchObject({ completed: true, run: { state: 'paused', reason: 'until provision', until: null } });
+    expect(h.log).toEqual(['run preflight/a', 'run provision/b']);
+    const second = await h.exec(plan, stages);
+    expect(second.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run preflight/a', 'run provision/b', 'run cutover/c']);
+  });
+
+  it('takes a pause request at the next step boundary, and resume goes on', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    const stages: Stage[] = [
+      {
+        name: 'preflight',
+        steps: [
+          h.step('a', {
+            wait: () => {
+              h.store.requests.request('r1', 'pause', 'alice');
+              return Promise.resolve();
+            },
+          }),
+          h.step('b'),
+        ],
+      },
+    ];
+    const first = await h.exec(plan, stages);
+    expect(first.run).toMatchObject({ state: 'paused', reason: 'paused by alice' });
+    expect(h.log).toEqual(['run preflight/a']);
+    expect(h.store.requests.pending('r1')).toEqual([]);
+    const second = await h.exec(plan, stages, { actor: 'bob' });
+    expect(second.run.state).toBe('succeeded');
+    expect(h.events.find((e) => e.type === 'run-resumed')?.actor).toBe('bob');
+  });
+
+  it('waits for an approval within its bound, pauses when the bound passes, and goes on once approved', async () => {
+    const h = harness();
+    const plan = testPlan({ approvals: [{ before: 'cutover', role: 'db-owner', timeout: '200ms' }] });
+    h.newRun(plan);
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a')] },
+      { name: 'cutover', steps: [h.step('b')] },
+    ];
+    const first = await h.exec(plan, stages);
+    expect(first.run).toMatchObject({ state: 'paused', stage: 'cutover' });
+    expect(first.run.reason).toMatch(/waiting for approval of stage cutover by role db-owner/);
+    expect(h.log).toEqual(['run preflight/a']);
+    // An approval that arrives while the run waits lets it go on.
+    const approveLater = setTimeout(() => h.store.requests.approve('r1', 'cutover', 'carol', 'db-owner'), 60);
+    cleanups.push(() => clearTimeout(approveLater));
+    const second = await h.exec(plan, stages);
+    expect(second.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run preflight/a', 'run cutover/b']);
+  });
+
+  it('aborts where it is on an abort request (interrupting the step), and a later rollback undoes what was done', async () => {
+    const h = harness();
+    const plan = testPlan({ rollback: { automatic: true } });
+    h.newRun(plan);
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a')] },
+      {
+        name: 'provision',
+        steps: [
+          h.step('b', {
+            wait: (signal) =>
+              new Promise<void>((_resolve, reject) => {
+                h.store.requests.request('r1', 'abort', 'dave');
+                signal.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
+              }),
+          }),
+          h.step('c'),
+        ],
+      },
+    ];
+    const first = await h.exec(plan, stages);
+    expect(first.run).toMatchObject({ state: 'aborted', reason: 'aborted by dave' });
+    expect(h.log).toEqual(['run preflight/a', 'run provision/b']);
+    expect(h.store.steps.get('r1', 'provision', 'b')?.state).toBe('intent');
+    await expect(h.exec(plan, stages)).rejects.toThrow(/aborted; there is nothing to resume/);
+    const back = await h.exec(plan, stages, { mode: 'rollback', actor: 'dave' });
+    expect(back).toMatchObject({ completed: true, run: { state: 'rolled-back' } });
+    expect(h.log.slice(2)).toEqual(['undo provision/b', 'undo preflight/a']);
+    await expect(h.exec(plan, stages, { mode: 'rollback' })).rejects.toThrow(/rolled-back; only a/);
+  });
+
+  it('rolls back on a failed gate, pauses on an inconclusive one, and records every decision', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    let result: GateResult = { outcome: 'Inconclusive', reason: 'too few samples', checks: [{ samples: 3 }] };
+    const stages: Stage[] = [{ name: 'shift', steps: [h.step('a')], gate: () => Promise.resolve(result) }];
+    const first = await h.exec(plan, stages);
+    expect(first.run.state).toBe('paused');
+    expect(first.run.reason).toMatch(/decided Inconclusive: too few samples/);
+    result = { outcome: 'Fail', reason: 'error rate 5% > 1%' };
+    const second = await h.exec(plan, stages);
+    expect(second.run.state).toBe('rolled-back');
+    expect(h.log).toEqual(['run shift/a', 'undo shift/a']);
+    expect(h.store.records.gateDecisions('r1').map((d) => d.outcome)).toEqual(['Inconclusive', 'Fail']);
+  });
+
+  it('ends failed, saying where, when an undo fails; a second rollback finishes the job', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    let undoFails = true;
+    const flaky: Step = {
+      name: 'flaky',
+      run: () => Promise.resolve(null),
+      undo: () => (undoFails ? Promise.reject(new Error('still attached')) : Promise.resolve()),
+    };
+    const stages: Stage[] = [{ name: 'preflight', steps: [h.step('a'), flaky, h.step('z', { fail: always })] }];
+    const first = await h.exec(plan, stages);
+    expect(first.run.state).toBe('failed');
+    expect(first.run.error).toMatch(/undo of r1\/preflight\/flaky failed: still attached/);
+    undoFails = false;
+    const second = await h.exec(plan, stages, { mode: 'rollback' });
+    expect(second.run.state).toBe('rolled-back');
+    expect(h.log).toEqual(['run preflight/a', 'run preflight/z', 'undo preflight/z', 'undo preflight/a']);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * The executor: performs a run's stages under the run's lease. For each step it writes the intent
+ * (idempotency key, lease epoch) in a transaction that checks the epoch, acts, and writes done
+ * (checking again). Steps already done are not run again; steps left as intents (a crash) are
+ * replayed. A failed step or gate rolls everything back in reverse order when
+ * `spec.rollback.automatic`, else pauses the run. Control requests are taken at every step
+ * boundary; an abort request also aborts the running step's signal.
+ */
+import { HandoffError } from '../common/errors.js';
+import type { EventBus } from '../common/events.js';
+import type { Logger } from '../common/logger.js';
+import type { Redactor } from '../common/redact.js';
+import type { Migration } from '../plan/schema.js';
+import type { RunRecord, RunState } from '../store/runs.js';
+import type { Store } from '../store/store.js';
+import { waitForApprovals } from './approvals.js';
+import { handleControl, pendingControl } from './control.js';
+import { acquireLease } from './lease.js';
+import { rollbackRun, type Stop } from './rollback.js';
+import { emit, errorText, stepContext, updateRun, write, type Session } from './session.js';
+import type { GateResult, ResolvedSecrets, Stage } from './types.js';
+
+export interface ExecuteOptions {
+  store: Store;
+  runId: string;
+  plan: Migration;
+  stages: Stage[];
+  secrets: ResolvedSecrets;
+  redactor: Redactor;
+  logger: Logger;
+  events: EventBus;
+  /** forward: run (or resume) the stages. rollback: undo what was done. */
+  mode: 'forward' | 'rollback';
+  /** Who asked (a user name for `resume`/`rollback`); recorded in events. */
+  actor?: string;
+  lease?: { holder?: string; ttlMs?: number; renewEveryMs?: number };
+  /** How often waits poll the store for approvals and control requests. Default 1 s. */
+  pollMs?: number;
+}
+
+export interface RunOutcome {
+  run: RunRecord;
+  /** The run got where it was asked to go: finished, stopped at `--until`, or rolled back on request. */
+  completed: boolean;
+}
+
+const RESUMABLE: readonly RunState[] = ['running', 'paused'];
+const ROLLBACKABLE: readonly RunState[] = ['running', 'paused', 'rolling-back', 'failed', 'aborted'];
+
+export async function executeRun(options: ExecuteOptions): Promise<RunOutcome> {
+  const { store, runId } = options;
+  const lease = acquireLease(store, { runId, ...options.lease });
+  const controller = new AbortController();
+  let lostError: HandoffError | null = null;
+  lease.startHeartbeat((error) => {
+    lostError = error;
+    controller.abort(error);
+  });
+  const session: Session = {
+    store,
+    runId,
+    fence: lease.fence,
+    plan: options.plan,
+    stages: options.stages,
+    secrets: options.secrets,
+    redactor: options.redactor,
+    logger: options.logger.child({ run: runId }),
+    events: options.events,
+    signal: controller.signal,
+    pollMs: options.pollMs ?? 1000,
+    lost: () => lostError,
+  };
+  // An abort request interrupts the running step; other requests wait for the step boundary.
+  const watcher = setInterval(() => {
+    try {
+      if (store.requests.pending(runId).some((request) => request.action === 'abort')) {
+        controller.abort(new HandoffError('state.conflict', `run ${runId} was aborted`));
+      }
+    } catch {
+      // busy store: the next tick looks again
+    }
+  }, session.pollMs);
+  watcher.unref();
+  try {
+    emit(session, 'lease-acquired', { epoch: lease.fence.epoch, holder: lease.fence.holder });
+    const run = store.runs.get(runId);
+    if (!run) throw new HandoffError('not-found', `run ${runId} does not exist`);
+    let stop: Stop;
+    const actor = options.actor ?? 'engine';
+    if (options.mode === 'rollback') {
+      if (!ROLLBACKABLE.includes(run.state)) {
+        throw new HandoffError('state.conflict', `run ${runId} is ${run.state}; only a ${ROLLBACKABLE.join(', ')} run can be rolled back`);
+      }
+      stop = await rollbackRun(session, `rollback requested by ${actor}`, true);
+    } else if (run.state === 'rolling-back' || run.state === 'failed') {
+      stop = await rollbackRun(session, run.reason ?? `rollback resumed by ${actor}`, false);
+    } else if (RESUMABLE.includes(run.state)) {
+      stop = await forward(session, run, actor);
+    } else {
+      throw new HandoffError('state.conflict', `run ${runId} is ${run.state}; there is nothing to resume`);
+    }
+    return { run: store.runs.get(runId) as RunRecord, completed: stop.completed };
+  } catch (error) {
+    if (error instanceof HandoffError && error.code === 'lease.lost') {
+      emit(session, 'lease-lost', { epoch: lease.fence.epoch, error: error.message });
+    }
+    throw error;
+  } finally {
+    clearInterval(watcher);
+    lease.release();
+  }
+}
+
+async function forward(session: Session, run: RunRecord, actor: string): Promise<Stop> {
+  const { store, runId } = session;
+  if (run.state === 'paused') {
+    updateRun(session, { state: 'running', reason: null });
+    emit(session, 'run-resumed', { by: actor }, runId, actor);
+  } else {
+    updateRun(session, { reason: null });
+  }
+  for (const stage of session.stages) {
+    const recorded = store.steps.stages(runId).find((item) => item.stage === stage.name);
+    if (recorded && (recorded.state === 'done' || recorded.state === 'skipped')) continue;
+    const early = await boundary(session);
+    if (early) return early;
+    if (stage.skip) {
+      const reason = stage.skip;
+      write(session, () => store.steps.setStage(runId, stage.name, 'skipped', reason));
+      emit(session, 'stage-skipped', { stage: stage.name, reason }, stage.name);
+    } else {
+      const stopped = (await waitForApprovals(session, stage.name)) ?? (await runStage(session, stage));
+      if (stopped) return stopped;
+    }
+    const current = store.runs.get(runId);
+    if (current?.until === stage.name) {
+      const reason = `until ${stage.name}`;
+      updateRun(session, { state: 'paused', reason, until: null });
+      emit(session, 'run-paused', { reason }, stage.name);
+      return { completed: true };
+    }
+  }
+  updateRun(session, { state: 'succeeded', reason: null, finished: true });
+  emit(session, 'run-finished', { state: 'succeeded' });
+  return { completed: true };
+}
+
+/** Takes a pending control request, if any. */
+async function boundary(session: Session): Promise<Stop | null> {
+  const request = pendingControl(session);
+  return request ? handleControl(session, request) : null;
+}
+
+async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
+  const { store, runId } = session;
+  write(session, () => {
+    store.steps.setStage(runId, stage.name, 'running');
+    store.runs.update(runId, { stage: stage.name });
+  });
+  emit(session, 'stage-started', { stage: stage.name }, stage.name);
+  for (const step of stage.steps) {
+    if (store.steps.get(runId, stage.name, step.name)?.state === 'done') continue;
+    const early = await boundary(session);
+    if (early) return early;
+    const record = write(session, () => store.steps.intent(runId, stage.name, step.name, session.fence.epoch));
+    emit(session, 'step-intent', { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch }, record.key);
+    let result: unknown;
+    try {
+      result = await step.run(stepContext(session, stage.name, record.key));
+    } catch (error) {
+      const lost = session.lost();
+      if (lost) throw lost;
+      const request = pendingControl(session);
+      if (request?.action === 'abort') return handleControl(session, request);
+      const message = errorText(session, error);
+      write(session, () => store.steps.failed(runId, stage.name, step.name, session.fence.epoch, message));
+      emit(session, 'step-failed', { stage: stage.name, step: step.name, key: record.key, error: message }, record.key);
+      return fail(session, stage, `step ${step.name} of stage ${stage.name} failed: ${message}`);
+    }
+    write(session, () => store.steps.done(runId, stage.name, step.name, session.fence.epoch, result));
+    emit(session, 'step-done', { stage: stage.name, step: step.name, key: record.key, result }, record.key);
+  }
+  if (stage.gate) {
+    const early = await boundary(session);
+    if (early) return early;
+    const decision = await evaluateGate(session, stage);
+    if (decision.outcome === 'Fail') return fail(session, stage, `the gate of stage ${stage.name} failed: ${decision.reason}`);
+    if (decision.outcome !== 'Pass') {
+      const reason = `the gate of stage ${stage.name} decided ${decision.outcome}: ${decision.reason}; resume to evaluate it again`;
+      updateRun(session, { state: 'paused', reason });
+      emit(session, 'run-paused', { reason }, stage.name);
+      return { completed: false };
+    }
+  }
+  write(session, () => store.steps.setStage(runId, stage.name, 'done'));
+  emit(session, 'stage-done', { stage: stage.name }, stage.name);
+  return null;
+}
+
+async function evaluateGate(session: Session, stage: Stage): Promise<GateResult> {
+  const key = `${session.runId}/${stage.name}/gate`;
+  let decision: GateResult;
+  try {
+    decision = await (stage.gate as NonNullable<Stage['gate']>)(stepContext(session, stage.name, key));
+  } catch (error) {
+    const lost = session.lost();
+    if (lost) throw lost;
+    decision = { outcome: 'Error', reason: errorText(session, error) };
+  }
+  const checks = decision.checks ?? [];
+  write(session, () =>
+    session.store.records.addGateDecision({
+      runId: session.runId,
+      stage: stage.name,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      details: checks,
+      epoch: session.fence.epoch,
+    }),
+  );
+  emit(session, 'gate-decided', { gate: stage.name, outcome: decision.outcome, reason: decision.reason, checks }, stage.name);
+  return decision;
+}
+
+/** A step or gate failed: roll back everything when automatic, else pause with the reason. */
+async function fail(session: Session, stage: Stage, reason: string): Promise<Stop> {
+  write(session, () => session.store.steps.setStage(session.runId, stage.name, 'failed', reason));
+  emit(session, 'stage-failed', { stage: stage.name, error: reason }, stage.name);
+  updateRun(session, { error: reason });
+  if (session.plan.spec.rollback.automatic) return rollbackRun(session, reason, false);
+  const paused = `${reason}; fix the cause and \`handoff resume ${session.runId}\`, or \`handoff rollback ${session.runId}\``;
+  updateRun(session, { state: 'paused', reason: paused });
+  emit(session, 'run-paused', { reason: paused }, stage.name);
+  return { completed: false };
+}

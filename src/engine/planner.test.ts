@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { NotImplementedError } from '../common/errors.js';
+import { formatRunPlan, planRun } from './planner.js';
+import { defaultRegistry } from './stages/index.js';
+import { mapSecrets, testPlan } from './testing.js';
+import { createEventBus } from '../common/events.js';
+import { createSilentLogger } from '../common/logger.js';
+import { createRedactor } from '../common/redact.js';
+import type { StepContext } from './types.js';
+
+const deps = { checkpoint: () => {} };
+
+describe('planRun', () => {
+  it('lists the eight stages with skip reasons for a plan without data, traffic or processes', () => {
+    const plan = testPlan();
+    const result = planRun({ plan, stages: defaultRegistry(plan, deps) });
+    expect(result.stages.map((s) => [s.name, s.skip])).toEqual([
+      ['preflight', null],
+      ['provision', 'the target is a local site with no processes'],
+      ['replicate', 'the plan has no data section'],
+      ['verify', 'the plan has no data section'],
+      ['shift', 'the plan has no traffic section'],
+      ['cutover', 'the plan has no traffic section'],
+      ['bake', 'the plan has no traffic section: nothing to bake'],
+      ['finalize', null],
+    ]);
+    expect(result.stages[0]?.steps.map((s) => s.name)).toEqual(['resolve-secrets']);
+    expect(result.runId).toBeNull();
+    expect(formatRunPlan(result)).toMatch(/2\. provision \(skipped: the target is a local site with no processes\)/);
+  });
+
+  it('shows approvals, the --until stop and which steps of an observed run are done or replay', () => {
+    const plan = testPlan({ approvals: [{ before: 'finalize', role: 'db-owner', timeout: '5m' }] });
+    const stages = defaultRegistry(plan, deps);
+    const result = planRun({
+      plan,
+      stages,
+      until: 'preflight',
+      observed: {
+        id: 'r9',
+        state: 'paused',
+        stages: [{ runId: 'r9', stage: 'preflight', state: 'running', reason: null, startedAt: '', finishedAt: null }],
+        steps: [
+          {
+            runId: 'r9', stage: 'preflight', step: 'resolve-secrets', key: 'r9/preflight/resolve-secrets', seq: 1,
+            epoch: 1, state: 'intent', attempts: 1, result: null, error: null, intentAt: '', doneAt: null, undoneAt: null,
+          },
+        ],
+        approvals: [],
+      },
+    });
+    expect(result.stages[0]).toMatchObject({ status: 'in-progress', steps: [{ key: 'r9/preflight/resolve-secrets', status: 'replay' }] });
+    expect(result.stages[7]?.approvals).toEqual([{ role: 'db-owner', timeoutMs: 300_000, approvedBy: null }]);
+    expect(result.until).toBe('preflight');
+  });
+
+  it('is pure: the same input gives the same output', () => {
+    const plan = testPlan();
+    const stages = defaultRegistry(plan, deps);
+    expect(planRun({ plan, stages })).toEqual(planRun({ plan, stages }));
+  });
+});
+
+describe('defaultRegistry', () => {
+  const ctx = (plan = testPlan()): StepContext => ({
+    runId: 'r', stage: 'preflight', key: 'r/preflight/x', epoch: 1, plan, events: createEventBus(),
+    logger: createSilentLogger(), redactor: createRedactor(), secrets: mapSecrets({}), signal: new AbortController().signal,
+    state: { get: () => undefined, set: () => {} },
+  });
+
+  it('fails, naming the issue, in stages whose adapters are not built yet', async () => {
+    const plan = testPlan({
+      source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'A' } } } },
+      target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'B' } } } },
+      data: [{ database: 'orders' }],
+      traffic: { router: { kind: 'builtin', listen: '127.0.0.1:8080' } },
+    });
+    const stages = defaultRegistry(plan, deps);
+    expect(stages.every((stage) => !stage.skip)).toBe(true);
+    const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
+    const parity = byName.preflight?.steps.find((s) => s.name === 'platform-parity');
+    await expect(parity?.run(ctx(plan))).rejects.toThrow(/Kubernetes platform/);
+    await expect(byName.replicate?.steps[0]?.run(ctx(plan))).rejects.toBeInstanceOf(NotImplementedError);
+    await expect(byName.replicate?.steps[0]?.run(ctx(plan))).rejects.toThrow(/PostgreSQL data plane/);
+    await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/traffic plane/);
+  });
+
+  it('resolves every secret in preflight and fails on one that is missing', async () => {
+    const plan = testPlan({
+      source: { platform: { kind: 'local' }, databases: { app: { url: { fromEnv: 'A' } } } },
+      target: { platform: { kind: 'local' }, databases: { app: { url: { fromEnv: 'B' } } } },
+    });
+    const step = defaultRegistry(plan, deps)[0]?.steps[0];
+    const good = { ...ctx(plan), secrets: mapSecrets({ 'source.app': 'postgres://a', 'target.app': 'postgres://b' }) };
+    await expect(step?.run(good)).resolves.toEqual({ resolved: 2 });
+    await expect(step?.run(ctx(plan))).rejects.toThrow(/no secret for source.app/);
+  });
+
+  it('skips a stage the plan says to skip', () => {
+    const plan = testPlan({ stages: [{ name: 'finalize', skip: true }] });
+    expect(defaultRegistry(plan, deps).at(-1)?.skip).toBe('skipped by the plan (spec.stages: finalize)');
+  });
+});
