@@ -132,6 +132,33 @@ function breakStale(lockPath: string, staleText: string, tempPath: string): void
   }
 }
 
+/**
+ * Fairness: a process that had to wait announces itself in `<lock>.want`; any other process about
+ * to take the lock (typically the one that just released it and appends again) first gives way to
+ * it for up to YIELD_MS. Without this a busy appender could starve another process until timeout.
+ */
+const YIELD_MS = 200;
+
+function readWant(wantPath: string): Owner | null {
+  const want = readOwner(wantPath);
+  return want?.owner ?? null;
+}
+
+function announceWant(wantPath: string, owner: Owner): void {
+  const temp = `${wantPath}.${owner.pid}.${owner.token}`;
+  fs.writeFileSync(temp, JSON.stringify(owner), { mode: 0o600 });
+  fs.renameSync(temp, wantPath);
+}
+
+function yieldToWaiter(wantPath: string, token: string, until: number): void {
+  while (Date.now() < until) {
+    const want = readWant(wantPath);
+    if (want === null || want.token === token) return;
+    if (want.host === os.hostname() && !isAlive(want.pid)) return;
+    sleepSync(1);
+  }
+}
+
 export function acquireFileLock(lockPath: string, options: FileLockOptions = {}): FileLock {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
@@ -144,11 +171,15 @@ export function acquireFileLock(lockPath: string, options: FileLockOptions = {})
   };
   const tempPath = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}`;
   fs.writeFileSync(tempPath, JSON.stringify(owner), { mode: 0o600 });
+  const wantPath = `${lockPath}.want`;
+  const yieldUntil = Date.now() + YIELD_MS;
   let delay = 1;
   let lastHolder: Owner | null = null;
   try {
     for (;;) {
+      yieldToWaiter(wantPath, owner.token, yieldUntil);
       if (tryLink(tempPath, lockPath)) break;
+      if (readWant(wantPath) === null) announceWant(wantPath, owner);
       const current = readOwner(lockPath);
       if (current === null) continue; // released between our attempt and the read
       lastHolder = current.owner;
@@ -168,10 +199,11 @@ export function acquireFileLock(lockPath: string, options: FileLockOptions = {})
         );
       }
       sleepSync(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 25);
+      delay = Math.min(delay * 2, 4);
     }
   } finally {
     unlinkQuietly(tempPath);
+    if (readWant(wantPath)?.token === owner.token) unlinkQuietly(wantPath);
   }
   let released = false;
   return {

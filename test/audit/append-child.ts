@@ -1,0 +1,27 @@
+// A second process for the audit tests: `append STATE_DIR NAME COUNT` says `ready`, waits for a line
+// on stdin, then appends COUNT records (and a checkpoint every 25) as actor NAME; `hold LOCK_FILE` takes the trail lock, says so, and waits to be killed.
+import { createRedactor } from '../../src/common/redact.js';
+import { acquireFileLock } from '../../src/audit/lock.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
+
+const [mode, target, name, count] = process.argv.slice(2);
+if (mode === 'append' && target && name && count) {
+  const trail = openAuditTrail({ stateDir: target, redactor: createRedactor(), lockTimeoutMs: 30_000 });
+  // Start appending only when the test says so, so that both writers really run at the same time.
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  process.stdin.destroy();
+  for (let index = 1; index <= Number(count); index++) {
+    trail.append({ actor: name, action: 'test.append', subject: `${name}-${index}`, details: { index } });
+    if (index % 25 === 0) trail.checkpoint(`${name} ${index}`);
+  }
+  trail.close();
+  process.stdout.write('done\n');
+} else if (mode === 'hold' && target) {
+  acquireFileLock(target);
+  process.stdout.write('locked\n');
+  setInterval(() => undefined, 1_000);
+} else {
+  process.stderr.write('usage: append STATE_DIR NAME COUNT | hold LOCK_FILE\n');
+  process.exitCode = 2;
+}
