@@ -67,7 +67,7 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
   const events = deps.events ?? createEventBus();
   const logger = deps.logger ?? createSilentLogger();
   const core = createRouterCore(options, { events, logger });
-  const proxy = createProxy(core, { logger: logger.child({ component: 'proxy' }) });
+  const proxy = createProxy(core, { logger: logger.child({ part: 'proxy' }) });
   const upgrades = createUpgradeHandler(core, proxy.upstreams, { logger });
 
   const proxyServer = http.createServer({
@@ -103,7 +103,7 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
       adminServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 });
       adminServer.on(
         'request',
-        createAdminHandler(core, { token: options.adminToken, metrics, logger: logger.child({ component: 'admin' }) }),
+        createAdminHandler(core, { token: options.adminToken, metrics, logger: logger.child({ part: 'admin' }) }),
       );
       admin = await listenOn(adminServer, options.admin, 'admin');
     }
