@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
-import { parseTableName, type TableName } from '../../data/postgres/connect.js';
+import { parseDatabaseUrl, parseTableName, type TableName } from '../../data/postgres/connect.js';
 import { verifyAndRepair, type VerifyOutput } from '../../data/postgres/verify/verify-and-repair.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
@@ -79,9 +79,11 @@ function databaseUrl(ctx: CliContext, flag: string | undefined, envName: string 
   if (envName !== undefined) {
     const value = ctx.env[envName];
     if (!value) throw new UsageError(`${what}-env: the environment variable ${envName} is not set`);
+    parseDatabaseUrl(value, `${what}-env ${envName}`, ctx.redactor);
     return value;
   }
   if (flag === undefined) throw new UsageError(`${what}: required (or ${what}-env NAME)`);
+  parseDatabaseUrl(flag, what, ctx.redactor);
   return flag;
 }
 
