@@ -99,12 +99,15 @@ describe('openAuditTrail', () => {
     expect(record.details).toEqual({ big: '100000000000000000000', error: 'boom', when: '1970-01-01T00:00:00.000Z' });
   });
 
-  it('refuses an entry without an actor, with details that are not an object, or with a bad time', () => {
+  it('refuses an entry without an actor or action, with details that are not an object, or with a bad time', () => {
     const trail = openAuditTrail({ stateDir: stateDir(), redactor: createRedactor() });
     expect(() => trail.append({ actor: '', action: 'a', subject: 's', details: {} })).toThrow(/actor/);
+    expect(() => trail.append({ actor: 'a', action: '', subject: 's', details: {} })).toThrow(/action/);
     expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: [] as unknown as Record<string, unknown> })).toThrow(/details/);
     expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: {}, time: 'yesterday' })).toThrow(/time/);
     expect(trail.head().seq).toBe(0);
+    // An event about the whole run has an empty subject; that is fine.
+    expect(trail.append({ actor: 'engine', action: 'run-started', subject: '', details: {} }).subject).toBe('');
   });
 
   it('signs checkpoints of the current head', () => {

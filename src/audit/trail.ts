@@ -214,11 +214,13 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
 }
 
 function checkEntry(entry: AuditEntry): void {
-  for (const field of ['actor', 'action', 'subject'] as const) {
+  for (const field of ['actor', 'action'] as const) {
     if (typeof entry[field] !== 'string' || entry[field].length === 0) {
       throw new InputError(`audit entry: ${field} must be a non-empty string`);
     }
   }
+  // An event about the run as a whole has no subject: the empty string.
+  if (typeof entry.subject !== 'string') throw new InputError('audit entry: subject must be a string');
   if (entry.details === null || typeof entry.details !== 'object' || Array.isArray(entry.details)) {
     throw new InputError('audit entry: details must be an object');
   }
