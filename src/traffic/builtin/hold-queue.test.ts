@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { ReleaseRecord } from '../router.js';
+import { createHoldQueue } from './hold-queue.js';
+
+describe('hold queue', () => {
+  it('releases in arrival order and measures the pause from the first held request', () => {
+    let now = 1000;
+    const released: ReleaseRecord[] = [];
+    const q = createHoldQueue({ now: () => now, onRelease: (r) => released.push(r) });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 10 });
+    expect(q.holds('writes')).toBe(true);
+    expect(q.holds('reads')).toBe(false);
+    const order: number[] = [];
+    now = 1100;
+    for (let i = 0; i < 3; i++) expect(q.enqueue({ cls: 'writes', resume: () => order.push(i) })).toBe(true);
+    now = 1350;
+    const record = q.release('request');
+    expect(order).toEqual([0, 1, 2]);
+    expect(record).toMatchObject({ reason: 'request', released: 3, pauseMs: 250, heldMs: 350 });
+    expect(released).toHaveLength(1);
+    expect(q.release('request')).toBeNull();
+    expect(q.state()).toMatchObject({ active: false, queued: 0, lastRelease: { released: 3 } });
+  });
+
+  it('refuses beyond its bound, reports a full queue once, and forgets entries whose client left', () => {
+    const full: number[] = [];
+    const q = createHoldQueue({ onFull: (_c, queued) => full.push(queued) });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 2 });
+    const gone = { cls: 'writes' as const, resume: () => undefined };
+    expect(q.enqueue(gone)).toBe(true);
+    expect(q.enqueue({ cls: 'writes', resume: () => undefined })).toBe(true);
+    expect(q.enqueue({ cls: 'writes', resume: () => undefined })).toBe(false);
+    expect(q.enqueue({ cls: 'writes', resume: () => undefined })).toBe(false);
+    expect(full).toEqual([2]);
+    q.remove(gone);
+    expect(q.state().queued).toBe(1);
+    expect(q.retryAfterSeconds()).toBe(60);
+    expect(q.release('request')?.released).toBe(1);
+  });
+
+  it('releases by itself at the deadline', async () => {
+    const q = createHoldQueue();
+    let resumed = false;
+    const done = new Promise<ReleaseRecord>((resolve) => {
+      const queue = createHoldQueue({ onRelease: resolve });
+      queue.start({ classes: ['reads'], maxHoldMs: 30, maxQueued: 5 });
+      queue.enqueue({ cls: 'reads', resume: () => (resumed = true) });
+    });
+    expect((await done).reason).toBe('timeout');
+    expect(resumed).toBe(true);
+    q.close();
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The TrafficRouter contract: what the engine may rely on from every implementation (the fake, the
+ * built-in router in-process, and the built-in router through its admin API). Each implementation
+ * supplies a fixture that can also send real (or simulated) traffic through the router.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HandoffError } from '../../src/common/errors.js';
+import type { TrafficRouter } from '../../src/traffic/router.js';
+import type { RequestClass } from '../../src/traffic/routes.js';
+
+export interface TrafficRouterFixture {
+  router: TrafficRouter;
+  /** Sends `count` requests of a class through the router; resolves when all were answered. */
+  traffic(cls: RequestClass, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function expectInputError(promise: Promise<unknown>, message: string): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HandoffError);
+  expect((error as HandoffError).code).toBe('input.invalid');
+  expect((error as HandoffError).message).toContain(message);
+}
+
+export function describeTrafficRouterContract(name: string, make: () => Promise<TrafficRouterFixture>): void {
+  describe(`TrafficRouter contract: ${name}`, () => {
+    let fixture: TrafficRouterFixture;
+    beforeEach(async () => {
+      fixture = await make();
+    });
+    afterEach(async () => {
+      await fixture.close();
+    });
+
+    it('starts with everything on the source, no hold, unknown lag and no traffic', async () => {
+      const snapshot = await fixture.router.snapshot();
+      expect(snapshot.sites).toEqual(['source', 'target']);
+      expect(snapshot.routes).toEqual({ reads: { source: 1, target: 0 }, writes: { source: 1, target: 0 } });
+      expect(snapshot.hold).toMatchObject({ active: false, queued: 0, classes: [], lastRelease: null });
+      expect(snapshot.lag).toEqual({ source: null, target: null });
+      expect(snapshot.stats.sites.target?.reads).toMatchObject({ requests: 0, errors: 0, p50Ms: null });
+    });
+
+    it('sets routes per class, keeps the class left out, and setting them again changes nothing', async () => {
+      const first = await fixture.router.setRoutes({ reads: { source: 0.995, target: 0.005 } });
+      expect(first.changed).toEqual(['reads']);
+      expect(first.routes).toEqual({ reads: { source: 0.995, target: 0.005 }, writes: { source: 1, target: 0 } });
+      const again = await fixture.router.setRoutes({ reads: { source: 0.995, target: 0.005 } });
+      expect(again.changed).toEqual([]);
+      await fixture.router.setRoutes({ writes: { target: 1 } });
+      expect((await fixture.router.snapshot()).routes).toEqual({
+        reads: { source: 0.995, target: 0.005 },
+        writes: { source: 0, target: 1 },
+      });
+    });
+
+    it('refuses bad weights with InputError and changes nothing', async () => {
+      await fixture.router.setRoutes({ reads: { source: 0.9, target: 0.1 } });
+      const before = (await fixture.router.snapshot()).routes;
+      await expectInputError(fixture.router.setRoutes({ reads: { source: 0.9, target: 0.2 } }), 'reads: weights must sum to 1');
+      await expectInputError(fixture.router.setRoutes({ writes: { source: 1.1, target: -0.1 } }), 'writes.target: weight -0.1 is negative');
+      await expectInputError(
+        fixture.router.setRoutes({ reads: { source: 1 }, writes: { mars: 1 } }),
+        'writes.mars: unknown site',
+      );
+      expect((await fixture.router.snapshot()).routes).toEqual(before);
+    });
+
+    it('holds and releases idempotently, and remembers the last release', async () => {
+      const held = await fixture.router.hold({ classes: ['writes'], maxHoldMs: 5000 });
+      expect(held.classes).toEqual(['writes']);
+      expect(Date.parse(held.deadline)).toBeGreaterThan(Date.now());
+      const renewed = await fixture.router.hold({ classes: ['reads'], maxHoldMs: 5000 });
+      expect(renewed.classes).toEqual(['reads', 'writes']);
+      expect((await fixture.router.snapshot()).hold).toMatchObject({ active: true, classes: ['reads', 'writes'] });
+      const released = await fixture.router.release();
+      expect(released).toMatchObject({ wasActive: true, released: 0, pauseMs: null });
+      const again = await fixture.router.release();
+      expect(again).toMatchObject({ wasActive: false, released: 0, last: { reason: 'request', released: 0 } });
+      expect((await fixture.router.snapshot()).hold.active).toBe(false);
+      await expectInputError(fixture.router.hold({ classes: [], maxHoldMs: 100 }), 'name at least one class');
+    });
+
+    it('records reported lag and refuses unknown sites', async () => {
+      await fixture.router.reportLag({ target: 250 });
+      expect((await fixture.router.snapshot()).lag).toEqual({ source: null, target: 250 });
+      await fixture.router.reportLag({ target: null });
+      expect((await fixture.router.snapshot()).lag.target).toBeNull();
+      await expectInputError(fixture.router.reportLag({ pluto: 1 }), 'pluto: unknown site');
+    });
+
+    it('reports the shares it really sent since the routes changed', async () => {
+      await fixture.router.reportLag({ target: 0 });
+      await fixture.traffic('reads', 50);
+      await fixture.router.setRoutes({ reads: { source: 0.8, target: 0.2 } });
+      await fixture.traffic('reads', 400);
+      await fixture.traffic('writes', 20);
+      const snapshot = await fixture.router.snapshot();
+      expect(snapshot.observed.reads.requests).toBe(400);
+      expect(Math.abs((snapshot.observed.reads.shares.target ?? 0) - 0.2)).toBeLessThan(0.08);
+      expect(snapshot.observed.writes.shares).toEqual({ source: 1, target: 0 });
+      expect(snapshot.stats.sites.source?.reads.requests).toBe(50 + 400 - (snapshot.stats.sites.target?.reads.requests ?? 0));
+      expect(snapshot.stats.sites.target?.reads.p99Ms).not.toBeNull();
+    });
+  });
+}
