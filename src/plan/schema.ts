@@ -4,7 +4,6 @@
  * Cross-field rules (references between sections, ascending weights, ...) live in rules.ts.
  */
 import { z } from 'zod';
-import { isDuration } from '../common/duration.js';
 
 export const API_VERSION = 'handoff.dev/v1alpha1';
 export const STAGE_NAMES = [
@@ -19,87 +18,124 @@ export const STAGE_NAMES = [
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
+/** A duration such as `500ms`, `30s`, `1.5m`, `1h` or `1m30s` (see common/duration.ts). */
 export const duration = z
   .string()
-  .refine(isDuration, { message: 'not a duration; write for example 500ms, 30s, 5m or 1h' });
+  .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'not a duration; write for example 500ms, 30s, 5m or 1h');
 
 const name = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and dashes (like a Kubernetes name)')
   .max(63);
 
-export const secretRef = z.union([
-  z.strictObject({ fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name') }),
-  z.strictObject({ fromFile: z.string().min(1) }),
-  z.strictObject({
-    fromSecret: z.strictObject({
-      name: z.string().min(1),
-      key: z.string().min(1),
-      namespace: z.string().min(1).optional(),
-      context: z.string().min(1).optional(),
+export const secretRef = z
+  .union([
+    z.strictObject({
+      fromEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name')
+        .describe('Name of an environment variable that holds the value (must be set and non-empty).'),
     }),
-  }),
-]);
+    z.strictObject({
+      fromFile: z
+        .string()
+        .min(1)
+        .describe("Path of a file that holds the value, relative to the plan's directory; one trailing newline is trimmed."),
+    }),
+    z.strictObject({
+      fromSecret: z
+        .strictObject({
+          name: z.string().min(1).describe('Name of the Kubernetes Secret.'),
+          key: z.string().min(1).describe('Key inside the Secret.'),
+          namespace: z.string().min(1).optional().describe("Namespace of the Secret (default: the site's namespace)."),
+          context: z.string().min(1).optional().describe("Kubernetes context (default: the site's context)."),
+        })
+        .describe('A key of a Kubernetes Secret (read by the Kubernetes platform).'),
+    }),
+  ])
+  .describe('A reference to a secret, resolved when a command needs it; the value never appears in output.');
 export type SecretRef = z.infer<typeof secretRef>;
 
 /** A value that is either a literal (checked by rules to hold no password) or a secret reference. */
 export const secretOrLiteral = z.union([z.string().min(1), secretRef]);
 
 export const kubernetesPlatform = z.strictObject({
-  kind: z.literal('kubernetes'),
-  context: z.string().min(1),
-  namespace: z.string().min(1),
-  kubeconfig: z.string().min(1).optional(),
+  kind: z.literal('kubernetes').describe('A Kubernetes cluster.'),
+  context: z.string().min(1).describe('The kubeconfig context of the cluster.'),
+  namespace: z.string().min(1).describe("The namespace of the service's workloads."),
+  kubeconfig: z.string().min(1).optional().describe('Path of the kubeconfig file (default: KUBECONFIG or ~/.kube/config).'),
 });
 
 export const localPlatform = z.strictObject({
-  kind: z.literal('local'),
+  kind: z.literal('local').describe('Processes on this machine (spec.workloads.processes); the demo uses it.'),
 });
 
-export const platform = z.discriminatedUnion('kind', [kubernetesPlatform, localPlatform]);
+export const platform = z
+  .discriminatedUnion('kind', [kubernetesPlatform, localPlatform])
+  .describe('Where the workloads of the site run.');
 export type PlatformSpec = z.infer<typeof platform>;
 
 export const database = z.strictObject({
-  url: secretOrLiteral,
+  url: secretOrLiteral.describe(
+    'PostgreSQL URL of the database: a reference ({ fromEnv: NAME } or { fromFile: PATH }), or a literal URL without a password.',
+  ),
 });
 
 export const site = z.strictObject({
   platform,
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
-  databases: z.record(z.string().min(1), database).default({}),
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Where the service answers on this site (http or https); the router sends traffic here.'),
+  databases: z
+    .record(z.string().min(1), database)
+    .default({})
+    .describe('The PostgreSQL databases of the site, by name; spec.data refers to these names.'),
 });
 export type SiteSpec = z.infer<typeof site>;
 
 const readinessProbe = z.strictObject({
-  path: z.string().startsWith('/').default('/healthz'),
-  timeout: duration.default('60s'),
+  path: z.string().startsWith('/').default('/healthz').describe('HTTP path that answers 2xx when the process is ready.'),
+  timeout: duration.default('60s').describe('How long to wait for readiness.'),
 });
 
 /** A process workload for the `local` platform. */
 export const processWorkload = z.strictObject({
-  name,
-  command: z.string().min(1),
-  args: z.array(z.string()).default([]),
+  name: name.describe('Name of the process (lowercase letters, digits and dashes).'),
+  command: z.string().min(1).describe('The program to start.'),
+  args: z.array(z.string()).default([]).describe('Its arguments.'),
   /** Values may use {{site}}, {{port}}, {{db.NAME}} (the site's database URL). */
-  env: z.record(z.string(), z.string()).default({}),
-  replicas: z.number().int().min(1).max(16).default(1),
-  readiness: readinessProbe.optional(),
-  stopSignal: z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP']).default('SIGTERM'),
-  gracePeriod: duration.default('10s'),
+  env: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe("Environment of the process; values may use {{site}}, {{port}} and {{db.NAME}} (the site's database URL)."),
+  replicas: z.number().int().min(1).max(16).default(1).describe('How many copies to run.'),
+  readiness: readinessProbe.optional().describe('How to tell that the process is ready.'),
+  stopSignal: z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP']).default('SIGTERM').describe('Signal that asks it to stop.'),
+  gracePeriod: duration.default('10s').describe('How long to wait after stopSignal before SIGKILL.'),
 });
 
 export const workloads = z.strictObject({
-  selector: z.record(z.string(), z.string()).optional(),
-  namespaces: z.array(z.string().min(1)).optional(),
-  processes: z.array(processWorkload).optional(),
+  selector: z.record(z.string(), z.string()).optional().describe('Labels that select the Kubernetes workloads to move.'),
+  namespaces: z.array(z.string().min(1)).optional().describe('Extra Kubernetes namespaces to move with the service.'),
+  processes: z.array(processWorkload).optional().describe('Workloads of the local platform: processes started on each site.'),
   transforms: z
     .strictObject({
-      storageClasses: z.record(z.string(), z.string()).optional(),
-      ingressClasses: z.record(z.string(), z.string()).optional(),
-      images: z.record(z.string(), z.string()).optional(),
-      annotations: z.record(z.string(), z.string().nullable()).optional(),
-      labels: z.record(z.string(), z.string().nullable()).optional(),
-      serviceAccounts: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+      storageClasses: z.record(z.string(), z.string()).optional().describe('StorageClass names to map (source: target).'),
+      ingressClasses: z.record(z.string(), z.string()).optional().describe('IngressClass names to map (source: target).'),
+      images: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('Image registry prefixes to rewrite (source prefix: target prefix).'),
+      annotations: z
+        .record(z.string(), z.string().nullable())
+        .optional()
+        .describe('Annotations to set on every object (null removes one).'),
+      labels: z.record(z.string(), z.string().nullable()).optional().describe('Labels to set on every object (null removes one).'),
+      serviceAccounts: z
+        .record(z.string(), z.record(z.string(), z.string()))
+        .optional()
+        .describe('Annotations to set per ServiceAccount name (for example the cloud identity it maps to).'),
       patches: z
         .array(
           z.strictObject({
@@ -118,162 +154,213 @@ export const workloads = z.strictObject({
             ),
           }),
         )
-        .optional(),
+        .optional()
+        .describe('JSON patches (RFC 6902) applied to matching objects.'),
     })
-    .optional(),
+    .optional()
+    .describe('How Kubernetes manifests change on their way to the target; each rule records what it changed.'),
 });
 
 export const dataEntry = z.strictObject({
-  database: z.string().min(1),
-  tables: z.array(z.string().min(1)).min(1).default(['public.*']),
+  database: z.string().min(1).describe('Name of a database defined on both sites (spec.source.databases and spec.target.databases).'),
+  tables: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['public.*'])
+    .describe('Tables to replicate and verify: schema.table or schema.*.'),
   /** The target already holds data on purpose; `pg.target-not-empty` becomes a warning. */
-  preSeeded: z.boolean().default(false),
+  preSeeded: z
+    .boolean()
+    .default(false)
+    .describe('The target already holds data on purpose; a non-empty target is then a warning, not a blocker.'),
   verify: z
     .strictObject({
-      chunkRows: z.number().int().min(100).max(10_000_000).default(10_000),
-      continuous: z.boolean().default(false),
+      chunkRows: z.number().int().min(100).max(10_000_000).default(10_000).describe('Rows per checksum chunk.'),
+      continuous: z.boolean().default(false).describe('Keep verifying in the background after the verify stage.'),
     })
-    .default({ chunkRows: 10_000, continuous: false }),
+    .default({ chunkRows: 10_000, continuous: false })
+    .describe('How the data is verified (chunked checksums computed in SQL on both sides).'),
   fence: z
     .strictObject({
       /** `revoke`: revoke write privileges from the roles; `read-only`: default_transaction_read_only and end sessions. */
-      method: z.enum(['revoke', 'read-only']).default('revoke'),
-      roles: z.array(z.string().min(1)).optional(),
+      method: z
+        .enum(['revoke', 'read-only'])
+        .default('revoke')
+        .describe('revoke: revoke write privileges from the roles; read-only: default_transaction_read_only and end sessions.'),
+      roles: z.array(z.string().min(1)).optional().describe('The application roles to fence (default: every role that can write).'),
     })
-    .optional(),
+    .optional()
+    .describe('How the database stops taking writes at cutover.'),
 });
 export type DataSpec = z.infer<typeof dataEntry>;
 
 export const builtinRouter = z.strictObject({
-  kind: z.literal('builtin'),
-  listen: z.string().min(1),
-  admin: z.string().min(1).optional(),
-  adminToken: secretRef.optional(),
+  kind: z.literal('builtin').describe("handoff's own HTTP proxy: weights per request class, read-after-write, hold at cutover."),
+  listen: z.string().min(1).describe('HOST:PORT the router listens on.'),
+  admin: z.string().min(1).optional().describe('HOST:PORT of its admin API (a separate listener).'),
+  adminToken: secretRef.optional().describe('Bearer token of the admin API.'),
 });
 export const gatewayApiRouter = z.strictObject({
-  kind: z.literal('gateway-api'),
-  route: z.string().min(1),
-  namespace: z.string().min(1).optional(),
-  context: z.string().min(1).optional(),
+  kind: z.literal('gateway-api').describe('Weights of a Gateway API HTTPRoute (weights only).'),
+  route: z.string().min(1).describe('Name of the HTTPRoute.'),
+  namespace: z.string().min(1).optional().describe('Its namespace.'),
+  context: z.string().min(1).optional().describe('Kubernetes context of the cluster that holds it.'),
 });
 export const dnsRouter = z.strictObject({
-  kind: z.literal('dns'),
-  record: z.string().min(1),
-  namespace: z.string().min(1).optional(),
-  context: z.string().min(1).optional(),
+  kind: z.literal('dns').describe('Weighted DNS records (weights only).'),
+  record: z.string().min(1).describe('The DNS record.'),
+  namespace: z.string().min(1).optional().describe('Namespace of the record object, where it is a Kubernetes object.'),
+  context: z.string().min(1).optional().describe('Kubernetes context, where the record is a Kubernetes object.'),
 });
-export const router = z.discriminatedUnion('kind', [builtinRouter, gatewayApiRouter, dnsRouter]);
+export const router = z
+  .discriminatedUnion('kind', [builtinRouter, gatewayApiRouter, dnsRouter])
+  .describe('What decides which site serves a request.');
 
 export const traffic = z.strictObject({
   router,
   reads: z
     .strictObject({
-      steps: z.array(z.number().gt(0).max(100)).min(1).default([1, 5, 25, 50, 100]),
-      bake: duration.default('30s'),
-      methods: z.array(z.string().regex(/^[A-Z]+$/)).optional(),
-      paths: z.array(z.string().startsWith('/')).optional(),
+      steps: z
+        .array(z.number().gt(0).max(100))
+        .min(1)
+        .default([1, 5, 25, 50, 100])
+        .describe('Percentages of reads sent to the target, ascending and ending at 100; fractions such as 0.5 are allowed.'),
+      bake: duration.default('30s').describe('How long each step runs, gated, before the next.'),
+      methods: z
+        .array(z.string().regex(/^[A-Z]+$/))
+        .optional()
+        .describe('HTTP methods that count as reads (default GET, HEAD, OPTIONS).'),
+      paths: z.array(z.string().startsWith('/')).optional().describe('Only requests under these path prefixes are shifted.'),
     })
-    .default({ steps: [1, 5, 25, 50, 100], bake: '30s' }),
+    .default({ steps: [1, 5, 25, 50, 100], bake: '30s' })
+    .describe('The shift stage: read traffic moves to the target step by step; writes stay on the source.'),
   consistency: z
     .strictObject({
-      stickyAfterWrite: duration.default('5s'),
-      maxReadLag: duration.default('500ms'),
+      stickyAfterWrite: duration.default('5s').describe("After a client's write, its reads go to the writer site this long."),
+      maxReadLag: duration.default('500ms').describe('Reads go to a lagging target only while its replication lag is below this.'),
     })
-    .optional(),
+    .optional()
+    .describe('Read-after-write consistency while reads and writes are split.'),
   cutover: z
     .strictObject({
-      maxHold: duration.default('2s'),
-      maxLagToStart: duration.default('1s'),
-      holdReads: z.boolean().default(false),
+      maxHold: duration.default('2s').describe('Longest time requests are held at the router during the write switch.'),
+      maxLagToStart: duration.default('1s').describe('Cutover starts only when the replication lag is below this.'),
+      holdReads: z.boolean().default(false).describe('Hold reads too during the switch (default: only writes).'),
     })
-    .optional(),
+    .optional()
+    .describe('The buffered moment when writes move from source to target.'),
 });
 
 export const condition = z.strictObject({
-  warn: z.number().positive().optional(),
-  fail: z.number().positive().optional(),
+  warn: z.number().positive().optional().describe('Ratio target/source above which the check warns.'),
+  fail: z.number().positive().optional().describe('Ratio target/source above which the check fails.'),
 });
 
 export const check = z.strictObject({
-  name,
-  /** `<provider>.<metric>`, for example `router.error_rate`, `prometheus.query`, `sql.query`. */
-  metric: z.string().min(1),
-  query: z.string().min(1).optional(),
-  database: z.string().min(1).optional(),
+  name: name.describe('Name of the check, unique within its analysis section.'),
+  /** `<provider>.<metric>`, for example `router.error_rate`, `prometheus.query`, `sql.value`. */
+  metric: z
+    .string()
+    .min(1)
+    .describe(
+      'What to measure, as PROVIDER.METRIC: router.error_rate, router.latency_p99_ms, prometheus.query, http.error_rate, sql.value, webhook.decision, ... (see src/analysis/metrics.ts).',
+    ),
+  query: z.string().min(1).optional().describe('The query of prometheus.query (PromQL, {{site}} templating) or sql.value (SQL).'),
+  database: z.string().min(1).optional().describe('For sql.value: the name of a database defined on both sites.'),
   probe: z
     .strictObject({
-      method: z.string().regex(/^[A-Z]+$/).default('GET'),
-      path: z.string().startsWith('/'),
-      expectStatus: z.number().int().min(100).max(599).default(200),
-      bodyMatches: z.string().optional(),
+      method: z.string().regex(/^[A-Z]+$/).default('GET').describe('HTTP method of the probe.'),
+      path: z.string().startsWith('/').describe("Path requested on each site's endpoint."),
+      expectStatus: z.number().int().min(100).max(599).default(200).describe('Status a healthy answer has.'),
+      bodyMatches: z.string().optional().describe('A regular expression the body of a healthy answer matches.'),
     })
-    .optional(),
-  url: z.url().optional(),
-  class: z.enum(['reads', 'writes', 'all']).optional(),
-  max: z.number().optional(),
-  min: z.number().optional(),
-  relativeToSource: condition.optional(),
-  interval: duration.optional(),
-  window: duration.optional(),
-  initialDelay: duration.optional(),
-  minSamples: z.number().int().min(0).optional(),
-  consecutiveSuccesses: z.number().int().min(1).optional(),
-  failureLimit: z.number().int().min(0).optional(),
-  critical: z.boolean().default(false),
-  dryRun: z.boolean().default(false),
-  onNoData: z.enum(['hold', 'fail', 'pass']).default('hold'),
-  onError: z.enum(['hold', 'fail']).default('hold'),
-  escalateAfter: duration.optional(),
+    .optional()
+    .describe("For http.*: the synthetic request sent to each site's endpoint."),
+  url: z.url().optional().describe('For webhook.decision: the URL that answers pass or fail.'),
+  class: z.enum(['reads', 'writes', 'all']).optional().describe('For router.*: which requests to measure (default all).'),
+  max: z.number().optional().describe('The check fails when the target measures above this.'),
+  min: z.number().optional().describe('The check fails when the target measures below this.'),
+  relativeToSource: condition
+    .optional()
+    .describe('Thresholds on the ratio target/source, measured at the same time.'),
+  interval: duration.optional().describe('How often to measure (default: the analysis interval).'),
+  window: duration.optional().describe('The time window each measurement covers.'),
+  initialDelay: duration.optional().describe('Wait this long after the target starts receiving traffic before measuring.'),
+  minSamples: z.number().int().min(0).optional().describe('Requests the target must have served before the check can pass.'),
+  consecutiveSuccesses: z.number().int().min(1).optional().describe('Passes in a row needed before the gate opens.'),
+  failureLimit: z.number().int().min(0).optional().describe('Failed measurements tolerated before the check fails.'),
+  critical: z.boolean().default(false).describe('A breach rolls back at once, without waiting for the bake time.'),
+  dryRun: z.boolean().default(false).describe('Measure and record, but never block or roll back.'),
+  onNoData: z.enum(['hold', 'fail', 'pass']).default('hold').describe('What a measurement without data means.'),
+  onError: z.enum(['hold', 'fail']).default('hold').describe('What a measurement that errs means.'),
+  escalateAfter: duration.optional().describe('How long a held check (no data, error) may hold before the run pauses.'),
 });
 export type CheckSpec = z.infer<typeof check>;
 
 export const analysis = z.strictObject({
-  interval: duration.default('5s'),
-  minSamples: z.number().int().min(0).default(0),
-  consecutiveSuccesses: z.number().int().min(1).default(1),
-  shareTolerance: z.number().min(0).max(1).optional(),
-  prometheus: z.strictObject({ url: z.url() }).optional(),
-  checks: z.array(check).default([]),
+  interval: duration.default('5s').describe('How often checks measure.'),
+  minSamples: z.number().int().min(0).default(0).describe('Requests the target must have served before any gate can pass.'),
+  consecutiveSuccesses: z.number().int().min(1).default(1).describe('Passing evaluations in a row needed to advance.'),
+  shareTolerance: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('How far the share the target really receives may be from the weight asked for (0.02 = 2 points).'),
+  prometheus: z
+    .strictObject({ url: z.url().describe('Base URL of the Prometheus HTTP API.') })
+    .optional()
+    .describe('The Prometheus server that prometheus.query checks ask.'),
+  checks: z.array(check).default([]).describe('The checks of every gate.'),
 });
 export type AnalysisSpec = z.infer<typeof analysis>;
 
 export const approval = z.strictObject({
-  before: z.enum(STAGE_NAMES),
-  role: z.string().min(1),
-  webhook: z.url().optional(),
-  timeout: duration.optional(),
+  before: z.enum(STAGE_NAMES).describe('The stage that waits for this approval.'),
+  role: z.string().min(1).describe('The role of who may approve (handoff approve --role).'),
+  webhook: z.url().optional().describe('A URL told that an approval is awaited.'),
+  timeout: duration.optional().describe('How long to wait for the approval (default 1h); then the run pauses.'),
 });
 
 export const stageOverride = z.strictObject({
-  name: z.enum(STAGE_NAMES),
-  skip: z.boolean().default(false),
-  timeout: duration.optional(),
-  bake: duration.optional(),
-  analysis: analysis.partial().optional(),
+  name: z.enum(STAGE_NAMES).describe('The stage this entry configures (each at most once).'),
+  skip: z.boolean().default(false).describe('Skip the stage.'),
+  timeout: duration.optional().describe('Bound on the whole stage.'),
+  bake: duration.optional().describe('How long the stage bakes under its gate.'),
+  analysis: analysis.partial().optional().describe("Analysis settings for this stage's gate, over the plan's own."),
 });
 
 export const migrationSpec = z.strictObject({
-  source: site,
-  target: site,
-  workloads: workloads.optional(),
-  data: z.array(dataEntry).default([]),
-  traffic: traffic.optional(),
-  analysis: analysis.optional(),
-  approvals: z.array(approval).default([]),
-  stages: z.array(stageOverride).default([]),
-  rollback: z.strictObject({ automatic: z.boolean().default(true) }).default({ automatic: true }),
+  source: site.describe('The site the service runs on now.'),
+  target: site.describe('The site the service moves to.'),
+  workloads: workloads.optional().describe('The workloads to move.'),
+  data: z.array(dataEntry).default([]).describe('The databases to replicate, verify and cut over.'),
+  traffic: traffic.optional().describe('How traffic moves from source to target.'),
+  analysis: analysis.optional().describe('The gates: checks over metrics that decide whether the run goes on.'),
+  approvals: z.array(approval).default([]).describe('People who must approve before a stage starts.'),
+  stages: z.array(stageOverride).default([]).describe('Per-stage settings.'),
+  rollback: z
+    .strictObject({
+      automatic: z.boolean().default(true).describe('A failed gate or step undoes the stage by itself; otherwise the run pauses.'),
+    })
+    .default({ automatic: true })
+    .describe('What happens when something fails.'),
 });
 
-export const migration = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('Migration'),
-  metadata: z.strictObject({
-    name,
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-  }),
-  spec: migrationSpec,
-});
+export const migration = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).describe('Always handoff.dev/v1alpha1.'),
+    kind: z.literal('Migration').describe('Always Migration.'),
+    metadata: z
+      .strictObject({
+        name: name.describe('Name of the migration (lowercase letters, digits and dashes, like a Kubernetes name).'),
+        labels: z.record(z.string(), z.string()).optional().describe('Labels, recorded with every run.'),
+        annotations: z.record(z.string(), z.string()).optional().describe('Free-form notes.'),
+      })
+      .describe('Who this plan is.'),
+    spec: migrationSpec.describe('What moves, and how.'),
+  })
+  .describe('A handoff plan: moves a live service and its PostgreSQL data from the source site to the target site.');
 
 /** A validated plan. */
 export type Migration = z.infer<typeof migration>;

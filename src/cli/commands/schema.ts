@@ -1,17 +1,16 @@
 import type { Command } from 'commander';
-import { NotImplementedError } from '../../common/errors.js';
+import { planJsonSchema } from '../../plan/json-schema.js';
 import type { CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
-export function register(program: Command, _ctx: CliContext, run: Runner): void {
+export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('schema')
-    .description('print the JSON Schema of plan files, for editors')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
+    .description('print the JSON Schema of plan files, for editors (handoff schema > migration.schema.json)')
     .action(
       run(() => {
-        throw new NotImplementedError('`handoff schema`', 'foundation: plan files');
+        ctx.out(`${JSON.stringify(planJsonSchema(), null, 2)}\n`);
+        return 0;
       }),
     );
 }
