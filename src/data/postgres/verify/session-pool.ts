@@ -56,6 +56,11 @@ export async function createSessionPool(
       opening++;
       try {
         const client = await open();
+        if (closed) {
+          // closed while this session was opening: end it rather than leave it behind
+          await client.end().catch(() => undefined);
+          throw new AdapterError(`${options.name}: the verification sessions are closed`);
+        }
         all.push(client);
         return client;
       } finally {
