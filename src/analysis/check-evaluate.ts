@@ -57,14 +57,15 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   if (t.samples < config.minSamples) {
     return { ...withTarget, outcome: 'Inconclusive', reason: `too few samples on the target (${t.samples} < minSamples ${config.minSamples})` };
   }
+  const note = t.note ? ` (${t.note})` : '';
   if (value !== null && config.max !== undefined && value > config.max) {
-    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is above max ${fmt(config.max)}` };
+    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is above max ${fmt(config.max)}${note}` };
   }
   if (value !== null && config.min !== undefined && value < config.min) {
-    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is below min ${fmt(config.min)}` };
+    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is below min ${fmt(config.min)}${note}` };
   }
   if (!config.relative) {
-    return { ...withTarget, outcome: 'Pass', reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within limits` };
+    return { ...withTarget, outcome: 'Pass', reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within limits${note}` };
   }
 
   const source = measurement.sites.source;

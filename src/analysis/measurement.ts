@@ -31,6 +31,8 @@ export interface SiteValues {
   samples: number;
   /** Present where a latency distribution was observed (router with histograms, http probes). */
   latency?: LatencyObservations;
+  /** What the system measured said about it (a webhook's reason), for the decision record. */
+  note?: string;
 }
 
 export interface SiteNoData {
