@@ -10,7 +10,7 @@ import { HandoffError } from '../common/errors.js';
 import type { EventBus } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
-import type { Migration } from '../plan/schema.js';
+import type { Migration, StageName } from '../plan/schema.js';
 import type { RunRecord, RunState } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { waitForApprovals } from './approvals.js';
@@ -36,6 +36,8 @@ export interface ExecuteOptions {
   lease?: { holder?: string; ttlMs?: number; renewEveryMs?: number };
   /** How often waits poll the store for approvals and control requests. Default 1 s. */
   pollMs?: number;
+  /** Stop after this stage (null: run to the end); undefined keeps what the run has. */
+  until?: StageName | null;
 }
 
 export interface RunOutcome {
@@ -95,6 +97,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunOutcome> {
     } else if (run.state === 'rolling-back' || run.state === 'failed') {
       stop = await rollbackRun(session, run.reason ?? `rollback resumed by ${actor}`, false);
     } else if (RESUMABLE.includes(run.state)) {
+      if (options.until !== undefined) updateRun(session, { until: options.until });
       stop = await forward(session, run, actor);
     } else {
       throw new HandoffError('state.conflict', `run ${runId} is ${run.state}; there is nothing to resume`);
@@ -118,6 +121,9 @@ async function forward(session: Session, run: RunRecord, actor: string): Promise
     emit(session, 'run-resumed', { by: actor }, runId, actor);
   } else {
     updateRun(session, { reason: null });
+  }
+  if (store.steps.stages(runId).length === 0) {
+    emit(session, 'run-started', { plan: run.planName, planHash: run.planHash, dryRun: false }, runId, actor);
   }
   for (const stage of session.stages) {
     const recorded = store.steps.stages(runId).find((item) => item.stage === stage.name);

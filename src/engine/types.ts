@@ -14,13 +14,11 @@
 import type { EventBus } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
-import type { Migration, SecretRef, StageName } from '../plan/schema.js';
+import type { Migration, StageName } from '../plan/schema.js';
+import type { ResolvedSecrets } from '../plan/secrets.js';
 
 /** Secret references resolved late; every value returned is registered with the redactor first. */
-export interface ResolvedSecrets {
-  databaseUrl(site: 'source' | 'target', database: string): string;
-  resolve(ref: SecretRef, path: string): string;
-}
+export type { ResolvedSecrets };
 
 /** Durable key/value state of a run (JSON values), shared by its steps; e.g. what a fence changed. */
 export interface StepState {

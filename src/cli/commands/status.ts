@@ -1,17 +1,54 @@
 import type { Command } from 'commander';
-import { NotImplementedError } from '../../common/errors.js';
-import type { CliContext } from '../context.js';
+import { describeRun, listRuns, type RunDetail } from '../../engine/status.js';
+import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
+import { engineEnv } from './run.js';
 
-export function register(program: Command, _ctx: CliContext, run: Runner): void {
+function renderRun(ctx: CliContext, run: RunDetail): void {
+  ctx.out(`run ${run.id} (plan ${run.plan}): ${run.state}${run.stage ? ` at stage ${run.stage}` : ''}\n`);
+  ctx.out(`  started ${run.started}, updated ${run.updated}${run.finished ? `, finished ${run.finished}` : ''}\n`);
+  if (run.reason) ctx.out(`  reason: ${run.reason}\n`);
+  if (run.error) ctx.out(`  last error: ${run.error}\n`);
+  if (run.lease?.live) ctx.out(`  executing: ${run.lease.holder} (epoch ${run.lease.epoch}, lease until ${run.lease.expires})\n`);
+  for (const request of run.pendingRequests) ctx.out(`  pending: ${request.action} asked by ${request.by} at ${request.at}\n`);
+  for (const stage of run.stages) {
+    ctx.out(`  ${stage.name}: ${stage.state}${stage.reason ? ` (${stage.reason})` : ''}\n`);
+    for (const approval of stage.approvals) {
+      ctx.out(`    approval by role ${approval.role}: ${approval.approvedBy ? `given by ${approval.approvedBy}` : 'missing'}\n`);
+    }
+    for (const step of stage.steps) {
+      const tries = step.attempts > 1 ? `, ${step.attempts} attempts` : '';
+      ctx.out(`    - ${step.name}: ${step.state}${tries}${step.error ? ` (${step.error})` : ''}\n`);
+    }
+  }
+}
+
+export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('status')
-    .description('show runs and their stages')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
+    .description('show the runs, or one run with its stages and steps')
+    .argument('[run]', 'a run id')
+    .option('-o, --output <format>', 'text or json')
+    .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
     .action(
-      run(() => {
-        throw new NotImplementedError('`handoff status`', 'foundation: run engine');
+      run((runId: string | undefined, flags: { output?: string; stateDir?: string }) => {
+        const format = outputFormat(flags.output);
+        const env = engineEnv(ctx, flags);
+        if (runId !== undefined) {
+          const detail = describeRun(env, runId);
+          if (format === 'json') ctx.json(detail);
+          else renderRun(ctx, detail);
+          return 0;
+        }
+        const runs = listRuns(env);
+        if (format === 'json') ctx.json({ runs });
+        else if (runs.length === 0) ctx.out(`no runs in ${env.stateDir}\n`);
+        else {
+          for (const item of runs) {
+            ctx.out(`${item.id}  ${item.plan}  ${item.state}${item.stage ? ` (${item.stage})` : ''}  started ${item.started}  updated ${item.updated}\n`);
+          }
+        }
+        return 0;
       }),
     );
 }

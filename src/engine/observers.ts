@@ -1,0 +1,56 @@
+/**
+ * Readers of a run's event stream: the logs (through the redacting logger) and the audit trail
+ * (one record per event, action = event type; a signed checkpoint at every stage end and run end).
+ */
+import type { AuditTrail } from '../audit/trail.js';
+import type { EventBus, EventType, HandoffEvent } from '../common/events.js';
+import type { Logger, LogLevel } from '../common/logger.js';
+import './events.js';
+
+const levels: Partial<Record<EventType, LogLevel>> = {
+  'step-intent': 'debug',
+  'lease-acquired': 'debug',
+  'step-failed': 'error',
+  'stage-failed': 'error',
+  'lease-lost': 'error',
+  'run-paused': 'warn',
+  'run-aborted': 'warn',
+  'rollback-started': 'warn',
+  'approval-waiting': 'warn',
+};
+
+/** Events after which the trail gets a signed checkpoint. */
+const CHECKPOINT_AFTER: ReadonlySet<EventType> = new Set<EventType>([
+  'stage-done',
+  'stage-skipped',
+  'stage-undone',
+  'run-finished',
+  'run-paused',
+  'run-aborted',
+]);
+
+export function logEvents(events: EventBus, logger: Logger): () => void {
+  return events.on((event: HandoffEvent) => {
+    if (event.type === 'log') return;
+    const level = levels[event.type] ?? 'info';
+    const fields: Record<string, unknown> = { ...event.data };
+    if (event.subject) fields.subject = event.subject;
+    if (event.actor !== 'engine') fields.actor = event.actor;
+    logger[level](event.type, fields);
+  });
+}
+
+export function auditEvents(events: EventBus, trail: AuditTrail): () => void {
+  return events.on((event: HandoffEvent) => {
+    if (event.type === 'log') return;
+    trail.append({
+      actor: event.actor,
+      action: event.type,
+      subject: event.subject,
+      details: { ...event.data },
+      time: event.time,
+      runId: event.runId,
+    });
+    if (CHECKPOINT_AFTER.has(event.type)) trail.checkpoint(`${event.type} ${event.subject}`.trim());
+  });
+}

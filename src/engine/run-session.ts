@@ -1,0 +1,118 @@
+/**
+ * Wiring shared by the run commands: the state store, the audit trail beside it (its head kept in
+ * the store), one event bus per run read by the logs and the trail, the stage registry, and the
+ * executor. Commands call the functions in start.ts, manage.ts and status.ts, never this directly.
+ */
+import path from 'node:path';
+import { openAuditTrail, type AuditTrail } from '../audit/trail.js';
+import { HandoffError } from '../common/errors.js';
+import { createEventBus, type EventBus } from '../common/events.js';
+import type { Logger } from '../common/logger.js';
+import type { Redactor } from '../common/redact.js';
+import { loadPlanText, type LoadedPlan } from '../plan/load.js';
+import type { StageName } from '../plan/schema.js';
+import { resolveSecrets } from '../plan/secrets.js';
+import type { RunRecord } from '../store/runs.js';
+import { openStore, type Store } from '../store/store.js';
+import { executeRun, type RunOutcome } from './executor.js';
+import { auditEvents, logEvents } from './observers.js';
+import { defaultRegistry } from './stages/index.js';
+import type { StageRegistry } from './types.js';
+
+/** What every run operation needs from its caller (the CLI, or a test's child process). */
+export interface EngineEnv {
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  redactor: Redactor;
+  logger: Logger;
+  /** Who acts (`--as`, or the OS user); recorded in events. */
+  actor: string;
+  /** The stages to run; the default registry unless a test passes its own. */
+  registry?: StageRegistry;
+  lease?: { ttlMs?: number; renewEveryMs?: number };
+  /** How often waits poll the store. Default 1 s. */
+  pollMs?: number;
+}
+
+export function openAudit(store: Store, env: EngineEnv): AuditTrail {
+  return openAuditTrail({
+    stateDir: env.stateDir,
+    redactor: env.redactor,
+    onAppend: (head) => store.records.setAuditHead(head),
+  });
+}
+
+/** Runs `fn` with an event bus for the run whose events are logged and audited; closes the trail after. */
+export async function withRunEvents<T>(
+  store: Store,
+  env: EngineEnv,
+  runId: string,
+  fn: (events: EventBus, trail: AuditTrail) => Promise<T> | T,
+): Promise<T> {
+  const trail = openAudit(store, env);
+  const events = createEventBus({ runId });
+  const stopLogs = logEvents(events, env.logger.child({ run: runId }));
+  const stopAudit = auditEvents(events, trail);
+  try {
+    return await fn(events, trail);
+  } finally {
+    stopAudit();
+    stopLogs();
+    trail.close();
+  }
+}
+
+/** Opens the store of an existing run; a missing store or run is bad input naming the run. */
+export function openRun(env: EngineEnv, runId: string): { store: Store; run: RunRecord } {
+  const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
+  if (!store) throw new HandoffError('not-found', `there is no run ${runId}: no state store in ${env.stateDir}`);
+  const run = store.runs.get(runId);
+  if (!run) {
+    store.close();
+    throw new HandoffError('not-found', `there is no run ${runId} in ${env.stateDir} (handoff status lists the runs)`);
+  }
+  return { store, run };
+}
+
+/** The plan a run started with, loaded again from the text kept in the store. */
+export function loadRunPlan(run: RunRecord): LoadedPlan {
+  return loadPlanText(run.planText, run.planFile);
+}
+
+export interface ExecuteInput {
+  store: Store;
+  run: RunRecord;
+  loaded: LoadedPlan;
+  mode: 'forward' | 'rollback';
+  until?: StageName | null;
+}
+
+/** Resolves the plan's secrets (registering them with the redactor) and executes the run, audited. */
+export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promise<RunOutcome> {
+  const { store, run, loaded } = input;
+  const secrets = resolveSecrets(loaded, {
+    env: env.env,
+    cwd: path.dirname(run.planFile),
+    redactor: env.redactor,
+  });
+  return withRunEvents(store, env, run.id, (events, trail) => {
+    const registry = env.registry ?? defaultRegistry;
+    const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason) });
+    return executeRun({
+      store,
+      runId: run.id,
+      plan: loaded.plan,
+      stages,
+      secrets,
+      redactor: env.redactor,
+      logger: env.logger,
+      events,
+      mode: input.mode,
+      actor: env.actor,
+      ...(input.until !== undefined ? { until: input.until } : {}),
+      ...(env.lease ? { lease: env.lease } : {}),
+      ...(env.pollMs !== undefined ? { pollMs: env.pollMs } : {}),
+    });
+  });
+}

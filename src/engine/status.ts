@@ -1,0 +1,142 @@
+/**
+ * `handoff status [RUN]`: the runs of a state directory, or one run with its stages, steps,
+ * approvals, pending requests, lease and last error. Read-only; creates nothing.
+ */
+import { HandoffError } from '../common/errors.js';
+import { openStore } from '../store/store.js';
+import type { RunRecord } from '../store/runs.js';
+import { holderIsDead } from './lease.js';
+import { planRun } from './planner.js';
+import { loadRunPlan, openRun, type EngineEnv } from './run-session.js';
+import { defaultRegistry } from './stages/index.js';
+
+export interface RunSummary {
+  id: string;
+  plan: string;
+  stage: string | null;
+  state: string;
+  started: string;
+  updated: string;
+}
+
+export interface StepView {
+  name: string;
+  key: string | null;
+  state: string;
+  attempts: number;
+  epoch: number | null;
+  error: string | null;
+  intentAt: string | null;
+  doneAt: string | null;
+  undoneAt: string | null;
+}
+
+export interface StageView {
+  name: string;
+  state: string;
+  reason: string | null;
+  started: string | null;
+  finished: string | null;
+  approvals: Array<{ role: string; approvedBy: string | null }>;
+  steps: StepView[];
+}
+
+export interface RunDetail extends RunSummary {
+  planHash: string;
+  planFile: string;
+  reason: string | null;
+  error: string | null;
+  until: string | null;
+  finished: string | null;
+  stages: StageView[];
+  approvals: Array<{ stage: string; by: string; role: string; at: string }>;
+  pendingRequests: Array<{ action: string; by: string; at: string }>;
+  lease: { holder: string; epoch: number; expires: string | null; live: boolean } | null;
+  gateDecisions: Array<{ stage: string; outcome: string; reason: string; at: string }>;
+}
+
+function summary(run: RunRecord): RunSummary {
+  return { id: run.id, plan: run.planName, stage: run.stage, state: run.state, started: run.startedAt, updated: run.updatedAt };
+}
+
+export function listRuns(env: EngineEnv): RunSummary[] {
+  const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
+  if (!store) return [];
+  try {
+    return store.runs.list().map(summary);
+  } finally {
+    store.close();
+  }
+}
+
+export function describeRun(env: EngineEnv, runId: string): RunDetail {
+  const { store, run } = openRun(env, runId);
+  try {
+    const recordedStages = store.steps.stages(run.id);
+    const steps = store.steps.list(run.id);
+    const approvals = store.requests.approvals(run.id);
+    // The planned stages (from the plan the run started with), merged with what was recorded.
+    let planned: ReturnType<typeof planRun> | null = null;
+    try {
+      const loaded = loadRunPlan(run);
+      const stages = (env.registry ?? defaultRegistry)(loaded.plan, { checkpoint: () => {} });
+      planned = planRun({ plan: loaded.plan, stages, observed: { id: run.id, state: run.state, stages: recordedStages, steps, approvals } });
+    } catch (error) {
+      if (!(error instanceof HandoffError)) throw error;
+    }
+    const names = planned ? planned.stages.map((stage) => stage.name as string) : recordedStages.map((stage) => stage.stage);
+    const stageViews = names.map((name): StageView => {
+      const recorded = recordedStages.find((item) => item.stage === name);
+      const plannedStage = planned?.stages.find((item) => item.name === name);
+      const stepNames = new Set([...(plannedStage?.steps.map((step) => step.name) ?? []), ...steps.filter((s) => s.stage === name).map((s) => s.step)]);
+      return {
+        name,
+        state: recorded?.state ?? (plannedStage?.skip ? 'will be skipped' : 'pending'),
+        reason: recorded?.reason ?? plannedStage?.skip ?? null,
+        started: recorded?.startedAt ?? null,
+        finished: recorded?.finishedAt ?? null,
+        approvals: (plannedStage?.approvals ?? []).map((item) => ({ role: item.role, approvedBy: item.approvedBy })),
+        steps: [...stepNames].map((stepName): StepView => {
+          const step = steps.find((item) => item.stage === name && item.step === stepName);
+          return {
+            name: stepName,
+            key: step?.key ?? `${run.id}/${name}/${stepName}`,
+            state: step?.state ?? 'pending',
+            attempts: step?.attempts ?? 0,
+            epoch: step?.epoch ?? null,
+            error: step?.error ?? null,
+            intentAt: step?.intentAt ?? null,
+            doneAt: step?.doneAt ?? null,
+            undoneAt: step?.undoneAt ?? null,
+          };
+        }),
+      };
+    });
+    const lease = store.leases.get(run.id);
+    return {
+      ...summary(run),
+      planHash: run.planHash,
+      planFile: run.planFile,
+      reason: run.reason,
+      error: run.error,
+      until: run.until,
+      finished: run.finishedAt,
+      stages: stageViews,
+      approvals: approvals.map((item) => ({ stage: item.stage, by: item.by, role: item.role, at: item.approvedAt })),
+      pendingRequests: store.requests.pending(run.id).map((item) => ({ action: item.action, by: item.requestedBy, at: item.requestedAt })),
+      lease: lease
+        ? {
+            holder: lease.holder,
+            epoch: lease.epoch,
+            expires: lease.expiresAt > 0 ? new Date(lease.expiresAt).toISOString() : null,
+            live: lease.expiresAt > Date.now() && !holderIsDead(lease.holder),
+          }
+        : null,
+      gateDecisions: store.records
+        .gateDecisions(run.id)
+        .map((item) => ({ stage: item.stage, outcome: item.outcome, reason: item.reason, at: item.decidedAt })),
+    };
+  } finally {
+    store.close();
+  }
+}
