@@ -99,7 +99,10 @@ export function resolveCheck(spec: CheckSpec, analysis: Partial<AnalysisSpec> = 
   if (relative?.warn !== undefined && relative.fail !== undefined && relative.warn > relative.fail) {
     throw new InputError(`${where}.relativeToSource: warn (${relative.warn}) is above fail (${relative.fail})`);
   }
-  const minSamples = spec.minSamples ?? analysis.minSamples ?? 0;
+  // analysis.minSamples counts requests or probes; providers without observation counts
+  // (prometheus, sql, webhook: one number per site) take a minSamples only from the check itself.
+  const counted = provider === 'router' || provider === 'http';
+  const minSamples = spec.minSamples ?? (counted ? analysis.minSamples : undefined) ?? 0;
   return {
     name: spec.name,
     metric: spec.metric,
