@@ -108,3 +108,39 @@ export async function tableSize(client: pg.ClientBase, table: TableName): Promis
   const row = result.rows[0];
   return { rows: row ? Number(row.rows) : -1, pages: row ? Number(row.pages) : 0 };
 }
+
+/**
+ * For each type, the name of its extended hash function (the default hash opclass's support
+ * function 2; the polymorphic one for arrays, enums, ranges, composites), or none when unknown.
+ */
+export async function hashFunctions(client: pg.ClientBase, types: Iterable<string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const type of new Set(types)) {
+    const result = await client.query<{ fn: string | null }>(
+      `with t as (
+         select coalesce(nullif(ty.typbasetype, 0), ty.oid) as oid from pg_type ty where ty.oid = $1::regtype
+       ), b as (
+         select ty.oid, ty.typtype, ty.typcategory from pg_type ty join t on t.oid = ty.oid
+       )
+       select case
+         when b.typcategory = 'A' then 'hash_array_extended'
+         when b.typtype = 'e' then 'hashenumextended'
+         when b.typtype = 'r' then 'hash_range_extended'
+         when b.typtype = 'm' then 'hash_multirange_extended'
+         when b.typtype = 'c' then 'hash_record_extended'
+         else (select p.amproc::regproc::text
+                 from pg_opclass oc
+                 join pg_am am on am.oid = oc.opcmethod and am.amname = 'hash'
+                 join pg_amproc p on p.amprocfamily = oc.opcfamily and p.amprocnum = 2
+                      and p.amproclefttype = oc.opcintype and p.amprocrighttype = oc.opcintype
+                where oc.opcdefault and oc.opcintype = b.oid
+                limit 1)
+       end as fn
+       from b`,
+      [type],
+    );
+    const fn = result.rows[0]?.fn;
+    if (fn && /^[a-z_][a-z0-9_.]*$/.test(fn)) out.set(type, fn);
+  }
+  return out;
+}

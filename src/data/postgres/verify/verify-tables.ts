@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { InputError, TimeoutError } from '../../../common/errors.js';
 import type { Redactor } from '../../../common/redact.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
-import { listUserTables, readTableShape, unhashableTypes, type TableShape } from './catalog.js';
+import { hashFunctions, listUserTables, readTableShape, unhashableTypes, type TableShape } from './catalog.js';
 import { compareTable, type ChunkSelection } from './compare-table.js';
 import { createSessionPool, type SessionPool } from './session-pool.js';
 import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
@@ -180,11 +180,16 @@ async function prepare(
     target.use((client) => unhashableTypes(client, targetTypes)),
   ]);
   const unhashable = new Set([...unhashableSource, ...unhashableTarget]);
+  const [functionsSource, functionsTarget] = await Promise.all([
+    source.use((client) => hashFunctions(client, sourceTypes)),
+    target.use((client) => hashFunctions(client, targetTypes)),
+  ]);
+  const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
   return plans.map(({ plan, notes: tableNotes }) => {
     const selection = only?.[plan.label];
     return {
       plan,
-      hash: rowHashExpression(plan, unhashable),
+      hash: rowHashExpression(plan, { unhashable, functions }),
       notes: tableNotes,
       ...(selection ? { only: selection } : {}),
     };

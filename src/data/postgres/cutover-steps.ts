@@ -1,0 +1,102 @@
+/**
+ * The cutover stage for one `spec.data[]` entry: lag check (abort before anything changes when
+ * replication is behind) → fence the source → wait for the marker → retire forward replication →
+ * sync sequences → re-check dirty keys → start reverse replication → open the target. Each step is
+ * bounded. Undo before the target opens restores the source exactly; undo after it opens first
+ * fences the target again and brings its writes back to the source.
+ */
+import { CheckFailedError } from '../../common/errors.js';
+import type { Step } from '../data-plane.js';
+import { clearDirty, dirtyKeys } from './dirty.js';
+import { parseTableName } from './connect.js';
+import { recheckDirtyKeys } from './recheck.js';
+import { startForward, stopForward } from './replicate-steps.js';
+import { withSites, type PgEnv } from './session.js';
+import { catchUp, fenceWriter, openWriter, startReverse, stopReverse, syncFrom } from './switch.js';
+import type { DirtyDifference } from './options.js';
+
+export function cutoverSteps(env: PgEnv): Step[] {
+  const db = env.entry.database;
+  const fencedKey = env.key('cutover.fenced-at');
+  return [
+    {
+      name: `pg:${db}:lag-check`,
+      async run(ctx) {
+        // Nothing is fenced yet: if the target cannot catch up quickly now, it will not under a fence either.
+        return catchUp(ctx, env, 'source', env.options.maxLagToStartMs);
+      },
+    },
+    {
+      name: `pg:${db}:fence-source`,
+      run: (ctx) => fenceWriter(ctx, env, 'source', fencedKey),
+      async undo(ctx) {
+        await openWriter(ctx, env, 'source', fencedKey);
+      },
+    },
+    {
+      name: `pg:${db}:drain-to-target`,
+      run: (ctx) => catchUp(ctx, env, 'source'),
+    },
+    {
+      name: `pg:${db}:retire-forward`,
+      async run(ctx) {
+        await stopForward(ctx, env);
+        return { dropped: env.names(ctx).forward };
+      },
+      async undo(ctx) {
+        await startForward(ctx, env, false);
+      },
+    },
+    {
+      name: `pg:${db}:sync-sequences`,
+      run: (ctx) => syncFrom(ctx, env, 'source'),
+    },
+    {
+      name: `pg:${db}:recheck-dirty`,
+      async run(ctx) {
+        return withSites(ctx, env, async ({ source, target }) => {
+          const started = Date.now();
+          const names = env.names(ctx);
+          const dirty = await dirtyKeys(target, names);
+          const recheck = env.options.recheck ?? recheckDirtyKeys;
+          const differences: DirtyDifference[] = [];
+          let keys = 0;
+          for (const [table, list] of dirty.tables) {
+            keys += list === 'all' ? 0 : list.length;
+            const diff = await recheck({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
+            if (diff.missing.length + diff.extra.length + diff.changed.length > 0) differences.push(diff);
+          }
+          const elapsedMs = Date.now() - started;
+          ctx.events.emit('pg-dirty-rechecked', { database: db, tables: dirty.tables.size, keys, differences: differences.length, elapsedMs });
+          if (differences.length > 0) {
+            const sample = differences.map((d) => `${d.table}: ${d.missing.length} missing, ${d.extra.length} extra, ${d.changed.length} changed`).join('; ');
+            throw new CheckFailedError(`the target differs from the fenced source in rows changed since the last clean verification (${sample}); cutover stops before the target opens`, {
+              details: { differences },
+            });
+          }
+          await clearDirty(target, names, dirty.watermark);
+          return { tables: dirty.tables.size, keys, elapsedMs };
+        });
+      },
+    },
+    {
+      name: `pg:${db}:start-reverse`,
+      async run(ctx) {
+        await startReverse(ctx, env);
+        return { publication: env.names(ctx).reverse, subscription: env.names(ctx).reverse };
+      },
+      undo: (ctx) => stopReverse(ctx, env),
+    },
+    {
+      name: `pg:${db}:open-target`,
+      run: (ctx) => openWriter(ctx, env, 'target', fencedKey),
+      async undo(ctx) {
+        // The target may have taken writes: fence it, let reverse replication deliver them, and
+        // give the source the target's sequences, before the earlier undos take reverse replication away.
+        await fenceWriter(ctx, env, 'target', env.key('cutover.undo.fenced-at'));
+        await catchUp(ctx, env, 'target');
+        await syncFrom(ctx, env, 'target');
+      },
+    },
+  ];
+}

@@ -1,0 +1,60 @@
+/**
+ * The PostgreSQL data plane: native logical replication with heartbeat markers, fences, sequence
+ * sync, dirty tracking, reverse replication and failback. See docs/postgres.md.
+ */
+import type { DataSpec } from '../../plan/schema.js';
+import type { DataPlane } from '../data-plane.js';
+import { parseTablePattern } from './catalog.js';
+import { cutoverSteps } from './cutover-steps.js';
+import { failbackSteps } from './failback-steps.js';
+import { finalizeSteps } from './finalize-steps.js';
+import { objectNames } from './names.js';
+import type { PostgresDataPlaneOptions } from './options.js';
+import { runPreflight } from './preflight.js';
+import { replicationSteps } from './replicate-steps.js';
+import type { PgEnv } from './session.js';
+
+export function resolveOptions(options: PostgresDataPlaneOptions): PgEnv['options'] {
+  return {
+    copyTimeoutMs: options.copyTimeoutMs ?? 3_600_000,
+    markerTimeoutMs: options.markerTimeoutMs ?? 60_000,
+    maxLagToStartMs: options.maxLagToStartMs ?? 5_000,
+    fenceDrainMs: options.fenceDrainMs ?? 5_000,
+    statementTimeoutMs: options.statementTimeoutMs ?? 60_000,
+    pollMs: options.pollMs ?? 50,
+    keepSourceFenced: options.keepSourceFenced ?? true,
+    reestablishForward: options.reestablishForward ?? true,
+    ...(options.subscriptionConnection ? { subscriptionConnection: options.subscriptionConnection } : {}),
+    ...(options.recheck ? { recheck: options.recheck } : {}),
+  };
+}
+
+export function pgEnv(entry: DataSpec, options: PostgresDataPlaneOptions): PgEnv {
+  return {
+    entry,
+    options: resolveOptions(options),
+    names: (ctx) => objectNames(ctx.runId, entry.database),
+    key: (what) => `pg.${entry.database}.${what}`,
+  };
+}
+
+export function createPostgresDataPlane(options: PostgresDataPlaneOptions = {}): DataPlane {
+  return {
+    async preflight(input) {
+      const report = await runPreflight({
+        sourceUrl: input.sourceUrl,
+        targetUrl: input.targetUrl,
+        tables: input.entry.tables.map((t) => parseTablePattern(t, 'spec.data[].tables')),
+        preSeeded: input.entry.preSeeded,
+        database: input.entry.database,
+        ...(input.redactor ? { redactor: input.redactor } : {}),
+      });
+      if (report.inputError) throw report.inputError;
+      return { ok: report.ok, findings: report.findings, estimate: report.estimate };
+    },
+    replicationSteps: (entry) => replicationSteps(pgEnv(entry, options)),
+    cutoverSteps: (entry) => cutoverSteps(pgEnv(entry, options)),
+    failbackSteps: (entry) => failbackSteps(pgEnv(entry, options)),
+    finalizeSteps: (entry) => finalizeSteps(pgEnv(entry, options)),
+  };
+}

@@ -1,0 +1,16 @@
+/** Events the PostgreSQL data plane emits (declaration merging into the run's one event stream). */
+import type { TableSyncState } from './subscription.js';
+
+declare module '../../common/events.js' {
+  interface EventPayloads {
+    'pg-copy-progress': { database: string; tables: TableSyncState[]; ready: boolean };
+    'pg-marker-seen': { database: string; direction: 'forward' | 'reverse'; seq: number; waitedMs: number };
+    'pg-fenced': { database: string; site: 'source' | 'target'; method: string; grants: number; terminated: number };
+    'pg-unfenced': { database: string; site: 'source' | 'target'; grants: number; writesRefusedMs: number | null };
+    'pg-sequences-synced': { database: string; from: 'source' | 'target'; sequences: number };
+    'pg-dirty-rechecked': { database: string; tables: number; keys: number; differences: number; elapsedMs: number };
+    'pg-replication-changed': { database: string; what: string; name: string; action: 'created' | 'dropped' };
+  }
+}
+
+export {};

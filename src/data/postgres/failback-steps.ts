@@ -1,0 +1,52 @@
+/**
+ * Failback after cutover: fence the target → wait until the source has every change (reverse
+ * marker) → sync sequences back → stop reverse replication → re-establish forward replication (no
+ * copy: both sides are equal now) → open the source. The target ends fenced and replicated into,
+ * as before cutover, so cutover can be tried again.
+ */
+import type { Step } from '../data-plane.js';
+import { startForward, stopForward } from './replicate-steps.js';
+import type { PgEnv } from './session.js';
+import { catchUp, fenceWriter, openWriter, startReverse, stopReverse, syncFrom } from './switch.js';
+
+export function failbackSteps(env: PgEnv): Step[] {
+  const db = env.entry.database;
+  const fencedKey = env.key('failback.fenced-at');
+  const steps: Step[] = [
+    {
+      name: `pg:${db}:fence-target`,
+      run: (ctx) => fenceWriter(ctx, env, 'target', fencedKey),
+      async undo(ctx) {
+        await openWriter(ctx, env, 'target', fencedKey);
+      },
+    },
+    { name: `pg:${db}:drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
+    { name: `pg:${db}:sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
+    {
+      name: `pg:${db}:stop-reverse`,
+      async run(ctx) {
+        await stopReverse(ctx, env);
+        return { dropped: env.names(ctx).reverse };
+      },
+      undo: (ctx) => startReverse(ctx, env),
+    },
+  ];
+  if (env.options.reestablishForward) {
+    steps.push({
+      name: `pg:${db}:restart-forward`,
+      async run(ctx) {
+        const oid = await startForward(ctx, env, false);
+        return { subscription: env.names(ctx).forward, oid };
+      },
+      undo: (ctx) => stopForward(ctx, env),
+    });
+  }
+  steps.push({
+    name: `pg:${db}:open-source`,
+    run: (ctx) => openWriter(ctx, env, 'source', fencedKey),
+    async undo(ctx) {
+      await fenceWriter(ctx, env, 'source', env.key('failback.undo.fenced-at'));
+    },
+  });
+  return steps;
+}

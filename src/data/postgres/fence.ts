@@ -1,0 +1,211 @@
+/**
+ * Fences: make a database refuse the application's writes, and undo exactly that.
+ *
+ * `revoke` (default) revokes INSERT, UPDATE, DELETE and TRUNCATE on the plan's tables from every role
+ * holding them (or only `fence.roles`), except superusers and handoff's own role; privileges are
+ * checked at each statement, so open sessions are refused at once. `read-only` sets
+ * default_transaction_read_only for the roles in this database and ends their sessions.
+ *
+ * What was changed is written to `handoff.<run>_fence` in the same transaction as the change, so a
+ * crash can never leave a fence whose undo is unknown; unfence restores it and deletes the record in
+ * one transaction. After the change, the fence drains: it takes a SHARE lock on the tables (waiting
+ * for in-flight writers, ending them after a bound) and writes a heartbeat marker while holding it,
+ * so the marker follows every write the application was told succeeded.
+ */
+import pg from 'pg';
+import { AdapterError } from '../../common/errors.js';
+import { quoteTable, type TableName } from './connect.js';
+import { writeMarker, type Direction } from './marker.js';
+import type { ObjectNames } from './names.js';
+
+export interface FenceGrant {
+  schema: string;
+  table: string;
+  /** A role name, or null for PUBLIC. */
+  role: string | null;
+  privilege: string;
+  grantable: boolean;
+}
+
+export interface FenceRecord {
+  method: 'revoke' | 'read-only';
+  grants: FenceGrant[];
+  /** read-only: each role's previous default_transaction_read_only in this database (null: not set). */
+  roleSettings: Array<{ role: string; previous: string | null }>;
+}
+
+export interface FenceOptions {
+  method: 'revoke' | 'read-only';
+  roles?: readonly string[] | undefined;
+  drainMs: number;
+  /** Marker written while the drain lock is held; none when nothing replicates from this site yet. */
+  marker: Direction | null;
+}
+
+export interface FenceResult {
+  record: FenceRecord;
+  /** When the fence took effect (ms since the epoch, server clock). */
+  fencedAtMs: number;
+  marker: number;
+  /** Sessions ended to drain or to enforce a read-only fence. */
+  terminated: number;
+}
+
+const WRITE_PRIVILEGES = ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'];
+
+function grantee(role: string | null): string {
+  return role === null ? 'public' : pg.escapeIdentifier(role);
+}
+
+async function readGrants(client: pg.Client, tables: readonly TableName[], roles: readonly string[] | undefined): Promise<FenceGrant[]> {
+  const r = await client.query<{ schema: string; table: string; role: string | null; privilege: string; grantable: boolean }>(
+    `select n.nspname as schema, c.relname as table,
+            case when a.grantee = 0 then null else pg_get_userbyid(a.grantee) end as role,
+            a.privilege_type as privilege, a.is_grantable as grantable
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       cross join lateral aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+      where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))
+        and a.privilege_type = any($3::text[])
+        and (a.grantee = 0 or not (select rolsuper from pg_roles where oid = a.grantee))
+        and a.grantee <> (select oid from pg_roles where rolname = current_user)
+        and ($4::text[] is null or pg_get_userbyid(a.grantee) = any($4::text[]))
+      order by 1, 2, 3, 4`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name), WRITE_PRIVILEGES, roles ? [...roles] : null],
+  );
+  return r.rows;
+}
+
+async function fencedAt(client: pg.Client, names: ObjectNames, site: string): Promise<{ record: FenceRecord; at: number } | null> {
+  const r = await client.query<{ record: FenceRecord; at: number }>(
+    `select record, (extract(epoch from fenced_at) * 1000)::float8 as at from ${names.fence} where site = $1`,
+    [site],
+  );
+  return r.rows[0] ?? null;
+}
+
+/** Fences one site's tables. Idempotent: when the site is already fenced, only drains and writes a marker. */
+export async function fenceSite(client: pg.Client, names: ObjectNames, site: string, tables: readonly TableName[], options: FenceOptions): Promise<FenceResult> {
+  let terminated = 0;
+  await client.query('begin');
+  try {
+    await client.query(`lock table ${names.fence} in exclusive mode`);
+    const existing = await fencedAt(client, names, site);
+    if (!existing) {
+      const grants = options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
+      const record: FenceRecord = { method: options.method, grants: [], roleSettings: [] };
+      if (options.method === 'revoke') {
+        for (const g of grants) {
+          await client.query(`revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`);
+        }
+        record.grants = grants;
+      } else {
+        const roles = options.roles ?? [...new Set(grants.map((g) => g.role).filter((r): r is string => r !== null))];
+        for (const role of roles) {
+          const prev = await client.query<{ value: string | null }>(
+            `select (select substring(s from '^default_transaction_read_only=(.*)$') from unnest(setconfig) s
+                      where s like 'default_transaction_read_only=%') as value
+               from pg_db_role_setting where setdatabase = (select oid from pg_database where datname = current_database())
+                and setrole = (select oid from pg_roles where rolname = $1)`,
+            [role],
+          );
+          record.roleSettings.push({ role, previous: prev.rows[0]?.value ?? null });
+          await client.query(`alter role ${pg.escapeIdentifier(role)} in database ${pg.escapeIdentifier(client.database ?? '')} set default_transaction_read_only = on`);
+        }
+      }
+      await client.query(`insert into ${names.fence} (site, record) values ($1, $2)`, [site, JSON.stringify(record)]);
+    }
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+  const state = await fencedAt(client, names, site);
+  if (!state) throw new AdapterError(`the ${site} fence record vanished right after it was written`);
+  if (state.record.method === 'read-only') {
+    terminated += await terminateSessions(client, state.record.roleSettings.map((s) => s.role));
+  }
+  const drained = await drain(client, names, tables, options);
+  terminated += drained.terminated;
+  return { record: state.record, fencedAtMs: state.at, marker: drained.marker, terminated };
+}
+
+async function terminateSessions(client: pg.Client, roles: readonly string[]): Promise<number> {
+  if (roles.length === 0) return 0;
+  const r = await client.query<{ n: number }>(
+    `select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
+      where datname = current_database() and usename = any($1::text[]) and pid <> pg_backend_pid()`,
+    [[...roles]],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+/** Waits for in-flight writers (SHARE lock), ending them after the bound, then writes a marker under the lock. */
+async function drain(client: pg.Client, names: ObjectNames, tables: readonly TableName[], options: FenceOptions): Promise<{ marker: number; terminated: number }> {
+  let terminated = 0;
+  for (let attempt = 0; ; attempt++) {
+    await client.query('begin');
+    try {
+      await client.query(`set local lock_timeout = ${Math.max(1, Math.round(options.drainMs))}`);
+      if (tables.length > 0) await client.query(`lock table ${tables.map(quoteTable).join(', ')} in share mode`);
+      const marker = options.marker ? await writeMarker(client, names, options.marker) : 0;
+      await client.query('commit');
+      return { marker, terminated };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      if ((error as { code?: string }).code !== '55P03' || attempt >= 2) throw error;
+      // Writers still hold locks after the bound: end them (their transactions were never acknowledged).
+      const r = await client.query<{ n: number }>(
+        `select count(*) filter (where pg_terminate_backend(l.pid))::int as n
+           from (select distinct pid from pg_locks
+                  where relation = any($1::regclass[]) and mode in ('RowExclusiveLock', 'AccessExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock')
+                    and granted and pid <> pg_backend_pid()) l`,
+        [tables.map(quoteTable)],
+      );
+      terminated += r.rows[0]?.n ?? 0;
+    }
+  }
+}
+
+/** Restores exactly what the fence changed and removes its record, in one transaction. Idempotent. */
+export async function unfenceSite(client: pg.Client, names: ObjectNames, site: string): Promise<{ record: FenceRecord; fencedAtMs: number } | null> {
+  const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
+  if (!exists.rows[0]?.ok) return null;
+  await client.query('begin');
+  try {
+    await client.query(`lock table ${names.fence} in exclusive mode`);
+    const state = await fencedAt(client, names, site);
+    if (!state) {
+      await client.query('commit');
+      return null;
+    }
+    for (const g of state.record.grants) {
+      const present = await client.query<{ ok: boolean }>(
+        `select to_regclass($1) is not null and ($2::text is null or exists (select 1 from pg_roles where rolname = $2)) as ok`,
+        [quoteTable({ schema: g.schema, name: g.table }), g.role],
+      );
+      if (!present.rows[0]?.ok) continue; // the table or role is gone: nothing to give back
+      await client.query(
+        `grant ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} to ${grantee(g.role)}${g.grantable ? ' with grant option' : ''}`,
+      );
+    }
+    for (const s of state.record.roleSettings) {
+      const role = pg.escapeIdentifier(s.role);
+      const db = pg.escapeIdentifier(client.database ?? '');
+      if (s.previous === null) await client.query(`alter role ${role} in database ${db} reset default_transaction_read_only`);
+      else await client.query(`alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(s.previous)}`);
+    }
+    await client.query(`delete from ${names.fence} where site = $1`, [site]);
+    await client.query('commit');
+    return { record: state.record, fencedAtMs: state.at };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Whether a site is fenced now (its fence record exists). */
+export async function isFenced(client: pg.Client, names: ObjectNames, site: string): Promise<boolean> {
+  const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
+  if (!exists.rows[0]?.ok) return false;
+  return (await fencedAt(client, names, site)) !== null;
+}

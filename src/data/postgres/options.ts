@@ -1,0 +1,50 @@
+/** Options of the PostgreSQL data plane (`createPostgresDataPlane`). Every wait has a bound. */
+import type pg from 'pg';
+import type { TableName } from './connect.js';
+
+export interface DirtyDifference {
+  table: string;
+  missing: string[][];
+  extra: string[][];
+  changed: string[][];
+  /** True when the whole table was compared (no primary key, or a TRUNCATE). */
+  wholeTable: boolean;
+}
+
+/**
+ * Re-checks the keys that changed since the last clean verification pass (the cutover seam for the
+ * verification module). `keys: 'all'` means compare the whole table.
+ */
+export type DirtyRecheck = (input: {
+  source: pg.Client;
+  target: pg.Client;
+  table: TableName;
+  keys: string[][] | 'all';
+}) => Promise<DirtyDifference>;
+
+export interface PostgresDataPlaneOptions {
+  /** Initial copy bound (ms); 1 hour by default. */
+  copyTimeoutMs?: number;
+  /** Bound on waiting for a heartbeat marker (ms); 60 s by default. */
+  markerTimeoutMs?: number;
+  /** Before fencing the source, the marker must arrive within this (ms); 5 s by default. */
+  maxLagToStartMs?: number;
+  /** Bound on draining in-flight writers at a fence (ms); 5 s by default, then they are ended. */
+  fenceDrainMs?: number;
+  /** Statement timeout of handoff's own sessions (ms); 60 s by default. */
+  statementTimeoutMs?: number;
+  /** Poll interval for progress and markers (ms); 50 by default. */
+  pollMs?: number;
+  /** Leave the source fenced at finalize (the old database must not take writes); true by default. */
+  keepSourceFenced?: boolean;
+  /** Re-establish forward replication at failback (so cutover can be tried again); true by default. */
+  reestablishForward?: boolean;
+  /**
+   * The connection string a subscriber uses to reach the publisher, from the URL handoff uses.
+   * Default: the same URL. Use it when servers see each other under other names, or to replace the
+   * password by `passfile=...` (the string is stored in pg_subscription on the subscriber).
+   */
+  subscriptionConnection?: (publisher: 'source' | 'target', url: string) => string;
+  /** Cutover's re-check of dirty keys; a SQL per-key comparison by default. */
+  recheck?: DirtyRecheck;
+}

@@ -1,0 +1,161 @@
+/**
+ * The replicate stage for one `spec.data[]` entry, as idempotent engine steps:
+ * prepare (handoff's tables on both sides) → fence the target → publication → subscription →
+ * initial copy → dirty tracking → heartbeat catch-up. Undo, in reverse, removes all of it.
+ */
+import { TimeoutError } from '../../common/errors.js';
+import { sleep } from '../../common/net.js';
+import type { Step, StepContext } from '../data-plane.js';
+import { formatTable } from './connect.js';
+import { installDirtyTracking, removeDirtyTracking } from './dirty.js';
+import { fenceSite, unfenceSite } from './fence.js';
+import { awaitMarker, writeMarker } from './marker.js';
+import { createScaffold, dropScaffold } from './scaffold.js';
+import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
+import { dropPublication, dropSubscription, ensurePublication, ensureSubscription, subscriptionProgress, type SubscriptionProgress } from './subscription.js';
+import './events.js';
+
+export function conninfo(ctx: StepContext, env: PgEnv, publisher: 'source' | 'target'): string {
+  const url = ctx.secrets.databaseUrl(publisher, env.entry.database);
+  return env.options.subscriptionConnection ? env.options.subscriptionConnection(publisher, url) : url;
+}
+
+/** Creates the forward subscription (target ← source). Shared by replicate, cutover undo and failback. */
+export async function startForward(ctx: StepContext, env: PgEnv, copyData: boolean): Promise<number> {
+  return withSites(ctx, env, async ({ source, target }) => {
+    const names = env.names(ctx);
+    const tables = await planTables(ctx, env, source);
+    await ensurePublication(source, names.forward, tables, names.marker);
+    const { oid, created } = await ensureSubscription(target, source, {
+      name: names.forward,
+      publication: names.forward,
+      conninfo: conninfo(ctx, env, 'source'),
+      copyData,
+      originNone: false,
+    });
+    ctx.state.set(env.key('forward-oid'), oid);
+    if (created) ctx.events.emit('pg-replication-changed', { database: env.entry.database, what: 'subscription', name: names.forward, action: 'created' });
+    return oid;
+  });
+}
+
+export async function stopForward(ctx: StepContext, env: PgEnv): Promise<void> {
+  await withSites(ctx, env, async ({ source, target }) => {
+    await dropSubscription(target, source, env.names(ctx).forward, ctx.state.get<number>(env.key('forward-oid')));
+  });
+}
+
+async function waitForCopy(ctx: StepContext, env: PgEnv): Promise<SubscriptionProgress> {
+  return withSite(ctx, env, 'target', async (target) => {
+    const started = Date.now();
+    let last = '';
+    for (;;) {
+      const progress = await subscriptionProgress(target, env.names(ctx).forward);
+      const summary = JSON.stringify(progress.tables.map((t) => [t.table, t.state]));
+      if (summary !== last || progress.ready) {
+        ctx.events.emit('pg-copy-progress', { database: env.entry.database, tables: progress.tables, ready: progress.ready }, { subject: env.entry.database });
+        last = summary;
+      }
+      if (progress.ready) return progress;
+      if (Date.now() - started > env.options.copyTimeoutMs) {
+        const pending = progress.tables.filter((t) => t.state !== 'r' && t.state !== 's').map((t) => `${t.table} (${t.state})`);
+        throw new TimeoutError(
+          `the initial copy did not finish within ${env.options.copyTimeoutMs} ms: ${pending.join(', ')} still copying; sync errors ${progress.syncErrors}, apply errors ${progress.applyErrors} (see the target's server log)`,
+        );
+      }
+      await sleep(Math.max(env.options.pollMs, 200), ctx.signal);
+    }
+  });
+}
+
+export function replicationSteps(env: PgEnv): Step[] {
+  const db = env.entry.database;
+  return [
+    {
+      name: `pg:${db}:prepare`,
+      async run(ctx) {
+        return withSites(ctx, env, async ({ source, target }) => {
+          const tables = await planTables(ctx, env, source);
+          await createScaffold(source, env.names(ctx));
+          await createScaffold(target, env.names(ctx));
+          return { tables: tables.map(formatTable) };
+        });
+      },
+      async undo(ctx) {
+        await withSites(ctx, env, async ({ source, target }) => {
+          await dropScaffold(source, env.names(ctx));
+          await dropScaffold(target, env.names(ctx));
+        });
+      },
+    },
+    {
+      name: `pg:${db}:fence-target`,
+      async run(ctx) {
+        return withSites(ctx, env, async ({ source, target }) => {
+          const tables = await planTables(ctx, env, source);
+          const fence = await fenceSite(target, env.names(ctx), 'target', tables, {
+            method: env.entry.fence?.method ?? 'revoke',
+            roles: env.entry.fence?.roles,
+            drainMs: env.options.fenceDrainMs,
+            marker: null,
+          });
+          const grants = fence.record.grants.length + fence.record.roleSettings.length;
+          ctx.events.emit('pg-fenced', { database: db, site: 'target', method: fence.record.method, grants, terminated: fence.terminated });
+          return { method: fence.record.method, revoked: fence.record.grants, roles: fence.record.roleSettings.map((s) => s.role) };
+        });
+      },
+      async undo(ctx) {
+        await withSite(ctx, env, 'target', async (target) => {
+          const done = await unfenceSite(target, env.names(ctx), 'target');
+          if (done) ctx.events.emit('pg-unfenced', { database: db, site: 'target', grants: done.record.grants.length, writesRefusedMs: null });
+        });
+      },
+    },
+    {
+      name: `pg:${db}:subscribe`,
+      async run(ctx) {
+        const oid = await startForward(ctx, env, !env.entry.preSeeded);
+        return { publication: env.names(ctx).forward, subscription: env.names(ctx).forward, copyData: !env.entry.preSeeded, oid };
+      },
+      async undo(ctx) {
+        await stopForward(ctx, env);
+        await withSite(ctx, env, 'source', (source) => dropPublication(source, env.names(ctx).forward));
+      },
+    },
+    {
+      name: `pg:${db}:initial-copy`,
+      async run(ctx) {
+        const started = Date.now();
+        const progress = await waitForCopy(ctx, env);
+        return { tables: progress.tables.length, elapsedMs: Date.now() - started };
+      },
+    },
+    {
+      name: `pg:${db}:dirty-tracking`,
+      async run(ctx) {
+        await withSite(ctx, env, 'target', (target) => installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)));
+        return { tables: rememberedTables(ctx, env).length };
+      },
+      async undo(ctx) {
+        await withSite(ctx, env, 'target', (target) => removeDirtyTracking(target, env.names(ctx)));
+      },
+    },
+    {
+      name: `pg:${db}:catch-up`,
+      async run(ctx) {
+        return withSites(ctx, env, async ({ source, target }) => {
+          const names = env.names(ctx);
+          const seq = await writeMarker(source, names, 'forward');
+          const waitedMs = await awaitMarker(target, names, 'forward', seq, {
+            timeoutMs: env.options.markerTimeoutMs,
+            pollMs: env.options.pollMs,
+            signal: ctx.signal,
+            where: 'target',
+          });
+          ctx.events.emit('pg-marker-seen', { database: db, direction: 'forward', seq, waitedMs });
+          return { marker: seq, lagMs: waitedMs };
+        });
+      },
+    },
+  ];
+}

@@ -1,0 +1,103 @@
+/**
+ * Building blocks shared by cutover, failback and their undos: fence a writer and wait until the
+ * other side has everything it wrote; open a writer and measure how long writes were refused;
+ * reverse replication on and off.
+ */
+import type { StepContext } from '../data-plane.js';
+import { fenceSite, unfenceSite } from './fence.js';
+import { awaitMarker, writeMarker, type Direction } from './marker.js';
+import { syncSequences } from './sequences.js';
+import { other, planTables, withSite, withSites, type PgEnv, type Site } from './session.js';
+import { dropPublication, dropSubscription, ensurePublication, ensureSubscription } from './subscription.js';
+import { conninfo } from './replicate-steps.js';
+import './events.js';
+
+/** The direction whose publisher is `site`. */
+export function directionFrom(site: Site): Direction {
+  return site === 'source' ? 'forward' : 'reverse';
+}
+
+/** Fences `site`'s application writes (drained, marker under the lock); remembers when. Idempotent. */
+export async function fenceWriter(ctx: StepContext, env: PgEnv, site: Site, stateKey: string): Promise<Record<string, unknown>> {
+  return withSites(ctx, env, async (sessions) => {
+    const tables = await planTables(ctx, env, sessions.source);
+    const before = Date.now();
+    const fence = await fenceSite(sessions[site], env.names(ctx), site, tables, {
+      method: env.entry.fence?.method ?? 'revoke',
+      roles: env.entry.fence?.roles,
+      drainMs: env.options.fenceDrainMs,
+      marker: directionFrom(site),
+    });
+    if (ctx.state.get<number>(stateKey) === undefined) ctx.state.set(stateKey, before);
+    const grants = fence.record.grants.length + fence.record.roleSettings.length;
+    ctx.events.emit('pg-fenced', { database: env.entry.database, site, method: fence.record.method, grants, terminated: fence.terminated });
+    return { site, method: fence.record.method, grants, terminated: fence.terminated, marker: fence.marker };
+  });
+}
+
+/** Writes a marker on `publisher` (fenced) and waits until the other side shows it. */
+export async function catchUp(ctx: StepContext, env: PgEnv, publisher: Site, timeoutMs = env.options.markerTimeoutMs): Promise<{ marker: number; waitedMs: number }> {
+  return withSites(ctx, env, async (sessions) => {
+    const names = env.names(ctx);
+    const direction = directionFrom(publisher);
+    const seq = await writeMarker(sessions[publisher], names, direction);
+    const waitedMs = await awaitMarker(sessions[other(publisher)], names, direction, seq, {
+      timeoutMs,
+      pollMs: env.options.pollMs,
+      signal: ctx.signal,
+      where: other(publisher),
+    });
+    ctx.events.emit('pg-marker-seen', { database: env.entry.database, direction, seq, waitedMs });
+    return { marker: seq, waitedMs };
+  });
+}
+
+/** Sets the new writer's sequences from the old writer's. */
+export async function syncFrom(ctx: StepContext, env: PgEnv, from: Site): Promise<Record<string, unknown>> {
+  return withSites(ctx, env, async (sessions) => {
+    const tables = await planTables(ctx, env, sessions.source);
+    const synced = await syncSequences(sessions[from], sessions[other(from)], tables);
+    ctx.events.emit('pg-sequences-synced', { database: env.entry.database, from, sequences: synced.length });
+    return { sequences: synced };
+  });
+}
+
+/** Lifts `site`'s fence; returns how long writes were refused since `fencedKey` was recorded. */
+export async function openWriter(ctx: StepContext, env: PgEnv, site: Site, fencedKey: string): Promise<Record<string, unknown>> {
+  return withSite(ctx, env, site, async (client) => {
+    const done = await unfenceSite(client, env.names(ctx), site);
+    const openedKey = `${fencedKey}.opened`;
+    if (done && ctx.state.get<number>(openedKey) === undefined) ctx.state.set(openedKey, Date.now());
+    const fencedAt = ctx.state.get<number>(fencedKey);
+    const openedAt = ctx.state.get<number>(openedKey);
+    const writesRefusedMs = fencedAt !== undefined && openedAt !== undefined ? Math.max(0, openedAt - fencedAt) : null;
+    ctx.events.emit('pg-unfenced', { database: env.entry.database, site, grants: done?.record.grants.length ?? 0, writesRefusedMs });
+    return { site, restored: done?.record.grants.length ?? 0, writesRefusedMs };
+  });
+}
+
+/** Reverse replication (source ← target): publication on the target, subscription on the source, no copy. */
+export async function startReverse(ctx: StepContext, env: PgEnv): Promise<void> {
+  await withSites(ctx, env, async ({ source, target }) => {
+    const names = env.names(ctx);
+    const tables = await planTables(ctx, env, source);
+    await ensurePublication(target, names.reverse, tables, names.marker);
+    const { oid, created } = await ensureSubscription(source, target, {
+      name: names.reverse,
+      publication: names.reverse,
+      conninfo: conninfo(ctx, env, 'target'),
+      copyData: false,
+      originNone: true,
+    });
+    ctx.state.set(env.key('reverse-oid'), oid);
+    if (created) ctx.events.emit('pg-replication-changed', { database: env.entry.database, what: 'subscription', name: names.reverse, action: 'created' });
+  });
+}
+
+export async function stopReverse(ctx: StepContext, env: PgEnv): Promise<void> {
+  await withSites(ctx, env, async ({ source, target }) => {
+    const names = env.names(ctx);
+    await dropSubscription(source, target, names.reverse, ctx.state.get<number>(env.key('reverse-oid')));
+    await dropPublication(target, names.reverse);
+  });
+}
