@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, toJsonValue } from './canonical.js';
+import { encodeRecord } from './format.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and writes no whitespace', () => {
@@ -37,5 +38,24 @@ describe('toJsonValue', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(() => toJsonValue(cycle)).toThrow(/circular/i);
+  });
+});
+
+describe('encodeRecord', () => {
+  it('builds exactly the canonical encodings of a record with and without its hash', () => {
+    const body = {
+      seq: 12,
+      time: '2026-01-02T03:04:05.000Z',
+      runId: null,
+      actor: 'alice "the owner"',
+      action: 'approval-recorded',
+      subject: 'cutover',
+      details: { z: [1, { b: 2, a: 'é' }], a: null },
+      prevHash: 'a'.repeat(64),
+    };
+    const record = { ...body, hash: 'b'.repeat(64) };
+    expect(encodeRecord(body)).toEqual({ body: canonicalJson(body), line: canonicalJson(body) });
+    expect(encodeRecord(record)).toEqual({ body: canonicalJson(body), line: canonicalJson(record) });
+    expect(encodeRecord({ ...record, runId: 'run-1' }).line).toBe(canonicalJson({ ...record, runId: 'run-1' }));
   });
 });

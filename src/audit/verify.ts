@@ -20,7 +20,8 @@ import {
   auditRecordSchema,
   checkpointPayload,
   checkpointSchema,
-  hashRecord,
+  encodeRecord,
+  sha256Hex,
 } from './format.js';
 import { keyFingerprint, parsePublicKey } from './keys.js';
 import { readLines, type Line } from './lines.js';
@@ -106,11 +107,12 @@ function verifyChain(file: string, problems: Problem[]): { hashes: string[]; lin
       continue;
     }
     const record = result.data;
-    if (hashRecord(record) !== record.hash) {
+    const encoded = encodeRecord(record);
+    if (sha256Hex(encoded.body) !== record.hash) {
       fail('hash does not match its content (modified)');
       continue;
     }
-    if (canonicalJson(record) !== line.text) {
+    if (encoded.line !== line.text) {
       fail('not in canonical form (the line was edited)');
       continue;
     }
