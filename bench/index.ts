@@ -1,7 +1,6 @@
 import type { Benchmark } from './harness.js';
 import { redactBenchmark } from './redact.bench.js';
 import { auditBenchmark } from './audit.bench.js';
-import { routerBenchmark } from './router.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark];
