@@ -1,6 +1,7 @@
 import type { Benchmark } from './harness.js';
 import { redactBenchmark } from './redact.bench.js';
 import { auditBenchmark } from './audit.bench.js';
+import { verifyBenchmark } from './verify.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, verifyBenchmark];
