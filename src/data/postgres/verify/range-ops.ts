@@ -3,7 +3,7 @@
  * Node only ever sees counts, aggregate hashes, and (for small leaf ranges) one hash per row.
  */
 import type pg from 'pg';
-import { keyColumns, keyOf, keyText, rangeCondition } from './sql.js';
+import { keyColumns, keyIn, keyOf, keyText, rangeCondition } from './sql.js';
 import type { TablePlan } from './table-plan.js';
 import type { Key, KeyRange } from './types.js';
 
@@ -100,4 +100,20 @@ export async function keysIn(client: pg.ClientBase, plan: TablePlan, range: KeyR
     params,
   );
   return result.rows.map((row) => keyOf(row, plan));
+}
+
+/** (key, row hash) of the rows with these keys that exist, in key order. */
+export async function rowHashesForKeys(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  hash: string,
+  keys: readonly Key[],
+): Promise<Array<{ key: Key; hash: string }>> {
+  if (keys.length === 0) return [];
+  const params: unknown[] = [];
+  const result = await client.query<Record<string, unknown>>(
+    `select ${keyText(plan)}, (${hash})::text as h from ${plan.sql} where ${keyIn(plan, keys, params)} order by ${keyColumns(plan)}`,
+    params,
+  );
+  return result.rows.map((row) => ({ key: keyOf(row, plan), hash: String(row.h) }));
 }

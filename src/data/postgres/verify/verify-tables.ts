@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { InputError, TimeoutError } from '../../../common/errors.js';
 import type { Redactor } from '../../../common/redact.js';
+import { HANDOFF_SCHEMA } from '../catalog.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
 import { hashFunctions, listUserTables, readTableShape, unhashableTypes, type TableShape } from './catalog.js';
 import { compareTable, type ChunkSelection } from './compare-table.js';
@@ -23,7 +24,7 @@ export interface VerifyOptions {
   target: string | pg.ClientBase;
   /** Tables to compare; every ordinary table in non-system schemas of the source when left out. */
   tables?: readonly TableName[];
-  /** Schemas left out of discovery (for example handoff's own marker schema). */
+  /** Schemas left out of discovery; handoff's own (markers, dirty keys) by default. */
   excludeSchemas?: readonly string[];
   /** Rows per chunk (about). Default 10,000. */
   chunkRows?: number;
@@ -145,7 +146,7 @@ async function prepare(
   } else if (only) {
     tables = Object.keys(only).map((label) => parseTableName(label, 'onlyChunks'));
   } else {
-    const excluded = options.excludeSchemas ?? [];
+    const excluded = options.excludeSchemas ?? [HANDOFF_SCHEMA];
     const [onSource, onTarget] = await Promise.all([
       source.use((client) => listUserTables(client, excluded)),
       target.use((client) => listUserTables(client, excluded)),

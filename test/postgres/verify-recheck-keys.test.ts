@@ -1,0 +1,77 @@
+/**
+ * The cutover seam: `recheckKeys` compares only the named (dirty) keys, one row hash per key on each
+ * side; `'all'` compares the whole table. Discovery leaves handoff's own schema out.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/data/postgres/connect.js';
+import { recheckKeys } from '../../src/data/postgres/verify/recheck-keys.js';
+import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+const setup = `
+  create table t (region text, id int, doc json, n numeric, primary key (region, id));
+  insert into t select (array['eu','us'])[1 + g % 2], g, ('{"g": ' || g || '}')::json, g / 4.0 from generate_series(1, 400) g;
+  create table bag (a int, b text);
+  insert into bag select g % 10, 'b' || g from generate_series(1, 100) g;`;
+
+describe('recheckKeys (cutover re-check of dirty keys)', () => {
+  let server: TestPostgres;
+  let source: pg.Client;
+  let target: pg.Client;
+
+  beforeAll(async () => {
+    server = await startTestPostgres();
+    await server.createDatabase('a');
+    await server.createDatabase('b');
+    await server.query(setup, [], 'a');
+    await server.query(
+      `${setup}
+       update t set doc = '{"g":  5}' where (region, id) = ('us', 5);
+       update t set n = 2.50 where (region, id) = ('eu', 10);
+       delete from t where (region, id) = ('us', 7);
+       insert into t values ('ap', 1, null, null);
+       update t set n = -1 where (region, id) = ('eu', 300); -- not among the dirty keys: not looked at
+       update bag set b = 'changed' where b = 'b50';
+       create schema handoff; create table handoff.marker (seq int primary key);`,
+      [],
+      'b',
+    );
+    source = await connect(server.url('a'), { name: 'source' });
+    target = await connect(server.url('b'), { name: 'target' });
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.end(), target?.end()]);
+    await server?.close();
+  });
+
+  it('classifies exactly the dirty keys it is given', async () => {
+    const keys = [['us', '5'], ['eu', '10'], ['us', '7'], ['ap', '1'], ['eu', '12'], ['us', '5']];
+    const found = await recheckKeys({ source, target, table: { schema: 'public', name: 't' }, keys });
+    expect(found).toEqual({
+      table: 'public.t',
+      missing: [['us', '7']],
+      extra: [['ap', '1']],
+      changed: [['us', '5'], ['eu', '10']],
+      wholeTable: false,
+    });
+  });
+
+  it("compares the whole table for 'all' and for a table without a primary key", async () => {
+    const all = await recheckKeys({ source, target, table: { schema: 'public', name: 't' }, keys: 'all' });
+    expect(all.wholeTable).toBe(true);
+    expect(all.changed).toEqual([['eu', '10'], ['eu', '300'], ['us', '5']]);
+    expect(all.missing).toEqual([['us', '7']]);
+    expect(all.extra).toEqual([['ap', '1']]);
+    const bag = await recheckKeys({ source, target, table: { schema: 'public', name: 'bag' }, keys: [['x']] });
+    expect(bag.wholeTable).toBe(true);
+    expect(bag.changed).toEqual([[]]);
+  });
+
+  it("leaves handoff's own schema out of discovery", async () => {
+    const report = await verifyTables({ source: server.url('a'), target: server.url('b') });
+    expect(report.schemaDifferences).toEqual([]);
+    expect(report.tables.map((table) => table.table)).toEqual(['public.bag', 'public.t']);
+  });
+});
