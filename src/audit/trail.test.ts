@@ -5,6 +5,7 @@ import { createRedactor } from '../common/redact.js';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { GENESIS_HASH, hashRecord, auditRecordSchema } from './format.js';
 import { openAuditTrail, type AuditHead } from './trail.js';
+import { verifyAuditTrail } from './verify.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -134,6 +135,23 @@ describe('openAuditTrail', () => {
     const saved = String(written[1]?.details.savedAs);
     expect(fs.readFileSync(path.join(dir, 'audit', saved), 'utf8')).toBe('{"seq":2,"ti');
     expect(next.seq).toBe(3);
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 3 });
+  });
+
+  it('repairs a partial checkpoint line the same way, so the trail verifies again', () => {
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
+    trail.checkpoint('one');
+    fs.appendFileSync(path.join(dir, 'audit', 'checkpoints.jsonl'), '{"headHash":"00');
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: false, firstBadSeq: null });
+    expect(verifyAuditTrail(dir).reason).toMatch(/checkpoint 2 .*partial last line/);
+    trail.checkpoint('two');
+    const written = lines(dir).map((line) => auditRecordSchema.parse(JSON.parse(line)));
+    expect(written.map((record) => record.action)).toEqual(['a', 'audit.partial-line-discarded']);
+    expect(written[1]?.details).toMatchObject({ file: 'checkpoints.jsonl', bytes: 15 });
+    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(2);
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 2, checkpoints: 2 });
   });
 
   it('refuses to append after a damaged last record', () => {

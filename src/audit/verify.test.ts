@@ -180,10 +180,14 @@ describe('verifyAuditTrail', () => {
     expect(verifyAuditTrail(dir).valid).toBe(true);
   });
 
-  it('throws a clear input error when there is no trail at all', () => {
+  it('throws a clear input error when there is no trail at all, unless the state store says there was one', () => {
     const empty = makeTempDir('handoff-audit-none-');
     try {
       expect(() => verifyAuditTrail(empty.dir)).toThrow(/no audit trail in/);
+      expect(() => verifyAuditTrail(empty.dir, { expectedHead: { seq: 0, hash: '0'.repeat(64) } })).toThrow(/no audit trail in/);
+      const deleted = verifyAuditTrail(empty.dir, { expectedHead: { seq: 3, hash: 'a'.repeat(64) } });
+      expect(deleted).toMatchObject({ valid: false, records: 0, firstBadSeq: 1 });
+      expect(deleted.reason).toMatch(/trail\.jsonl is missing though the state store's audit head is record 3/);
     } finally {
       empty.cleanup();
     }

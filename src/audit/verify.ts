@@ -261,7 +261,8 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
   const trailPath = path.join(dir, TRAIL_FILE);
   const checkpointsPath = path.join(dir, CHECKPOINTS_FILE);
   const known = [TRAIL_FILE, CHECKPOINTS_FILE, PUBLIC_KEY_FILE, PRIVATE_KEY_FILE];
-  if (!known.some((file) => fs.existsSync(path.join(dir, file)))) {
+  const expectsRecords = (options.expectedHead?.seq ?? 0) > 0;
+  if (!expectsRecords && !known.some((file) => fs.existsSync(path.join(dir, file)))) {
     throw new InputError(`there is no audit trail in ${dir} (no ${TRAIL_FILE}); pass --state-dir with the run's state directory`);
   }
   const problems: Problem[] = [];
@@ -270,7 +271,12 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
   if (fs.existsSync(trailPath)) {
     chain = verifyChain(trailPath, problems);
   } else {
-    problems.push({ seq: 1, reason: `${TRAIL_FILE} is missing though the audit directory holds its keys or checkpoints (deleted)` });
+    problems.push({
+      seq: 1,
+      reason: expectsRecords
+        ? `${TRAIL_FILE} is missing though the state store's audit head is record ${options.expectedHead?.seq} (deleted)`
+        : `${TRAIL_FILE} is missing though the audit directory holds its keys or checkpoints (deleted)`,
+    });
   }
   const checkpoints = fs.existsSync(checkpointsPath)
     ? verifyCheckpoints(checkpointsPath, publicKey, chain, problems)

@@ -77,6 +77,26 @@ describe('appending from several processes', () => {
     expect(readLinesOf(checkpointsPath(dir))).toHaveLength(2 * (perChild / 25));
   });
 
+  it('a writer SIGKILLed in the middle of appending leaves a trail that verifies or shows a partial line, and the next append goes on', async () => {
+    const dir = stateDir();
+    const writer = start(['append', dir, 'victim', '1000000']);
+    await writer.says('ready');
+    writer.process.stdin.write('go\n');
+    const deadline = Date.now() + 30_000;
+    while (fs.statSync(trailPath(dir)).size < 20_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    writer.process.kill('SIGKILL');
+    await writer.output;
+    const afterKill = verifyAuditTrail(dir);
+    expect(afterKill.records).toBeGreaterThan(10);
+    if (!afterKill.valid) expect(afterKill.reason).toMatch(/partial last line/);
+    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor(), lockTimeoutMs: 20_000 });
+    const record = trail.append({ actor: 'engine', action: 'resumed', subject: 's', details: {} });
+    trail.checkpoint('after the crash');
+    const verdict = verifyAuditTrail(dir);
+    expect(verdict).toMatchObject({ valid: true, reason: null });
+    expect(verdict.head).toEqual({ seq: record.seq, hash: record.hash });
+  });
+
   it('recovers the lock of a process killed while holding it', async () => {
     const dir = stateDir();
     const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor(), lockTimeoutMs: 20_000 });
