@@ -129,4 +129,27 @@ describe('a PromQL check against a real Prometheus', () => {
     expect(await measure('handoff_router_requests_total{class="reads"}')).toMatchObject({ status: 'error', retryable: false, reason: expect.stringMatching(/returned \d+ series; aggregate it to one/) });
     expect(await measure('sum(rate(x[')).toMatchObject({ status: 'error', reason: expect.stringMatching(/Prometheus refused the query "sum\(rate\(x\[": bad_data/) });
   });
+
+  it('with Prometheus down, the step holds and escalates after its bound; nothing rolls back (runs last: stops Prometheus)', async () => {
+    await prometheus.close();
+    const check = resolveCheck({
+      name: 'error-ratio',
+      metric: 'prometheus.query',
+      query: errorRatio,
+      max: 0.05,
+      interval: '500ms',
+      escalateAfter: '2s',
+      critical: true,
+      dryRun: false,
+      onNoData: 'hold',
+      onError: 'hold',
+    });
+    const gate = createGate({ name: 'shift-50-blind', checks: [{ config: check, provider: createPrometheusProvider({ url: prometheus.url, query: errorRatio, timeoutMs: 1000 }) }], bakeMs: 0 });
+    await gate.start();
+    // A rollback is sticky, so reaching escalate also shows no rollback came first.
+    const escalated = await tickUntil(gate, 'escalate', 20_000);
+    expect(escalated.checks[0]).toMatchObject({ outcome: 'Error', verdict: 'escalated', failures: 0 });
+    expect(escalated.reasons[0]).toMatch(/^check error-ratio cannot judge: unable to judge for \d+ s \(escalateAfter 2 s\); last Error: measuring the target failed: Prometheus at http:\/\/127.0.0.1:\d+ did not answer/);
+    await gate.stop();
+  });
 });
