@@ -146,6 +146,9 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   function write(entry: AuditEntry, previous: AuditHead): AuditRecord {
     const time = entry.time ?? now().toISOString();
     const details = toJsonValue(entry.details);
+    if (details === null || typeof details !== 'object' || Array.isArray(details)) {
+      throw new InputError('audit entry: details must be an object');
+    }
     const body = {
       seq: previous.seq + 1,
       time: redactor.redact(time),
@@ -153,7 +156,7 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       actor: redactor.redact(entry.actor),
       action: redactor.redact(entry.action),
       subject: redactor.redact(entry.subject),
-      details: redactor.redactValue(details as Record<string, unknown>),
+      details: redactor.redactValue(details),
       prevHash: previous.hash,
     };
     const record = { ...body, hash: hashRecord(body) };
