@@ -33,6 +33,8 @@ export interface EngineEnv {
   lease?: { ttlMs?: number; renewEveryMs?: number };
   /** How often waits poll the store. Default 1 s. */
   pollMs?: number;
+  /** More readers of each run's event stream (metrics, a dashboard, tests); called after logs and audit. */
+  observe?: (events: EventBus) => void;
 }
 
 export function openAudit(store: Store, env: EngineEnv): AuditTrail {
@@ -54,6 +56,7 @@ export async function withRunEvents<T>(
   const events = createEventBus({ runId });
   const stopLogs = logEvents(events, env.logger.child({ run: runId }));
   const stopAudit = auditEvents(events, trail);
+  env.observe?.(events);
   try {
     return await fn(events, trail);
   } finally {
