@@ -1,5 +1,6 @@
 /** What a cross-field rule gets: the validated plan and a way to report a problem at a path. */
 import type { PlanIssue, PlanLocation } from '../common/errors.js';
+import { MAX_REPORTED_ISSUES } from './issue-limit.js';
 import { formatPath, type PlanPath } from './path.js';
 import type { Migration } from './schema.js';
 
@@ -19,10 +20,18 @@ export interface RuleLocator {
   locateKey(path: PlanPath): PlanLocation;
 }
 
-export function createRuleContext(plan: Migration, locator: RuleLocator, issues: PlanIssue[]): RuleContext {
+/** Collects problems into `issues`; past MAX_REPORTED_ISSUES it only counts them (`counted.total`). */
+export function createRuleContext(
+  plan: Migration,
+  locator: RuleLocator,
+  issues: PlanIssue[],
+  counted: { total: number } = { total: 0 },
+): RuleContext {
   return {
     plan,
     report: (path, message, options = {}) => {
+      counted.total++;
+      if (issues.length >= MAX_REPORTED_ISSUES) return;
       const where = options.atKey ? locator.locateKey(path) : locator.locate(path);
       issues.push({ ...where, path: formatPath(path), message });
     },

@@ -7,6 +7,7 @@
 import type { PlanIssue } from '../common/errors.js';
 import { InputError } from '../common/errors.js';
 import { parseTableName } from '../data/postgres/connect.js';
+import { capIssues } from './issue-limit.js';
 import { analysisRules } from './rules-analysis.js';
 import { createRuleContext, type Rule, type RuleLocator } from './rule-context.js';
 import { secretRules } from './rules-secrets.js';
@@ -187,7 +188,8 @@ const RULES: readonly Rule[] = [
 /** Runs every cross-field rule; returns the problems sorted by position. */
 export function checkRules(plan: Migration, locator: RuleLocator): PlanIssue[] {
   const issues: PlanIssue[] = [];
-  const ctx = createRuleContext(plan, locator, issues);
+  const counted = { total: 0 };
+  const ctx = createRuleContext(plan, locator, issues, counted);
   for (const rule of RULES) rule(ctx);
-  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+  return capIssues(issues, counted.total);
 }

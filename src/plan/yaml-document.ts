@@ -16,7 +16,8 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { PlanError, type PlanIssue, type PlanLocation } from '../common/errors.js';
-import { MAX_SCAN_DEPTH, scanDepth } from './depth-scan.js';
+import { scanDepth } from './depth-scan.js';
+import { capIssues, MAX_REPORTED_ISSUES } from './issue-limit.js';
 import { formatPath, type PlanPath } from './path.js';
 
 /** More alias nodes than this in one plan is an attack or a mistake, never a plan. */
@@ -61,14 +62,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     message,
   });
 
-  const deep = scanDepth(text);
-  if (deep !== undefined) {
-    const before = text.slice(0, deep.offset);
+  const scan = scanDepth(text);
+  if (scan.problem !== undefined) {
+    const before = text.slice(0, scan.problem.offset);
     const line = before.split('\n').length;
-    const column = deep.offset - (before.lastIndexOf('\n') + 1) + 1;
-    throw new PlanError([
-      { file, line, column, path: '', message: `the document is nested more than ${MAX_SCAN_DEPTH} levels deep; this is not a plan` },
-    ]);
+    const column = scan.problem.offset - (before.lastIndexOf('\n') + 1) + 1;
+    throw new PlanError([{ file, line, column, path: '', message: scan.problem.message }]);
   }
 
   let docs: Array<Document.Parsed>;
@@ -126,7 +125,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   let aliases = 0;
   let firstAlias = -1;
   const walk = (node: unknown, path: Array<string | number>, depth: number): void => {
-    if (issues.length > 50) return;
+    if (issues.length >= MAX_REPORTED_ISSUES) return;
     if (isAlias(node)) {
       aliases++;
       if (firstAlias < 0) firstAlias = node.range?.[0] ?? 0;
@@ -146,6 +145,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     if (isMap(node)) {
       const seen = new Map<string, number>();
       for (const pair of node.items) {
+        if (issues.length >= MAX_REPORTED_ISSUES) return;
         if (!isPair(pair)) continue;
         const key = pair.key;
         const keyOffset = (key as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
@@ -182,7 +182,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   if (aliases > MAX_ALIAS_NODES) {
     issues.push(at(firstAlias, [], `${aliases} aliases; a plan may use at most ${MAX_ALIAS_NODES} (is this a YAML alias bomb?)`));
   }
-  if (issues.length > 0) throw new PlanError(issues);
+  if (issues.length > 0) throw new PlanError(capIssues(issues));
 
   let value: unknown;
   try {

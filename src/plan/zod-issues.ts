@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { PlanIssue, PlanLocation } from '../common/errors.js';
 import { formatPath, toPlanPath, type PlanPath } from './path.js';
+import { capIssues, MAX_REPORTED_ISSUES } from './issue-limit.js';
 import { formsAt, knownFieldsAt } from './schema-walk.js';
 import { didYouMean } from './suggest.js';
 
@@ -89,7 +90,8 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownFieldsAt(ctx.schema, path, ctx.data);
-      return issue.keys.map((key) => {
+      // Only as many as can be reported: a file with thousands of unknown keys is the wrong file.
+      return issue.keys.slice(0, MAX_REPORTED_ISSUES).map((key) => {
         const hint = didYouMean(key, known);
         const list = hint === '' && known.length > 0 && known.length <= 16 ? `; known fields here: ${known.join(', ')}` : '';
         return { path: [...path, key], message: `unknown field "${key}"${hint}${list}`, atKey: true };
@@ -174,20 +176,21 @@ function unionDrafts(
   return generic();
 }
 
-/** Plan issues for a failed parse, sorted by position, without duplicates. */
+/** Plan issues for a failed parse, sorted by position, without duplicates, at most MAX_REPORTED_ISSUES. */
 export function planIssuesFromZod(issues: readonly ZodIssue[], ctx: IssueContext): PlanIssue[] {
   const seen = new Set<string>();
   const out: PlanIssue[] = [];
-  for (const issue of issues) {
-    for (const draft of draftsFor(issue, [], ctx)) {
-      const target = draft.at ?? draft.path;
-      const where = draft.atKey ? ctx.locateKey(target) : ctx.locate(target);
-      const planIssue: PlanIssue = { ...where, path: formatPath(draft.path), message: draft.message };
-      const id = `${planIssue.line}:${planIssue.column}:${planIssue.path}:${planIssue.message}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      out.push(planIssue);
-    }
+  const drafts = issues.slice(0, MAX_REPORTED_ISSUES).flatMap((issue) => draftsFor(issue, [], ctx));
+  const total = issues.reduce((sum, issue) => sum + (issue.code === 'unrecognized_keys' ? issue.keys.length : 1), 0);
+  for (const draft of drafts) {
+    if (out.length >= MAX_REPORTED_ISSUES) break;
+    const target = draft.at ?? draft.path;
+    const where = draft.atKey ? ctx.locateKey(target) : ctx.locate(target);
+    const planIssue: PlanIssue = { ...where, path: formatPath(draft.path), message: draft.message };
+    const id = `${planIssue.line}:${planIssue.column}:${planIssue.path}:${planIssue.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(planIssue);
   }
-  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+  return capIssues(out, Math.max(out.length, total));
 }
