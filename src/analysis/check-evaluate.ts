@@ -31,6 +31,8 @@ export interface Evaluation {
   sourceSamples: number | null;
   pValue?: number;
   threshold: Thresholds;
+  /** The window the values cover (set by the gate from the measurement). */
+  windowMs?: number;
 }
 
 export function evaluateCheck(config: CheckConfig, measurement: Measurement): Evaluation {

@@ -145,4 +145,27 @@ describe('gate', () => {
     expect(half.min).toBeCloseTo(0.4, 10);
     expect(half.max).toBeCloseTo(0.6, 10);
   });
+
+  it('widens the window to the whole step when the target had fewer than minSamples in it (low weights)', async () => {
+    const few: RecordedStep = { source: ok({ error_rate: 0.01 }, 5000), target: ok({ error_rate: 0 }, 30) };
+    const enough: RecordedStep = { source: ok({ error_rate: 0.01 }, 20_000), target: ok({ error_rate: 0.005 }, 150) };
+    const provider = createFakeProvider({ series: [few, few, enough] });
+    const { gate, events, advance } = setup(() => [{ config: resolveCheck(spec({ window: '5s', interval: '5s' })), provider }], 0);
+    await gate.start();
+    expect((await gate.tick()).checks[0]?.outcome).toBe('Inconclusive'); // step younger than the window: no widening
+    advance(12_000);
+    const decision = await gate.tick();
+    expect(provider.windows()).toEqual([5000, 5000, 12_000]);
+    expect(decision.checks[0]).toMatchObject({ outcome: 'Pass', samples: 150 });
+    expect(events.filter((e) => e.type === 'check-measured').at(-1)?.data).toMatchObject({ windowMs: 12_000 });
+  });
+
+  it('is not reentrant: overlapping ticks share one measurement', async () => {
+    const provider = createFakeProvider({ series: [errors(0.01), errors(0.01)] });
+    const { gate } = setup(() => [{ config: resolveCheck(spec({})), provider }], 0);
+    await gate.start();
+    const [a, b] = await Promise.all([gate.tick(), gate.tick()]);
+    expect(a).toBe(b);
+    expect(provider.calls()).toBe(1);
+  });
 });

@@ -55,6 +55,7 @@ export function createGate(options: GateOptions): Gate {
   let startedAt: number | null = null;
   let stopped = false;
   let lastEmitted: string | null = null;
+  let ticking: Promise<GateDecision> | null = null;
 
   const states = (): Array<{ config: CheckConfig; state: CheckState }> => {
     const t = now();
@@ -64,14 +65,14 @@ export function createGate(options: GateOptions): Gate {
   const current = (): GateDecision =>
     decideGate({ gate: options.name, checks: states(), bakeMs: options.bakeMs, startedAt: startedAt ?? now(), now: now() });
 
-  async function measureOne(entry: (typeof entries)[number], signal?: AbortSignal): Promise<Measurement> {
+  async function measureOne(entry: (typeof entries)[number], signal: AbortSignal | undefined, windowMs: number): Promise<Measurement> {
     const sites = entry.sites ?? (entry.config.relative ? (['source', 'target'] as const) : (['target'] as const));
     const timeoutMs = options.measureTimeoutMs ?? Math.min(30_000, Math.max(1000, entry.config.intervalMs));
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const failed = (reason: string): Measurement => ({
       at: now(),
-      windowMs: entry.config.windowMs,
+      windowMs,
       sites: Object.fromEntries(sites.map((s) => [s, { status: 'error', reason, retryable: true }])),
     });
     let timer: NodeJS.Timeout | undefined;
@@ -80,7 +81,7 @@ export function createGate(options: GateOptions): Gate {
         timer = setTimeout(() => resolve(failed(`the ${entry.provider.kind} provider did not answer within ${timeoutMs} ms`)), timeoutMs);
       });
       return await Promise.race([
-        entry.provider.measure({ sites, windowMs: entry.config.windowMs, class: entry.config.class, signal: combined }),
+        entry.provider.measure({ sites, windowMs, class: entry.config.class, signal: combined }),
         hung,
       ]);
     } catch (error) {
@@ -88,6 +89,20 @@ export function createGate(options: GateOptions): Gate {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Measures over the check's window; when the target had fewer than minSamples observations in it
+   * and the step has run longer, measures again over the whole step, so a low-traffic step (a 1 %
+   * weight) reaches minSamples instead of holding until it escalates.
+   */
+  async function measureWidening(entry: (typeof entries)[number], signal: AbortSignal | undefined, t: number): Promise<Measurement> {
+    const first = await measureOne(entry, signal, entry.config.windowMs);
+    const stepMs = t - (startedAt ?? t);
+    const target = first.sites.target;
+    const tooFew = target?.status === 'ok' && target.samples < entry.config.minSamples;
+    if (!tooFew || stepMs <= entry.config.windowMs) return first;
+    return measureOne(entry, signal, stepMs);
   }
 
   function record(entry: (typeof entries)[number], state: CheckState): void {
@@ -107,6 +122,7 @@ export function createGate(options: GateOptions): Gate {
         sourceSamples: e.sourceSamples,
         threshold: e.threshold,
         ...(e.pValue !== undefined ? { pValue: e.pValue } : {}),
+        ...(e.windowMs !== undefined ? { windowMs: e.windowMs } : {}),
         reason: e.reason,
         verdict: state.verdict,
         ...(state.lastCountedAs ? { countedAs: state.lastCountedAs } : {}),
@@ -134,6 +150,23 @@ export function createGate(options: GateOptions): Gate {
     );
   }
 
+  async function runTick(signal?: AbortSignal): Promise<GateDecision> {
+    if (startedAt === null || stopped) throw new Error(`gate ${options.name}: tick ${stopped ? 'after stop' : 'before start'}`);
+    const t = now();
+    const due = entries.filter((e) => e.state && isDue(e.config, e.state, t));
+    const measurements = await Promise.all(due.map((e) => measureWidening(e, signal, t)));
+    const at = now();
+    due.forEach((entry, i) => {
+      const m = measurements[i] as Measurement;
+      const evaluation = { ...(entry.evaluate ? entry.evaluate(m) : evaluateCheck(entry.config, m)), windowMs: m.windowMs };
+      entry.state = applyEvaluation(entry.config, entry.state as CheckState, evaluation, at);
+      record(entry, entry.state);
+    });
+    const decision = current();
+    announce(decision);
+    return decision;
+  }
+
   return {
     async start() {
       if (startedAt !== null) return;
@@ -142,21 +175,12 @@ export function createGate(options: GateOptions): Gate {
       for (const entry of entries) entry.state = initialCheckState(entry.config, startedAt);
     },
 
-    async tick(signal) {
-      if (startedAt === null || stopped) throw new Error(`gate ${options.name}: tick ${stopped ? 'after stop' : 'before start'}`);
-      const t = now();
-      const due = entries.filter((e) => e.state && isDue(e.config, e.state, t));
-      const measurements = await Promise.all(due.map((e) => measureOne(e, signal)));
-      const at = now();
-      due.forEach((entry, i) => {
-        const m = measurements[i] as Measurement;
-        const evaluation = entry.evaluate ? entry.evaluate(m) : evaluateCheck(entry.config, m);
-        entry.state = applyEvaluation(entry.config, entry.state as CheckState, evaluation, at);
-        record(entry, entry.state);
+    tick(signal) {
+      // Not reentrant: a tick asked for while one runs gets that tick's decision.
+      ticking ??= runTick(signal).finally(() => {
+        ticking = null;
       });
-      const decision = current();
-      announce(decision);
-      return decision;
+      return ticking;
     },
 
     decision: current,

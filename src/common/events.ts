@@ -48,6 +48,7 @@ export interface EventPayloads {
     sourceSamples?: number | null;
     ratio?: number | null;
     pValue?: number;
+    windowMs?: number;
     verdict?: string;
     countedAs?: string;
     dryRun?: boolean;

@@ -19,12 +19,15 @@ export interface FakeProviderOptions {
 export interface FakeProvider extends MetricProvider {
   /** How many times `measure` was called. */
   calls(): number;
+  /** The windows asked for, in order. */
+  windows(): number[];
   started(): boolean;
 }
 
 export function createFakeProvider(options: FakeProviderOptions): FakeProvider {
   const now = options.now ?? Date.now;
   let index = 0;
+  const windows: number[] = [];
   let state: 'new' | 'started' | 'stopped' = 'new';
   return {
     kind: 'fake',
@@ -35,6 +38,7 @@ export function createFakeProvider(options: FakeProviderOptions): FakeProvider {
     },
     async measure(request) {
       if (state !== 'started') throw new InternalError(`fake provider: measure while ${state}`);
+      windows.push(request.windowMs);
       const step = options.series[index];
       index++;
       const sites: Measurement['sites'] = {};
@@ -47,6 +51,7 @@ export function createFakeProvider(options: FakeProviderOptions): FakeProvider {
       state = 'stopped';
     },
     calls: () => index,
+    windows: () => [...windows],
     started: () => state === 'started',
   };
 }
