@@ -90,12 +90,24 @@ describe('acquireFileLock', () => {
 
   it('gives way to an announced waiter for a bounded time only', () => {
     const file = lockPath();
-    fs.writeFileSync(`${file}.want`, JSON.stringify({ pid: 1, host: os.hostname(), start: null, since: 'x', token: 'waiter' }));
+    fs.writeFileSync(`${file}.want`, JSON.stringify({ pid: 1, host: os.hostname(), start: null, since: new Date().toISOString(), token: 'waiter' }));
     const started = Date.now();
     acquireFileLock(file).release();
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(150);
     expect(waited).toBeLessThan(5_000);
     expect(fs.existsSync(`${file}.want`)).toBe(true);
+  });
+
+  it('ignores and removes the note of a waiter that is gone or too old', () => {
+    const file = lockPath();
+    for (const note of [
+      { pid: deadPid(), since: new Date().toISOString() },
+      { pid: 1, since: new Date(Date.now() - 10 * 60_000).toISOString() },
+    ]) {
+      fs.writeFileSync(`${file}.want`, JSON.stringify({ host: os.hostname(), start: null, token: 'gone', ...note }));
+      acquireFileLock(file).release();
+      expect(fs.existsSync(`${file}.want`)).toBe(false);
+    }
   });
 });

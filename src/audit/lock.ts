@@ -138,6 +138,7 @@ function breakStale(lockPath: string, staleText: string, tempPath: string): void
  * it for up to YIELD_MS. Without this a busy appender could starve another process until timeout.
  */
 const YIELD_MS = 200;
+const WANT_MAX_AGE_MS = 120_000;
 
 function readWant(wantPath: string): Owner | null {
   const want = readOwner(wantPath);
@@ -154,7 +155,12 @@ function yieldToWaiter(wantPath: string, token: string, until: number): void {
   while (Date.now() < until) {
     const want = readWant(wantPath);
     if (want === null || want.token === token) return;
-    if (want.host === os.hostname() && !isAlive(want.pid)) return;
+    // A waiter that is gone, or a note older than any sane wait, must not slow every append down.
+    const age = Date.now() - Date.parse(want.since);
+    if (holderState(want) !== 'held' || !(age < WANT_MAX_AGE_MS)) {
+      unlinkQuietly(wantPath);
+      return;
+    }
     sleepSync(1);
   }
 }
