@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { repair } from '../../src/data/postgres/verify/repair.js';
+import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import { runCli } from '../support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -80,7 +82,7 @@ describe('handoff verify finds and repairs divergent rows', () => {
   let server: TestPostgres;
 
   beforeAll(async () => {
-    server = await startTestPostgres();
+    server = await startTestPostgres({ settings: { track_commit_timestamp: 'on' } });
     await server.createDatabase('src');
     await server.createDatabase('dst');
     await server.query(schema + data, [], 'src');
@@ -146,5 +148,34 @@ describe('handoff verify finds and repairs divergent rows', () => {
     expect(second.tables.every((table) => table.missing.length + table.extra.length + table.changed.length === 0)).toBe(true);
     const row = await server.query(`select closed_at::text as closed_at, meta->'prefs'->>'theme' as theme from accounts where id = 43`, [], 'dst');
     expect(row.rows[0]).toEqual({ closed_at: null, theme: 'light' });
+  });
+
+  it('marks repaired rows with the replication origin it is given, and rolls back whole when it cannot', async () => {
+    await server.query(`select pg_replication_origin_create('handoff_repair_test')`, [], 'dst');
+    await server.query(`alter table accounts disable trigger refuse_accounts; delete from accounts where id = 100; update accounts set owner = 'x' where id = 101;`, [], 'dst');
+    const report = await verifyTables({ source: server.url('src'), target: server.url('dst'), tables: [{ schema: 'public', name: 'accounts' }], chunkRows: 100 });
+    expect(report.tables[0]).toMatchObject({ missing: [['100']], changed: [['101']] });
+
+    await expect(repair(report, { source: server.url('src'), target: server.url('dst'), originName: 'no_such_origin' })).rejects.toThrow(
+      /repair of public.accounts on the target failed and was rolled back/,
+    );
+    const untouched = await server.query(`select count(*)::int as n from accounts where id = 100`, [], 'dst');
+    expect(untouched.rows[0]).toEqual({ n: 0 });
+
+    const done = await repair(report, { source: server.url('src'), target: server.url('dst'), originName: 'handoff_repair_test' });
+    expect(done.tables[0]).toMatchObject({ inserted: 1, updated: 1, deleted: 0 });
+    const origins = await server.query(
+      `select a.id, o.roname from accounts a cross join lateral pg_xact_commit_timestamp_origin(a.xmin) x
+         left join pg_replication_origin o on o.roident = x.roident where a.id in (100, 101, 102) order by a.id`,
+      [],
+      'dst',
+    );
+    expect(origins.rows).toEqual([
+      { id: 100, roname: 'handoff_repair_test' },
+      { id: 101, roname: 'handoff_repair_test' },
+      { id: 102, roname: null },
+    ]);
+    const after = await verifyTables({ source: server.url('src'), target: server.url('dst') });
+    expect(after.identical).toBe(true);
   });
 });

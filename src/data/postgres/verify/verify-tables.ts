@@ -8,7 +8,7 @@
  * pass (cutover's final check) can compare only named chunks with `onlyChunks`.
  */
 import type pg from 'pg';
-import { InputError, TimeoutError } from '../../../common/errors.js';
+import { AdapterError, InputError, isHandoffError, messageOf, TimeoutError } from '../../../common/errors.js';
 import type { Redactor } from '../../../common/redact.js';
 import { HANDOFF_SCHEMA } from '../catalog.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
@@ -127,6 +127,11 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
       notes,
       rechecks,
     };
+  } catch (error) {
+    if (options.signal?.aborted || isHandoffError(error)) throw error;
+    // A database error in the middle (permissions, a statement timeout, a lost connection): say so plainly.
+    const message = messageOf(error);
+    throw new AdapterError(`verification failed: ${options.redactor ? options.redactor.redact(message) : message}`, { cause: error, retryable: true });
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));
   }
