@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/data/postgres/connect.js';
+import { clearDirty, dirtyKeys, installDirtyTracking, removeDirtyTracking } from '../../src/data/postgres/dirty.js';
+import { objectNames } from '../../src/data/postgres/names.js';
+import { recheckDirtyKeys } from '../../src/data/postgres/recheck.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+let a: TestPostgres;
+let b: TestPostgres;
+const names = objectNames('dirty1', 'app');
+const tables = [
+  { schema: 'public', name: 'lines' },
+  { schema: 'public', name: 'events' },
+  { schema: 'public', name: 'slots' },
+];
+const schema = `
+  create table public.lines (order_id bigint, region text, at timestamptz, qty int, primary key (order_id, region));
+  create table public.events (id uuid primary key, body jsonb);
+  create table public.slots (at timestamptz primary key, note text);
+`;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startTestPostgres(), startTestPostgres({ settings: { TimeZone: 'America/New_York', DateStyle: 'SQL, DMY' } })]);
+  for (const s of [a, b]) {
+    await s.createDatabase('app');
+    await s.query(schema, [], 'app');
+  }
+});
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+describe('dirty tracking', () => {
+  it('records changed keys (composite, pinned text form), keeps keys changed after a read, and marks TRUNCATE as whole-table', async () => {
+    const client = await connect(b.url('app'), { name: 'target' });
+    try {
+      await installDirtyTracking(client, names, tables);
+      await installDirtyTracking(client, names, tables); // idempotent
+      // Changes made by a session with other settings (like the apply worker's) still use the pinned text form.
+      await b.query(
+        `insert into public.lines values (1, 'eu', '2026-01-02 03:04:05+00', 1), (2, 'us', '2026-01-02 03:04:05+00', 1);
+         update public.lines set qty = 2 where order_id = 1;
+         delete from public.lines where order_id = 2;`,
+        [],
+        'app',
+      );
+      await b.query(`insert into public.slots values ('2026-01-02 03:04:05.5+00', 'x')`, [], 'app');
+      const first = await dirtyKeys(client, names);
+      expect(first.tables.get('public.slots')).toEqual([['2026-01-02 03:04:05.5+00']]);
+      expect(first.tables.get('public.lines')).toEqual([
+        ['1', 'eu'],
+        ['2', 'us'],
+      ]);
+      // Key 1 changes again after the read: clearing up to the read's watermark must keep it.
+      await b.query(`update public.lines set qty = 3 where order_id = 1`, [], 'app');
+      expect(await clearDirty(client, names, first.watermark)).toBe(2);
+      const second = await dirtyKeys(client, names);
+      expect(second.tables.get('public.lines')).toEqual([['1', 'eu']]);
+      expect(second.tables.has('public.slots')).toBe(false);
+      await b.query(`truncate public.events`, [], 'app');
+      expect((await dirtyKeys(client, names)).tables.get('public.events')).toBe('all');
+      // Fires for the apply worker too: enabled ALWAYS.
+      const modes = await b.query<{ tgenabled: string }>(`select tgenabled::text from pg_trigger where tgname like 'handoff_dirty1%'`, [], 'app');
+      expect(modes.rows.map((r) => r.tgenabled)).toEqual(['A', 'A', 'A', 'A', 'A', 'A']);
+      await removeDirtyTracking(client, names);
+      const left = await b.query(`select 1 from pg_trigger where tgname like 'handoff%' union all select 1 from pg_namespace where nspname = 'handoff'`, [], 'app');
+      expect(left.rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('re-checks dirty keys and reports missing, extra and changed rows exactly', async () => {
+    for (const s of [a, b]) await s.query(`truncate public.lines; insert into public.lines select g, 'eu', '2026-01-01 00:00:00+00', g from generate_series(1, 50) g;`, [], 'app');
+    await b.query(
+      `delete from public.lines where order_id = 7;
+       update public.lines set at = at + interval '1 second' where order_id = 8;
+       insert into public.lines values (99, 'eu', now(), 1);`,
+      [],
+      'app',
+    );
+    const [source, target] = await Promise.all([connect(a.url('app'), { name: 'source' }), connect(b.url('app'), { name: 'target' })]);
+    try {
+      const keys = [['7', 'eu'], ['8', 'eu'], ['9', 'eu'], ['99', 'eu']];
+      const diff = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys });
+      expect(diff).toEqual({ table: 'public.lines', missing: [['7', 'eu']], extra: [['99', 'eu']], changed: [['8', 'eu']], wholeTable: false });
+      const whole = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys: 'all' });
+      expect(whole.changed).toHaveLength(1);
+      const clean = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys: [['9', 'eu']] });
+      expect(clean.missing.length + clean.extra.length + clean.changed.length).toBe(0);
+    } finally {
+      await Promise.all([source.end(), target.end()]);
+    }
+  });
+});
