@@ -1,0 +1,39 @@
+/**
+ * Runs the Kubernetes API test server alone:
+ *   npm run kube-test-server -- --port 6443 --kubeconfig-out ./kubeconfig [--context test] [--version 1.31]
+ * then `KUBECONFIG=./kubeconfig kubectl get ns`. Stops on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { writeKubeconfig } from './kubeconfig.js';
+import { startKubeTestServer } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    'kubeconfig-out': { type: 'string' },
+    context: { type: 'string', default: 'kube-test' },
+    version: { type: 'string', default: '1.31' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log('usage: kube-test-server [--port N] [--kubeconfig-out FILE] [--context NAME] [--version MAJOR.MINOR]');
+  process.exit(0);
+}
+const port = Number(values.port);
+const version = /^(\d+)\.(\d+)$/.exec(values.version ?? '');
+if (!Number.isInteger(port) || port < 0 || port > 65535 || !version) {
+  console.error('kube-test-server: --port must be 0-65535 and --version MAJOR.MINOR');
+  process.exit(2);
+}
+const server = await startKubeTestServer({ port, version: { major: version[1] ?? '1', minor: version[2] ?? '31' } });
+if (values['kubeconfig-out']) {
+  writeKubeconfig(values['kubeconfig-out'], [{ name: values.context ?? 'kube-test', url: server.url }]);
+}
+console.log(`kube-test-server listening on ${server.url}${values['kubeconfig-out'] ? ` (kubeconfig: ${values['kubeconfig-out']})` : ''}`);
+const stop = (): void => {
+  void server.close().then(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
