@@ -34,9 +34,10 @@ metricProviderContract('prometheus (real server)', {
     await Promise.all([exporter?.close(), hanging?.close()]);
   },
   healthy: () => createPrometheusProvider({ url: prometheus.url, query: 'max(app_queue_depth{site="{{site}}"})' }),
-  unreachable: () => createPrometheusProvider({ url: unreachable, query: 'up', token }, { redactor: createRedactor() }),
+  unreachable: () =>
+    createPrometheusProvider({ url: unreachable.replace('http://', 'http://admin:prom-basic-pass@'), query: 'up', token }, { redactor: createRedactor() }),
   empty: () => createPrometheusProvider({ url: prometheus.url, query: 'app_queue_depth{site="{{site}}", missing="yes"}' }),
   hanging: () => createPrometheusProvider({ url: hanging.url, query: 'up', timeoutMs: 500 }),
   hangTimeoutMs: 500,
-  secrets: [token],
+  secrets: [token, 'prom-basic-pass'],
 });

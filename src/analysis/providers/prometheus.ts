@@ -13,6 +13,7 @@ import type { Redactor } from '../../common/redact.js';
 import type { Measurement, MeasureRequest, SiteName, SiteReading } from '../measurement.js';
 import { noData, readingError } from '../measurement.js';
 import type { MetricProvider } from '../provider.js';
+import { endpointUrl } from './endpoint-url.js';
 
 export interface PrometheusProviderOptions {
   /** Base URL of the Prometheus server, for example `http://prometheus:9090`. */
@@ -50,11 +51,13 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
   const timeoutMs = options.timeoutMs ?? 5000;
   if (options.token) deps.redactor?.add(options.token);
   const safe = (text: string): string => (deps.redactor ? deps.redactor.redact(text) : text);
+  const endpoint = endpointUrl(options.url, 'prometheus url', deps.redactor);
+  const headers = { ...endpoint.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
   let state: 'new' | 'started' | 'stopped' = 'new';
 
   async function queryOne(site: SiteName, windowMs: number, signal?: AbortSignal): Promise<SiteReading> {
     const promql = renderQuery(options.query, options.siteLabels?.[site] ?? site, windowMs);
-    const url = new URL('/api/v1/query', options.url);
+    const url = new URL('api/v1/query', endpoint.base.href.endsWith('/') ? endpoint.base : `${endpoint.base.href}/`);
     url.searchParams.set('query', promql);
     url.searchParams.set('time', String(now() / 1000));
     url.searchParams.set('timeout', `${Math.max(1, Math.floor(timeoutMs / 1000))}s`);
@@ -63,7 +66,7 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
     try {
       const res = await request(url, {
         method: 'GET',
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        headers,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
@@ -71,7 +74,7 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
       status = res.statusCode;
       text = await res.body.text();
     } catch (error) {
-      return readingError(safe(`Prometheus at ${options.url} did not answer: ${messageOf(error)}`));
+      return readingError(safe(`Prometheus at ${endpoint.display} did not answer: ${messageOf(error)}`));
     }
     let parsed: z.infer<typeof answer>;
     try {

@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { AdapterError, messageOf } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
+import { endpointUrl } from './endpoint-url.js';
 
 const classStats = z.object({
   requests: z.number().nonnegative(),
@@ -40,7 +41,8 @@ export interface RouterStatsOverHttpOptions {
 /** Reads `GET /v1/stats` from the router's admin API, validated. The token is registered with the redactor. */
 export function routerStatsOverHttp(options: RouterStatsOverHttpOptions, deps: { redactor?: Redactor } = {}): RouterStatsSource {
   if (options.token) deps.redactor?.add(options.token);
-  const url = new URL('/v1/stats', options.adminUrl).toString();
+  const endpoint = endpointUrl(options.adminUrl, 'router admin URL', deps.redactor);
+  const url = new URL('/v1/stats', endpoint.base).toString();
   const timeoutMs = options.timeoutMs ?? 5000;
   const safe = (text: string): string => (deps.redactor ? deps.redactor.redact(text) : text);
   return async (signal) => {
@@ -49,7 +51,7 @@ export function routerStatsOverHttp(options: RouterStatsOverHttpOptions, deps: {
     try {
       const res = await request(url, {
         method: 'GET',
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        headers: { ...endpoint.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         ...(signal ? { signal } : {}),

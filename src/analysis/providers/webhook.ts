@@ -13,6 +13,7 @@ import type { Redactor } from '../../common/redact.js';
 import type { Measurement, MeasureRequest, SiteReading } from '../measurement.js';
 import { readingError } from '../measurement.js';
 import type { MetricProvider } from '../provider.js';
+import { endpointUrl } from './endpoint-url.js';
 
 export interface WebhookProviderOptions {
   url: string;
@@ -33,7 +34,8 @@ export function createWebhookProvider(options: WebhookProviderOptions, deps: { r
   const timeoutMs = options.timeoutMs ?? 10_000;
   for (const value of Object.values(options.headers ?? {})) if (value.length >= 4) deps.redactor?.add(value);
   const safe = (text: string): string => (deps.redactor ? deps.redactor.redact(text) : text);
-  const where = safe(new URL(options.url).origin + new URL(options.url).pathname);
+  const endpoint = endpointUrl(options.url, 'webhook url', deps.redactor);
+  const where = safe(endpoint.display);
   let state: 'new' | 'started' | 'stopped' = 'new';
 
   async function call(req: MeasureRequest): Promise<SiteReading> {
@@ -41,9 +43,9 @@ export function createWebhookProvider(options: WebhookProviderOptions, deps: { r
     let status: number;
     let text: string;
     try {
-      const res = await request(options.url, {
+      const res = await request(endpoint.base, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...options.headers },
+        headers: { 'content-type': 'application/json', ...endpoint.headers, ...options.headers },
         body: JSON.stringify({ gate: options.gate ?? null, sites: req.sites, windowMs: req.windowMs, metadata: options.metadata ?? {} }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
