@@ -80,13 +80,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<Exi
 
 function report(ctx: CliContext, error: unknown): ExitCode {
   if (error instanceof CommanderError) {
-    if (
-      error.code === 'commander.helpDisplayed' ||
-      error.code === 'commander.version' ||
-      error.code === 'commander.help'
-    ) {
-      return 0;
-    }
+    // --help and --version exit 0; help shown because a subcommand is missing is a usage error.
+    if (error.exitCode === 0) return 0;
     // Commander has already printed its message through configureOutput.
     return 2;
   }
