@@ -88,7 +88,11 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     throw new PlanError([{ file, line: 1, column: 1, path: '', message: reason }]);
   }
 
-  const withContent = docs.filter((doc) => doc.contents !== null || doc.errors.length > 0);
+  // A trailing `---` (or `...`) leaves an empty document behind: that is not a second plan.
+  const isEmpty = (doc: Document.Parsed): boolean =>
+    doc.contents === null ||
+    (isScalar(doc.contents) && doc.contents.value === null && doc.contents.range[0] === doc.contents.range[1]);
+  const withContent = docs.filter((doc) => !isEmpty(doc) || doc.errors.length > 0 || doc.warnings.length > 0);
   const doc = withContent[0];
   if (doc === undefined) throw new PlanError([{ file, line: 1, column: 1, path: '', message: empty }]);
 
