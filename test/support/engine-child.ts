@@ -7,7 +7,7 @@
  *   CHILD_STATE     the state directory              CHILD_EFFECTS  where test steps record side effects
  *   CHILD_REGISTRY  crash | canary                   CHILD_LEASE_TTL_MS  the lease's time to live
  *   CHILD_BLOCK_AT  at this boundary, print `BLOCKED n` and block the whole process (the test SIGKILLs it,
- *                   or it wakes after CHILD_BLOCK_MS like a process resumed after SIGSTOP)
+ *                   or it wakes when CHILD_WAKE_FILE exists or after CHILD_BLOCK_MS, like after SIGCONT)
  *
  * Boundaries are the run's step-intent, step-done, stage-started, stage-done and stage-skipped
  * events (each printed as `BOUNDARY n TYPE SUBJECT` after the state store committed it), plus
@@ -40,8 +40,10 @@ function boundary(type: string, subject: string): void {
   line(`BOUNDARY ${boundaries} ${type} ${subject}`);
   if (boundaries === blockAt) {
     line(`BLOCKED ${boundaries}`);
-    // Blocks the event loop entirely (no heartbeat, no timers), like SIGSTOP.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(env.CHILD_BLOCK_MS ?? 120_000));
+    // Blocks the event loop entirely (no heartbeat, no timers), like SIGSTOP, until CHILD_WAKE_FILE exists.
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + Number(env.CHILD_BLOCK_MS ?? 120_000);
+    while (Date.now() < until && !(env.CHILD_WAKE_FILE && fs.existsSync(env.CHILD_WAKE_FILE))) Atomics.wait(cell, 0, 0, 50);
     line(`WOKE ${boundaries}`);
   }
 }
