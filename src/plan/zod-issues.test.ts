@@ -50,6 +50,10 @@ describe('schema problems, as a person reads them', () => {
     );
   });
 
+  it('a missing literal field says it is missing, and what it should be', () => {
+    expect(firstProblem('kind: Migration\n', '')).toBe('2:1 kind: required field "kind" is missing ("Migration")');
+  });
+
   it('a wrong apiVersion says which one', () => {
     expect(firstProblem('apiVersion: handoff.dev/v1alpha1', 'apiVersion: v1')).toBe(
       '2:13 apiVersion: must be "handoff.dev/v1alpha1", not the string "v1"',

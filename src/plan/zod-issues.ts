@@ -111,6 +111,11 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
     case 'too_big':
       return [{ path, message: isDefaultMessage(issue.message) ? sizeMessage(issue) : issue.message }];
     case 'invalid_value': {
+      if (value === undefined) {
+        const last = path[path.length - 1];
+        const allowed = issue.values.length === 1 ? ` (${JSON.stringify(issue.values[0])})` : '';
+        return [{ path, message: `required field "${String(last)}" is missing${allowed}`, atKey: true, at: path.slice(0, -1) }];
+      }
       const values = issue.values.map((v) => String(v));
       if (values.length === 1) {
         return [{ path, message: `must be ${JSON.stringify(issue.values[0])}, not ${describeValue(value)}` }];
