@@ -139,6 +139,16 @@ describe('gate', () => {
     expect(decision.reasons[0]).toBe('check observed-share holding: Inconclusive: target received 30 % of 1000 requests, 5 % asked for: outside 3-7 %');
   });
 
+  it('counts a site without requests as a share of 0: 100 % passes with an idle source, an idle target at 5 % holds', () => {
+    const idle = { status: 'no-data' as const, reason: 'no requests' };
+    const all = evaluateShare({ expected: 1, intervalMs: 1000 }, { at: 0, windowMs: 1000, sites: { source: idle, target: ok({}, 500) } });
+    expect(all).toMatchObject({ outcome: 'Pass', value: 1, samples: 500 });
+    const none = evaluateShare({ expected: 0.05, intervalMs: 1000 }, { at: 0, windowMs: 1000, sites: { source: ok({}, 500), target: idle } });
+    expect(none).toMatchObject({ outcome: 'Inconclusive', value: 0 });
+    const nothing = evaluateShare({ expected: 0.05, intervalMs: 1000 }, { at: 0, windowMs: 1000, sites: { source: idle, target: idle } });
+    expect(nothing.outcome).toBe('NoData');
+  });
+
   it('computes share bounds as max(2 pp, 20 % of the weight)', () => {
     expect(shareBounds(0.01)).toEqual({ min: 0, max: 0.03 });
     const half = shareBounds(0.5);

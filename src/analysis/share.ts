@@ -72,12 +72,15 @@ export function evaluateShare(options: ShareCheckOptions, measurement: Measureme
   for (const [site, reading] of [['target', t], ['source', s]] as const) {
     if (!reading) return { ...base, outcome: 'NoData', reason: `no reading for the ${site}` };
     if (reading.status === 'error') return { ...base, outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
-    if (reading.status === 'no-data') return { ...base, outcome: 'NoData', reason: `no data for the ${site}: ${reading.reason}` };
   }
-  if (t?.status !== 'ok' || s?.status !== 'ok') throw new Error('unreachable');
-  const total = t.samples + s.samples;
-  const share = total === 0 ? null : t.samples / total;
-  const measured = { ...base, value: share, samples: total, sourceSamples: s.samples };
+  // A site without requests is a share of 0 (at 100 % the source gets none); both without is NoData.
+  const count = (r: typeof t): number => (r?.status === 'ok' ? r.samples : 0);
+  if (t?.status !== 'ok' && s?.status !== 'ok') {
+    return { ...base, outcome: 'NoData', reason: `no requests reached either site in the window` };
+  }
+  const total = count(t) + count(s);
+  const share = total === 0 ? null : count(t) / total;
+  const measured = { ...base, value: share, samples: total, sourceSamples: count(s) };
   if (share === null) return { ...measured, outcome: 'NoData', reason: 'no requests reached either site in the window' };
   const asked = `${fmt(options.expected * 100)} % asked for`;
   if (total < minSamples) {
