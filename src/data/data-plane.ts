@@ -7,37 +7,13 @@
  * crash it runs unfinished steps again. So every `run` and every `undo` is idempotent: run twice,
  * it finds what the first run made and goes on, and it never applies a side effect twice.
  */
-import type { EventBus } from '../common/events.js';
 import type { Finding } from '../common/findings.js';
-import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
-import type { DataSpec, Migration, StageName } from '../plan/schema.js';
+import type { DataSpec } from '../plan/schema.js';
 
-/**
- * What a step gets from the executor. Mirrors the engine's contract; kept here until
- * `src/engine/types.ts` exists, then this becomes a re-export.
- */
-export interface StepContext {
-  runId: string;
-  stage: StageName;
-  plan: Migration;
-  events: EventBus;
-  logger: Logger;
-  redactor: Redactor;
-  secrets: { databaseUrl(site: 'source' | 'target', db: string): string };
-  signal: AbortSignal;
-  /** Durable per run: survives a crash of the executor. */
-  state: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void };
-}
-
-export interface Step {
-  /** Stable within a run; the executor's key for intent/done records. */
-  name: string;
-  /** Idempotent. The result is recorded with the step (and audited); it must hold no secret. */
-  run(ctx: StepContext): Promise<unknown>;
-  /** Idempotent; reverses `run` (also a partial `run`). Absent when there is nothing to reverse. */
-  undo?(ctx: StepContext): Promise<void>;
-}
+/** The engine's stage contract: data-plane work is returned as these steps. */
+export type { Step, StepContext } from '../engine/types.js';
+import type { Step } from '../engine/types.js';
 
 export interface DataPreflightInput {
   entry: DataSpec;

@@ -15,13 +15,20 @@ dataPlaneContract('in-memory fake', async () => {
   const ctx: StepContext = {
     runId: `fake${++runs}`,
     stage: 'replicate',
+    key: `fake${runs}/replicate/test`,
+    epoch: 1,
     plan,
     events: createEventBus(),
     logger: createSilentLogger(),
     redactor: createRedactor(),
-    secrets: { databaseUrl: (site) => `fake://${site}` },
+    secrets: {
+      databaseUrl: (site) => `fake://${site}`,
+      resolve: () => {
+        throw new Error('not used');
+      },
+    },
     signal: new AbortController().signal,
-    state: { get: <T>(key: string) => state.get(key) as T | undefined, set: (key, value) => void state.set(key, value) },
+    state: { get: <T = unknown>(key: string) => state.get(key) as T | undefined, set: (key, value) => void state.set(key, value) },
   };
   return {
     plane: createFakeDataPlane(world),

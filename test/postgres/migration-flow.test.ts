@@ -42,7 +42,7 @@ for (const sourceVersion of [18, 15] as const) {
         await work.waitForAcks(200);
 
         const cut = await runSteps(ctx, plane.cutoverSteps(entry));
-        const opened = cut['pg:shop:open-target'] as { writesRefusedMs: number };
+        const opened = cut['pg-shop-open-target'] as { writesRefusedMs: number };
         expect(opened.writesRefusedMs).toBeGreaterThanOrEqual(0);
         expect(opened.writesRefusedMs).toBeLessThan(30_000);
         work.writer = 'target';
@@ -59,7 +59,7 @@ for (const sourceVersion of [18, 15] as const) {
       }
       expect(work.unexpected).toEqual([]);
       // Forward replication runs again after failback: drain it and compare both sides.
-      await runSteps(ctx, plane.replicationSteps(entry).filter((s) => s.name.endsWith(':catch-up')));
+      await runSteps(ctx, plane.replicationSteps(entry).filter((s) => s.name.endsWith('-catch-up')));
       for (const table of ['public.orders', 'public.items', 'public.counters']) {
         expect(await tableDigest(target, 'shop', table)).toEqual(await tableDigest(source, 'shop', table));
       }

@@ -50,14 +50,21 @@ export function makeHarness(options: HarnessOptions): Harness {
   const ctx: StepContext = {
     runId: options.runId,
     stage: 'replicate',
+    key: `${options.runId}/replicate/test`,
+    epoch: 1,
     plan: testPlan(options.database, options.tables),
     events: bus,
     logger: createSilentLogger(),
     redactor,
-    secrets: { databaseUrl: (site) => (site === 'source' ? options.sourceUrl : options.targetUrl) },
+    secrets: {
+      databaseUrl: (site) => (site === 'source' ? options.sourceUrl : options.targetUrl),
+      resolve: () => {
+        throw new Error('the test harness resolves database URLs only');
+      },
+    },
     signal: new AbortController().signal,
     state: {
-      get: <T>(key: string) => memory[key] as T | undefined,
+      get: <T = unknown>(key: string) => memory[key] as T | undefined,
       set(key, value) {
         memory = { ...memory, [key]: value };
         if (options.stateFile) {

@@ -122,60 +122,60 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
       return { ok: !findings.some((f) => f.severity === 'blocker'), findings, estimate: { totalRows: rows, totalBytes: rows * 100, copySeconds: Math.ceil(rows / 250_000) } };
     },
     replicationSteps: (entry): Step[] => [
-      { name: `fake:${entry.database}:prepare`, run: async (ctx) => (scaffold(ctx, entry, true), {}), undo: async (ctx) => scaffold(ctx, entry, false) },
+      { name: `fake-${entry.database}-prepare`, run: async (ctx) => (scaffold(ctx, entry, true), {}), undo: async (ctx) => scaffold(ctx, entry, false) },
       {
-        name: `fake:${entry.database}:fence-target`,
+        name: `fake-${entry.database}-fence-target`,
         run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
         undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
       },
-      { name: `fake:${entry.database}:subscribe`, run: async (ctx) => (stream(ctx, entry, 'source', !entry.preSeeded), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
+      { name: `fake-${entry.database}-subscribe`, run: async (ctx) => (stream(ctx, entry, 'source', !entry.preSeeded), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
       {
-        name: `fake:${entry.database}:dirty-tracking`,
+        name: `fake-${entry.database}-dirty-tracking`,
         run: async (ctx) => (world.target.objects.add(`trigger ${base(ctx, entry)}`), {}),
         undo: async (ctx) => void world.target.objects.delete(`trigger ${base(ctx, entry)}`),
       },
-      { name: `fake:${entry.database}:catch-up`, run: noop },
+      { name: `fake-${entry.database}-catch-up`, run: noop },
     ],
     cutoverSteps: (entry): Step[] => [
-      { name: `fake:${entry.database}:lag-check`, run: noop },
+      { name: `fake-${entry.database}-lag-check`, run: noop },
       {
-        name: `fake:${entry.database}:fence-source`,
+        name: `fake-${entry.database}-fence-source`,
         run: async (ctx) => fence(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
         undo: async (ctx) => void open(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
       },
-      { name: `fake:${entry.database}:retire-forward`, run: async (ctx) => (unstream(ctx, entry, 'source'), {}), undo: async (ctx) => stream(ctx, entry, 'source', false) },
-      { name: `fake:${entry.database}:start-reverse`, run: async (ctx) => (stream(ctx, entry, 'target', false), {}), undo: async (ctx) => unstream(ctx, entry, 'target') },
+      { name: `fake-${entry.database}-retire-forward`, run: async (ctx) => (unstream(ctx, entry, 'source'), {}), undo: async (ctx) => stream(ctx, entry, 'source', false) },
+      { name: `fake-${entry.database}-start-reverse`, run: async (ctx) => (stream(ctx, entry, 'target', false), {}), undo: async (ctx) => unstream(ctx, entry, 'target') },
       {
-        name: `fake:${entry.database}:open-target`,
+        name: `fake-${entry.database}-open-target`,
         run: async (ctx) => open(ctx, entry, 'target', key(entry, 'cutover.fenced-at')),
         undo: async (ctx) => void fence(ctx, entry, 'target', key(entry, 'cutover.undo.fenced-at')),
       },
     ],
     failbackSteps: (entry): Step[] => [
       {
-        name: `fake:${entry.database}:fence-target`,
+        name: `fake-${entry.database}-fence-target`,
         run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
         undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
       },
-      { name: `fake:${entry.database}:stop-reverse`, run: async (ctx) => (unstream(ctx, entry, 'target'), {}), undo: async (ctx) => stream(ctx, entry, 'target', false) },
-      { name: `fake:${entry.database}:restart-forward`, run: async (ctx) => (stream(ctx, entry, 'source', false), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
+      { name: `fake-${entry.database}-stop-reverse`, run: async (ctx) => (unstream(ctx, entry, 'target'), {}), undo: async (ctx) => stream(ctx, entry, 'target', false) },
+      { name: `fake-${entry.database}-restart-forward`, run: async (ctx) => (stream(ctx, entry, 'source', false), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
       {
-        name: `fake:${entry.database}:open-source`,
+        name: `fake-${entry.database}-open-source`,
         run: async (ctx) => open(ctx, entry, 'source', key(entry, 'failback.fenced-at')),
         undo: async (ctx) => void fence(ctx, entry, 'source', key(entry, 'failback.undo.fenced-at')),
       },
     ],
     finalizeSteps: (entry): Step[] => [
       {
-        name: `fake:${entry.database}:drop-replication`,
+        name: `fake-${entry.database}-drop-replication`,
         run: async (ctx) => (unstream(ctx, entry, 'target'), unstream(ctx, entry, 'source'), {}),
       },
       {
-        name: `fake:${entry.database}:release-fences`,
+        name: `fake-${entry.database}-release-fences`,
         run: async (ctx) => ({ targetUnfenced: world.target.fences.delete(base(ctx, entry)), sourceFenced: world.source.fences.has(base(ctx, entry)) }),
       },
       {
-        name: `fake:${entry.database}:drop-scaffold`,
+        name: `fake-${entry.database}-drop-scaffold`,
         run: async (ctx) => (world.target.objects.delete(`trigger ${base(ctx, entry)}`), scaffold(ctx, entry, false), {}),
       },
     ],

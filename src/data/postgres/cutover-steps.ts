@@ -6,6 +6,7 @@
  * fences the target again and brings its writes back to the source.
  */
 import { CheckFailedError } from '../../common/errors.js';
+import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
 import { clearDirty, dirtyKeys } from './dirty.js';
 import { parseTableName } from './connect.js';
@@ -17,28 +18,29 @@ import type { DirtyDifference } from './options.js';
 
 export function cutoverSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
+  const prefix = stepPrefix(db);
   const fencedKey = env.key('cutover.fenced-at');
   return [
     {
-      name: `pg:${db}:lag-check`,
+      name: `${prefix}lag-check`,
       async run(ctx) {
         // Nothing is fenced yet: if the target cannot catch up quickly now, it will not under a fence either.
         return catchUp(ctx, env, 'source', env.options.maxLagToStartMs);
       },
     },
     {
-      name: `pg:${db}:fence-source`,
+      name: `${prefix}fence-source`,
       run: (ctx) => fenceWriter(ctx, env, 'source', fencedKey),
       async undo(ctx) {
         await openWriter(ctx, env, 'source', fencedKey);
       },
     },
     {
-      name: `pg:${db}:drain-to-target`,
+      name: `${prefix}drain-to-target`,
       run: (ctx) => catchUp(ctx, env, 'source'),
     },
     {
-      name: `pg:${db}:retire-forward`,
+      name: `${prefix}retire-forward`,
       async run(ctx) {
         await stopForward(ctx, env);
         return { dropped: env.names(ctx).forward };
@@ -48,11 +50,11 @@ export function cutoverSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:sync-sequences`,
+      name: `${prefix}sync-sequences`,
       run: (ctx) => syncFrom(ctx, env, 'source'),
     },
     {
-      name: `pg:${db}:recheck-dirty`,
+      name: `${prefix}recheck-dirty`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
           const started = Date.now();
@@ -80,7 +82,7 @@ export function cutoverSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:start-reverse`,
+      name: `${prefix}start-reverse`,
       async run(ctx) {
         await startReverse(ctx, env);
         return { publication: env.names(ctx).reverse, subscription: env.names(ctx).reverse };
@@ -88,7 +90,7 @@ export function cutoverSteps(env: PgEnv): Step[] {
       undo: (ctx) => stopReverse(ctx, env),
     },
     {
-      name: `pg:${db}:open-target`,
+      name: `${prefix}open-target`,
       run: (ctx) => openWriter(ctx, env, 'target', fencedKey),
       async undo(ctx) {
         // The target may have taken writes: fence it, let reverse replication deliver them, and

@@ -4,6 +4,7 @@
  * copy: both sides are equal now) → open the source. The target ends fenced and replicated into,
  * as before cutover, so cutover can be tried again.
  */
+import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import type { PgEnv } from './session.js';
@@ -11,19 +12,20 @@ import { catchUp, fenceWriter, openWriter, startReverse, stopReverse, syncFrom }
 
 export function failbackSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
+  const prefix = stepPrefix(db);
   const fencedKey = env.key('failback.fenced-at');
   const steps: Step[] = [
     {
-      name: `pg:${db}:fence-target`,
+      name: `${prefix}fence-target`,
       run: (ctx) => fenceWriter(ctx, env, 'target', fencedKey),
       async undo(ctx) {
         await openWriter(ctx, env, 'target', fencedKey);
       },
     },
-    { name: `pg:${db}:drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
-    { name: `pg:${db}:sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
+    { name: `${prefix}drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
+    { name: `${prefix}sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
     {
-      name: `pg:${db}:stop-reverse`,
+      name: `${prefix}stop-reverse`,
       async run(ctx) {
         await stopReverse(ctx, env);
         return { dropped: env.names(ctx).reverse };
@@ -33,7 +35,7 @@ export function failbackSteps(env: PgEnv): Step[] {
   ];
   if (env.options.reestablishForward) {
     steps.push({
-      name: `pg:${db}:restart-forward`,
+      name: `${prefix}restart-forward`,
       async run(ctx) {
         const oid = await startForward(ctx, env, false);
         return { subscription: env.names(ctx).forward, oid };
@@ -42,7 +44,7 @@ export function failbackSteps(env: PgEnv): Step[] {
     });
   }
   steps.push({
-    name: `pg:${db}:open-source`,
+    name: `${prefix}open-source`,
     run: (ctx) => openWriter(ctx, env, 'source', fencedKey),
     async undo(ctx) {
       await fenceWriter(ctx, env, 'source', env.key('failback.undo.fenced-at'));

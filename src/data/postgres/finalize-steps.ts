@@ -4,6 +4,7 @@
  * is lifted; the source stays fenced unless `keepSourceFenced: false` — the old database must not take
  * writes nobody will ever read — and the exact grants to restore are returned for the audit trail.
  */
+import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
 import { removeDirtyTracking } from './dirty.js';
 import { unfenceSite } from './fence.js';
@@ -15,16 +16,17 @@ import { stopReverse } from './switch.js';
 
 export function finalizeSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
+  const prefix = stepPrefix(db);
   return [
     {
-      name: `pg:${db}:drop-reverse`,
+      name: `${prefix}drop-reverse`,
       async run(ctx) {
         await stopReverse(ctx, env);
         return { dropped: env.names(ctx).reverse };
       },
     },
     {
-      name: `pg:${db}:drop-forward`,
+      name: `${prefix}drop-forward`,
       async run(ctx) {
         await stopForward(ctx, env);
         await withSite(ctx, env, 'source', (source) => dropPublication(source, env.names(ctx).forward));
@@ -32,14 +34,14 @@ export function finalizeSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:drop-dirty-tracking`,
+      name: `${prefix}drop-dirty-tracking`,
       async run(ctx) {
         await withSite(ctx, env, 'target', (target) => removeDirtyTracking(target, env.names(ctx)));
         return {};
       },
     },
     {
-      name: `pg:${db}:release-fences`,
+      name: `${prefix}release-fences`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
           const names = env.names(ctx);
@@ -64,7 +66,7 @@ export function finalizeSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:drop-scaffold`,
+      name: `${prefix}drop-scaffold`,
       async run(ctx) {
         await withSites(ctx, env, async ({ source, target }) => {
           await dropScaffold(source, env.names(ctx));

@@ -52,3 +52,8 @@ export function objectNames(runId: string, database: string): ObjectNames {
     dirtyTrigger: `${base}_dirty`,
   };
 }
+
+/** Step names are kebab-case and unique within a stage: `pg-<database>-<what>`. */
+export function stepPrefix(database: string): string {
+  return `pg-${database.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')}-`;
+}

@@ -5,6 +5,7 @@
  */
 import { TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
+import { stepPrefix } from './names.js';
 import type { Step, StepContext } from '../data-plane.js';
 import { formatTable } from './connect.js';
 import { installDirtyTracking, removeDirtyTracking } from './dirty.js';
@@ -70,9 +71,10 @@ async function waitForCopy(ctx: StepContext, env: PgEnv): Promise<SubscriptionPr
 
 export function replicationSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
+  const prefix = stepPrefix(db);
   return [
     {
-      name: `pg:${db}:prepare`,
+      name: `${prefix}prepare`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
           const tables = await planTables(ctx, env, source);
@@ -89,7 +91,7 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:fence-target`,
+      name: `${prefix}fence-target`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
           const tables = await planTables(ctx, env, source);
@@ -112,7 +114,7 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:subscribe`,
+      name: `${prefix}subscribe`,
       async run(ctx) {
         const oid = await startForward(ctx, env, !env.entry.preSeeded);
         return { publication: env.names(ctx).forward, subscription: env.names(ctx).forward, copyData: !env.entry.preSeeded, oid };
@@ -123,7 +125,7 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:initial-copy`,
+      name: `${prefix}initial-copy`,
       async run(ctx) {
         const started = Date.now();
         const progress = await waitForCopy(ctx, env);
@@ -131,7 +133,7 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:dirty-tracking`,
+      name: `${prefix}dirty-tracking`,
       async run(ctx) {
         await withSite(ctx, env, 'target', (target) => installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)));
         return { tables: rememberedTables(ctx, env).length };
@@ -141,7 +143,7 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `pg:${db}:catch-up`,
+      name: `${prefix}catch-up`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
           const names = env.names(ctx);
