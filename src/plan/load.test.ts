@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,6 +87,14 @@ describe('loadPlanFile', () => {
     cleanup = tmp.cleanup;
     expect(planError(() => loadPlanFile(path.join(tmp.dir, 'nope.yaml'))).message).toContain('no such file');
     expect(planError(() => loadPlanFile(tmp.dir)).message).toContain('directory');
+  });
+
+  it('refuses what is not a regular file without waiting on it (a FIFO)', () => {
+    const tmp = makeTempDir();
+    cleanup = tmp.cleanup;
+    const fifo = path.join(tmp.dir, 'plan.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(planError(() => loadPlanFile(fifo)).message).toContain('not a regular file');
   });
 
   it('loads the committed minimal local plan', () => {

@@ -41,22 +41,33 @@ function sizeMessage(size: string, max: number): string {
   return `the file is ${size} bytes; plan files are limited to ${max} bytes (is this the right file?)`;
 }
 
-/** Reads at most `max + 1` bytes of a regular file, refusing larger ones before reading (stat). */
+/** Reads a regular file of at most `max` bytes, refusing larger ones before reading (stat). */
 function readBounded(file: string, max: number): Buffer {
+  const unreadable = (error: unknown): PlanError => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    return fileIssue(file, `cannot read the plan file: ${reason}`);
+  };
+  // Only regular files: opening a FIFO would wait for a writer, a device could be endless.
+  let kind: fs.Stats;
+  try {
+    kind = fs.statSync(file);
+  } catch (error) {
+    throw unreadable(error);
+  }
+  if (kind.isDirectory()) throw fileIssue(file, 'cannot read the plan file: it is a directory');
+  if (!kind.isFile()) throw fileIssue(file, 'cannot read the plan file: it is not a regular file');
+  if (kind.size > max) throw fileIssue(file, sizeMessage(String(kind.size), max));
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
-    throw fileIssue(file, `cannot read the plan file: ${reason}`);
+    throw unreadable(error);
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (stat.isDirectory()) throw fileIssue(file, 'cannot read the plan file: it is a directory');
-    if (stat.isFile() && stat.size > max) throw fileIssue(file, sizeMessage(String(stat.size), max));
-    // Pipes and devices have no size: read with the bound.
+    if (stat.size > max) throw fileIssue(file, sizeMessage(String(stat.size), max));
+    // The file may grow while it is read: the bound holds regardless.
     const buffer = Buffer.alloc(max + 1);
     let length = 0;
     for (;;) {
