@@ -72,6 +72,11 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
 
   const source = measurement.sites.source;
   const sourceUnusable = describeUnusable('source', source);
+  const sourceIdle = source?.status === 'no-data' || (source?.status === 'ok' && source.samples === 0);
+  if (sourceIdle && (config.max !== undefined || config.min !== undefined)) {
+    // At 100 % of a class the source gets none of it: only the absolute limits can judge.
+    return { ...withTarget, outcome: 'Pass', reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within its absolute limits; the source had no observations to compare with${note}` };
+  }
   if (sourceUnusable) {
     return { ...withTarget, outcome: sourceUnusable.outcome, reason: `cannot compare with the source: ${sourceUnusable.reason}` };
   }

@@ -135,6 +135,14 @@ describe('check state machine over recorded series', () => {
     expect(bothZero?.last?.outcome).toBe('Pass');
   });
 
+  it('judges by absolute limits alone when the source had no traffic (100 % of reads on the target)', () => {
+    const idle: RecordedStep = { source: { status: 'no-data', reason: 'no requests' }, target: rate(0.004) };
+    const [withMax] = run(config({ max: 0.01, relativeToSource: { fail: 2 }, consecutiveSuccesses: 1 }), [idle]);
+    expect(withMax?.last).toMatchObject({ outcome: 'Pass', reason: expect.stringMatching(/within its absolute limits; the source had no observations/) });
+    const [ratioOnly] = run(config(), [idle]);
+    expect(ratioOnly?.last).toMatchObject({ outcome: 'NoData', reason: 'cannot compare with the source: no data for the source: no requests' });
+  });
+
   it('respects the initial delay and the interval', () => {
     const cfg = config({ initialDelay: '10s' });
     const state = initialCheckState(cfg, 1000);
