@@ -132,6 +132,30 @@ describe('the built-in router routes by class and weight', () => {
     expect(snapshot.stats.sites.source?.writes.p99Ms).toBeGreaterThan(0);
   });
 
+  it('answers 504 when the upstream sends no headers in time, cuts a response whose body stalls, and counts both as errors', async () => {
+    fixture = await startRouterFixture({ headersTimeoutMs: 300, bodyIdleTimeoutMs: 300 });
+    const source = fixture.sites.source;
+    if (!source) throw new Error('no source');
+    source.handler = (req, res) => {
+      if (req.url === '/stall-body') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
+      }
+      // '/stall-headers': never answers.
+    };
+    const started = Date.now();
+    const late = await fixture.send('GET', '/stall-headers');
+    expect(late.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const cut = await fixture.send('GET', '/stall-body').then(
+      () => 'complete',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(cut).not.toBe('complete');
+    const snapshot = await fixture.router.snapshot();
+    expect(snapshot.stats.sites.source?.reads).toMatchObject({ requests: 2, errors: 2, inFlight: 0 });
+  });
+
   it('sets X-Forwarded-For/-Proto/-Host and strips hop-by-hop headers both ways', async () => {
     fixture = await startRouterFixture();
     const source = fixture.sites.source;

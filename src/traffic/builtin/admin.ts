@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { HandoffError, httpStatusFor, InputError } from '../../common/errors.js';
+import { HandoffError, httpStatusFor, InputError, messageOf } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { RouterCore } from './core.js';
 
@@ -64,7 +64,7 @@ function readJson(req: IncomingMessage, optional: boolean): Promise<unknown> {
       try {
         resolve(JSON.parse(text));
       } catch (error) {
-        reject(new InputError(`the request body is not valid JSON: ${(error as Error).message}`));
+        reject(new InputError(`the request body is not valid JSON: ${messageOf(error)}`));
       }
     });
   });

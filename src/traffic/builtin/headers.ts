@@ -23,7 +23,7 @@ const HOP_BY_HOP = new Set([
 const NOT_FORWARDED = new Set(['host', 'expect']);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
-  if (value === undefined) return null;
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return null;
   const text = Array.isArray(value) ? value.join(',') : value;
   const tokens = text
     .split(',')

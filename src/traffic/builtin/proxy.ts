@@ -7,7 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+
+type DispatchHandler = Dispatcher.DispatchHandler;
+type DispatchController = Dispatcher.DispatchController;
 import type { Logger } from '../../common/logger.js';
 import type { RequestClass } from '../routes.js';
 import { stickyCookie, stickySite } from './classify.js';
@@ -144,67 +147,89 @@ export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
     const started = performance.now();
     stats.started(site, cls);
     const body = hasBody(req) ? lazyBody(req) : undefined;
-    const abort = new AbortController();
+    let controller: DispatchController | null = null;
     let status = 0;
     let settled = false;
-    const onClientClose = (): void => {
-      if (!settled) abort.abort();
-    };
-    res.once('close', onClientClose);
+    let clientGone = false;
     const finish = (failed: boolean): void => {
       settled = true;
       res.off('close', onClientClose);
       stats.finished(site, cls, (performance.now() - started) * 1000, failed);
     };
-    upstream.pool
-      .stream(
-        {
-          path: upstream.prefix + (req.url ?? '/'),
-          method: (req.method ?? 'GET') as 'GET',
-          headers: requestHeaders(req),
-          body: body?.stream,
-          signal: abort.signal,
-        },
-        ({ statusCode, headers }) => {
-          status = statusCode;
-          const out = responseHeaders(headers);
-          if (cls === 'writes' && stickyMs > 0 && statusCode < 500) {
-            const cookie = stickyCookie(site, Date.now(), stickyMs);
-            const existing = out['set-cookie'];
-            out['set-cookie'] = existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
-          }
-          res.writeHead(statusCode, out);
-          return res;
-        },
-      )
-      .then(
-        () => finish(status >= 500),
-        (error: unknown) => {
-          const clientGone = abort.signal.aborted || (res.destroyed && !res.writableFinished);
-          if (status !== 0 || clientGone) {
-            // Mid-response (or the client left): nothing to answer; cut the client's connection so it
-            // sees a truncated response rather than a complete-looking one.
-            finish(!clientGone);
-            res.destroy();
-            return;
-          }
-          if (attempt === 0 && isConnectFailure(error) && !(body?.touched() ?? false)) {
-            const other = core.alternative(cls, site);
-            if (other !== null) {
-              finish(true);
-              stats.countRetry();
-              log.warn('connect failed; retrying on another site', { site, other, code: errorCode(error) });
-              forward(req, res, cls, other, 1);
-              return;
-            }
-          }
+    function onClientClose(): void {
+      if (settled || res.writableFinished) return;
+      clientGone = true;
+      controller?.abort(new Error('the client closed the connection'));
+    }
+    res.once('close', onClientClose);
+
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      if (status !== 0 || clientGone) {
+        // Mid-response (or the client left): nothing to answer; cut the client's connection so it
+        // sees a truncated response rather than a complete-looking one.
+        finish(!clientGone);
+        res.destroy();
+        return;
+      }
+      if (attempt === 0 && isConnectFailure(error) && !(body?.touched() ?? false)) {
+        const other = core.alternative(cls, site);
+        if (other !== null) {
           finish(true);
-          const code = errorCode(error);
-          const timedOut = TIMEOUTS.has(code) && code !== 'UND_ERR_CONNECT_TIMEOUT';
-          log.warn('upstream failed', { site, cls, code: code || undefined, error: error instanceof Error ? error.message : String(error) });
-          reply(res, timedOut ? 504 : 502, timedOut ? `upstream ${site} timed out` : `upstream ${site} failed (${code || 'error'})`);
-        },
-      );
+          stats.countRetry();
+          log.warn('connect failed; retrying on another site', { site, other, code: errorCode(error) });
+          forward(req, res, cls, other, 1);
+          return;
+        }
+      }
+      finish(true);
+      body?.stream.destroy();
+      const code = errorCode(error);
+      const timedOut = TIMEOUTS.has(code) && code !== 'UND_ERR_CONNECT_TIMEOUT';
+      log.warn('upstream failed', { site, cls, code: code || undefined, error: error instanceof Error ? error.message : String(error) });
+      reply(res, timedOut ? 504 : 502, timedOut ? `upstream ${site} timed out` : `upstream ${site} failed (${code || 'error'})`);
+    };
+
+    const handler: DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (clientGone) c.abort(new Error('the client closed the connection'));
+      },
+      onResponseStart(c, statusCode, headers) {
+        if (statusCode < 200) return;
+        status = statusCode;
+        const out = responseHeaders(headers);
+        if (cls === 'writes' && stickyMs > 0 && statusCode < 500) {
+          const cookie = stickyCookie(site, Date.now(), stickyMs);
+          const existing = out['set-cookie'];
+          out['set-cookie'] = existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
+        }
+        res.writeHead(statusCode, out);
+      },
+      onResponseData(c, chunk) {
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        res.end();
+        finish(status >= 500);
+      },
+      onResponseError(_c, error) {
+        fail(error);
+      },
+    };
+    upstream.pool.dispatch(
+      {
+        origin: upstream.url.origin,
+        path: upstream.prefix + (req.url ?? '/'),
+        method: (req.method ?? 'GET') as 'GET',
+        headers: requestHeaders(req),
+        body: body?.stream ?? null,
+      },
+      handler,
+    );
   };
 
   const dispatch = (req: IncomingMessage, res: ServerResponse, cls: RequestClass): void => {

@@ -85,7 +85,8 @@ export function createUpgradeHandler(
       else refuse(socket, '502 Bad Gateway');
     });
     remote.once('close', () => {
-      done(!connected);
+      // Closed before any answer to the handshake: a failure; after it: the tunnel's normal end.
+      done(true);
       if (connected) socket.destroy();
     });
     socket.once('error', () => remote.destroy());

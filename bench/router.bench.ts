@@ -1,0 +1,328 @@
+/**
+ * The built-in router against the same load sent (a) straight to the upstream, (b) through
+ * `handoff router` (the real command, its own process), (c) through nginx as a plain reverse proxy
+ * (1 worker, upstream keep-alive), all in one run, rounds interleaved so background noise hits
+ * each alike. Then 100 weight changes through the admin API while reads and writes flow, counting
+ * errors. The load generator (this process) sends a fixed count of requests at fixed concurrency
+ * over keep-alive connections and records latency in a fixed-memory histogram.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool, request } from 'undici';
+import { freePort } from '../src/common/net.js';
+import { createHistogram } from '../src/traffic/builtin/histogram.js';
+import type { Benchmark, BenchResult } from './harness.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NGINX = '/usr/sbin/nginx';
+const TOKEN = 'bench-router-admin-token-0123456789';
+const COUNT = Number(process.env.ROUTER_BENCH_COUNT ?? 20_000);
+const CONCURRENCY = 32;
+const ROUNDS = 3;
+const LATENCY_COUNT = 1500;
+
+const UPSTREAM_SOURCE = `
+const http = require('node:http');
+const body = Buffer.from('{"ok":true,"site":"' + process.argv[1] + '"}');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
+/** The floor for any Node proxy: node:http in front of an undici Pool, with no routing logic at all. */
+const BARE_PROXY_SOURCE = `
+const http = require('node:http');
+const { Pool } = require('undici');
+const origin = 'http://127.0.0.1:' + process.argv[1];
+const pool = new Pool(origin, { connections: 256 });
+http.createServer((req, res) => {
+  pool.dispatch({ origin, path: req.url, method: req.method, headers: { 'x-forwarded-for': req.socket.remoteAddress } , body: null }, {
+    onRequestStart() {},
+    onResponseStart(c, status, headers) { res.writeHead(status, headers); },
+    onResponseData(c, chunk) { res.write(chunk); },
+    onResponseEnd() { res.end(); },
+    onResponseError() { res.destroy(); },
+  });
+}).listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
+interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port} after ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): ChildProcess {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) console.error(`bench: ${path.basename(command)} exited ${code}: ${stderr}`);
+  });
+  return child;
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Sends `count` requests at `concurrency`; `pick(i)` decides GET or POST. */
+async function load(
+  url: string,
+  count: number,
+  pick: (i: number) => 'GET' | 'POST' = () => 'GET',
+  concurrency = CONCURRENCY,
+): Promise<LoadResult> {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
+  const histogram = createHistogram();
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const method = pick(i);
+        const t0 = performance.now();
+        try {
+          const response = await pool.request({ path: `/items/${i % 1000}`, method, body: method === 'POST' ? '{"n":1}' : undefined });
+          await response.body.dump();
+          if (response.statusCode !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        histogram.record((performance.now() - t0) * 1000);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return { rps: count / elapsed, p50Ms: (histogram.quantile(0.5) ?? 0) / 1000, p99Ms: (histogram.quantile(0.99) ?? 0) / 1000, errors };
+}
+
+function nginxConfig(dir: string, listen: number, upstream: number): string {
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${path.join(dir, t)};`).join('\n');
+  return `${user}worker_processes 1;
+pid ${path.join(dir, 'nginx.pid')};
+error_log ${path.join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+${temp}
+  upstream app { server 127.0.0.1:${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${listen};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+export const routerBenchmark: Benchmark = {
+  name: 'router',
+  async run(): Promise<BenchResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-router-bench-'));
+    const children: ChildProcess[] = [];
+    try {
+      const [sourcePort, targetPort, routerPort, adminPort, nginxPort, barePort] = await Promise.all([
+        freePort(),
+        freePort(),
+        freePort(),
+        freePort(),
+        freePort(),
+        freePort(),
+      ]);
+      children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'source', String(sourcePort)]));
+      children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'target', String(targetPort)]));
+      children.push(start(process.execPath, ['-e', BARE_PROXY_SOURCE, String(sourcePort), String(barePort)], {}, repoRoot));
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, nginxPort, sourcePort));
+      const nginx = start(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
+      children.push(nginx);
+      const router = start(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(repoRoot, 'src/cli/entry.ts'),
+          'router',
+          '--listen',
+          `127.0.0.1:${routerPort}`,
+          '--admin',
+          `127.0.0.1:${adminPort}`,
+          '--site',
+          `source=http://127.0.0.1:${sourcePort}`,
+          '--site',
+          `target=http://127.0.0.1:${targetPort}`,
+          '--max-read-lag',
+          'off',
+          '--log-level',
+          'warn',
+        ],
+        { HANDOFF_ROUTER_TOKEN: TOKEN },
+      );
+      children.push(router);
+      await Promise.all([sourcePort, targetPort, nginxPort, routerPort, adminPort, barePort].map((p) => waitForPort(p, 30_000)));
+
+      const targets = {
+        direct: `http://127.0.0.1:${sourcePort}`,
+        nginx: `http://127.0.0.1:${nginxPort}`,
+        router: `http://127.0.0.1:${routerPort}`,
+        bare: `http://127.0.0.1:${barePort}`,
+      };
+      const names = ['direct', 'nginx', 'router', 'bare'] as const;
+      for (const url of Object.values(targets)) await load(url, 3000); // warm-up (JIT, pools)
+      const runs: Record<keyof typeof targets, LoadResult[]> = { direct: [], nginx: [], router: [], bare: [] };
+      const quiet: Record<keyof typeof targets, LoadResult[]> = { direct: [], nginx: [], router: [], bare: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const name of names) runs[name].push(await load(targets[name], COUNT));
+        // Added latency is measured unloaded: one request at a time, so queueing does not hide it.
+        for (const name of names) quiet[name].push(await load(targets[name], LATENCY_COUNT, () => 'GET', 1));
+      }
+      const summary = (name: keyof typeof targets, from = runs): LoadResult => ({
+        rps: median(from[name].map((r) => r.rps)),
+        p50Ms: median(from[name].map((r) => r.p50Ms)),
+        p99Ms: median(from[name].map((r) => r.p99Ms)),
+        errors: from[name].reduce((n, r) => n + r.errors, 0),
+      });
+      const direct = summary('direct');
+      const viaNginx = summary('nginx');
+      const viaRouter = summary('router');
+      const viaBare = summary('bare');
+      const quietDirect = summary('direct', quiet);
+      const quietNginx = summary('nginx', quiet);
+      const quietRouter = summary('router', quiet);
+
+      // 100 weight changes (reads and writes) while a mixed load flows through the router.
+      let changes = 0;
+      let changeErrors = 0;
+      const mixed = load(targets.router, COUNT, (i) => (i % 5 === 0 ? 'POST' : 'GET'));
+      let loadDone = false;
+      void mixed.then(() => (loadDone = true));
+      for (let i = 0; i < 100; i++) {
+        const share = [0.01, 0.05, 0.25, 0.5, 0.995][i % 5] as number;
+        const body = JSON.stringify({
+          reads: { source: 1 - share, target: share },
+          writes: i % 2 === 0 ? { source: 1, target: 0 } : { source: 0, target: 1 },
+        });
+        const response = await request(`http://127.0.0.1:${adminPort}/v1/routes`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body,
+        });
+        await response.body.dump();
+        if (response.statusCode === 200) changes++;
+        else changeErrors++;
+        if (!loadDone) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const underChanges = await mixed;
+      const changesOverlapped = !loadDone || underChanges.rps > 0;
+
+      const addedMedianMs = quietRouter.p50Ms - quietDirect.p50Ms;
+      const ratio = viaRouter.rps / viaNginx.rps;
+      return {
+        benchmark: 'router',
+        baseline: `the same load (${COUNT} GETs at concurrency ${CONCURRENCY}, median of ${ROUNDS} interleaved rounds) sent directly to the upstream, through nginx ${NGINX} (1 worker, upstream keep-alive) and through a bare Node proxy; latency also one request at a time`,
+        measurements: [
+          { name: 'direct-rps', value: direct.rps, unit: 'requests/s' },
+          { name: 'nginx-rps', value: viaNginx.rps, unit: 'requests/s' },
+          { name: 'router-rps', value: viaRouter.rps, unit: 'requests/s' },
+          { name: 'direct-p50', value: direct.p50Ms, unit: 'ms' },
+          { name: 'nginx-p50', value: viaNginx.p50Ms, unit: 'ms' },
+          { name: 'router-p50', value: viaRouter.p50Ms, unit: 'ms' },
+          { name: 'direct-p99', value: direct.p99Ms, unit: 'ms' },
+          { name: 'nginx-p99', value: viaNginx.p99Ms, unit: 'ms' },
+          { name: 'router-p99', value: viaRouter.p99Ms, unit: 'ms' },
+          { name: 'bare-node-proxy-rps', value: viaBare.rps, unit: 'requests/s' },
+          { name: 'unloaded direct-p50', value: quietDirect.p50Ms, unit: 'ms' },
+          { name: 'unloaded nginx-p50', value: quietNginx.p50Ms, unit: 'ms' },
+          { name: 'unloaded router-p50', value: quietRouter.p50Ms, unit: 'ms' },
+          { name: 'unloaded router-p99', value: quietRouter.p99Ms, unit: 'ms' },
+          { name: 'router-added-p50 (unloaded)', value: addedMedianMs, unit: 'ms' },
+          { name: 'router-added-p50 (under load)', value: viaRouter.p50Ms - direct.p50Ms, unit: 'ms' },
+          { name: 'errors (all phases)', value: direct.errors + viaNginx.errors + viaRouter.errors, unit: 'requests' },
+          { name: 'weight changes applied under load', value: changes, unit: 'changes' },
+          { name: 'errors during weight changes', value: underChanges.errors + changeErrors, unit: 'requests' },
+          { name: 'router-rps during weight changes', value: underChanges.rps, unit: 'requests/s' },
+        ],
+        ratios: {
+          'router/nginx throughput': ratio,
+          'router/direct throughput': viaRouter.rps / direct.rps,
+          'router/bare node proxy throughput': viaRouter.rps / viaBare.rps,
+          'nginx/direct throughput': viaNginx.rps / direct.rps,
+          'router-added/nginx-added unloaded p50': addedMedianMs / Math.max(quietNginx.p50Ms - quietDirect.p50Ms, 1e-3),
+        },
+        targets: [
+          { name: 'throughput', target: 'at least 0.5x nginx', met: ratio >= 0.5 },
+          { name: 'added median latency', target: 'under 1 ms vs direct (one request at a time)', met: addedMedianMs < 1 },
+          {
+            name: 'weight changes under load',
+            target: '100 changes, zero errors',
+            met: changes === 100 && changeErrors === 0 && underChanges.errors === 0 && changesOverlapped,
+          },
+        ],
+        notes: [
+          `machine: ${os.cpus().length} cores shared by the load generator, the upstream(s) and the proxy under test`,
+          `rounds (rps): ${names.map((n) => `${n} ${runs[n].map((r) => r.rps.toFixed(0)).join('/')}`).join(', ')}`,
+          `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews every figure; compare ratios)`,
+          'bare = node:http + undici Pool with no routing logic: the ceiling of any proxy built on Node here',
+          'the weight-change phase mixes 80 % GET and 20 % POST, alternating writes between the sites and reads over 1 % to 99.5 % shares',
+        ],
+      };
+    } finally {
+      await Promise.all(children.map((child) => stop(child, child.spawnfile === NGINX ? 'SIGQUIT' : 'SIGTERM')));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
