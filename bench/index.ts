@@ -1,8 +1,9 @@
 import type { Benchmark } from './harness.js';
 import { redactBenchmark } from './redact.bench.js';
 import { auditBenchmark } from './audit.bench.js';
+import { routerBenchmark } from './router.bench.js';
 import { gatesBenchmark } from './gates.bench.js';
 import { verifyBenchmark } from './verify.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, verifyBenchmark, gatesBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark];
