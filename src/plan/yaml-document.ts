@@ -7,13 +7,13 @@
 import {
   isAlias,
   isMap,
+  isNode,
   isPair,
   isScalar,
   isSeq,
   LineCounter,
   parseAllDocuments,
   type Document,
-  type Node as YamlNode,
 } from 'yaml';
 import { PlanError, type PlanIssue, type PlanLocation } from '../common/errors.js';
 import { scanDepth } from './depth-scan.js';
@@ -135,14 +135,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       if (firstAlias < 0) firstAlias = node.range?.[0] ?? 0;
       return;
     }
-    const tag = (node as { tag?: string } | null)?.tag;
+    const offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
+    const tag = isNode(node) ? node.tag : undefined;
     if (tag !== undefined && !CORE_TAGS.has(tag)) {
-      const offset = (node as YamlNode).range?.[0] ?? 0;
       issues.push(at(offset, path, `the YAML tag ${tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a plan; write a plain value`));
       return;
     }
     if (depth > MAX_DEPTH) {
-      const offset = (node as YamlNode).range?.[0] ?? 0;
       issues.push(at(offset, path, `nested more than ${MAX_DEPTH} levels deep`));
       return;
     }
@@ -152,7 +151,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         if (issues.length >= MAX_REPORTED_ISSUES) return;
         if (!isPair(pair)) continue;
         const key = pair.key;
-        const keyOffset = (key as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
+        const keyOffset = (isNode(key) ? key.range?.[0] : undefined) ?? node.range?.[0] ?? 0;
         if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
           issues.push(at(keyOffset, path, 'keys must be plain names, not lists, mappings, aliases or empty'));
           continue;
@@ -226,7 +225,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     return { node, key: complete ? key : undefined };
   };
   const locationOf = (node: unknown, path: PlanPath): PlanLocation => {
-    const range = (node as YamlNode | undefined)?.range;
+    const range = isNode(node) ? node.range : undefined;
     return { file, ...position(range?.[0] ?? 0), path: formatPath(path) };
   };
   return {
