@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { makeTempDir } from '../support/tmp.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let source: TestPostgres;
@@ -83,6 +86,47 @@ describe('handoff preflight (CLI)', () => {
       expect(await Promise.all([footprint(source), footprint(target)])).toEqual(before);
     });
   }
+
+  it('checks every database of a plan file (-f), naming the database in each subject', async () => {
+    const tmp = makeTempDir('handoff-preflight-');
+    try {
+      const plan = [
+        'apiVersion: handoff.dev/v1alpha1',
+        'kind: Migration',
+        'metadata: { name: shop-move }',
+        'spec:',
+        '  source: { platform: { kind: local }, databases: { app: { url: { fromEnv: SOURCE_APP_DB } } } }',
+        '  target: { platform: { kind: local }, databases: { app: { url: { fromEnv: TARGET_APP_DB } } } }',
+        '  data:',
+        '    - { database: app, tables: ["public.orders"] }',
+      ].join('\n');
+      const file = path.join(tmp.dir, 'plan.yaml');
+      fs.writeFileSync(file, `${plan}\n`);
+      const env = { SOURCE_APP_DB: source.url('app'), TARGET_APP_DB: target.url('app') };
+      const ok = await runCli(['preflight', '-f', file, '-o', 'json'], { env });
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      const doc = JSON.parse(ok.stdout) as { ok: boolean; findings: Array<{ id: string; subject: string }>; estimate: { tables: Array<{ table: string }> } };
+      expect(doc.ok).toBe(true);
+      expect(doc.findings.find((f) => f.id === 'pg.sequence')?.subject).toBe('app: public.orders_id_seq');
+      expect(doc.estimate.tables.map((t) => t.table)).toEqual(['app: public.orders']);
+
+      await target.query(`insert into public.orders (customer) values ('x')`, [], 'app');
+      try {
+        const blocked = await runCli(['preflight', '-f', file, '-o', 'json'], { env });
+        expect(blocked.code).toBe(1);
+        expect(JSON.parse(blocked.stdout)).toMatchObject({ ok: false });
+      } finally {
+        await target.query(`truncate public.orders`, [], 'app');
+      }
+      const missing = await runCli(['preflight', '-f', file], { env: { SOURCE_APP_DB: source.url('app') } });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/TARGET_APP_DB/);
+      expect(missing.stderr).not.toContain(source.password);
+    } finally {
+      tmp.cleanup();
+    }
+  });
 
   it('refuses a missing URL as a usage error', async () => {
     const r = await runCli(['preflight', '--target', 'postgresql://u@127.0.0.1/app']);

@@ -1,8 +1,11 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../common/errors.js';
-import type { Finding } from '../../common/findings.js';
+import { UsageError, type InputError } from '../../common/errors.js';
+import { noBlockers, sortFindings, type Finding } from '../../common/findings.js';
 import { parseTablePattern } from '../../data/postgres/catalog.js';
-import { runPreflight, type PreflightReport } from '../../data/postgres/preflight.js';
+import { runPreflight, type PreflightReport, type SizeEstimate } from '../../data/postgres/preflight.js';
+import { loadPlanFile } from '../../plan/load.js';
+import { resolveSecrets } from '../../plan/secrets.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
@@ -31,6 +34,46 @@ function urlFrom(ctx: CliContext, flag: string | undefined, envName: string | un
   }
   if (!flag) throw new UsageError(`--${site} URL (or --${site}-env NAME) is required`);
   return flag;
+}
+
+interface PlanReport extends PreflightReport {
+  databases: Array<{ database: string; ok: boolean; estimate: SizeEstimate | null }>;
+}
+
+/** Preflight of every `spec.data[]` entry of a plan; subjects name the database (`orders: public.items`). */
+async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport> {
+  const loaded = loadPlanFile(path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file));
+  const secrets = resolveSecrets(loaded, { env: ctx.env, cwd: ctx.cwd, redactor: ctx.redactor });
+  const findings: Finding[] = [];
+  const databases: PlanReport['databases'] = [];
+  let inputError: InputError | undefined;
+  for (const entry of loaded.plan.spec.data) {
+    const report = await runPreflight({
+      sourceUrl: secrets.databaseUrl('source', entry.database),
+      targetUrl: secrets.databaseUrl('target', entry.database),
+      tables: entry.tables.map((t) => parseTablePattern(t, `spec.data[${databases.length}].tables`)),
+      preSeeded: entry.preSeeded,
+      database: entry.database,
+      redactor: ctx.redactor,
+    });
+    findings.push(...report.findings.map((f) => ({ ...f, subject: `${entry.database}: ${f.subject}` })));
+    databases.push({ database: entry.database, ok: report.ok, estimate: report.estimate });
+    inputError ??= report.inputError;
+  }
+  const sorted = sortFindings(findings);
+  const tables = databases.flatMap((d) => (d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : []));
+  const totalRows = tables.reduce((n, t) => n + t.rows, 0);
+  const first = databases.find((d) => d.estimate)?.estimate;
+  const estimate: SizeEstimate | null = first
+    ? {
+        ...first,
+        tables,
+        totalRows,
+        totalBytes: tables.reduce((n, t) => n + t.bytes, 0),
+        copySeconds: Math.ceil(totalRows / first.rowsPerSecond),
+      }
+    : null;
+  return { ok: noBlockers(sorted) && databases.every((d) => d.ok), findings: sorted, estimate, databases, ...(inputError ? { inputError } : {}) };
 }
 
 function renderText(ctx: CliContext, report: PreflightReport): void {
@@ -63,7 +106,15 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
       run(async (flags: PreflightFlags) => {
         const format = outputFormat(flags.output);
         if (flags.file) {
-          throw new UsageError('-f: plan-file preflight needs the plan loader (src/plan/load.ts), not merged yet; use --source/--target');
+          if (flags.source || flags.target || flags.sourceEnv || flags.targetEnv || flags.table) {
+            throw new UsageError('-f: give either a plan file or --source/--target/--table, not both');
+          }
+          const report = await planPreflight(ctx, flags.file);
+          const { inputError, ...document } = report;
+          if (format === 'json') ctx.json(document);
+          else renderText(ctx, report);
+          if (inputError) throw inputError;
+          return report.ok ? 0 : 1;
         }
         const sourceUrl = urlFrom(ctx, flags.source, flags.sourceEnv, 'source');
         const targetUrl = urlFrom(ctx, flags.target, flags.targetEnv, 'target');
