@@ -4,6 +4,7 @@ import { auditBenchmark } from './audit.bench.js';
 import { routerBenchmark } from './router.bench.js';
 import { gatesBenchmark } from './gates.bench.js';
 import { verifyBenchmark } from './verify.bench.js';
+import { planBenchmark } from './plan.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark];
