@@ -6,6 +6,12 @@
  * `md5(string_agg(md5(t::text), '' order by pk))`. Then ten scattered differences on the target:
  * the time to localise them against the identical-case time.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import { sleep } from '../src/common/net.js';
+import { connect } from '../src/data/postgres/connect.js';
+import { hashFunctions, readTableShape, unhashableTypes } from '../src/data/postgres/verify/catalog.js';
+import { planTable, rowHashExpression } from '../src/data/postgres/verify/table-plan.js';
 import { verifyTables } from '../src/data/postgres/verify/verify-tables.js';
 import { runCli } from '../test/support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.js';
@@ -32,6 +38,22 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/**
+ * CPU seconds used so far by PostgreSQL servers (the postmaster and its reaped backends) and by this
+ * process: on a machine shared with other work, CPU time says what the work costs, wall time does not.
+ */
+function cpuSeconds(pids: readonly number[]): number {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // after "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14
+    total += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / ticks;
+  }
+  const own = process.cpuUsage();
+  return total + (own.user + own.system) / 1e6;
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = process.hrtime.bigint();
   const value = await fn();
@@ -42,6 +64,7 @@ export const verifyBenchmark: Benchmark = {
   name: 'verify',
   async run(): Promise<BenchResult> {
     const servers: TestPostgres[] = [];
+    const loadBefore = os.loadavg()[0] ?? 0;
     try {
       const settings = { shared_buffers: '512MB', max_parallel_workers_per_gather: 0 };
       const [a, b] = await Promise.all([startTestPostgres({ settings }), startTestPostgres({ settings })]);
@@ -62,14 +85,46 @@ export const verifyBenchmark: Benchmark = {
       const candidateRuns: number[] = [];
       // Interleaved, so background load on the machine hits both alike; the first pair also warms the caches.
       await verifyTables(options);
+      const pids = [a.pid, b.pid];
+      const baselineCpu: number[] = [];
+      const candidateCpu: number[] = [];
       for (let i = 0; i < REPEAT; i++) {
+        let cpu = cpuSeconds(pids);
         const baseline = await timed(() => Promise.all([a.query(naive, [], 'bench'), b.query(naive, [], 'bench')]));
         if (baseline.value[0].rows[0]?.d !== baseline.value[1].rows[0]?.d) throw new Error('baseline digests differ on identical data');
         baselineRuns.push(baseline.ms);
+        await sleep(300); // let the postmasters reap the ended backends, so their CPU time is counted
+        baselineCpu.push(cpuSeconds(pids) - cpu);
+        cpu = cpuSeconds(pids);
         const candidate = await timed(() => verifyTables(options));
         if (!candidate.value.identical || candidate.value.rowsCompared !== ROWS) throw new Error('verify did not report identical');
         candidateRuns.push(candidate.ms);
+        await sleep(300);
+        candidateCpu.push(cpuSeconds(pids) - cpu);
       }
+      const cores = os.cpus().length;
+
+      // Profile: what the same hashing costs in one plain scan per side (no chunks), and a bare count.
+      const client = await connect(a.url('bench'), { name: 'source' });
+      let rowHash: string;
+      try {
+        const shape = await readTableShape(client, { schema: 'public', name: 'orders' });
+        const plan = planTable(shape!, shape).plan!;
+        const types = plan.columns.map((column) => column.sourceType);
+        rowHash = rowHashExpression(plan, { unhashable: await unhashableTypes(client, types), functions: await hashFunctions(client, types) });
+      } finally {
+        await client.end();
+      }
+      const cpuOf = async (sql: string): Promise<number> => {
+        const cpu = cpuSeconds(pids);
+        await Promise.all([a.query(sql, [], 'bench'), b.query(sql, [], 'bench')]);
+        await sleep(300);
+        return cpuSeconds(pids) - cpu;
+      };
+      const countCpu = median([await cpuOf('select count(*) from orders'), await cpuOf('select count(*) from orders'), await cpuOf('select count(*) from orders')]);
+      const plainSql = `select count(*), sum(${rowHash}) from orders`;
+      const plainCpu = median([await cpuOf(plainSql), await cpuOf(plainSql), await cpuOf(plainSql)]);
+      const projectedRowsPerSecond = ROWS / (median(candidateCpu) / cores);
       const identicalMs = median(candidateRuns);
       const baselineMs = median(baselineRuns);
       const chunks = (await verifyTables(options)).tables[0]?.chunks ?? 0;
@@ -112,9 +167,15 @@ export const verifyBenchmark: Benchmark = {
           { name: 'verify throughput', value: rowsPerSecond, unit: 'rows/s' },
           { name: 'baseline throughput', value: baselineRowsPerSecond, unit: 'rows/s' },
           { name: 'chunks', value: chunks, unit: 'chunks' },
+          { name: 'verify CPU time, both servers and handoff (median)', value: median(candidateCpu), unit: 's' },
+          { name: 'baseline CPU time, both servers (median)', value: median(baselineCpu), unit: 's' },
+          { name: 'profile: count(*) on both sides, CPU', value: countCpu, unit: 's' },
+          { name: 'profile: the same row hash in one plain scan per side (no chunks), CPU', value: plainCpu, unit: 's' },
+          { name: 'verify throughput projected on idle cores (rows / (CPU time / cores))', value: projectedRowsPerSecond, unit: 'rows/s' },
         ],
         ratios: {
           'baseline time / verify time': baselineMs / identicalMs,
+          'baseline CPU / verify CPU': median(baselineCpu) / median(candidateCpu),
           'localise 10 differences / identical time': diffMs / identicalMs,
         },
         targets: [
@@ -125,6 +186,8 @@ export const verifyBenchmark: Benchmark = {
           `chunkRows ${CHUNK_ROWS}, concurrency ${CONCURRENCY} sessions per side, both servers on the same 2 cores`,
           `runs: baseline ${baselineRuns.map(Math.round).join('/')} ms; verify ${candidateRuns.map(Math.round).join('/')} ms; with differences ${diffRuns.map(Math.round).join('/')} ms`,
           'servers: shared_buffers 512MB (the table fits in memory), max_parallel_workers_per_gather 0 (same for both)',
+          `CPU runs: baseline ${baselineCpu.map((x) => x.toFixed(2)).join('/')} s; verify ${candidateCpu.map((x) => x.toFixed(2)).join('/')} s`,
+          `machine load average (1 min) ${loadBefore.toFixed(1)} before, ${(os.loadavg()[0] ?? 0).toFixed(1)} after, on ${os.cpus().length} cores: other work competes for the CPU`,
         ],
       };
     } finally {
