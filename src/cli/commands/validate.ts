@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { PlanError, SecretUnresolvedError, UsageError, type PlanIssue } from '../../common/errors.js';
 import { loadPlanFile } from '../../plan/load.js';
 import { STAGE_NAMES } from '../../plan/schema.js';
-import { resolveSecrets } from '../../plan/secrets.js';
+import { findSecretRefs, resolveSecrets } from '../../plan/secrets.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
@@ -72,7 +72,10 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             secretsResolved: resolved,
           });
         } else {
-          const secrets = resolved ? 'secret references resolved' : 'secret references not resolved (--no-resolve)';
+          const deferred = findSecretRefs(loaded.plan).filter(({ ref }) => 'fromSecret' in ref).length;
+          const secrets = resolved
+            ? `secret references resolved${deferred > 0 ? ` (${deferred} fromSecret left to the Kubernetes platform at run time)` : ''}`
+            : 'secret references not resolved (--no-resolve)';
           ctx.out(
             `${flags.file}: valid plan "${loaded.plan.metadata.name}" (sha256 ${loaded.hash.slice(0, 12)}); stages ${stages.join(', ')}; ${secrets}\n`,
           );
