@@ -1,0 +1,150 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckFailedError, TimeoutError } from '../../src/common/errors.js';
+import { connect } from '../../src/data/postgres/connect.js';
+import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
+import { fenceSite, unfenceSite } from '../../src/data/postgres/fence.js';
+import { objectNames } from '../../src/data/postgres/names.js';
+import { createScaffold, dropScaffold } from '../../src/data/postgres/scaffold.js';
+import type { Step, StepContext } from '../../src/data/data-plane.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { appUrl, leftovers } from './inspect.js';
+import { makeHarness, runSteps, testPlan } from './step-harness.js';
+import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
+
+let source: TestPostgres;
+let target: TestPostgres;
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  for (const server of [source, target]) await server.query(`create role app login password '${APP_PASSWORD}'`);
+});
+afterAll(async () => {
+  await Promise.all([source?.close(), target?.close()]);
+});
+
+async function freshPair(db: string): Promise<void> {
+  for (const server of [source, target]) {
+    await server.createDatabase(db);
+    await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], db);
+  }
+  await source.query(`insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 100) g`, [], db);
+}
+
+/** Privileges on the public tables and role settings in the database: what a fence must restore exactly. */
+async function accessState(server: TestPostgres, db: string): Promise<string[]> {
+  const r = await server.query<{ s: string }>(
+    `select c.relname || ':' || coalesce(pg_get_userbyid(nullif(a.grantee, 0)), 'PUBLIC') || ':' || a.privilege_type || ':' || a.is_grantable as s
+       from pg_class c cross join lateral aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+     union all
+     select 'setting:' || setrole::regrole || ':' || array_to_string(setconfig, ',') from pg_db_role_setting
+      where setdatabase = (select oid from pg_database where datname = current_database())
+     order by 1`,
+    [],
+    db,
+  );
+  return r.rows.map((row) => row.s);
+}
+
+async function appInsert(server: TestPostgres, db: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: appUrl(server, db) });
+  await client.connect();
+  try {
+    await client.query(`insert into public.counters values (gen_random_uuid()::text, 1)`);
+    return null;
+  } catch (error) {
+    return (error as { code?: string }).code ?? 'error';
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs steps until one fails; returns the error and the steps that may have acted (for undo). */
+async function runUntilFailure(ctx: StepContext, steps: Step[]): Promise<{ error: unknown; acted: Step[] }> {
+  const acted: Step[] = [];
+  for (const step of steps) {
+    acted.push(step);
+    try {
+      await step.run(ctx);
+    } catch (error) {
+      return { error, acted };
+    }
+  }
+  return { error: null, acted };
+}
+
+describe('cutover abort and fences', () => {
+  it('stops before the target opens when a dirty row differs, and undo restores the source exactly', async () => {
+    await freshPair('abort1');
+    await source.query(`grant insert on public.counters to public; alter role app in database abort1 set work_mem = '8MB'`, [], 'abort1');
+    const before = await accessState(source, 'abort1');
+    const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000 });
+    const entry = testPlan('abort1').spec.data[0]!;
+    const { ctx } = makeHarness({ runId: 'abort1', database: 'abort1', sourceUrl: source.url('abort1'), targetUrl: target.url('abort1') });
+    await runSteps(ctx, plane.replicationSteps(entry));
+    // Divergence on the target behind replication's back (a superuser, so the fence does not stop it).
+    await target.query(`update public.orders set customer = 'tampered' where id = 42`, [], 'abort1');
+
+    const { error, acted } = await runUntilFailure(ctx, plane.cutoverSteps(entry));
+    expect(error).toBeInstanceOf(CheckFailedError);
+    expect((error as CheckFailedError).message).toMatch(/public\.orders: 0 missing, 0 extra, 1 changed/);
+    expect(acted.at(-1)?.name).toBe('pg-abort1-recheck-dirty');
+    expect(await appInsert(source, 'abort1')).toBe('42501'); // fenced while stopped
+
+    for (const step of [...acted].reverse()) await step.undo?.(ctx);
+    expect(await accessState(source, 'abort1')).toEqual(before);
+    expect(await appInsert(source, 'abort1')).toBeNull();
+    expect(await appInsert(target, 'abort1')).toBe('42501'); // the target is still fenced
+    // Forward replication is back and nothing of the reverse direction is left.
+    await source.query(`update public.orders set customer = 'after-abort' where id = 7`, [], 'abort1');
+    await expect.poll(async () => (await target.query<{ c: string }>(`select customer as c from public.orders where id = 7`, [], 'abort1')).rows[0]?.c, { timeout: 20_000 }).toBe('after-abort');
+    const objects = [...(await leftovers(source, 'abort1')), ...(await leftovers(target, 'abort1'))];
+    expect(objects.filter((o) => o.includes('_rev'))).toEqual([]);
+    expect(objects).toContain('subscription handoff_abort1_abort1');
+  });
+
+  it('refuses to fence the source when the target is behind (lag check), changing nothing', async () => {
+    await freshPair('lag1');
+    const before = await accessState(source, 'lag1');
+    const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000, maxLagToStartMs: 500 });
+    const entry = testPlan('lag1').spec.data[0]!;
+    const { ctx } = makeHarness({ runId: 'lag1', database: 'lag1', sourceUrl: source.url('lag1'), targetUrl: target.url('lag1') });
+    await runSteps(ctx, plane.replicationSteps(entry));
+    await target.query(`alter subscription handoff_lag1_lag1 disable`, [], 'lag1');
+    const { error, acted } = await runUntilFailure(ctx, plane.cutoverSteps(entry));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(acted.map((s) => s.name)).toEqual(['pg-lag1-lag-check']);
+    expect(await accessState(source, 'lag1')).toEqual(before);
+    expect(await appInsert(source, 'lag1')).toBeNull();
+  });
+
+  it('read-only fences end the role sessions, refuse its writes, and restore its settings exactly', async () => {
+    await freshPair('ro1');
+    const names = objectNames('ro1', 'ro1');
+    const client = await connect(source.url('ro1'), { name: 'source' });
+    const idle = new pg.Client({ connectionString: appUrl(source, 'ro1') });
+    idle.on('error', () => undefined);
+    await idle.connect();
+    try {
+      const before = await accessState(source, 'ro1');
+      await createScaffold(client, names);
+      const tables = [{ schema: 'public', name: 'counters' }];
+      const fence = await fenceSite(client, names, 'source', tables, { method: 'read-only', roles: ['app'], drainMs: 2000, marker: 'forward' });
+      expect(fence.terminated).toBe(1);
+      expect(fence.record.roleSettings).toEqual([{ role: 'app', previous: null }]);
+      await expect(idle.query('select 1')).rejects.toThrow();
+      expect(await appInsert(source, 'ro1')).toBe('25006');
+      await fenceSite(client, names, 'source', tables, { method: 'read-only', roles: ['app'], drainMs: 2000, marker: 'forward' }); // replay
+      await expect(dropScaffold(client, names)).rejects.toThrow(/still records a fence/);
+      expect((await unfenceSite(client, names, 'source'))?.record.method).toBe('read-only');
+      expect(await unfenceSite(client, names, 'source')).toBeNull(); // replay
+      await dropScaffold(client, names);
+      expect(await accessState(source, 'ro1')).toEqual(before);
+      expect(await appInsert(source, 'ro1')).toBeNull();
+    } finally {
+      await idle.end().catch(() => undefined);
+      await client.end();
+    }
+  });
+});
