@@ -165,6 +165,32 @@ ${temp}
 `;
 }
 
+/** CPU seconds (user + system) used so far by these processes and their children's live processes. */
+function cpuSeconds(pids: number[]): number {
+  const all = new Set(pids);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (all.has(Number(fields[1]))) all.add(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let ticks = 0;
+  for (const pid of all) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -186,7 +212,8 @@ export const routerBenchmark: Benchmark = {
       ]);
       children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'source', String(sourcePort)]));
       children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'target', String(targetPort)]));
-      children.push(start(process.execPath, ['-e', BARE_PROXY_SOURCE, String(sourcePort), String(barePort)], {}, repoRoot));
+      const bare = start(process.execPath, ['-e', BARE_PROXY_SOURCE, String(sourcePort), String(barePort)], {}, repoRoot);
+      children.push(bare);
       fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, nginxPort, sourcePort));
       const nginx = start(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
       children.push(nginx);
@@ -225,8 +252,21 @@ export const routerBenchmark: Benchmark = {
       for (const url of Object.values(targets)) await load(url, 3000); // warm-up (JIT, pools)
       const runs: Record<keyof typeof targets, LoadResult[]> = { direct: [], nginx: [], router: [], bare: [] };
       const quiet: Record<keyof typeof targets, LoadResult[]> = { direct: [], nginx: [], router: [], bare: [] };
+      // CPU time the proxy process itself spends per request: unlike throughput, other work on the
+      // machine does not change it much, so it shows how much load each proxy can carry.
+      const proxyPids: Partial<Record<keyof typeof targets, number[]>> = {
+        nginx: [nginx.pid ?? -1],
+        router: [router.pid ?? -1],
+        bare: [bare.pid ?? -1],
+      };
+      const cpu: Record<keyof typeof targets, number> = { direct: 0, nginx: 0, router: 0, bare: 0 };
       for (let round = 0; round < ROUNDS; round++) {
-        for (const name of names) runs[name].push(await load(targets[name], COUNT));
+        for (const name of names) {
+          const pids = proxyPids[name] ?? [];
+          const before = cpuSeconds(pids);
+          runs[name].push(await load(targets[name], COUNT));
+          cpu[name] += cpuSeconds(pids) - before;
+        }
         // Added latency is measured unloaded: one request at a time, so queueing does not hide it.
         for (const name of names) quiet[name].push(await load(targets[name], LATENCY_COUNT, () => 'GET', 1));
       }
@@ -270,6 +310,7 @@ export const routerBenchmark: Benchmark = {
       const changesOverlapped = !loadDone || underChanges.rps > 0;
 
       const addedMedianMs = quietRouter.p50Ms - quietDirect.p50Ms;
+      const cpuUs = (name: keyof typeof targets): number => (cpu[name] * 1e6) / (COUNT * ROUNDS);
       const ratio = viaRouter.rps / viaNginx.rps;
       return {
         benchmark: 'router',
@@ -285,6 +326,11 @@ export const routerBenchmark: Benchmark = {
           { name: 'nginx-p99', value: viaNginx.p99Ms, unit: 'ms' },
           { name: 'router-p99', value: viaRouter.p99Ms, unit: 'ms' },
           { name: 'bare-node-proxy-rps', value: viaBare.rps, unit: 'requests/s' },
+          { name: 'bare-node-proxy-p50', value: viaBare.p50Ms, unit: 'ms' },
+          { name: 'bare-node-proxy-p99', value: viaBare.p99Ms, unit: 'ms' },
+          { name: 'nginx CPU per request', value: cpuUs('nginx'), unit: 'µs' },
+          { name: 'router CPU per request', value: cpuUs('router'), unit: 'µs' },
+          { name: 'bare node proxy CPU per request', value: cpuUs('bare'), unit: 'µs' },
           { name: 'unloaded direct-p50', value: quietDirect.p50Ms, unit: 'ms' },
           { name: 'unloaded nginx-p50', value: quietNginx.p50Ms, unit: 'ms' },
           { name: 'unloaded router-p50', value: quietRouter.p50Ms, unit: 'ms' },
@@ -301,6 +347,8 @@ export const routerBenchmark: Benchmark = {
           'router/direct throughput': viaRouter.rps / direct.rps,
           'router/bare node proxy throughput': viaRouter.rps / viaBare.rps,
           'nginx/direct throughput': viaNginx.rps / direct.rps,
+          'nginx/router CPU per request (capacity ratio)': cpuUs('nginx') / Math.max(cpuUs('router'), 1e-6),
+          'bare/router CPU per request': cpuUs('bare') / Math.max(cpuUs('router'), 1e-6),
           'router-added/nginx-added unloaded p50': addedMedianMs / Math.max(quietNginx.p50Ms - quietDirect.p50Ms, 1e-3),
         },
         targets: [
