@@ -71,4 +71,12 @@ describe('schema problems, as a person reads them', () => {
   it('a list where a mapping belongs says what it got', () => {
     expect(firstProblem('  rollback: { automatic: true }', '  rollback: [true]')).toBe('18:13 spec.rollback: expected a mapping, got a list');
   });
+
+  it('never echoes what looks like a password in a value it quotes', () => {
+    const problem = firstProblem('platform: { kind: local }\n', 'platform: { kind: local }\n    endpoint: "postgresql://app:Hunter2pw@db/app"\n');
+    expect(problem).toBe('9:15 spec.source.endpoint: the string "postgresql://app:***@db/app" is not a valid URL (http:// or https://)');
+    expect(firstProblem('tables: ["public.*"]', 'tables: ["public.*"]\n      fence: { method: "password=Hunter2pw" }')).toBe(
+      '18:24 spec.data[0].fence.method: "password=***" is not one of: revoke, read-only',
+    );
+  });
 });

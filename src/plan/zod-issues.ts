@@ -37,10 +37,18 @@ function valueAt(data: unknown, path: PlanPath): unknown {
   return value;
 }
 
+/** Hides what looks like a password in a value that is echoed in a message (`//user:***@`, `password=***`). */
+export function maskSecrets(text: string): string {
+  return text.replace(/(\/\/[^/:@\s]*:)[^@\s]*@/g, '$1***@').replace(/(password\s*=\s*)[^\s&;]+/gi, '$1***');
+}
+
 export function describeValue(value: unknown): string {
   if (value === null) return 'nothing (null)';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+  if (typeof value === 'string') {
+    const shown = maskSecrets(value);
+    return `the string ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 57)}...` : shown)}`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   if (typeof value === 'object') return 'a mapping';
   return typeof value;
@@ -120,13 +128,14 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
       if (values.length === 1) {
         return [{ path, message: `must be ${JSON.stringify(issue.values[0])}, not ${describeValue(value)}` }];
       }
-      const got = typeof value === 'string' ? `"${value}"` : describeValue(value);
+      const got = typeof value === 'string' ? `"${maskSecrets(value)}"` : describeValue(value);
       const hint = typeof value === 'string' ? didYouMean(value, values) : '';
       return [{ path, message: `${got} is not one of: ${values.join(', ')}${hint}` }];
     }
     case 'invalid_format': {
       if (!isDefaultMessage(issue.message)) return [{ path, message: issue.message }];
-      const what = issue.format === 'url' ? 'a valid URL' : issue.format === 'regex' ? 'in the expected form' : `a valid ${issue.format}`;
+      const web = path[path.length - 1] === 'endpoint' ? ' (http:// or https://)' : '';
+      const what = issue.format === 'url' ? `a valid URL${web}` : issue.format === 'regex' ? 'in the expected form' : `a valid ${issue.format}`;
       return [{ path, message: `${describeValue(value)} is not ${what}` }];
     }
     case 'invalid_key':
