@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedactor } from '../../common/redact.js';
+import { loadRouterConfig } from './config.js';
+
+const TOKEN = 'config-test-token-abcdef123456';
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function configDir(yaml: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'router-config-'));
+  dirs.push(dir);
+  fs.writeFileSync(path.join(dir, 'router.yaml'), yaml);
+  fs.writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`);
+  return dir;
+}
+
+describe('router configuration', () => {
+  it('reads the file, resolves the token file beside it, lets flags win, and registers the token', () => {
+    const dir = configDir(
+      'listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nadminTokenFile: token\nsites: { source: "http://10.0.0.1:80", target: "http://10.0.0.2:80" }\nmaxReadLag: off\ntimeouts: { connect: 1s }\n',
+    );
+    const redactor = createRedactor();
+    const options = loadRouterConfig(
+      { config: path.join(dir, 'router.yaml'), listen: '0.0.0.0:18080', stickyAfterWrite: '2s', readMethods: 'get,head' },
+      { cwd: '/', env: {}, redactor },
+    );
+    expect(options).toMatchObject({
+      listen: { host: '0.0.0.0', port: 18080 },
+      admin: { host: '127.0.0.1', port: 9090 },
+      adminToken: TOKEN,
+      maxReadLagMs: null,
+      stickyAfterWriteMs: 2000,
+      readMethods: ['GET', 'HEAD'],
+      connectTimeoutMs: 1000,
+    });
+    expect(redactor.redact(`token ${TOKEN}`)).not.toContain(TOKEN);
+  });
+
+  it('takes the token from HANDOFF_ROUTER_TOKEN when no file is given, and refuses a short one', () => {
+    const flags = { listen: '127.0.0.1:1', admin: '127.0.0.1:2', site: ['source=http://127.0.0.1:3'] };
+    const ok = loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() });
+    expect(ok.adminToken).toBe(TOKEN);
+    expect(() => loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: 'short-token' }, redactor: createRedactor() })).toThrow(
+      'at least 16 characters',
+    );
+  });
+
+  it('names the file and the field that is wrong', () => {
+    const dir = configDir('listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nsites: { source: http://x }\nstickyAfterWrite: 5\nmaxQueue: 3\n');
+    expect(() =>
+      loadRouterConfig({ config: path.join(dir, 'router.yaml') }, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() }),
+    ).toThrow(/router\.yaml: .*(stickyAfterWrite|maxQueue)/);
+    expect(() =>
+      loadRouterConfig({ config: path.join(dir, 'missing.yaml') }, { cwd: '/', env: {}, redactor: createRedactor() }),
+    ).toThrow('cannot read the file');
+  });
+});
