@@ -11,19 +11,24 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 /** Column order differs on purpose between the two layouts: verification must not care. */
 const layouts = {
   plain: `
+    create type mood as enum ('sad', 'ok', 'happy');
+    create domain posint as int check (value > 0);
     create table kinds (
       id bigint primary key, label text, note varchar(20), amount numeric(12,4), big numeric, ratio float8,
       small real, doc jsonb, raw json, tags text[], nums int[], blob bytea, at timestamptz, day date,
-      span interval, flag boolean, uid uuid, spot point)`,
+      span interval, flag boolean, uid uuid, spot point, feeling mood, moods mood[], count posint)`,
   reordered: `
+    create type filler as enum ('a', 'b', 'c', 'd', 'e');
+    create type mood as enum ('sad', 'ok', 'happy');
+    create domain posint as int check (value > 0);
     create table kinds (
-      spot point, uid uuid, flag boolean, span interval, day date, at timestamptz, blob bytea, nums int[],
+      moods mood[], count posint, feeling mood, spot point, uid uuid, flag boolean, span interval, day date, at timestamptz, blob bytea, nums int[],
       tags text[], raw json, doc jsonb, small real, ratio float8, big numeric, amount numeric(12,4),
       note varchar(20), label text, id bigint primary key)`,
 };
 
 const data = `
-  insert into kinds (id, label, note, amount, big, ratio, small, doc, raw, tags, nums, blob, at, day, span, flag, uid, spot)
+  insert into kinds (id, label, note, amount, big, ratio, small, doc, raw, tags, nums, blob, at, day, span, flag, uid, spot, feeling, moods, count)
   select g,
          case when g % 7 = 0 then null when g % 11 = 0 then '' else 'label ' || g || ' Grüße 東京 🚀 ' || repeat('é', g % 4) end,
          case when g % 5 = 0 then null else 'n' || g end,
@@ -41,7 +46,10 @@ const data = `
          make_interval(days => g, secs => g * 1.5),
          case when g % 2 = 0 then null else g % 3 = 0 end,
          md5('u' || g)::uuid,
-         point(g, g / 2.0)
+         point(g, g / 2.0),
+         (array['sad', 'ok', 'happy']::mood[])[1 + g % 3],
+         array['happy', 'sad']::mood[],
+         g
     from generate_series(1, 600) g;
 
   create schema "Sales";

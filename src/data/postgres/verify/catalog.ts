@@ -80,24 +80,6 @@ export async function readTableShape(client: pg.ClientBase, table: TableName): P
   };
 }
 
-/**
- * The types among `types` that `hash_record_extended` cannot hash (json, point, xml, arrays of
- * them, ...): those are hashed in their text form instead. Asked of the server itself, one probe
- * per type, since hashability depends on opclasses, extensions and element types.
- * The session must not be inside a transaction (a failed probe would abort it).
- */
-export async function unhashableTypes(client: pg.ClientBase, types: Iterable<string>): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const type of new Set(types)) {
-    try {
-      await client.query(`select hash_record_extended(row(null::${type}), 0)`);
-    } catch {
-      out.add(type);
-    }
-  }
-  return out;
-}
-
 /** Row estimate and heap size in pages, from the catalog (no scan). `rows` is -1 when never analysed. */
 export async function tableSize(client: pg.ClientBase, table: TableName): Promise<{ rows: number; pages: number }> {
   const result = await client.query<{ rows: number; pages: string }>(
@@ -110,31 +92,48 @@ export async function tableSize(client: pg.ClientBase, table: TableName): Promis
 }
 
 /**
- * For each type, the name of its extended hash function (the default hash opclass's support
- * function 2; the polymorphic one for arrays, enums, ranges, composites), or none when unknown.
+ * For each type, the name of its extended hash function, read from the catalog: the default hash
+ * opclass's support function 2 for the type (after domains), or for a type it is binary-coercible
+ * to (varchar hashes as text); `hash_array_extended` for arrays whose element type has one. Types
+ * left out (json, point, xml, composites, ranges, arrays of those...) are hashed in text form by the
+ * caller; so are enums, whose hash is of the label's OID, which differs between clusters. Catalog
+ * reads only: no probe that could fail and leave an ERROR in the server's log; safe in a transaction.
  */
 export async function hashFunctions(client: pg.ClientBase, types: Iterable<string>): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const type of new Set(types)) {
     const result = await client.query<{ fn: string | null }>(
-      `with t as (
-         select coalesce(nullif(ty.typbasetype, 0), ty.oid) as oid from pg_type ty where ty.oid = $1::regtype
+      `with recursive base(oid, depth) as (
+         select $1::regtype::oid, 0
+         union all
+         select ty.typbasetype, base.depth + 1 from pg_type ty join base on ty.oid = base.oid
+          where ty.typbasetype <> 0 and base.depth < 10
        ), b as (
-         select ty.oid, ty.typtype, ty.typcategory from pg_type ty join t on t.oid = ty.oid
+         select ty.oid, ty.typtype, ty.typcategory, ty.typelem from pg_type ty
+          where ty.oid = (select oid from base order by depth desc limit 1)
+       ), e as (
+         select coalesce(nullif(et.typbasetype, 0), et.oid) as oid from pg_type et join b on et.oid = b.typelem
+       ), fns as (
+         select oc.opcintype, p.amproc::regproc::text as fn
+           from pg_opclass oc
+           join pg_am am on am.oid = oc.opcmethod and am.amname = 'hash'
+           join pg_amproc p on p.amprocfamily = oc.opcfamily and p.amprocnum = 2
+                and p.amproclefttype = oc.opcintype and p.amprocrighttype = oc.opcintype
+          where oc.opcdefault
+       ), direct as (
+         select b.oid, coalesce(
+                  (select fn from fns where fns.opcintype = b.oid limit 1),
+                  (select fn from fns join pg_cast c on c.casttarget = fns.opcintype
+                    where c.castsource = b.oid and c.castmethod = 'b' limit 1)) as fn
+           from b
        )
        select case
-         when b.typcategory = 'A' then 'hash_array_extended'
-         when b.typtype = 'e' then 'hashenumextended'
-         when b.typtype = 'r' then 'hash_range_extended'
-         when b.typtype = 'm' then 'hash_multirange_extended'
-         when b.typtype = 'c' then 'hash_record_extended'
-         else (select p.amproc::regproc::text
-                 from pg_opclass oc
-                 join pg_am am on am.oid = oc.opcmethod and am.amname = 'hash'
-                 join pg_amproc p on p.amprocfamily = oc.opcfamily and p.amprocnum = 2
-                      and p.amproclefttype = oc.opcintype and p.amprocrighttype = oc.opcintype
-                where oc.opcdefault and oc.opcintype = b.oid
-                limit 1)
+         when b.typcategory = 'A' and b.typelem <> 0 then
+           case when exists (select 1 from fns where fns.opcintype = (select oid from e))
+                  or exists (select 1 from fns join pg_cast c on c.casttarget = fns.opcintype
+                              where c.castsource = (select oid from e) and c.castmethod = 'b')
+                then 'hash_array_extended' end
+         when b.typtype = 'b' then (select fn from direct)
        end as fn
        from b`,
       [type],

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { formatTable } from '../connect.js';
 import type { DirtyDifference, DirtyRecheck } from '../options.js';
-import { hashFunctions, readTableShape, unhashableTypes } from './catalog.js';
+import { hashFunctions, readTableShape } from './catalog.js';
 import { rowHashesForKeys } from './range-ops.js';
 import { planTable, rowHashExpression } from './table-plan.js';
 import type { Key } from './types.js';
@@ -24,11 +24,10 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
   if (!s || !t || !plan || plan.key.length === 0) return await wholeTable(source, target, table, label);
   const sourceTypes = plan.columns.map((column) => column.sourceType);
   const targetTypes = plan.columns.map((column) => column.targetType);
-  const unhashable = new Set([...(await unhashableTypes(source, sourceTypes)), ...(await unhashableTypes(target, targetTypes))]);
   const functionsSource = await hashFunctions(source, sourceTypes);
   const functionsTarget = await hashFunctions(target, targetTypes);
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
-  const hash = rowHashExpression(plan, { unhashable, functions });
+  const hash = rowHashExpression(plan, { functions });
   const out: DirtyDifference = { table: label, missing: [], extra: [], changed: [], wholeTable: false };
   const unique = [...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values()];
   for (let i = 0; i < unique.length; i += BATCH) {

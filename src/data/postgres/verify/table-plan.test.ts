@@ -53,10 +53,9 @@ describe('planTable', () => {
 });
 
 describe('rowHashExpression', () => {
-  it('hashes each column with its own seed, json as text, numeric with its scale', () => {
+  it('hashes each column with its own seed and function, the others (json) as text, numeric with its scale', () => {
     const { plan } = planTable(source, source);
     const sql = rowHashExpression(plan!, {
-      unhashable: new Set(['json']),
       functions: new Map([
         ['bigint', 'hashint8extended'],
         ['numeric', 'hash_numeric_extended'],
@@ -65,7 +64,7 @@ describe('rowHashExpression', () => {
     expect(sql).toBe(
       '(coalesce(hashint8extended("id", 1), 1) # coalesce(hashtextextended("doc"::text, 2), 2) # ' +
         'coalesce(hash_numeric_extended("amount", 3), 3) # coalesce(hashint4extended(scale("amount"), 4), 4) # ' +
-        'coalesce(hash_record_extended(row("qty"), 5), 5))',
+        'coalesce(hashtextextended("qty"::text, 5), 5))',
     );
   });
 });

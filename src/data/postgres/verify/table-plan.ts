@@ -128,11 +128,9 @@ export function planTable(source: TableShape, target: TableShape | null): TableP
   };
 }
 
-/** How each column is hashed on both sides: per type, its hash function (same on both sides). */
+/** How each column is hashed on both sides. */
 export interface HashChoices {
-  /** Types `hash_record_extended` cannot hash (json, point, xml, ...): hashed in text form. */
-  unhashable: ReadonlySet<string>;
-  /** Type → extended hash function, where both sides agree on it. */
+  /** Type → extended hash function, where both sides agree on it; other types are hashed as text. */
   functions: ReadonlyMap<string, string>;
 }
 
@@ -140,9 +138,10 @@ export interface HashChoices {
  * The expression hashed for each row: the XOR of one 64-bit hash per column, each with its own
  * seed (so values cannot trade places unnoticed) and a constant per column for NULL. Columns go
  * in through their type's own hash function (fast, and independent of session settings); types
- * without one (json, point, xml...), and columns whose type differs between the sides, are hashed
- * in text form. Numeric columns also contribute their scale, since the numeric hash treats 1.0 and
- * 1.00 as equal (numeric arrays go in as text for the same reason). Calling the per-type functions
+ * without one (json, point, xml, enums...), and columns whose type differs between the sides, are
+ * hashed in text form (stable under the pinned settings). Numeric columns also contribute their
+ * scale, since the numeric hash treats 1.0 and 1.00 as equal (numeric arrays go in as text for the
+ * same reason). Calling the per-type functions
  * directly costs about 20 % less than `hash_record_extended(row(...))` over the same columns.
  */
 export function rowHashExpression(plan: TablePlan, choices: HashChoices): string {
@@ -154,14 +153,9 @@ export function rowHashExpression(plan: TablePlan, choices: HashChoices): string
   };
   for (const column of plan.columns) {
     const ident = pg.escapeIdentifier(column.name);
-    const fn = choices.functions.get(column.sourceType);
-    const asText =
-      column.sourceType !== column.targetType ||
-      choices.unhashable.has(column.sourceType) ||
-      choices.unhashable.has(column.targetType) ||
-      column.baseType.startsWith('numeric[');
+    const fn = column.sourceType === column.targetType ? choices.functions.get(column.sourceType) : undefined;
+    const asText = fn === undefined || column.baseType.startsWith('numeric[');
     if (asText) add((s) => `hashtextextended(${ident}::text, ${s})`);
-    else if (fn === 'hash_record_extended' || fn === undefined) add((s) => `hash_record_extended(row(${ident}), ${s})`);
     else add((s) => `${fn}(${ident}, ${s})`);
     if (!asText && column.baseType === 'numeric') add((s) => `hashint4extended(scale(${ident}), ${s})`);
   }

@@ -12,7 +12,7 @@ import { AdapterError, InputError, isHandoffError, messageOf, TimeoutError } fro
 import type { Redactor } from '../../../common/redact.js';
 import { HANDOFF_SCHEMA } from '../catalog.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
-import { hashFunctions, listUserTables, readTableShape, unhashableTypes, type TableShape } from './catalog.js';
+import { hashFunctions, listUserTables, readTableShape, type TableShape } from './catalog.js';
 import { compareTable, type ChunkSelection } from './compare-table.js';
 import { createSessionPool, type SessionPool } from './session-pool.js';
 import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
@@ -181,11 +181,6 @@ async function prepare(
   }
   const sourceTypes = plans.flatMap((p) => p.plan.columns.map((column) => column.sourceType));
   const targetTypes = plans.flatMap((p) => p.plan.columns.map((column) => column.targetType));
-  const [unhashableSource, unhashableTarget] = await Promise.all([
-    source.use((client) => unhashableTypes(client, sourceTypes)),
-    target.use((client) => unhashableTypes(client, targetTypes)),
-  ]);
-  const unhashable = new Set([...unhashableSource, ...unhashableTarget]);
   const [functionsSource, functionsTarget] = await Promise.all([
     source.use((client) => hashFunctions(client, sourceTypes)),
     target.use((client) => hashFunctions(client, targetTypes)),
@@ -195,7 +190,7 @@ async function prepare(
     const selection = only?.[plan.label];
     return {
       plan,
-      hash: rowHashExpression(plan, { unhashable, functions }),
+      hash: rowHashExpression(plan, { functions }),
       notes: tableNotes,
       ...(selection ? { only: selection } : {}),
     };
