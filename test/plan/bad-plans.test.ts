@@ -172,13 +172,14 @@ describe('handoff validate refuses bad plans', () => {
   });
 
   describe.concurrent.each(cases.map((c, index) => ({ ...c, index })))('$name', (bad) => {
-    it('exits 2 with file:line:column, path and message, no stack trace, no state', async () => {
+    // Spawning tsx takes seconds, and far more on a loaded two-core machine.
+    it('exits 2 with file:line:column, path and message, no stack trace, no state', { timeout: 200_000 }, async () => {
       const file = path.join(dir, `bad-${bad.index}.yaml`);
       fs.writeFileSync(file, bad.content);
       const stateDir = path.join(dir, `state-${bad.index}`);
       const result = await runCli(['validate', '-f', file, '--state-dir', stateDir], {
         env: { ...ENV, HANDOFF_STATE_DIR: path.join(dir, `env-state-${bad.index}`), ...bad.env },
-        timeoutMs: 90_000,
+        timeoutMs: 150_000,
       });
       expect(result.stdout).toBe('');
       expect(result.code, result.stderr).toBe(2);

@@ -16,6 +16,9 @@ import { listFiles, makeTempDir } from '../support/tmp.js';
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/plans');
 const designFile = path.join(fixtures, 'design-example.yaml');
 const CANARY = 'Pw-Canary-81f0d2';
+/** Spawning tsx takes seconds, and far more on a loaded two-core machine. */
+const CLI_TIMEOUT = 150_000;
+const TEST_TIMEOUT = 200_000;
 const ENV = {
   SOURCE_ORDERS_DB: `postgresql://app:${CANARY}@127.0.0.1:5432/orders`,
   TARGET_ORDERS_DB: `postgresql://app:${encodeURIComponent(`${CANARY}/x`)}@127.0.0.1:5433/orders`,
@@ -44,7 +47,7 @@ function noSecret(...texts: string[]): void {
   }
 }
 
-describe.concurrent('handoff validate', () => {
+describe.concurrent('handoff validate', { timeout: TEST_TIMEOUT }, () => {
   let dir = '';
   let cleanup = (): void => {};
   let stateEnv: Record<string, string> = {};
@@ -62,6 +65,7 @@ describe.concurrent('handoff validate', () => {
   it('accepts the DESIGN.md example unchanged, with its variables set (-o json)', async () => {
     const result = await runCli(['validate', '-f', designFile, '-o', 'json', '--state-dir', path.join(dir, 'flag-state')], {
       env: { ...ENV, ...stateEnv },
+      timeoutMs: CLI_TIMEOUT,
     });
     expect(result.code, result.stderr).toBe(0);
     const json = validJson.parse(JSON.parse(result.stdout));
@@ -73,7 +77,7 @@ describe.concurrent('handoff validate', () => {
   });
 
   it('prints a one-line summary in text mode', async () => {
-    const result = await runCli(['validate', '-f', designFile], { env: { ...ENV, ...stateEnv } });
+    const result = await runCli(['validate', '-f', designFile], { env: { ...ENV, ...stateEnv }, timeoutMs: CLI_TIMEOUT });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stdout).toMatch(/valid plan "orders-to-gke" \(sha256 [0-9a-f]{12}\); stages preflight, .*finalize; secret references resolved/);
@@ -83,6 +87,7 @@ describe.concurrent('handoff validate', () => {
   it('--no-resolve skips secret references, so unset variables pass', async () => {
     const result = await runCli(['validate', '-f', designFile, '--no-resolve', '-o', 'json'], {
       env: { SOURCE_ORDERS_DB: '', TARGET_ORDERS_DB: '', ...stateEnv },
+      timeoutMs: CLI_TIMEOUT,
     });
     expect(result.code, result.stderr).toBe(0);
     expect(validJson.parse(JSON.parse(result.stdout)).secretsResolved).toBe(false);
@@ -95,7 +100,7 @@ describe.concurrent('handoff validate', () => {
       .replace('bake: 30s', 'bake: 30 secs')
       .replace('minSamples: 200', 'minSampels: 200');
     fs.writeFileSync(file, text);
-    const result = await runCli(['validate', '-f', file, '-o', 'json'], { env: { ...ENV, ...stateEnv } });
+    const result = await runCli(['validate', '-f', file, '-o', 'json'], { env: { ...ENV, ...stateEnv }, timeoutMs: CLI_TIMEOUT });
     expect(result.code).toBe(2);
     const json = invalidJson.parse(JSON.parse(result.stdout));
     expect(json.errors.map((error) => [error.path, error.line])).toEqual([
@@ -109,6 +114,7 @@ describe.concurrent('handoff validate', () => {
   it('reports a variable that holds no PostgreSQL URL without printing its value', async () => {
     const result = await runCli(['validate', '-f', designFile, '-o', 'json'], {
       env: { ...ENV, TARGET_ORDERS_DB: `host=db password=${CANARY}`, ...stateEnv },
+      timeoutMs: CLI_TIMEOUT,
     });
     expect(result.code).toBe(2);
     const json = invalidJson.parse(JSON.parse(result.stdout));
@@ -119,13 +125,15 @@ describe.concurrent('handoff validate', () => {
   });
 
   it('refuses a missing -f, a missing file and a directory as usage errors (exit 2)', async () => {
-    const missingFlag = await runCli(['validate'], { env: stateEnv });
+    const [missingFlag, missingFile, directory] = await Promise.all([
+      runCli(['validate'], { env: stateEnv, timeoutMs: CLI_TIMEOUT }),
+      runCli(['validate', '-f', path.join(dir, 'nope.yaml')], { env: stateEnv, timeoutMs: CLI_TIMEOUT }),
+      runCli(['validate', '-f', dir], { env: stateEnv, timeoutMs: CLI_TIMEOUT }),
+    ]);
     expect(missingFlag.code).toBe(2);
     expect(missingFlag.stderr).toMatch(/required option '-f, --file <plan>'/);
-    const missingFile = await runCli(['validate', '-f', path.join(dir, 'nope.yaml')], { env: stateEnv });
     expect(missingFile.code).toBe(2);
     expect(missingFile.stderr).toMatch(/nope\.yaml: no such file/);
-    const directory = await runCli(['validate', '-f', dir], { env: stateEnv });
     expect(directory.code).toBe(2);
     expect(directory.stderr).toMatch(/is a directory/);
     for (const result of [missingFlag, missingFile, directory]) {
@@ -136,9 +144,9 @@ describe.concurrent('handoff validate', () => {
   });
 });
 
-describe('handoff schema', () => {
+describe('handoff schema', { timeout: TEST_TIMEOUT }, () => {
   it('prints the JSON Schema of plan files on stdout, and nothing else', async () => {
-    const result = await runCli(['schema']);
+    const result = await runCli(['schema'], { timeoutMs: CLI_TIMEOUT });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     const printed: unknown = JSON.parse(result.stdout);
