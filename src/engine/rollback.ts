@@ -56,6 +56,10 @@ export async function rollbackRun(session: Session, reason: string, requested: b
     emit(session, 'step-undone', { stage: record.stage, step: record.step, key: record.key }, record.key);
   }
   finishStage(currentStage);
+  // A stage whose last undo was recorded just before a crash has no undone record yet.
+  for (const stage of store.steps.stages(runId)) {
+    if (stage.state !== 'skipped' && stage.state !== 'undone') finishStage(stage.stage);
+  }
   updateRun(session, { state: 'rolled-back', finished: true });
   emit(session, 'rollback-done', { stage: run.stage ?? '' }, run.stage ?? '');
   emit(session, 'run-finished', { state: 'rolled-back', reason });

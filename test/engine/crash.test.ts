@@ -30,7 +30,7 @@ afterAll(() => {
   for (const cleanup of cleanups) cleanup();
 });
 
-function scenario(): { dir: string; env: Record<string, string> } {
+function scenario(registry = 'crash'): { dir: string; env: Record<string, string> } {
   const tmp = makeTempDir('handoff-crash-');
   cleanups.push(tmp.cleanup);
   const effects = path.join(tmp.dir, 'effects');
@@ -43,7 +43,7 @@ function scenario(): { dir: string; env: Record<string, string> } {
       CHILD_PLAN: path.join(tmp.dir, 'plan.yaml'),
       CHILD_STATE: path.join(tmp.dir, 'state'),
       CHILD_EFFECTS: effects,
-      CHILD_REGISTRY: 'crash',
+      CHILD_REGISTRY: registry,
     },
   };
 }
@@ -61,6 +61,7 @@ function counts(items: string[]): Map<string, number> {
 interface EndState {
   run: string;
   effects: string[];
+  undone: string[];
   steps: Array<[string, string]>;
   stages: Array<[string, string]>;
 }
@@ -75,6 +76,7 @@ function endState(dir: string): EndState {
       run: run.state,
       // Keys without the run id, so runs of different scenarios compare.
       effects: lines(path.join(dir, 'effects', 'effects.log')).map((key) => key.replace(/^[^/]+\//, '')).sort(),
+      undone: lines(path.join(dir, 'effects', 'undone.log')).map((key) => key.replace(/^[^/]+\//, '')),
       steps: store.steps.list(run.id).map((step) => [`${step.stage}/${step.step}`, step.state]),
       stages: store.steps.stages(run.id).map((stage) => [stage.stage, stage.state]),
     };
@@ -95,16 +97,42 @@ describe('SIGKILL at every step boundary, then resume', () => {
     expect(points.length).toBe(19);
 
     // Two scenarios at a time (each is a killed process and a resuming one).
-    const queue = [...points.entries()];
-    const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next; next = queue.shift()) await killAndResume(next[0] + 1, next[1], expected);
-    };
-    await Promise.all([worker(), worker()]);
+    await inPairs([...points.entries()], ([index, point]) => killAndResume('crash', index + 1, point, expected));
+  });
+
+  it('finishes an interrupted rollback, undoing each step once, in reverse order', { timeout: 600_000 }, async () => {
+    const base = scenario('crash-rollback');
+    const clean = await runEngineChild({ env: base.env });
+    expect(clean.result, clean.stderr).toMatchObject({ state: 'rolled-back', completed: false });
+    const expected = endState(base.dir);
+    expect(expected.undone).toEqual([
+      'cutover/verify-writes',
+      'cutover/switch-writes',
+      'cutover/fence-source',
+      'provision/create-workload',
+      'preflight/check-sites',
+    ]);
+    expect(expected.steps.every(([, state]) => state === 'undone')).toBe(true);
+    const points = clean.boundaries;
+    const from = points.findIndex((point) => point.startsWith('step-failed '));
+    expect(from).toBeGreaterThan(0);
+    const rollbackPoints = [...points.entries()].slice(from);
+    expect(rollbackPoints.filter(([, point]) => point.startsWith('undo-effect '))).toHaveLength(5);
+    await inPairs(rollbackPoints, ([index, point]) => killAndResume('crash-rollback', index + 1, point, expected));
   });
 });
 
-async function killAndResume(n: number, point: string, expected: EndState): Promise<void> {
-  const { dir, env } = scenario();
+/** Runs the scenarios two at a time (each is a killed process and a resuming one). */
+async function inPairs<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await fn(next);
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+async function killAndResume(registry: string, n: number, point: string, expected: EndState): Promise<void> {
+  const { dir, env } = scenario(registry);
   const killed = await runEngineChild({ env: { ...env, CHILD_BLOCK_AT: String(n) }, killWhenBlocked: true });
   expect(killed.signal, `boundary ${n} (${point})`).toBe('SIGKILL');
   expect(killed.stdout).toContain(`BLOCKED ${n}`);
@@ -112,18 +140,21 @@ async function killAndResume(n: number, point: string, expected: EndState): Prom
 
   const resumed = await runEngineChild({ env });
   expect(resumed.result, `resume after boundary ${n} (${point}): ${resumed.stderr.slice(-2000)}`).toMatchObject({
-    state: 'succeeded',
-    completed: true,
+    state: expected.run,
   });
   const state = endState(dir);
   expect(state, `end state after a kill at boundary ${n} (${point})`).toEqual(expected);
 
-  // A step runs again only when the kill fell between its intent and its done record.
-  const attempts = counts(lines(path.join(dir, 'effects', 'attempts.log')));
+  // A step (or its undo) runs again only when the kill fell between its intent and its record.
   const [type, subject] = point.split(' ');
-  const rerun = type === 'effect' ? (subject ?? '').replace(/^[^/]+\//, '') : null;
-  for (const [key, times] of attempts) {
-    expect(times, `attempts of ${key} after a kill at ${point}`).toBe(key === rerun ? 2 : 1);
+  const key = (subject ?? '').replace(/^[^/]+\//, '');
+  const failedAgain = type === 'step-failed' ? key : null;
+  for (const [step, times] of counts(lines(path.join(dir, 'effects', 'attempts.log')))) {
+    const again = (type === 'effect' && key === step) || failedAgain === step;
+    expect(times, `attempts of ${step} after a kill at ${point}`).toBe(again ? 2 : 1);
+  }
+  for (const [step, times] of counts(lines(path.join(dir, 'effects', 'undo-attempts.log')))) {
+    expect(times, `undo attempts of ${step} after a kill at ${point}`).toBe(type === 'undo-effect' && key === step ? 2 : 1);
   }
 
   const stateDir = path.join(dir, 'state');

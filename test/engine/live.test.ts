@@ -99,6 +99,17 @@ describe('a live executor and the operator', () => {
     expect(actions).toContainEqual(expect.objectContaining({ action: 'rollback-done' }));
   });
 
+  it('goes on as soon as the approval is recorded from another process', { timeout: 240_000 }, async () => {
+    const fx = fixture();
+    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
+    const id = await waitingRun(fx);
+    const approve = await cli(fx, ['approve', id, '--stage', 'finalize', '--as', 'erin', '--role', 'db-owner']);
+    expect(approve.code, approve.stderr).toBe(0);
+    const result = await executor;
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ run: id, state: 'succeeded' });
+  });
+
   it('lets a live executor roll back when asked', { timeout: 240_000 }, async () => {
     const fx = fixture();
     const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });

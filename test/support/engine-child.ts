@@ -5,13 +5,14 @@
  *   CHILD_MODE      start (run the plan, resuming its unfinished run) | resume | rollback
  *   CHILD_PLAN      the plan file (start)            CHILD_RUN   the run id (resume, rollback)
  *   CHILD_STATE     the state directory              CHILD_EFFECTS  where test steps record side effects
- *   CHILD_REGISTRY  crash | canary                   CHILD_LEASE_TTL_MS  the lease's time to live
+ *   CHILD_REGISTRY  crash | crash-rollback | canary                CHILD_LEASE_TTL_MS  the lease's time to live
  *   CHILD_BLOCK_AT  at this boundary, print `BLOCKED n` and block the whole process (the test SIGKILLs it,
  *                   or it wakes when CHILD_WAKE_FILE exists or after CHILD_BLOCK_MS, like after SIGCONT)
  *
- * Boundaries are the run's step-intent, step-done, stage-started, stage-done and stage-skipped
- * events (each printed as `BOUNDARY n TYPE SUBJECT` after the state store committed it), plus
- * `effect` inside each crash-registry step, after its side effect and before the engine records done.
+ * Boundaries are the run's step and stage events (BOUNDARY_EVENTS, each printed as
+ * `BOUNDARY n TYPE SUBJECT` after the state store committed it), plus `effect` / `undo-effect` inside
+ * each crash-registry step, after its side effect and before the engine records it. The registry
+ * `crash-rollback` adds a last step that fails, so the run rolls back.
  * The last line is `RESULT {json}` or `ERROR {json}`.
  */
 import fs from 'node:fs';
@@ -67,25 +68,40 @@ function recordedStep(name: string): Step {
       return Promise.resolve({ applied });
     },
     undo(ctx: StepContext) {
+      fs.appendFileSync(path.join(effectsDir, 'undo-attempts.log'), `${ctx.key}\n`);
       applyOnce('undone.log', ctx.key);
+      boundary('undo-effect', ctx.key);
       return Promise.resolve();
     },
   };
 }
 
-const crashRegistry: StageRegistry = () => {
-  const stage = (name: StageName, steps: string[], skip?: string): Stage => ({
-    name,
-    steps: steps.map(recordedStep),
-    ...(skip ? { skip } : {}),
-  });
-  return [
-    stage('preflight', ['check-sites']),
-    stage('provision', ['create-workload']),
-    stage('replicate', [], 'the test plan has no data'),
-    stage('cutover', ['fence-source', 'switch-writes']),
-  ];
-};
+/** A step whose check always fails after the others acted: the run rolls back. */
+function failingStep(name: string): Step {
+  return {
+    ...recordedStep(name),
+    run(ctx: StepContext) {
+      fs.appendFileSync(path.join(effectsDir, 'attempts.log'), `${ctx.key}\n`);
+      return Promise.reject(new Error(`${name}: the target lost writes`));
+    },
+  };
+}
+
+function crashRegistry(failAtEnd: boolean): StageRegistry {
+  return () => {
+    const stage = (name: StageName, steps: Step[], skip?: string): Stage => ({ name, steps, ...(skip ? { skip } : {}) });
+    return [
+      stage('preflight', [recordedStep('check-sites')]),
+      stage('provision', [recordedStep('create-workload')]),
+      stage('replicate', [], 'the test plan has no data'),
+      stage('cutover', [
+        recordedStep('fence-source'),
+        recordedStep('switch-writes'),
+        ...(failAtEnd ? [failingStep('verify-writes')] : []),
+      ]),
+    ];
+  };
+}
 
 /** A step that leaks its resolved secret every way it can: a debug log, an event, and its error. */
 const canaryRegistry: StageRegistry = () => [
@@ -106,6 +122,18 @@ const canaryRegistry: StageRegistry = () => [
   },
 ];
 
+const BOUNDARY_EVENTS: string[] = [
+  'step-intent',
+  'step-done',
+  'step-failed',
+  'stage-started',
+  'stage-done',
+  'stage-skipped',
+  'rollback-started',
+  'step-undone',
+  'stage-undone',
+];
+
 async function main(): Promise<void> {
   const redactor = createRedactor();
   const logger = createLogger({ format: 'json', level: 'debug', redactor, write: (text) => process.stderr.write(text) });
@@ -116,13 +144,16 @@ async function main(): Promise<void> {
     redactor,
     logger,
     actor: 'tester',
-    registry: env.CHILD_REGISTRY === 'canary' ? canaryRegistry : crashRegistry,
+    registry:
+      env.CHILD_REGISTRY === 'canary'
+        ? canaryRegistry
+        : crashRegistry(env.CHILD_REGISTRY === 'crash-rollback'),
     lease: { ttlMs: Number(env.CHILD_LEASE_TTL_MS ?? 15_000) },
     pollMs: 50,
     observe(events) {
       events.on((event) => {
         if (event.type === 'run-started') line(`RUN ${event.runId}`);
-        if (['step-intent', 'step-done', 'stage-started', 'stage-done', 'stage-skipped'].includes(event.type)) {
+        if (BOUNDARY_EVENTS.includes(event.type)) {
           boundary(event.type, event.subject);
         }
       });
