@@ -65,6 +65,8 @@ export const CHECK_DEFAULTS = {
   failureLimit: 1,
   escalateAfterMs: 10 * 60_000,
   distributionMinSamples: 20,
+  /** An error-rate breach must be this unlikely by chance (one-sided exact binomial test) to Fail. */
+  significance: 0.01,
 } as const;
 
 function defaultFloor(field: string): number {

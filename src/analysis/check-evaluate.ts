@@ -4,7 +4,8 @@
  * (Inconclusive), absolute limits (Fail), then the comparison with the source measured in the same
  * window (ratio or Mann-Whitney U).
  */
-import type { CheckConfig } from './check-config.js';
+import { CHECK_DEFAULTS, type CheckConfig } from './check-config.js';
+import { binomialUpperTail } from './judges/binomial.js';
 import { judgeLatency } from './judges/latency-judge.js';
 import type { Measurement, SiteReading, SiteValues } from './measurement.js';
 import type { CheckOutcome } from './outcome.js';
@@ -61,7 +62,17 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   }
   const note = t.note ? ` (${t.note})` : '';
   if (value !== null && config.max !== undefined && value > config.max) {
-    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is above max ${fmt(config.max)}${note}` };
+    const breach = `target ${config.field} ${fmt(value)} is above max ${fmt(config.max)}`;
+    if (isRate(config.field)) {
+      // Could this many errors happen by chance at a true rate of `max`? Then it is not yet a Fail.
+      const errors = Math.round(value * t.samples);
+      const pValue = binomialUpperTail(errors, t.samples, config.max);
+      if (pValue >= CHECK_DEFAULTS.significance) {
+        return { ...withTarget, pValue, outcome: 'Inconclusive', reason: `${breach}, but ${errors} errors in ${t.samples} requests are not significant (p=${fmtP(pValue)})${note}` };
+      }
+      return { ...withTarget, pValue, outcome: 'Fail', reason: `${breach} (${errors} errors in ${t.samples} requests, p=${fmtP(pValue)})${note}` };
+    }
+    return { ...withTarget, outcome: 'Fail', reason: `${breach}${note}` };
   }
   if (value !== null && config.min !== undefined && value < config.min) {
     return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is below min ${fmt(config.min)}${note}` };
@@ -100,7 +111,21 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   }
   const ratio = v / denominator;
   const facts = `target ${config.field} ${fmt(v)} is ${fmt(ratio)}× the source's ${fmt(sourceValue)}${sourceValue < floor ? ` (counted as ${fmt(floor)})` : ''}`;
-  if (fail !== undefined && ratio >= fail) return { ...compared, ratio, outcome: 'Fail', reason: `${facts}, at or above fail ${fail}` };
+  if (fail !== undefined && ratio >= fail) {
+    if (isRate(config.field)) {
+      // Same rate on both sides is the null hypothesis: given all the errors, how likely is it that
+      // the target holds at least this many of them by chance?
+      const targetErrors = Math.round(v * t.samples);
+      const sourceErrors = Math.round(sourceValue * s.samples);
+      const pValue = binomialUpperTail(targetErrors, targetErrors + sourceErrors, t.samples / (t.samples + s.samples));
+      const counts = `${targetErrors} errors in ${t.samples} target requests, ${sourceErrors} in ${s.samples} source requests`;
+      if (pValue >= CHECK_DEFAULTS.significance) {
+        return { ...compared, ratio, pValue, outcome: 'Inconclusive', reason: `${facts}, at or above fail ${fail}, but not significant (${counts}, p=${fmtP(pValue)})` };
+      }
+      return { ...compared, ratio, pValue, outcome: 'Fail', reason: `${facts}, at or above fail ${fail} (${counts}, p=${fmtP(pValue)})` };
+    }
+    return { ...compared, ratio, outcome: 'Fail', reason: `${facts}, at or above fail ${fail}` };
+  }
   if (warn !== undefined && ratio >= warn) return { ...compared, ratio, outcome: 'Inconclusive', reason: `${facts}, at or above warn ${warn}` };
   return { ...compared, ratio, outcome: 'Pass', reason: `${facts}, below ${warn !== undefined ? `warn ${warn}` : `fail ${fail}`}` };
 }
@@ -135,6 +160,15 @@ function describeUnusable(site: string, reading: SiteReading | undefined): { out
   if (reading.status === 'no-data') return { outcome: 'NoData', reason: `no data for the ${site}: ${reading.reason}` };
   if (reading.status === 'error') return { outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
   return null;
+}
+
+/** Error rates are proportions of counted requests: their breaches are tested for significance. */
+function isRate(field: string): boolean {
+  return field.endsWith('error_rate');
+}
+
+function fmtP(p: number): string {
+  return p < 0.0001 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
 }
 
 /** Numbers in reasons: up to 4 significant digits, no exponent for ordinary values. */

@@ -126,8 +126,9 @@ describe('check state machine over recorded series', () => {
 
   it('absolute limits fail on their own; a source at 0 errors counts as the 0.1 % floor', () => {
     const cfg = config({ max: 0.02, relativeToSource: { fail: 2 } });
-    const [overMax] = run(cfg, [pair(0.03, 0.05)]);
-    expect(overMax?.last?.reason).toBe('target error_rate 0.03 is above max 0.02');
+    const [overMax] = run(cfg, [pair(0.05, 0.05)]);
+    expect(overMax?.last?.outcome).toBe('Fail');
+    expect(overMax?.last?.reason).toMatch(/^target error_rate 0.05 is above max 0.02 \(50 errors in 1000 requests, p=/);
     const [zeroSource] = run(cfg, [pair(0.0015, 0)]);
     expect(zeroSource?.last?.outcome).toBe('Inconclusive'); // 1.5x the floor: above warn 1.1, below fail 2
     expect(zeroSource?.last?.reason).toMatch(/counted as 0.001/);
@@ -141,6 +142,18 @@ describe('check state machine over recorded series', () => {
     expect(withMax?.last).toMatchObject({ outcome: 'Pass', reason: expect.stringMatching(/within its absolute limits; the source had no observations/) });
     const [ratioOnly] = run(config(), [idle]);
     expect(ratioOnly?.last).toMatchObject({ outcome: 'NoData', reason: 'cannot compare with the source: no data for the source: no requests' });
+  });
+
+  it('does not fail on an error-rate breach that chance explains (few requests), and fails on one it does not', () => {
+    // Source at 0.5 % over 5000 requests; target 2 errors in 200 (1 %, ratio 2): a quarter of steps see this by chance.
+    const [chance] = run(config({ minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.01, 200) }]);
+    expect(chance?.last).toMatchObject({ outcome: 'Inconclusive', ratio: 2 });
+    expect(chance?.last?.reason).toMatch(/at or above fail 2, but not significant \(2 errors in 200 target requests, 25 in 5000 source requests, p=0.2/);
+    const [real] = run(config({ minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.05, 200) }]);
+    expect(real?.last?.outcome).toBe('Fail');
+    // An absolute limit: 3 errors in 200 requests is 1.5 %, above max 1 %, but likely at a true 1 %.
+    const [few] = run(config({ max: 0.01, minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.015, 200) }]);
+    expect(few?.last).toMatchObject({ outcome: 'Inconclusive', reason: expect.stringMatching(/3 errors in 200 requests are not significant/) });
   });
 
   it('respects the initial delay and the interval', () => {

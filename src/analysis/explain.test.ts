@@ -28,13 +28,13 @@ describe('explain', () => {
     expect(text).toBe(
       [
         'Gate shift-25 decided to roll back:',
-        "  - check errors failed: critical check breached: Fail: target error_rate 0.2 is 100× the source's 0.002, at or above fail 2",
+        "  - check errors failed: critical check breached: Fail: target error_rate 0.2 is 100× the source's 0.002, at or above fail 2 (200 errors in 1000 target requests, 8 in 4000 source requests, p=2.1e-127)",
         '  Checks:',
-        "    errors (router.error_rate) [critical]: Fail (target 0.2, source 0.002, ratio 100×, 1000 target samples) against warn at 1.1×, fail at 2×, at least 100 samples; failed; 1 failed so far, 0 passes in a row. Critical check breached: Fail: target error_rate 0.2 is 100× the source's 0.002, at or above fail 2.",
+        "    errors (router.error_rate) [critical]: Fail (target 0.2, source 0.002, ratio 100×, p=2.1e-127, 1000 target samples, 4000 source) against warn at 1.1×, fail at 2×, at least 100 samples; failed; 1 failed so far, 0 passes in a row. Critical check breached: Fail: target error_rate 0.2 is 100× the source's 0.002, at or above fail 2 (200 errors in 1000 target requests, 8 in 4000 source requests, p=2.1e-127).",
       ].join('\n'),
     );
     const measured = events.find((e) => e.type === 'check-measured');
-    expect(explainCheck(measured?.data)).toMatch(/^errors \(router.error_rate\): Fail \(target 0.2, source 0.002, ratio 100×, 1000 target samples, 4000 source\)/);
+    expect(explainCheck(measured?.data)).toMatch(/^errors \(router.error_rate\): Fail \(target 0.2, source 0.002, ratio 100×, p=2.1e-127, 1000 target samples, 4000 source\)/);
   });
 
   it('reads a record it cannot parse without throwing', () => {

@@ -24,6 +24,9 @@ export interface CheckSummary {
   sourceValue: number | null;
   ratio: number | null;
   samples: number;
+  sourceSamples: number | null;
+  pValue?: number;
+  windowMs?: number;
   threshold: unknown;
   failures: number;
   consecutivePasses: number;
@@ -62,6 +65,9 @@ export function summarizeCheck(config: CheckConfig, state: CheckState): CheckSum
     sourceValue: last?.sourceValue ?? null,
     ratio: last?.ratio ?? null,
     samples: last?.samples ?? 0,
+    sourceSamples: last?.sourceSamples ?? null,
+    ...(last?.pValue !== undefined ? { pValue: last.pValue } : {}),
+    ...(last?.windowMs !== undefined ? { windowMs: last.windowMs } : {}),
     threshold: last?.threshold ?? null,
     failures: state.failures,
     consecutivePasses: state.consecutivePasses,

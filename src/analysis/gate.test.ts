@@ -88,8 +88,8 @@ describe('gate', () => {
     await gate.start();
     const decision = await gate.tick();
     expect(decision.decision).toBe('advance');
-    expect(decision.reasons).toContain(
-      'dry run: check shadow would have rolled back (critical check breached: Fail: target error_rate 0.5 is 50× the source\'s 0.01, at or above fail 2)',
+    expect(decision.reasons).toContainEqual(
+      expect.stringMatching(/^dry run: check shadow would have rolled back \(critical check breached: Fail: target error_rate 0.5 is 50× the source's 0.01, at or above fail 2 \(500 errors in 1000 target requests/),
     );
     const shadow = events.find((e) => e.type === 'check-measured' && e.subject === 'shadow');
     expect(shadow?.data).toMatchObject({ outcome: 'Fail', dryRun: true, verdict: 'failed' });

@@ -29,7 +29,14 @@ export interface DrillResult {
   requestsSent: number;
 }
 
-export async function runDetectionDrill(options: { intervalMs?: number; healthyTicks?: number } = {}): Promise<DrillResult> {
+export interface DrillOptions {
+  intervalMs?: number;
+  healthyTicks?: number;
+  /** How long after a tick the fault starts (its phase within the interval); 0 unless given. */
+  faultOffsetMs?: number;
+}
+
+export async function runDetectionDrill(options: DrillOptions = {}): Promise<DrillResult> {
   const intervalMs = options.intervalMs ?? 1000;
   let failing = false;
   let firstBadAt: number | null = null;
@@ -91,6 +98,7 @@ export async function runDetectionDrill(options: { intervalMs?: number; healthyT
       return gate.tick();
     };
     for (let i = 0; i < (options.healthyTicks ?? 4); i++) healthyDecisions.push((await tick()).decision);
+    await sleep(options.faultOffsetMs ?? 0);
     failing = true;
     const deadline = Date.now() + 60_000;
     let decision = gate.decision();

@@ -73,8 +73,8 @@ export function mannWhitney(source: LatencyObservations, target: LatencyObservat
     z = corrected / Math.sqrt(variance);
   }
   const pValue = Math.min(1, 2 * normalUpperTail(Math.abs(z)));
-  const sourceMedianMs = weightedMedian(groups.filter((g) => g.source > 0).map((g) => [g.value, g.source]));
-  const targetMedianMs = weightedMedian(groups.filter((g) => g.target > 0).map((g) => [g.value, g.target]));
+  const sourceMedianMs = sortedMedian(groups, (g) => g.source, n1);
+  const targetMedianMs = sortedMedian(groups, (g) => g.target, n2);
   return {
     sourceCount: n1,
     targetCount: n2,
@@ -139,6 +139,23 @@ function mergeGroups(a: Array<[number, number]>, b: Array<[number, number]>): Gr
     byValue.set(value, g);
   }
   return [...byValue.values()].filter((g) => g.source + g.target > 0).sort((x, y) => x.value - y.value);
+}
+
+/** The weighted median of groups already sorted by value. */
+function sortedMedian(groups: Group[], weight: (g: Group) => number, total: number): number {
+  let seen = 0;
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as Group;
+    const w = weight(g);
+    if (w === 0) continue;
+    seen += w;
+    if (seen * 2 > total) return g.value;
+    if (seen * 2 === total) {
+      const next = groups.slice(i + 1).find((x) => weight(x) > 0);
+      return (g.value + (next?.value ?? g.value)) / 2;
+    }
+  }
+  return Number.NaN;
 }
 
 function weightedMedian(items: Array<[number, number]>): number {
