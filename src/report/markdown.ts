@@ -1,0 +1,203 @@
+/**
+ * The report as Markdown (GitHub-flavoured tables), for a pull request or a ticket: the same facts
+ * as the HTML report, the charts' data as tables of the points that matter (route changes, the
+ * worst samples per site, the highest lag).
+ */
+import { formatCount, formatMs, formatNumber, formatPercent, formatTime, formatWeights, verdict } from './format.js';
+import type { ReportModel, TrafficPoint } from './model-types.js';
+
+/** Text safe inside a Markdown table cell: pipes escaped, newlines and HTML-ish brackets neutralised. */
+export function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const head = `| ${headers.map(cell).join(' | ')} |`;
+  const rule = `| ${headers.map(() => '---').join(' | ')} |`;
+  return [head, rule, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+function offset(model: ReportModel, iso: string): string {
+  const ms = Date.parse(iso) - Date.parse(model.run.startedAt);
+  return Number.isFinite(ms) ? `+${formatMs(Math.max(0, ms))}` : formatTime(iso);
+}
+
+function trafficRows(model: ReportModel): string[][] {
+  // Per site and class: totals, the worst error rate and the worst p99 of any window.
+  const groups = new Map<string, TrafficPoint[]>();
+  for (const p of model.traffic) groups.set(`${p.site} ${p.cls}`, [...(groups.get(`${p.site} ${p.cls}`) ?? []), p]);
+  return [...groups.entries()].map(([name, points]) => {
+    const requests = points.reduce((s, p) => s + p.requests, 0);
+    const errors = points.reduce((s, p) => s + p.errors, 0);
+    const worstRate = Math.max(...points.map((p) => p.errorRate ?? 0));
+    const p99s = points.map((p) => p.p99Ms).filter((v): v is number => v !== null);
+    return [
+      name,
+      formatCount(requests),
+      formatCount(errors),
+      formatPercent(requests > 0 ? errors / requests : null),
+      formatPercent(worstRate),
+      formatMs(p99s.length > 0 ? Math.max(...p99s) : null),
+    ];
+  });
+}
+
+export function renderMarkdown(model: ReportModel): string {
+  const run = model.run;
+  const v = verdict(run.state);
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
+  push(`# handoff report: ${run.plan} (${v.text.toLowerCase()})`, '');
+  push(`Run \`${run.id}\`, started ${formatTime(run.startedAt)}${run.finishedAt ? `, finished ${formatTime(run.finishedAt)}` : ''} (${formatMs(run.durationMs)}). Plan \`sha256:${run.planHash}\`.`, '');
+  if (run.reason) push(`**Why:** ${run.reason}`, '');
+  const latest = [...new Map(model.verification.map((x) => [x.database, x])).values()];
+  const summary: string[][] = [['outcome', `${v.text}${run.stage ? ` (at ${run.stage})` : ''}`]];
+  if (model.totals.requests > 0) {
+    summary.push(['failed requests', `${formatCount(model.totals.failedRequests)} of ${formatCount(model.totals.requests)}`]);
+  }
+  if (model.cutover) summary.push(['write pause', formatMs(model.cutover.writePauseMs)]);
+  if (latest.length > 0) {
+    summary.push([
+      'data',
+      `${latest.every((x) => x.identical) ? 'identical' : 'DIFFERS'} (${formatCount(latest.reduce((s, x) => s + x.rowsCompared, 0))} rows compared)`,
+    ]);
+  }
+  summary.push(['rollbacks', String(model.rollbacks.length)]);
+  summary.push(['residual risks', `${model.risks.filter((r) => r.severity !== 'info').length}`]);
+  summary.push(['audit trail', `${model.audit.valid ? 'valid' : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``]);
+  push(table(['', ''], summary), '');
+
+  push('## What moved', '');
+  const { moved } = model;
+  push(
+    table(
+      ['', 'source', 'target'],
+      [
+        ['platform', moved.source.platform, moved.target.platform],
+        ['endpoint', moved.source.endpoint ?? '–', moved.target.endpoint ?? '–'],
+        ['databases', moved.source.databases.join(', ') || '–', moved.target.databases.join(', ') || '–'],
+      ],
+    ),
+    '',
+  );
+  if (moved.planProblem) push(`> ${moved.planProblem}`, '');
+  for (const d of moved.databases) push(`- database **${d.database}**: tables \`${d.tables.join(', ')}\``);
+  for (const w of moved.workloads) push(`- ${w}`);
+  if (moved.router) push(`- traffic through the ${moved.router}`);
+  push('');
+
+  push('## Timeline', '');
+  push(
+    model.stages.length === 0
+      ? '_No stage was started._'
+      : table(
+          ['stage', 'outcome', 'started', 'duration', 'note'],
+          model.stages.map((s) => [s.name, s.state, formatTime(s.startedAt), formatMs(s.durationMs), [s.reason ?? '', s.undoneAt ? `undone ${formatTime(s.undoneAt)}` : ''].filter(Boolean).join('; ')]),
+        ),
+    '',
+  );
+
+  push('## Traffic', '');
+  if (model.weights.length > 0) {
+    push(table(['when', 'reads', 'writes', 'why'], model.weights.map((w) => [offset(model, w.at), formatWeights(w.reads), formatWeights(w.writes), w.reason])), '');
+  }
+  if (model.traffic.length > 0) {
+    push(table(['site and class', 'requests', 'errors', 'error rate', 'worst window', 'worst p99'], trafficRows(model)), '');
+  }
+  if (model.weights.length === 0 && model.traffic.length === 0) push('_No traffic was moved or measured._', '');
+
+  push('## Replication lag', '');
+  if (model.lag.length === 0) push('_No replication lag was recorded._', '');
+  else {
+    const byDb = new Map<string, number[]>();
+    for (const p of model.lag) byDb.set(p.database, [...(byDb.get(p.database) ?? []), p.lagMs]);
+    push(
+      table(['database', 'samples', 'highest', 'last'], [...byDb.entries()].map(([db, values]) => [db, String(values.length), formatMs(Math.max(...values)), formatMs(values[values.length - 1])])),
+      '',
+    );
+  }
+
+  push('## Cutover', '');
+  const c = model.cutover;
+  push(
+    c
+      ? table(
+          ['measured', 'value'],
+          [
+            ['write pause', formatMs(c.writePauseMs)],
+            ['requests held', formatCount(c.heldRequests)],
+            ['requests failed', formatCount(c.failedRequests)],
+            ['source refused writes for', formatMs(c.fenceMs)],
+          ],
+        )
+      : '_No cutover was measured._',
+    '',
+  );
+
+  push('## Verification', '');
+  if (model.verification.length === 0) push('_No verification result was recorded._', '');
+  for (const x of model.verification) {
+    push(`**${x.database}**: ${x.identical ? 'identical' : 'DIFFERS'}, ${formatCount(x.rowsCompared)} rows compared in ${formatMs(x.elapsedMs)} (${formatTime(x.at)})`, '');
+    push(
+      table(
+        ['table', 'source rows', 'target rows', 'mismatched chunks', 'missing', 'extra', 'changed'],
+        x.tables.map((t) => [t.table, formatCount(t.sourceRows), formatCount(t.targetRows), formatCount(t.mismatchedChunks), formatCount(t.missing), formatCount(t.extra), formatCount(t.changed)]),
+      ),
+      '',
+    );
+  }
+
+  push('## Gate decisions', '');
+  if (model.gates.length === 0) push('_No gate decision was recorded._', '');
+  else {
+    const rows: string[][] = [];
+    for (const g of model.gates) {
+      if (g.checks.length === 0) rows.push([formatTime(g.at), g.stage, g.outcome, '–', '–', '–', '–', g.reason]);
+      for (const ch of g.checks) {
+        rows.push([formatTime(g.at), g.stage, g.outcome, `${ch.check}: ${ch.outcome}`, formatNumber(ch.value), ch.threshold ?? '–', formatCount(ch.samples), ch.reason || g.reason]);
+      }
+    }
+    push(table(['when', 'gate', 'decision', 'check', 'value', 'threshold', 'samples', 'reason'], rows), '');
+  }
+
+  push('## Approvals', '');
+  push(model.approvals.length === 0 ? '_None._' : table(['before stage', 'by', 'role', 'when'], model.approvals.map((a) => [a.stage, a.by, a.role, formatTime(a.at)])), '');
+
+  push('## Rollbacks', '');
+  push(
+    model.rollbacks.length === 0
+      ? '_None._'
+      : table(['from stage', 'why', 'started', 'done', 'undone'], model.rollbacks.map((r) => [r.stage || '–', r.reason, formatTime(r.startedAt), r.doneAt ? formatTime(r.doneAt) : 'not finished', r.undone.join(' → ') || '–'])),
+    '',
+  );
+
+  push('## Residual risks', '');
+  push(model.risks.length === 0 ? '_None._' : table(['severity', 'subject', 'what', 'what to do', 'from'], model.risks.map((r) => [r.severity, r.subject, r.message, r.remediation || '–', r.origin])), '');
+
+  push('## Clean-up', '');
+  if (model.cleanup.length === 0) push('_No clean-up was recorded._');
+  for (const cl of model.cleanup) {
+    for (const w of cl.what) push(`- ${cl.stage || 'clean-up'} removed ${w}`);
+    for (const w of cl.leftBehind) push(`- ${cl.stage || 'clean-up'} **left behind** ${w}`);
+  }
+  push('');
+
+  push('## Audit trail', '');
+  const a = model.audit;
+  push(
+    table(
+      ['', ''],
+      [
+        ['verification', a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`],
+        ['records', `${formatCount(a.records)} in the trail, ${formatCount(a.runRecords)} of this run`],
+        ['head', `${a.head.seq} \`${a.head.hash}\``],
+        ['last record of this run', a.lastRunRecord ? `${a.lastRunRecord.seq} \`${a.lastRunRecord.hash}\`` : '–'],
+        ['signed checkpoint', a.checkpoint ? `${a.checkpoint.seq} \`${a.checkpoint.headHash}\` (${formatTime(a.checkpoint.time)}, ${a.checkpoint.reason})` : 'none'],
+        ['signing key', a.publicKeyFingerprint ? `\`${a.publicKeyFingerprint}\`` : '–'],
+      ],
+    ),
+    '',
+  );
+  push(`_Written by handoff at ${formatTime(model.generatedAt)}. Secrets are redacted._`, '');
+  return out.join('\n');
+}
