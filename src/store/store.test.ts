@@ -154,3 +154,20 @@ describe('requests and records', () => {
     expect(store.records.gateDecisions('run-1')[0]).toMatchObject({ outcome: 'Pass', details: [1] });
   });
 });
+
+describe('concurrent opening', () => {
+  it('re-reads the schema version under the write lock, so a second opener applies nothing twice', () => {
+    const stateDir = tempStateDir();
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.closeSync(fs.openSync(path.join(stateDir, 'state.db'), 'a', 0o600));
+    const first = new Database(path.join(stateDir, 'state.db'));
+    cleanups.unshift(() => first.close());
+    expect(first.pragma('user_version', { simple: true })).toBe(0);
+    const a = open(stateDir);
+    const b = openStore({ stateDir, create: false, redactor: createRedactor() });
+    cleanups.unshift(() => b?.close());
+    expect(b).not.toBeNull();
+    newRun(a);
+    expect(b?.runs.get('run-1')?.planName).toBe('p');
+  });
+});

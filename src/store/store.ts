@@ -122,18 +122,28 @@ export function openStore(options: StoreOptions): Store | null {
 }
 
 function migrate(db: Database.Database, file: string): void {
-  const version = Number(db.pragma('user_version', { simple: true }));
-  if (version > MIGRATIONS.length) {
-    throw new HandoffError(
-      'state.conflict',
-      `the state store ${file} has schema version ${version}, newer than this handoff knows (${MIGRATIONS.length}); upgrade handoff`,
-    );
-  }
-  for (let index = version; index < MIGRATIONS.length; index++) {
-    const sql = MIGRATIONS[index] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${index + 1}`);
-    }).immediate();
+  const current = (): number => Number(db.pragma('user_version', { simple: true }));
+  const check = (version: number): void => {
+    if (version > MIGRATIONS.length) {
+      throw new HandoffError(
+        'state.conflict',
+        `the state store ${file} has schema version ${version}, newer than this handoff knows (${MIGRATIONS.length}); upgrade handoff`,
+      );
+    }
+  };
+  check(current());
+  for (;;) {
+    // Another process may be migrating the same file: read the version again under the write lock.
+    const done = db
+      .transaction((): boolean => {
+        const version = current();
+        check(version);
+        if (version >= MIGRATIONS.length) return true;
+        db.exec(MIGRATIONS[version] as string);
+        db.pragma(`user_version = ${version + 1}`);
+        return false;
+      })
+      .immediate();
+    if (done) return;
   }
 }
