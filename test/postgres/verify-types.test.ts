@@ -125,7 +125,7 @@ describe('verify across types and settings', () => {
     expect(lines?.chunkDetails[1]?.lower).toHaveLength(3);
   });
 
-  it('finds what a value hash alone would miss: numeric scale, json text, a float digit, a timestamp microsecond', async () => {
+  it('finds what a value hash alone would miss: numeric scale, json text, interval units, and small changes of many types', async () => {
     await load(newYork, 'touched', 'reordered');
     await newYork.query(
       `update kinds set big = 2.50 where id = 20;
@@ -133,7 +133,9 @@ describe('verify across types and settings', () => {
        update kinds set ratio = ratio + 1e-12 where id = 22;
        update kinds set at = at + interval '1 microsecond' where id = 23;
        update kinds set label = 'label 24 Grüsse 東京 🚀 ' where id = 24;
-       update kinds set nums = array[25, 50] where id = 25;`,
+       update kinds set nums = array[25, 50] where id = 25;
+       update kinds set span = make_interval(hours => 26 * 24, secs => 39) where id = 26; -- equal as intervals, not as text
+       update kinds set feeling = 'happy' where id = 27;`,
       [],
       'touched',
     );
@@ -145,7 +147,7 @@ describe('verify across types and settings', () => {
     });
     const kinds = report.tables[0];
     expect(report.identical).toBe(false);
-    expect(kinds?.changed).toEqual([['20'], ['21'], ['22'], ['23'], ['24'], ['25']]);
+    expect(kinds?.changed).toEqual([['20'], ['21'], ['22'], ['23'], ['24'], ['25'], ['26'], ['27']]);
     expect(kinds?.missing).toEqual([]);
     expect(kinds?.extra).toEqual([]);
   });
