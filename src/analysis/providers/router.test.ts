@@ -80,4 +80,27 @@ describe('router provider', () => {
     const m = await provider.measure({ sites: ['source', 'target'], windowMs: 1000 });
     expect(m.sites.source).toEqual({ status: 'error', reason: 'cannot read router statistics: ECONNREFUSED', retryable: true });
   });
+
+  it('keeps a bounded history that gets coarser with age', async () => {
+    let clock = 0;
+    let n = 0;
+    let polls = 0;
+    const provider = createRouterProvider(
+      { stats: async () => (polls++, stats([(n += 10), 0], [n, 0])), reuseMs: 0, historyMs: 3_600_000 },
+      { now: () => clock },
+    );
+    await provider.start();
+    for (let i = 1; i <= 2000; i++) {
+      clock = i * 100;
+      await provider.measure({ sites: ['target'], windowMs: 1000 });
+    }
+    // A window of 150 s still finds a baseline at or before its start, though polls were thinned.
+    const m = await provider.measure({ sites: ['target'], windowMs: 150_000 });
+    expect(polls).toBe(2002);
+    expect(provider.historySize()).toBeLessThanOrEqual(600);
+    expect(m.windowMs).toBeGreaterThanOrEqual(150_000);
+    expect(m.windowMs).toBeLessThanOrEqual(150_000 * 1.03);
+    const recent = await provider.measure({ sites: ['target'], windowMs: 1000 });
+    expect(recent.windowMs).toBe(1000);
+  });
 });

@@ -39,9 +39,16 @@ interface Totals {
   buckets: Map<number, number> | null;
 }
 
+const MAX_POLLS = 600;
+
 export const ROUTER_FIELDS = ['error_rate', 'request_rate', 'latency_p50_ms', 'latency_p99_ms', 'share'] as const;
 
-export function createRouterProvider(options: RouterProviderOptions, deps: { now?: () => number } = {}): MetricProvider {
+export interface RouterProvider extends MetricProvider {
+  /** How many polls are kept (bounded). */
+  historySize(): number;
+}
+
+export function createRouterProvider(options: RouterProviderOptions, deps: { now?: () => number } = {}): RouterProvider {
   const now = deps.now ?? Date.now;
   const reuseMs = options.reuseMs ?? 250;
   const historyMs = options.historyMs ?? 15 * 60_000;
@@ -60,6 +67,7 @@ export function createRouterProvider(options: RouterProviderOptions, deps: { now
         if (prev && wentBackwards(prev.stats, stats)) polls = []; // the router restarted: start over
         polls.push(p);
         polls = polls.filter((x) => p.at - x.at <= historyMs || x === p);
+        if (polls.length > MAX_POLLS) polls = thin(polls);
         return p;
       } finally {
         inflight = null;
@@ -107,7 +115,26 @@ export function createRouterProvider(options: RouterProviderOptions, deps: { now
       state = 'stopped';
       polls = [];
     },
+    historySize: () => polls.length,
   };
+}
+
+/**
+ * Bounded memory: keeps polls spaced at least 2 % of their age apart (newest first), so a window
+ * of any length finds a baseline within 2 % of its start, in a few hundred polls.
+ */
+function thin(polls: Poll[]): Poll[] {
+  const latest = polls[polls.length - 1] as Poll;
+  const kept: Poll[] = [latest];
+  let last = latest;
+  for (let i = polls.length - 2; i >= 0; i--) {
+    const p = polls[i] as Poll;
+    if (last.at - p.at >= (latest.at - p.at) / 50) {
+      kept.push(p);
+      last = p;
+    }
+  }
+  return kept.reverse();
 }
 
 /** The newest poll at or before the window's start; the oldest earlier poll when history is shorter. */
