@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = path.join(repoRoot, 'src', 'cli', 'entry.ts');
+/** tsx by absolute URL: `--import tsx` would resolve from the child's working directory. */
+export const tsxLoader = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 export interface CliResult {
   code: number | null;
@@ -25,7 +27,7 @@ export interface RunCliOptions {
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env, NODE_OPTIONS: '' },
       stdio: ['pipe', 'pipe', 'pipe'],
