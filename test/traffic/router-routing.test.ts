@@ -156,6 +156,36 @@ describe('the built-in router routes by class and weight', () => {
     expect(snapshot.stats.sites.source?.reads).toMatchObject({ requests: 2, errors: 2, inFlight: 0 });
   });
 
+  it('passes HEAD answers and Expect: 100-continue uploads through', async () => {
+    fixture = await startRouterFixture();
+    const source = fixture.sites.source;
+    if (!source) throw new Error('no source');
+    source.handler = (req, res, body) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(body.length || 5) });
+      res.end(req.method === 'HEAD' ? undefined : body || 'hello');
+    };
+    const head = await fixture.send('HEAD', '/doc');
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['content-length']).toBe('5');
+    const port = Number(new URL(fixture.server.proxyUrl).port);
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write('POST /up HTTP/1.1\r\nHost: shop\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.startsWith('HTTP/1.1 100') && !text.includes('payload')) socket.write('payload');
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 100 Continue/);
+    expect(raw).toMatch(/HTTP\/1\.1 200 OK[\s\S]*payload$/);
+    expect(source.seen.at(-1)?.headers.expect).toBeUndefined();
+  });
+
   it('sets X-Forwarded-For/-Proto/-Host and strips hop-by-hop headers both ways', async () => {
     fixture = await startRouterFixture();
     const source = fixture.sites.source;

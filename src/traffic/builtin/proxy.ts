@@ -204,7 +204,13 @@ export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
           const existing = out['set-cookie'];
           out['set-cookie'] = existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
         }
-        res.writeHead(statusCode, out);
+        try {
+          res.writeHead(statusCode, out);
+        } catch (error) {
+          // A response Node cannot write (an odd status or header): treat it as a failed upstream.
+          status = 0;
+          c.abort(error instanceof Error ? error : new Error(String(error)));
+        }
       },
       onResponseData(c, chunk) {
         if (!res.write(chunk)) {
