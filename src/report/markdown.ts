@@ -11,6 +11,16 @@ export function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Free text outside tables: no HTML gets through (GitHub would render some of it). */
+export function inline(text: string): string {
+  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+}
+
+/** A code span that no backtick inside can end early. */
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
 function table(headers: string[], rows: string[][]): string {
   const head = `| ${headers.map(cell).join(' | ')} |`;
   const rule = `| ${headers.map(() => '---').join(' | ')} |`;
@@ -47,9 +57,9 @@ export function renderMarkdown(model: ReportModel): string {
   const v = verdict(run.state);
   const out: string[] = [];
   const push = (...lines: string[]): void => void out.push(...lines);
-  push(`# handoff report: ${run.plan} (${v.text.toLowerCase()})`, '');
-  push(`Run \`${run.id}\`, started ${formatTime(run.startedAt)}${run.finishedAt ? `, finished ${formatTime(run.finishedAt)}` : ''} (${formatMs(run.durationMs)}). Plan \`sha256:${run.planHash}\`.`, '');
-  if (run.reason) push(`**Why:** ${run.reason}`, '');
+  push(`# handoff report: ${inline(run.plan)} (${v.text.toLowerCase()})`, '');
+  push(`Run ${code(run.id)}, started ${formatTime(run.startedAt)}${run.finishedAt ? `, finished ${formatTime(run.finishedAt)}` : ''} (${formatMs(run.durationMs)}). Plan ${code(`sha256:${run.planHash}`)}.`, '');
+  if (run.reason) push(`**Why:** ${inline(run.reason)}`, '');
   const latest = [...new Map(model.verification.map((x) => [x.database, x])).values()];
   const summary: string[][] = [['outcome', `${v.text}${run.stage ? ` (at ${run.stage})` : ''}`]];
   if (model.totals.requests > 0) {
@@ -80,10 +90,10 @@ export function renderMarkdown(model: ReportModel): string {
     ),
     '',
   );
-  if (moved.planProblem) push(`> ${moved.planProblem}`, '');
-  for (const d of moved.databases) push(`- database **${d.database}**: tables \`${d.tables.join(', ')}\``);
-  for (const w of moved.workloads) push(`- ${w}`);
-  if (moved.router) push(`- traffic through the ${moved.router}`);
+  if (moved.planProblem) push(`> ${inline(moved.planProblem)}`, '');
+  for (const d of moved.databases) push(`- database **${inline(d.database)}**: tables ${code(d.tables.join(', '))}`);
+  for (const w of moved.workloads) push(`- ${inline(w)}`);
+  if (moved.router) push(`- traffic through the ${inline(moved.router)}`);
   push('');
 
   push('## Timeline', '');
@@ -137,7 +147,7 @@ export function renderMarkdown(model: ReportModel): string {
   push('## Verification', '');
   if (model.verification.length === 0) push('_No verification result was recorded._', '');
   for (const x of model.verification) {
-    push(`**${x.database}**: ${x.identical ? 'identical' : 'DIFFERS'}, ${formatCount(x.rowsCompared)} rows compared in ${formatMs(x.elapsedMs)} (${formatTime(x.at)})`, '');
+    push(`**${inline(x.database)}**: ${x.identical ? 'identical' : 'DIFFERS'}, ${formatCount(x.rowsCompared)} rows compared in ${formatMs(x.elapsedMs)} (${formatTime(x.at)})`, '');
     push(
       table(
         ['table', 'source rows', 'target rows', 'mismatched chunks', 'missing', 'extra', 'changed'],
@@ -177,8 +187,8 @@ export function renderMarkdown(model: ReportModel): string {
   push('## Clean-up', '');
   if (model.cleanup.length === 0) push('_No clean-up was recorded._');
   for (const cl of model.cleanup) {
-    for (const w of cl.what) push(`- ${cl.stage || 'clean-up'} removed ${w}`);
-    for (const w of cl.leftBehind) push(`- ${cl.stage || 'clean-up'} **left behind** ${w}`);
+    for (const w of cl.what) push(`- ${inline(cl.stage || 'clean-up')} removed ${inline(w)}`);
+    for (const w of cl.leftBehind) push(`- ${inline(cl.stage || 'clean-up')} **left behind** ${inline(w)}`);
   }
   push('');
 
