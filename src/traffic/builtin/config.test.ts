@@ -45,6 +45,8 @@ describe('router configuration', () => {
     const flags = { listen: '127.0.0.1:1', admin: '127.0.0.1:2', site: ['source=http://127.0.0.1:3'] };
     const ok = loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() });
     expect(ok.adminToken).toBe(TOKEN);
+    const off = loadRouterConfig({ ...flags, stickyAfterWrite: '0' }, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() });
+    expect(off.stickyAfterWriteMs).toBe(0);
     expect(() => loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: 'short-token' }, redactor: createRedactor() })).toThrow(
       'at least 16 characters',
     );

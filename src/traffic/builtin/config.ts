@@ -156,7 +156,9 @@ export function loadRouterConfig(
     sites,
     ...(readMethods === undefined ? {} : { readMethods: readMethods.map((m) => m.toUpperCase()) }),
     ...(readPaths === undefined ? {} : { readPaths }),
-    ...(sticky === undefined ? {} : { stickyAfterWriteMs: durationMs(sticky, where('stickyAfterWrite', 'stickyAfterWrite')) }),
+    ...(sticky === undefined
+      ? {}
+      : { stickyAfterWriteMs: sticky === '0' || sticky === 'off' ? 0 : durationMs(sticky, where('stickyAfterWrite', 'stickyAfterWrite')) }),
     ...(lag === undefined ? {} : { maxReadLagMs: lag === 'off' ? null : durationMs(lag, where('maxReadLag', 'maxReadLag')) }),
     ...(hold === undefined ? {} : { maxHoldLimitMs: durationMs(hold, where('maxHold', 'maxHold')) }),
     ...(queuedNumber === undefined ? {} : { maxQueued: queuedNumber }),
