@@ -106,6 +106,13 @@ export async function executeRun(options: ExecuteOptions): Promise<RunOutcome> {
   } catch (error) {
     if (error instanceof HandoffError && error.code === 'lease.lost') {
       emit(session, 'lease-lost', { epoch: lease.fence.epoch, error: error.message });
+    } else if (!(error instanceof HandoffError)) {
+      // Unexpected (a bug, a full disk): keep the run resumable and say what happened.
+      try {
+        updateRun(session, { error: errorText(session, error) });
+      } catch {
+        // the store itself failed; the error is reported by the caller
+      }
     }
     throw error;
   } finally {
