@@ -27,7 +27,8 @@ dataPlaneContract(
     const servers = { source, target };
     for (const server of [source, target]) {
       await server.createDatabase(db);
-      await server.query(`create table public.kv (k text primary key, v text); grant usage on schema public to app; grant select, insert, update, delete on public.kv to app;`, [], db);
+      // The application owns its table (as after its own migrations): fences revoke from the owner too.
+      await server.query(`create table public.kv (k text primary key, v text); grant usage on schema public to app; alter table public.kv owner to app;`, [], db);
     }
     const clients: pg.Client[] = [];
     const app = async (site: Site): Promise<pg.Client> => {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckFailedError, TimeoutError } from '../../src/common/errors.js';
+import { AdapterError, CheckFailedError, TimeoutError } from '../../src/common/errors.js';
 import { connect } from '../../src/data/postgres/connect.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { fenceSite, unfenceSite } from '../../src/data/postgres/fence.js';
@@ -16,7 +16,8 @@ let source: TestPostgres;
 let target: TestPostgres;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  // Fast table-sync retries on the target, so a failing copy shows its errors quickly.
+  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres({ settings: { wal_retrieve_retry_interval: 200 } })]);
   for (const server of [source, target]) await server.query(`create role app login password '${APP_PASSWORD}'`);
 });
 afterAll(async () => {
@@ -102,6 +103,21 @@ describe('cutover abort and fences', () => {
     const objects = [...(await leftovers(source, 'abort1')), ...(await leftovers(target, 'abort1'))];
     expect(objects.filter((o) => o.includes('_rev'))).toEqual([]);
     expect(objects).toContain('subscription handoff_abort1_abort1');
+  });
+
+  it('fails the initial copy early when it keeps failing (a conflicting row on the target), and undo cleans up', async () => {
+    await freshPair('dup1');
+    await target.query(`insert into public.orders (id, token, customer) overriding system value values (5, gen_random_uuid(), 'in the way')`, [], 'dup1');
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 300_000 });
+    const entry = testPlan('dup1').spec.data[0]!;
+    const { ctx } = makeHarness({ runId: 'dup1', database: 'dup1', sourceUrl: source.url('dup1'), targetUrl: target.url('dup1') });
+    const { error, acted } = await runUntilFailure(ctx, plane.replicationSteps(entry));
+    expect(error).toBeInstanceOf(AdapterError);
+    expect((error as AdapterError).message).toMatch(/initial copy keeps failing/);
+    expect(acted.at(-1)?.name).toBe('pg-dup1-initial-copy');
+    for (const step of [...acted].reverse()) await step.undo?.(ctx);
+    const left = [...(await leftovers(source, 'dup1')), ...(await leftovers(target, 'dup1'))];
+    expect(left.filter((o) => o.includes('dup1') || o === 'schema handoff' || /slot pg_\d+_sync/.test(o))).toEqual([]);
   });
 
   it('refuses to fence the source when the target is behind (lag check), changing nothing', async () => {

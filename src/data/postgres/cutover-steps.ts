@@ -1,6 +1,6 @@
 /**
  * The cutover stage for one `spec.data[]` entry: lag check (abort before anything changes when
- * replication is behind) → fence the source → wait for the marker → retire forward replication →
+ * replication is behind) → prepare reverse replication → fence the source → wait for the marker → retire forward replication →
  * sync sequences → re-check dirty keys → start reverse replication → open the target. Each step is
  * bounded. Undo before the target opens restores the source exactly; undo after it opens first
  * fences the target again and brings its writes back to the source.
@@ -13,7 +13,7 @@ import { parseTableName } from './connect.js';
 import { recheckDirtyKeys } from './recheck.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { withSites, type PgEnv } from './session.js';
-import { catchUp, fenceWriter, openWriter, startReverse, stopReverse, syncFrom } from './switch.js';
+import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
 import type { DirtyDifference } from './options.js';
 
 export function cutoverSteps(env: PgEnv): Step[] {
@@ -27,6 +27,11 @@ export function cutoverSteps(env: PgEnv): Step[] {
         // Nothing is fenced yet: if the target cannot catch up quickly now, it will not under a fence either.
         return catchUp(ctx, env, 'source', env.options.maxLagToStartMs);
       },
+    },
+    {
+      name: `${prefix}prepare-reverse`,
+      run: (ctx) => prepareReverse(ctx, env),
+      undo: (ctx) => stopReverse(ctx, env),
     },
     {
       name: `${prefix}fence-source`,

@@ -12,7 +12,7 @@ import { objectNames } from './names.js';
 import type { PostgresDataPlaneOptions } from './options.js';
 import { runPreflight } from './preflight.js';
 import { replicationSteps } from './replicate-steps.js';
-import type { PgEnv } from './session.js';
+import { createSessionPool, type PgEnv } from './session.js';
 
 export function resolveOptions(options: PostgresDataPlaneOptions): PgEnv['options'] {
   return {
@@ -35,6 +35,7 @@ export function pgEnv(entry: DataSpec, options: PostgresDataPlaneOptions): PgEnv
     options: resolveOptions(options),
     names: (ctx) => objectNames(ctx.runId, entry.database),
     key: (what) => `pg.${entry.database}.${what}`,
+    pool: createSessionPool(),
   };
 }
 

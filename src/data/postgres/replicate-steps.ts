@@ -3,7 +3,7 @@
  * prepare (handoff's tables on both sides) → fence the target → publication → subscription →
  * initial copy → dirty tracking → heartbeat catch-up. Undo, in reverse, removes all of it.
  */
-import { TimeoutError } from '../../common/errors.js';
+import { AdapterError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import { stepPrefix } from './names.js';
 import type { Step, StepContext } from '../data-plane.js';
@@ -46,12 +46,25 @@ export async function stopForward(ctx: StepContext, env: PgEnv): Promise<void> {
   });
 }
 
+/** New sync/apply errors seen while waiting before the copy is declared failing (PostgreSQL retries every few seconds). */
+const FAILING_COPY_ERRORS = 5;
+
 async function waitForCopy(ctx: StepContext, env: PgEnv): Promise<SubscriptionProgress> {
   return withSite(ctx, env, 'target', async (target) => {
     const started = Date.now();
     let last = '';
+    let baseline: number | null = null;
     for (;;) {
       const progress = await subscriptionProgress(target, env.names(ctx).forward);
+      const errors = progress.syncErrors + progress.applyErrors;
+      baseline ??= errors;
+      if (errors - baseline >= FAILING_COPY_ERRORS) {
+        throw new AdapterError(
+          `the initial copy keeps failing on the target (${progress.syncErrors} table-sync and ${progress.applyErrors} apply errors so far); ` +
+            'see the target server log; usual causes: rows already on the target (duplicate keys), a column or type mismatch, missing privileges',
+          { retryable: true },
+        );
+      }
       const summary = JSON.stringify(progress.tables.map((t) => [t.table, t.state]));
       if (summary !== last || progress.ready) {
         ctx.events.emit('pg-copy-progress', { database: env.entry.database, tables: progress.tables, ready: progress.ready }, { subject: env.entry.database });

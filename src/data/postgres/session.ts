@@ -19,21 +19,70 @@ export interface PgEnv {
   options: Required<Omit<PostgresDataPlaneOptions, 'subscriptionConnection' | 'recheck'>> & Pick<PostgresDataPlaneOptions, 'subscriptionConnection' | 'recheck'>;
   names(ctx: StepContext): ObjectNames;
   key(what: string): string;
+  /** Sessions kept between the steps of one list (a cutover's steps run back to back). */
+  pool: SessionPool;
 }
 
 export function other(site: Site): Site {
   return site === 'source' ? 'target' : 'source';
 }
 
-/** Opens a session to one site's database; the caller ends it (use `withSessions`). */
-export async function openSite(ctx: StepContext, env: PgEnv, site: Site): Promise<pg.Client> {
-  const url = ctx.secrets.databaseUrl(site, env.entry.database);
-  return connect(url, {
-    name: `${site} database ${env.entry.database}`,
-    redactor: ctx.redactor,
-    applicationName: `handoff-${ctx.stage}`,
-    statementTimeoutMs: env.options.statementTimeoutMs,
-  });
+/**
+ * Keeps one session per site between consecutive steps, so a cutover does not pay a connection
+ * (TCP, SCRAM, pinned settings) per step while writes are refused. A session is closed after
+ * `idleMs` unused, and dropped after any error (it may be broken; the next step opens a fresh one).
+ */
+export interface SessionPool {
+  acquire(ctx: StepContext, env: PgEnv, site: Site): Promise<pg.Client>;
+  release(site: Site, client: pg.Client, failed: boolean): void;
+  close(): Promise<void>;
+}
+
+export function createSessionPool(idleMs = 2000): SessionPool {
+  const idle = new Map<string, { client: pg.Client; timer: NodeJS.Timeout }>();
+  const key = (ctx: StepContext, env: PgEnv, site: Site): string => `${ctx.runId}\u0000${site}\u0000${ctx.secrets.databaseUrl(site, env.entry.database)}`;
+  const keys = new Map<pg.Client, string>();
+  return {
+    async acquire(ctx, env, site) {
+      const k = key(ctx, env, site);
+      const cached = idle.get(k);
+      if (cached) {
+        idle.delete(k);
+        clearTimeout(cached.timer);
+        return cached.client;
+      }
+      const url = ctx.secrets.databaseUrl(site, env.entry.database);
+      const client = await connect(url, {
+        name: `${site} database ${env.entry.database}`,
+        redactor: ctx.redactor,
+        applicationName: `handoff-${ctx.stage}`,
+        statementTimeoutMs: env.options.statementTimeoutMs,
+      });
+      keys.set(client, k);
+      return client;
+    },
+    release(_site, client, failed) {
+      const k = keys.get(client);
+      if (failed || k === undefined || idle.has(k)) {
+        keys.delete(client);
+        void client.end().catch(() => undefined);
+        return;
+      }
+      const timer = setTimeout(() => {
+        idle.delete(k);
+        keys.delete(client);
+        void client.end().catch(() => undefined);
+      }, idleMs);
+      timer.unref();
+      idle.set(k, { client, timer });
+    },
+    async close() {
+      const all = [...idle.values()];
+      idle.clear();
+      for (const { timer } of all) clearTimeout(timer);
+      await Promise.all(all.map(({ client }) => client.end().catch(() => undefined)));
+    },
+  };
 }
 
 export async function withSites<T>(
@@ -41,20 +90,34 @@ export async function withSites<T>(
   env: PgEnv,
   fn: (sessions: { source: pg.Client; target: pg.Client }) => Promise<T>,
 ): Promise<T> {
-  const [source, target] = await Promise.all([openSite(ctx, env, 'source'), openSite(ctx, env, 'target')]);
+  const [a, b] = await Promise.allSettled([env.pool.acquire(ctx, env, 'source'), env.pool.acquire(ctx, env, 'target')]);
+  if (a.status === 'rejected' || b.status === 'rejected') {
+    if (a.status === 'fulfilled') env.pool.release('source', a.value, true);
+    if (b.status === 'fulfilled') env.pool.release('target', b.value, true);
+    throw a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason;
+  }
+  let failed = false;
   try {
-    return await fn({ source, target });
+    return await fn({ source: a.value, target: b.value });
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await Promise.all([source.end().catch(() => undefined), target.end().catch(() => undefined)]);
+    env.pool.release('source', a.value, failed);
+    env.pool.release('target', b.value, failed);
   }
 }
 
 export async function withSite<T>(ctx: StepContext, env: PgEnv, site: Site, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await openSite(ctx, env, site);
+  const client = await env.pool.acquire(ctx, env, site);
+  let failed = false;
   try {
     return await fn(client);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await client.end().catch(() => undefined);
+    env.pool.release(site, client, failed);
   }
 }
 

@@ -51,6 +51,9 @@ export async function ensureSubscription(subscriber: pg.Client, publisher: pg.Cl
   const major = Math.floor(Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
   const withOptions = [`copy_data = ${options.copyData}`, `streaming = ${major >= 16 ? 'parallel' : 'on'}`];
   if (options.originNone && major >= 16) withOptions.push('origin = none');
+  // From PostgreSQL 16 the apply worker writes as each table's owner unless run_as_owner; when the
+  // application owns its tables, the fence (revoked from the owner too) would stop replication.
+  if (major >= 16) withOptions.push('run_as_owner = true');
   await subscriber.query(
     `create subscription ${pg.escapeIdentifier(options.name)} connection ${pg.escapeLiteral(options.conninfo)}
        publication ${pg.escapeIdentifier(options.publication)} with (${withOptions.join(', ')})`,

@@ -94,6 +94,26 @@ export async function startReverse(ctx: StepContext, env: PgEnv): Promise<void> 
   });
 }
 
+/**
+ * Before the fence: the reverse publication on the target, and when the source can subscribe with
+ * origin = none (PostgreSQL 16+), the reverse subscription too: changes the forward subscription
+ * applied on the target carry an origin and are never sent back, and the application cannot write
+ * on the fenced target, so nothing flows until the target opens. This takes slot creation (the
+ * slowest part of starting reverse replication) out of the time writes are refused. Older sources
+ * get their subscription inside the fence, after forward replication is retired.
+ */
+export async function prepareReverse(ctx: StepContext, env: PgEnv): Promise<{ subscriptionEarly: boolean }> {
+  const early = await withSites(ctx, env, async ({ source, target }) => {
+    const names = env.names(ctx);
+    const tables = await planTables(ctx, env, source);
+    await ensurePublication(target, names.reverse, tables, names.marker);
+    const v = await source.query<{ v: string }>(`select current_setting('server_version_num') as v`);
+    return Number(v.rows[0]?.v ?? 0) >= 160000;
+  });
+  if (early) await startReverse(ctx, env);
+  return { subscriptionEarly: early };
+}
+
 export async function stopReverse(ctx: StepContext, env: PgEnv): Promise<void> {
   await withSites(ctx, env, async ({ source, target }) => {
     const names = env.names(ctx);
