@@ -5,6 +5,7 @@ import { routerBenchmark } from './router.bench.js';
 import { gatesBenchmark } from './gates.bench.js';
 import { verifyBenchmark } from './verify.bench.js';
 import { planBenchmark } from './plan.bench.js';
+import { engineBenchmark } from './engine.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark];
