@@ -3,6 +3,7 @@ import { escapeHtml as e } from './escape.js';
 import { formatCount, formatMs, formatNumber, formatTime, outcomeTone } from './format.js';
 import type { ReportModel } from './model-types.js';
 import type { TimeFrame } from './html-charts.js';
+import { formatOffset } from './svg-chart.js';
 
 export function badge(text: string, tone = outcomeTone(text)): string {
   return `<span class="badge tone-${tone}">${e(text)}</span>`;
@@ -15,6 +16,11 @@ export function table(headers: Array<string | { text: string; num: true }>, rows
   const numeric = headers.map((h) => typeof h !== 'string');
   const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('');
   return `<table>${caption ? `<caption class="meta">${e(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** A two-column table of named values (the names are row headers). */
+export function kvTable(rows: string[][]): string {
+  return `<table class="kv"><tbody>${rows.map(([name, value]) => `<tr><th scope="row">${name ?? ''}</th><td>${value ?? ''}</td></tr>`).join('')}</tbody></table>`;
 }
 
 export function none(text: string): string {
@@ -52,17 +58,20 @@ export function timelineSection(model: ReportModel, frame: TimeFrame): string {
     const left = Number.isFinite(start) ? ((start - frame.from) / span) * 100 : 0;
     const width = Number.isFinite(start) ? Math.max(((end - start) / span) * 100, 0.4) : 0;
     const bar = `<div class="gantt" role="img" aria-label="${e(`${s.name}: ${formatMs(s.durationMs)}`)}"><span class="tone-${outcomeTone(s.state)}" style="left:${left.toFixed(2)}%;width:${Math.min(width, 100 - left).toFixed(2)}%"></span></div>`;
-    const note = [s.reason ?? '', s.undoneAt ? `undone ${formatTime(s.undoneAt)}` : ''].filter(Boolean).join('; ');
-    return [e(s.name), badge(s.state), e(formatTime(s.startedAt)), e(formatMs(s.durationMs)), bar, e(note)];
+    const offset = (iso: string | null): string => (iso && Number.isFinite(Date.parse(iso)) ? formatOffset(Date.parse(iso) - frame.from) : '–');
+    // The run's own reason is said once, at the top; a stage repeats only its own.
+    const reason = s.reason && s.reason !== model.run.reason ? s.reason : '';
+    const note = [reason, s.undoneAt ? `undone at ${offset(s.undoneAt)}` : ''].filter(Boolean).join('; ');
+    const started = `<time datetime="${e(s.startedAt ?? '')}" title="${e(formatTime(s.startedAt))}">${e(offset(s.startedAt))}</time>`;
+    return [e(s.name), badge(s.state), started, e(formatMs(s.durationMs)), bar, e(note)];
   });
-  return table(['stage', 'outcome', 'started', { text: 'duration', num: true }, 'when', 'note'], rows);
+  return table(['stage', 'outcome', { text: 'started', num: true }, { text: 'duration', num: true }, 'when', 'note'], rows, `times from the start of the run, ${formatTime(model.run.startedAt)}`);
 }
 
 export function cutoverSection(model: ReportModel): string {
   const c = model.cutover;
   if (!c) return none('No cutover was measured in this run (it did not reach the cutover, or the cutover recorded no measurement).');
-  return table(
-    ['measured', { text: 'value', num: true }],
+  return kvTable(
     [
       ['write pause clients saw (first held write to release)', `<strong>${e(formatMs(c.writePauseMs))}</strong>`],
       ['requests held during the switch', e(formatCount(c.heldRequests))],
@@ -159,6 +168,6 @@ export function auditSection(model: ReportModel, stateDir: string | null): strin
     ],
     ['signing key', a.publicKeyFingerprint ? `<code class="hash">${e(a.publicKeyFingerprint)}</code>` : '–'],
   ];
-  const how = `<p class="meta">To check this report against the trail: <code>handoff audit verify${stateDir ? ` --state-dir ${e(stateDir)}` : ''}</code> must print the same head, and the records named here carry the facts above.</p>`;
-  return table(['', ''], rows) + how;
+  const how = `<p class="meta">To check this report against the trail: <code>handoff audit verify${stateDir ? ` --state-dir ${e(stateDir)}` : ''}</code> verifies the whole trail and prints its head, which is the head above until a later run adds records; the run's last record and the signed checkpoint named here stay in the trail for good.</p>`;
+  return kvTable(rows) + how;
 }

@@ -34,7 +34,9 @@ nav.toc a:hover { text-decoration: underline; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 4px; font-size: 13.5px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.kv th { width: 32%; font-weight: 500; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+caption { text-align: left; caption-side: bottom; padding-top: 4px; }
 .gantt { position: relative; height: 12px; min-width: 160px; background: var(--panel); border-radius: 3px; }
 .gantt span { position: absolute; top: 0; bottom: 0; border-radius: 3px; min-width: 2px; background: #8c959f; }
 .gantt span.tone-good { background: #4ac26b; } .gantt span.tone-bad { background: #ff8182; }

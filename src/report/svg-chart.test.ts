@@ -17,7 +17,7 @@ const base = {
 
 describe('svg charts', () => {
   it('rounds axes and time ticks to numbers people read', () => {
-    expect([0.3, 1, 7, 22, 130, 0].map(niceCeiling)).toEqual([0.5, 1, 10, 50, 200, 1]);
+    expect([0.3, 1, 7, 22, 130, 0].map(niceCeiling)).toEqual([0.5, 1, 10, 25, 200, 1]);
     expect(timeStep(60_000)).toBe(10_000);
     expect(timeStep(100_000)).toBe(15_000);
     expect(timeStep(3_600_000)).toBe(600_000);
@@ -37,6 +37,20 @@ describe('svg charts', () => {
     expect(svg).toContain('<title id="c-title">Weights</title>');
     expect(svg).toContain('class="band-rollback"');
     expect(svg).not.toContain('no data recorded');
+  });
+
+  it('thins a long series for drawing but keeps every spike, and still says how many points it holds', () => {
+    const points = Array.from({ length: 20_000 }, (_, i) => ({ t: i * 5, v: i === 12_345 ? 99 : i % 7 }));
+    const svg = renderChart({ ...base, series: [{ name: 'p99', color: '#000', points }] });
+    expect(svg).toContain('data-points="20000"');
+    const vertices = /<polyline points="([^"]*)"/.exec(svg)?.[1]?.split(' ') ?? [];
+    expect(vertices.length).toBeGreaterThan(300);
+    expect(vertices.length).toBeLessThanOrEqual(4 * 340 + 4);
+    // The one spike to 99 is drawn: the y axis reaches it and a vertex is at its height.
+    expect(svg).toContain('class="tick">100 %</text>');
+    const spikeY = (34 + 170 - (99 / 100) * 170).toFixed(1).replace(/\.0$/, '');
+    expect(vertices.some((v) => v.endsWith(`,${spikeY}`))).toBe(true);
+    expect(svg).not.toContain('<circle'); // too many points for dots
   });
 
   it('says so when there is nothing to draw, and escapes series names', () => {

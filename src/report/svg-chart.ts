@@ -55,7 +55,7 @@ const PAD = { left: 64, right: 16, top: 34, bottom: 36 };
 export function niceCeiling(value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
   return 10 * power;
 }
 
@@ -79,6 +79,39 @@ export function formatOffset(ms: number): string {
   return minutes >= 60 ? `+${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}` : `+${minutes}:${String(seconds).padStart(2, '0')}`;
 }
 
+/** Above this many points a line is thinned to the first, lowest, highest and last point of each bucket. */
+const MAX_BUCKETS = 340;
+
+/**
+ * Thins a long series for drawing (a run of hours has thousands of samples, more than the chart has
+ * pixels) while keeping every spike: per time bucket its first, lowest, highest and last point.
+ */
+export function thin(points: ChartPoint[], from: number, to: number, buckets: number): ChartPoint[] {
+  if (points.length <= buckets * 2) return points;
+  const width = (to - from) / buckets || 1;
+  const out: ChartPoint[] = [];
+  let start = 0;
+  while (start < points.length) {
+    const bucket = Math.floor(((points[start]?.t ?? from) - from) / width);
+    let end = start;
+    while (end + 1 < points.length && Math.floor(((points[end + 1]?.t ?? from) - from) / width) === bucket) end++;
+    const slice = points.slice(start, end + 1);
+    const keep = new Set<ChartPoint>();
+    const first = slice[0];
+    const last = slice[slice.length - 1];
+    let low = first;
+    let high = first;
+    for (const p of slice) {
+      if (low && p.v < low.v) low = p;
+      if (high && p.v > high.v) high = p;
+    }
+    for (const p of [first, low, high, last]) if (p) keep.add(p);
+    out.push(...slice.filter((p) => keep.has(p)));
+    start = end + 1;
+  }
+  return out;
+}
+
 const round = (n: number): string => (Math.round(n * 10) / 10).toString();
 
 export function renderChart(options: ChartOptions): string {
@@ -87,8 +120,8 @@ export function renderChart(options: ChartOptions): string {
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const dataMax = Math.max(0, ...options.series.flatMap((s) => s.points.map((p) => p.v)));
-  const divisions = options.yMax !== undefined ? 4 : niceDivisions(dataMax * 1.05);
-  const yMax = options.yMax ?? niceCeiling((dataMax * 1.05) / divisions) * divisions;
+  const divisions = options.yMax !== undefined ? 4 : niceDivisions(dataMax);
+  const yMax = options.yMax ?? niceCeiling(dataMax / divisions) * divisions;
   const x = (t: number): number => PAD.left + ((Math.min(Math.max(t, from), to) - from) / (to - from)) * plotW;
   const y = (v: number): number => PAD.top + plotH - (Math.min(Math.max(v, 0), yMax) / yMax) * plotH;
   const parts: string[] = [];
@@ -136,8 +169,9 @@ export function renderChart(options: ChartOptions): string {
   );
   // Series.
   for (const series of options.series) {
-    const points = [...series.points].sort((a, b) => a.t - b.t);
-    if (points.length === 0) continue;
+    const all = [...series.points].sort((a, b) => a.t - b.t);
+    if (all.length === 0) continue;
+    const points = series.step ? all : thin(all, from, to, MAX_BUCKETS);
     const coords: string[] = [];
     points.forEach((p, i) => {
       if (series.step && i > 0) coords.push(`${round(x(p.t))},${round(y(points[i - 1]?.v ?? p.v))}`);
@@ -147,7 +181,7 @@ export function renderChart(options: ChartOptions): string {
     if (series.step && lastPoint) coords.push(`${round(x(to))},${round(y(lastPoint.v))}`);
     const dash = series.dash ? ` stroke-dasharray="${series.dash}"` : '';
     parts.push(
-      `<g class="series"><polyline points="${coords.join(' ')}" fill="none" stroke="${series.color}" stroke-width="2"${dash} data-series="${escapeHtml(series.name)}" data-points="${points.length}"><title>${escapeHtml(series.name)}</title></polyline>`,
+      `<g class="series"><polyline points="${coords.join(' ')}" fill="none" stroke="${series.color}" stroke-width="2"${dash} data-series="${escapeHtml(series.name)}" data-points="${all.length}"><title>${escapeHtml(series.name)}</title></polyline>`,
     );
     if (points.length <= 80) {
       for (const p of points) {
