@@ -4,7 +4,8 @@
  * password anywhere in the output, and nothing created on either server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/common/net.js';
+import { freePort, sleep } from '../../src/common/net.js';
+import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import { runCli } from '../support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -112,6 +113,20 @@ describe('handoff verify: usage and bad input', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/source \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/src\): connection refused/);
     expect(result.stderr).not.toContain('Secret-Pass-1');
+  });
+
+  it('closes the good side when the other side refuses the connection (library call)', async () => {
+    const wrong = server.url('src').replace(encodeURIComponent(server.password), 'Wr0ng-Pa55word-xyz');
+    await expect(verifyTables({ source: wrong, target: server.url('dst') })).rejects.toThrow(/authentication failed/);
+    const deadline = Date.now() + 10_000;
+    let open = -1;
+    while (Date.now() < deadline) {
+      const rows = await server.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where application_name = 'handoff-verify'`);
+      open = rows.rows[0]?.n ?? -1;
+      if (open === 0) break;
+      await sleep(100);
+    }
+    expect(open).toBe(0);
   });
 
   it('created nothing on either server through all of the above', async () => {

@@ -71,10 +71,14 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
   };
   const pools: SessionPool[] = [];
   try {
-    const [source, target] = await Promise.all([
-      createSessionPool(options.source, { ...poolOptions, name: 'source' }).then((pool) => (pools.push(pool), pool)),
-      createSessionPool(options.target, { ...poolOptions, name: 'target' }).then((pool) => (pools.push(pool), pool)),
+    // Both sides at once; when one fails, the other (once open) is closed in `finally` too.
+    const opened = await Promise.allSettled([
+      createSessionPool(options.source, { ...poolOptions, name: 'source' }),
+      createSessionPool(options.target, { ...poolOptions, name: 'target' }),
     ]);
+    for (const result of opened) if (result.status === 'fulfilled') pools.push(result.value);
+    for (const result of opened) if (result.status === 'rejected') throw result.reason;
+    const [source, target] = pools as [SessionPool, SessionPool];
     const schemaDifferences: SchemaDifference[] = [];
     const notes: string[] = [];
     const prepared = await prepare(options, source, target, schemaDifferences, notes);
