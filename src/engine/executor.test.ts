@@ -277,4 +277,31 @@ describe('executeRun', () => {
     expect(second.run.state).toBe('rolled-back');
     expect(h.log).toEqual(['run preflight/a', 'run preflight/z', 'undo preflight/z', 'undo preflight/a']);
   });
+
+  it('fails a step that outlasts its stage timeout, aborting its signal, even if it ignores the signal', async () => {
+    const h = harness();
+    const plan = testPlan({ stages: [{ name: 'provision', timeout: '100ms' }], rollback: { automatic: false } });
+    h.newRun(plan);
+    let aborted: unknown = null;
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('quick')] },
+      {
+        name: 'provision',
+        steps: [
+          {
+            name: 'stuck',
+            run: (ctx) =>
+              new Promise<void>(() => {
+                ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason), { once: true });
+              }),
+          },
+        ],
+      },
+    ];
+    const outcome = await h.exec(plan, stages);
+    expect(outcome.run.state).toBe('paused');
+    expect(outcome.run.error).toMatch(/step stuck of stage provision took longer than its bound of 100 ms \(spec.stages\[\].timeout\) \[timeout\]/);
+    expect(aborted).toBeInstanceOf(Error);
+    expect(h.store.steps.get('r1', 'provision', 'stuck')?.state).toBe('failed');
+  });
 });

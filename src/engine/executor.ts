@@ -14,6 +14,7 @@ import type { Migration, StageName } from '../plan/schema.js';
 import type { RunRecord, RunState } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { waitForApprovals } from './approvals.js';
+import { stageTimeoutMs, withBound } from './bound.js';
 import { handleControl, pendingControl } from './control.js';
 import { acquireLease } from './lease.js';
 import { rollbackRun, type Stop } from './rollback.js';
@@ -214,7 +215,11 @@ async function evaluateGate(session: Session, stage: Stage): Promise<GateResult>
   const key = `${session.runId}/${stage.name}/gate`;
   let decision: GateResult;
   try {
-    decision = await (stage.gate as NonNullable<Stage['gate']>)(stepContext(session, stage.name, key));
+    const ctx = stepContext(session, stage.name, key);
+    const gate = stage.gate as NonNullable<Stage['gate']>;
+    decision = await withBound(ctx.signal, stageTimeoutMs(session.plan, stage.name), `the gate of stage ${stage.name}`, (signal) =>
+      gate({ ...ctx, signal }),
+    );
   } catch (error) {
     const lost = session.lost();
     if (lost) throw lost;
