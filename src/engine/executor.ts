@@ -180,7 +180,9 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     emit(session, 'step-intent', { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch }, record.key);
     let result: unknown;
     try {
-      result = await step.run(stepContext(session, stage.name, record.key));
+      const ctx = stepContext(session, stage.name, record.key);
+      const what = `step ${step.name} of stage ${stage.name}`;
+      result = await withBound(ctx.signal, stageTimeoutMs(session.plan, stage.name), what, (signal) => step.run({ ...ctx, signal }));
     } catch (error) {
       const lost = session.lost();
       if (lost) throw lost;
