@@ -11,6 +11,8 @@ export interface KubeconfigEntry {
   url: string;
   token?: string;
   namespace?: string;
+  /** For @kubernetes/client-node, which refuses plain HTTP unless this is set (kubectl does not care). */
+  insecureSkipTlsVerify?: boolean;
 }
 
 export function kubeconfigYaml(entries: KubeconfigEntry[], current?: string): string {
@@ -20,7 +22,10 @@ export function kubeconfigYaml(entries: KubeconfigEntry[], current?: string): st
     kind: 'Config',
     preferences: {},
     'current-context': current ?? first?.name ?? '',
-    clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.url } })),
+    clusters: entries.map((e) => ({
+      name: e.name,
+      cluster: { server: e.url, ...(e.insecureSkipTlsVerify ? { 'insecure-skip-tls-verify': true } : {}) },
+    })),
     users: entries.map((e) => ({ name: e.name, user: e.token ? { token: e.token } : {} })),
     contexts: entries.map((e) => ({
       name: e.name,
