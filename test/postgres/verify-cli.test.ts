@@ -59,11 +59,12 @@ describe('handoff verify: usage and bad input', () => {
     expect(typeof output.elapsedMs).toBe('number');
   });
 
-  it('prints a human summary by default and exits 1 when the data differs', async () => {
+  it('prints a human summary by default and exits 1 when the data differs; a table named twice is compared once', async () => {
     await server.query(`update items set name = 'changed' where id = 7`, [], 'dst');
     try {
-      const result = await cli(['--source', server.url('src'), '--target', server.url('dst'), '--table', 'items', '--chunk-rows', '50']);
+      const result = await cli(['--source', server.url('src'), '--target', server.url('dst'), '--table', 'items', '--table', 'public.items', '--chunk-rows', '50']);
       expect(result.code).toBe(1);
+      expect(result.stdout.match(/^public\.items:/gm)).toHaveLength(1); // the same table named twice is compared once
       expect(result.stdout).toContain('public.items: 300 / 300 rows, 6 chunk(s): DIFFERENT (0 missing, 0 extra, 1 changed)');
       expect(result.stdout).toContain('changed: (7)');
       expect(`${result.stdout}${result.stderr}`).not.toContain(server.password);

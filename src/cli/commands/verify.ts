@@ -45,6 +45,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const maxDifferences = wholeNumber(flags.maxDifferences, '--max-differences', 1, 10_000_000);
         const logger = ctx.logger();
         let lastTable = '';
+        let lastReport = Date.now();
         const output = await verifyAndRepair({
           source,
           target,
@@ -58,7 +59,11 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           onProgress: (progress) => {
             if (progress.chunksDone === progress.chunksTotal && progress.table !== lastTable) {
               lastTable = progress.table;
+              lastReport = Date.now();
               logger.info('table compared', { table: progress.table, chunks: progress.chunksTotal, rows: progress.rowsDone });
+            } else if (Date.now() - lastReport >= 5_000) {
+              lastReport = Date.now();
+              logger.info('comparing', { table: progress.table, chunks: `${progress.chunksDone}/${progress.chunksTotal}`, rows: progress.rowsDone });
             }
           },
         });

@@ -151,7 +151,7 @@ async function prepare(
   const only = options.onlyChunks;
   let tables: TableName[];
   if (options.tables && options.tables.length > 0) {
-    tables = [...options.tables];
+    tables = [...new Map(options.tables.map((table) => [formatTable(table), table])).values()];
   } else if (only) {
     tables = Object.keys(only).map((label) => parseTableName(label, 'onlyChunks'));
   } else {
