@@ -163,7 +163,7 @@ export function renderChart(options: ChartOptions): string {
     );
   }
   parts.push(
-    `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 4}" text-anchor="middle" class="axis-label">time since the run started (m:ss)</text>`,
+    `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 4}" text-anchor="middle" class="axis-label">time since the run started</text>`,
     `<text transform="translate(12 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeHtml(options.yLabel)}</text>`,
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" class="frame"/>`,
   );

@@ -28,7 +28,7 @@ describe('handoff report', () => {
     const html = fs.readFileSync(file, 'utf8');
     expect(html).toContain('<h1>orders-to-gke');
     expect(fs.statSync(file).mode & 0o077).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('writes Markdown to --out (creating its directory) and prints {"report": path} with -o json', async () => {
     const result = await runCli(['report', 'run-rolled-back', '--format', 'md', '--out', path.join(tmp.dir, 'out', 'rolled-back.md'), '--state-dir', stateDir, '-o', 'json'], { env });
@@ -38,13 +38,13 @@ describe('handoff report', () => {
     const md = fs.readFileSync(file, 'utf8');
     expect(md).toMatch(/^# handoff report: orders-to-gke \(rolled back\)/);
     expect(md).not.toContain(URL_PASSWORD);
-  }, 60_000);
+  }, 120_000);
 
   it('finds the state directory through HANDOFF_STATE_DIR', async () => {
     const result = await runCli(['report', 'run-rolled-back', '-o', 'json'], { env: { HANDOFF_STATE_DIR: stateDir } });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ report: path.join(stateDir, 'reports', 'run-rolled-back.html') });
-  }, 60_000);
+  }, 120_000);
 
   it('refuses an unknown run, an unknown format and a missing run argument with exit 2, writing nothing', async () => {
     const before = listFiles(tmp.dir).sort();
@@ -65,5 +65,5 @@ describe('handoff report', () => {
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toContain('no state store');
     expect(listFiles(tmp.dir).sort()).toEqual(before);
-  }, 120_000);
+  }, 240_000);
 });
