@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { openAuditTrail } from '../audit/trail.js';
 import { HandoffError } from '../common/errors.js';
 import { createRedactor, REDACTED } from '../common/redact.js';
 import { openStore } from '../store/store.js';
-import { makeTempDir } from '../../test/support/tmp.js';
+import { listFiles, makeTempDir } from '../../test/support/tmp.js';
 import { PLAN_TEXT, SECRET, URL_PASSWORD, writeSyntheticRuns, type SyntheticRuns } from '../../test/report/synthetic-run.js';
 import { buildReportModel } from './model.js';
 
@@ -87,6 +88,19 @@ describe('buildReportModel', () => {
     // Only this run's records: the other run's are in the same trail.
     expect(model.audit.runRecords).toBeLessThan(model.audit.records);
     expect(model.audit.lastRunRecord?.seq).toBe(model.audit.runRecords);
+  });
+
+  it('changes nothing in the state directory: every file has the same bytes afterwards', () => {
+    const snapshot = () =>
+      Object.fromEntries(
+        listFiles(stateDir)
+          .filter((file) => !file.endsWith('.lock'))
+          .map((file) => [path.relative(stateDir, file), createHash('sha256').update(fs.readFileSync(file)).digest('hex')]),
+      );
+    const before = snapshot();
+    build(runs.succeeded);
+    build(runs.rolledBack);
+    expect(snapshot()).toEqual(before);
   });
 
   it('lets no secret through: registered ones, and URL passwords nobody registered', () => {
