@@ -157,6 +157,13 @@ describe('cutover abort and fences', () => {
       expect(await unfenceSite(client, names, 'source')).toBeNull(); // replay
       await dropScaffold(client, names);
       expect(await accessState(source, 'ro1')).toEqual(before);
+      // A revoke fence that would refuse nothing (only superusers can write this table) is refused, recording nothing.
+      await client.query(`create table public.admin_only (id int primary key)`);
+      await createScaffold(client, names);
+      const adminOnly = [{ schema: 'public', name: 'admin_only' }];
+      await expect(fenceSite(client, names, 'source', adminOnly, { method: 'revoke', drainMs: 2000, requireEffect: true, marker: null })).rejects.toThrow(/would refuse nothing/);
+      expect(await unfenceSite(client, names, 'source')).toBeNull();
+      await dropScaffold(client, names);
       expect(await appInsert(source, 'ro1')).toBeNull();
     } finally {
       await idle.end().catch(() => undefined);

@@ -87,6 +87,19 @@ describe('preflight', () => {
     for (const finding of f.filter((x) => x.severity === 'blocker')) expect(finding.remediation.length).toBeGreaterThan(10);
   });
 
+  it('warns about foreign keys crossing the plan boundary and about a source no fence can act on', async () => {
+    const fk = `create table public.customers (id int primary key); create table public.invoices (id int primary key, customer_id int references public.customers);`;
+    await pair('fk', fk, fk);
+    const report = await runPreflight({ sourceUrl: source.url('fk'), targetUrl: target.url('fk'), tables: [parseTablePattern('public.invoices')] });
+    expect(find(report.findings, 'pg.foreign-key-outside').map((f) => f.subject)).toEqual(['public.invoices → public.customers']);
+    expect(find(report.findings, 'pg.foreign-key-outside')[0]?.severity).toBe('warning');
+    expect(find(report.findings, 'pg.fence')[0]?.severity).toBe('warning'); // only the superuser can write
+    await source.query(`create role fk_app login; grant insert on public.invoices to fk_app;`, [], 'fk');
+    const granted = await runPreflight({ sourceUrl: source.url('fk'), targetUrl: target.url('fk'), tables: [parseTablePattern('public.invoices')] });
+    expect(find(granted.findings, 'pg.fence')).toEqual([]);
+    expect(granted.ok).toBe(true);
+  });
+
   it('makes a non-empty target a warning when the plan says it was pre-seeded', async () => {
     await pair('seeded', `${schema} insert into public.orders (customer) values ('a');`, `${schema} insert into public.orders (customer) values ('a');`);
     const report = await runPreflight({

@@ -38,6 +38,11 @@ export interface FenceOptions {
   method: 'revoke' | 'read-only';
   roles?: readonly string[] | undefined;
   drainMs: number;
+  /**
+   * Refuse a fence that would change nothing (no role but superusers and handoff's own holds write
+   * privileges): writes would not be refused at all. For the writer being fenced at cutover or failback.
+   */
+  requireEffect?: boolean;
   /** Marker written while the drain lock is held; none when nothing replicates from this site yet. */
   marker: Direction | null;
 }
@@ -111,6 +116,12 @@ export async function fenceSite(client: pg.Client, names: ObjectNames, site: str
           record.roleSettings.push({ role, previous: prev.rows[0]?.value ?? null });
           await client.query(`alter role ${pg.escapeIdentifier(role)} in database ${pg.escapeIdentifier(client.database ?? '')} set default_transaction_read_only = on`);
         }
+      }
+      if (options.requireEffect && record.grants.length === 0 && record.roleSettings.length === 0) {
+        throw new AdapterError(
+          `cannot fence the ${site}: no role other than superusers and handoff's own holds INSERT, UPDATE, DELETE or TRUNCATE on the tables${options.roles ? ` (fence.roles: ${options.roles.join(', ')})` : ''}, so revoking would refuse nothing; ` +
+            'give the application its own non-superuser role, or use fence.method: read-only with fence.roles',
+        );
       }
       await client.query(`insert into ${names.fence} (site, record) values ($1, $2)`, [site, JSON.stringify(record)]);
     }

@@ -324,3 +324,51 @@ export function collationFindings(source: ServerFacts, target: ServerFacts): Fin
   }
   return [];
 }
+
+/** A source with physical standbys loses logical slots on failover unless they are failover slots (17+). */
+export async function failoverSlotFindings(client: pg.Client, facts: ServerFacts): Promise<Finding[]> {
+  const r = await client.query<{ n: number }>(
+    `select count(*)::int as n from pg_stat_replication r
+      where not exists (select 1 from pg_replication_slots s where s.active_pid = r.pid and s.slot_type = 'logical')`,
+  );
+  const standbys = r.rows[0]?.n ?? 0;
+  if (standbys === 0) return [];
+  return [
+    {
+      id: 'pg.failover-slots',
+      severity: facts.major >= 17 ? 'info' : 'warning',
+      subject: 'source: standbys',
+      message:
+        facts.major >= 17
+          ? `the source streams to ${standbys} standby(s); handoff creates its subscription with failover = true, which survives a failover only when the standby runs with sync_replication_slots = on`
+          : `the source streams to ${standbys} standby(s) and is PostgreSQL ${facts.major}: a failover to a standby loses the replication slot and leaves a gap in the target`,
+      remediation:
+        facts.major >= 17
+          ? 'set sync_replication_slots = on and hot_standby_feedback = on on the standby, and synchronized_standby_slots on the primary'
+          : 'avoid failovers during the migration, or use the pg_failover_slots extension',
+    },
+  ];
+}
+
+/** Whether any role the fence could act on holds write privileges on the tables. */
+export async function fenceFindings(client: pg.Client, tables: readonly RelationInfo[]): Promise<Finding[]> {
+  if (tables.length === 0) return [];
+  const r = await client.query<{ n: number }>(
+    `select count(*)::int as n
+       from pg_class c cross join lateral aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+      where c.oid = any($1::oid[]) and a.privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+        and (a.grantee = 0 or not (select rolsuper from pg_roles where oid = a.grantee))
+        and a.grantee <> (select oid from pg_roles where rolname = current_user)`,
+    [tables.map((t) => t.oid)],
+  );
+  if ((r.rows[0]?.n ?? 0) > 0) return [];
+  return [
+    {
+      id: 'pg.fence',
+      severity: 'warning',
+      subject: 'source: write privileges',
+      message: 'only superusers (or handoff\'s own role) can write the tables, so revoking privileges cannot fence the source at cutover',
+      remediation: 'run the application as its own non-superuser role, or plan fence: { method: read-only, roles: [...] }',
+    },
+  ];
+}

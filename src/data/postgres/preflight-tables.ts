@@ -196,3 +196,26 @@ export async function targetNotEmptyFindings(client: pg.Client, tables: readonly
   }
   return out;
 }
+
+/** Foreign keys between planned and unplanned tables: rows the target lacks, TRUNCATE that fails. */
+export async function foreignKeyFindings(client: pg.Client, tables: readonly RelationInfo[]): Promise<Finding[]> {
+  if (tables.length === 0) return [];
+  const r = await client.query<{ name: string; from_table: string; to_table: string; outward: boolean }>(
+    `select con.conname as name,
+            (select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = con.conrelid) as from_table,
+            (select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = con.confrelid) as to_table,
+            con.conrelid = any($1::oid[]) as outward
+       from pg_constraint con
+      where con.contype = 'f' and ((con.conrelid = any($1::oid[])) <> (con.confrelid = any($1::oid[])))`,
+    [tables.map((t) => t.oid)],
+  );
+  return r.rows.map((row) => ({
+    id: 'pg.foreign-key-outside',
+    severity: 'warning' as const,
+    subject: `${row.from_table} → ${row.to_table}`,
+    message: row.outward
+      ? `${row.from_table} references ${row.to_table}, which is not in the plan: the target needs those rows from elsewhere, and TRUNCATE does not replicate across the boundary`
+      : `${row.to_table} is referenced by ${row.from_table}, which is not in the plan: TRUNCATE of ${row.to_table} fails on the target`,
+    remediation: `add ${row.outward ? row.to_table : row.from_table} to spec.data[].tables, or make sure the target already holds what it references`,
+  }));
+}

@@ -13,6 +13,8 @@ import {
   capacityFindings,
   collationFindings,
   extensionFindings,
+  failoverSlotFindings,
+  fenceFindings,
   largeObjectFindings,
   longTransactionFindings,
   privilegeFindings,
@@ -22,7 +24,7 @@ import {
   walLevelFindings,
   type Site,
 } from './preflight-server.js';
-import { replicaTriggerFindings, sequenceFindings, tableFindings, targetNotEmptyFindings } from './preflight-tables.js';
+import { foreignKeyFindings, replicaTriggerFindings, sequenceFindings, tableFindings, targetNotEmptyFindings } from './preflight-tables.js';
 
 /** Native tablesync measured on a 2-core machine (DESIGN.md, "Data plane"). */
 export const TABLESYNC_ROWS_PER_SECOND = 250_000;
@@ -178,6 +180,9 @@ async function checkPair(source: pg.Client, target: pg.Client, options: Prefligh
     ...(await walHeadroomFindings(source, sourceFacts, estimate.totalBytes)),
     ...(await longTransactionFindings(source, 'source', options.longTransactionSeconds ?? 60)),
     ...(await targetNotEmptyFindings(target, presentOnTarget, options.preSeeded ?? false)),
+    ...(await foreignKeyFindings(source, tables)),
+    ...(await fenceFindings(source, tables)),
+    ...(await failoverSlotFindings(source, sourceFacts)),
   ];
   if (tables.length === 0) {
     findings.push({

@@ -54,6 +54,9 @@ export async function ensureSubscription(subscriber: pg.Client, publisher: pg.Cl
   // From PostgreSQL 16 the apply worker writes as each table's owner unless run_as_owner; when the
   // application owns its tables, the fence (revoked from the owner too) would stop replication.
   if (major >= 16) withOptions.push('run_as_owner = true');
+  // Failover slots (17+ on both ends): the slot follows the publisher to a standby that syncs slots.
+  const publisherMajor = Math.floor(Number((await publisher.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
+  if (major >= 17 && publisherMajor >= 17) withOptions.push('failover = true');
   await subscriber.query(
     `create subscription ${pg.escapeIdentifier(options.name)} connection ${pg.escapeLiteral(options.conninfo)}
        publication ${pg.escapeIdentifier(options.publication)} with (${withOptions.join(', ')})`,

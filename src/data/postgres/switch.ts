@@ -26,6 +26,7 @@ export async function fenceWriter(ctx: StepContext, env: PgEnv, site: Site, stat
       method: env.entry.fence?.method ?? 'revoke',
       roles: env.entry.fence?.roles,
       drainMs: env.options.fenceDrainMs,
+      requireEffect: true,
       marker: directionFrom(site),
     });
     if (ctx.state.get<number>(stateKey) === undefined) ctx.state.set(stateKey, before);
