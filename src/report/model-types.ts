@@ -42,7 +42,7 @@ export interface ReportMoved {
 
 export interface ReportStage {
   name: string;
-  /** done, failed, skipped, undone, running. */
+  /** done, failed, skipped, undone, running; a stage that failed and was undone is `failed` with `undoneAt` set. */
   state: string;
   startedAt: string | null;
   finishedAt: string | null;

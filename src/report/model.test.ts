@@ -63,7 +63,7 @@ describe('buildReportModel', () => {
     const model = build(runs.rolledBack);
     expect(model.run.state).toBe('rolled-back');
     expect(model.stages.map((s) => [s.name, s.state])).toEqual([
-      ['preflight', 'done'], ['provision', 'undone'], ['replicate', 'undone'], ['verify', 'undone'], ['shift', 'undone'],
+      ['preflight', 'done'], ['provision', 'undone'], ['replicate', 'undone'], ['verify', 'undone'], ['shift', 'failed'],
     ]);
     expect(model.stages.find((s) => s.name === 'shift')?.undoneAt).not.toBeNull();
     expect(model.gates.map((g) => g.outcome)).toEqual(['hold', 'rollback', 'Fail']);

@@ -80,7 +80,11 @@ function stagesOf(trail: RunTrail, recorded: Array<{ stage: string; state: strin
   const undone = new Map<string, string>();
   for (const e of trail.pick('stage-started', stageEventSchema)) if (!started.has(e.data.stage)) started.set(e.data.stage, e.time);
   for (const e of trail.pick('stage-done', stageEventSchema)) ended.set(e.data.stage, e.time);
-  for (const e of trail.pick('stage-failed', stageFailedSchema)) ended.set(e.data.stage, e.time);
+  const failed = new Set<string>();
+  for (const e of trail.pick('stage-failed', stageFailedSchema)) {
+    ended.set(e.data.stage, e.time);
+    failed.add(e.data.stage);
+  }
   for (const e of trail.pick('stage-skipped', stageReasonSchema)) ended.set(e.data.stage, e.time);
   for (const e of trail.pick('stage-undone', stageEventSchema)) undone.set(e.data.stage, e.time);
   return recorded.map((row) => {
@@ -88,7 +92,8 @@ function stagesOf(trail: RunTrail, recorded: Array<{ stage: string; state: strin
     const finishedAt = ended.get(row.stage) ?? (row.state === 'undone' ? null : row.finishedAt);
     return {
       name: row.stage,
-      state: row.state,
+      // A stage that failed and was then undone shows as failed (the note says when it was undone).
+      state: row.state === 'undone' && failed.has(row.stage) ? 'failed' : row.state,
       startedAt,
       finishedAt,
       durationMs: span(startedAt, finishedAt),
