@@ -35,6 +35,7 @@ export async function startPair(options: PairOptions = {}): Promise<ClusterPair>
   const target = await startKubeTestServer({ readyDelayMs: 30, ...options.target });
   source.seed(options.sourceObjects ?? [...sourceClusterObjects, ...shopNamespace()]);
   target.seed(options.targetObjects ?? targetClusterObjects);
+  await Promise.all([source.settled(), target.settled()]);
   const kubeconfig = path.join(tmp.dir, 'kubeconfig');
   writeKubeconfig(kubeconfig, [
     { name: 'eks', url: source.url, ...(options.source?.token ? { token: options.source.token } : {}) },

@@ -125,7 +125,7 @@ export interface UndoResult {
 const generatedPlurals = new Set(['events', 'pods', 'replicasets', 'endpoints', 'endpointslices', 'controllerrevisions', 'leases', 'nodes', 'persistentvolumes']);
 
 /** Deletes what handoff created for the migration; removes handoff's fields from what it adopted. */
-export async function undoApply(cluster: Cluster, options: { migration: string; signal?: AbortSignal }): Promise<UndoResult> {
+export async function undoApply(cluster: Cluster, options: { migration: string; timeoutMs?: number; signal?: AbortSignal }): Promise<UndoResult> {
   const result: UndoResult = { deleted: [], kept: [] };
   const selector = `${LABEL_MIGRATION}=${options.migration}`;
   const found: KubeObject[] = [];
@@ -142,6 +142,8 @@ export async function undoApply(cluster: Cluster, options: { migration: string; 
     const ref = refOf(object);
     if (object.metadata.labels?.[LABEL_CREATED] === 'true') {
       if (await cluster.remove(ref, options.signal)) result.deleted.push(ref);
+      // Claims a created StatefulSet made from its volumeClaimTemplates did not exist before either.
+      if (object.kind === 'StatefulSet') result.deleted.push(...(await removeClaims(cluster, object, options.signal)));
     } else {
       await releaseFields(cluster, object, options.signal);
       result.kept.push({ ...ref, reason: 'existed before the migration; only handoff’s fields were removed' });
@@ -157,9 +159,37 @@ export async function undoApply(cluster: Cluster, options: { migration: string; 
     const others = await foreignObjects(cluster, namespace.metadata.name, options.signal);
     if (others.length > 0) {
       result.kept.push({ ...ref, reason: `holds objects handoff did not create: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}` });
-    } else if (await cluster.remove(ref, options.signal)) result.deleted.push(ref);
+    } else if (await cluster.remove(ref, options.signal)) {
+      // Namespaces terminate asynchronously; wait (bounded) so a new provision does not meet a terminating one.
+      await waitGone(cluster, ref, options.timeoutMs ?? 120_000, options.signal);
+      result.deleted.push(ref);
+    }
   }
   return result;
+}
+
+async function waitGone(cluster: Cluster, ref: ObjectRef, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const started = Date.now();
+  let interval = 50;
+  while (await cluster.get(ref, signal)) {
+    if (Date.now() - started >= timeoutMs) throw new TimeoutError(`${describeRef(ref)} is still terminating after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(interval, signal);
+    interval = Math.min(interval * 2, 2000);
+  }
+}
+
+async function removeClaims(cluster: Cluster, statefulSet: KubeObject, signal?: AbortSignal): Promise<ObjectRef[]> {
+  const templates = dig(statefulSet, 'spec', 'volumeClaimTemplates');
+  const prefixes = (Array.isArray(templates) ? templates : []).map((t) => `${String(dig(t, 'metadata', 'name'))}-${statefulSet.metadata.name}-`);
+  const namespace = statefulSet.metadata.namespace;
+  if (prefixes.length === 0 || !namespace) return [];
+  const claims = await cluster.list('v1', 'PersistentVolumeClaim', { namespace, ...(signal ? { signal } : {}) });
+  const removed: ObjectRef[] = [];
+  for (const claim of claims) {
+    const ordinal = prefixes.some((p) => claim.metadata.name.startsWith(p) && /^\d+$/.test(claim.metadata.name.slice(p.length)));
+    if (ordinal && claim.metadata.labels?.[LABEL_MIGRATION] === undefined && (await cluster.remove(refOf(claim), signal))) removed.push(refOf(claim));
+  }
+  return removed;
 }
 
 async function releaseFields(cluster: Cluster, object: KubeObject, signal?: AbortSignal): Promise<void> {

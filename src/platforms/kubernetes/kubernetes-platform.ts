@@ -130,7 +130,7 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
     async teardown(ctx) {
       if (site === 'source') return;
       const target = await open('target', ctx.signal);
-      const result = await undoApply(target, { migration: plan.metadata.name, ...sig(ctx) });
+      const result = await undoApply(target, { migration: plan.metadata.name, timeoutMs: options.readyTimeoutMs ?? 300_000, ...sig(ctx) });
       ctx.logger.info('removed what the migration created on the target', {
         deleted: result.deleted.map(describeRef),
         kept: result.kept.map((k) => `${describeRef(k)}: ${k.reason}`),

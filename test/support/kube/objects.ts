@@ -166,6 +166,11 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
       applyDefaults(type, next, isCustom(type), true);
       validate(type, next, undefined);
     }
+    // Empty label and annotation maps are omitted, as Go's omitempty does on the real server.
+    for (const key of ['labels', 'annotations']) {
+      const map = next.metadata[key];
+      if (isObject(map) && Object.keys(map).length === 0) delete next.metadata[key];
+    }
     if (old && !old.metadata.deletionTimestamp && normalized(next) === normalized(old)) {
       // A write that changes nothing is a no-op: same resourceVersion, no watch event.
       return old;

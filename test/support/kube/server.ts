@@ -57,6 +57,8 @@ export interface KubeTestServer {
   read(apiVersion: string, kind: string, name: string, namespace?: string): KubeObject | undefined;
   /** Objects of a kind (all namespaces unless given). */
   listKind(apiVersion: string, kind: string, namespace?: string): KubeObject[];
+  /** Resolves once no object changed for `quietMs` (the controller has converged); bounded. */
+  settled(quietMs?: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -385,6 +387,20 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     listKind: (apiVersion, kind, namespace) => {
       const type = catalog.byKind(apiVersion, kind);
       return type ? store.list(type, namespace) : [];
+    },
+    settled: async (quietMs = 200, timeoutMs = 15_000) => {
+      const started = Date.now();
+      let last = store.resourceVersion();
+      let since = Date.now();
+      while (Date.now() - since < quietMs) {
+        if (Date.now() - started > timeoutMs) throw new Error(`the test server did not settle within ${timeoutMs} ms`);
+        await new Promise((resolvePromise) => setTimeout(resolvePromise, 20));
+        const now = store.resourceVersion();
+        if (now !== last) {
+          last = now;
+          since = Date.now();
+        }
+      }
     },
     close: async () => {
       controller.close();
