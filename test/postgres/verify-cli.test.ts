@@ -66,7 +66,7 @@ describe('handoff verify: usage and bad input', () => {
       expect(result.code).toBe(1);
       expect(result.stdout.match(/^public\.items:/gm)).toHaveLength(1); // the same table named twice is compared once
       expect(result.stdout).toContain('public.items: 300 / 300 rows, 6 chunk(s): DIFFERENT (0 missing, 0 extra, 1 changed)');
-      expect(result.stdout).toContain('changed: (7)');
+      expect(result.stdout).toContain('changed: (7) [name]');
       expect(`${result.stdout}${result.stderr}`).not.toContain(server.password);
     } finally {
       await server.query(`update items set name = 'item 7' where id = 7`, [], 'dst');

@@ -53,6 +53,7 @@ const tableSchema = z.object({
   missing: z.array(z.array(z.string())),
   extra: z.array(z.array(z.string())),
   changed: z.array(z.array(z.string())),
+  changedColumns: z.array(z.object({ key: z.array(z.string()), columns: z.array(z.string()) })),
 });
 const outputSchema = z.object({
   identical: z.boolean(),
@@ -112,6 +113,12 @@ describe('handoff verify finds and repairs divergent rows', () => {
       changed: [['42'], ['43'], ['1999']],
     });
     expect(byName.get('public.accounts')?.chunks).toBeGreaterThanOrEqual(19);
+    expect(byName.get('public.accounts')?.changedColumns).toEqual([
+      { key: ['42'], columns: ['closed_at'] },
+      { key: ['43'], columns: ['meta'] },
+      { key: ['1999'], columns: ['owner'] },
+    ]);
+    expect(byName.get('public.order_items')?.changedColumns).toEqual([{ key: ['12', 'sku-a'], columns: ['note'] }]);
     expect(byName.get('public.order_items')).toMatchObject({
       sourceRows: 1500,
       targetRows: 1500,

@@ -148,6 +148,16 @@ describe('verify across types and settings', () => {
     const kinds = report.tables[0];
     expect(report.identical).toBe(false);
     expect(kinds?.changed).toEqual([['20'], ['21'], ['22'], ['23'], ['24'], ['25'], ['26'], ['27']]);
+    expect(kinds?.changedColumns.map((entry) => [entry.key[0], entry.columns.join(',')])).toEqual([
+      ['20', 'big'],
+      ['21', 'raw'],
+      ['22', 'ratio'],
+      ['23', 'at'],
+      ['24', 'label'],
+      ['25', 'nums'],
+      ['26', 'span'],
+      ['27', 'feeling'],
+    ]);
     expect(kinds?.missing).toEqual([]);
     expect(kinds?.extra).toEqual([]);
   });

@@ -113,7 +113,14 @@ function renderText(output: VerifyOutput): string {
       };
       show('missing on target', table.missing);
       show('extra on target', table.extra);
-      show('changed', table.changed);
+      const columns = new Map(table.changedColumns.map((entry) => [JSON.stringify(entry.key), entry.columns]));
+      if (table.changed.length) {
+        const described = table.changed.slice(0, 10).map((key) => {
+          const names = columns.get(JSON.stringify(key));
+          return `(${key.join(', ')})${names && names.length ? ` [${names.join(', ')}]` : ''}`;
+        });
+        lines.push(`  changed: ${described.join(' ')}${table.changed.length > 10 ? ` … ${table.changed.length - 10} more` : ''}`);
+      }
     }
   }
   for (const note of output.notes) lines.push(`note: ${note}`);

@@ -5,7 +5,7 @@
  */
 import { chunkBoundaries } from './boundaries.js';
 import { emptyDifferences, localise, type Differences } from './localise.js';
-import { aggregate, sameAggregate, type Aggregate } from './range-ops.js';
+import { aggregate, columnHashesForKeys, sameAggregate, type Aggregate } from './range-ops.js';
 import type { SessionPool } from './session-pool.js';
 import type { TablePlan } from './table-plan.js';
 import type { ChunkReport, Key, KeyRange, TableReport, VerifyProgress } from './types.js';
@@ -26,7 +26,12 @@ export interface CompareTableOptions {
   /** Compare only these chunks (from an earlier report's `chunkDetails`) instead of the whole table. */
   only?: readonly ChunkSelection[];
   notes?: readonly string[];
+  /** Per-column hash expressions (plan.columns order), to name the columns of changed rows. */
+  columnHashes?: readonly string[];
 }
+
+/** Changed rows whose differing columns are named, per table. */
+const DESCRIBE_CHANGED = 100;
 
 export async function compareTable(
   plan: TablePlan,
@@ -98,6 +103,8 @@ export async function compareTable(
   if (plan.key.length > 0 && mismatchedChunks > 0 && all.missing.length + all.extra.length + all.changed.length === 0 && !budget.truncated) {
     notes.push(`${plan.label}: chunk hashes differed but no differing row was found on a second look; the data changed during the comparison`);
   }
+  const changedColumns =
+    options.columnHashes && all.changed.length > 0 ? await describeChanged(plan, options.columnHashes, source, target, all.changed.slice(0, DESCRIBE_CHANGED)) : [];
   return {
     table: plan.label,
     sourceRows: details.reduce((sum, chunk) => sum + chunk.sourceRows, 0),
@@ -107,6 +114,7 @@ export async function compareTable(
     missing: all.missing,
     extra: all.extra,
     changed: all.changed,
+    changedColumns,
     identical: mismatchedChunks === 0,
     method: plan.key.length === 0 ? 'whole-table' : 'chunked',
     primaryKey: plan.key.map((column) => column.name),
@@ -117,6 +125,26 @@ export async function compareTable(
     elapsedMs: Date.now() - started,
     chunkDetails: details,
   };
+}
+
+/** Names the columns that differ in each changed row: one hash per column, both sides, in SQL. */
+async function describeChanged(
+  plan: TablePlan,
+  columnHashes: readonly string[],
+  source: SessionPool,
+  target: SessionPool,
+  keys: Key[],
+): Promise<Array<{ key: Key; columns: string[] }>> {
+  const [a, b] = await Promise.all([
+    source.use((client) => columnHashesForKeys(client, plan, columnHashes, keys)),
+    target.use((client) => columnHashesForKeys(client, plan, columnHashes, keys)),
+  ]);
+  return keys.map((key) => {
+    const id = JSON.stringify(key);
+    const x = a.get(id) ?? [];
+    const y = b.get(id) ?? [];
+    return { key, columns: plan.columns.filter((_, i) => x[i] !== y[i]).map((column) => column.name) };
+  });
 }
 
 /** Chunks from ascending boundaries: (-inf, b1), [b1, b2), ..., [bn, +inf). */

@@ -12,6 +12,7 @@ const table: TableReport = {
   missing: [['3']],
   extra: [['11'], ['12']],
   changed: [],
+  changedColumns: [],
   identical: false,
   method: 'chunked',
   primaryKey: ['id'],

@@ -117,3 +117,19 @@ export async function rowHashesForKeys(
   );
   return result.rows.map((row) => ({ key: keyOf(row, plan), hash: String(row.h) }));
 }
+
+/** Per key, the hash of each compared column (in `columnHashes` order), for the rows that exist. */
+export async function columnHashesForKeys(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  columnHashes: readonly string[],
+  keys: readonly Key[],
+): Promise<Map<string, string[]>> {
+  if (keys.length === 0 || columnHashes.length === 0) return new Map();
+  const params: unknown[] = [];
+  const result = await client.query<Record<string, unknown>>(
+    `select ${keyText(plan)}, array[${columnHashes.join(', ')}]::text[] as hs from ${plan.sql} where ${keyIn(plan, keys, params)}`,
+    params,
+  );
+  return new Map(result.rows.map((row) => [JSON.stringify(keyOf(row, plan)), (row.hs as string[]) ?? []]));
+}

@@ -141,24 +141,31 @@ export interface HashChoices {
  * without one (json, point, xml, enums...), and columns whose type differs between the sides, are
  * hashed in text form (stable under the pinned settings). Numeric columns also contribute their
  * scale, since the numeric hash treats 1.0 and 1.00 as equal (numeric arrays go in as text for the
- * same reason). Calling the per-type functions
- * directly costs about 20 % less than `hash_record_extended(row(...))` over the same columns.
+ * same reason). Calling the per-type functions directly costs about 20 % less than
+ * `hash_record_extended(row(...))` over the same columns.
  */
 export function rowHashExpression(plan: TablePlan, choices: HashChoices): string {
+  const parts = columnHashExpressions(plan, choices);
+  if (parts.length === 0) return `0::int8`;
+  return `(${parts.join(' # ')})`;
+}
+
+/** One 64-bit hash expression per compared column, in `plan.columns` order (see rowHashExpression). */
+export function columnHashExpressions(plan: TablePlan, choices: HashChoices): string[] {
   const parts: string[] = [];
   let seed = 0;
-  const add = (call: (seed: number) => string): void => {
+  const call = (expression: (seed: number) => string): string => {
     seed++;
-    parts.push(`coalesce(${call(seed)}, ${seed})`);
+    return `coalesce(${expression(seed)}, ${seed})`;
   };
   for (const column of plan.columns) {
     const ident = pg.escapeIdentifier(column.name);
     const fn = column.sourceType === column.targetType ? choices.functions.get(column.sourceType) : undefined;
     const asText = fn === undefined || column.baseType.startsWith('numeric[');
-    if (asText) add((s) => `hashtextextended(${ident}::text, ${s})`);
-    else add((s) => `${fn}(${ident}, ${s})`);
-    if (!asText && column.baseType === 'numeric') add((s) => `hashint4extended(scale(${ident}), ${s})`);
+    if (asText) parts.push(call((s) => `hashtextextended(${ident}::text, ${s})`));
+    else if (column.baseType === 'numeric') {
+      parts.push(`${call((s) => `${fn}(${ident}, ${s})`)} # ${call((s) => `hashint4extended(scale(${ident}), ${s})`)}`);
+    } else parts.push(call((s) => `${fn}(${ident}, ${s})`));
   }
-  if (parts.length === 0) return `0::int8`;
-  return `(${parts.join(' # ')})`;
+  return parts;
 }

@@ -60,6 +60,8 @@ export interface TableReport {
   extra: Key[];
   /** Keys on both sides whose rows differ. */
   changed: Key[];
+  /** For the first changed keys (up to 100), the columns whose values differ. */
+  changedColumns: Array<{ key: Key; columns: string[] }>;
   identical: boolean;
   method: CompareMethod;
   primaryKey: string[];

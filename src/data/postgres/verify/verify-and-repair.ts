@@ -34,6 +34,8 @@ export interface TableSummary {
   missing: Key[];
   extra: Key[];
   changed: Key[];
+  /** For the first 100 changed keys, the columns that differ. */
+  changedColumns: TableReport['changedColumns'];
   method: TableReport['method'];
   primaryKey: string[];
   truncated: boolean;
@@ -113,6 +115,7 @@ function summarise(table: TableReport, withChunks: boolean): TableSummary {
     missing: table.missing,
     extra: table.extra,
     changed: table.changed,
+    changedColumns: table.changedColumns,
     method: table.method,
     primaryKey: table.primaryKey,
     truncated: table.truncated,

@@ -15,7 +15,7 @@ import { formatTable, parseTableName, type TableName } from '../connect.js';
 import { hashFunctions, listUserTables, readTableShape, type TableShape } from './catalog.js';
 import { compareTable, type ChunkSelection } from './compare-table.js';
 import { createSessionPool, type SessionPool } from './session-pool.js';
-import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
+import { columnHashExpressions, planTable, rowHashExpression, type TablePlan } from './table-plan.js';
 import type { SchemaDifference, TableReport, VerifyProgress, VerifyReport } from './types.js';
 
 export interface VerifyOptions {
@@ -54,6 +54,7 @@ export interface VerifyOptions {
 interface Prepared {
   plan: TablePlan;
   hash: string;
+  columnHashes: string[];
   notes: string[];
   only?: readonly ChunkSelection[];
 }
@@ -98,6 +99,7 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
         await compareTable(item.plan, item.hash, source, target, {
           ...compareOptions,
           notes: item.notes,
+          columnHashes: item.columnHashes,
           ...(item.only ? { only: item.only } : {}),
         }),
       );
@@ -115,6 +117,7 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
         const again = await compareTable(item.plan, item.hash, source, target, {
           ...compareOptions,
           notes: item.notes,
+          columnHashes: item.columnHashes,
           only: report.chunkDetails.filter((chunk) => !chunk.matched),
         });
         reports[i] = merge(report, again, rechecks);
@@ -195,6 +198,7 @@ async function prepare(
     return {
       plan,
       hash: rowHashExpression(plan, { functions }),
+      columnHashes: columnHashExpressions(plan, { functions }),
       notes: tableNotes,
       ...(selection ? { only: selection } : {}),
     };
@@ -217,6 +221,7 @@ function merge(before: TableReport, after: TableReport, round: number): TableRep
     missing: after.missing,
     extra: after.extra,
     changed: after.changed,
+    changedColumns: after.changedColumns,
     truncated: after.truncated,
     notes: [
       ...before.notes,
