@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'adapter' // an adapter (database, router, platform) failed
   | 'timeout' // a bounded wait ran out
   | 'audit.invalid' // the audit trail does not verify
+  | 'run.hold' // a step cannot go on safely now: pause the run, undo nothing
   | 'internal'; // a bug
 
 export interface HandoffErrorOptions {
@@ -132,6 +133,17 @@ export class CheckFailedError extends HandoffError {
   }
 }
 
+/**
+ * A step that must not go on and must not be undone either (the source cannot take traffic back,
+ * the gate cannot judge): the executor pauses the run with this message and undoes nothing.
+ * `handoff resume` runs the step again.
+ */
+export class HoldRunError extends HandoffError {
+  constructor(message: string, options: HandoffErrorOptions = {}) {
+    super('run.hold', message, options);
+  }
+}
+
 export class InternalError extends HandoffError {
   constructor(message: string, options: HandoffErrorOptions = {}) {
     super('internal', message, options);
@@ -154,6 +166,7 @@ const exitCodes: Record<ErrorCode, 1 | 2 | 3> = {
   adapter: 1,
   timeout: 1,
   'audit.invalid': 1,
+  'run.hold': 1,
   internal: 3,
 };
 

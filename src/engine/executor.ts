@@ -189,6 +189,13 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
       const request = pendingControl(session);
       if (request?.action === 'abort') return handleControl(session, request);
       const message = errorText(session, error);
+      if (error instanceof HandoffError && error.code === 'run.hold') {
+        // Neither done nor failed: the step stays an intent, and resume runs it again.
+        const reason = `step ${step.name} of stage ${stage.name} holds the run: ${message}; \`handoff resume ${runId}\` to try again, or \`handoff rollback ${runId}\``;
+        updateRun(session, { state: 'paused', reason });
+        emit(session, 'run-paused', { reason }, stage.name);
+        return { completed: false };
+      }
       write(session, () => store.steps.failed(runId, stage.name, step.name, session.fence.epoch, message));
       emit(session, 'step-failed', { stage: stage.name, step: step.name, key: record.key, error: message }, record.key);
       return fail(session, stage, `step ${step.name} of stage ${stage.name} failed: ${message}`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NotImplementedError } from '../common/errors.js';
+import { InternalError, NotImplementedError } from '../common/errors.js';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { createRuntime } from './runtime.js';
 import { formatRunPlan, planRun } from './planner.js';
 import { defaultRegistry } from './stages/index.js';
 import { mapSecrets, testPlan } from './testing.js';
@@ -70,21 +72,37 @@ describe('defaultRegistry', () => {
     state: { get: () => undefined, set: () => {} },
   });
 
-  it('fails, naming the issue, in stages whose adapters are not built yet', async () => {
+  it('fails, naming the issue, where an adapter is not built yet (Kubernetes platform), and builds real steps elsewhere', async () => {
     const plan = testPlan({
       source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'A' } } } },
       target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'B' } } } },
       data: [{ database: 'orders' }],
-      traffic: { router: { kind: 'builtin', listen: '127.0.0.1:8080' } },
+      traffic: { router: { kind: 'gateway-api', route: 'orders' } },
     });
-    const stages = defaultRegistry(plan, deps);
-    expect(stages.every((stage) => !stage.skip)).toBe(true);
-    const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
-    const parity = byName.preflight?.steps.find((s) => s.name === 'platform-parity');
-    await expect(parity?.run(ctx(plan))).rejects.toThrow(/Kubernetes platform/);
-    await expect(byName.replicate?.steps[0]?.run(ctx(plan))).rejects.toBeInstanceOf(NotImplementedError);
-    await expect(byName.replicate?.steps[0]?.run(ctx(plan))).rejects.toThrow(/PostgreSQL data plane/);
-    await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/traffic plane/);
+    const tmp = makeTempDir();
+    try {
+      const stages = defaultRegistry(plan, { ...deps, runtime: createRuntime({ stateDir: tmp.dir }) });
+      expect(stages.every((stage) => !stage.skip)).toBe(true);
+      const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
+      const platform = byName.preflight?.steps.find((s) => s.name === 'platform-preflight');
+      await expect(platform?.run(ctx(plan))).rejects.toBeInstanceOf(NotImplementedError);
+      await expect(platform?.run(ctx(plan))).rejects.toThrow(/kubernetes platform/);
+      await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(/Kubernetes platform issue/);
+      await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/gateway-api traffic driver/);
+      expect(byName.replicate?.steps.map((s) => s.name)).toContain('pg-orders-initial-copy');
+      expect(byName.cutover?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['hold-requests', 'pg-orders-fence-source', 'route-to-target', 'release-requests']));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('says a step needs the run time adapters when stages are built without them (dry run)', async () => {
+    const plan = testPlan({
+      source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: {} },
+      target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: {} },
+    });
+    const provision = defaultRegistry(plan, deps).find((s) => s.name === 'provision');
+    await expect(provision?.steps[0]?.run(ctx(plan))).rejects.toBeInstanceOf(InternalError);
   });
 
   it('resolves every secret in preflight and fails on one that is missing', async () => {

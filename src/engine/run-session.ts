@@ -16,6 +16,8 @@ import type { RunRecord } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
 import { executeRun, type RunOutcome } from './executor.js';
 import { auditEvents, logEvents } from './observers.js';
+import { writeRunReport } from '../report/write.js';
+import { createRuntime, type Runtime } from './runtime.js';
 import { defaultRegistry } from './stages/index.js';
 import type { StageRegistry } from './types.js';
 
@@ -35,6 +37,10 @@ export interface EngineEnv {
   pollMs?: number;
   /** More readers of each run's event stream (metrics, a dashboard, tests); called after logs and audit. */
   observe?: (events: EventBus) => void;
+  /** The adapters the stages act through; made from the plan for each execution when left out. */
+  runtime?: Runtime;
+  /** Write the run's report (HTML) when an execution ends; on unless false. */
+  report?: boolean;
 }
 
 export function openAudit(store: Store, env: EngineEnv): AuditTrail {
@@ -99,10 +105,12 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
     cwd: path.dirname(run.planFile),
     redactor: env.redactor,
   });
-  return withRunEvents(store, env, run.id, (events, trail) => {
+  const runtime = env.runtime ?? createRuntime({ stateDir: env.stateDir });
+  const outcome = await withRunEvents(store, env, run.id, async (events, trail) => {
     const registry = env.registry ?? defaultRegistry;
-    const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason) });
-    return executeRun({
+    const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason), runtime });
+    try {
+      return await executeRun({
       store,
       runId: run.id,
       plan: loaded.plan,
@@ -116,6 +124,18 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
       ...(input.until !== undefined ? { until: input.until } : {}),
       ...(env.lease ? { lease: env.lease } : {}),
       ...(env.pollMs !== undefined ? { pollMs: env.pollMs } : {}),
-    });
+      });
+    } finally {
+      if (!env.runtime) await runtime.close();
+    }
   });
+  if (env.report !== false) {
+    try {
+      const file = writeRunReport({ stateDir: env.stateDir, runId: run.id, format: 'html', redactor: env.redactor });
+      env.logger.info(`report written to ${file}`);
+    } catch (error) {
+      env.logger.warn('the run report could not be written', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return outcome;
 }

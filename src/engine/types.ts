@@ -16,6 +16,7 @@ import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
 import type { Migration, StageName } from '../plan/schema.js';
 import type { ResolvedSecrets } from '../plan/secrets.js';
+import type { Runtime } from './runtime.js';
 
 /** Secret references resolved late; every value returned is registered with the redactor first. */
 export type { ResolvedSecrets };
@@ -77,6 +78,11 @@ export interface Stage {
 export interface StageDeps {
   /** Writes a signed audit checkpoint (finalize uses it). */
   checkpoint(reason: string): void;
+  /**
+   * The adapters steps act through (router, data plane, platforms), made from the plan. Absent when
+   * stages are only planned (dry run, status); a step that needs it then fails as an internal error.
+   */
+  runtime?: Runtime;
 }
 
 /** Builds the stages of a plan, in pipeline order. */

@@ -1,12 +1,46 @@
 import type { Migration } from '../../plan/schema.js';
+import type { QuiesceRecord } from '../../platforms/platform.js';
 import type { Stage, StageDeps, Step } from '../types.js';
-import { notImplementedStep } from './not-implemented.js';
+import { dataPlaneFor } from './data.js';
+import { platformContext, runtimeOf } from './support.js';
 
-/** The point of no return: remove scaffolding and seal the audit trail with a checkpoint. */
+const QUIESCED = 'finalize.source-quiesced';
+
+/**
+ * The point of no return: stop the source's workloads, remove the replication scaffolding in both
+ * directions, and seal the audit trail with a checkpoint.
+ */
 export function finalizeStage(plan: Migration, deps: StageDeps): Stage {
   const steps: Step[] = [];
+  const sourceRuns = plan.spec.source.platform.kind === 'kubernetes' || (plan.spec.workloads?.processes?.length ?? 0) > 0;
+  if (sourceRuns) {
+    steps.push({
+      name: 'quiesce-source',
+      async run(ctx) {
+        const saved = ctx.state.get<QuiesceRecord>(QUIESCED);
+        if (saved) return saved;
+        const record = await runtimeOf(deps).platform(ctx, 'source').quiesce(platformContext(ctx));
+        ctx.state.set(QUIESCED, record);
+        return record;
+      },
+      async undo(ctx) {
+        const saved = ctx.state.get<QuiesceRecord>(QUIESCED);
+        if (saved) await runtimeOf(deps).platform(ctx, 'source').unquiesce(platformContext(ctx), saved);
+      },
+    });
+  }
   if (plan.spec.data.length > 0) {
-    steps.push(notImplementedStep('remove-replication', 'removing PostgreSQL replication scaffolding', 'postgres'));
+    const data = dataPlaneFor(plan);
+    steps.push(...plan.spec.data.flatMap((entry) => data.finalizeSteps(entry)));
+    steps.push({
+      name: 'report-cleanup',
+      run(ctx) {
+        const what = ctx.plan.spec.data.map((e) => `replication scaffolding of ${e.database} (publications, subscriptions, slots, markers, dirty tracking, fences)`);
+        if (sourceRuns) what.unshift('source workloads stopped');
+        ctx.events.emit('cleanup-done', { what }, { subject: 'finalize' });
+        return Promise.resolve({ what });
+      },
+    });
   }
   steps.push({
     name: 'write-checkpoint',

@@ -1,6 +1,9 @@
+import { CheckFailedError } from '../../common/errors.js';
+import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
-import type { Stage, Step } from '../types.js';
-import { notImplementedStep } from './not-implemented.js';
+import type { Stage, StageDeps, Step, StepContext } from '../types.js';
+import { runtimeOf } from './support.js';
+import { platformContext } from './support.js';
 
 /** Resolves every secret reference of the plan, so a missing one stops the run before anything changes. */
 export const resolveSecretsStep: Step = {
@@ -22,21 +25,100 @@ export const resolveSecretsStep: Step = {
   },
 };
 
+const FINDINGS = 'preflight.findings';
+
+function record(ctx: StepContext, check: string, findings: Finding[]): { blockers: number; warnings: number } {
+  const all = ctx.state.get<Record<string, Finding[]>>(FINDINGS) ?? {};
+  all[check] = findings;
+  ctx.state.set(FINDINGS, all);
+  ctx.events.emit('preflight-findings', { component: check, findings }, { subject: check });
+  return {
+    blockers: findings.filter((f) => f.severity === 'blocker').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+  };
+}
+
 /** Read-only checks of both sites; any blocker stops the run before anything changes. */
-export function preflightStage(plan: Migration): Stage {
+export function preflightStage(plan: Migration, deps: StageDeps): Stage {
   const steps: Step[] = [resolveSecretsStep];
-  const kinds = new Set([plan.spec.source.platform.kind, plan.spec.target.platform.kind]);
-  if (kinds.has('kubernetes')) {
-    steps.push(notImplementedStep('platform-parity', 'Kubernetes preflight (inventory and parity)', 'kubernetes'));
-  }
-  if (kinds.has('local') && (plan.spec.workloads?.processes?.length ?? 0) > 0) {
-    steps.push(notImplementedStep('local-processes', 'local platform preflight (processes)', 'local'));
+  const hasProcesses = (plan.spec.workloads?.processes?.length ?? 0) > 0;
+  const sites = (['source', 'target'] as const).filter(
+    (site) => plan.spec[site].platform.kind === 'kubernetes' || hasProcesses,
+  );
+  if (sites.length > 0) {
+    steps.push({
+      name: 'platform-preflight',
+      async run(ctx) {
+        const runtime = runtimeOf(deps);
+        const findings: Finding[] = [];
+        for (const site of sites) findings.push(...(await runtime.platform(ctx, site).preflight(platformContext(ctx))));
+        return record(ctx, 'platform', findings);
+      },
+    });
   }
   if (plan.spec.data.length > 0) {
-    steps.push(notImplementedStep('data-preflight', 'PostgreSQL preflight', 'postgres'));
+    steps.push({
+      name: 'data-preflight',
+      async run(ctx) {
+        const data = runtimeOf(deps).dataPlane();
+        const findings: Finding[] = [];
+        const estimates: unknown[] = [];
+        for (const entry of ctx.plan.spec.data) {
+          const report = await data.preflight({
+            entry,
+            sourceUrl: ctx.secrets.databaseUrl('source', entry.database),
+            targetUrl: ctx.secrets.databaseUrl('target', entry.database),
+            redactor: ctx.redactor,
+          });
+          findings.push(...report.findings.map((f) => ({ ...f, subject: `${entry.database}: ${f.subject}` })));
+          estimates.push({ database: entry.database, ...report.estimate });
+        }
+        return { ...record(ctx, 'data', findings), estimates };
+      },
+    });
   }
   if (plan.spec.traffic) {
-    steps.push(notImplementedStep('router-preflight', 'router preflight', 'traffic'));
+    steps.push({
+      name: 'router-preflight',
+      async run(ctx) {
+        const findings: Finding[] = [];
+        try {
+          const snapshot = await runtimeOf(deps).router(ctx).snapshot();
+          for (const site of ['source', 'target']) {
+            if (!(site in snapshot.routes.reads)) {
+              findings.push({
+                id: 'router.site-missing',
+                severity: 'blocker',
+                subject: site,
+                message: `the router has no site named ${site}`,
+                remediation: 'start the router with --site source=URL --site target=URL',
+              });
+            }
+          }
+        } catch (error) {
+          findings.push({
+            id: 'router.unreachable',
+            severity: 'blocker',
+            subject: 'spec.traffic.router',
+            message: `the router cannot be driven: ${error instanceof Error ? error.message : String(error)}`,
+            remediation: 'start `handoff router` with an admin address and token, and reference them in spec.traffic.router',
+          });
+        }
+        return record(ctx, 'router', findings);
+      },
+    });
   }
+  steps.push({
+    name: 'judge-findings',
+    async run(ctx) {
+      const all = Object.values(ctx.state.get<Record<string, Finding[]>>(FINDINGS) ?? {}).flat();
+      const blockers = all.filter((f) => f.severity === 'blocker');
+      if (blockers.length > 0) {
+        const list = blockers.map((f) => `${f.id} (${f.subject}): ${f.message}`).join('; ');
+        throw new CheckFailedError(`preflight found ${blockers.length} blocker(s): ${list}`);
+      }
+      return { findings: all.length, warnings: all.filter((f) => f.severity === 'warning').length };
+    },
+  });
   return { name: 'preflight', steps };
 }

@@ -1,23 +1,130 @@
+/**
+ * The traffic stages: shift moves reads to the target step by step, each step baked and gated;
+ * cutover holds requests at the router, runs the data plane's fenced cutover, moves writes and
+ * releases the held requests to the target; bake watches the target with all traffic. Undo moves
+ * traffic back to the source (holding writes while the data plane fails back).
+ */
+import { parseDuration } from '../../common/duration.js';
 import type { Migration } from '../../plan/schema.js';
-import type { Stage } from '../types.js';
-import { notImplementedStep } from './not-implemented.js';
+import type { RequestClass, Routes } from '../../traffic/routes.js';
+import type { Stage, StageDeps, Step, StepContext } from '../types.js';
+import { dataPlaneFor } from './data.js';
+import { runtimeOf } from './support.js';
+import { bakeFor, reportLag, watchStep } from './traffic-watch.js';
 
 const NO_TRAFFIC = 'the plan has no traffic section';
+const ALL_SOURCE = { source: 1, target: 0 };
+const ALL_TARGET = { source: 0, target: 1 };
+
+function emitWeights(ctx: StepContext, routes: Routes, reason: string): void {
+  ctx.events.emit('traffic-weights', { reads: routes.reads, writes: routes.writes, reason }, { subject: reason });
+}
+
+function cutoverBounds(plan: Migration): { maxHoldMs: number; holdReads: boolean } {
+  const cutover = plan.spec.traffic?.cutover;
+  return { maxHoldMs: parseDuration(cutover?.maxHold ?? '2s'), holdReads: cutover?.holdReads ?? false };
+}
 
 /** Moves read traffic to the target step by step, each step baked and gated. */
-export function shiftStage(plan: Migration): Stage {
-  if (!plan.spec.traffic) return { name: 'shift', skip: NO_TRAFFIC, steps: [] };
-  return { name: 'shift', steps: [notImplementedStep('shift-reads', 'shifting read traffic', 'traffic')] };
+export function shiftStage(plan: Migration, deps: StageDeps): Stage {
+  const traffic = plan.spec.traffic;
+  if (!traffic) return { name: 'shift', skip: NO_TRAFFIC, steps: [] };
+  const weights = traffic.reads.steps;
+  const steps: Step[] = weights.map((percent, index) => ({
+    name: `reads-${String(percent).replace('.', '_')}`,
+    async run(ctx) {
+      const router = runtimeOf(deps).router(ctx);
+      if (index === 0) await reportLag(ctx, router);
+      const share = percent / 100;
+      const { routes } = await router.setRoutes({ reads: { source: 1 - share, target: share } });
+      emitWeights(ctx, routes, `shift step ${index + 1} of ${weights.length} (${percent} %)`);
+      return watchStep(ctx, { stage: 'shift', gate: `shift-${percent}`, router, bakeMs: bakeFor(ctx, 'shift'), expectedShare: share, reportLag: true });
+    },
+    async undo(ctx) {
+      const router = runtimeOf(deps).router(ctx);
+      const { routes, changed } = await router.setRoutes({ reads: ALL_SOURCE });
+      if (changed.length > 0) emitWeights(ctx, routes, `rollback: reads back on the source (from the ${percent} % step)`);
+    },
+  }));
+  return { name: 'shift', steps };
 }
 
 /** Buffers requests, fences the source, waits for the target, moves writes, releases the buffer. */
-export function cutoverStage(plan: Migration): Stage {
+export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   if (!plan.spec.traffic) return { name: 'cutover', skip: NO_TRAFFIC, steps: [] };
-  return { name: 'cutover', steps: [notImplementedStep('cut-over-writes', 'write cutover', 'traffic')] };
+  const data = dataPlaneFor(plan);
+  const { maxHoldMs, holdReads } = cutoverBounds(plan);
+  const classes: RequestClass[] = holdReads ? ['writes', 'reads'] : ['writes'];
+  const STARTED = 'cutover.stats-before';
+  const steps: Step[] = [
+    {
+      name: 'hold-requests',
+      async run(ctx) {
+        const router = runtimeOf(deps).router(ctx);
+        ctx.state.set(STARTED, (await router.snapshot()).stats);
+        const held = await router.hold({ classes, maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
+        return { classes: held.classes, deadline: held.deadline, drained: held.drain.drained, inFlight: held.drain.inFlight };
+      },
+      async undo(ctx) {
+        await runtimeOf(deps).router(ctx).release();
+      },
+    },
+    ...plan.spec.data.flatMap((entry) => data.cutoverSteps(entry)),
+    {
+      name: 'route-to-target',
+      async run(ctx) {
+        const { routes } = await runtimeOf(deps).router(ctx).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
+        emitWeights(ctx, routes, 'cutover: writes and reads to the target');
+        return { routes };
+      },
+      async undo(ctx) {
+        // Failing back: hold requests while the data plane gives the writes back to the source
+        // (the earlier undos); the hold step's undo releases them to the source.
+        const router = runtimeOf(deps).router(ctx);
+        await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
+        const { routes } = await router.setRoutes({ reads: ALL_SOURCE, writes: ALL_SOURCE });
+        emitWeights(ctx, routes, 'failback: writes and reads back to the source');
+      },
+    },
+    {
+      name: 'release-requests',
+      async run(ctx) {
+        const router = runtimeOf(deps).router(ctx);
+        const released = await router.release();
+        const snapshot = await router.snapshot();
+        const before = ctx.state.get<typeof snapshot.stats>(STARTED);
+        let failed = 0;
+        for (const [site, stats] of Object.entries(snapshot.stats.sites)) {
+          const b = before?.sites[site];
+          failed += stats.writes.errors - (b?.writes.errors ?? 0) + (stats.reads.errors - (b?.reads.errors ?? 0));
+        }
+        const last = released.last;
+        const writePauseMs = Math.round(released.pauseMs ?? last?.pauseMs ?? 0);
+        ctx.events.emit(
+          'cutover-measured',
+          { writePauseMs, heldRequests: released.released || (last?.released ?? 0), failedRequests: Math.max(0, failed) },
+          { subject: 'cutover' },
+        );
+        return { writePauseMs, released: released.released, releasedBy: last?.reason ?? 'request', failedRequests: Math.max(0, failed) };
+      },
+    },
+  ];
+  return { name: 'cutover', steps };
 }
 
-/** Full traffic on the target with the gates still watching. */
-export function bakeStage(plan: Migration): Stage {
+/** Full traffic on the target with the gates still watching; a failure fails back through undo. */
+export function bakeStage(plan: Migration, deps: StageDeps): Stage {
   if (!plan.spec.traffic) return { name: 'bake', skip: `${NO_TRAFFIC}: nothing to bake`, steps: [] };
-  return { name: 'bake', steps: [notImplementedStep('bake-on-target', 'baking on the target', 'traffic')] };
+  return {
+    name: 'bake',
+    steps: [
+      {
+        name: 'bake-on-target',
+        async run(ctx) {
+          const router = runtimeOf(deps).router(ctx);
+          return watchStep(ctx, { stage: 'bake', gate: 'bake', router, bakeMs: bakeFor(ctx, 'bake'), expectedShare: 1, reportLag: false });
+        },
+      },
+    ],
+  };
 }
