@@ -7,7 +7,7 @@
  * a conflict to resolve, not to overwrite) and, on undo, only handoff's own fields are removed
  * from them (an empty apply by the same field manager).
  */
-import { TimeoutError } from '../../common/errors.js';
+import { AdapterError, messageOf, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import type { Cluster } from './cluster.js';
 import { sortForApply } from './export.js';
@@ -37,21 +37,39 @@ function withLabels(object: KubeObject, labels: Record<string, string>): KubeObj
 
 export async function applyObjects(cluster: Cluster, objects: readonly KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { created: [], updated: [], unchanged: [], adopted: [] };
-  for (const object of sortForApply([...objects])) {
+  const ordered = sortForApply([...objects]);
+  const existing = new Map<string, KubeObject | undefined>();
+  const problems: string[] = [];
+  // Dry run first on objects that existed before handoff: a conflict stops the run before anything changes.
+  for (const object of ordered) {
+    const live = await cluster.get(refOf(object), options.signal);
+    existing.set(keyOf(refOf(object)), live);
+    const labels = live?.metadata.labels ?? {};
+    if (!live || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true')) continue;
+    try {
+      await cluster.apply(withLabels(object, { [LABEL_MIGRATION]: options.migration }), { dryRun: true, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      problems.push(`${describeRef(refOf(object))}: ${messageOf(error)}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new AdapterError(`cannot apply to objects that existed on the target before (nothing was changed): ${problems.join('; ')}`, { details: { problems } });
+  }
+  for (const object of ordered) {
     const ref = refOf(object);
-    const existing = await cluster.get(ref, options.signal);
-    const labels = existing?.metadata.labels ?? {};
-    const ours = existing === undefined || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true');
+    const before = existing.get(keyOf(ref));
+    const labels = before?.metadata.labels ?? {};
+    const ours = before === undefined || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true');
     const applied = ours
       ? withLabels(object, {
           [LABEL_MIGRATION]: options.migration,
-          [LABEL_RUN]: existing ? (labels[LABEL_RUN] ?? options.runId) : options.runId,
+          [LABEL_RUN]: before ? (labels[LABEL_RUN] ?? options.runId) : options.runId,
           [LABEL_CREATED]: 'true',
         })
       : withLabels(object, { [LABEL_MIGRATION]: options.migration });
     const after = await cluster.apply(applied, { force: ours, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!existing) result.created.push(ref);
-    else if (after.metadata.resourceVersion === existing.metadata.resourceVersion) result.unchanged.push(ref);
+    if (!before) result.created.push(ref);
+    else if (after.metadata.resourceVersion === before.metadata.resourceVersion) result.unchanged.push(ref);
     else result.updated.push(ref);
     if (!ours) result.adopted.push(ref);
   }

@@ -16,7 +16,7 @@ export interface Cluster {
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string; signal?: AbortSignal }): Promise<KubeObject[]>;
   get(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject | undefined>;
   /** Server-side apply with field manager `handoff`; `force` takes fields other managers own. */
-  apply(object: KubeObject, options?: { force?: boolean; signal?: AbortSignal }): Promise<KubeObject>;
+  apply(object: KubeObject, options?: { force?: boolean; dryRun?: boolean; signal?: AbortSignal }): Promise<KubeObject>;
   mergePatch(ref: ObjectRef, patch: unknown, signal?: AbortSignal): Promise<KubeObject>;
   /** Deletes (background propagation); false when it was already gone. */
   remove(ref: ObjectRef, signal?: AbortSignal): Promise<boolean>;
@@ -64,7 +64,7 @@ export async function openCluster(client: KubeClient, signal?: AbortSignal): Pro
       const body = await client.request({
         method: 'PATCH',
         path: discovery.path(resource(ref), ref.namespace, ref.name),
-        query: { fieldManager: FIELD_MANAGER, force: options.force ? 'true' : undefined, fieldValidation: 'Strict' },
+        query: { fieldManager: FIELD_MANAGER, force: options.force ? 'true' : undefined, fieldValidation: 'Strict', dryRun: options.dryRun ? 'All' : undefined },
         body: object,
         contentType: 'application/apply-patch+yaml',
         ...sig(options.signal),
