@@ -315,6 +315,19 @@ export const analysis = z.strictObject({
 });
 export type AnalysisSpec = z.infer<typeof analysis>;
 
+/**
+ * A stage's analysis settings over the plan's: no defaults here, so a stage that sets only
+ * `interval` keeps the plan's checks and minSamples.
+ */
+export const analysisOverride = z.strictObject({
+  interval: duration.optional().describe('How often checks measure.'),
+  minSamples: z.number().int().min(0).optional().describe('Requests the target must have served before any gate can pass.'),
+  consecutiveSuccesses: z.number().int().min(1).optional().describe('Passing evaluations in a row needed to advance.'),
+  shareTolerance: z.number().min(0).max(1).optional().describe('How far the observed share may be from the weight asked for.'),
+  prometheus: z.strictObject({ url: z.url().describe('Base URL of the Prometheus HTTP API.') }).optional().describe('The Prometheus server that prometheus.query checks ask.'),
+  checks: z.array(check).optional().describe("This stage's checks, instead of the plan's."),
+});
+
 export const approval = z.strictObject({
   before: z.enum(STAGE_NAMES).describe('The stage that waits for this approval.'),
   role: z.string().min(1).describe('The role of who may approve (handoff approve --role).'),
@@ -327,7 +340,7 @@ export const stageOverride = z.strictObject({
   skip: z.boolean().default(false).describe('Skip the stage.'),
   timeout: duration.optional().describe('Bound on the whole stage.'),
   bake: duration.optional().describe('How long the stage bakes under its gate.'),
-  analysis: analysis.partial().optional().describe("Analysis settings for this stage's gate, over the plan's own."),
+  analysis: analysisOverride.optional().describe("Analysis settings for this stage's gate, over the plan's own."),
 });
 
 export const migrationSpec = z.strictObject({
