@@ -12,6 +12,7 @@ import type { Platform, SiteName } from '../platforms/platform.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import type { Migration } from '../plan/schema.js';
 import { createHttpRouter, type HttpTrafficRouter } from '../traffic/client/http-router.js';
+import { trafficRouterFactories } from '../traffic/registry.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import type { StepContext } from './types.js';
 
@@ -21,8 +22,12 @@ type PlatformSpec = Migration['spec']['source']['platform'];
 export interface Runtime {
   readonly stateDir: string;
   readonly processes: ProcessRegistry;
-  /** The plan's traffic router; throws when the plan has no traffic section. */
-  router(ctx: StepContext): TrafficRouter;
+  /**
+   * The plan's traffic router; throws when the plan has no traffic section. A built-in router with
+   * an admin address is driven over its admin API (it runs as its own process, `handoff router`);
+   * without one it is started in this process and lives as long as it.
+   */
+  router(ctx: StepContext): Promise<TrafficRouter>;
   dataPlane(): DataPlane;
   platform(ctx: StepContext, site: SiteName): Platform;
   /** Closes clients; leaves workloads running (they are stopped by their own steps or on exit). */
@@ -31,29 +36,36 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   stateDir: string;
+  /** The process registry to record children in; `<stateDir>/processes.json` when left out (the demo shares one across runs). */
+  processes?: ProcessRegistry;
   /** Use these instead of building from the plan (tests, or the demo's in-process pieces). */
   overrides?: { router?: TrafficRouter; dataPlane?: DataPlane; platforms?: Partial<Record<SiteName, Platform>> };
 }
 
-type RouterFactory<K extends RouterSpec['kind']> = (spec: Extract<RouterSpec, { kind: K }>, ctx: StepContext) => TrafficRouter & { close?(): Promise<void> };
+type RouterFactory<K extends RouterSpec['kind']> = (
+  spec: Extract<RouterSpec, { kind: K }>,
+  ctx: StepContext,
+) => Promise<TrafficRouter & { close?(): Promise<void> }>;
 
 const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
-  builtin(spec, ctx): HttpTrafficRouter {
-    if (!spec.admin || !spec.adminToken) {
-      throw new NotImplementedError(
-        'driving a built-in router without spec.traffic.router.admin and adminToken',
-        'give the router admin address and a token reference so the engine can reach it',
-      );
+  async builtin(spec, ctx) {
+    if (spec.admin && spec.adminToken) {
+      const token = ctx.secrets.resolve(spec.adminToken, 'spec.traffic.router.adminToken');
+      const adminUrl = /^https?:\/\//.test(spec.admin) ? spec.admin : `http://${spec.admin}`;
+      return createHttpRouter({ adminUrl, token }, { redactor: ctx.redactor }) satisfies HttpTrafficRouter;
     }
-    const token = ctx.secrets.resolve(spec.adminToken, 'spec.traffic.router.adminToken');
-    const adminUrl = /^https?:\/\//.test(spec.admin) ? spec.admin : `http://${spec.admin}`;
-    return createHttpRouter({ adminUrl, token }, { redactor: ctx.redactor });
+    const handle = await trafficRouterFactories.builtin(ctx.plan.spec, {
+      events: ctx.events,
+      logger: ctx.logger,
+      resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where),
+    });
+    return Object.assign(Object.create(null) as object, handle.router, { close: () => handle.close() }) as TrafficRouter & { close(): Promise<void> };
   },
-  'gateway-api'() {
-    throw new NotImplementedError('the gateway-api traffic driver', 'Kubernetes platform issue');
+  'gateway-api'(spec, ctx) {
+    return trafficRouterFactories['gateway-api'](ctx.plan.spec, { events: ctx.events, logger: ctx.logger, resolveSecret: (r, w) => ctx.secrets.resolve(r, w) }).then((h) => h.router);
   },
-  dns() {
-    throw new NotImplementedError('the dns traffic driver', 'Kubernetes platform issue');
+  dns(spec, ctx) {
+    return trafficRouterFactories.dns(ctx.plan.spec, { events: ctx.events, logger: ctx.logger, resolveSecret: (r, w) => ctx.secrets.resolve(r, w) }).then((h) => h.router);
   },
 };
 
@@ -84,20 +96,21 @@ const platformFactories: { [K in PlatformSpec['kind']]: PlatformFactory<K> } = {
 };
 
 export function createRuntime(options: RuntimeOptions): Runtime {
-  const processes = openProcessRegistry(path.join(options.stateDir, 'processes.json'));
+  const processes = options.processes ?? openProcessRegistry(path.join(options.stateDir, 'processes.json'));
   let router: (TrafficRouter & { close?(): Promise<void> }) | null = options.overrides?.router ?? null;
+  let routerMaking: Promise<TrafficRouter & { close?(): Promise<void> }> | null = null;
   let dataPlane: DataPlane | null = options.overrides?.dataPlane ?? null;
   const platforms = new Map<SiteName, Platform>(Object.entries(options.overrides?.platforms ?? {}) as Array<[SiteName, Platform]>);
 
   return {
     stateDir: options.stateDir,
     processes,
-    router(ctx) {
+    async router(ctx) {
       if (router) return router;
       const spec = ctx.plan.spec.traffic?.router;
       if (!spec) throw new NotImplementedError('a traffic stage without spec.traffic', 'add a traffic section to the plan');
-      const factory = routerFactories[spec.kind] as RouterFactory<typeof spec.kind>;
-      router = factory(spec as never, ctx);
+      routerMaking ??= (routerFactories[spec.kind] as RouterFactory<typeof spec.kind>)(spec as never, ctx);
+      router = await routerMaking;
       return router;
     },
     dataPlane() {

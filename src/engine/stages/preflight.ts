@@ -83,7 +83,7 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
       async run(ctx) {
         const findings: Finding[] = [];
         try {
-          const snapshot = await runtimeOf(deps).router(ctx).snapshot();
+          const snapshot = await (await runtimeOf(deps).router(ctx)).snapshot();
           for (const site of ['source', 'target']) {
             if (!(site in snapshot.routes.reads)) {
               findings.push({

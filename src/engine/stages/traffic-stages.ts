@@ -33,7 +33,7 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   const steps: Step[] = weights.map((percent, index) => ({
     name: `reads-${String(percent).replace('.', '_')}`,
     async run(ctx) {
-      const router = runtimeOf(deps).router(ctx);
+      const router = await runtimeOf(deps).router(ctx);
       if (index === 0) await reportLag(ctx, router);
       const share = percent / 100;
       const { routes } = await router.setRoutes({ reads: { source: 1 - share, target: share } });
@@ -41,7 +41,7 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
       return watchStep(ctx, { stage: 'shift', gate: `shift-${percent}`, router, bakeMs: bakeFor(ctx, 'shift'), expectedShare: share, reportLag: true });
     },
     async undo(ctx) {
-      const router = runtimeOf(deps).router(ctx);
+      const router = await runtimeOf(deps).router(ctx);
       const { routes, changed } = await router.setRoutes({ reads: ALL_SOURCE });
       if (changed.length > 0) emitWeights(ctx, routes, `rollback: reads back on the source (from the ${percent} % step)`);
     },
@@ -60,27 +60,27 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
     {
       name: 'hold-requests',
       async run(ctx) {
-        const router = runtimeOf(deps).router(ctx);
+        const router = await runtimeOf(deps).router(ctx);
         ctx.state.set(STARTED, (await router.snapshot()).stats);
         const held = await router.hold({ classes, maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
         return { classes: held.classes, deadline: held.deadline, drained: held.drain.drained, inFlight: held.drain.inFlight };
       },
       async undo(ctx) {
-        await runtimeOf(deps).router(ctx).release();
+        await (await runtimeOf(deps).router(ctx)).release();
       },
     },
     ...plan.spec.data.flatMap((entry) => data.cutoverSteps(entry)),
     {
       name: 'route-to-target',
       async run(ctx) {
-        const { routes } = await runtimeOf(deps).router(ctx).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
+        const { routes } = await (await runtimeOf(deps).router(ctx)).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
         emitWeights(ctx, routes, 'cutover: writes and reads to the target');
         return { routes };
       },
       async undo(ctx) {
         // Failing back: hold requests while the data plane gives the writes back to the source
         // (the earlier undos); the hold step's undo releases them to the source.
-        const router = runtimeOf(deps).router(ctx);
+        const router = await runtimeOf(deps).router(ctx);
         await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
         const { routes } = await router.setRoutes({ reads: ALL_SOURCE, writes: ALL_SOURCE });
         emitWeights(ctx, routes, 'failback: writes and reads back to the source');
@@ -89,7 +89,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
     {
       name: 'release-requests',
       async run(ctx) {
-        const router = runtimeOf(deps).router(ctx);
+        const router = await runtimeOf(deps).router(ctx);
         const released = await router.release();
         const snapshot = await router.snapshot();
         const before = ctx.state.get<typeof snapshot.stats>(STARTED);
@@ -121,7 +121,7 @@ export function bakeStage(plan: Migration, deps: StageDeps): Stage {
       {
         name: 'bake-on-target',
         async run(ctx) {
-          const router = runtimeOf(deps).router(ctx);
+          const router = await runtimeOf(deps).router(ctx);
           return watchStep(ctx, { stage: 'bake', gate: 'bake', router, bakeMs: bakeFor(ctx, 'bake'), expectedShare: 1, reportLag: false });
         },
       },
