@@ -6,6 +6,7 @@ import { gatesBenchmark } from './gates.bench.js';
 import { verifyBenchmark } from './verify.bench.js';
 import { planBenchmark } from './plan.bench.js';
 import { engineBenchmark } from './engine.bench.js';
+import { kubernetesBenchmark } from './kubernetes.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark, kubernetesBenchmark];
