@@ -88,7 +88,7 @@ describe('defaultRegistry', () => {
       await expect(platform?.run(ctx(plan))).rejects.toBeInstanceOf(NotImplementedError);
       await expect(platform?.run(ctx(plan))).rejects.toThrow(/kubernetes platform/);
       await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(/Kubernetes platform issue/);
-      await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/gateway-api traffic driver/);
+      await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/"gateway-api" is not implemented yet \(traffic plane: Gateway API driver\)/);
       expect(byName.replicate?.steps.map((s) => s.name)).toContain('pg-orders-initial-copy');
       expect(byName.cutover?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['hold-requests', 'pg-orders-fence-source', 'route-to-target', 'release-requests']));
     } finally {
