@@ -117,6 +117,19 @@ describe('kubernetes parity', () => {
     expect(blockers(findings)).toEqual([]);
   });
 
+  it('blocks when the selector picks nothing or the namespace is missing, instead of moving nothing', async () => {
+    pair = await startPair();
+    const p = pair;
+    const nothing = createKubernetesPlatform({ site: 'target', plan: planFor(p, { selector: { app: 'typo' } }) }, { redactor: p.redactor });
+    expect(blockers(await nothing.preflight(platformContext('run-parity')))).toEqual(['k8s.nothing-selected']);
+    const missing = createKubernetesPlatform({ site: 'target', plan: planFor(p, { namespaces: ['shop', 'gone'], selector: { app: 'shop' }, transforms: fullTransforms }) }, { redactor: p.redactor });
+    const findings = await missing.preflight(platformContext('run-parity'));
+    expect(blockers(findings)).toEqual(['k8s.namespace-missing']);
+    expect(find(findings, 'k8s.namespace-missing')?.subject).toBe('Namespace gone');
+    await expect(nothing.provision(platformContext('run-parity'))).rejects.toThrow('nothing on the source cluster eks matches spec.workloads.selector in shop');
+    expect(p.target.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
   it('reports an unreachable cluster as k8s.unreachable (blocker) instead of failing', async () => {
     pair = await startPair();
     const plan = planFor(pair);

@@ -39,7 +39,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         kubernetesSite(plan, 'target');
         ctx.err(`reading namespaces of context ${sourceSite.context}\n`);
         const source = await openSite(plan, 'source', { redactor: ctx.redactor, requestTimeoutMs: timeout * 1000 });
-        const { exported, translated } = await exportAndTransform(plan, source);
+        const { exported, translated } = await exportAndTransform(plan, source, undefined, { requireSelection: true });
         const dir = path.resolve(ctx.cwd, flags.out);
         const summary = writeExport({
           dir,

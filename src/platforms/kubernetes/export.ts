@@ -32,6 +32,10 @@ export interface Requirement {
 
 export interface ExportResult {
   objects: KubeObject[];
+  /** Plan namespaces the source does not have. */
+  missingNamespaces: string[];
+  /** Objects the selector picked (before the closure added what they need). */
+  selected: number;
   leftOut: LeftOut[];
   requires: Requirement[];
 }
@@ -198,8 +202,10 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
     requires.set(key, entry);
   };
 
+  let selected = 0;
   for (const object of all) {
     if (!matchesSelector(object, options.selector)) continue;
+    selected += 1;
     const owner = controllerOwner(object);
     const reason = generatedReason(object);
     if (owner) {
@@ -267,6 +273,8 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
   const objects = sortForApply([...namespaces, ...included.values()]);
   return {
     objects,
+    missingNamespaces: options.namespaces.filter((name) => !namespaces.some((ns) => ns.metadata.name === name)),
+    selected,
     leftOut: [...leftOut.values()].sort((a, b) => keyOf(a.ref).localeCompare(keyOf(b.ref))),
     requires: [...requires.values()],
   };

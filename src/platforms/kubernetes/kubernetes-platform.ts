@@ -86,13 +86,13 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
       const timeoutMs = options.readyTimeoutMs ?? 300_000;
       if (site === 'source') {
         const source = await open('source', ctx.signal);
-        const { exported } = await exportAndTransform(plan, source, ctx.signal);
+        const { exported } = await exportAndTransform(plan, source, ctx.signal, { requireSelection: true });
         await waitReady(source, exported.objects, { timeoutMs, ...sig(ctx) });
         return { workloads: await describeWorkloads(source, exported.objects.map(refOf), ctx.signal) };
       }
       const source = await open('source', ctx.signal);
       const target = await open('target', ctx.signal);
-      const { translated } = await exportAndTransform(plan, source, ctx.signal);
+      const { translated } = await exportAndTransform(plan, source, ctx.signal, { requireSelection: true });
       const applied = await applyObjects(target, translated.objects, { migration: plan.metadata.name, runId: ctx.runId, ...sig(ctx) });
       ctx.logger.info('applied the translated workloads to the target', {
         created: applied.created.length,

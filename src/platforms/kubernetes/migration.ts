@@ -2,7 +2,7 @@
  * The Kubernetes side of a plan: which kubeconfig contexts and namespaces its sites use, and the
  * export → transform pipeline shared by `handoff export`, preflight and provision.
  */
-import { PlanError } from '../../common/errors.js';
+import { AdapterError, PlanError } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
 import type { Migration } from '../../plan/schema.js';
 import { createKubeClient } from './client.js';
@@ -49,11 +49,26 @@ export interface Translation {
   translated: TransformResult;
 }
 
-/** Exports the plan's workloads from the source and translates them for the target. Read-only. */
-export async function exportAndTransform(plan: Migration, source: Cluster, signal?: AbortSignal): Promise<Translation> {
+/**
+ * Exports the plan's workloads from the source and translates them for the target. Read-only.
+ * With `requireSelection`, a missing namespace or a selector matching nothing is an error.
+ */
+export async function exportAndTransform(
+  plan: Migration,
+  source: Cluster,
+  signal?: AbortSignal,
+  options: { requireSelection?: boolean } = {},
+): Promise<Translation> {
   const namespaces = namespacesOf(plan);
   const selector = plan.spec.workloads?.selector;
   const exported = await exportWorkloads(source, { namespaces: namespaces.source, ...(selector ? { selector } : {}), ...(signal ? { signal } : {}) });
+  if (options.requireSelection && (exported.missingNamespaces.length > 0 || exported.selected === 0)) {
+    throw new AdapterError(
+      exported.missingNamespaces.length > 0
+        ? `the source cluster ${source.client.context} has no namespace ${exported.missingNamespaces.join(', ')}`
+        : `nothing on the source cluster ${source.client.context} matches spec.workloads.selector in ${namespaces.source.join(', ')}`,
+    );
+  }
   const transforms = plan.spec.workloads?.transforms;
   const translated = transformObjects(exported.objects, { ...(transforms ? { transforms } : {}), namespaces: namespaces.map });
   return { exported, translated };

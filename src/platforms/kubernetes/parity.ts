@@ -57,6 +57,14 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
 
+  // Nothing to move is a mistake to stop on, not a success (clusterctl's "moved 0" reports).
+  for (const name of input.exported.missingNamespaces) {
+    add({ id: 'k8s.namespace-missing', severity: 'blocker', subject: `Namespace ${name}`, message: `the source cluster ${source.client.context} has no namespace ${name}`, remediation: 'fix spec.source.platform.namespace or spec.workloads.namespaces' });
+  }
+  if (input.exported.selected === 0 && input.exported.missingNamespaces.length === 0) {
+    add({ id: 'k8s.nothing-selected', severity: 'blocker', subject: 'spec.workloads.selector', message: `no object in ${[...new Set(translated.map((o) => o.metadata.namespace).filter(Boolean))].join(', ') || 'the plan namespaces'} matches the selector`, remediation: 'fix spec.workloads.selector (labels must all match) or remove it to take the whole namespace' });
+  }
+
   // Versions and skew.
   const sv = source.discovery.version;
   const tv = target.discovery.version;
