@@ -100,7 +100,7 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       expect(await f.appWrite('source', 'a', '1')).toBe(true);
       const cut = await run(f.ctx, f.plane.cutoverSteps(f.entry));
-      const opened = Object.values(cut).at(-1) as { writesRefusedMs: number | null };
+      const opened = Object.entries(cut).find(([name]) => name.endsWith('open-target'))?.[1] as { writesRefusedMs: number | null };
       expect(typeof opened.writesRefusedMs).toBe('number');
       expect(await f.read('target', 'a')).toBe('1');
       expect(await f.appWrite('source', 'late', 'x')).toBe(false);
@@ -117,9 +117,11 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
     withFixture('undo of cutover before the target opens gives the source back its writes', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       const cutover = f.plane.cutoverSteps(f.entry);
-      await run(f.ctx, cutover.slice(0, -1)); // everything but opening the target
+      const beforeOpen = cutover.slice(0, cutover.findIndex((s) => s.name.endsWith('open-target')));
+      expect(beforeOpen.length).toBeGreaterThan(0);
+      await run(f.ctx, beforeOpen); // everything before opening the target
       expect(await f.appWrite('source', 'fenced', 'x')).toBe(false);
-      await undo(f.ctx, cutover.slice(0, -1));
+      await undo(f.ctx, beforeOpen);
       expect(await f.appWrite('source', 'back', 'y')).toBe(true);
       await eventually(f, 'target', 'back', 'y');
       expect(await f.appWrite('target', 'stray', 'x')).toBe(false);

@@ -1,8 +1,8 @@
 /**
  * The cutover stage for one `spec.data[]` entry: lag check (abort before anything changes when
- * replication is behind) → prepare reverse replication → fence the source → wait for the marker → retire forward replication →
- * sync sequences → re-check dirty keys → start reverse replication → open the target. Each step is
- * bounded. Undo before the target opens restores the source exactly; undo after it opens first
+ * replication is behind) → prepare reverse replication → fence the source → wait for the marker →
+ * disable forward replication → sync sequences → re-check dirty keys → start reverse replication →
+ * open the target → drop forward replication. Each step is bounded. Undo before the target opens restores the source exactly; undo after it opens first
  * fences the target again and brings its writes back to the source.
  */
 import { CheckFailedError } from '../../common/errors.js';
@@ -12,7 +12,8 @@ import { clearDirty, dirtyKeys } from './dirty.js';
 import { parseTableName } from './connect.js';
 import { recheckDirtyKeys } from './recheck.js';
 import { startForward, stopForward } from './replicate-steps.js';
-import { withSites, type PgEnv } from './session.js';
+import { withSite, withSites, type PgEnv } from './session.js';
+import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
 import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
 import type { DirtyDifference } from './options.js';
 
@@ -45,13 +46,17 @@ export function cutoverSteps(env: PgEnv): Step[] {
       run: (ctx) => catchUp(ctx, env, 'source'),
     },
     {
+      // Disabled inside the fence (a catalog update); dropped, with its slot, after the target opens.
       name: `${prefix}retire-forward`,
       async run(ctx) {
-        await stopForward(ctx, env);
-        return { dropped: env.names(ctx).forward };
+        await withSite(ctx, env, 'target', (target) => setSubscriptionEnabled(target, env.names(ctx).forward, false));
+        return { disabled: env.names(ctx).forward };
       },
       async undo(ctx) {
-        await startForward(ctx, env, false);
+        // Runs after reverse replication was stopped (undo goes backwards), so nothing can loop.
+        const exists = await withSite(ctx, env, 'target', (target) => subscriptionExists(target, env.names(ctx).forward));
+        if (exists) await withSite(ctx, env, 'target', (target) => setSubscriptionEnabled(target, env.names(ctx).forward, true));
+        else await startForward(ctx, env, false);
       },
     },
     {
@@ -103,6 +108,16 @@ export function cutoverSteps(env: PgEnv): Step[] {
         await fenceWriter(ctx, env, 'target', env.key('cutover.undo.fenced-at'));
         await catchUp(ctx, env, 'target');
         await syncFrom(ctx, env, 'target');
+      },
+    },
+    {
+      // Outside the write pause: the retired forward subscription and its slot (which would hold the
+      // source's WAL through the bake). No undo: re-creating it here could loop changes back; undoing
+      // retire-forward re-creates it once reverse replication is gone.
+      name: `${prefix}drop-retired-forward`,
+      async run(ctx) {
+        await stopForward(ctx, env);
+        return { dropped: env.names(ctx).forward };
       },
     },
   ];
