@@ -100,9 +100,20 @@ export interface ClassStats {
   /** 5xx answers, connect failures and time-outs. */
   errors: number;
   inFlight: number;
+  /** Since the router started, over every finished request; null before the first one. */
   p50Ms: number | null;
   p99Ms: number | null;
+  /**
+   * The latency distribution since the router started: for each non-empty bucket of the router's
+   * one fixed scheme (`builtin/histogram.ts`), `[bucketUpperMs, count]`, lowest first. Counts only
+   * grow while the router runs, so two snapshots give any window (`latencyWindow`). They count
+   * finished requests (failed ones too), so their sum is `requests - inFlight`.
+   */
+  latencyBuckets: LatencyBuckets;
 }
+
+/** `[bucketUpperMs, count]` pairs, ascending by bucket, counts above zero. */
+export type LatencyBuckets = Array<[number, number]>;
 
 export interface RouterStats {
   sites: Record<string, Record<RequestClass, ClassStats>>;

@@ -38,4 +38,20 @@ describe('latency histogram', () => {
     expect(a.quantile(0.5)).toBeNull();
     expect(a.count()).toBe(0);
   });
+
+  it('lists its non-empty buckets, lowest first, as [bucketUpper, count]', () => {
+    const h = createHistogram();
+    expect(h.buckets()).toEqual([]);
+    for (const v of [5000, 12, 5010, 12, 12, 1_000_000]) h.record(v);
+    const buckets = h.buckets();
+    expect(buckets).toEqual([
+      [12, 3],
+      [bucketUpper(bucketIndex(5000)), 2],
+      [bucketUpper(bucketIndex(1_000_000)), 1],
+    ]);
+    expect(bucketIndex(5010)).toBe(bucketIndex(5000));
+    expect(buckets.reduce((sum, [, n]) => sum + n, 0)).toBe(h.count());
+    h.reset();
+    expect(h.buckets()).toEqual([]);
+  });
 });

@@ -20,6 +20,11 @@ export interface Histogram {
   min(): number | null;
   max(): number | null;
   mean(): number | null;
+  /**
+   * The non-empty buckets, lowest first, as `[bucketUpper(i), count]` (microseconds): the whole
+   * distribution in at most 864 pairs, for readers that need more than a few quantiles.
+   */
+  buckets(): Array<[number, number]>;
   /** Adds another histogram's counts to this one. */
   merge(other: Histogram): void;
   reset(): void;
@@ -70,6 +75,15 @@ export function createHistogram(): Histogram {
         if (seen >= rank) return Math.min(highest, Math.max(lowest, bucketUpper(i)));
       }
       return highest;
+    },
+    buckets() {
+      const out: Array<[number, number]> = [];
+      if (total === 0) return out;
+      for (let i = 0; i < BUCKETS; i++) {
+        const n = counts[i]!;
+        if (n > 0) out.push([bucketUpper(i), n]);
+      }
+      return out;
     },
     min: () => (total === 0 ? null : lowest),
     max: () => (total === 0 ? null : highest),

@@ -1,8 +1,9 @@
 /**
  * Statistics per site and request class: requests, errors (5xx, connect failures, time-outs),
- * requests in flight and a fixed-memory latency histogram. Also counts the requests each site
- * received since the routes last changed (the observed shares), and lets a caller wait, bounded,
- * until nothing of some classes is in flight any more (drain).
+ * requests in flight and a fixed-memory latency histogram, reported as quantiles and as its
+ * non-empty buckets in milliseconds (`ClassStats.latencyBuckets`). Also counts the requests each
+ * site received since the routes last changed (the observed shares), and lets a caller wait,
+ * bounded, until nothing of some classes is in flight any more (drain).
  */
 import type { ClassShares, ClassStats, DrainResult, ObservedShares, RouterStats } from '../router.js';
 import { REQUEST_CLASSES, type RequestClass, type Weights } from '../routes.js';
@@ -129,6 +130,7 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
             inFlight: c.inFlight,
             p50Ms: toMs(c.latency.quantile(0.5)),
             p99Ms: toMs(c.latency.quantile(0.99)),
+            latencyBuckets: c.latency.buckets().map(([upper, n]): [number, number] => [upper / 1000, n]),
           };
         }
         out[site] = row;

@@ -84,7 +84,11 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
     if (response.statusCode === 200) {
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
-        throw new AdapterError(`router admin API ${method} ${url.pathname} answered in an unexpected shape: ${parsed.error.issues[0]?.message ?? ''}`);
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+        throw new AdapterError(
+          `router admin API ${method} ${url.pathname} answered in an unexpected shape${where}: ${issue?.message ?? ''} (is the router the same handoff version?)`,
+        );
       }
       return parsed.data;
     }

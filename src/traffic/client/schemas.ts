@@ -27,12 +27,20 @@ const holdState = z.object({
   lastRelease: releaseRecord.nullable(),
 });
 
+/** `[bucketUpperMs, count]`, ascending by bucket, only non-empty buckets. */
+const latencyBuckets = z
+  .array(z.tuple([z.number().nonnegative(), z.number().int().positive()]))
+  .refine((pairs) => pairs.every((pair, i) => i === 0 || pair[0] > (pairs[i - 1]?.[0] ?? -1)), {
+    message: 'latency buckets must be in ascending order of their upper bound, each once',
+  });
+
 const classStats = z.object({
   requests: z.number(),
   errors: z.number(),
   inFlight: z.number(),
   p50Ms: z.number().nullable(),
   p99Ms: z.number().nullable(),
+  latencyBuckets,
 });
 
 const classShares = z.object({ since: z.string(), requests: z.number(), shares: weights });
