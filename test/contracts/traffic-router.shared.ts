@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HandoffError } from '../../src/common/errors.js';
 import type { TrafficRouter } from '../../src/traffic/router.js';
+import { latencyWindow } from '../../src/traffic/latency-window.js';
 import type { RequestClass } from '../../src/traffic/routes.js';
 
 export interface TrafficRouterFixture {
@@ -41,7 +42,7 @@ export function describeTrafficRouterContract(name: string, make: () => Promise<
       expect(snapshot.routes).toEqual({ reads: { source: 1, target: 0 }, writes: { source: 1, target: 0 } });
       expect(snapshot.hold).toMatchObject({ active: false, queued: 0, classes: [], lastRelease: null });
       expect(snapshot.lag).toEqual({ source: null, target: null });
-      expect(snapshot.stats.sites.target?.reads).toMatchObject({ requests: 0, errors: 0, p50Ms: null });
+      expect(snapshot.stats.sites.target?.reads).toMatchObject({ requests: 0, errors: 0, p50Ms: null, latencyBuckets: [] });
     });
 
     it('sets routes per class, keeps the class left out, and setting them again changes nothing', async () => {
@@ -104,6 +105,46 @@ export function describeTrafficRouterContract(name: string, make: () => Promise<
       expect(snapshot.observed.writes.shares).toEqual({ source: 1, target: 0 });
       expect(snapshot.stats.sites.source?.reads.requests).toBe(50 + 400 - (snapshot.stats.sites.target?.reads.requests ?? 0));
       expect(snapshot.stats.sites.target?.reads.p99Ms).not.toBeNull();
+    });
+
+    it('reports cumulative latency buckets per site and class that only grow, one pair per non-empty bucket', async () => {
+      await fixture.router.reportLag({ target: 0 });
+      await fixture.router.setRoutes({ reads: { source: 0.5, target: 0.5 } });
+      await fixture.traffic('reads', 120);
+      await fixture.traffic('writes', 30);
+      const first = (await fixture.router.snapshot()).stats;
+      await fixture.traffic('reads', 80);
+      await fixture.traffic('writes', 20);
+      const second = (await fixture.router.snapshot()).stats;
+      let readsInWindow = 0;
+      for (const site of ['source', 'target']) {
+        for (const cls of ['reads', 'writes'] as const) {
+          const before = first.sites[site]?.[cls];
+          const after = second.sites[site]?.[cls];
+          expect(before?.latencyBuckets, `${site}.${cls}`).toBeInstanceOf(Array);
+          for (const stats of [before, after]) {
+            const pairs = stats?.latencyBuckets ?? [];
+            // Every answer was received, so every request has finished and has its latency counted.
+            expect(pairs.reduce((sum, [, n]) => sum + n, 0), `${site}.${cls}`).toBe(stats?.requests);
+            pairs.forEach(([upper, count], i) => {
+              expect(upper).toBeGreaterThanOrEqual(0);
+              expect(Number.isInteger(count) && count > 0).toBe(true);
+              if (i > 0) expect(upper).toBeGreaterThan(pairs[i - 1]?.[0] ?? Infinity);
+            });
+          }
+          const later = new Map(after?.latencyBuckets ?? []);
+          for (const [upper, count] of before?.latencyBuckets ?? []) {
+            expect(later.get(upper) ?? 0, `${site}.${cls} bucket ${upper} ms`).toBeGreaterThanOrEqual(count);
+          }
+          const window = latencyWindow(before?.latencyBuckets, after?.latencyBuckets ?? []);
+          expect(window.reset).toBe(false);
+          expect(window.count).toBe((after?.requests ?? 0) - (before?.requests ?? 0));
+          if (cls === 'reads') readsInWindow += window.count;
+        }
+      }
+      expect(readsInWindow).toBe(80);
+      expect(second.sites.target?.reads.latencyBuckets.length).toBeGreaterThan(0);
+      expect(second.sites.target?.writes.latencyBuckets).toEqual([]);
     });
   });
 }
