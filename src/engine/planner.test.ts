@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InternalError, NotImplementedError } from '../common/errors.js';
+import { InputError, InternalError } from '../common/errors.js';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { createRuntime } from './runtime.js';
 import { formatRunPlan, planRun } from './planner.js';
@@ -72,7 +72,7 @@ describe('defaultRegistry', () => {
     state: { get: () => undefined, set: () => {} },
   });
 
-  it('fails, naming the issue, where an adapter is not built yet (Kubernetes platform), and builds real steps elsewhere', async () => {
+  it('builds real steps: the kubernetes platform refuses an unknown kubeconfig context, a driver not built yet names its issue', async () => {
     const plan = testPlan({
       source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'A' } } } },
       target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'B' } } } },
@@ -85,9 +85,10 @@ describe('defaultRegistry', () => {
       expect(stages.every((stage) => !stage.skip)).toBe(true);
       const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
       const platform = byName.preflight?.steps.find((s) => s.name === 'platform-preflight');
-      await expect(platform?.run(ctx(plan))).rejects.toBeInstanceOf(NotImplementedError);
-      await expect(platform?.run(ctx(plan))).rejects.toThrow(/kubernetes platform/);
-      await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(/Kubernetes platform issue/);
+      // The kubernetes platform is built: it reads the kubeconfig, where context "a" does not exist (bad input, named).
+      await expect(platform?.run(ctx(plan))).rejects.toBeInstanceOf(InputError);
+      await expect(platform?.run(ctx(plan))).rejects.toThrow(/kubeconfig context "a" does not exist|cannot read the kubeconfig/);
+      await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(/kubeconfig context "a" does not exist|cannot read the kubeconfig/);
       await expect(byName.shift?.steps[0]?.run(ctx(plan))).rejects.toThrow(/"gateway-api" is not implemented yet \(traffic plane: Gateway API driver\)/);
       expect(byName.replicate?.steps.map((s) => s.name)).toContain('pg-orders-initial-copy');
       expect(byName.cutover?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['hold-requests', 'pg-orders-fence-source', 'route-to-target', 'release-requests']));

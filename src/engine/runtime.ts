@@ -9,6 +9,7 @@ import { NotImplementedError } from '../common/errors.js';
 import type { DataPlane } from '../data/data-plane.js';
 import { createPostgresDataPlane } from '../data/postgres/data-plane.js';
 import type { Platform, SiteName } from '../platforms/platform.js';
+import { createKubernetesPlatform } from '../platforms/kubernetes/kubernetes-platform.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import type { Migration } from '../plan/schema.js';
 import { createHttpRouter, type HttpTrafficRouter } from '../traffic/client/http-router.js';
@@ -90,8 +91,8 @@ const platformFactories: { [K in PlatformSpec['kind']]: PlatformFactory<K> } = {
       registry: runtime.processes,
     });
   },
-  kubernetes() {
-    throw new NotImplementedError('the kubernetes platform in a run', 'Kubernetes platform issue');
+  kubernetes(_spec, site, ctx) {
+    return createKubernetesPlatform({ plan: ctx.plan, site }, { redactor: ctx.redactor });
   },
 };
 
