@@ -6,8 +6,8 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: integration tests start real servers; keep parallelism modest.
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     teardownTimeout: 30_000,
   },
 });
