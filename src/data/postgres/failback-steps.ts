@@ -1,13 +1,15 @@
 /**
  * Failback after cutover: fence the target → wait until the source has every change (reverse
- * marker) → sync sequences back → stop reverse replication → re-establish forward replication (no
- * copy: both sides are equal now) → open the source. The target ends fenced and replicated into,
+ * marker) → sync sequences back → disable reverse replication → re-establish forward replication (no
+ * copy: both sides are equal now; its slot exists before the source opens) → open the source → drop
+ * reverse replication. The target ends fenced and replicated into,
  * as before cutover, so cutover can be tried again.
  */
 import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
 import { startForward, stopForward } from './replicate-steps.js';
-import type { PgEnv } from './session.js';
+import { withSite, type PgEnv } from './session.js';
+import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
 import { catchUp, fenceWriter, openWriter, startReverse, stopReverse, syncFrom } from './switch.js';
 
 export function failbackSteps(env: PgEnv): Step[] {
@@ -25,12 +27,17 @@ export function failbackSteps(env: PgEnv): Step[] {
     { name: `${prefix}drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
     { name: `${prefix}sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
     {
+      // Disabled inside the fence; dropped with its slot once the source is open again.
       name: `${prefix}stop-reverse`,
       async run(ctx) {
-        await stopReverse(ctx, env);
-        return { dropped: env.names(ctx).reverse };
+        await withSite(ctx, env, 'source', (source) => setSubscriptionEnabled(source, env.names(ctx).reverse, false));
+        return { disabled: env.names(ctx).reverse };
       },
-      undo: (ctx) => startReverse(ctx, env),
+      async undo(ctx) {
+        const exists = await withSite(ctx, env, 'source', (source) => subscriptionExists(source, env.names(ctx).reverse));
+        if (exists) await withSite(ctx, env, 'source', (source) => setSubscriptionEnabled(source, env.names(ctx).reverse, true));
+        else await startReverse(ctx, env);
+      },
     },
   ];
   if (env.options.reestablishForward) {
@@ -48,6 +55,14 @@ export function failbackSteps(env: PgEnv): Step[] {
     run: (ctx) => openWriter(ctx, env, 'source', fencedKey),
     async undo(ctx) {
       await fenceWriter(ctx, env, 'source', env.key('failback.undo.fenced-at'));
+    },
+  });
+  steps.push({
+    // After the pause: the disabled reverse subscription, its slot on the target and the publication.
+    name: `${prefix}drop-reverse`,
+    async run(ctx) {
+      await stopReverse(ctx, env);
+      return { dropped: env.names(ctx).reverse };
     },
   });
   return steps;
