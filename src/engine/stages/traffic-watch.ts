@@ -13,6 +13,7 @@ import { GateFailedError, HoldRunError, messageOf } from '../../common/errors.js
 import { sleep } from '../../common/net.js';
 import { check as checkSchema, type AnalysisSpec, type StageName } from '../../plan/schema.js';
 import type { ClassSample } from '../../report/events.js';
+import { latencyWindow } from '../../traffic/latency-window.js';
 import type { RouterStats, TrafficRouter } from '../../traffic/router.js';
 import type { StepContext } from '../types.js';
 import { measureLag } from './data.js';
@@ -39,9 +40,13 @@ function sampleOf(now: RouterStats, before: RouterStats | null, windowMs: number
     const one = (cls: 'reads' | 'writes'): ClassSample => {
       const a = classes[cls];
       const b = before?.sites[site]?.[cls];
-      const requests = Math.max(0, a.requests - (b?.requests ?? 0));
-      const errors = Math.max(0, a.errors - (b?.errors ?? 0));
-      return { requests, errors, errorRate: requests === 0 ? null : errors / requests, p50Ms: a.p50Ms, p99Ms: a.p99Ms };
+      // A router that restarted counts from zero again: the window is then its new counts alone.
+      const restarted = b !== undefined && a.requests < b.requests;
+      const base = restarted ? undefined : b;
+      const requests = a.requests - (base?.requests ?? 0);
+      const errors = Math.max(0, a.errors - (base?.errors ?? 0));
+      const window = latencyWindow(base?.latencyBuckets, a.latencyBuckets);
+      return { requests, errors, errorRate: requests === 0 ? null : errors / requests, p50Ms: window.p50Ms, p99Ms: window.p99Ms };
     };
     sites[site] = { reads: one('reads'), writes: one('writes') };
   }
