@@ -127,6 +127,18 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
     });
 
+    withFixture('undo of a whole cutover, after the target took writes, brings them back and resumes replication', async (f) => {
+      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      const cutover = f.plane.cutoverSteps(f.entry);
+      await run(f.ctx, cutover);
+      expect(await f.appWrite('target', 'written-after-open', 't1')).toBe(true);
+      await undo(f.ctx, cutover);
+      expect(await f.read('source', 'written-after-open')).toBe('t1');
+      expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
+      expect(await f.appWrite('source', 'again', 's1')).toBe(true);
+      await eventually(f, 'target', 'again', 's1');
+    });
+
     withFixture('finalize after cutover leaves nothing behind and the old source fenced', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       await run(f.ctx, f.plane.cutoverSteps(f.entry));
