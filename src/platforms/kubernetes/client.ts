@@ -6,6 +6,7 @@
  * Every request has a timeout; the bearer token is registered with the redactor; errors are
  * AdapterErrors carrying the server's Status reason and code.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -83,6 +84,8 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
 
   const request = async (req: KubeRequest): Promise<unknown> => {
+    // Discovery issues a request per group version at once, all listening on the run's signal.
+    if (req.signal) setMaxListeners(200, req.signal);
     const url = new URL(`${server}${req.path}`);
     for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const requestOptions: https.RequestOptions = { method: req.method, headers: { Accept: 'application/json' } };

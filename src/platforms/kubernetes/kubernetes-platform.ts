@@ -61,6 +61,8 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
   return {
     site,
     async preflight(ctx) {
+      // The target site's preflight covers both clusters (parity needs both); the source's adds nothing.
+      if (site === 'source') return [];
       let source: Cluster;
       try {
         source = await open('source', ctx.signal);
@@ -69,7 +71,6 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
         // Fail closed: the target's parity needs the source too.
         return [unreachable('source', error)];
       }
-      if (site === 'source') return [];
       let target: Cluster;
       try {
         target = await open('target', ctx.signal);
