@@ -6,16 +6,26 @@
 import { z } from 'zod';
 import { fmt } from './check-evaluate.js';
 
+/** Limits a check was judged against; a field of another type (a stage's own record) is left out. */
 const threshold = z
-  .object({ max: z.number().optional(), min: z.number().optional(), warn: z.number().optional(), fail: z.number().optional(), minSamples: z.number().optional() })
+  .object({
+    max: z.number().optional().catch(undefined),
+    min: z.number().optional().catch(undefined),
+    warn: z.number().optional().catch(undefined),
+    fail: z.number().optional().catch(undefined),
+    minSamples: z.number().optional().catch(undefined),
+  })
   .nullable()
-  .optional();
+  .optional()
+  .catch(null);
 
-export const checkRecordSchema = z.object({
-  check: z.string(),
-  metric: z.string().optional(),
-  outcome: z.string().nullable(),
-  verdict: z.string().optional(),
+const checkRecordFields = z.object({
+  /** `check` in analysis records; `name` in some stages' own gate records. */
+  check: z.string().optional(),
+  name: z.string().optional(),
+  metric: z.string().nullable().optional(),
+  outcome: z.string().nullable().optional(),
+  verdict: z.string().nullable().optional(),
   value: z.number().nullable().optional(),
   sourceValue: z.number().nullable().optional(),
   ratio: z.number().nullable().optional(),
@@ -23,12 +33,16 @@ export const checkRecordSchema = z.object({
   sourceSamples: z.number().nullable().optional(),
   pValue: z.number().optional(),
   threshold,
-  failures: z.number().optional(),
-  consecutivePasses: z.number().optional(),
+  failures: z.number().nullable().optional(),
+  consecutivePasses: z.number().nullable().optional(),
   dryRun: z.boolean().optional(),
   critical: z.boolean().optional(),
-  reason: z.string(),
+  reason: z.string().optional(),
 });
+
+export const checkRecordSchema = checkRecordFields
+  .refine((c) => (c.check ?? c.name) !== undefined, { message: 'the record names no check' })
+  .transform(({ name, ...c }) => ({ ...c, check: (c.check ?? name) as string, outcome: c.outcome ?? null, reason: c.reason ?? '' }));
 export type CheckRecord = z.infer<typeof checkRecordSchema>;
 
 export const gateRecordSchema = z.object({
@@ -68,7 +82,7 @@ export function explainCheck(record: unknown): string {
   if (!parsed.success) return `(an unreadable check record: ${parsed.error.issues[0]?.message ?? 'invalid'})`;
   const c = parsed.data;
   const name = `${c.check}${c.metric ? ` (${c.metric})` : ''}${c.dryRun ? ' [dry run]' : ''}${c.critical ? ' [critical]' : ''}`;
-  if (c.outcome === null) return `${name}: not measured yet${c.verdict ? `; ${c.verdict}` : ''}: ${c.reason}`;
+  if (c.outcome === null) return `${name}: not measured yet${c.verdict ? `; ${c.verdict}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
   const facts: string[] = [];
   if (c.value !== null && c.value !== undefined) facts.push(`target ${fmt(c.value)}`);
   if (c.sourceValue !== null && c.sourceValue !== undefined) facts.push(`source ${fmt(c.sourceValue)}`);
@@ -82,8 +96,9 @@ export function explainCheck(record: unknown): string {
   if (t?.warn !== undefined) limits.push(`warn at ${fmt(t.warn)}×`);
   if (t?.fail !== undefined) limits.push(`fail at ${fmt(t.fail)}×`);
   if (t?.minSamples) limits.push(`at least ${t.minSamples} samples`);
-  const counts = c.failures !== undefined ? `; ${c.failures} failed so far, ${c.consecutivePasses ?? 0} passes in a row` : '';
-  return `${name}: ${c.outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${limits.length ? ` against ${limits.join(', ')}` : ''}${c.verdict ? `; ${c.verdict}` : ''}${counts}. ${capitalize(c.reason)}.`;
+  const counts = c.failures !== undefined && c.failures !== null ? `; ${c.failures} failed so far, ${c.consecutivePasses ?? 0} passes in a row` : '';
+  const why = c.reason ? ` ${capitalize(c.reason)}.` : '';
+  return `${name}: ${c.outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${limits.length ? ` against ${limits.join(', ')}` : ''}${c.verdict ? `; ${c.verdict}` : ''}${counts}.${why}`;
 }
 
 function capitalize(text: string): string {

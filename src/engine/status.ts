@@ -1,10 +1,13 @@
 /**
  * `handoff status [RUN]`: the runs of a state directory, or one run with its stages, steps,
- * approvals, pending requests, lease and last error. Read-only; creates nothing.
+ * approvals, pending requests, lease, last error, its current gate and its last gate decisions
+ * (gate-status.ts, from the audit trail). Read-only; creates nothing.
  */
 import { HandoffError } from '../common/errors.js';
 import { openStore } from '../store/store.js';
 import type { RunRecord } from '../store/runs.js';
+import type { Migration } from '../plan/schema.js';
+import { readRunGates, type GateDecisionView, type WebhookCallView } from './gate-status.js';
 import { holderIsDead } from './lease.js';
 import { planRun } from './planner.js';
 import { loadRunPlan, openRun, type EngineEnv } from './run-session.js';
@@ -52,8 +55,24 @@ export interface RunDetail extends RunSummary {
   approvals: Array<{ stage: string; by: string; role: string; at: string }>;
   pendingRequests: Array<{ action: string; by: string; at: string }>;
   lease: { holder: string; epoch: number; expires: string | null; live: boolean } | null;
+  /** Stage-gate decisions kept in the store. */
   gateDecisions: Array<{ stage: string; outcome: string; reason: string; at: string }>;
+  /** The last gate with a decision in the current stage, its checks as last measured. */
+  currentGate: GateDecisionView | null;
+  /** The run's last gate decisions from the audit trail (newest last). */
+  lastDecisions: GateDecisionView[];
+  /** Webhook calls made to ask for approvals. */
+  approvalWebhooks: WebhookCallView[];
 }
+
+/** A run's detail with what explain needs besides: the plan it started with and its last approval wait. */
+export interface RunInspection {
+  detail: RunDetail;
+  plan: Migration | null;
+  approvalWait: { stage: string; roles: string[]; timeoutMs: number | null; at: string } | null;
+}
+
+export const DEFAULT_DECISIONS = 10;
 
 function summary(run: RunRecord): RunSummary {
   return { id: run.id, plan: run.planName, stage: run.stage, state: run.state, started: run.startedAt, updated: run.updatedAt };
@@ -69,7 +88,11 @@ export function listRuns(env: EngineEnv): RunSummary[] {
   }
 }
 
-export function describeRun(env: EngineEnv, runId: string): RunDetail {
+export function describeRun(env: EngineEnv, runId: string, options: { decisions?: number } = {}): RunDetail {
+  return inspectRun(env, runId, options).detail;
+}
+
+export function inspectRun(env: EngineEnv, runId: string, options: { decisions?: number } = {}): RunInspection {
   const { store, run } = openRun(env, runId);
   try {
     const recordedStages = store.steps.stages(run.id);
@@ -77,8 +100,10 @@ export function describeRun(env: EngineEnv, runId: string): RunDetail {
     const approvals = store.requests.approvals(run.id);
     // The planned stages (from the plan the run started with), merged with what was recorded.
     let planned: ReturnType<typeof planRun> | null = null;
+    let plan: Migration | null = null;
     try {
       const loaded = loadRunPlan(run);
+      plan = loaded.plan;
       const stages = (env.registry ?? defaultRegistry)(loaded.plan, { checkpoint: () => {} });
       planned = planRun({ plan: loaded.plan, stages, observed: { id: run.id, state: run.state, stages: recordedStages, steps, approvals } });
     } catch (error) {
@@ -113,7 +138,9 @@ export function describeRun(env: EngineEnv, runId: string): RunDetail {
       };
     });
     const lease = store.leases.get(run.id);
-    return {
+    const stored = store.records.gateDecisions(run.id);
+    const gates = readRunGates({ stateDir: env.stateDir, runId: run.id, stage: run.stage, stored, limit: options.decisions ?? DEFAULT_DECISIONS });
+    const detail: RunDetail = {
       ...summary(run),
       planHash: run.planHash,
       planFile: run.planFile,
@@ -132,10 +159,12 @@ export function describeRun(env: EngineEnv, runId: string): RunDetail {
             live: lease.expiresAt > Date.now() && !holderIsDead(lease.holder),
           }
         : null,
-      gateDecisions: store.records
-        .gateDecisions(run.id)
-        .map((item) => ({ stage: item.stage, outcome: item.outcome, reason: item.reason, at: item.decidedAt })),
+      gateDecisions: stored.map((item) => ({ stage: item.stage, outcome: item.outcome, reason: item.reason, at: item.decidedAt })),
+      currentGate: gates.current,
+      lastDecisions: gates.decisions,
+      approvalWebhooks: gates.webhooks,
     };
+    return { detail, plan, approvalWait: gates.approvalWait };
   } finally {
     store.close();
   }

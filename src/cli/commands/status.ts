@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { describeRun, listRuns, type RunDetail } from '../../engine/status.js';
+import { explainCheck } from '../../analysis/explain.js';
+import { UsageError } from '../../common/errors.js';
+import type { GateDecisionView } from '../../engine/gate-status.js';
+import { DEFAULT_DECISIONS, describeRun, listRuns, type RunDetail } from '../../engine/status.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 import { engineEnv } from './run.js';
@@ -21,6 +24,37 @@ function renderRun(ctx: CliContext, run: RunDetail): void {
       ctx.out(`    - ${step.name}: ${step.state}${tries}${step.error ? ` (${step.error})` : ''}\n`);
     }
   }
+  renderGates(ctx, run);
+}
+
+function decisionLine(d: GateDecisionView): string {
+  return `${d.at} ${d.gate}${d.stage && d.stage !== d.gate ? ` (stage ${d.stage})` : ''}: ${d.decision}${d.reasons[0] ? `: ${d.reasons[0]}` : ''}`;
+}
+
+/** The current gate and the last decisions, a few lines; `handoff explain` says more. */
+function renderGates(ctx: CliContext, run: RunDetail): void {
+  const gate = run.currentGate;
+  if (gate) {
+    ctx.out(`  current gate ${gate.gate} (stage ${gate.stage ?? '?'}): ${gate.decision} since ${gate.at}\n`);
+    for (const reason of gate.reasons) ctx.out(`    - ${reason}\n`);
+    for (const check of gate.checks) ctx.out(`    ${explainCheck(check)}\n`);
+  }
+  for (const hook of run.approvalWebhooks) {
+    ctx.out(`  approval webhook for ${hook.stage}/${hook.role} (${hook.url}): ${hook.delivered ? `delivered, HTTP ${hook.status}` : `not delivered: ${hook.error}`}\n`);
+  }
+  if (run.lastDecisions.length > 0) {
+    ctx.out(`  last gate decisions (newest last):\n`);
+    for (const d of run.lastDecisions) ctx.out(`    ${decisionLine(d)}\n`);
+  }
+}
+
+/** `--decisions N`: how many of the last gate decisions to show. */
+export function decisionsFlag(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_DECISIONS;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+    throw new UsageError(`--decisions: "${value}" is not a count; give a whole number from 1 to 1000`);
+  }
+  return Number(value);
 }
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
@@ -29,13 +63,15 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .description('show the runs, or one run with its stages and steps')
     .argument('[run]', 'a run id')
     .option('-o, --output <format>', 'text or json')
+    .option('--decisions <n>', `how many of the run's last gate decisions to show (default ${DEFAULT_DECISIONS})`)
     .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
     .action(
-      run((runId: string | undefined, flags: { output?: string; stateDir?: string }) => {
+      run((runId: string | undefined, flags: { output?: string; stateDir?: string; decisions?: string }) => {
         const format = outputFormat(flags.output);
+        const decisions = decisionsFlag(flags.decisions);
         const env = engineEnv(ctx, flags);
         if (runId !== undefined) {
-          const detail = describeRun(env, runId);
+          const detail = describeRun(env, runId, { decisions });
           if (format === 'json') ctx.json(detail);
           else renderRun(ctx, detail);
           return 0;
