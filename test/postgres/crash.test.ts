@@ -92,6 +92,28 @@ describe('SIGKILL at every step boundary', () => {
     }
   }, 600_000);
 
+  it('failback and finalize converge after a crash at each boundary; the source is the writer again', async () => {
+    for (const server of [source, target]) {
+      await server.createDatabase('shop2');
+      await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop2');
+    }
+    await source.query(`insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 2000) g`, [], 'shop2');
+    const tmp = makeTempDir('handoff-crash-');
+    try {
+      const { crashes } = await crashAtEveryBoundary({ SRC: source.url('shop2'), TGT: target.url('shop2'), DIR: tmp.dir, RUN_ID: 'crash3', DB: 'shop2', MODE: 'failback' });
+      expect(crashes).toBeGreaterThanOrEqual(20);
+      for (const table of ['public.orders', 'public.items']) {
+        expect(await tableDigest(target, 'shop2', table)).toEqual(await tableDigest(source, 'shop2', table));
+      }
+      expect(await leftovers(source, 'shop2')).toEqual([]);
+      expect(await leftovers(target, 'shop2')).toEqual([]);
+      await source.query(`set role app; insert into public.orders (token, customer) values (gen_random_uuid(), 'after failback')`, [], 'shop2');
+      await target.query(`set role app; insert into public.counters values ('target open after finalize', 1)`, [], 'shop2');
+    } finally {
+      tmp.cleanup();
+    }
+  }, 600_000);
+
   it('replicate and its undo converge after a crash at each boundary, restoring the target exactly', async () => {
     const tmp = makeTempDir('handoff-crash-');
     try {

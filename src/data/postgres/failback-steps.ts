@@ -18,17 +18,17 @@ export function failbackSteps(env: PgEnv): Step[] {
   const fencedKey = env.key('failback.fenced-at');
   const steps: Step[] = [
     {
-      name: `${prefix}fence-target`,
+      name: `${prefix}failback-fence-target`,
       run: (ctx) => fenceWriter(ctx, env, 'target', fencedKey),
       async undo(ctx) {
         await openWriter(ctx, env, 'target', fencedKey);
       },
     },
-    { name: `${prefix}drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
-    { name: `${prefix}sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
+    { name: `${prefix}failback-drain-to-source`, run: (ctx) => catchUp(ctx, env, 'target') },
+    { name: `${prefix}failback-sync-sequences-back`, run: (ctx) => syncFrom(ctx, env, 'target') },
     {
       // Disabled inside the fence; dropped with its slot once the source is open again.
-      name: `${prefix}stop-reverse`,
+      name: `${prefix}failback-stop-reverse`,
       async run(ctx) {
         await withSite(ctx, env, 'source', (source) => setSubscriptionEnabled(source, env.names(ctx).reverse, false));
         return { disabled: env.names(ctx).reverse };
@@ -42,7 +42,7 @@ export function failbackSteps(env: PgEnv): Step[] {
   ];
   if (env.options.reestablishForward) {
     steps.push({
-      name: `${prefix}restart-forward`,
+      name: `${prefix}failback-restart-forward`,
       async run(ctx) {
         const oid = await startForward(ctx, env, false);
         return { subscription: env.names(ctx).forward, oid };
@@ -51,7 +51,7 @@ export function failbackSteps(env: PgEnv): Step[] {
     });
   }
   steps.push({
-    name: `${prefix}open-source`,
+    name: `${prefix}failback-open-source`,
     run: (ctx) => openWriter(ctx, env, 'source', fencedKey),
     async undo(ctx) {
       await fenceWriter(ctx, env, 'source', env.key('failback.undo.fenced-at'));
@@ -59,7 +59,7 @@ export function failbackSteps(env: PgEnv): Step[] {
   });
   steps.push({
     // After the pause: the disabled reverse subscription, its slot on the target and the publication.
-    name: `${prefix}drop-reverse`,
+    name: `${prefix}failback-drop-reverse`,
     async run(ctx) {
       await stopReverse(ctx, env);
       return { dropped: env.names(ctx).reverse };
