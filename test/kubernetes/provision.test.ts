@@ -85,6 +85,10 @@ describe('kubernetes platform: provision and teardown between two clusters', () 
     expect(dig(namespace, 'metadata', 'labels', 'team')).toBe('payments');
   });
 
+  it('registers the values of the Secrets it copies with the redactor', () => {
+    expect(pair.redactor.redact(`error: Invalid value: "${SECRET_VALUE}"`)).not.toContain(SECRET_VALUE);
+  });
+
   it('changes nothing when run again (a second run converges)', async () => {
     const before = labelled();
     expect(before.length).toBeGreaterThan(12);

@@ -43,7 +43,8 @@ function fileName(index: number, object: KubeObject): string {
   return `${String(index + 1).padStart(2, '0')}-${slug}.yaml`;
 }
 
-function secretValues(object: KubeObject, redactor: Redactor): string[] {
+/** Registers the values of a Secret with the redactor (raw, and in every encoding it knows). */
+export function secretValues(object: KubeObject, redactor: Redactor): string[] {
   if (object.kind !== 'Secret') return [];
   const values: string[] = [];
   for (const key of ['data', 'stringData']) {

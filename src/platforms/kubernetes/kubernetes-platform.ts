@@ -13,6 +13,7 @@ import type { Migration } from '../../plan/schema.js';
 import type { Platform, PlatformContext, ProvisionResult, QuiesceRecord, SiteName } from '../platform.js';
 import { applyObjects, notReadyReason, undoApply, waitReady } from './apply.js';
 import type { Cluster } from './cluster.js';
+import { secretValues } from './export-files.js';
 import { exportAndTransform, kubernetesSite, namespacesOf, openSite } from './migration.js';
 import { describeRef, refOf } from './objects.js';
 import { checkParity } from './parity.js';
@@ -94,6 +95,8 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
       const source = await open('source', ctx.signal);
       const target = await open('target', ctx.signal);
       const { translated } = await exportAndTransform(plan, source, ctx.signal, { requireSelection: true });
+      // An API error about a Secret may quote its values: make sure none reaches a log or the run state.
+      for (const object of translated.objects) secretValues(object, deps.redactor);
       const applied = await applyObjects(target, translated.objects, { migration: plan.metadata.name, runId: ctx.runId, ...sig(ctx) });
       ctx.logger.info('applied the translated workloads to the target', {
         created: applied.created.length,
