@@ -1,17 +1,101 @@
+import os from 'node:os';
 import type { Command } from 'commander';
-import { NotImplementedError } from '../../common/errors.js';
-import type { CliContext } from '../context.js';
+import { UsageError } from '../../common/errors.js';
+import { parseDuration } from '../../common/duration.js';
+import { createLogger } from '../../common/logger.js';
+import { runDemo } from '../../demo/run-demo.js';
+import { formatSummary } from '../../demo/summary.js';
+import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
-export function register(program: Command, _ctx: CliContext, run: Runner): void {
+interface DemoFlags {
+  rate?: string;
+  duration?: string;
+  rows?: string;
+  keep?: boolean;
+  stateDir?: string;
+  injectTargetErrors?: string;
+  output?: string;
+}
+
+function integer(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${flag}: "${value}" is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${flag}: ${n} is out of range; give ${min} to ${max}`);
+  return n;
+}
+
+function share(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) {
+    throw new UsageError(`--inject-target-errors: "${value}" is not a share of requests; give a number above 0 and at most 1, for example 0.2`);
+  }
+  return n;
+}
+
+function bake(value: string | undefined): number {
+  if (value === undefined) return 3000;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw new UsageError(`--duration: "${value}" is not a duration; write for example 3s or 1500ms`);
+  }
+  if (ms < 1000 || ms > 600_000) throw new UsageError(`--duration: ${value} is out of range; give 1s to 10m`);
+  return ms;
+}
+
+export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('demo')
-    .description('migrate a live demo service and its database between two local sites')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
+    .description('migrate a live demo service and its database between two local sites, under load, and prove nothing was lost')
+    .option('--rate <n>', 'requests per second of the load (default 200)')
+    .option('--duration <duration>', 'bake of each shift step and of the bake stage (default 3s)')
+    .option('--rows <n>', 'orders in the source database at the start (default 20000)')
+    .option('--keep', 'leave everything running at the end and print the addresses')
+    .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
+    .option('--inject-target-errors <rate>', "the target's service answers 5xx at this rate, to show automatic rollback (e.g. 0.2)")
+    .option('-o, --output <format>', 'text or json')
     .action(
-      run(() => {
-        throw new NotImplementedError('`handoff demo`', 'the embedded demo');
+      run(async (flags: DemoFlags) => {
+        const format = outputFormat(flags.output);
+        const rate = integer(flags.rate, '--rate', 200, 1, 2000);
+        const rows = integer(flags.rows, '--rows', 20_000, 0, 10_000_000);
+        const bakeMs = bake(flags.duration);
+        const injectTargetErrors = share(flags.injectTargetErrors);
+        let actor = 'demo';
+        try {
+          actor = ctx.env.USER ?? os.userInfo().username;
+        } catch {
+          /* keep "demo" */
+        }
+        const { summary, addresses } = await runDemo({
+          stateDir: ctx.stateDir(flags.stateDir),
+          rate,
+          bakeMs,
+          rows,
+          keep: flags.keep ?? false,
+          injectTargetErrors,
+          env: ctx.env,
+          cwd: ctx.cwd,
+          redactor: ctx.redactor,
+          // Progress comes from the run's events (below); the log says only what went wrong.
+          logger: createLogger({ format: 'text', level: 'warn', redactor: ctx.redactor, write: (line) => ctx.err(line) }),
+          actor,
+          write: (text) => ctx.err(text),
+          verbose: ctx.isTTY,
+        });
+        if (format === 'json') ctx.json(addresses ? { ...summary, addresses } : summary);
+        else {
+          ctx.out(formatSummary(summary));
+          if (addresses) {
+            ctx.out('still running (--keep); stop them with kill, or the next demo ends them:\n');
+            for (const [name, value] of Object.entries(addresses)) ctx.out(`  ${name.padEnd(16)} ${value}\n`);
+          }
+        }
+        return summary.ok ? 0 : 1;
       }),
     );
 }

@@ -33,7 +33,10 @@ export interface LoadStats {
   reads: number;
   writes: number;
   bySite: Record<string, number>;
-  failures: Array<{ at: number; what: string; status: number | null; reason: string }>;
+  /** The first 100 failures; `at` is ms since the start, `time` the wall clock (epoch ms), `site` the X-Site that answered. */
+  failures: Array<{ at: number; time: number; what: string; status: number | null; reason: string; site: string | null }>;
+  /** Wall clock (epoch ms) of the first 5xx answered by each site (X-Site). */
+  first5xxBySite: Record<string, number>;
 }
 
 export interface LoadGenerator {
@@ -65,7 +68,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     lastOrder: null,
   }));
   ledger.clients.push(...clients.map((c) => c.id));
-  const stats: LoadStats = { total: 0, failed: 0, skipped: 0, reads: 0, writes: 0, bySite: {}, failures: [] };
+  const stats: LoadStats = { total: 0, failed: 0, skipped: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
   const started = Date.now();
   let issued = 0;
   let inFlight = 0;
@@ -93,18 +96,20 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     const text = await response.body.text();
     const site = String(response.headers['x-site'] ?? 'unknown');
     stats.bySite[site] = (stats.bySite[site] ?? 0) + 1;
+    if (response.statusCode >= 500 && stats.first5xxBySite[site] === undefined) stats.first5xxBySite[site] = Date.now();
     let json: unknown = null;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
       json = null;
     }
-    return { status: response.statusCode, json: json as Record<string, unknown> | null };
+    return { status: response.statusCode, json: json as Record<string, unknown> | null, site };
   };
 
-  const fail = (what: string, status: number | null, reason: string) => {
+  const fail = (what: string, status: number | null, reason: string, site: string | null = null) => {
     stats.failed++;
-    if (stats.failures.length < 100) stats.failures.push({ at: Date.now() - started, what, status, reason });
+    const now = Date.now();
+    if (stats.failures.length < 100) stats.failures.push({ at: now - started, time: now, what, status, reason, site });
   };
 
   const operation = async (): Promise<void> => {
@@ -118,7 +123,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       if (read && client.lastOrder?.id && r < 0.5) {
         const order = client.lastOrder;
         const res = await send(client, 'GET', `/orders/${order.id}`);
-        if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''));
+        if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
         ledger.readYourWrites.checked++;
         if (res.status !== 200 || res.json?.request_id !== order.requestId) {
           ledger.readYourWrites.violations.push({ clientId: client.id, orderId: String(order.id), reason: `status ${res.status}` });
@@ -126,7 +131,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       } else if (read) {
         const path = r < 0.8 ? `/accounts/${1 + Math.floor(Math.random() * options.accounts)}` : `/orders?clientId=${client.id}&limit=5`;
         const res = await send(client, 'GET', path);
-        if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''));
+        if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''), res.site);
       } else if (r < 0.7) {
         const write: OrderWrite = {
           requestId: randomUUID(),
@@ -145,7 +150,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
         } else if (res.status >= 500) {
           // 503 from a fenced database is a definite refusal; other 5xx are unknown.
           ledger.orders.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
-          fail('create order', res.status, String(res.json?.error ?? ''));
+          fail('create order', res.status, String(res.json?.error ?? ''), res.site);
         } else ledger.orders.set(write.requestId, { write, outcome: 'fail' });
       } else {
         const from = 1 + Math.floor(Math.random() * options.accounts);
@@ -158,7 +163,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
         else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
         else {
           ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
-          if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''));
+          if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''), res.site);
         }
       }
     } catch (error) {

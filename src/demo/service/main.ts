@@ -6,6 +6,8 @@
  *   APP_ROLE              the role to grant the application's privileges to (with MIGRATE_DATABASE_URL)
  *   PORT, HOST, SITE      where to listen and what to call this site
  *   INJECT_ERROR_RATE     share of API requests answered 500 (demo of automatic rollback)
+ *   INJECT_ERRORS         SITE:RATE, the same but only when this process's SITE is SITE (the demo
+ *                         gives one environment to both sites and breaks only the target)
  */
 import pg from 'pg';
 import { migrate } from './schema.js';
@@ -31,12 +33,27 @@ if (migrateUrl) {
   }
 }
 
+/** INJECT_ERRORS=target:0.2 applies 0.2 on the target only; INJECT_ERROR_RATE applies everywhere. */
+function errorRate(site: string): number {
+  const scoped = process.env.INJECT_ERRORS;
+  if (scoped) {
+    const match = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(scoped);
+    if (!match) {
+      process.stderr.write(`demo-service: INJECT_ERRORS must look like target:0.2, not ${scoped}\n`);
+      process.exit(2);
+    }
+    if (match[1] === site) return Number(match[2]);
+  }
+  return Number(process.env.INJECT_ERROR_RATE ?? 0);
+}
+
+const site = process.env.SITE ?? 'unknown';
 const service = await startDemoService({
   databaseUrl: required('DATABASE_URL'),
   port: Number(process.env.PORT ?? 8080),
   host: process.env.HOST ?? '127.0.0.1',
-  site: process.env.SITE ?? 'unknown',
-  errorRate: Number(process.env.INJECT_ERROR_RATE ?? 0),
+  site,
+  errorRate: errorRate(site),
 });
 process.stderr.write(`demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}\n`);
 

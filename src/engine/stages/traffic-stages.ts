@@ -49,6 +49,21 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   return { name: 'shift', steps };
 }
 
+/**
+ * The data plane's cutover steps around the hold: what needs no buffer (the lag check, preparing
+ * reverse replication) runs before requests are held, and dropping the retired forward replication
+ * after they are released, so clients wait only for the fence-to-open part. Steps are recognised by
+ * the names the PostgreSQL data plane gives them; any other data plane runs all its steps in the hold.
+ */
+export function splitAroundHold(steps: Step[]): { before: Step[]; held: Step[]; after: Step[] } {
+  const fence = steps.findIndex((step) => step.name.endsWith('fence-source'));
+  const before = fence > 0 ? steps.slice(0, fence) : [];
+  const rest = fence > 0 ? steps.slice(fence) : steps;
+  const last = rest.at(-1);
+  const after = last && last.name.endsWith('drop-retired-forward') && rest.length > 1 ? [last] : [];
+  return { before, held: after.length > 0 ? rest.slice(0, -1) : rest, after };
+}
+
 /** Buffers requests, fences the source, waits for the target, moves writes, releases the buffer. */
 export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   if (!plan.spec.traffic) return { name: 'cutover', skip: NO_TRAFFIC, steps: [] };
@@ -56,7 +71,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   const { maxHoldMs, holdReads } = cutoverBounds(plan);
   const classes: RequestClass[] = holdReads ? ['writes', 'reads'] : ['writes'];
   const STARTED = 'cutover.stats-before';
+  const parts = plan.spec.data.map((entry) => splitAroundHold(data.cutoverSteps(entry)));
   const steps: Step[] = [
+    ...parts.flatMap((p) => p.before),
     {
       name: 'hold-requests',
       async run(ctx) {
@@ -69,7 +86,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         await (await runtimeOf(deps).router(ctx)).release();
       },
     },
-    ...plan.spec.data.flatMap((entry) => data.cutoverSteps(entry)),
+    ...parts.flatMap((p) => p.held),
     {
       name: 'route-to-target',
       async run(ctx) {
@@ -108,6 +125,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         return { writePauseMs, released: released.released, releasedBy: last?.reason ?? 'request', failedRequests: Math.max(0, failed) };
       },
     },
+    ...parts.flatMap((p) => p.after),
   ];
   return { name: 'cutover', steps };
 }

@@ -1,0 +1,131 @@
+/**
+ * The plan the demo runs, written into its state directory as `plan.yaml`: a readable example of a
+ * real plan (two local sites, one PostgreSQL database, the built-in router, gates on the error rate).
+ * Every password is a `fromEnv` reference; the router's admin token is a file beside the plan.
+ */
+
+export interface DemoPlanOptions {
+  /** Node and its flags (the tsx loader when run from source), then the service's entry file. */
+  serviceCommand: string;
+  serviceArgs: string[];
+  sourcePort: number;
+  targetPort: number;
+  routerPort: number;
+  adminPort: number;
+  /** Bake of each shift step and of the bake stage, milliseconds. */
+  bakeMs: number;
+  /** `target:0.2` to make the target's service answer 5xx at that rate; null for a clean run. */
+  injectErrors: string | null;
+  /** Names of the environment variables holding the database URLs. */
+  envNames: DemoEnvNames;
+  tokenFile: string;
+}
+
+export interface DemoEnvNames {
+  sourceShop: string;
+  sourceApp: string;
+  targetShop: string;
+  targetApp: string;
+}
+
+export const DEMO_ENV: DemoEnvNames = {
+  sourceShop: 'HANDOFF_DEMO_SOURCE_SHOP_URL',
+  sourceApp: 'HANDOFF_DEMO_SOURCE_APP_URL',
+  targetShop: 'HANDOFF_DEMO_TARGET_SHOP_URL',
+  targetApp: 'HANDOFF_DEMO_TARGET_APP_URL',
+};
+
+export const DEMO_APP_ROLE = 'demo_app';
+export const DEMO_STEPS = [5, 25, 50, 100] as const;
+
+/** A duration the plan schema accepts (`1500ms`). */
+function ms(value: number): string {
+  return `${Math.round(value)}ms`;
+}
+
+const q = (value: string): string => JSON.stringify(value);
+
+export function demoPlanText(options: DemoPlanOptions): string {
+  const env = options.envNames;
+  const args = options.serviceArgs.map((a) => `\n          - ${q(a)}`).join('');
+  const inject = options.injectErrors
+    ? `\n          # --inject-target-errors: only the process whose SITE is "target" answers 5xx at this rate.\n          INJECT_ERRORS: ${q(options.injectErrors)}`
+    : '';
+  return `# The plan \`handoff demo\` wrote and ran. It is a complete, real plan: \`handoff run -f plan.yaml\`
+# would run it again (with the same environment variables set). Reference: docs/plan-reference.md.
+apiVersion: handoff.dev/v1alpha1
+kind: Migration
+metadata:
+  name: demo-shop
+  labels: { demo: "true" }
+spec:
+  # Two sites on this machine. Each has its own PostgreSQL server and runs the demo service as a process.
+  # "shop" is the superuser's connection (handoff creates publications and subscriptions with it);
+  # "app" is the service's own role (demo_app), the one the fence acts on at cutover.
+  source:
+    platform: { kind: local }
+    endpoint: http://127.0.0.1:${options.sourcePort}
+    databases:
+      shop: { url: { fromEnv: ${env.sourceShop} } }
+      app: { url: { fromEnv: ${env.sourceApp} } }
+  target:
+    platform: { kind: local }
+    endpoint: http://127.0.0.1:${options.targetPort}
+    databases:
+      shop: { url: { fromEnv: ${env.targetShop} } }
+      app: { url: { fromEnv: ${env.targetApp} } }
+
+  # The service: started on the target by provision, stopped on the source by finalize.
+  workloads:
+    processes:
+      - name: shop
+        command: ${q(options.serviceCommand)}
+        args:${args}
+        env:
+          DATABASE_URL: "{{db.app}}"
+          MIGRATE_DATABASE_URL: "{{db.shop}}"
+          APP_ROLE: ${DEMO_APP_ROLE}
+          HOST: 127.0.0.1
+          PORT: "{{port}}"
+          SITE: "{{site}}"${inject}
+        readiness: { path: /healthz, timeout: 60s }
+        stopSignal: SIGTERM
+        gracePeriod: 10s
+
+  # Replicate, verify and cut over every table of the public schema.
+  data:
+    - database: shop
+      tables: ["public.*"]
+      verify: { chunkRows: 2000 }
+      fence: { method: revoke, roles: [${DEMO_APP_ROLE}] }
+
+  traffic:
+    # The built-in router runs as its own process (\`handoff router\`); the engine drives it through its admin API.
+    router:
+      kind: builtin
+      listen: 127.0.0.1:${options.routerPort}
+      admin: 127.0.0.1:${options.adminPort}
+      adminToken: { fromFile: ${q(options.tokenFile)} }
+    # Reads move step by step; each step bakes under the gate before the next.
+    reads: { steps: [${DEMO_STEPS.join(', ')}], bake: ${ms(options.bakeMs)} }
+    consistency: { stickyAfterWrite: 2s, maxReadLag: 1s }
+    # Writes move in one buffered switch: held at most this long, never an error.
+    cutover: { maxHold: 4s, maxLagToStart: 1s }
+
+  # The gate of every traffic step: the target's error rate, judged against the source's at the same time.
+  analysis:
+    interval: 1s
+    minSamples: 10
+    checks:
+      - name: errors
+        metric: router.error_rate
+        max: 0.02
+        relativeToSource: { fail: 2.0 }
+
+  stages:
+    - { name: bake, bake: ${ms(options.bakeMs)} }
+
+  # A failed gate undoes the stage by itself (after checking the source can take the traffic back).
+  rollback: { automatic: true }
+`;
+}

@@ -1,0 +1,96 @@
+/**
+ * The demo's two databases: an embedded PostgreSQL 18 server per site on a free port, each recorded
+ * in the process registry (stop signal SIGINT: fast shutdown), with database `shop` and the
+ * application role `demo_app` (random password). The source is migrated and seeded; the target gets
+ * the schema only (as the service's migrations would do before a migration).
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import type { ProcessRegistry } from '../common/children.js';
+import { freePort } from '../common/net.js';
+import type { Redactor } from '../common/redact.js';
+import { startPostgresServer, type PostgresServer } from '../data/postgres/server.js';
+import { DEMO_APP_ROLE } from './demo-plan.js';
+import { migrate, seed } from './service/schema.js';
+
+export interface DemoDatabase {
+  server: PostgresServer;
+  /** The superuser's URL of database `shop` (handoff's data plane). */
+  shopUrl: string;
+  /** The application role's URL of database `shop` (the service). */
+  appUrl: string;
+}
+
+export interface DemoDatabases {
+  source: DemoDatabase;
+  target: DemoDatabase;
+  stop(options?: { removeData?: boolean }): Promise<void>;
+}
+
+export interface StartDemoDatabasesOptions {
+  dir: string;
+  registry: ProcessRegistry;
+  redactor: Redactor;
+  orders: number;
+  accounts: number;
+}
+
+async function startSite(site: 'source' | 'target', options: StartDemoDatabasesOptions): Promise<DemoDatabase> {
+  const port = await freePort();
+  const password = randomBytes(18).toString('base64url');
+  options.redactor.add(password);
+  const server = await startPostgresServer({
+    dataDir: path.join(options.dir, `${site}-pg`),
+    port,
+    password,
+    // Small and quick: a demo, on a shared machine. fsync stays on: acknowledged means durable.
+    settings: { shared_buffers: '64MB', max_connections: 100, log_min_messages: 'warning' },
+  });
+  options.registry.track(server.pid, { name: `postgres-${site}`, port, stopSignal: 'SIGINT' });
+  await server.createDatabase('shop');
+  const appPassword = randomBytes(18).toString('base64url');
+  options.redactor.add(appPassword);
+  await server.query(`create role ${DEMO_APP_ROLE} login password '${appPassword}'`, [], 'shop');
+  const appUrl = `postgresql://${DEMO_APP_ROLE}:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/shop`;
+  return { server, shopUrl: server.url('shop'), appUrl };
+}
+
+/** Starts both servers (in parallel), migrates both, seeds the source. */
+export async function startDemoDatabases(options: StartDemoDatabasesOptions): Promise<DemoDatabases> {
+  const started = await Promise.allSettled([startSite('source', options), startSite('target', options)]);
+  const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const stopAll = async (removeData = false): Promise<void> => {
+    await Promise.all(
+      ok.map(async (db) => {
+        await db.server.stop({ removeData });
+        options.registry.untrack(db.server.pid);
+      }),
+    );
+  };
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  const [source, target] = ok as [DemoDatabase, DemoDatabase];
+  try {
+    for (const [db, seedIt] of [
+      [source, true],
+      [target, false],
+    ] as const) {
+      const client = new pg.Client({ connectionString: db.shopUrl, connectionTimeoutMillis: 10_000 });
+      await client.connect();
+      try {
+        await migrate(client, DEMO_APP_ROLE);
+        if (seedIt) await seed(client, { accounts: options.accounts, orders: options.orders });
+      } finally {
+        await client.end();
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return { source, target, stop: (o) => stopAll(o?.removeData ?? false) };
+}

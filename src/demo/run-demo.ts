@@ -1,0 +1,280 @@
+/**
+ * `handoff demo`: two local sites (an embedded PostgreSQL 18 server and the demo service each), the
+ * router in front, a load with a ledger through it, and the demo plan run through every stage by the
+ * real engine. Then the proof: the ledger against the final writer, source and target compared, the
+ * audit trail verified, the report written. Everything started is recorded in the process registry
+ * and stopped at the end (or on SIGINT/SIGTERM), unless `keep`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { verifyAuditTrail } from '../audit/verify.js';
+import { openProcessRegistry, reapOrphans, stopChildrenOnExit } from '../common/children.js';
+import { InternalError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { freePort } from '../common/net.js';
+import type { Redactor } from '../common/redact.js';
+import { parseTableName } from '../data/postgres/connect.js';
+import { verifyTables } from '../data/postgres/verify/index.js';
+import type { RunOutcome } from '../engine/executor.js';
+import { createRuntime } from '../engine/runtime.js';
+import type { EngineEnv } from '../engine/run-session.js';
+import { startRun } from '../engine/start.js';
+import { loadPlanFile } from '../plan/load.js';
+import { createLocalPlatform } from '../platforms/local/local-platform.js';
+import { DEMO_ENV, demoPlanText } from './demo-plan.js';
+import { createDemoProgress, type DemoFacts } from './demo-progress.js';
+import { startDemoRouter, type DemoRouter } from './demo-router.js';
+import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
+import { serviceCommand } from './service-command.js';
+import { checkLedger, type LedgerCheck } from './load/ledger.js';
+import { startLoad, type LoadStats } from './load/generator.js';
+import { DEMO_TABLES } from './service/schema.js';
+import type { DemoSummary } from './summary.js';
+
+export interface DemoOptions {
+  /** The demo's state directory: the shared process registry, and one run directory per demo. */
+  stateDir: string;
+  rate: number;
+  bakeMs: number;
+  rows: number;
+  keep: boolean;
+  /** Share of the target's answers that are 5xx (null: a clean run). */
+  injectTargetErrors: number | null;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  redactor: Redactor;
+  logger: Logger;
+  actor: string;
+  /** Progress lines (stderr). */
+  write: (text: string) => void;
+  /** Every event as a line (a terminal), or only stages and outcomes. */
+  verbose: boolean;
+}
+
+export interface DemoResult {
+  summary: DemoSummary;
+  /** With `keep`: where things still run. */
+  addresses: Record<string, string> | null;
+}
+
+const ACCOUNTS = 50;
+/**
+ * Many clients that each write rarely, as behind a real service: a client's reads stick to the
+ * writer for a while after its own write, so a few busy clients would keep every read on the
+ * source and the target's observed share far below the weight asked for.
+ */
+const LOAD_CLIENTS = 2000;
+
+function stamp(now = new Date()): string {
+  return now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..+$/, '');
+}
+
+async function ledgerOn(url: string, load: ReturnType<typeof startLoad>): Promise<LedgerCheck> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    return await checkLedger(load.ledger, client, ACCOUNTS, { onlyWriter: true });
+  } finally {
+    await client.end();
+  }
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const progress = createDemoProgress(options.write, options.verbose);
+  fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const registryFile = path.join(options.stateDir, 'processes.json');
+  const reaped = await reapOrphans(registryFile);
+  if (reaped.length > 0) progress.note(`ended ${reaped.length} processes an earlier demo left behind (${reaped.map((r) => r.name).join(', ')})`);
+  const registry = openProcessRegistry(registryFile);
+  const removeHandlers = stopChildrenOnExit(registry, (signal) => progress.note(`${signal}: stopping every process the demo started`));
+
+  const runDir = path.join(options.stateDir, `demo-${stamp()}`);
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  progress.note(`state directory ${runDir}`);
+  let dbs: DemoDatabases | null = null;
+  let router: DemoRouter | null = null;
+  let load: ReturnType<typeof startLoad> | null = null;
+  let kept = false;
+  const runtime = createRuntime({ stateDir: runDir, processes: registry });
+  try {
+    progress.note('starting two PostgreSQL 18 servers (source and target)');
+    dbs = await startDemoDatabases({ dir: runDir, registry, redactor: options.redactor, orders: options.rows, accounts: ACCOUNTS });
+    const [sourcePort, targetPort, routerPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const planFile = path.join(runDir, 'plan.yaml');
+    const tokenFile = path.join(runDir, 'router-token');
+    const service = serviceCommand();
+    fs.writeFileSync(
+      planFile,
+      demoPlanText({
+        serviceCommand: service.command,
+        serviceArgs: service.args,
+        sourcePort,
+        targetPort,
+        routerPort,
+        adminPort,
+        bakeMs: options.bakeMs,
+        injectErrors: options.injectTargetErrors === null ? null : `target:${options.injectTargetErrors}`,
+        envNames: DEMO_ENV,
+        tokenFile: path.basename(tokenFile),
+      }),
+      { mode: 0o600 },
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...options.env,
+      [DEMO_ENV.sourceShop]: dbs.source.shopUrl,
+      [DEMO_ENV.sourceApp]: dbs.source.appUrl,
+      [DEMO_ENV.targetShop]: dbs.target.shopUrl,
+      [DEMO_ENV.targetApp]: dbs.target.appUrl,
+    };
+    const loaded = loadPlanFile(planFile);
+    const processes = loaded.plan.spec.workloads?.processes ?? [];
+
+    progress.note('starting the demo service on the source site');
+    const ctx = { runId: 'demo', logger: options.logger, signal: new AbortController().signal };
+    await createLocalPlatform({
+      site: 'source',
+      stateDir: runDir,
+      processes,
+      endpoint: `http://127.0.0.1:${sourcePort}`,
+      databases: { shop: dbs.source.shopUrl, app: dbs.source.appUrl },
+      registry,
+    }).provision(ctx);
+
+    progress.note('starting the router');
+    router = await startDemoRouter({
+      listenPort: routerPort,
+      adminPort,
+      sourceUrl: `http://127.0.0.1:${sourcePort}`,
+      targetUrl: `http://127.0.0.1:${targetPort}`,
+      tokenFile,
+      logFile: path.join(runDir, 'router.log'),
+      registry,
+      redactor: options.redactor,
+    });
+
+    progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
+    const maxDurationMs = 15 * 60_000;
+    const loadStarted = Date.now();
+    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: 512, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs });
+
+    const engine: EngineEnv = {
+      stateDir: runDir,
+      env,
+      cwd: runDir,
+      redactor: options.redactor,
+      logger: options.logger,
+      actor: options.actor,
+      observe: (events) => progress.observe(events),
+      runtime,
+    };
+    // Through bake with the load running; then the load stops, so finalize seals a quiet pair of databases.
+    let outcome: RunOutcome = await startRun(engine, loaded, 'bake');
+    progress.note('stopping the load');
+    const stats = await load.stop();
+    const loadMs = Date.now() - loadStarted;
+    const throughBake = outcome.run.state === 'paused' && outcome.completed;
+    if (throughBake) outcome = await startRun(engine, loaded, null);
+
+    const succeeded = outcome.run.state === 'succeeded';
+    const rolledBack = outcome.run.state === 'rolled-back';
+    progress.note(`checking the ledger on the ${succeeded ? 'target' : 'source'} (the final writer)`);
+    const ledger = await ledgerOn(succeeded ? dbs.target.shopUrl : dbs.source.shopUrl, load);
+
+    let verification = progress.facts.verification ?? { rowsCompared: 0, identical: false };
+    if (succeeded) {
+      progress.note('comparing every table of the source and the target');
+      const report = await verifyTables({
+        source: dbs.source.shopUrl,
+        target: dbs.target.shopUrl,
+        tables: DEMO_TABLES.map((t) => parseTableName(t)),
+        chunkRows: 2000,
+        redactor: options.redactor,
+      });
+      verification = { rowsCompared: report.rowsCompared, identical: report.identical };
+    }
+    const audit = verifyAuditTrail(runDir);
+    const reportFile = path.join(runDir, 'reports', `${outcome.run.id}.html`);
+    const summary = summarize({ outcome, stats, loadMs, ledger, verification, audit, reportFile, runDir, facts: progress.facts, injected: options.injectTargetErrors !== null, rolledBack });
+    progress.note(summary.ok ? 'demo ok' : 'demo NOT ok');
+
+    if (options.keep) {
+      kept = true;
+      removeHandlers();
+      return {
+        summary,
+        addresses: {
+          router: router.proxyUrl,
+          routerAdmin: router.adminUrl,
+          routerTokenFile: tokenFile,
+          source: `http://127.0.0.1:${sourcePort}`,
+          target: `http://127.0.0.1:${targetPort}`,
+          sourcePostgres: `127.0.0.1:${dbs.source.server.port}`,
+          targetPostgres: `127.0.0.1:${dbs.target.server.port}`,
+          processes: registryFile,
+        },
+      };
+    }
+    return { summary, addresses: null };
+  } finally {
+    if (!kept) {
+      await load?.stop();
+      await runtime.close();
+      await router?.stop();
+      await registry.stopAll(10_000);
+      await dbs?.stop({ removeData: true });
+      removeHandlers();
+    }
+  }
+}
+
+interface SummaryInput {
+  outcome: RunOutcome;
+  stats: LoadStats;
+  loadMs: number;
+  ledger: LedgerCheck;
+  verification: { rowsCompared: number; identical: boolean };
+  audit: ReturnType<typeof verifyAuditTrail>;
+  reportFile: string;
+  runDir: string;
+  facts: DemoFacts;
+  injected: boolean;
+  rolledBack: boolean;
+}
+
+function summarize(input: SummaryInput): DemoSummary {
+  const { outcome, stats, ledger, facts } = input;
+  const reportExists = fs.existsSync(input.reportFile);
+  const firstTarget5xx = stats.first5xxBySite.target;
+  const detectionMs =
+    input.rolledBack && firstTarget5xx !== undefined && facts.readsBackOnSourceAt !== null ? Math.max(0, facts.readsBackOnSourceAt - firstTarget5xx) : null;
+  const intact = ledger.lost.length === 0 && ledger.duplicated.length === 0 && ledger.unexpected.length === 0 && ledger.changed.length === 0 && ledger.bank.preserved;
+  const common = intact && ledger.readYourWritesViolations === 0 && input.audit.valid && reportExists;
+  let ok: boolean;
+  if (input.injected) {
+    // Rolled back by its gates during the shift, nothing lost, the source intact.
+    ok = common && input.rolledBack && facts.rollbackStage === 'shift' && (facts.rollbackReason ?? '').startsWith('gate ') && detectionMs !== null;
+  } else {
+    ok = common && outcome.run.state === 'succeeded' && stats.failed === 0 && input.verification.identical && facts.writePauseMs !== null;
+  }
+  if (!outcome.run.id) throw new InternalError('the run has no id');
+  return {
+    ok,
+    runId: outcome.run.id,
+    stateDir: input.runDir,
+    report: input.reportFile,
+    requests: { total: stats.total, failed: stats.failed, perSecond: Math.round((stats.total / Math.max(1, input.loadMs)) * 10_000) / 10 },
+    writes: { acknowledged: ledger.acknowledged, lost: ledger.lost.length, duplicated: ledger.duplicated.length },
+    readYourWritesViolations: ledger.readYourWritesViolations,
+    invariants: { bankTotalPreserved: ledger.bank.preserved },
+    cutover: { writePauseMs: facts.writePauseMs },
+    verification: input.verification,
+    audit: { records: input.audit.records, valid: input.audit.valid },
+    rollback: {
+      happened: input.rolledBack,
+      stage: input.rolledBack ? facts.rollbackStage : null,
+      reason: input.rolledBack ? (facts.rollbackReason ?? outcome.run.reason) : null,
+      detectionMs,
+    },
+  };
+}
