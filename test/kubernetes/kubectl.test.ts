@@ -122,6 +122,15 @@ describe('kubectl against the Kubernetes API test server', () => {
     expect(managers).toContain('team-a/Apply');
   });
 
+  it('scales through the scale subresource', async () => {
+    const scaled = await k(['scale', 'statefulset/db', '-n', 'shop', '--replicas=2']);
+    expect(scaled.stderr).toBe('');
+    expect(scaled.stdout).toContain('statefulset.apps/db scaled');
+    expect(dig(server.read('apps/v1', 'StatefulSet', 'db', 'shop'), 'spec', 'replicas')).toBe(2);
+    const ready = await k(['wait', '--for=jsonpath={.status.readyReplicas}=2', 'statefulset/db', '-n', 'shop', '--timeout=20s']);
+    expect(ready.code).toBe(0);
+  });
+
   it('refuses a replace with a stale resourceVersion (409 Conflict)', async () => {
     const current = parse((await k(['get', 'cm', 'web-config', '-n', 'shop', '-o', 'json'])).stdout) as { data: Record<string, string> };
     const stale = structuredClone(current);

@@ -13,6 +13,7 @@ import { fieldMatcher, labelMatcher } from './selectors.js';
 import { KubeStatusError, statusErrors, successStatus, type StatusBody } from './status.js';
 import { createStore, typeKey, type KubeObject, type Store, type StoreEvent } from './store.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
+import { mergePatch } from './patch.js';
 import { handleWatch } from './watch.js';
 
 export interface NodeSpec {
@@ -231,6 +232,44 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     });
   };
 
+  /** The `/scale` subresource (autoscaling/v1 Scale): read and change spec.replicas only. */
+  const handleScale = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    write: { fieldManager: string; dryRun: boolean; force: boolean },
+  ): Promise<void> => {
+    const scaleOf = (object: KubeObject): Record<string, unknown> => {
+      const spec = isObject(object.spec) ? object.spec : {};
+      const selector = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
+      const status = isObject(object.status) ? object.status : {};
+      return {
+        kind: 'Scale',
+        apiVersion: 'autoscaling/v1',
+        metadata: { name, namespace, uid: object.metadata.uid, resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp },
+        spec: { replicas: spec.replicas ?? 1 },
+        status: { replicas: status.replicas ?? 0, selector: Object.entries(selector).map(([k, v]) => `${k}=${String(v)}`).join(',') },
+      };
+    };
+    const current = store.get(type, namespace, name);
+    if (!current) return sendStatus(res, statusErrors.notFound(type, name).body);
+    if (req.method === 'GET') return send(res, 200, scaleOf(current));
+    if (req.method !== 'PATCH' && req.method !== 'PUT') return sendStatus(res, statusErrors.methodNotAllowed().body);
+    const raw = await readBody(req);
+    const body = parseJson(raw);
+    const media = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const patched = req.method === 'PUT' ? body : media === 'application/json-patch+json' ? undefined : mergePatch(scaleOf(current), body);
+    const replicas = isObject(patched) && isObject(patched.spec) ? patched.spec.replicas : undefined;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      return sendStatus(res, statusErrors.invalid(type, name, [{ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer` }]).body);
+    }
+    const next = { ...current, spec: { ...(isObject(current.spec) ? current.spec : {}), replicas } };
+    const updated = objects.replace(type, namespace, name, next, write);
+    return send(res, 200, scaleOf(updated));
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
@@ -291,6 +330,7 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       dryRun: url.searchParams.get('dryRun') === 'All',
       force: url.searchParams.get('force') === 'true',
     };
+    if (route.subresource === 'scale' && type.scale && route.name !== undefined) return handleScale(req, res, route.type, route.namespace, route.name, write);
     if (route.subresource !== undefined && route.subresource !== 'status') return sendStatus(res, statusErrors.noResource().body);
     if (route.subresource === 'status' && !type.status) return sendStatus(res, statusErrors.noResource().body);
     if (route.name === undefined) {
