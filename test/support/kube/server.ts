@@ -14,6 +14,8 @@ import { KubeStatusError, statusErrors, successStatus, type StatusBody } from '.
 import { createStore, typeKey, type KubeObject, type Store, type StoreEvent } from './store.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
 import { mergePatch } from './patch.js';
+import { scaleOf } from './scale.js';
+import { table } from './table.js';
 import { handleWatch } from './watch.js';
 
 export interface NodeSpec {
@@ -87,32 +89,6 @@ async function readBody(req: http.IncomingMessage, limit = 8 * 1024 * 1024): Pro
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function age(timestamp: unknown): string {
-  const seconds = typeof timestamp === 'string' ? Math.max(0, Math.round((Date.now() - Date.parse(timestamp)) / 1000)) : 0;
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
-  return `${Math.floor(seconds / 3600)}h`;
-}
-
-function table(objects: KubeObject[], includeObject: string | null, rv: string): Record<string, unknown> {
-  return {
-    kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
-    metadata: { resourceVersion: rv },
-    columnDefinitions: [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-      { name: 'Age', type: 'string', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 },
-    ],
-    rows: objects.map((object) => ({
-      cells: [object.metadata.name, age(object.metadata.creationTimestamp)],
-      object:
-        includeObject === 'Object'
-          ? object
-          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata },
-    })),
-  };
 }
 
 interface Route {
@@ -241,33 +217,21 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     name: string,
     write: { fieldManager: string; dryRun: boolean; force: boolean },
   ): Promise<void> => {
-    const scaleOf = (object: KubeObject): Record<string, unknown> => {
-      const spec = isObject(object.spec) ? object.spec : {};
-      const selector = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
-      const status = isObject(object.status) ? object.status : {};
-      return {
-        kind: 'Scale',
-        apiVersion: 'autoscaling/v1',
-        metadata: { name, namespace, uid: object.metadata.uid, resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp },
-        spec: { replicas: spec.replicas ?? 1 },
-        status: { replicas: status.replicas ?? 0, selector: Object.entries(selector).map(([k, v]) => `${k}=${String(v)}`).join(',') },
-      };
-    };
     const current = store.get(type, namespace, name);
     if (!current) return sendStatus(res, statusErrors.notFound(type, name).body);
-    if (req.method === 'GET') return send(res, 200, scaleOf(current));
+    if (req.method === 'GET') return send(res, 200, scaleOf(current, name, namespace));
     if (req.method !== 'PATCH' && req.method !== 'PUT') return sendStatus(res, statusErrors.methodNotAllowed().body);
     const raw = await readBody(req);
     const body = parseJson(raw);
     const media = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    const patched = req.method === 'PUT' ? body : media === 'application/json-patch+json' ? undefined : mergePatch(scaleOf(current), body);
+    const patched = req.method === 'PUT' ? body : media === 'application/json-patch+json' ? undefined : mergePatch(scaleOf(current, name, namespace), body);
     const replicas = isObject(patched) && isObject(patched.spec) ? patched.spec.replicas : undefined;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
       return sendStatus(res, statusErrors.invalid(type, name, [{ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer` }]).body);
     }
     const next = { ...current, spec: { ...(isObject(current.spec) ? current.spec : {}), replicas } };
     const updated = objects.replace(type, namespace, name, next, write);
-    return send(res, 200, scaleOf(updated));
+    return send(res, 200, scaleOf(updated, name, namespace));
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
