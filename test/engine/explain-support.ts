@@ -76,6 +76,12 @@ export const healthy: RecordedStep = {
   target: ok({ error_rate: 0.01, latency_p99_ms: 110 }, 500),
 };
 
+/** shift-25: one healthy measurement, then the target fails 4 % of 1000 requests (under max 0.05, 4× the source). */
+export const failingAt25: Series = (gate, check) =>
+  gate === 'shift-25' && check === 'errors'
+    ? [healthy, { source: ok({ error_rate: 0.01 }, 4000), target: ok({ error_rate: 0.04 }, 1000) }, ...repeat(healthy)]
+    : repeat(healthy);
+
 export interface RegistryOptions {
   series: Series;
   /** Skip the shift stage (the run goes straight from preflight to verify and finalize). */

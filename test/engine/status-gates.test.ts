@@ -5,10 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ok } from '../../src/analysis/providers/fake.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { startRun } from '../../src/engine/start.js';
-import { cli, engineEnvFor, gateRegistry, healthy, jsonOf, repeat, writeGatePlan, type GatePlan, type Series } from './explain-support.js';
+import { cli, engineEnvFor, failingAt25, gateRegistry, healthy, jsonOf, repeat, writeGatePlan, type GatePlan } from './explain-support.js';
 
 const plans: GatePlan[] = [];
 afterAll(() => {
@@ -20,12 +19,6 @@ function plan(options: Parameters<typeof writeGatePlan>[0]): GatePlan {
   plans.push(p);
   return p;
 }
-
-/** shift-25: one healthy measurement, then the target fails 4 % of 1000 requests (under max 0.05, 4× the source). */
-export const failingAt25: Series = (gate, check) =>
-  gate === 'shift-25' && check === 'errors'
-    ? [healthy, { source: ok({ error_rate: 0.01 }, 4000), target: ok({ error_rate: 0.04 }, 1000) }, ...repeat(healthy)]
-    : repeat(healthy);
 
 interface GateJson {
   gate: string;

@@ -1,0 +1,147 @@
+/**
+ * `handoff explain RUN` over real engine runs: a run rolled back by a gate Fail (the decision with
+ * its values), a run paused waiting for an approval (the role and the command), a running run (what
+ * it waits for: bake time left, minSamples, passes in a row, a check that cannot judge), an aborted
+ * and a finished run; an unknown run is bad input.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ok } from '../../src/analysis/providers/fake.js';
+import { resumeRun } from '../../src/engine/manage.js';
+import type { RunExplanation } from '../../src/engine/explain.js';
+import { startRun } from '../../src/engine/start.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { runCli } from '../support/cli.js';
+import { cli, engineEnvFor, failingAt25, gateRegistry, healthy, jsonOf, repeat, writeGatePlan, type GatePlan } from './explain-support.js';
+
+const plans: GatePlan[] = [];
+afterAll(() => {
+  for (const p of plans) p.cleanup();
+});
+
+function plan(options: Parameters<typeof writeGatePlan>[0]): GatePlan {
+  const p = writeGatePlan(options);
+  plans.push(p);
+  return p;
+}
+
+async function explain(fx: GatePlan, id: string): Promise<{ json: RunExplanation; text: string }> {
+  const json = await cli(fx, ['explain', id, '-o', 'json']);
+  expect(json.code, json.stderr).toBe(0);
+  const text = await cli(fx, ['explain', id]);
+  expect(text.code, text.stderr).toBe(0);
+  return { json: jsonOf<RunExplanation>(json), text: text.stdout };
+}
+
+describe('handoff explain', () => {
+  it('says what failed in a rolled-back run and the gate decision, with the values, that caused it', { timeout: 120_000 }, async () => {
+    const fx = plan({ name: 'explain-rolled-back' });
+    const outcome = await startRun(engineEnvFor(fx, gateRegistry({ series: failingAt25 })), loadPlanFile(fx.plan), null);
+    expect(outcome.run.state).toBe('rolled-back');
+    const id = outcome.run.id;
+    const { json, text } = await explain(fx, id);
+    expect(json).toMatchObject({ run: id, plan: 'explain-rolled-back', state: 'rolled-back', stage: 'shift', waitingFor: [] });
+    expect(json.summary).toMatch(new RegExp(`^Run ${id} was rolled back at stage shift: step reads-25 of stage shift failed: gate shift-25 failed: check errors failed`));
+    expect(json.failure?.stage).toBe('shift');
+    expect(json.failure?.decision).toMatchObject({ gate: 'shift-25', decision: 'rollback' });
+    expect(json.failure?.decision?.checks.find((c) => c.check === 'errors')).toMatchObject({ outcome: 'Fail', value: 0.04, sourceValue: 0.01, samples: 1000 });
+    expect(json.details).toContainEqual(expect.stringMatching(/^Gate shift-25 decided rollback at \S+; every stage done was undone in reverse\.$/));
+    expect(text).toMatch(/The decision that rolled it back:\n\s+Gate shift-25 decided to roll back:\n\s+- check errors failed: critical check breached: Fail: target error_rate 0\.04 is 4× the source's 0\.01, at or above fail 2/);
+    expect(text).toMatch(/errors \(router\.error_rate\) \[critical\]: Fail \(target 0\.04, source 0\.01, ratio 4×, p=\S+, 1000 target samples, 4000 source\) against max 0\.05, warn at 1\.1×, fail at 2×/);
+    expect(text).toMatch(/Last gate decisions \(newest last\):\n\s+\S+ \[shift\] Gate shift-25 decided to hold the step:[\s\S]*\S+ \[shift\] Gate shift-25 decided to roll back:/);
+    expect(json.decisions.map((d) => d.decision)).toEqual(['hold', 'rollback']);
+  });
+
+  it('names the role a paused run waits for and the command that approves, then what is left once approved', { timeout: 120_000 }, async () => {
+    const fx = plan({ name: 'explain-approval', steps: [100], bake: '1s', approvals: ['{ before: shift, role: db-owner, timeout: 1s }'] });
+    const env = engineEnvFor(fx, gateRegistry({ series: () => repeat(healthy) }));
+    const first = await startRun(env, loadPlanFile(fx.plan), null);
+    expect(first.run.state).toBe('paused');
+    const id = first.run.id;
+    const { json, text } = await explain(fx, id);
+    expect(json.summary).toBe(`Run ${id} is paused at stage shift: waiting for approval of stage shift by role db-owner (waited 1s); approve it, then resume.`);
+    expect(json.waitingFor).toEqual([
+      expect.objectContaining({ kind: 'approval', stage: 'shift', role: 'db-owner', text: expect.stringMatching(/^an approval of stage shift by someone with role db-owner, asked at \S+; the run pauses if none comes within 1 s$/) }),
+    ]);
+    expect(json.actions.map((a) => a.command)).toEqual([`handoff approve ${id} --stage shift --as NAME --role db-owner`, `handoff resume ${id}`, `handoff rollback ${id}`]);
+    expect(text).toContain(`What you can do:\n  handoff approve ${id} --stage shift --as NAME --role db-owner\n      approve stage shift; needs someone with role db-owner\n`);
+
+    const approved = await cli(fx, ['approve', id, '--stage', 'shift', '--as', 'carol', '--role', 'db-owner']);
+    expect(approved.code, approved.stderr).toBe(0);
+    const after = (await explain(fx, id)).json;
+    expect(after.waitingFor).toEqual([]);
+    expect(after.actions.map((a) => a.command)).toEqual([`handoff resume ${id}`, `handoff rollback ${id}`]);
+
+    const done = await resumeRun(env, id);
+    expect(done.run.state).toBe('succeeded');
+    const finished = await explain(fx, id);
+    expect(finished.json.summary).toMatch(new RegExp(`^Run ${id} succeeded: every stage is done \\(finished \\S+\\)\\.$`));
+    expect(finished.json.decisions.at(-1)).toMatchObject({ gate: 'shift-100', stage: 'shift', decision: 'advance' });
+    expect(finished.text).toMatch(/\[shift\] Gate shift-100 decided to advance:\n\s+- bake of 1 s done and all 2 checks passed/);
+  });
+
+  it('says what a running run waits for: bake time left, minSamples, passes in a row, a check that cannot judge; then that it was aborted', { timeout: 180_000 }, async () => {
+    const fx = plan({ name: 'explain-running', steps: [5, 100], bake: '60s', consecutiveSuccesses: 50 });
+    const fewSamples = { source: ok({ error_rate: 0.01 }, 400), target: ok({ error_rate: 0.01 }, 30) };
+    const env = engineEnvFor(fx, gateRegistry({ series: (_gate, check) => repeat(check === 'errors' ? fewSamples : healthy) }));
+    const running = startRun(env, loadPlanFile(fx.plan), null);
+    let id = '';
+    let explained: RunExplanation | null = null;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(path.join(fx.stateDir, 'state.db'))) {
+        id ||= jsonOf<{ runs: Array<{ id: string }> }>(await cli(fx, ['status', '-o', 'json'])).runs[0]?.id ?? '';
+        if (id) {
+          const now = jsonOf<RunExplanation>(await cli(fx, ['explain', id, '-o', 'json']));
+          const p99 = now.waitingFor.find((w) => w.kind === 'passes' && w.check === 'p99');
+          if ((p99?.have ?? 0) >= 2) {
+            explained = now;
+            break;
+          }
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(explained, 'the run never got two p99 passes').not.toBeNull();
+    const e = explained as RunExplanation;
+    expect(e).toMatchObject({ state: 'running', stage: 'shift' });
+    expect(e.summary).toMatch(new RegExp(`^Run ${id} is running at stage shift \\(executor .+\\)\\.$`));
+    const bake = e.waitingFor.find((w) => w.kind === 'bake');
+    expect(bake?.leftMs).toBeGreaterThan(0);
+    expect(bake?.leftMs).toBeLessThanOrEqual(60_000);
+    expect(bake?.text).toMatch(/^the bake of step reads-5: about \d+ s of 60 s left$/);
+    expect(e.waitingFor).toContainEqual(expect.objectContaining({ kind: 'samples', check: 'errors', have: 30, need: 100 }));
+    expect(e.waitingFor).toContainEqual(expect.objectContaining({ kind: 'passes', check: 'p99', need: 50, text: expect.stringMatching(/^check p99: \d+ of 50 passes in a row \(last Pass\)$/) }));
+    // The samples it lacks are why errors cannot judge: said once.
+    expect(e.waitingFor.filter((w) => w.check === 'errors').map((w) => w.kind)).toEqual(['samples']);
+    expect(e.currentGate).toMatchObject({ gate: 'shift-5', stage: 'shift', decision: 'hold' });
+    expect(e.actions.map((a) => a.command)).toEqual([`handoff pause ${id}`, `handoff rollback ${id}`]);
+    const text = (await cli(fx, ['explain', id])).stdout;
+    expect(text).toMatch(/It waits for:\n(\s+- .*\n)*\s+- the bake of step reads-5: about \d+ s of 60 s left\n/);
+
+    const abort = await cli(fx, ['abort', id, '--as', 'dave', '-o', 'json']);
+    expect(abort.code, abort.stderr).toBe(0);
+    expect(jsonOf(abort)).toMatchObject({ requested: true });
+    const outcome = await running;
+    expect(outcome.run.state).toBe('aborted');
+    const aborted = (await explain(fx, id)).json;
+    expect(aborted.summary).toMatch(new RegExp(`^Run ${id} was aborted at stage shift: aborted by dave\\. What it did is still in place\\.$`));
+    expect(aborted.actions.map((a) => a.command)).toEqual([`handoff rollback ${id}`]);
+  });
+
+  it('refuses an unknown run and a missing run id with exit 2, no stack trace (the real CLI process)', { timeout: 120_000 }, async () => {
+    const fx = plan({ name: 'explain-unknown' });
+    const [unknown, missing] = await Promise.all([
+      runCli(['explain', 'no-such-run', '-o', 'json', '--state-dir', fx.stateDir], { timeoutMs: 90_000 }),
+      runCli(['explain', '--state-dir', fx.stateDir], { timeoutMs: 90_000 }),
+    ]);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toMatch(/there is no run no-such-run/);
+    expect(unknown.stdout).toBe('');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing required argument 'run'/);
+    for (const r of [unknown, missing]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(fx.stateDir)).toBe(false);
+  });
+});
