@@ -7,67 +7,14 @@
  * reason, and the audit trail.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HandoffEvent } from '../../src/common/events.js';
-import type { StoredRecord } from '../../src/audit/format.js';
 import { freePort } from '../../src/common/net.js';
-import { startDrillSite, type DrillSite } from '../support/drill-site.js';
-import { startLoad, type Load, type LoadAnswer } from '../support/drill-load.js';
-import { prepareDrill, type Drill } from '../support/drill-run.js';
+import { atStep, readsNow, records, startScenario, weightsReason, type Cleanup } from '../support/drill-scenario.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   // In reverse: the load first, then the router and run directory, then the sites.
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-interface Setup {
-  source: DrillSite;
-  target: DrillSite;
-  drill: Drill;
-  load: Load;
-}
-
-async function setUp(name: string, steps: number[], analysis: string): Promise<Setup> {
-  const source = await startDrillSite('source');
-  cleanups.push(() => source.close());
-  const target = await startDrillSite('target');
-  cleanups.push(() => target.close());
-  const drill = await prepareDrill({ name, sourceUrl: source.url, targetUrl: target.url, steps, bake: '3s', analysis });
-  cleanups.push(() => drill.close());
-  // The router listens once preflight starts it; answers before that are refusals (status 0).
-  const load = startLoad({ url: drill.routerUrl, ratePerSecond: 100, maxMs: 120_000 });
-  cleanups.push(() => load.stop());
-  return { source, target, drill, load };
-}
-
-/** Once the shift step with this read share (0..1) has set its weights, calls `fn` after `delayMs`. */
-function atStep(drill: Drill, share: number, delayMs: number, fn: () => void): void {
-  let timer: NodeJS.Timeout | undefined;
-  cleanups.push(() => clearTimeout(timer));
-  drill.onEvent((event: HandoffEvent) => {
-    if (event.type !== 'traffic-weights' || timer) return;
-    const data = event.data as { reads: Record<string, number> };
-    if (data.reads.target === share) timer = setTimeout(fn, delayMs);
-  });
-}
-
-function records(trail: StoredRecord[], action: string, subject?: string): StoredRecord[] {
-  return trail.filter((r) => r.action === action && (subject === undefined || r.subject === subject));
-}
-
-function sitesOf(answers: LoadAnswer[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const a of answers) {
-    const key = a.site === null ? `status ${a.status}` : `${a.site} ${a.status}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
-}
-
-/** Where reads go now: the answers to the next `count` requests sent from now on. */
-async function readsNow(load: Load, count = 200): Promise<Record<string, number>> {
-  return sitesOf(await load.waitForAnswers(performance.now(), count, 30_000));
-}
 
 const ROUTER_ERRORS = `    interval: 1s
     minSamples: 20
@@ -76,8 +23,8 @@ const ROUTER_ERRORS = `    interval: 1s
 
 describe('rollback drills through the engine (two real sites, the built-in router, 100 requests/s)', () => {
   it('detects 20 % 5xx on the target midway through the shift and routes all reads back to the source by itself', { timeout: 150_000 }, async () => {
-    const { source, target, drill, load } = await setUp('drill-detect', [10, 25, 50, 100], ROUTER_ERRORS);
-    atStep(drill, 0.5, 1000, () => target.setErrorRate(0.2));
+    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-detect', steps: [10, 25, 50, 100], analysis: ROUTER_ERRORS });
+    atStep(cleanups, drill, 0.5, 1000, () => target.setErrorRate(0.2));
 
     const outcome = await drill.run();
     expect(outcome.run.state, outcome.run.reason ?? '').toBe('rolled-back');
@@ -95,14 +42,12 @@ describe('rollback drills through the engine (two real sites, the built-in route
     if (firstBadPerf === null || firstBadWall === null) throw new Error('the target never answered a 5xx');
 
     // Time from the target's first bad answer to the weights back on the source.
-    const back = drill.events.find(
-      (e) => e.event.type === 'traffic-weights' && (e.event.data as { reason: string }).reason.startsWith('rollback'),
-    );
+    const back = drill.events.find((e) => weightsReason(e.event)?.startsWith('rollback'));
     if (!back) throw new Error('no traffic-weights event of the rollback');
     expect(back.event.data).toMatchObject({ reads: { source: 1, target: 0 } });
     const weightsBackMs = back.at - firstBadPerf;
 
-    const decidedAt = drill.events.find((e) => e.event.type === 'gate-decided' && (e.event.data as { outcome: string }).outcome === 'rollback');
+    const decidedAt = drill.events.find((e) => e.event.type === 'gate-decided' && 'outcome' in e.event.data && e.event.data.outcome === 'rollback');
     expect(decidedAt?.event.subject).toBe('shift-50');
     const detectionMs = (decidedAt?.at ?? Number.NaN) - firstBadPerf;
 
@@ -144,7 +89,7 @@ describe('rollback drills through the engine (two real sites, the built-in route
     checks:
       - { name: errors, metric: router.error_rate, class: reads, max: 0.05, relativeToSource: { fail: 2 } }
       - { name: prom-errors, metric: prometheus.query, query: 'sum(rate(http_requests_total{site="{{site}}",code=~"5.."}[1m]))', max: 1, escalateAfter: 4s }`;
-    const { source, target, drill, load } = await setUp('drill-blind', [10, 25, 50, 100], analysis);
+    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-blind', steps: [10, 25, 50, 100], analysis: analysis });
 
     const outcome = await drill.run();
     expect(outcome.completed).toBe(false);
@@ -181,8 +126,8 @@ describe('rollback drills through the engine (two real sites, the built-in route
   });
 
   it('does not move traffic onto a sick source when the rollback is due: the run pauses and says why', { timeout: 150_000 }, async () => {
-    const { source, target, drill, load } = await setUp('drill-sick-source', [10, 25, 50, 100], ROUTER_ERRORS);
-    atStep(drill, 0.25, 1000, () => {
+    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-sick-source', steps: [10, 25, 50, 100], analysis: ROUTER_ERRORS });
+    atStep(cleanups, drill, 0.25, 1000, () => {
       target.setErrorRate(0.2);
       source.setHealthy(false);
     });

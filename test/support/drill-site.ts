@@ -1,6 +1,7 @@
 /**
  * A site for the rollback drills: a real HTTP server on 127.0.0.1 that answers every request with
- * its site name (body and `x-drill-site` header), a `/healthz` that can be made to fail, and a
+ * its site name (body and `x-drill-site` header), a `/healthz` that can be made to fail, its
+ * request and 5xx counts in Prometheus text format at `/metrics`, and a
  * controllable share of 5xx answers (deterministic: at a rate of 0.2 exactly every fifth request
  * fails). It notes when it answered its first 5xx, on both clocks the drills compare with.
  */
@@ -41,6 +42,14 @@ export async function startDrillSite(name: string): Promise<DrillSite> {
       stats.healthChecks++;
       res.statusCode = healthy ? 200 : 503;
       res.end(healthy ? `${name} ok\n` : `${name} is unwell\n`);
+      return;
+    }
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', 'text/plain; version=0.0.4');
+      res.end(
+        `# TYPE drill_requests_total counter\ndrill_requests_total{site="${name}"} ${stats.requests}\n` +
+          `# TYPE drill_errors_total counter\ndrill_errors_total{site="${name}"} ${stats.errors}\n`,
+      );
       return;
     }
     stats.requests++;
