@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { AUDIT_DIR, TRAIL_FILE, auditRecordSchema } from '../audit/format.js';
+import { AUDIT_DIR, TRAIL_FILE } from '../audit/format.js';
 import { readLines } from '../audit/lines.js';
 import { STAGE_NAMES } from '../plan/schema.js';
 import type { GateDecisionRecord } from '../store/records.js';
@@ -85,6 +85,35 @@ export interface RunGates {
   /** Where the decisions were read from. */
   source: 'audit-trail' | 'store' | 'none';
 }
+
+interface LiveCheck {
+  seq: number;
+  time: string;
+  /** The last `check-measured` details (null when the last record is the decision's own summary). */
+  details: Record<string, unknown> | null;
+  passes: number;
+  failures: number;
+  critical: boolean;
+}
+
+/** The actions read; the action is the first key of a record's canonical line. */
+const WANTED = new Set(['stage-started', 'step-intent', 'approval-waiting', 'approval-webhook', 'gate-decided', 'check-measured']);
+const ACTION_PREFIX = '{"action":"';
+
+function actionOf(text: string): string | null {
+  if (!text.startsWith(ACTION_PREFIX)) return null;
+  const end = text.indexOf('"', ACTION_PREFIX.length);
+  return end < 0 ? null : text.slice(ACTION_PREFIX.length, end);
+}
+
+/** The fields of an audit record used here (the trail's own verification checks the rest). */
+const envelope = z.object({
+  seq: z.number(),
+  time: z.string(),
+  runId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+const measured = z.object({ gate: z.string(), check: z.string(), outcome: z.string().optional(), countedAs: z.string().optional() });
 
 const num = z.number().nullable().optional().catch(null);
 const looseCheck = z.looseObject({
@@ -181,21 +210,24 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
   let lastInStage: GateDecisionView | null = null;
   let approvalWait: ApprovalWaitView | null = null;
   const webhooks: WebhookCallView[] = [];
-  /** The latest view of each check of each gate since its step began: gate → check → view. */
-  let live = new Map<string, Map<string, CheckView & { seq: number }>>();
+  /** Each check of each gate since its step began: gate → check → latest record and counters. */
+  let live = new Map<string, Map<string, LiveCheck>>();
   const file = path.join(options.stateDir, AUDIT_DIR, TRAIL_FILE);
   if (fs.existsSync(file)) {
     for (const line of readLines(file)) {
+      // Cheap filters first: the trail holds every run's records, most of them of no interest here.
       if (!line.terminated || !line.text.includes(options.runId)) continue;
+      const action = actionOf(line.text);
+      if (action === null || !WANTED.has(action)) continue;
       let record;
       try {
-        const parsed = auditRecordSchema.safeParse(JSON.parse(line.text));
+        const parsed = envelope.safeParse(JSON.parse(line.text));
         if (!parsed.success || parsed.data.runId !== options.runId) continue;
         record = parsed.data;
       } catch {
         continue; // a damaged line: `handoff audit verify` names it
       }
-      const { action, details, time, seq } = record;
+      const { details, time, seq } = record;
       if (action === 'stage-started') {
         const s = stageStarted.safeParse(details);
         if (s.success) runningStage = s.data.stage;
@@ -224,25 +256,23 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
         decisions.push(view);
         if (decisions.length > limit) decisions.shift();
         if (view.stage !== null && view.stage === options.stage) lastInStage = view;
-        const gateChecks = live.get(view.gate) ?? new Map<string, CheckView & { seq: number }>();
-        for (const c of checks) gateChecks.set(c.check, { ...c, seq });
+        const gateChecks = live.get(view.gate) ?? new Map<string, LiveCheck>();
+        for (const c of checks) gateChecks.set(c.check, { seq, time, details: null, passes: c.consecutivePasses ?? 0, failures: c.failures ?? 0, critical: c.critical });
         live.set(view.gate, gateChecks);
       } else if (action === 'check-measured') {
-        const m = looseCheck.safeParse(details);
-        if (!m.success || !m.data.gate) continue;
-        const view = checkView(details, time);
-        if (!view) continue;
-        const gateChecks = live.get(m.data.gate) ?? new Map<string, CheckView & { seq: number }>();
-        const before = gateChecks.get(view.check);
-        const counted = m.data.countedAs ?? (view.outcome === 'Pass' ? 'pass' : view.outcome === 'Fail' ? 'fail' : 'hold');
-        const passes = before?.consecutivePasses ?? 0;
-        const failures = before?.failures ?? 0;
-        gateChecks.set(view.check, {
-          ...view,
-          critical: before?.critical ?? view.critical,
-          consecutivePasses: counted === 'pass' ? passes + 1 : 0,
-          failures: counted === 'fail' ? failures + 1 : failures,
+        // Only counted here; the details of the last one per check are read at the end.
+        const m = measured.safeParse(details);
+        if (!m.success) continue;
+        const gateChecks = live.get(m.data.gate) ?? new Map<string, LiveCheck>();
+        const before = gateChecks.get(m.data.check);
+        const counted = m.data.countedAs ?? (m.data.outcome === 'Pass' ? 'pass' : m.data.outcome === 'Fail' ? 'fail' : 'hold');
+        gateChecks.set(m.data.check, {
           seq,
+          time,
+          details,
+          passes: counted === 'pass' ? (before?.passes ?? 0) + 1 : 0,
+          failures: (before?.failures ?? 0) + (counted === 'fail' ? 1 : 0),
+          critical: before?.critical ?? false,
         });
         live.set(m.data.gate, gateChecks);
       }
@@ -268,10 +298,8 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
       const checks = names.flatMap((name): CheckView[] => {
         const newer = latest.get(name);
         const recorded = decided.checks.find((c) => c.check === name);
-        if (newer && (newer.seq >= (decided.seq ?? 0) || !recorded)) {
-          const { seq: _seq, ...view } = newer;
-          return [view];
-        }
+        const view = newer?.details && (newer.seq >= (decided.seq ?? 0) || !recorded) ? checkView(newer.details, newer.time) : null;
+        if (newer && view) return [{ ...view, critical: newer.critical || view.critical, consecutivePasses: newer.passes, failures: newer.failures }];
         return recorded ? [recorded] : [];
       });
       current = { ...decided, checks };
