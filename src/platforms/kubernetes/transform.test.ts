@@ -77,6 +77,15 @@ describe('transformObjects', () => {
     expect(changes.filter((c) => c.rule === 'patches[0]')).toEqual([{ object: 'rbac.authorization.k8s.io/v1 RoleBinding old/r', rule: 'patches[0]', path: '/metadata/labels', to: { patched: 'yes' } }]);
   });
 
+  it('leaves spec.replicas to the HPA that scales a workload, and keeps it elsewhere', () => {
+    const deployment = (name: string) => object({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' }, spec: { replicas: 4 } });
+    const hpa = object({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'shop' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 6 } });
+    const { objects, changes } = transformObjects([deployment('web'), deployment('worker'), hpa]);
+    expect(objects[0]?.spec).toEqual({});
+    expect(objects[1]?.spec).toEqual({ replicas: 4 });
+    expect(changes).toContainEqual({ object: 'apps/v1 Deployment shop/web', rule: 'hpa-owns-replicas', path: '/spec/replicas', from: 4 });
+  });
+
   it('fails with the patch index and object when a patch does not apply', () => {
     const run = (): unknown =>
       transformObjects([sts], { transforms: { patches: [{ match: { kind: 'StatefulSet' }, patch: [{ op: 'replace', path: '/spec/missing', value: 1 }] }] } });

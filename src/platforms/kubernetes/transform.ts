@@ -4,12 +4,12 @@
  * references, cluster IPs, node names, PV bindings, last-applied annotations), then applies the
  * plan's rules in a fixed order: namespace mapping, storage classes (PVCs and StatefulSet
  * volumeClaimTemplates), ingress classes, image registry prefixes (longest prefix first), service
- * account identity annotations, annotations and labels, and RFC 6902 patches selected by kind,
- * name and namespace. Pure; every change is recorded with the rule that made it.
+ * account identity annotations, annotations and labels, `spec.replicas` of workloads an exported
+ * HPA scales (the HPA owns it), and RFC 6902 patches selected by kind, name and namespace. Pure; every change is recorded with the rule that made it.
  */
 import { InputError } from '../../common/errors.js';
 import { applyJsonPatch, JsonPatchError, type JsonPatchOperation } from './json-patch.js';
-import { asArray, asRecord, describeRef, isObject, refOf, stringOf, type KubeObject } from './objects.js';
+import { asArray, asRecord, describeRef, dig, isObject, refOf, stringOf, type KubeObject } from './objects.js';
 import { containersOf, podSpecOf } from './references.js';
 
 export interface Transforms {
@@ -75,6 +75,12 @@ function glob(pattern: string | undefined, value: string | undefined): boolean {
 export function transformObjects(input: readonly KubeObject[], options: TransformOptions = {}): TransformResult {
   const changes: Change[] = [];
   const rules = options.transforms ?? {};
+  // Workloads an exported HPA scales: the HPA owns spec.replicas on the target (applying it would fight the HPA).
+  const scaled = new Set(
+    input
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((hpa) => `${String(dig(hpa, 'spec', 'scaleTargetRef', 'kind'))} ${hpa.metadata.namespace ?? ''}/${String(dig(hpa, 'spec', 'scaleTargetRef', 'name'))}`),
+  );
   const objects = input.map((original) => {
     const object = structuredClone(original);
     const name = describeRef(refOf(original));
@@ -190,7 +196,10 @@ export function transformObjects(input: readonly KubeObject[], options: Transfor
     if (Object.keys(labels).length > 0) metadata.labels = labels;
     else delete metadata.labels;
 
-    // 8. JSON patches selected by kind, name and namespace.
+    // 8. Replicas of workloads an HPA scales.
+    if (scaled.has(`${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`)) remove(spec, 'replicas', '/spec/replicas', 'hpa-owns-replicas');
+
+    // 9. JSON patches selected by kind, name and namespace.
     let result: KubeObject = object;
     (rules.patches ?? []).forEach((entry, index) => {
       const { match } = entry;
