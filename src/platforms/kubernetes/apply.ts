@@ -9,7 +9,9 @@
  */
 import { AdapterError, messageOf, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
+import { KubeApiError } from './client.js';
 import type { Cluster } from './cluster.js';
+import type { ServedResource } from './discovery.js';
 import { sortForApply } from './export.js';
 import { asRecord, describeRef, dig, keyOf, refOf, type KubeObject, type ObjectRef } from './objects.js';
 
@@ -152,7 +154,7 @@ export async function undoApply(cluster: Cluster, options: { migration: string; 
     const key = `${resource.group}/${resource.plural}`;
     if (seen.has(key) || generatedPlurals.has(resource.plural) || !resource.verbs.includes('list') || !resource.verbs.includes('delete')) continue;
     seen.add(key);
-    found.push(...(await cluster.list(resource.apiVersion, resource.kind, { labelSelector: selector, ...(options.signal ? { signal: options.signal } : {}) })));
+    found.push(...(await listTolerant(cluster, resource, { labelSelector: selector, ...(options.signal ? { signal: options.signal } : {}) })));
   }
   const ordered = sortForApply(found).reverse();
   const namespaces = ordered.filter((o) => o.kind === 'Namespace');
@@ -196,6 +198,32 @@ async function waitGone(cluster: Cluster, ref: ObjectRef, timeoutMs: number, sig
   }
 }
 
+/**
+ * Lists a kind for undo. A kind handoff applies must list; any other kind (an aggregated API whose
+ * backend is down, a kind the user may not list) cannot hold what handoff created and is skipped.
+ */
+async function listTolerant(
+  cluster: Cluster,
+  resource: ServedResource,
+  options: { namespace?: string; labelSelector?: string; signal?: AbortSignal },
+): Promise<KubeObject[]> {
+  try {
+    return await cluster.list(resource.apiVersion, resource.kind, options);
+  } catch (error) {
+    const applied = applyOrderKinds.has(resource.kind) || customGroups(cluster).has(resource.group);
+    if (applied || !(error instanceof KubeApiError)) throw error;
+    return [];
+  }
+}
+
+const applyOrderKinds = new Set(['Namespace', 'ServiceAccount', 'Secret', 'ConfigMap', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'PersistentVolumeClaim', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Gateway', 'HTTPRoute']);
+
+/** Groups served through CRDs are not aggregated APIs: their resources must list. */
+function customGroups(cluster: Cluster): Set<string> {
+  const builtin = new Set(['', 'apps', 'batch', 'policy', 'autoscaling']);
+  return new Set(cluster.discovery.resources.map((r) => r.group).filter((g) => !builtin.has(g) && !g.endsWith('.k8s.io')));
+}
+
 async function removeClaims(cluster: Cluster, statefulSet: KubeObject, signal?: AbortSignal): Promise<ObjectRef[]> {
   const templates = dig(statefulSet, 'spec', 'volumeClaimTemplates');
   const prefixes = (Array.isArray(templates) ? templates : []).map((t) => `${String(dig(t, 'metadata', 'name'))}-${statefulSet.metadata.name}-`);
@@ -228,7 +256,7 @@ async function foreignObjects(cluster: Cluster, namespace: string, signal?: Abor
     const key = `${resource.group}/${resource.plural}`;
     if (!resource.namespaced || seen.has(key) || generatedPlurals.has(resource.plural) || !resource.verbs.includes('list')) continue;
     seen.add(key);
-    const items = await cluster.list(resource.apiVersion, resource.kind, { namespace, ...(signal ? { signal } : {}) });
+    const items = await listTolerant(cluster, resource, { namespace, ...(signal ? { signal } : {}) });
     for (const item of items) {
       const builtin = (item.kind === 'ServiceAccount' && item.metadata.name === 'default') || (item.kind === 'ConfigMap' && item.metadata.name === 'kube-root-ca.crt');
       const generated = Array.isArray(item.metadata.ownerReferences) && item.metadata.ownerReferences.length > 0;
