@@ -216,6 +216,7 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
       if (gate && gate.decision !== 'advance' && gate.decision !== 'Pass') {
         details.push(`Gate ${gate.gate} decided ${gate.decision} at ${gate.at}${gate.reasons[0] ? `: ${gate.reasons[0]}` : ''}.`);
         if (gate.decision === 'rollback' || gate.decision === 'Fail') details.push('Nothing was rolled back: the source could not take the traffic back, or automatic rollback is off.');
+        else details.push('Nothing was rolled back: a gate that cannot tell holds the step (traffic stays as it was) until someone looks.');
       }
       if (beforeStage) actions.push({ command: `handoff resume ${id}`, does: `continue once stage ${stage ?? ''} is approved` });
       else actions.push({ command: `handoff resume ${id}`, does: gate ? `run the step again and evaluate gate ${gate.gate} afresh` : 'continue from where it stopped' });

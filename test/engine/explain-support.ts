@@ -29,6 +29,8 @@ export interface GatePlanOptions {
   /** YAML lines of spec.approvals entries. */
   approvals?: string[];
   consecutiveSuccesses?: number;
+  /** More fields of the errors check, as YAML flow entries (for example `escalateAfter: 1s`). */
+  errorsCheck?: string;
 }
 
 export interface GatePlan {
@@ -57,7 +59,7 @@ spec:
     interval: 1s
     minSamples: 100
     checks:
-      - { name: errors, metric: router.error_rate, max: 0.05, relativeToSource: { fail: 2 }, critical: true }
+      - { name: errors, metric: router.error_rate, max: 0.05, relativeToSource: { fail: 2 }, critical: true${options.errorsCheck ? `, ${options.errorsCheck}` : ''} }
       - { name: p99, metric: router.latency_p99_ms, max: 500, consecutiveSuccesses: ${options.consecutiveSuccesses ?? 1} }
 ${approvals}`,
   );

@@ -81,7 +81,7 @@ describe('handoff explain', () => {
     expect(finished.text).toMatch(/\[shift\] Gate shift-100 decided to advance:\n\s+- bake of 1 s done and all 2 checks passed/);
   });
 
-  it('says what a running run waits for: bake time left, minSamples, passes in a row, a check that cannot judge; then that it was aborted', { timeout: 180_000 }, async () => {
+  it('says what a running run waits for: bake time left, minSamples not reached, passes in a row; then that it was aborted', { timeout: 180_000 }, async () => {
     const fx = plan({ name: 'explain-running', steps: [5, 100], bake: '60s', consecutiveSuccesses: 50 });
     const fewSamples = { source: ok({ error_rate: 0.01 }, 400), target: ok({ error_rate: 0.01 }, 30) };
     const env = engineEnvFor(fx, gateRegistry({ series: (_gate, check) => repeat(check === 'errors' ? fewSamples : healthy) }));
@@ -128,6 +128,25 @@ describe('handoff explain', () => {
     const aborted = (await explain(fx, id)).json;
     expect(aborted.summary).toMatch(new RegExp(`^Run ${id} was aborted at stage shift: aborted by dave\\. What it did is still in place\\.$`));
     expect(aborted.actions.map((a) => a.command)).toEqual([`handoff rollback ${id}`]);
+  });
+
+  it('says a run paused by a gate that cannot judge rolled nothing back, and that resume evaluates the gate afresh', { timeout: 120_000 }, async () => {
+    const fx = plan({ name: 'explain-escalated', bake: '30s', errorsCheck: 'escalateAfter: 1s' });
+    const env = engineEnvFor(fx, gateRegistry({ series: (_gate, check) => (check === 'errors' ? repeat({}) : repeat(healthy)) }));
+    const outcome = await startRun(env, loadPlanFile(fx.plan), null);
+    expect(outcome.run.state).toBe('paused');
+    const id = outcome.run.id;
+    const { json, text } = await explain(fx, id);
+    expect(json.summary).toMatch(new RegExp(`^Run ${id} is paused at stage shift: step reads-25 of stage shift holds the run: gate shift-25 cannot judge: check errors cannot judge: unable to judge for \\d+ s \\(escalateAfter 1 s\\); last NoData: `));
+    expect(json.details).toContainEqual(expect.stringMatching(/^Gate shift-25 decided escalate at \S+: check errors cannot judge: unable to judge/));
+    expect(json.details).toContain('Nothing was rolled back: a gate that cannot tell holds the step (traffic stays as it was) until someone looks.');
+    expect(json.failure).toBeNull();
+    expect(json.actions).toEqual([
+      { command: `handoff resume ${id}`, does: 'run the step again and evaluate gate shift-25 afresh' },
+      { command: `handoff rollback ${id}`, does: 'undo every step done, in reverse' },
+    ]);
+    expect(json.decisions.map((d) => d.decision)).toEqual(['hold', 'escalate']);
+    expect(text).toMatch(/Gate shift-25 decided to hold and ask a human \(escalate\):\n\s+- check errors cannot judge/);
   });
 
   it('refuses an unknown run and a missing run id with exit 2, no stack trace (the real CLI process)', { timeout: 120_000 }, async () => {
