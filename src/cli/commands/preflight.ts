@@ -4,7 +4,9 @@ import { UsageError, type InputError } from '../../common/errors.js';
 import { noBlockers, sortFindings, type Finding } from '../../common/findings.js';
 import { parseTablePattern } from '../../data/postgres/catalog.js';
 import { runPreflight, type PreflightReport, type SizeEstimate } from '../../data/postgres/preflight.js';
+import { createSilentLogger } from '../../common/logger.js';
 import { loadPlanFile } from '../../plan/load.js';
+import { createKubernetesPlatform } from '../../platforms/kubernetes/kubernetes-platform.js';
 import { resolveSecrets } from '../../plan/secrets.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
@@ -40,7 +42,10 @@ interface PlanReport extends PreflightReport {
   databases: Array<{ database: string; ok: boolean; estimate: SizeEstimate | null }>;
 }
 
-/** Preflight of every `spec.data[]` entry of a plan; subjects name the database (`orders: public.items`). */
+/**
+ * Preflight of every `spec.data[]` entry of a plan (subjects name the database, `orders: public.items`),
+ * and of the two clusters when both sites are Kubernetes.
+ */
 async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport> {
   const loaded = loadPlanFile(path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file));
   const secrets = resolveSecrets(loaded, { env: ctx.env, cwd: ctx.cwd, redactor: ctx.redactor });
@@ -59,6 +64,12 @@ async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport>
     findings.push(...report.findings.map((f) => ({ ...f, subject: `${entry.database}: ${f.subject}` })));
     databases.push({ database: entry.database, ok: report.ok, estimate: report.estimate });
     inputError ??= report.inputError;
+  }
+  // Kubernetes sites: the target's platform preflight compares both clusters (parity, ids k8s.*).
+  const plan = loaded.plan;
+  if (plan.spec.source.platform.kind === 'kubernetes' && plan.spec.target.platform.kind === 'kubernetes') {
+    const platform = createKubernetesPlatform({ site: 'target', plan }, { redactor: ctx.redactor });
+    findings.push(...(await platform.preflight({ runId: 'preflight', logger: createSilentLogger() })));
   }
   const sorted = sortFindings(findings);
   const tables = databases.flatMap((d) => (d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : []));
