@@ -122,6 +122,9 @@ describe('rollback drills through the engine (two real sites, the built-in route
     const status = await drill.status(outcome.run.id);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'paused', reason: outcome.run.reason });
+    const explain = await drill.cli(['explain', outcome.run.id]);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(explain.stdout).toMatch(/cannot judge: .*prom-errors/);
     expect(source.stats.errors + target.stats.errors).toBe(0);
   });
 
@@ -156,6 +159,10 @@ describe('rollback drills through the engine (two real sites, the built-in route
 
     const status = await drill.status(outcome.run.id);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'paused', reason: outcome.run.reason });
+    const explain = await drill.cli(['explain', outcome.run.id]);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(explain.stdout).toContain('failed 3 of 3 probes (HTTP 503, expected 200); not moving traffic onto it');
+    expect(explain.stdout).toMatch(/Gate shift-25 decided rollback/);
 
     // Once the source is well again, resuming re-runs the step; the target still fails, so now the
     // rollback goes through and reads end on the source.

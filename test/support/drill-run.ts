@@ -51,6 +51,9 @@ export interface Drill {
   /** `handoff resume RUN`, in this process with the same run time (so the same router). */
   resume(runId: string): Promise<RunOutcome>;
   trail(): StoredRecord[];
+  /** The CLI in this process (`handoff ARGS --state-dir <the drill's>`), its real parsing and exit codes. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `handoff status RUN -o json`. */
   status(runId: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Stops the router and removes the directory (idempotent). */
   close(): Promise<void>;
@@ -100,6 +103,18 @@ ${options.analysis}
         }),
     };
   };
+  const cli = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main([...args, '--state-dir', stateDir], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      env: { ...process.env, HANDOFF_STATE_DIR: '' },
+      cwd: tmp.dir,
+      isTTY: false,
+    });
+    return { code, stdout, stderr };
+  };
   return {
     dir: tmp.dir,
     plan,
@@ -122,17 +137,9 @@ ${options.analysis}
         .filter((line) => line.trim() !== '')
         .map((line) => auditRecordSchema.parse(JSON.parse(line)));
     },
-    async status(runId) {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['status', runId, '-o', 'json', '--state-dir', stateDir], {
-        stdout: (text) => (stdout += text),
-        stderr: (text) => (stderr += text),
-        env: { ...process.env, HANDOFF_STATE_DIR: '' },
-        cwd: tmp.dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
+    cli,
+    status(runId) {
+      return cli(['status', runId, '-o', 'json']);
     },
     async close() {
       if (closed) return;
