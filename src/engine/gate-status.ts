@@ -213,10 +213,11 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
   /** Each check of each gate since its step began: gate → check → latest record and counters. */
   let live = new Map<string, Map<string, LiveCheck>>();
   const file = path.join(options.stateDir, AUDIT_DIR, TRAIL_FILE);
+  const runKey = `"runId":${JSON.stringify(options.runId)}`;
   if (fs.existsSync(file)) {
     for (const line of readLines(file)) {
       // Cheap filters first: the trail holds every run's records, most of them of no interest here.
-      if (!line.terminated || !line.text.includes(options.runId)) continue;
+      if (!line.terminated || !line.text.includes(runKey)) continue;
       const action = actionOf(line.text);
       if (action === null || !WANTED.has(action)) continue;
       let record;
