@@ -29,11 +29,12 @@ interface Demand {
   images: string[];
 }
 
-function demands(objects: KubeObject[]): Demand[] {
+function demands(objects: KubeObject[], sourceReplicas: (object: KubeObject) => number | undefined): Demand[] {
   return objects.flatMap((object) => {
     const podSpec = podSpecOf(object);
     if (!podSpec || object.kind === 'CronJob' || object.kind === 'Job') return [];
-    const replicas = object.kind === 'DaemonSet' ? 1 : Number(dig(object, 'spec', 'replicas') ?? 1);
+    // Without spec.replicas (an HPA owns it), expect what runs on the source now.
+    const replicas = object.kind === 'DaemonSet' ? 1 : Number(dig(object, 'spec', 'replicas') ?? sourceReplicas(object) ?? 1);
     const perPod: Record<string, number> = {};
     for (const container of containersOf(podSpec)) {
       for (const [kind, section] of [['requests', 'requests'], ['limits', 'limits']] as const) {
@@ -55,10 +56,15 @@ export function imageArchitecture(image: string): string | undefined {
   return arch === 'aarch64' ? 'arm64' : arch === 'x86_64' ? 'amd64' : arch;
 }
 
-export async function checkCapacity(target: Cluster, objects: KubeObject[], signal?: AbortSignal): Promise<Finding[]> {
+export async function checkCapacity(
+  target: Cluster,
+  objects: KubeObject[],
+  signal?: AbortSignal,
+  sourceReplicas: (object: KubeObject) => number | undefined = () => undefined,
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   const sig = signal ? { signal } : {};
-  const all = demands(objects);
+  const all = demands(objects, sourceReplicas);
   const namespaces = [...new Set(objects.map((o) => o.metadata.namespace).filter((n): n is string => n !== undefined))];
   for (const namespace of namespaces) {
     const inNamespace = all.filter((d) => d.object.metadata.namespace === namespace);

@@ -201,6 +201,12 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
     }
   }
 
-  findings.push(...(await checkCapacity(target, translated, input.signal)));
+  // transformObjects maps one to one, in order: the source replicas of a translated object.
+  const replicasBySource = new Map(translated.map((object, i) => [object, dig(input.exported.objects[i], 'spec', 'replicas')]));
+  const sourceReplicas = (object: KubeObject): number | undefined => {
+    const value = replicasBySource.get(object);
+    return typeof value === 'number' ? value : undefined;
+  };
+  findings.push(...(await checkCapacity(target, translated, input.signal, sourceReplicas)));
   return findings;
 }
