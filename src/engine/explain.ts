@@ -148,7 +148,10 @@ function approveActions(runId: string, stage: string, roles: string[]): NextActi
 
 function failureOf(detail: RunDetail): Failure {
   const failed = [...detail.stages].reverse().find((s) => s.reason && (s.state === 'failed' || s.state === 'undone'));
-  const decision = [...detail.lastDecisions].reverse().find((d) => d.decision === 'rollback' || d.decision === 'Fail') ?? null;
+  // The gate caused the rollback only if its rollback is the run's last decision (a gate that decided
+  // to roll back while the source was down paused the run; a resumed step decides afresh).
+  const last = detail.lastDecisions.at(-1);
+  const decision = last && (last.decision === 'rollback' || last.decision === 'Fail') ? last : null;
   const stage = decision?.stage ?? failed?.name ?? null;
   return { stage, error: detail.error ?? failed?.reason ?? null, decision, text: decision ? explainGateDecision(decision) : null };
 }
