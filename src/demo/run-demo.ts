@@ -156,7 +156,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
     const maxDurationMs = 15 * 60_000;
     const loadStarted = Date.now();
-    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: 512, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs });
+    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: 256, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs });
 
     const engine: EngineEnv = {
       stateDir: runDir,
@@ -173,6 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress.note('stopping the load');
     const stats = await load.stop();
     const loadMs = Date.now() - loadStarted;
+    progress.note(`load stopped: ${stats.total} requests in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.skipped} not sent (too many in flight)`);
     const throughBake = outcome.run.state === 'paused' && outcome.completed;
     if (throughBake) outcome = await startRun(engine, loaded, null);
 

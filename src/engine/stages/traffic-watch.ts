@@ -109,10 +109,22 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
   const deadline = Date.now() + options.bakeMs + 15 * 60_000;
   let previous: RouterStats | null = (await options.router.snapshot()).stats;
   let lastSample = Date.now();
+  // Lag is measured beside the gate, one measurement at a time, never in its way: a slow marker
+  // round trip (up to its 2 s bound on a loaded machine) must not delay a rollback decision.
+  let lagInFlight: Promise<void> | null = null;
+  const measureLagInBackground = (): void => {
+    if (!options.reportLag || lagInFlight) return;
+    lagInFlight = reportLag(ctx, options.router)
+      .then(() => undefined)
+      .catch((error: unknown) => ctx.logger.warn('reporting replication lag to the router failed', { error: messageOf(error) }))
+      .finally(() => {
+        lagInFlight = null;
+      });
+  };
   await gate.start();
   try {
     for (;;) {
-      if (options.reportLag) await reportLag(ctx, options.router);
+      measureLagInBackground();
       const decision = await gate.tick(ctx.signal);
       const now = Date.now();
       if (now - lastSample >= sampleEveryMs) {
@@ -141,5 +153,6 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
     }
   } finally {
     await gate.stop();
+    await lagInFlight;
   }
 }

@@ -1,0 +1,181 @@
+/**
+ * `handoff demo` end to end through the real CLI: two embedded PostgreSQL 18 servers, the demo
+ * service on each site, the router, 200 requests per second through shift and cutover (issue 4's
+ * end-to-end test and issue 6's demo); the rollback drill with a failing target (issue 5); and no
+ * process left behind after SIGINT or SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../src/common/children.js';
+import { repoRoot, runCli, tsxLoader } from '../support/cli.js';
+import { makeTempDir } from '../support/tmp.js';
+
+interface Summary {
+  ok: boolean;
+  runId: string;
+  stateDir: string;
+  report: string;
+  requests: { total: number; failed: number; perSecond: number };
+  writes: { acknowledged: number; lost: number; duplicated: number };
+  readYourWritesViolations: number;
+  invariants: { bankTotalPreserved: boolean };
+  cutover: { writePauseMs: number | null };
+  verification: { rowsCompared: number; identical: boolean };
+  audit: { records: number; valid: boolean };
+  rollback: { happened: boolean; stage: string | null; reason: string | null; detectionMs: number | null };
+}
+
+interface Recorded {
+  pid: number;
+  name: string;
+  cmdline: string;
+}
+
+const cleanups: Array<() => void> = [];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const cleanup of cleanups) cleanup();
+});
+
+function tempStateDir(): string {
+  const tmp = makeTempDir('handoff-demo-');
+  cleanups.push(tmp.cleanup);
+  return path.join(tmp.dir, 'state');
+}
+
+const DEMO_ARGS = ['--rows', '5000', '--duration', '3s'];
+
+function records(stateDir: string): Recorded[] {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'processes.json'), 'utf8')) as Recorded[];
+  } catch {
+    return [];
+  }
+}
+
+/** Still the process that was recorded (a recycled PID with another command line does not count). */
+function stillRunning(record: Recorded): boolean {
+  try {
+    return isAlive(record.pid) && fs.readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === record.cmdline;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a demo in the background; resolves once the registry holds both databases, the source's service and the router. */
+async function startDemoUntilRunning(stateDir: string): Promise<{ child: ChildProcess; running: Recorded[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> }> {
+  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(repoRoot, 'src', 'cli', 'entry.ts'), 'demo', '--state-dir', stateDir, ...DEMO_ARGS], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const running = records(stateDir).filter((r) => r.pid > 0);
+    const names = running.map((r) => r.name);
+    if (names.includes('postgres-source') && names.includes('postgres-target') && names.includes('router') && names.some((n) => n.startsWith('source/'))) {
+      return { child, running, exited };
+    }
+    if (child.exitCode !== null) throw new Error(`the demo exited early (${child.exitCode}): ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`the demo did not start its processes in time: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function parse(stdout: string): Summary {
+  return JSON.parse(stdout) as Summary;
+}
+
+describe('handoff demo', () => {
+  it('refuses bad flags with exit 2 and says which', async () => {
+    const results = await Promise.all([
+      runCli(['demo', '--rate', 'fast'], { timeoutMs: 60_000 }),
+      runCli(['demo', '--inject-target-errors', '1.5'], { timeoutMs: 60_000 }),
+      runCli(['demo', '--duration', 'soon'], { timeoutMs: 60_000 }),
+      runCli(['demo', '-o', 'yaml'], { timeoutMs: 60_000 }),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(results[0]?.stderr).toMatch(/--rate: "fast" is not a whole number/);
+    expect(results[1]?.stderr).toMatch(/--inject-target-errors: "1.5"/);
+    expect(results[2]?.stderr).toMatch(/--duration: "soon" is not a duration/);
+    for (const r of results) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('after a SIGKILLed demo, reaps its orphans and migrates under load with nothing lost', { timeout: 600_000 }, async () => {
+    const stateDir = tempStateDir();
+    const killed = await startDemoUntilRunning(stateDir);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    // The children of a SIGKILLed handoff outlive it: the registry is how the next one finds them.
+    expect(killed.running.some(stillRunning)).toBe(true);
+
+    const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '-o', 'json'], { timeoutMs: 540_000 });
+    expect(killed.running.filter(stillRunning)).toEqual([]);
+    expect(result.stderr).toMatch(/ended \d+ processes an earlier demo left behind/);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = parse(result.stdout);
+    expect(summary).toMatchObject({
+      ok: true,
+      requests: { failed: 0 },
+      writes: { lost: 0, duplicated: 0 },
+      readYourWritesViolations: 0,
+      invariants: { bankTotalPreserved: true },
+      verification: { identical: true },
+      audit: { valid: true },
+      rollback: { happened: false, stage: null, reason: null, detectionMs: null },
+    });
+    expect(summary.writes.acknowledged).toBeGreaterThan(500);
+    expect(summary.verification.rowsCompared).toBeGreaterThan(5000);
+    expect(summary.requests.perSecond).toBeGreaterThanOrEqual(180);
+    expect(summary.cutover.writePauseMs).toEqual(expect.any(Number));
+    expect(summary.audit.records).toBeGreaterThan(50);
+    expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
+    expect(fs.readFileSync(path.join(summary.stateDir, 'plan.yaml'), 'utf8')).toMatch(/fromEnv: HANDOFF_DEMO_SOURCE_SHOP_URL/);
+    // Everything this demo started is gone too.
+    expect(records(stateDir).filter(stillRunning)).toEqual([]);
+  });
+
+  it('rolls back by its gates when the target answers 5xx, within 5 s, with nothing lost on the source', { timeout: 600_000 }, async () => {
+    const stateDir = tempStateDir();
+    const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '--inject-target-errors', '0.2', '-o', 'json'], { timeoutMs: 540_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = parse(result.stdout);
+    expect(summary).toMatchObject({
+      ok: true,
+      writes: { lost: 0, duplicated: 0 },
+      readYourWritesViolations: 0,
+      invariants: { bankTotalPreserved: true },
+      audit: { valid: true },
+      cutover: { writePauseMs: null },
+      rollback: { happened: true, stage: 'shift' },
+    });
+    expect(summary.rollback.reason).toMatch(/^gate shift-\d+: check errors failed/);
+    expect(summary.requests.failed).toBeGreaterThan(0);
+    expect(summary.rollback.detectionMs).toEqual(expect.any(Number));
+    expect(summary.rollback.detectionMs).toBeLessThan(5000);
+    const trail = fs.readFileSync(path.join(summary.stateDir, 'audit', 'trail.jsonl'), 'utf8');
+    expect(trail).toMatch(/"action":"gate-decided".*"outcome":"rollback"/);
+    expect(records(stateDir).filter(stillRunning)).toEqual([]);
+  });
+
+  it('ends every process it started when interrupted with SIGINT', { timeout: 300_000 }, async () => {
+    const stateDir = tempStateDir();
+    const demo = await startDemoUntilRunning(stateDir);
+    expect(demo.running.every(stillRunning)).toBe(true);
+    demo.child.kill('SIGINT');
+    const exit = await demo.exited;
+    expect(exit.code).toBe(130);
+    expect(demo.running.filter(stillRunning)).toEqual([]);
+    expect(records(stateDir).filter(stillRunning)).toEqual([]);
+  });
+});
