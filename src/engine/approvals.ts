@@ -78,8 +78,9 @@ async function callWebhooks(session: Session, stage: StageName, missing: string[
   const wanted = session.plan.spec.approvals.filter((item) => item.before === stage && item.webhook && missing.includes(item.role));
   await Promise.all(
     wanted.map(async (approval) => {
-      const url = approval.webhook as string;
+      const url = approval.webhook;
       const key = deliveredKey(stage, approval.role);
+      if (!url) return;
       try {
         if (session.store.steps.getValue(session.runId, key) !== undefined) return;
         const result = await postApprovalWebhook({
