@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/common/net.js';
-import { atStep, readsNow, records, startScenario, weightsReason, type Cleanup } from '../support/drill-scenario.js';
+import { ROUTER_ERROR_GATE, atStep, readsNow, records, startScenario, weightsReason, type Cleanup } from '../support/drill-scenario.js';
 
 const cleanups: Cleanup[] = [];
 afterEach(async () => {
@@ -16,14 +16,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const ROUTER_ERRORS = `    interval: 1s
-    minSamples: 20
-    checks:
-      - { name: errors, metric: router.error_rate, class: reads, max: 0.05, relativeToSource: { fail: 2 } }`;
-
 describe('rollback drills through the engine (two real sites, the built-in router, 100 requests/s)', () => {
   it('detects 20 % 5xx on the target midway through the shift and routes all reads back to the source by itself', { timeout: 150_000 }, async () => {
-    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-detect', steps: [10, 25, 50, 100], analysis: ROUTER_ERRORS });
+    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-detect', steps: [10, 25, 50, 100], analysis: ROUTER_ERROR_GATE });
     atStep(cleanups, drill, 0.5, 1000, () => target.setErrorRate(0.2));
 
     const outcome = await drill.run();
@@ -79,6 +74,10 @@ describe('rollback drills through the engine (two real sites, the built-in route
     expect(records(trail, 'check-measured', 'errors').filter((r) => r.details.gate !== 'shift-50' && r.details.outcome === 'Fail')).toEqual([]);
     expect(source.stats.errors).toBe(0);
     expect(records(trail, 'rollback-done')).toHaveLength(1);
+    // Moving the weights dropped nothing: once the router answered, every request got an answer.
+    const up = load.answers.find((a) => a.status !== 0);
+    expect(up).toBeDefined();
+    expect(load.answers.filter((a) => a.status === 0 && a.sentAt > (up?.sentAt ?? 0))).toEqual([]);
   });
 
   it('holds the step when the metrics provider cannot answer: nothing rolls back, reads keep their weight, the run says it cannot judge', { timeout: 150_000 }, async () => {
@@ -129,7 +128,7 @@ describe('rollback drills through the engine (two real sites, the built-in route
   });
 
   it('does not move traffic onto a sick source when the rollback is due: the run pauses and says why', { timeout: 150_000 }, async () => {
-    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-sick-source', steps: [10, 25, 50, 100], analysis: ROUTER_ERRORS });
+    const { source, target, drill, load } = await startScenario(cleanups, { name: 'drill-sick-source', steps: [10, 25, 50, 100], analysis: ROUTER_ERROR_GATE });
     atStep(cleanups, drill, 0.25, 1000, () => {
       target.setErrorRate(0.2);
       source.setHealthy(false);

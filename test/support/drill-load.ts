@@ -15,6 +15,8 @@ export interface LoadAnswer {
   status: number;
   /** The site that answered, from its header; null without an answer. */
   site: string | null;
+  /** Why no answer came (status 0). */
+  error?: string;
 }
 
 export interface LoadOptions {
@@ -57,8 +59,10 @@ export function startLoad(options: LoadOptions): Load {
         const header = res.headers['x-drill-site'];
         answers.push({ sentAt, doneAt: performance.now(), status: res.statusCode, site: typeof header === 'string' ? header : null });
       })
-      .catch(() => {
-        answers.push({ sentAt, doneAt: performance.now(), status: 0, site: null });
+      .catch((error: unknown) => {
+        const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+        const message = error instanceof Error ? `${code ? `${code}: ` : ''}${error.message}` : String(error);
+        answers.push({ sentAt, doneAt: performance.now(), status: 0, site: null, error: message });
       });
     inFlight.add(one);
     void one.finally(() => inFlight.delete(one));

@@ -50,13 +50,25 @@ export interface Drill {
   run(): Promise<RunOutcome>;
   /** `handoff resume RUN`, in this process with the same run time (so the same router). */
   resume(runId: string): Promise<RunOutcome>;
+  /** The audit trail as written (every line must be a whole record). */
   trail(): StoredRecord[];
+  /** The records written so far by a run that may still be writing (an unfinished last line is left out). */
+  trailSoFar(): StoredRecord[];
   /** The CLI in this process (`handoff ARGS --state-dir <the drill's>`), its real parsing and exit codes. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `handoff status RUN -o json`. */
   status(runId: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Stops the router and removes the directory (idempotent). */
   close(): Promise<void>;
+}
+
+function readTrail(stateDir: string, partial: boolean): StoredRecord[] {
+  const file = path.join(stateDir, 'audit', 'trail.jsonl');
+  if (partial && !fs.existsSync(file)) return [];
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  // The text after the last newline is a record still being written (or nothing).
+  const whole = partial ? lines.slice(0, -1) : lines;
+  return whole.filter((line) => line.trim() !== '').map((line) => auditRecordSchema.parse(JSON.parse(line)));
 }
 
 export async function prepareDrill(options: DrillPlanOptions): Promise<Drill> {
@@ -131,11 +143,10 @@ ${options.analysis}
       return resumeRun(engineEnv(), runId);
     },
     trail() {
-      const text = fs.readFileSync(path.join(stateDir, 'audit', 'trail.jsonl'), 'utf8');
-      return text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => auditRecordSchema.parse(JSON.parse(line)));
+      return readTrail(stateDir, false);
+    },
+    trailSoFar() {
+      return readTrail(stateDir, true);
     },
     cli,
     status(runId) {

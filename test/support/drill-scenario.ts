@@ -10,6 +10,12 @@ import { startDrillSite, type DrillSite } from './drill-site.js';
 import { startLoad, type Load, type LoadAnswer } from './drill-load.js';
 import { prepareDrill, type Drill } from './drill-run.js';
 
+/** The plain gate of the drills: the target's read error rate, absolute and against the source, every second. */
+export const ROUTER_ERROR_GATE = `    interval: 1s
+    minSamples: 20
+    checks:
+      - { name: errors, metric: router.error_rate, class: reads, max: 0.05, relativeToSource: { fail: 2 } }`;
+
 export type Cleanup = () => Promise<void> | void;
 
 export interface DrillScenario {
