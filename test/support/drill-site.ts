@@ -65,7 +65,8 @@ export async function startDrillSite(name: string): Promise<DrillSite> {
     }
     res.end(`${name}\n`);
   });
-  server.keepAliveTimeout = 2000;
+  // Longer than the router's upstream pool keeps idle connections (4 s), as a real service would be.
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
