@@ -206,6 +206,8 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
         } else if (step) {
           waitingFor.push({ kind: 'step', stage: stage ?? '', text: `step ${step.name} of stage ${stage ?? '?'} to finish (started ${step.intentAt ?? 'just now'}${step.attempts > 1 ? `, attempt ${step.attempts}` : ''})` });
           if (gate) details.push(`The last gate of this stage, ${gate.gate}, decided ${gate.decision} at ${gate.at}; the step's own gate has not decided yet.`);
+        } else if (stageView?.gate && stageView.state === 'running' && stageView.steps.every((s) => s.state === 'done')) {
+          waitingFor.push({ kind: 'decision', stage: stage ?? '', text: `the gate of stage ${stage ?? '?'} to decide (its steps are done)` });
         }
       }
       actions.push({ command: `handoff pause ${id}`, does: 'pause at the next step boundary' });

@@ -41,6 +41,8 @@ export interface StageView {
   started: string | null;
   finished: string | null;
   approvals: Array<{ role: string; approvedBy: string | null }>;
+  /** Whether the stage has a gate of its own, evaluated after its steps. */
+  gate: boolean;
   steps: StepView[];
 }
 
@@ -121,6 +123,7 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
         started: recorded?.startedAt ?? null,
         finished: recorded?.finishedAt ?? null,
         approvals: (plannedStage?.approvals ?? []).map((item) => ({ role: item.role, approvedBy: item.approvedBy })),
+        gate: plannedStage?.gate ?? false,
         steps: [...stepNames].map((stepName): StepView => {
           const step = steps.find((item) => item.stage === name && item.step === stepName);
           return {

@@ -88,8 +88,13 @@ export interface RegistryOptions {
   series: Series;
   /** Skip the shift stage (the run goes straight from preflight to verify and finalize). */
   skipShift?: boolean;
-  /** The verify stage's own gate result (absent: verify has no gate). */
-  verifyGate?: GateResult;
+  /** The verify stage's own gate result (absent: verify has no gate); `blocks`: it decides only when aborted. */
+  verifyGate?: GateResult | 'blocks';
+}
+
+function verifyGate(result: GateResult | 'blocks'): (ctx: StepContext) => Promise<GateResult> {
+  if (result !== 'blocks') return () => Promise.resolve(result);
+  return (ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
 }
 
 function noop(name: string): Step {
@@ -131,7 +136,7 @@ export function gateRegistry(options: RegistryOptions): StageRegistry {
     const steps = plan.spec.traffic?.reads.steps ?? [];
     const stages: Stage[] = [
       { name: 'preflight', steps: [noop('check-sites')] },
-      { name: 'verify', steps: [noop('compare-tables')], ...(options.verifyGate ? { gate: () => Promise.resolve(options.verifyGate as GateResult) } : {}) },
+      { name: 'verify', steps: [noop('compare-tables')], ...(options.verifyGate ? { gate: verifyGate(options.verifyGate) } : {}) },
       options.skipShift
         ? { name: 'shift', skip: 'this test skips the shift', steps: [] }
         : {

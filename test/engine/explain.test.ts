@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ok } from '../../src/analysis/providers/fake.js';
-import { resumeRun } from '../../src/engine/manage.js';
-import type { RunExplanation } from '../../src/engine/explain.js';
+import { pauseOrAbort, resumeRun } from '../../src/engine/manage.js';
+import { explainRun, type RunExplanation } from '../../src/engine/explain.js';
 import { startRun } from '../../src/engine/start.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { runCli } from '../support/cli.js';
@@ -147,6 +147,27 @@ describe('handoff explain', () => {
     ]);
     expect(json.decisions.map((d) => d.decision)).toEqual(['hold', 'escalate']);
     expect(text).toMatch(/Gate shift-25 decided to hold and ask a human \(escalate\):\n\s+- check errors cannot judge/);
+  });
+
+  it("says a running run waits for its stage's own gate once the stage's steps are done", { timeout: 120_000 }, async () => {
+    const fx = plan({ name: 'explain-stage-gate' });
+    const env = engineEnvFor(fx, gateRegistry({ series: () => repeat(healthy), verifyGate: 'blocks' }));
+    const running = startRun(env, loadPlanFile(fx.plan), null);
+    let seen: RunExplanation | null = null;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !seen) {
+      if (fs.existsSync(path.join(fx.stateDir, 'state.db'))) {
+        const id = jsonOf<{ runs: Array<{ id: string }> }>(await cli(fx, ['status', '-o', 'json'])).runs[0]?.id;
+        const e = id ? explainRun(env, id) : null;
+        if (e?.waitingFor.some((w) => w.kind === 'decision')) seen = e;
+      }
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen, 'the run never waited for the verify gate').not.toBeNull();
+    expect(seen?.waitingFor).toEqual([{ kind: 'decision', stage: 'verify', text: 'the gate of stage verify to decide (its steps are done)' }]);
+    // Ends the run (what the executor makes of an abort during a stage gate is not this test's subject).
+    await pauseOrAbort(env, String(seen?.run), 'abort');
+    expect((await running).run.state).not.toBe('running');
   });
 
   it('refuses an unknown run and a missing run id with exit 2, no stack trace (the real CLI process)', { timeout: 120_000 }, async () => {
