@@ -82,6 +82,16 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
       name: 'router-preflight',
       async run(ctx) {
         const findings: Finding[] = [];
+        const spec = ctx.plan.spec.traffic?.router;
+        if (spec?.kind === 'builtin' && !spec.admin) {
+          findings.push({
+            id: 'router.in-process',
+            severity: 'warning',
+            subject: 'spec.traffic.router',
+            message: 'the built-in router runs inside this handoff process: when the run ends, pauses or is interrupted, the router stops and clients lose the service',
+            remediation: 'run `handoff router` as its own process (a Deployment in Kubernetes) and give spec.traffic.router.admin and adminToken',
+          });
+        }
         try {
           const snapshot = await (await runtimeOf(deps).router(ctx)).snapshot();
           for (const site of ['source', 'target']) {
