@@ -176,7 +176,7 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
     if (!stage || !beforeStage) return;
     for (const role of missing) {
       const since = approvalWait?.stage === stage ? `, asked at ${approvalWait.at}` : '';
-      const bound = approvalWait?.stage === stage && approvalWait.timeoutMs ? `; the run pauses if none comes within ${secondsText(approvalWait.timeoutMs)}` : '';
+      const bound = live && approvalWait?.stage === stage && approvalWait.timeoutMs ? `; the run pauses if none comes within ${secondsText(approvalWait.timeoutMs)}` : '';
       waitingFor.push({ kind: 'approval', stage, role, text: `an approval of stage ${stage} by someone with role ${role}${since}${bound}` });
     }
     const hooks = detail.approvalWebhooks.filter((w) => w.stage === stage);
@@ -290,7 +290,11 @@ export function formatExplanation(e: RunExplanation): string {
   }
   if (e.decisions.length > 0) {
     lines.push('', 'Last gate decisions (newest last):');
-    for (const d of e.decisions) lines.push(...`${d.at}${d.stage ? ` [${d.stage}]` : ''} ${d.text}`.split('\n').map((l) => `  ${l}`));
+    for (const d of e.decisions) {
+      const shown = e.failure?.decision && d.seq !== null && d.seq === e.failure.decision.seq;
+      const text = shown ? `${d.text.split('\n')[0]?.replace(/:$/, '')} (shown above)` : d.text;
+      lines.push(...`${d.at}${d.stage ? ` [${d.stage}]` : ''} ${text}`.split('\n').map((l) => `  ${l}`));
+    }
   }
   return `${lines.join('\n')}\n`;
 }
