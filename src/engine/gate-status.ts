@@ -93,7 +93,6 @@ interface LiveCheck {
   details: Record<string, unknown> | null;
   passes: number;
   failures: number;
-  critical: boolean;
 }
 
 /** The actions read; the action is the first key of a record's canonical line. */
@@ -212,6 +211,8 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
   const webhooks: WebhookCallView[] = [];
   /** Each check of each gate since its step began: gate → check → latest record and counters. */
   let live = new Map<string, Map<string, LiveCheck>>();
+  /** `gate/check` of checks a decision named critical (measurements do not say). */
+  const critical = new Set<string>();
   const file = path.join(options.stateDir, AUDIT_DIR, TRAIL_FILE);
   const runKey = `"runId":${JSON.stringify(options.runId)}`;
   if (fs.existsSync(file)) {
@@ -258,7 +259,10 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
         if (decisions.length > limit) decisions.shift();
         if (view.stage !== null && view.stage === options.stage) lastInStage = view;
         const gateChecks = live.get(view.gate) ?? new Map<string, LiveCheck>();
-        for (const c of checks) gateChecks.set(c.check, { seq, time, details: null, passes: c.consecutivePasses ?? 0, failures: c.failures ?? 0, critical: c.critical });
+        for (const c of checks) {
+          gateChecks.set(c.check, { seq, time, details: null, passes: c.consecutivePasses ?? 0, failures: c.failures ?? 0 });
+          if (c.critical) critical.add(`${view.gate}/${c.check}`);
+        }
         live.set(view.gate, gateChecks);
       } else if (action === 'check-measured') {
         // Only counted here; the details of the last one per check are read at the end.
@@ -273,7 +277,6 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
           details,
           passes: counted === 'pass' ? (before?.passes ?? 0) + 1 : 0,
           failures: (before?.failures ?? 0) + (counted === 'fail' ? 1 : 0),
-          critical: before?.critical ?? false,
         });
         live.set(m.data.gate, gateChecks);
       }
@@ -300,7 +303,7 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
         const newer = latest.get(name);
         const recorded = decided.checks.find((c) => c.check === name);
         const view = newer?.details && (newer.seq >= (decided.seq ?? 0) || !recorded) ? checkView(newer.details, newer.time) : null;
-        if (newer && view) return [{ ...view, critical: newer.critical || view.critical, consecutivePasses: newer.passes, failures: newer.failures }];
+        if (newer && view) return [{ ...view, critical: critical.has(`${decided.gate}/${name}`) || view.critical, consecutivePasses: newer.passes, failures: newer.failures }];
         return recorded ? [recorded] : [];
       });
       current = { ...decided, checks };

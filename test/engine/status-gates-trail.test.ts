@@ -94,7 +94,7 @@ describe('status: gates from the audit trail', () => {
       ['A', 'step-intent', { stage: 'shift', step: 'reads-25', key: 'A/shift/reads-25', epoch: 2 }],
       ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 900)],
     ]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.01, consecutivePasses: 1, failures: 0 });
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.01, consecutivePasses: 1, failures: 0, critical: true });
   });
 
   it('skips a half-written last line, a decision naming no gate and a measurement of no gate; reads nothing from a missing trail', () => {
