@@ -242,6 +242,26 @@ describe('executeRun', () => {
     await expect(h.exec(plan, stages, { mode: 'rollback' })).rejects.toThrow(/rolled-back; only a/);
   });
 
+  it('aborts on an abort request that arrives while a stage gate measures, recording no gate decision', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    const stages: Stage[] = [
+      {
+        name: 'shift',
+        steps: [h.step('a')],
+        gate: (ctx) =>
+          new Promise<GateResult>((_resolve, reject) => {
+            h.store.requests.request('r1', 'abort', 'erin');
+            ctx.signal.addEventListener('abort', () => reject(new Error('measurement interrupted')), { once: true });
+          }),
+      },
+    ];
+    const first = await h.exec(plan, stages);
+    expect(first.run).toMatchObject({ state: 'aborted', reason: 'aborted by erin' });
+    expect(h.store.records.gateDecisions('r1')).toEqual([]);
+  });
+
   it('rolls back on a failed gate, pauses on an inconclusive one, and records every decision', async () => {
     const h = harness();
     const plan = testPlan();

@@ -207,6 +207,12 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     const early = await boundary(session);
     if (early) return early;
     const decision = await evaluateGate(session, stage);
+    if (decision === null) {
+      // An abort arrived while the gate was measuring: it wins over the gate's (aborted) measurement.
+      const request = pendingControl(session);
+      if (request) return handleControl(session, request);
+      return { completed: false };
+    }
     if (decision.outcome === 'Fail') return fail(session, stage, `the gate of stage ${stage.name} failed: ${decision.reason}`);
     if (decision.outcome !== 'Pass') {
       const reason = `the gate of stage ${stage.name} decided ${decision.outcome}: ${decision.reason}; resume to evaluate it again`;
@@ -220,7 +226,8 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
   return null;
 }
 
-async function evaluateGate(session: Session, stage: Stage): Promise<GateResult> {
+/** The gate's decision, recorded; null when an abort request arrived while it ran (nothing recorded). */
+async function evaluateGate(session: Session, stage: Stage): Promise<GateResult | null> {
   const key = `${session.runId}/${stage.name}/gate`;
   let decision: GateResult;
   try {
@@ -232,6 +239,7 @@ async function evaluateGate(session: Session, stage: Stage): Promise<GateResult>
   } catch (error) {
     const lost = session.lost();
     if (lost) throw lost;
+    if (pendingControl(session)?.action === 'abort') return null;
     decision = { outcome: 'Error', reason: errorText(session, error) };
   }
   const checks = decision.checks ?? [];
