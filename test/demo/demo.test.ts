@@ -168,6 +168,23 @@ describe('handoff demo', () => {
     expect(records(stateDir).filter(stillRunning)).toEqual([]);
   });
 
+  it('with --keep, exits leaving the sites and the router running, and prints their addresses', { timeout: 300_000 }, async () => {
+    const stateDir = tempStateDir();
+    const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '--keep', '-o', 'json'], { timeoutMs: 240_000 });
+    const left = records(stateDir).filter(stillRunning);
+    try {
+      expect(result.code, result.stderr).toBe(0);
+      const summary = JSON.parse(result.stdout) as Summary & { addresses: Record<string, string> };
+      expect(summary.ok).toBe(true);
+      expect(left.map((r) => r.name).sort()).toEqual(['postgres-source', 'postgres-target', 'router', 'target/shop-0']);
+      const answer = await fetch(`${summary.addresses.router}/accounts/1`, { signal: AbortSignal.timeout(10_000) });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-site')).toBe('target');
+    } finally {
+      for (const r of left) process.kill(r.pid, 'SIGKILL');
+    }
+  });
+
   it('ends every process it started when interrupted with SIGINT', { timeout: 300_000 }, async () => {
     const stateDir = tempStateDir();
     const demo = await startDemoUntilRunning(stateDir);

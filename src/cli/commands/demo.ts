@@ -95,7 +95,13 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             for (const [name, value] of Object.entries(addresses)) ctx.out(`  ${name.padEnd(16)} ${value}\n`);
           }
         }
-        return summary.ok ? 0 : 1;
+        const code = summary.ok ? 0 : 1;
+        if (addresses) {
+          // --keep: the children run on by design, and their handles would keep this process
+          // waiting for them; leave once the output is written (the signal handlers are removed).
+          setTimeout(() => process.exit(code), 500).unref();
+        }
+        return code;
       }),
     );
 }
