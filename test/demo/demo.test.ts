@@ -119,7 +119,9 @@ describe('handoff demo', () => {
     // The children of a SIGKILLed handoff outlive it: the registry is how the next one finds them.
     expect(killed.running.some(stillRunning)).toBe(true);
 
-    const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '-o', 'json'], { timeoutMs: 540_000 });
+    // Issue 4 asks for at least 200 requests per second through shift and cutover: offer 230 so the
+    // ramp at the start and the end of the load does not pull the measured rate under 200.
+    const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '--rate', '230', '-o', 'json'], { timeoutMs: 540_000 });
     expect(killed.running.filter(stillRunning)).toEqual([]);
     expect(result.stderr).toMatch(/ended \d+ processes an earlier demo left behind/);
     expect(result.code, result.stderr).toBe(0);
@@ -136,7 +138,7 @@ describe('handoff demo', () => {
     });
     expect(summary.writes.acknowledged).toBeGreaterThan(500);
     expect(summary.verification.rowsCompared).toBeGreaterThan(5000);
-    expect(summary.requests.perSecond).toBeGreaterThanOrEqual(180);
+    expect(summary.requests.perSecond).toBeGreaterThanOrEqual(200);
     expect(summary.cutover.writePauseMs).toEqual(expect.any(Number));
     expect(summary.audit.records).toBeGreaterThan(50);
     expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
