@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/common/children.js';
 import { repoRoot, runCli, tsxLoader } from '../support/cli.js';
-import { makeTempDir } from '../support/tmp.js';
+import { listFiles, makeTempDir } from '../support/tmp.js';
 
 interface Summary {
   ok: boolean;
@@ -145,6 +145,12 @@ describe('handoff demo', () => {
     expect(fs.readFileSync(path.join(summary.stateDir, 'plan.yaml'), 'utf8')).toMatch(/fromEnv: HANDOFF_DEMO_SOURCE_SHOP_URL/);
     // Everything this demo started is gone too.
     expect(records(stateDir).filter(stillRunning)).toEqual([]);
+    // No database password anywhere: output, plan, logs, state store, audit trail, report.
+    const withPassword = /postgres(?:ql)?:\/\/[^:/\s"'@]+:(?!\*\*\*@)[^@\s"']+@/;
+    expect(result.stdout + result.stderr).not.toMatch(withPassword);
+    const files = listFiles(summary.stateDir).filter((f) => path.basename(f) !== 'router-token');
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) expect(fs.readFileSync(file).toString('latin1'), file).not.toMatch(withPassword);
   });
 
   it('rolls back by its gates when the target answers 5xx, within 5 s, with nothing lost on the source', { timeout: 600_000 }, async () => {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { loadPlanText } from '../plan/load.js';
+import { DEMO_ENV, DEMO_STEPS, demoPlanText, type DemoPlanOptions } from './demo-plan.js';
+
+const base: DemoPlanOptions = {
+  serviceCommand: '/usr/bin/node',
+  serviceArgs: ['--import', 'file:///x/loader.mjs', '/x/src/demo/service/main.ts'],
+  sourcePort: 4001,
+  targetPort: 4002,
+  routerPort: 4003,
+  adminPort: 4004,
+  bakeMs: 3000,
+  injectErrors: null,
+  envNames: DEMO_ENV,
+  tokenFile: 'router-token',
+};
+
+describe('the demo plan', () => {
+  it('is a valid plan: schema and cross-field rules, secrets only as references', () => {
+    const { plan } = loadPlanText(demoPlanText(base), '/x/plan.yaml');
+    expect(plan.spec.source.databases.shop?.url).toEqual({ fromEnv: DEMO_ENV.sourceShop });
+    expect(plan.spec.target.databases.app?.url).toEqual({ fromEnv: DEMO_ENV.targetApp });
+    expect(plan.spec.traffic?.router).toMatchObject({ kind: 'builtin', listen: '127.0.0.1:4003', admin: '127.0.0.1:4004', adminToken: { fromFile: 'router-token' } });
+    expect(plan.spec.traffic?.reads).toMatchObject({ steps: [...DEMO_STEPS], bake: '3000ms' });
+    expect(plan.spec.data[0]).toMatchObject({ database: 'shop', fence: { method: 'revoke', roles: ['demo_app'] } });
+    expect(plan.spec.analysis?.checks[0]).toMatchObject({ metric: 'router.error_rate', failureLimit: 0 });
+    const shop = plan.spec.workloads?.processes?.[0];
+    expect(shop?.args).toEqual(base.serviceArgs);
+    expect(shop?.env).toMatchObject({ DATABASE_URL: '{{db.app}}', MIGRATE_DATABASE_URL: '{{db.shop}}', SITE: '{{site}}' });
+    expect(shop?.env.INJECT_ERRORS).toBeUndefined();
+  });
+
+  it('breaks only the target when errors are injected', () => {
+    const { plan } = loadPlanText(demoPlanText({ ...base, injectErrors: 'target:0.2' }), '/x/plan.yaml');
+    expect(plan.spec.workloads?.processes?.[0]?.env.INJECT_ERRORS).toBe('target:0.2');
+  });
+
+  it('quotes paths that YAML would otherwise misread', () => {
+    const { plan } = loadPlanText(demoPlanText({ ...base, serviceCommand: '/opt/my node: "x"/node' }), '/x/plan.yaml');
+    expect(plan.spec.workloads?.processes?.[0]?.command).toBe('/opt/my node: "x"/node');
+  });
+});
