@@ -16,7 +16,7 @@ import { AdapterError, TimeoutError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import { freePort, sleep } from '../../common/net.js';
 import type { Migration } from '../../plan/schema.js';
-import type { Platform, PlatformContext, ProvisionResult, SiteName } from '../platform.js';
+import type { Platform, PlatformContext, ProvisionResult, QuiesceRecord, SiteName } from '../platform.js';
 import { startBalancer, type Balancer } from './balancer.js';
 import { renderTemplate } from './template.js';
 
@@ -80,6 +80,14 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
       return JSON.parse(fs.readFileSync(listFile, 'utf8')) as Instance[];
     } catch {
       return [];
+    }
+  };
+  const quiescedFile = path.join(dir, 'quiesced.json');
+  const readQuiesced = (): QuiesceRecord | null => {
+    try {
+      return JSON.parse(fs.readFileSync(quiescedFile, 'utf8')) as QuiesceRecord;
+    } catch {
+      return null;
     }
   };
   const writeInstances = (list: Instance[]): void => {
@@ -200,14 +208,22 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
     },
 
     async quiesce(ctx) {
-      const instances = readInstances();
-      const stopped = instances.filter(running).map((i) => ({ name: i.name, replica: i.replica }));
+      // Quiescing a quiesced site returns the record saved the first time.
+      const saved = readQuiesced();
+      if (saved) return saved;
+      const stopped = readInstances()
+        .filter(running)
+        .map((i) => ({ name: i.name, replica: i.replica }));
+      const record = { stopped };
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(quiescedFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
       await platform.teardown(ctx);
-      return { stopped };
+      return record;
     },
 
     async unquiesce(ctx, record) {
       if (Array.isArray(record.stopped) && record.stopped.length > 0) await platform.provision(ctx);
+      fs.rmSync(quiescedFile, { force: true });
     },
 
     async teardown(ctx) {
