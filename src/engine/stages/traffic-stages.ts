@@ -8,7 +8,7 @@ import { parseDuration } from '../../common/duration.js';
 import type { Migration } from '../../plan/schema.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
 import type { Stage, StageDeps, Step, StepContext } from '../types.js';
-import { dataPlaneFor } from './data.js';
+import { dataPlaneFor, settleDirtyStep } from './data.js';
 import { runtimeOf } from './support.js';
 import { bakeFor, reportLag, watchStep } from './traffic-watch.js';
 
@@ -74,6 +74,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   const parts = plan.spec.data.map((entry) => splitAroundHold(data.cutoverSteps(entry)));
   const steps: Step[] = [
     ...parts.flatMap((p) => p.before),
+    ...(parts.some((p) => p.before.length > 0) ? plan.spec.data.map((entry) => settleDirtyStep(plan, entry)) : []),
     {
       name: 'hold-requests',
       async run(ctx) {
