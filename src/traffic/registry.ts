@@ -2,11 +2,15 @@
  * Which TrafficRouter a plan gets, by `spec.traffic.router.kind`: an explicit record, so a kind
  * without an implementation fails loudly instead of falling back to something else.
  */
-import { InputError, NotImplementedError } from '../common/errors.js';
+import { InputError } from '../common/errors.js';
 import type { EventBus } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import { createRedactor, type Redactor } from '../common/redact.js';
 import type { Migration, SecretRef } from '../plan/schema.js';
 import { createBuiltinRouter } from './builtin/builtin-router.js';
+import { createDnsRouter } from './dns/dns-router.js';
+import { createGatewayApiRouter } from './gateway-api/gateway-api-router.js';
+import { routerClusterFromPlan } from './gateway-api/router-cluster.js';
 import { builtinRouterOptionsFromPlan } from './from-plan.js';
 import type { TrafficRouter } from './router.js';
 
@@ -25,6 +29,8 @@ export interface TrafficRouterDeps {
   logger: Logger;
   /** Resolves a secret reference of the plan (and registers it with the redactor). */
   resolveSecret(ref: SecretRef, path: string): string;
+  /** The run's redactor: a kubeconfig token is registered with it (a private one when left out). */
+  redactor?: Redactor;
 }
 
 export type TrafficRouterFactory = (spec: Migration['spec'], deps: TrafficRouterDeps) => Promise<TrafficRouterHandle>;
@@ -39,11 +45,25 @@ export const trafficRouterFactories: Record<RouterKind, TrafficRouterFactory> = 
     const built = await createBuiltinRouter(builtinRouterOptionsFromPlan(spec, token), { events: deps.events, logger: deps.logger });
     return { router: built.router, proxyUrl: built.server.proxyUrl, close: () => built.server.close() };
   },
-  async 'gateway-api'() {
-    throw new NotImplementedError('traffic router kind "gateway-api"', 'traffic plane: Gateway API driver');
+  async 'gateway-api'(spec, deps) {
+    const router = spec.traffic?.router;
+    if (router?.kind !== 'gateway-api') throw new InputError('spec.traffic.router: not a gateway-api router');
+    const cluster = routerClusterFromPlan(spec, 'gateway-api');
+    const built = createGatewayApiRouter(
+      { route: router.route, ...cluster },
+      { events: deps.events, logger: deps.logger, redactor: deps.redactor ?? createRedactor() },
+    );
+    return { router: built, proxyUrl: null, close: async () => {} };
   },
-  async dns() {
-    throw new NotImplementedError('traffic router kind "dns"', 'traffic plane: DNS driver');
+  async dns(spec, deps) {
+    const router = spec.traffic?.router;
+    if (router?.kind !== 'dns') throw new InputError('spec.traffic.router: not a dns router');
+    const cluster = routerClusterFromPlan(spec, 'dns');
+    const built = createDnsRouter(
+      { record: router.record, ...cluster },
+      { events: deps.events, logger: deps.logger, redactor: deps.redactor ?? createRedactor() },
+    );
+    return { router: built, proxyUrl: null, close: async () => {} };
   },
 };
 

@@ -47,10 +47,10 @@ describe('traffic router registry', () => {
     expect(await answer.body.text()).toBe('target');
   });
 
-  it('refuses kinds that have no implementation yet, and plans without a traffic section', async () => {
+  it('refuses a cluster-driven router with no Kubernetes context, and plans without a traffic section', async () => {
     const endpoints = { source: 'http://127.0.0.1:1', target: 'http://127.0.0.1:2' };
     const gateway = createTrafficRouterForPlan(spec({ router: { kind: 'gateway-api', route: 'orders' } }, endpoints), deps);
-    await expect(gateway).rejects.toThrow('traffic router kind "gateway-api" is not implemented yet');
+    await expect(gateway).rejects.toThrow('spec.traffic.router.context: the gateway-api router needs a Kubernetes context');
     const error = await Promise.resolve()
       .then(() => createTrafficRouterForPlan(spec(undefined, endpoints), deps))
       .catch((e: unknown) => e);
