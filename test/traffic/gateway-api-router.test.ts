@@ -11,7 +11,10 @@ import { HandoffError } from '../../src/common/errors.js';
 import { createSilentLogger } from '../../src/common/logger.js';
 import { createRedactor } from '../../src/common/redact.js';
 import { migration } from '../../src/plan/schema.js';
+import { createKubeClient, type KubeClient } from '../../src/platforms/kubernetes/client.js';
 import { createGatewayApiRouter } from '../../src/traffic/gateway-api/gateway-api-router.js';
+import { createHttpRouteStore } from '../../src/traffic/gateway-api/http-route-store.js';
+import { createWeightedRouter } from '../../src/traffic/gateway-api/weighted-router.js';
 import { createTrafficRouterForPlan } from '../../src/traffic/registry.js';
 import type { TrafficRouter } from '../../src/traffic/router.js';
 import { writeKubeconfig } from '../support/kube/kubeconfig.js';
@@ -179,6 +182,47 @@ describe('gateway-api traffic driver', () => {
     expect((await failure(driver(`${name}-swapped`).snapshot())).message).toContain('the first backendRef must be the source Service');
     server.seed([route(`${name}-apart`, [[source(1), target(0)], [source(0), target(1)]])]);
     expect((await failure(driver(`${name}-apart`).snapshot())).message).toContain('spec.rules[1] weighs 0:1 but spec.rules[0] 1:0');
+  });
+
+  it('keeps an edit made between its read and its write: the stale PUT gets 409, it reads again and retries', async () => {
+    const type = server.catalog.byKind('gateway.networking.k8s.io/v1', 'HTTPRoute');
+    if (!type) throw new Error('the HTTPRoute CRD is not served');
+    const real = createKubeClient({ context: 'edge', kubeconfig }, { redactor: createRedactor() });
+    let edits = 0;
+    let serial = 0;
+    const editBeforePut = (limit: number): KubeClient => ({
+      context: real.context,
+      server: real.server,
+      getOrUndefined: real.getOrUndefined,
+      async request(req) {
+        if (req.method === 'PUT' && edits < limit) {
+          edits++;
+          // Someone else (a GitOps controller, a person) changes the route in between.
+          const hostnames = ['shop.example.com', `www${++serial}.example.com`];
+          server.objects.patch(type, 'shop', name, 'application/merge-patch+json', JSON.stringify({ spec: { hostnames } }), { fieldManager: 'someone', dryRun: false });
+        }
+        return real.request(req);
+      },
+    });
+    const make = (client: KubeClient) =>
+      createWeightedRouter(
+        { driver: 'gateway-api', scale: 1000, sites: ['source', 'target'] },
+        { store: createHttpRouteStore({ route: name, namespace: 'shop', sites: ['source', 'target'] }, client), events: createEventBus(), logger: createSilentLogger() },
+      );
+    const puts = () => server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/httproutes/${name}`)).length;
+    const putsBefore = puts();
+    await make(editBeforePut(1)).setRoutes({ reads: { source: 0.9, target: 0.1 }, writes: { source: 0.9, target: 0.1 } });
+    expect(puts() - putsBefore).toBe(2);
+    expect(weightsInCluster(name)).toEqual([[900, 100], [900, 100]]);
+    expect(stored(name).spec.hostnames).toEqual(['shop.example.com', 'www1.example.com']);
+
+    // An edit before every attempt: after three, the conflict is reported (retryable), not overwritten.
+    edits = 0;
+    const error = await failure(make(editBeforePut(Infinity)).setRoutes({ reads: { target: 1 }, writes: { target: 1 } }));
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('Conflict');
+    expect(edits).toBe(3);
+    expect(weightsInCluster(name)).toEqual([[900, 100], [900, 100]]);
   });
 
   it('reads absent weights as the Gateway API default of 1 each', async () => {
