@@ -133,7 +133,11 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
         previous = stats;
         lastSample = now;
       }
-      if (decision.decision === 'advance') return { gate: options.gate, decision: 'advance', reasons: decision.reasons, bakeMs: decision.bake.elapsedMs };
+      if (decision.decision === 'advance') {
+        // The next step starts with no measurement of this one still running. (A rollback does not wait for it.)
+        await (lagInFlight as Promise<void> | null);
+        return { gate: options.gate, decision: 'advance', reasons: decision.reasons, bakeMs: decision.bake.elapsedMs };
+      }
       if (decision.decision === 'rollback') {
         const endpoint = ctx.plan.spec.source.endpoint;
         if (endpoint) {
@@ -153,6 +157,5 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
     }
   } finally {
     await gate.stop();
-    await lagInFlight;
   }
 }
