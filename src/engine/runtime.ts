@@ -13,7 +13,7 @@ import { createKubernetesPlatform } from '../platforms/kubernetes/kubernetes-pla
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import type { Migration } from '../plan/schema.js';
 import { createHttpRouter, type HttpTrafficRouter } from '../traffic/client/http-router.js';
-import { trafficRouterFactories } from '../traffic/registry.js';
+import { trafficRouterFactories, type TrafficRouterDeps } from '../traffic/registry.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import type { StepContext } from './types.js';
 
@@ -48,6 +48,16 @@ type RouterFactory<K extends RouterSpec['kind']> = (
   ctx: StepContext,
 ) => Promise<TrafficRouter & { close?(): Promise<void> }>;
 
+function registryDeps(ctx: StepContext): TrafficRouterDeps {
+  return { events: ctx.events, logger: ctx.logger, redactor: ctx.redactor, resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where) };
+}
+
+/** Routers that only set weights (cluster objects): no hold, no read/write split, no statistics. */
+export function isWeightsOnly(plan: Migration): boolean {
+  const kind = plan.spec.traffic?.router.kind;
+  return kind === 'gateway-api' || kind === 'dns';
+}
+
 const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
   async builtin(spec, ctx) {
     if (spec.admin && spec.adminToken) {
@@ -55,18 +65,14 @@ const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
       const adminUrl = /^https?:\/\//.test(spec.admin) ? spec.admin : `http://${spec.admin}`;
       return createHttpRouter({ adminUrl, token }, { redactor: ctx.redactor }) satisfies HttpTrafficRouter;
     }
-    const handle = await trafficRouterFactories.builtin(ctx.plan.spec, {
-      events: ctx.events,
-      logger: ctx.logger,
-      resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where),
-    });
+    const handle = await trafficRouterFactories.builtin(ctx.plan.spec, registryDeps(ctx));
     return Object.assign(Object.create(null) as object, handle.router, { close: () => handle.close() }) as TrafficRouter & { close(): Promise<void> };
   },
-  'gateway-api'(spec, ctx) {
-    return trafficRouterFactories['gateway-api'](ctx.plan.spec, { events: ctx.events, logger: ctx.logger, resolveSecret: (r, w) => ctx.secrets.resolve(r, w) }).then((h) => h.router);
+  'gateway-api'(_spec, ctx) {
+    return trafficRouterFactories['gateway-api'](ctx.plan.spec, registryDeps(ctx)).then((h) => h.router);
   },
-  dns(spec, ctx) {
-    return trafficRouterFactories.dns(ctx.plan.spec, { events: ctx.events, logger: ctx.logger, resolveSecret: (r, w) => ctx.secrets.resolve(r, w) }).then((h) => h.router);
+  dns(_spec, ctx) {
+    return trafficRouterFactories.dns(ctx.plan.spec, registryDeps(ctx)).then((h) => h.router);
   },
 };
 

@@ -2,6 +2,7 @@ import { CheckFailedError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
 import type { Stage, StageDeps, Step, StepContext } from '../types.js';
+import { weightsOnlyRouterFindings } from '../../traffic/gateway-api/limitations.js';
 import { runtimeOf } from './support.js';
 import { platformContext } from './support.js';
 
@@ -83,6 +84,7 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
       async run(ctx) {
         const findings: Finding[] = [];
         const spec = ctx.plan.spec.traffic?.router;
+        findings.push(...weightsOnlyRouterFindings(ctx.plan.spec));
         if (spec?.kind === 'builtin' && !spec.admin) {
           findings.push({
             id: 'router.in-process',

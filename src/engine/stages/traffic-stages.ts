@@ -9,6 +9,7 @@ import type { Migration } from '../../plan/schema.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
 import type { Stage, StageDeps, Step, StepContext } from '../types.js';
 import { dataPlaneFor, settleDirtyStep } from './data.js';
+import { isWeightsOnly } from '../runtime.js';
 import { runtimeOf } from './support.js';
 import { bakeFor, reportLag, watchStep } from './traffic-watch.js';
 
@@ -29,6 +30,13 @@ function cutoverBounds(plan: Migration): { maxHoldMs: number; holdReads: boolean
 export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   const traffic = plan.spec.traffic;
   if (!traffic) return { name: 'shift', skip: NO_TRAFFIC, steps: [] };
+  if (isWeightsOnly(plan)) {
+    return {
+      name: 'shift',
+      skip: `the ${traffic.router.kind} router moves reads and writes together, so reads cannot go first: all traffic moves at cutover, with a brief write refusal`,
+      steps: [],
+    };
+  }
   const weights = traffic.reads.steps;
   const steps: Step[] = weights.map((percent, index) => ({
     name: `reads-${String(percent).replace('.', '_')}`,
@@ -71,6 +79,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   const { maxHoldMs, holdReads } = cutoverBounds(plan);
   const classes: RequestClass[] = holdReads ? ['writes', 'reads'] : ['writes'];
   const STARTED = 'cutover.stats-before';
+  const weightsOnly = isWeightsOnly(plan);
   const parts = plan.spec.data.map((entry) => splitAroundHold(data.cutoverSteps(entry)));
   const steps: Step[] = [
     ...parts.flatMap((p) => p.before),
@@ -99,7 +108,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         // Failing back: hold requests while the data plane gives the writes back to the source
         // (the earlier undos); the hold step's undo releases them to the source.
         const router = await runtimeOf(deps).router(ctx);
-        await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
+        if (!weightsOnly) await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
         const { routes } = await router.setRoutes({ reads: ALL_SOURCE, writes: ALL_SOURCE });
         emitWeights(ctx, routes, 'failback: writes and reads back to the source');
       },
@@ -128,6 +137,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
     },
     ...parts.flatMap((p) => p.after),
   ];
+  // A weights-only router cannot hold requests: writes are refused from the fence until the
+  // target opens and the weights move (preflight says so: router.cannot-hold).
+  if (weightsOnly) return { name: 'cutover', steps: steps.filter((s) => s.name !== 'hold-requests' && s.name !== 'release-requests') };
   return { name: 'cutover', steps };
 }
 
