@@ -2,7 +2,9 @@
  * Two Kubernetes API test servers (source `eks`, target `gke`) with one kubeconfig holding a
  * context for each, and a plan that moves the `shop` namespace between them.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import { createRedactor, type Redactor } from '../../src/common/redact.js';
 import { createSilentLogger } from '../../src/common/logger.js';
 import { migration, type Migration, type MigrationInput } from '../../src/plan/schema.js';
@@ -62,8 +64,9 @@ export const fullTransforms = {
   annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': null, 'alb.ingress.kubernetes.io/scheme': null },
 };
 
-export function planFor(pair: ClusterPair, workloads: MigrationInput['spec']['workloads'] = { selector: { app: 'shop' }, transforms: fullTransforms }): Migration {
-  return migration.parse({
+/** The plan document of the test pair (eks → gke, namespace shop), before validation. */
+export function planDocument(pair: ClusterPair, workloads: MigrationInput['spec']['workloads'] = { selector: { app: 'shop' }, transforms: fullTransforms }): MigrationInput {
+  return {
     apiVersion: 'handoff.dev/v1alpha1',
     kind: 'Migration',
     metadata: { name: 'shop-to-gke' },
@@ -72,7 +75,18 @@ export function planFor(pair: ClusterPair, workloads: MigrationInput['spec']['wo
       target: { platform: { kind: 'kubernetes', context: 'gke', namespace: 'shop', kubeconfig: pair.kubeconfig } },
       workloads,
     },
-  });
+  };
+}
+
+export function planFor(pair: ClusterPair, workloads?: MigrationInput['spec']['workloads']): Migration {
+  return migration.parse(planDocument(pair, workloads));
+}
+
+/** Writes the pair's plan as YAML in the pair's directory; returns the file. */
+export function writePlanFile(pair: ClusterPair, name = 'plan.yaml', transforms: Record<string, unknown> = fullTransforms): string {
+  const file = path.join(pair.dir, name);
+  fs.writeFileSync(file, stringify(planDocument(pair, { selector: { app: 'shop' }, transforms })));
+  return file;
 }
 
 export function platformContext(runId: string, signal?: AbortSignal): PlatformContext {

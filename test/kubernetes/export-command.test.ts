@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { runCli } from '../support/cli.js';
 import { listFiles } from '../support/tmp.js';
-import { fullTransforms, startPair, type ClusterPair } from './clusters.js';
+import { startPair, writePlanFile, type ClusterPair } from './clusters.js';
 import { GAR, SECRET_VALUE } from './fixtures.js';
 
 let pair: ClusterPair;
@@ -18,20 +18,7 @@ const token = 'k8s-token-should-never-print-7f3a';
 
 beforeAll(async () => {
   pair = await startPair({ source: { token } });
-  planFile = path.join(pair.dir, 'plan.yaml');
-  fs.writeFileSync(
-    planFile,
-    stringify({
-      apiVersion: 'handoff.dev/v1alpha1',
-      kind: 'Migration',
-      metadata: { name: 'shop-to-gke' },
-      spec: {
-        source: { platform: { kind: 'kubernetes', context: 'eks', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        target: { platform: { kind: 'kubernetes', context: 'gke', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        workloads: { selector: { app: 'shop' }, transforms: fullTransforms },
-      },
-    }),
-  );
+  planFile = writePlanFile(pair);
 });
 
 afterAll(async () => {

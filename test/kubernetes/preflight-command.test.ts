@@ -2,12 +2,9 @@
  * `handoff preflight -f plan.yaml` with Kubernetes sites reports the parity findings: exit 0 when
  * nothing blocks, exit 1 with the blocker's id when something does; read-only on both clusters.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { runCli } from '../support/cli.js';
-import { fullTransforms, startPair, type ClusterPair } from './clusters.js';
+import { fullTransforms, startPair, writePlanFile, type ClusterPair } from './clusters.js';
 
 let pair: ClusterPair;
 
@@ -20,21 +17,7 @@ afterAll(async () => {
 });
 
 function writePlan(name: string, transforms: Record<string, unknown>): string {
-  const file = path.join(pair.dir, name);
-  fs.writeFileSync(
-    file,
-    stringify({
-      apiVersion: 'handoff.dev/v1alpha1',
-      kind: 'Migration',
-      metadata: { name: 'shop-to-gke' },
-      spec: {
-        source: { platform: { kind: 'kubernetes', context: 'eks', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        target: { platform: { kind: 'kubernetes', context: 'gke', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        workloads: { selector: { app: 'shop' }, transforms },
-      },
-    }),
-  );
-  return file;
+  return writePlanFile(pair, name, transforms);
 }
 
 describe('handoff preflight with kubernetes sites', () => {

@@ -3,13 +3,11 @@
  * runs the parity checks, provision applies the translated namespace to the target, rollback
  * removes it again and leaves the source as it was.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { LABEL_MIGRATION } from '../../src/platforms/kubernetes/apply.js';
 import { runCli } from '../support/cli.js';
-import { fullTransforms, startPair, type ClusterPair } from './clusters.js';
+import { startPair, writePlanFile, type ClusterPair } from './clusters.js';
 import { GAR } from './fixtures.js';
 
 let pair: ClusterPair;
@@ -17,20 +15,7 @@ let planFile: string;
 
 beforeAll(async () => {
   pair = await startPair();
-  planFile = path.join(pair.dir, 'plan.yaml');
-  fs.writeFileSync(
-    planFile,
-    stringify({
-      apiVersion: 'handoff.dev/v1alpha1',
-      kind: 'Migration',
-      metadata: { name: 'shop-to-gke' },
-      spec: {
-        source: { platform: { kind: 'kubernetes', context: 'eks', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        target: { platform: { kind: 'kubernetes', context: 'gke', namespace: 'shop', kubeconfig: pair.kubeconfig } },
-        workloads: { selector: { app: 'shop' }, transforms: fullTransforms },
-      },
-    }),
-  );
+  planFile = writePlanFile(pair);
 });
 
 afterAll(async () => {
