@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, HandoffError, messageOf, PlanError } from '../common/errors.js';
 import { createCliContext, type CliContext, type CliIO, type GlobalFlags } from './context.js';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 
 export type ExitCode = 0 | 1 | 2 | 3;
 
@@ -31,7 +31,7 @@ function defaultIO(): CliIO {
   };
 }
 
-export function buildProgram(ctx: CliContext, run: Runner): Command {
+export function buildProgram(ctx: CliContext, run: Runner, commands: readonly CommandModule[]): Command {
   const program = new Command('handoff')
     .description(
       'Move a live service and its PostgreSQL data between clusters as one gated, resumable, audited pipeline.',
@@ -66,7 +66,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<Exi
       code = result === 1 ? 1 : 0;
     };
   try {
-    program = buildProgram(ctx, run);
+    program = buildProgram(ctx, run, await loadCommands(argv));
     if (argv.length === 0) {
       program.outputHelp();
       return 0;
