@@ -9,23 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/common/children.js';
+import type { DemoSummary } from '../../src/demo/summary.js';
 import { repoRoot, runCli, tsxLoader } from '../support/cli.js';
 import { listFiles, makeTempDir } from '../support/tmp.js';
 
-interface Summary {
-  ok: boolean;
-  runId: string;
-  stateDir: string;
-  report: string;
-  requests: { total: number; failed: number; perSecond: number };
-  writes: { acknowledged: number; lost: number; duplicated: number };
-  readYourWritesViolations: number;
-  invariants: { bankTotalPreserved: boolean };
-  cutover: { writePauseMs: number | null };
-  verification: { rowsCompared: number; identical: boolean };
-  audit: { records: number; valid: boolean };
-  rollback: { happened: boolean; stage: string | null; reason: string | null; detectionMs: number | null };
-}
+type Summary = DemoSummary;
 
 interface Recorded {
   pid: number;

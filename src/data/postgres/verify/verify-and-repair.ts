@@ -7,7 +7,7 @@ import { connect, parseTableName, type TableName } from '../connect.js';
 import { InputError, isHandoffError } from '../../../common/errors.js';
 import type { Redactor } from '../../../common/redact.js';
 import { repair, type RepairReport } from './repair.js';
-import type { Key, SchemaDifference, TableReport, VerifyProgress, VerifyReport } from './types.js';
+import type { SchemaDifference, TableReport, VerifyProgress, VerifyReport } from './types.js';
 import { verifyTables } from './verify-tables.js';
 
 export interface VerifyAndRepairOptions {
@@ -25,23 +25,10 @@ export interface VerifyAndRepairOptions {
   onProgress?: (progress: VerifyProgress) => void;
 }
 
-export interface TableSummary {
-  table: string;
-  sourceRows: number;
-  targetRows: number;
-  chunks: number;
-  mismatchedChunks: number;
-  missing: Key[];
-  extra: Key[];
-  changed: Key[];
-  /** For the first 100 changed keys, the columns that differ. */
-  changedColumns: TableReport['changedColumns'];
-  method: TableReport['method'];
-  primaryKey: string[];
-  truncated: boolean;
-  notes: string[];
+/** One table of the command's output: the report's facts without its internals (columns, timing). */
+export type TableSummary = Omit<TableReport, 'identical' | 'columns' | 'partial' | 'elapsedMs' | 'chunkDetails'> & {
   chunkDetails?: TableReport['chunkDetails'];
-}
+};
 
 export interface VerifyOutput {
   identical: boolean;
