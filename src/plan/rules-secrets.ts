@@ -4,7 +4,7 @@
  * no credentials, and the two sites must not point at the same database.
  */
 import { InputError } from '../common/errors.js';
-import { parseDatabaseUrl } from '../data/postgres/connect.js';
+import { parseDatabaseUrl } from '../data/postgres/identifiers.js';
 import type { PlanPath } from './path.js';
 import { analysisBlocks, type Rule, type RuleContext } from './rule-context.js';
 import type { SecretRef } from './schema.js';

@@ -6,7 +6,7 @@
  */
 import type { PlanIssue } from '../common/errors.js';
 import { InputError } from '../common/errors.js';
-import { parseTableName } from '../data/postgres/connect.js';
+import { parseTableName } from '../data/postgres/identifiers.js';
 import { capIssues } from './issue-limit.js';
 import { analysisRules } from './rules-analysis.js';
 import { createRuleContext, type Rule, type RuleLocator } from './rule-context.js';

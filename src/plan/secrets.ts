@@ -15,7 +15,7 @@ import {
   type PlanIssue,
 } from '../common/errors.js';
 import type { Redactor } from '../common/redact.js';
-import { parseDatabaseUrl } from '../data/postgres/connect.js';
+import { parseDatabaseUrl } from '../data/postgres/identifiers.js';
 import type { LoadedPlan } from './load.js';
 import { formatPath } from './path.js';
 import { secretRef, type SecretRef } from './schema.js';

@@ -6,6 +6,10 @@
 import pg from 'pg';
 import { AdapterError, InputError, messageOf } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
+import { parseDatabaseUrl, type ParsedDatabaseUrl } from './identifiers.js';
+
+export { formatTable, parseDatabaseUrl, parseTableName, quoteTable } from './identifiers.js';
+export type { ParsedDatabaseUrl, TableName } from './identifiers.js';
 
 /** Settings that change the text form of values; pinned on every session we open. */
 export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
@@ -17,42 +21,6 @@ export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
   client_encoding: 'UTF8',
   standard_conforming_strings: 'on',
 };
-
-export interface ParsedDatabaseUrl {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  /** Present only in memory; never printed. */
-  password: string | undefined;
-  /** The URL with the password replaced, safe to print. */
-  display: string;
-}
-
-/**
- * Parses and checks a PostgreSQL URL. `what` names it in messages (for example `--source`).
- * Registers the password with the redactor when one is given.
- */
-export function parseDatabaseUrl(text: string, what: string, redactor?: Redactor): ParsedDatabaseUrl {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InputError(`${what}: not a URL; write postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or an environment variable)`);
-  }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new InputError(`${what}: scheme "${url.protocol.replace(/:$/, '')}" is not postgresql; write postgresql://USER@HOST:PORT/DATABASE`);
-  }
-  const password = url.password === '' ? undefined : decodeURIComponent(url.password);
-  if (password && redactor) redactor.add(password);
-  if (!url.hostname) throw new InputError(`${what}: the URL has no host`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new InputError(`${what}: the URL names no database (…/DATABASE at its end)`);
-  const port = url.port === '' ? 5432 : Number(url.port);
-  const user = decodeURIComponent(url.username) || 'postgres';
-  const display = `postgresql://${encodeURIComponent(user)}${password ? ':***' : ''}@${url.host}/${encodeURIComponent(database)}`;
-  return { host: url.hostname, port, database, user, password, display };
-}
 
 export interface ConnectOptions {
   /** What this connection is, for messages (`source`, `target`). */
@@ -102,35 +70,4 @@ function connectError(parsed: ParsedDatabaseUrl, options: ConnectOptions, cause:
   if (code === 'ECONNREFUSED') return new AdapterError(`${where}: connection refused; is PostgreSQL listening there?`, { retryable: true });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new InputError(`${where}: host "${parsed.host}" not found`);
   return new AdapterError(`${where}: cannot connect: ${safe}`, { retryable: true });
-}
-
-/** A qualified table name, parsed and checked; never interpolated unquoted. */
-export interface TableName {
-  schema: string;
-  name: string;
-}
-
-/**
- * Parses `schema.table` (or `table`, meaning public). Quoted parts (`"My Schema"."T"`) are allowed.
- * Refuses anything else, so nothing a user types reaches SQL unquoted.
- */
-export function parseTableName(text: string, what = '--table'): TableName {
-  const part = String.raw`(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))`;
-  const match = new RegExp(`^${part}(?:\\.${part})?$`).exec(text.trim());
-  if (!match) {
-    throw new InputError(`${what}: "${text}" is not a table name; write schema.table (quote unusual names: "My Schema"."Orders")`);
-  }
-  const first = match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] as string).toLowerCase();
-  if (match[3] === undefined && match[4] === undefined) return { schema: 'public', name: first };
-  const second = match[3] !== undefined ? match[3].replace(/""/g, '"') : (match[4] as string).toLowerCase();
-  return { schema: first, name: second };
-}
-
-export function quoteTable(table: TableName): string {
-  return `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
-}
-
-export function formatTable(table: TableName): string {
-  const plain = (s: string): string => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
-  return `${plain(table.schema)}.${plain(table.name)}`;
 }
