@@ -25,6 +25,8 @@ const migration = [
      note text,
      created_at timestamptz not null default now()
    )`,
+  // A client's recent orders (GET /orders?clientId=) are read through this index, newest first.
+  `create index if not exists orders_client_id_id on orders (client_id, id)`,
   `create table if not exists order_events (
      order_id bigint not null,
      seq integer not null,

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import pg from 'pg';
 import { z } from 'zod';
+import { DEMO_QUERIES, type DemoQuery } from './queries.js';
 
 export interface DemoServiceOptions {
   /** The application's connection (a role without DDL rights). */
@@ -88,7 +89,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-const orderColumns = `id::text, request_id, client_id, item, quantity, details, note, created_at`;
+/** A named prepared statement: parsed and planned once per pooled connection. */
+const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: pg.Pool | pg.PoolClient, query: DemoQuery, values: unknown[] = []): Promise<pg.QueryResult<R>> =>
+  db.query<R>({ name: query.name, text: query.text, values });
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
@@ -100,28 +103,23 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const done = await client.query('select id::text from transfers where request_id = $1', [body.requestId]);
-      if (done.rowCount) {
+      const done = await run(client, DEMO_QUERIES.transferByRequest, [body.requestId]);
+      const previous = done.rows[0];
+      if (previous) {
         await client.query('rollback');
-        return [200, { id: done.rows[0].id, duplicate: true }];
+        return [200, { id: previous.id, duplicate: true }];
       }
       // Lock both accounts in id order, so concurrent transfers cannot deadlock.
-      const locked = await client.query<{ id: number; balance: string }>(
-        'select id, balance::text from accounts where id = any($1::int[]) order by id for update',
-        [[body.from, body.to]],
-      );
+      const locked = await run<{ id: number; balance: string }>(client, DEMO_QUERIES.lockAccounts, [[body.from, body.to]]);
       if (locked.rowCount !== 2) throw new HttpError(404, 'no such account');
       const from = locked.rows.find((r) => r.id === body.from);
       if (!from || BigInt(from.balance) < BigInt(body.amount)) {
         await client.query('rollback');
         return [409, { error: 'insufficient funds' }];
       }
-      await client.query('update accounts set balance = balance - $2, updated_at = now() where id = $1', [body.from, body.amount]);
-      await client.query('update accounts set balance = balance + $2, updated_at = now() where id = $1', [body.to, body.amount]);
-      const inserted = await client.query<{ id: string }>(
-        'insert into transfers (request_id, from_id, to_id, amount) values ($1, $2, $3, $4) returning id::text',
-        [body.requestId, body.from, body.to, body.amount],
-      );
+      await run(client, DEMO_QUERIES.debit, [body.from, body.amount]);
+      await run(client, DEMO_QUERIES.credit, [body.to, body.amount]);
+      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.insertTransfer, [body.requestId, body.from, body.to, body.amount]);
       await client.query('commit');
       return [201, { id: inserted.rows[0]?.id }];
     } catch (error) {
@@ -133,19 +131,20 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   }
 
   async function createOrder(body: z.infer<typeof orderBody>): Promise<[number, unknown]> {
-    const inserted = await pool.query(
-      `insert into orders (request_id, client_id, item, quantity, details, note)
-       values ($1, $2, $3, $4, $5, $6)
-       on conflict (request_id) do nothing
-       returning ${orderColumns}`,
-      [body.requestId, body.clientId, body.item, body.quantity, JSON.stringify(body.details ?? {}), body.note ?? null],
-    );
-    if (inserted.rowCount) {
-      const order = inserted.rows[0];
-      await pool.query(`insert into order_events (order_id, seq, kind) values ($1, 1, 'created')`, [order.id]);
+    const inserted = await run(pool, DEMO_QUERIES.insertOrder, [
+      body.requestId,
+      body.clientId,
+      body.item,
+      body.quantity,
+      JSON.stringify(body.details ?? {}),
+      body.note ?? null,
+    ]);
+    const order = inserted.rows[0];
+    if (order) {
+      await run(pool, DEMO_QUERIES.insertCreatedEvent, [order.id]);
       return [201, order];
     }
-    const existing = await pool.query(`select ${orderColumns} from orders where request_id = $1`, [body.requestId]);
+    const existing = await run(pool, DEMO_QUERIES.orderByRequest, [body.requestId]);
     return [200, existing.rows[0]];
   }
 
@@ -154,19 +153,19 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/healthz') {
-      await pool.query('select 1');
+      await run(pool, DEMO_QUERIES.health);
       return [200, { ok: true, site: options.site }];
     }
     if (errorRate > 0 && Math.random() < errorRate) throw new HttpError(500, 'injected error');
     if (parts[0] === 'accounts') {
       if (method === 'GET' && parts[1] === 'total') {
-        const r = await pool.query('select sum(balance)::text as total, count(*)::int as accounts from accounts');
+        const r = await run(pool, DEMO_QUERIES.bankTotal);
         return [200, r.rows[0]];
       }
       if (method === 'GET' && parts.length === 2) {
         const id = Number(parts[1]);
         if (!Number.isInteger(id)) throw new HttpError(400, 'account id must be an integer');
-        const r = await pool.query('select id, owner, balance::text, updated_at from accounts where id = $1', [id]);
+        const r = await run(pool, DEMO_QUERIES.account, [id]);
         return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such account' }];
       }
     }
@@ -179,24 +178,19 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
         const clientId = url.searchParams.get('clientId');
         const limit = Math.min(Number(url.searchParams.get('limit') ?? 20) || 20, 100);
         const r = clientId
-          ? await pool.query(`select ${orderColumns} from orders where client_id = $1 order by id desc limit $2`, [clientId, limit])
-          : await pool.query(`select ${orderColumns} from orders order by id desc limit $1`, [limit]);
+          ? await run(pool, DEMO_QUERIES.clientOrders, [clientId, limit])
+          : await run(pool, DEMO_QUERIES.recentOrders, [limit]);
         return [200, { orders: r.rows }];
       }
       const id = parts[1];
       if (id === undefined || !/^\d+$/.test(id)) throw new HttpError(400, 'order id must be an integer');
       if (method === 'GET' && parts.length === 2) {
-        const r = await pool.query(`select ${orderColumns} from orders where id = $1`, [id]);
+        const r = await run(pool, DEMO_QUERIES.order, [id]);
         return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such order' }];
       }
       if (method === 'POST' && parts[2] === 'events' && parts.length === 3) {
         const body = parse(eventBody, await readJson(req));
-        const r = await pool.query(
-          `insert into order_events (order_id, seq, kind)
-           select $1, coalesce(max(seq), 0) + 1, $2 from order_events where order_id = $1
-           returning order_id::text, seq, kind`,
-          [id, body.kind],
-        );
+        const r = await run(pool, DEMO_QUERIES.insertEvent, [id, body.kind]);
         return [201, r.rows[0]];
       }
     }

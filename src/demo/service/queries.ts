@@ -1,0 +1,63 @@
+/**
+ * Every SQL statement the demo service runs, by name. The service sends them as named prepared
+ * statements (parsed and planned once per connection), and the EXPLAIN test
+ * (`test/demo/service-queries.test.ts`) plans exactly these texts against a million-row table, so a
+ * query that would scan a large table cannot slip in unnoticed. `sample` gives parameters of the
+ * right types for that test.
+ */
+
+/** The order columns the API returns; `id` as text (bigint does not fit a JSON number). */
+const orderColumns = `o.id::text as id, o.request_id, o.client_id, o.item, o.quantity, o.details, o.note, o.created_at`;
+
+export interface DemoQuery {
+  /** The prepared statement's name (unique per connection). */
+  name: string;
+  text: string;
+  /** Parameters of the right types, for planning the statement in tests. */
+  sample: unknown[];
+}
+
+const q = (name: string, text: string, sample: unknown[]): DemoQuery => ({ name, text, sample });
+
+export const DEMO_QUERIES = {
+  health: q('demo_health', 'select 1', []),
+  transferByRequest: q('demo_transfer_by_request', 'select id::text as id from transfers where request_id = $1', ['00000000-0000-4000-8000-000000000001']),
+  lockAccounts: q(
+    'demo_lock_accounts',
+    'select id, balance::text as balance from accounts where id = any($1::int[]) order by id for update',
+    [[1, 2]],
+  ),
+  debit: q('demo_debit', 'update accounts set balance = balance - $2, updated_at = now() where id = $1', [1, 1]),
+  credit: q('demo_credit', 'update accounts set balance = balance + $2, updated_at = now() where id = $1', [2, 1]),
+  insertTransfer: q(
+    'demo_insert_transfer',
+    'insert into transfers (request_id, from_id, to_id, amount) values ($1, $2, $3, $4) returning id::text as id',
+    ['00000000-0000-4000-8000-000000000002', 1, 2, 1],
+  ),
+  insertOrder: q(
+    'demo_insert_order',
+    `insert into orders as o (request_id, client_id, item, quantity, details, note)
+     values ($1, $2, $3, $4, $5, $6)
+     on conflict (request_id) do nothing
+     returning ${orderColumns}`,
+    ['00000000-0000-4000-8000-000000000003', 'client-1', 'widget', 1, '{}', null],
+  ),
+  insertCreatedEvent: q('demo_insert_created_event', `insert into order_events (order_id, seq, kind) values ($1, 1, 'created')`, ['1']),
+  orderByRequest: q('demo_order_by_request', `select ${orderColumns} from orders o where o.request_id = $1`, ['00000000-0000-4000-8000-000000000004']),
+  bankTotal: q('demo_bank_total', 'select sum(balance)::text as total, count(*)::int as accounts from accounts', []),
+  account: q('demo_account', 'select id, owner, balance::text as balance, updated_at from accounts where id = $1', [1]),
+  // Ordered by the bigint id itself (o.id), not by the text output column also called id; served
+  // by the index on (client_id, id), read backwards.
+  clientOrders: q('demo_client_orders', `select ${orderColumns} from orders o where o.client_id = $1 order by o.id desc limit $2`, ['seed-7', 5]),
+  recentOrders: q('demo_recent_orders', `select ${orderColumns} from orders o order by o.id desc limit $1`, [20]),
+  order: q('demo_order', `select ${orderColumns} from orders o where o.id = $1`, ['1']),
+  insertEvent: q(
+    'demo_insert_event',
+    `insert into order_events (order_id, seq, kind)
+     select $1, coalesce(max(seq), 0) + 1, $2 from order_events where order_id = $1
+     returning order_id::text as order_id, seq, kind`,
+    ['1', 'shipped'],
+  ),
+} as const satisfies Record<string, DemoQuery>;
+
+export type DemoQueryName = keyof typeof DEMO_QUERIES;
