@@ -7,7 +7,7 @@ import { createRedactor } from '../src/common/redact.js';
 import { executeRun } from '../src/engine/executor.js';
 import { auditEvents } from '../src/engine/observers.js';
 import { mapSecrets, testPlan } from '../src/engine/testing.js';
-import type { Stage } from '../src/engine/types.js';
+import type { Stage } from '../src/engine/stage.js';
 import { openStore } from '../src/store/store.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import type { Benchmark } from './harness.js';

@@ -12,8 +12,8 @@ import type { Redactor } from '../common/redact.js';
 import type { DataSpec } from '../plan/schema.js';
 
 /** The engine's stage contract: data-plane work is returned as these steps. */
-export type { Step, StepContext } from '../engine/types.js';
-import type { Step } from '../engine/types.js';
+export type { Step, StepContext } from '../engine/step.js';
+import type { Step } from '../engine/step.js';
 
 export interface DataPreflightInput {
   entry: DataSpec;

@@ -8,7 +8,8 @@ import { openStore, type Store } from '../store/store.js';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { executeRun, type ExecuteOptions } from './executor.js';
 import { mapSecrets, testPlan } from './testing.js';
-import type { GateResult, Stage, Step } from './types.js';
+import type { Step } from './step.js';
+import type { GateResult, Stage } from './stage.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

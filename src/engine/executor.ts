@@ -19,7 +19,8 @@ import { handleControl, pendingControl } from './control.js';
 import { acquireLease } from './lease.js';
 import { rollbackRun, type Stop } from './rollback.js';
 import { emit, errorText, stepContext, updateRun, write, type Session } from './session.js';
-import type { GateResult, ResolvedSecrets, Stage } from './types.js';
+import type { ResolvedSecrets } from './step.js';
+import type { GateResult, Stage } from './stage.js';
 
 export interface ExecuteOptions {
   store: Store;

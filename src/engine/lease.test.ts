@@ -9,7 +9,7 @@ import { makeTempDir } from '../../test/support/tmp.js';
 import { executeRun } from './executor.js';
 import { acquireLease, holderIsDead, newHolderId } from './lease.js';
 import { mapSecrets, testPlan } from './testing.js';
-import type { Stage } from './types.js';
+import type { Stage } from './stage.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

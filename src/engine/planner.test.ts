@@ -8,7 +8,7 @@ import { mapSecrets, testPlan } from './testing.js';
 import { createEventBus } from '../common/events.js';
 import { createSilentLogger } from '../common/logger.js';
 import { createRedactor } from '../common/redact.js';
-import type { StepContext } from './types.js';
+import type { StepContext } from './step.js';
 
 const deps = { checkpoint: () => {} };
 

@@ -8,7 +8,7 @@ import type { Migration, StageName } from '../plan/schema.js';
 import type { ApprovalRecord } from '../store/requests.js';
 import type { RunState } from '../store/runs.js';
 import type { StageRecord, StepRecord } from '../store/steps.js';
-import type { Stage } from './types.js';
+import type { Stage } from './stage.js';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 3_600_000;
 

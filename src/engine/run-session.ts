@@ -19,7 +19,7 @@ import { auditEvents, logEvents } from './observers.js';
 import { writeRunReport } from '../report/write.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { defaultRegistry } from './stages/index.js';
-import type { StageRegistry } from './types.js';
+import type { StageRegistry } from './stage.js';
 
 /** What every run operation needs from its caller (the CLI, or a test's child process). */
 export interface EngineEnv {

@@ -15,7 +15,7 @@ import type { Migration } from '../plan/schema.js';
 import { createHttpRouter, type HttpTrafficRouter } from '../traffic/client/http-router.js';
 import { trafficRouterFactories, type TrafficRouterDeps } from '../traffic/registry.js';
 import type { TrafficRouter } from '../traffic/router.js';
-import type { StepContext } from './types.js';
+import type { StepContext } from './step.js';
 
 type RouterSpec = NonNullable<Migration['spec']['traffic']>['router'];
 type PlatformSpec = Migration['spec']['source']['platform'];

@@ -10,7 +10,8 @@ import type { Redactor } from '../common/redact.js';
 import type { Migration, StageName } from '../plan/schema.js';
 import type { RunPatch, RunRecord } from '../store/runs.js';
 import type { Fence, Store } from '../store/store.js';
-import type { ResolvedSecrets, Stage, StepContext } from './types.js';
+import type { ResolvedSecrets, StepContext } from './step.js';
+import type { Stage } from './stage.js';
 import './events.js';
 
 export interface Session {

@@ -3,7 +3,7 @@
  * secrets. Not used by the CLI.
  */
 import { migration, type Migration, type MigrationInput } from '../plan/schema.js';
-import type { ResolvedSecrets } from './types.js';
+import type { ResolvedSecrets } from './step.js';
 
 export function testPlan(spec: Partial<MigrationInput['spec']> = {}, name = 'test-plan'): Migration {
   return migration.parse({

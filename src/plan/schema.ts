@@ -343,6 +343,21 @@ export const stageOverride = z.strictObject({
   analysis: analysisOverride.optional().describe("Analysis settings for this stage's gate, over the plan's own."),
 });
 
+/** How the executor retries a step that failed with a transient error (common/retry.ts). */
+export const retryPolicy = z
+  .strictObject({
+    initialInterval: duration.default('1s').describe('Delay before the second attempt.'),
+    backoffCoefficient: z.number().min(1).max(10).default(2).describe('Each further delay is the previous one times this.'),
+    maximumInterval: duration.default('30s').describe('No delay between attempts is longer than this.'),
+    maximumAttempts: z.number().int().min(1).max(20).default(3).describe('Attempts in all, the first included (1: never retry).'),
+    jitter: z.number().min(0).max(1).default(0.2).describe('Share of each delay drawn at random, so runs do not retry in step.'),
+    nonRetryable: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Error codes never retried: handoff codes (adapter, timeout), errno codes (ECONNRESET) or SQLSTATEs (40001).'),
+  })
+  .describe('Retries of steps that fail with a transient error (a refused connection, a server restarting, a deadlock).');
+
 export const migrationSpec = z.strictObject({
   source: site.describe('The site the service runs on now.'),
   target: site.describe('The site the service moves to.'),
@@ -352,6 +367,7 @@ export const migrationSpec = z.strictObject({
   analysis: analysis.optional().describe('The gates: checks over metrics that decide whether the run goes on.'),
   approvals: z.array(approval).default([]).describe('People who must approve before a stage starts.'),
   stages: z.array(stageOverride).default([]).describe('Per-stage settings.'),
+  retry: retryPolicy.prefault({}).describe('How steps that fail with a transient error are retried.'),
   rollback: z
     .strictObject({
       automatic: z.boolean().default(true).describe('A failed gate or step undoes the stage by itself; otherwise the run pauses.'),

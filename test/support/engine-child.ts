@@ -25,7 +25,8 @@ import type { StageName } from '../../src/plan/schema.js';
 import { resumeRun, rollbackCommand } from '../../src/engine/manage.js';
 import type { EngineEnv } from '../../src/engine/run-session.js';
 import { startRun } from '../../src/engine/start.js';
-import type { Stage, StageRegistry, Step, StepContext } from '../../src/engine/types.js';
+import type { Step, StepContext } from '../../src/engine/step.js';
+import type { Stage, StageRegistry } from '../../src/engine/stage.js';
 
 const env = process.env;
 const effectsDir = env.CHILD_EFFECTS ?? '';

@@ -1,5 +1,6 @@
 import type { Migration } from '../../plan/schema.js';
-import type { Stage, Step } from '../types.js';
+import type { Step } from '../step.js';
+import type { Stage } from '../stage.js';
 import { dataPlaneFor, verifyStep } from './data.js';
 
 const NO_DATA = 'the plan has no data section';

@@ -17,7 +17,7 @@ import { emitVerifyEvents, verifyTables } from '../../data/postgres/verify/index
 import { parseDuration } from '../../common/duration.js';
 import { CheckFailedError } from '../../common/errors.js';
 import type { DataSpec, Migration } from '../../plan/schema.js';
-import type { Step, StepContext } from '../types.js';
+import type { Step, StepContext } from '../step.js';
 
 /** The data plane's options from the plan (cutover bounds from `spec.traffic.cutover`). */
 export function dataPlaneOptions(plan: Migration): PostgresDataPlaneOptions {

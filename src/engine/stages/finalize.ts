@@ -1,6 +1,7 @@
 import type { Migration } from '../../plan/schema.js';
 import type { QuiesceRecord } from '../../platforms/platform.js';
-import type { Stage, StageDeps, Step } from '../types.js';
+import type { Step } from '../step.js';
+import type { Stage, StageDeps } from '../stage.js';
 import { messageOf } from '../../common/errors.js';
 import { pgEnv } from '../../data/postgres/data-plane.js';
 import { catchUp } from '../../data/postgres/switch.js';

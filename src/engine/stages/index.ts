@@ -1,10 +1,9 @@
 /**
  * The default stage registry: the eight stages of DESIGN.md, in pipeline order. A stage whose plan
- * section is absent is skipped with the reason; a stage whose adapter a later issue provides has a
- * step that fails with NotImplementedError naming that issue.
+ * section is absent is skipped with the reason.
  */
 import { STAGE_NAMES, type Migration, type StageName } from '../../plan/schema.js';
-import type { Stage, StageDeps, StageFactory, StageRegistry } from '../types.js';
+import type { Stage, StageDeps, StageFactory, StageRegistry } from '../stage.js';
 import { replicateStage, verifyStage } from './data-stages.js';
 import { finalizeStage } from './finalize.js';
 import { preflightStage } from './preflight.js';

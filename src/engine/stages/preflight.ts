@@ -1,7 +1,8 @@
 import { CheckFailedError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
-import type { Stage, StageDeps, Step, StepContext } from '../types.js';
+import type { Step, StepContext } from '../step.js';
+import type { Stage, StageDeps } from '../stage.js';
 import { weightsOnlyRouterFindings } from '../../traffic/gateway-api/limitations.js';
 import { runtimeOf } from './support.js';
 import { platformContext } from './support.js';

@@ -1,5 +1,5 @@
 import type { Migration } from '../../plan/schema.js';
-import type { Stage, StageDeps } from '../types.js';
+import type { Stage, StageDeps } from '../stage.js';
 import { platformContext, runtimeOf } from './support.js';
 
 /** Creates the target's workloads and waits until they are ready (receiving no traffic yet). */

@@ -2,7 +2,8 @@
 import { InternalError } from '../../common/errors.js';
 import type { PlatformContext } from '../../platforms/platform.js';
 import type { Runtime } from '../runtime.js';
-import type { StageDeps, StepContext } from '../types.js';
+import type { StepContext } from '../step.js';
+import type { StageDeps } from '../stage.js';
 
 // The events the report reads (traffic-weights, traffic-sample, cutover-measured, ...) are declared there.
 import '../../report/events.js';

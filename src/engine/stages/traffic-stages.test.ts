@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Step } from '../types.js';
+import type { Step } from '../step.js';
 import { testPlan } from '../testing.js';
 import { cutoverStage, shiftStage, splitAroundHold } from './traffic-stages.js';
 

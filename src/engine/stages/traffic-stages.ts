@@ -7,7 +7,8 @@
 import { parseDuration } from '../../common/duration.js';
 import type { Migration } from '../../plan/schema.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
-import type { Stage, StageDeps, Step, StepContext } from '../types.js';
+import type { Step, StepContext } from '../step.js';
+import type { Stage, StageDeps } from '../stage.js';
 import { dataPlaneFor, settleDirtyStep } from './data.js';
 import { isWeightsOnly } from '../runtime.js';
 import { runtimeOf } from './support.js';

@@ -15,7 +15,7 @@ import { check as checkSchema, type AnalysisSpec, type StageName } from '../../p
 import type { ClassSample } from '../../report/events.js';
 import { latencyWindow } from '../../traffic/latency-window.js';
 import type { RouterStats, TrafficRouter } from '../../traffic/router.js';
-import type { StepContext } from '../types.js';
+import type { StepContext } from '../step.js';
 import { measureLag } from './data.js';
 
 /** The plain gate used when the plan has no analysis section: the target's error rate stays low. */
