@@ -14,6 +14,7 @@ import {
   LineCounter,
   parseAllDocuments,
   type Document,
+  type YAMLMap,
 } from 'yaml';
 import { PlanError, type PlanIssue, type PlanLocation } from '../common/errors.js';
 import { scanDepth } from './depth-scan.js';
@@ -49,31 +50,45 @@ function describeNode(node: unknown): string {
   return 'not a mapping';
 }
 
-export function parseYaml(text: string, file: string): ParsedYaml {
+/** Positions in one text: offsets to line and column, and issues placed there. */
+interface Positions {
+  file: string;
+  lineCounter: LineCounter;
+  position(offset: number): { line: number; column: number };
+  at(offset: number, path: PlanPath, message: string): PlanIssue;
+}
+
+function positionsIn(file: string): Positions {
   const lineCounter = new LineCounter();
   const position = (offset: number): { line: number; column: number } => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const at = (offset: number, path: PlanPath, message: string): PlanIssue => ({
+  return {
     file,
-    ...position(offset),
-    path: formatPath(path),
-    message,
-  });
+    lineCounter,
+    position,
+    at: (offset, path, message) => ({ file, ...position(offset), path: formatPath(path), message }),
+  };
+}
 
+/** Step 1: a cheap scan of the raw text refuses nesting the parser would choke on. */
+function refuseDeepNesting(text: string, file: string): void {
   const scan = scanDepth(text);
-  if (scan.problem !== undefined) {
-    const before = text.slice(0, scan.problem.offset);
-    const line = before.split('\n').length;
-    const column = scan.problem.offset - (before.lastIndexOf('\n') + 1) + 1;
-    throw new PlanError([{ file, line, column, path: '', message: scan.problem.message }]);
-  }
+  if (scan.problem === undefined) return;
+  const before = text.slice(0, scan.problem.offset);
+  const line = before.split('\n').length;
+  const column = scan.problem.offset - (before.lastIndexOf('\n') + 1) + 1;
+  throw new PlanError([{ file, line, column, path: '', message: scan.problem.message }]);
+}
 
+/** Step 2: parse, and keep exactly one document with content (syntax errors refused here). */
+function parseOneDocument(text: string, where: Positions): Document.Parsed {
+  const { file, at } = where;
   let docs: Array<Document.Parsed>;
   try {
     const parsed = parseAllDocuments(text, {
-      lineCounter,
+      lineCounter: where.lineCounter,
       schema: 'core',
       merge: false,
       uniqueKeys: false,
@@ -96,13 +111,9 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const doc = withContent[0];
   if (doc === undefined) throw new PlanError([{ file, line: 1, column: 1, path: '', message: empty }]);
 
-  const syntax = [...doc.errors, ...doc.warnings].slice(0, MAX_SYNTAX_ISSUES).map((problem) =>
-    at(
-      problem.pos[0],
-      [],
-      /call stack/i.test(problem.message) ? 'the document is nested too deeply' : problem.message,
-    ),
-  );
+  const syntax = [...doc.errors, ...doc.warnings]
+    .slice(0, MAX_SYNTAX_ISSUES)
+    .map((problem) => at(problem.pos[0], [], /call stack/i.test(problem.message) ? 'the document is nested too deeply' : problem.message));
   if (syntax.length > 0) throw new PlanError(syntax);
 
   const second = withContent[1];
@@ -115,19 +126,63 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       ),
     ]);
   }
+  return doc;
+}
 
+/** Step 3: the root must be a mapping. */
+function mappingRoot(doc: Document.Parsed, where: Positions): NonNullable<Document.Parsed['contents']> {
   const root = doc.contents;
-  if (root === null) throw new PlanError([{ file, line: 1, column: 1, path: '', message: empty }]);
+  if (root === null) throw new PlanError([{ file: where.file, line: 1, column: 1, path: '', message: empty }]);
   if (!isMap(root)) {
     throw new PlanError([
-      at(root.range[0], [], `the document is ${describeNode(root)}; a plan is a mapping that starts with "apiVersion:"`),
+      where.at(root.range[0], [], `the document is ${describeNode(root)}; a plan is a mapping that starts with "apiVersion:"`),
     ]);
   }
+  return root;
+}
 
-  // Walk once: duplicate keys, odd keys, depth and aliases. Aliases are not followed.
+/**
+ * Step 4: walk the tree once for duplicate keys, odd keys, custom tags, depth and aliases (aliases
+ * are counted, not followed). Returns the offset of the first alias (-1: none).
+ */
+function checkNodes(root: unknown, where: Positions): number {
+  const { at, position } = where;
   const issues: PlanIssue[] = [];
   let aliases = 0;
   let firstAlias = -1;
+  const checkMap = (node: YAMLMap, path: Array<string | number>, depth: number): void => {
+    const seen = new Map<string, number>();
+    for (const pair of node.items) {
+      if (issues.length >= MAX_REPORTED_ISSUES) return;
+      if (!isPair(pair)) continue;
+      const key = pair.key;
+      const keyOffset = (isNode(key) ? key.range?.[0] : undefined) ?? node.range?.[0] ?? 0;
+      if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+        issues.push(at(keyOffset, path, 'keys must be plain names, not lists, mappings, aliases or empty'));
+        continue;
+      }
+      const name = String(key.value);
+      const here = [...path, name];
+      if (name === '<<') {
+        issues.push(at(keyOffset, here, 'merge keys ("<<") are not supported in plan files; write the fields out'));
+        continue;
+      }
+      const first = seen.get(name);
+      if (first !== undefined) {
+        const was = position(first);
+        issues.push(
+          at(
+            keyOffset,
+            here,
+            `duplicate key "${name}" (first at line ${was.line}, column ${was.column}); YAML would silently keep only the last one, so remove one of them`,
+          ),
+        );
+      } else {
+        seen.set(name, keyOffset);
+      }
+      walk(pair.value, here, depth + 1);
+    }
+  };
   const walk = (node: unknown, path: Array<string | number>, depth: number): void => {
     if (issues.length >= MAX_REPORTED_ISSUES) return;
     if (isAlias(node)) {
@@ -145,94 +200,74 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       issues.push(at(offset, path, `nested more than ${MAX_DEPTH} levels deep`));
       return;
     }
-    if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        if (issues.length >= MAX_REPORTED_ISSUES) return;
-        if (!isPair(pair)) continue;
-        const key = pair.key;
-        const keyOffset = (isNode(key) ? key.range?.[0] : undefined) ?? node.range?.[0] ?? 0;
-        if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
-          issues.push(at(keyOffset, path, 'keys must be plain names, not lists, mappings, aliases or empty'));
-          continue;
-        }
-        const name = String(key.value);
-        const here = [...path, name];
-        if (name === '<<') {
-          issues.push(at(keyOffset, here, 'merge keys ("<<") are not supported in plan files; write the fields out'));
-          continue;
-        }
-        const first = seen.get(name);
-        if (first !== undefined) {
-          const was = position(first);
-          issues.push(
-            at(
-              keyOffset,
-              here,
-              `duplicate key "${name}" (first at line ${was.line}, column ${was.column}); YAML would silently keep only the last one, so remove one of them`,
-            ),
-          );
-        } else {
-          seen.set(name, keyOffset);
-        }
-        walk(pair.value, here, depth + 1);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, index) => walk(item, [...path, index], depth + 1));
-    }
+    if (isMap(node)) checkMap(node, path, depth);
+    else if (isSeq(node)) node.items.forEach((item, index) => walk(item, [...path, index], depth + 1));
   };
   walk(root, [], 0);
   if (aliases > MAX_ALIAS_NODES) {
     issues.push(at(firstAlias, [], `${aliases} aliases; a plan may use at most ${MAX_ALIAS_NODES} (is this a YAML alias bomb?)`));
   }
   if (issues.length > 0) throw new PlanError(capIssues(issues));
+  return firstAlias;
+}
 
-  let value: unknown;
+/** Step 5: plain values, with alias expansion bounded. */
+function toValue(doc: Document.Parsed, firstAlias: number, where: Positions): unknown {
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     const message =
       error instanceof ReferenceError && /alias/i.test(error.message)
         ? `aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} alias uses); this looks like a YAML alias bomb`
         : `cannot read the document: ${error instanceof Error ? error.message : String(error)}`;
-    throw new PlanError([at(Math.max(firstAlias, 0), [], message)]);
+    throw new PlanError([where.at(Math.max(firstAlias, 0), [], message)]);
   }
+}
 
-  const find = (path: PlanPath): { node: unknown; key: unknown } => {
-    let node: unknown = root;
-    let key: unknown;
-    let complete = true;
-    for (const part of path) {
-      if (isAlias(node)) node = node.resolve(doc);
-      let next: unknown;
-      let nextKey: unknown;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(part));
-        if (pair) {
-          nextKey = pair.key;
-          next = pair.value ?? pair.key;
-        }
-      } else if (isSeq(node) && typeof part === 'number') {
-        next = node.items[part];
+/** Step 6: find the node (and its key) at a path, for positions in later errors. */
+function nodeAt(doc: Document.Parsed, root: unknown, path: PlanPath): { node: unknown; key: unknown } {
+  let node: unknown = root;
+  let key: unknown;
+  let complete = true;
+  for (const part of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    let nextKey: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(part));
+      if (pair) {
+        nextKey = pair.key;
+        next = pair.value ?? pair.key;
       }
-      if (next === undefined || next === null) {
-        complete = false;
-        break;
-      }
-      node = next;
-      key = nextKey;
+    } else if (isSeq(node) && typeof part === 'number') {
+      next = node.items[part];
     }
-    return { node, key: complete ? key : undefined };
-  };
+    if (next === undefined || next === null) {
+      complete = false;
+      break;
+    }
+    node = next;
+    key = nextKey;
+  }
+  return { node, key: complete ? key : undefined };
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const where = positionsIn(file);
+  refuseDeepNesting(text, file);
+  const doc = parseOneDocument(text, where);
+  const root = mappingRoot(doc, where);
+  const firstAlias = checkNodes(root, where);
+  const value = toValue(doc, firstAlias, where);
   const locationOf = (node: unknown, path: PlanPath): PlanLocation => {
     const range = isNode(node) ? node.range : undefined;
-    return { file, ...position(range?.[0] ?? 0), path: formatPath(path) };
+    return { file, ...where.position(range?.[0] ?? 0), path: formatPath(path) };
   };
   return {
     value,
-    locate: (path) => locationOf(find(path).node, path),
+    locate: (path) => locationOf(nodeAt(doc, root, path).node, path),
     locateKey: (path) => {
-      const found = find(path);
+      const found = nodeAt(doc, root, path);
       return locationOf(found.key ?? found.node, path);
     },
   };
