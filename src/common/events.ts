@@ -20,9 +20,9 @@ export interface EventPayloads {
   'stage-skipped': { stage: string; reason: string };
   'stage-undo-started': { stage: string; reason: string };
   'stage-undone': { stage: string };
-  'step-intent': { stage: string; step: string; key: string; epoch: number };
-  'step-done': { stage: string; step: string; key: string; result?: unknown };
-  'step-failed': { stage: string; step: string; key: string; error: string };
+  'step-intent': { stage: string; step: string; key: string; epoch: number; attempt?: number };
+  'step-done': { stage: string; step: string; key: string; result?: unknown; attempts?: number };
+  'step-failed': { stage: string; step: string; key: string; error: string; attempts?: number };
   'rollback-started': { stage: string; reason: string };
   'rollback-done': { stage: string };
   'approval-recorded': { stage: string; by: string; role: string };

@@ -2,7 +2,8 @@
  * The executor: performs a run's stages under the run's lease. For each step it writes the intent
  * (idempotency key, lease epoch) in a transaction that checks the epoch, acts, and writes done
  * (checking again). Steps already done are not run again; steps left as intents (a crash) are
- * replayed. A failed step or gate rolls everything back in reverse order when
+ * replayed. A step that fails with a transient error is tried again under the retry policy
+ * (step-retry.ts). A step that fails for good, or a failed gate, rolls everything back in reverse order when
  * `spec.rollback.automatic`, else pauses the run. Control requests are taken at every step
  * boundary; an abort request also aborts the running step's signal.
  */
@@ -19,6 +20,7 @@ import { handleControl, pendingControl } from './control.js';
 import { acquireLease } from './lease.js';
 import { rollbackRun, type Stop } from './rollback.js';
 import { emit, errorText, stepContext, updateRun, write, type Session } from './session.js';
+import { attemptStep } from './step-retry.js';
 import type { ResolvedSecrets } from './step.js';
 import type { GateResult, Stage } from './stage.js';
 
@@ -179,12 +181,16 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     if (early) return early;
     const record = write(session, () => store.steps.intent(runId, stage.name, step.name, session.fence.epoch));
     emit(session, 'step-intent', { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch }, record.key);
-    let result: unknown;
-    try {
-      const ctx = stepContext(session, stage.name, record.key);
-      const what = `step ${step.name} of stage ${stage.name}`;
-      result = await withBound(ctx.signal, stageTimeoutMs(session.plan, stage.name), what, (signal) => step.run({ ...ctx, signal }));
-    } catch (error) {
+    const outcome = await attemptStep(session, stage, step, record.key);
+    if (outcome.kind === 'interrupted') {
+      const lost = session.lost();
+      if (lost) throw lost;
+      const request = pendingControl(session);
+      // Only a request ends the wait early; the step stays an intent and runs again on resume.
+      return request ? handleControl(session, request) : { completed: false };
+    }
+    if (outcome.kind === 'failed') {
+      const error = outcome.error;
       const lost = session.lost();
       if (lost) throw lost;
       const request = pendingControl(session);
@@ -197,12 +203,14 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
         emit(session, 'run-paused', { reason }, stage.name);
         return { completed: false };
       }
+      const tries = outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : '';
       write(session, () => store.steps.failed(runId, stage.name, step.name, session.fence.epoch, message));
-      emit(session, 'step-failed', { stage: stage.name, step: step.name, key: record.key, error: message }, record.key);
-      return fail(session, stage, `step ${step.name} of stage ${stage.name} failed: ${message}`);
+      emit(session, 'step-failed', { stage: stage.name, step: step.name, key: record.key, error: message, attempts: outcome.attempts }, record.key);
+      return fail(session, stage, `step ${step.name} of stage ${stage.name} failed${tries}: ${message}`);
     }
+    const result = outcome.result;
     write(session, () => store.steps.done(runId, stage.name, step.name, session.fence.epoch, result));
-    emit(session, 'step-done', { stage: stage.name, step: step.name, key: record.key, result }, record.key);
+    emit(session, 'step-done', { stage: stage.name, step: step.name, key: record.key, result, attempts: outcome.attempts }, record.key);
   }
   if (stage.gate) {
     const early = await boundary(session);

@@ -11,6 +11,7 @@ const levels: Partial<Record<EventType, LogLevel>> = {
   'step-intent': 'debug',
   'lease-acquired': 'debug',
   'step-failed': 'error',
+  'step-attempt-failed': 'warn',
   'stage-failed': 'error',
   'lease-lost': 'error',
   'run-paused': 'warn',

@@ -11,6 +11,7 @@
  * `undo` must be idempotent too and must tolerate a step that never acted or acted only in part.
  */
 import type { EventBus } from '../common/events.js';
+import type { RetryPolicy } from '../common/retry.js';
 import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
 import type { Migration, StageName } from '../plan/schema.js';
@@ -50,4 +51,9 @@ export interface Step {
   run(ctx: StepContext): Promise<unknown>;
   /** Idempotent; tolerates a step that never acted. Absent: the step changes nothing that needs undoing. */
   undo?(ctx: StepContext): Promise<void>;
+  /**
+   * How a transient failure is retried: fields over the plan's `spec.retry`, or false for a step that
+   * is not safe to run again at once (it fails on its first error). See engine/step-retry.ts.
+   */
+  retry?: Partial<RetryPolicy> | false;
 }
