@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { decideThrottle, initialThrottleState, type ThrottleLimits, type ThrottleMeasurements, type ThrottleState } from './controller.js';
+
+const limits: ThrottleLimits = {
+  maxLatencyRatio: 1.5,
+  latencyFloorMs: 20,
+  maxReplicationLagMs: 5000,
+  maxSourceLoad: 25,
+  criticalSourceLoad: 200,
+  chunkTargetMs: 500,
+  minChunkRows: 1000,
+  maxChunkRows: 10_000,
+};
+
+const calm: ThrottleMeasurements = { routerP99Ms: 40, baselineP99Ms: 40, replicationLagMs: 100, sourceLoad: 3 };
+
+describe('decideThrottle', () => {
+  it('goes at the largest chunk while every measurement is inside the budget', () => {
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), calm);
+    expect(decision).toEqual({ kind: 'go', chunkRows: 10_000 });
+  });
+
+  it('pauses on router p99 above baseline × ratio, with the measured value and the limit', () => {
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: 61 });
+    expect(decision.kind).toBe('pause');
+    if (decision.kind !== 'pause') return;
+    expect(decision).toMatchObject({ reason: 'latency', value: 61, limit: 60 });
+    expect(decision.message).toContain('router p99 61 ms is above 60 ms');
+  });
+
+  it('does not pause at exactly the limit', () => {
+    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: 60 }).decision.kind).toBe('go');
+  });
+
+  it('never pauses on latency under the floor, however small the baseline', () => {
+    const measured = { ...calm, baselineP99Ms: 2, routerP99Ms: 19 };
+    expect(decideThrottle(limits, initialThrottleState(limits), measured).decision.kind).toBe('go');
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...measured, routerP99Ms: 21 });
+    expect(decision).toMatchObject({ kind: 'pause', reason: 'latency', limit: 20 });
+  });
+
+  it('ignores latency without a baseline or without traffic (null), and goes', () => {
+    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, baselineP99Ms: null, routerP99Ms: 5000 }).decision.kind).toBe('go');
+    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: null }).decision.kind).toBe('go');
+  });
+
+  it('pauses on replication lag above the limit', () => {
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, replicationLagMs: 7200 });
+    expect(decision).toMatchObject({ kind: 'pause', reason: 'replication-lag', value: 7200, limit: 5000 });
+  });
+
+  it('pauses on source load above the limit and aborts at the critical limit', () => {
+    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, sourceLoad: 26 }).decision).toMatchObject({
+      kind: 'pause',
+      reason: 'source-load',
+      value: 26,
+      limit: 25,
+    });
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, sourceLoad: 200, routerP99Ms: 900 });
+    expect(decision).toMatchObject({ kind: 'abort', reason: 'source-load', value: 200, limit: 200 });
+  });
+
+  it('does not watch source load when no limit is set', () => {
+    const open = { ...limits, maxSourceLoad: null, criticalSourceLoad: null };
+    expect(decideThrottle(open, initialThrottleState(open), { ...calm, sourceLoad: 10_000 }).decision.kind).toBe('go');
+  });
+
+  it('names latency first when several limits are exceeded at once', () => {
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: 500, replicationLagMs: 9000, sourceLoad: 90 });
+    expect(decision).toMatchObject({ kind: 'pause', reason: 'latency' });
+  });
+
+  it('resumes (go) once the breach clears', () => {
+    let state = initialThrottleState(limits);
+    const sequence = [150, 120, 55, 40].map((p99) => {
+      const result = decideThrottle(limits, state, { ...calm, routerP99Ms: p99 });
+      state = result.state;
+      return result.decision.kind;
+    });
+    expect(sequence).toEqual(['pause', 'pause', 'go', 'go']);
+  });
+
+  it('shrinks chunks that run longer than the target time, within the minimum', () => {
+    let state: ThrottleState = initialThrottleState(limits);
+    // 10,000 rows took 2 s: 5 rows/ms, so 0.5 s is 2,500 rows.
+    state = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 10_000, durationMs: 2000 } }).state;
+    expect(state.chunkRows).toBe(2500);
+    // a starved server: 100 rows in 1 s pulls the average down, never below the minimum
+    for (let i = 0; i < 20; i++) state = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 100, durationMs: 1000 } }).state;
+    expect(state.chunkRows).toBe(1000);
+  });
+
+  it('grows chunks back as they get fast again, up to the maximum, smoothed by the average', () => {
+    let state: ThrottleState = { chunkRows: 1000, rowsPerMs: 2 };
+    const first = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 10 } });
+    // 0.75 × 2 + 0.25 × 100 = 26.5 rows/ms → 13,250 rows, capped at 10,000
+    expect(first.state.rowsPerMs).toBeCloseTo(26.5);
+    expect(first.decision).toEqual({ kind: 'go', chunkRows: 10_000 });
+    state = { chunkRows: 1000, rowsPerMs: 2 };
+    const slow = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 200 } });
+    // 0.75 × 2 + 0.25 × 5 = 2.75 rows/ms → 1,375 rows
+    expect(slow.state.chunkRows).toBe(1375);
+  });
+
+  it('keeps adapting the chunk size while paused, so it resumes at the right size', () => {
+    const { decision, state } = decideThrottle(limits, initialThrottleState(limits), {
+      ...calm,
+      routerP99Ms: 400,
+      lastChunk: { rows: 10_000, durationMs: 4000 },
+    });
+    expect(decision.kind).toBe('pause');
+    expect(state.chunkRows).toBe(1250);
+  });
+
+  it('ignores an empty or nonsensical chunk', () => {
+    const start = initialThrottleState(limits);
+    expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 0, durationMs: 10 } }).state).toEqual(start);
+    expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 10, durationMs: Number.NaN } }).state).toEqual(start);
+  });
+});

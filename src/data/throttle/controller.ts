@@ -1,0 +1,111 @@
+/**
+ * The throttle controller: a pure function from live measurements to a pace decision for
+ * background data work (initial copy, verification passes, re-checks, repair). No I/O, no clock:
+ * the pacer (pacer.ts) measures, calls `decideThrottle`, and acts.
+ *
+ * Like gh-ost and pt-table-checksum it pauses while replication lags or the source is loaded, and
+ * aborts on a critical load; unlike them it also watches what the service's clients feel: the
+ * router's p99 during the work against the p99 measured just before the work started. Chunk sizes
+ * adapt to a target time per chunk (pt-table-checksum's `--chunk-time`, 0.5 s) through an
+ * exponentially weighted average of the rows per millisecond the last chunks achieved.
+ */
+
+export interface ThrottleLimits {
+  /** Pause while router p99 > baseline p99 × this (and above `latencyFloorMs`). */
+  maxLatencyRatio: number;
+  /** p99 at or below this never pauses (a 2 ms baseline would otherwise pause at 3 ms of noise). */
+  latencyFloorMs: number;
+  /** Pause while the target lags the source by more than this (heartbeat marker). */
+  maxReplicationLagMs: number;
+  /** Pause while the source load (active backends, or the user's query) is above this; null: not watched. */
+  maxSourceLoad: number | null;
+  /** Abort at or above this source load; null: never. */
+  criticalSourceLoad: number | null;
+  /** Target time of one chunk. */
+  chunkTargetMs: number;
+  /** Chunk size bounds; the size starts at `maxChunkRows` and shrinks when chunks run long. */
+  minChunkRows: number;
+  maxChunkRows: number;
+}
+
+/** One set of measurements; null where a signal is not measured or has no data yet. */
+export interface ThrottleMeasurements {
+  /** Router p99 over the last window, all sites and classes. */
+  routerP99Ms: number | null;
+  /** Router p99 measured just before the work started. */
+  baselineP99Ms: number | null;
+  replicationLagMs: number | null;
+  sourceLoad: number | null;
+  /** The chunk finished since the last decision, if any. */
+  lastChunk?: { durationMs: number; rows: number } | undefined;
+}
+
+/** What the controller carries from one decision to the next. */
+export interface ThrottleState {
+  chunkRows: number;
+  /** EWMA of rows per millisecond; null before the first chunk. */
+  rowsPerMs: number | null;
+}
+
+export type ThrottleReason = 'latency' | 'replication-lag' | 'source-load';
+
+export type ThrottleDecision =
+  | { kind: 'go'; chunkRows: number }
+  | { kind: 'pause'; reason: ThrottleReason; value: number; limit: number; message: string }
+  | { kind: 'abort'; reason: ThrottleReason; value: number; limit: number; message: string };
+
+/** Weight of the newest chunk in the rows-per-ms average (pt-table-checksum uses 0.75 of the old). */
+export const EWMA_WEIGHT = 0.25;
+
+export function initialThrottleState(limits: ThrottleLimits): ThrottleState {
+  return { chunkRows: limits.maxChunkRows, rowsPerMs: null };
+}
+
+export function decideThrottle(
+  limits: ThrottleLimits,
+  state: ThrottleState,
+  measured: ThrottleMeasurements,
+): { decision: ThrottleDecision; state: ThrottleState } {
+  const next = adaptChunk(limits, state, measured.lastChunk);
+  const load = measured.sourceLoad;
+  if (load !== null && limits.criticalSourceLoad !== null && load >= limits.criticalSourceLoad) {
+    const message = `source load ${fmt(load)} is at or above the critical limit ${fmt(limits.criticalSourceLoad)}`;
+    return { decision: { kind: 'abort', reason: 'source-load', value: load, limit: limits.criticalSourceLoad, message }, state: next };
+  }
+  const latencyLimit = latencyLimitMs(limits, measured.baselineP99Ms);
+  if (measured.routerP99Ms !== null && latencyLimit !== null && measured.routerP99Ms > latencyLimit) {
+    const message = `router p99 ${fmt(measured.routerP99Ms)} ms is above ${fmt(latencyLimit)} ms (baseline p99 ${fmt(measured.baselineP99Ms ?? 0)} ms × ${limits.maxLatencyRatio})`;
+    return { decision: { kind: 'pause', reason: 'latency', value: measured.routerP99Ms, limit: latencyLimit, message }, state: next };
+  }
+  if (measured.replicationLagMs !== null && measured.replicationLagMs > limits.maxReplicationLagMs) {
+    const message = `replication lag ${fmt(measured.replicationLagMs)} ms is above ${fmt(limits.maxReplicationLagMs)} ms`;
+    return {
+      decision: { kind: 'pause', reason: 'replication-lag', value: measured.replicationLagMs, limit: limits.maxReplicationLagMs, message },
+      state: next,
+    };
+  }
+  if (load !== null && limits.maxSourceLoad !== null && load > limits.maxSourceLoad) {
+    const message = `source load ${fmt(load)} is above ${fmt(limits.maxSourceLoad)}`;
+    return { decision: { kind: 'pause', reason: 'source-load', value: load, limit: limits.maxSourceLoad, message }, state: next };
+  }
+  return { decision: { kind: 'go', chunkRows: next.chunkRows }, state: next };
+}
+
+/** The p99 above which the work pauses, or null without a baseline. */
+export function latencyLimitMs(limits: ThrottleLimits, baselineP99Ms: number | null): number | null {
+  if (baselineP99Ms === null) return null;
+  return Math.max(baselineP99Ms * limits.maxLatencyRatio, limits.latencyFloorMs);
+}
+
+/** Next chunk size: rows the average rate does in the target time, within the bounds. */
+function adaptChunk(limits: ThrottleLimits, state: ThrottleState, chunk: ThrottleMeasurements['lastChunk']): ThrottleState {
+  if (!chunk || chunk.rows <= 0 || !(chunk.durationMs >= 0)) return state;
+  const rate = chunk.rows / Math.max(1, chunk.durationMs);
+  const rowsPerMs = state.rowsPerMs === null ? rate : (1 - EWMA_WEIGHT) * state.rowsPerMs + EWMA_WEIGHT * rate;
+  const wanted = Math.round(rowsPerMs * limits.chunkTargetMs);
+  return { rowsPerMs, chunkRows: Math.min(limits.maxChunkRows, Math.max(limits.minChunkRows, wanted)) };
+}
+
+function fmt(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
