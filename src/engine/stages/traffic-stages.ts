@@ -97,9 +97,11 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         await (await runtimeOf(deps).router(ctx)).release();
       },
     },
-    ...parts.flatMap((p) => p.held),
+    // Requests are held (maxHold): a retry's wait would outlast the hold, so a failure here rolls back at once.
+    ...parts.flatMap((p) => p.held).map((step): Step => ({ ...step, retry: false })),
     {
       name: 'route-to-target',
+      retry: false,
       async run(ctx) {
         const { routes } = await (await runtimeOf(deps).router(ctx)).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
         emitWeights(ctx, routes, 'cutover: writes and reads to the target');
