@@ -161,6 +161,53 @@ export const workloads = z.strictObject({
     .describe('How Kubernetes manifests change on their way to the target; each rule records what it changed.'),
 });
 
+/** How background data work (initial copy, verification, re-checks, repair) yields to the live service. */
+export const dataThrottle = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Pace the background work by the budget below; false: run it flat out.'),
+    maxLatencyRatio: z
+      .number()
+      .min(1)
+      .max(100)
+      .default(1.5)
+      .describe("Pause while the router's p99 is above this multiple of its p99 measured just before the work started."),
+    latencyFloor: duration
+      .default('20ms')
+      .describe('A router p99 at or below this never pauses the work (a very small baseline would otherwise pause on noise).'),
+    maxReplicationLag: duration.default('5s').describe('Pause while the target lags the source by more than this (heartbeat marker).'),
+    maxSourceLoad: z
+      .union([
+        z.strictObject({
+          activeBackends: z.number().int().min(1).describe("Active sessions on the source (pg_stat_activity, handoff's own left out)."),
+          critical: z.number().int().min(1).optional().describe('At or above this the work stops and the run holds.'),
+        }),
+        z.strictObject({
+          query: z.string().min(1).describe('SQL run on the source that returns one number (like gh-ost --max-load).'),
+          max: z.number().describe('Pause while the query returns more than this.'),
+          critical: z.number().optional().describe('At or above this the work stops and the run holds.'),
+        }),
+      ])
+      .default({ activeBackends: 25 })
+      .describe('Pause while the source is this busy: active sessions, or the value of your own query.'),
+    chunkTargetTime: duration.default('500ms').describe('Verification chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
+    maxPause: duration
+      .default('5m')
+      .describe('Longest single pause; beyond it the step stops and the run holds (handoff resume continues) with the reason.'),
+    checkInterval: duration.default('1s').describe('How often the measurements are taken while the work goes on or waits.'),
+  })
+  .default({
+    enabled: true,
+    maxLatencyRatio: 1.5,
+    latencyFloor: '20ms',
+    maxReplicationLag: '5s',
+    maxSourceLoad: { activeBackends: 25 },
+    chunkTargetTime: '500ms',
+    maxPause: '5m',
+    checkInterval: '1s',
+  })
+  .describe('How the initial copy, verification, re-checks and repair yield to the live service (on by default).');
+export type DataThrottleSpec = z.infer<typeof dataThrottle>;
+
 export const dataEntry = z.strictObject({
   database: z.string().min(1).describe('Name of a database defined on both sites (spec.source.databases and spec.target.databases).'),
   tables: z
@@ -180,6 +227,7 @@ export const dataEntry = z.strictObject({
     })
     .default({ chunkRows: 10_000, continuous: false })
     .describe('How the data is verified (chunked checksums computed in SQL on both sides).'),
+  throttle: dataThrottle,
   fence: z
     .strictObject({
       /** `revoke`: revoke write privileges from the roles; `read-only`: default_transaction_read_only and end sessions. */

@@ -159,7 +159,9 @@ export function startLoad(options: LoadOptions): LoadGenerator {
         const write = { requestId: randomUUID(), from, to, amount: 1 + Math.floor(Math.random() * 20) };
         ledger.transfers.set(write.requestId, { write, outcome: 'info' });
         const res = await send(client, 'POST', '/transfers', write);
-        if (res.status === 201 || res.status === 200) ledger.transfers.set(write.requestId, { write, outcome: 'ok' });
+        if (res.status === 201 || res.status === 200) {
+          ledger.transfers.set(write.requestId, { write: { ...write, id: String(res.json?.id) }, outcome: 'ok' });
+        }
         else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
         else {
           ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });

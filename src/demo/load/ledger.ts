@@ -75,6 +75,63 @@ function sameContent(row: Record<string, unknown>, write: OrderWrite): boolean {
   );
 }
 
+/** A row of the transfers table as `checkLedger` reads it. */
+export interface TransferRow {
+  request_id: string;
+  id: string;
+  from_id: number;
+  to_id: number;
+  /** bigint, as text. */
+  amount: string;
+}
+
+export interface TransferJudgement {
+  acknowledged: number;
+  recovered: number;
+  lost: string[];
+  duplicated: string[];
+  unexpected: string[];
+  /** Acknowledged transfers whose row differs from what was sent (accounts, amount, or the id acknowledged). */
+  changed: string[];
+}
+
+function sameTransfer(row: TransferRow, write: TransferWrite): boolean {
+  return (
+    Number(row.from_id) === write.from &&
+    Number(row.to_id) === write.to &&
+    row.amount === String(write.amount) &&
+    (write.id === undefined || row.id === write.id)
+  );
+}
+
+/** Compares the transfers the ledger attempted with the rows found, by request id and by content. */
+export function judgeTransfers(
+  attempted: Ledger['transfers'],
+  rows: readonly TransferRow[],
+  options: CheckOptions = {},
+): TransferJudgement {
+  const byRequest = new Map<string, TransferRow[]>();
+  for (const row of rows) byRequest.set(row.request_id, [...(byRequest.get(row.request_id) ?? []), row]);
+  const out: TransferJudgement = { acknowledged: 0, recovered: 0, lost: [], duplicated: [], unexpected: [], changed: [] };
+  for (const [requestId, { write, outcome }] of attempted) {
+    const found = byRequest.get(requestId) ?? [];
+    if (found.length > 1) out.duplicated.push(requestId);
+    if (outcome === 'ok') {
+      out.acknowledged++;
+      if (found.length === 0) out.lost.push(requestId);
+      else if (!found.every((row) => sameTransfer(row, write))) out.changed.push(requestId);
+    } else if (outcome === 'fail' && found.length > 0) out.unexpected.push(requestId);
+    else if (outcome === 'info' && found.length > 0) {
+      out.recovered++;
+      if (!found.every((row) => sameTransfer(row, write))) out.changed.push(requestId);
+    }
+  }
+  if (options.onlyWriter) {
+    for (const requestId of byRequest.keys()) if (!attempted.has(requestId)) out.unexpected.push(requestId);
+  }
+  return out;
+}
+
 export interface CheckOptions {
   /**
    * The ledger's generator was the only writer of transfers: a transfer nobody attempted is then
@@ -119,22 +176,16 @@ export async function checkLedger(
   }
   for (const requestId of byRequest.keys()) if (!ledger.orders.has(requestId)) unexpected.push(requestId);
 
-  const transfers = await client.query<{ request_id: string; n: string }>(
-    `select request_id::text, count(*)::text as n from transfers group by request_id`,
+  const transferRows = await client.query<TransferRow>(
+    `select request_id::text, id::text, from_id, to_id, amount::text from transfers`,
   );
-  const transferCounts = new Map(transfers.rows.map((r) => [r.request_id, Number(r.n)]));
-  for (const [requestId, { outcome }] of ledger.transfers) {
-    const n = transferCounts.get(requestId) ?? 0;
-    if (n > 1) duplicated.push(requestId);
-    if (outcome === 'ok') {
-      acknowledged++;
-      if (n === 0) lost.push(requestId);
-    } else if (outcome === 'fail' && n > 0) unexpected.push(requestId);
-    else if (outcome === 'info' && n > 0) recovered++;
-  }
-  if (options.onlyWriter) {
-    for (const requestId of transferCounts.keys()) if (!ledger.transfers.has(requestId)) unexpected.push(requestId);
-  }
+  const transfers = judgeTransfers(ledger.transfers, transferRows.rows, options);
+  acknowledged += transfers.acknowledged;
+  recovered += transfers.recovered;
+  lost.push(...transfers.lost);
+  duplicated.push(...transfers.duplicated);
+  unexpected.push(...transfers.unexpected);
+  changed.push(...transfers.changed);
 
   const bank = await bankTotal(client);
   const expected = BigInt(accounts) * BigInt(INITIAL_BALANCE);
