@@ -1,61 +1,56 @@
 /**
- * What the routers driven through cluster objects (gateway-api, dns) cannot do, as preflight
- * findings. The engine's router preflight calls `weightsOnlyRouterFindings(spec)`; it returns
- * nothing for the built-in router.
+ * What the plan's router cannot do, as preflight findings, read from its capabilities (never from
+ * its kind): a router that cannot hold (`router.cannot-hold`, a warning: the cutover refuses writes
+ * briefly), and read steps its integer weights cannot express (`router.weight-resolution`, a
+ * blocker). Nothing for a router that can do everything the plan asks (the built-in one).
  */
-import type { Finding } from '../../common/findings.js';
-import type { Migration } from '../../plan/schema.js';
+import type { Finding } from '../common/findings.js';
+import type { Migration } from '../plan/schema.js';
+import { capabilitiesOf, type RouterCapabilities } from './capabilities.js';
 
-export type WeightsOnlyKind = 'gateway-api' | 'dns';
-
-/** What each weights-only driver cannot do, in words (docs and `handoff explain` may show them). */
-export const limitations: Record<WeightsOnlyKind, string[]> = {
-  'gateway-api': [
-    'cannot hold requests: the cutover refuses writes briefly instead of queueing them',
-    'cannot keep read-after-write: a client may read from the other site right after a write',
-    'cannot route reads and writes apart: an HTTPRoute weighs requests, so reads and writes move together',
-    'sees no requests: gates need metrics from elsewhere (Prometheus, HTTP probes)',
-    'weights are integers out of 1000: the finest step is 0.1 %',
-  ],
-  dns: [
-    'cannot hold requests: the cutover refuses writes briefly instead of queueing them',
-    'cannot keep read-after-write: a client may read from the other site right after a write',
-    'cannot route reads and writes apart: a DNS answer names a site, so reads and writes move together',
-    'sees no requests, and resolvers cache answers for the record TTL: shares move slowly and gates need metrics from elsewhere',
-    'weights are integers out of 200 (Route 53 weights go up to 255): the finest step is 0.5 %',
-  ],
-};
-
-/** The integer scale of each driver's weights. */
-export const weightScales: Record<WeightsOnlyKind, number> = { 'gateway-api': 1000, dns: 200 };
-
-/** Findings for the plan's router when it is a weights-only driver; empty otherwise. */
-export function weightsOnlyRouterFindings(spec: Migration['spec']): Finding[] {
-  const traffic = spec.traffic;
-  const kind = traffic?.router.kind;
-  if (traffic === undefined || (kind !== 'gateway-api' && kind !== 'dns')) return [];
-  const findings: Finding[] = [
-    {
-      id: 'router.cannot-hold',
-      severity: 'warning',
-      subject: 'spec.traffic.router',
-      message: `the ${kind} driver sets weights only: it cannot hold requests or keep read-after-write, so the cutover refuses writes briefly (clients see errors they must retry) and reads and writes move together`,
-      remediation: 'accept a brief write refusal at cutover, or use the built-in router (kind: builtin) in front of both sites',
-    },
-  ];
-  const scale = weightScales[kind];
-  const fine = traffic.reads.steps.filter((step) => {
+/** The read steps (percentages) that integer weights out of `scale` cannot express exactly. */
+export function inexpressibleSteps(steps: readonly number[], scale: number): number[] {
+  return steps.filter((step) => {
     const scaled = (step / 100) * scale;
     return Math.abs(scaled - Math.round(scaled)) > 1e-6;
   });
-  if (fine.length > 0) {
-    findings.push({
-      id: 'router.weight-resolution',
-      severity: 'blocker',
-      subject: 'spec.traffic.reads.steps',
-      message: `the ${kind} driver writes integer weights out of ${scale}, so step(s) ${fine.join(', ')} % cannot be set exactly`,
-      remediation: `use steps that are multiples of ${100 / scale} %`,
-    });
+}
+
+function cannotHold(kind: string, capabilities: RouterCapabilities): Finding {
+  const lacks = [
+    'hold requests',
+    ...(capabilities.readAfterWrite ? [] : ['keep read-after-write']),
+  ].join(' or ');
+  const together = capabilities.splitClasses ? '' : ' and reads and writes move together';
+  return {
+    id: 'router.cannot-hold',
+    severity: 'warning',
+    subject: 'spec.traffic.router',
+    message: `the ${kind} router sets weights only: it cannot ${lacks}, so the cutover refuses writes briefly (clients see errors they must retry)${together}`,
+    remediation: 'accept a brief write refusal at cutover, or use the built-in router (kind: builtin) in front of both sites',
+  };
+}
+
+/** Findings for what the plan's router lacks; empty when it has no traffic section or lacks nothing the plan needs. */
+export function routerCapabilityFindings(spec: Migration['spec']): Finding[] {
+  const traffic = spec.traffic;
+  const capabilities = capabilitiesOf(spec);
+  if (traffic === undefined || capabilities === null) return [];
+  const kind = traffic.router.kind;
+  const findings: Finding[] = [];
+  if (!capabilities.hold) findings.push(cannotHold(kind, capabilities));
+  const scale = capabilities.weightScale;
+  if (scale !== null) {
+    const fine = inexpressibleSteps(traffic.reads.steps, scale);
+    if (fine.length > 0) {
+      findings.push({
+        id: 'router.weight-resolution',
+        severity: 'blocker',
+        subject: 'spec.traffic.reads.steps',
+        message: `the ${kind} router writes integer weights out of ${scale}, so step(s) ${fine.join(', ')} % cannot be set exactly`,
+        remediation: `use steps that are multiples of ${100 / scale} %`,
+      });
+    }
   }
   return findings;
 }

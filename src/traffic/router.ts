@@ -7,10 +7,20 @@
  * Every method may be called again after a crash with the same arguments and reaches the same
  * state (idempotent): setting the routes that are already set changes nothing, holding while held
  * keeps the queue and only renews the bound, releasing while not held releases nothing.
+ *
+ * Not every router can do everything: `capabilities` says what this one can (the weights-only
+ * drivers for Gateway API and DNS cannot hold, split classes or see requests). A method the router
+ * lacks the capability for refuses with an AdapterError saying so (`hold`), or is accepted and has
+ * no effect the caller could rely on (`reportLag` without `lagBound`).
  */
+import type { RouterCapabilities } from './capabilities.js';
 import type { RequestClass, Routes, RoutesUpdate, Weights } from './routes.js';
 
+export type { RouterCapabilities } from './capabilities.js';
+
 export interface TrafficRouter {
+  /** What this router can do; constant for its life, and equal to `capabilitiesOf(spec)` for the plan it was built from. */
+  readonly capabilities: Readonly<RouterCapabilities>;
   /**
    * Sets the weights of the given classes (either may be left out). Invalid weights (not summing
    * to 1, negative, unknown site) throw InputError and change nothing. With `drainMs`, waits up to
@@ -100,6 +110,12 @@ export interface ClassStats {
   /** 5xx answers, connect failures and time-outs. */
   errors: number;
   inFlight: number;
+  /**
+   * Of `requests`, those sent to the site their client's read-after-write cookie named rather than
+   * by weight (reads only; 0 for writes). `requests - stickyRequests` were free to go either way,
+   * which is what an observed share is judged on.
+   */
+  stickyRequests?: number;
   /** Since the router started, over every finished request; null before the first one. */
   p50Ms: number | null;
   p99Ms: number | null;
@@ -130,6 +146,9 @@ export interface ClassShares {
   since: string;
   requests: number;
   shares: Weights;
+  /** Requests free to go either way (not sent by a read-after-write cookie), and their shares. */
+  freeRequests?: number;
+  freeShares?: Weights;
 }
 
 export interface ObservedShares {

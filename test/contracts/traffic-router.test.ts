@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { BUILTIN_CAPABILITIES, GATEWAY_API_CAPABILITIES } from '../../src/traffic/capabilities.js';
 import { createBuiltinRouter } from '../../src/traffic/builtin/builtin-router.js';
 import { createHttpRouter } from '../../src/traffic/client/http-router.js';
 import { createFakeRouter } from '../../src/traffic/fake/fake-router.js';
@@ -8,13 +9,19 @@ import { describeTrafficRouterContract, type TrafficRouterFixture } from './traf
 
 const TOKEN = 'contract-router-token-1234567890';
 
-describeTrafficRouterContract('in-memory fake', async () => {
+describeTrafficRouterContract('in-memory fake', BUILTIN_CAPABILITIES, async () => {
   const fake = createFakeRouter();
   return {
     router: fake,
     traffic: async (cls, count) => void fake.simulate({ cls, count }),
     close: async () => undefined,
   };
+});
+
+// The fake declaring a weights-only router's capabilities behaves like one (engine tests use it so).
+describeTrafficRouterContract('in-memory weights-only fake', GATEWAY_API_CAPABILITIES, async () => {
+  const fake = createFakeRouter({ capabilities: GATEWAY_API_CAPABILITIES });
+  return { router: fake, close: async () => undefined };
 });
 
 async function realRouter(overHttp: boolean): Promise<TrafficRouterFixture> {
@@ -54,5 +61,5 @@ async function realRouter(overHttp: boolean): Promise<TrafficRouterFixture> {
   };
 }
 
-describeTrafficRouterContract('built-in router, in-process', () => realRouter(false));
-describeTrafficRouterContract('built-in router, over its admin API', () => realRouter(true));
+describeTrafficRouterContract('built-in router, in-process', BUILTIN_CAPABILITIES, () => realRouter(false));
+describeTrafficRouterContract('built-in router, over its admin API', BUILTIN_CAPABILITIES, () => realRouter(true));

@@ -20,6 +20,7 @@ import type { TrafficRouter } from '../../src/traffic/router.js';
 import { writeKubeconfig } from '../support/kube/kubeconfig.js';
 import { startKubeTestServer, type KubeTestServer } from '../support/kube/server.js';
 import { makeTempDir } from '../support/tmp.js';
+import { GATEWAY_API_CAPABILITIES } from '../../src/traffic/capabilities.js';
 
 const TOKEN = 'gw-token-0123456789abcdef';
 
@@ -206,7 +207,7 @@ describe('gateway-api traffic driver', () => {
     });
     const make = (client: KubeClient) =>
       createWeightedRouter(
-        { driver: 'gateway-api', scale: 1000, sites: ['source', 'target'] },
+        { driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites: ['source', 'target'] },
         { store: createHttpRouteStore({ route: name, namespace: 'shop', sites: ['source', 'target'] }, client), events: createEventBus(), logger: createSilentLogger() },
       );
     const puts = () => server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/httproutes/${name}`)).length;

@@ -3,7 +3,7 @@ import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
 import type { Step, StepContext } from '../step.js';
 import type { Stage, StageDeps } from '../stage.js';
-import { weightsOnlyRouterFindings } from '../../traffic/gateway-api/limitations.js';
+import { routerCapabilityFindings } from '../../traffic/capability-findings.js';
 import { runtimeOf } from './support.js';
 import { platformContext } from './support.js';
 
@@ -85,7 +85,7 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
       async run(ctx) {
         const findings: Finding[] = [];
         const spec = ctx.plan.spec.traffic?.router;
-        findings.push(...weightsOnlyRouterFindings(ctx.plan.spec));
+        findings.push(...routerCapabilityFindings(ctx.plan.spec));
         if (spec?.kind === 'builtin' && !spec.admin) {
           findings.push({
             id: 'router.in-process',

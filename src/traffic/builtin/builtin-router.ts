@@ -4,6 +4,7 @@
  * HTTP. The demo and the engine's tests use this; a router in another process is driven through
  * `client/http-router.ts` instead.
  */
+import { BUILTIN_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import type { RouterCore } from './core.js';
 import type { RouterOptionsInput } from './options.js';
@@ -17,6 +18,7 @@ export interface BuiltinRouter {
 /** A TrafficRouter over a running router's core (same validation and events as the admin API). */
 export function routerFromCore(core: RouterCore): TrafficRouter {
   return {
+    capabilities: BUILTIN_CAPABILITIES,
     setRoutes: (routes, options = {}) => core.setRoutes({ ...routes, ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }) }),
     hold: (options) => core.startHold({ ...options }),
     release: async () => core.release(),

@@ -8,6 +8,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { AdapterError, InputError, messageOf, TimeoutError } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
+import { BUILTIN_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import {
   errorBodySchema,
@@ -104,6 +105,8 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
   };
 
   return {
+    // The admin API serves the built-in router, whose capabilities are fixed (same handoff version).
+    capabilities: BUILTIN_CAPABILITIES,
     async setRoutes(routes, opts = {}) {
       return call('PUT', '/v1/routes', setRoutesResultSchema, { ...routes, ...(opts.drainMs === undefined ? {} : { drainMs: opts.drainMs }) }, opts.drainMs ?? 0);
     },

@@ -10,10 +10,11 @@ import type { Logger } from '../../common/logger.js';
 import type { Redactor } from '../../common/redact.js';
 import { createKubeClient } from '../../platforms/kubernetes/client.js';
 import { createWeightedRouter } from '../gateway-api/weighted-router.js';
+import { DNS_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import { createServiceRecordsStore } from './service-records-store.js';
 
-export const DNS_SCALE = 200;
+export { DNS_SCALE } from '../capabilities.js';
 
 export interface DnsRouterOptions {
   /** The DNS name, as in the Services' hostname annotation. */
@@ -43,7 +44,7 @@ export function createDnsRouter(options: DnsRouterOptions, deps: DnsRouterDeps):
   );
   const store = createServiceRecordsStore({ record: options.record, namespace: options.namespace, sites }, client);
   return createWeightedRouter(
-    { driver: 'dns', scale: DNS_SCALE, sites },
+    { driver: 'dns', capabilities: DNS_CAPABILITIES, sites },
     { store, events: deps.events, logger: deps.logger.child({ router: 'dns', record: options.record, context: options.context }) },
   );
 }

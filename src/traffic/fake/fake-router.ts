@@ -3,15 +3,24 @@
  * validation, same hold semantics, same events), with no sockets. Tests drive traffic through it
  * with `simulate`, and can make the next call of a method fail with `failNext`.
  */
+import { AdapterError, InputError } from '../../common/errors.js';
 import { createEventBus, type EventBus } from '../../common/events.js';
 import { createSilentLogger, type Logger } from '../../common/logger.js';
 import { routerFromCore } from '../builtin/builtin-router.js';
 import { createRouterCore, type RouterCore } from '../builtin/core.js';
 import { resolveRouterOptions, type RouterOptionsInput } from '../builtin/options.js';
+import { BUILTIN_CAPABILITIES, type RouterCapabilities } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
-import type { RequestClass } from '../routes.js';
+import { toIntegerWeights } from '../gateway-api/integer-weights.js';
+import { cannotHoldMessage } from '../gateway-api/weighted-router.js';
+import { applyRoutesUpdate, sameWeights, type RequestClass } from '../routes.js';
 
 export interface FakeRouterOptions {
+  /**
+   * What the fake declares it can do (the built-in router's by default). Declaring a weights-only
+   * router's makes it behave like one: `hold` refused, reads and writes only moved together.
+   */
+  capabilities?: RouterCapabilities;
   sites?: string[];
   maxReadLagMs?: number | null;
   maxQueued?: number;
@@ -27,7 +36,7 @@ export interface SimulateOptions {
   fails?: (site: string, index: number) => boolean;
 }
 
-export type FakeMethod = keyof TrafficRouter;
+export type FakeMethod = Exclude<keyof TrafficRouter, 'capabilities'>;
 
 export interface FakeRouter extends TrafficRouter {
   core: RouterCore;
@@ -69,12 +78,33 @@ export function createFakeRouter(options: FakeRouterOptions = {}, deps: { events
       return fn(...args);
     };
 
+  const capabilities = Object.freeze({ ...(options.capabilities ?? BUILTIN_CAPABILITIES) });
+  const driver = 'fake weights-only';
+  // A fake declaring a weights-only router's capabilities refuses what such a router refuses.
+  const setRoutes: TrafficRouter['setRoutes'] = async (update, setOptions) => {
+    if (!capabilities.splitClasses || capabilities.weightScale !== null) {
+      const { routes } = applyRoutesUpdate(core.snapshot().routes, update, sites);
+      if (!capabilities.splitClasses && !sameWeights(routes.reads, routes.writes)) {
+        throw new InputError(`the ${driver} router cannot route reads and writes apart: give reads and writes the same weights`);
+      }
+      if (capabilities.weightScale !== null) {
+        for (const cls of ['reads', 'writes'] as const) toIntegerWeights(cls, routes[cls], capabilities.weightScale, driver);
+      }
+    }
+    return inner.setRoutes(update, setOptions);
+  };
+  const hold: TrafficRouter['hold'] = async (holdOptions) => {
+    if (!capabilities.hold) throw new AdapterError(cannotHoldMessage(driver), { details: { driver } });
+    return inner.hold(holdOptions);
+  };
+
   return {
+    capabilities,
     core,
     events,
     calls,
-    setRoutes: guard('setRoutes', inner.setRoutes),
-    hold: guard('hold', inner.hold),
+    setRoutes: guard('setRoutes', setRoutes),
+    hold: guard('hold', hold),
     release: guard('release', inner.release),
     reportLag: guard('reportLag', inner.reportLag),
     snapshot: guard('snapshot', inner.snapshot),

@@ -8,12 +8,12 @@ import type { EventBus } from '../../common/events.js';
 import type { Logger } from '../../common/logger.js';
 import type { Redactor } from '../../common/redact.js';
 import { createKubeClient } from '../../platforms/kubernetes/client.js';
+import { GATEWAY_API_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import { createHttpRouteStore } from './http-route-store.js';
 import { createWeightedRouter } from './weighted-router.js';
 
-/** HTTPRoute weights are written out of this: 0.001 (0.1 %) is the finest step. */
-export const GATEWAY_API_SCALE = 1000;
+export { GATEWAY_API_SCALE } from '../capabilities.js';
 
 export interface GatewayApiRouterOptions {
   /** Name of the HTTPRoute. */
@@ -45,7 +45,7 @@ export function createGatewayApiRouter(options: GatewayApiRouterOptions, deps: G
   );
   const store = createHttpRouteStore({ route: options.route, namespace: options.namespace, sites }, client);
   return createWeightedRouter(
-    { driver: 'gateway-api', scale: GATEWAY_API_SCALE, sites },
+    { driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites },
     { store, events: deps.events, logger: deps.logger.child({ router: 'gateway-api', route: `${options.namespace}/${options.route}`, context: options.context }) },
   );
 }

@@ -4,6 +4,7 @@ import { createEventBus, type HandoffEvent } from '../../common/events.js';
 import { createSilentLogger } from '../../common/logger.js';
 import type { IntegerWeights } from './integer-weights.js';
 import { createWeightedRouter, type WeightStore } from './weighted-router.js';
+import { GATEWAY_API_CAPABILITIES } from '../capabilities.js';
 
 /** An in-memory store of integer weights that records every write and can fail the next one. */
 function memoryStore(initial: IntegerWeights) {
@@ -37,7 +38,7 @@ function make(initial: IntegerWeights = { source: 1000, target: 0 }) {
   const events = createEventBus();
   const seen: HandoffEvent[] = [];
   events.on((event) => seen.push(event));
-  const router = createWeightedRouter({ driver: 'gateway-api', scale: 1000, sites: ['source', 'target'] }, { store: memory.store, events, logger: createSilentLogger() });
+  const router = createWeightedRouter({ driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites: ['source', 'target'] }, { store: memory.store, events, logger: createSilentLogger() });
   return { router, memory, seen };
 }
 

@@ -9,6 +9,7 @@
 import { AdapterError, InputError } from '../../common/errors.js';
 import type { EventBus } from '../../common/events.js';
 import type { Logger } from '../../common/logger.js';
+import type { WeightsOnlyCapabilities } from '../capabilities.js';
 import type { ClassStats, RouterSnapshot, SetRoutesResult, TrafficRouter } from '../router.js';
 import { applyRoutesUpdate, sameWeights, type RequestClass, type Routes } from '../routes.js';
 import '../events.js';
@@ -25,8 +26,11 @@ export interface WeightStore {
 export interface WeightedRouterOptions {
   /** `gateway-api` or `dns`: named in every message. */
   driver: string;
-  /** What the weights are out of (1000 for an HTTPRoute, 200 for Route 53's 0-255 weights). */
-  scale: number;
+  /**
+   * What the driver can do: weights only (no hold, no class split, no statistics); `weightScale` is
+   * what the weights are out of (1000 for an HTTPRoute, 200 for Route 53's 0-255 weights).
+   */
+  capabilities: WeightsOnlyCapabilities;
   sites: readonly string[];
 }
 
@@ -45,7 +49,8 @@ function emptyStats(): ClassStats {
 }
 
 export function createWeightedRouter(options: WeightedRouterOptions, deps: WeightedRouterDeps): TrafficRouter {
-  const { driver, scale, sites } = options;
+  const { driver, capabilities, sites } = options;
+  const scale = capabilities.weightScale;
   const routesOf = (weights: IntegerWeights): Routes => {
     const fractions = fromIntegerWeights(weights);
     return { reads: { ...fractions }, writes: { ...fractions } };
@@ -53,6 +58,7 @@ export function createWeightedRouter(options: WeightedRouterOptions, deps: Weigh
   let lastChange = new Date().toISOString();
 
   return {
+    capabilities,
     async setRoutes(update, setOptions) {
       const current = await deps.store.read();
       const before = routesOf(current);
