@@ -51,21 +51,34 @@ async function providerOf(cluster: Cluster, classes: KubeObject[], signal?: Abor
   return undefined;
 }
 
-export async function checkParity(input: ParityInput): Promise<Finding[]> {
-  const { source, target, translated } = input;
-  const sig = input.signal ? { signal: input.signal } : {};
-  const findings: Finding[] = [];
-  const add = (finding: Finding): void => void findings.push(finding);
+interface ParityContext {
+  input: ParityInput;
+  source: Cluster;
+  target: Cluster;
+  translated: KubeObject[];
+  sig: { signal?: AbortSignal };
+  add(finding: Finding): void;
+}
 
-  // Nothing to move is a mistake to stop on, not a success (clusterctl's "moved 0" reports).
+interface StorageClasses {
+  sourceClasses: KubeObject[];
+  targetClasses: KubeObject[];
+}
+
+/** Nothing to move is a mistake to stop on, not a success (clusterctl's "moved 0" reports). */
+function selectionFindings(c: ParityContext): void {
+  const { input, source, translated, add } = c;
   for (const name of input.exported.missingNamespaces) {
     add({ id: 'k8s.namespace-missing', severity: 'blocker', subject: `Namespace ${name}`, message: `the source cluster ${source.client.context} has no namespace ${name}`, remediation: 'fix spec.source.platform.namespace or spec.workloads.namespaces' });
   }
   if (input.exported.selected === 0 && input.exported.missingNamespaces.length === 0) {
     add({ id: 'k8s.nothing-selected', severity: 'blocker', subject: 'spec.workloads.selector', message: `no object in ${[...new Set(translated.map((o) => o.metadata.namespace).filter(Boolean))].join(', ') || 'the plan namespaces'} matches the selector`, remediation: 'fix spec.workloads.selector (labels must all match) or remove it to take the whole namespace' });
   }
+}
 
-  // Versions and skew.
+/** Versions and skew. */
+function versionFindings(c: ParityContext): void {
+  const { source, target, add } = c;
   const sv = source.discovery.version;
   const tv = target.discovery.version;
   add({ id: 'k8s.server-version', severity: 'info', subject: 'source', message: `source ${source.client.context} runs Kubernetes ${sv.gitVersion}`, remediation: '' });
@@ -75,8 +88,11 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
   } else if (tv.major === sv.major && tv.minor - sv.minor > 3) {
     add({ id: 'k8s.version-skew', severity: 'warning', subject: 'target', message: `the target (1.${tv.minor}) is ${tv.minor - sv.minor} minor versions ahead of the source (1.${sv.minor}); APIs deprecated in between may have been removed`, remediation: 'review the k8s.api-* findings and the release notes in between' });
   }
+}
 
-  // Every apiVersion/kind the translated objects use.
+/** Every apiVersion/kind the translated objects use. */
+function apiFindings(c: ParityContext): void {
+  const { input, target, translated, add } = c;
   const usage = new Map<string, KubeObject[]>();
   for (const object of translated) usage.set(`${object.apiVersion} ${object.kind}`, [...(usage.get(`${object.apiVersion} ${object.kind}`) ?? []), object]);
   for (const [gvk, objects] of usage) {
@@ -97,8 +113,11 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       remediation: others.length ? `convert the objects to ${others[0] ?? ''} with a transforms.patches entry (op replace /apiVersion) or on the source` : `install what provides ${gvk} on the target, or leave these objects out`,
     });
   }
+}
 
-  // CRDs the custom resources need.
+/** CRDs the custom resources need. */
+async function crdFindings(c: ParityContext): Promise<void> {
+  const { input, target, translated, sig, add } = c;
   const targetCrds = target.discovery.find('apiextensions.k8s.io/v1', 'CustomResourceDefinition') ? await target.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', sig) : [];
   for (const requirement of input.exported.requires.filter((r) => r.kind === 'CustomResourceDefinition')) {
     const crd = targetCrds.find((c) => c.metadata.name === requirement.name);
@@ -113,8 +132,11 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       add({ id: 'k8s.crd-version-missing', severity: 'blocker', subject: requirement.name, message: `the target's ${requirement.name} does not serve ${version} (it serves ${served.join(', ') || 'nothing'})`, remediation: 'upgrade the operator on the target to a version that serves it, or convert the resources' });
     }
   }
+}
 
-  // StorageClasses.
+/** StorageClasses: present or mapped, binding mode, expansion. */
+async function storageClassFindings(c: ParityContext): Promise<StorageClasses> {
+  const { input, source, target, sig, add } = c;
   const sourceClasses = await source.list('storage.k8s.io/v1', 'StorageClass', sig);
   const targetClasses = await target.list('storage.k8s.io/v1', 'StorageClass', sig);
   const isDefault = (c: KubeObject): boolean => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true';
@@ -147,8 +169,12 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       add({ id: 'k8s.storage-class-expansion', severity: 'warning', subject, message: `volumes can grow on the source but not with ${targetClass.metadata.name} on the target`, remediation: 'set allowVolumeExpansion: true on the target class, or size the claims for growth now' });
     }
   }
+  return { sourceClasses, targetClasses };
+}
 
-  // IngressClasses and GatewayClasses.
+/** IngressClasses and GatewayClasses. */
+async function classFindings(c: ParityContext): Promise<void> {
+  const { input, target, sig, add } = c;
   for (const [kind, apiVersion, id, rule] of [
     ['IngressClass', 'networking.k8s.io/v1', 'k8s.ingress-class-missing', 'ingressClasses'],
     ['GatewayClass', 'gateway.networking.k8s.io/v1', 'k8s.gateway-class-missing', undefined],
@@ -163,8 +189,11 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       add({ id, severity: 'blocker', subject: `${kind} ${requirement.name}`, message: `the target has no ${kind} ${name}${mapped ? ` (mapped from ${requirement.name})` : ''}, used by ${requirement.by.slice(0, 2).join(', ')}`, remediation: `${rule ? `map it in spec.workloads.transforms.${rule} or ` : ''}install it on the target (the target has ${available.join(', ') || 'none'})` });
     }
   }
+}
 
-  // NetworkPolicies and Pod Security labels.
+/** NetworkPolicies and Pod Security labels. */
+async function policyFindings(c: ParityContext): Promise<void> {
+  const { input, target, translated, add } = c;
   const policies = translated.filter((o) => o.kind === 'NetworkPolicy');
   if (policies.length > 0) {
     add({ id: 'k8s.network-policies-present', severity: 'warning', subject: 'source', message: `${policies.length} NetworkPolicy object(s) will be applied; they only isolate pods if the target's network plugin enforces them`, remediation: 'check that the target CNI enforces NetworkPolicy (e.g. Dataplane V2 / Calico / Cilium)' });
@@ -178,16 +207,19 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       add({ id: 'k8s.pod-security-stricter', severity: 'warning', subject: `Namespace ${namespace.metadata.name}`, message: `the target namespace enforces Pod Security "${existing}", the source "${wanted}"; pods that pass on the source may be refused`, remediation: 'make the pods meet the stricter level, or align the namespace labels' });
     }
   }
+}
 
-  // LoadBalancer Services with provider annotations; ServiceAccounts with identity annotations.
+/** LoadBalancer Services with provider annotations; ServiceAccounts with identity annotations. */
+async function identityFindings(c: ParityContext, classes: StorageClasses): Promise<void> {
+  const { input, source, target, translated, add } = c;
   for (const service of translated.filter((o) => o.kind === 'Service' && dig(o, 'spec', 'type') === 'LoadBalancer')) {
     const provider = Object.keys(service.metadata.annotations ?? {}).filter((key) => providerAnnotationPrefixes.some((p) => key.startsWith(p)));
     if (provider.length > 0) {
       add({ id: 'k8s.load-balancer-annotations', severity: 'warning', subject: describeRef(refOf(service)), message: `LoadBalancer Service carries provider-specific annotations ${provider.join(', ')}; another provider ignores them or reads them differently`, remediation: 'translate them with spec.workloads.transforms.annotations (null removes one)' });
     }
   }
-  const sourceProvider = await providerOf(source, sourceClasses, input.signal);
-  const targetProvider = await providerOf(target, targetClasses, input.signal);
+  const sourceProvider = await providerOf(source, classes.sourceClasses, input.signal);
+  const targetProvider = await providerOf(target, classes.targetClasses, input.signal);
   const sameProvider = sourceProvider !== undefined && sourceProvider === targetProvider;
   for (const account of translated.filter((o) => o.kind === 'ServiceAccount')) {
     const identity = Object.keys(account.metadata.annotations ?? {}).filter((key) => IDENTITY_ANNOTATIONS.includes(key));
@@ -200,13 +232,37 @@ export async function checkParity(input: ParityInput): Promise<Finding[]> {
       add({ id: 'k8s.identity-mapped', severity: 'info', subject: describeRef(refOf(account)), message: `identity annotations of ${account.metadata.name} are replaced by the mapping`, remediation: '' });
     }
   }
+}
 
-  // transformObjects maps one to one, in order: the source replicas of a translated object.
+/** Capacity of the target for the translated workloads at their source replica counts. */
+async function capacityFindings(c: ParityContext): Promise<void> {
+  const { input, target, translated, add } = c;
   const replicasBySource = new Map(translated.map((object, i) => [object, dig(input.exported.objects[i], 'spec', 'replicas')]));
   const sourceReplicas = (object: KubeObject): number | undefined => {
     const value = replicasBySource.get(object);
     return typeof value === 'number' ? value : undefined;
   };
-  findings.push(...(await checkCapacity(target, translated, input.signal, sourceReplicas)));
+  for (const finding of await checkCapacity(target, translated, input.signal, sourceReplicas)) add(finding);
+}
+
+export async function checkParity(input: ParityInput): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const c: ParityContext = {
+    input,
+    source: input.source,
+    target: input.target,
+    translated: input.translated,
+    sig: input.signal ? { signal: input.signal } : {},
+    add: (finding) => void findings.push(finding),
+  };
+  selectionFindings(c);
+  versionFindings(c);
+  apiFindings(c);
+  await crdFindings(c);
+  const classes = await storageClassFindings(c);
+  await classFindings(c);
+  await policyFindings(c);
+  await identityFindings(c, classes);
+  await capacityFindings(c);
   return findings;
 }
