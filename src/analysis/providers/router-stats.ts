@@ -17,6 +17,8 @@ import { endpointUrl } from './endpoint-url.js';
 const classStats = z.object({
   requests: z.number().nonnegative(),
   errors: z.number().nonnegative(),
+  /** Reads sent by a read-after-write cookie rather than by weight (newer routers). */
+  stickyRequests: z.number().nonnegative().optional(),
   p50Ms: z.number().nonnegative().nullable().optional(),
   p99Ms: z.number().nonnegative().nullable().optional(),
   latencyBuckets: z.array(z.tuple([z.number().nonnegative(), z.number().nonnegative()])).optional(),

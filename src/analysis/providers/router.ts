@@ -6,7 +6,9 @@
  * are reused) and each still gets its own window. `start` takes the baseline poll.
  *
  * Fields: error_rate, request_rate (per second), latency_p50_ms, latency_p99_ms, share (of the
- * requests in the window, both sites together), and the latency distribution (`latency_ms`).
+ * requests in the window, both sites together), free_requests (requests that went by weight, not
+ * by a read-after-write cookie; only from routers that count them), and the latency distribution
+ * (`latency_ms`).
  * Windowed quantiles come from the latency buckets; a router without buckets gives its own
  * p50Ms/p99Ms, which are not windowed.
  */
@@ -33,6 +35,8 @@ interface Poll {
 
 interface Totals {
   requests: number;
+  /** Requests that went by weight; null when the router does not count sticky ones. */
+  free: number | null;
   errors: number;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -159,12 +163,14 @@ function delta(
   cls: 'reads' | 'writes' | 'all',
 ): Totals | null {
   if (!after) return null;
-  const t: Totals = { requests: 0, errors: 0, p50Ms: null, p99Ms: null, buckets: new Map() };
+  const t: Totals = { requests: 0, free: 0, errors: 0, p50Ms: null, p99Ms: null, buckets: new Map() };
   for (const c of classesOf(cls)) {
     const a = after[c];
     const b = before?.[c];
     t.requests += a.requests - (b?.requests ?? 0);
     t.errors += a.errors - (b?.errors ?? 0);
+    if (a.stickyRequests === undefined) t.free = null;
+    else if (t.free !== null) t.free += a.requests - (b?.requests ?? 0) - (a.stickyRequests - (b?.stickyRequests ?? 0));
     t.p50Ms = Math.max(t.p50Ms ?? 0, a.p50Ms ?? 0) || t.p50Ms;
     t.p99Ms = Math.max(t.p99Ms ?? 0, a.p99Ms ?? 0) || t.p99Ms;
     if (!a.latencyBuckets) t.buckets = null;
@@ -199,6 +205,7 @@ function reading(site: SiteName, t: Totals | null, all: number, windowMs: number
   };
   if (p50 !== null) values.latency_p50_ms = p50;
   if (p99 !== null) values.latency_p99_ms = p99;
+  if (t.free !== null) values.free_requests = Math.max(0, t.free);
   return { status: 'ok', values, samples: t.requests, ...(latency ? { latency } : {}) };
 }
 

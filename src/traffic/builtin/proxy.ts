@@ -73,7 +73,9 @@ export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
   const dispatch = (p: Pending, cls: RequestClass): void => {
     if (p.res.destroyed) return;
     const sticky = cls === 'reads' && stickyMs > 0 ? stickySite(p.req.headers.cookie, core.siteSet, Date.now(), stickyMs) : null;
-    p.exchange = forward(ctx, p.req, p.res, cls, core.choose(cls, sticky), 0);
+    const site = core.choose(cls, sticky);
+    p.exchange = forward(ctx, p.req, p.res, cls, site, 0);
+    if (sticky !== null) stats.countSticky(site);
   };
 
   const admit = (p: Pending): void => {

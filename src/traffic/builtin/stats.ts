@@ -1,6 +1,7 @@
 /**
  * Statistics per site and request class: requests, errors (5xx, connect failures, time-outs),
- * requests in flight and a fixed-memory latency histogram, reported as quantiles and as its
+ * requests in flight, reads that followed a read-after-write cookie rather than the weights
+ * (`stickyRequests`), and a fixed-memory latency histogram, reported as quantiles and as its
  * non-empty buckets in milliseconds (`ClassStats.latencyBuckets`). Also counts the requests each
  * site received since the routes last changed (the observed shares), and lets a caller wait,
  * bounded, until nothing of some classes is in flight any more (drain).
@@ -14,6 +15,9 @@ export interface Counters {
   errors: number;
   inFlight: number;
   sinceChange: number;
+  /** Reads sent to the site their client's read-after-write cookie named (not by weight). */
+  sticky: number;
+  stickySinceChange: number;
   latency: Histogram;
 }
 
@@ -21,6 +25,8 @@ export interface StatsStore {
   counters(site: string, cls: RequestClass): Counters;
   /** A request was sent to `site`. */
   started(site: string, cls: RequestClass): void;
+  /** The read just started on `site` went there by the client's read-after-write cookie, not by weight. */
+  countSticky(site: string): void;
   /** It ended after `micros`; `failed` for 5xx, connect failures and time-outs. */
   finished(site: string, cls: RequestClass, micros: number, failed: boolean): void;
   countHeld(): void;
@@ -49,7 +55,7 @@ const toMs = (micros: number | null): number | null => (micros === null ? null :
 export function createStatsStore(sites: readonly string[], now: () => number = Date.now): StatsStore {
   const table = new Map<string, Record<RequestClass, Counters>>();
   for (const site of sites) {
-    const make = (): Counters => ({ requests: 0, errors: 0, inFlight: 0, sinceChange: 0, latency: createHistogram() });
+    const make = (): Counters => ({ requests: 0, errors: 0, inFlight: 0, sinceChange: 0, sticky: 0, stickySinceChange: 0, latency: createHistogram() });
     table.set(site, { reads: make(), writes: make() });
   }
   const observedSince: Record<RequestClass, number> = { reads: now(), writes: now() };
@@ -82,6 +88,11 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
       c.inFlight += 1;
       c.sinceChange += 1;
     },
+    countSticky(site) {
+      const c = counters(site, 'reads');
+      c.sticky += 1;
+      c.stickySinceChange += 1;
+    },
     finished(site, cls, micros, failed) {
       const c = counters(site, cls);
       c.inFlight -= 1;
@@ -97,7 +108,11 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
     resetObserved(classes, at) {
       for (const cls of classes) {
         observedSince[cls] = at;
-        for (const site of sites) counters(site, cls).sinceChange = 0;
+        for (const site of sites) {
+          const c = counters(site, cls);
+          c.sinceChange = 0;
+          c.stickySinceChange = 0;
+        }
       }
     },
     inFlight,
@@ -128,6 +143,7 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
             requests: c.requests,
             errors: c.errors,
             inFlight: c.inFlight,
+            stickyRequests: c.sticky,
             p50Ms: toMs(c.latency.quantile(0.5)),
             p99Ms: toMs(c.latency.quantile(0.99)),
             latencyBuckets: c.latency.buckets().map(([upper, n]): [number, number] => [upper / 1000, n]),
@@ -140,10 +156,20 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
     observed() {
       const shares = (cls: RequestClass): ClassShares => {
         let requests = 0;
-        for (const site of sites) requests += counters(site, cls).sinceChange;
+        let free = 0;
+        for (const site of sites) {
+          const c = counters(site, cls);
+          requests += c.sinceChange;
+          free += c.sinceChange - c.stickySinceChange;
+        }
         const result: Weights = {};
-        for (const site of sites) result[site] = requests === 0 ? 0 : counters(site, cls).sinceChange / requests;
-        return { since: new Date(observedSince[cls]).toISOString(), requests, shares: result };
+        const freeShares: Weights = {};
+        for (const site of sites) {
+          const c = counters(site, cls);
+          result[site] = requests === 0 ? 0 : c.sinceChange / requests;
+          freeShares[site] = free === 0 ? 0 : (c.sinceChange - c.stickySinceChange) / free;
+        }
+        return { since: new Date(observedSince[cls]).toISOString(), requests, shares: result, freeRequests: free, freeShares };
       };
       return { reads: shares('reads'), writes: shares('writes') };
     },

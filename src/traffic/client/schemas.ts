@@ -38,12 +38,19 @@ const classStats = z.object({
   requests: z.number(),
   errors: z.number(),
   inFlight: z.number(),
+  stickyRequests: z.number().optional(),
   p50Ms: z.number().nullable(),
   p99Ms: z.number().nullable(),
   latencyBuckets,
 });
 
-const classShares = z.object({ since: z.string(), requests: z.number(), shares: weights });
+const classShares = z.object({
+  since: z.string(),
+  requests: z.number(),
+  shares: weights,
+  freeRequests: z.number().optional(),
+  freeShares: weights.optional(),
+});
 
 export const setRoutesResultSchema = z.object({ routes, changed: z.array(requestClass), drain });
 export const holdResultSchema = z.object({ classes: z.array(requestClass), deadline: z.string(), drain });
