@@ -52,12 +52,6 @@ function registryDeps(ctx: StepContext): TrafficRouterDeps {
   return { events: ctx.events, logger: ctx.logger, redactor: ctx.redactor, resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where) };
 }
 
-/** Routers that only set weights (cluster objects): no hold, no read/write split, no statistics. */
-export function isWeightsOnly(plan: Migration): boolean {
-  const kind = plan.spec.traffic?.router.kind;
-  return kind === 'gateway-api' || kind === 'dns';
-}
-
 const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
   async builtin(spec, ctx) {
     if (spec.admin && spec.adminToken) {

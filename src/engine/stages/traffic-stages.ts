@@ -6,11 +6,11 @@
  */
 import { parseDuration } from '../../common/duration.js';
 import type { Migration } from '../../plan/schema.js';
+import { capabilitiesOf } from '../../traffic/capabilities.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
 import type { Step, StepContext } from '../step.js';
 import type { Stage, StageDeps } from '../stage.js';
 import { dataPlaneFor, settleDirtyStep } from './data.js';
-import { isWeightsOnly } from '../runtime.js';
 import { runtimeOf } from './support.js';
 import { bakeFor, reportLag, watchStep } from './traffic-watch.js';
 
@@ -31,10 +31,11 @@ function cutoverBounds(plan: Migration): { maxHoldMs: number; holdReads: boolean
 export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   const traffic = plan.spec.traffic;
   if (!traffic) return { name: 'shift', skip: NO_TRAFFIC, steps: [] };
-  if (isWeightsOnly(plan)) {
+  const capabilities = capabilitiesOf(plan.spec);
+  if (capabilities && !capabilities.splitClasses) {
     return {
       name: 'shift',
-      skip: `the ${traffic.router.kind} router moves reads and writes together, so reads cannot go first: all traffic moves at cutover, with a brief write refusal`,
+      skip: `the ${traffic.router.kind} router moves reads and writes together, so reads cannot go first: all traffic moves at cutover${capabilities.hold ? '' : ', with a brief write refusal'}`,
       steps: [],
     };
   }
@@ -80,7 +81,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   const { maxHoldMs, holdReads } = cutoverBounds(plan);
   const classes: RequestClass[] = holdReads ? ['writes', 'reads'] : ['writes'];
   const STARTED = 'cutover.stats-before';
-  const weightsOnly = isWeightsOnly(plan);
+  const canHold = capabilitiesOf(plan.spec)?.hold ?? false;
   const parts = plan.spec.data.map((entry) => splitAroundHold(data.cutoverSteps(entry)));
   const steps: Step[] = [
     ...parts.flatMap((p) => p.before),
@@ -111,7 +112,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         // Failing back: hold requests while the data plane gives the writes back to the source
         // (the earlier undos); the hold step's undo releases them to the source.
         const router = await runtimeOf(deps).router(ctx);
-        if (!weightsOnly) await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
+        if (canHold) await router.hold({ classes: ['writes', 'reads'], maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
         const { routes } = await router.setRoutes({ reads: ALL_SOURCE, writes: ALL_SOURCE });
         emitWeights(ctx, routes, 'failback: writes and reads back to the source');
       },
@@ -140,9 +141,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
     },
     ...parts.flatMap((p) => p.after),
   ];
-  // A weights-only router cannot hold requests: writes are refused from the fence until the
+  // A router that cannot hold requests (weights only): writes are refused from the fence until the
   // target opens and the weights move (preflight says so: router.cannot-hold).
-  if (weightsOnly) return { name: 'cutover', steps: steps.filter((s) => s.name !== 'hold-requests' && s.name !== 'release-requests') };
+  if (!canHold) return { name: 'cutover', steps: steps.filter((s) => s.name !== 'hold-requests' && s.name !== 'release-requests') };
   return { name: 'cutover', steps };
 }
 
