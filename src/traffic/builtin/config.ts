@@ -2,16 +2,17 @@
  * `handoff router`'s configuration: a config file (YAML or JSON, `--config`) and command-line flags
  * with the same meaning (flags win), turned into RouterOptions. The admin token comes from
  * `--admin-token-file` (or `adminTokenFile` in the file), else HANDOFF_ROUTER_TOKEN; it is
- * registered with the redactor before anything can print it.
+ * registered with the redactor before anything can print it. The file is read with the plan files'
+ * limits (config-file.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, messageOf } from '../../common/errors.js';
 import { parseDuration } from '../../common/duration.js';
 import type { Redactor } from '../../common/redact.js';
-import { describeZodError, SITE_NAME } from '../routes.js';
+import { SITE_NAME } from '../routes.js';
+import { readRouterConfigFile } from './config-file.js';
 import { parseAddress, resolveRouterOptions, type RouterOptions, type RouterOptionsInput } from './options.js';
 
 const duration = z.string().min(1);
@@ -62,24 +63,6 @@ function durationMs(text: string, where: string): number {
   }
 }
 
-function readConfigFile(file: string): RouterConfigFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`--config ${file}: cannot read the file: ${messageOf(error)}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    throw new InputError(`${file}: not valid YAML or JSON: ${messageOf(error)}`);
-  }
-  const parsed = routerConfigFileSchema.safeParse(data ?? {});
-  if (!parsed.success) throw new InputError(`${file}: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
 function parseSites(values: string[]): Record<string, string> {
   const sites: Record<string, string> = {};
   for (const value of values) {
@@ -113,7 +96,7 @@ export function loadRouterConfig(
   context: { cwd: string; env: NodeJS.ProcessEnv; redactor: Redactor },
 ): RouterOptions {
   const configPath = flags.config === undefined ? undefined : path.resolve(context.cwd, flags.config);
-  const file = configPath === undefined ? {} : readConfigFile(configPath);
+  const file: RouterConfigFile = configPath === undefined ? {} : readRouterConfigFile(configPath, routerConfigFileSchema);
   const where = (flag: string, key: string): string => (flags[flag as keyof RouterFlags] !== undefined ? `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : `${configPath}: ${key}`);
 
   const listen = flags.listen ?? file.listen;
