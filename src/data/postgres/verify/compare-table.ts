@@ -3,6 +3,7 @@
  * source), hash every chunk on both sides concurrently, and localise the chunks that differ to
  * their exact keys. Tables without a usable key are compared whole.
  */
+import type { Pacer } from '../../throttle/pacer.js';
 import { chunkBoundaries } from './boundaries.js';
 import { emptyDifferences, localise, type Differences } from './localise.js';
 import { aggregate, columnHashesForKeys, sameAggregate, type Aggregate } from './range-ops.js';
@@ -28,6 +29,8 @@ export interface CompareTableOptions {
   notes?: readonly string[];
   /** Per-column hash expressions (plan.columns order), to name the columns of changed rows. */
   columnHashes?: readonly string[];
+  /** Paces the chunks by the service's health: each waits for `ready()`; boundaries use its chunk size. */
+  pacer?: Pacer;
 }
 
 /** Changed rows whose differing columns are named, per table. */
@@ -48,7 +51,8 @@ export async function compareTable(
   } else if (options.only) {
     chunks = [...options.only];
   } else {
-    const boundaries = await source.use((client) => chunkBoundaries(client, plan, options.chunkRows));
+    const chunkRows = options.pacer ? Math.min(options.chunkRows, await options.pacer.ready(options.signal)) : options.chunkRows;
+    const boundaries = await source.use((client) => chunkBoundaries(client, plan, chunkRows));
     chunks = rangesFrom(boundaries.keys);
   }
   const details: ChunkReport[] = new Array<ChunkReport>(chunks.length);
@@ -74,10 +78,13 @@ export async function compareTable(
       const chunk = chunks[index];
       if (!chunk) return;
       const range: KeyRange = { lower: chunk.lower, upper: chunk.upper };
+      if (options.pacer) await options.pacer.ready(options.signal);
+      const chunkStarted = Date.now();
       const [s, t] = await Promise.all([
         source.use((client) => aggregate(client, plan, hash, range)),
         target.use((client) => aggregate(client, plan, hash, range)),
       ]);
+      options.pacer?.chunkDone(Math.max(s.rows, t.rows), Date.now() - chunkStarted);
       const matched = sameAggregate(s, t);
       details[index] = chunkReport(chunk, s, t, matched);
       if (!matched && plan.key.length > 0) {

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { AdapterError, InputError, isHandoffError, messageOf, TimeoutError } from '../../../common/errors.js';
 import type { Redactor } from '../../../common/redact.js';
+import type { Pacer } from '../../throttle/pacer.js';
 import { HANDOFF_SCHEMA } from '../catalog.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
 import { hashFunctions, listUserTables, readTableShape, type TableShape } from './catalog.js';
@@ -46,6 +47,11 @@ export interface VerifyOptions {
   recheckTimeoutMs?: number;
   /** Compare only these chunks, by table (`schema.table` as reports name it); other tables are skipped. */
   onlyChunks?: Readonly<Record<string, readonly ChunkSelection[]>>;
+  /**
+   * Paces the work by the service's health (spec.data[].throttle): every chunk waits until the
+   * budget allows it; re-check rounds are paced as `recheck`. Started (baseline) before the first chunk.
+   */
+  pacer?: Pacer;
   redactor?: Redactor;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -92,7 +98,10 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
       maxDifferences: positive(options.maxDifferences ?? 10_000, 'maxDifferences'),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.pacer ? { pacer: options.pacer } : {}),
     };
+    const recheckPacer = options.pacer?.as('recheck');
+    await options.pacer?.start();
     const reports: TableReport[] = [];
     for (const item of prepared) {
       reports.push(
@@ -116,6 +125,7 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
         if (report.mismatchedChunks === 0) continue;
         const again = await compareTable(item.plan, item.hash, source, target, {
           ...compareOptions,
+          ...(recheckPacer ? { pacer: recheckPacer } : {}),
           notes: item.notes,
           columnHashes: item.columnHashes,
           only: report.chunkDetails.filter((chunk) => !chunk.matched),

@@ -1,0 +1,22 @@
+/**
+ * Events of the throttle (declaration merging into the run's one event stream): when background
+ * data work pauses, why (the measured value and its limit), and how long the pause lasted. The
+ * demo's summary, the report and `explain` read these names.
+ */
+import type { ThrottleReason } from './controller.js';
+
+declare module '../../common/events.js' {
+  interface EventPayloads {
+    'throttle-paused': {
+      /** What was paused: `verify`, `recheck`, `repair`, `copy`. */
+      work: string;
+      reason: ThrottleReason;
+      value: number;
+      limit: number;
+      message: string;
+    };
+    'throttle-resumed': { work: string; reason: ThrottleReason; pausedMs: number };
+  }
+}
+
+export {};

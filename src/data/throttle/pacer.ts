@@ -1,0 +1,173 @@
+/**
+ * The pacer: the I/O around the throttle controller. Before each chunk of background work it makes
+ * sure the measurements are at most `checkIntervalMs` old (one measurement at a time, shared by
+ * every worker), asks the controller, and either lets the chunk go with the size to use or holds
+ * every worker until the budget clears. A pause is a `throttle-paused` event with its reason, value
+ * and limit, and a `throttle-resumed` event with its length. A pause longer than `maxPauseMs`, or a
+ * critical source load, stops the work with a HoldRunError: the run holds (nothing is undone) and
+ * `handoff resume` continues once the service is healthy again.
+ */
+import { HoldRunError, messageOf } from '../../common/errors.js';
+import type { EventBus } from '../../common/events.js';
+import { sleep } from '../../common/net.js';
+import { decideThrottle, initialThrottleState, type ThrottleDecision, type ThrottleLimits, type ThrottleMeasurements, type ThrottleState } from './controller.js';
+import './events.js';
+
+/** Where the measurements come from; a signal left out is not watched. Each returns null when it has no data. */
+export interface ThrottleSignals {
+  /** The router's p99 over the latest window (all sites and classes). */
+  routerP99Ms?: () => Promise<number | null>;
+  replicationLagMs?: () => Promise<number | null>;
+  sourceLoad?: () => Promise<number | null>;
+}
+
+export interface PacerOptions {
+  limits: ThrottleLimits;
+  maxPauseMs: number;
+  checkIntervalMs: number;
+  /** What is paced, named in events: `verify`, `recheck`, `repair`, `copy`. */
+  work: string;
+  /** The event's subject (a database). */
+  subject?: string;
+}
+
+export interface PacerDeps {
+  signals: ThrottleSignals;
+  events?: EventBus;
+  /** Warnings about a signal that failed (the check goes on without it). */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export interface PacerStats {
+  pauses: number;
+  pausedMs: number;
+  /** The current chunk size. */
+  chunkRows: number;
+  baselineP99Ms: number | null;
+}
+
+export interface Pacer {
+  /** Measures the baseline p99 (call once, just before the work starts). Idempotent. */
+  start(): Promise<void>;
+  /** Resolves with the rows the next chunk should have, once the budget allows it. */
+  ready(signal?: AbortSignal): Promise<number>;
+  /** Reports a finished chunk (for the chunk size). */
+  chunkDone(rows: number, durationMs: number): void;
+  /** The same pacer for another kind of work (events name it); shares budget, baseline and state. */
+  as(work: string): Pacer;
+  stats(): PacerStats;
+}
+
+interface Shared {
+  state: ThrottleState;
+  baselineP99Ms: number | null;
+  started: boolean;
+  lastChunk: { rows: number; durationMs: number } | undefined;
+  checkedAt: number;
+  gate: Promise<number> | null;
+  pauses: number;
+  pausedMs: number;
+}
+
+export function createPacer(options: PacerOptions, deps: PacerDeps): Pacer {
+  const shared: Shared = {
+    state: initialThrottleState(options.limits),
+    baselineP99Ms: null,
+    started: false,
+    lastChunk: undefined,
+    checkedAt: Number.NEGATIVE_INFINITY,
+    gate: null,
+    pauses: 0,
+    pausedMs: 0,
+  };
+  return pacerFor(options.work, options, deps, shared);
+}
+
+function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: Shared): Pacer {
+  const read = async (name: keyof ThrottleSignals): Promise<number | null> => {
+    const signal = deps.signals[name];
+    if (!signal) return null;
+    try {
+      return await signal();
+    } catch (error) {
+      deps.warn?.('a throttle measurement failed; the check goes on without it', { signal: name, error: messageOf(error) });
+      return null;
+    }
+  };
+  const measure = async (): Promise<ThrottleMeasurements> => {
+    const [routerP99Ms, replicationLagMs, sourceLoad] = await Promise.all([read('routerP99Ms'), read('replicationLagMs'), read('sourceLoad')]);
+    // No baseline before the work (no traffic yet): the first window with traffic becomes it.
+    if (shared.baselineP99Ms === null && routerP99Ms !== null) shared.baselineP99Ms = routerP99Ms;
+    const lastChunk = shared.lastChunk;
+    shared.lastChunk = undefined;
+    return { routerP99Ms, baselineP99Ms: shared.baselineP99Ms, replicationLagMs, sourceLoad, lastChunk };
+  };
+  const decide = async (): Promise<ThrottleDecision> => {
+    const result = decideThrottle(options.limits, shared.state, await measure());
+    shared.state = result.state;
+    shared.checkedAt = Date.now();
+    return result.decision;
+  };
+  const emit = <T extends 'throttle-paused' | 'throttle-resumed'>(type: T, data: import('../../common/events.js').EventPayloads[T]): void => {
+    deps.events?.emit(type, data, { actor: 'throttle', subject: options.subject ?? work });
+  };
+  const hold = (decision: Extract<ThrottleDecision, { kind: 'abort' | 'pause' }>, extra: string): HoldRunError =>
+    new HoldRunError(`${work} stopped by the throttle: ${decision.message}${extra}; handoff resume continues once it clears`, {
+      details: { reason: decision.reason, value: decision.value, limit: decision.limit },
+    });
+  const check = async (signal?: AbortSignal): Promise<number> => {
+    let decision = await decide();
+    if (decision.kind === 'abort') throw hold(decision, '');
+    if (decision.kind === 'go') return decision.chunkRows;
+    const first = decision;
+    const pausedAt = Date.now();
+    shared.pauses++;
+    emit('throttle-paused', { work, reason: first.reason, value: first.value, limit: first.limit, message: first.message });
+    try {
+      for (;;) {
+        await sleep(options.checkIntervalMs, signal);
+        decision = await decide();
+        if (decision.kind === 'go') {
+          const pausedMs = Date.now() - pausedAt;
+          emit('throttle-resumed', { work, reason: first.reason, pausedMs });
+          return decision.chunkRows;
+        }
+        if (decision.kind === 'abort') throw hold(decision, '');
+        if (Date.now() - pausedAt > options.maxPauseMs) throw hold(decision, ` for longer than the longest pause (${options.maxPauseMs} ms)`);
+      }
+    } finally {
+      shared.pausedMs += Date.now() - pausedAt;
+    }
+  };
+  return {
+    async start() {
+      if (shared.started) return;
+      shared.started = true;
+      const p99 = await read('routerP99Ms');
+      if (p99 !== null) shared.baselineP99Ms = p99;
+    },
+    async ready(signal) {
+      signal?.throwIfAborted();
+      if (shared.gate) return await shared.gate;
+      if (Date.now() - shared.checkedAt < options.checkIntervalMs) return shared.state.chunkRows;
+      const gate = check(signal);
+      shared.gate = gate;
+      try {
+        return await gate;
+      } finally {
+        if (shared.gate === gate) shared.gate = null;
+      }
+    },
+    chunkDone(rows, durationMs) {
+      const last = shared.lastChunk;
+      // Chunks finished between two checks are summed: the rate over all of them.
+      shared.lastChunk = last ? { rows: last.rows + rows, durationMs: last.durationMs + durationMs } : { rows, durationMs };
+    },
+    as(other) {
+      return pacerFor(other, options, deps, shared);
+    },
+    stats() {
+      return { pauses: shared.pauses, pausedMs: shared.pausedMs, chunkRows: shared.state.chunkRows, baselineP99Ms: shared.baselineP99Ms };
+    },
+  };
+}
