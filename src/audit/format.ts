@@ -16,6 +16,8 @@ export const CHECKPOINTS_FILE = 'checkpoints.jsonl';
 export const PRIVATE_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
 export const LOCK_FILE = 'trail.lock';
+/** A random id naming the trail in external sinks. */
+export const TRAIL_ID_FILE = 'trail-id';
 
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)');
 

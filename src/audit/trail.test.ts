@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRedactor } from '../common/redact.js';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { GENESIS_HASH, hashRecord, auditRecordSchema } from './format.js';
+import { resolveKeyDir } from './keys.js';
 import { openAuditTrail, type AuditHead } from './trail.js';
 import { verifyAuditTrail } from './verify.js';
 
@@ -23,21 +24,50 @@ function lines(dir: string, file = 'trail.jsonl'): string[] {
 }
 
 describe('openAuditTrail', () => {
-  it('creates the trail, the checkpoints file and an Ed25519 key pair with a private key of mode 0600', () => {
+  it('keeps the private key in the key directory (0700, key 0600) and only the public key beside the trail', () => {
     const dir = stateDir();
-    openAuditTrail({ stateDir: dir, redactor: createRedactor() }).close();
+    const keyDir = path.join(dir, 'test-keys');
+    const trail = openAuditTrail({ stateDir: dir, keyDir, redactor: createRedactor() });
+    trail.close();
     const audit = path.join(dir, 'audit');
-    expect(fs.readdirSync(audit).sort()).toEqual(
-      ['checkpoints.jsonl', 'signing-key.pem', 'signing-key.pub.pem', 'trail.jsonl'].sort(),
+    expect(fs.readdirSync(audit).sort()).toEqual(['checkpoints.jsonl', 'signing-key.pub.pem', 'trail-id', 'trail.jsonl'].sort());
+    expect(fs.readdirSync(keyDir).sort()).toEqual(['signing-key.pem', 'signing-key.pub.pem']);
+    expect(fs.statSync(keyDir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(keyDir, 'signing-key.pem')).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(audit, 'signing-key.pub.pem'), 'utf8')).toBe(
+      fs.readFileSync(path.join(keyDir, 'signing-key.pub.pem'), 'utf8'),
     );
-    expect(fs.statSync(path.join(audit, 'signing-key.pem')).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(path.join(audit, 'signing-key.pub.pem'), 'utf8')).toContain('BEGIN PUBLIC KEY');
+    expect(fs.readFileSync(path.join(audit, 'trail-id'), 'utf8').trim()).toBe(trail.id);
+    // A new trail starts with a signed checkpoint over no records.
+    expect(lines(dir, 'checkpoints.jsonl').map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({ seq: 0, records: 0, headHash: GENESIS_HASH, reason: `trail ${trail.id} opened` }),
+    ]);
+  });
+
+  it('finds the key directory in HANDOFF_KEY_DIR, else XDG_CONFIG_HOME, else HOME, never in the state directory', () => {
+    expect(resolveKeyDir({ HANDOFF_KEY_DIR: '/k', XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe('/k');
+    expect(resolveKeyDir({ XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe('/x/handoff/keys');
+    expect(resolveKeyDir({ XDG_CONFIG_HOME: 'relative', HOME: '/h' })).toBe('/h/.config/handoff/keys');
+    expect(resolveKeyDir({ HOME: '/h' })).toBe('/h/.config/handoff/keys');
+    const dir = stateDir();
+    const home = path.join(dir, 'home');
+    openAuditTrail({ stateDir: path.join(dir, 'state'), env: { HOME: home }, redactor: createRedactor() }).close();
+    expect(fs.existsSync(path.join(home, '.config', 'handoff', 'keys', 'signing-key.pem'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'state', 'audit', 'signing-key.pem'))).toBe(false);
+  });
+
+  it('refuses to sign a trail that another key signed', () => {
+    const dir = stateDir();
+    openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'keys-a'), redactor: createRedactor() }).close();
+    expect(() => openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'keys-b'), redactor: createRedactor() })).toThrow(
+      /signed with another key/,
+    );
   });
 
   it('chains records from the genesis hash, numbering them from 1, and reports every head in order', () => {
     const dir = stateDir();
     const heads: AuditHead[] = [];
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor(), onAppend: (head) => heads.push(head) });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor(), onAppend: (head) => heads.push(head) });
     const first = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: { n: 1 } });
     const second = trail.append({ actor: 'alice', action: 'approval-recorded', subject: 'cutover', details: {}, runId: 'r1' });
     expect(first.seq).toBe(1);
@@ -58,9 +88,9 @@ describe('openAuditTrail', () => {
   it('continues the chain when the trail is opened again by another opener', () => {
     const dir = stateDir();
     const redactor = createRedactor();
-    const one = openAuditTrail({ stateDir: dir, redactor });
+    const one = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor });
     const a = one.append({ actor: 'engine', action: 'x', subject: 's', details: {} });
-    const two = openAuditTrail({ stateDir: dir, redactor });
+    const two = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor });
     const b = two.append({ actor: 'cli', action: 'y', subject: 's', details: {} });
     expect(b.prevHash).toBe(a.hash);
     expect(one.append({ actor: 'engine', action: 'z', subject: 's', details: {} }).seq).toBe(3);
@@ -70,7 +100,7 @@ describe('openAuditTrail', () => {
     const dir = stateDir();
     const secret = 'canary-S3cr3t-7f1d';
     const redactor = createRedactor([secret]);
-    const trail = openAuditTrail({ stateDir: dir, redactor });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor });
     const record = trail.append({
       actor: `user-${secret}`,
       action: 'connect',
@@ -90,7 +120,7 @@ describe('openAuditTrail', () => {
 
   it('normalises details to plain JSON before hashing (undefined dropped, bigint and errors as strings)', () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     const record = trail.append({
       actor: 'engine',
       action: 'step-failed',
@@ -101,7 +131,8 @@ describe('openAuditTrail', () => {
   });
 
   it('refuses an entry without an actor or action, with details that are not an object, or with a bad time', () => {
-    const trail = openAuditTrail({ stateDir: stateDir(), redactor: createRedactor() });
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     expect(() => trail.append({ actor: '', action: 'a', subject: 's', details: {} })).toThrow(/actor/);
     expect(() => trail.append({ actor: 'a', action: '', subject: 's', details: {} })).toThrow(/action/);
     expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: [] as unknown as Record<string, unknown> })).toThrow(/details/);
@@ -113,18 +144,18 @@ describe('openAuditTrail', () => {
 
   it('signs checkpoints of the current head', () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     const empty = trail.checkpoint('opened');
     expect(empty).toMatchObject({ seq: 0, records: 0, headHash: GENESIS_HASH, reason: 'opened' });
     const record = trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
     const checkpoint = trail.checkpoint('stage preflight done');
     expect(checkpoint).toMatchObject({ seq: 1, records: 1, headHash: record.hash });
-    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(2);
+    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(3);
   });
 
   it('moves a partial last line aside, cuts it off and records that it did', () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     const first = trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
     fs.appendFileSync(path.join(dir, 'audit', 'trail.jsonl'), '{"seq":2,"ti');
     const next = trail.append({ actor: 'engine', action: 'b', subject: 's', details: {} });
@@ -140,23 +171,23 @@ describe('openAuditTrail', () => {
 
   it('repairs a partial checkpoint line the same way, so the trail verifies again', () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
     trail.checkpoint('one');
     fs.appendFileSync(path.join(dir, 'audit', 'checkpoints.jsonl'), '{"headHash":"00');
     expect(verifyAuditTrail(dir)).toMatchObject({ valid: false, firstBadSeq: null });
-    expect(verifyAuditTrail(dir).reason).toMatch(/checkpoint 2 .*partial last line/);
+    expect(verifyAuditTrail(dir).reason).toMatch(/checkpoint 3 .*partial last line/);
     trail.checkpoint('two');
     const written = lines(dir).map((line) => auditRecordSchema.parse(JSON.parse(line)));
     expect(written.map((record) => record.action)).toEqual(['a', 'audit.partial-line-discarded']);
     expect(written[1]?.details).toMatchObject({ file: 'checkpoints.jsonl', bytes: 15 });
-    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(2);
-    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 2, checkpoints: 2 });
+    expect(lines(dir, 'checkpoints.jsonl')).toHaveLength(3);
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 2, checkpoints: 3 });
   });
 
   it('refuses to append after a damaged last record', () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
     const file = path.join(dir, 'audit', 'trail.jsonl');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"action":"a"', '"action":"b"'));
@@ -165,13 +196,14 @@ describe('openAuditTrail', () => {
 
   it('refuses a private key that others can read', () => {
     const dir = stateDir();
-    openAuditTrail({ stateDir: dir, redactor: createRedactor() }).close();
-    fs.chmodSync(path.join(dir, 'audit', 'signing-key.pem'), 0o644);
-    expect(() => openAuditTrail({ stateDir: dir, redactor: createRedactor() })).toThrow(/chmod 600/);
+    openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() }).close();
+    fs.chmodSync(path.join(dir, 'test-keys', 'signing-key.pem'), 0o644);
+    expect(() => openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() })).toThrow(/chmod 600/);
   });
 
   it('refuses appends after close', () => {
-    const trail = openAuditTrail({ stateDir: stateDir(), redactor: createRedactor() });
+    const dir = stateDir();
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     trail.close();
     expect(() => trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} })).toThrow(/closed/);
   });

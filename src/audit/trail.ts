@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, sign } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { HandoffError, InputError, InternalError } from '../common/errors.js';
 import type { Redactor } from '../common/redact.js';
 import { toJsonValue } from './canonical.js';
@@ -19,7 +19,9 @@ import {
   CHECKPOINTS_FILE,
   GENESIS_HASH,
   LOCK_FILE,
+  PUBLIC_KEY_FILE,
   TRAIL_FILE,
+  TRAIL_ID_FILE,
   auditRecordSchema,
   checkpointPayload,
   hashRecord,
@@ -27,7 +29,9 @@ import {
   type Checkpoint,
 } from './format.js';
 import { acquireFileLock } from './lock.js';
-import { fsyncDirectory, loadOrCreateSigningKeys } from './keys.js';
+import { fsyncDirectory, publicKeyPem, resolveKeyDir, writeDurably } from './keys.js';
+import { createKeyDirSigner, type AuditSigner } from './signer.js';
+import type { CheckpointSink } from './sink.js';
 import { appendDurably, readTail, truncateTo } from './tail.js';
 
 export type { Checkpoint } from './format.js';
@@ -59,6 +63,10 @@ export interface AuditTrail {
   /** Signs and durably writes a checkpoint of the current head (at least at every stage and run end). */
   checkpoint(reason: string): Checkpoint;
   head(): AuditHead;
+  /** This trail's id (`audit/trail-id`), the key under which sinks keep its checkpoints. */
+  readonly id: string;
+  /** Waits (at most `timeoutMs`, default 10 s) for checkpoints still being sent to the sink. */
+  flush(timeoutMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -70,9 +78,23 @@ export interface AuditTrailOptions {
   /** Bound on waiting for another process's append. Default 10 s. */
   lockTimeoutMs?: number;
   now?: () => Date;
+  /** What signs checkpoints; default the key in `keyDir`. */
+  signer?: AuditSigner;
+  /** The key directory; default from `env` (HANDOFF_KEY_DIR, XDG_CONFIG_HOME, HOME), see keys.ts. */
+  keyDir?: string;
+  /** The environment to find the key directory in; default this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Where each checkpoint is also sent, as it is written. */
+  sink?: CheckpointSink;
+  /** Told of a failed delivery to the sink (which is also recorded in the trail); never fatal. */
+  onSinkError?: (message: string) => void;
 }
 
-/** Opens (creating on first use) the trail in `<stateDir>/audit/`. */
+/**
+ * Opens (creating on first use) the trail in `<stateDir>/audit/`. The signing key is not there: it
+ * is in the key directory (keys.ts) or with the signer given; only its public half is copied beside
+ * the trail.
+ */
 export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const { redactor, onAppend } = options;
   const now = options.now ?? (() => new Date());
@@ -83,16 +105,94 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000 };
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys = withLock(() => {
-    for (const file of [trailPath, checkpointsPath]) {
-      if (!fs.existsSync(file)) {
-        fs.closeSync(fs.openSync(file, 'a', 0o600));
-        fsyncDirectory(dir);
-      }
+  const signer = options.signer ?? createKeyDirSigner(options.keyDir ?? resolveKeyDir(options.env ?? process.env));
+  const pending = new Set<Promise<void>>();
+  const opened = withLock(() => {
+    if (!fs.existsSync(trailPath)) {
+      fs.closeSync(fs.openSync(trailPath, 'a', 0o600));
+      fsyncDirectory(dir);
     }
-    return loadOrCreateSigningKeys(dir);
+    usePublicKey();
+    const trailId = trailIdOf();
+    // A new trail starts with a signed checkpoint over no records, so an empty or missing
+    // checkpoints.jsonl beside records always means that checkpoints were removed.
+    const fresh = !fs.existsSync(checkpointsPath) && fs.statSync(trailPath).size === 0;
+    const genesis = fresh ? writeCheckpoint({ seq: 0, hash: GENESIS_HASH }, `trail ${trailId} opened`) : null;
+    return { trailId, genesis };
   });
+  const trailId = opened.trailId;
+  if (opened.genesis !== null) ship(opened.genesis);
   let closed = false;
+
+  /**
+   * Writes the signer's public key beside the trail (for convenience: verification does not trust
+   * it unless told to), and refuses to go on signing a trail that another key signed.
+   */
+  function usePublicKey(): void {
+    const file = path.join(dir, PUBLIC_KEY_FILE);
+    const pem = publicKeyPem(signer.publicKey);
+    if (!fs.existsSync(file)) {
+      writeDurably(file, pem, 0o644);
+      return;
+    }
+    if (fs.readFileSync(file, 'utf8').trim() !== pem.trim()) {
+      throw new InputError(
+        `the audit trail in ${dir} was signed with another key than ${signer.describe}; ` +
+          `use the key directory that signed it (HANDOFF_KEY_DIR), or start a new state directory`,
+      );
+    }
+  }
+
+  function trailIdOf(): string {
+    const file = path.join(dir, TRAIL_ID_FILE);
+    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+    const id = randomUUID();
+    writeDurably(file, `${id}\n`, 0o644);
+    return id;
+  }
+
+  function writeCheckpoint(head: AuditHead, reason: string): Checkpoint {
+    const unsigned = {
+      seq: head.seq,
+      headHash: head.hash,
+      records: head.seq,
+      time: now().toISOString(),
+      reason: redactor.redact(reason),
+    };
+    const signature = signer.sign(checkpointPayload(unsigned)).toString('base64');
+    const checkpoint: Checkpoint = { ...unsigned, signature };
+    appendDurably(checkpointsPath, toLine(checkpoint));
+    return checkpoint;
+  }
+
+  /** Sends a checkpoint to the sink in the background; a failure is recorded, never thrown. */
+  function ship(checkpoint: Checkpoint): void {
+    const sink = options.sink;
+    if (sink === undefined) return;
+    const line = toLine(checkpoint).slice(0, -1);
+    const delivery: Promise<void> = sink
+      .send(trailId, line)
+      .catch((error: unknown) => {
+        const message = `checkpoint ${checkpoint.seq} could not be sent to ${sink.where}: ${error instanceof Error ? error.message : String(error)}`;
+        options.onSinkError?.(redactor.redact(message));
+        if (closed) return;
+        try {
+          withLock(() =>
+            repairThenWrite({
+              actor: 'handoff',
+              action: 'audit.sink-failed',
+              subject: sink.where,
+              details: { checkpointSeq: checkpoint.seq, error: message },
+            }),
+          );
+        } catch {
+          /* the callback above was told; the trail may be closed or locked for long */
+        }
+      })
+      .finally(() => pending.delete(delivery));
+    pending.add(delivery);
+  }
+
 
   function withLock<T>(action: () => T): T {
     const lock = acquireFileLock(lockPath, lockOptions);
@@ -191,20 +291,22 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
     },
     checkpoint(reason) {
       ensureOpen();
-      return withLock(() => {
-        const head = repairThenWrite(null);
-        const unsigned = {
-          seq: head.seq,
-          headHash: head.hash,
-          records: head.seq,
-          time: now().toISOString(),
-          reason: redactor.redact(reason),
-        };
-        const signature = sign(null, checkpointPayload(unsigned), keys.privateKey).toString('base64');
-        const checkpoint: Checkpoint = { ...unsigned, signature };
-        appendDurably(checkpointsPath, toLine(checkpoint));
-        return checkpoint;
+      const checkpoint = withLock(() => writeCheckpoint(repairThenWrite(null), reason));
+      ship(checkpoint);
+      return checkpoint;
+    },
+    id: trailId,
+    async flush(timeoutMs = 10_000) {
+      if (pending.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
       });
+      try {
+        await Promise.race([Promise.allSettled([...pending]).then(() => undefined), bound]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     head() {
       ensureOpen();

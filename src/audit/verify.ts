@@ -32,6 +32,10 @@ export interface VerifyAuditOptions {
   expectedHead?: AuditHead;
   /** A pinned public key (PEM) to check signatures with instead of the one beside the trail. */
   publicKey?: string;
+  /** A pinned key or fingerprint (takes the place of `publicKey`). */
+  pin?: PinnedKey;
+  /** Checkpoints held elsewhere (a sink): each must verify, be in checkpoints.jsonl, and be reached by the trail. */
+  external?: ExternalCheckpoints;
 }
 
 export interface AuditVerification {
@@ -48,6 +52,12 @@ export interface AuditVerification {
   head: AuditHead;
   /** `sha256:<hex>` of the public key the checkpoints were checked against. */
   publicKeyFingerprint: string | null;
+  /** Whether that key was pinned by the caller; when false, "valid" only means consistent with itself. */
+  keyPinned: boolean;
+  /** The last record covered by a good signed checkpoint (records after it are chained, not signed). */
+  signedThrough: number;
+  /** How many checkpoints the external copy held; null when none was compared. */
+  externalCheckpoints: number | null;
 }
 
 interface Problem {
@@ -143,17 +153,28 @@ function verifyChain(file: string, problems: Problem[]): { hashes: string[]; lin
   return { hashes, lines };
 }
 
+interface CheckpointScan {
+  /** Complete lines read. */
+  count: number;
+  /** The highest record number a good signed checkpoint covers (0 when none). */
+  signedThrough: number;
+  /** The text of every complete line, to compare with a sink's copy. */
+  texts: Set<string>;
+}
+
+/** Checks signed checkpoint lines (from checkpoints.jsonl, or a sink's copy) against the chain. */
 function verifyCheckpoints(
-  file: string,
+  lines: Iterable<Line>,
+  label: (number: number) => string,
   publicKey: KeyObject | null,
   chain: { hashes: string[]; lines: number },
   problems: Problem[],
-): number {
-  let count = 0;
+): CheckpointScan {
+  const scan: CheckpointScan = { count: 0, signedThrough: 0, texts: new Set() };
   let lastGood = 0;
   let previousSeq = 0;
-  for (const line of readLines(file)) {
-    const where = `checkpoint ${line.number} (line ${line.number} of ${CHECKPOINTS_FILE})`;
+  for (const line of lines) {
+    const where = label(line.number);
     const fail = (reason: string, seq: number | null = null, upTo?: number): void => {
       problems.push({ seq, reason: `${where}: ${reason}`, upTo });
     };
@@ -161,7 +182,8 @@ function verifyCheckpoints(
       fail(`partial last line, ${partialReason(line)}`);
       break;
     }
-    count++;
+    scan.count++;
+    scan.texts.add(line.text);
     const parsed = parseJson(line.text);
     if (!parsed.ok) {
       fail('not valid JSON (damaged)');
@@ -174,7 +196,7 @@ function verifyCheckpoints(
     }
     const checkpoint = result.data;
     if (publicKey === null) {
-      fail(`cannot be checked: ${PUBLIC_KEY_FILE} is missing`);
+      fail('cannot be checked: no public key to check it with');
       continue;
     }
     const signature = Buffer.from(checkpoint.signature, 'base64');
@@ -220,7 +242,14 @@ function verifyCheckpoints(
     }
     lastGood = Math.max(lastGood, checkpoint.seq);
   }
-  return count;
+  scan.signedThrough = lastGood;
+  return scan;
+}
+
+/** Lines given in memory (a sink's copy), numbered from 1, all complete. */
+function* memoryLines(texts: readonly string[]): Generator<Line> {
+  let number = 0;
+  for (const text of texts) yield { number: ++number, text, terminated: true };
 }
 
 function checkExpectedHead(expected: AuditHead, chain: { hashes: string[]; lines: number }, problems: Problem[]): void {
@@ -244,16 +273,46 @@ function checkExpectedHead(expected: AuditHead, chain: { hashes: string[]; lines
   }
 }
 
-function loadPublicKey(dir: string, options: VerifyAuditOptions, problems: Problem[]): KeyObject | null {
-  if (options.publicKey !== undefined) return parsePublicKey(options.publicKey, 'the public key given');
+/** A pinned key: the key itself, or the `sha256:` fingerprint of the one expected beside the trail. */
+export type PinnedKey = { key: KeyObject } | { fingerprint: string };
+
+/**
+ * The key to check signatures with, and whether it was pinned. Without a pin, the key beside the
+ * trail is used: that proves only that the trail is consistent with itself.
+ */
+function chooseKey(dir: string, pin: PinnedKey | undefined, problems: Problem[]): KeyObject | null {
   const file = path.join(dir, PUBLIC_KEY_FILE);
-  if (!fs.existsSync(file)) return null;
-  try {
-    return parsePublicKey(fs.readFileSync(file, 'utf8'), file);
-  } catch (error) {
-    problems.push({ seq: null, reason: `${PUBLIC_KEY_FILE}: ${error instanceof Error ? error.message : String(error)}` });
-    return null;
+  let beside: KeyObject | null = null;
+  if (fs.existsSync(file)) {
+    try {
+      beside = parsePublicKey(fs.readFileSync(file, 'utf8'), file);
+    } catch (error) {
+      if (pin === undefined || 'fingerprint' in pin) {
+        problems.push({ seq: null, reason: `${PUBLIC_KEY_FILE}: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
   }
+  if (pin === undefined) return beside;
+  const expected = 'key' in pin ? keyFingerprint(pin.key) : pin.fingerprint;
+  if (beside !== null && keyFingerprint(beside) !== expected) {
+    problems.push({
+      seq: null,
+      reason:
+        `the public key beside the trail (${keyFingerprint(beside)}) is not the pinned key (${expected}): ` +
+        'the trail was signed, or re-signed, with another key',
+    });
+  }
+  if ('key' in pin) return pin.key;
+  return beside !== null && keyFingerprint(beside) === expected ? beside : null;
+}
+
+export interface ExternalCheckpoints {
+  /** Where they come from, for messages (a sink URL without its password). */
+  source: string;
+  /** The trail's id they were looked up by. */
+  trailId: string;
+  /** Their lines (canonical JSON), oldest first. */
+  lines: readonly string[];
 }
 
 export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions = {}): AuditVerification {
@@ -266,7 +325,8 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
     throw new InputError(`there is no audit trail in ${dir} (no ${TRAIL_FILE}); pass --state-dir with the run's state directory`);
   }
   const problems: Problem[] = [];
-  const publicKey = loadPublicKey(dir, options, problems);
+  const pin = options.pin ?? (options.publicKey === undefined ? undefined : { key: parsePublicKey(options.publicKey, 'the public key given') });
+  const publicKey = chooseKey(dir, pin, problems);
   let chain = { hashes: [] as string[], lines: 0 };
   if (fs.existsSync(trailPath)) {
     chain = verifyChain(trailPath, problems);
@@ -278,9 +338,43 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
         : `${TRAIL_FILE} is missing though the audit directory holds its keys or checkpoints (deleted)`,
     });
   }
-  const checkpoints = fs.existsSync(checkpointsPath)
-    ? verifyCheckpoints(checkpointsPath, publicKey, chain, problems)
-    : 0;
+  const local = fs.existsSync(checkpointsPath)
+    ? verifyCheckpoints(readLines(checkpointsPath), (n) => `checkpoint ${n} (line ${n} of ${CHECKPOINTS_FILE})`, publicKey, chain, problems)
+    : null;
+  if (chain.lines > 0 && (local === null || local.count === 0)) {
+    problems.push({
+      seq: null,
+      reason:
+        `${CHECKPOINTS_FILE} is ${local === null ? 'missing' : 'empty'} though the trail holds ${chain.lines} records: ` +
+        'its signed checkpoints were deleted (a trail starts with a signed checkpoint)',
+    });
+  }
+  let signedThrough = local?.signedThrough ?? 0;
+  const external = options.external;
+  if (external !== undefined) {
+    const scan = verifyCheckpoints(
+      memoryLines(external.lines),
+      (n) => `checkpoint ${n} held by ${external.source}`,
+      publicKey,
+      chain,
+      problems,
+    );
+    signedThrough = Math.max(signedThrough, scan.signedThrough);
+    if (scan.count === 0 && (local?.count ?? 0) > 0) {
+      problems.push({
+        seq: null,
+        reason: `${external.source} holds no checkpoint of trail ${external.trailId}: the trail was replaced, or its checkpoints were never sent there`,
+      });
+    }
+    external.lines.forEach((line, index) => {
+      if (local !== null && !local.texts.has(line)) {
+        problems.push({
+          seq: null,
+          reason: `checkpoint ${index + 1} held by ${external.source} is not in ${CHECKPOINTS_FILE}: checkpoints were deleted or rewritten`,
+        });
+      }
+    });
+  }
   if (options.expectedHead !== undefined) checkExpectedHead(options.expectedHead, chain, problems);
 
   // The first problem by position in the trail; problems with no position (checkpoints, keys) last;
@@ -299,8 +393,11 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
     records: chain.lines,
     firstBadSeq: first?.seq ?? null,
     reason: first?.reason ?? null,
-    checkpoints,
+    checkpoints: local?.count ?? 0,
     head: { seq: headSeq, hash: headSeq === 0 ? GENESIS_HASH : (chain.hashes[headSeq - 1] ?? GENESIS_HASH) },
     publicKeyFingerprint: publicKey === null ? null : keyFingerprint(publicKey),
+    keyPinned: pin !== undefined,
+    signedThrough,
+    externalCheckpoints: external === undefined ? null : external.lines.length,
   };
 }

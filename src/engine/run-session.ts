@@ -4,6 +4,7 @@
  * executor. Commands call the functions in start.ts, manage.ts and status.ts, never this directly.
  */
 import path from 'node:path';
+import { createCheckpointSink } from '../audit/sink.js';
 import { openAuditTrail, type AuditTrail } from '../audit/trail.js';
 import { HandoffError } from '../common/errors.js';
 import { createEventBus, type EventBus } from '../common/events.js';
@@ -44,10 +45,14 @@ export interface EngineEnv {
 }
 
 export function openAudit(store: Store, env: EngineEnv): AuditTrail {
+  const sink = env.env.HANDOFF_AUDIT_SINK;
   return openAuditTrail({
     stateDir: env.stateDir,
     redactor: env.redactor,
     onAppend: (head) => store.records.setAuditHead(head),
+    // The signing key lives in the user's key directory (HANDOFF_KEY_DIR, ~/.config/handoff/keys).
+    env: env.env,
+    ...(sink ? { sink: createCheckpointSink(sink, 'HANDOFF_AUDIT_SINK'), onSinkError: (message: string) => env.logger.warn(message) } : {}),
   });
 }
 
@@ -68,6 +73,7 @@ export async function withRunEvents<T>(
   } finally {
     stopAudit();
     stopLogs();
+    await trail.flush();
     trail.close();
   }
 }

@@ -1,12 +1,13 @@
 // A second process for the audit tests: `append STATE_DIR NAME COUNT` says `ready`, waits for a line
 // on stdin, then appends COUNT records (and a checkpoint every 25) as actor NAME; `hold LOCK_FILE` takes the trail lock, says so, and waits to be killed.
+import path from 'node:path';
 import { createRedactor } from '../../src/common/redact.js';
 import { acquireFileLock } from '../../src/audit/lock.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 
 const [mode, target, name, count] = process.argv.slice(2);
 if (mode === 'append' && target && name && count) {
-  const trail = openAuditTrail({ stateDir: target, redactor: createRedactor(), lockTimeoutMs: 30_000 });
+  const trail = openAuditTrail({ stateDir: target, keyDir: path.join(target, 'test-keys'), redactor: createRedactor(), lockTimeoutMs: 30_000 });
   // Start appending only when the test says so, so that both writers really run at the same time.
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));

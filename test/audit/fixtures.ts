@@ -13,9 +13,14 @@ export function checkpointsPath(stateDir: string): string {
   return path.join(stateDir, 'audit', 'checkpoints.jsonl');
 }
 
+/** The key directory the fixtures sign with: inside the temporary directory, so it is cleaned up with it. */
+export function keyDirOf(stateDir: string): string {
+  return path.join(stateDir, 'test-keys');
+}
+
 /** Writes `count` records with a checkpoint after each record number in `checkpointsAt`. */
 export function buildTrail(stateDir: string, count: number, checkpointsAt: number[] = []): void {
-  const trail = openAuditTrail({ stateDir, redactor: createRedactor(), now: () => new Date('2026-01-02T03:04:05.000Z') });
+  const trail = openAuditTrail({ stateDir, keyDir: keyDirOf(stateDir), redactor: createRedactor(), now: () => new Date('2026-01-02T03:04:05.000Z') });
   for (let seq = 1; seq <= count; seq++) {
     trail.append({
       actor: seq % 2 === 0 ? 'engine' : 'alice',

@@ -29,7 +29,7 @@ describe("the state store's audit head", () => {
     const store = openStore({ stateDir: dir, create: true, redactor });
     if (store === null) throw new Error('the store was not created');
     cleanups.push(() => store.close());
-    const trail = openAuditTrail({ stateDir: dir, redactor, onAppend: (head) => store.records.setAuditHead(head) });
+    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor, onAppend: (head) => store.records.setAuditHead(head) });
     trail.append({ actor: 'engine', action: 'run-started', subject: 'run-1', details: {} });
     trail.checkpoint('run started');
     let last = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: {} });

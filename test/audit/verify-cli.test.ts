@@ -22,6 +22,11 @@ const verdictSchema = z.strictObject({
   records: z.number(),
   firstBadSeq: z.number().nullable(),
   reason: z.string().nullable(),
+  keyPinned: z.boolean(),
+  publicKeyFingerprint: z.string().nullable(),
+  signedThrough: z.number(),
+  externalCheckpoints: z.number().nullable(),
+  warning: z.string().nullable(),
 });
 
 const cleanups: Array<() => void> = [];
@@ -52,10 +57,11 @@ describe('handoff audit verify', () => {
     buildTrail(dir, 12, [6, 12]);
     const result = await verify(dir);
     expect(result.code).toBe(0);
-    expect(result.verdict).toEqual({ valid: true, records: 12, firstBadSeq: null, reason: null });
+    expect(result.verdict).toMatchObject({ valid: true, records: 12, firstBadSeq: null, reason: null, keyPinned: false, signedThrough: 12 });
+    expect(result.verdict?.warning).toMatch(/not pinned/);
     const text = await verifyText(dir);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/audit trail valid: 12 records, 2 signed checkpoints/);
+    expect(text.stdout).toMatch(/audit trail valid: 12 records, 3 signed checkpoints/);
   });
 
   it('exits 1 naming the record when a byte inside it is flipped', async () => {
@@ -130,7 +136,7 @@ describe('handoff audit verify', () => {
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ records: 7, firstBadSeq: 8 });
-    expect(result.verdict?.reason).toMatch(/checkpoint 2 .*ends at record 7: records 8\.\.10 were removed \(truncated\)/);
+    expect(result.verdict?.reason).toMatch(/checkpoint 3 .*ends at record 7: records 8\.\.10 were removed \(truncated\)/);
   });
 
   it("exits 1 when the trail ends before the state store's head, though no checkpoint covers the cut", async () => {
@@ -164,12 +170,12 @@ describe('handoff audit verify', () => {
     const dir = stateDir();
     buildTrail(dir, 6, [3, 6]);
     const lines = readLinesOf(checkpointsPath(dir));
-    lines[1] = lines[1]!.replace(/"signature":"(.)/, (_match, first: string) => `"signature":"${first === 'A' ? 'B' : 'A'}`);
+    lines[2] = lines[2]!.replace(/"signature":"(.)/, (_match, first: string) => `"signature":"${first === 'A' ? 'B' : 'A'}`);
     writeLinesOf(checkpointsPath(dir), lines);
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ valid: false, records: 6, firstBadSeq: null });
-    expect(result.verdict?.reason).toMatch(/^checkpoint 2 \(line 2 of checkpoints\.jsonl\): signature does not verify/);
+    expect(result.verdict?.reason).toMatch(/^checkpoint 3 \(line 3 of checkpoints\.jsonl\): signature does not verify/);
   });
 
   it('exits 1 when history is rewritten and re-hashed without the signing key', async () => {
@@ -182,7 +188,7 @@ describe('handoff audit verify', () => {
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ records: 10, firstBadSeq: 5 });
     expect(result.verdict?.reason).toMatch(
-      /checkpoint 2 .*record 10's hash is not the head hash signed at .*: records 5\.\.10 were rewritten after it was signed/,
+      /checkpoint 3 .*record 10's hash is not the head hash signed at .*: records 5\.\.10 were rewritten after it was signed/,
     );
   });
 
@@ -198,7 +204,7 @@ describe('handoff audit verify', () => {
     expect((await verify(dir, ['--public-key', original])).code).toBe(0);
     const result = await verify(dir, ['--public-key', pinned]);
     expect(result.code).toBe(1);
-    expect(result.verdict?.reason).toMatch(/checkpoint 1 .*signature does not verify/);
+    expect(result.verdict?.reason).toMatch(/the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/);
   });
 
   it('exits 2 with a clear message when there is no trail or a flag is wrong, and changes nothing', async () => {
