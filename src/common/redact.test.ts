@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { findLeaks } from '../../test/support/leak-forms.js';
 import { createRedactor, REDACTED } from './redact.js';
 
 describe('redactor', () => {
@@ -9,21 +10,38 @@ describe('redactor', () => {
     expect(redactor.redact(`password=${secret} end`)).toBe(`password=${REDACTED} end`);
   });
 
-  it('removes URL-encoded forms', () => {
-    expect(redactor.redact(`postgres://u:${encodeURIComponent(secret)}@h/db`)).not.toContain(encodeURIComponent(secret));
+  it('removes URL-encoded forms, with upper- and lower-case hex digits', () => {
+    expect(redactor.redact(`postgres://u:${encodeURIComponent(secret)}@h/db`)).toBe(`postgres://u:${REDACTED}@h/db`);
+    const lower = encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+    expect(lower).not.toBe(encodeURIComponent(secret));
+    expect(redactor.redact(`postgres://u:${lower}@h/db`)).toBe(`postgres://u:${REDACTED}@h/db`);
     const form = new URLSearchParams({ p: secret }).toString();
     expect(redactor.redact(form)).toBe(`p=${REDACTED}`);
   });
 
-  it('removes base64 at every alignment inside a longer base64 text', () => {
+  it('removes hex in lower and upper case', () => {
+    const hex = Buffer.from(secret).toString('hex');
+    expect(redactor.redact(`x${hex}y`)).toBe(`x${REDACTED}y`);
+    expect(redactor.redact(`x${hex.toUpperCase()}y`)).toBe(`x${REDACTED}y`);
+  });
+
+  it('removes base64 at every alignment inside a longer base64 text: no 8-character piece of the secret is left', () => {
     for (const prefix of ['', 'a', 'ab', 'abc', 'user:']) {
-      const encoded = Buffer.from(`${prefix}${secret}trailing`).toString('base64');
-      const out = redactor.redact(encoded);
-      expect(out).toContain(REDACTED);
-      // No 8-character window of the secret's own base64 survives.
-      const own = Buffer.from(secret).toString('base64').slice(2, 10);
-      expect(out.includes(own) && !encoded.includes(own)).toBe(false);
+      for (const encoding of ['base64', 'base64url'] as const) {
+        const encoded = Buffer.from(`${prefix}${secret}trailing`).toString(encoding);
+        const out = redactor.redact(encoded);
+        expect(out).toContain(REDACTED);
+        expect(findLeaks({ secret }, [['out', Buffer.from(out)]]), `${encoding} after "${prefix}"`).toEqual([]);
+        // The canary finds it in the text before redaction: the assertion above can fail.
+        expect(findLeaks({ secret }, [['in', Buffer.from(encoded)]])).toHaveLength(1);
+      }
     }
+  });
+
+  it('leaves no form the canary knows of in any output', () => {
+    const leaky = `{"log":"${JSON.stringify(secret).slice(1, -1)}"} ${Buffer.from(secret).toString('hex').toUpperCase()} ${encodeURI(secret)}`;
+    expect(findLeaks({ secret }, [['before', Buffer.from(leaky)]])).toHaveLength(1);
+    expect(findLeaks({ secret }, [['after', Buffer.from(redactor.redact(leaky))]])).toEqual([]);
   });
 
   it('redacts strings deep inside values, keys included', () => {
@@ -32,9 +50,38 @@ describe('redactor', () => {
     expect(redactor.redactValue(value).n).toBe(3);
   });
 
-  it('ignores values too short to be secrets', () => {
-    const small = createRedactor(['ab']);
-    expect(small.size()).toBe(0);
-    expect(small.redact('abc')).toBe('abc');
+  it('also redacts the password of a URL secret on its own, decoded and as written', () => {
+    const password = 'pw/with:odd@chars';
+    const url = `postgresql://app:${encodeURIComponent(password)}@127.0.0.1:5432/app`;
+    const own = createRedactor([url]);
+    expect(own.redact(`the password is ${password}.`)).toBe(`the password is ${REDACTED}.`);
+    expect(own.redact(`auth=${encodeURIComponent(password)};`)).toBe(`auth=${REDACTED};`);
+    expect(own.redact(url)).toBe(REDACTED);
+    expect(own.redact('postgresql://app@127.0.0.1:5432/app')).toBe('postgresql://app@127.0.0.1:5432/app');
+  });
+
+  it('redacts secrets of any length; one under 4 characters only where it stands alone', () => {
+    const short = createRedactor(['ab', 'x!']);
+    expect(short.size()).toBe(2);
+    expect(short.redact('password=ab;')).toBe(`password=${REDACTED};`);
+    expect(short.redact('{"password":"ab"}')).toBe(`{"password":"${REDACTED}"}`);
+    expect(short.redact('postgresql://u:ab@h/db')).toBe(`postgresql://u:${REDACTED}@h/db`);
+    expect(short.redact('token x!')).toBe(`token ${REDACTED}`);
+    expect(short.redact('token x%21 or x%21')).toBe(`token ${REDACTED} or ${REDACTED}`);
+    // Inside words it stays: a short secret would otherwise garble every message.
+    expect(short.redact('about labs abc')).toBe('about labs abc');
+    // Its hex and base64 (4 characters or more) go wherever they are.
+    expect(short.redact(`x${Buffer.from('ab').toString('hex')}y ${Buffer.from('ab').toString('base64')}`)).toBe(`x${REDACTED}y ${REDACTED}`);
+  });
+
+  it('redacts a one-character secret where it stands alone', () => {
+    const one = createRedactor(['7']);
+    expect(one.redact('pin=7, room 17, 7')).toBe(`pin=${REDACTED}, room 17, ${REDACTED}`);
+  });
+
+  it('ignores the empty string', () => {
+    const none = createRedactor(['']);
+    expect(none.size()).toBe(0);
+    expect(none.redact('anything')).toBe('anything');
   });
 });

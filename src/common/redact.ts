@@ -1,13 +1,25 @@
 /**
  * The redactor knows every secret value resolved from a plan (and any other secret registered at
  * run time) and removes it from every string that leaves the process: raw, base64 (standard and
- * URL-safe, at any alignment inside a longer base64 text), and URL-encoded.
+ * URL-safe, at any alignment inside a longer base64 text), hex (lower and upper case),
+ * percent-encoded (upper- and lower-case hex digits, as encodeURIComponent, encodeURI and form
+ * encoding write it, and with every byte encoded) and JSON-escaped.
+ *
+ * No secret is too short to redact. A form of 4 or more characters is removed wherever it appears.
+ * A shorter form (a secret of 1 to 3 characters, or its short encodings) is removed where it stands
+ * alone: not touching a letter or digit on either side, as in `password=ab;`, `"ab"`, `:ab@` or
+ * `token ab`. Removing it inside words too would garble every output (a one-letter secret would take
+ * that letter out of every message), so `abc` keeps a secret `ab`: short secrets are weak anyway, and
+ * preflight is the place to refuse them.
+ *
+ * A secret that is a URL with a password (a database URL) also registers that password on its own,
+ * decoded and as written, since code that parses the URL may print the password alone.
  */
 
 export const REDACTED = '[REDACTED]';
 
 export interface Redactor {
-  /** Registers a secret value. Values shorter than 4 characters are refused (they would redact noise). */
+  /** Registers a secret value (any non-empty length; see the file comment for short ones). */
   add(secret: string): void;
   /** Returns the text with every known secret form replaced by [REDACTED]. */
   redact(text: string): string;
@@ -17,34 +29,64 @@ export interface Redactor {
   size(): number;
 }
 
-const MIN_SECRET_LENGTH = 4;
+/** Forms at least this long are removed wherever they appear; shorter ones only where they stand alone. */
+export const MIN_ANYWHERE_LENGTH = 4;
+
+const lowerPercent = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+
+function percentEveryByte(bytes: Buffer): string {
+  return [...bytes].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+}
 
 /** The encoded forms under which a secret could appear in output. */
 export function secretForms(secret: string): string[] {
+  if (secret === '') return [];
   const forms = new Set<string>([secret]);
-  forms.add(encodeURIComponent(secret));
-  forms.add(encodeURI(secret));
-  forms.add(new URLSearchParams({ x: secret }).toString().slice(2));
-  forms.add(JSON.stringify(secret).slice(1, -1));
   const bytes = Buffer.from(secret, 'utf8');
+  for (const percent of [encodeURIComponent(secret), encodeURI(secret), new URLSearchParams({ x: secret }).toString().slice(2), percentEveryByte(bytes)]) {
+    forms.add(percent);
+    forms.add(lowerPercent(percent));
+  }
+  forms.add(JSON.stringify(secret).slice(1, -1));
   // A secret inside a longer base64 text starts at byte offset 0, 1 or 2 of a 3-byte group. For each
-  // alignment, the characters fully determined by the secret's bytes are a stable substring.
-  for (let offset = 0; offset < 3; offset++) {
-    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
-    const encoded = padded.toString('base64').replace(/=+$/, '');
-    const lead = Math.ceil((offset * 8) / 6);
-    const totalBits = padded.length * 8;
-    const fullChars = Math.floor(totalBits / 6);
-    const core = encoded.slice(lead, fullChars);
-    if (core.length >= MIN_SECRET_LENGTH) {
-      forms.add(core);
-      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  // alignment, the characters fully determined by the secret's bytes are a stable substring. (For a
+  // secret under 4 characters these cores are 1 to 4 characters of noise: only its own base64 counts.)
+  if (secret.length >= MIN_ANYWHERE_LENGTH) {
+    for (let offset = 0; offset < 3; offset++) {
+      const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+      const encoded = padded.toString('base64').replace(/=+$/, '');
+      const lead = Math.ceil((offset * 8) / 6);
+      const fullChars = Math.floor((padded.length * 8) / 6);
+      const core = encoded.slice(lead, fullChars);
+      if (core.length >= MIN_ANYWHERE_LENGTH) {
+        forms.add(core);
+        forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+      }
     }
   }
   forms.add(bytes.toString('base64'));
   forms.add(bytes.toString('base64url'));
   forms.add(bytes.toString('hex'));
-  return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
+  forms.add(bytes.toString('hex').toUpperCase());
+  return [...forms].filter((form) => form.length > 0);
+}
+
+/** The password of a URL secret, decoded and as written; none when it is not a URL with one. */
+function urlPasswords(secret: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(secret)) return [];
+  try {
+    const url = new URL(secret.trim());
+    if (url.password === '') return [];
+    let decoded = url.password;
+    try {
+      decoded = decodeURIComponent(url.password);
+    } catch {
+      // Not valid percent-encoding: the password as written is all there is.
+    }
+    return [...new Set([url.password, decoded])];
+  } catch {
+    return [];
+  }
 }
 
 function escapeRegExp(text: string): string {
@@ -58,8 +100,10 @@ export function createRedactor(initial: Iterable<string> = []): Redactor {
   const rebuild = (): void => {
     const forms = new Set<string>();
     for (const secret of secrets) for (const form of secretForms(secret)) forms.add(form);
-    const sorted = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    pattern = sorted.length === 0 ? null : new RegExp(sorted.join('|'), 'g');
+    const alternatives = [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map((form) => (form.length >= MIN_ANYWHERE_LENGTH ? escapeRegExp(form) : `(?<![A-Za-z0-9])${escapeRegExp(form)}(?![A-Za-z0-9])`));
+    pattern = alternatives.length === 0 ? null : new RegExp(alternatives.join('|'), 'g');
   };
 
   const redact = (text: string): string => (pattern === null ? text : text.replace(pattern, REDACTED));
@@ -82,8 +126,9 @@ export function createRedactor(initial: Iterable<string> = []): Redactor {
 
   const redactor: Redactor = {
     add(secret) {
-      if (secret.length < MIN_SECRET_LENGTH || secrets.has(secret)) return;
-      secrets.add(secret);
+      const added = [secret, ...urlPasswords(secret)].filter((value) => value !== '' && !secrets.has(value));
+      if (added.length === 0) return;
+      for (const value of added) secrets.add(value);
       rebuild();
     },
     redact,

@@ -118,7 +118,7 @@ export function loadRouterConfig(
   if (token === undefined || token === '') {
     throw new InputError('the admin API needs a bearer token: set HANDOFF_ROUTER_TOKEN or give --admin-token-file FILE');
   }
-  if (token.length >= 4) context.redactor.add(token);
+  context.redactor.add(token);
 
   const sticky = flags.stickyAfterWrite ?? file.stickyAfterWrite;
   const lag = flags.maxReadLag ?? file.maxReadLag;
