@@ -173,7 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress.note('stopping the load');
     const stats = await load.stop();
     const loadMs = Date.now() - loadStarted;
-    progress.note(`load stopped: ${stats.total} requests in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.skipped} not sent (too many in flight)`);
+    progress.note(`load stopped: ${stats.total} requests in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`);
     const throughBake = outcome.run.state === 'paused' && outcome.completed;
     if (throughBake) outcome = await startRun(engine, loaded, null);
 

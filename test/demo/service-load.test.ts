@@ -58,7 +58,7 @@ describe('demo service and load generator on a real PostgreSQL', () => {
   });
 
   it('keeps a ledger that proves every acknowledged write landed, and the bank total holds', async () => {
-    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 150, accounts: ACCOUNTS, maxRequests: 450, maxDurationMs: 8000 });
+    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 150, accounts: ACCOUNTS, maxInFlight: 512, maxRequests: 450, maxDurationMs: 8000 });
     const stats = await load.done;
     expect(stats.total).toBeGreaterThan(300);
     expect(stats.failed).toBe(0);

@@ -2,9 +2,14 @@
  * The load generator: a mix of reads and writes at a target rate from a few virtual clients, each
  * with its own cookies (so the router's read-after-write stickiness applies per client). Keeps a
  * ledger of every write and checks every client's reads of its own writes. Bounded in count and time.
+ *
+ * Client truth: every request's latency goes into a fixed-memory histogram of the stage current
+ * when it was sent (`setStage`; `baseline` until the run starts), per class, and a request the
+ * generator could not send (too many in flight) counts as offered and not sent.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { BASELINE_STAGE, createClientLatency, type ClientLatency } from './client-latency.js';
 import { createLedger, LOAD_CLIENT_PREFIX, type Ledger, type OrderWrite } from './ledger.js';
 
 export interface LoadOptions {
@@ -25,11 +30,14 @@ export interface LoadOptions {
 }
 
 export interface LoadStats {
+  /** Requests due at the rate asked for (sent or not). */
+  offered: number;
+  /** Requests sent. */
   total: number;
   /** 5xx answers, connection failures and time-outs. */
   failed: number;
   /** Requests not sent because maxInFlight was reached (the generator could not keep up). */
-  skipped: number;
+  notSent: number;
   reads: number;
   writes: number;
   bySite: Record<string, number>;
@@ -41,6 +49,10 @@ export interface LoadStats {
 
 export interface LoadGenerator {
   readonly ledger: Ledger;
+  /** Latency per stage and class, and the writes in flight for the client-side write pause. */
+  readonly latency: ClientLatency;
+  /** Requests sent from now on count in `stage`. */
+  setStage(stage: string): void;
   stats(): LoadStats;
   /** Stops issuing requests and waits (bounded) for those in flight. */
   stop(): Promise<LoadStats>;
@@ -62,13 +74,15 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   const timeout = options.requestTimeoutMs ?? 10_000;
   const agent = new Agent({ connections: maxInFlight, keepAliveTimeout: 10_000, headersTimeout: timeout, bodyTimeout: timeout });
   const ledger = createLedger();
+  const base = options.baseUrl.replace(/\/$/, '');
   const clients: VirtualClient[] = Array.from({ length: options.clients ?? 8 }, (_, i) => ({
     id: `${LOAD_CLIENT_PREFIX}${i}-${randomUUID().slice(0, 8)}`,
     cookies: new Map(),
     lastOrder: null,
   }));
   ledger.clients.push(...clients.map((c) => c.id));
-  const stats: LoadStats = { total: 0, failed: 0, skipped: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
+  const latency = createClientLatency(BASELINE_STAGE);
+  const stats: LoadStats = { offered: 0, total: 0, failed: 0, notSent: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
   const started = Date.now();
   let issued = 0;
   let inFlight = 0;
@@ -80,7 +94,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   const send = async (client: VirtualClient, method: string, path: string, body?: unknown) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (client.cookies.size > 0) headers.cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await request(new URL(path, options.baseUrl), {
+    const response = await request(base + path, {
       method: method as 'GET',
       headers,
       body: body === undefined ? null : JSON.stringify(body),
@@ -119,6 +133,9 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     if (read) stats.reads++;
     else stats.writes++;
     const r = Math.random();
+    const stage = latency.stage();
+    const sentAt = Date.now();
+    const token = read ? -1 : latency.writeStarted(sentAt);
     try {
       if (read && client.lastOrder?.id && r < 0.5) {
         const order = client.lastOrder;
@@ -170,6 +187,9 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       }
     } catch (error) {
       fail(read ? 'read' : 'write', null, error instanceof Error ? error.message : String(error));
+    } finally {
+      latency.record(stage, read ? 'reads' : 'writes', sentAt, Date.now());
+      if (!read) latency.writeEnded(token);
     }
   };
 
@@ -193,8 +213,9 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * options.rate)) - issued;
     for (let i = 0; i < due; i++) {
       issued++;
+      stats.offered++;
       if (inFlight >= maxInFlight) {
-        stats.skipped++;
+        stats.notSent++;
         continue;
       }
       inFlight++;
@@ -208,6 +229,8 @@ export function startLoad(options: LoadOptions): LoadGenerator {
 
   return {
     ledger,
+    latency,
+    setStage: (stage) => latency.setStage(stage),
     stats: () => stats,
     done,
     async stop() {

@@ -1,0 +1,123 @@
+/**
+ * What the clients felt, in fixed memory: every request's latency in a histogram per stage of the
+ * run and per class (reads, writes), using the router's fixed bucket scheme (within about 3 %, no
+ * sample kept), and the start and end of the most recent writes in a ring, so the write pause can
+ * be measured at the client: the longest write that was in flight at any moment of a hold window.
+ * A request counts in the stage that was current when it was sent; `baseline` is the load before
+ * the run started.
+ */
+import { createHistogram, type Histogram } from '../../traffic/builtin/histogram.js';
+
+export const BASELINE_STAGE = 'baseline';
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface StageLatency {
+  reads: LatencySummary;
+  writes: LatencySummary;
+}
+
+export interface ClientLatency {
+  /** The stage new requests count in from now on. */
+  setStage(stage: string): void;
+  stage(): string;
+  /** One finished (or failed) request: sent at `startMs`, over at `endMs` (epoch ms). */
+  record(stage: string, cls: 'reads' | 'writes', startMs: number, endMs: number): void;
+  /** Per stage, in the order the stages began. */
+  stages(): Record<string, StageLatency>;
+  /** Both classes of one stage together. */
+  overall(stage: string): LatencySummary;
+  /**
+   * The longest latency of a write in flight at any moment in [fromMs, toMs] (it started before the
+   * window ended and ended after it began); null when no write was. Writes still in flight count
+   * up to `nowMs`.
+   */
+  writePause(fromMs: number, toMs: number, nowMs?: number): number | null;
+  /** Writes in flight right now (for the pause of a write that has not come back yet). */
+  writeStarted(startMs: number): number;
+  writeEnded(token: number): void;
+}
+
+/** Ring capacity: about 5 minutes of writes at 400 per second, two Float64Arrays (2 MB). */
+const RING = 1 << 17;
+
+const round = (micros: number | null): number | null => (micros === null ? null : Math.round(micros) / 1000);
+
+export function summarize(h: Histogram): LatencySummary {
+  return { count: h.count(), p50Ms: round(h.quantile(0.5)), p99Ms: round(h.quantile(0.99)), maxMs: round(h.max()) };
+}
+
+export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatency {
+  const byStage = new Map<string, { reads: Histogram; writes: Histogram }>();
+  let current = initialStage;
+  const starts = new Float64Array(RING);
+  const ends = new Float64Array(RING);
+  let written = 0;
+  const open = new Map<number, number>();
+  let nextToken = 0;
+
+  const row = (stage: string): { reads: Histogram; writes: Histogram } => {
+    let r = byStage.get(stage);
+    if (r === undefined) {
+      r = { reads: createHistogram(), writes: createHistogram() };
+      byStage.set(stage, r);
+    }
+    return r;
+  };
+  row(current);
+
+  return {
+    setStage(stage) {
+      current = stage;
+      row(stage);
+    },
+    stage: () => current,
+    record(stage, cls, startMs, endMs) {
+      row(stage)[cls].record((endMs - startMs) * 1000);
+    },
+    stages() {
+      const out: Record<string, StageLatency> = {};
+      for (const [stage, r] of byStage) out[stage] = { reads: summarize(r.reads), writes: summarize(r.writes) };
+      return out;
+    },
+    overall(stage) {
+      const r = byStage.get(stage);
+      const both = createHistogram();
+      if (r) {
+        both.merge(r.reads);
+        both.merge(r.writes);
+      }
+      return summarize(both);
+    },
+    writeStarted(startMs) {
+      const token = nextToken++;
+      open.set(token, startMs);
+      return token;
+    },
+    writeEnded(token) {
+      const start = open.get(token);
+      if (start === undefined) return;
+      open.delete(token);
+      const i = written % RING;
+      starts[i] = start;
+      ends[i] = Date.now();
+      written += 1;
+    },
+    writePause(fromMs, toMs, nowMs = Date.now()) {
+      let longest: number | null = null;
+      const n = Math.min(written, RING);
+      for (let k = 0; k < n; k++) {
+        const s = starts[k] as number;
+        const e = ends[k] as number;
+        if (s <= toMs && e >= fromMs && (longest === null || e - s > longest)) longest = e - s;
+      }
+      for (const s of open.values()) if (s <= toMs && (longest === null || nowMs - s > longest)) longest = nowMs - s;
+      return longest === null ? null : Math.round(longest);
+    },
+  };
+}
