@@ -44,6 +44,18 @@ describe('redactor', () => {
     expect(findLeaks({ secret }, [['after', Buffer.from(redactor.redact(leaky))]])).toEqual([]);
   });
 
+  it('removes JSON-escaped forms, also JSON inside a JSON string inside a JSON line', () => {
+    const quoted = 'p"w\\d/Quote-And-Backslash';
+    const own = createRedactor([quoted]);
+    const once = JSON.stringify({ password: quoted });
+    const twice = JSON.stringify({ body: once });
+    const thrice = JSON.stringify({ line: twice });
+    for (const text of [once, twice, thrice]) {
+      expect(findLeaks({ quoted }, [['before', Buffer.from(text)]])).toHaveLength(1);
+      expect(findLeaks({ quoted }, [['after', Buffer.from(own.redact(text))]]), text).toEqual([]);
+    }
+  });
+
   it('redacts strings deep inside values, keys included', () => {
     const value = { a: [`x${secret}`], [secret]: 1, n: 3 };
     expect(JSON.stringify(redactor.redactValue(value))).not.toContain(secret);

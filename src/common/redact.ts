@@ -3,7 +3,8 @@
  * run time) and removes it from every string that leaves the process: raw, base64 (standard and
  * URL-safe, at any alignment inside a longer base64 text), hex (lower and upper case),
  * percent-encoded (upper- and lower-case hex digits, as encodeURIComponent, encodeURI and form
- * encoding write it, and with every byte encoded) and JSON-escaped.
+ * encoding write it, and with every byte encoded) and JSON-escaped (up to three levels deep: JSON
+ * inside a JSON string inside a JSON log line).
  *
  * No secret is too short to redact. A form of 4 or more characters is removed wherever it appears.
  * A shorter form (a secret of 1 to 3 characters, or its short encodings) is removed where it stands
@@ -47,7 +48,13 @@ export function secretForms(secret: string): string[] {
     forms.add(percent);
     forms.add(lowerPercent(percent));
   }
-  forms.add(JSON.stringify(secret).slice(1, -1));
+  // JSON-escaped, and again for JSON inside a JSON string (a logged JSON body, an error's JSON in a
+  // JSON log line), up to three levels.
+  let escaped = secret;
+  for (let level = 0; level < 3; level++) {
+    escaped = JSON.stringify(escaped).slice(1, -1);
+    forms.add(escaped);
+  }
   // A secret inside a longer base64 text starts at byte offset 0, 1 or 2 of a 3-byte group. For each
   // alignment, the characters fully determined by the secret's bytes are a stable substring. (For a
   // secret under 4 characters these cores are 1 to 4 characters of noise: only its own base64 counts.)
