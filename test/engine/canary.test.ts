@@ -2,17 +2,17 @@
  * Secret canaries: the plan's secrets are unique strings (one from the environment, one from a file).
  * A run to its end through the CLI, a failing run through the CLI, and a failing run whose test step
  * leaks its resolved URL every way it can (a debug log, an event, the durable step state, its error)
- * leave none of them in any file under the state directory, nor on stdout or stderr: raw, base64
- * (any alignment) or URL-encoded.
+ * leave no 8-character piece of them in any file under the state directory, nor on stdout or
+ * stderr, in any of the canary's forms (raw, base64 at any alignment, hex, percent-encoded, JSON).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { secretForms } from '../../src/common/redact.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { runEngineChild } from '../support/engine-process.js';
+import { findLeaks, placesOf } from '../support/leak-forms.js';
 import { listFiles } from '../support/tmp.js';
 import { localPlan, type PlanDir } from './fixtures.js';
 
@@ -46,17 +46,15 @@ async function cli(fx: PlanDir, args: string[]): Promise<CliResult> {
   return { code, signal: null, stdout, stderr, elapsedMs: 0 };
 }
 
-/** Every place a canary could be: the state directory's files and the outputs given. */
+/**
+ * Every place a canary could be: the state directory's files (as bytes) and the outputs given, searched
+ * with the canary's own forms (test/support/leak-forms.ts: every 8-character piece in raw, base64,
+ * hex, percent and JSON forms), not the redactor's.
+ */
 function expectNoCanary(stateDir: string, outputs: Record<string, string>): void {
-  const forms = [...secretForms(sourcePassword), ...secretForms(targetPassword)];
-  const places: Array<[string, Buffer]> = [
-    ...listFiles(stateDir).map((file): [string, Buffer] => [file, fs.readFileSync(file)]),
-    ...Object.entries(outputs).map(([name, text]): [string, Buffer] => [name, Buffer.from(text)]),
-  ];
+  const places = placesOf([stateDir], outputs, listFiles);
   expect(places.length).toBeGreaterThan(4);
-  for (const [where, bytes] of places) {
-    for (const form of forms) expect(bytes.includes(form), `${form} in ${where}`).toBe(false);
-  }
+  expect(findLeaks({ 'source password': sourcePassword, 'target password': targetPassword }, places)).toEqual([]);
 }
 
 describe('secret canaries', () => {
