@@ -4,7 +4,8 @@ import path from 'node:path';
 import { encodeRecord } from '../src/audit/format.js';
 import { readLines } from '../src/audit/lines.js';
 import { readRunGates } from '../src/engine/gate-status.js';
-import { gateDecidedSchema, checkRecordSchema } from '../src/report/read-schemas.js';
+import { recordedCheckSchema } from '../src/analysis/check-result.js';
+import { gateDecidedSchema } from '../src/report/read-schemas.js';
 import { readRunTrail } from '../src/report/trail-reader.js';
 import type { Benchmark } from './harness.js';
 
@@ -78,7 +79,7 @@ export const statusBenchmark: Benchmark = {
       });
       const reportMs = best(() => {
         const trail = readRunTrail(dir, 'bench-run');
-        return trail.pick('gate-decided', gateDecidedSchema).length + trail.pick('check-measured', checkRecordSchema).length;
+        return trail.pick('gate-decided', gateDecidedSchema).length + trail.pick('check-measured', recordedCheckSchema).length;
       });
       let total = 0;
       const statusMs = best(() => {

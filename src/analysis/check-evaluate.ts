@@ -9,14 +9,9 @@ import { binomialUpperTail } from './judges/binomial.js';
 import { judgeLatency } from './judges/latency-judge.js';
 import type { Measurement, SiteReading, SiteValues } from './measurement.js';
 import type { CheckOutcome } from './outcome.js';
+import type { Thresholds } from './check-result.js';
 
-export interface Thresholds {
-  max?: number;
-  min?: number;
-  warn?: number;
-  fail?: number;
-  minSamples: number;
-}
+export type { Thresholds };
 
 export interface Evaluation {
   outcome: CheckOutcome;

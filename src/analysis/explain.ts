@@ -5,45 +5,7 @@
  */
 import { z } from 'zod';
 import { fmt } from './check-evaluate.js';
-
-/** Limits a check was judged against; a field of another type (a stage's own record) is left out. */
-const threshold = z
-  .object({
-    max: z.number().optional().catch(undefined),
-    min: z.number().optional().catch(undefined),
-    warn: z.number().optional().catch(undefined),
-    fail: z.number().optional().catch(undefined),
-    minSamples: z.number().optional().catch(undefined),
-  })
-  .nullable()
-  .optional()
-  .catch(null);
-
-const checkRecordFields = z.object({
-  /** `check` in analysis records; `name` in some stages' own gate records. */
-  check: z.string().optional(),
-  name: z.string().optional(),
-  metric: z.string().nullable().optional(),
-  outcome: z.string().nullable().optional(),
-  verdict: z.string().nullable().optional(),
-  value: z.number().nullable().optional(),
-  sourceValue: z.number().nullable().optional(),
-  ratio: z.number().nullable().optional(),
-  samples: z.number().nullable().optional(),
-  sourceSamples: z.number().nullable().optional(),
-  pValue: z.number().optional(),
-  threshold,
-  failures: z.number().nullable().optional(),
-  consecutivePasses: z.number().nullable().optional(),
-  dryRun: z.boolean().optional(),
-  critical: z.boolean().optional(),
-  reason: z.string().optional(),
-});
-
-export const checkRecordSchema = checkRecordFields
-  .refine((c) => (c.check ?? c.name) !== undefined, { message: 'the record names no check' })
-  .transform(({ name, ...c }) => ({ ...c, check: (c.check ?? name) as string, outcome: c.outcome ?? null, reason: c.reason ?? '' }));
-export type CheckRecord = z.infer<typeof checkRecordSchema>;
+import { recordedCheckSchema } from './check-result.js';
 
 export const gateRecordSchema = z.object({
   gate: z.string(),
@@ -52,7 +14,8 @@ export const gateRecordSchema = z.object({
   outcome: z.string().optional(),
   reasons: z.array(z.string()).optional(),
   reason: z.string().optional(),
-  checks: z.array(checkRecordSchema).default([]),
+  /** Each read as a recorded check result (check-result.ts). */
+  checks: z.array(recordedCheckSchema).default([]),
 });
 
 const verbs: Record<string, string> = {
@@ -78,7 +41,7 @@ export function explainGateDecision(record: unknown): string {
 
 /** One line: what a check measured, against what, and what it concluded. */
 export function explainCheck(record: unknown): string {
-  const parsed = checkRecordSchema.safeParse(record);
+  const parsed = recordedCheckSchema.safeParse(record);
   if (!parsed.success) return `(an unreadable check record: ${parsed.error.issues[0]?.message ?? 'invalid'})`;
   const c = parsed.data;
   const name = `${c.check}${c.metric ? ` (${c.metric})` : ''}${c.dryRun ? ' [dry run]' : ''}${c.critical ? ' [critical]' : ''}`;

@@ -8,39 +8,19 @@
  * Dry-run checks are measured, recorded and listed, but never change the decision.
  */
 import type { CheckConfig } from './check-config.js';
-import type { CheckState, CheckVerdict } from './check-state.js';
-import type { CheckOutcome } from './outcome.js';
+import { checkResult, type CheckResult } from './check-result.js';
+import type { CheckState } from './check-state.js';
 
 export const GATE_DECISIONS = ['advance', 'hold', 'rollback', 'escalate'] as const;
 export type GateDecisionKind = (typeof GATE_DECISIONS)[number];
-
-/** One check's part of a decision: what was measured last and what the check asks for. */
-export interface CheckSummary {
-  check: string;
-  metric: string;
-  verdict: CheckVerdict;
-  outcome: CheckOutcome | null;
-  value: number | null;
-  sourceValue: number | null;
-  ratio: number | null;
-  samples: number;
-  sourceSamples: number | null;
-  pValue?: number;
-  windowMs?: number;
-  threshold: unknown;
-  failures: number;
-  consecutivePasses: number;
-  dryRun: boolean;
-  critical: boolean;
-  reason: string;
-}
 
 export interface GateDecision {
   gate: string;
   decision: GateDecisionKind;
   /** Why, one sentence per contributing check or condition; the first is the main one. */
   reasons: string[];
-  checks: CheckSummary[];
+  /** Every check, as its state machine has it (check-result.ts). */
+  checks: CheckResult[];
   /** Milliseconds since the epoch. */
   at: number;
   bake: { requiredMs: number; elapsedMs: number };
@@ -54,31 +34,8 @@ export interface GateInput {
   now: number;
 }
 
-export function summarizeCheck(config: CheckConfig, state: CheckState): CheckSummary {
-  const last = state.last;
-  return {
-    check: config.name,
-    metric: config.metric,
-    verdict: state.verdict,
-    outcome: last?.outcome ?? null,
-    value: last?.value ?? null,
-    sourceValue: last?.sourceValue ?? null,
-    ratio: last?.ratio ?? null,
-    samples: last?.samples ?? 0,
-    sourceSamples: last?.sourceSamples ?? null,
-    ...(last?.pValue !== undefined ? { pValue: last.pValue } : {}),
-    ...(last?.windowMs !== undefined ? { windowMs: last.windowMs } : {}),
-    threshold: last?.threshold ?? null,
-    failures: state.failures,
-    consecutivePasses: state.consecutivePasses,
-    dryRun: config.dryRun,
-    critical: config.critical,
-    reason: state.reason,
-  };
-}
-
 export function decideGate(input: GateInput): GateDecision {
-  const checks = input.checks.map(({ config, state }) => summarizeCheck(config, state));
+  const checks = input.checks.map(({ config, state }) => checkResult(input.gate, config, state));
   const acting = checks.filter((c) => !c.dryRun);
   const elapsedMs = Math.max(0, input.now - input.startedAt);
   const base = { gate: input.gate, checks, at: input.now, bake: { requiredMs: input.bakeMs, elapsedMs } };

@@ -9,6 +9,8 @@
 import type { EventBus } from '../common/events.js';
 import { messageOf } from '../common/errors.js';
 import type { CheckConfig } from './check-config.js';
+import { checkResult } from './check-result.js';
+import './events.js';
 import { evaluateCheck, type Evaluation } from './check-evaluate.js';
 import { applyEvaluation, initialCheckState, isDue, nextDueAt, withVerdict, type CheckState } from './check-state.js';
 import { decideGate, type GateDecision } from './gate-decision.js';
@@ -106,30 +108,8 @@ export function createGate(options: GateOptions): Gate {
   }
 
   function record(entry: (typeof entries)[number], state: CheckState): void {
-    const e = state.last;
-    if (!options.events || !e) return;
-    options.events.emit(
-      'check-measured',
-      {
-        gate: options.name,
-        check: entry.config.name,
-        metric: entry.config.metric,
-        outcome: e.outcome,
-        value: e.value,
-        sourceValue: e.sourceValue,
-        ratio: e.ratio,
-        samples: e.samples,
-        sourceSamples: e.sourceSamples,
-        threshold: e.threshold,
-        ...(e.pValue !== undefined ? { pValue: e.pValue } : {}),
-        ...(e.windowMs !== undefined ? { windowMs: e.windowMs } : {}),
-        reason: e.reason,
-        verdict: state.verdict,
-        ...(state.lastCountedAs ? { countedAs: state.lastCountedAs } : {}),
-        dryRun: entry.config.dryRun,
-      },
-      { actor: 'analysis', subject: entry.config.name },
-    );
+    if (!options.events || !state.last) return;
+    options.events.emit('check-measured', checkResult(options.name, entry.config, state), { actor: 'analysis', subject: entry.config.name });
   }
 
   function announce(decision: GateDecision): void {

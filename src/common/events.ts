@@ -1,59 +1,17 @@
 /**
  * One typed event stream per run. Every component emits events here; the audit trail, the logs,
- * metrics, the dashboard and the report are readers of it. Modules add their own event types by
- * declaration merging:
+ * metrics, the dashboard and the report are readers of it. Each module declares the events it emits
+ * in its own `events.ts`, by declaration merging (engine/events.ts, analysis/events.ts,
+ * traffic/events.ts, data/postgres/events.ts, ...):
  *
  *   declare module '../common/events.js' {
  *     interface EventPayloads { 'weights-changed': { reads: Weights; writes: Weights } }
  *   }
+ *
+ * Only `log`, which every component may emit, is declared here.
  */
 
 export interface EventPayloads {
-  'run-started': { plan: string; planHash: string; dryRun: boolean };
-  'run-finished': { state: string; reason?: string };
-  'run-paused': { reason: string };
-  'run-resumed': { by: string };
-  'run-aborted': { by: string; reason?: string };
-  'stage-started': { stage: string };
-  'stage-done': { stage: string };
-  'stage-failed': { stage: string; error: string };
-  'stage-skipped': { stage: string; reason: string };
-  'stage-undo-started': { stage: string; reason: string };
-  'stage-undone': { stage: string };
-  'step-intent': { stage: string; step: string; key: string; epoch: number; attempt?: number };
-  'step-done': { stage: string; step: string; key: string; result?: unknown; attempts?: number };
-  'step-failed': { stage: string; step: string; key: string; error: string; attempts?: number };
-  'rollback-started': { stage: string; reason: string };
-  'rollback-done': { stage: string };
-  'approval-recorded': { stage: string; by: string; role: string };
-  'gate-decided': {
-    gate: string;
-    outcome: string;
-    reason: string;
-    checks: Array<Record<string, unknown>>;
-    /** Every reason (analysis/gate-decision.ts); `reason` is the first. */
-    reasons?: string[];
-  };
-  'check-measured': {
-    check: string;
-    outcome: string;
-    value: number | null;
-    threshold?: unknown;
-    samples?: number;
-    reason: string;
-    /** Added by analysis/ (decision records): the gate, the source side, the verdict. */
-    gate?: string;
-    metric?: string;
-    sourceValue?: number | null;
-    sourceSamples?: number | null;
-    ratio?: number | null;
-    pValue?: number;
-    windowMs?: number;
-    verdict?: string;
-    countedAs?: string;
-    dryRun?: boolean;
-  };
-  'lease-acquired': { epoch: number; holder: string };
   log: { level: string; message: string; fields?: Record<string, unknown> };
 }
 

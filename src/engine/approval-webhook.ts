@@ -13,22 +13,6 @@ import { messageOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
 
-declare module '../common/events.js' {
-  interface EventPayloads {
-    'approval-webhook': {
-      stage: string;
-      role: string;
-      /** The URL's origin only (scheme, host, port). */
-      url: string;
-      delivered: boolean;
-      /** The HTTP status answered, if any. */
-      status: number | null;
-      error: string | null;
-      elapsedMs: number;
-    };
-  }
-}
-
 export const APPROVAL_WEBHOOK_TIMEOUT_MS = 5000;
 
 export interface ApprovalRequestBody {

@@ -1,8 +1,27 @@
-/** Event types the engine adds to the run's event stream (see common/events.ts). */
+/** The events the engine emits: runs, stages, steps, approvals, leases (see common/events.ts). */
 import type { RunState } from '../store/runs.js';
 
 declare module '../common/events.js' {
   interface EventPayloads {
+    'run-started': { plan: string; planHash: string; dryRun: boolean };
+    'run-finished': { state: string; reason?: string };
+    'run-paused': { reason: string };
+    'run-resumed': { by: string };
+    'run-aborted': { by: string; reason?: string };
+    'stage-started': { stage: string };
+    'stage-done': { stage: string };
+    'stage-failed': { stage: string; error: string };
+    'stage-skipped': { stage: string; reason: string };
+    'stage-undo-started': { stage: string; reason: string };
+    'stage-undone': { stage: string };
+    /** `attempt` from the second attempt of a retried step on (engine/step-retry.ts). */
+    'step-intent': { stage: string; step: string; key: string; epoch: number; attempt?: number };
+    'step-done': { stage: string; step: string; key: string; result?: unknown; attempts?: number };
+    'step-failed': { stage: string; step: string; key: string; error: string; attempts?: number };
+    'rollback-started': { stage: string; reason: string };
+    'rollback-done': { stage: string };
+    'approval-recorded': { stage: string; by: string; role: string };
+    'lease-acquired': { epoch: number; holder: string };
     'step-undone': { stage: string; step: string; key: string };
     /** One failed attempt of a step (engine/step-retry.ts); `next` says what follows. */
     'step-attempt-failed': {
@@ -22,6 +41,18 @@ declare module '../common/events.js' {
     'approval-waiting': { stage: string; roles: string[]; timeoutMs: number };
     'control-requested': { action: 'pause' | 'rollback' | 'abort'; by: string; state: RunState };
     'lease-lost': { epoch: number; error: string };
+    /** A call of an approval's webhook (approval-webhook.ts). */
+    'approval-webhook': {
+      stage: string;
+      role: string;
+      /** The URL's origin only (scheme, host, port). */
+      url: string;
+      delivered: boolean;
+      /** The HTTP status answered, if any. */
+      status: number | null;
+      error: string | null;
+      elapsedMs: number;
+    };
   }
 }
 

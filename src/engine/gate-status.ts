@@ -7,9 +7,10 @@
  *   their stage);
  * - the current gate: the last gate with a decision in the run's current stage, its checks brought
  *   up to date with the `check-measured` records that came after the decision (a gate announces a
- *   decision only when it changes; measurements come every interval). Passes and failures in a row
- *   are counted from those records as the check's state machine counts them, and start again with
- *   each new step (a new gate);
+ *   decision only when it changes; measurements come every interval). Each record carries the
+ *   check's passes in a row and failures as its state machine (analysis/check-state.ts) counts
+ *   them; nothing is counted here. Records of an earlier step (before the last step intent) are
+ *   not used;
  * - the last approval wait (`approval-waiting`) and webhook call (`approval-webhook`).
  */
 import fs from 'node:fs';
@@ -17,32 +18,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AUDIT_DIR, TRAIL_FILE } from '../audit/format.js';
 import { readLines } from '../audit/lines.js';
+import { recordedCheckSchema, type RecordedCheck } from '../analysis/check-result.js';
 import { STAGE_NAMES } from '../plan/schema.js';
 import type { GateDecisionRecord } from '../store/records.js';
 
-export interface CheckView {
-  check: string;
-  metric: string | null;
-  /** Pass, Fail, Inconclusive, Error, NoData; null when not measured yet. */
-  outcome: string | null;
-  /** What the check asks of its gate: waiting, ready, holding, escalated, failed. */
-  verdict: string | null;
-  value: number | null;
-  sourceValue: number | null;
-  ratio: number | null;
-  samples: number | null;
-  sourceSamples: number | null;
-  pValue?: number;
-  threshold: Record<string, unknown> | null;
-  /** Fails counted in the step, and passes in a row; null when the records do not say. */
-  failures: number | null;
-  consecutivePasses: number | null;
-  dryRun: boolean;
-  critical: boolean;
-  reason: string;
-  /** When these values were recorded. */
-  at: string;
-}
+/** A check as recorded (analysis/check-result.ts), with when these values were recorded. */
+export type CheckView = RecordedCheck & { at: string };
 
 export interface GateDecisionView {
   /** The audit record's sequence number (null for a decision read from the store). */
@@ -89,10 +70,8 @@ export interface RunGates {
 interface LiveCheck {
   seq: number;
   time: string;
-  /** The last `check-measured` details (null when the last record is the decision's own summary). */
-  details: Record<string, unknown> | null;
-  passes: number;
-  failures: number;
+  /** The last `check-measured` result (null when the last record is the decision's own summary). */
+  measured: CheckView | null;
 }
 
 /** The actions read; the action is the first key of a record's canonical line. */
@@ -112,31 +91,6 @@ const envelope = z.object({
   runId: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
 });
-const measured = z.object({ gate: z.string(), check: z.string(), outcome: z.string().optional(), countedAs: z.string().optional() });
-
-const num = z.number().nullable().optional().catch(null);
-const looseCheck = z.looseObject({
-  check: z.string().optional().catch(undefined),
-  name: z.string().optional().catch(undefined),
-  metric: z.string().optional().catch(undefined),
-  outcome: z.string().nullable().optional().catch(null),
-  verdict: z.string().optional().catch(undefined),
-  value: num,
-  sourceValue: num,
-  ratio: num,
-  samples: num,
-  sourceSamples: num,
-  pValue: z.number().optional().catch(undefined),
-  threshold: z.unknown().optional(),
-  failures: z.number().optional().catch(undefined),
-  consecutivePasses: z.number().optional().catch(undefined),
-  countedAs: z.string().optional().catch(undefined),
-  dryRun: z.boolean().optional().catch(undefined),
-  critical: z.boolean().optional().catch(undefined),
-  reason: z.string().optional().catch(undefined),
-  gate: z.string().optional().catch(undefined),
-});
-type LooseCheck = z.infer<typeof looseCheck>;
 
 const gateDecided = z.object({
   gate: z.string(),
@@ -156,37 +110,9 @@ const webhookCall = z.object({
   error: z.string().nullable().optional(),
 });
 
-function thresholdOf(value: unknown): Record<string, unknown> | null {
-  if (typeof value === 'number') return { max: value };
-  if (value && typeof value === 'object' && !Array.isArray(value)) return { ...(value as Record<string, unknown>) };
-  return null;
-}
-
 export function checkView(raw: unknown, at: string): CheckView | null {
-  const parsed = looseCheck.safeParse(raw);
-  if (!parsed.success) return null;
-  const c: LooseCheck = parsed.data;
-  const name = c.check ?? c.name;
-  if (!name) return null;
-  return {
-    check: name,
-    metric: c.metric ?? null,
-    outcome: c.outcome ?? null,
-    verdict: c.verdict ?? null,
-    value: c.value ?? null,
-    sourceValue: c.sourceValue ?? null,
-    ratio: c.ratio ?? null,
-    samples: c.samples ?? null,
-    sourceSamples: c.sourceSamples ?? null,
-    ...(c.pValue !== undefined ? { pValue: c.pValue } : {}),
-    threshold: thresholdOf(c.threshold),
-    failures: c.failures ?? null,
-    consecutivePasses: c.consecutivePasses ?? null,
-    dryRun: c.dryRun ?? false,
-    critical: c.critical ?? false,
-    reason: c.reason ?? '',
-    at,
-  };
+  const parsed = recordedCheckSchema.safeParse(raw);
+  return parsed.success ? { ...parsed.data, at } : null;
 }
 
 export interface ReadGatesOptions {
@@ -260,25 +186,17 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
         if (view.stage !== null && view.stage === options.stage) lastInStage = view;
         const gateChecks = live.get(view.gate) ?? new Map<string, LiveCheck>();
         for (const c of checks) {
-          gateChecks.set(c.check, { seq, time, details: null, passes: c.consecutivePasses ?? 0, failures: c.failures ?? 0 });
+          gateChecks.set(c.check, { seq, time, measured: null });
           if (c.critical) critical.add(`${view.gate}/${c.check}`);
         }
         live.set(view.gate, gateChecks);
       } else if (action === 'check-measured') {
-        // Only counted here; the details of the last one per check are read at the end.
-        const m = measured.safeParse(details);
-        if (!m.success) continue;
-        const gateChecks = live.get(m.data.gate) ?? new Map<string, LiveCheck>();
-        const before = gateChecks.get(m.data.check);
-        const counted = m.data.countedAs ?? (m.data.outcome === 'Pass' ? 'pass' : m.data.outcome === 'Fail' ? 'fail' : 'hold');
-        gateChecks.set(m.data.check, {
-          seq,
-          time,
-          details,
-          passes: counted === 'pass' ? (before?.passes ?? 0) + 1 : 0,
-          failures: (before?.failures ?? 0) + (counted === 'fail' ? 1 : 0),
-        });
-        live.set(m.data.gate, gateChecks);
+        // The check's state machine counted its passes and failures; the record carries them.
+        const m = checkView(details, time);
+        if (!m || m.gate === null) continue;
+        const gateChecks = live.get(m.gate) ?? new Map<string, LiveCheck>();
+        gateChecks.set(m.check, { seq, time, measured: m });
+        live.set(m.gate, gateChecks);
       }
     }
   }
@@ -302,8 +220,8 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
       const checks = names.flatMap((name): CheckView[] => {
         const newer = latest.get(name);
         const recorded = decided.checks.find((c) => c.check === name);
-        const view = newer?.details && (newer.seq >= (decided.seq ?? 0) || !recorded) ? checkView(newer.details, newer.time) : null;
-        if (newer && view) return [{ ...view, critical: critical.has(`${decided.gate}/${name}`) || view.critical, consecutivePasses: newer.passes, failures: newer.failures }];
+        const view = newer?.measured && (newer.seq >= (decided.seq ?? 0) || !recorded) ? newer.measured : null;
+        if (view) return [{ ...view, critical: critical.has(`${decided.gate}/${name}`) || view.critical }];
         return recorded ? [recorded] : [];
       });
       current = { ...decided, checks };

@@ -4,6 +4,7 @@
  * store without creating it and changes nothing. Every text of the model passes the redactor, and
  * any password in a URL is cut out, so no secret can reach a rendered report.
  */
+import { recordedCheckSchema } from '../analysis/check-result.js';
 import { HandoffError } from '../common/errors.js';
 import type { Redactor } from '../common/redact.js';
 import { openStore } from '../store/store.js';
@@ -13,7 +14,6 @@ import type { ReportCheck, ReportGate, ReportModel, ReportRollback, ReportStage 
 import { summarizePlan } from './plan-summary.js';
 import {
   approvalRecordedSchema,
-  checkRecordSchema,
   gateDecidedSchema,
   stageEventSchema,
   stageFailedSchema,
@@ -56,12 +56,13 @@ function thresholdText(value: unknown): string | null {
 function toChecks(checks: readonly unknown[]): ReportCheck[] {
   const out: ReportCheck[] = [];
   for (const raw of checks) {
-    const parsed = checkRecordSchema.safeParse(raw);
+    // One check's result (analysis/check-result.ts), or a stage's own record naming it `name`.
+    const parsed = recordedCheckSchema.safeParse(raw);
     if (!parsed.success) continue;
     const c = parsed.data;
     out.push({
-      check: c.check ?? c.name ?? '(unnamed)',
-      metric: c.metric ?? null,
+      check: c.check,
+      metric: c.metric,
       outcome: c.outcome ?? c.verdict ?? 'unknown',
       value: c.value ?? null,
       sourceValue: c.sourceValue ?? null,

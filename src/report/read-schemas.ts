@@ -20,21 +20,6 @@ export const gateDecidedSchema = z.object({
   checks: z.array(z.record(z.string(), z.unknown())),
 });
 
-/** One check inside a gate decision (analysis/gate-decision.ts CheckSummary, or a stage's own). */
-export const checkRecordSchema = z.object({
-  check: z.string().optional(),
-  name: z.string().optional(),
-  metric: z.string().optional(),
-  outcome: z.string().nullable().optional(),
-  verdict: z.string().optional(),
-  value: z.number().nullable().optional(),
-  sourceValue: z.number().nullable().optional(),
-  ratio: z.number().nullable().optional(),
-  samples: z.number().nullable().optional(),
-  threshold: z.unknown().optional(),
-  reason: z.string().optional(),
-});
-
 /** traffic/events.ts `router-routes-changed`: used for weights when no `traffic-weights` exists. */
 export const routesChangedSchema = z.object({
   after: z.object({ reads: z.record(z.string(), z.number()), writes: z.record(z.string(), z.number()) }),

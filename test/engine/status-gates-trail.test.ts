@@ -1,7 +1,7 @@
 /**
  * How status reads gates from a real audit trail (written by the trail's own writer): other runs'
- * records are ignored, checks are brought up to date by later measurements and counted as the
- * check's state machine counts them, a new step starts fresh counters, the current gate is the
+ * records are ignored, checks are brought up to date by later measurements with the counts the
+ * check's state machine recorded (never recounted), a new step starts afresh, the current gate is the
  * last in the run's current stage, and a damaged or unreadable record is skipped, never fatal.
  */
 import fs from 'node:fs';
@@ -17,8 +17,10 @@ afterAll(() => tmp.cleanup());
 
 const threshold = { max: 0.05, fail: 2, minSamples: 100 };
 
-function measured(gate: string, outcome: string, value: number, samples: number): Record<string, unknown> {
+/** A `check-measured` record as analysis/gate.ts writes it: the check's result, counts from its state machine. */
+function measured(gate: string, outcome: string, value: number, samples: number, counts: { passes: number; failures: number } | null): Record<string, unknown> {
   return {
+    ...(counts ? { consecutivePasses: counts.passes, failures: counts.failures, critical: true } : {}),
     gate,
     check: 'errors',
     metric: 'router.error_rate',
@@ -56,19 +58,19 @@ function writeTrail(dir: string, records: Array<[run: string, action: string, de
 }
 
 describe('status: gates from the audit trail', () => {
-  it('ignores other runs, updates the current gate from later measurements with counted passes and fails, and resets them with a new step', () => {
+  it('ignores other runs, updates the current gate from later measurements with the passes and fails their state machine counted, and starts afresh with a new step', () => {
     const dir = path.join(tmp.dir, 'one');
     writeTrail(dir, [
       ['A', 'stage-started', { stage: 'verify' }],
       ['A', 'gate-decided', { gate: 'verify', outcome: 'Pass', reason: 'rows equal', checks: [{ name: 'public.t', outcome: 'Pass', value: 0, threshold: 0, reason: 'equal' }] }],
       ['A', 'stage-started', { stage: 'shift' }],
       ['A', 'step-intent', { stage: 'shift', step: 'reads-25', key: 'A/shift/reads-25', epoch: 1 }],
-      ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 500)],
+      ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 500, { passes: 1, failures: 0 })],
       ['A', 'gate-decided', decided('shift-25', 'hold', 1)],
       ['B', 'gate-decided', decided('shift-25', 'rollback', 0)],
-      ['B', 'check-measured', measured('shift-25', 'Fail', 0.9, 5000)],
-      ['A', 'check-measured', measured('shift-25', 'Pass', 0.012, 600)],
-      ['A', 'check-measured', measured('shift-25', 'Pass', 0.011, 700)],
+      ['B', 'check-measured', measured('shift-25', 'Fail', 0.9, 5000, { passes: 0, failures: 1 })],
+      ['A', 'check-measured', measured('shift-25', 'Pass', 0.012, 600, { passes: 2, failures: 0 })],
+      ['A', 'check-measured', measured('shift-25', 'Pass', 0.011, 700, { passes: 3, failures: 0 })],
     ]);
     const passing = readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' });
     expect(passing.source).toBe('audit-trail');
@@ -86,15 +88,21 @@ describe('status: gates from the audit trail', () => {
     expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'cutover' }).current).toBeNull();
     expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift', limit: 1 }).decisions.map((d) => d.gate)).toEqual(['shift-25']);
 
-    writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Fail', 0.04, 800)]]);
+    writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Fail', 0.04, 800, { passes: 0, failures: 1 })]]);
     expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ outcome: 'Fail', value: 0.04, consecutivePasses: 0, failures: 1 });
 
     // Resumed: the step is intended again and its gate starts afresh under the same name.
     writeTrail(dir, [
       ['A', 'step-intent', { stage: 'shift', step: 'reads-25', key: 'A/shift/reads-25', epoch: 2 }],
-      ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 900)],
+      ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 900, { passes: 1, failures: 0 })],
     ]);
     expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.01, consecutivePasses: 1, failures: 0, critical: true });
+
+    // The counts are the state machine's, as recorded: nothing is recounted, and a record without them says nothing.
+    writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Pass', 0.02, 950, { passes: 7, failures: 2 })]]);
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.02, consecutivePasses: 7, failures: 2 });
+    writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Pass', 0.03, 990, null)]]);
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.03, consecutivePasses: null, failures: null, critical: true });
   });
 
   it('skips a half-written last line, a decision naming no gate and a measurement of no gate; reads nothing from a missing trail', () => {

@@ -114,7 +114,25 @@ const canaryRegistry: StageRegistry = () => [
         run(ctx: StepContext) {
           const url = ctx.secrets.databaseUrl('source', 'app');
           ctx.logger.debug(`connecting to ${url}`, { url, b64: Buffer.from(url).toString('base64'), enc: encodeURIComponent(url) });
-          ctx.events.emit('check-measured', { check: 'canary', outcome: 'Error', value: null, reason: `cannot reach ${url}` });
+          ctx.events.emit('check-measured', {
+            gate: 'preflight',
+            check: 'canary',
+            metric: 'canary.reachable',
+            outcome: 'Error',
+            verdict: 'holding',
+            value: null,
+            sourceValue: null,
+            ratio: null,
+            samples: 0,
+            sourceSamples: null,
+            threshold: null,
+            failures: 0,
+            consecutivePasses: 0,
+            countedAs: 'hold',
+            dryRun: false,
+            critical: false,
+            reason: `cannot reach ${url}`,
+          });
           ctx.state.set('last-url', { url });
           throw new Error(`connection to ${url} refused (${Buffer.from(url).toString('base64')})`);
         },
