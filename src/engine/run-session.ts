@@ -111,6 +111,12 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
     cwd: path.dirname(run.planFile),
     redactor: env.redactor,
   });
+  // Kubernetes Secret references: read for this execution into memory only (registered with the
+  // redactor as they are decoded); what cannot be read is preflight's secret.unreadable.
+  if (secrets.kubernetesRefs > 0) {
+    const { createKubernetesSecretReader } = await import('../platforms/kubernetes/secrets.js');
+    await secrets.loadKubernetes(createKubernetesSecretReader({}, { redactor: env.redactor }));
+  }
   const runtime = env.runtime ?? createRuntime({ stateDir: env.stateDir });
   const outcome = await withRunEvents(store, env, run.id, async (events, trail) => {
     const registry = env.registry ?? defaultRegistry;

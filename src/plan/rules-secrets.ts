@@ -1,13 +1,16 @@
 /**
  * Rules about secrets in a plan: a database URL written literally must hold no password (the
  * message says how to reference it instead, and never repeats the password), other URLs must hold
- * no credentials, and the two sites must not point at the same database.
+ * no credentials, the two sites must not point at the same database, and a `fromSecret` reference
+ * must have a Kubernetes context and namespace to read from (its site's, or its own outside a site).
  */
 import { InputError } from '../common/errors.js';
 import { parseDatabaseUrl } from '../data/postgres/identifiers.js';
 import type { PlanPath } from './path.js';
 import { analysisBlocks, type Rule, type RuleContext } from './rule-context.js';
-import type { SecretRef } from './schema.js';
+import type { Migration, SecretRef } from './schema.js';
+import { isKubernetesRef, locateKubernetesRef, siteOfPath } from './secret-location.js';
+import { findSecretRefs } from './secrets.js';
 
 const SITES = ['source', 'target'] as const;
 
@@ -57,10 +60,18 @@ function checkNoCredentials(ctx: RuleContext, path: PlanPath, text: string | und
   }
 }
 
-function sameReference(a: string | SecretRef, b: string | SecretRef): string | undefined {
+function sameReference(plan: Migration, name: string, a: string | SecretRef, b: string | SecretRef): string | undefined {
   if (typeof a === 'string' || typeof b === 'string') return a === b ? 'the same URL' : undefined;
   if ('fromEnv' in a && 'fromEnv' in b && a.fromEnv === b.fromEnv) return `the same environment variable ${a.fromEnv}`;
   if ('fromFile' in a && 'fromFile' in b && a.fromFile === b.fromFile) return `the same file ${a.fromFile}`;
+  if (isKubernetesRef(a) && isKubernetesRef(b)) {
+    const from = locateKubernetesRef(plan, ['spec', 'source', 'databases', name, 'url'], a);
+    const to = locateKubernetesRef(plan, ['spec', 'target', 'databases', name, 'url'], b);
+    if ('problem' in from || 'problem' in to) return undefined;
+    if (from.context === to.context && from.namespace === to.namespace && from.name === to.name && from.key === to.key) {
+      return `the same Kubernetes Secret key (${from.namespace}/${from.name} key ${from.key}, context ${from.context})`;
+    }
+  }
   return undefined;
 }
 
@@ -77,7 +88,7 @@ const distinctDatabases: Rule = (ctx) => {
   for (const [name, database] of Object.entries(target.databases)) {
     const other = source.databases[name];
     if (other === undefined) continue;
-    const same = sameReference(other.url, database.url);
+    const same = sameReference(ctx.plan, name, other.url, database.url);
     if (same !== undefined) {
       ctx.report(
         ['spec', 'target', 'databases', name, 'url'],
@@ -97,4 +108,22 @@ const urlsWithoutCredentials: Rule = (ctx) => {
   spec.approvals.forEach((approval, index) => checkNoCredentials(ctx, ['spec', 'approvals', index, 'webhook'], approval.webhook));
 };
 
-export const secretRules: readonly Rule[] = [literalDatabaseUrls, distinctDatabases, urlsWithoutCredentials];
+/** A `fromSecret` needs a Kubernetes site, or its own context and namespace outside the sites. */
+const kubernetesReferences: Rule = (ctx) => {
+  for (const { path, ref } of findSecretRefs(ctx.plan)) {
+    if (!isKubernetesRef(ref)) continue;
+    const site = siteOfPath(path);
+    const platform = site ? ctx.plan.spec[site].platform : undefined;
+    if (platform && platform.kind !== 'kubernetes') {
+      ctx.report(
+        [...path, 'fromSecret'],
+        `fromSecret reads a Kubernetes Secret, but the ${site} site's platform is ${platform.kind}, which has no Kubernetes Secrets; use { fromEnv: NAME } or { fromFile: PATH }`,
+      );
+      continue;
+    }
+    const location = locateKubernetesRef(ctx.plan, path, ref);
+    if ('problem' in location) ctx.report([...path, 'fromSecret'], location.problem);
+  }
+};
+
+export const secretRules: readonly Rule[] = [literalDatabaseUrls, distinctDatabases, urlsWithoutCredentials, kubernetesReferences];

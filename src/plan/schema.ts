@@ -47,10 +47,10 @@ export const secretRef = z
         .strictObject({
           name: z.string().min(1).describe('Name of the Kubernetes Secret.'),
           key: z.string().min(1).describe('Key inside the Secret.'),
-          namespace: z.string().min(1).optional().describe("Namespace of the Secret (default: the site's namespace)."),
-          context: z.string().min(1).optional().describe("Kubernetes context (default: the site's context)."),
+          namespace: z.string().min(1).optional().describe("Namespace of the Secret (default: the site's namespace; required outside a site)."),
+          context: z.string().min(1).optional().describe("Kubernetes context (default: the site's context; required outside a site)."),
         })
-        .describe('A key of a Kubernetes Secret (read by the Kubernetes platform).'),
+        .describe('A key of a Kubernetes Secret, read when preflight or a run needs it and held in memory only (only on a Kubernetes site).'),
     }),
   ])
   .describe('A reference to a secret, resolved when a command needs it; the value never appears in output.');
@@ -77,7 +77,7 @@ export type PlatformSpec = z.infer<typeof platform>;
 
 export const database = z.strictObject({
   url: secretOrLiteral.describe(
-    'PostgreSQL URL of the database: a reference ({ fromEnv: NAME } or { fromFile: PATH }), or a literal URL without a password.',
+    'PostgreSQL URL of the database: a reference to the whole URL ({ fromEnv: NAME }, { fromFile: PATH }, or { fromSecret: { name, key } } on a Kubernetes site), or a literal URL without a password.',
   ),
 });
 

@@ -1,8 +1,10 @@
 /**
  * Resolves the secret references of a loaded plan, late: only when a command needs the values.
  * `fromEnv` reads a variable (set and non-empty), `fromFile` reads a file relative to the plan's
- * directory (one trailing newline trimmed), `fromSecret` waits for the Kubernetes platform. Every
- * value is registered with the redactor before it is returned, and so is the decoded password of
+ * directory (one trailing newline trimmed), `fromSecret` reads a key of a Kubernetes Secret through
+ * the Kubernetes platform's reader when `loadKubernetes` is awaited (a run's execution, preflight),
+ * into memory only. Every value is registered with the redactor before it is returned (the
+ * Kubernetes reader registers it as soon as it is decoded), and so is the decoded password of
  * every database URL. Errors name the path and the reference, never a value.
  */
 import fs from 'node:fs';
@@ -10,7 +12,7 @@ import path from 'node:path';
 import {
   HandoffError,
   InputError,
-  NotImplementedError,
+  InternalError,
   SecretUnresolvedError,
   type PlanIssue,
 } from '../common/errors.js';
@@ -19,6 +21,13 @@ import { parseDatabaseUrl } from '../data/postgres/identifiers.js';
 import type { LoadedPlan } from './load.js';
 import { formatPath } from './path.js';
 import { secretRef, type SecretRef } from './schema.js';
+import {
+  describeLocation,
+  isKubernetesRef,
+  locateKubernetesRef,
+  type KubernetesSecretReader,
+  type SecretReadReason,
+} from './secret-location.js';
 
 /** Secret files larger than this are refused (a URL or a token is tiny). */
 export const MAX_SECRET_FILE_BYTES = 64 * 1024;
@@ -29,6 +38,21 @@ export interface ResolvedSecrets {
   /** Resolves one reference (`path` names where it sits, for messages). */
   resolve(ref: SecretRef, path: string): string;
 }
+
+/** The resolver of a plan: also reads its Kubernetes Secret references when told to. */
+export interface PlanSecrets extends ResolvedSecrets {
+  /**
+   * Reads every `fromSecret` reference of the plan (each Secret key once) into memory. Never throws
+   * for a Secret that cannot be read: resolving that reference throws SecretUnresolvedError with
+   * the reason (details.reason). Reads again only what failed before.
+   */
+  loadKubernetes(reader: KubernetesSecretReader, signal?: AbortSignal): Promise<void>;
+  /** How many references of the plan are `fromSecret`. */
+  readonly kubernetesRefs: number;
+}
+
+/** What `loadKubernetes` found for one reference (by plan path). */
+type KubeRead = { value: string } | { problem: string; reason: SecretReadReason | 'plan' };
 
 export interface ResolveSecretsOptions {
   env: NodeJS.ProcessEnv;
@@ -56,8 +80,14 @@ function describeRef(ref: SecretRef): string {
   return `Kubernetes Secret ${ref.fromSecret.namespace ? `${ref.fromSecret.namespace}/` : ''}${ref.fromSecret.name} key ${ref.fromSecret.key}`;
 }
 
-/** Why a reference cannot be resolved, or its value. */
-function read(ref: SecretRef, options: ResolveSecretsOptions, planDir: string): { value: string } | { problem: string } {
+/** Why a reference cannot be resolved, or its value (`fromSecret`: what loadKubernetes read). */
+function read(
+  ref: SecretRef,
+  options: ResolveSecretsOptions,
+  planDir: string,
+  kube: ReadonlyMap<string, KubeRead>,
+  key: string,
+): { value: string } | { problem: string } {
   if ('fromEnv' in ref) {
     const value = options.env[ref.fromEnv];
     if (value === undefined) return { problem: `environment variable ${ref.fromEnv} is not set` };
@@ -86,10 +116,11 @@ function read(ref: SecretRef, options: ResolveSecretsOptions, planDir: string): 
     if (value === '') return { problem: `file ${ref.fromFile} is empty` };
     return { value };
   }
-  throw new NotImplementedError(
-    `fromSecret (${describeRef(ref)})`,
-    'the Kubernetes platform issue reads Kubernetes Secrets; use fromEnv or fromFile until then',
-  );
+  const loaded = kube.get(key);
+  if (loaded === undefined) {
+    throw new InternalError(`${key}: the ${describeRef(ref)} was used before the plan's Kubernetes Secrets were read (loadKubernetes)`);
+  }
+  return loaded;
 }
 
 function isDatabaseUrlPath(at: ReadonlyArray<string | number>): at is ['spec', 'source' | 'target', 'databases', string, 'url'] {
@@ -101,9 +132,10 @@ function isDatabaseUrlPath(at: ReadonlyArray<string | number>): at is ['spec', '
  * before anything starts) and registers the values with the redactor. `fromSecret` references are
  * resolved when asked for. Throws SecretUnresolvedError listing every problem.
  */
-export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOptions): ResolvedSecrets {
+export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOptions): PlanSecrets {
   const planDir = path.dirname(path.resolve(options.cwd, loaded.file));
   const values = new Map<string, string>();
+  const kube = new Map<string, KubeRead>();
   const issues: PlanIssue[] = [];
   const register = (value: string): void => {
     options.redactor.add(value);
@@ -119,8 +151,13 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
     const key = typeof at === 'string' ? at : formatPath(at);
     const known = values.get(key);
     if (known !== undefined) return known;
-    const result = read(ref, options, planDir);
-    if ('problem' in result) throw new SecretUnresolvedError([problem(at, result.problem)], { details: { path: key, reference: describeRef(ref) } });
+    const result = read(ref, options, planDir, kube, key);
+    if ('problem' in result) {
+      const reason = kube.get(key);
+      throw new SecretUnresolvedError([problem(at, result.problem)], {
+        details: { path: key, reference: describeRef(ref), ...(reason && 'reason' in reason ? { reason: reason.reason } : {}) },
+      });
+    }
     register(result.value);
     if (typeof at !== 'string' && isDatabaseUrlPath(at)) {
       try {
@@ -129,7 +166,7 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
         if (!(error instanceof InputError)) throw error;
         const reason = error.message.replace(/^url: /, '');
         throw new SecretUnresolvedError([problem(at, `${describeRef(ref)} does not hold a PostgreSQL URL: ${reason}`)], {
-          details: { path: key, reference: describeRef(ref) },
+          details: { path: key, reference: describeRef(ref), reason: 'not-a-url' },
         });
       }
     }
@@ -160,7 +197,49 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
     }
   }
 
+  const kubernetesRefs = findSecretRefs(loaded.plan).filter(({ ref }) => isKubernetesRef(ref));
+  const reads = new Map<string, Promise<KubeRead>>();
+
   return {
+    kubernetesRefs: kubernetesRefs.length,
+    async loadKubernetes(reader, signal) {
+      await Promise.all(
+        kubernetesRefs.map(async ({ path: at, ref }) => {
+          const key = formatPath(at);
+          const known = kube.get(key);
+          if (known !== undefined && 'value' in known) return;
+          if (!isKubernetesRef(ref)) return;
+          const location = locateKubernetesRef(loaded.plan, at, ref);
+          if ('problem' in location) {
+            kube.set(key, { problem: location.problem, reason: 'plan' });
+            return;
+          }
+          // Each Secret key is read once, even when several references name it.
+          const id = JSON.stringify(location);
+          let pending = reads.get(id);
+          if (pending === undefined) {
+            pending = reader.read(location, signal).then((result): KubeRead => {
+              if ('value' in result) return result;
+              return { problem: `${describeLocation(location)} cannot be read: ${result.message}`, reason: result.reason };
+            });
+            reads.set(id, pending);
+            // A failed read is tried again by the next call.
+            void pending.then((result) => {
+              if ('problem' in result) reads.delete(id);
+            });
+          }
+          const result = await pending;
+          if ('value' in result) register(result.value);
+          kube.set(key, result);
+          // Resolve now so a database URL's decoded password is registered before any use too.
+          try {
+            resolveAt(at, ref);
+          } catch (error) {
+            if (!(error instanceof SecretUnresolvedError)) throw error;
+          }
+        }),
+      );
+    },
     databaseUrl(site, database) {
       const entry = loaded.plan.spec[site].databases[database];
       if (entry === undefined) {

@@ -31,6 +31,7 @@ const validJson = z.strictObject({
   stages: z.array(z.enum(STAGE_NAMES)),
   file: z.string(),
   secretsResolved: z.boolean(),
+  secrets: z.strictObject({ references: z.number(), resolved: z.number(), kubernetes: z.number() }),
 });
 const invalidJson = z.strictObject({
   valid: z.literal(false),
@@ -80,7 +81,7 @@ describe.concurrent('handoff validate', { timeout: TEST_TIMEOUT }, () => {
     const result = await runCli(['validate', '-f', designFile], { env: { ...ENV, ...stateEnv }, timeoutMs: CLI_TIMEOUT });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect(result.stdout).toMatch(/valid plan "orders-to-gke" \(sha256 [0-9a-f]{12}\); stages preflight, .*finalize; secret references resolved/);
+    expect(result.stdout).toMatch(/valid plan "orders-to-gke" \(sha256 [0-9a-f]{12}\); stages preflight, .*finalize; 2 secret references: 2 resolved from the environment or files\n$/);
     noSecret(result.stdout, result.stderr);
   });
 

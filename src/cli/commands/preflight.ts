@@ -7,7 +7,10 @@ import { runPreflight, type PreflightReport, type SizeEstimate } from '../../dat
 import { createSilentLogger } from '../../common/logger.js';
 import { loadPlanFile } from '../../plan/load.js';
 import { createKubernetesPlatform } from '../../platforms/kubernetes/kubernetes-platform.js';
+import { createKubernetesSecretReader } from '../../platforms/kubernetes/secrets.js';
 import { resolveSecrets } from '../../plan/secrets.js';
+import { checkKubernetesSecrets } from '../../plan/secret-check.js';
+import { formatPath } from '../../plan/path.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
@@ -49,10 +52,16 @@ interface PlanReport extends PreflightReport {
 async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport> {
   const loaded = loadPlanFile(path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file));
   const secrets = resolveSecrets(loaded, { env: ctx.env, cwd: ctx.cwd, redactor: ctx.redactor });
-  const findings: Finding[] = [];
+  const findings: Finding[] = await checkKubernetesSecrets(loaded.plan, secrets, createKubernetesSecretReader({}, { redactor: ctx.redactor }));
+  const unreadable = new Set(findings.map((f) => f.subject));
   const databases: PlanReport['databases'] = [];
   let inputError: InputError | undefined;
   for (const entry of loaded.plan.spec.data) {
+    // A database whose URL cannot be read is reported (secret.unreadable) and not connected to.
+    if ((['source', 'target'] as const).some((site) => unreadable.has(formatPath(['spec', site, 'databases', entry.database, 'url'])))) {
+      databases.push({ database: entry.database, ok: false, estimate: null });
+      continue;
+    }
     const report = await runPreflight({
       sourceUrl: secrets.databaseUrl('source', entry.database),
       targetUrl: secrets.databaseUrl('target', entry.database),

@@ -62,6 +62,10 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         }
         const skipped = new Set(loaded.plan.spec.stages.filter((stage) => stage.skip).map((stage) => stage.name));
         const stages = STAGE_NAMES.filter((stage) => !skipped.has(stage));
+        // What was checked: fromEnv/fromFile resolved here; fromSecret only read by preflight and the run.
+        const references = findSecretRefs(loaded.plan);
+        const kubernetes = references.filter(({ ref }) => 'fromSecret' in ref).length;
+        const counts = { references: references.length, resolved: resolved ? references.length - kubernetes : 0, kubernetes };
         if (format === 'json') {
           ctx.json({
             valid: true,
@@ -70,12 +74,17 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             stages,
             file: flags.file,
             secretsResolved: resolved,
+            secrets: counts,
           });
         } else {
-          const deferred = findSecretRefs(loaded.plan).filter(({ ref }) => 'fromSecret' in ref).length;
-          const secrets = resolved
-            ? `secret references resolved${deferred > 0 ? ` (${deferred} fromSecret left to the Kubernetes platform at run time)` : ''}`
-            : 'secret references not resolved (--no-resolve)';
+          const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+          const k8s = kubernetes > 0 ? `, ${plural(kubernetes, 'Kubernetes Secret reference')} checked at run time by preflight (validate reads no cluster)` : '';
+          const secrets =
+            counts.references === 0
+              ? 'no secret references'
+              : resolved
+                ? `${plural(counts.references, 'secret reference')}: ${counts.resolved} resolved from the environment or files${k8s}`
+                : `${plural(counts.references, 'secret reference')} not resolved (--no-resolve)`;
           ctx.out(
             `${flags.file}: valid plan "${loaded.plan.metadata.name}" (sha256 ${loaded.hash.slice(0, 12)}); stages ${stages.join(', ')}; ${secrets}\n`,
           );

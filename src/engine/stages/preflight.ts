@@ -1,6 +1,7 @@
 import { CheckFailedError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
+import { kubernetesSecretFindings } from '../../plan/secret-check.js';
 import type { Step, StepContext } from '../step.js';
 import type { Stage, StageDeps } from '../stage.js';
 import { routerCapabilityFindings } from '../../traffic/capability-findings.js';
@@ -11,6 +12,13 @@ import { platformContext } from './support.js';
 export const resolveSecretsStep: Step = {
   name: 'resolve-secrets',
   async run(ctx) {
+    // Kubernetes Secrets were read when the execution started; what could not be read stops the run here.
+    const unreadable = kubernetesSecretFindings(ctx.plan, ctx.secrets);
+    if (unreadable.length > 0) {
+      record(ctx, 'secrets', unreadable);
+      const list = unreadable.map((f) => `${f.id} (${f.subject}): ${f.message}`).join('; ');
+      throw new CheckFailedError(`preflight found ${unreadable.length} blocker(s): ${list}`);
+    }
     let resolved = 0;
     for (const site of ['source', 'target'] as const) {
       for (const database of Object.keys(ctx.plan.spec[site].databases)) {

@@ -201,6 +201,17 @@ export function validate(type: ResourceType, object: KubeObject, old: KubeObject
       causes.push({ field: 'spec.clusterIPs[0]', message: `Invalid value: ${JSON.stringify([spec.clusterIP])}: may not change once set` });
     }
   }
+  if (type.group === '' && type.kind === 'Secret' && isObject(object.data)) {
+    // data is map[string][]byte: JSON decoding refuses what is not standard, padded base64.
+    for (const value of Object.values(object.data)) {
+      const text = typeof value === 'string' ? value : '';
+      const bad = typeof value !== 'string' ? 0 : text.search(/[^A-Za-z0-9+/=]|=[^=]|=.{2,}$/);
+      if (bad >= 0 || text.length % 4 !== 0) {
+        const at = bad >= 0 ? bad : text.length - (text.length % 4);
+        throw statusErrors.badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at}`);
+      }
+    }
+  }
   if (type.group === '' && type.kind === 'Secret' && isObject(object.stringData)) {
     const data = isObject(object.data) ? object.data : {};
     for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(String(value)).toString('base64');

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAuthorizer, type Authorizer, type DenyRule } from './authorization.js';
 import { createCatalog, groupVersionOf, type Catalog, type CatalogOptions, type ResourceType } from './catalog.js';
 import { createController, type Controller } from './controller.js';
 import { coreVersions, groupDocument, groupList, resourceList, versionDocument, type ServerVersion } from './discovery.js';
@@ -37,6 +38,10 @@ export interface KubeTestServerOptions {
   /** When set, requests must carry `Authorization: Bearer <token>`. */
   token?: string;
   readyDelayMs?: number;
+  /** The user requests are authenticated as (named in Forbidden messages; default `kube-test-user`). */
+  user?: string;
+  /** Requests RBAC denies with 403 Forbidden (see authorization.ts); more with `authorizer.deny`. */
+  deny?: DenyRule[];
 }
 
 export interface RequestRecord {
@@ -52,6 +57,8 @@ export interface KubeTestServer {
   catalog: Catalog;
   objects: ObjectApi;
   controller: Controller;
+  /** Allows every request except those its deny rules match (403 Forbidden, as RBAC answers). */
+  authorizer: Authorizer;
   /** Every request received, in order (for asserting what a client did). */
   requests: RequestRecord[];
   /** Creates objects as a cluster admin would (namespace from the object). */
@@ -125,6 +132,7 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
   const controller = createController(store, catalog, objects, { readyDelayMs: options.readyDelayMs ?? 100 });
   const version = options.version ?? { major: '1', minor: '31' };
   const requests: RequestRecord[] = [];
+  const authorizer = createAuthorizer(options.user ?? 'kube-test-user', options.deny);
   const openWatches = new Set<http.ServerResponse>();
   let address = '127.0.0.1:0';
 
@@ -288,6 +296,16 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     const route = resolve(catalog, group, groupVersion, rest);
     if (!route) return sendStatus(res, statusErrors.noResource().body);
     const { type } = route;
+    const watch = url.searchParams.get('watch');
+    const forbidden = authorizer.check({
+      method,
+      type,
+      ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+      ...(route.name !== undefined ? { name: route.name } : {}),
+      ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
+      watch: watch === '1' || watch === 'true',
+    });
+    if (forbidden) return sendStatus(res, forbidden);
     if (type.deprecated) res.setHeader('Warning', `299 - "${type.deprecated}"`);
     const write = {
       fieldManager: url.searchParams.get('fieldManager') ?? defaultManager(req),
@@ -372,6 +390,7 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     catalog,
     objects,
     controller,
+    authorizer,
     requests,
     seed: (list) =>
       list.map((object) => {
