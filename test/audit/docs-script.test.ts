@@ -1,12 +1,13 @@
 // The independent verification script in docs/audit.md must keep working: it is run here, as an
 // auditor would run it, against a real trail and against tampered copies.
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/cli.js';
 import { makeTempDir } from '../support/tmp.js';
-import { buildTrail, checkpointsPath, readLinesOf, rechain, trailPath, writeLinesOf } from './fixtures.js';
+import { buildTrail, checkpointsPath, keyDirOf, readLinesOf, rechain, trailPath, writeLinesOf } from './fixtures.js';
 
 let dir = '';
 let cleanup = (): void => undefined;
@@ -25,8 +26,9 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-function runScript(): { code: number | null; stdout: string } {
-  const result = spawnSync(process.execPath, [script, path.join(dir, 'audit')], { encoding: 'utf8', timeout: 30_000 });
+function runScript(keyFile?: string): { code: number | null; stdout: string } {
+  const args = [script, path.join(dir, 'audit'), ...(keyFile === undefined ? [] : [keyFile])];
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
   return { code: result.status, stdout: result.stdout };
 }
 
@@ -60,5 +62,16 @@ describe('the verification script in docs/audit.md', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/checkpoint 1: bad signature/);
     fs.writeFileSync(checkpointsPath(dir), original);
+  });
+
+  it('rejects emptied checkpoints, and checkpoints signed by another key than the pinned one', () => {
+    const original = fs.readFileSync(checkpointsPath(dir), 'utf8');
+    fs.writeFileSync(checkpointsPath(dir), '');
+    expect(runScript()).toMatchObject({ code: 1, stdout: expect.stringMatching(/no checkpoints: they were deleted/) });
+    fs.writeFileSync(checkpointsPath(dir), original);
+    expect(runScript(path.join(keyDirOf(dir), 'signing-key.pub.pem')).code).toBe(0);
+    const other = path.join(dir, 'other.pub.pem');
+    fs.writeFileSync(other, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(runScript(other)).toMatchObject({ code: 1, stdout: expect.stringMatching(/checkpoint 1: bad signature/) });
   });
 });
