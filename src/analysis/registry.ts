@@ -96,6 +96,8 @@ export interface BuildGateOptions {
   expectedShare?: number;
   shareTolerance?: Partial<ShareTolerance>;
   events?: EventBus;
+  /** A provider for a check instead of the registry's (the engine's runtime overrides; tests); `undefined` falls through. */
+  providerFor?: (check: CheckConfig) => MetricProvider | undefined;
 }
 
 /** Resolves every check and its provider; throws InputError naming the check on anything missing. */
@@ -110,6 +112,8 @@ export function buildGateChecks(options: BuildGateOptions): GateCheck[] {
   const checks: GateCheck[] = (analysis.checks ?? []).map((spec, i) => {
     const where = `spec.analysis.checks[${i}]`;
     const config = resolveCheck(spec, analysis, where);
+    const given = options.providerFor?.(config);
+    if (given) return { config, provider: given };
     const factory = PROVIDER_FACTORIES[config.provider];
     if (!factory) throw new InputError(`${where}.metric: no provider "${config.provider}"; known: ${Object.keys(PROVIDER_FACTORIES).join(', ')}`);
     return { config, provider: factory({ spec, config, analysis, context, where, router }) };

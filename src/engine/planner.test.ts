@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError, InternalError } from '../common/errors.js';
+import { InputError } from '../common/errors.js';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { createRuntime } from './runtime.js';
 import { formatRunPlan, planRun } from './planner.js';
@@ -10,7 +13,8 @@ import { createSilentLogger } from '../common/logger.js';
 import { createRedactor } from '../common/redact.js';
 import type { StepContext } from './step.js';
 
-const deps = { checkpoint: () => {} };
+// Planning makes no adapter and writes nothing: a runtime over a directory that is never created.
+const deps = { checkpoint: () => {}, runtime: createRuntime({ stateDir: path.join(os.tmpdir(), 'handoff-planner-test-never-written') }) };
 
 describe('planRun', () => {
   it('lists the eight stages with skip reasons for a plan without data, traffic or processes', () => {
@@ -100,13 +104,17 @@ describe('defaultRegistry', () => {
     }
   });
 
-  it('says a step needs the run time adapters when stages are built without them (dry run)', async () => {
+  it('plans a plan with data and traffic through the runtime without making anything (dry run)', () => {
     const plan = testPlan({
-      source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: {} },
-      target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: {} },
+      source: { platform: { kind: 'local' }, databases: { orders: { url: { fromEnv: 'A' } } } },
+      target: { platform: { kind: 'local' }, databases: { orders: { url: { fromEnv: 'B' } } } },
+      data: [{ database: 'orders' }],
+      traffic: { router: { kind: 'builtin', listen: '127.0.0.1:1' } },
     });
-    const provision = defaultRegistry(plan, deps).find((s) => s.name === 'provision');
-    await expect(provision?.steps[0]?.run(ctx(plan))).rejects.toBeInstanceOf(InternalError);
+    const stages = defaultRegistry(plan, deps);
+    expect(stages.find((s) => s.name === 'verify')?.steps.map((s) => s.name)).toEqual(['verify-orders']);
+    expect(stages.find((s) => s.name === 'finalize')?.steps.map((s) => s.name)).toContain('drain-reverse-orders');
+    expect(fs.existsSync(deps.runtime.stateDir)).toBe(false);
   });
 
   it('resolves every secret in preflight and fails on one that is missing', async () => {

@@ -18,9 +18,10 @@ import { openStore, type Store } from '../store/store.js';
 import { executeRun, type RunOutcome } from './executor.js';
 import { auditEvents, logEvents } from './observers.js';
 import { writeRunReport } from '../report/write.js';
+import { loadKubernetesSecrets } from './adapters.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { defaultRegistry } from './stages/index.js';
-import type { StageRegistry } from './stage.js';
+import type { StageDeps, StageRegistry } from './stage.js';
 
 /** What every run operation needs from its caller (the CLI, or a test's child process). */
 export interface EngineEnv {
@@ -95,6 +96,14 @@ export function loadRunPlan(run: RunRecord): LoadedPlan {
   return loadPlanText(run.planText, run.planFile);
 }
 
+/**
+ * What a registry needs to plan stages without running them (dry run, status): a runtime that makes
+ * nothing until a step asks (stages take only the data plane, made without I/O), no checkpoints.
+ */
+export function planningDeps(env: EngineEnv): StageDeps {
+  return { checkpoint: () => {}, runtime: env.runtime ?? createRuntime({ stateDir: env.stateDir }) };
+}
+
 export interface ExecuteInput {
   store: Store;
   run: RunRecord;
@@ -113,10 +122,7 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
   });
   // Kubernetes Secret references: read for this execution into memory only (registered with the
   // redactor as they are decoded); what cannot be read is preflight's secret.unreadable.
-  if (secrets.kubernetesRefs > 0) {
-    const { createKubernetesSecretReader } = await import('../platforms/kubernetes/secrets.js');
-    await secrets.loadKubernetes(createKubernetesSecretReader({}, { redactor: env.redactor }));
-  }
+  await loadKubernetesSecrets(secrets, env.redactor);
   const runtime = env.runtime ?? createRuntime({ stateDir: env.stateDir });
   const outcome = await withRunEvents(store, env, run.id, async (events, trail) => {
     const registry = env.registry ?? defaultRegistry;

@@ -31,10 +31,11 @@ export interface StageDeps {
   /** Writes a signed audit checkpoint (finalize uses it). */
   checkpoint(reason: string): void;
   /**
-   * The adapters steps act through (router, data plane, platforms), made from the plan. Absent when
-   * stages are only planned (dry run, status); a step that needs it then fails as an internal error.
+   * The adapters steps act through (router, data plane, platforms). Stages take the data plane from
+   * it while being built (it is made without I/O); everything else is made on first use by a step,
+   * so planning (dry run, status) passes a runtime too and nothing is contacted.
    */
-  runtime?: Runtime;
+  runtime: Runtime;
 }
 
 /** Builds the stages of a plan, in pipeline order. */

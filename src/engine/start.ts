@@ -13,7 +13,7 @@ import type { RunRecord } from '../store/runs.js';
 import { openStore } from '../store/store.js';
 import type { RunOutcome } from './executor.js';
 import { planRun, type RunPlan } from './planner.js';
-import { executeAudited, type EngineEnv } from './run-session.js';
+import { executeAudited, planningDeps, type EngineEnv } from './run-session.js';
 import { defaultRegistry } from './stages/index.js';
 
 /** `PLAN-YYYYMMDD-HHMMSS-xxxx`: sortable, and says which plan it runs. */
@@ -43,7 +43,7 @@ function changedPlanError(unfinished: RunRecord, loaded: LoadedPlan): HandoffErr
 /** What `run` would do: the stages, steps, gates and approvals, with what an unfinished run has done. */
 export function dryRun(env: EngineEnv, loaded: LoadedPlan, until: StageName | null): DryRun {
   const registry = env.registry ?? defaultRegistry;
-  const stages = registry(loaded.plan, { checkpoint: () => {} });
+  const stages = registry(loaded.plan, planningDeps(env));
   const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
   try {
     const unfinished = store?.runs.findUnfinished(loaded.plan.metadata.name);

@@ -10,7 +10,7 @@ import type { Migration } from '../plan/schema.js';
 import { readRunGates, type GateDecisionView, type WebhookCallView } from './gate-status.js';
 import { holderIsDead } from './lease.js';
 import { planRun } from './planner.js';
-import { loadRunPlan, openRun, type EngineEnv } from './run-session.js';
+import { loadRunPlan, openRun, planningDeps, type EngineEnv } from './run-session.js';
 import { defaultRegistry } from './stages/index.js';
 
 export interface RunSummary {
@@ -106,7 +106,7 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
     try {
       const loaded = loadRunPlan(run);
       plan = loaded.plan;
-      const stages = (env.registry ?? defaultRegistry)(loaded.plan, { checkpoint: () => {} });
+      const stages = (env.registry ?? defaultRegistry)(loaded.plan, planningDeps(env));
       planned = planRun({ plan: loaded.plan, stages, observed: { id: run.id, state: run.state, stages: recordedStages, steps, approvals } });
     } catch (error) {
       if (!(error instanceof HandoffError)) throw error;

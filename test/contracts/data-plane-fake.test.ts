@@ -38,6 +38,7 @@ dataPlaneContract('in-memory fake', async () => {
     targetUrl: 'fake://target',
     appWrite: async (site, key, value) => world.appWrite(site, 'public.kv', key, value),
     read: async (site, key) => world[site].tables.get('public.kv')?.get(key) ?? null,
+    diverge: async (key, value) => void world.target.tables.get('public.kv')?.set(key, value),
     leftovers: async () => [...world.source.objects, ...world.target.objects],
     close: async () => undefined,
   };

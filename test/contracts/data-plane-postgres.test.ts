@@ -60,6 +60,9 @@ dataPlaneContract(
         const r = await servers[site].query<{ v: string }>(`select v from public.kv where k = $1`, [key], db);
         return r.rows[0]?.v ?? null;
       },
+      async diverge(key, value) {
+        await target.query(`update public.kv set v = $2 where k = $1`, [key, value], db);
+      },
       async leftovers() {
         const out: string[] = [];
         for (const [name, server] of Object.entries(servers)) {

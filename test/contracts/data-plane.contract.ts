@@ -1,11 +1,15 @@
 /**
  * The data-plane contract, run against the in-memory fake and against PostgreSQL. It states what the
- * engine relies on: idempotent steps, a target fenced during replication, no lost write through
- * cutover and failback, undo and finalize that leave nothing behind.
+ * engine relies on: idempotent steps, a target fenced during replication, verification that fails on a
+ * lasting difference, lag measured through replication, a cutover whose phases put the write pause
+ * exactly under the hold, no lost write through cutover and failback, a finalize that first gives the
+ * source the target's last writes, undo and finalize that leave nothing behind.
  */
 import { describe, expect, it } from 'vitest';
+import { CheckFailedError } from '../../src/common/errors.js';
+import type { HandoffEvent } from '../../src/common/events.js';
 import { findingSchema } from '../../src/common/findings.js';
-import type { DataPlane, Step, StepContext } from '../../src/data/data-plane.js';
+import { cutoverInOrder, type DataPlane, type Step, type StepContext } from '../../src/data/data-plane.js';
 import type { DataSpec } from '../../src/plan/schema.js';
 
 export type Site = 'source' | 'target';
@@ -21,6 +25,8 @@ export interface DataPlaneFixture {
   appWrite(site: Site, key: string, value: string): Promise<boolean>;
   /** The row's value on a site, or null. */
   read(site: Site, key: string): Promise<string | null>;
+  /** Changes a row on the target behind replication's back (as an administrator, past any fence). */
+  diverge(key: string, value: string): Promise<void>;
   /** Objects handoff made for this run on either site (replication objects, markers, triggers). */
   leftovers(): Promise<string[]>;
   close(): Promise<void>;
@@ -99,7 +105,7 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
     withFixture('cutover moves writes to the target and replicates them back; failback returns them', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       expect(await f.appWrite('source', 'a', '1')).toBe(true);
-      const cut = await run(f.ctx, f.plane.cutoverSteps(f.entry));
+      const cut = await run(f.ctx, cutoverInOrder(f.plane.cutoverSteps(f.entry)));
       const opened = Object.entries(cut).find(([name]) => name.endsWith('open-target'))?.[1] as { writesRefusedMs: number | null };
       expect(typeof opened.writesRefusedMs).toBe('number');
       expect(await f.read('target', 'a')).toBe('1');
@@ -116,7 +122,7 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
 
     withFixture('undo of cutover before the target opens gives the source back its writes', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
-      const cutover = f.plane.cutoverSteps(f.entry);
+      const cutover = cutoverInOrder(f.plane.cutoverSteps(f.entry));
       const beforeOpen = cutover.slice(0, cutover.findIndex((s) => s.name.endsWith('open-target')));
       expect(beforeOpen.length).toBeGreaterThan(0);
       await run(f.ctx, beforeOpen); // everything before opening the target
@@ -129,7 +135,7 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
 
     withFixture('undo of a whole cutover, after the target took writes, brings them back and resumes replication', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
-      const cutover = f.plane.cutoverSteps(f.entry);
+      const cutover = cutoverInOrder(f.plane.cutoverSteps(f.entry));
       await run(f.ctx, cutover);
       expect(await f.appWrite('target', 'written-after-open', 't1')).toBe(true);
       await undo(f.ctx, cutover);
@@ -141,13 +147,72 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
 
     withFixture('finalize after cutover leaves nothing behind and the old source fenced', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
-      await run(f.ctx, f.plane.cutoverSteps(f.entry));
+      await run(f.ctx, cutoverInOrder(f.plane.cutoverSteps(f.entry)));
       const finalize = f.plane.finalizeSteps(f.entry);
       await run(f.ctx, finalize);
       await run(f.ctx, finalize); // replayed
       expect(await f.leftovers()).toEqual([]);
       expect(await f.appWrite('target', 'z', '1')).toBe(true);
       expect(await f.appWrite('source', 'z', '1')).toBe(false);
+    });
+
+    withFixture('verification passes on identical sites and fails, naming the database, on a lasting difference', async (f) => {
+      expect(await f.appWrite('source', 'v1', 'one')).toBe(true);
+      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      expect(await f.appWrite('source', 'v2', 'two')).toBe(true);
+      const steps = f.plane.verificationSteps(f.entry);
+      expect(steps.length).toBeGreaterThan(0);
+      const events: HandoffEvent[] = [];
+      const off = f.ctx.events.on((event) => void events.push(event));
+      try {
+        await run(f.ctx, steps); // v2 may still be on its way: a pass waits for replication before it judges
+        expect(events.filter((e) => e.type === 'verification-result').map((e) => (e.data as { identical: boolean }).identical)).toEqual([true]);
+        await f.diverge('v1', 'tampered');
+        const failed = await run(f.ctx, steps).then(() => null, (error: unknown) => error);
+        expect(failed).toBeInstanceOf(CheckFailedError);
+        expect((failed as Error).message).toContain(`database ${f.entry.database} differs`);
+      } finally {
+        off();
+      }
+    });
+
+    withFixture('lag is measured through replication, within its bound, and reported as an event', async (f) => {
+      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      const events: HandoffEvent[] = [];
+      const off = f.ctx.events.on((event) => void events.push(event));
+      try {
+        const lag = await f.plane.lag(f.ctx, f.entry, 10_000);
+        expect(lag).toBeGreaterThanOrEqual(0);
+        expect(lag).toBeLessThan(10_000);
+        expect(events.filter((e) => e.type === 'replication-lag').map((e) => e.data)).toEqual([{ database: f.entry.database, lagMs: lag }]);
+      } finally {
+        off();
+      }
+    });
+
+    withFixture('cutover phases: nothing is fenced before the hold, writes move under it, and stay moved after it', async (f) => {
+      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      const phases = f.plane.cutoverSteps(f.entry);
+      expect(phases.underHold.length).toBeGreaterThan(0);
+      await run(f.ctx, phases.beforeHold);
+      expect(await f.appWrite('source', 'before-hold', 'b')).toBe(true);
+      expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
+      await run(f.ctx, phases.underHold);
+      expect(await f.appWrite('source', 'under-hold', 'u')).toBe(false);
+      expect(await f.appWrite('target', 'under-hold', 'u')).toBe(true);
+      await run(f.ctx, phases.afterHold);
+      expect(await f.appWrite('source', 'after-hold', 'a')).toBe(false);
+      expect(await f.appWrite('target', 'after-hold', 'a')).toBe(true);
+      expect(await f.read('target', 'before-hold')).toBe('b');
+      await eventually(f, 'source', 'after-hold', 'a');
+    });
+
+    withFixture("finalize first gives the source the target's last writes", async (f) => {
+      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      await run(f.ctx, cutoverInOrder(f.plane.cutoverSteps(f.entry)));
+      expect(await f.appWrite('target', 'last', 'L')).toBe(true);
+      await run(f.ctx, f.plane.finalizeSteps(f.entry));
+      expect(await f.read('source', 'last')).toBe('L');
     });
   });
 }

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
-import type { Step } from '../../src/data/data-plane.js';
+import { cutoverInOrder, type Step } from '../../src/data/data-plane.js';
 import { makeHarness, testPlan } from './step-harness.js';
 
 const env = (name: string): string => {
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   const work: Array<{ key: string; act: () => Promise<unknown> }> = replicate.map((s) => ({ key: s.name, act: () => s.run(ctx) }));
   let first = 0; // boundaries are counted from this step
   if (env('MODE') === 'forward') {
-    for (const s of [...plane.cutoverSteps(entry), ...plane.finalizeSteps(entry)]) work.push({ key: s.name, act: () => s.run(ctx) });
+    for (const s of [...cutoverInOrder(plane.cutoverSteps(entry)), ...plane.finalizeSteps(entry)]) work.push({ key: s.name, act: () => s.run(ctx) });
   } else if (env('MODE') === 'failback') {
-    for (const s of plane.cutoverSteps(entry)) work.push({ key: `cutover ${s.name}`, act: () => s.run(ctx) });
+    for (const s of cutoverInOrder(plane.cutoverSteps(entry))) work.push({ key: `cutover ${s.name}`, act: () => s.run(ctx) });
     first = work.length;
     for (const s of [...plane.failbackSteps(entry), ...plane.finalizeSteps(entry)]) work.push({ key: `late ${s.name}`, act: () => s.run(ctx) });
   } else {

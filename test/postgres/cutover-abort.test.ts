@@ -6,7 +6,7 @@ import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { fenceSite, unfenceSite } from '../../src/data/postgres/fence.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 import { createScaffold, dropScaffold } from '../../src/data/postgres/scaffold.js';
-import type { Step, StepContext } from '../../src/data/data-plane.js';
+import { cutoverInOrder, type Step, type StepContext } from '../../src/data/data-plane.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { appUrl, leftovers } from './inspect.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
@@ -87,7 +87,7 @@ describe('cutover abort and fences', () => {
     // Divergence on the target behind replication's back (a superuser, so the fence does not stop it).
     await target.query(`update public.orders set customer = 'tampered' where id = 42`, [], 'abort1');
 
-    const { error, acted } = await runUntilFailure(ctx, plane.cutoverSteps(entry));
+    const { error, acted } = await runUntilFailure(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
     expect(error).toBeInstanceOf(CheckFailedError);
     expect((error as CheckFailedError).message).toMatch(/public\.orders: 0 missing, 0 extra, 1 changed/);
     expect(acted.at(-1)?.name).toBe('pg-abort1-recheck-dirty');
@@ -128,7 +128,7 @@ describe('cutover abort and fences', () => {
     const { ctx } = makeHarness({ runId: 'lag1', database: 'lag1', sourceUrl: source.url('lag1'), targetUrl: target.url('lag1') });
     await runSteps(ctx, plane.replicationSteps(entry));
     await target.query(`alter subscription handoff_lag1_lag1 disable`, [], 'lag1');
-    const { error, acted } = await runUntilFailure(ctx, plane.cutoverSteps(entry));
+    const { error, acted } = await runUntilFailure(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(acted.map((s) => s.name)).toEqual(['pg-lag1-lag-check']);
     expect(await accessState(source, 'lag1')).toEqual(before);

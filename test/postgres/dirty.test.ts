@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/data/postgres/connect.js';
 import { clearDirty, dirtyKeys, installDirtyTracking, removeDirtyTracking } from '../../src/data/postgres/dirty.js';
 import { objectNames } from '../../src/data/postgres/names.js';
-import { recheckDirtyKeys } from '../../src/data/postgres/recheck.js';
+import { recheckKeys as recheckDirtyKeys } from '../../src/data/postgres/verify/recheck-keys.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let a: TestPostgres;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cutoverInOrder } from '../../src/data/data-plane.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
@@ -48,7 +49,7 @@ for (const sourceVersion of [18, 15] as const) {
         await expect(target.query(`set role app; insert into public.counters values ('x', 1)`, [], 'shop')).rejects.toThrow(/permission denied/);
         await work.waitForAcks(200);
 
-        const cut = await runSteps(ctx, plane.cutoverSteps(entry));
+        const cut = await runSteps(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
         const opened = cut['pg-shop-open-target'] as { writesRefusedMs: number };
         expect(opened.writesRefusedMs).toBeGreaterThanOrEqual(0);
         expect(opened.writesRefusedMs).toBeLessThan(30_000);

@@ -3,11 +3,15 @@
  * replication that applies writes instantly, fences that refuse application writes. It follows the
  * same contract as the PostgreSQL data plane (test/contracts/data-plane.contract.ts): idempotent
  * steps, undo that removes what run made, a fenced target during replication, reverse replication
- * after cutover, and a source left fenced after finalize (keepSourceFenced).
+ * after cutover, and a source left fenced after finalize (keepSourceFenced). Every step's run and undo
+ * is written to `world.journal` in order, so engine tests can place them against the router's calls.
  */
+import { CheckFailedError, InternalError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import type { DataSpec } from '../../plan/schema.js';
 import type { DataPlane, Step, StepContext } from '../data-plane.js';
+// The report's event shapes (replication-lag, verification-result).
+import '../../report/events.js';
 
 export type FakeSiteName = 'source' | 'target';
 
@@ -27,6 +31,10 @@ export interface FakeWorld {
   streams: Map<string, { from: FakeSiteName; to: FakeSiteName }>;
   /** The application's write; false when a fence refuses it. Replicates at once. */
   appWrite(site: FakeSiteName, table: string, key: string, value: string): boolean;
+  /** `run <step>` and `undo <step>` in the order they happened (also `lag <database>`). */
+  journal: string[];
+  /** What `lag` answers (ms); `null` makes it fail as an unreachable marker would. */
+  lagMs: number | null;
 }
 
 function site(): FakeSite {
@@ -38,6 +46,8 @@ export function createFakeWorld(tables: readonly string[] = ['public.items']): F
     source: site(),
     target: site(),
     streams: new Map(),
+    journal: [],
+    lagMs: 0,
     appWrite(name, table, key, value) {
       if (world[name].fences.size > 0) return false;
       apply(world, name, table, key, value);
@@ -107,6 +117,28 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
     }
   };
   const noop = async (): Promise<Record<string, unknown>> => ({});
+  const journaled = (steps: Step[]): Step[] =>
+    steps.map((step) => ({
+      ...step,
+      run: (ctx: StepContext) => (world.journal.push(`run ${step.name}`), step.run(ctx)),
+      ...(step.undo ? { undo: (ctx: StepContext) => (world.journal.push(`undo ${step.name}`), step.undo!(ctx)) } : {}),
+    }));
+  /** Rows that differ between the sites, per table (what a verification pass would find). */
+  const differences = (): string[] => {
+    const out: string[] = [];
+    for (const [table, rows] of world.source.tables) {
+      const other = world.target.tables.get(table) ?? new Map<string, string>();
+      let missing = 0;
+      let changed = 0;
+      for (const [k, v] of rows) {
+        if (!other.has(k)) missing++;
+        else if (other.get(k) !== v) changed++;
+      }
+      const extra = [...other.keys()].filter((k) => !rows.has(k)).length;
+      if (missing + extra + changed > 0) out.push(`${table} (${missing} missing, ${extra} extra, ${changed} changed)`);
+    }
+    return out;
+  };
 
   return {
     async preflight(input) {
@@ -121,7 +153,7 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
       const rows = [...world.source.tables.values()].reduce((n, t) => n + t.size, 0);
       return { ok: !findings.some((f) => f.severity === 'blocker'), findings, estimate: { totalRows: rows, totalBytes: rows * 100, copySeconds: Math.ceil(rows / 250_000) } };
     },
-    replicationSteps: (entry): Step[] => [
+    replicationSteps: (entry): Step[] => journaled([
       { name: `fake-${entry.database}-prepare`, run: async (ctx) => (scaffold(ctx, entry, true), {}), undo: async (ctx) => scaffold(ctx, entry, false) },
       {
         name: `fake-${entry.database}-fence-target`,
@@ -135,9 +167,30 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
         undo: async (ctx) => void world.target.objects.delete(`trigger ${base(ctx, entry)}`),
       },
       { name: `fake-${entry.database}-catch-up`, run: noop },
-    ],
-    cutoverSteps: (entry): Step[] => [
-      { name: `fake-${entry.database}-lag-check`, run: noop },
+    ]),
+    verificationSteps: (entry): Step[] =>
+      journaled([
+        {
+          name: `fake-${entry.database}-verify`,
+          async run(ctx) {
+            const rows = [...world.source.tables.values()].reduce((n, t) => n + t.size, 0);
+            const differing = differences();
+            ctx.events.emit(
+              'verification-result',
+              { database: entry.database, identical: differing.length === 0, rowsCompared: rows, elapsedMs: 0, tables: [] },
+              { subject: entry.database },
+            );
+            if (differing.length > 0) throw new CheckFailedError(`database ${entry.database} differs between the sites after replication caught up: ${differing.join('; ')}`);
+            return { identical: true, rowsCompared: rows };
+          },
+        },
+      ]),
+    cutoverSteps: (entry) => ({
+      beforeHold: journaled([
+        { name: `fake-${entry.database}-lag-check`, run: noop },
+        { name: `fake-${entry.database}-settle-dirty`, run: async () => ({ settled: true }) },
+      ]),
+      underHold: journaled([
       {
         name: `fake-${entry.database}-fence-source`,
         run: async (ctx) => fence(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
@@ -150,8 +203,10 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
         run: async (ctx) => open(ctx, entry, 'target', key(entry, 'cutover.fenced-at')),
         undo: async (ctx) => void fence(ctx, entry, 'target', key(entry, 'cutover.undo.fenced-at')),
       },
-    ],
-    failbackSteps: (entry): Step[] => [
+      ]),
+      afterHold: journaled([{ name: `fake-${entry.database}-drop-retired-forward`, run: noop }]),
+    }),
+    failbackSteps: (entry): Step[] => journaled([
       {
         name: `fake-${entry.database}-fence-target`,
         run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
@@ -164,8 +219,10 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
         run: async (ctx) => open(ctx, entry, 'source', key(entry, 'failback.fenced-at')),
         undo: async (ctx) => void fence(ctx, entry, 'source', key(entry, 'failback.undo.fenced-at')),
       },
-    ],
-    finalizeSteps: (entry): Step[] => [
+    ]),
+    finalizeSteps: (entry): Step[] => journaled([
+      // Reverse replication applies at once here: the source already has every write.
+      { name: `fake-${entry.database}-drain-reverse`, run: async (ctx) => ({ drained: world.streams.has(`${base(ctx, entry)}_rev`) }) },
       {
         name: `fake-${entry.database}-drop-replication`,
         run: async (ctx) => (unstream(ctx, entry, 'target'), unstream(ctx, entry, 'source'), {}),
@@ -178,6 +235,14 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
         name: `fake-${entry.database}-drop-scaffold`,
         run: async (ctx) => (world.target.objects.delete(`trigger ${base(ctx, entry)}`), scaffold(ctx, entry, false), {}),
       },
-    ],
+    ]),
+    async lag(ctx, entry, timeoutMs) {
+      world.journal.push(`lag ${entry.database}`);
+      if (!world.streams.has(base(ctx, entry)) || world.lagMs === null || world.lagMs > timeoutMs) {
+        throw new InternalError(`fake: no heartbeat from the source of ${entry.database} within ${timeoutMs} ms`);
+      }
+      ctx.events.emit('replication-lag', { database: entry.database, lagMs: world.lagMs }, { subject: entry.database });
+      return world.lagMs;
+    },
   };
 }

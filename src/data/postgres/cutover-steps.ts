@@ -1,27 +1,29 @@
 /**
- * The cutover stage for one `spec.data[]` entry: lag check (abort before anything changes when
- * replication is behind) → prepare reverse replication → fence the source → wait for the marker →
- * disable forward replication → sync sequences → re-check dirty keys → start reverse replication →
- * open the target → drop forward replication. Each step is bounded. Undo before the target opens restores the source exactly; undo after it opens first
- * fences the target again and brings its writes back to the source.
+ * The cutover stage for one `spec.data[]` entry, in the phases the router's hold goes around.
+ * Before the hold: lag check (abort before anything changes when replication is behind) → prepare
+ * reverse replication. Under the hold: fence the source → wait for the marker → disable forward
+ * replication → sync sequences → re-check dirty keys → start reverse replication → open the target.
+ * After the release: drop forward replication. Each step is bounded. Undo before the target opens
+ * restores the source exactly; undo after it opens first fences the target again and brings its
+ * writes back to the source.
  */
 import { CheckFailedError } from '../../common/errors.js';
 import { stepPrefix } from './names.js';
-import type { Step } from '../data-plane.js';
+import type { CutoverPhases, Step } from '../data-plane.js';
 import { clearDirty, dirtyKeys } from './dirty.js';
 import { parseTableName } from './connect.js';
-import { recheckDirtyKeys } from './recheck.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { withSite, withSites, type PgEnv } from './session.js';
 import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
 import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
 import type { DirtyDifference } from './options.js';
+import { recheckKeys } from './verify/recheck-keys.js';
 
-export function cutoverSteps(env: PgEnv): Step[] {
+export function cutoverSteps(env: PgEnv): CutoverPhases {
   const db = env.entry.database;
   const prefix = stepPrefix(db);
   const fencedKey = env.key('cutover.fenced-at');
-  return [
+  const beforeHold: Step[] = [
     {
       name: `${prefix}lag-check`,
       async run(ctx) {
@@ -34,6 +36,8 @@ export function cutoverSteps(env: PgEnv): Step[] {
       run: (ctx) => prepareReverse(ctx, env),
       undo: (ctx) => stopReverse(ctx, env),
     },
+  ];
+  const underHold: Step[] = [
     {
       name: `${prefix}fence-source`,
       run: (ctx) => fenceWriter(ctx, env, 'source', fencedKey),
@@ -70,12 +74,11 @@ export function cutoverSteps(env: PgEnv): Step[] {
           const started = Date.now();
           const names = env.names(ctx);
           const dirty = await dirtyKeys(target, names);
-          const recheck = env.options.recheck ?? recheckDirtyKeys;
           const differences: DirtyDifference[] = [];
           let keys = 0;
           for (const [table, list] of dirty.tables) {
             keys += list === 'all' ? 0 : list.length;
-            const diff = await recheck({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
+            const diff = await recheckKeys({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
             if (diff.missing.length + diff.extra.length + diff.changed.length > 0) differences.push(diff);
           }
           const elapsedMs = Date.now() - started;
@@ -110,6 +113,8 @@ export function cutoverSteps(env: PgEnv): Step[] {
         await syncFrom(ctx, env, 'target');
       },
     },
+  ];
+  const afterHold: Step[] = [
     {
       // Outside the write pause: the retired forward subscription and its slot (which would hold the
       // source's WAL through the bake). No undo: re-creating it here could loop changes back; undoing
@@ -121,4 +126,5 @@ export function cutoverSteps(env: PgEnv): Step[] {
       },
     },
   ];
+  return { beforeHold, underHold, afterHold };
 }

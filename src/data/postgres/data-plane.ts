@@ -7,12 +7,17 @@ import type { DataPlane } from '../data-plane.js';
 import { parseTablePattern } from './catalog.js';
 import { cutoverSteps } from './cutover-steps.js';
 import { failbackSteps } from './failback-steps.js';
-import { finalizeSteps } from './finalize-steps.js';
+import { drainReverseStep, finalizeSteps } from './finalize-steps.js';
 import { objectNames } from './names.js';
 import type { PostgresDataPlaneOptions } from './options.js';
 import { runPreflight } from './preflight.js';
 import { replicationSteps } from './replicate-steps.js';
 import { createSessionPool, type PgEnv } from './session.js';
+import { settleDirtyStep } from './settle-dirty.js';
+import { catchUp } from './switch.js';
+import { verificationStep } from './verify-step.js';
+// The report's event shapes (replication-lag).
+import '../../report/events.js';
 
 export function resolveOptions(options: PostgresDataPlaneOptions): PgEnv['options'] {
   return {
@@ -25,7 +30,6 @@ export function resolveOptions(options: PostgresDataPlaneOptions): PgEnv['option
     keepSourceFenced: options.keepSourceFenced ?? true,
     reestablishForward: options.reestablishForward ?? true,
     ...(options.subscriptionConnection ? { subscriptionConnection: options.subscriptionConnection } : {}),
-    ...(options.recheck ? { recheck: options.recheck } : {}),
   };
 }
 
@@ -54,8 +58,23 @@ export function createPostgresDataPlane(options: PostgresDataPlaneOptions = {}):
       return { ok: report.ok, findings: report.findings, estimate: report.estimate };
     },
     replicationSteps: (entry) => replicationSteps(pgEnv(entry, options)),
-    cutoverSteps: (entry) => cutoverSteps(pgEnv(entry, options)),
+    // Long passes and re-checks get sessions of their own (an env each), closed when they end.
+    verificationSteps: (entry) => [verificationStep(pgEnv(entry, options))],
+    cutoverSteps(entry) {
+      const phases = cutoverSteps(pgEnv(entry, options));
+      return { ...phases, beforeHold: [...phases.beforeHold, settleDirtyStep(pgEnv(entry, options))] };
+    },
     failbackSteps: (entry) => failbackSteps(pgEnv(entry, options)),
-    finalizeSteps: (entry) => finalizeSteps(pgEnv(entry, options)),
+    finalizeSteps: (entry) => [drainReverseStep(pgEnv(entry, options)), ...finalizeSteps(pgEnv(entry, options))],
+    async lag(ctx, entry, timeoutMs) {
+      const env = pgEnv(entry, options);
+      try {
+        const { waitedMs } = await catchUp(ctx, env, 'source', timeoutMs);
+        ctx.events.emit('replication-lag', { database: entry.database, lagMs: waitedMs }, { subject: entry.database });
+        return waitedMs;
+      } finally {
+        await env.pool.close();
+      }
+    },
   };
 }

@@ -1,9 +1,11 @@
 /**
- * Finalize (the point of no return, after bake): stop replication in both directions, drop slots,
+ * Finalize (the point of no return, after bake): let reverse replication drain into the source (the
+ * way back until now, so it is a complete copy), stop replication in both directions, drop slots,
  * publications, subscriptions, dirty tracking, markers and fence records. The target's fence (if any)
  * is lifted; the source stays fenced unless `keepSourceFenced: false` — the old database must not take
  * writes nobody will ever read — and the exact grants to restore are returned for the audit trail.
  */
+import { messageOf } from '../../common/errors.js';
 import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
 import { removeDirtyTracking } from './dirty.js';
@@ -12,7 +14,33 @@ import { dropScaffold } from './scaffold.js';
 import { withSite, withSites, type PgEnv } from './session.js';
 import { dropPublication } from './subscription.js';
 import { stopForward } from './replicate-steps.js';
-import { stopReverse } from './switch.js';
+import { catchUp, stopReverse } from './switch.js';
+
+/**
+ * The source is the way back until now: let it receive the target's last writes before reverse
+ * replication stops, so it is a complete copy at the point of no return. Bounded; a reverse that
+ * cannot drain is recorded and finalize goes on (undoing a finalize would not help). Its own sessions
+ * (`drainEnv`), closed when it ends.
+ */
+export function drainReverseStep(drainEnv: PgEnv): Step {
+  const database = drainEnv.entry.database;
+  return {
+    // Named before the data plane owned it; step names are part of a run's durable record.
+    name: `drain-reverse-${database}`,
+    async run(ctx) {
+      try {
+        if (ctx.state.get<number>(drainEnv.key('reverse-oid')) === undefined) return { drained: false, reason: 'no reverse replication' };
+        const { waitedMs } = await catchUp(ctx, drainEnv, 'target', 15_000);
+        return { drained: true, waitedMs };
+      } catch (error) {
+        ctx.logger.warn('reverse replication did not drain before finalize; the source may miss the last writes', { database, error: messageOf(error) });
+        return { drained: false, reason: messageOf(error) };
+      } finally {
+        await drainEnv.pool.close();
+      }
+    },
+  };
+}
 
 export function finalizeSteps(env: PgEnv): Step[] {
   const db = env.entry.database;

@@ -12,8 +12,9 @@ export interface DirtyDifference {
 }
 
 /**
- * Re-checks the keys that changed since the last clean verification pass (the cutover seam for the
- * verification module). `keys: 'all'` means compare the whole table.
+ * Re-checks the keys that changed since the last clean verification pass (cutover's final check and
+ * the pre-hold settling; one implementation, verify/recheck-keys.ts). `keys: 'all'` means compare the
+ * whole table.
  */
 export type DirtyRecheck = (input: {
   source: pg.Client;
@@ -45,6 +46,4 @@ export interface PostgresDataPlaneOptions {
    * password by `passfile=...` (the string is stored in pg_subscription on the subscriber).
    */
   subscriptionConnection?: (publisher: 'source' | 'target', url: string) => string;
-  /** Cutover's re-check of dirty keys; a SQL per-key comparison by default. */
-  recheck?: DirtyRecheck;
 }

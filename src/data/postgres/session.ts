@@ -16,7 +16,7 @@ export type Site = 'source' | 'target';
 
 export interface PgEnv {
   entry: DataSpec;
-  options: Required<Omit<PostgresDataPlaneOptions, 'subscriptionConnection' | 'recheck'>> & Pick<PostgresDataPlaneOptions, 'subscriptionConnection' | 'recheck'>;
+  options: Required<Omit<PostgresDataPlaneOptions, 'subscriptionConnection'>> & Pick<PostgresDataPlaneOptions, 'subscriptionConnection'>;
   names(ctx: StepContext): ObjectNames;
   key(what: string): string;
   /** Sessions kept between the steps of one list (a cutover's steps run back to back). */

@@ -70,7 +70,7 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
     steps.push({
       name: 'data-preflight',
       async run(ctx) {
-        const data = runtimeOf(deps).dataPlane();
+        const data = runtimeOf(deps).dataPlane(ctx.plan);
         const findings: Finding[] = [];
         const estimates: unknown[] = [];
         for (const entry of ctx.plan.spec.data) {

@@ -1,23 +1,37 @@
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CutoverPhases, DataPlane } from '../../data/data-plane.js';
+import { createFakeDataPlane, createFakeWorld } from '../../data/fake/fake-data-plane.js';
 import type { Step } from '../step.js';
+import { createRuntime } from '../runtime.js';
 import { testPlan } from '../testing.js';
-import { cutoverStage, shiftStage, splitAroundHold } from './traffic-stages.js';
+import { cutoverStage, shiftStage } from './traffic-stages.js';
 
-const step = (name: string): Step => ({ name, run: () => Promise.resolve({}) });
 const names = (steps: Step[]): string[] => steps.map((s) => s.name);
+const stateDir = path.join(os.tmpdir(), 'handoff-traffic-stages-test-never-written');
 
-describe('the cutover hold covers only the fence-to-open steps', () => {
-  it('runs the lag check and reverse preparation before the hold, and the forward drop after the release', () => {
-    const steps = ['lag-check', 'prepare-reverse', 'fence-source', 'drain-to-target', 'open-target', 'drop-retired-forward'].map((n) => step(`pg-shop-${n}`));
-    const split = splitAroundHold(steps);
-    expect(names(split.before)).toEqual(['pg-shop-lag-check', 'pg-shop-prepare-reverse']);
-    expect(names(split.held)).toEqual(['pg-shop-fence-source', 'pg-shop-drain-to-target', 'pg-shop-open-target']);
-    expect(names(split.after)).toEqual(['pg-shop-drop-retired-forward']);
+describe('the cutover hold covers exactly the data plane\'s underHold phase', () => {
+  const plan = testPlan({
+    source: { platform: { kind: 'local' }, databases: { a: { url: { fromEnv: 'A' } }, b: { url: { fromEnv: 'B' } } } },
+    target: { platform: { kind: 'local' }, databases: { a: { url: { fromEnv: 'C' } }, b: { url: { fromEnv: 'D' } } } },
+    data: [{ database: 'a' }, { database: 'b' }],
+    traffic: { router: { kind: 'builtin', listen: '127.0.0.1:3' } },
+  });
+  const step = (name: string): Step => ({ name, run: () => Promise.resolve({}) });
+  // Names that say nothing about their phase: the stage must place the hold by structure alone.
+  const phases = (db: string): CutoverPhases => ({ beforeHold: [step(`${db}-one`)], underHold: [step(`${db}-two`), step(`${db}-three`)], afterHold: [step(`${db}-four`)] });
+  const fake = createFakeDataPlane(createFakeWorld());
+  const plane: DataPlane = { ...fake, cutoverSteps: (entry) => phases(entry.database) };
+
+  it('runs every beforeHold, holds, every underHold, routes, releases, then every afterHold', () => {
+    const stage = cutoverStage(plan, { checkpoint: () => {}, runtime: createRuntime({ stateDir, overrides: { dataPlane: plane } }) });
+    expect(names(stage.steps)).toEqual(['a-one', 'b-one', 'hold-requests', 'a-two', 'a-three', 'b-two', 'b-three', 'route-to-target', 'release-requests', 'a-four', 'b-four']);
   });
 
-  it('holds every step of a data plane whose steps it does not recognise', () => {
-    const steps = [step('switch'), step('cleanup')];
-    expect(splitAroundHold(steps)).toEqual({ before: [], held: steps, after: [] });
+  it('never retries a step under the hold (a retry would outlast maxHold)', () => {
+    const stage = cutoverStage(plan, { checkpoint: () => {}, runtime: createRuntime({ stateDir, overrides: { dataPlane: plane } }) });
+    expect(stage.steps.filter((s) => s.retry === false).map((s) => s.name)).toEqual(['a-two', 'a-three', 'b-two', 'b-three', 'route-to-target']);
   });
 });
 
@@ -29,7 +43,7 @@ describe('a weights-only router (Gateway API, DNS)', () => {
       data: [{ database: 'shop' }],
       traffic: { router: kind === 'builtin' ? { kind, listen: '127.0.0.1:3' } : { kind, route: 'shop' } },
     });
-  const deps = { checkpoint: () => {} };
+  const deps = { checkpoint: () => {}, runtime: createRuntime({ stateDir }) };
 
   it('skips the read shift, saying all traffic moves at cutover', () => {
     expect(shiftStage(plan('gateway-api'), deps).skip).toMatch(/moves reads and writes together.*all traffic moves at cutover/);

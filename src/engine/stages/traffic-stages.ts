@@ -10,8 +10,9 @@ import { capabilitiesOf } from '../../traffic/capabilities.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
 import type { Step, StepContext } from '../step.js';
 import type { Stage, StageDeps } from '../stage.js';
-import { dataPlaneFor, settleDirtyStep } from './data.js';
-import { runtimeOf } from './support.js';
+import type { DataPlane } from '../../data/data-plane.js';
+import type { Runtime } from '../runtime.js';
+import { dataPlaneOf, runtimeOf } from './support.js';
 import { bakeFor, reportLag, watchStep } from './traffic-watch.js';
 
 const NO_TRAFFIC = 'the plan has no traffic section';
@@ -43,12 +44,14 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   const steps: Step[] = weights.map((percent, index) => ({
     name: `reads-${String(percent).replace('.', '_')}`,
     async run(ctx) {
-      const router = await runtimeOf(deps).router(ctx);
-      if (index === 0) await reportLag(ctx, router);
+      const runtime = runtimeOf(deps);
+      const router = await runtime.router(ctx);
+      const data = runtime.dataPlane(ctx.plan);
+      if (index === 0) await reportLag(ctx, router, data);
       const share = percent / 100;
       const { routes } = await router.setRoutes({ reads: { source: 1 - share, target: share } });
       emitWeights(ctx, routes, `shift step ${index + 1} of ${weights.length} (${percent} %)`);
-      return watchStep(ctx, { stage: 'shift', gate: `shift-${percent}`, router, bakeMs: bakeFor(ctx, 'shift'), expectedShare: share, reportLag: true });
+      return watchStep(ctx, { stage: 'shift', gate: `shift-${percent}`, router, bakeMs: bakeFor(ctx, 'shift'), expectedShare: share, reportLag: true, ...watchAdapters(runtime, data) });
     },
     async undo(ctx) {
       const router = await runtimeOf(deps).router(ctx);
@@ -59,33 +62,23 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
   return { name: 'shift', steps };
 }
 
-/**
- * The data plane's cutover steps around the hold: what needs no buffer (the lag check, preparing
- * reverse replication) runs before requests are held, and dropping the retired forward replication
- * after they are released, so clients wait only for the fence-to-open part. Steps are recognised by
- * the names the PostgreSQL data plane gives them; any other data plane runs all its steps in the hold.
- */
-export function splitAroundHold(steps: Step[]): { before: Step[]; held: Step[]; after: Step[] } {
-  const fence = steps.findIndex((step) => step.name.endsWith('fence-source'));
-  const before = fence > 0 ? steps.slice(0, fence) : [];
-  const rest = fence > 0 ? steps.slice(fence) : steps;
-  const last = rest.at(-1);
-  const after = last && last.name.endsWith('drop-retired-forward') && rest.length > 1 ? [last] : [];
-  return { before, held: after.length > 0 ? rest.slice(0, -1) : rest, after };
+/** What a watched step measures through besides the router: lag from the data plane, the runtime's gate providers. */
+function watchAdapters(runtime: Runtime, data: DataPlane): { data: DataPlane; metricProviders?: NonNullable<Runtime['metricProviders']> } {
+  return { data, ...(runtime.metricProviders ? { metricProviders: runtime.metricProviders } : {}) };
 }
 
 /** Buffers requests, fences the source, waits for the target, moves writes, releases the buffer. */
 export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
   if (!plan.spec.traffic) return { name: 'cutover', skip: NO_TRAFFIC, steps: [] };
-  const data = dataPlaneFor(plan);
+  const data = dataPlaneOf(plan, deps);
   const { maxHoldMs, holdReads } = cutoverBounds(plan);
   const classes: RequestClass[] = holdReads ? ['writes', 'reads'] : ['writes'];
   const STARTED = 'cutover.stats-before';
   const canHold = capabilitiesOf(plan.spec)?.hold ?? false;
-  const parts = plan.spec.data.map((entry) => splitAroundHold(data.cutoverSteps(entry)));
+  // The data plane says which of its steps go before, under and after the hold; the hold is placed by that structure.
+  const phases = plan.spec.data.map((entry) => data.cutoverSteps(entry));
   const steps: Step[] = [
-    ...parts.flatMap((p) => p.before),
-    ...(parts.some((p) => p.before.length > 0) ? plan.spec.data.map((entry) => settleDirtyStep(plan, entry)) : []),
+    ...phases.flatMap((p) => p.beforeHold),
     {
       name: 'hold-requests',
       async run(ctx) {
@@ -99,7 +92,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
       },
     },
     // Requests are held (maxHold): a retry's wait would outlast the hold, so a failure here rolls back at once.
-    ...parts.flatMap((p) => p.held).map((step): Step => ({ ...step, retry: false })),
+    ...phases.flatMap((p) => p.underHold).map((step): Step => ({ ...step, retry: false })),
     {
       name: 'route-to-target',
       retry: false,
@@ -139,7 +132,7 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         return { writePauseMs, released: released.released, releasedBy: last?.reason ?? 'request', failedRequests: Math.max(0, failed) };
       },
     },
-    ...parts.flatMap((p) => p.after),
+    ...phases.flatMap((p) => p.afterHold),
   ];
   // A router that cannot hold requests (weights only): writes are refused from the fence until the
   // target opens and the weights move (preflight says so: router.cannot-hold).
@@ -156,8 +149,10 @@ export function bakeStage(plan: Migration, deps: StageDeps): Stage {
       {
         name: 'bake-on-target',
         async run(ctx) {
-          const router = await runtimeOf(deps).router(ctx);
-          return watchStep(ctx, { stage: 'bake', gate: 'bake', router, bakeMs: bakeFor(ctx, 'bake'), expectedShare: 1, reportLag: false });
+          const runtime = runtimeOf(deps);
+          const router = await runtime.router(ctx);
+          const adapters = watchAdapters(runtime, runtime.dataPlane(ctx.plan));
+          return watchStep(ctx, { stage: 'bake', gate: 'bake', router, bakeMs: bakeFor(ctx, 'bake'), expectedShare: 1, reportLag: false, ...adapters });
         },
       },
     ],

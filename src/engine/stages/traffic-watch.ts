@@ -6,6 +6,7 @@
  * cannot take the traffic back, which holds the run instead; a gate that cannot judge holds it too.
  */
 import { checkSourceHealth } from '../../analysis/source-health.js';
+import type { CheckConfig } from '../../analysis/check-config.js';
 import { buildGate } from '../../analysis/registry.js';
 import type { RouterStatsInput } from '../../analysis/providers/router-stats.js';
 import { parseDuration } from '../../common/duration.js';
@@ -15,8 +16,9 @@ import { check as checkSchema, type AnalysisSpec, type StageName } from '../../p
 import type { ClassSample } from '../../report/events.js';
 import { latencyWindow } from '../../traffic/latency-window.js';
 import type { RouterStats, TrafficRouter } from '../../traffic/router.js';
+import type { DataPlane } from '../../data/data-plane.js';
+import type { MetricProviderOverride } from '../runtime.js';
 import type { StepContext } from '../step.js';
-import { measureLag } from './data.js';
 
 /** The plain gate used when the plan has no analysis section: the target's error rate stays low. */
 const DEFAULT_CHECKS = [checkSchema.parse({ name: 'errors', metric: 'router.error_rate', max: 0.05, relativeToSource: { fail: 2 } })];
@@ -62,6 +64,10 @@ export interface WatchOptions {
   expectedShare?: number;
   /** Measure and report replication lag (while the source is the writer). */
   reportLag: boolean;
+  /** Where lag is measured. */
+  data: DataPlane;
+  /** The runtime's providers for gate checks, if it was given any. */
+  metricProviders?: MetricProviderOverride;
 }
 
 /** Statistics the gate's router provider reads: the router's own cumulative counters. */
@@ -72,11 +78,12 @@ function routerStatsSource(router: TrafficRouter): () => Promise<RouterStatsInpu
   };
 }
 
-export async function reportLag(ctx: StepContext, router: TrafficRouter): Promise<number | null> {
+/** Measures every database's replication lag (2 s bound each) and tells the router the worst; null when one cannot be measured. */
+export async function reportLag(ctx: StepContext, router: TrafficRouter, data: DataPlane): Promise<number | null> {
   let worst: number | null = 0;
   for (const entry of ctx.plan.spec.data) {
     try {
-      const lag = await measureLag(ctx, ctx.plan, entry, 2000);
+      const lag = await data.lag(ctx, entry, 2000);
       worst = worst === null ? null : Math.max(worst, lag);
     } catch (error) {
       ctx.logger.warn('replication lag could not be measured; reads stay off the target until it can', { database: entry.database, error: messageOf(error) });
@@ -102,6 +109,7 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
     context: { sites, routerStats: routerStatsSource(options.router), redactor: ctx.redactor },
     bakeMs: options.bakeMs,
     ...(options.expectedShare !== undefined ? { expectedShare: options.expectedShare } : {}),
+    ...(options.metricProviders ? { providerFor: (check: CheckConfig) => options.metricProviders?.(check, options.gate) } : {}),
     events: ctx.events,
   });
   const sampleEveryMs = Math.max(1000, Math.min(parseDuration(analysis.interval ?? '5s'), 5000));
@@ -114,7 +122,7 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
   let lagInFlight: Promise<void> | null = null;
   const measureLagInBackground = (): void => {
     if (!options.reportLag || lagInFlight) return;
-    lagInFlight = reportLag(ctx, options.router)
+    lagInFlight = reportLag(ctx, options.router, options.data)
       .then(() => undefined)
       .catch((error: unknown) => ctx.logger.warn('reporting replication lag to the router failed', { error: messageOf(error) }))
       .finally(() => {

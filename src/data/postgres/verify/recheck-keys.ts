@@ -1,8 +1,9 @@
 /**
- * Cutover's final check, for the data plane's `recheck` seam: compare only the keys that changed
- * since the last clean pass (the dirty keys the replication side tracks), one row hash per key on
- * each side, with the same type-aware hashing as the chunked comparison. `'all'` (a TRUNCATE, or
- * no primary key) compares the whole table with `verifyTables`.
+ * The one re-check of dirty keys (cutover's final check under the fence, and the settling before the
+ * hold): compare only the keys that changed since the last clean pass (the dirty keys the
+ * replication side tracks), one row hash per key on each side, with the same type-aware hashing as
+ * the chunked comparison. `'all'` (a TRUNCATE, or no primary key) compares the whole table with
+ * `verifyTables`.
  */
 import type pg from 'pg';
 import { formatTable } from '../connect.js';
