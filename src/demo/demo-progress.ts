@@ -1,7 +1,8 @@
 /**
  * What the demo learns from the run's event stream: progress lines for the terminal (stage, step,
  * weights, lag, rows verified; every event on a TTY, only stages and outcomes otherwise), and the
- * facts its summary needs (write pause, rows verified, when reads went back to the source).
+ * facts its summary needs (stage times, the hold window, the router's write pause, throttle pauses,
+ * rows verified, when reads went back to the source).
  */
 import type { EventBus, HandoffEvent } from '../common/events.js';
 import type {
@@ -12,8 +13,26 @@ import type {
 } from '../report/events.js';
 import '../report/events.js';
 
+export interface StageTiming {
+  startedAt: number;
+  /** When it finished, failed, was skipped or undone; null while it runs. */
+  endedAt: number | null;
+}
+
 export interface DemoFacts {
+  /** The router's own figure: from the first held request's arrival to the release; null when nothing was held. */
   writePauseMs: number | null;
+  /** The cutover stage's record: whether it ran, requests held and failed during it. */
+  cutover: { measured: boolean; held: number; failed: number };
+  /**
+   * The window in which the router could hold requests: from the intent of the cutover's hold step
+   * to the end of its release step (epoch ms). Contains the router's hold; null ends when not seen.
+   */
+  holdWindow: { from: number | null; to: number | null };
+  /** Each stage's start and end (epoch ms), in the order they began. */
+  stages: Record<string, StageTiming>;
+  /** Background work paused by the throttle: how often and for how long. */
+  throttle: { pauses: number; pausedMs: number };
   verification: { rowsCompared: number; identical: boolean } | null;
   /** Wall clock (epoch ms) of the first weights change that put every read back on the source after the target had some. */
   readsBackOnSourceAt: number | null;
@@ -32,9 +51,14 @@ export interface DemoProgress {
 
 const pct = (weights: Record<string, number>): string => `${Math.round((weights.target ?? 0) * 1000) / 10} %`;
 
-export function createDemoProgress(write: (text: string) => void, verbose: boolean): DemoProgress {
+/** `onStage` is told each stage as it starts (the load counts its requests in that stage from then on). */
+export function createDemoProgress(write: (text: string) => void, verbose: boolean, onStage: (stage: string) => void = () => undefined): DemoProgress {
   const facts: DemoFacts = {
     writePauseMs: null,
+    cutover: { measured: false, held: 0, failed: 0 },
+    holdWindow: { from: null, to: null },
+    stages: {},
+    throttle: { pauses: 0, pausedMs: 0 },
     verification: null,
     readsBackOnSourceAt: null,
     rollbackReason: null,
@@ -45,16 +69,50 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
   let targetHadReads = false;
   const line = (text: string): void => write(`[demo ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${text}\n`);
 
+  const ended = (stage: string, at: number): void => {
+    const timing = facts.stages[stage];
+    if (timing && timing.endedAt === null) timing.endedAt = at;
+  };
+
   const onEvent = (event: HandoffEvent): void => {
+    const at = Date.parse(event.time);
     switch (event.type) {
-      case 'stage-started':
-        line(`stage ${String((event.data as { stage: string }).stage)}`);
+      case 'stage-started': {
+        const stage = String((event.data as { stage: string }).stage);
+        // A stage started again (resumed after bake) keeps its first start.
+        facts.stages[stage] ??= { startedAt: at, endedAt: null };
+        facts.stages[stage].endedAt = null;
+        onStage(stage);
+        line(`stage ${stage}`);
+        break;
+      }
+      case 'stage-done':
+      case 'stage-failed':
+      case 'stage-undone':
+        ended((event.data as { stage: string }).stage, at);
         break;
       case 'stage-skipped':
         if (verbose) line(`stage ${(event.data as { stage: string }).stage} skipped`);
         break;
-      case 'step-intent':
-        if (verbose) line(`  step ${(event.data as { step: string }).step}`);
+      case 'step-intent': {
+        const data = event.data as { stage: string; step: string };
+        if (data.stage === 'cutover' && data.step === 'hold-requests' && facts.holdWindow.from === null) facts.holdWindow.from = at;
+        if (verbose) line(`  step ${data.step}`);
+        break;
+      }
+      case 'step-done': {
+        const data = event.data as { stage: string; step: string };
+        if (data.stage === 'cutover' && data.step === 'release-requests') facts.holdWindow.to = at;
+        break;
+      }
+      case 'throttle-paused': {
+        facts.throttle.pauses += 1;
+        const data = event.data as { work?: string; reason?: string; value?: number; limit?: number };
+        line(`  throttle: ${data.work ?? 'background work'} paused (${data.reason ?? '?'}: ${data.value ?? '?'} over ${data.limit ?? '?'})`);
+        break;
+      }
+      case 'throttle-resumed':
+        facts.throttle.pausedMs += Math.max(0, Number((event.data as { pausedMs?: number }).pausedMs ?? 0));
         break;
       case 'traffic-weights': {
         const data = event.data as TrafficWeightsEvent;
@@ -80,7 +138,9 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
       case 'cutover-measured': {
         const data = event.data as CutoverMeasuredEvent;
         facts.writePauseMs = data.writePauseMs;
-        line(`  cutover: writes paused ${data.writePauseMs} ms, ${data.heldRequests} requests held, ${data.failedRequests} failed`);
+        facts.cutover = { measured: true, held: data.heldRequests, failed: data.failedRequests };
+        const pause = data.writePauseMs === null ? 'nothing held' : `writes paused ${data.writePauseMs} ms at the router`;
+        line(`  cutover: ${pause}, ${data.heldRequests} requests held, ${data.failedRequests} failed`);
         break;
       }
       case 'gate-decided': {

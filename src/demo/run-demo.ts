@@ -8,14 +8,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { keyFingerprint } from '../audit/keys.js';
+import { signerFromEnv } from '../audit/signer.js';
+import { readStateAuditHead } from '../audit/state-head.js';
 import { verifyAuditTrail } from '../audit/verify.js';
 import { openProcessRegistry, reapOrphans, stopChildrenOnExit } from '../common/children.js';
-import { InternalError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { freePort } from '../common/net.js';
+import { freePort, sleep } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
 import { parseTableName } from '../data/postgres/connect.js';
 import { verifyTables } from '../data/postgres/verify/index.js';
+import { routerStatsOverHttp } from '../analysis/providers/router-stats.js';
 import type { RunOutcome } from '../engine/executor.js';
 import { createRuntime } from '../engine/runtime.js';
 import type { EngineEnv } from '../engine/run-session.js';
@@ -28,12 +31,21 @@ import { startDemoRouter, type DemoRouter } from './demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
 import { serviceCommand } from './service-command.js';
 import { checkLedger, type LedgerCheck } from './load/ledger.js';
-import { startLoad, type LoadStats } from './load/generator.js';
+import { startLoad } from './load/generator.js';
+import { cpuPerRequest, readCpu } from './process-cpu.js';
+import { reconcile } from './reconcile.js';
+import { summarize } from './summarize.js';
+import { createTrafficSampler, type TrafficSampler } from './traffic-sampler.js';
 import { DEMO_TABLES } from './service/schema.js';
 import type { DemoSummary } from './summary.js';
 
 export interface DemoOptions {
-  /** The demo's state directory: the shared process registry, and one run directory per demo. */
+  /**
+   * The demo's state directory: the run store, audit trail and reports of every demo run (so
+   * `handoff status`, `explain`, `report` and `audit verify` with the same `--state-dir` find them),
+   * the shared process registry, and one `demo-<time>/` directory per demo for its own files (plan,
+   * logs, site data).
+   */
   stateDir: string;
   rate: number;
   bakeMs: number;
@@ -56,6 +68,8 @@ export interface DemoResult {
   summary: DemoSummary;
   /** With `keep`: where things still run. */
   addresses: Record<string, string> | null;
+  /** `sha256:` fingerprint of the key that signed the audit trail, which the demo's verification pinned. */
+  auditKey: string;
 }
 
 const ACCOUNTS = 50;
@@ -65,6 +79,10 @@ const ACCOUNTS = 50;
  * source and the target's observed share far below the weight asked for.
  */
 const LOAD_CLIENTS = 2000;
+/** Requests the clients keep in flight at most (1,000 per second through a 1 s hold fits). */
+const MAX_IN_FLIGHT = 1500;
+/** The load runs this long before the run starts: the clients' baseline. */
+const BASELINE_MS = 5000;
 
 function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..+$/, '');
@@ -81,7 +99,8 @@ async function ledgerOn(url: string, load: ReturnType<typeof startLoad>): Promis
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const progress = createDemoProgress(options.write, options.verbose);
+  let load: ReturnType<typeof startLoad> | null = null;
+  const progress = createDemoProgress(options.write, options.verbose, (stage) => load?.setStage(stage));
   fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const registryFile = path.join(options.stateDir, 'processes.json');
   const reaped = await reapOrphans(registryFile);
@@ -89,12 +108,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const registry = openProcessRegistry(registryFile);
   const removeHandlers = stopChildrenOnExit(registry, (signal) => progress.note(`${signal}: stopping every process the demo started`));
 
+  // The demo's own files (plan, logs, site data) in a fresh directory per demo; the run itself is
+  // kept in the state directory, where every other command looks.
   const runDir = path.join(options.stateDir, `demo-${stamp()}`);
   fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  progress.note(`state directory ${runDir}`);
+  progress.note(`state directory ${options.stateDir} (this demo's files in ${path.basename(runDir)}/)`);
   let dbs: DemoDatabases | null = null;
   let router: DemoRouter | null = null;
-  let load: ReturnType<typeof startLoad> | null = null;
+  let sampler: TrafficSampler | null = null;
   let kept = false;
   const runtime = createRuntime({ stateDir: runDir, processes: registry });
   try {
@@ -156,16 +177,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
     const maxDurationMs = 15 * 60_000;
     const loadStarted = Date.now();
-    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: 256, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs });
+    const cpuBefore = readCpu(registry);
+    const routerToken = fs.readFileSync(tokenFile, 'utf8').trim();
+    const routerStats = routerStatsOverHttp({ adminUrl: router.adminUrl, token: routerToken }, { redactor: options.redactor });
+    // The router's statistics into the run's event stream every second, from preflight to the end.
+    sampler = createTrafficSampler(routerStats);
+    const maxRequests = Math.ceil((options.rate * maxDurationMs) / 1000);
+    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: MAX_IN_FLIGHT, maxRequests, maxDurationMs });
+    // The clients' baseline: the service under load before the run starts (latency.baseline).
+    progress.note(`measuring the baseline for ${BASELINE_MS / 1000} s before the run starts`);
+    await sleep(BASELINE_MS);
 
     const engine: EngineEnv = {
-      stateDir: runDir,
+      stateDir: options.stateDir,
       env,
       cwd: runDir,
       redactor: options.redactor,
       logger: options.logger,
       actor: options.actor,
-      observe: (events) => progress.observe(events),
+      observe: (events) => {
+        progress.observe(events);
+        sampler?.attach(events);
+      },
       runtime,
     };
     // Through bake with the load running; then the load stops, so finalize seals a quiet pair of databases.
@@ -173,7 +206,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress.note('stopping the load');
     const stats = await load.stop();
     const loadMs = Date.now() - loadStarted;
-    progress.note(`load stopped: ${stats.total} requests in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`);
+    const cpu = cpuPerRequest(cpuBefore, readCpu(registry), stats.total);
+    const reconciliation = reconcile(stats, await routerStats().catch(() => null));
+    progress.note(`load stopped: ${stats.total} of ${stats.offered} requests sent in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`);
     const throughBake = outcome.run.state === 'paused' && outcome.completed;
     if (throughBake) outcome = await startRun(engine, loaded, null);
 
@@ -194,9 +229,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       });
       verification = { rowsCompared: report.rowsCompared, identical: report.identical };
     }
-    const audit = verifyAuditTrail(runDir);
-    const reportFile = path.join(runDir, 'reports', `${outcome.run.id}.html`);
-    const summary = summarize({ outcome, stats, loadMs, ledger, verification, audit, reportFile, runDir, facts: progress.facts, injected: options.injectTargetErrors !== null, rolledBack });
+    // Pinned to the key the engine signed with (the user's key directory), not the copy in the state directory.
+    const signingKey = signerFromEnv(env, options.cwd).publicKey;
+    const head = readStateAuditHead(options.stateDir);
+    const audit = verifyAuditTrail(options.stateDir, { pin: { key: signingKey }, ...(head ? { expectedHead: head } : {}) });
+    const auditKey = keyFingerprint(signingKey);
+    const reportFile = path.join(options.stateDir, 'reports', `${outcome.run.id}.html`);
+    const summary = summarize({
+      outcome,
+      stats,
+      load,
+      loadMs,
+      ledger,
+      verification,
+      audit,
+      reportFile,
+      stateDir: options.stateDir,
+      facts: progress.facts,
+      cpu,
+      reconciliation,
+      injected: options.injectTargetErrors !== null,
+      rolledBack,
+    });
     progress.note(summary.ok ? 'demo ok' : 'demo NOT ok');
 
     if (options.keep) {
@@ -204,6 +258,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       removeHandlers();
       return {
         summary,
+        auditKey,
         addresses: {
           router: router.proxyUrl,
           routerAdmin: router.adminUrl,
@@ -216,10 +271,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         },
       };
     }
-    return { summary, addresses: null };
+    return { summary, addresses: null, auditKey };
   } finally {
     if (!kept) {
       await load?.stop();
+      await sampler?.stop();
       await runtime.close();
       await router?.stop();
       await registry.stopAll(10_000);
@@ -227,55 +283,4 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       removeHandlers();
     }
   }
-}
-
-interface SummaryInput {
-  outcome: RunOutcome;
-  stats: LoadStats;
-  loadMs: number;
-  ledger: LedgerCheck;
-  verification: { rowsCompared: number; identical: boolean };
-  audit: ReturnType<typeof verifyAuditTrail>;
-  reportFile: string;
-  runDir: string;
-  facts: DemoFacts;
-  injected: boolean;
-  rolledBack: boolean;
-}
-
-function summarize(input: SummaryInput): DemoSummary {
-  const { outcome, stats, ledger, facts } = input;
-  const reportExists = fs.existsSync(input.reportFile);
-  const firstTarget5xx = stats.first5xxBySite.target;
-  const detectionMs =
-    input.rolledBack && firstTarget5xx !== undefined && facts.readsBackOnSourceAt !== null ? Math.max(0, facts.readsBackOnSourceAt - firstTarget5xx) : null;
-  const intact = ledger.lost.length === 0 && ledger.duplicated.length === 0 && ledger.unexpected.length === 0 && ledger.changed.length === 0 && ledger.bank.preserved;
-  const common = intact && ledger.readYourWritesViolations === 0 && input.audit.valid && reportExists;
-  let ok: boolean;
-  if (input.injected) {
-    // Rolled back by its gates during the shift, nothing lost, the source intact.
-    ok = common && input.rolledBack && facts.rollbackStage === 'shift' && (facts.rollbackReason ?? '').startsWith('gate ') && detectionMs !== null;
-  } else {
-    ok = common && outcome.run.state === 'succeeded' && stats.failed === 0 && input.verification.identical && facts.writePauseMs !== null;
-  }
-  if (!outcome.run.id) throw new InternalError('the run has no id');
-  return {
-    ok,
-    runId: outcome.run.id,
-    stateDir: input.runDir,
-    report: input.reportFile,
-    requests: { total: stats.total, failed: stats.failed, perSecond: Math.round((stats.total / Math.max(1, input.loadMs)) * 10_000) / 10 },
-    writes: { acknowledged: ledger.acknowledged, lost: ledger.lost.length, duplicated: ledger.duplicated.length },
-    readYourWritesViolations: ledger.readYourWritesViolations,
-    invariants: { bankTotalPreserved: ledger.bank.preserved },
-    cutover: { writePauseMs: facts.writePauseMs },
-    verification: input.verification,
-    audit: { records: input.audit.records, valid: input.audit.valid },
-    rollback: {
-      happened: input.rolledBack,
-      stage: input.rolledBack ? facts.rollbackStage : null,
-      reason: input.rolledBack ? (facts.rollbackReason ?? outcome.run.reason) : null,
-      detectionMs,
-    },
-  };
 }

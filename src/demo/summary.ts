@@ -1,4 +1,7 @@
-/** The summary `handoff demo -o json` prints (issue 6), the same fields in the human output. */
+import type { StageLatency } from './load/client-latency.js';
+import type { Reconciliation } from './reconcile.js';
+
+/** The summary `handoff demo -o json` prints (issues 6 and 11), the same fields in the human output. */
 export interface DemoSummary {
   /** Clean run: through finalize with nothing failed, lost or different. With injected errors: rolled back by its gates during the shift, nothing lost. */
   ok: boolean;
@@ -6,13 +9,30 @@ export interface DemoSummary {
   /** The demo's run directory (engine state, plan, logs, report). */
   stateDir: string;
   report: string;
-  /** `perSecond`: requests sent per second over the load's whole life (added to the issue's fields). */
-  requests: { total: number; failed: number; perSecond: number };
+  /**
+   * `offered`: due at the rate asked for; `total`: sent; `notSent`: offered but not sent (too many
+   * in flight); `perSecond`: sent per second over the load's whole life.
+   */
+  requests: { offered: number; total: number; failed: number; notSent: number; perSecond: number };
+  /** What the clients felt: the baseline window before the run, then per stage and class (fixed-memory histograms). */
+  latency: { baseline: { p50Ms: number | null; p99Ms: number | null }; stages: Record<string, StageLatency> };
   writes: { acknowledged: number; lost: number; duplicated: number };
   readYourWritesViolations: number;
   invariants: { bankTotalPreserved: boolean };
-  /** First held write to its release; null when no cutover happened. */
-  cutover: { writePauseMs: number | null };
+  /**
+   * `writePauseMs`: measured at the clients, the longest write in flight during the cutover hold;
+   * `routerPauseMs`: the router's own figure (first held request to release). Both null when
+   * nothing was held or no cutover happened.
+   */
+  cutover: { writePauseMs: number | null; routerPauseMs: number | null; held: number; failed: number };
+  /** How long each stage took, from its start to its end. */
+  stages: Record<string, { durationMs: number | null }>;
+  /** Background work paused by the throttle (throttle-paused / throttle-resumed events). */
+  throttle: { pauses: number; pausedMs: number };
+  /** CPU milliseconds per request sent, per process, and the share of a core each used, over the load. */
+  cpu: { perRequestMs: Record<string, number>; cores: Record<string, number> };
+  /** What the clients counted against what the router counted, and why they differ. */
+  reconciliation: Reconciliation;
   verification: { rowsCompared: number; identical: boolean };
   audit: { records: number; valid: boolean };
   rollback: { happened: boolean; stage: string | null; reason: string | null; detectionMs: number | null };
@@ -22,10 +42,18 @@ export interface DemoSummary {
 export function formatSummary(s: DemoSummary): string {
   const lines = [
     `demo ${s.ok ? 'ok' : 'NOT ok'}: run ${s.runId}`,
-    `  requests      ${s.requests.total} sent (${s.requests.perSecond} per second), ${s.requests.failed} failed`,
+    `  requests      ${s.requests.offered} offered, ${s.requests.total} sent (${s.requests.perSecond} per second), ${s.requests.notSent} not sent, ${s.requests.failed} failed`,
+    `  baseline      client p50 ${ms(s.latency.baseline.p50Ms)}, p99 ${ms(s.latency.baseline.p99Ms)}`,
+    ...Object.entries(s.latency.stages).map(
+      ([stage, l]) =>
+        `  ${stage.padEnd(13)} ${ms(s.stages[stage]?.durationMs ?? null)}; reads p50 ${ms(l.reads.p50Ms)} p99 ${ms(l.reads.p99Ms)} max ${ms(l.reads.maxMs)}; writes p50 ${ms(l.writes.p50Ms)} p99 ${ms(l.writes.p99Ms)} max ${ms(l.writes.maxMs)}`,
+    ),
     `  writes        ${s.writes.acknowledged} acknowledged, ${s.writes.lost} lost, ${s.writes.duplicated} duplicated`,
     `  read-your-writes violations ${s.readYourWritesViolations}; bank total ${s.invariants.bankTotalPreserved ? 'preserved' : 'CHANGED'}`,
-    `  cutover       ${s.cutover.writePauseMs === null ? 'did not happen' : `writes paused ${s.cutover.writePauseMs} ms`}`,
+    `  cutover       ${cutoverLine(s.cutover)}`,
+    `  throttle      ${s.throttle.pauses} pauses, ${ms(s.throttle.pausedMs)} paused`,
+    `  router        ${s.reconciliation.router.requests} requests, ${s.reconciliation.router.errors} errors; ${s.reconciliation.notes.join('; ')}`,
+    `  cpu/request   ${Object.entries(s.cpu.perRequestMs).map(([name, v]) => `${name} ${v} ms`).join(', ')}`,
     `  verification  ${s.verification.rowsCompared} rows compared, ${s.verification.identical ? 'identical' : 'NOT identical'}`,
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
   ];
@@ -35,4 +63,13 @@ export function formatSummary(s: DemoSummary): string {
   }
   lines.push(`  report        ${s.report}`, `  state         ${s.stateDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? '–' : `${Math.round(value * 10) / 10} ms`;
+}
+
+function cutoverLine(c: DemoSummary['cutover']): string {
+  if (c.writePauseMs === null && c.routerPauseMs === null) return `nothing held (${c.held} held, ${c.failed} failed)`;
+  return `writes paused ${ms(c.writePauseMs)} at the clients (${ms(c.routerPauseMs)} at the router), ${c.held} held, ${c.failed} failed`;
 }

@@ -59,11 +59,13 @@ export const replicationLagSchema = z.object({
 
 /**
  * `cutover-measured`: emitted once by the cutover stage after the buffer is released.
- * `writePauseMs` is what clients saw: from the first held write to its release.
- * `fenceMs` is how long the source refused writes (fence to target open), where known.
+ * `writePauseMs` is the router's own figure: from the first held request's arrival to its release;
+ * null when nothing was held (never 0). What clients saw is measured at the clients (the demo's
+ * `cutover.writePauseMs`). `fenceMs` is how long the source refused writes (fence to target open),
+ * where known.
  */
 export const cutoverMeasuredSchema = z.object({
-  writePauseMs: ms,
+  writePauseMs: ms.nullable(),
   heldRequests: z.number().int().min(0),
   failedRequests: z.number().int().min(0),
   fenceMs: ms.optional(),

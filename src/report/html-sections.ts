@@ -73,7 +73,7 @@ export function cutoverSection(model: ReportModel): string {
   if (!c) return none('No cutover was measured in this run (it did not reach the cutover, or the cutover recorded no measurement).');
   return kvTable(
     [
-      ['write pause clients saw (first held write to release)', `<strong>${e(formatMs(c.writePauseMs))}</strong>`],
+      ['write pause at the router (first held request to release; – when nothing was held)', `<strong>${e(formatMs(c.writePauseMs))}</strong>`],
       ['requests held during the switch', e(formatCount(c.heldRequests))],
       ['requests that failed during the switch', e(formatCount(c.failedRequests))],
       ['source refused writes for (fence to target open)', e(formatMs(c.fenceMs))],

@@ -79,7 +79,8 @@ export interface LagPoint {
 
 export interface ReportCutover {
   at: string;
-  writePauseMs: number;
+  /** The router's figure (first held request to release); null when nothing was held. */
+  writePauseMs: number | null;
   heldRequests: number;
   failedRequests: number;
   fenceMs: number | null;

@@ -51,7 +51,11 @@ function weightsOf(trail: RunTrail): WeightPoint[] {
 function trafficOf(trail: RunTrail): { points: TrafficPoint[]; totals: ReportTotals } {
   const points: TrafficPoint[] = [];
   const bySite: ReportTotals['bySite'] = {};
-  for (const e of trail.pick('traffic-sample', trafficSampleSchema)) {
+  // A run sampled from its first second to its last (subject `run`, the demo's sampler) is read
+  // from those samples alone: the gate windows' own samples overlap them and would count twice.
+  const all = trail.pick('traffic-sample', trafficSampleSchema);
+  const whole = all.filter((e) => e.subject === 'run');
+  for (const e of whole.length > 0 ? whole : all) {
     for (const [site, classes] of Object.entries(e.data.sites)) {
       const total = (bySite[site] ??= { requests: 0, errors: 0 });
       for (const cls of CLASSES) {

@@ -27,6 +27,7 @@ const classStats = z.object({
 export const routerStatsSchema = z.object({
   sites: z.record(z.string(), z.object({ reads: classStats, writes: classStats })),
   held: z.number().nonnegative().optional(),
+  retries: z.number().nonnegative().optional(),
 });
 
 export type RouterClassStats = z.infer<typeof classStats>;

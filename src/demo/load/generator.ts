@@ -36,6 +36,8 @@ export interface LoadStats {
   total: number;
   /** 5xx answers, connection failures and time-outs. */
   failed: number;
+  /** Of `failed`, those with no answer at all (time-out after `requestTimeoutMs`, connection error). */
+  failedWithoutAnswer: number;
   /** Requests not sent because maxInFlight was reached (the generator could not keep up). */
   notSent: number;
   reads: number;
@@ -82,7 +84,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   }));
   ledger.clients.push(...clients.map((c) => c.id));
   const latency = createClientLatency(BASELINE_STAGE);
-  const stats: LoadStats = { offered: 0, total: 0, failed: 0, notSent: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
+  const stats: LoadStats = { offered: 0, total: 0, failed: 0, failedWithoutAnswer: 0, notSent: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
   const started = Date.now();
   let issued = 0;
   let inFlight = 0;
@@ -99,7 +101,6 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       headers,
       body: body === undefined ? null : JSON.stringify(body),
       dispatcher: agent,
-      signal: AbortSignal.timeout(timeout),
     });
     const setCookie = response.headers['set-cookie'];
     for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
@@ -122,6 +123,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
 
   const fail = (what: string, status: number | null, reason: string, site: string | null = null) => {
     stats.failed++;
+    if (status === null) stats.failedWithoutAnswer++;
     const now = Date.now();
     if (stats.failures.length < 100) stats.failures.push({ at: now - started, time: now, what, status, reason, site });
   };

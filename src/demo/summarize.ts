@@ -1,0 +1,103 @@
+/**
+ * The demo's verdict from what it observed: the run's outcome, the clients' counts and latencies,
+ * the ledger, the data comparison, the audit trail and the router's own counts. `ok` for a clean
+ * run: through finalize, nothing failed, lost or different, and at most 5 % of the offered
+ * requests not sent; with injected errors: rolled back by its gates during the shift.
+ */
+import fs from 'node:fs';
+import type { verifyAuditTrail } from '../audit/verify.js';
+import { InternalError } from '../common/errors.js';
+import type { RunOutcome } from '../engine/executor.js';
+import type { DemoFacts } from './demo-progress.js';
+import { BASELINE_STAGE } from './load/client-latency.js';
+import type { LoadGenerator, LoadStats } from './load/generator.js';
+import type { LedgerCheck } from './load/ledger.js';
+import type { CpuPerRequest } from './process-cpu.js';
+import type { Reconciliation } from './reconcile.js';
+import type { DemoSummary } from './summary.js';
+
+/** More than this share of the offered requests not sent makes a run NOT ok. */
+export const MAX_NOT_SENT_SHARE = 0.05;
+
+export interface SummaryInput {
+  outcome: RunOutcome;
+  stats: LoadStats;
+  load: Pick<LoadGenerator, 'latency'>;
+  loadMs: number;
+  ledger: LedgerCheck;
+  verification: { rowsCompared: number; identical: boolean };
+  audit: ReturnType<typeof verifyAuditTrail>;
+  reportFile: string;
+  stateDir: string;
+  facts: DemoFacts;
+  cpu: CpuPerRequest;
+  reconciliation: Reconciliation;
+  injected: boolean;
+  rolledBack: boolean;
+}
+
+/** The client-observed write pause: the longest write in flight during the hold window; null when nothing was held. */
+export function clientWritePause(facts: DemoFacts, load: Pick<LoadGenerator, 'latency'>): number | null {
+  const { from, to } = facts.holdWindow;
+  if (!facts.cutover.measured || facts.writePauseMs === null || from === null || to === null) return null;
+  return load.latency.writePause(from, to);
+}
+
+export function summarize(input: SummaryInput): DemoSummary {
+  const { outcome, stats, ledger, facts } = input;
+  const reportExists = fs.existsSync(input.reportFile);
+  const firstTarget5xx = stats.first5xxBySite.target;
+  const detectionMs =
+    input.rolledBack && firstTarget5xx !== undefined && facts.readsBackOnSourceAt !== null ? Math.max(0, facts.readsBackOnSourceAt - firstTarget5xx) : null;
+  const intact = ledger.lost.length === 0 && ledger.duplicated.length === 0 && ledger.unexpected.length === 0 && ledger.changed.length === 0 && ledger.bank.preserved;
+  const common = intact && ledger.readYourWritesViolations === 0 && input.audit.valid && reportExists;
+  const sentEnough = stats.notSent <= MAX_NOT_SENT_SHARE * stats.offered;
+  let ok: boolean;
+  if (input.injected) {
+    // Rolled back by its gates during the shift, nothing lost, the source intact.
+    ok = common && input.rolledBack && facts.rollbackStage === 'shift' && (facts.rollbackReason ?? '').startsWith('gate ') && detectionMs !== null;
+  } else {
+    ok = common && outcome.run.state === 'succeeded' && stats.failed === 0 && sentEnough && input.verification.identical && facts.cutover.measured;
+  }
+  if (!outcome.run.id) throw new InternalError('the run has no id');
+  const stages = input.load.latency.stages();
+  const baseline = input.load.latency.overall(BASELINE_STAGE);
+  delete stages[BASELINE_STAGE];
+  const durations: DemoSummary['stages'] = {};
+  for (const [stage, t] of Object.entries(facts.stages)) durations[stage] = { durationMs: t.endedAt === null ? null : t.endedAt - t.startedAt };
+  return {
+    ok,
+    runId: outcome.run.id,
+    stateDir: input.stateDir,
+    report: input.reportFile,
+    requests: {
+      offered: stats.offered,
+      total: stats.total,
+      failed: stats.failed,
+      notSent: stats.notSent,
+      perSecond: Math.round((stats.total / Math.max(1, input.loadMs)) * 10_000) / 10,
+    },
+    latency: { baseline: { p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms }, stages },
+    writes: { acknowledged: ledger.acknowledged, lost: ledger.lost.length, duplicated: ledger.duplicated.length },
+    readYourWritesViolations: ledger.readYourWritesViolations,
+    invariants: { bankTotalPreserved: ledger.bank.preserved },
+    cutover: {
+      writePauseMs: clientWritePause(facts, input.load),
+      routerPauseMs: facts.writePauseMs,
+      held: facts.cutover.held,
+      failed: facts.cutover.failed,
+    },
+    stages: durations,
+    throttle: facts.throttle,
+    cpu: input.cpu,
+    reconciliation: input.reconciliation,
+    verification: input.verification,
+    audit: { records: input.audit.records, valid: input.audit.valid },
+    rollback: {
+      happened: input.rolledBack,
+      stage: input.rolledBack ? facts.rollbackStage : null,
+      reason: input.rolledBack ? (facts.rollbackReason ?? outcome.run.reason) : null,
+      detectionMs,
+    },
+  };
+}
