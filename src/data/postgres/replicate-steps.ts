@@ -13,7 +13,17 @@ import { fenceSite, unfenceSite } from './fence.js';
 import { awaitMarker, writeMarker } from './marker.js';
 import { createScaffold, dropScaffold } from './scaffold.js';
 import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
-import { dropPublication, dropSubscription, ensurePublication, ensureSubscription, subscriptionProgress, type SubscriptionProgress } from './subscription.js';
+import { withStepPacer } from '../throttle/step-pacer.js';
+import type { Pacer } from '../throttle/pacer.js';
+import {
+  dropPublication,
+  dropSubscription,
+  ensurePublication,
+  ensureSubscription,
+  setSubscriptionEnabled,
+  subscriptionProgress,
+  type SubscriptionProgress,
+} from './subscription.js';
 import './events.js';
 
 export function conninfo(ctx: StepContext, env: PgEnv, publisher: 'source' | 'target'): string {
@@ -49,12 +59,27 @@ export async function stopForward(ctx: StepContext, env: PgEnv): Promise<void> {
 /** New sync/apply errors seen while waiting before the copy is declared failing (PostgreSQL retries every few seconds). */
 const FAILING_COPY_ERRORS = 5;
 
-async function waitForCopy(ctx: StepContext, env: PgEnv): Promise<SubscriptionProgress> {
+/**
+ * Waits for the initial copy. Paced by the throttle: native table sync cannot pause between chunks,
+ * so a pause disables the subscription (its sync and apply workers stop at once, so the load goes
+ * away) and resuming enables it again; a table whose copy was cut off starts its copy again. Time
+ * spent paused does not count against the copy's time bound.
+ */
+async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefined): Promise<SubscriptionProgress> {
   return withSite(ctx, env, 'target', async (target) => {
     const started = Date.now();
     let last = '';
     let baseline: number | null = null;
+    const name = env.names(ctx).forward;
+    // A run held during a pause left the subscription disabled: the copy goes on from here.
+    if (pacer) await setSubscriptionEnabled(target, name, true);
+    await pacer?.start();
+    const hooks = {
+      paused: () => setSubscriptionEnabled(target, name, false),
+      resumed: () => setSubscriptionEnabled(target, name, true),
+    };
     for (;;) {
+      await pacer?.ready(ctx.signal, hooks);
       const progress = await subscriptionProgress(target, env.names(ctx).forward);
       const errors = progress.syncErrors + progress.applyErrors;
       baseline ??= errors;
@@ -71,7 +96,7 @@ async function waitForCopy(ctx: StepContext, env: PgEnv): Promise<SubscriptionPr
         last = summary;
       }
       if (progress.ready) return progress;
-      if (Date.now() - started > env.options.copyTimeoutMs) {
+      if (Date.now() - started - (pacer?.stats().pausedMs ?? 0) > env.options.copyTimeoutMs) {
         const pending = progress.tables.filter((t) => t.state !== 'r' && t.state !== 's').map((t) => `${t.table} (${t.state})`);
         throw new TimeoutError(
           `the initial copy did not finish within ${env.options.copyTimeoutMs} ms: ${pending.join(', ')} still copying; sync errors ${progress.syncErrors}, apply errors ${progress.applyErrors} (see the target's server log)`,
@@ -141,8 +166,11 @@ export function replicationSteps(env: PgEnv): Step[] {
       name: `${prefix}initial-copy`,
       async run(ctx) {
         const started = Date.now();
-        const progress = await waitForCopy(ctx, env);
-        return { tables: progress.tables.length, elapsedMs: Date.now() - started };
+        return await withStepPacer(ctx, env, { work: 'copy', lag: false }, async (pacer) => {
+          const progress = await waitForCopy(ctx, env, pacer);
+          const paced = pacer?.stats();
+          return { tables: progress.tables.length, elapsedMs: Date.now() - started, throttlePauses: paced?.pauses ?? 0, throttlePausedMs: paced?.pausedMs ?? 0 };
+        });
       },
     },
     {

@@ -49,13 +49,22 @@ export interface PacerStats {
 export interface Pacer {
   /** Measures the baseline p99 (call once, just before the work starts). Idempotent. */
   start(): Promise<void>;
-  /** Resolves with the rows the next chunk should have, once the budget allows it. */
-  ready(signal?: AbortSignal): Promise<number>;
+  /**
+   * Resolves with the rows the next chunk should have, once the budget allows it. `hooks` run when
+   * this call starts a pause and when it ends it (work that cannot simply stop asking, such as the
+   * initial copy, stops and restarts itself there); `resumed` also runs when the pause ends in an error.
+   */
+  ready(signal?: AbortSignal, hooks?: PauseHooks): Promise<number>;
   /** Reports a finished chunk (for the chunk size). */
   chunkDone(rows: number, durationMs: number): void;
   /** The same pacer for another kind of work (events name it); shares budget, baseline and state. */
   as(work: string): Pacer;
   stats(): PacerStats;
+}
+
+export interface PauseHooks {
+  paused(): Promise<void>;
+  resumed(): Promise<void>;
 }
 
 interface Shared {
@@ -115,7 +124,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     new HoldRunError(`${work} stopped by the throttle: ${decision.message}${extra}; handoff resume continues once it clears`, {
       details: { reason: decision.reason, value: decision.value, limit: decision.limit },
     });
-  const check = async (signal?: AbortSignal): Promise<number> => {
+  const check = async (signal?: AbortSignal, hooks?: PauseHooks): Promise<number> => {
     let decision = await decide();
     if (decision.kind === 'abort') throw hold(decision, '');
     if (decision.kind === 'go') return decision.chunkRows;
@@ -123,11 +132,15 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     const pausedAt = Date.now();
     shared.pauses++;
     emit('throttle-paused', { work, reason: first.reason, value: first.value, limit: first.limit, message: first.message });
+    let resumed = false;
     try {
+      await hooks?.paused();
       for (;;) {
         await sleep(options.checkIntervalMs, signal);
         decision = await decide();
         if (decision.kind === 'go') {
+          resumed = true;
+          await hooks?.resumed();
           const pausedMs = Date.now() - pausedAt;
           emit('throttle-resumed', { work, reason: first.reason, pausedMs });
           return decision.chunkRows;
@@ -137,6 +150,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
       }
     } finally {
       shared.pausedMs += Date.now() - pausedAt;
+      if (!resumed) await hooks?.resumed().catch((error: unknown) => deps.warn?.('resuming paused work failed', { work, error: messageOf(error) }));
     }
   };
   return {
@@ -146,11 +160,11 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
       const p99 = await read('routerP99Ms');
       if (p99 !== null) shared.baselineP99Ms = p99;
     },
-    async ready(signal) {
+    async ready(signal, hooks) {
       signal?.throwIfAborted();
       if (shared.gate) return await shared.gate;
       if (Date.now() - shared.checkedAt < options.checkIntervalMs) return shared.state.chunkRows;
-      const gate = check(signal);
+      const gate = check(signal, hooks);
       shared.gate = gate;
       try {
         return await gate;

@@ -1,0 +1,92 @@
+/**
+ * The initial copy yields to the service (issue 11, point 3): a latency breach seen in the run's
+ * `traffic-sample` events pauses the copy by disabling the subscription (its workers stop), and
+ * the copy resumes (enabled again) and completes when the breach clears: every row arrives.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
+import type { TrafficSampleEvent } from '../../src/report/events.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { makeHarness, runSteps, testPlan } from './step-harness.js';
+import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
+
+const ROWS = 600_000;
+let source: TestPostgres;
+let target: TestPostgres;
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  for (const server of [source, target]) {
+    await server.query(`create role app login password '${APP_PASSWORD}'`);
+    await server.createDatabase('shop');
+    await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
+  }
+  await source.query(`insert into public.items select g, 1, 'sku-' || g, g % 9 from generate_series(1, ${ROWS}) g; analyze;`, [], 'shop');
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([source?.close(), target?.close()]);
+});
+
+function sample(p99Ms: number): TrafficSampleEvent {
+  const cls = { requests: 100, errors: 0, errorRate: 0, p50Ms: p99Ms / 2, p99Ms };
+  return { sites: { source: { reads: cls, writes: cls } }, windowMs: 1000 };
+}
+
+async function subscriptionEnabled(): Promise<boolean | null> {
+  const r = await target.query<{ e: boolean }>(`select subenabled as e from pg_subscription`, [], 'shop');
+  return r.rows[0]?.e ?? null;
+}
+
+async function until(what: string, condition: () => Promise<boolean>, boundMs: number): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${boundMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('initial copy paced by the throttle', () => {
+  it('pauses (subscription disabled) on a latency breach and completes after it clears', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const base = testPlan('shop').spec.data[0]!;
+    const entry = { ...base, throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } } };
+    const { ctx, bus, events } = makeHarness({ runId: 'copythrottle', database: 'shop', sourceUrl: source.url('shop'), targetUrl: target.url('shop') });
+    // The baseline sample arrives as the copy starts; the breach a moment later.
+    let started = false;
+    bus.on((event) => {
+      if (event.type === 'pg-copy-progress' && !started) {
+        started = true;
+        bus.emit('traffic-sample', sample(10), { actor: 'router' });
+      }
+    });
+    const run = runSteps(ctx, plane.replicationSteps(entry));
+    try {
+      await until('the copy start', async () => started, 60_000);
+      // the copy polls every 200 ms: let it read the baseline before the breach
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      bus.emit('traffic-sample', sample(400), { actor: 'router' });
+      await until('the pause', async () => events.some((event) => event.type === 'throttle-paused'), 10_000);
+      await until('the subscription disabled', async () => (await subscriptionEnabled()) === false, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events.some((event) => event.type === 'throttle-resumed')).toBe(false);
+      bus.emit('traffic-sample', sample(11), { actor: 'router' });
+      const results = await run;
+      expect(await subscriptionEnabled()).toBe(true);
+      const throttle = events.filter((event) => event.type.startsWith('throttle-'));
+      expect(throttle.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-resumed']);
+      expect(throttle[0]?.data).toMatchObject({ work: 'copy', reason: 'latency', value: 400, limit: 20 });
+      expect((throttle[1]?.data as { pausedMs: number }).pausedMs).toBeGreaterThanOrEqual(300);
+      const copy = Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1];
+      expect(copy).toMatchObject({ throttlePauses: 1 });
+      const [a, b] = await Promise.all([
+        source.query<{ n: string; h: string }>(`select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`, [], 'shop'),
+        target.query<{ n: string; h: string }>(`select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`, [], 'shop'),
+      ]);
+      expect(b.rows[0]).toEqual(a.rows[0]);
+      expect(Number(b.rows[0]?.n)).toBe(ROWS);
+    } finally {
+      await run.catch(() => undefined);
+    }
+  }, 180_000);
+});
