@@ -18,11 +18,14 @@ import { verifyTables } from '../src/data/postgres/verify/verify-tables.js';
 import { repoRoot, runCli } from '../test/support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.js';
 import type { Benchmark, BenchResult } from './harness.js';
+import { runShapes, shapeMeasurements } from './verify-shapes.js';
 
 const ROWS = Number(process.env.VERIFY_BENCH_ROWS ?? 1_000_000);
 const CHUNK_ROWS = Number(process.env.VERIFY_BENCH_CHUNK_ROWS ?? 10_000);
 const CONCURRENCY = Number(process.env.VERIFY_BENCH_CONCURRENCY ?? 2);
 const REPEAT = 3;
+/** Rows per table of each other shape (composite, text and uuid keys, jsonb, wide text, numeric); 0 leaves them out. */
+const SHAPE_ROWS = Number(process.env.VERIFY_BENCH_SHAPE_ROWS ?? 1_000_000);
 
 const schema = `
   create table orders (
@@ -164,6 +167,8 @@ export const verifyBenchmark: Benchmark = {
         diffRuns.push(found.ms);
       }
       const diffMs = median(diffRuns);
+      const shapes = SHAPE_ROWS > 0 ? await runShapes(a, b, SHAPE_ROWS, REPEAT, CHUNK_ROWS, CONCURRENCY) : [];
+      const byShape = shapeMeasurements(shapes, SHAPE_ROWS);
       const rowsPerSecond = ROWS / (identicalMs / 1000);
       const baselineRowsPerSecond = ROWS / (baselineMs / 1000);
       return {
@@ -190,11 +195,13 @@ export const verifyBenchmark: Benchmark = {
           { name: 'profile: count(*) on both sides, CPU', value: countCpu, unit: 's' },
           { name: 'profile: the same row hash in one plain scan per side (no chunks), CPU', value: plainCpu, unit: 's' },
           { name: 'verify throughput projected on idle cores (rows / (CPU time / cores))', value: projectedRowsPerSecond, unit: 'rows/s' },
+          ...byShape.measurements,
         ],
         ratios: {
           'baseline time / verify time': baselineMs / identicalMs,
           'baseline CPU / verify CPU': median(baselineCpu) / median(candidateCpu),
           'localise 10 differences / identical time': diffMs / identicalMs,
+          ...byShape.ratios,
         },
         targets: [
           { name: 'throughput', target: '>= 1,000,000 rows/s end to end (library call) on this 2-core machine', met: rowsPerSecond >= 1_000_000 },
@@ -208,9 +215,15 @@ export const verifyBenchmark: Benchmark = {
               ]
             : []),
           { name: 'localisation', target: 'ten scattered differences localised in < 2x the identical-case time', met: diffMs < 2 * identicalMs },
+          ...shapes.map((shape) => ({
+            name: `throughput, ${shape.shape.name}`,
+            target: '>= 1,000,000 rows/s (library call) for every common table shape (issue 11)',
+            met: SHAPE_ROWS / (shape.verifyMs / 1000) >= 1_000_000,
+          })),
         ],
         notes: [
           `chunkRows ${CHUNK_ROWS}, concurrency ${CONCURRENCY} sessions per side, both servers on the same 2 cores`,
+          ...shapes.map((shape) => `shape ${shape.shape.name} (${SHAPE_ROWS} rows): verify ${shape.runs.map(Math.round).join('/')} ms, naive median ${Math.round(shape.baselineMs)} ms`),
           `runs: baseline ${baselineRuns.map(Math.round).join('/')} ms; verify ${candidateRuns.map(Math.round).join('/')} ms; with differences ${diffRuns.map(Math.round).join('/')} ms`,
           'servers: shared_buffers 512MB (the table fits in memory), max_parallel_workers_per_gather 0 (same for both)',
           `CPU runs: baseline ${baselineCpu.map((x) => x.toFixed(2)).join('/')} s; verify ${candidateCpu.map((x) => x.toFixed(2)).join('/')} s`,

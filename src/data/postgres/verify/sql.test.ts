@@ -28,6 +28,21 @@ describe('rangeCondition', () => {
     expect(params).toEqual(['100', '3', '250', '1', '100', '250']);
   });
 
+  it('pins the columns both ends share and bounds the next one (a leading column with few values)', () => {
+    const params: unknown[] = [];
+    const key = [
+      { name: 'region', type: 'text' },
+      { name: 'order_no', type: 'integer' },
+      { name: 'line', type: 'smallint' },
+    ];
+    const sql = rangeCondition(plan(key), { lower: ['eu', '10', '2'], upper: ['eu', '90', '0'] }, params);
+    expect(sql).toBe(
+      '("region", "order_no", "line") >= ($1::text, $2::integer, $3::smallint) and ("region", "order_no", "line") < ($4::text, $5::integer, $6::smallint)' +
+        ' and "region" = $7::text and "order_no" >= $8::integer and "order_no" <= $9::integer',
+    );
+    expect(params.slice(6)).toEqual(['eu', '10', '90']);
+  });
+
   it('bounds only the side a half-open composite range has', () => {
     const params: unknown[] = [];
     const key = [

@@ -49,17 +49,30 @@ export function rangeCondition(plan: TablePlan, range: KeyRange, params: unknown
   return parts.length ? parts.join(' and ') : 'true';
 }
 
+/**
+ * Bounds the planner can estimate: the columns both range ends share (`region = 'eu'`), then the
+ * next column's own range. Every one is implied by the row comparisons, so the rows are the same.
+ */
 function leadingBounds(plan: TablePlan, range: KeyRange, params: unknown[]): string[] {
-  const first = plan.key[0] as { name: string; type: string };
-  const column = pg.escapeIdentifier(first.name);
   const out: string[] = [];
+  const { lower, upper } = range;
+  let i = 0;
+  if (lower && upper) {
+    while (i < plan.key.length - 1 && lower[i] === upper[i]) {
+      const column = plan.key[i] as { name: string; type: string };
+      params.push(lower[i]);
+      out.push(`${pg.escapeIdentifier(column.name)} = $${params.length}::${column.type}`);
+      i++;
+    }
+  }
+  const column = plan.key[i] as { name: string; type: string };
   for (const [bound, operator] of [
-    [range.lower, '>='],
-    [range.upper, '<='],
+    [lower, '>='],
+    [upper, '<='],
   ] as const) {
     if (!bound) continue;
-    params.push(bound[0]);
-    out.push(`${column} ${operator} $${params.length}::${first.type}`);
+    params.push(bound[i]);
+    out.push(`${pg.escapeIdentifier(column.name)} ${operator} $${params.length}::${column.type}`);
   }
   return out;
 }
