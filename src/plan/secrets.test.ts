@@ -217,6 +217,15 @@ describe('resolveSecrets: Kubernetes Secret references', () => {
     expect(reader.reads).toHaveLength(4);
   });
 
+  it('refuses source and target reading the same Secret key (after defaults) as one database for both sites', () => {
+    const ref = '{ fromSecret: { name: db, key: url, namespace: shop, context: gke } }';
+    expect(() => load('{ fromSecret: { name: db, key: url } }', ref, KUBE_TARGET)).toThrow(
+      /12:22: spec\.target\.databases\.orders\.url: source and target database "orders" use the same Kubernetes Secret key \(shop\/db key url, context gke\)/,
+    );
+    expect(() => load('{ fromSecret: { name: db, key: url } }', ref, KUBE_TARGET.replace('gke', 'eks'))).toThrow(/use the same Kubernetes Secret key/);
+    expect(() => load('{ fromSecret: { name: db, key: url } }', '{ fromSecret: { name: db, key: url } }', KUBE_TARGET.replace('gke', 'eks'))).not.toThrow();
+  });
+
   it('refuses a Secret key that holds no PostgreSQL URL, without echoing it', async () => {
     const loaded = load('{ fromSecret: { name: db, key: password } }');
     const redactor = createRedactor();
