@@ -123,7 +123,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
           failed += stats.writes.errors - (b?.writes.errors ?? 0) + (stats.reads.errors - (b?.reads.errors ?? 0));
         }
         const last = released.last;
-        const writePauseMs = Math.round(released.pauseMs ?? last?.pauseMs ?? 0);
+        // The router's figure; null when nothing was held (never 0: "no pause" is not "a 0 ms pause").
+        const pause = released.pauseMs ?? last?.pauseMs ?? null;
+        const writePauseMs = pause === null ? null : Math.round(pause);
         ctx.events.emit(
           'cutover-measured',
           { writePauseMs, heldRequests: released.released || (last?.released ?? 0), failedRequests: Math.max(0, failed) },
