@@ -1,9 +1,13 @@
 /**
  * What signs checkpoints. The default is the Ed25519 key in the user's key directory (keys.ts),
- * outside the state directory; a test or an embedding program may pass its own.
+ * outside the state directory; `HANDOFF_SIGNER` names an external signer command instead (an HSM,
+ * a KMS, ssh to a signing host); a test or an embedding program may pass its own.
  */
-import { sign, type KeyObject } from 'node:crypto';
-import { keyFingerprint, loadOrCreateSigningKeys } from './keys.js';
+import { execFileSync } from 'node:child_process';
+import { sign, verify, type KeyObject } from 'node:crypto';
+import { InputError } from '../common/errors.js';
+import { keyFingerprint, loadOrCreateSigningKeys, resolveKeyDir } from './keys.js';
+import { parsePinnedKey } from './pin.js';
 
 export interface AuditSigner {
   /** The Ed25519 public key that verifies this signer's signatures. */
@@ -22,4 +26,69 @@ export function createKeyDirSigner(dir: string): AuditSigner {
     sign: (payload) => sign(null, payload, keys.privateKey),
     describe: `the key in ${dir} (${keyFingerprint(keys.publicKey)})`,
   };
+}
+
+export interface CommandSignerOptions {
+  /** A shell command: reads the bytes to sign on stdin, prints the base64 Ed25519 signature. */
+  command: string;
+  /** The signer's public key (a PEM file, PEM text or base64; see pin.ts). */
+  publicKey: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Bound on one signature. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * A signer that runs `command` (through `/bin/sh -c`) once per checkpoint, the payload on stdin,
+ * and checks every signature it prints against the public key it was given, so a misconfigured
+ * signer fails the checkpoint instead of writing one that never verifies.
+ */
+export function createCommandSigner(options: CommandSignerOptions): AuditSigner {
+  const pinned = parsePinnedKey(options.publicKey, 'HANDOFF_SIGNER_PUBLIC_KEY', options.cwd);
+  if (!('key' in pinned)) {
+    throw new InputError('HANDOFF_SIGNER_PUBLIC_KEY: give the public key itself (a PEM file, PEM or base64), not its fingerprint');
+  }
+  const publicKey = pinned.key;
+  const describe = `the signer command in HANDOFF_SIGNER (${keyFingerprint(publicKey)})`;
+  return {
+    publicKey,
+    describe,
+    sign(payload) {
+      let output: string;
+      try {
+        output = execFileSync('/bin/sh', ['-c', options.command], {
+          input: payload,
+          cwd: options.cwd,
+          env: options.env,
+          timeout: options.timeoutMs ?? 10_000,
+          maxBuffer: 64 * 1024,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }).toString('utf8');
+      } catch (error) {
+        const status = (error as { status?: number | null }).status;
+        throw new InputError(
+          `${describe} failed${typeof status === 'number' ? ` with exit code ${status}` : ' or timed out'}; no checkpoint was written`,
+          { cause: error },
+        );
+      }
+      const text = output.trim();
+      const signature = Buffer.from(text, 'base64');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || signature.length !== 64 || !verify(null, payload, publicKey, signature)) {
+        throw new InputError(`${describe} printed something that is not a base64 Ed25519 signature by that key; no checkpoint was written`);
+      }
+      return signature;
+    },
+  };
+}
+
+/** The signer the environment asks for: `HANDOFF_SIGNER` (with HANDOFF_SIGNER_PUBLIC_KEY), else the key directory. */
+export function signerFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): AuditSigner {
+  const command = env.HANDOFF_SIGNER;
+  if (command === undefined || command.trim() === '') return createKeyDirSigner(resolveKeyDir(env, cwd));
+  const publicKey = env.HANDOFF_SIGNER_PUBLIC_KEY;
+  if (publicKey === undefined || publicKey.trim() === '') {
+    throw new InputError('HANDOFF_SIGNER is set but HANDOFF_SIGNER_PUBLIC_KEY is not: give the signer\'s public key (a PEM file, PEM or base64)');
+  }
+  return createCommandSigner({ command, publicKey, cwd, env });
 }

@@ -29,8 +29,8 @@ import {
   type Checkpoint,
 } from './format.js';
 import { acquireFileLock } from './lock.js';
-import { fsyncDirectory, publicKeyPem, resolveKeyDir, writeDurably } from './keys.js';
-import { createKeyDirSigner, type AuditSigner } from './signer.js';
+import { fsyncDirectory, publicKeyPem, writeDurably } from './keys.js';
+import { createKeyDirSigner, signerFromEnv, type AuditSigner } from './signer.js';
 import type { CheckpointSink } from './sink.js';
 import { appendDurably, readTail, truncateTo } from './tail.js';
 
@@ -82,7 +82,7 @@ export interface AuditTrailOptions {
   signer?: AuditSigner;
   /** The key directory; default from `env` (HANDOFF_KEY_DIR, XDG_CONFIG_HOME, HOME), see keys.ts. */
   keyDir?: string;
-  /** The environment to find the key directory in; default this process's. */
+  /** The environment to find the signer in (HANDOFF_SIGNER, else the key directory); default this process's. */
   env?: NodeJS.ProcessEnv;
   /** Where each checkpoint is also sent, as it is written. */
   sink?: CheckpointSink;
@@ -105,7 +105,7 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000 };
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const signer = options.signer ?? createKeyDirSigner(options.keyDir ?? resolveKeyDir(options.env ?? process.env));
+  const signer = options.signer ?? (options.keyDir !== undefined ? createKeyDirSigner(options.keyDir) : signerFromEnv(options.env ?? process.env));
   const pending = new Set<Promise<void>>();
   const opened = withLock(() => {
     if (!fs.existsSync(trailPath)) {
