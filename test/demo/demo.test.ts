@@ -130,7 +130,9 @@ describe('handoff demo', () => {
     expect(summary.cutover.writePauseMs).toEqual(expect.any(Number));
     expect(summary.audit.records).toBeGreaterThan(50);
     expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
-    expect(fs.readFileSync(path.join(summary.stateDir, 'plan.yaml'), 'utf8')).toMatch(/fromEnv: HANDOFF_DEMO_SOURCE_SHOP_URL/);
+    // This demo's own files are in the newest demo-<time>/ (the SIGKILLed demo left the other).
+    const demoDir = fs.readdirSync(summary.stateDir).filter((name) => name.startsWith('demo-')).sort().at(-1) ?? '';
+    expect(fs.readFileSync(path.join(summary.stateDir, demoDir, 'plan.yaml'), 'utf8')).toMatch(/fromEnv: HANDOFF_DEMO_SOURCE_SHOP_URL/);
     // Everything this demo started is gone too.
     expect(records(stateDir).filter(stillRunning)).toEqual([]);
     // No database password anywhere: output, plan, logs, state store, audit trail, report.

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { parseDuration } from '../../common/duration.js';
@@ -47,6 +48,25 @@ function bake(value: string | undefined): number {
   return ms;
 }
 
+/** A path as the user would type it: relative to where they are when that is shorter, quoted when needed. */
+function shellPath(cwd: string, dir: string): string {
+  const relative = path.relative(cwd, dir);
+  const shown = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : dir;
+  return /^[\w@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The demo's last lines (stderr): the commands that look at what it left, with its state directory. */
+function nextSteps(ctx: CliContext, stateDir: string, runId: string, auditKey: string): string {
+  const dir = `--state-dir ${shellPath(ctx.cwd, stateDir)}`;
+  return (
+    '\nlook at the run:\n' +
+    `  handoff status ${dir}\n` +
+    `  handoff explain ${runId} ${dir}\n` +
+    `  handoff report ${runId} ${dir}\n` +
+    `  handoff audit verify ${dir} --public-key ${auditKey}\n`
+  );
+}
+
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('demo')
@@ -71,8 +91,9 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         } catch {
           /* keep "demo" */
         }
-        const { summary, addresses } = await runDemo({
-          stateDir: ctx.stateDir(flags.stateDir),
+        const stateDir = ctx.stateDir(flags.stateDir);
+        const { summary, addresses, auditKey } = await runDemo({
+          stateDir,
           rate,
           bakeMs,
           rows,
@@ -95,6 +116,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             for (const [name, value] of Object.entries(addresses)) ctx.out(`  ${name.padEnd(16)} ${value}\n`);
           }
         }
+        ctx.err(nextSteps(ctx, stateDir, summary.runId, auditKey));
         const code = summary.ok ? 0 : 1;
         if (addresses) {
           // --keep: the children run on by design, and their handles would keep this process
