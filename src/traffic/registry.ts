@@ -12,9 +12,12 @@ import { createDnsRouter } from './dns/dns-router.js';
 import { createGatewayApiRouter } from './gateway-api/gateway-api-router.js';
 import { routerClusterFromPlan } from './gateway-api/router-cluster.js';
 import { builtinRouterOptionsFromPlan } from './from-plan.js';
+import type { RouterKind } from './capabilities.js';
 import type { TrafficRouter } from './router.js';
 
-export type RouterKind = NonNullable<Migration['spec']['traffic']>['router']['kind'];
+export type { RouterKind } from './capabilities.js';
+/** What the plan's router can do, before it is built (the planner asks this; the built router says the same). */
+export { capabilitiesOf } from './capabilities.js';
 
 export interface TrafficRouterHandle {
   router: TrafficRouter;

@@ -1,16 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, type InputError } from '../../common/errors.js';
-import { noBlockers, sortFindings, type Finding } from '../../common/findings.js';
+import { z } from 'zod';
+import { UsageError } from '../../common/errors.js';
+import type { Finding } from '../../common/findings.js';
 import { parseTablePattern } from '../../data/postgres/catalog.js';
 import { runPreflight, type PreflightReport, type SizeEstimate } from '../../data/postgres/preflight.js';
 import { createSilentLogger } from '../../common/logger.js';
 import { loadPlanFile } from '../../plan/load.js';
-import { createKubernetesPlatform } from '../../platforms/kubernetes/kubernetes-platform.js';
-import { createKubernetesSecretReader } from '../../platforms/kubernetes/secrets.js';
-import { resolveSecrets } from '../../plan/secrets.js';
-import { checkKubernetesSecrets } from '../../plan/secret-check.js';
-import { formatPath } from '../../plan/path.js';
+import { preflightPlan } from '../../engine/preflight-plan.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
@@ -45,55 +42,49 @@ interface PlanReport extends PreflightReport {
   databases: Array<{ database: string; ok: boolean; estimate: SizeEstimate | null }>;
 }
 
+/** A database's estimate as the data check reports it; the PostgreSQL data plane's carries its tables. */
+const databaseEstimate = z.object({
+  database: z.string(),
+  ok: z.boolean(),
+  estimate: z
+    .object({
+      tables: z.array(z.object({ table: z.string(), rows: z.number(), bytes: z.number(), exact: z.boolean() })).default([]),
+      totalRows: z.number(),
+      totalBytes: z.number(),
+      copySeconds: z.number(),
+      rowsPerSecond: z.number().positive().default(1),
+      basis: z.string().default(''),
+    })
+    .nullable(),
+});
+
+/** One size estimate over every database of the plan (table names prefixed with their database). */
+function combineEstimates(databases: PlanReport['databases']): SizeEstimate | null {
+  const tables = databases.flatMap((d) => (d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : []));
+  const first = databases.find((d) => d.estimate)?.estimate;
+  if (!first) return null;
+  const totalRows = databases.reduce((n, d) => n + (d.estimate?.totalRows ?? 0), 0);
+  return {
+    ...first,
+    tables,
+    totalRows,
+    totalBytes: databases.reduce((n, d) => n + (d.estimate?.totalBytes ?? 0), 0),
+    copySeconds: Math.ceil(totalRows / first.rowsPerSecond),
+  };
+}
+
 /**
- * Preflight of every `spec.data[]` entry of a plan (subjects name the database, `orders: public.items`),
- * and of the two clusters when both sites are Kubernetes.
+ * The one preflight of a plan (`engine/preflight-checks.ts`): secrets, both sites' platforms, every
+ * `spec.data[]` entry (subjects name the database, `orders: public.items`) and the router, exactly
+ * the findings the run's preflight stage would stop on.
  */
 async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport> {
-  const loaded = loadPlanFile(path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file));
-  const secrets = resolveSecrets(loaded, { env: ctx.env, cwd: ctx.cwd, redactor: ctx.redactor });
-  const findings: Finding[] = await checkKubernetesSecrets(loaded.plan, secrets, createKubernetesSecretReader({}, { redactor: ctx.redactor }));
-  const unreadable = new Set(findings.map((f) => f.subject));
-  const databases: PlanReport['databases'] = [];
-  let inputError: InputError | undefined;
-  for (const entry of loaded.plan.spec.data) {
-    // A database whose URL cannot be read is reported (secret.unreadable) and not connected to.
-    if ((['source', 'target'] as const).some((site) => unreadable.has(formatPath(['spec', site, 'databases', entry.database, 'url'])))) {
-      databases.push({ database: entry.database, ok: false, estimate: null });
-      continue;
-    }
-    const report = await runPreflight({
-      sourceUrl: secrets.databaseUrl('source', entry.database),
-      targetUrl: secrets.databaseUrl('target', entry.database),
-      tables: entry.tables.map((t) => parseTablePattern(t, `spec.data[${databases.length}].tables`)),
-      preSeeded: entry.preSeeded,
-      database: entry.database,
-      redactor: ctx.redactor,
-    });
-    findings.push(...report.findings.map((f) => ({ ...f, subject: `${entry.database}: ${f.subject}` })));
-    databases.push({ database: entry.database, ok: report.ok, estimate: report.estimate });
-    inputError ??= report.inputError;
-  }
-  // Kubernetes sites: the target's platform preflight compares both clusters (parity, ids k8s.*).
-  const plan = loaded.plan;
-  if (plan.spec.source.platform.kind === 'kubernetes' && plan.spec.target.platform.kind === 'kubernetes') {
-    const platform = createKubernetesPlatform({ site: 'target', plan }, { redactor: ctx.redactor });
-    findings.push(...(await platform.preflight({ runId: 'preflight', logger: createSilentLogger() })));
-  }
-  const sorted = sortFindings(findings);
-  const tables = databases.flatMap((d) => (d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : []));
-  const totalRows = tables.reduce((n, t) => n + t.rows, 0);
-  const first = databases.find((d) => d.estimate)?.estimate;
-  const estimate: SizeEstimate | null = first
-    ? {
-        ...first,
-        tables,
-        totalRows,
-        totalBytes: tables.reduce((n, t) => n + t.bytes, 0),
-        copySeconds: Math.ceil(totalRows / first.rowsPerSecond),
-      }
-    : null;
-  return { ok: noBlockers(sorted) && databases.every((d) => d.ok), findings: sorted, estimate, databases, ...(inputError ? { inputError } : {}) };
+  const planFile = path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file);
+  const loaded = loadPlanFile(planFile);
+  const result = await preflightPlan(loaded, { planFile, env: ctx.env, redactor: ctx.redactor, logger: createSilentLogger(), stateDir: ctx.stateDir() });
+  const details = result.components.find((c) => c.component === 'data')?.details.estimates;
+  const databases: PlanReport['databases'] = z.array(databaseEstimate).parse(details ?? []);
+  return { ok: result.ok, findings: result.findings, estimate: combineEstimates(databases), databases };
 }
 
 function renderText(ctx: CliContext, report: PreflightReport): void {
@@ -130,10 +121,8 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             throw new UsageError('-f: give either a plan file or --source/--target/--table, not both');
           }
           const report = await planPreflight(ctx, flags.file);
-          const { inputError, ...document } = report;
-          if (format === 'json') ctx.json(document);
+          if (format === 'json') ctx.json(report);
           else renderText(ctx, report);
-          if (inputError) throw inputError;
           return report.ok ? 0 : 1;
         }
         const sourceUrl = urlFrom(ctx, flags.source, flags.sourceEnv, 'source');
