@@ -8,6 +8,7 @@ import { planBenchmark } from './plan.bench.js';
 import { engineBenchmark } from './engine.bench.js';
 import { kubernetesBenchmark } from './kubernetes.bench.js';
 import { statusBenchmark } from './status.bench.js';
+import { scaleBenchmark } from './scale.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark, kubernetesBenchmark, statusBenchmark];
+export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark, kubernetesBenchmark, statusBenchmark, scaleBenchmark];
