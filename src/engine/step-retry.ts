@@ -96,10 +96,8 @@ export async function attemptStep(
         },
         key,
       );
+      // The event is the log line too (observers.ts logs it as a warning).
       if (delayMs === null) return { kind: 'failed', error, attempts: attempt };
-      session.logger.warn(`${what}: attempt ${attempt} of ${policy.maximumAttempts} failed; next in ${delayMs} ms`, {
-        code: errorCodeOf(error),
-      });
       if (!(await waitToRetry(session, delayMs))) return { kind: 'interrupted', attempts: attempt };
     }
   }

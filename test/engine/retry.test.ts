@@ -149,6 +149,32 @@ describe('executor retry policy', () => {
     expect(fs.readFileSync(path.join(h.stateDir, 'audit', 'trail.jsonl'), 'utf8')).not.toContain(SECRET);
   });
 
+  it('runs every attempt with the same idempotency key and the state the earlier attempts recorded, so a side effect is not repeated', async () => {
+    const plan = retryPlan({ initialInterval: '10ms', jitter: 0 });
+    const h = harness(plan);
+    const effects: string[] = [];
+    const keys: string[] = [];
+    let calls = 0;
+    const step: Step = {
+      name: 'two-effects',
+      run(ctx) {
+        calls += 1;
+        keys.push(ctx.key);
+        if (!ctx.state.get<boolean>('first-effect')) {
+          effects.push('first');
+          ctx.state.set('first-effect', true);
+        }
+        if (calls < 3) return Promise.reject(refused(calls)());
+        effects.push('second');
+        return Promise.resolve({ calls });
+      },
+    };
+    const outcome = await h.exec(plan, [{ name: 'provision', steps: [step] }]);
+    expect(outcome.run.state).toBe('succeeded');
+    expect(effects).toEqual(['first', 'second']);
+    expect(keys).toEqual(['r1/provision/two-effects', 'r1/provision/two-effects', 'r1/provision/two-effects']);
+  });
+
   it('fails at once, with one attempt, on an error that is not transient', async () => {
     const plan = retryPlan({ initialInterval: '20ms', jitter: 0 });
     const h = harness(plan);
