@@ -12,4 +12,5 @@ metricProviderContract('fake (recorded series)', {
       series: [{ source: { status: 'error', reason: 'connection refused', retryable: true }, target: { status: 'error', reason: 'connection refused', retryable: true } }],
     }),
   empty: () => createFakeProvider({ series: [] }),
+  omitted: { hanging: 'a recorded series answers at once: nothing can hang' },
 });

@@ -1,7 +1,8 @@
 /**
  * The contract every MetricProvider meets (see src/analysis/provider.ts), run against the fake and
  * each real provider with real backends. A harness makes providers in the situations the contract
- * talks about; it may leave out a situation that cannot exist for it (say why in the harness).
+ * talks about; it may leave out a situation that cannot exist for it, saying why in `omitted`: the
+ * case is then skipped with that reason in its name ("(skipped: ...)").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricProvider } from '../../src/analysis/provider.js';
@@ -24,12 +25,18 @@ export interface ProviderHarness {
   /** A provider whose backend accepts and never answers, with its own timeout set to `hangTimeoutMs`. */
   hanging?(): MetricProvider;
   hangTimeoutMs?: number;
+  /** Why a situation is left out (required for each one left out); printed in the skipped case's name. */
+  omitted?: Partial<Record<Situation, string>>;
   /** Secrets the provider was given; none may appear in any reading. */
   secrets?: string[];
   windowMs?: number;
 }
 
 const both: readonly SiteName[] = ['source', 'target'];
+
+/** The situations a harness may leave out. */
+export type Situation = 'unreachable' | 'empty' | 'hanging';
+const SITUATIONS: readonly Situation[] = ['unreachable', 'empty', 'hanging'];
 
 export function metricProviderContract(name: string, harness: ProviderHarness): void {
   describe(`MetricProvider contract: ${name}`, () => {
@@ -74,7 +81,16 @@ export function metricProviderContract(name: string, harness: ProviderHarness): 
       expect(Object.keys(onlyTarget.sites)).toEqual(['target']);
     });
 
-    if (harness.unreachable) it('reports an unreachable backend as Error readings, without throwing', async () => {
+    const has = (situation: Situation): boolean => harness[situation] !== undefined;
+    const title = (text: string, situation: Situation): string =>
+      has(situation) ? text : `${text} (skipped: ${harness.omitted?.[situation] ?? `the ${name} harness gives no ${situation} provider`})`;
+
+    it('says why it leaves out any situation of the contract', () => {
+      const unexplained = SITUATIONS.filter((situation) => !has(situation) && !harness.omitted?.[situation]);
+      expect(unexplained, `${name}: give omitted.<situation> for each situation left out`).toEqual([]);
+    });
+
+    it.skipIf(!has('unreachable'))(title('reports an unreachable backend as Error readings, without throwing', 'unreachable'), async () => {
       const p = track(harness.unreachable!());
       await p.start();
       const m = await p.measure({ sites: both, windowMs });
@@ -86,14 +102,14 @@ export function metricProviderContract(name: string, harness: ProviderHarness): 
       for (const secret of harness.secrets ?? []) expect(JSON.stringify(m)).not.toContain(secret);
     });
 
-    if (harness.empty) it('reports an empty result as NoData, not as a value', async () => {
+    it.skipIf(!has('empty'))(title('reports an empty result as NoData, not as a value', 'empty'), async () => {
       const p = track(harness.empty!());
       await p.start();
       const m = await p.measure({ sites: both, windowMs });
       for (const site of both) expect(m.sites[site]?.status, JSON.stringify(m.sites[site])).toBe('no-data');
     });
 
-    if (harness.hanging) it('bounds a backend that never answers: Error within its timeout', async () => {
+    it.skipIf(!has('hanging'))(title('bounds a backend that never answers: Error within its timeout', 'hanging'), async () => {
       const p = track(harness.hanging!());
       await p.start();
       const started = Date.now();
