@@ -46,7 +46,7 @@ export function preflightEnvOf(ctx: StepContext, runtimeOf: () => Runtime): Pref
     redactor: ctx.redactor,
     platformContext: { runId: ctx.runId, logger: ctx.logger, signal: ctx.signal },
     platform: (site) => runtimeOf().platform(ctx, site),
-    dataPlane: () => runtimeOf().dataPlane(),
+    dataPlane: () => runtimeOf().dataPlane(ctx.plan),
     router: () => runtimeOf().router(ctx),
   };
 }

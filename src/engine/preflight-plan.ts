@@ -5,6 +5,7 @@
  * the run builds them (a built-in router without an admin address is started in this process for
  * the check and stopped after it). Nothing is recorded: no run, no audit trail.
  */
+import { loadKubernetesSecrets } from './adapters.js';
 import path from 'node:path';
 import { createEventBus } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
@@ -31,10 +32,7 @@ export interface PreflightPlanOptions {
 
 export async function preflightPlan(loaded: LoadedPlan, options: PreflightPlanOptions): Promise<PreflightResult> {
   const secrets = resolveSecrets(loaded, { env: options.env, cwd: path.dirname(options.planFile), redactor: options.redactor });
-  if (secrets.kubernetesRefs > 0) {
-    const { createKubernetesSecretReader } = await import('../platforms/kubernetes/secrets.js');
-    await secrets.loadKubernetes(createKubernetesSecretReader({}, { redactor: options.redactor }), options.signal);
-  }
+  await loadKubernetesSecrets(secrets, options.redactor, options.signal);
   const runtime = createRuntime({ stateDir: options.stateDir });
   const values = new Map<string, unknown>();
   const ctx: StepContext = {
