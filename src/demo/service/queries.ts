@@ -21,28 +21,38 @@ const q = (name: string, text: string, sample: unknown[]): DemoQuery => ({ name,
 
 export const DEMO_QUERIES = {
   health: q('demo_health', 'select 1', []),
-  transferByRequest: q('demo_transfer_by_request', 'select id::text as id from transfers where request_id = $1', ['00000000-0000-4000-8000-000000000001']),
+  // A transfer is three round trips inside its transaction: lock both accounts in id order (so
+  // concurrent transfers cannot deadlock) and learn whether this request id was already done; move
+  // the money and record the transfer in one statement; commit.
   lockAccounts: q(
     'demo_lock_accounts',
-    'select id, balance::text as balance from accounts where id = any($1::int[]) order by id for update',
-    [[1, 2]],
+    `select a.id, a.balance::text as balance, (select t.id::text from transfers t where t.request_id = $2) as existing
+     from accounts a where a.id = any($1::int[]) order by a.id for update`,
+    [[1, 2], '00000000-0000-4000-8000-000000000001'],
   ),
-  debit: q('demo_debit', 'update accounts set balance = balance - $2, updated_at = now() where id = $1', [1, 1]),
-  credit: q('demo_credit', 'update accounts set balance = balance + $2, updated_at = now() where id = $1', [2, 1]),
-  insertTransfer: q(
-    'demo_insert_transfer',
-    'insert into transfers (request_id, from_id, to_id, amount) values ($1, $2, $3, $4) returning id::text as id',
-    ['00000000-0000-4000-8000-000000000002', 1, 2, 1],
+  moveAndRecord: q(
+    'demo_move_and_record',
+    `with moved as (
+       update accounts set balance = balance + case when id = $1 then -$3::bigint else $3::bigint end, updated_at = now()
+       where id = any(array[$1, $2]::int[])
+     )
+     insert into transfers (request_id, from_id, to_id, amount) values ($4, $1, $2, $3) returning id::text as id`,
+    [1, 2, 1, '00000000-0000-4000-8000-000000000002'],
   ),
+  // An order and its first event in one statement (one round trip, one commit).
   insertOrder: q(
     'demo_insert_order',
-    `insert into orders as o (request_id, client_id, item, quantity, details, note)
-     values ($1, $2, $3, $4, $5, $6)
-     on conflict (request_id) do nothing
-     returning ${orderColumns}`,
+    `with made as (
+       insert into orders (request_id, client_id, item, quantity, details, note)
+       values ($1, $2, $3, $4, $5, $6)
+       on conflict (request_id) do nothing
+       returning id, request_id, client_id, item, quantity, details, note, created_at
+     ), event as (
+       insert into order_events (order_id, seq, kind) select id, 1, 'created' from made
+     )
+     select ${orderColumns} from made o`,
     ['00000000-0000-4000-8000-000000000003', 'client-1', 'widget', 1, '{}', null],
   ),
-  insertCreatedEvent: q('demo_insert_created_event', `insert into order_events (order_id, seq, kind) values ($1, 1, 'created')`, ['1']),
   orderByRequest: q('demo_order_by_request', `select ${orderColumns} from orders o where o.request_id = $1`, ['00000000-0000-4000-8000-000000000004']),
   bankTotal: q('demo_bank_total', 'select sum(balance)::text as total, count(*)::int as accounts from accounts', []),
   account: q('demo_account', 'select id, owner, balance::text as balance, updated_at from accounts where id = $1', [1]),

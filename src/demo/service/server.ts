@@ -94,7 +94,7 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: pg.Pool | pg.P
   db.query<R>({ name: query.name, text: query.text, values });
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, connectionTimeoutMillis: 5000 });
   pool.on('error', () => undefined); // a broken idle connection is replaced on next use
   const errorRate = options.errorRate ?? 0;
 
@@ -103,23 +103,22 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const done = await run(client, DEMO_QUERIES.transferByRequest, [body.requestId]);
-      const previous = done.rows[0];
-      if (previous) {
+      const locked = await run<{ id: number; balance: string; existing: string | null }>(client, DEMO_QUERIES.lockAccounts, [
+        [body.from, body.to],
+        body.requestId,
+      ]);
+      const previous = locked.rows[0]?.existing ?? null;
+      if (previous !== null) {
         await client.query('rollback');
-        return [200, { id: previous.id, duplicate: true }];
+        return [200, { id: previous, duplicate: true }];
       }
-      // Lock both accounts in id order, so concurrent transfers cannot deadlock.
-      const locked = await run<{ id: number; balance: string }>(client, DEMO_QUERIES.lockAccounts, [[body.from, body.to]]);
       if (locked.rowCount !== 2) throw new HttpError(404, 'no such account');
       const from = locked.rows.find((r) => r.id === body.from);
       if (!from || BigInt(from.balance) < BigInt(body.amount)) {
         await client.query('rollback');
         return [409, { error: 'insufficient funds' }];
       }
-      await run(client, DEMO_QUERIES.debit, [body.from, body.amount]);
-      await run(client, DEMO_QUERIES.credit, [body.to, body.amount]);
-      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.insertTransfer, [body.requestId, body.from, body.to, body.amount]);
+      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.moveAndRecord, [body.from, body.to, body.amount, body.requestId]);
       await client.query('commit');
       return [201, { id: inserted.rows[0]?.id }];
     } catch (error) {
@@ -140,10 +139,7 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
       body.note ?? null,
     ]);
     const order = inserted.rows[0];
-    if (order) {
-      await run(pool, DEMO_QUERIES.insertCreatedEvent, [order.id]);
-      return [201, order];
-    }
+    if (order) return [201, order];
     const existing = await run(pool, DEMO_QUERIES.orderByRequest, [body.requestId]);
     return [200, existing.rows[0]];
   }
