@@ -17,6 +17,8 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import type { KubeTestServer } from '../support/kube/server.js';
 import { leftovers } from '../postgres/inspect.js';
 import { findLeaks, placesOf } from '../support/leak-forms.js';
+import { createRedactor } from '../../src/common/redact.js';
+import { createKubernetesSecretReader } from '../../src/platforms/kubernetes/secrets.js';
 import { fullTransforms, planDocument, startPair, type ClusterPair } from './clusters.js';
 
 const CLI_TIMEOUT = 150_000;
@@ -186,8 +188,8 @@ describe('a run whose database URLs come from Kubernetes Secrets', () => {
     const outputs: Record<string, string> = {};
     const step = async (args: string[], code = 0): Promise<CliResult> => {
       const result = await cli(args, stateDir);
-      outputs[`${args.slice(0, 2).join(' ')} stdout`] = result.stdout;
-      outputs[`${args.slice(0, 2).join(' ')} stderr`] = result.stderr;
+      outputs[`${args.join(' ')} stdout`] = result.stdout;
+      outputs[`${args.join(' ')} stderr`] = result.stderr;
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(code);
       return result;
     };
@@ -196,9 +198,17 @@ describe('a run whose database URLs come from Kubernetes Secrets', () => {
     const report = JSON.parse(preflight.stdout) as { findings: Array<{ id: string }> };
     expect(report.findings.map((f) => f.id)).not.toContain('secret.unreadable');
 
+    // Paused after replicate, then resumed by a new process: the values were never stored, so the
+    // second execution reads the Secrets again (one GET each per execution).
+    const secretReads = (): number => pair.source.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/shop/secrets/shop-db').length;
+    const readsBefore = secretReads();
+    const first = await step(['run', '-f', file, '--until', 'replicate', '-o', 'json']);
+    expect(JSON.parse(first.stdout)).toMatchObject({ state: 'paused', stage: 'replicate' });
+    expect(secretReads()).toBe(readsBefore + 1);
     const run = await step(['run', '-f', file, '-o', 'json']);
     const outcome = JSON.parse(run.stdout) as { run: string; state: string };
-    expect(outcome.state).toBe('succeeded');
+    expect(outcome).toMatchObject({ run: (JSON.parse(first.stdout) as { run: string }).run, state: 'succeeded' });
+    expect(secretReads()).toBe(readsBefore + 2);
     // The data went across with the credentials from the Secrets.
     expect((await target.query<{ n: number }>('select count(*)::int as n from public.orders', [], 'shop')).rows[0]?.n).toBe(3000);
     expect(pair.target.read('apps/v1', 'Deployment', 'web', 'shop')).toBeDefined();
@@ -218,5 +228,40 @@ describe('a run whose database URLs come from Kubernetes Secrets', () => {
     // The search is not blind: the URL the target's Secret holds is found in the Secret's own data.
     const held = JSON.stringify(pair.target.read('v1', 'Secret', 'shop-db', 'credentials')?.data);
     expect(findLeaks({ 'target password': target.password }, [['the Secret', Buffer.from(held)]])).toHaveLength(1);
+  });
+});
+
+describe('the Kubernetes platform reads Secret keys (createKubernetesSecretReader against the API test server)', () => {
+  it('decodes a key (one trailing newline trimmed) and registers it with the redactor as it is read', async () => {
+    pair.source.seed([secret('tokens', { token: 'tok-Zq83hP2x\n', blank: '\n' })]);
+    const redactor = createRedactor();
+    const reader = createKubernetesSecretReader({}, { redactor });
+    const at = { context: 'eks', namespace: 'shop', name: 'tokens', kubeconfig: pair.kubeconfig };
+    expect(await reader.read({ ...at, key: 'token' })).toEqual({ value: 'tok-Zq83hP2x' });
+    expect(redactor.redact('Bearer tok-Zq83hP2x')).toBe('Bearer [REDACTED]');
+    expect(await reader.read({ ...at, key: 'blank' })).toEqual({ reason: 'empty', message: 'the key "blank" of the Secret is empty' });
+  });
+
+  it('says why a key cannot be read: not found, key missing, forbidden, and a context that does not exist', async () => {
+    const reader = createKubernetesSecretReader({}, { redactor: createRedactor() });
+    const at = { context: 'gke', namespace: 'credentials', kubeconfig: pair.kubeconfig };
+    expect(await reader.read({ ...at, name: 'nope', key: 'url' })).toMatchObject({ reason: 'not-found', message: expect.stringContaining('secrets "nope" not found') as unknown });
+    expect(await reader.read({ ...at, name: 'shop-db', key: 'user' })).toMatchObject({ reason: 'key-missing', message: 'key missing: the Secret has no key "user" (its keys: url)' });
+    const undeny = pair.target.authorizer.deny({ verb: 'get', resource: 'secrets', namespace: 'credentials' });
+    try {
+      expect(await reader.read({ ...at, name: 'shop-db', key: 'url' })).toMatchObject({ reason: 'forbidden', message: expect.stringContaining('cannot get resource "secrets"') as unknown });
+    } finally {
+      undeny();
+    }
+    expect(await reader.read({ ...at, context: 'aks', name: 'shop-db', key: 'url' })).toMatchObject({
+      reason: 'unreachable',
+      message: expect.stringContaining('kubeconfig context "aks" does not exist') as unknown,
+    });
+  });
+
+  it('refuses Secret data that is not base64 on write, as the API server does', () => {
+    expect(() => pair.source.seed([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad', namespace: 'shop' }, data: { url: 'not base64!' } }])).toThrow(
+      /Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3/,
+    );
   });
 });
