@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { HoldRunError } from '../../common/errors.js';
+import { createEventBus, type HandoffEvent } from '../../common/events.js';
+import type { ThrottleLimits } from './controller.js';
+import { createPacer } from './pacer.js';
+
+const limits: ThrottleLimits = {
+  maxLatencyRatio: 1.5,
+  latencyFloorMs: 20,
+  maxReplicationLagMs: 1000,
+  maxSourceLoad: 10,
+  criticalSourceLoad: 100,
+  chunkTargetMs: 500,
+  minChunkRows: 100,
+  maxChunkRows: 5000,
+};
+
+/** A signal that returns the given values in turn, then the last one. */
+function sequence(values: Array<number | null>) {
+  let i = 0;
+  const signal = async () => values[Math.min(i++, values.length - 1)] ?? null;
+  return Object.assign(signal, { calls: () => i });
+}
+
+describe('createPacer', () => {
+  it('takes one measurement for workers that ask at the same time, and none again within the interval', async () => {
+    const load = sequence([1]);
+    const pacer = createPacer({ limits, maxPauseMs: 1000, checkIntervalMs: 60_000, work: 'verify' }, { signals: { sourceLoad: load } });
+    const sizes = await Promise.all([pacer.ready(), pacer.ready(), pacer.ready()]);
+    expect(sizes).toEqual([5000, 5000, 5000]);
+    await pacer.ready();
+    expect(load.calls()).toBe(1);
+  });
+
+  it('holds every worker during a pause and lets them all go when it clears, with one pair of events', async () => {
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    const load = sequence([50, 50, 50, 2]);
+    const pacer = createPacer({ limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify', subject: 'shop' }, { signals: { sourceLoad: load }, events });
+    await Promise.all([pacer.ready(), pacer.ready()]);
+    expect(seen.map((event) => [event.type, event.subject, event.actor])).toEqual([
+      ['throttle-paused', 'shop', 'throttle'],
+      ['throttle-resumed', 'shop', 'throttle'],
+    ]);
+    expect(seen[0]?.data).toMatchObject({ reason: 'source-load', value: 50, limit: 10 });
+    expect(pacer.stats().pauses).toBe(1);
+    expect(pacer.stats().pausedMs).toBeGreaterThanOrEqual(20);
+  });
+
+  it('runs the pause hooks around a pause, and the resume hook when the pause ends in a hold', async () => {
+    const calls: string[] = [];
+    const hooks = {
+      paused: async () => void calls.push('paused'),
+      resumed: async () => void calls.push('resumed'),
+    };
+    const pacer = createPacer({ limits, maxPauseMs: 30, checkIntervalMs: 10, work: 'copy' }, { signals: { replicationLagMs: sequence([5000]) } });
+    const error = await pacer.ready(undefined, hooks).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HoldRunError);
+    expect((error as Error).message).toContain('copy stopped by the throttle: replication lag 5000 ms is above 1000 ms for longer than the longest pause (30 ms)');
+    expect(calls).toEqual(['paused', 'resumed']);
+  });
+
+  it('holds at once on a critical load, without a pause', async () => {
+    const events = createEventBus();
+    const seen: string[] = [];
+    events.on((event) => seen.push(event.type));
+    const pacer = createPacer({ limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify' }, { signals: { sourceLoad: sequence([100]) }, events });
+    await expect(pacer.ready()).rejects.toThrow(/source load 100 is at or above the critical limit 100/);
+    expect(seen).toEqual([]);
+  });
+
+  it('goes on without a signal that fails, and says so', async () => {
+    const warnings: string[] = [];
+    const pacer = createPacer(
+      { limits, maxPauseMs: 1000, checkIntervalMs: 10, work: 'verify' },
+      {
+        signals: {
+          sourceLoad: async () => {
+            throw new Error('connection reset');
+          },
+        },
+        warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+      },
+    );
+    expect(await pacer.ready()).toBe(5000);
+    expect(warnings[0]).toContain('connection reset');
+  });
+
+  it('takes the baseline at start, and shrinks the chunk size from the chunks reported', async () => {
+    const p99 = sequence([12, 13, 13]);
+    const pacer = createPacer({ limits, maxPauseMs: 1000, checkIntervalMs: 0, work: 'verify' }, { signals: { routerP99Ms: p99 } });
+    await pacer.start();
+    expect(pacer.stats().baselineP99Ms).toBe(12);
+    pacer.chunkDone(5000, 1500);
+    pacer.chunkDone(5000, 500);
+    // 10,000 rows in 2,000 ms of statements: 5 rows/ms, so 2,500 rows per 0.5 s
+    expect(await pacer.ready()).toBe(2500);
+  });
+});
