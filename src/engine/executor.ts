@@ -186,8 +186,12 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
       const lost = session.lost();
       if (lost) throw lost;
       const request = pendingControl(session);
-      // Only a request ends the wait early; the step stays an intent and runs again on resume.
-      return request ? handleControl(session, request) : { completed: false };
+      // A request ends the wait early; the step stays an intent and runs again on resume.
+      if (request) return handleControl(session, request);
+      const reason = `the wait to retry step ${step.name} of stage ${stage.name} was interrupted; \`handoff resume ${runId}\` to try again`;
+      updateRun(session, { state: 'paused', reason });
+      emit(session, 'run-paused', { reason }, stage.name);
+      return { completed: false };
     }
     if (outcome.kind === 'failed') {
       const error = outcome.error;
