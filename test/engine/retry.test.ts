@@ -256,6 +256,22 @@ describe('executor retry policy', () => {
     expect(h.log).toEqual(['run a #1']);
   });
 
+  it('takes a rollback request during the wait between attempts and undoes the step once', async () => {
+    const plan = retryPlan({ initialInterval: '30s', maximumInterval: '30s' });
+    const h = harness(plan);
+    const step = flaky(h.log, 'a', [
+      () => {
+        h.store.requests.request('r1', 'rollback', 'dana');
+        return refused(1)();
+      },
+    ]);
+    const started = Date.now();
+    const outcome = await h.exec(plan, [{ name: 'preflight', steps: [step] }]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(outcome.run.state).toBe('rolled-back');
+    expect(h.log).toEqual(['run a #1', 'undo a']);
+  });
+
   it('does not retry a step that says retry: false, nor an error code the plan lists as non-retryable', async () => {
     const plan = retryPlan({ initialInterval: '10ms', nonRetryable: ['40001'] });
     const h = harness(plan);
