@@ -4,7 +4,10 @@
  * table of `rows` identical rows on both servers; the candidate is `verifyTables` on that table,
  * the baseline the naive whole-table digest on both sides concurrently, measured in the same run.
  */
+import os from 'node:os';
+import { sleep } from '../src/common/net.js';
 import { verifyTables } from '../src/data/postgres/verify/verify-tables.js';
+import { cpuSeconds } from './cpu.js';
 import type { TestPostgres } from '../test/support/postgres.js';
 import type { BenchMeasurement } from './harness.js';
 
@@ -84,6 +87,8 @@ export interface ShapeResult {
   verifyMs: number;
   baselineMs: number;
   runs: number[];
+  /** CPU seconds of both servers and this process per verify run (median): what the work costs on a shared machine. */
+  verifyCpu: number;
 }
 
 function median(values: number[]): number {
@@ -114,16 +119,21 @@ export async function runShapes(a: TestPostgres, b: TestPostgres, rows: number, 
     await verifyTables(options); // warm
     const runs: number[] = [];
     const baselines: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < repeat; i++) {
       baselines.push(await timed(() => Promise.all([a.query(naive, [], 'shapes'), b.query(naive, [], 'shapes')])));
+      await sleep(300);
+      const before = cpuSeconds([a.pid, b.pid]);
       runs.push(
         await timed(async () => {
           const report = await verifyTables(options);
           if (!report.identical || report.rowsCompared !== rows) throw new Error(`${shape.name}: verify did not report ${rows} identical rows`);
         }),
       );
+      await sleep(300); // let the postmasters reap the ended backends, so their CPU time is counted
+      cpu.push(cpuSeconds([a.pid, b.pid]) - before);
     }
-    out.push({ shape, verifyMs: median(runs), baselineMs: median(baselines), runs });
+    out.push({ shape, verifyMs: median(runs), baselineMs: median(baselines), runs, verifyCpu: median(cpu) });
     // one shape's table at a time in memory
     await Promise.all([a, b].map((server) => server.query(`drop table ${shape.table}`, [], 'shapes')));
   }
@@ -136,6 +146,8 @@ export function shapeMeasurements(results: readonly ShapeResult[], rows: number)
   for (const r of results) {
     measurements.push({ name: `shape ${r.shape.name}: verify throughput (median)`, value: rows / (r.verifyMs / 1000), unit: 'rows/s' });
     measurements.push({ name: `shape ${r.shape.name}: naive baseline throughput (median)`, value: rows / (r.baselineMs / 1000), unit: 'rows/s' });
+    measurements.push({ name: `shape ${r.shape.name}: verify CPU, both servers and handoff (median)`, value: r.verifyCpu, unit: 's' });
+    measurements.push({ name: `shape ${r.shape.name}: verify throughput projected on idle cores`, value: rows / (r.verifyCpu / os.cpus().length), unit: 'rows/s' });
     ratios[`shape ${r.shape.name}: baseline time / verify time`] = r.baselineMs / r.verifyMs;
   }
   return { measurements, ratios };

@@ -18,6 +18,7 @@ import { verifyTables } from '../src/data/postgres/verify/verify-tables.js';
 import { repoRoot, runCli } from '../test/support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.js';
 import type { Benchmark, BenchResult } from './harness.js';
+import { cpuSeconds } from './cpu.js';
 import { runShapes, shapeMeasurements } from './verify-shapes.js';
 
 const ROWS = Number(process.env.VERIFY_BENCH_ROWS ?? 1_000_000);
@@ -41,22 +42,6 @@ const load = `
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-/**
- * CPU seconds used so far by PostgreSQL servers (the postmaster and its reaped backends) and by this
- * process: on a machine shared with other work, CPU time says what the work costs, wall time does not.
- */
-function cpuSeconds(pids: readonly number[]): number {
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const pid of pids) {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // after "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14
-    total += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / ticks;
-  }
-  const own = process.cpuUsage();
-  return total + (own.user + own.system) / 1e6;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
