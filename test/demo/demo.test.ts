@@ -128,6 +128,28 @@ describe('handoff demo', () => {
     expect(summary.verification.rowsCompared).toBeGreaterThan(5000);
     expect(summary.requests.perSecond).toBeGreaterThanOrEqual(200);
     expect(summary.cutover.writePauseMs).toEqual(expect.any(Number));
+    // Client truth (issue 11): offered = sent + not sent, at most 5 % not sent; the client-observed
+    // pause is never shorter than the router's own; latency for the baseline and every stage run under load.
+    expect(summary.requests.offered).toBe(summary.requests.total + summary.requests.notSent);
+    expect(summary.requests.notSent).toBeLessThanOrEqual(0.05 * summary.requests.offered);
+    expect(summary.cutover.routerPauseMs).toEqual(expect.any(Number));
+    expect(summary.cutover.writePauseMs as number).toBeGreaterThanOrEqual(Math.floor(summary.cutover.routerPauseMs as number));
+    expect(summary.latency.baseline.p99Ms).toEqual(expect.any(Number));
+    for (const stage of ['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake']) {
+      expect(summary.latency.stages[stage]?.reads.count, stage).toBeGreaterThan(0);
+      expect(summary.stages[stage]?.durationMs, stage).toEqual(expect.any(Number));
+    }
+    expect(summary.reconciliation.router.errors).toBe(0);
+    expect(summary.cpu.perRequestMs.router).toBeGreaterThan(0);
+    // The router sampled from preflight on: the trail has run samples before the first shift step.
+    const trailLines = fs
+      .readFileSync(path.join(summary.stateDir, 'audit', 'trail.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { action?: string; subject?: string; details?: unknown });
+    const firstShift = trailLines.findIndex((r) => r.action === 'stage-started' && JSON.stringify(r.details).includes('"shift"'));
+    const early = trailLines.slice(0, firstShift).filter((r) => r.action === 'traffic-sample' && r.subject === 'run');
+    expect(early.length).toBeGreaterThan(5);
     expect(summary.audit.records).toBeGreaterThan(50);
     expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
     // This demo's own files are in the newest demo-<time>/ (the SIGKILLed demo left the other).
