@@ -406,6 +406,18 @@ export const retryPolicy = z
   })
   .describe('Retries of steps that fail with a transient error (a refused connection, a server restarting, a deadlock).');
 
+export const auditSettings = z
+  .strictObject({
+    publicKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The public key the audit trail must be signed with, pinned in the reviewed plan: its sha256:<hex> fingerprint (printed by handoff audit verify and the demo), PEM, or base64. handoff audit verify --plan FILE checks against it.',
+      ),
+  })
+  .describe('The audit trail (docs/audit.md).');
+
 export const migrationSpec = z.strictObject({
   source: site.describe('The site the service runs on now.'),
   target: site.describe('The site the service moves to.'),
@@ -422,6 +434,7 @@ export const migrationSpec = z.strictObject({
     })
     .default({ automatic: true })
     .describe('What happens when something fails.'),
+  audit: auditSettings.optional().describe('The audit trail: the signing key to pin.'),
 });
 
 export const migration = z

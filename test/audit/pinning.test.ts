@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRedactor } from '../../src/common/redact.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
-import { runCli } from '../support/cli.js';
+import { repoRoot, runCli } from '../support/cli.js';
 import { makeTempDir } from '../support/tmp.js';
 import { checkpointsPath, readLinesOf, trailPath, writeLinesOf } from './fixtures.js';
 
@@ -81,6 +81,30 @@ describe('audit verify with a pinned key', () => {
       expect(pinned.verdict?.valid, label).toBe(false);
       expect(pinned.verdict?.reason, label).toMatch(/the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/);
     }
+  });
+
+  it("pins the key named in a reviewed plan's spec.audit.publicKey (--plan)", async () => {
+    const { stateDir, keyDir, root } = workspace();
+    writeTrail(stateDir, keyDir, 'alice');
+    const fingerprint = (await verify(stateDir, ['--public-key', path.join(keyDir, 'signing-key.pub.pem')])).verdict?.publicKeyFingerprint;
+    const plan = path.join(root, 'plan.yaml');
+    const base = fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'plans', 'minimal-local.yaml'), 'utf8');
+    fs.writeFileSync(plan, `${base.trimEnd()}\n  audit: { publicKey: "${fingerprint}" }\n`);
+    const honest = await verify(stateDir, ['--plan', plan]);
+    expect(honest.code, honest.stderr).toBe(0);
+    expect(honest.verdict).toMatchObject({ valid: true, keyPinned: true });
+
+    fs.rmSync(path.join(stateDir, 'audit'), { recursive: true });
+    writeTrail(stateDir, path.join(root, 'attacker-keys'), 'mallory');
+    const resigned = await verify(stateDir, ['--plan', plan]);
+    expect(resigned.code).toBe(1);
+    expect(resigned.verdict?.reason).toMatch(/is not the pinned key/);
+
+    const unpinnedPlan = path.join(root, 'no-pin.yaml');
+    fs.writeFileSync(unpinnedPlan, base);
+    const missing = await runCli(['audit', 'verify', '--state-dir', stateDir, '--plan', unpinnedPlan]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/has no spec\.audit\.publicKey/);
   });
 
   it('accepts the pinned key as base64 and refuses a value that is no key with exit 2', async () => {

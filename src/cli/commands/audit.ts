@@ -7,18 +7,29 @@ import { parsePinnedKey } from '../../audit/pin.js';
 import { describeSink, readSinkCheckpoints } from '../../audit/sink.js';
 import { readStateAuditHead } from '../../audit/state-head.js';
 import { verifyAuditTrail, type ExternalCheckpoints, type PinnedKey } from '../../audit/verify.js';
+import { loadPlanFile } from '../../plan/load.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../main.js';
 
 interface VerifyFlags {
   stateDir?: string;
   publicKey?: string;
+  plan?: string;
   against?: string;
   output?: string;
 }
 
+/** The pinned key: `--public-key`, else the plan's `spec.audit.publicKey` (`--plan`), else HANDOFF_AUDIT_PUBLIC_KEY. */
 function pinOf(ctx: CliContext, flags: VerifyFlags): PinnedKey | undefined {
   if (flags.publicKey !== undefined) return parsePinnedKey(flags.publicKey, '--public-key', ctx.cwd);
+  if (flags.plan !== undefined) {
+    const file = path.resolve(ctx.cwd, flags.plan);
+    const pinned = loadPlanFile(file).plan.spec.audit?.publicKey;
+    if (pinned === undefined) {
+      throw new InputError(`--plan: ${file} has no spec.audit.publicKey to pin the signing key with; add it, or give --public-key`);
+    }
+    return parsePinnedKey(pinned, `${file}: spec.audit.publicKey`, path.dirname(file));
+  }
   const fromEnv = ctx.env.HANDOFF_AUDIT_PUBLIC_KEY;
   if (fromEnv !== undefined && fromEnv !== '') return parsePinnedKey(fromEnv, 'HANDOFF_AUDIT_PUBLIC_KEY', ctx.cwd);
   return undefined;
@@ -59,6 +70,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
       '--public-key <key>',
       'pin the signing key: a PEM file, PEM or base64 key, or sha256:<hex> fingerprint (default $HANDOFF_AUDIT_PUBLIC_KEY); without it the key beside the trail is used and the result says so',
     )
+    .option('--plan <file>', "pin the signing key given in this plan's spec.audit.publicKey")
     .option('--against <url>', 'also compare with the checkpoints kept in this postgres://… sink; fails on a trail cut before them')
     .option('-o, --output <format>', 'text or json')
     .action(
