@@ -26,7 +26,7 @@ import { startRun } from '../engine/start.js';
 import { loadPlanFile } from '../plan/load.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import { DEMO_ENV, demoPlanText } from './demo-plan.js';
-import { createDemoProgress, type DemoFacts } from './demo-progress.js';
+import { createDemoProgress } from './demo-progress.js';
 import { startDemoRouter, type DemoRouter } from './demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
 import { serviceCommand } from './service-command.js';
