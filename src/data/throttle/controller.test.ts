@@ -28,6 +28,12 @@ describe('decideThrottle', () => {
     expect(decision.message).toContain('router p99 61 ms is above 60 ms');
   });
 
+  it('reports latency value and limit to a tenth of a millisecond', () => {
+    const open = { ...limits, latencyFloorMs: 0 };
+    const { decision } = decideThrottle(open, initialThrottleState(open), { ...calm, baselineP99Ms: 12.345, routerP99Ms: 1933.311 });
+    expect(decision).toMatchObject({ kind: 'pause', value: 1933.3, limit: 18.5 });
+  });
+
   it('does not pause at exactly the limit', () => {
     expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: 60 }).decision.kind).toBe('go');
   });

@@ -72,10 +72,11 @@ export function decideThrottle(
     const message = `source load ${fmt(load)} is at or above the critical limit ${fmt(limits.criticalSourceLoad)}`;
     return { decision: { kind: 'abort', reason: 'source-load', value: load, limit: limits.criticalSourceLoad, message }, state: next };
   }
-  const latencyLimit = latencyLimitMs(limits, measured.baselineP99Ms);
+  const latencyLimit = round(latencyLimitMs(limits, measured.baselineP99Ms));
   if (measured.routerP99Ms !== null && latencyLimit !== null && measured.routerP99Ms > latencyLimit) {
-    const message = `router p99 ${fmt(measured.routerP99Ms)} ms is above ${fmt(latencyLimit)} ms (baseline p99 ${fmt(measured.baselineP99Ms ?? 0)} ms × ${limits.maxLatencyRatio})`;
-    return { decision: { kind: 'pause', reason: 'latency', value: measured.routerP99Ms, limit: latencyLimit, message }, state: next };
+    const value = round(measured.routerP99Ms) as number;
+    const message = `router p99 ${fmt(value)} ms is above ${fmt(latencyLimit)} ms (baseline p99 ${fmt(measured.baselineP99Ms ?? 0)} ms × ${limits.maxLatencyRatio})`;
+    return { decision: { kind: 'pause', reason: 'latency', value, limit: latencyLimit, message }, state: next };
   }
   if (measured.replicationLagMs !== null && measured.replicationLagMs > limits.maxReplicationLagMs) {
     const message = `replication lag ${fmt(measured.replicationLagMs)} ms is above ${fmt(limits.maxReplicationLagMs)} ms`;
@@ -95,6 +96,11 @@ export function decideThrottle(
 export function latencyLimitMs(limits: ThrottleLimits, baselineP99Ms: number | null): number | null {
   if (baselineP99Ms === null) return null;
   return Math.max(baselineP99Ms * limits.maxLatencyRatio, limits.latencyFloorMs);
+}
+
+/** To a tenth, for events and messages (a bucket bound times 1.5 has many digits). */
+function round(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 10) / 10;
 }
 
 /** Next chunk size: rows the average rate does in the target time, within the bounds. */
