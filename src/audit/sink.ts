@@ -104,26 +104,35 @@ async function withClient<T>(url: string, timeoutMs: number, fn: (client: pg.Cli
 
 function postgresSink(url: string, timeoutMs: number): CheckpointSink {
   let ready = false;
+  // One delivery at a time, in order: the first creates the table, the others find it.
+  let queue: Promise<unknown> = Promise.resolve();
+  const deliver = async (trailId: string, line: string): Promise<void> => {
+    const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+    await withClient(url, timeoutMs, async (client) => {
+      if (!ready) {
+        try {
+          await client.query(CREATE_TABLE);
+        } catch {
+          // Another process creating the table at the same moment: the loser fails (a duplicate
+          // type or trigger, "tuple concurrently updated"); by the second try everything is there.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await client.query(CREATE_TABLE);
+        }
+        ready = true;
+      }
+      await client.query(`INSERT INTO ${SINK_TABLE} (trail_id, seq, line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        trailId,
+        typeof seq === 'number' ? seq : 0,
+        line,
+      ]);
+    });
+  };
   return {
     where: describeSink(url),
-    async send(trailId, line) {
-      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
-      await withClient(url, timeoutMs, async (client) => {
-        if (!ready) {
-          try {
-            await client.query(CREATE_TABLE);
-          } catch (error) {
-            // Two processes creating the table at once: one loses with a duplicate; the table is there.
-            if ((error as { code?: string }).code !== '23505' && (error as { code?: string }).code !== '42P07') throw error;
-          }
-          ready = true;
-        }
-        await client.query(`INSERT INTO ${SINK_TABLE} (trail_id, seq, line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-          trailId,
-          typeof seq === 'number' ? seq : 0,
-          line,
-        ]);
-      });
+    send(trailId, line) {
+      const delivery = queue.then(() => deliver(trailId, line));
+      queue = delivery.catch(() => undefined);
+      return delivery;
     },
   };
 }
