@@ -91,6 +91,12 @@ describe('redactor', () => {
     expect(one.redact('pin=7, room 17, 7')).toBe(`pin=${REDACTED}, room 17, ${REDACTED}`);
   });
 
+  it('does not register 1- to 3-character values of punctuation alone (the brace lines of a JSON secret)', () => {
+    const lines = createRedactor(['{', '}', '],', 'key-Zq81-private']);
+    expect(lines.size()).toBe(1);
+    expect(lines.redact('{"a": [1], "b": "key-Zq81-private"}')).toBe(`{"a": [1], "b": "${REDACTED}"}`);
+  });
+
   it('ignores the empty string', () => {
     const none = createRedactor(['']);
     expect(none.size()).toBe(0);

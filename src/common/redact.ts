@@ -11,7 +11,8 @@
  * alone: not touching a letter or digit on either side, as in `password=ab;`, `"ab"`, `:ab@` or
  * `token ab`. Removing it inside words too would garble every output (a one-letter secret would take
  * that letter out of every message), so `abc` keeps a secret `ab`: short secrets are weak anyway, and
- * preflight is the place to refuse them.
+ * preflight is the place to refuse them. A value of 1 to 3 characters without a letter or digit (the
+ * `{` line of a multi-line JSON secret) is not registered: it cannot be told from punctuation.
  *
  * A secret that is a URL with a password (a database URL) also registers that password on its own,
  * decoded and as written, since code that parses the URL may print the password alone.
@@ -96,6 +97,16 @@ function urlPasswords(secret: string): string[] {
   }
 }
 
+/**
+ * Whether a value can be redacted without garbling everything: not empty, and when under 4
+ * characters, holding a letter or digit. A 1- to 3-character value of punctuation alone (the `{` and
+ * `}` lines of a multi-line JSON secret, registered line by line) cannot be told from the punctuation
+ * of every message.
+ */
+function registrable(value: string): boolean {
+  return value !== '' && (value.length >= MIN_ANYWHERE_LENGTH || /[\p{L}\p{N}]/u.test(value));
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -133,7 +144,7 @@ export function createRedactor(initial: Iterable<string> = []): Redactor {
 
   const redactor: Redactor = {
     add(secret) {
-      const added = [secret, ...urlPasswords(secret)].filter((value) => value !== '' && !secrets.has(value));
+      const added = [secret, ...urlPasswords(secret)].filter((value) => registrable(value) && !secrets.has(value));
       if (added.length === 0) return;
       for (const value of added) secrets.add(value);
       rebuild();
