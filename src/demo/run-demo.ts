@@ -34,6 +34,7 @@ import { checkLedger, type LedgerCheck } from './load/ledger.js';
 import { startLoad } from './load/generator.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { reconcile } from './reconcile.js';
+import type { ClientTrafficEvent } from '../report/events.js';
 import { summarize } from './summarize.js';
 import { createTrafficSampler, type TrafficSampler } from './traffic-sampler.js';
 import { DEMO_TABLES } from './service/schema.js';
@@ -120,6 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let dbs: DemoDatabases | null = null;
   let router: DemoRouter | null = null;
   let sampler: TrafficSampler | null = null;
+  let clientTraffic: ClientTrafficEvent | null = null;
   let kept = false;
   const runtime = createRuntime({ stateDir: runDir, processes: registry });
   try {
@@ -202,6 +204,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       observe: (events) => {
         progress.observe(events);
         sampler?.attach(events);
+        // The run resumes after the load stopped: what the clients counted goes into its trail, for the report.
+        if (clientTraffic) events.emit('client-traffic', clientTraffic, { actor: 'demo', subject: 'clients' });
       },
       runtime,
     };
@@ -212,6 +216,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const loadMs = Date.now() - loadStarted;
     const cpu = cpuPerRequest(cpuBefore, readCpu(registry), stats.total);
     const reconciliation = reconcile(stats, await routerStats().catch(() => null));
+    clientTraffic = {
+      ...reconciliation.clients,
+      routerRequests: reconciliation.router.requests,
+      routerErrors: reconciliation.router.errors,
+      notes: reconciliation.notes,
+    };
     progress.note(`load stopped: ${stats.total} of ${stats.offered} requests sent in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`);
     const throughBake = outcome.run.state === 'paused' && outcome.completed;
     if (throughBake) outcome = await startRun(engine, loaded, null);

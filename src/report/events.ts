@@ -122,6 +122,25 @@ export type TrafficSampleEvent = z.infer<typeof trafficSampleSchema>;
 export type ReplicationLagEvent = z.infer<typeof replicationLagSchema>;
 export type CutoverMeasuredEvent = z.infer<typeof cutoverMeasuredSchema>;
 export type VerifiedTable = z.infer<typeof verifiedTableSchema>;
+/**
+ * `client-traffic`: what the clients of the service counted over the run (the demo's load
+ * generator emits it once, subject `clients`, when the load has stopped): requests offered, sent,
+ * not sent (never reached the router) and failed (5xx, connection failures, time-outs), beside the
+ * router's own counts, with the differences in words. The report's failed-request figure is the
+ * clients' when the run has one.
+ */
+export const clientTrafficSchema = z.object({
+  offered: z.number().int().min(0),
+  sent: z.number().int().min(0),
+  notSent: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  failedWithoutAnswer: z.number().int().min(0),
+  routerRequests: z.number().int().min(0).nullable(),
+  routerErrors: z.number().int().min(0).nullable(),
+  notes: z.array(z.string()),
+});
+
+export type ClientTrafficEvent = z.infer<typeof clientTrafficSchema>;
 export type VerificationResultEvent = z.infer<typeof verificationResultSchema>;
 export type CleanupDoneEvent = z.infer<typeof cleanupDoneSchema>;
 export type PreflightFindingsEvent = z.infer<typeof preflightFindingsSchema>;
@@ -135,5 +154,6 @@ declare module '../common/events.js' {
     'verification-result': VerificationResultEvent;
     'cleanup-done': CleanupDoneEvent;
     'preflight-findings': PreflightFindingsEvent;
+    'client-traffic': ClientTrafficEvent;
   }
 }

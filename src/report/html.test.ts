@@ -57,7 +57,7 @@ describe('the HTML and Markdown renderers', () => {
   });
 
   it('draws an empty run without charts and says what is missing', () => {
-    const model: ReportModel = { ...succeeded, weights: [], traffic: [], lag: [], cutover: null, verification: [], gates: [], approvals: [], cleanup: [], stages: [], totals: { requests: 0, failedRequests: 0, bySite: {} } };
+    const model: ReportModel = { ...succeeded, weights: [], traffic: [], lag: [], cutover: null, verification: [], gates: [], approvals: [], cleanup: [], stages: [], totals: { requests: 0, failedRequests: 0, bySite: {}, clients: null } };
     const html = renderHtml(model);
     expect(html).not.toContain('<svg xmlns');
     expect(html).toContain('No traffic was moved or measured in this run.');

@@ -39,7 +39,12 @@ function summaryCards(model: ReportModel): string {
   cards.push(card('Outcome', v.text, model.run.stage ? `at stage ${model.run.stage}` : '', v.tone));
   cards.push(card('Duration', formatMs(model.run.durationMs), model.run.finishedAt ? 'start to finish' : 'not finished', 'neutral'));
   const { totals } = model;
-  if (totals.requests > 0) {
+  if (totals.clients) {
+    // What the clients counted: requests not sent and client time-outs never show at the router.
+    const c = totals.clients;
+    const sub = `of ${formatCount(c.sent)} sent by the clients (${formatPercent(c.sent === 0 ? 0 : c.failed / c.sent)}), ${formatCount(c.notSent)} not sent; router: ${c.routerErrors === null ? '–' : formatCount(c.routerErrors)} errors`;
+    cards.push(card('Failed requests', formatCount(c.failed), sub, c.failed === 0 ? 'good' : 'bad'));
+  } else if (totals.requests > 0) {
     const rate = totals.failedRequests / totals.requests;
     cards.push(card('Failed requests', formatCount(totals.failedRequests), `of ${formatCount(totals.requests)} (${formatPercent(rate)})`, totals.failedRequests === 0 ? 'good' : 'bad'));
   }

@@ -62,7 +62,11 @@ export function renderMarkdown(model: ReportModel): string {
   if (run.reason) push(`**Why:** ${inline(run.reason)}`, '');
   const latest = [...new Map(model.verification.map((x) => [x.database, x])).values()];
   const summary: string[][] = [['outcome', `${v.text}${run.stage ? ` (at ${run.stage})` : ''}`]];
-  if (model.totals.requests > 0) {
+  const clients = model.totals.clients;
+  if (clients) {
+    summary.push(['failed requests (clients)', `${formatCount(clients.failed)} of ${formatCount(clients.sent)} sent, ${formatCount(clients.notSent)} not sent`]);
+    summary.push(['clients and router', clients.notes.join('; ')]);
+  } else if (model.totals.requests > 0) {
     summary.push(['failed requests', `${formatCount(model.totals.failedRequests)} of ${formatCount(model.totals.requests)}`]);
   }
   if (model.cutover) summary.push(['write pause', formatMs(model.cutover.writePauseMs)]);

@@ -169,6 +169,8 @@ export interface ReportTotals {
   requests: number;
   failedRequests: number;
   bySite: Record<string, { requests: number; errors: number }>;
+  /** What the service's clients counted (a `client-traffic` event), when the run has it. */
+  clients: { offered: number; sent: number; notSent: number; failed: number; routerErrors: number | null; notes: string[] } | null;
 }
 
 export interface ReportModel {

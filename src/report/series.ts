@@ -7,6 +7,7 @@
  */
 import {
   cleanupDoneSchema,
+  clientTrafficSchema,
   cutoverMeasuredSchema,
   replicationLagSchema,
   trafficSampleSchema,
@@ -67,9 +68,14 @@ function trafficOf(trail: RunTrail): { points: TrafficPoint[]; totals: ReportTot
     }
   }
   const sites = Object.values(bySite);
+  const client = trail.pick('client-traffic', clientTrafficSchema).at(-1)?.data;
+  const clients = client
+    ? { offered: client.offered, sent: client.sent, notSent: client.notSent, failed: client.failed, routerErrors: client.routerErrors, notes: client.notes }
+    : null;
   return {
     points,
     totals: {
+      clients,
       requests: sites.reduce((sum, s) => sum + s.requests, 0),
       failedRequests: sites.reduce((sum, s) => sum + s.errors, 0),
       bySite,
