@@ -120,8 +120,18 @@ function controllerOwner(object: KubeObject): { kind: string; name: string; apiV
   return undefined;
 }
 
-/** Reads the objects of the plan's namespaces and computes the closure. */
-export async function exportWorkloads(cluster: Cluster, options: ExportOptions): Promise<ExportResult> {
+/** What the source holds in the plan's namespaces, read once. */
+interface Inventory {
+  /** Namespaced objects of every served kind (built-in and custom). */
+  all: KubeObject[];
+  /** ClusterRoles and ClusterRoleBindings (candidates for the RBAC closure). */
+  clusterScoped: KubeObject[];
+  namespaces: KubeObject[];
+  crds: KubeObject[];
+}
+
+/** Step 1: read the namespaces, the kinds the cluster serves in them, and cluster-scoped RBAC. */
+async function readInventory(cluster: Cluster, options: ExportOptions): Promise<Inventory> {
   const { discovery } = cluster;
   const sig = options.signal ? { signal: options.signal } : {};
   const all: KubeObject[] = [];
@@ -152,19 +162,11 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
   for (const kind of ['ClusterRole', 'ClusterRoleBinding']) {
     if (discovery.find('rbac.authorization.k8s.io/v1', kind)) clusterScoped.push(...(await cluster.list('rbac.authorization.k8s.io/v1', kind, sig)));
   }
+  return { all, clusterScoped, namespaces, crds };
+}
 
-  const byKey = new Map<string, KubeObject>();
-  for (const object of [...all, ...clusterScoped]) byKey.set(keyOf(refOf(object)), object);
-  const find = (ref: { kind: string; group: string; name: string; namespace?: string }): KubeObject | undefined =>
-    byKey.get(keyOf({ apiVersion: ref.group ? `${ref.group}/x` : 'v1', kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) }));
-
-  const included = new Map<string, KubeObject>();
-  const leftOut = new Map<string, LeftOut>();
-  const requires = new Map<string, Requirement>();
-  const leave = (object: KubeObject, reason: string): void => {
-    const key = keyOf(refOf(object));
-    if (!included.has(key) && !leftOut.has(key)) leftOut.set(key, { ref: refOf(object), reason });
-  };
+/** Why an object is not copied because the cluster (or a controller) makes it; undefined: copy it. */
+function generatedReasons(all: KubeObject[]): (object: KubeObject) => string | undefined {
   const stsClaims = new Map<string, string>();
   for (const sts of all.filter((o) => o.kind === 'StatefulSet')) {
     for (const claim of Array.isArray(dig(sts, 'spec', 'volumeClaimTemplates')) ? (dig(sts, 'spec', 'volumeClaimTemplates') as unknown[]) : []) {
@@ -172,7 +174,7 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
       stsClaims.set(`${sts.metadata.namespace}/${prefix}`, sts.metadata.name);
     }
   }
-  const generatedReason = (object: KubeObject): string | undefined => {
+  return (object) => {
     if (object.kind === 'ConfigMap' && object.metadata.name === 'kube-root-ca.crt') return 'created by the cluster in every namespace';
     if (object.kind === 'ServiceAccount' && object.metadata.name === 'default') return 'created by the cluster in every namespace';
     if (object.kind === 'Secret' && object.type === 'kubernetes.io/service-account-token') return 'a generated service account token; the target issues its own';
@@ -186,24 +188,55 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
     if (owner) return `owned by ${owner.kind} ${owner.name} (its controller recreates it)`;
     return undefined;
   };
+}
 
+type FindRef = (ref: { kind: string; group: string; name: string; namespace?: string }) => KubeObject | undefined;
+
+/** The closure being built: what is included (and still to follow), left out, and required of the target. */
+interface Closure {
+  included: Map<string, KubeObject>;
+  leftOut: Map<string, LeftOut>;
+  requires: Map<string, Requirement>;
+  queue: KubeObject[];
+  include(object: KubeObject): void;
+  leave(object: KubeObject, reason: string): void;
+  require(reference: Reference, by: KubeObject): void;
+}
+
+function createClosure(): Closure {
+  const included = new Map<string, KubeObject>();
+  const leftOut = new Map<string, LeftOut>();
+  const requires = new Map<string, Requirement>();
   const queue: KubeObject[] = [];
-  const include = (object: KubeObject): void => {
-    const key = keyOf(refOf(object));
-    if (included.has(key)) return;
-    leftOut.delete(key);
-    included.set(key, object);
-    queue.push(object);
+  return {
+    included,
+    leftOut,
+    requires,
+    queue,
+    include(object) {
+      const key = keyOf(refOf(object));
+      if (included.has(key)) return;
+      leftOut.delete(key);
+      included.set(key, object);
+      queue.push(object);
+    },
+    leave(object, reason) {
+      const key = keyOf(refOf(object));
+      if (!included.has(key) && !leftOut.has(key)) leftOut.set(key, { ref: refOf(object), reason });
+    },
+    require(reference, by) {
+      const key = `${reference.kind} ${reference.name}`;
+      const entry = requires.get(key) ?? { kind: reference.kind, group: reference.group, name: reference.name, by: [] };
+      entry.by.push(`${describeRef(refOf(by))} (${reference.via})`);
+      requires.set(key, entry);
+    },
   };
-  const require = (reference: Reference, by: KubeObject): void => {
-    const key = `${reference.kind} ${reference.name}`;
-    const entry = requires.get(key) ?? { kind: reference.kind, group: reference.group, name: reference.name, by: [] };
-    entry.by.push(`${describeRef(refOf(by))} (${reference.via})`);
-    requires.set(key, entry);
-  };
+}
 
+/** Step 2: the roots: selected objects, or their top controller when a controller owns them. Returns how many were selected. */
+function selectRoots(inventory: Inventory, options: ExportOptions, closure: Closure, find: FindRef, generatedReason: (o: KubeObject) => string | undefined): number {
   let selected = 0;
-  for (const object of all) {
+  for (const object of inventory.all) {
     if (!matchesSelector(object, options.selector)) continue;
     selected += 1;
     const owner = controllerOwner(object);
@@ -214,13 +247,19 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
       while (top && controllerOwner(top)) {
         const o = controllerOwner(top);
         top = o ? find({ kind: o.kind, group: o.apiVersion.includes('/') ? (o.apiVersion.split('/')[0] ?? '') : '', name: o.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) }) : undefined;
-        if (top && !controllerOwner(top)) include(top);
+        if (top && !controllerOwner(top)) closure.include(top);
       }
-      leave(object, reason ?? 'owned by another object');
-    } else if (reason) leave(object, reason);
-    else include(object);
+      closure.leave(object, reason ?? 'owned by another object');
+    } else if (reason) closure.leave(object, reason);
+    else closure.include(object);
   }
+  return selected;
+}
 
+/** Step 3: follow what each included object needs: its Services, RBAC bindings, CRD and references. */
+function followReferences(inventory: Inventory, closure: Closure, find: FindRef, generatedReason: (o: KubeObject) => string | undefined): void {
+  const { all, clusterScoped, crds } = inventory;
+  const { queue, include, leave, require, leftOut } = closure;
   while (queue.length > 0) {
     const object = queue.shift() as KubeObject;
     const refs = referencesOf(object);
@@ -260,22 +299,40 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
       } else include(target);
     }
   }
-  for (const object of all) {
-    if (!included.has(keyOf(refOf(object)))) {
-      leave(object, generatedReason(object) ?? (options.selector ? 'not selected by spec.workloads.selector and not needed by a selected object' : 'not needed'));
+}
+
+/** Step 4: everything not included is left out with its reason; CRDs the closure needs are the target's to have. */
+function recordLeftOut(inventory: Inventory, options: ExportOptions, closure: Closure, generatedReason: (o: KubeObject) => string | undefined): void {
+  for (const object of inventory.all) {
+    if (!closure.included.has(keyOf(refOf(object)))) {
+      closure.leave(object, generatedReason(object) ?? (options.selector ? 'not selected by spec.workloads.selector and not needed by a selected object' : 'not needed'));
     }
   }
-  for (const crd of crds) {
-    if ([...requires.values()].some((r) => r.kind === 'CustomResourceDefinition' && r.name === crd.metadata.name)) {
-      leftOut.set(keyOf(refOf(crd)), { ref: refOf(crd), reason: 'cluster infrastructure installed with its operator; preflight checks the target serves it' });
+  for (const crd of inventory.crds) {
+    if ([...closure.requires.values()].some((r) => r.kind === 'CustomResourceDefinition' && r.name === crd.metadata.name)) {
+      closure.leftOut.set(keyOf(refOf(crd)), { ref: refOf(crd), reason: 'cluster infrastructure installed with its operator; preflight checks the target serves it' });
     }
   }
-  const objects = sortForApply([...namespaces, ...included.values()]);
+}
+
+/** Reads the objects of the plan's namespaces and computes the closure. */
+export async function exportWorkloads(cluster: Cluster, options: ExportOptions): Promise<ExportResult> {
+  const inventory = await readInventory(cluster, options);
+  const byKey = new Map<string, KubeObject>();
+  for (const object of [...inventory.all, ...inventory.clusterScoped]) byKey.set(keyOf(refOf(object)), object);
+  const find: FindRef = (ref) =>
+    byKey.get(keyOf({ apiVersion: ref.group ? `${ref.group}/x` : 'v1', kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) }));
+  const generatedReason = generatedReasons(inventory.all);
+  const closure = createClosure();
+  const selected = selectRoots(inventory, options, closure, find, generatedReason);
+  followReferences(inventory, closure, find, generatedReason);
+  recordLeftOut(inventory, options, closure, generatedReason);
+  const objects = sortForApply([...inventory.namespaces, ...closure.included.values()]);
   return {
     objects,
-    missingNamespaces: options.namespaces.filter((name) => !namespaces.some((ns) => ns.metadata.name === name)),
+    missingNamespaces: options.namespaces.filter((name) => !inventory.namespaces.some((ns) => ns.metadata.name === name)),
     selected,
-    leftOut: [...leftOut.values()].sort((a, b) => keyOf(a.ref).localeCompare(keyOf(b.ref))),
-    requires: [...requires.values()],
+    leftOut: [...closure.leftOut.values()].sort((a, b) => keyOf(a.ref).localeCompare(keyOf(b.ref))),
+    requires: [...closure.requires.values()],
   };
 }
