@@ -7,19 +7,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, HandoffError, messageOf, PlanError } from '../common/errors.js';
 import { createCliContext, type CliContext, type CliIO, type GlobalFlags } from './context.js';
 import { loadCommands } from './commands/index.js';
+import type { CommandModule, Runner } from './command.js';
+
+export type { Action, CommandModule, Runner } from './command.js';
 
 export type ExitCode = 0 | 1 | 2 | 3;
-
-/** A command's action: returns its exit code (0 or 1), or throws. */
-export type Action<A extends unknown[]> = (...args: A) => Promise<0 | 1 | void> | 0 | 1 | void;
-
-/** What each commands/<verb>.ts exports. */
-export interface CommandModule {
-  register(program: Command, ctx: CliContext, run: Runner): void;
-}
-
-/** Wraps an action so its result becomes the process exit code. */
-export type Runner = <A extends unknown[]>(action: Action<A>) => (...args: A) => Promise<void>;
 
 function defaultIO(): CliIO {
   return {

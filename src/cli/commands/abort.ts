@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { pauseOrAbort } from '../../engine/manage.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { reportControl } from './pause.js';
-import { engineEnv } from './run.js';
+import type { Runner } from '../command.js';
+import { reportControl } from '../command.js';
+import { engineEnv } from '../command.js';
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { approveRun } from '../../engine/manage.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { engineEnv } from './run.js';
+import type { Runner } from '../command.js';
+import { engineEnv } from '../command.js';
 
 interface ApproveFlags {
   stage: string;

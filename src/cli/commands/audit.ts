@@ -9,7 +9,7 @@ import { readStateAuditHead } from '../../audit/state-head.js';
 import { verifyAuditTrail, type ExternalCheckpoints, type PinnedKey } from '../../audit/verify.js';
 import { loadPlanFile } from '../../plan/load.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface VerifyFlags {
   stateDir?: string;

@@ -7,7 +7,7 @@ import { createLogger } from '../../common/logger.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { formatSummary } from '../../demo/summary.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface DemoFlags {
   rate?: string;

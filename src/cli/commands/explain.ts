@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { explainRun, formatExplanation } from '../../engine/explain.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { engineEnv } from './run.js';
-import { decisionsFlag } from './status.js';
+import type { Runner } from '../command.js';
+import { engineEnv } from '../command.js';
+import { decisionsFlag } from '../command.js';
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program

@@ -5,7 +5,7 @@ import { loadPlanFile } from '../../plan/load.js';
 import { writeExport } from '../../platforms/kubernetes/export-files.js';
 import { exportAndTransform, kubernetesSite, openSite } from '../../platforms/kubernetes/migration.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface ExportFlags {
   file: string;

@@ -1,4 +1,4 @@
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command.js';
 
 /**
  * Every command, in the order `--help` lists them. Each file registers one verb. Modules load on

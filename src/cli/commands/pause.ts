@@ -1,22 +1,7 @@
 import type { Command } from 'commander';
-import { pauseOrAbort, type ControlResult } from '../../engine/manage.js';
+import { pauseOrAbort } from '../../engine/manage.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { engineEnv } from './run.js';
-
-/** Prints what a pause, abort or rollback did (shared by those commands). */
-export function reportControl(ctx: CliContext, format: 'json' | 'text', action: string, result: ControlResult): 0 | 1 {
-  const { run } = result;
-  if (format === 'json') {
-    ctx.json({ run: run.id, action, requested: result.requested, state: run.state, stage: run.stage, reason: run.reason, error: run.error });
-  } else if (result.requested) {
-    ctx.out(`run ${run.id}: asked its executor to ${action}; it acts at the next step boundary (handoff status ${run.id})\n`);
-  } else {
-    ctx.out(`run ${run.id}: ${run.state}${run.reason ? ` (${run.reason})` : ''}\n`);
-    if (run.error) ctx.out(`  error: ${run.error}\n`);
-  }
-  return result.completed ? 0 : 1;
-}
+import { engineEnv, reportControl, type Runner } from '../command.js';
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program

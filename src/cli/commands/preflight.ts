@@ -9,7 +9,7 @@ import { createSilentLogger } from '../../common/logger.js';
 import { loadPlanFile } from '../../plan/load.js';
 import { preflightPlan } from '../../engine/preflight-plan.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface PreflightFlags {
   source?: string;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { REPORT_FORMATS, writeRunReport, type ReportFormat } from '../../report/write.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 function reportFormat(value: string | undefined): ReportFormat {
   const format = value ?? 'html';

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { resumeRun } from '../../engine/manage.js';
 import { STAGE_NAMES } from '../../plan/schema.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { engineEnv, parseStage, reportOutcome } from './run.js';
+import type { Runner } from '../command.js';
+import { engineEnv, parseStage, reportOutcome } from '../command.js';
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program

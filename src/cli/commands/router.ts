@@ -3,7 +3,7 @@ import { createEventBus } from '../../common/events.js';
 import { loadRouterConfig, type RouterFlags } from '../../traffic/builtin/config.js';
 import { startRouterServer } from '../../traffic/builtin/server.js';
 import type { CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -1,14 +1,10 @@
-import os from 'node:os';
 import type { Command } from 'commander';
-import { UsageError } from '../../common/errors.js';
 import { loadPlanFile } from '../../plan/load.js';
-import { STAGE_NAMES, type StageName } from '../../plan/schema.js';
-import type { RunOutcome } from '../../engine/executor.js';
 import { formatRunPlan } from '../../engine/planner.js';
-import type { EngineEnv } from '../../engine/run-session.js';
 import { dryRun, startRun } from '../../engine/start.js';
+import { STAGE_NAMES } from '../../plan/schema.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import { engineEnv, parseStage, reportOutcome, type Runner } from '../command.js';
 
 interface RunFlags {
   file?: string;
@@ -17,57 +13,6 @@ interface RunFlags {
   output?: string;
   stateDir?: string;
   as?: string;
-}
-
-/** The engine's view of a command's context (shared by run, status, resume, pause, approve, rollback, abort). */
-export function engineEnv(ctx: CliContext, flags: { stateDir?: string; as?: string }): EngineEnv {
-  if (flags.as !== undefined && flags.as.trim() === '') throw new UsageError('--as: give a name');
-  let actor = flags.as;
-  if (actor === undefined) {
-    try {
-      actor = ctx.env.USER ?? os.userInfo().username;
-    } catch {
-      actor = 'unknown';
-    }
-  }
-  return {
-    stateDir: ctx.stateDir(flags.stateDir),
-    env: ctx.env,
-    cwd: ctx.cwd,
-    redactor: ctx.redactor,
-    logger: ctx.logger(),
-    actor,
-  };
-}
-
-/** `--until`/`--stage` values must name a stage. */
-export function parseStage(value: string | undefined, flag: string): StageName | null {
-  if (value === undefined) return null;
-  if (!(STAGE_NAMES as readonly string[]).includes(value)) {
-    throw new UsageError(`${flag}: "${value}" is not a stage; use one of ${STAGE_NAMES.join(', ')}`);
-  }
-  return value as StageName;
-}
-
-/** Prints a run's outcome (one JSON document with -o json) and returns the exit code. */
-export function reportOutcome(ctx: CliContext, format: 'json' | 'text', outcome: RunOutcome): 0 | 1 {
-  const { run } = outcome;
-  if (format === 'json') {
-    ctx.json({
-      run: run.id,
-      plan: run.planName,
-      state: run.state,
-      stage: run.stage,
-      reason: run.reason,
-      error: run.error,
-      completed: outcome.completed,
-    });
-  } else {
-    ctx.out(`run ${run.id}: ${run.state}${run.stage ? ` at stage ${run.stage}` : ''}\n`);
-    if (run.reason) ctx.out(`  ${run.reason}\n`);
-    if (run.error && run.error !== run.reason) ctx.out(`  error: ${run.error}\n`);
-  }
-  return outcome.completed ? 0 : 1;
 }
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { planJsonSchema } from '../../plan/json-schema.js';
 import type { CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { explainCheck } from '../../analysis/explain.js';
-import { UsageError } from '../../common/errors.js';
 import type { GateDecisionView } from '../../engine/gate-status.js';
 import { DEFAULT_DECISIONS, describeRun, listRuns, type RunDetail } from '../../engine/status.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
-import { engineEnv } from './run.js';
+import { decisionsFlag, engineEnv, type Runner } from '../command.js';
 
 function renderRun(ctx: CliContext, run: RunDetail): void {
   ctx.out(`run ${run.id} (plan ${run.plan}): ${run.state}${run.stage ? ` at stage ${run.stage}` : ''}\n`);
@@ -46,15 +44,6 @@ function renderGates(ctx: CliContext, run: RunDetail): void {
     ctx.out(`  last gate decisions (newest last):\n`);
     for (const d of run.lastDecisions) ctx.out(`    ${decisionLine(d)}\n`);
   }
-}
-
-/** `--decisions N`: how many of the last gate decisions to show. */
-export function decisionsFlag(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_DECISIONS;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
-    throw new UsageError(`--decisions: "${value}" is not a count; give a whole number from 1 to 1000`);
-  }
-  return Number(value);
 }
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {

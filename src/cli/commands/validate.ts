@@ -6,7 +6,7 @@ import { loadPlanFile } from '../../plan/load.js';
 import { STAGE_NAMES } from '../../plan/schema.js';
 import { findSecretRefs, resolveSecrets } from '../../plan/secrets.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface ValidateFlags {
   file: string;

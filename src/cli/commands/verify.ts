@@ -3,7 +3,7 @@ import { UsageError } from '../../common/errors.js';
 import { parseDatabaseUrl, parseTableName, type TableName } from '../../data/postgres/connect.js';
 import { verifyAndRepair, type VerifyOutput } from '../../data/postgres/verify/verify-and-repair.js';
 import { outputFormat, type CliContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../command.js';
 
 interface VerifyFlags {
   source?: string;
