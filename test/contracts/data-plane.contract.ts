@@ -158,7 +158,8 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
 
     withFixture('verification passes on identical sites and fails, naming the database, on a lasting difference', async (f) => {
       expect(await f.appWrite('source', 'v1', 'one')).toBe(true);
-      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      const replication = f.plane.replicationSteps(f.entry);
+      await run(f.ctx, replication);
       expect(await f.appWrite('source', 'v2', 'two')).toBe(true);
       const steps = f.plane.verificationSteps(f.entry);
       expect(steps.length).toBeGreaterThan(0);
@@ -173,11 +174,13 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
         expect((failed as Error).message).toContain(`database ${f.entry.database} differs`);
       } finally {
         off();
+        await undo(f.ctx, replication); // servers have few replication workers: leave none running
       }
     });
 
     withFixture('lag is measured through replication, within its bound, and reported as an event', async (f) => {
-      await run(f.ctx, f.plane.replicationSteps(f.entry));
+      const replication = f.plane.replicationSteps(f.entry);
+      await run(f.ctx, replication);
       const events: HandoffEvent[] = [];
       const off = f.ctx.events.on((event) => void events.push(event));
       try {
@@ -187,7 +190,14 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
         expect(events.filter((e) => e.type === 'replication-lag').map((e) => e.data)).toEqual([{ database: f.entry.database, lagMs: lag }]);
       } finally {
         off();
+        await undo(f.ctx, replication);
       }
+    });
+
+    withFixture('lag fails within its bound when no replication carries the heartbeat', async (f) => {
+      const started = Date.now();
+      await expect(f.plane.lag(f.ctx, f.entry, 1000)).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1000 + 5000);
     });
 
     withFixture('cutover phases: nothing is fenced before the hold, writes move under it, and stay moved after it', async (f) => {
@@ -205,6 +215,7 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       expect(await f.appWrite('target', 'after-hold', 'a')).toBe(true);
       expect(await f.read('target', 'before-hold')).toBe('b');
       await eventually(f, 'source', 'after-hold', 'a');
+      await run(f.ctx, f.plane.finalizeSteps(f.entry));
     });
 
     withFixture("finalize first gives the source the target's last writes", async (f) => {

@@ -6,7 +6,7 @@
  * after cutover, and a source left fenced after finalize (keepSourceFenced). Every step's run and undo
  * is written to `world.journal` in order, so engine tests can place them against the router's calls.
  */
-import { CheckFailedError, InternalError } from '../../common/errors.js';
+import { CheckFailedError, TimeoutError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import type { DataSpec } from '../../plan/schema.js';
 import type { DataPlane, Step, StepContext } from '../data-plane.js';
@@ -239,7 +239,7 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
     async lag(ctx, entry, timeoutMs) {
       world.journal.push(`lag ${entry.database}`);
       if (!world.streams.has(base(ctx, entry)) || world.lagMs === null || world.lagMs > timeoutMs) {
-        throw new InternalError(`fake: no heartbeat from the source of ${entry.database} within ${timeoutMs} ms`);
+        throw new TimeoutError(`fake: no heartbeat from the source of ${entry.database} within ${timeoutMs} ms`);
       }
       ctx.events.emit('replication-lag', { database: entry.database, lagMs: world.lagMs }, { subject: entry.database });
       return world.lagMs;
