@@ -1,0 +1,57 @@
+/**
+ * Before the cutover holds any request: re-checks the rows changed since the last clean verification
+ * (after the target caught up with a marker) and forgets them once proven equal, so the check under
+ * the fence covers only what changed in the last moments and the write pause stays short. A key that
+ * differs because its newest change is still on its way is checked again after another marker (up to
+ * three rounds); if some still differ, nothing is forgotten and the fenced check does all the work.
+ * Never fails the cutover: it only saves time.
+ */
+import type { Step } from '../data-plane.js';
+import { parseTableName } from './connect.js';
+import { clearDirty, dirtyKeys } from './dirty.js';
+import { recheckKeys } from './verify/recheck-keys.js';
+import type { PgEnv } from './session.js';
+import { catchUp } from './switch.js';
+import { withOwnSessions } from './verify-step.js';
+
+/** Rounds of marker + re-check before giving the rest to the fenced check. */
+const ROUNDS = 3;
+
+export function settleDirtyStep(env: PgEnv): Step {
+  const database = env.entry.database;
+  return {
+    // Named before the data plane owned it; step names are part of a run's durable record.
+    name: `settle-dirty-${database}`,
+    async run(ctx) {
+      const started = Date.now();
+      try {
+        return await withOwnSessions(ctx, env, 'handoff-verify', async (source, target) => {
+          const names = env.names(ctx);
+          const dirty = await dirtyKeys(target, names);
+          let pending = [...dirty.tables.entries()];
+          let keys = 0;
+          for (const [, list] of pending) keys += list === 'all' ? 0 : list.length;
+          for (let round = 1; round <= ROUNDS && pending.length > 0; round++) {
+            await catchUp(ctx, env, 'source', 5000);
+            const next: typeof pending = [];
+            for (const [table, list] of pending) {
+              const diff = await recheckKeys({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
+              const differing = [...diff.missing, ...diff.extra, ...diff.changed];
+              if (differing.length === 0) continue;
+              next.push([table, list === 'all' || diff.wholeTable ? 'all' : differing]);
+            }
+            pending = next;
+          }
+          if (pending.length > 0) return { settled: false, keys, stillDiffering: pending.map(([t]) => t), elapsedMs: Date.now() - started };
+          const cleared = await clearDirty(target, names, dirty.watermark);
+          return { settled: true, keys, cleared, elapsedMs: Date.now() - started };
+        });
+      } catch (error) {
+        ctx.logger.warn('the pre-cutover re-check of changed rows did not finish; the check under the fence does it all', { database, error: String(error) });
+        return { settled: false, error: String(error), elapsedMs: Date.now() - started };
+      } finally {
+        await env.pool.close();
+      }
+    },
+  };
+}

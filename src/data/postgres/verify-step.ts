@@ -1,0 +1,94 @@
+/**
+ * The verify stage's step for one database: counts and chunked checksums of every planned table while
+ * replication runs, mismatches re-checked after a heartbeat marker arrives, so only lasting differences
+ * count. A clean pass forgets the dirty keys recorded up to its start, so cutover re-checks only what
+ * changed since.
+ */
+import type pg from 'pg';
+import { CheckFailedError } from '../../common/errors.js';
+import type { Step, StepContext } from '../data-plane.js';
+import { parseTablePattern, resolveTables } from './catalog.js';
+import { connect } from './connect.js';
+import { clearDirty, dirtyKeys } from './dirty.js';
+import type { PgEnv } from './session.js';
+import { catchUp } from './switch.js';
+import { emitVerifyEvents, verifyTables } from './verify/index.js';
+import { withStepPacer } from '../throttle/step-pacer.js';
+// The report's event shapes (verification-result).
+import '../../report/events.js';
+
+/** Two sessions of their own (not the cutover's pool): a verification pass runs long. */
+export async function withOwnSessions<T>(ctx: StepContext, env: PgEnv, applicationName: string, fn: (source: pg.Client, target: pg.Client) => Promise<T>): Promise<T> {
+  const database = env.entry.database;
+  const open = (site: 'source' | 'target') => connect(ctx.secrets.databaseUrl(site, database), { name: `${site} database ${database}`, redactor: ctx.redactor, applicationName });
+  const source = await open('source');
+  try {
+    const target = await open('target');
+    try {
+      return await fn(source, target);
+    } finally {
+      await target.end().catch(() => undefined);
+    }
+  } finally {
+    await source.end().catch(() => undefined);
+  }
+}
+
+export function verificationStep(env: PgEnv): Step {
+  const entry = env.entry;
+  return {
+    name: `verify-${entry.database}`,
+    async run(ctx) {
+      try {
+        return await withOwnSessions(ctx, env, 'handoff-verify', async (source, target) => {
+          const names = env.names(ctx);
+          const { watermark } = await dirtyKeys(target, names);
+          const resolved = await resolveTables(source, entry.tables.map((t) => parseTablePattern(t, `spec.data[${entry.database}].tables`)));
+          // Paced by spec.data[].throttle: chunks wait while the service is over its budget.
+          const report = await withStepPacer(ctx, env, { work: 'verify', lag: true }, (_pacer) =>
+            verifyTables({
+              source: ctx.secrets.databaseUrl('source', entry.database),
+              target: ctx.secrets.databaseUrl('target', entry.database),
+              tables: resolved.tables.map((r) => r.table),
+              chunkRows: entry.verify.chunkRows,
+              signal: ctx.signal,
+              redactor: ctx.redactor,
+              recheck: async () => {
+                await catchUp(ctx, env, 'source');
+              },
+            }),
+          );
+          emitVerifyEvents(ctx.events, report);
+          ctx.events.emit(
+            'verification-result',
+            {
+              database: entry.database,
+              identical: report.identical,
+              rowsCompared: report.rowsCompared,
+              elapsedMs: report.elapsedMs,
+              tables: report.tables.map((t) => ({
+                table: t.table,
+                sourceRows: t.sourceRows,
+                targetRows: t.targetRows,
+                mismatchedChunks: t.mismatchedChunks,
+                missing: t.missing.length,
+                extra: t.extra.length,
+                changed: t.changed.length,
+              })),
+            },
+            { subject: entry.database },
+          );
+          if (!report.identical) {
+            const bad = report.tables.filter((t) => !t.identical).map((t) => `${t.table} (${t.missing.length} missing, ${t.extra.length} extra, ${t.changed.length} changed)`);
+            const schema = report.schemaDifferences.map((d) => d.message);
+            throw new CheckFailedError(`database ${entry.database} differs between the sites after replication caught up: ${[...bad, ...schema].join('; ')}`);
+          }
+          const cleared = await clearDirty(target, names, watermark);
+          return { identical: true, rowsCompared: report.rowsCompared, tables: report.tables.length, elapsedMs: report.elapsedMs, dirtyCleared: cleared };
+        });
+      } finally {
+        await env.pool.close();
+      }
+    },
+  };
+}
