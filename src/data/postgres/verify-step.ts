@@ -45,7 +45,7 @@ export function verificationStep(env: PgEnv): Step {
           const { watermark } = await dirtyKeys(target, names);
           const resolved = await resolveTables(source, entry.tables.map((t) => parseTablePattern(t, `spec.data[${entry.database}].tables`)));
           // Paced by spec.data[].throttle: chunks wait while the service is over its budget.
-          const report = await withStepPacer(ctx, env, { work: 'verify', lag: true }, (_pacer) =>
+          const report = await withStepPacer(ctx, env, { work: 'verify', lag: true }, (pacer) =>
             verifyTables({
               source: ctx.secrets.databaseUrl('source', entry.database),
               target: ctx.secrets.databaseUrl('target', entry.database),
@@ -53,6 +53,7 @@ export function verificationStep(env: PgEnv): Step {
               chunkRows: entry.verify.chunkRows,
               signal: ctx.signal,
               redactor: ctx.redactor,
+              ...(pacer ? { pacer } : {}),
               recheck: async () => {
                 await catchUp(ctx, env, 'source');
               },
