@@ -56,7 +56,7 @@ describe('router configuration', () => {
     const dir = configDir('listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nsites: { source: http://x }\nstickyAfterWrite: 5\nmaxQueue: 3\n');
     expect(() =>
       loadRouterConfig({ config: path.join(dir, 'router.yaml') }, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() }),
-    ).toThrow(/router\.yaml: .*(stickyAfterWrite|maxQueue)/);
+    ).toThrow(/router\.yaml:\d+:\d+: (stickyAfterWrite|maxQueue)/);
     expect(() =>
       loadRouterConfig({ config: path.join(dir, 'missing.yaml') }, { cwd: '/', env: {}, redactor: createRedactor() }),
     ).toThrow('cannot read the file');
