@@ -1,15 +1,19 @@
 /**
  * Ties a report to the audit trail: the trail's verification result, its head, and the signed
  * checkpoint that covers the run's last record (so a reader can check the report's facts against
- * a trail an auditor has verified).
+ * a trail an auditor has verified). The trail is verified against the key the run's plan pins
+ * (`spec.audit.publicKey`) when it pins one; otherwise the report says that "valid" only means the
+ * trail is consistent with itself (a trail re-signed with a fresh key passes that).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { AUDIT_DIR, CHECKPOINTS_FILE, GENESIS_HASH, checkpointSchema, type Checkpoint } from '../audit/format.js';
 import { readLines } from '../audit/lines.js';
 import type { AuditHead } from '../audit/trail.js';
-import { verifyAuditTrail } from '../audit/verify.js';
+import { parsePinnedKey } from '../audit/pin.js';
+import { verifyAuditTrail, type PinnedKey } from '../audit/verify.js';
 import { HandoffError } from '../common/errors.js';
+import { loadPlanText } from '../plan/load.js';
 import type { ReportAudit } from './model-types.js';
 import type { RunTrail } from './trail-reader.js';
 
@@ -29,14 +33,47 @@ function readCheckpoints(stateDir: string): Checkpoint[] {
   return out;
 }
 
-export function summarizeAudit(stateDir: string, trail: RunTrail, expectedHead: AuditHead | undefined): ReportAudit {
+/** What the report says when no key is pinned. */
+export const UNPINNED_NOTE = 'key not pinned: valid means internally consistent';
+
+/** The run's plan, as the store keeps it: its text and where it was read from. */
+export interface RunPlanText {
+  text: string;
+  file: string;
+}
+
+/** The key `spec.audit.publicKey` of the run's plan pins, none, or why it cannot be read. */
+function pinnedKeyOf(plan: RunPlanText | undefined): { pin: PinnedKey } | { problem: string } | null {
+  if (plan === undefined) return null;
+  let value: string | undefined;
+  try {
+    value = loadPlanText(plan.text, plan.file).plan.spec.audit?.publicKey;
+  } catch {
+    return null; // a plan that no longer loads pins nothing; the plan section says it cannot be read
+  }
+  if (value === undefined) return null;
+  try {
+    return { pin: parsePinnedKey(value, 'spec.audit.publicKey', path.dirname(plan.file)) };
+  } catch (error) {
+    return { problem: error instanceof HandoffError ? error.message : String(error) };
+  }
+}
+
+export function summarizeAudit(
+  stateDir: string,
+  trail: RunTrail,
+  expectedHead: AuditHead | undefined,
+  plan?: RunPlanText,
+): ReportAudit {
   const last = trail.records.at(-1);
   const lastRunRecord = last ? { seq: last.seq, hash: last.hash } : null;
+  const pinned = pinnedKeyOf(plan);
   let verification: ReturnType<typeof verifyAuditTrail>;
   try {
-    verification = verifyAuditTrail(stateDir, expectedHead ? { expectedHead } : {});
+    if (pinned !== null && 'problem' in pinned) throw new Error(`the plan pins a key that cannot be read: ${pinned.problem}`);
+    verification = verifyAuditTrail(stateDir, { ...(expectedHead ? { expectedHead } : {}), ...(pinned ? { pin: pinned.pin } : {}) });
   } catch (error) {
-    const reason = error instanceof HandoffError ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     return {
       valid: false,
       records: 0,
@@ -45,6 +82,8 @@ export function summarizeAudit(stateDir: string, trail: RunTrail, expectedHead: 
       head: { seq: 0, hash: GENESIS_HASH },
       checkpoint: null,
       publicKeyFingerprint: null,
+      keyPinned: pinned !== null,
+      keyNote: pinned === null ? UNPINNED_NOTE : null,
       lastRunRecord,
       unreadable: trail.unreadable,
     };
@@ -60,6 +99,8 @@ export function summarizeAudit(stateDir: string, trail: RunTrail, expectedHead: 
     head: verification.head,
     checkpoint: chosen ? { seq: chosen.seq, headHash: chosen.headHash, time: chosen.time, reason: chosen.reason } : null,
     publicKeyFingerprint: verification.publicKeyFingerprint,
+    keyPinned: verification.keyPinned,
+    keyNote: verification.keyPinned ? null : UNPINNED_NOTE,
     lastRunRecord,
     unreadable: trail.unreadable,
   };

@@ -155,7 +155,11 @@ export function cleanupSection(model: ReportModel): string {
 export function auditSection(model: ReportModel, stateDir: string | null): string {
   const a = model.audit;
   const rows = [
-    ['verification', a.valid ? badge('valid', 'good') : `${badge('invalid', 'bad')} ${e(a.reason ?? '')}`],
+    [
+      'verification',
+      (a.valid ? badge('valid', 'good') : `${badge('invalid', 'bad')} ${e(a.reason ?? '')}`) +
+        (a.keyNote ? ` <span class="meta">${e(a.keyNote)}</span>` : ' <span class="meta">against the key the plan pins</span>'),
+    ],
     ['records in the trail', e(formatCount(a.records))],
     ['records of this run', e(formatCount(a.runRecords))],
     ['head of the trail', `record ${e(String(a.head.seq))}: <code class="hash">${e(a.head.hash)}</code>`],
@@ -166,7 +170,10 @@ export function auditSection(model: ReportModel, stateDir: string | null): strin
         ? `record ${e(String(a.checkpoint.seq))}: <code class="hash">${e(a.checkpoint.headHash)}</code><br><span class="meta">${e(formatTime(a.checkpoint.time))}, ${e(a.checkpoint.reason)}</span>`
         : 'none',
     ],
-    ['signing key', a.publicKeyFingerprint ? `<code class="hash">${e(a.publicKeyFingerprint)}</code>` : '–'],
+    [
+      'signing key',
+      `${a.publicKeyFingerprint ? `<code class="hash">${e(a.publicKeyFingerprint)}</code>` : '–'} <span class="meta">${a.keyPinned ? 'pinned by the plan (spec.audit.publicKey)' : 'not pinned'}</span>`,
+    ],
   ];
   const how = `<p class="meta">To check this report against the trail: <code>handoff audit verify${stateDir ? ` --state-dir ${e(stateDir)}` : ''}</code> verifies the whole trail and prints its head, which is the head above until a later run adds records; the run's last record and the signed checkpoint named here stay in the trail for good.</p>`;
   return kvTable(rows) + how;

@@ -65,7 +65,7 @@ function summaryCards(model: ReportModel): string {
   const blockers = model.risks.filter((r) => r.severity === 'blocker').length;
   const warnings = model.risks.filter((r) => r.severity === 'warning').length;
   cards.push(card('Residual risks', String(blockers + warnings), `${blockers} blocking, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`, blockers > 0 ? 'bad' : warnings > 0 ? 'warn' : 'good'));
-  cards.push(card('Audit trail', model.audit.valid ? 'Valid' : 'Invalid', `${formatCount(model.audit.runRecords)} records of this run`, model.audit.valid ? 'good' : 'bad'));
+  cards.push(card('Audit trail', model.audit.valid ? 'Valid' : 'Invalid', `${formatCount(model.audit.runRecords)} records of this run${model.audit.keyNote ? `; ${model.audit.keyNote}` : ', pinned key'}`, model.audit.valid ? 'good' : 'bad'));
   return `<section class="cards" aria-label="Summary">${cards.join('')}</section>`;
 }
 

@@ -78,7 +78,7 @@ export function renderMarkdown(model: ReportModel): string {
   }
   summary.push(['rollbacks', String(model.rollbacks.length)]);
   summary.push(['residual risks', `${model.risks.filter((r) => r.severity !== 'info').length}`]);
-  summary.push(['audit trail', `${model.audit.valid ? 'valid' : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``]);
+  summary.push(['audit trail', `${model.audit.valid ? (model.audit.keyPinned ? 'valid (pinned key)' : 'valid (key not pinned)') : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``]);
   push(table(['', ''], summary), '');
 
   push('## What moved', '');
@@ -202,12 +202,12 @@ export function renderMarkdown(model: ReportModel): string {
     table(
       ['', ''],
       [
-        ['verification', a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`],
+        ['verification', `${a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`}${a.keyNote ? ` (${a.keyNote})` : ' (against the key the plan pins)'}`],
         ['records', `${formatCount(a.records)} in the trail, ${formatCount(a.runRecords)} of this run`],
         ['head', `${a.head.seq} \`${a.head.hash}\``],
         ['last record of this run', a.lastRunRecord ? `${a.lastRunRecord.seq} \`${a.lastRunRecord.hash}\`` : '–'],
         ['signed checkpoint', a.checkpoint ? `${a.checkpoint.seq} \`${a.checkpoint.headHash}\` (${formatTime(a.checkpoint.time)}, ${a.checkpoint.reason})` : 'none'],
-        ['signing key', a.publicKeyFingerprint ? `\`${a.publicKeyFingerprint}\`` : '–'],
+        ['signing key', `${a.publicKeyFingerprint ? `\`${a.publicKeyFingerprint}\`` : '–'} ${a.keyPinned ? 'pinned by the plan' : 'not pinned'}`],
       ],
     ),
     '',

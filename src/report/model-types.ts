@@ -159,6 +159,10 @@ export interface ReportAudit {
   /** The last signed checkpoint that covers this run's last record, else the last one. */
   checkpoint: { seq: number; headHash: string; time: string; reason: string } | null;
   publicKeyFingerprint: string | null;
+  /** Whether the run's plan pins the signing key (`spec.audit.publicKey`) and the trail was verified against it. */
+  keyPinned: boolean;
+  /** `key not pinned: valid means internally consistent` when no key is pinned; null when one is. */
+  keyNote: string | null;
   /** This run's last record, to tie the report to the trail. */
   lastRunRecord: { seq: number; hash: string } | null;
   /** Records of this run whose details the report could not read. */

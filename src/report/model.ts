@@ -183,7 +183,7 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
         approvals.push({ stage: e.data.stage, by: e.data.by, role: e.data.role, at: e.time });
       }
     }
-    const audit = summarizeAudit(stateDir, trail, store.records.auditHead());
+    const audit = summarizeAudit(stateDir, trail, store.records.auditHead(), { text: run.planText, file: run.planFile });
     const risks = residualRisks({
       trail,
       run: reportRun,
