@@ -36,7 +36,7 @@ describe('handoff validate (in process)', () => {
     fs.writeFileSync(path.join(tmp.dir, 'plans', 'secrets', 'source-url'), 'postgresql://app:Fi1e-Secret@127.0.0.1/app\n');
     const text = minimal
       .replace('{ fromEnv: SOURCE_APP_DB }', '{ fromFile: secrets/source-url }')
-      .replace(/target:\n    platform: \{ kind: local \}/, 'target:\n    platform: { kind: kubernetes, context: gke, namespace: shop }')
+      .replace(/target:\n {4}platform: \{ kind: local \}/, 'target:\n    platform: { kind: kubernetes, context: gke, namespace: shop }')
       .replace('{ fromEnv: TARGET_APP_DB }', '{ fromSecret: { name: app-db, key: url } }');
     fs.writeFileSync(path.join(tmp.dir, 'plans', 'plan.yaml'), text);
     const env = { HANDOFF_STATE_DIR: path.join(tmp.dir, 'state') };
