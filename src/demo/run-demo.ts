@@ -36,7 +36,6 @@ import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { reconcile } from './reconcile.js';
 import type { ClientTrafficEvent } from '../report/events.js';
 import { summarize } from './summarize.js';
-import { createTrafficSampler, type TrafficSampler } from './traffic-sampler.js';
 import { DEMO_TABLES } from './service/schema.js';
 import type { DemoSummary } from './summary.js';
 
@@ -120,7 +119,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   progress.note(`state directory ${options.stateDir} (this demo's files in ${path.basename(runDir)}/)`);
   let dbs: DemoDatabases | null = null;
   let router: DemoRouter | null = null;
-  let sampler: TrafficSampler | null = null;
   let clientTraffic: ClientTrafficEvent | null = null;
   let kept = false;
   const runtime = createRuntime({ stateDir: runDir, processes: registry });
@@ -186,8 +184,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const cpuBefore = readCpu(registry);
     const routerToken = fs.readFileSync(tokenFile, 'utf8').trim();
     const routerStats = routerStatsOverHttp({ adminUrl: router.adminUrl, token: routerToken }, { redactor: options.redactor });
-    // The router's statistics into the run's event stream every second, from preflight to the end.
-    sampler = createTrafficSampler(routerStats);
     const maxRequests = Math.ceil((options.rate * maxDurationMs) / 1000);
     load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: MAX_IN_FLIGHT, maxRequests, maxDurationMs });
     // The clients' baseline: the service under load before the run starts (latency.baseline).
@@ -203,7 +199,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       actor: options.actor,
       observe: (events) => {
         progress.observe(events);
-        sampler?.attach(events);
         // The run resumes after the load stopped: what the clients counted goes into its trail, for the report.
         if (clientTraffic) events.emit('client-traffic', clientTraffic, { actor: 'demo', subject: 'clients' });
       },
@@ -289,7 +284,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } finally {
     if (!kept) {
       await load?.stop();
-      await sampler?.stop();
       await runtime.close();
       await router?.stop();
       await registry.stopAll(10_000);

@@ -4,7 +4,7 @@
  * executor. Commands call the functions in start.ts, manage.ts and status.ts, never this directly.
  */
 import path from 'node:path';
-import { createCheckpointSink } from '../audit/sink.js';
+import { chooseCheckpointSink, type SinkChoice } from '../audit/sink-choice.js';
 import { openAuditTrail, type AuditTrail } from '../audit/trail.js';
 import { HandoffError } from '../common/errors.js';
 import { createEventBus, type EventBus } from '../common/events.js';
@@ -21,6 +21,7 @@ import { writeRunReport } from '../report/write.js';
 import { loadKubernetesSecrets } from './adapters.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { defaultRegistry } from './stages/index.js';
+import { startRunTelemetry } from './traffic-telemetry.js';
 import type { StageDeps, StageRegistry } from './stage.js';
 
 /** What every run operation needs from its caller (the CLI, or a test's child process). */
@@ -41,19 +42,26 @@ export interface EngineEnv {
   observe?: (events: EventBus) => void;
   /** The adapters the stages act through; made from the plan for each execution when left out. */
   runtime?: Runtime;
+  /** How often the router's statistics are sampled through the run (traffic-telemetry.ts); default and minimum 1 s. */
+  telemetryIntervalMs?: number;
   /** Write the run's report (HTML) when an execution ends; on unless false. */
   report?: boolean;
 }
 
-export function openAudit(store: Store, env: EngineEnv): AuditTrail {
-  const sink = env.env.HANDOFF_AUDIT_SINK;
+/**
+ * Opens the trail; `sink` is the run's chosen checkpoint sink (chooseCheckpointSink), else
+ * HANDOFF_AUDIT_SINK alone is looked at (commands that do not execute the plan).
+ */
+export function openAudit(store: Store, env: EngineEnv, choice?: SinkChoice | null): AuditTrail {
+  const chosen = choice === undefined ? chooseCheckpointSink({ env: env.env, redactor: env.redactor }) : choice;
+  if (chosen?.note) env.logger.info(chosen.note);
   return openAuditTrail({
     stateDir: env.stateDir,
     redactor: env.redactor,
     onAppend: (head) => store.records.setAuditHead(head),
     // The signing key lives in the user's key directory (HANDOFF_KEY_DIR, ~/.config/handoff/keys).
     env: env.env,
-    ...(sink ? { sink: createCheckpointSink(sink, 'HANDOFF_AUDIT_SINK'), onSinkError: (message: string) => env.logger.warn(message) } : {}),
+    ...(chosen ? { sink: chosen.sink, onSinkError: (message: string) => env.logger.warn(message) } : {}),
   });
 }
 
@@ -63,8 +71,9 @@ export async function withRunEvents<T>(
   env: EngineEnv,
   runId: string,
   fn: (events: EventBus, trail: AuditTrail) => Promise<T> | T,
+  sink?: SinkChoice | null,
 ): Promise<T> {
-  const trail = openAudit(store, env);
+  const trail = openAudit(store, env, sink);
   const events = createEventBus({ runId });
   const stopLogs = logEvents(events, env.logger.child({ run: runId }));
   const stopAudit = auditEvents(events, trail);
@@ -123,10 +132,15 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
   // Kubernetes Secret references: read for this execution into memory only (registered with the
   // redactor as they are decoded); what cannot be read is preflight's secret.unreadable.
   await loadKubernetesSecrets(secrets, env.redactor);
+  // The checkpoint sink: HANDOFF_AUDIT_SINK, else the plan's spec.audit.sink (its URL resolved and
+  // its password registered here, before anything is sent or written).
+  const sink = chooseCheckpointSink({ env: env.env, redactor: env.redactor, plan: { plan: loaded.plan, secrets } });
   const runtime = env.runtime ?? createRuntime({ stateDir: env.stateDir });
   const outcome = await withRunEvents(store, env, run.id, async (events, trail) => {
     const registry = env.registry ?? defaultRegistry;
     const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason), runtime });
+    // The router's statistics from the first step to the end (traffic-telemetry.ts); stopped before the router closes.
+    const telemetry = startRunTelemetry({ runId: run.id, plan: loaded.plan, events, logger: env.logger, redactor: env.redactor, secrets, runtime, ...(env.telemetryIntervalMs !== undefined ? { intervalMs: env.telemetryIntervalMs } : {}) });
     try {
       return await executeRun({
       store,
@@ -144,9 +158,10 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
       ...(env.pollMs !== undefined ? { pollMs: env.pollMs } : {}),
       });
     } finally {
+      await telemetry?.stop();
       if (!env.runtime) await runtime.close();
     }
-  });
+  }, sink);
   if (env.report !== false) {
     try {
       const file = writeRunReport({ stateDir: env.stateDir, runId: run.id, format: 'html', redactor: env.redactor });

@@ -49,6 +49,8 @@ export const classSampleSchema = z.object({
 export const trafficSampleSchema = z.object({
   sites: z.record(z.string(), z.object({ reads: classSampleSchema, writes: classSampleSchema })),
   windowMs: ms,
+  /** The run's stage the window belongs to (the engine's whole-run samples, subject `run`). */
+  stage: z.string().optional(),
 });
 
 /** `replication-lag`: how far the target is behind the source for one database (heartbeat marker). */
