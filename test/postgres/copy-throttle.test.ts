@@ -65,12 +65,13 @@ describe('initial copy paced by the throttle', () => {
       await until('the copy start', async () => started, 60_000);
       // the copy polls every 200 ms: let it read the baseline before the breach
       await new Promise((resolve) => setTimeout(resolve, 500));
-      bus.emit('traffic-sample', sample(400), { actor: 'router' });
+      // the signal is the median of the latest five samples: a breach is most of them
+      for (let i = 0; i < 3; i++) bus.emit('traffic-sample', sample(400), { actor: 'router' });
       await until('the pause', async () => events.some((event) => event.type === 'throttle-paused'), 10_000);
       await until('the subscription disabled', async () => (await subscriptionEnabled()) === false, 10_000);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(events.some((event) => event.type === 'throttle-resumed')).toBe(false);
-      bus.emit('traffic-sample', sample(11), { actor: 'router' });
+      for (let i = 0; i < 5; i++) bus.emit('traffic-sample', sample(11), { actor: 'router' });
       const results = await run;
       expect(await subscriptionEnabled()).toBe(true);
       const throttle = events.filter((event) => event.type.startsWith('throttle-'));

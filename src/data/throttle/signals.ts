@@ -37,12 +37,17 @@ export interface EventLatencySignal {
   close(): void;
 }
 
+/** How many of the latest samples the event signal takes the median of. */
+export const LATENCY_SAMPLES = 5;
+
 /**
- * p99 from the run's latest `traffic-sample` event (the highest p99 of the site classes that had
- * requests), or null when there is none younger than `maxAgeMs`.
+ * p99 from the run's `traffic-sample` events: per sample, the highest p99 of the site classes that
+ * had requests; the signal is the median of the latest `LATENCY_SAMPLES` samples younger than
+ * `maxAgeMs` (a one-second window's p99 is its tenth-worst request at 1,000 requests/s: one slow
+ * second must not pause the work, a slow trend must), or null when there is none.
  */
 export function eventLatencySignal(events: EventBus, maxAgeMs = 30_000): EventLatencySignal {
-  let latest: { at: number; p99: number | null } | null = null;
+  const recent: Array<{ at: number; p99: number }> = [];
   const off = events.on((event) => {
     if (event.type !== 'traffic-sample') return;
     const data = event.data as { sites?: Record<string, Record<string, { requests?: number; p99Ms?: number | null }>> };
@@ -52,12 +57,16 @@ export function eventLatencySignal(events: EventBus, maxAgeMs = 30_000): EventLa
         if ((cls.requests ?? 0) > 0 && typeof cls.p99Ms === 'number') p99 = Math.max(p99 ?? 0, cls.p99Ms);
       }
     }
-    latest = { at: Date.now(), p99 };
+    if (p99 === null) return;
+    recent.push({ at: Date.now(), p99 });
+    if (recent.length > LATENCY_SAMPLES) recent.shift();
   });
   return {
     read: async () => {
-      const seen = latest as { at: number; p99: number | null } | null;
-      return seen && Date.now() - seen.at <= maxAgeMs ? seen.p99 : null;
+      const fresh = recent.filter((sample) => Date.now() - sample.at <= maxAgeMs).map((sample) => sample.p99);
+      if (fresh.length === 0) return null;
+      const sorted = fresh.sort((a, b) => a - b);
+      return sorted[Math.floor((sorted.length - 1) / 2)] as number;
     },
     close: off,
   };
