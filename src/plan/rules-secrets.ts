@@ -106,6 +106,8 @@ const urlsWithoutCredentials: Rule = (ctx) => {
     analysis.checks?.forEach((check, index) => checkNoCredentials(ctx, [...path, 'checks', index, 'url'], check.url));
   }
   spec.approvals.forEach((approval, index) => checkNoCredentials(ctx, ['spec', 'approvals', index, 'webhook'], approval.webhook));
+  const sink = spec.audit?.sink;
+  if (sink && 'webhook' in sink) checkNoCredentials(ctx, ['spec', 'audit', 'sink', 'webhook', 'url'], sink.webhook.url);
 };
 
 /** A `fromSecret` needs a Kubernetes site, or its own context and namespace outside the sites. */

@@ -406,8 +406,32 @@ export const retryPolicy = z
   })
   .describe('Retries of steps that fail with a transient error (a refused connection, a server restarting, a deadlock).');
 
+/** Where each signed checkpoint is also sent (docs/audit.md, "Sending checkpoints elsewhere"). */
+export const auditSink = z
+  .union([
+    z.strictObject({
+      webhook: z
+        .strictObject({
+          url: z.url().describe('http(s) URL that receives one POST per checkpoint; it must hold no credentials.'),
+        })
+        .describe('A webhook: one POST per checkpoint, any 2xx is success.'),
+    }),
+    z.strictObject({
+      postgres: z
+        .strictObject({
+          url: secretRef.describe(
+            'PostgreSQL URL of the server that keeps the append-only table handoff_audit_checkpoints (not one of the migrated ones); a URL with a password is a secret, so always a reference ({ fromEnv }, { fromFile }, { fromSecret } with context and namespace).',
+          ),
+        })
+        .describe('An append-only table on a PostgreSQL server; handoff audit verify --against reads it back.'),
+    }),
+  ])
+  .describe('Where every signed checkpoint is also sent as it is written; HANDOFF_AUDIT_SINK, when set, takes its place.');
+export type AuditSinkSpec = z.infer<typeof auditSink>;
+
 export const auditSettings = z
   .strictObject({
+    sink: auditSink.optional(),
     publicKey: z
       .string()
       .min(1)
@@ -434,7 +458,7 @@ export const migrationSpec = z.strictObject({
     })
     .default({ automatic: true })
     .describe('What happens when something fails.'),
-  audit: auditSettings.optional().describe('The audit trail: the signing key to pin.'),
+  audit: auditSettings.optional().describe('The audit trail: the signing key to pin, the sink its checkpoints are sent to.'),
 });
 
 export const migration = z
