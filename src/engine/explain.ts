@@ -3,8 +3,8 @@
  * the audit trail; read-only). Its state and stage; for a running run what it waits for (an
  * approval, the bake time left, minSamples not reached, passes in a row, a check that cannot
  * judge); for a paused run the reason and the commands that move it on; for a rolled-back run what
- * failed and the gate decision, with the values, that caused it; and the last gate decisions
- * (analysis/explain.ts words them).
+ * failed and the gate decision, with the values, that caused it; how the service did in each stage
+ * (traffic-health.ts); and the last gate decisions (analysis/explain.ts words them).
  */
 import { resolveCheck } from '../analysis/check-config.js';
 import { explainGateDecision } from '../analysis/explain.js';
@@ -13,6 +13,7 @@ import type { Migration } from '../plan/schema.js';
 import type { CheckView, GateDecisionView } from './gate-status.js';
 import { inspectRun, type RunDetail, type RunInspection, type StageView } from './status.js';
 import type { EngineEnv } from './run-session.js';
+import { stageTrafficText } from './traffic-health.js';
 
 export type WaitKind = 'approval' | 'bake' | 'samples' | 'passes' | 'judgement' | 'decision' | 'step' | 'executor';
 
@@ -57,6 +58,8 @@ export interface RunExplanation {
   currentGate: GateDecisionView | null;
   /** The last gate decisions (newest last), each with its words. */
   decisions: Array<GateDecisionView & { text: string }>;
+  /** How the service did in each stage, in words, from the router's whole-run samples (empty without them). */
+  traffic: string[];
 }
 
 export function explainRun(env: EngineEnv, runId: string, options: { decisions?: number; now?: number } = {}): RunExplanation {
@@ -273,12 +276,17 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
     failure,
     currentGate: gate,
     decisions: detail.lastDecisions.map((d) => ({ ...d, text: explainGateDecision(d) })),
+    traffic: detail.traffic.stages.map(stageTrafficText),
   };
 }
 
 /** The explanation as text: a few short paragraphs. */
 export function formatExplanation(e: RunExplanation): string {
   const lines = [e.summary, ...e.details];
+  if (e.traffic.length > 0) {
+    lines.push('', 'How the service did (router, per stage; worst window):');
+    for (const text of e.traffic) lines.push(`  ${text}`);
+  }
   if (e.waitingFor.length > 0) {
     lines.push('', 'It waits for:');
     for (const wait of e.waitingFor) lines.push(`  - ${wait.text}`);

@@ -1,7 +1,8 @@
 /**
  * `handoff status [RUN]`: the runs of a state directory, or one run with its stages, steps,
  * approvals, pending requests, lease, last error, its current gate and its last gate decisions
- * (gate-status.ts, from the audit trail). Read-only; creates nothing.
+ * (gate-status.ts, from the audit trail), and the service's health through the run (traffic-health.ts).
+ * Read-only; creates nothing.
  */
 import { HandoffError } from '../common/errors.js';
 import { openStore } from '../store/store.js';
@@ -12,6 +13,7 @@ import { holderIsDead } from './lease.js';
 import { planRun } from './planner.js';
 import { loadRunPlan, openRun, planningDeps, type EngineEnv } from './run-session.js';
 import { defaultRegistry } from './stages/index.js';
+import { readRunTraffic, type RunTraffic } from './traffic-health.js';
 
 export interface RunSummary {
   id: string;
@@ -65,6 +67,8 @@ export interface RunDetail extends RunSummary {
   lastDecisions: GateDecisionView[];
   /** Webhook calls made to ask for approvals. */
   approvalWebhooks: WebhookCallView[];
+  /** The service's health through the run, from the whole-run router samples (traffic-health.ts). */
+  traffic: RunTraffic;
 }
 
 /** A run's detail with what explain needs besides: the plan it started with and its last approval wait. */
@@ -166,6 +170,7 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
       currentGate: gates.current,
       lastDecisions: gates.decisions,
       approvalWebhooks: gates.webhooks,
+      traffic: readRunTraffic(env.stateDir, run.id),
     };
     return { detail, plan, approvalWait: gates.approvalWait };
   } finally {

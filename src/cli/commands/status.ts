@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { explainCheck } from '../../analysis/explain.js';
 import type { GateDecisionView } from '../../engine/gate-status.js';
 import { DEFAULT_DECISIONS, describeRun, listRuns, type RunDetail } from '../../engine/status.js';
+import { classHealthText, stageTrafficText } from '../../engine/traffic-health.js';
 import { outputFormat, type CliContext } from '../context.js';
 import { decisionsFlag, engineEnv, type Runner } from '../command.js';
 
@@ -23,6 +24,21 @@ function renderRun(ctx: CliContext, run: RunDetail): void {
     }
   }
   renderGates(ctx, run);
+  renderTraffic(ctx, run);
+}
+
+/** The latest window per site and class, and each stage's worst so far. */
+function renderTraffic(ctx: CliContext, run: RunDetail): void {
+  const { latest, stages } = run.traffic;
+  if (!latest) return;
+  ctx.out(`  service health (router, the ${(latest.windowMs / 1000).toFixed(1)} s to ${latest.at}):
+`);
+  for (const c of latest.classes) ctx.out(`    ${classHealthText(c)}
+`);
+  ctx.out(`  per stage (worst window):
+`);
+  for (const s of stages) ctx.out(`    ${stageTrafficText(s)}
+`);
 }
 
 function decisionLine(d: GateDecisionView): string {
