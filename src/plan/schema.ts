@@ -414,7 +414,7 @@ export const auditSink = z
         .strictObject({
           url: z.url().describe('http(s) URL that receives one POST per checkpoint; it must hold no credentials.'),
         })
-        .describe('A webhook: one POST per checkpoint, any 2xx is success.'),
+        .describe('A webhook (give this or postgres, not both): one POST per checkpoint, any 2xx is success.'),
     }),
     z.strictObject({
       postgres: z
@@ -423,10 +423,10 @@ export const auditSink = z
             'PostgreSQL URL of the server that keeps the append-only table handoff_audit_checkpoints (not one of the migrated ones); a URL with a password is a secret, so always a reference ({ fromEnv }, { fromFile }, { fromSecret } with context and namespace).',
           ),
         })
-        .describe('An append-only table on a PostgreSQL server; handoff audit verify --against reads it back.'),
+        .describe('An append-only table on a PostgreSQL server (give this or webhook, not both); handoff audit verify --against reads it back.'),
     }),
   ])
-  .describe('Where every signed checkpoint is also sent as it is written; HANDOFF_AUDIT_SINK, when set, takes its place.');
+  .describe('Where every signed checkpoint is also sent as it is written: { webhook: { url } } or { postgres: { url } }; HANDOFF_AUDIT_SINK, when set, takes its place.');
 export type AuditSinkSpec = z.infer<typeof auditSink>;
 
 export const auditSettings = z
