@@ -102,7 +102,8 @@ export function createTrafficTelemetry(options: TrafficTelemetryOptions, deps: T
       target.emit('traffic-sample', sample, { actor: 'router', subject: RUN_SAMPLE_SUBJECT });
       counts.samples++;
     }
-    previous = { at, stats: current, stage: stageNow };
+    // A window that began before the first stage started belongs to that first stage.
+    previous = { at, stats: current, stage: stageNow ?? stage };
   };
   /** One snapshot at a time; a boundary during one is taken right after it. */
   const tick = (boundary = false): Promise<void> => {
@@ -139,6 +140,7 @@ export function createTrafficTelemetry(options: TrafficTelemetryOptions, deps: T
       unsubscribe = events.on((event: HandoffEvent) => {
         if (event.type === 'stage-started') {
           stage = (event.data as { stage: string }).stage;
+          if (previous !== null && previous.stage === undefined) previous.stage = stage;
           void tick(true);
         } else if (event.type === 'run-finished' || event.type === 'run-paused') {
           // The run ends or pauses: one last window into this stream, then stop writing to it.
