@@ -158,7 +158,7 @@ export function auditSection(model: ReportModel, stateDir: string | null): strin
     [
       'verification',
       (a.valid ? badge('valid', 'good') : `${badge('invalid', 'bad')} ${e(a.reason ?? '')}`) +
-        (a.keyNote ? ` <span class="meta">${e(a.keyNote)}</span>` : ' <span class="meta">against the key the plan pins</span>'),
+        ` <span class="meta">${e(a.keyPinned ? 'against the key the plan pins' : a.valid ? (a.keyNote ?? '') : 'key not pinned')}</span>`,
     ],
     ['records in the trail', e(formatCount(a.records))],
     ['records of this run', e(formatCount(a.runRecords))],

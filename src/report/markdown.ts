@@ -202,7 +202,7 @@ export function renderMarkdown(model: ReportModel): string {
     table(
       ['', ''],
       [
-        ['verification', `${a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`}${a.keyNote ? ` (${a.keyNote})` : ' (against the key the plan pins)'}`],
+        ['verification', `${a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`}${a.keyPinned ? ' (against the key the plan pins)' : a.valid ? ` (${a.keyNote ?? ''})` : ' (key not pinned)'}`],
         ['records', `${formatCount(a.records)} in the trail, ${formatCount(a.runRecords)} of this run`],
         ['head', `${a.head.seq} \`${a.head.hash}\``],
         ['last record of this run', a.lastRunRecord ? `${a.lastRunRecord.seq} \`${a.lastRunRecord.hash}\`` : '–'],
