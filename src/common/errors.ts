@@ -11,7 +11,7 @@ export type ErrorCode =
   | 'input.invalid' // other bad input (URL, API body, table name)
   | 'secret.unresolved' // a secret reference could not be resolved
   | 'not-found' // a run, stage or object does not exist
-  | 'not-implemented' // a stage or adapter that a later issue provides
+  | 'not-implemented' // no longer raised (every stage and adapter exists); kept: codes are never removed
   | 'lease.held' // another executor holds the run's lease
   | 'lease.lost' // this executor's lease was taken over
   | 'state.conflict' // the run is not in a state that allows this
@@ -97,13 +97,6 @@ export class SecretUnresolvedError extends HandoffError {
 export class InputError extends HandoffError {
   constructor(message: string, options: HandoffErrorOptions = {}) {
     super('input.invalid', message, options);
-  }
-}
-
-/** A stage or adapter that is not built yet; names what will provide it. */
-export class NotImplementedError extends HandoffError {
-  constructor(what: string, providedBy: string) {
-    super('not-implemented', `${what} is not implemented yet (${providedBy})`);
   }
 }
 

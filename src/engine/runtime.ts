@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { MetricProvider } from '../analysis/provider.js';
 import type { CheckConfig } from '../analysis/check-config.js';
 import { openProcessRegistry, type ProcessRegistry } from '../common/children.js';
-import { NotImplementedError } from '../common/errors.js';
+import { InternalError } from '../common/errors.js';
 import type { DataPlane } from '../data/data-plane.js';
 import type { Platform, SiteName } from '../platforms/platform.js';
 import type { Migration } from '../plan/schema.js';
@@ -68,7 +68,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     async router(ctx) {
       if (router) return router;
       const spec = ctx.plan.spec.traffic?.router;
-      if (!spec) throw new NotImplementedError('a traffic stage without spec.traffic', 'add a traffic section to the plan');
+      // Stages without spec.traffic are skipped by the planner; asking for a router here is a bug.
+      if (!spec) throw new InternalError('a step asked for the traffic router, but the plan has no spec.traffic');
       routerMaking ??= buildRouter(spec, ctx);
       router = await routerMaking;
       return router;

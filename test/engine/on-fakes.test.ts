@@ -64,8 +64,8 @@ interface World {
   /** The target's error rate the fake metric provider reports from now on. */
   targetErrorRate: number;
   /** A runtime over the fakes (a fresh data plane over the same world unless one is given). */
-  runtime(dataPlane?: DataPlane): Runtime;
-  exec(plan: ReturnType<typeof fakePlan>, options?: { dataPlane?: DataPlane; mode?: 'forward' | 'rollback' }): Promise<RunOutcome>;
+  runtime(dataPlane?: DataPlane, withRouter?: boolean): Runtime;
+  exec(plan: ReturnType<typeof fakePlan>, options?: { dataPlane?: DataPlane; mode?: 'forward' | 'rollback'; withRouter?: boolean }): Promise<RunOutcome>;
 }
 
 function world(): World {
@@ -94,11 +94,11 @@ function world(): World {
     timeline,
     events,
     targetErrorRate: 0,
-    runtime: (dataPlane) =>
+    runtime: (dataPlane, withRouter = true) =>
       createRuntime({
         stateDir: path.join(tmp.dir, 'state'),
         overrides: {
-          router: routerView,
+          ...(withRouter ? { router: routerView } : {}),
           dataPlane: dataPlane ?? createFakeDataPlane(data),
           platforms: {
             source: createFakePlatform({ site: 'source', replicas: 2, journal: timeline }),
@@ -119,7 +119,7 @@ function world(): World {
       }),
     async exec(plan, options = {}) {
       if (!store.runs.get(RUN)) store.runs.create({ id: RUN, planName: plan.metadata.name, planHash: 'h', planFile: '/p', planText: '', until: null });
-      const runtime = state.runtime(options.dataPlane);
+      const runtime = state.runtime(options.dataPlane, options.withRouter ?? true);
       const bus = createEventBus({ runId: RUN });
       bus.on((event) => void events.push(event));
       const stages = defaultRegistry(plan, { checkpoint: () => {}, runtime });
@@ -170,6 +170,18 @@ describe('the engine on fakes', () => {
     expect(ran).toEqual(planned.stages.filter((s) => !s.skip).flatMap((s) => s.steps.map((step) => `${s.name}/${step.name}`)));
     expect(w.data.target.fences.size).toBe(0);
     expect(w.data.source.fences.size).toBe(1); // the old source stays fenced after finalize
+  });
+
+  it('runs a plan without a traffic section (data only) to success, never asking for a router', async () => {
+    const w = world();
+    const plan = fakePlan({ traffic: undefined, analysis: undefined });
+    // No router override: a step that asked the runtime for a router would build the plan's (it has none) and fail.
+    const outcome = await w.exec(plan, { withRouter: false });
+    expect(outcome.run.error).toBeNull();
+    expect(outcome.run.state).toBe('succeeded');
+    const skipped = w.store.steps.stages(RUN).filter((s) => s.state === 'skipped').map((s) => s.stage);
+    expect(skipped).toEqual(['shift', 'cutover', 'bake']);
+    expect(w.timeline.some((entry) => entry.startsWith('router '))).toBe(false);
   });
 
   it('advances through every shift step whose gate passes, with a gate decision per step', async () => {
