@@ -65,6 +65,35 @@ export function openAudit(store: Store, env: EngineEnv, choice?: SinkChoice | nu
   });
 }
 
+/**
+ * The sink the run's plan names (spec.audit.sink), for the commands that write to the trail without
+ * executing the plan (approve, pause, abort): undefined when HANDOFF_AUDIT_SINK is set or the plan
+ * names none. Its reference is resolved with the plan's other secrets; when that cannot be done here
+ * (this shell lacks the run's variables), a warning says the checkpoints of this command are not sent.
+ */
+async function planSinkOf(store: Store, env: EngineEnv, runId: string): Promise<SinkChoice | null | undefined> {
+  if (env.env.HANDOFF_AUDIT_SINK) return undefined;
+  const run = store.runs.get(runId);
+  if (!run) return undefined;
+  let loaded: LoadedPlan;
+  try {
+    loaded = loadRunPlan(run);
+  } catch {
+    return undefined;
+  }
+  if (loaded.plan.spec.audit?.sink === undefined) return undefined;
+  try {
+    const secrets = resolveSecrets(loaded, { env: env.env, cwd: path.dirname(run.planFile), redactor: env.redactor });
+    await loadKubernetesSecrets(secrets, env.redactor);
+    return chooseCheckpointSink({ env: env.env, redactor: env.redactor, plan: { plan: loaded.plan, secrets } });
+  } catch (error) {
+    env.logger.warn(
+      `the plan's spec.audit.sink cannot be used by this command (${(error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ')}); its checkpoints are not sent there (set HANDOFF_AUDIT_SINK, or the run's secret references)`,
+    );
+    return null;
+  }
+}
+
 /** Runs `fn` with an event bus for the run whose events are logged and audited; closes the trail after. */
 export async function withRunEvents<T>(
   store: Store,
@@ -73,7 +102,7 @@ export async function withRunEvents<T>(
   fn: (events: EventBus, trail: AuditTrail) => Promise<T> | T,
   sink?: SinkChoice | null,
 ): Promise<T> {
-  const trail = openAudit(store, env, sink);
+  const trail = openAudit(store, env, sink !== undefined ? sink : await planSinkOf(store, env, runId));
   const events = createEventBus({ runId });
   const stopLogs = logEvents(events, env.logger.child({ run: runId }));
   const stopAudit = auditEvents(events, trail);

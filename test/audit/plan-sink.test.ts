@@ -29,8 +29,8 @@ const SINK_IN_PLAN = `  audit:
         url: { fromEnv: AUDIT_SINK_URL }
 `;
 
-function run(fx: PlanDir, extra: Record<string, string>) {
-  return runCli(['run', '-f', fx.plan, '--state-dir', fx.stateDir], {
+function run(fx: PlanDir, extra: Record<string, string>, args: string[] = []) {
+  return runCli(['run', '-f', fx.plan, '--state-dir', fx.stateDir, ...args], {
     env: {
       SOURCE_APP_DB: 'postgresql://app:source-pw-5678@127.0.0.1:5432/app',
       HANDOFF_STATE_DIR: '',
@@ -90,6 +90,34 @@ describe('spec.audit.sink in the plan', () => {
     expect(await readSinkCheckpoints(server.url('audit_sink'), trailId)).toEqual(readLinesOf(checkpointsPath(fx.stateDir)));
     expect(fs.readFileSync(path.join(fx.stateDir, 'audit', 'trail.jsonl'), 'utf8')).not.toContain('audit.sink-failed');
     for (const form of passwordForms(server.password)) expect((result.stdout + result.stderr).includes(form)).toBe(false);
+  });
+
+  it('approve and abort of a paused run (no execution) send its checkpoints to the plan\'s sink too; without the run\'s variables it warns and still acts', { timeout: 300_000 }, async () => {
+    const fx = localPlan({ name: 'audit-plan-sink-abort', approvals: '    - { before: finalize, role: db-owner, timeout: 1s }', extra: SINK_IN_PLAN });
+    fixtures.push(fx);
+    const waited = await run(fx, {}, ['-o', 'json']);
+    expect(waited.code, waited.stderr).toBe(1); // paused, waiting for the approval
+    const id = String((JSON.parse(waited.stdout) as { run?: unknown }).run ?? '');
+    const trailId = fs.readFileSync(path.join(fx.stateDir, 'audit', 'trail-id'), 'utf8').trim();
+    const env = {
+      SOURCE_APP_DB: 'postgresql://app:source-pw-5678@127.0.0.1:5432/app',
+      HANDOFF_STATE_DIR: '',
+      HANDOFF_AUDIT_SINK: '',
+      HANDOFF_KEY_DIR: path.join(fx.dir, 'keys'),
+    };
+    // Without AUDIT_SINK_URL: the approval is recorded, and the command says the sink is not used.
+    const paused = await runCli(['approve', id, '--state-dir', fx.stateDir, '--stage', 'finalize', '--as', 'carol', '--role', 'db-owner'], { env, timeoutMs: 60_000 });
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout + paused.stderr).toMatch(/the plan's spec\.audit\.sink cannot be used by this command \(.*AUDIT_SINK_URL.*\); its checkpoints are not sent there/);
+    const aborted = await runCli(['abort', id, '--state-dir', fx.stateDir, '--as', 'dave'], { env: { ...env, AUDIT_SINK_URL: server.url('audit_sink') }, timeoutMs: 60_000 });
+    expect(aborted.code, aborted.stderr).toBe(0);
+    const local = readLinesOf(checkpointsPath(fx.stateDir));
+    const held = await readSinkCheckpoints(server.url('audit_sink'), trailId);
+    // The run's checkpoints (sent by the run) and the abort's (sent by the abort); approve makes none.
+    expect(held).toEqual(local);
+    expect(held.at(-1)).toMatch(/run-finished/);
+    expect(held.some((line) => line.includes('run-aborted'))).toBe(true);
+    for (const form of passwordForms(server.password)) expect((paused.stdout + paused.stderr + aborted.stdout + aborted.stderr).includes(form)).toBe(false);
   });
 
   it('refuses a literal PostgreSQL URL (a password belongs in a reference), naming where, exit 2', async () => {
