@@ -52,7 +52,8 @@ function trafficRows(model: ReportModel): string[][] {
   });
 }
 
-export function renderMarkdown(model: ReportModel): string {
+/** The title, the run line and the summary table. */
+function summarySection(model: ReportModel): string[] {
   const run = model.run;
   const v = verdict(run.state);
   const out: string[] = [];
@@ -80,7 +81,13 @@ export function renderMarkdown(model: ReportModel): string {
   summary.push(['residual risks', `${model.risks.filter((r) => r.severity !== 'info').length}`]);
   summary.push(['audit trail', `${model.audit.valid ? (model.audit.keyPinned ? 'valid (pinned key)' : 'valid (key not pinned)') : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``]);
   push(table(['', ''], summary), '');
+  return out;
+}
 
+/** What moved: platforms, endpoints, databases, workloads, router. */
+function movedSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## What moved', '');
   const { moved } = model;
   push(
@@ -99,7 +106,13 @@ export function renderMarkdown(model: ReportModel): string {
   for (const w of moved.workloads) push(`- ${inline(w)}`);
   if (moved.router) push(`- traffic through the ${inline(moved.router)}`);
   push('');
+  return out;
+}
 
+/** Stages with outcome, start, duration and notes. */
+function timelineSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Timeline', '');
   push(
     model.stages.length === 0
@@ -110,7 +123,13 @@ export function renderMarkdown(model: ReportModel): string {
         ),
     '',
   );
+  return out;
+}
 
+/** Weight changes and traffic per site and class. */
+function trafficSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Traffic', '');
   if (model.weights.length > 0) {
     push(table(['when', 'reads', 'writes', 'why'], model.weights.map((w) => [offset(model, w.at), formatWeights(w.reads), formatWeights(w.writes), w.reason])), '');
@@ -119,7 +138,13 @@ export function renderMarkdown(model: ReportModel): string {
     push(table(['site and class', 'requests', 'errors', 'error rate', 'worst window', 'worst p99'], trafficRows(model)), '');
   }
   if (model.weights.length === 0 && model.traffic.length === 0) push('_No traffic was moved or measured._', '');
+  return out;
+}
 
+/** Replication lag per database. */
+function lagSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Replication lag', '');
   if (model.lag.length === 0) push('_No replication lag was recorded._', '');
   else {
@@ -130,7 +155,13 @@ export function renderMarkdown(model: ReportModel): string {
       '',
     );
   }
+  return out;
+}
 
+/** The cutover as measured. */
+function cutoverSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Cutover', '');
   const c = model.cutover;
   push(
@@ -147,7 +178,13 @@ export function renderMarkdown(model: ReportModel): string {
       : '_No cutover was measured._',
     '',
   );
+  return out;
+}
 
+/** Every verification result, table by table. */
+function verificationSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Verification', '');
   if (model.verification.length === 0) push('_No verification result was recorded._', '');
   for (const x of model.verification) {
@@ -160,7 +197,13 @@ export function renderMarkdown(model: ReportModel): string {
       '',
     );
   }
+  return out;
+}
 
+/** Every gate decision with its checks. */
+function gatesSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Gate decisions', '');
   if (model.gates.length === 0) push('_No gate decision was recorded._', '');
   else {
@@ -173,10 +216,22 @@ export function renderMarkdown(model: ReportModel): string {
     }
     push(table(['when', 'gate', 'decision', 'check', 'value', 'threshold', 'samples', 'reason'], rows), '');
   }
+  return out;
+}
 
+/** Approvals given. */
+function approvalsSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Approvals', '');
   push(model.approvals.length === 0 ? '_None._' : table(['before stage', 'by', 'role', 'when'], model.approvals.map((a) => [a.stage, a.by, a.role, formatTime(a.at)])), '');
+  return out;
+}
 
+/** Rollbacks with their reasons. */
+function rollbacksSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Rollbacks', '');
   push(
     model.rollbacks.length === 0
@@ -184,10 +239,22 @@ export function renderMarkdown(model: ReportModel): string {
       : table(['from stage', 'why', 'started', 'done', 'undone'], model.rollbacks.map((r) => [r.stage || '–', r.reason, formatTime(r.startedAt), r.doneAt ? formatTime(r.doneAt) : 'not finished', r.undone.join(' → ') || '–'])),
     '',
   );
+  return out;
+}
 
+/** What is left to watch. */
+function risksSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Residual risks', '');
   push(model.risks.length === 0 ? '_None._' : table(['severity', 'subject', 'what', 'what to do', 'from'], model.risks.map((r) => [r.severity, r.subject, r.message, r.remediation || '–', r.origin])), '');
+  return out;
+}
 
+/** What clean-up removed or left behind. */
+function cleanupSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Clean-up', '');
   if (model.cleanup.length === 0) push('_No clean-up was recorded._');
   for (const cl of model.cleanup) {
@@ -195,7 +262,13 @@ export function renderMarkdown(model: ReportModel): string {
     for (const w of cl.leftBehind) push(`- ${inline(cl.stage || 'clean-up')} **left behind** ${inline(w)}`);
   }
   push('');
+  return out;
+}
 
+/** The audit trail, its verification and its key; the closing line. */
+function auditSection(model: ReportModel): string[] {
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
   push('## Audit trail', '');
   const a = model.audit;
   push(
@@ -213,5 +286,25 @@ export function renderMarkdown(model: ReportModel): string {
     '',
   );
   push(`_Written by handoff at ${formatTime(model.generatedAt)}. Secrets are redacted._`, '');
-  return out.join('\n');
+  return out;
+}
+
+const SECTIONS: ReadonlyArray<(model: ReportModel) => string[]> = [
+  summarySection,
+  movedSection,
+  timelineSection,
+  trafficSection,
+  lagSection,
+  cutoverSection,
+  verificationSection,
+  gatesSection,
+  approvalsSection,
+  rollbacksSection,
+  risksSection,
+  cleanupSection,
+  auditSection,
+];
+
+export function renderMarkdown(model: ReportModel): string {
+  return SECTIONS.flatMap((section) => section(model)).join('\n');
 }
