@@ -150,6 +150,10 @@ describe('handoff demo', () => {
     const firstShift = trailLines.findIndex((r) => r.action === 'stage-started' && JSON.stringify(r.details).includes('"shift"'));
     const early = trailLines.slice(0, firstShift).filter((r) => r.action === 'traffic-sample' && r.subject === 'run');
     expect(early.length).toBeGreaterThan(5);
+    // One stream (the engine's), not two: the whole-run windows add up to no more than the time they span.
+    const runSamples = trailLines.filter((r) => r.action === 'traffic-sample' && r.subject === 'run') as unknown as Array<{ time: string; details: { windowMs: number } }>;
+    const spannedMs = Date.parse(runSamples.at(-1)?.time ?? '') - Date.parse(runSamples[0]?.time ?? '') + (runSamples[0]?.details.windowMs ?? 0);
+    expect(runSamples.reduce((ms, r) => ms + r.details.windowMs, 0)).toBeLessThanOrEqual(spannedMs + 1000);
     expect(summary.audit.records).toBeGreaterThan(50);
     expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
     // This demo's own files are in the newest demo-<time>/ (the SIGKILLed demo left the other).
