@@ -111,16 +111,17 @@ export function createTrafficTelemetry(options: TrafficTelemetryOptions, deps: T
       if (boundary) again = true;
       return polling;
     }
-    polling = poll()
-      .then(async () => {
-        while (again) {
+    // `again` is read and `polling` cleared in the same microtask: a boundary cannot fall between them.
+    polling = (async () => {
+      try {
+        do {
           again = false;
           await poll();
-        }
-      })
-      .finally(() => {
+        } while (again);
+      } finally {
         polling = null;
-      });
+      }
+    })();
     return polling;
   };
   const detach = (): void => {
