@@ -13,6 +13,7 @@ import { clearDirty, dirtyKeys } from './dirty.js';
 import type { PgEnv } from './session.js';
 import { catchUp } from './switch.js';
 import { emitVerifyEvents, verifyTables } from './verify/index.js';
+import { liveVerdict } from './verify/verdict.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
 // The report's event shapes (verification-result).
 import '../../report/events.js';
@@ -60,11 +61,12 @@ export function verificationStep(env: PgEnv): Step {
             }),
           );
           emitVerifyEvents(ctx.events, report);
+          const verdict = liveVerdict(report);
           ctx.events.emit(
             'verification-result',
             {
               database: entry.database,
-              identical: report.identical,
+              identical: verdict.identical,
               rowsCompared: report.rowsCompared,
               elapsedMs: report.elapsedMs,
               tables: report.tables.map((t) => ({
@@ -79,10 +81,13 @@ export function verificationStep(env: PgEnv): Step {
             },
             { subject: entry.database },
           );
-          if (!report.identical) {
-            const bad = report.tables.filter((t) => !t.identical).map((t) => `${t.table} (${t.missing.length} missing, ${t.extra.length} extra, ${t.changed.length} changed)`);
+          if (!verdict.identical) {
+            const bad = verdict.diverged.map((t) => `${t.table} (${t.missing.length} missing, ${t.extra.length} extra, ${t.changed.length} changed)`);
             const schema = report.schemaDifferences.map((d) => d.message);
             throw new CheckFailedError(`database ${entry.database} differs between the sites after replication caught up: ${[...bad, ...schema].join('; ')}`);
+          }
+          for (const t of verdict.moving) {
+            ctx.logger.info(`${t.table}: ${t.mismatchedChunks} chunk(s) were written during the pass (no differing row on a closer look); the cutover re-checks those rows under the fence`, { table: t.table });
           }
           const cleared = await clearDirty(target, names, watermark);
           return { identical: true, rowsCompared: report.rowsCompared, tables: report.tables.length, elapsedMs: report.elapsedMs, dirtyCleared: cleared };
