@@ -35,9 +35,11 @@ export const auditBenchmark: Benchmark = {
 
       const trail = openAuditTrail({ stateDir: path.join(dir, 'state'), redactor });
       start = performance.now();
-      for (let i = 0; i < appends; i++) trail.append({ actor: 'engine', action: 'step-done', subject: 'copy', details: { ...details, i } });
+      for (let i = 0; i < appends; i++)
+        trail.append({ actor: 'engine', action: 'step-done', subject: 'copy', details: { ...details, i } });
       const appendMs = performance.now() - start;
-      for (let i = appends; i < verifyRecords; i++) trail.append({ actor: 'engine', action: 'step-done', subject: 'copy', details: { ...details, i } });
+      for (let i = appends; i < verifyRecords; i++)
+        trail.append({ actor: 'engine', action: 'step-done', subject: 'copy', details: { ...details, i } });
       trail.checkpoint('bench');
       trail.close();
 
@@ -54,13 +56,15 @@ export const auditBenchmark: Benchmark = {
       start = performance.now();
       const verdict = verifyAuditTrail(path.join(dir, 'state'));
       const verifyMs = performance.now() - start;
-      if (!verdict.valid || verdict.records !== verifyRecords) throw new Error(`bench trail did not verify: ${verdict.reason}`);
+      if (!verdict.valid || verdict.records !== verifyRecords)
+        throw new Error(`bench trail did not verify: ${verdict.reason}`);
 
       const appendUs = (appendMs * 1000) / appends;
       const verifyPerSecond = verifyRecords / (verifyMs / 1000);
       return {
         benchmark: 'audit',
-        baseline: 'bare durable append (open, write, fsync, close) of the same line; read + parse + one SHA-256 per line',
+        baseline:
+          'bare durable append (open, write, fsync, close) of the same line; read + parse + one SHA-256 per line',
         measurements: [
           { name: 'raw durable append', value: (rawMs * 1000) / appends, unit: 'µs per line' },
           { name: 'audit append', value: appendUs, unit: 'µs per record (lock, tail read, redact, hash, fsync)' },

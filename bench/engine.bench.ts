@@ -39,15 +39,27 @@ async function engineMs(dir: string, audited: boolean): Promise<number> {
   if (!store) throw new Error('no store');
   store.runs.create({ id: 'bench', planName: 'bench', planHash: 'h', planFile: '/p', planText: '', until: null });
   const events = createEventBus({ runId: 'bench' });
-  const trail = audited ? openAuditTrail({ stateDir, redactor, onAppend: (head) => store.records.setAuditHead(head) }) : null;
+  const trail = audited
+    ? openAuditTrail({ stateDir, redactor, onAppend: (head) => store.records.setAuditHead(head) })
+    : null;
   if (trail) auditEvents(events, trail);
   const stages: Stage[] = [
-    { name: 'preflight', steps: Array.from({ length: STEPS }, (_, i) => ({ name: `s${i}`, run: () => Promise.resolve(null) })) },
+    {
+      name: 'preflight',
+      steps: Array.from({ length: STEPS }, (_, i) => ({ name: `s${i}`, run: () => Promise.resolve(null) })),
+    },
   ];
   const start = performance.now();
   const outcome = await executeRun({
-    store, runId: 'bench', plan: testPlan(), stages, secrets: mapSecrets({}), redactor,
-    logger: createSilentLogger(), events, mode: 'forward',
+    store,
+    runId: 'bench',
+    plan: testPlan(),
+    stages,
+    secrets: mapSecrets({}),
+    redactor,
+    logger: createSilentLogger(),
+    events,
+    mode: 'forward',
   });
   const elapsed = performance.now() - start;
   if (outcome.run.state !== 'succeeded') throw new Error(`bench run ended ${outcome.run.state}`);
@@ -85,7 +97,9 @@ export const engineBenchmark: Benchmark = {
             met: perStep(audited) < 50,
           },
         ],
-        notes: [`${STEPS} no-op steps in one stage; each step writes intent and done in fenced transactions and emits two events`],
+        notes: [
+          `${STEPS} no-op steps in one stage; each step writes intent and done in fenced transactions and emits two events`,
+        ],
       };
     } finally {
       tmp.cleanup();

@@ -11,4 +11,15 @@ import { statusBenchmark } from './status.bench.js';
 import { scaleBenchmark } from './scale.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
-export const benchmarks: Benchmark[] = [redactBenchmark, auditBenchmark, routerBenchmark, verifyBenchmark, gatesBenchmark, planBenchmark, engineBenchmark, kubernetesBenchmark, statusBenchmark, scaleBenchmark];
+export const benchmarks: Benchmark[] = [
+  redactBenchmark,
+  auditBenchmark,
+  routerBenchmark,
+  verifyBenchmark,
+  gatesBenchmark,
+  planBenchmark,
+  engineBenchmark,
+  kubernetesBenchmark,
+  statusBenchmark,
+  scaleBenchmark,
+];

@@ -7,7 +7,14 @@ import { PlanError } from '../src/common/errors.js';
 import { loadPlanFile, loadPlanText } from '../src/plan/load.js';
 import type { Benchmark } from './harness.js';
 
-const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'plans', 'design-example.yaml');
+const fixture = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'test',
+  'fixtures',
+  'plans',
+  'design-example.yaml',
+);
 
 function aliasBomb(): string {
   let text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
@@ -74,10 +81,18 @@ export const planBenchmark: Benchmark = {
         measurements: [
           { name: 'baseline yaml.parse', value: baselineMs, unit: 'ms per plan' },
           { name: 'loadPlanText', value: loadMs, unit: 'ms per plan' },
-          ...Object.entries(refusals).map(([name, ms]) => ({ name: `refuse ${name}`, value: ms, unit: 'ms (slowest of 5)' })),
+          ...Object.entries(refusals).map(([name, ms]) => ({
+            name: `refuse ${name}`,
+            value: ms,
+            unit: 'ms (slowest of 5)',
+          })),
         ],
         ratios: { 'loadPlanText/yaml.parse time': loadMs / Math.max(baselineMs, 0.0001) },
-        targets: Object.entries(refusals).map(([name, ms]) => ({ name: `refuse ${name}`, target: 'under 1000 ms', met: ms < 1000 })),
+        targets: Object.entries(refusals).map(([name, ms]) => ({
+          name: `refuse ${name}`,
+          target: 'under 1000 ms',
+          met: ms < 1000,
+        })),
       };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

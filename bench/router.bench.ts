@@ -83,7 +83,11 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): ChildProcess {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
@@ -125,7 +129,11 @@ async function load(
         const method = pick(i);
         const t0 = performance.now();
         try {
-          const response = await pool.request({ path: `/items/${i % 1000}`, method, body: method === 'POST' ? '{"n":1}' : undefined });
+          const response = await pool.request({
+            path: `/items/${i % 1000}`,
+            method,
+            body: method === 'POST' ? '{"n":1}' : undefined,
+          });
           await response.body.dump();
           if (response.statusCode !== 200) errors++;
         } catch {
@@ -137,12 +145,19 @@ async function load(
   );
   const elapsed = (performance.now() - started) / 1000;
   await pool.close();
-  return { rps: count / elapsed, p50Ms: (histogram.quantile(0.5) ?? 0) / 1000, p99Ms: (histogram.quantile(0.99) ?? 0) / 1000, errors };
+  return {
+    rps: count / elapsed,
+    p50Ms: (histogram.quantile(0.5) ?? 0) / 1000,
+    p99Ms: (histogram.quantile(0.99) ?? 0) / 1000,
+    errors,
+  };
 }
 
 function nginxConfig(dir: string, listen: number, upstream: number): string {
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${path.join(dir, t)};`).join('\n');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `  ${t}_temp_path ${path.join(dir, t)};`)
+    .join('\n');
   return `${user}worker_processes 1;
 pid ${path.join(dir, 'nginx.pid')};
 error_log ${path.join(dir, 'error.log')} warn;
@@ -212,10 +227,24 @@ export const routerBenchmark: Benchmark = {
       ]);
       children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'source', String(sourcePort)]));
       children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'target', String(targetPort)]));
-      const bare = start(process.execPath, ['-e', BARE_PROXY_SOURCE, String(sourcePort), String(barePort)], {}, repoRoot);
+      const bare = start(
+        process.execPath,
+        ['-e', BARE_PROXY_SOURCE, String(sourcePort), String(barePort)],
+        {},
+        repoRoot,
+      );
       children.push(bare);
       fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, nginxPort, sourcePort));
-      const nginx = start(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
+      const nginx = start(NGINX, [
+        '-p',
+        dir,
+        '-c',
+        path.join(dir, 'nginx.conf'),
+        '-e',
+        path.join(dir, 'error.log'),
+        '-g',
+        'daemon off;',
+      ]);
       children.push(nginx);
       const router = start(
         process.execPath,
@@ -240,7 +269,9 @@ export const routerBenchmark: Benchmark = {
         { HANDOFF_ROUTER_TOKEN: TOKEN },
       );
       children.push(router);
-      await Promise.all([sourcePort, targetPort, nginxPort, routerPort, adminPort, barePort].map((p) => waitForPort(p, 30_000)));
+      await Promise.all(
+        [sourcePort, targetPort, nginxPort, routerPort, adminPort, barePort].map((p) => waitForPort(p, 30_000)),
+      );
 
       const targets = {
         direct: `http://127.0.0.1:${sourcePort}`,
@@ -353,7 +384,11 @@ export const routerBenchmark: Benchmark = {
         },
         targets: [
           { name: 'throughput', target: 'at least 0.5x nginx', met: ratio >= 0.5 },
-          { name: 'added median latency', target: 'under 1 ms vs direct (one request at a time)', met: addedMedianMs < 1 },
+          {
+            name: 'added median latency',
+            target: 'under 1 ms vs direct (one request at a time)',
+            met: addedMedianMs < 1,
+          },
           {
             name: 'weight changes under load',
             target: '100 changes, zero errors',
@@ -363,7 +398,10 @@ export const routerBenchmark: Benchmark = {
         notes: [
           `machine: ${os.cpus().length} cores shared by the load generator, the upstream(s) and the proxy under test`,
           `rounds (rps): ${names.map((n) => `${n} ${runs[n].map((r) => r.rps.toFixed(0)).join('/')}`).join(', ')}`,
-          `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews every figure; compare ratios)`,
+          `load average at the end: ${os
+            .loadavg()
+            .map((l) => l.toFixed(1))
+            .join(' ')} (other work on the machine skews every figure; compare ratios)`,
           'bare = node:http + undici Pool with no routing logic: the ceiling of any proxy built on Node here',
           'the weight-change phase mixes 80 % GET and 20 % POST, alternating writes between the sites and reads over 1 % to 99.5 % shares',
         ],

@@ -16,7 +16,8 @@ for (const benchmark of selected) {
   console.error(`bench: ${benchmark.name} ...`);
   const result = await benchmark.run();
   const file = writeResult(result);
-  for (const [name, ratio] of Object.entries(result.ratios)) console.log(`${benchmark.name}: ${name} = ${ratio.toFixed(3)}`);
+  for (const [name, ratio] of Object.entries(result.ratios))
+    console.log(`${benchmark.name}: ${name} = ${ratio.toFixed(3)}`);
   for (const target of result.targets) {
     console.log(`${benchmark.name}: target ${target.name} (${target.target}): ${target.met ? 'met' : 'MISSED'}`);
     if (!target.met) missed++;

@@ -20,17 +20,33 @@ const RATE = Number(process.env.SCALE_BENCH_RATE ?? 1000);
 /** Bound on the whole demo (the 10 M-row run loads for many minutes). */
 const TIMEOUT_MS = Number(process.env.SCALE_BENCH_TIMEOUT_MS ?? 90 * 60_000);
 
-const classLatency = z.object({ count: z.number(), p50Ms: z.number().nullable(), p99Ms: z.number().nullable(), maxMs: z.number().nullable() });
+const classLatency = z.object({
+  count: z.number(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  maxMs: z.number().nullable(),
+});
 /** The fields of `handoff demo -o json` this benchmark reads (validated, never cast). */
 const demoJson = z.object({
   ok: z.boolean(),
-  requests: z.object({ offered: z.number(), total: z.number(), failed: z.number(), notSent: z.number(), perSecond: z.number() }),
+  requests: z.object({
+    offered: z.number(),
+    total: z.number(),
+    failed: z.number(),
+    notSent: z.number(),
+    perSecond: z.number(),
+  }),
   latency: z.object({
     baseline: z.object({ p50Ms: z.number().nullable(), p99Ms: z.number().nullable() }),
     stages: z.record(z.string(), z.object({ reads: classLatency, writes: classLatency })),
   }),
   writes: z.object({ acknowledged: z.number(), lost: z.number(), duplicated: z.number() }),
-  cutover: z.object({ writePauseMs: z.number().nullable(), routerPauseMs: z.number().nullable(), held: z.number(), failed: z.number() }),
+  cutover: z.object({
+    writePauseMs: z.number().nullable(),
+    routerPauseMs: z.number().nullable(),
+    held: z.number(),
+    failed: z.number(),
+  }),
   stages: z.record(z.string(), z.object({ durationMs: z.number().nullable() })),
   throttle: z.object({ pauses: z.number(), pausedMs: z.number() }),
   cpu: z.object({ perRequestMs: z.record(z.string(), z.number()), cores: z.record(z.string(), z.number()) }).optional(),
@@ -40,7 +56,9 @@ type DemoJson = z.infer<typeof demoJson>;
 
 const PIPELINE = ['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake', 'finalize'];
 
-function runDemo(stateDir: string): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
+function runDemo(
+  stateDir: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
   const started = Date.now();
   const bin = path.join(repoRoot, 'bin', 'handoff.js');
   const args = [bin, 'demo', '--rows', String(ROWS), '--rate', String(RATE), '--state-dir', stateDir, '-o', 'json'];
@@ -79,7 +97,8 @@ export const scaleBenchmark: Benchmark = {
     try {
       fs.chmodSync(tmp.dir, 0o755);
       const run = await runDemo(tmp.dir);
-      if (run.code !== 0 && run.code !== 1) throw new Error(`handoff demo exited ${run.code}: ${run.stderr.slice(-2000)}`);
+      if (run.code !== 0 && run.code !== 1)
+        throw new Error(`handoff demo exited ${run.code}: ${run.stderr.slice(-2000)}`);
       const s = summaryOf(run.stdout);
       const baseline = s.latency.baseline.p99Ms;
       const bound = baseline === null ? null : Math.max(2 * baseline, baseline + 100);
@@ -124,11 +143,23 @@ export const scaleBenchmark: Benchmark = {
       }
       const replicateMs = s.stages.replicate?.durationMs ?? null;
       const verifyMs = s.stages.verify?.durationMs ?? null;
-      if (replicateMs) measurements.push({ name: 'copy rows/s (rows compared / replicate stage)', value: s.verification.rowsCompared / (replicateMs / 1000), unit: 'rows/s' });
-      if (verifyMs) measurements.push({ name: 'verify rows/s (rows compared / verify stage)', value: s.verification.rowsCompared / (verifyMs / 1000), unit: 'rows/s' });
+      if (replicateMs)
+        measurements.push({
+          name: 'copy rows/s (rows compared / replicate stage)',
+          value: s.verification.rowsCompared / (replicateMs / 1000),
+          unit: 'rows/s',
+        });
+      if (verifyMs)
+        measurements.push({
+          name: 'verify rows/s (rows compared / verify stage)',
+          value: s.verification.rowsCompared / (verifyMs / 1000),
+          unit: 'rows/s',
+        });
       measurements.push({ name: 'stages preflight to finalize, together', value: pipelineMs, unit: 'ms' });
-      for (const [process, ms] of Object.entries(s.cpu?.perRequestMs ?? {})) measurements.push({ name: `CPU per request: ${process}`, value: ms, unit: 'ms' });
-      for (const [process, cores] of Object.entries(s.cpu?.cores ?? {})) measurements.push({ name: `cores used: ${process}`, value: cores, unit: 'cores' });
+      for (const [process, ms] of Object.entries(s.cpu?.perRequestMs ?? {}))
+        measurements.push({ name: `CPU per request: ${process}`, value: ms, unit: 'ms' });
+      for (const [process, cores] of Object.entries(s.cpu?.cores ?? {}))
+        measurements.push({ name: `cores used: ${process}`, value: cores, unit: 'cores' });
       const sentShare = s.requests.offered > 0 ? s.requests.total / s.requests.offered : 0;
       return {
         benchmark: ROWS === 1_000_000 ? 'scale' : `scale-${ROWS}`,
@@ -139,10 +170,26 @@ export const scaleBenchmark: Benchmark = {
           { name: 'ok', target: 'handoff demo reports ok', met: s.ok },
           { name: 'sent', target: '>= 95 % of offered requests sent', met: sentShare >= 0.95 },
           { name: 'failed', target: '0 failed requests', met: s.requests.failed === 0 },
-          { name: 'writes', target: '0 lost or duplicated writes', met: s.writes.lost === 0 && s.writes.duplicated === 0 },
-          { name: 'write pause', target: 'client-observed write pause < 500 ms', met: s.cutover.writePauseMs !== null && s.cutover.writePauseMs < 500 },
-          { name: 'latency', target: 'every stage: client p99 <= max(2 x baseline p99, baseline p99 + 100 ms)', met: latencyWithin },
-          { name: 'pipeline time', target: 'stages preflight to finalize < 3 minutes together', met: pipelineMs > 0 && pipelineMs < 180_000 },
+          {
+            name: 'writes',
+            target: '0 lost or duplicated writes',
+            met: s.writes.lost === 0 && s.writes.duplicated === 0,
+          },
+          {
+            name: 'write pause',
+            target: 'client-observed write pause < 500 ms',
+            met: s.cutover.writePauseMs !== null && s.cutover.writePauseMs < 500,
+          },
+          {
+            name: 'latency',
+            target: 'every stage: client p99 <= max(2 x baseline p99, baseline p99 + 100 ms)',
+            met: latencyWithin,
+          },
+          {
+            name: 'pipeline time',
+            target: 'stages preflight to finalize < 3 minutes together',
+            met: pipelineMs > 0 && pipelineMs < 180_000,
+          },
         ],
         notes: [
           `handoff demo --rows ${ROWS} --rate ${RATE} -o json, installed command (bin/handoff.js on dist/), exit ${run.code}`,

@@ -50,12 +50,30 @@ export const statusBenchmark: Benchmark = {
         };
         if (seq % 2000 === 1) {
           action = 'gate-decided';
-          details = { gate, outcome: 'hold', reason: 'bake: 10 s of 30 s', reasons: ['bake: 10 s of 30 s'], checks: [] };
+          details = {
+            gate,
+            outcome: 'hold',
+            reason: 'bake: 10 s of 30 s',
+            reasons: ['bake: 10 s of 30 s'],
+            checks: [],
+          };
         } else if (seq % 997 === 0) {
           action = 'step-done';
           details = { stage: 'shift', step: 'reads-5', key: `${runId}/shift/reads-5`, result: { ok: true } };
         }
-        lines.push(encodeRecord({ seq, time: new Date(1_700_000_000_000 + seq * 333).toISOString(), runId, actor: 'analysis', action, subject: gate, details, prevHash: hash, hash }).line);
+        lines.push(
+          encodeRecord({
+            seq,
+            time: new Date(1_700_000_000_000 + seq * 333).toISOString(),
+            runId,
+            actor: 'analysis',
+            action,
+            subject: gate,
+            details,
+            prevHash: hash,
+            hash,
+          }).line,
+        );
         if (lines.length >= 5000) {
           fs.writeSync(fd, `${lines.join('\n')}\n`);
           lines = [];
@@ -74,12 +92,16 @@ export const statusBenchmark: Benchmark = {
 
       const bareMs = best(() => {
         let n = 0;
-        for (const line of readLines(file)) if (line.terminated) n += (JSON.parse(line.text) as { seq: number }).seq > 0 ? 1 : 0;
+        for (const line of readLines(file))
+          if (line.terminated) n += (JSON.parse(line.text) as { seq: number }).seq > 0 ? 1 : 0;
         return n;
       });
       const reportMs = best(() => {
         const trail = readRunTrail(dir, 'bench-run');
-        return trail.pick('gate-decided', gateDecidedSchema).length + trail.pick('check-measured', recordedCheckSchema).length;
+        return (
+          trail.pick('gate-decided', gateDecidedSchema).length +
+          trail.pick('check-measured', recordedCheckSchema).length
+        );
       });
       let total = 0;
       const statusMs = best(() => {
@@ -87,7 +109,8 @@ export const statusBenchmark: Benchmark = {
       });
       return {
         benchmark: 'status',
-        baseline: 'reading the trail line by line and JSON.parse of every line; and the report trail reader (validate every record of the run, pick by action)',
+        baseline:
+          'reading the trail line by line and JSON.parse of every line; and the report trail reader (validate every record of the run, pick by action)',
         measurements: [
           { name: 'trail records', value: records, unit: 'records' },
           { name: 'trail size', value: Math.round(megabytes * 10) / 10, unit: 'MB' },

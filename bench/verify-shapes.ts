@@ -33,14 +33,16 @@ export const SHAPES: Shape[] = [
     name: 'two-column key (order_id bigint, seq int)',
     table: 'shape_key2',
     key: 'order_id, seq',
-    create: 'create table shape_key2 (order_id bigint, seq int, kind text not null, at timestamptz not null, primary key (order_id, seq))',
+    create:
+      'create table shape_key2 (order_id bigint, seq int, kind text not null, at timestamptz not null, primary key (order_id, seq))',
     fill: `insert into shape_key2 select g / 4, g % 4, 'k' || (g % 7), '2024-01-01'::timestamptz + g * interval '1 second' from generate_series(0, $ROWS - 1) g`,
   },
   {
     name: 'three-column key (region text, order_no int, line smallint)',
     table: 'shape_key3',
     key: 'region, order_no, line',
-    create: 'create table shape_key3 (region text, order_no int, line smallint, qty int not null, primary key (region, order_no, line))',
+    create:
+      'create table shape_key3 (region text, order_no int, line smallint, qty int not null, primary key (region, order_no, line))',
     fill: `insert into shape_key3 select 'r' || (g / 10 % 5), g / 50, (g % 10)::smallint, g % 13 from generate_series(0, $ROWS - 1) g`,
   },
   {
@@ -77,7 +79,8 @@ export const SHAPES: Shape[] = [
     name: 'numeric columns',
     table: 'shape_numeric',
     key: 'id',
-    create: 'create table shape_numeric (id bigint primary key, price numeric(12,2) not null, rate numeric not null, big numeric(30,6) not null)',
+    create:
+      'create table shape_numeric (id bigint primary key, price numeric(12,2) not null, rate numeric not null, big numeric(30,6) not null)',
     fill: `insert into shape_numeric select g, (g % 100000) / 100.0, g / 7.0, g * 1234567.123456 from generate_series(1, $ROWS) g`,
   },
 ];
@@ -103,7 +106,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Loads each shape on both servers, then times verify and the naive digest (interleaved, median of `repeat`). */
-export async function runShapes(a: TestPostgres, b: TestPostgres, rows: number, repeat: number, chunkRows: number, concurrency: number): Promise<ShapeResult[]> {
+export async function runShapes(
+  a: TestPostgres,
+  b: TestPostgres,
+  rows: number,
+  repeat: number,
+  chunkRows: number,
+  concurrency: number,
+): Promise<ShapeResult[]> {
   await Promise.all([a, b].map((server) => server.createDatabase('shapes')));
   const out: ShapeResult[] = [];
   for (const shape of SHAPES) {
@@ -114,7 +124,13 @@ export async function runShapes(a: TestPostgres, b: TestPostgres, rows: number, 
         await server.query(`vacuum analyze ${shape.table}`, [], 'shapes');
       }),
     );
-    const options = { source: a.url('shapes'), target: b.url('shapes'), tables: [{ schema: 'public', name: shape.table }], chunkRows, concurrency };
+    const options = {
+      source: a.url('shapes'),
+      target: b.url('shapes'),
+      tables: [{ schema: 'public', name: shape.table }],
+      chunkRows,
+      concurrency,
+    };
     const naive = `select md5(string_agg(md5(t::text), '' order by ${shape.key})) as d from ${shape.table} t`;
     await verifyTables(options); // warm
     const runs: number[] = [];
@@ -127,7 +143,8 @@ export async function runShapes(a: TestPostgres, b: TestPostgres, rows: number, 
       runs.push(
         await timed(async () => {
           const report = await verifyTables(options);
-          if (!report.identical || report.rowsCompared !== rows) throw new Error(`${shape.name}: verify did not report ${rows} identical rows`);
+          if (!report.identical || report.rowsCompared !== rows)
+            throw new Error(`${shape.name}: verify did not report ${rows} identical rows`);
         }),
       );
       await sleep(300); // let the postmasters reap the ended backends, so their CPU time is counted
@@ -140,14 +157,33 @@ export async function runShapes(a: TestPostgres, b: TestPostgres, rows: number, 
   return out;
 }
 
-export function shapeMeasurements(results: readonly ShapeResult[], rows: number): { measurements: BenchMeasurement[]; ratios: Record<string, number> } {
+export function shapeMeasurements(
+  results: readonly ShapeResult[],
+  rows: number,
+): { measurements: BenchMeasurement[]; ratios: Record<string, number> } {
   const measurements: BenchMeasurement[] = [];
   const ratios: Record<string, number> = {};
   for (const r of results) {
-    measurements.push({ name: `shape ${r.shape.name}: verify throughput (median)`, value: rows / (r.verifyMs / 1000), unit: 'rows/s' });
-    measurements.push({ name: `shape ${r.shape.name}: naive baseline throughput (median)`, value: rows / (r.baselineMs / 1000), unit: 'rows/s' });
-    measurements.push({ name: `shape ${r.shape.name}: verify CPU, both servers and handoff (median)`, value: r.verifyCpu, unit: 's' });
-    measurements.push({ name: `shape ${r.shape.name}: verify throughput projected on idle cores`, value: rows / (r.verifyCpu / os.cpus().length), unit: 'rows/s' });
+    measurements.push({
+      name: `shape ${r.shape.name}: verify throughput (median)`,
+      value: rows / (r.verifyMs / 1000),
+      unit: 'rows/s',
+    });
+    measurements.push({
+      name: `shape ${r.shape.name}: naive baseline throughput (median)`,
+      value: rows / (r.baselineMs / 1000),
+      unit: 'rows/s',
+    });
+    measurements.push({
+      name: `shape ${r.shape.name}: verify CPU, both servers and handoff (median)`,
+      value: r.verifyCpu,
+      unit: 's',
+    });
+    measurements.push({
+      name: `shape ${r.shape.name}: verify throughput projected on idle cores`,
+      value: rows / (r.verifyCpu / os.cpus().length),
+      unit: 'rows/s',
+    });
     ratios[`shape ${r.shape.name}: baseline time / verify time`] = r.baselineMs / r.verifyMs;
   }
   return { measurements, ratios };

@@ -68,7 +68,12 @@ export const verifyBenchmark: Benchmark = {
         }),
       );
       const loadMs = Date.now() - loadStart;
-      const options = { source: a.url('bench'), target: b.url('bench'), chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY };
+      const options = {
+        source: a.url('bench'),
+        target: b.url('bench'),
+        chunkRows: CHUNK_ROWS,
+        concurrency: CONCURRENCY,
+      };
 
       const naive = `select md5(string_agg(md5(t::text), '' order by id)) as d from orders t`;
       const baselineRuns: number[] = [];
@@ -81,13 +86,15 @@ export const verifyBenchmark: Benchmark = {
       for (let i = 0; i < REPEAT; i++) {
         let cpu = cpuSeconds(pids);
         const baseline = await timed(() => Promise.all([a.query(naive, [], 'bench'), b.query(naive, [], 'bench')]));
-        if (baseline.value[0].rows[0]?.d !== baseline.value[1].rows[0]?.d) throw new Error('baseline digests differ on identical data');
+        if (baseline.value[0].rows[0]?.d !== baseline.value[1].rows[0]?.d)
+          throw new Error('baseline digests differ on identical data');
         baselineRuns.push(baseline.ms);
         await sleep(300); // let the postmasters reap the ended backends, so their CPU time is counted
         baselineCpu.push(cpuSeconds(pids) - cpu);
         cpu = cpuSeconds(pids);
         const candidate = await timed(() => verifyTables(options));
-        if (!candidate.value.identical || candidate.value.rowsCompared !== ROWS) throw new Error('verify did not report identical');
+        if (!candidate.value.identical || candidate.value.rowsCompared !== ROWS)
+          throw new Error('verify did not report identical');
         candidateRuns.push(candidate.ms);
         await sleep(300);
         candidateCpu.push(cpuSeconds(pids) - cpu);
@@ -111,7 +118,11 @@ export const verifyBenchmark: Benchmark = {
         await sleep(300);
         return cpuSeconds(pids) - cpu;
       };
-      const countCpu = median([await cpuOf('select count(*) from orders'), await cpuOf('select count(*) from orders'), await cpuOf('select count(*) from orders')]);
+      const countCpu = median([
+        await cpuOf('select count(*) from orders'),
+        await cpuOf('select count(*) from orders'),
+        await cpuOf('select count(*) from orders'),
+      ]);
       const plainSql = `select count(*), sum(${rowHash}) from orders`;
       const plainCpu = median([await cpuOf(plainSql), await cpuOf(plainSql), await cpuOf(plainSql)]);
       const projectedRowsPerSecond = ROWS / (median(candidateCpu) / cores);
@@ -119,7 +130,17 @@ export const verifyBenchmark: Benchmark = {
       const baselineMs = median(baselineRuns);
       const chunks = (await verifyTables(options)).tables[0]?.chunks ?? 0;
 
-      const cliArgs = ['verify', '--source', options.source, '--target', options.target, '--chunk-rows', String(CHUNK_ROWS), '-o', 'json'];
+      const cliArgs = [
+        'verify',
+        '--source',
+        options.source,
+        '--target',
+        options.target,
+        '--chunk-rows',
+        String(CHUNK_ROWS),
+        '-o',
+        'json',
+      ];
       const cli = await runCli(cliArgs, { timeoutMs: 300_000 });
       if (cli.code !== 0) throw new Error(`handoff verify exited ${cli.code}: ${cli.stderr}`);
       // The installed command (bin/handoff.js runs the compiled dist/, as `npx handoff` does), median of 3.
@@ -128,7 +149,10 @@ export const verifyBenchmark: Benchmark = {
       if (fs.existsSync(installed)) {
         for (let i = 0; i < REPEAT; i++) {
           const started = Date.now();
-          const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'handoff.js'), ...cliArgs], { encoding: 'utf8', timeout: 300_000 });
+          const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'handoff.js'), ...cliArgs], {
+            encoding: 'utf8',
+            timeout: 300_000,
+          });
           if (run.status !== 0) throw new Error(`bin/handoff.js verify exited ${run.status}: ${run.stderr}`);
           installedRuns.push(Date.now() - started);
         }
@@ -164,11 +188,23 @@ export const verifyBenchmark: Benchmark = {
           { name: 'load (both sides, generate_series)', value: loadMs, unit: 'ms' },
           { name: 'baseline (median)', value: baselineMs, unit: 'ms' },
           { name: 'verify identical (median, library)', value: identicalMs, unit: 'ms' },
-          { name: 'verify identical, handoff verify CLI from source through tsx, end to end (once)', value: cli.elapsedMs, unit: 'ms' },
+          {
+            name: 'verify identical, handoff verify CLI from source through tsx, end to end (once)',
+            value: cli.elapsedMs,
+            unit: 'ms',
+          },
           ...(installedRuns.length > 0
             ? [
-                { name: 'verify identical, installed handoff verify (bin/handoff.js, dist), end to end (median)', value: median(installedRuns), unit: 'ms' },
-                { name: 'installed handoff verify throughput, end to end', value: ROWS / (median(installedRuns) / 1000), unit: 'rows/s' },
+                {
+                  name: 'verify identical, installed handoff verify (bin/handoff.js, dist), end to end (median)',
+                  value: median(installedRuns),
+                  unit: 'ms',
+                },
+                {
+                  name: 'installed handoff verify throughput, end to end',
+                  value: ROWS / (median(installedRuns) / 1000),
+                  unit: 'rows/s',
+                },
               ]
             : []),
           { name: 'verify with 10 differences, localised (median)', value: diffMs, unit: 'ms' },
@@ -178,8 +214,16 @@ export const verifyBenchmark: Benchmark = {
           { name: 'verify CPU time, both servers and handoff (median)', value: median(candidateCpu), unit: 's' },
           { name: 'baseline CPU time, both servers (median)', value: median(baselineCpu), unit: 's' },
           { name: 'profile: count(*) on both sides, CPU', value: countCpu, unit: 's' },
-          { name: 'profile: the same row hash in one plain scan per side (no chunks), CPU', value: plainCpu, unit: 's' },
-          { name: 'verify throughput projected on idle cores (rows / (CPU time / cores))', value: projectedRowsPerSecond, unit: 'rows/s' },
+          {
+            name: 'profile: the same row hash in one plain scan per side (no chunks), CPU',
+            value: plainCpu,
+            unit: 's',
+          },
+          {
+            name: 'verify throughput projected on idle cores (rows / (CPU time / cores))',
+            value: projectedRowsPerSecond,
+            unit: 'rows/s',
+          },
           ...byShape.measurements,
         ],
         ratios: {
@@ -189,7 +233,11 @@ export const verifyBenchmark: Benchmark = {
           ...byShape.ratios,
         },
         targets: [
-          { name: 'throughput', target: '>= 1,000,000 rows/s end to end (library call) on this 2-core machine', met: rowsPerSecond >= 1_000_000 },
+          {
+            name: 'throughput',
+            target: '>= 1,000,000 rows/s end to end (library call) on this 2-core machine',
+            met: rowsPerSecond >= 1_000_000,
+          },
           ...(installedRuns.length > 0
             ? [
                 {
@@ -199,7 +247,11 @@ export const verifyBenchmark: Benchmark = {
                 },
               ]
             : []),
-          { name: 'localisation', target: 'ten scattered differences localised in < 2x the identical-case time', met: diffMs < 2 * identicalMs },
+          {
+            name: 'localisation',
+            target: 'ten scattered differences localised in < 2x the identical-case time',
+            met: diffMs < 2 * identicalMs,
+          },
           ...shapes.map((shape) => ({
             name: `throughput, ${shape.shape.name}`,
             target: '>= 1,000,000 rows/s (library call) for every common table shape (issue 11)',
@@ -208,7 +260,10 @@ export const verifyBenchmark: Benchmark = {
         ],
         notes: [
           `chunkRows ${CHUNK_ROWS}, concurrency ${CONCURRENCY} sessions per side, both servers on the same 2 cores`,
-          ...shapes.map((shape) => `shape ${shape.shape.name} (${SHAPE_ROWS} rows): verify ${shape.runs.map(Math.round).join('/')} ms, naive median ${Math.round(shape.baselineMs)} ms`),
+          ...shapes.map(
+            (shape) =>
+              `shape ${shape.shape.name} (${SHAPE_ROWS} rows): verify ${shape.runs.map(Math.round).join('/')} ms, naive median ${Math.round(shape.baselineMs)} ms`,
+          ),
           `runs: baseline ${baselineRuns.map(Math.round).join('/')} ms; verify ${candidateRuns.map(Math.round).join('/')} ms; with differences ${diffRuns.map(Math.round).join('/')} ms`,
           'servers: shared_buffers 512MB (the table fits in memory), max_parallel_workers_per_gather 0 (same for both)',
           `CPU runs: baseline ${baselineCpu.map((x) => x.toFixed(2)).join('/')} s; verify ${candidateCpu.map((x) => x.toFixed(2)).join('/')} s`,

@@ -76,7 +76,11 @@ function defaultFloor(field: string): number {
 }
 
 /** Fills in defaults. `where` names the check in messages (for example `spec.analysis.checks[0]`). */
-export function resolveCheck(spec: CheckSpec, analysis: Partial<AnalysisSpec> = {}, where = `check ${spec.name}`): CheckConfig {
+export function resolveCheck(
+  spec: CheckSpec,
+  analysis: Partial<AnalysisSpec> = {},
+  where = `check ${spec.name}`,
+): CheckConfig {
   if (!isKnownMetric(spec.metric)) {
     throw new InputError(`${where}.metric: "${spec.metric}" is not a known metric`);
   }
@@ -93,7 +97,9 @@ export function resolveCheck(spec: CheckSpec, analysis: Partial<AnalysisSpec> = 
   let min = spec.min;
   if (spec.metric === 'webhook.decision' && min === undefined && spec.max === undefined) min = 1;
   if (judge === 'mann-whitney' && !relative) {
-    throw new InputError(`${where}: ${spec.metric} is judged against the source; give relativeToSource (warn/fail ratios)`);
+    throw new InputError(
+      `${where}: ${spec.metric} is judged against the source; give relativeToSource (warn/fail ratios)`,
+    );
   }
   if (judge === 'threshold' && !relative && spec.max === undefined && min === undefined) {
     throw new InputError(`${where}: the check has no condition; give max, min or relativeToSource`);
@@ -125,7 +131,9 @@ export function resolveCheck(spec: CheckSpec, analysis: Partial<AnalysisSpec> = 
     dryRun: spec.dryRun,
     onNoData: spec.onNoData,
     onError: spec.onError,
-    escalateAfterMs: spec.escalateAfter ? ms(spec.escalateAfter, `${where}.escalateAfter`) : CHECK_DEFAULTS.escalateAfterMs,
+    escalateAfterMs: spec.escalateAfter
+      ? ms(spec.escalateAfter, `${where}.escalateAfter`)
+      : CHECK_DEFAULTS.escalateAfterMs,
   };
 }
 

@@ -46,14 +46,23 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   const t = target as SiteValues;
   const value = config.judge === 'threshold' ? (t.values[config.field] ?? null) : null;
   if (config.judge === 'threshold' && (value === null || !Number.isFinite(value))) {
-    return { ...base, samples: t.samples, outcome: 'Error', reason: `the provider returned no ${config.field} for the target` };
+    return {
+      ...base,
+      samples: t.samples,
+      outcome: 'Error',
+      reason: `the provider returned no ${config.field} for the target`,
+    };
   }
   const withTarget = { ...base, value, samples: t.samples };
   if (t.samples === 0) {
     return { ...withTarget, outcome: 'NoData', reason: 'the target had no observations in the window' };
   }
   if (t.samples < config.minSamples) {
-    return { ...withTarget, outcome: 'Inconclusive', reason: `too few samples on the target (${t.samples} < minSamples ${config.minSamples})` };
+    return {
+      ...withTarget,
+      outcome: 'Inconclusive',
+      reason: `too few samples on the target (${t.samples} < minSamples ${config.minSamples})`,
+    };
   }
   const note = t.note ? ` (${t.note})` : '';
   if (value !== null && config.max !== undefined && value > config.max) {
@@ -63,17 +72,35 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
       const errors = Math.round(value * t.samples);
       const pValue = binomialUpperTail(errors, t.samples, config.max);
       if (pValue >= CHECK_DEFAULTS.significance) {
-        return { ...withTarget, pValue, outcome: 'Inconclusive', reason: `${breach}, but ${errors} errors in ${t.samples} requests are not significant (p=${fmtP(pValue)})${note}` };
+        return {
+          ...withTarget,
+          pValue,
+          outcome: 'Inconclusive',
+          reason: `${breach}, but ${errors} errors in ${t.samples} requests are not significant (p=${fmtP(pValue)})${note}`,
+        };
       }
-      return { ...withTarget, pValue, outcome: 'Fail', reason: `${breach} (${errors} errors in ${t.samples} requests, p=${fmtP(pValue)})${note}` };
+      return {
+        ...withTarget,
+        pValue,
+        outcome: 'Fail',
+        reason: `${breach} (${errors} errors in ${t.samples} requests, p=${fmtP(pValue)})${note}`,
+      };
     }
     return { ...withTarget, outcome: 'Fail', reason: `${breach}${note}` };
   }
   if (value !== null && config.min !== undefined && value < config.min) {
-    return { ...withTarget, outcome: 'Fail', reason: `target ${config.field} ${fmt(value)} is below min ${fmt(config.min)}${note}` };
+    return {
+      ...withTarget,
+      outcome: 'Fail',
+      reason: `target ${config.field} ${fmt(value)} is below min ${fmt(config.min)}${note}`,
+    };
   }
   if (!config.relative) {
-    return { ...withTarget, outcome: 'Pass', reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within limits${note}` };
+    return {
+      ...withTarget,
+      outcome: 'Pass',
+      reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within limits${note}`,
+    };
   }
 
   const source = measurement.sites.source;
@@ -81,10 +108,18 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   const sourceIdle = source?.status === 'no-data' || (source?.status === 'ok' && source.samples === 0);
   if (sourceIdle && (config.max !== undefined || config.min !== undefined)) {
     // At 100 % of a class the source gets none of it: only the absolute limits can judge.
-    return { ...withTarget, outcome: 'Pass', reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within its absolute limits; the source had no observations to compare with${note}` };
+    return {
+      ...withTarget,
+      outcome: 'Pass',
+      reason: `target ${config.field} ${fmt(value ?? Number.NaN)} is within its absolute limits; the source had no observations to compare with${note}`,
+    };
   }
   if (sourceUnusable) {
-    return { ...withTarget, outcome: sourceUnusable.outcome, reason: `cannot compare with the source: ${sourceUnusable.reason}` };
+    return {
+      ...withTarget,
+      outcome: sourceUnusable.outcome,
+      reason: `cannot compare with the source: ${sourceUnusable.reason}`,
+    };
   }
   const s = source as SiteValues;
   if (config.judge === 'mann-whitney') return judgeDistribution(config, t, s, withTarget);
@@ -95,14 +130,23 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
   }
   const compared = { ...withTarget, sourceValue, sourceSamples: s.samples };
   if (s.samples === 0) {
-    return { ...compared, outcome: 'NoData', reason: 'cannot compare with the source: it had no observations in the window' };
+    return {
+      ...compared,
+      outcome: 'NoData',
+      reason: 'cannot compare with the source: it had no observations in the window',
+    };
   }
   const v = value as number;
   const { warn, fail, floor } = config.relative;
   const denominator = Math.max(sourceValue, floor);
   if (denominator <= 0) {
-    if (v <= 0) return { ...compared, ratio: 1, outcome: 'Pass', reason: `target and source ${config.field} are both 0` };
-    return { ...compared, outcome: 'Inconclusive', reason: `source ${config.field} is 0, so target ${fmt(v)} cannot be compared as a ratio; add a max` };
+    if (v <= 0)
+      return { ...compared, ratio: 1, outcome: 'Pass', reason: `target and source ${config.field} are both 0` };
+    return {
+      ...compared,
+      outcome: 'Inconclusive',
+      reason: `source ${config.field} is 0, so target ${fmt(v)} cannot be compared as a ratio; add a max`,
+    };
   }
   const ratio = v / denominator;
   const facts = `target ${config.field} ${fmt(v)} is ${fmt(ratio)}× the source's ${fmt(sourceValue)}${sourceValue < floor ? ` (counted as ${fmt(floor)})` : ''}`;
@@ -115,19 +159,46 @@ export function evaluateCheck(config: CheckConfig, measurement: Measurement): Ev
       const pValue = binomialUpperTail(targetErrors, targetErrors + sourceErrors, t.samples / (t.samples + s.samples));
       const counts = `${targetErrors} errors in ${t.samples} target requests, ${sourceErrors} in ${s.samples} source requests`;
       if (pValue >= CHECK_DEFAULTS.significance) {
-        return { ...compared, ratio, pValue, outcome: 'Inconclusive', reason: `${facts}, at or above fail ${fail}, but not significant (${counts}, p=${fmtP(pValue)})` };
+        return {
+          ...compared,
+          ratio,
+          pValue,
+          outcome: 'Inconclusive',
+          reason: `${facts}, at or above fail ${fail}, but not significant (${counts}, p=${fmtP(pValue)})`,
+        };
       }
-      return { ...compared, ratio, pValue, outcome: 'Fail', reason: `${facts}, at or above fail ${fail} (${counts}, p=${fmtP(pValue)})` };
+      return {
+        ...compared,
+        ratio,
+        pValue,
+        outcome: 'Fail',
+        reason: `${facts}, at or above fail ${fail} (${counts}, p=${fmtP(pValue)})`,
+      };
     }
     return { ...compared, ratio, outcome: 'Fail', reason: `${facts}, at or above fail ${fail}` };
   }
-  if (warn !== undefined && ratio >= warn) return { ...compared, ratio, outcome: 'Inconclusive', reason: `${facts}, at or above warn ${warn}` };
-  return { ...compared, ratio, outcome: 'Pass', reason: `${facts}, below ${warn !== undefined ? `warn ${warn}` : `fail ${fail}`}` };
+  if (warn !== undefined && ratio >= warn)
+    return { ...compared, ratio, outcome: 'Inconclusive', reason: `${facts}, at or above warn ${warn}` };
+  return {
+    ...compared,
+    ratio,
+    outcome: 'Pass',
+    reason: `${facts}, below ${warn !== undefined ? `warn ${warn}` : `fail ${fail}`}`,
+  };
 }
 
-function judgeDistribution(config: CheckConfig, t: SiteValues, s: SiteValues, base: Omit<Evaluation, 'outcome' | 'reason'>): Evaluation {
+function judgeDistribution(
+  config: CheckConfig,
+  t: SiteValues,
+  s: SiteValues,
+  base: Omit<Evaluation, 'outcome' | 'reason'>,
+): Evaluation {
   if (!t.latency || !s.latency) {
-    return { ...base, outcome: 'Error', reason: `the provider returned no latency distribution for the ${t.latency ? 'source' : 'target'}` };
+    return {
+      ...base,
+      outcome: 'Error',
+      reason: `the provider returned no latency distribution for the ${t.latency ? 'source' : 'target'}`,
+    };
   }
   try {
     const j = judgeLatency(s.latency, t.latency, {
@@ -150,10 +221,14 @@ function judgeDistribution(config: CheckConfig, t: SiteValues, s: SiteValues, ba
   }
 }
 
-function describeUnusable(site: string, reading: SiteReading | undefined): { outcome: CheckOutcome; reason: string } | null {
+function describeUnusable(
+  site: string,
+  reading: SiteReading | undefined,
+): { outcome: CheckOutcome; reason: string } | null {
   if (!reading) return { outcome: 'NoData', reason: `no reading for the ${site}` };
   if (reading.status === 'no-data') return { outcome: 'NoData', reason: `no data for the ${site}: ${reading.reason}` };
-  if (reading.status === 'error') return { outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
+  if (reading.status === 'error')
+    return { outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
   return null;
 }
 

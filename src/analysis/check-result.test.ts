@@ -35,7 +35,17 @@ describe('check result', () => {
   it('is built from the state machine: its verdict, passes in a row, failures and counted-as, valid against the schema', () => {
     const before = checkResult('shift-25', config, initialCheckState(config, 0));
     expect(checkResultSchema.parse(before)).toEqual(before);
-    expect(before).toMatchObject({ gate: 'shift-25', check: 'errors', outcome: null, verdict: 'waiting', samples: 0, threshold: null, consecutivePasses: 0, failures: 0, countedAs: null });
+    expect(before).toMatchObject({
+      gate: 'shift-25',
+      check: 'errors',
+      outcome: null,
+      verdict: 'waiting',
+      samples: 0,
+      threshold: null,
+      consecutivePasses: 0,
+      failures: 0,
+      countedAs: null,
+    });
 
     let state = initialCheckState(config, 0);
     state = applyEvaluation(config, state, evaluation, 1000);
@@ -43,7 +53,16 @@ describe('check result', () => {
     state = applyEvaluation(config, state, evaluation, 3000);
     const after = checkResult('shift-25', config, state);
     expect(checkResultSchema.parse(after)).toEqual(after);
-    expect(after).toMatchObject({ outcome: 'Pass', verdict: state.verdict, consecutivePasses: 1, failures: 1, countedAs: 'pass', critical: true, windowMs: 1000, reason: state.reason });
+    expect(after).toMatchObject({
+      outcome: 'Pass',
+      verdict: state.verdict,
+      consecutivePasses: 1,
+      failures: 1,
+      countedAs: 'pass',
+      critical: true,
+      windowMs: 1000,
+      reason: state.reason,
+    });
   });
 
   it('reads back as recorded exactly as built, through JSON', () => {
@@ -55,7 +74,9 @@ describe('check result', () => {
   });
 
   it('reads older and stage records leniently: a name for the check, a number as a maximum, wrong types as absent; refuses a record naming no check', () => {
-    expect(recordedCheckSchema.parse({ name: 'public.t', outcome: 'Pass', value: 0, threshold: 0, reason: 'equal' })).toMatchObject({
+    expect(
+      recordedCheckSchema.parse({ name: 'public.t', outcome: 'Pass', value: 0, threshold: 0, reason: 'equal' }),
+    ).toMatchObject({
       check: 'public.t',
       outcome: 'Pass',
       threshold: { max: 0 },
@@ -65,7 +86,15 @@ describe('check result', () => {
       dryRun: false,
       critical: false,
     });
-    expect(recordedCheckSchema.parse({ check: 'p99', value: 'fast', samples: -1, threshold: { max: 'x', minSamples: 20 }, critical: 'yes' })).toMatchObject({
+    expect(
+      recordedCheckSchema.parse({
+        check: 'p99',
+        value: 'fast',
+        samples: -1,
+        threshold: { max: 'x', minSamples: 20 },
+        critical: 'yes',
+      }),
+    ).toMatchObject({
       check: 'p99',
       value: null,
       samples: -1,
@@ -81,10 +110,18 @@ describe('check result', () => {
     const events: HandoffEvent[] = [];
     const bus = createEventBus({ now: () => new Date(clock) });
     bus.on((event) => events.push(event));
-    const series = [0.01, 0.01, 0.5, 0.01].map((rate) => ({ source: ok({ error_rate: 0.01 }, 5000), target: ok({ error_rate: rate }, 1000) }));
+    const series = [0.01, 0.01, 0.5, 0.01].map((rate) => ({
+      source: ok({ error_rate: 0.01 }, 5000),
+      target: ok({ error_rate: rate }, 1000),
+    }));
     const gate = createGate({
       name: 'shift-25',
-      checks: [{ config: resolveCheck({ ...spec, critical: false, failureLimit: 3 }), provider: createFakeProvider({ series }) }],
+      checks: [
+        {
+          config: resolveCheck({ ...spec, critical: false, failureLimit: 3 }),
+          provider: createFakeProvider({ series }),
+        },
+      ],
       bakeMs: 0,
       events: bus,
       now: () => clock,

@@ -89,7 +89,10 @@ const limit = z.number().optional().catch(undefined);
 
 /** A recorded threshold: a number is a maximum (stages' own records); fields of another type are left out. */
 const recordedThreshold = z
-  .preprocess((value) => (typeof value === 'number' ? { max: value } : value), z.looseObject({ max: limit, min: limit, warn: limit, fail: limit, minSamples: limit }))
+  .preprocess(
+    (value) => (typeof value === 'number' ? { max: value } : value),
+    z.looseObject({ max: limit, min: limit, warn: limit, fail: limit, minSamples: limit }),
+  )
   .nullable()
   .optional()
   .catch(null);

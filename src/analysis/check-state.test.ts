@@ -22,7 +22,10 @@ function config(overrides: Partial<CheckSpec> = {}): CheckConfig {
 }
 
 const rate = (r: number, samples = 1000): SiteReading => ok({ error_rate: r }, samples);
-const pair = (target: number, source = 0.01, samples = 1000): RecordedStep => ({ source: rate(source, 5000), target: rate(target, samples) });
+const pair = (target: number, source = 0.01, samples = 1000): RecordedStep => ({
+  source: rate(source, 5000),
+  target: rate(target, samples),
+});
 
 /** Runs a check over a recorded series, one measurement a second; returns every state. */
 function run(cfg: CheckConfig, series: RecordedStep[], start = 0): CheckState[] {
@@ -85,7 +88,9 @@ describe('check state machine over recorded series', () => {
   });
 
   it('an Error on the source side of a relative check holds too', () => {
-    const states = run(config(), [{ source: { status: 'error', reason: 'timeout', retryable: true }, target: rate(0.5) }]);
+    const states = run(config(), [
+      { source: { status: 'error', reason: 'timeout', retryable: true }, target: rate(0.5) },
+    ]);
     expect(outcomes(states)).toEqual(['Error']);
     expect(states[0]?.last?.reason).toMatch(/cannot compare with the source: measuring the source failed: timeout/);
   });
@@ -98,7 +103,15 @@ describe('check state machine over recorded series', () => {
   });
 
   it('flapping never reaches consecutive passes and fails once cumulative Fails exceed the limit', () => {
-    const states = run(config({ failureLimit: 2 }), [pair(0.01), pair(0.05), pair(0.01), pair(0.05), pair(0.01), pair(0.01), pair(0.05)]);
+    const states = run(config({ failureLimit: 2 }), [
+      pair(0.01),
+      pair(0.05),
+      pair(0.01),
+      pair(0.05),
+      pair(0.01),
+      pair(0.01),
+      pair(0.05),
+    ]);
     expect(verdicts(states)).toEqual(['waiting', 'waiting', 'waiting', 'waiting', 'waiting', 'waiting', 'failed']);
     expect(states.some((s) => s.verdict === 'ready')).toBe(false);
   });
@@ -139,21 +152,34 @@ describe('check state machine over recorded series', () => {
   it('judges by absolute limits alone when the source had no traffic (100 % of reads on the target)', () => {
     const idle: RecordedStep = { source: { status: 'no-data', reason: 'no requests' }, target: rate(0.004) };
     const [withMax] = run(config({ max: 0.01, relativeToSource: { fail: 2 }, consecutiveSuccesses: 1 }), [idle]);
-    expect(withMax?.last).toMatchObject({ outcome: 'Pass', reason: expect.stringMatching(/within its absolute limits; the source had no observations/) });
+    expect(withMax?.last).toMatchObject({
+      outcome: 'Pass',
+      reason: expect.stringMatching(/within its absolute limits; the source had no observations/),
+    });
     const [ratioOnly] = run(config(), [idle]);
-    expect(ratioOnly?.last).toMatchObject({ outcome: 'NoData', reason: 'cannot compare with the source: no data for the source: no requests' });
+    expect(ratioOnly?.last).toMatchObject({
+      outcome: 'NoData',
+      reason: 'cannot compare with the source: no data for the source: no requests',
+    });
   });
 
   it('does not fail on an error-rate breach that chance explains (few requests), and fails on one it does not', () => {
     // Source at 0.5 % over 5000 requests; target 2 errors in 200 (1 %, ratio 2): a quarter of steps see this by chance.
     const [chance] = run(config({ minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.01, 200) }]);
     expect(chance?.last).toMatchObject({ outcome: 'Inconclusive', ratio: 2 });
-    expect(chance?.last?.reason).toMatch(/at or above fail 2, but not significant \(2 errors in 200 target requests, 25 in 5000 source requests, p=0.2/);
+    expect(chance?.last?.reason).toMatch(
+      /at or above fail 2, but not significant \(2 errors in 200 target requests, 25 in 5000 source requests, p=0.2/,
+    );
     const [real] = run(config({ minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.05, 200) }]);
     expect(real?.last?.outcome).toBe('Fail');
     // An absolute limit: 3 errors in 200 requests is 1.5 %, above max 1 %, but likely at a true 1 %.
-    const [few] = run(config({ max: 0.01, minSamples: 100 }), [{ source: rate(0.005, 5000), target: rate(0.015, 200) }]);
-    expect(few?.last).toMatchObject({ outcome: 'Inconclusive', reason: expect.stringMatching(/3 errors in 200 requests are not significant/) });
+    const [few] = run(config({ max: 0.01, minSamples: 100 }), [
+      { source: rate(0.005, 5000), target: rate(0.015, 200) },
+    ]);
+    expect(few?.last).toMatchObject({
+      outcome: 'Inconclusive',
+      reason: expect.stringMatching(/3 errors in 200 requests are not significant/),
+    });
   });
 
   it('respects the initial delay and the interval', () => {
@@ -161,7 +187,12 @@ describe('check state machine over recorded series', () => {
     const state = initialCheckState(cfg, 1000);
     expect(isDue(cfg, state, 5000)).toBe(false);
     expect(nextDueAt(cfg, state)).toBe(11_000);
-    const after = applyEvaluation(cfg, state, evaluateCheck(cfg, { at: 11_000, windowMs: 2000, sites: pair(0.01) }), 11_000);
+    const after = applyEvaluation(
+      cfg,
+      state,
+      evaluateCheck(cfg, { at: 11_000, windowMs: 2000, sites: pair(0.01) }),
+      11_000,
+    );
     expect(isDue(cfg, after, 11_500)).toBe(false);
     expect(isDue(cfg, after, 12_000)).toBe(true);
   });
@@ -174,15 +205,37 @@ describe('check state machine over recorded series', () => {
 
 describe('resolveCheck', () => {
   it('fills in DESIGN defaults and refuses a check with no condition', () => {
-    const p99 = resolveCheck({ name: 'p99', metric: 'router.latency_p99_ms', critical: false, dryRun: false, onNoData: 'hold', onError: 'hold' });
+    const p99 = resolveCheck({
+      name: 'p99',
+      metric: 'router.latency_p99_ms',
+      critical: false,
+      dryRun: false,
+      onNoData: 'hold',
+      onError: 'hold',
+    });
     expect(p99.relative).toEqual({ warn: 1.2, fail: 1.5, floor: 1 });
     expect(p99.windowMs).toBe(10_000);
     expect(p99.failureLimit).toBe(1);
     expect(() =>
-      resolveCheck({ name: 'q', metric: 'prometheus.query', query: 'up', critical: false, dryRun: false, onNoData: 'hold', onError: 'hold' }),
+      resolveCheck({
+        name: 'q',
+        metric: 'prometheus.query',
+        query: 'up',
+        critical: false,
+        dryRun: false,
+        onNoData: 'hold',
+        onError: 'hold',
+      }),
     ).toThrow(/check q: the check has no condition; give max, min or relativeToSource/);
     expect(() =>
-      resolveCheck({ name: 'x', metric: 'router.errors', critical: false, dryRun: false, onNoData: 'hold', onError: 'hold' }),
+      resolveCheck({
+        name: 'x',
+        metric: 'router.errors',
+        critical: false,
+        dryRun: false,
+        onNoData: 'hold',
+        onError: 'hold',
+      }),
     ).toThrow(/"router.errors" is not a known metric/);
   });
 });

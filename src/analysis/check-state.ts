@@ -74,7 +74,12 @@ export function countAs(config: CheckConfig, outcome: CheckOutcome): 'pass' | 'f
   }
 }
 
-export function applyEvaluation(config: CheckConfig, state: CheckState, evaluation: Evaluation, now: number): CheckState {
+export function applyEvaluation(
+  config: CheckConfig,
+  state: CheckState,
+  evaluation: Evaluation,
+  now: number,
+): CheckState {
   const counted = countAs(config, evaluation.outcome);
   const next: CheckState = {
     ...state,
@@ -99,9 +104,10 @@ export function applyEvaluation(config: CheckConfig, state: CheckState, evaluati
 
 /** Re-derives the verdict at `now` (escalation depends on time, not only on measurements). */
 export function withVerdict(config: CheckConfig, state: CheckState, now: number): CheckState {
-  const mapped = state.last && state.lastCountedAs && state.lastCountedAs !== outcomeCount(state.last.outcome)
-    ? ` (${state.last.outcome} counted as ${state.lastCountedAs} by the check's policy)`
-    : '';
+  const mapped =
+    state.last && state.lastCountedAs && state.lastCountedAs !== outcomeCount(state.last.outcome)
+      ? ` (${state.last.outcome} counted as ${state.lastCountedAs} by the check's policy)`
+      : '';
   const lastReason = state.last ? `${state.last.outcome}: ${state.last.reason}${mapped}` : '';
   if (state.verdict === 'failed') return state;
   if (state.failures > config.failureLimit) {
@@ -112,19 +118,35 @@ export function withVerdict(config: CheckConfig, state: CheckState, now: number)
   }
   if (state.measurements === 0) return { ...state, verdict: 'waiting' };
   if (state.lastCountedAs === 'pass' && state.consecutivePasses >= config.consecutiveSuccesses) {
-    return { ...state, verdict: 'ready', reason: `${state.consecutivePasses} consecutive passes (need ${config.consecutiveSuccesses}); last ${lastReason}` };
+    return {
+      ...state,
+      verdict: 'ready',
+      reason: `${state.consecutivePasses} consecutive passes (need ${config.consecutiveSuccesses}); last ${lastReason}`,
+    };
   }
   if (state.holdingSince !== null) {
     const held = now - state.holdingSince;
     if (held >= config.escalateAfterMs) {
-      return { ...state, verdict: 'escalated', reason: `unable to judge for ${Math.round(held / 1000)} s (escalateAfter ${Math.round(config.escalateAfterMs / 1000)} s); last ${lastReason}` };
+      return {
+        ...state,
+        verdict: 'escalated',
+        reason: `unable to judge for ${Math.round(held / 1000)} s (escalateAfter ${Math.round(config.escalateAfterMs / 1000)} s); last ${lastReason}`,
+      };
     }
     return { ...state, verdict: 'holding', reason: lastReason };
   }
   if (state.lastCountedAs === 'fail') {
-    return { ...state, verdict: 'waiting', reason: `${state.failures} of ${config.failureLimit + 1} failed measurements that fail the check; last ${lastReason}` };
+    return {
+      ...state,
+      verdict: 'waiting',
+      reason: `${state.failures} of ${config.failureLimit + 1} failed measurements that fail the check; last ${lastReason}`,
+    };
   }
-  return { ...state, verdict: 'waiting', reason: `${state.consecutivePasses} of ${config.consecutiveSuccesses} consecutive passes; last ${lastReason}` };
+  return {
+    ...state,
+    verdict: 'waiting',
+    reason: `${state.consecutivePasses} of ${config.consecutiveSuccesses} consecutive passes; last ${lastReason}`,
+  };
 }
 
 function outcomeCount(outcome: CheckOutcome): 'pass' | 'fail' | 'hold' {

@@ -16,8 +16,18 @@ describe('explain', () => {
       events: bus,
       checks: [
         {
-          config: resolveCheck({ name: 'errors', metric: 'router.error_rate', critical: true, dryRun: false, onNoData: 'hold', onError: 'hold', minSamples: 100 }),
-          provider: createFakeProvider({ series: [{ source: ok({ error_rate: 0.002 }, 4000), target: ok({ error_rate: 0.2 }, 1000) }] }),
+          config: resolveCheck({
+            name: 'errors',
+            metric: 'router.error_rate',
+            critical: true,
+            dryRun: false,
+            onNoData: 'hold',
+            onError: 'hold',
+            minSamples: 100,
+          }),
+          provider: createFakeProvider({
+            series: [{ source: ok({ error_rate: 0.002 }, 4000), target: ok({ error_rate: 0.2 }, 1000) }],
+          }),
         },
       ],
     });

@@ -45,13 +45,15 @@ export function explainCheck(record: unknown): string {
   if (!parsed.success) return `(an unreadable check record: ${parsed.error.issues[0]?.message ?? 'invalid'})`;
   const c = parsed.data;
   const name = `${c.check}${c.metric ? ` (${c.metric})` : ''}${c.dryRun ? ' [dry run]' : ''}${c.critical ? ' [critical]' : ''}`;
-  if (c.outcome === null) return `${name}: not measured yet${c.verdict ? `; ${c.verdict}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
+  if (c.outcome === null)
+    return `${name}: not measured yet${c.verdict ? `; ${c.verdict}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
   const facts: string[] = [];
   if (c.value !== null && c.value !== undefined) facts.push(`target ${fmt(c.value)}`);
   if (c.sourceValue !== null && c.sourceValue !== undefined) facts.push(`source ${fmt(c.sourceValue)}`);
   if (c.ratio !== null && c.ratio !== undefined) facts.push(`ratio ${fmt(c.ratio)}×`);
   if (c.pValue !== undefined) facts.push(`p=${c.pValue < 0.0001 ? c.pValue.toExponential(1) : fmt(c.pValue)}`);
-  if (c.samples !== null && c.samples !== undefined) facts.push(`${c.samples} target samples${c.sourceSamples ? `, ${c.sourceSamples} source` : ''}`);
+  if (c.samples !== null && c.samples !== undefined)
+    facts.push(`${c.samples} target samples${c.sourceSamples ? `, ${c.sourceSamples} source` : ''}`);
   const limits: string[] = [];
   const t = c.threshold;
   if (t?.max !== undefined) limits.push(`max ${fmt(t.max)}`);
@@ -59,7 +61,10 @@ export function explainCheck(record: unknown): string {
   if (t?.warn !== undefined) limits.push(`warn at ${fmt(t.warn)}×`);
   if (t?.fail !== undefined) limits.push(`fail at ${fmt(t.fail)}×`);
   if (t?.minSamples) limits.push(`at least ${t.minSamples} samples`);
-  const counts = c.failures !== undefined && c.failures !== null ? `; ${c.failures} failed so far, ${c.consecutivePasses ?? 0} passes in a row` : '';
+  const counts =
+    c.failures !== undefined && c.failures !== null
+      ? `; ${c.failures} failed so far, ${c.consecutivePasses ?? 0} passes in a row`
+      : '';
   const why = c.reason ? ` ${capitalize(c.reason)}.` : '';
   return `${name}: ${c.outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${limits.length ? ` against ${limits.join(', ')}` : ''}${c.verdict ? `; ${c.verdict}` : ''}${counts}.${why}`;
 }

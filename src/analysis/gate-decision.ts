@@ -41,21 +41,36 @@ export function decideGate(input: GateInput): GateDecision {
   const base = { gate: input.gate, checks, at: input.now, bake: { requiredMs: input.bakeMs, elapsedMs } };
   const dryRunNotes = checks
     .filter((c) => c.dryRun && (c.verdict === 'failed' || c.verdict === 'escalated'))
-    .map((c) => `dry run: check ${c.check} would have ${c.verdict === 'failed' ? 'rolled back' : 'escalated'} (${c.reason})`);
+    .map(
+      (c) =>
+        `dry run: check ${c.check} would have ${c.verdict === 'failed' ? 'rolled back' : 'escalated'} (${c.reason})`,
+    );
 
   const failed = acting.filter((c) => c.verdict === 'failed');
   if (failed.length > 0) {
-    return { ...base, decision: 'rollback', reasons: [...failed.map((c) => `check ${c.check} failed: ${c.reason}`), ...dryRunNotes] };
+    return {
+      ...base,
+      decision: 'rollback',
+      reasons: [...failed.map((c) => `check ${c.check} failed: ${c.reason}`), ...dryRunNotes],
+    };
   }
   const escalated = acting.filter((c) => c.verdict === 'escalated');
   if (escalated.length > 0) {
-    return { ...base, decision: 'escalate', reasons: [...escalated.map((c) => `check ${c.check} cannot judge: ${c.reason}`), ...dryRunNotes] };
+    return {
+      ...base,
+      decision: 'escalate',
+      reasons: [...escalated.map((c) => `check ${c.check} cannot judge: ${c.reason}`), ...dryRunNotes],
+    };
   }
   const notReady = acting.filter((c) => c.verdict !== 'ready');
   const bakeLeft = input.bakeMs - elapsedMs;
   if (notReady.length === 0 && bakeLeft <= 0) {
     const why = acting.length === 0 ? 'no checks to wait for' : `all ${acting.length} checks passed`;
-    return { ...base, decision: 'advance', reasons: [`bake of ${seconds(input.bakeMs)} done and ${why}`, ...dryRunNotes] };
+    return {
+      ...base,
+      decision: 'advance',
+      reasons: [`bake of ${seconds(input.bakeMs)} done and ${why}`, ...dryRunNotes],
+    };
   }
   const reasons: string[] = [];
   for (const c of notReady) reasons.push(`check ${c.check} ${c.verdict}: ${c.reason}`);

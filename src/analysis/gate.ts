@@ -61,13 +61,26 @@ export function createGate(options: GateOptions): Gate {
 
   const states = (): Array<{ config: CheckConfig; state: CheckState }> => {
     const t = now();
-    return entries.map((e) => ({ config: e.config, state: withVerdict(e.config, e.state ?? initialCheckState(e.config, startedAt ?? t), t) }));
+    return entries.map((e) => ({
+      config: e.config,
+      state: withVerdict(e.config, e.state ?? initialCheckState(e.config, startedAt ?? t), t),
+    }));
   };
 
   const current = (): GateDecision =>
-    decideGate({ gate: options.name, checks: states(), bakeMs: options.bakeMs, startedAt: startedAt ?? now(), now: now() });
+    decideGate({
+      gate: options.name,
+      checks: states(),
+      bakeMs: options.bakeMs,
+      startedAt: startedAt ?? now(),
+      now: now(),
+    });
 
-  async function measureOne(entry: (typeof entries)[number], signal: AbortSignal | undefined, windowMs: number): Promise<Measurement> {
+  async function measureOne(
+    entry: (typeof entries)[number],
+    signal: AbortSignal | undefined,
+    windowMs: number,
+  ): Promise<Measurement> {
     const sites = entry.sites ?? (entry.config.relative ? (['source', 'target'] as const) : (['target'] as const));
     const timeoutMs = options.measureTimeoutMs ?? Math.min(30_000, Math.max(1000, entry.config.intervalMs));
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -80,7 +93,10 @@ export function createGate(options: GateOptions): Gate {
     let timer: NodeJS.Timeout | undefined;
     try {
       const hung = new Promise<Measurement>((resolve) => {
-        timer = setTimeout(() => resolve(failed(`the ${entry.provider.kind} provider did not answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => resolve(failed(`the ${entry.provider.kind} provider did not answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       });
       return await Promise.race([
         entry.provider.measure({ sites, windowMs, class: entry.config.class, signal: combined }),
@@ -98,7 +114,11 @@ export function createGate(options: GateOptions): Gate {
    * and the step has run longer, measures again over the whole step, so a low-traffic step (a 1 %
    * weight) reaches minSamples instead of holding until it escalates.
    */
-  async function measureWidening(entry: (typeof entries)[number], signal: AbortSignal | undefined, t: number): Promise<Measurement> {
+  async function measureWidening(
+    entry: (typeof entries)[number],
+    signal: AbortSignal | undefined,
+    t: number,
+  ): Promise<Measurement> {
     const first = await measureOne(entry, signal, entry.config.windowMs);
     const stepMs = t - (startedAt ?? t);
     const target = first.sites.target;
@@ -109,7 +129,10 @@ export function createGate(options: GateOptions): Gate {
 
   function record(entry: (typeof entries)[number], state: CheckState): void {
     if (!options.events || !state.last) return;
-    options.events.emit('check-measured', checkResult(options.name, entry.config, state), { actor: 'analysis', subject: entry.config.name });
+    options.events.emit('check-measured', checkResult(options.name, entry.config, state), {
+      actor: 'analysis',
+      subject: entry.config.name,
+    });
   }
 
   function announce(decision: GateDecision): void {
@@ -131,14 +154,18 @@ export function createGate(options: GateOptions): Gate {
   }
 
   async function runTick(signal?: AbortSignal): Promise<GateDecision> {
-    if (startedAt === null || stopped) throw new Error(`gate ${options.name}: tick ${stopped ? 'after stop' : 'before start'}`);
+    if (startedAt === null || stopped)
+      throw new Error(`gate ${options.name}: tick ${stopped ? 'after stop' : 'before start'}`);
     const t = now();
     const due = entries.filter((e) => e.state && isDue(e.config, e.state, t));
     const measurements = await Promise.all(due.map((e) => measureWidening(e, signal, t)));
     const at = now();
     due.forEach((entry, i) => {
       const m = measurements[i] as Measurement;
-      const evaluation = { ...(entry.evaluate ? entry.evaluate(m) : evaluateCheck(entry.config, m)), windowMs: m.windowMs };
+      const evaluation = {
+        ...(entry.evaluate ? entry.evaluate(m) : evaluateCheck(entry.config, m)),
+        windowMs: m.windowMs,
+      };
       entry.state = applyEvaluation(entry.config, entry.state as CheckState, evaluation, at);
       record(entry, entry.state);
     });

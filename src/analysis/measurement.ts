@@ -82,7 +82,9 @@ export function observationCount(latency: LatencyObservations): number {
 }
 
 /** Distinct values with counts, for samples and weighted observations. */
-export function weightedPairs(latency: Extract<LatencyObservations, { kind: 'samples' | 'weighted' }>): Array<[number, number]> {
+export function weightedPairs(
+  latency: Extract<LatencyObservations, { kind: 'samples' | 'weighted' }>,
+): Array<[number, number]> {
   if (latency.kind === 'samples') return latency.valuesMs.map((v) => [v, 1]);
   return latency.valuesMs.map((v, i) => [v, latency.counts[i] ?? 0]);
 }
@@ -90,7 +92,9 @@ export function weightedPairs(latency: Extract<LatencyObservations, { kind: 'sam
 /** The q-quantile (0..1) of latency observations; histograms interpolate inside the bucket. */
 export function latencyQuantile(latency: LatencyObservations, q: number): number | null {
   if (latency.kind !== 'histogram') {
-    const sorted = weightedPairs(latency).filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+    const sorted = weightedPairs(latency)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => a[0] - b[0]);
     const total = sorted.reduce((sum, [, n]) => sum + n, 0);
     if (total === 0) return null;
     const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));

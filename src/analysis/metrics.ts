@@ -22,7 +22,10 @@ export const KNOWN_METRICS = {
 export type MetricName = keyof typeof KNOWN_METRICS;
 
 /** Metrics judged as distributions (Mann-Whitney U between source and target) rather than one number. */
-export const DISTRIBUTION_METRICS: ReadonlySet<MetricName> = new Set<MetricName>(['router.latency_ms', 'http.latency_ms']);
+export const DISTRIBUTION_METRICS: ReadonlySet<MetricName> = new Set<MetricName>([
+  'router.latency_ms',
+  'http.latency_ms',
+]);
 
 /** `router.error_rate` → provider `router`, field `error_rate`. */
 export function splitMetric(name: MetricName): { provider: string; field: string } {

@@ -13,7 +13,12 @@ describe('analysis registry', () => {
       name: 'shift-5',
       bakeMs: 0,
       expectedShare: 0.05,
-      analysis: parse({ checks: [{ name: 'errors', metric: 'router.error_rate' }, { name: 'p99', metric: 'router.latency_p99_ms' }] }),
+      analysis: parse({
+        checks: [
+          { name: 'errors', metric: 'router.error_rate' },
+          { name: 'p99', metric: 'router.latency_p99_ms' },
+        ],
+      }),
       context: { sites, routerStats: async () => ({ sites: {} }) },
     });
     expect(checks.map((c) => c.config.name)).toEqual(['errors', 'p99', 'observed-share']);
@@ -21,13 +26,23 @@ describe('analysis registry', () => {
   });
 
   it('names the check and the missing field', () => {
-    const build = (checks: unknown[], extra: Record<string, unknown> = {}) => () =>
-      buildGateChecks({ name: 'g', bakeMs: 0, analysis: parse({ checks, ...extra }), context: { sites } });
-    expect(build([{ name: 'q', metric: 'prometheus.query', query: 'up', max: 1 }])).toThrow('spec.analysis.prometheus.url: prometheus.query needs the Prometheus server\'s URL');
-    expect(build([{ name: 'q', metric: 'prometheus.query', max: 1 }], { prometheus: { url: 'http://p:9090' } })).toThrow(/spec.analysis.checks\[0\].query: prometheus.query needs a PromQL query/);
+    const build =
+      (checks: unknown[], extra: Record<string, unknown> = {}) =>
+      () =>
+        buildGateChecks({ name: 'g', bakeMs: 0, analysis: parse({ checks, ...extra }), context: { sites } });
+    expect(build([{ name: 'q', metric: 'prometheus.query', query: 'up', max: 1 }])).toThrow(
+      "spec.analysis.prometheus.url: prometheus.query needs the Prometheus server's URL",
+    );
+    expect(
+      build([{ name: 'q', metric: 'prometheus.query', max: 1 }], { prometheus: { url: 'http://p:9090' } }),
+    ).toThrow(/spec.analysis.checks\[0\].query: prometheus.query needs a PromQL query/);
     expect(build([{ name: 'e', metric: 'router.error_rate' }])).toThrow(/router.\* checks need router statistics/);
-    expect(build([{ name: 's', metric: 'sql.value', database: 'orders', query: 'select 1', max: 2 }])).toThrow(/checks\[0\].database: "orders" is not a database of the target site/);
-    expect(build([{ name: 'x', metric: 'router.nope' }])).toThrow(/checks\[0\].metric: "router.nope" is not a known metric/);
+    expect(build([{ name: 's', metric: 'sql.value', database: 'orders', query: 'select 1', max: 2 }])).toThrow(
+      /checks\[0\].database: "orders" is not a database of the target site/,
+    );
+    expect(build([{ name: 'x', metric: 'router.nope' }])).toThrow(
+      /checks\[0\].metric: "router.nope" is not a known metric/,
+    );
   });
 
   it('builds a gate that measures through the router statistics', async () => {
@@ -36,12 +51,20 @@ describe('analysis registry', () => {
     const stats = async (): Promise<RouterStatsInput> => {
       requests += 1000;
       const cls = (n: number, e: number) => ({ requests: n, errors: e });
-      return { sites: { source: { reads: cls(requests, 0), writes: cls(0, 0) }, target: { reads: cls(requests, requests / 10), writes: cls(0, 0) } } };
+      return {
+        sites: {
+          source: { reads: cls(requests, 0), writes: cls(0, 0) },
+          target: { reads: cls(requests, requests / 10), writes: cls(0, 0) },
+        },
+      };
     };
     const gate = buildGate({
       name: 'shift-50',
       bakeMs: 0,
-      analysis: parse({ interval: '1s', checks: [{ name: 'errors', metric: 'router.error_rate', max: 0.05, critical: true }] }),
+      analysis: parse({
+        interval: '1s',
+        checks: [{ name: 'errors', metric: 'router.error_rate', max: 0.05, critical: true }],
+      }),
       context: { sites, routerStats: stats, now: () => clock },
     });
     await gate.start();

@@ -51,15 +51,26 @@ function need<T>(value: T | undefined, where: string, what: string): T {
   return value;
 }
 
-const deps = (c: AnalysisContext) => ({ ...(c.redactor ? { redactor: c.redactor } : {}), ...(c.now ? { now: c.now } : {}) });
+const deps = (c: AnalysisContext) => ({
+  ...(c.redactor ? { redactor: c.redactor } : {}),
+  ...(c.now ? { now: c.now } : {}),
+});
 
 export const PROVIDER_FACTORIES: Record<string, Factory> = {
   router: ({ router }) => router(),
   prometheus: ({ spec, analysis, context, where }) =>
     createPrometheusProvider(
       {
-        url: need(analysis.prometheus?.url, 'spec.analysis.prometheus.url', `${spec.metric} needs the Prometheus server's URL`),
-        query: need(spec.query, `${where}.query`, 'prometheus.query needs a PromQL query (use {{site}} for the site label)'),
+        url: need(
+          analysis.prometheus?.url,
+          'spec.analysis.prometheus.url',
+          `${spec.metric} needs the Prometheus server's URL`,
+        ),
+        query: need(
+          spec.query,
+          `${where}.query`,
+          'prometheus.query needs a PromQL query (use {{site}} for the site label)',
+        ),
       },
       deps(context),
     ),
@@ -70,20 +81,39 @@ export const PROVIDER_FACTORIES: Record<string, Factory> = {
       const endpoint = context.sites[site].endpoint;
       if (endpoint) endpoints[site] = endpoint;
     }
-    if (!endpoints.target) throw new InputError(`${where}: ${spec.metric} probes the sites' endpoints; spec.target.endpoint is not set`);
-    return createHttpProvider({ endpoints, probe: { ...probe, ...(probe.bodyMatches !== undefined ? { bodyMatches: probe.bodyMatches } : {}) } }, deps(context));
+    if (!endpoints.target)
+      throw new InputError(`${where}: ${spec.metric} probes the sites' endpoints; spec.target.endpoint is not set`);
+    return createHttpProvider(
+      {
+        endpoints,
+        probe: { ...probe, ...(probe.bodyMatches !== undefined ? { bodyMatches: probe.bodyMatches } : {}) },
+      },
+      deps(context),
+    );
   },
   sql: ({ spec, context, where }) => {
-    const database = need(spec.database, `${where}.database`, 'sql.value needs the database to query (a name under spec.source/target.databases)');
+    const database = need(
+      spec.database,
+      `${where}.database`,
+      'sql.value needs the database to query (a name under spec.source/target.databases)',
+    );
     const databases: Partial<Record<SiteName, string>> = {};
     for (const site of ['source', 'target'] as const) {
       const url = context.sites[site].databases[database];
       if (url) databases[site] = url;
     }
-    if (!databases.target) throw new InputError(`${where}.database: "${database}" is not a database of the target site`);
-    return createSqlProvider({ databases, query: need(spec.query, `${where}.query`, 'sql.value needs a query returning one number') }, deps(context));
+    if (!databases.target)
+      throw new InputError(`${where}.database: "${database}" is not a database of the target site`);
+    return createSqlProvider(
+      { databases, query: need(spec.query, `${where}.query`, 'sql.value needs a query returning one number') },
+      deps(context),
+    );
   },
-  webhook: ({ spec, context, where }) => createWebhookProvider({ url: need(spec.url, `${where}.url`, 'webhook.decision needs the hook URL'), gate: spec.name }, deps(context)),
+  webhook: ({ spec, context, where }) =>
+    createWebhookProvider(
+      { url: need(spec.url, `${where}.url`, 'webhook.decision needs the hook URL'), gate: spec.name },
+      deps(context),
+    ),
 };
 
 export interface BuildGateOptions {
@@ -105,7 +135,8 @@ export function buildGateChecks(options: BuildGateOptions): GateCheck[] {
   const { analysis, context } = options;
   let shared: MetricProvider | null = null;
   const router = (): MetricProvider => {
-    if (!context.routerStats) throw new InputError('router.* checks need router statistics: spec.traffic.router must be the built-in router');
+    if (!context.routerStats)
+      throw new InputError('router.* checks need router statistics: spec.traffic.router must be the built-in router');
     shared ??= createRouterProvider({ stats: context.routerStats }, deps(context));
     return shared;
   };
@@ -115,7 +146,10 @@ export function buildGateChecks(options: BuildGateOptions): GateCheck[] {
     const given = options.providerFor?.(config);
     if (given) return { config, provider: given };
     const factory = PROVIDER_FACTORIES[config.provider];
-    if (!factory) throw new InputError(`${where}.metric: no provider "${config.provider}"; known: ${Object.keys(PROVIDER_FACTORIES).join(', ')}`);
+    if (!factory)
+      throw new InputError(
+        `${where}.metric: no provider "${config.provider}"; known: ${Object.keys(PROVIDER_FACTORIES).join(', ')}`,
+      );
     return { config, provider: factory({ spec, config, analysis, context, where, router }) };
   });
   if (options.expectedShare !== undefined) {
@@ -124,9 +158,18 @@ export function buildGateChecks(options: BuildGateOptions): GateCheck[] {
       expected: options.expectedShare,
       intervalMs,
       minSamples: Math.max(analysis.minSamples ?? 0, 100),
-      ...(options.shareTolerance ? { tolerance: options.shareTolerance } : analysis.shareTolerance !== undefined ? { tolerance: { absolute: analysis.shareTolerance } } : {}),
+      ...(options.shareTolerance
+        ? { tolerance: options.shareTolerance }
+        : analysis.shareTolerance !== undefined
+          ? { tolerance: { absolute: analysis.shareTolerance } }
+          : {}),
     };
-    checks.push({ config: shareCheckConfig(shareOptions), provider: router(), evaluate: (m) => evaluateShare(shareOptions, m), sites: ['source', 'target'] });
+    checks.push({
+      config: shareCheckConfig(shareOptions),
+      provider: router(),
+      evaluate: (m) => evaluateShare(shareOptions, m),
+      sites: ['source', 'target'],
+    });
   }
   return checks;
 }

@@ -7,7 +7,11 @@ const reading = (requests: number, free?: number): SiteReading => ({
   values: { share: 0, ...(free === undefined ? {} : { free_requests: free }) },
   samples: requests,
 });
-const measure = (source: SiteReading, target: SiteReading): Measurement => ({ at: 0, windowMs: 10_000, sites: { source, target } });
+const measure = (source: SiteReading, target: SiteReading): Measurement => ({
+  at: 0,
+  windowMs: 10_000,
+  sites: { source, target },
+});
 const options = { expected: 0.1, intervalMs: 1000, minSamples: 200 };
 
 describe('the observed-share check with read-after-write stickiness', () => {

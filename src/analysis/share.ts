@@ -74,9 +74,13 @@ export function evaluateShare(options: ShareCheckOptions, measurement: Measureme
   const base = { value: null, sourceValue: null, ratio: null, samples: 0, sourceSamples: null, threshold };
   const t = measurement.sites.target;
   const s = measurement.sites.source;
-  for (const [site, reading] of [['target', t], ['source', s]] as const) {
+  for (const [site, reading] of [
+    ['target', t],
+    ['source', s],
+  ] as const) {
     if (!reading) return { ...base, outcome: 'NoData', reason: `no reading for the ${site}` };
-    if (reading.status === 'error') return { ...base, outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
+    if (reading.status === 'error')
+      return { ...base, outcome: 'Error', reason: `measuring the ${site} failed: ${reading.reason}` };
   }
   // A site without requests is a share of 0 (at 100 % the source gets none); both without is NoData.
   const count = (r: typeof t): number => (r?.status === 'ok' ? r.samples : 0);
@@ -94,15 +98,25 @@ export function evaluateShare(options: ShareCheckOptions, measurement: Measureme
   const total = sticky ? freeT + freeS : all;
   const share = total === 0 ? null : targetCount / total;
   const measured = { ...base, value: share, samples: total, sourceSamples: total - targetCount };
-  const followed = sticky && all > total ? ` (${all - total} more followed their client's writes by read-after-write stickiness and are not counted)` : '';
+  const followed =
+    sticky && all > total
+      ? ` (${all - total} more followed their client's writes by read-after-write stickiness and are not counted)`
+      : '';
   if (share === null) {
-    const reason = all > 0 ? `all ${all} requests in the window followed read-after-write stickiness; none was free to go by weight` : 'no requests reached either site in the window';
+    const reason =
+      all > 0
+        ? `all ${all} requests in the window followed read-after-write stickiness; none was free to go by weight`
+        : 'no requests reached either site in the window';
     return { ...measured, outcome: 'NoData', reason };
   }
   const asked = `${fmt(options.expected * 100)} % asked for`;
   const among = sticky ? 'requests free to go either way' : 'requests';
   if (total < minSamples) {
-    return { ...measured, outcome: 'Inconclusive', reason: `too few ${among} to measure the share (${total} < ${minSamples})${followed}; ${asked}` };
+    return {
+      ...measured,
+      outcome: 'Inconclusive',
+      reason: `too few ${among} to measure the share (${total} < ${minSamples})${followed}; ${asked}`,
+    };
   }
   const observed = `target received ${fmt(share * 100)} % of ${total} ${among}${followed}, ${asked}`;
   if (share < min || share > max) {
@@ -110,7 +124,11 @@ export function evaluateShare(options: ShareCheckOptions, measurement: Measureme
     const why = sticky
       ? 'the weights are not in effect for these requests (reads kept off a lagging target, or something in front of the router splits traffic)'
       : 'the weights are not in effect (read-after-write stickiness is not counted by this router, or something in front of it splits traffic)';
-    return { ...measured, outcome: 'Inconclusive', reason: `${observed}: outside ${fmt(min * 100)}-${fmt(max * 100)} %, so the step holds; ${why}` };
+    return {
+      ...measured,
+      outcome: 'Inconclusive',
+      reason: `${observed}: outside ${fmt(min * 100)}-${fmt(max * 100)} %, so the step holds; ${why}`,
+    };
   }
   return { ...measured, outcome: 'Pass', reason: `${observed}: within ${fmt(min * 100)}-${fmt(max * 100)} %` };
 }

@@ -37,7 +37,11 @@ export async function checkSourceHealth(options: SourceHealthOptions): Promise<S
   const what = `${probe.method} ${probe.path} on the source`;
   if (failed.length === 0) {
     const slowest = Math.max(...probes.map((p) => p.latencyMs));
-    return { healthy: true, reason: `${what} answered ${count} of ${count} probes (slowest ${fmt(slowest)} ms)`, probes };
+    return {
+      healthy: true,
+      reason: `${what} answered ${count} of ${count} probes (slowest ${fmt(slowest)} ms)`,
+      probes,
+    };
   }
   return {
     healthy: false,

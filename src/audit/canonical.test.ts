@@ -4,7 +4,9 @@ import { encodeRecord } from './format.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and writes no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [true, null, 'x'], c: -0.5 } })).toBe('{"a":{"c":-0.5,"d":[true,null,"x"]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [true, null, 'x'], c: -0.5 } })).toBe(
+      '{"a":{"c":-0.5,"d":[true,null,"x"]},"b":1}',
+    );
   });
 
   it('gives the same text for the same value whatever the key order', () => {
@@ -30,7 +32,14 @@ describe('canonicalJson', () => {
 describe('toJsonValue', () => {
   it('turns details into plain JSON: undefined dropped, bigint, errors, maps and sets made explicit', () => {
     expect(
-      toJsonValue({ a: undefined, b: 2n, c: new Error('boom'), d: new Map([['k', 1]]), e: new Set([1, 2]), f: [undefined] }),
+      toJsonValue({
+        a: undefined,
+        b: 2n,
+        c: new Error('boom'),
+        d: new Map([['k', 1]]),
+        e: new Set([1, 2]),
+        f: [undefined],
+      }),
     ).toEqual({ b: '2', c: 'boom', d: { k: 1 }, e: [1, 2], f: [null] });
   });
 

@@ -21,7 +21,8 @@ export function canonicalJson(value: unknown): string {
     case 'object': {
       if (Array.isArray(value)) {
         let out = '[';
-        for (let index = 0; index < value.length; index++) out += `${index === 0 ? '' : ','}${canonicalJson(value[index])}`;
+        for (let index = 0; index < value.length; index++)
+          out += `${index === 0 ? '' : ','}${canonicalJson(value[index])}`;
         return `${out}]`;
       }
       const prototype = Object.getPrototypeOf(value) as unknown;

@@ -90,7 +90,9 @@ export function parsePublicKey(pem: string, where: string): KeyObject {
     throw new InputError(`${where} is not a PEM public key`, { cause: error });
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new InputError(`${where} is a ${key.asymmetricKeyType ?? 'unknown'} key; audit checkpoints are signed with Ed25519`);
+    throw new InputError(
+      `${where} is a ${key.asymmetricKeyType ?? 'unknown'} key; audit checkpoints are signed with Ed25519`,
+    );
   }
   return key;
 }
@@ -110,7 +112,9 @@ function ensureKeyDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const mode = fs.statSync(dir).mode & 0o777;
   if ((mode & 0o022) !== 0) {
-    throw new InputError(`the key directory ${dir} can be written by others (mode ${mode.toString(8)}); run \`chmod 700 ${dir}\``);
+    throw new InputError(
+      `the key directory ${dir} can be written by others (mode ${mode.toString(8)}); run \`chmod 700 ${dir}\``,
+    );
   }
 }
 

@@ -90,7 +90,10 @@ describe('acquireFileLock', () => {
 
   it('gives way to an announced waiter for a bounded time only', () => {
     const file = lockPath();
-    fs.writeFileSync(`${file}.want`, JSON.stringify({ pid: 1, host: os.hostname(), start: null, since: new Date().toISOString(), token: 'waiter' }));
+    fs.writeFileSync(
+      `${file}.want`,
+      JSON.stringify({ pid: 1, host: os.hostname(), start: null, since: new Date().toISOString(), token: 'waiter' }),
+    );
     const started = Date.now();
     acquireFileLock(file).release();
     const waited = Date.now() - started;

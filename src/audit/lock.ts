@@ -198,7 +198,10 @@ export function acquireFileLock(lockPath: string, options: FileLockOptions = {})
         continue;
       }
       if (Date.now() >= deadline) {
-        const holder = lastHolder === null ? 'an unknown process' : `process ${lastHolder.pid} on ${lastHolder.host} since ${lastHolder.since}`;
+        const holder =
+          lastHolder === null
+            ? 'an unknown process'
+            : `process ${lastHolder.pid} on ${lastHolder.host} since ${lastHolder.since}`;
         throw new TimeoutError(
           `the audit trail lock ${lockPath} is held by ${holder}; waited ${timeoutMs} ms. ` +
             'If that process is gone (for example on another host), remove the lock file.',

@@ -35,7 +35,9 @@ export function parsePinnedKey(value: string, where: string, cwd: string): Pinne
       return { key: parsePublicKey(key.export({ type: 'spki', format: 'pem' }).toString(), where) };
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`${where}: "${text.slice(0, 16)}…" is base64 but not an Ed25519 public key`, { cause: error });
+      throw new InputError(`${where}: "${text.slice(0, 16)}…" is base64 but not an Ed25519 public key`, {
+        cause: error,
+      });
     }
   }
   throw new InputError(

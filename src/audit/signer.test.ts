@@ -66,8 +66,12 @@ describe('HANDOFF_SIGNER: an external signer command', () => {
     const before = fs.readFileSync(path.join(stateDir, 'audit', 'checkpoints.jsonl'), 'utf8');
     // A signer that works but holds another key: its signatures are well formed and wrong.
     const otherKey = path.join(root, 'other.pem');
-    fs.writeFileSync(otherKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    const script = fs.readFileSync(path.join(root, 'sign.mjs'), 'utf8').replace(/readFileSync\("[^"]+"/, `readFileSync(${JSON.stringify(otherKey)}`);
+    fs.writeFileSync(otherKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+      mode: 0o600,
+    });
+    const script = fs
+      .readFileSync(path.join(root, 'sign.mjs'), 'utf8')
+      .replace(/readFileSync\("[^"]+"/, `readFileSync(${JSON.stringify(otherKey)}`);
     fs.writeFileSync(path.join(root, 'sign-other.mjs'), script);
     const wrongKey = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(root, 'sign-other.mjs'))}`;
     for (const [command, reason] of [
@@ -85,7 +89,11 @@ describe('HANDOFF_SIGNER: an external signer command', () => {
   it('needs the signer public key', () => {
     const { root, env } = signerSetup();
     expect(() =>
-      openAuditTrail({ stateDir: path.join(root, 'state'), env: { ...env, HANDOFF_SIGNER_PUBLIC_KEY: '' }, redactor: createRedactor() }),
+      openAuditTrail({
+        stateDir: path.join(root, 'state'),
+        env: { ...env, HANDOFF_SIGNER_PUBLIC_KEY: '' },
+        redactor: createRedactor(),
+      }),
     ).toThrow(/HANDOFF_SIGNER_PUBLIC_KEY is not/);
   });
 });

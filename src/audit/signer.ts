@@ -47,7 +47,9 @@ export interface CommandSignerOptions {
 export function createCommandSigner(options: CommandSignerOptions): AuditSigner {
   const pinned = parsePinnedKey(options.publicKey, 'HANDOFF_SIGNER_PUBLIC_KEY', options.cwd);
   if (!('key' in pinned)) {
-    throw new InputError('HANDOFF_SIGNER_PUBLIC_KEY: give the public key itself (a PEM file, PEM or base64), not its fingerprint');
+    throw new InputError(
+      'HANDOFF_SIGNER_PUBLIC_KEY: give the public key itself (a PEM file, PEM or base64), not its fingerprint',
+    );
   }
   const publicKey = pinned.key;
   const describe = `the signer command in HANDOFF_SIGNER (${keyFingerprint(publicKey)})`;
@@ -74,8 +76,14 @@ export function createCommandSigner(options: CommandSignerOptions): AuditSigner 
       }
       const text = output.trim();
       const signature = Buffer.from(text, 'base64');
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || signature.length !== 64 || !verify(null, payload, publicKey, signature)) {
-        throw new InputError(`${describe} printed something that is not a base64 Ed25519 signature by that key; no checkpoint was written`);
+      if (
+        !/^[A-Za-z0-9+/]+={0,2}$/.test(text) ||
+        signature.length !== 64 ||
+        !verify(null, payload, publicKey, signature)
+      ) {
+        throw new InputError(
+          `${describe} printed something that is not a base64 Ed25519 signature by that key; no checkpoint was written`,
+        );
       }
       return signature;
     },
@@ -88,7 +96,9 @@ export function signerFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): Audi
   if (command === undefined || command.trim() === '') return createKeyDirSigner(resolveKeyDir(env, cwd));
   const publicKey = env.HANDOFF_SIGNER_PUBLIC_KEY;
   if (publicKey === undefined || publicKey.trim() === '') {
-    throw new InputError('HANDOFF_SIGNER is set but HANDOFF_SIGNER_PUBLIC_KEY is not: give the signer\'s public key (a PEM file, PEM or base64)');
+    throw new InputError(
+      "HANDOFF_SIGNER is set but HANDOFF_SIGNER_PUBLIC_KEY is not: give the signer's public key (a PEM file, PEM or base64)",
+    );
   }
   return createCommandSigner({ command, publicKey, cwd, env });
 }

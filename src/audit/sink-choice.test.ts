@@ -37,7 +37,7 @@ function choose(planText: string, env: NodeJS.ProcessEnv) {
 const POSTGRES_SINK = '  audit:\n    sink:\n      postgres: { url: { fromEnv: AUDIT_SINK_URL } }\n';
 
 describe('chooseCheckpointSink', () => {
-  it('uses the plan\'s PostgreSQL sink, its URL from the reference, and registers the password (decoded and encoded)', () => {
+  it("uses the plan's PostgreSQL sink, its URL from the reference, and registers the password (decoded and encoded)", () => {
     const { redactor, choice } = choose(plan(POSTGRES_SINK), { AUDIT_SINK_URL: SINK_URL });
     expect(choice?.from).toBe('spec.audit.sink');
     expect(choice?.note).toBeNull();
@@ -46,16 +46,25 @@ describe('chooseCheckpointSink', () => {
     expect(redactor.redact(`a ${SINK_URL} b`)).not.toContain(encodeURIComponent(PASSWORD));
   });
 
-  it('uses the plan\'s webhook', () => {
-    const { choice } = choose(plan('  audit:\n    sink:\n      webhook: { url: "https://audit.example.com/hook" }\n'), {});
-    expect(choice).toMatchObject({ from: 'spec.audit.sink', note: null, sink: { where: 'https://audit.example.com/hook' } });
+  it("uses the plan's webhook", () => {
+    const { choice } = choose(
+      plan('  audit:\n    sink:\n      webhook: { url: "https://audit.example.com/hook" }\n'),
+      {},
+    );
+    expect(choice).toMatchObject({
+      from: 'spec.audit.sink',
+      note: null,
+      sink: { where: 'https://audit.example.com/hook' },
+    });
   });
 
-  it('lets HANDOFF_AUDIT_SINK take the plan\'s place, saying so without the password', () => {
+  it("lets HANDOFF_AUDIT_SINK take the plan's place, saying so without the password", () => {
     const envUrl = 'postgresql://other:env-pw-77@127.0.0.1:5434/audit';
     const { redactor, choice } = choose(plan(POSTGRES_SINK), { AUDIT_SINK_URL: SINK_URL, HANDOFF_AUDIT_SINK: envUrl });
     expect(choice?.from).toBe('HANDOFF_AUDIT_SINK');
-    expect(choice?.note).toBe("HANDOFF_AUDIT_SINK (postgresql://other:***@127.0.0.1:5434/audit) takes the place of the plan's spec.audit.sink");
+    expect(choice?.note).toBe(
+      "HANDOFF_AUDIT_SINK (postgresql://other:***@127.0.0.1:5434/audit) takes the place of the plan's spec.audit.sink",
+    );
     expect(redactor.redact('env-pw-77')).not.toContain('env-pw-77');
   });
 

@@ -41,7 +41,11 @@ export function chooseCheckpointSink(input: ChooseSinkInput): SinkChoice | null 
   }
   if (planned === undefined || input.plan === undefined) return null;
   if ('webhook' in planned) {
-    return { sink: createCheckpointSink(planned.webhook.url, `${PLAN_SINK_PATH}.webhook.url`), from: PLAN_SINK_PATH, note: null };
+    return {
+      sink: createCheckpointSink(planned.webhook.url, `${PLAN_SINK_PATH}.webhook.url`),
+      from: PLAN_SINK_PATH,
+      note: null,
+    };
   }
   const where = `${PLAN_SINK_PATH}.postgres.url`;
   const url = input.plan.secrets.resolve(planned.postgres.url, where);

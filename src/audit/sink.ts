@@ -43,11 +43,15 @@ function kindOf(spec: string, where: string): 'webhook' | 'postgres' {
   try {
     url = new URL(spec);
   } catch {
-    throw new InputError(`${where}: "${describeSink(spec)}" is not a URL; give http(s)://… for a webhook or postgres://… for a table`);
+    throw new InputError(
+      `${where}: "${describeSink(spec)}" is not a URL; give http(s)://… for a webhook or postgres://… for a table`,
+    );
   }
   if (url.protocol === 'http:' || url.protocol === 'https:') return 'webhook';
   if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') return 'postgres';
-  throw new InputError(`${where}: ${url.protocol} is not a checkpoint sink; give http(s)://… for a webhook or postgres://… for a table`);
+  throw new InputError(
+    `${where}: ${url.protocol} is not a checkpoint sink; give http(s)://… for a webhook or postgres://… for a table`,
+  );
 }
 
 export function createCheckpointSink(spec: string, where: string, options: SinkOptions = {}): CheckpointSink {
@@ -145,7 +149,9 @@ export async function readSinkCheckpoints(spec: string, trailId: string, options
   const timeoutMs = options.timeoutMs ?? 10_000;
   try {
     return await withClient(spec, timeoutMs, async (client) => {
-      const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [SINK_TABLE]);
+      const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [
+        SINK_TABLE,
+      ]);
       if (exists.rows[0]?.found == null) return [];
       const rows = await client.query<{ line: string }>(
         `SELECT line FROM ${SINK_TABLE} WHERE trail_id = $1 ORDER BY seq, received_at`,
@@ -155,8 +161,11 @@ export async function readSinkCheckpoints(spec: string, trailId: string, options
     });
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputError(`--against: cannot read the checkpoints from ${describeSink(spec)}: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new InputError(
+      `--against: cannot read the checkpoints from ${describeSink(spec)}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -27,15 +27,15 @@ export function readStateAuditHead(stateDir: string): AuditHead | null {
     throw new InputError(`cannot open the state store ${file} read-only to read the audit head`, { cause: error });
   }
   try {
-    const table = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'")
-      .get();
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'").get();
     if (table === undefined) return null;
     const row = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get();
     if (row === undefined) return null;
     const result = headRowSchema.safeParse(row);
     if (!result.success) {
-      throw new InputError(`${file}: audit_head holds a malformed head (${result.error.issues[0]?.message ?? 'invalid'})`);
+      throw new InputError(
+        `${file}: audit_head holds a malformed head (${result.error.issues[0]?.message ?? 'invalid'})`,
+      );
     }
     return result.data;
   } catch (error) {

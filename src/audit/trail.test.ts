@@ -20,7 +20,10 @@ function stateDir(): string {
 }
 
 function lines(dir: string, file = 'trail.jsonl'): string[] {
-  return fs.readFileSync(path.join(dir, 'audit', file), 'utf8').split('\n').filter((line) => line !== '');
+  return fs
+    .readFileSync(path.join(dir, 'audit', file), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 describe('openAuditTrail', () => {
@@ -30,7 +33,9 @@ describe('openAuditTrail', () => {
     const trail = openAuditTrail({ stateDir: dir, keyDir, redactor: createRedactor() });
     trail.close();
     const audit = path.join(dir, 'audit');
-    expect(fs.readdirSync(audit).sort()).toEqual(['checkpoints.jsonl', 'signing-key.pub.pem', 'trail-id', 'trail.jsonl'].sort());
+    expect(fs.readdirSync(audit).sort()).toEqual(
+      ['checkpoints.jsonl', 'signing-key.pub.pem', 'trail-id', 'trail.jsonl'].sort(),
+    );
     expect(fs.readdirSync(keyDir).sort()).toEqual(['signing-key.pem', 'signing-key.pub.pem']);
     expect(fs.statSync(keyDir).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(keyDir, 'signing-key.pem')).mode & 0o777).toBe(0o600);
@@ -59,17 +64,28 @@ describe('openAuditTrail', () => {
   it('refuses to sign a trail that another key signed', () => {
     const dir = stateDir();
     openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'keys-a'), redactor: createRedactor() }).close();
-    expect(() => openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'keys-b'), redactor: createRedactor() })).toThrow(
-      /signed with another key/,
-    );
+    expect(() =>
+      openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'keys-b'), redactor: createRedactor() }),
+    ).toThrow(/signed with another key/);
   });
 
   it('chains records from the genesis hash, numbering them from 1, and reports every head in order', () => {
     const dir = stateDir();
     const heads: AuditHead[] = [];
-    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor(), onAppend: (head) => heads.push(head) });
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor: createRedactor(),
+      onAppend: (head) => heads.push(head),
+    });
     const first = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: { n: 1 } });
-    const second = trail.append({ actor: 'alice', action: 'approval-recorded', subject: 'cutover', details: {}, runId: 'r1' });
+    const second = trail.append({
+      actor: 'alice',
+      action: 'approval-recorded',
+      subject: 'cutover',
+      details: {},
+      runId: 'r1',
+    });
     expect(first.seq).toBe(1);
     expect(first.prevHash).toBe(GENESIS_HASH);
     expect(first.runId).toBeNull();
@@ -135,8 +151,12 @@ describe('openAuditTrail', () => {
     const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
     expect(() => trail.append({ actor: '', action: 'a', subject: 's', details: {} })).toThrow(/actor/);
     expect(() => trail.append({ actor: 'a', action: '', subject: 's', details: {} })).toThrow(/action/);
-    expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: [] as unknown as Record<string, unknown> })).toThrow(/details/);
-    expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: {}, time: 'yesterday' })).toThrow(/time/);
+    expect(() =>
+      trail.append({ actor: 'a', action: 'a', subject: 's', details: [] as unknown as Record<string, unknown> }),
+    ).toThrow(/details/);
+    expect(() => trail.append({ actor: 'a', action: 'a', subject: 's', details: {}, time: 'yesterday' })).toThrow(
+      /time/,
+    );
     expect(trail.head().seq).toBe(0);
     // An event about the whole run has an empty subject; that is fine.
     expect(trail.append({ actor: 'engine', action: 'run-started', subject: '', details: {} }).subject).toBe('');
@@ -198,7 +218,9 @@ describe('openAuditTrail', () => {
     const dir = stateDir();
     openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() }).close();
     fs.chmodSync(path.join(dir, 'test-keys', 'signing-key.pem'), 0o644);
-    expect(() => openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() })).toThrow(/chmod 600/);
+    expect(() =>
+      openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() }),
+    ).toThrow(/chmod 600/);
   });
 
   it('refuses appends after close', () => {

@@ -105,7 +105,9 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000 };
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const signer = options.signer ?? (options.keyDir !== undefined ? createKeyDirSigner(options.keyDir) : signerFromEnv(options.env ?? process.env));
+  const signer =
+    options.signer ??
+    (options.keyDir !== undefined ? createKeyDirSigner(options.keyDir) : signerFromEnv(options.env ?? process.env));
   const pending = new Set<Promise<void>>();
   const opened = withLock(() => {
     if (!fs.existsSync(trailPath)) {
@@ -192,7 +194,6 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       .finally(() => pending.delete(delivery));
     pending.add(delivery);
   }
-
 
   function withLock<T>(action: () => T): T {
     const lock = acquireFileLock(lockPath, lockOptions);

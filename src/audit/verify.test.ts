@@ -184,7 +184,9 @@ describe('verifyAuditTrail', () => {
     const empty = makeTempDir('handoff-audit-none-');
     try {
       expect(() => verifyAuditTrail(empty.dir)).toThrow(/no audit trail in/);
-      expect(() => verifyAuditTrail(empty.dir, { expectedHead: { seq: 0, hash: '0'.repeat(64) } })).toThrow(/no audit trail in/);
+      expect(() => verifyAuditTrail(empty.dir, { expectedHead: { seq: 0, hash: '0'.repeat(64) } })).toThrow(
+        /no audit trail in/,
+      );
       const deleted = verifyAuditTrail(empty.dir, { expectedHead: { seq: 3, hash: 'a'.repeat(64) } });
       expect(deleted).toMatchObject({ valid: false, records: 0, firstBadSeq: 1 });
       expect(deleted.reason).toMatch(/trail\.jsonl is missing though the state store's audit head is record 3/);

@@ -217,7 +217,9 @@ function verifyCheckpoints(
       continue;
     }
     if (checkpoint.seq < previousSeq) {
-      fail(`covers ${checkpoint.seq} records, fewer than the checkpoint before it (${previousSeq}): checkpoints reordered`);
+      fail(
+        `covers ${checkpoint.seq} records, fewer than the checkpoint before it (${previousSeq}): checkpoints reordered`,
+      );
     }
     previousSeq = Math.max(previousSeq, checkpoint.seq);
     if (checkpoint.seq > chain.lines) {
@@ -288,7 +290,10 @@ function chooseKey(dir: string, pin: PinnedKey | undefined, problems: Problem[])
       beside = parsePublicKey(fs.readFileSync(file, 'utf8'), file);
     } catch (error) {
       if (pin === undefined || 'fingerprint' in pin) {
-        problems.push({ seq: null, reason: `${PUBLIC_KEY_FILE}: ${error instanceof Error ? error.message : String(error)}` });
+        problems.push({
+          seq: null,
+          reason: `${PUBLIC_KEY_FILE}: ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     }
   }
@@ -322,10 +327,14 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
   const known = [TRAIL_FILE, CHECKPOINTS_FILE, PUBLIC_KEY_FILE, PRIVATE_KEY_FILE];
   const expectsRecords = (options.expectedHead?.seq ?? 0) > 0;
   if (!expectsRecords && !known.some((file) => fs.existsSync(path.join(dir, file)))) {
-    throw new InputError(`there is no audit trail in ${dir} (no ${TRAIL_FILE}); pass --state-dir with the run's state directory`);
+    throw new InputError(
+      `there is no audit trail in ${dir} (no ${TRAIL_FILE}); pass --state-dir with the run's state directory`,
+    );
   }
   const problems: Problem[] = [];
-  const pin = options.pin ?? (options.publicKey === undefined ? undefined : { key: parsePublicKey(options.publicKey, 'the public key given') });
+  const pin =
+    options.pin ??
+    (options.publicKey === undefined ? undefined : { key: parsePublicKey(options.publicKey, 'the public key given') });
   const publicKey = chooseKey(dir, pin, problems);
   let chain = { hashes: [] as string[], lines: 0 };
   if (fs.existsSync(trailPath)) {
@@ -339,7 +348,13 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
     });
   }
   const local = fs.existsSync(checkpointsPath)
-    ? verifyCheckpoints(readLines(checkpointsPath), (n) => `checkpoint ${n} (line ${n} of ${CHECKPOINTS_FILE})`, publicKey, chain, problems)
+    ? verifyCheckpoints(
+        readLines(checkpointsPath),
+        (n) => `checkpoint ${n} (line ${n} of ${CHECKPOINTS_FILE})`,
+        publicKey,
+        chain,
+        problems,
+      )
     : null;
   if (chain.lines > 0 && (local === null || local.count === 0)) {
     problems.push({
@@ -382,7 +397,10 @@ export function verifyAuditTrail(stateDir: string, options: VerifyAuditOptions =
   const precise = problems.filter((problem) => problem.upTo === undefined && problem.seq !== null);
   const explained = (problem: Problem): boolean =>
     problem.upTo !== undefined &&
-    precise.some((other) => other.seq !== null && problem.seq !== null && other.seq >= problem.seq && other.seq <= (problem.upTo ?? 0));
+    precise.some(
+      (other) =>
+        other.seq !== null && problem.seq !== null && other.seq >= problem.seq && other.seq <= (problem.upTo ?? 0),
+    );
   const first = problems
     .filter((problem) => !explained(problem))
     .map((problem, index) => ({ ...problem, index }))

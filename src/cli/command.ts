@@ -79,9 +79,19 @@ export function reportOutcome(ctx: CliContext, format: 'json' | 'text', outcome:
 export function reportControl(ctx: CliContext, format: 'json' | 'text', action: string, result: ControlResult): 0 | 1 {
   const { run } = result;
   if (format === 'json') {
-    ctx.json({ run: run.id, action, requested: result.requested, state: run.state, stage: run.stage, reason: run.reason, error: run.error });
+    ctx.json({
+      run: run.id,
+      action,
+      requested: result.requested,
+      state: run.state,
+      stage: run.stage,
+      reason: run.reason,
+      error: run.error,
+    });
   } else if (result.requested) {
-    ctx.out(`run ${run.id}: asked its executor to ${action}; it acts at the next step boundary (handoff status ${run.id})\n`);
+    ctx.out(
+      `run ${run.id}: asked its executor to ${action}; it acts at the next step boundary (handoff status ${run.id})\n`,
+    );
   } else {
     ctx.out(`run ${run.id}: ${run.state}${run.reason ? ` (${run.reason})` : ''}\n`);
     if (run.error) ctx.out(`  error: ${run.error}\n`);

@@ -88,7 +88,11 @@ export class SecretUnresolvedError extends HandoffError {
   readonly issues: PlanIssue[];
 
   constructor(issues: PlanIssue[], options: HandoffErrorOptions = {}) {
-    super('secret.unresolved', `secret references could not be resolved:\n${issues.map(formatPlanIssue).join('\n')}`, options);
+    super(
+      'secret.unresolved',
+      `secret references could not be resolved:\n${issues.map(formatPlanIssue).join('\n')}`,
+      options,
+    );
     this.issues = issues;
   }
 }

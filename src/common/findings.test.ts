@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { findingSchema, noBlockers, sortFindings, type Finding } from './findings.js';
 
-const f = (id: string, severity: Finding['severity']): Finding => ({ id, severity, subject: 's', message: 'm', remediation: '' });
+const f = (id: string, severity: Finding['severity']): Finding => ({
+  id,
+  severity,
+  subject: 's',
+  message: 'm',
+  remediation: '',
+});
 
 describe('findings', () => {
   it('sorts blockers first, keeping order within a severity', () => {

@@ -83,7 +83,9 @@ describe('redactor', () => {
     // Inside words it stays: a short secret would otherwise garble every message.
     expect(short.redact('about labs abc')).toBe('about labs abc');
     // Its hex and base64 (4 characters or more) go wherever they are.
-    expect(short.redact(`x${Buffer.from('ab').toString('hex')}y ${Buffer.from('ab').toString('base64')}`)).toBe(`x${REDACTED}y ${REDACTED}`);
+    expect(short.redact(`x${Buffer.from('ab').toString('hex')}y ${Buffer.from('ab').toString('base64')}`)).toBe(
+      `x${REDACTED}y ${REDACTED}`,
+    );
   });
 
   it('redacts a one-character secret where it stands alone', () => {

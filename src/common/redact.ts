@@ -45,7 +45,12 @@ export function secretForms(secret: string): string[] {
   if (secret === '') return [];
   const forms = new Set<string>([secret]);
   const bytes = Buffer.from(secret, 'utf8');
-  for (const percent of [encodeURIComponent(secret), encodeURI(secret), new URLSearchParams({ x: secret }).toString().slice(2), percentEveryByte(bytes)]) {
+  for (const percent of [
+    encodeURIComponent(secret),
+    encodeURI(secret),
+    new URLSearchParams({ x: secret }).toString().slice(2),
+    percentEveryByte(bytes),
+  ]) {
     forms.add(percent);
     forms.add(lowerPercent(percent));
   }
@@ -120,7 +125,11 @@ export function createRedactor(initial: Iterable<string> = []): Redactor {
     for (const secret of secrets) for (const form of secretForms(secret)) forms.add(form);
     const alternatives = [...forms]
       .sort((a, b) => b.length - a.length)
-      .map((form) => (form.length >= MIN_ANYWHERE_LENGTH ? escapeRegExp(form) : `(?<![A-Za-z0-9])${escapeRegExp(form)}(?![A-Za-z0-9])`));
+      .map((form) =>
+        form.length >= MIN_ANYWHERE_LENGTH
+          ? escapeRegExp(form)
+          : `(?<![A-Za-z0-9])${escapeRegExp(form)}(?![A-Za-z0-9])`,
+      );
     pattern = alternatives.length === 0 ? null : new RegExp(alternatives.join('|'), 'g');
   };
 

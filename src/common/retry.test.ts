@@ -17,7 +17,9 @@ function raw(code: string, message = `failed: ${code}`): Error {
 
 describe('backoff', () => {
   it('grows by the coefficient from the initial interval and stops at the maximum interval', () => {
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffBaseMs(policy, attempt))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffBaseMs(policy, attempt))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
     expect(backoffBaseMs({ ...policy, backoffCoefficient: 1 }, 4)).toBe(100);
     expect(backoffBaseMs({ ...policy, backoffCoefficient: 10 }, 400)).toBe(1000);
   });
@@ -66,7 +68,17 @@ describe('isTransient', () => {
   });
 
   it('classifies raw socket and PostgreSQL errors by their code', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '40001', '40P01', '53300']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      '57P01',
+      '57P03',
+      '08006',
+      '40001',
+      '40P01',
+      '53300',
+    ]) {
       expect(isTransient(raw(code)), code).toBe(true);
     }
     for (const code of ['ENOENT', 'EACCES', '42P01', '23505', '28P01', '08P01']) {
@@ -100,8 +112,17 @@ describe('decideRetry', () => {
 
   it('does not retry an error that is not transient, nor one whose code the policy lists', () => {
     expect(decideRetry(policy, 1, new Error('boom'), 0)).toEqual({ retry: false, why: 'not-transient' });
-    expect(decideRetry({ ...policy, nonRetryable: ['adapter'] }, 1, transient, 0)).toEqual({ retry: false, why: 'non-retryable-code' });
-    expect(decideRetry({ ...policy, nonRetryable: ['40P01'] }, 1, raw('40P01'), 0)).toEqual({ retry: false, why: 'non-retryable-code' });
-    expect(decideRetry({ ...policy, nonRetryable: ['40P01'] }, 1, raw('40001'), 0)).toEqual({ retry: true, delayMs: 100 });
+    expect(decideRetry({ ...policy, nonRetryable: ['adapter'] }, 1, transient, 0)).toEqual({
+      retry: false,
+      why: 'non-retryable-code',
+    });
+    expect(decideRetry({ ...policy, nonRetryable: ['40P01'] }, 1, raw('40P01'), 0)).toEqual({
+      retry: false,
+      why: 'non-retryable-code',
+    });
+    expect(decideRetry({ ...policy, nonRetryable: ['40P01'] }, 1, raw('40001'), 0)).toEqual({
+      retry: true,
+      delayMs: 100,
+    });
   });
 });

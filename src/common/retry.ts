@@ -131,8 +131,7 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: num
 }
 
 export type RetryDecision =
-  | { retry: true; delayMs: number }
-  | { retry: false; why: 'not-transient' | 'non-retryable-code' | 'exhausted' };
+  { retry: true; delayMs: number } | { retry: false; why: 'not-transient' | 'non-retryable-code' | 'exhausted' };
 
 /** What to do after attempt `attempt` failed with `error`. */
 export function decideRetry(policy: RetryPolicy, attempt: number, error: unknown, random: number): RetryDecision {

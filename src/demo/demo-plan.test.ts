@@ -20,13 +20,22 @@ describe('the demo plan', () => {
     const { plan } = loadPlanText(demoPlanText(base), '/x/plan.yaml');
     expect(plan.spec.source.databases.shop?.url).toEqual({ fromEnv: DEMO_ENV.sourceShop });
     expect(plan.spec.target.databases.app?.url).toEqual({ fromEnv: DEMO_ENV.targetApp });
-    expect(plan.spec.traffic?.router).toMatchObject({ kind: 'builtin', listen: '127.0.0.1:4003', admin: '127.0.0.1:4004', adminToken: { fromFile: 'router-token' } });
+    expect(plan.spec.traffic?.router).toMatchObject({
+      kind: 'builtin',
+      listen: '127.0.0.1:4003',
+      admin: '127.0.0.1:4004',
+      adminToken: { fromFile: 'router-token' },
+    });
     expect(plan.spec.traffic?.reads).toMatchObject({ steps: [...DEMO_STEPS], bake: '3000ms' });
     expect(plan.spec.data[0]).toMatchObject({ database: 'shop', fence: { method: 'revoke', roles: ['demo_app'] } });
     expect(plan.spec.analysis?.checks[0]).toMatchObject({ metric: 'router.error_rate', failureLimit: 0 });
     const shop = plan.spec.workloads?.processes?.[0];
     expect(shop?.args).toEqual(base.serviceArgs);
-    expect(shop?.env).toMatchObject({ DATABASE_URL: '{{db.app}}', MIGRATE_DATABASE_URL: '{{db.shop}}', SITE: '{{site}}' });
+    expect(shop?.env).toMatchObject({
+      DATABASE_URL: '{{db.app}}',
+      MIGRATE_DATABASE_URL: '{{db.shop}}',
+      SITE: '{{site}}',
+    });
     expect(shop?.env.INJECT_ERRORS).toBeUndefined();
   });
 

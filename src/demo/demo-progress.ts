@@ -52,7 +52,11 @@ export interface DemoProgress {
 const pct = (weights: Record<string, number>): string => `${Math.round((weights.target ?? 0) * 1000) / 10} %`;
 
 /** `onStage` is told each stage as it starts (the load counts its requests in that stage from then on). */
-export function createDemoProgress(write: (text: string) => void, verbose: boolean, onStage: (stage: string) => void = () => undefined): DemoProgress {
+export function createDemoProgress(
+  write: (text: string) => void,
+  verbose: boolean,
+  onStage: (stage: string) => void = () => undefined,
+): DemoProgress {
   const facts: DemoFacts = {
     writePauseMs: null,
     cutover: { measured: false, held: 0, failed: 0 },
@@ -67,7 +71,8 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
   };
   const started = Date.now();
   let targetHadReads = false;
-  const line = (text: string): void => write(`[demo ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${text}\n`);
+  const line = (text: string): void =>
+    write(`[demo ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${text}\n`);
 
   const ended = (stage: string, at: number): void => {
     const timing = facts.stages[stage];
@@ -96,7 +101,8 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
         break;
       case 'step-intent': {
         const data = event.data as { stage: string; step: string };
-        if (data.stage === 'cutover' && data.step === 'hold-requests' && facts.holdWindow.from === null) facts.holdWindow.from = at;
+        if (data.stage === 'cutover' && data.step === 'hold-requests' && facts.holdWindow.from === null)
+          facts.holdWindow.from = at;
         if (verbose) line(`  step ${data.step}`);
         break;
       }
@@ -108,7 +114,9 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
       case 'throttle-paused': {
         facts.throttle.pauses += 1;
         const data = event.data as { work?: string; reason?: string; value?: number; limit?: number };
-        line(`  throttle: ${data.work ?? 'background work'} paused (${data.reason ?? '?'}: ${data.value ?? '?'} over ${data.limit ?? '?'})`);
+        line(
+          `  throttle: ${data.work ?? 'background work'} paused (${data.reason ?? '?'}: ${data.value ?? '?'} over ${data.limit ?? '?'})`,
+        );
         break;
       }
       case 'throttle-resumed':
@@ -117,7 +125,12 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
       case 'traffic-weights': {
         const data = event.data as TrafficWeightsEvent;
         if ((data.reads.target ?? 0) > 0) targetHadReads = true;
-        if (targetHadReads && (data.reads.target ?? 0) === 0 && (data.reads.source ?? 0) === 1 && facts.readsBackOnSourceAt === null) {
+        if (
+          targetHadReads &&
+          (data.reads.target ?? 0) === 0 &&
+          (data.reads.source ?? 0) === 1 &&
+          facts.readsBackOnSourceAt === null
+        ) {
           facts.readsBackOnSourceAt = Date.parse(event.time);
         }
         line(`  weights: reads ${pct(data.reads)} / writes ${pct(data.writes)} on the target (${data.reason})`);
@@ -132,21 +145,26 @@ export function createDemoProgress(write: (text: string) => void, verbose: boole
       case 'verification-result': {
         const data = event.data as VerificationResultEvent;
         facts.verification = { rowsCompared: data.rowsCompared, identical: data.identical };
-        line(`  verified ${data.rowsCompared} rows of ${data.database}: ${data.identical ? 'identical' : 'DIFFERENT'} (${data.elapsedMs} ms)`);
+        line(
+          `  verified ${data.rowsCompared} rows of ${data.database}: ${data.identical ? 'identical' : 'DIFFERENT'} (${data.elapsedMs} ms)`,
+        );
         break;
       }
       case 'cutover-measured': {
         const data = event.data as CutoverMeasuredEvent;
         facts.writePauseMs = data.writePauseMs;
         facts.cutover = { measured: true, held: data.heldRequests, failed: data.failedRequests };
-        const pause = data.writePauseMs === null ? 'nothing held' : `writes paused ${data.writePauseMs} ms at the router`;
+        const pause =
+          data.writePauseMs === null ? 'nothing held' : `writes paused ${data.writePauseMs} ms at the router`;
         line(`  cutover: ${pause}, ${data.heldRequests} requests held, ${data.failedRequests} failed`);
         break;
       }
       case 'gate-decided': {
         const data = event.data as { gate: string; outcome: string; reason: string };
-        if (data.outcome === 'rollback' || data.outcome === 'escalate' || (verbose && data.outcome === 'advance')) line(`  gate ${data.gate}: ${data.outcome} (${data.reason})`);
-        if (data.outcome === 'rollback' && facts.rollbackReason === null) facts.rollbackReason = `gate ${data.gate}: ${data.reason}`;
+        if (data.outcome === 'rollback' || data.outcome === 'escalate' || (verbose && data.outcome === 'advance'))
+          line(`  gate ${data.gate}: ${data.outcome} (${data.reason})`);
+        if (data.outcome === 'rollback' && facts.rollbackReason === null)
+          facts.rollbackReason = `gate ${data.gate}: ${data.reason}`;
         break;
       }
       case 'rollback-started': {

@@ -62,7 +62,10 @@ export async function startDemoRouter(options: DemoRouterOptions): Promise<DemoR
     '1s',
   ];
   const log = fs.openSync(options.logFile, 'a', 0o600);
-  const child = spawn(self.command, args, { stdio: ['ignore', log, log], env: { ...process.env, HANDOFF_ROUTER_TOKEN: '' } });
+  const child = spawn(self.command, args, {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, HANDOFF_ROUTER_TOKEN: '' },
+  });
   fs.closeSync(log);
   const pid = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid as number));
@@ -91,10 +94,15 @@ export async function startDemoRouter(options: DemoRouterOptions): Promise<DemoR
     if (exited !== null) {
       await stop();
       const tail = fs.readFileSync(options.logFile, 'utf8').split('\n').slice(-10).join('\n');
-      throw new AdapterError(`the router exited with code ${exited} during start-up; its log (${options.logFile}):\n${options.redactor.redact(tail)}`);
+      throw new AdapterError(
+        `the router exited with code ${exited} during start-up; its log (${options.logFile}):\n${options.redactor.redact(tail)}`,
+      );
     }
     try {
-      const response = await fetch(`${adminUrl}/v1/state`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`${adminUrl}/v1/state`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(2000),
+      });
       await response.arrayBuffer();
       if (response.ok) break;
     } catch {
@@ -102,7 +110,9 @@ export async function startDemoRouter(options: DemoRouterOptions): Promise<DemoR
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new TimeoutError(`the router did not answer on ${adminUrl} within ${options.startTimeoutMs ?? 30_000} ms; see ${options.logFile}`);
+      throw new TimeoutError(
+        `the router did not answer on ${adminUrl} within ${options.startTimeoutMs ?? 30_000} ms; see ${options.logFile}`,
+      );
     }
     await sleep(100);
   }

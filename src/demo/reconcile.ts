@@ -19,9 +19,20 @@ export interface Reconciliation {
 
 export function reconcile(stats: LoadStats, router: (RouterStatsInput & { retries?: number }) | null): Reconciliation {
   const withoutAnswer = stats.failedWithoutAnswer;
-  const clients = { offered: stats.offered, sent: stats.total, notSent: stats.notSent, failed: stats.failed, failedWithoutAnswer: withoutAnswer };
+  const clients = {
+    offered: stats.offered,
+    sent: stats.total,
+    notSent: stats.notSent,
+    failed: stats.failed,
+    failedWithoutAnswer: withoutAnswer,
+  };
   if (router === null) {
-    return { clients, router: { requests: null, errors: null, retries: null }, failedDifference: null, notes: ["the router's statistics could not be read"] };
+    return {
+      clients,
+      router: { requests: null, errors: null, retries: null },
+      failedDifference: null,
+      notes: ["the router's statistics could not be read"],
+    };
   }
   let requests = 0;
   let errors = 0;
@@ -31,16 +42,32 @@ export function reconcile(stats: LoadStats, router: (RouterStatsInput & { retrie
   }
   const retries = router.retries ?? 0;
   const notes: string[] = [];
-  if (stats.notSent > 0) notes.push(`${stats.notSent} requests were not sent by the clients (too many in flight) and never reached the router`);
+  if (stats.notSent > 0)
+    notes.push(
+      `${stats.notSent} requests were not sent by the clients (too many in flight) and never reached the router`,
+    );
   const delta = requests - retries - stats.total;
   if (delta === 0) notes.push('the router counted every request the clients sent');
-  else if (delta < 0) notes.push(`the router counted ${-delta} fewer requests than the clients sent (given up on by the client before the router forwarded them, or answered by the router itself)`);
+  else if (delta < 0)
+    notes.push(
+      `the router counted ${-delta} fewer requests than the clients sent (given up on by the client before the router forwarded them, or answered by the router itself)`,
+    );
   else notes.push(`the router counted ${delta} more requests than the clients sent (other callers)`);
-  if (retries > 0) notes.push(`${retries} requests were retried by the router on the other site after a connect failure (two at the router, one at the client)`);
+  if (retries > 0)
+    notes.push(
+      `${retries} requests were retried by the router on the other site after a connect failure (two at the router, one at the client)`,
+    );
   if (stats.failed !== errors) {
-    const why = withoutAnswer > 0 ? `; ${withoutAnswer} of the client failures had no answer (time-out or connection error)` : '';
+    const why =
+      withoutAnswer > 0 ? `; ${withoutAnswer} of the client failures had no answer (time-out or connection error)` : '';
     notes.push(`clients saw ${stats.failed} failures, the router ${errors} errors${why}`);
   } else notes.push(`clients and router agree on ${errors} failed requests`);
-  const failedDifference = stats.failed === 0 && errors === 0 ? 0 : Math.abs(stats.failed - errors) / Math.max(stats.failed, errors);
-  return { clients, router: { requests, errors, retries }, failedDifference: Math.round(failedDifference * 10_000) / 10_000, notes };
+  const failedDifference =
+    stats.failed === 0 && errors === 0 ? 0 : Math.abs(stats.failed - errors) / Math.max(stats.failed, errors);
+  return {
+    clients,
+    router: { requests, errors, retries },
+    failedDifference: Math.round(failedDifference * 10_000) / 10_000,
+    notes,
+  };
 }

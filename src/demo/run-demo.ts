@@ -108,9 +108,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const registryFile = path.join(options.stateDir, 'processes.json');
   const reaped = await reapOrphans(registryFile);
-  if (reaped.length > 0) progress.note(`ended ${reaped.length} processes an earlier demo left behind (${reaped.map((r) => r.name).join(', ')})`);
+  if (reaped.length > 0)
+    progress.note(
+      `ended ${reaped.length} processes an earlier demo left behind (${reaped.map((r) => r.name).join(', ')})`,
+    );
   const registry = openProcessRegistry(registryFile);
-  const removeHandlers = stopChildrenOnExit(registry, (signal) => progress.note(`${signal}: stopping every process the demo started`));
+  const removeHandlers = stopChildrenOnExit(registry, (signal) =>
+    progress.note(`${signal}: stopping every process the demo started`),
+  );
 
   // The demo's own files (plan, logs, site data) in a fresh directory per demo; the run itself is
   // kept in the state directory, where every other command looks.
@@ -124,8 +129,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const runtime = createRuntime({ stateDir: runDir, processes: registry });
   try {
     progress.note('starting two PostgreSQL 18 servers (source and target)');
-    dbs = await startDemoDatabases({ dir: runDir, registry, redactor: options.redactor, orders: options.rows, accounts: ACCOUNTS });
-    const [sourcePort, targetPort, routerPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    dbs = await startDemoDatabases({
+      dir: runDir,
+      registry,
+      redactor: options.redactor,
+      orders: options.rows,
+      accounts: ACCOUNTS,
+    });
+    const [sourcePort, targetPort, routerPort, adminPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const planFile = path.join(runDir, 'plan.yaml');
     const tokenFile = path.join(runDir, 'router-token');
     const service = serviceCommand();
@@ -183,9 +199,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const loadStarted = Date.now();
     const cpuBefore = readCpu(registry);
     const routerToken = fs.readFileSync(tokenFile, 'utf8').trim();
-    const routerStats = routerStatsOverHttp({ adminUrl: router.adminUrl, token: routerToken }, { redactor: options.redactor });
+    const routerStats = routerStatsOverHttp(
+      { adminUrl: router.adminUrl, token: routerToken },
+      { redactor: options.redactor },
+    );
     const maxRequests = Math.ceil((options.rate * maxDurationMs) / 1000);
-    load = startLoad({ baseUrl: router.proxyUrl, rate: options.rate, accounts: ACCOUNTS, clients: LOAD_CLIENTS, maxInFlight: MAX_IN_FLIGHT, maxRequests, maxDurationMs });
+    load = startLoad({
+      baseUrl: router.proxyUrl,
+      rate: options.rate,
+      accounts: ACCOUNTS,
+      clients: LOAD_CLIENTS,
+      maxInFlight: MAX_IN_FLIGHT,
+      maxRequests,
+      maxDurationMs,
+    });
     // The clients' baseline: the service under load before the run starts (latency.baseline).
     progress.note(`measuring the baseline for ${BASELINE_MS / 1000} s before the run starts`);
     await sleep(BASELINE_MS);
@@ -217,7 +244,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       routerErrors: reconciliation.router.errors,
       notes: reconciliation.notes,
     };
-    progress.note(`load stopped: ${stats.total} of ${stats.offered} requests sent in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`);
+    progress.note(
+      `load stopped: ${stats.total} of ${stats.offered} requests sent in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`,
+    );
     const throughBake = outcome.run.state === 'paused' && outcome.completed;
     if (throughBake) outcome = await startRun(engine, loaded, null);
 
@@ -241,7 +270,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // Pinned to the key the engine signed with (the user's key directory), not the copy in the state directory.
     const signingKey = signerFromEnv(env, options.cwd).publicKey;
     const head = readStateAuditHead(options.stateDir);
-    const audit = verifyAuditTrail(options.stateDir, { pin: { key: signingKey }, ...(head ? { expectedHead: head } : {}) });
+    const audit = verifyAuditTrail(options.stateDir, {
+      pin: { key: signingKey },
+      ...(head ? { expectedHead: head } : {}),
+    });
     const auditKey = keyFingerprint(signingKey);
     const reportFile = path.join(options.stateDir, 'reports', `${outcome.run.id}.html`);
     const summary = summarize({

@@ -48,23 +48,42 @@ export function summarize(input: SummaryInput): DemoSummary {
   const reportExists = fs.existsSync(input.reportFile);
   const firstTarget5xx = stats.first5xxBySite.target;
   const detectionMs =
-    input.rolledBack && firstTarget5xx !== undefined && facts.readsBackOnSourceAt !== null ? Math.max(0, facts.readsBackOnSourceAt - firstTarget5xx) : null;
-  const intact = ledger.lost.length === 0 && ledger.duplicated.length === 0 && ledger.unexpected.length === 0 && ledger.changed.length === 0 && ledger.bank.preserved;
+    input.rolledBack && firstTarget5xx !== undefined && facts.readsBackOnSourceAt !== null
+      ? Math.max(0, facts.readsBackOnSourceAt - firstTarget5xx)
+      : null;
+  const intact =
+    ledger.lost.length === 0 &&
+    ledger.duplicated.length === 0 &&
+    ledger.unexpected.length === 0 &&
+    ledger.changed.length === 0 &&
+    ledger.bank.preserved;
   const common = intact && ledger.readYourWritesViolations === 0 && input.audit.valid && reportExists;
   const sentEnough = stats.notSent <= MAX_NOT_SENT_SHARE * stats.offered;
   let ok: boolean;
   if (input.injected) {
     // Rolled back by its gates during the shift, nothing lost, the source intact.
-    ok = common && input.rolledBack && facts.rollbackStage === 'shift' && (facts.rollbackReason ?? '').startsWith('gate ') && detectionMs !== null;
+    ok =
+      common &&
+      input.rolledBack &&
+      facts.rollbackStage === 'shift' &&
+      (facts.rollbackReason ?? '').startsWith('gate ') &&
+      detectionMs !== null;
   } else {
-    ok = common && outcome.run.state === 'succeeded' && stats.failed === 0 && sentEnough && input.verification.identical && facts.cutover.measured;
+    ok =
+      common &&
+      outcome.run.state === 'succeeded' &&
+      stats.failed === 0 &&
+      sentEnough &&
+      input.verification.identical &&
+      facts.cutover.measured;
   }
   if (!outcome.run.id) throw new InternalError('the run has no id');
   const stages = input.load.latency.stages();
   const baseline = input.load.latency.overall(BASELINE_STAGE);
   delete stages[BASELINE_STAGE];
   const durations: DemoSummary['stages'] = {};
-  for (const [stage, t] of Object.entries(facts.stages)) durations[stage] = { durationMs: t.endedAt === null ? null : t.endedAt - t.startedAt };
+  for (const [stage, t] of Object.entries(facts.stages))
+    durations[stage] = { durationMs: t.endedAt === null ? null : t.endedAt - t.startedAt };
   return {
     ok,
     runId: outcome.run.id,

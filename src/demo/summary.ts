@@ -53,13 +53,17 @@ export function formatSummary(s: DemoSummary): string {
     `  cutover       ${cutoverLine(s.cutover)}`,
     `  throttle      ${s.throttle.pauses} pauses, ${ms(s.throttle.pausedMs)} paused`,
     `  router        ${s.reconciliation.router.requests} requests, ${s.reconciliation.router.errors} errors; ${s.reconciliation.notes.join('; ')}`,
-    `  cpu/request   ${Object.entries(s.cpu.perRequestMs).map(([name, v]) => `${name} ${v} ms`).join(', ')}`,
+    `  cpu/request   ${Object.entries(s.cpu.perRequestMs)
+      .map(([name, v]) => `${name} ${v} ms`)
+      .join(', ')}`,
     `  verification  ${s.verification.rowsCompared} rows compared, ${s.verification.identical ? 'identical' : 'NOT identical'}`,
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
   ];
   if (s.rollback.happened) {
     lines.push(`  rollback      in stage ${s.rollback.stage ?? '?'}: ${s.rollback.reason ?? ''}`);
-    lines.push(`                detected ${s.rollback.detectionMs === null ? '(not measured)' : `${s.rollback.detectionMs} ms`} after the target's first 5xx`);
+    lines.push(
+      `                detected ${s.rollback.detectionMs === null ? '(not measured)' : `${s.rollback.detectionMs} ms`} after the target's first 5xx`,
+    );
   }
   lines.push(`  report        ${s.report}`, `  state         ${s.stateDir}`);
   return `${lines.join('\n')}\n`;

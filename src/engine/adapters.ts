@@ -42,10 +42,18 @@ export function buildDataPlane(plan: Migration): DataPlane {
   return createPostgresDataPlane(dataPlaneOptions(plan));
 }
 
-type RouterFactory<K extends RouterSpec['kind']> = (spec: Extract<RouterSpec, { kind: K }>, ctx: StepContext) => Promise<OwnedRouter>;
+type RouterFactory<K extends RouterSpec['kind']> = (
+  spec: Extract<RouterSpec, { kind: K }>,
+  ctx: StepContext,
+) => Promise<OwnedRouter>;
 
 function registryDeps(ctx: StepContext): TrafficRouterDeps {
-  return { events: ctx.events, logger: ctx.logger, redactor: ctx.redactor, resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where) };
+  return {
+    events: ctx.events,
+    logger: ctx.logger,
+    redactor: ctx.redactor,
+    resolveSecret: (ref, where) => ctx.secrets.resolve(ref, where),
+  };
 }
 
 const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
@@ -56,7 +64,9 @@ const routerFactories: { [K in RouterSpec['kind']]: RouterFactory<K> } = {
       return createHttpRouter({ adminUrl, token }, { redactor: ctx.redactor }) satisfies HttpTrafficRouter;
     }
     const handle = await trafficRouterFactories.builtin(ctx.plan.spec, registryDeps(ctx));
-    return Object.assign(Object.create(null) as object, handle.router, { close: () => handle.close() }) as TrafficRouter & { close(): Promise<void> };
+    return Object.assign(Object.create(null) as object, handle.router, {
+      close: () => handle.close(),
+    }) as TrafficRouter & { close(): Promise<void> };
   },
   'gateway-api'(_spec, ctx) {
     return trafficRouterFactories['gateway-api'](ctx.plan.spec, registryDeps(ctx)).then((h) => h.router);
@@ -84,7 +94,8 @@ type PlatformFactory<K extends PlatformSpec['kind']> = (
 const platformFactories: { [K in PlatformSpec['kind']]: PlatformFactory<K> } = {
   local(_spec, site, ctx, runtime) {
     const databases: Record<string, string> = {};
-    for (const name of Object.keys(ctx.plan.spec[site].databases)) databases[name] = ctx.secrets.databaseUrl(site, name);
+    for (const name of Object.keys(ctx.plan.spec[site].databases))
+      databases[name] = ctx.secrets.databaseUrl(site, name);
     const endpoint = ctx.plan.spec[site].endpoint;
     return createLocalPlatform({
       site,
@@ -101,7 +112,11 @@ const platformFactories: { [K in PlatformSpec['kind']]: PlatformFactory<K> } = {
 };
 
 /** One site's platform (Kubernetes, or local processes). */
-export function buildPlatform(site: SiteName, ctx: StepContext, runtime: { stateDir: string; processes: ProcessRegistry }): Platform {
+export function buildPlatform(
+  site: SiteName,
+  ctx: StepContext,
+  runtime: { stateDir: string; processes: ProcessRegistry },
+): Platform {
   const spec = ctx.plan.spec[site].platform;
   return (platformFactories[spec.kind] as PlatformFactory<typeof spec.kind>)(spec as never, site, ctx, runtime);
 }
@@ -110,7 +125,11 @@ export function buildPlatform(site: SiteName, ctx: StepContext, runtime: { state
  * Reads the plan's Kubernetes Secret references into memory (registered with the redactor as they
  * are decoded). The Kubernetes client is loaded only when a plan has such references.
  */
-export async function loadKubernetesSecrets(secrets: PlanSecrets, redactor: Redactor, signal?: AbortSignal): Promise<void> {
+export async function loadKubernetesSecrets(
+  secrets: PlanSecrets,
+  redactor: Redactor,
+  signal?: AbortSignal,
+): Promise<void> {
   if (secrets.kubernetesRefs === 0) return;
   const { createKubernetesSecretReader } = await import('../platforms/kubernetes/secrets.js');
   await secrets.loadKubernetes(createKubernetesSecretReader({}, { redactor }), signal);

@@ -62,10 +62,26 @@ export async function postApprovalWebhook(options: PostApprovalOptions): Promise
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const done = (delivered: boolean, status: number | null, error: string | null): WebhookCallResult => {
-    const result = { url: origin, delivered, status, error: error === null ? null : options.redactor.redact(error.split(options.url).join(origin)), elapsedMs: Date.now() - started };
-    const fields = { url: origin, stage: options.body.stage, role: options.body.role, status, elapsedMs: result.elapsedMs };
+    const result = {
+      url: origin,
+      delivered,
+      status,
+      error: error === null ? null : options.redactor.redact(error.split(options.url).join(origin)),
+      elapsedMs: Date.now() - started,
+    };
+    const fields = {
+      url: origin,
+      stage: options.body.stage,
+      role: options.body.role,
+      status,
+      elapsedMs: result.elapsedMs,
+    };
     if (delivered) options.logger.info('approval webhook delivered', fields);
-    else options.logger.warn(`approval webhook not delivered: ${result.error ?? 'unknown error'}; the approval can still be given with ${options.body.approveCommand}`, fields);
+    else
+      options.logger.warn(
+        `approval webhook not delivered: ${result.error ?? 'unknown error'}; the approval can still be given with ${options.body.approveCommand}`,
+        fields,
+      );
     return result;
   };
   try {

@@ -42,7 +42,11 @@ export async function waitForApprovals(session: Session, stage: StageName): Prom
   }
 }
 
-async function poll(session: Session, stage: StageName, wait: { waiting: string; timeoutMs: number; deadline: number }): Promise<Stop | null> {
+async function poll(
+  session: Session,
+  stage: StageName,
+  wait: { waiting: string; timeoutMs: number; deadline: number },
+): Promise<Stop | null> {
   const { waiting, timeoutMs, deadline } = wait;
   for (;;) {
     const request = pendingControl(session);
@@ -75,7 +79,9 @@ function deliveredKey(stage: string, role: string): string {
 
 /** POSTs to the webhook of each missing approval that has one and was not delivered before; never throws. */
 async function callWebhooks(session: Session, stage: StageName, missing: string[], signal: AbortSignal): Promise<void> {
-  const wanted = session.plan.spec.approvals.filter((item) => item.before === stage && item.webhook && missing.includes(item.role));
+  const wanted = session.plan.spec.approvals.filter(
+    (item) => item.before === stage && item.webhook && missing.includes(item.role),
+  );
   await Promise.all(
     wanted.map(async (approval) => {
       const url = approval.webhook;
@@ -96,11 +102,22 @@ async function callWebhooks(session: Session, stage: StageName, missing: string[
           logger: session.logger,
           signal: AbortSignal.any([signal, session.signal]),
         });
-        if (result.delivered) write(session, () => session.store.steps.setValue(session.runId, key, { url: result.url, status: result.status, at: new Date().toISOString() }));
+        if (result.delivered)
+          write(session, () =>
+            session.store.steps.setValue(session.runId, key, {
+              url: result.url,
+              status: result.status,
+              at: new Date().toISOString(),
+            }),
+          );
         emit(session, 'approval-webhook', { stage, role: approval.role, ...result }, stage);
       } catch (error) {
         // Recording failed (the lease was lost, the store is busy): the wait itself reports a lost lease.
-        session.logger.warn('the approval webhook call could not be recorded', { stage, role: approval.role, error: String(error) });
+        session.logger.warn('the approval webhook call could not be recorded', {
+          stage,
+          role: approval.role,
+          error: String(error),
+        });
       }
     }),
   );

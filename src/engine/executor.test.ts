@@ -20,7 +20,10 @@ interface Harness {
   store: Store;
   log: string[];
   events: HandoffEvent[];
-  step(name: string, options?: { fail?: () => boolean; undoFails?: boolean; wait?: (signal: AbortSignal) => Promise<void> }): Step;
+  step(
+    name: string,
+    options?: { fail?: () => boolean; undoFails?: boolean; wait?: (signal: AbortSignal) => Promise<void> },
+  ): Step;
   exec(plan: Migration, stages: Stage[], extra?: Partial<ExecuteOptions>): ReturnType<typeof executeRun>;
   newRun(plan: Migration, until?: string): void;
 }
@@ -69,7 +72,14 @@ function harness(): Harness {
         ...extra,
       }),
     newRun(plan, until) {
-      store.runs.create({ id: 'r1', planName: plan.metadata.name, planHash: 'h', planFile: '/p', planText: '', until: until ?? null });
+      store.runs.create({
+        id: 'r1',
+        planName: plan.metadata.name,
+        planHash: 'h',
+        planFile: '/p',
+        planText: '',
+        until: until ?? null,
+      });
     },
   };
 }
@@ -137,10 +147,14 @@ describe('executeRun', () => {
     const plan = testPlan({ rollback: { automatic: false } });
     h.newRun(plan);
     let broken = true;
-    const stages: Stage[] = [{ name: 'preflight', steps: [h.step('a'), h.step('b', { fail: () => broken }), h.step('c')] }];
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a'), h.step('b', { fail: () => broken }), h.step('c')] },
+    ];
     const first = await h.exec(plan, stages);
     expect(first.run.state).toBe('paused');
-    expect(first.run.reason).toMatch(/step b of stage preflight failed: b broke; fix the cause and `handoff resume r1`/);
+    expect(first.run.reason).toMatch(
+      /step b of stage preflight failed: b broke; fix the cause and `handoff resume r1`/,
+    );
     broken = false;
     const second = await h.exec(plan, stages);
     expect(second.run.state).toBe('succeeded');
@@ -321,7 +335,9 @@ describe('executeRun', () => {
     ];
     const outcome = await h.exec(plan, stages);
     expect(outcome.run.state).toBe('paused');
-    expect(outcome.run.error).toMatch(/step stuck of stage provision took longer than its bound of 100 ms \(spec.stages\[\].timeout\) \[timeout\]/);
+    expect(outcome.run.error).toMatch(
+      /step stuck of stage provision took longer than its bound of 100 ms \(spec.stages\[\].timeout\) \[timeout\]/,
+    );
     expect(aborted).toBeInstanceOf(Error);
     expect(h.store.steps.get('r1', 'provision', 'stuck')?.state).toBe('failed');
   });

@@ -95,7 +95,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunOutcome> {
     const actor = options.actor ?? 'engine';
     if (options.mode === 'rollback') {
       if (!ROLLBACKABLE.includes(run.state)) {
-        throw new HandoffError('state.conflict', `run ${runId} is ${run.state}; only a ${ROLLBACKABLE.join(', ')} run can be rolled back`);
+        throw new HandoffError(
+          'state.conflict',
+          `run ${runId} is ${run.state}; only a ${ROLLBACKABLE.join(', ')} run can be rolled back`,
+        );
       }
       stop = await rollbackRun(session, `rollback requested by ${actor}`, true);
     } else if (run.state === 'rolling-back' || run.state === 'failed') {
@@ -180,7 +183,12 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     const early = await boundary(session);
     if (early) return early;
     const record = write(session, () => store.steps.intent(runId, stage.name, step.name, session.fence.epoch));
-    emit(session, 'step-intent', { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch }, record.key);
+    emit(
+      session,
+      'step-intent',
+      { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch },
+      record.key,
+    );
     const outcome = await attemptStep(session, stage, step, record.key);
     if (outcome.kind === 'interrupted') {
       const lost = session.lost();
@@ -209,12 +217,22 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
       }
       const tries = outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : '';
       write(session, () => store.steps.failed(runId, stage.name, step.name, session.fence.epoch, message));
-      emit(session, 'step-failed', { stage: stage.name, step: step.name, key: record.key, error: message, attempts: outcome.attempts }, record.key);
+      emit(
+        session,
+        'step-failed',
+        { stage: stage.name, step: step.name, key: record.key, error: message, attempts: outcome.attempts },
+        record.key,
+      );
       return fail(session, stage, `step ${step.name} of stage ${stage.name} failed${tries}: ${message}`);
     }
     const result = outcome.result;
     write(session, () => store.steps.done(runId, stage.name, step.name, session.fence.epoch, result));
-    emit(session, 'step-done', { stage: stage.name, step: step.name, key: record.key, result, attempts: outcome.attempts }, record.key);
+    emit(
+      session,
+      'step-done',
+      { stage: stage.name, step: step.name, key: record.key, result, attempts: outcome.attempts },
+      record.key,
+    );
   }
   if (stage.gate) {
     const early = await boundary(session);
@@ -226,7 +244,8 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
       if (request) return handleControl(session, request);
       return { completed: false };
     }
-    if (decision.outcome === 'Fail') return fail(session, stage, `the gate of stage ${stage.name} failed: ${decision.reason}`);
+    if (decision.outcome === 'Fail')
+      return fail(session, stage, `the gate of stage ${stage.name} failed: ${decision.reason}`);
     if (decision.outcome !== 'Pass') {
       const reason = `the gate of stage ${stage.name} decided ${decision.outcome}: ${decision.reason}; resume to evaluate it again`;
       updateRun(session, { state: 'paused', reason });
@@ -246,8 +265,11 @@ async function evaluateGate(session: Session, stage: Stage): Promise<GateResult 
   try {
     const ctx = stepContext(session, stage.name, key);
     const gate = stage.gate as NonNullable<Stage['gate']>;
-    decision = await withBound(ctx.signal, stageTimeoutMs(session.plan, stage.name), `the gate of stage ${stage.name}`, (signal) =>
-      gate({ ...ctx, signal }),
+    decision = await withBound(
+      ctx.signal,
+      stageTimeoutMs(session.plan, stage.name),
+      `the gate of stage ${stage.name}`,
+      (signal) => gate({ ...ctx, signal }),
     );
   } catch (error) {
     const lost = session.lost();
@@ -266,7 +288,12 @@ async function evaluateGate(session: Session, stage: Stage): Promise<GateResult 
       epoch: session.fence.epoch,
     }),
   );
-  emit(session, 'gate-decided', { gate: stage.name, outcome: decision.outcome, reason: decision.reason, checks }, stage.name);
+  emit(
+    session,
+    'gate-decided',
+    { gate: stage.name, outcome: decision.outcome, reason: decision.reason, checks },
+    stage.name,
+  );
   return decision;
 }
 

@@ -62,7 +62,11 @@ export interface RunExplanation {
   traffic: string[];
 }
 
-export function explainRun(env: EngineEnv, runId: string, options: { decisions?: number; now?: number } = {}): RunExplanation {
+export function explainRun(
+  env: EngineEnv,
+  runId: string,
+  options: { decisions?: number; now?: number } = {},
+): RunExplanation {
   return buildExplanation(inspectRun(env, runId, options), options.now ?? Date.now());
 }
 
@@ -78,7 +82,9 @@ function checkNeeds(plan: Migration | null, stage: string, check: string): { con
   const base = plan.spec.analysis;
   const override = plan.spec.stages.find((s) => s.name === stage)?.analysis;
   const analysis = { ...(base ?? {}), ...(override ?? {}) };
-  const spec = (override?.checks && override.checks.length > 0 ? override.checks : base?.checks ?? []).find((c) => c.name === check);
+  const spec = (override?.checks && override.checks.length > 0 ? override.checks : (base?.checks ?? [])).find(
+    (c) => c.name === check,
+  );
   if (!spec) return null;
   try {
     return { consecutiveSuccesses: resolveCheck(spec, analysis).consecutiveSuccesses };
@@ -103,7 +109,12 @@ function threshold(check: CheckView, key: string): number | null {
 }
 
 /** What a gate that has not decided to advance still waits for. */
-function gateWaits(gate: GateDecisionView, plan: Migration | null, stageView: StageView | undefined, now: number): Wait[] {
+function gateWaits(
+  gate: GateDecisionView,
+  plan: Migration | null,
+  stageView: StageView | undefined,
+  now: number,
+): Wait[] {
   const waits: Wait[] = [];
   const step = stageView?.steps.find((s) => s.state === 'intent');
   const bakeMs = bakeMsOf(plan, gate.stage ?? '');
@@ -111,27 +122,59 @@ function gateWaits(gate: GateDecisionView, plan: Migration | null, stageView: St
     const elapsed = now - Date.parse(step.intentAt);
     const left = bakeMs - elapsed;
     if (left > 0) {
-      waits.push({ kind: 'bake', stage: gate.stage ?? '', leftMs: left, text: `the bake of step ${step.name}: about ${secondsText(left)} of ${secondsText(bakeMs)} left` });
+      waits.push({
+        kind: 'bake',
+        stage: gate.stage ?? '',
+        leftMs: left,
+        text: `the bake of step ${step.name}: about ${secondsText(left)} of ${secondsText(bakeMs)} left`,
+      });
     }
   }
   for (const check of gate.checks) {
     if (check.dryRun) continue;
     const minSamples = threshold(check, 'minSamples');
     if (minSamples !== null && minSamples > 0 && (check.samples ?? 0) < minSamples && check.outcome !== 'Fail') {
-      waits.push({ kind: 'samples', check: check.check, have: check.samples ?? 0, need: minSamples, text: `check ${check.check}: ${check.samples ?? 0} of the ${minSamples} target samples it needs (minSamples)` });
+      waits.push({
+        kind: 'samples',
+        check: check.check,
+        have: check.samples ?? 0,
+        need: minSamples,
+        text: `check ${check.check}: ${check.samples ?? 0} of the ${minSamples} target samples it needs (minSamples)`,
+      });
     }
     const lacksSamples = waits.some((w) => w.kind === 'samples' && w.check === check.check);
     if (check.verdict === 'escalated' || (check.verdict === 'holding' && !lacksSamples)) {
-      const what = check.verdict === 'escalated' ? 'has not been able to judge for its escalation bound (a human should look)' : 'cannot judge yet';
-      waits.push({ kind: 'judgement', check: check.check, text: `check ${check.check} ${what}: ${check.outcome ?? 'not measured'}: ${check.reason}` });
+      const what =
+        check.verdict === 'escalated'
+          ? 'has not been able to judge for its escalation bound (a human should look)'
+          : 'cannot judge yet';
+      waits.push({
+        kind: 'judgement',
+        check: check.check,
+        text: `check ${check.check} ${what}: ${check.outcome ?? 'not measured'}: ${check.reason}`,
+      });
     } else if (check.verdict === 'waiting' || check.verdict === null) {
       const need = checkNeeds(plan, gate.stage ?? '', check.check)?.consecutiveSuccesses ?? null;
       const have = check.consecutivePasses ?? 0;
       if (check.outcome === null) {
-        waits.push({ kind: 'passes', check: check.check, have: 0, ...(need ? { need } : {}), text: `check ${check.check}: not measured yet (${check.reason || 'waiting'})` });
+        waits.push({
+          kind: 'passes',
+          check: check.check,
+          have: 0,
+          ...(need ? { need } : {}),
+          text: `check ${check.check}: not measured yet (${check.reason || 'waiting'})`,
+        });
       } else if (need === null || have < need) {
-        const fails = check.failures ? `; ${check.failures} failed measurement${check.failures === 1 ? '' : 's'} so far` : '';
-        waits.push({ kind: 'passes', check: check.check, have, ...(need ? { need } : {}), text: `check ${check.check}: ${have}${need ? ` of ${need}` : ''} passes in a row (last ${check.outcome})${fails}` });
+        const fails = check.failures
+          ? `; ${check.failures} failed measurement${check.failures === 1 ? '' : 's'} so far`
+          : '';
+        waits.push({
+          kind: 'passes',
+          check: check.check,
+          have,
+          ...(need ? { need } : {}),
+          text: `check ${check.check}: ${have}${need ? ` of ${need}` : ''} passes in a row (last ${check.outcome})${fails}`,
+        });
       }
     }
   }
@@ -156,7 +199,12 @@ function failureOf(detail: RunDetail): Failure {
   const last = detail.lastDecisions.at(-1);
   const decision = last && (last.decision === 'rollback' || last.decision === 'Fail') ? last : null;
   const stage = decision?.stage ?? failed?.name ?? null;
-  return { stage, error: detail.error ?? failed?.reason ?? null, decision, text: decision ? explainGateDecision(decision) : null };
+  return {
+    stage,
+    error: detail.error ?? failed?.reason ?? null,
+    decision,
+    text: decision ? explainGateDecision(decision) : null,
+  };
 }
 
 export function buildExplanation(inspection: RunInspection, now: number): RunExplanation {
@@ -179,12 +227,24 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
     if (!stage || !beforeStage) return;
     for (const role of missing) {
       const since = approvalWait?.stage === stage ? `, asked at ${approvalWait.at}` : '';
-      const bound = live && approvalWait?.stage === stage && approvalWait.timeoutMs ? `; the run pauses if none comes within ${secondsText(approvalWait.timeoutMs)}` : '';
-      waitingFor.push({ kind: 'approval', stage, role, text: `an approval of stage ${stage} by someone with role ${role}${since}${bound}` });
+      const bound =
+        live && approvalWait?.stage === stage && approvalWait.timeoutMs
+          ? `; the run pauses if none comes within ${secondsText(approvalWait.timeoutMs)}`
+          : '';
+      waitingFor.push({
+        kind: 'approval',
+        stage,
+        role,
+        text: `an approval of stage ${stage} by someone with role ${role}${since}${bound}`,
+      });
     }
     const hooks = detail.approvalWebhooks.filter((w) => w.stage === stage);
     for (const hook of hooks) {
-      details.push(hook.delivered ? `The approval was asked for by webhook (${hook.url}, HTTP ${hook.status}) at ${hook.at}.` : `The approval webhook (${hook.url}) could not be called: ${hook.error ?? 'unknown error'}; ask for the approval another way.`);
+      details.push(
+        hook.delivered
+          ? `The approval was asked for by webhook (${hook.url}, HTTP ${hook.status}) at ${hook.at}.`
+          : `The approval webhook (${hook.url}) could not be called: ${hook.error ?? 'unknown error'}; ask for the approval another way.`,
+      );
     }
     actions.push(...approveActions(id, stage, missing));
   };
@@ -194,7 +254,10 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
       if (!live) {
         summary = `Run ${id} is marked running${at}, but no executor holds it: the process stopped without recording why (for example it was killed).`;
         waitingFor.push({ kind: 'executor', text: 'an executor: nothing is acting on the run' });
-        actions.push({ command: `handoff resume ${id}`, does: 'continue from the last recorded step (steps left as intents run again)' });
+        actions.push({
+          command: `handoff resume ${id}`,
+          does: 'continue from the last recorded step (steps left as intents run again)',
+        });
         actions.push({ command: `handoff rollback ${id}`, does: 'undo every step done, in reverse' });
         break;
       }
@@ -203,39 +266,80 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
       if (!beforeStage) {
         const step = stageView?.steps.find((s) => s.state === 'intent');
         if (gate && gate.decision !== 'advance' && gate.decision !== 'Pass') {
-          details.push(`Gate ${gate.gate} decided ${gate.decision} at ${gate.at}${gate.reasons[0] ? `: ${gate.reasons[0]}` : ''}.`);
+          details.push(
+            `Gate ${gate.gate} decided ${gate.decision} at ${gate.at}${gate.reasons[0] ? `: ${gate.reasons[0]}` : ''}.`,
+          );
           waitingFor.push(...gateWaits(gate, plan, stageView, now));
-          if (!waitingFor.some((w) => w.kind !== 'step')) waitingFor.push({ kind: 'decision', text: `gate ${gate.gate} to decide` });
+          if (!waitingFor.some((w) => w.kind !== 'step'))
+            waitingFor.push({ kind: 'decision', text: `gate ${gate.gate} to decide` });
         } else if (step) {
-          waitingFor.push({ kind: 'step', stage: stage ?? '', text: `step ${step.name} of stage ${stage ?? '?'} to finish (started ${step.intentAt ?? 'just now'}${step.attempts > 1 ? `, attempt ${step.attempts}` : ''})` });
-          if (gate) details.push(`The last gate of this stage, ${gate.gate}, decided ${gate.decision} at ${gate.at}; the step's own gate has not decided yet.`);
-        } else if (stageView?.gate && stageView.state === 'running' && stageView.steps.every((s) => s.state === 'done')) {
-          waitingFor.push({ kind: 'decision', stage: stage ?? '', text: `the gate of stage ${stage ?? '?'} to decide (its steps are done)` });
+          waitingFor.push({
+            kind: 'step',
+            stage: stage ?? '',
+            text: `step ${step.name} of stage ${stage ?? '?'} to finish (started ${step.intentAt ?? 'just now'}${step.attempts > 1 ? `, attempt ${step.attempts}` : ''})`,
+          });
+          if (gate)
+            details.push(
+              `The last gate of this stage, ${gate.gate}, decided ${gate.decision} at ${gate.at}; the step's own gate has not decided yet.`,
+            );
+        } else if (
+          stageView?.gate &&
+          stageView.state === 'running' &&
+          stageView.steps.every((s) => s.state === 'done')
+        ) {
+          waitingFor.push({
+            kind: 'decision',
+            stage: stage ?? '',
+            text: `the gate of stage ${stage ?? '?'} to decide (its steps are done)`,
+          });
         }
       }
       actions.push({ command: `handoff pause ${id}`, does: 'pause at the next step boundary' });
-      actions.push({ command: `handoff rollback ${id}`, does: 'undo every step done, in reverse (taken at the next step boundary)' });
+      actions.push({
+        command: `handoff rollback ${id}`,
+        does: 'undo every step done, in reverse (taken at the next step boundary)',
+      });
       break;
     }
     case 'paused': {
       summary = `Run ${id} is paused${at}: ${detail.reason ?? 'no reason recorded'}.`;
-      if (detail.reason?.startsWith('until ')) details.push(`It stopped after stage ${detail.reason.slice(6)} because the run was started with --until; resume runs the next stages.`);
+      if (detail.reason?.startsWith('until '))
+        details.push(
+          `It stopped after stage ${detail.reason.slice(6)} because the run was started with --until; resume runs the next stages.`,
+        );
       approvalWaits();
       if (gate && gate.decision !== 'advance' && gate.decision !== 'Pass') {
-        details.push(`Gate ${gate.gate} decided ${gate.decision} at ${gate.at}${gate.reasons[0] ? `: ${gate.reasons[0]}` : ''}.`);
-        if (gate.decision === 'rollback' || gate.decision === 'Fail') details.push('Nothing was rolled back: the source could not take the traffic back, or automatic rollback is off.');
-        else details.push('Nothing was rolled back: a gate that cannot tell holds the step (traffic stays as it was) until someone looks.');
+        details.push(
+          `Gate ${gate.gate} decided ${gate.decision} at ${gate.at}${gate.reasons[0] ? `: ${gate.reasons[0]}` : ''}.`,
+        );
+        if (gate.decision === 'rollback' || gate.decision === 'Fail')
+          details.push(
+            'Nothing was rolled back: the source could not take the traffic back, or automatic rollback is off.',
+          );
+        else
+          details.push(
+            'Nothing was rolled back: a gate that cannot tell holds the step (traffic stays as it was) until someone looks.',
+          );
       }
-      if (beforeStage) actions.push({ command: `handoff resume ${id}`, does: `continue once stage ${stage ?? ''} is approved` });
-      else actions.push({ command: `handoff resume ${id}`, does: gate ? `run the step again and evaluate gate ${gate.gate} afresh` : 'continue from where it stopped' });
+      if (beforeStage)
+        actions.push({ command: `handoff resume ${id}`, does: `continue once stage ${stage ?? ''} is approved` });
+      else
+        actions.push({
+          command: `handoff resume ${id}`,
+          does: gate ? `run the step again and evaluate gate ${gate.gate} afresh` : 'continue from where it stopped',
+        });
       actions.push({ command: `handoff rollback ${id}`, does: 'undo every step done, in reverse' });
       break;
     }
     case 'rolled-back': {
       summary = `Run ${id} was rolled back${at}: ${detail.reason ?? 'no reason recorded'}.`;
       failure = failureOf(detail);
-      if (detail.reason?.startsWith('rollback requested by')) details.push('The rollback was asked for; nothing failed.');
-      else if (failure.decision) details.push(`Gate ${failure.decision.gate} decided ${failure.decision.decision} at ${failure.decision.at}; every stage done was undone in reverse.`);
+      if (detail.reason?.startsWith('rollback requested by'))
+        details.push('The rollback was asked for; nothing failed.');
+      else if (failure.decision)
+        details.push(
+          `Gate ${failure.decision.gate} decided ${failure.decision.decision} at ${failure.decision.at}; every stage done was undone in reverse.`,
+        );
       else if (failure.error) details.push(`What failed: ${failure.error}`);
       actions.push({ command: `handoff report ${id}`, does: 'write the run report' });
       break;
@@ -247,7 +351,8 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
           ? `Run ${id} failed${at} and its rollback did not finish: ${detail.error ?? detail.reason ?? 'no error recorded'}.`
           : `Run ${id} is rolling back${at}${live ? '' : ', but no executor is doing it (the rollback was interrupted)'}: ${detail.reason ?? ''}.`;
       failure = failureOf(detail);
-      if (!live || detail.state === 'failed') actions.push({ command: `handoff rollback ${id}`, does: 'carry on undoing what is left, in reverse' });
+      if (!live || detail.state === 'failed')
+        actions.push({ command: `handoff rollback ${id}`, does: 'carry on undoing what is left, in reverse' });
       break;
     }
     case 'aborted':
@@ -262,7 +367,9 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
       summary = `Run ${id} is ${detail.state}${at}${detail.reason ? `: ${detail.reason}` : ''}.`;
   }
   for (const request of detail.pendingRequests) {
-    details.push(`A ${request.action} was asked by ${request.by} at ${request.at}; the executor takes it at its next step boundary.`);
+    details.push(
+      `A ${request.action} was asked by ${request.by} at ${request.at}; the executor takes it at its next step boundary.`,
+    );
   }
   return {
     run: id,
@@ -291,7 +398,8 @@ export function formatExplanation(e: RunExplanation): string {
     lines.push('', 'It waits for:');
     for (const wait of e.waitingFor) lines.push(`  - ${wait.text}`);
   }
-  if (e.failure?.text) lines.push('', 'The decision that rolled it back:', ...e.failure.text.split('\n').map((l) => `  ${l}`));
+  if (e.failure?.text)
+    lines.push('', 'The decision that rolled it back:', ...e.failure.text.split('\n').map((l) => `  ${l}`));
   if (e.actions.length > 0) {
     lines.push('', 'What you can do:');
     for (const action of e.actions) lines.push(`  ${action.command}`, `      ${action.does}`);

@@ -75,7 +75,14 @@ interface LiveCheck {
 }
 
 /** The actions read; the action is the first key of a record's canonical line. */
-const WANTED = new Set(['stage-started', 'step-intent', 'approval-waiting', 'approval-webhook', 'gate-decided', 'check-measured']);
+const WANTED = new Set([
+  'stage-started',
+  'step-intent',
+  'approval-waiting',
+  'approval-webhook',
+  'gate-decided',
+  'check-measured',
+]);
 const ACTION_PREFIX = '{"action":"';
 
 function actionOf(text: string): string | null {
@@ -163,10 +170,12 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
         live = new Map(); // a new step: its gate starts with fresh counters
       } else if (action === 'approval-waiting') {
         const w = approvalWaiting.safeParse(details);
-        if (w.success) approvalWait = { stage: w.data.stage, roles: w.data.roles, timeoutMs: w.data.timeoutMs ?? null, at: time };
+        if (w.success)
+          approvalWait = { stage: w.data.stage, roles: w.data.roles, timeoutMs: w.data.timeoutMs ?? null, at: time };
       } else if (action === 'approval-webhook') {
         const w = webhookCall.safeParse(details);
-        if (w.success) webhooks.push({ ...w.data, status: w.data.status ?? null, error: w.data.error ?? null, at: time });
+        if (w.success)
+          webhooks.push({ ...w.data, status: w.data.status ?? null, error: w.data.error ?? null, at: time });
       } else if (action === 'gate-decided') {
         const g = gateDecided.safeParse(details);
         if (!g.success) continue;
@@ -205,8 +214,18 @@ export function readRunGates(options: ReadGatesOptions): RunGates {
     source = 'store';
     total = options.stored.length;
     for (const item of options.stored.slice(-limit)) {
-      const checks = (Array.isArray(item.details) ? item.details : []).map((c) => checkView(c, item.decidedAt)).filter((c): c is CheckView => c !== null);
-      const view: GateDecisionView = { seq: null, at: item.decidedAt, stage: item.stage, gate: item.stage, decision: item.outcome, reasons: item.reason ? [item.reason] : [], checks };
+      const checks = (Array.isArray(item.details) ? item.details : [])
+        .map((c) => checkView(c, item.decidedAt))
+        .filter((c): c is CheckView => c !== null);
+      const view: GateDecisionView = {
+        seq: null,
+        at: item.decidedAt,
+        stage: item.stage,
+        gate: item.stage,
+        decision: item.outcome,
+        reasons: item.reason ? [item.reason] : [],
+        checks,
+      };
       decisions.push(view);
       if (item.stage === options.stage) lastInStage = view;
     }

@@ -61,7 +61,9 @@ describe('the run lease', () => {
     const error = await run(store, stages, { ttlMs: 5_000, renewEveryMs: 1_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HandoffError);
     expect((error as HandoffError).code).toBe('lease.held');
-    expect((error as HandoffError).message).toMatch(/run r1 is being executed by .*\/\d+\/[0-9a-f]+ \(lease epoch 1, held until \d{4}-/);
+    expect((error as HandoffError).message).toMatch(
+      /run r1 is being executed by .*\/\d+\/[0-9a-f]+ \(lease epoch 1, held until \d{4}-/,
+    );
     release();
     expect((await first).run.state).toBe('succeeded');
     // Released at the end: the next executor does not wait for the expiry.

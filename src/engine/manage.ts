@@ -21,7 +21,13 @@ export async function resumeRun(env: EngineEnv, runId: string, until?: StageName
     if (!UNFINISHED_STATES.includes(run.state)) {
       throw new HandoffError('state.conflict', `run ${runId} is ${run.state}; there is nothing to resume`);
     }
-    return await executeAudited(env, { store, run, loaded: loadRunPlan(run), mode: 'forward', ...(until !== undefined ? { until } : {}) });
+    return await executeAudited(env, {
+      store,
+      run,
+      loaded: loadRunPlan(run),
+      mode: 'forward',
+      ...(until !== undefined ? { until } : {}),
+    });
   } finally {
     store.close();
   }
@@ -54,7 +60,11 @@ function checkState(run: RunRecord, action: ControlAction): void {
 async function request(env: EngineEnv, store: Store, run: RunRecord, action: ControlAction): Promise<ControlResult> {
   await withRunEvents(store, env, run.id, (events) => {
     store.requests.request(run.id, action, env.actor);
-    events.emit('control-requested', { action, by: env.actor, state: run.state }, { actor: env.actor, subject: run.id });
+    events.emit(
+      'control-requested',
+      { action, by: env.actor, state: run.state },
+      { actor: env.actor, subject: run.id },
+    );
   });
   env.logger.info(`asked the executor of run ${run.id} to ${action}; it acts at its next step boundary`);
   return { run: store.runs.get(run.id) as RunRecord, requested: true, completed: true };
@@ -83,7 +93,10 @@ export async function pauseOrAbort(env: EngineEnv, runId: string, action: 'pause
         const by = env.actor;
         const reason = action === 'pause' ? `paused by ${by}` : `aborted by ${by}`;
         store.fenced(lease.fence, () =>
-          store.runs.update(runId, action === 'pause' ? { state: 'paused', reason } : { state: 'aborted', reason, finished: true }),
+          store.runs.update(
+            runId,
+            action === 'pause' ? { state: 'paused', reason } : { state: 'aborted', reason, finished: true },
+          ),
         );
         const meta = { actor: by, subject: runId };
         if (action === 'pause') events.emit('run-paused', { reason }, meta);
@@ -114,7 +127,8 @@ export async function rollbackCommand(env: EngineEnv, runId: string): Promise<Co
       const outcome = await executeAudited(env, { store, run, loaded: loadRunPlan(run), mode: 'rollback' });
       return { run: outcome.run, requested: false, completed: outcome.completed };
     } catch (error) {
-      if (error instanceof HandoffError && error.code === 'lease.held') return await request(env, store, run, 'rollback');
+      if (error instanceof HandoffError && error.code === 'lease.held')
+        return await request(env, store, run, 'rollback');
       throw error;
     }
   } finally {
@@ -130,7 +144,10 @@ export interface ApproveInput {
 }
 
 /** `handoff approve RUN --stage S --as NAME --role R`: recorded with who, role and when; audited. */
-export async function approveRun(env: EngineEnv, input: ApproveInput): Promise<{ approval: ApprovalRecord; already: boolean }> {
+export async function approveRun(
+  env: EngineEnv,
+  input: ApproveInput,
+): Promise<{ approval: ApprovalRecord; already: boolean }> {
   if (!(STAGE_NAMES as readonly string[]).includes(input.stage)) {
     throw new InputError(`--stage: "${input.stage}" is not a stage; use one of ${STAGE_NAMES.join(', ')}`);
   }
@@ -142,10 +159,14 @@ export async function approveRun(env: EngineEnv, input: ApproveInput): Promise<{
     }
     const roles = requiredApprovals(loadRunPlan(run).plan, stage).map((item) => item.role);
     if (roles.length === 0) {
-      throw new InputError(`stage ${stage} of run ${run.id} needs no approval (the plan's spec.approvals has none before ${stage})`);
+      throw new InputError(
+        `stage ${stage} of run ${run.id} needs no approval (the plan's spec.approvals has none before ${stage})`,
+      );
     }
     if (!roles.includes(input.role)) {
-      throw new InputError(`role "${input.role}" cannot approve stage ${stage} of run ${run.id}; the plan asks for role ${roles.join(' or ')}`);
+      throw new InputError(
+        `role "${input.role}" cannot approve stage ${stage} of run ${run.id}; the plan asks for role ${roles.join(' or ')}`,
+      );
     }
     const existing = store.requests.approvals(run.id).find((item) => item.stage === stage && item.role === input.role);
     if (existing) return { approval: existing, already: true };

@@ -14,7 +14,10 @@ import { createRedactor } from '../common/redact.js';
 import type { StepContext } from './step.js';
 
 // Planning makes no adapter and writes nothing: a runtime over a directory that is never created.
-const deps = { checkpoint: () => {}, runtime: createRuntime({ stateDir: path.join(os.tmpdir(), 'handoff-planner-test-never-written') }) };
+const deps = {
+  checkpoint: () => {},
+  runtime: createRuntime({ stateDir: path.join(os.tmpdir(), 'handoff-planner-test-never-written') }),
+};
 
 describe('planRun', () => {
   it('lists the eight stages with skip reasons for a plan without data, traffic or processes', () => {
@@ -48,8 +51,19 @@ describe('planRun', () => {
         stages: [{ runId: 'r9', stage: 'preflight', state: 'running', reason: null, startedAt: '', finishedAt: null }],
         steps: [
           {
-            runId: 'r9', stage: 'preflight', step: 'resolve-secrets', key: 'r9/preflight/resolve-secrets', seq: 1,
-            epoch: 1, state: 'intent', attempts: 1, result: null, error: null, intentAt: '', doneAt: null, undoneAt: null,
+            runId: 'r9',
+            stage: 'preflight',
+            step: 'resolve-secrets',
+            key: 'r9/preflight/resolve-secrets',
+            seq: 1,
+            epoch: 1,
+            state: 'intent',
+            attempts: 1,
+            result: null,
+            error: null,
+            intentAt: '',
+            doneAt: null,
+            undoneAt: null,
           },
         ],
         approvals: [],
@@ -71,15 +85,29 @@ describe('planRun', () => {
 
 describe('defaultRegistry', () => {
   const ctx = (plan = testPlan()): StepContext => ({
-    runId: 'r', stage: 'preflight', key: 'r/preflight/x', epoch: 1, plan, events: createEventBus(),
-    logger: createSilentLogger(), redactor: createRedactor(), secrets: mapSecrets({}), signal: new AbortController().signal,
+    runId: 'r',
+    stage: 'preflight',
+    key: 'r/preflight/x',
+    epoch: 1,
+    plan,
+    events: createEventBus(),
+    logger: createSilentLogger(),
+    redactor: createRedactor(),
+    secrets: mapSecrets({}),
+    signal: new AbortController().signal,
     state: { get: () => undefined, set: () => {} },
   });
 
   it('builds real steps: the kubernetes platform refuses an unknown kubeconfig context, so does the gateway-api router', async () => {
     const plan = testPlan({
-      source: { platform: { kind: 'kubernetes', context: 'a', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'A' } } } },
-      target: { platform: { kind: 'kubernetes', context: 'b', namespace: 'n' }, databases: { orders: { url: { fromEnv: 'B' } } } },
+      source: {
+        platform: { kind: 'kubernetes', context: 'a', namespace: 'n' },
+        databases: { orders: { url: { fromEnv: 'A' } } },
+      },
+      target: {
+        platform: { kind: 'kubernetes', context: 'b', namespace: 'n' },
+        databases: { orders: { url: { fromEnv: 'B' } } },
+      },
       data: [{ database: 'orders' }],
       traffic: { router: { kind: 'gateway-api', route: 'orders' } },
     });
@@ -92,13 +120,21 @@ describe('defaultRegistry', () => {
       const platform = byName.preflight?.steps.find((s) => s.name === 'platform-preflight');
       // The kubernetes platform is built: it reads the kubeconfig, where context "a" does not exist (bad input, named).
       await expect(platform?.run(ctx(plan))).rejects.toBeInstanceOf(InputError);
-      await expect(platform?.run(ctx(plan))).rejects.toThrow(/kubeconfig context "a" does not exist|cannot read the kubeconfig/);
-      await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(/kubeconfig context "a" does not exist|cannot read the kubeconfig/);
+      await expect(platform?.run(ctx(plan))).rejects.toThrow(
+        /kubeconfig context "a" does not exist|cannot read the kubeconfig/,
+      );
+      await expect(byName.provision?.steps[0]?.run(ctx(plan))).rejects.toThrow(
+        /kubeconfig context "a" does not exist|cannot read the kubeconfig/,
+      );
       // The gateway-api driver is built too: its route lives in the source's context, which the kubeconfig lacks.
       const route = byName.cutover?.steps.find((s) => s.name === 'route-to-target');
-      await expect(route?.run(ctx(plan))).rejects.toThrow(/kubeconfig context "a" does not exist|cannot read the kubeconfig/);
+      await expect(route?.run(ctx(plan))).rejects.toThrow(
+        /kubeconfig context "a" does not exist|cannot read the kubeconfig/,
+      );
       expect(byName.replicate?.steps.map((s) => s.name)).toContain('pg-orders-initial-copy');
-      expect(byName.cutover?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['pg-orders-fence-source', 'route-to-target']));
+      expect(byName.cutover?.steps.map((s) => s.name)).toEqual(
+        expect.arrayContaining(['pg-orders-fence-source', 'route-to-target']),
+      );
     } finally {
       tmp.cleanup();
     }

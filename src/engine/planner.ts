@@ -99,7 +99,8 @@ export function planRun(options: PlanRunOptions): RunPlan {
     }));
     let status: PlannedStageStatus = 'pending';
     if (stage.skip) status = 'skipped';
-    else if (record?.state === 'done' || record?.state === 'skipped' || record?.state === 'undone') status = record.state;
+    else if (record?.state === 'done' || record?.state === 'skipped' || record?.state === 'undone')
+      status = record.state;
     else if (record) status = 'in-progress';
     return {
       name: stage.name,
@@ -122,7 +123,9 @@ export function planRun(options: PlanRunOptions): RunPlan {
 /** The plan as readable lines (what `handoff run --dry-run` prints without `-o json`). */
 export function formatRunPlan(runPlan: RunPlan): string {
   const lines: string[] = [];
-  const header = runPlan.runId ? `plan ${runPlan.plan}: resumes run ${runPlan.runId}` : `plan ${runPlan.plan}: a new run`;
+  const header = runPlan.runId
+    ? `plan ${runPlan.plan}: resumes run ${runPlan.runId}`
+    : `plan ${runPlan.plan}: a new run`;
   lines.push(header);
   lines.push(`  rollback on failure: ${runPlan.automaticRollback ? 'automatic' : 'pause the run'}`);
   if (runPlan.until) lines.push(`  stops after stage ${runPlan.until}`);
@@ -130,7 +133,9 @@ export function formatRunPlan(runPlan: RunPlan): string {
     const mark = stage.skip ? `skipped: ${stage.skip}` : stage.status;
     lines.push(`${index + 1}. ${stage.name} (${mark})`);
     for (const approval of stage.approvals) {
-      const state = approval.approvedBy ? `approved by ${approval.approvedBy}` : `waits up to ${approval.timeoutMs / 1000}s`;
+      const state = approval.approvedBy
+        ? `approved by ${approval.approvedBy}`
+        : `waits up to ${approval.timeoutMs / 1000}s`;
       lines.push(`   approval by role ${approval.role} (${state})`);
     }
     for (const step of stage.steps) {

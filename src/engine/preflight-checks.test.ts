@@ -35,32 +35,44 @@ function envFor(spec: Spec, router: () => Promise<TrafficRouter>): PreflightEnv 
 }
 
 const builtin = {
-  traffic: { router: { kind: 'builtin', listen: '127.0.0.1:0', admin: '127.0.0.1:1', adminToken: { fromEnv: 'TOKEN' } } },
+  traffic: {
+    router: { kind: 'builtin', listen: '127.0.0.1:0', admin: '127.0.0.1:1', adminToken: { fromEnv: 'TOKEN' } },
+  },
 } as Spec;
-const gateway = { traffic: { router: { kind: 'gateway-api', route: 'web' }, reads: { steps: [0.05, 50, 100] } } } as Spec;
+const gateway = {
+  traffic: { router: { kind: 'gateway-api', route: 'web' }, reads: { steps: [0.05, 50, 100] } },
+} as Spec;
 
 describe('the one preflight', () => {
   it('picks the checks by what the plan has: secrets always, the router only with a traffic section', () => {
     expect(preflightChecksFor(testPlan()).map((c) => c.step)).toEqual(['resolve-secrets']);
     expect(preflightChecksFor(testPlan(builtin)).map((c) => c.step)).toEqual(['resolve-secrets', 'router-preflight']);
-    expect(preflightChecksFor(testPlan({ ...builtin, workloads: { processes: [{ name: 'web', command: 'node' }] } } as Spec)).map((c) => c.component)).toEqual([
-      'secrets',
-      'platform',
-      'router',
-    ]);
+    expect(
+      preflightChecksFor(
+        testPlan({ ...builtin, workloads: { processes: [{ name: 'web', command: 'node' }] } } as Spec),
+      ).map((c) => c.component),
+    ).toEqual(['secrets', 'platform', 'router']);
   });
 
   it('reports a router that cannot be driven as router.unreachable, a blocker that stops the run', async () => {
     const env = envFor(builtin, async () => {
-      throw new AdapterError('router admin API at http://127.0.0.1:1 could not be reached: connect ECONNREFUSED', { retryable: true });
+      throw new AdapterError('router admin API at http://127.0.0.1:1 could not be reached: connect ECONNREFUSED', {
+        retryable: true,
+      });
     });
     const result = await runPreflight(env);
     expect(result.ok).toBe(false);
     expect(result.components.map((c) => c.component)).toEqual(['secrets', 'router']);
     expect(result.findings).toEqual([
-      expect.objectContaining({ id: 'router.unreachable', severity: 'blocker', message: expect.stringContaining('ECONNREFUSED') }),
+      expect.objectContaining({
+        id: 'router.unreachable',
+        severity: 'blocker',
+        message: expect.stringContaining('ECONNREFUSED'),
+      }),
     ]);
-    expect(blockersError(result.findings)?.message).toMatch(/^preflight found 1 blocker\(s\): router\.unreachable \(spec\.traffic\.router\)/);
+    expect(blockersError(result.findings)?.message).toMatch(
+      /^preflight found 1 blocker\(s\): router\.unreachable \(spec\.traffic\.router\)/,
+    );
   });
 
   it('reads what a weights-only router lacks from its capabilities, and finds a reachable router without blockers of its own', async () => {
@@ -80,14 +92,29 @@ describe('the one preflight', () => {
       step: 'extra-preflight',
       appliesTo: () => true,
       run: async () => ({
-        findings: [{ id: 'extra.something', severity: 'warning', subject: 'x', message: 'something to accept', remediation: 'accept it' }],
+        findings: [
+          {
+            id: 'extra.something',
+            severity: 'warning',
+            subject: 'x',
+            message: 'something to accept',
+            remediation: 'accept it',
+          },
+        ],
         details: { looked: 1 },
       }),
     };
     const checks = preflightChecksFor(testPlan(builtin), [...PREFLIGHT_CHECKS, extra]);
     expect(checks.map((c) => c.component)).toEqual(['secrets', 'router', 'extra']);
-    const result = await runPreflight(envFor(builtin, async () => createFakeRouter()), checks);
+    const result = await runPreflight(
+      envFor(builtin, async () => createFakeRouter()),
+      checks,
+    );
     expect(result.ok).toBe(true);
-    expect(result.components.at(-1)).toEqual({ component: 'extra', findings: [expect.objectContaining({ id: 'extra.something' })], details: { looked: 1 } });
+    expect(result.components.at(-1)).toEqual({
+      component: 'extra',
+      findings: [expect.objectContaining({ id: 'extra.something' })],
+      details: { looked: 1 },
+    });
   });
 });

@@ -87,7 +87,8 @@ function unreadablePaths(env: PreflightEnv): Set<string> {
   return new Set(kubernetesSecretFindings(env.plan, env.secrets).map((f) => f.subject));
 }
 
-const databaseUrlPath = (site: SiteName, database: string): string => formatPath(['spec', site, 'databases', database, 'url']);
+const databaseUrlPath = (site: SiteName, database: string): string =>
+  formatPath(['spec', site, 'databases', database, 'url']);
 
 /**
  * Secret references: a Kubernetes Secret that cannot be read is a `secret.unreadable` blocker; any
@@ -130,7 +131,8 @@ export const platformCheck: PreflightCheck = {
   appliesTo: (plan) => platformSites(plan).length > 0,
   async run(env) {
     const findings: Finding[] = [];
-    for (const site of platformSites(env.plan)) findings.push(...(await env.platform(site).preflight(env.platformContext)));
+    for (const site of platformSites(env.plan))
+      findings.push(...(await env.platform(site).preflight(env.platformContext)));
     return { findings };
   },
 };
@@ -180,8 +182,10 @@ export const routerCheck: PreflightCheck = {
         id: 'router.in-process',
         severity: 'warning',
         subject: 'spec.traffic.router',
-        message: 'the built-in router runs inside this handoff process: when the run ends, pauses or is interrupted, the router stops and clients lose the service',
-        remediation: 'run `handoff router` as its own process (a Deployment in Kubernetes) and give spec.traffic.router.admin and adminToken',
+        message:
+          'the built-in router runs inside this handoff process: when the run ends, pauses or is interrupted, the router stops and clients lose the service',
+        remediation:
+          'run `handoff router` as its own process (a Deployment in Kubernetes) and give spec.traffic.router.admin and adminToken',
       });
     }
     // An admin token that could not be read is secret.unreadable already; connecting would only say so again.
@@ -204,8 +208,11 @@ export const routerCheck: PreflightCheck = {
         id: 'router.unreachable',
         severity: 'blocker',
         subject: 'spec.traffic.router',
-        message: env.redactor.redact(`the router cannot be driven: ${error instanceof Error ? error.message : String(error)}`),
-        remediation: 'start `handoff router` with an admin address and token, and reference them in spec.traffic.router',
+        message: env.redactor.redact(
+          `the router cannot be driven: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+        remediation:
+          'start `handoff router` with an admin address and token, and reference them in spec.traffic.router',
       });
     }
     return { findings };
@@ -216,7 +223,10 @@ export const routerCheck: PreflightCheck = {
 export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [secretsCheck, platformCheck, dataCheck, routerCheck];
 
 /** The checks that apply to a plan, in order. */
-export function preflightChecksFor(plan: Migration, checks: readonly PreflightCheck[] = PREFLIGHT_CHECKS): PreflightCheck[] {
+export function preflightChecksFor(
+  plan: Migration,
+  checks: readonly PreflightCheck[] = PREFLIGHT_CHECKS,
+): PreflightCheck[] {
   return checks.filter((check) => check.appliesTo(plan));
 }
 
@@ -224,7 +234,10 @@ export function preflightChecksFor(plan: Migration, checks: readonly PreflightCh
  * The one preflight: runs the given checks (by default every one that applies to the plan) in order
  * and returns their findings per component and together. The run's stage passes one check per step.
  */
-export async function runPreflight(env: PreflightEnv, checks: readonly PreflightCheck[] = preflightChecksFor(env.plan)): Promise<PreflightResult> {
+export async function runPreflight(
+  env: PreflightEnv,
+  checks: readonly PreflightCheck[] = preflightChecksFor(env.plan),
+): Promise<PreflightResult> {
   const components: ComponentFindings[] = [];
   for (const check of checks) {
     const result = await check.run(env);

@@ -31,7 +31,11 @@ export interface PreflightPlanOptions {
 }
 
 export async function preflightPlan(loaded: LoadedPlan, options: PreflightPlanOptions): Promise<PreflightResult> {
-  const secrets = resolveSecrets(loaded, { env: options.env, cwd: path.dirname(options.planFile), redactor: options.redactor });
+  const secrets = resolveSecrets(loaded, {
+    env: options.env,
+    cwd: path.dirname(options.planFile),
+    redactor: options.redactor,
+  });
   await loadKubernetesSecrets(secrets, options.redactor, options.signal);
   const runtime = createRuntime({ stateDir: options.stateDir });
   const values = new Map<string, unknown>();
@@ -52,7 +56,10 @@ export async function preflightPlan(loaded: LoadedPlan, options: PreflightPlanOp
     },
   };
   try {
-    return await runPreflight(preflightEnvOf(ctx, () => runtime), ...(options.checks ? [options.checks] : []));
+    return await runPreflight(
+      preflightEnvOf(ctx, () => runtime),
+      ...(options.checks ? [options.checks] : []),
+    );
   } finally {
     await runtime.close();
   }

@@ -165,38 +165,55 @@ export async function executeAudited(env: EngineEnv, input: ExecuteInput): Promi
   // its password registered here, before anything is sent or written).
   const sink = chooseCheckpointSink({ env: env.env, redactor: env.redactor, plan: { plan: loaded.plan, secrets } });
   const runtime = env.runtime ?? createRuntime({ stateDir: env.stateDir });
-  const outcome = await withRunEvents(store, env, run.id, async (events, trail) => {
-    const registry = env.registry ?? defaultRegistry;
-    const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason), runtime });
-    // The router's statistics from the first step to the end (traffic-telemetry.ts); stopped before the router closes.
-    const telemetry = startRunTelemetry({ runId: run.id, plan: loaded.plan, events, logger: env.logger, redactor: env.redactor, secrets, runtime, ...(env.telemetryIntervalMs !== undefined ? { intervalMs: env.telemetryIntervalMs } : {}) });
-    try {
-      return await executeRun({
-      store,
-      runId: run.id,
-      plan: loaded.plan,
-      stages,
-      secrets,
-      redactor: env.redactor,
-      logger: env.logger,
-      events,
-      mode: input.mode,
-      actor: env.actor,
-      ...(input.until !== undefined ? { until: input.until } : {}),
-      ...(env.lease ? { lease: env.lease } : {}),
-      ...(env.pollMs !== undefined ? { pollMs: env.pollMs } : {}),
+  const outcome = await withRunEvents(
+    store,
+    env,
+    run.id,
+    async (events, trail) => {
+      const registry = env.registry ?? defaultRegistry;
+      const stages = registry(loaded.plan, { checkpoint: (reason) => void trail.checkpoint(reason), runtime });
+      // The router's statistics from the first step to the end (traffic-telemetry.ts); stopped before the router closes.
+      const telemetry = startRunTelemetry({
+        runId: run.id,
+        plan: loaded.plan,
+        events,
+        logger: env.logger,
+        redactor: env.redactor,
+        secrets,
+        runtime,
+        ...(env.telemetryIntervalMs !== undefined ? { intervalMs: env.telemetryIntervalMs } : {}),
       });
-    } finally {
-      await telemetry?.stop();
-      if (!env.runtime) await runtime.close();
-    }
-  }, sink);
+      try {
+        return await executeRun({
+          store,
+          runId: run.id,
+          plan: loaded.plan,
+          stages,
+          secrets,
+          redactor: env.redactor,
+          logger: env.logger,
+          events,
+          mode: input.mode,
+          actor: env.actor,
+          ...(input.until !== undefined ? { until: input.until } : {}),
+          ...(env.lease ? { lease: env.lease } : {}),
+          ...(env.pollMs !== undefined ? { pollMs: env.pollMs } : {}),
+        });
+      } finally {
+        await telemetry?.stop();
+        if (!env.runtime) await runtime.close();
+      }
+    },
+    sink,
+  );
   if (env.report !== false) {
     try {
       const file = writeRunReport({ stateDir: env.stateDir, runId: run.id, format: 'html', redactor: env.redactor });
       env.logger.info(`report written to ${file}`);
     } catch (error) {
-      env.logger.warn('the run report could not be written', { error: error instanceof Error ? error.message : String(error) });
+      env.logger.warn('the run report could not be written', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
   return outcome;

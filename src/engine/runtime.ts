@@ -59,7 +59,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let router: OwnedRouter | null = options.overrides?.router ?? null;
   let routerMaking: Promise<OwnedRouter> | null = null;
   let dataPlane: DataPlane | null = options.overrides?.dataPlane ?? null;
-  const platforms = new Map<SiteName, Platform>(Object.entries(options.overrides?.platforms ?? {}) as Array<[SiteName, Platform]>);
+  const platforms = new Map<SiteName, Platform>(
+    Object.entries(options.overrides?.platforms ?? {}) as Array<[SiteName, Platform]>,
+  );
 
   return {
     stateDir: options.stateDir,

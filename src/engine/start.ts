@@ -49,7 +49,10 @@ export function dryRun(env: EngineEnv, loaded: LoadedPlan, until: StageName | nu
     const unfinished = store?.runs.findUnfinished(loaded.plan.metadata.name);
     if (!store || !unfinished) return { runPlan: planRun({ plan: loaded.plan, stages, until }), refusal: null };
     if (unfinished.planHash !== loaded.hash) {
-      return { runPlan: planRun({ plan: loaded.plan, stages, until }), refusal: changedPlanError(unfinished, loaded).message };
+      return {
+        runPlan: planRun({ plan: loaded.plan, stages, until }),
+        refusal: changedPlanError(unfinished, loaded).message,
+      };
     }
     const observed = {
       id: unfinished.id,

@@ -81,7 +81,14 @@ export interface RunInspection {
 export const DEFAULT_DECISIONS = 10;
 
 function summary(run: RunRecord): RunSummary {
-  return { id: run.id, plan: run.planName, stage: run.stage, state: run.state, started: run.startedAt, updated: run.updatedAt };
+  return {
+    id: run.id,
+    plan: run.planName,
+    stage: run.stage,
+    state: run.state,
+    started: run.startedAt,
+    updated: run.updatedAt,
+  };
 }
 
 export function listRuns(env: EngineEnv): RunSummary[] {
@@ -111,15 +118,24 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
       const loaded = loadRunPlan(run);
       plan = loaded.plan;
       const stages = (env.registry ?? defaultRegistry)(loaded.plan, planningDeps(env));
-      planned = planRun({ plan: loaded.plan, stages, observed: { id: run.id, state: run.state, stages: recordedStages, steps, approvals } });
+      planned = planRun({
+        plan: loaded.plan,
+        stages,
+        observed: { id: run.id, state: run.state, stages: recordedStages, steps, approvals },
+      });
     } catch (error) {
       if (!(error instanceof HandoffError)) throw error;
     }
-    const names = planned ? planned.stages.map((stage) => stage.name as string) : recordedStages.map((stage) => stage.stage);
+    const names = planned
+      ? planned.stages.map((stage) => stage.name as string)
+      : recordedStages.map((stage) => stage.stage);
     const stageViews = names.map((name): StageView => {
       const recorded = recordedStages.find((item) => item.stage === name);
       const plannedStage = planned?.stages.find((item) => item.name === name);
-      const stepNames = new Set([...(plannedStage?.steps.map((step) => step.name) ?? []), ...steps.filter((s) => s.stage === name).map((s) => s.step)]);
+      const stepNames = new Set([
+        ...(plannedStage?.steps.map((step) => step.name) ?? []),
+        ...steps.filter((s) => s.stage === name).map((s) => s.step),
+      ]);
       return {
         name,
         state: recorded?.state ?? (plannedStage?.skip ? 'will be skipped' : 'pending'),
@@ -146,7 +162,13 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
     });
     const lease = store.leases.get(run.id);
     const stored = store.records.gateDecisions(run.id);
-    const gates = readRunGates({ stateDir: env.stateDir, runId: run.id, stage: run.stage, stored, limit: options.decisions ?? DEFAULT_DECISIONS });
+    const gates = readRunGates({
+      stateDir: env.stateDir,
+      runId: run.id,
+      stage: run.stage,
+      stored,
+      limit: options.decisions ?? DEFAULT_DECISIONS,
+    });
     const detail: RunDetail = {
       ...summary(run),
       planHash: run.planHash,
@@ -157,7 +179,9 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
       finished: run.finishedAt,
       stages: stageViews,
       approvals: approvals.map((item) => ({ stage: item.stage, by: item.by, role: item.role, at: item.approvedAt })),
-      pendingRequests: store.requests.pending(run.id).map((item) => ({ action: item.action, by: item.requestedBy, at: item.requestedAt })),
+      pendingRequests: store.requests
+        .pending(run.id)
+        .map((item) => ({ action: item.action, by: item.requestedBy, at: item.requestedAt })),
       lease: lease
         ? {
             holder: lease.holder,
@@ -166,7 +190,12 @@ export function inspectRun(env: EngineEnv, runId: string, options: { decisions?:
             live: lease.expiresAt > Date.now() && !holderIsDead(lease.holder),
           }
         : null,
-      gateDecisions: stored.map((item) => ({ stage: item.stage, outcome: item.outcome, reason: item.reason, at: item.decidedAt })),
+      gateDecisions: stored.map((item) => ({
+        stage: item.stage,
+        outcome: item.outcome,
+        reason: item.reason,
+        at: item.decidedAt,
+      })),
       currentGate: gates.current,
       lastDecisions: gates.decisions,
       approvalWebhooks: gates.webhooks,

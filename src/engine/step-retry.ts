@@ -66,7 +66,9 @@ export async function attemptStep(
       const record = session.store.steps.get(session.runId, stage.name, step.name);
       // A done record means the step's effects are in place: never run it again.
       if (record?.state === 'done') return { kind: 'done', result: record.result, attempts: attempt - 1 };
-      const again = write(session, () => session.store.steps.intent(session.runId, stage.name, step.name, session.fence.epoch));
+      const again = write(session, () =>
+        session.store.steps.intent(session.runId, stage.name, step.name, session.fence.epoch),
+      );
       emit(session, 'step-intent', { stage: stage.name, step: step.name, key, epoch: again.epoch, attempt }, key);
     }
     try {

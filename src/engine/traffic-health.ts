@@ -56,7 +56,16 @@ export function summarizeTraffic(samples: StampedSample[]): RunTraffic {
   const stages = new Map<string, StageTraffic>();
   for (const { stage, sample } of samples) {
     const name = stage ?? 'unknown';
-    const acc = stages.get(name) ?? { stage: name, observedMs: 0, samples: 0, requests: 0, errors: 0, worstP99Ms: null, worstP99Site: null, worstErrorRate: null };
+    const acc = stages.get(name) ?? {
+      stage: name,
+      observedMs: 0,
+      samples: 0,
+      requests: 0,
+      errors: 0,
+      worstP99Ms: null,
+      worstP99Site: null,
+      worstErrorRate: null,
+    };
     acc.observedMs += sample.windowMs;
     acc.samples++;
     let requests = 0;
@@ -86,7 +95,13 @@ export function summarizeTraffic(samples: StampedSample[]): RunTraffic {
           CLASSES.map((cls): ClassHealth => {
             const c = classes[cls];
             const seconds = last.sample.windowMs / 1000;
-            return { site, cls, requestsPerSecond: seconds > 0 ? c.requests / seconds : 0, errorRate: c.errorRate, p99Ms: c.p99Ms };
+            return {
+              site,
+              cls,
+              requestsPerSecond: seconds > 0 ? c.requests / seconds : 0,
+              errorRate: c.errorRate,
+              p99Ms: c.p99Ms,
+            };
           }),
         ),
       }

@@ -27,7 +27,9 @@ function counters() {
 }
 
 function samplesOf(events: HandoffEvent[]): Array<TrafficSampleEvent & { subject: string }> {
-  return events.filter((e) => e.type === 'traffic-sample').map((e) => ({ ...(e.data as TrafficSampleEvent), subject: e.subject }));
+  return events
+    .filter((e) => e.type === 'traffic-sample')
+    .map((e) => ({ ...(e.data as TrafficSampleEvent), subject: e.subject }));
 }
 
 async function settle(): Promise<void> {
@@ -108,8 +110,12 @@ describe('whole-run traffic telemetry', () => {
   });
 
   it('a router that restarted counts from zero: the window holds its new counts alone', () => {
-    const before: RouterStatsInput = { sites: { source: { reads: { requests: 500, errors: 5 }, writes: { requests: 50, errors: 0 } } } };
-    const now: RouterStatsInput = { sites: { source: { reads: { requests: 20, errors: 1 }, writes: { requests: 60, errors: 0 } } } };
+    const before: RouterStatsInput = {
+      sites: { source: { reads: { requests: 500, errors: 5 }, writes: { requests: 50, errors: 0 } } },
+    };
+    const now: RouterStatsInput = {
+      sites: { source: { reads: { requests: 20, errors: 1 }, writes: { requests: 60, errors: 0 } } },
+    };
     const sample = sampleBetween(now, before, 1000);
     expect(sample.sites.source?.reads).toMatchObject({ requests: 20, errors: 1 });
     expect(sample.sites.source?.writes).toMatchObject({ requests: 10, errors: 0, errorRate: 0 });

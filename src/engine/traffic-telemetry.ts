@@ -46,11 +46,21 @@ function classSample(a: RouterClassStats, b: RouterClassStats | undefined): Clas
   const requests = a.requests - (base?.requests ?? 0);
   const errors = Math.max(0, a.errors - (base?.errors ?? 0));
   const window = latencyWindow(base?.latencyBuckets, a.latencyBuckets ?? []);
-  return { requests, errors, errorRate: requests === 0 ? null : errors / requests, p50Ms: window.p50Ms, p99Ms: window.p99Ms };
+  return {
+    requests,
+    errors,
+    errorRate: requests === 0 ? null : errors / requests,
+    p50Ms: window.p50Ms,
+    p99Ms: window.p99Ms,
+  };
 }
 
 /** The window between two cumulative readings of the router's statistics. Pure. */
-export function sampleBetween(now: RouterStatsInput, before: RouterStatsInput | null, windowMs: number): TrafficSampleEvent {
+export function sampleBetween(
+  now: RouterStatsInput,
+  before: RouterStatsInput | null,
+  windowMs: number,
+): TrafficSampleEvent {
   const sites: TrafficSampleEvent['sites'] = {};
   for (const [site, classes] of Object.entries(now.sites)) {
     const prev = before?.sites[site];
@@ -158,7 +168,10 @@ export function createTrafficTelemetry(options: TrafficTelemetryOptions, deps: T
       if (bus !== null) await tick(true);
       await polling;
       detach();
-      if (counts.failed > 0) deps.logger?.warn(`traffic telemetry: ${counts.failed} router snapshots failed and were skipped`, { ...counts });
+      if (counts.failed > 0)
+        deps.logger?.warn(`traffic telemetry: ${counts.failed} router snapshots failed and were skipped`, {
+          ...counts,
+        });
     },
     counts: () => ({ ...counts }),
   };
@@ -209,7 +222,9 @@ export function startRunTelemetry(input: RunTelemetryInput): TrafficTelemetry | 
         const router = await input.runtime.router(ctx);
         const snapshot = await Promise.race([
           router.snapshot(),
-          new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+          new Promise<never>((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+          ),
         ]);
         return snapshot.stats;
       },

@@ -18,7 +18,9 @@ describe('decodePlanBytes', () => {
   });
 
   it('refuses UTF-16, with a hint', () => {
-    expect(refusal(Buffer.from('\uFEFFa: 1', 'utf16le'))).toBe('f.yaml:1:1: the file is UTF-16 or UTF-32 encoded; save it as UTF-8');
+    expect(refusal(Buffer.from('\uFEFFa: 1', 'utf16le'))).toBe(
+      'f.yaml:1:1: the file is UTF-16 or UTF-32 encoded; save it as UTF-8',
+    );
   });
 
   it('refuses binary content at its first NUL byte', () => {

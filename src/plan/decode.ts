@@ -74,6 +74,11 @@ export function decodePlanBytes(bytes: Uint8Array, file: string): string {
   } catch {
     const bad = Math.max(0, firstInvalidUtf8(bytes));
     const value = (bytes[bad] ?? 0).toString(16).padStart(2, '0');
-    return fail(file, bytes, bad, `the file is not valid UTF-8 (byte 0x${value} at byte offset ${bad}); save it as UTF-8`);
+    return fail(
+      file,
+      bytes,
+      bad,
+      `the file is not valid UTF-8 (byte 0x${value} at byte offset ${bad}); save it as UTF-8`,
+    );
   }
 }

@@ -50,7 +50,13 @@ describe('loadPlanText', () => {
     const text = designExample.replace('  name: orders-to-gke', '  name: orders-to-gke\n  lables: { a: b }');
     const error = planError(() => loadPlanText(text, 'plan.yaml'));
     expect(error.issues).toEqual([
-      { file: 'plan.yaml', line: 5, column: 3, path: 'metadata.lables', message: 'unknown field "lables"; did you mean "labels"?' },
+      {
+        file: 'plan.yaml',
+        line: 5,
+        column: 3,
+        path: 'metadata.lables',
+        message: 'unknown field "lables"; did you mean "labels"?',
+      },
     ]);
   });
 

@@ -45,7 +45,8 @@ function sizeMessage(size: string, max: number): string {
 function readBounded(file: string, max: number): Buffer {
   const unreadable = (error: unknown): PlanError => {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
     return fileIssue(file, `cannot read the plan file: ${reason}`);
   };
   // Only regular files: opening a FIFO would wait for a writer, a device could be endless.

@@ -15,7 +15,9 @@ describe('docs/plan-reference.md', () => {
 
   it('lists every field of the DESIGN.md example with its type and default', () => {
     const text = renderPlanReference();
-    expect(text).toContain('| `spec.traffic.reads.steps` | list of number (at least 1 item, each > 0, each ≤ 100) | `[1,5,25,50,100]` |');
+    expect(text).toContain(
+      '| `spec.traffic.reads.steps` | list of number (at least 1 item, each > 0, each ≤ 100) | `[1,5,25,50,100]` |',
+    );
     expect(text).toContain('| `spec.source.databases.<name>.url` | string or secret reference | required |');
     expect(text).toContain('| `spec.traffic.router.listen` | string | required | (kind "builtin")');
     expect(text).toContain('| `router.error_rate` |');

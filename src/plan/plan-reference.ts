@@ -28,7 +28,12 @@ function options(node: Json): Json[] {
 /** A union of `{ fromEnv }`, `{ fromFile }`, `{ fromSecret }` objects. */
 function isSecretRef(node: Json): boolean {
   const opts = options(node);
-  return opts.length > 0 && opts.every((option) => isObject(option.properties) && Object.keys(option.properties).some((key) => key.startsWith('from')));
+  return (
+    opts.length > 0 &&
+    opts.every(
+      (option) => isObject(option.properties) && Object.keys(option.properties).some((key) => key.startsWith('from')),
+    )
+  );
 }
 
 /** The property whose `const` tells the options of a union apart (`kind`). */
@@ -38,7 +43,9 @@ function discriminator(node: Json): string | undefined {
   const first = opts[0]?.properties;
   if (!isObject(first)) return undefined;
   return Object.keys(first).find((key) =>
-    opts.every((option) => isObject(option.properties) && isObject(option.properties[key]) && 'const' in option.properties[key]),
+    opts.every(
+      (option) => isObject(option.properties) && isObject(option.properties[key]) && 'const' in option.properties[key],
+    ),
   );
 }
 
@@ -50,7 +57,9 @@ function typeOf(node: Json): string {
   if (opts.length > 0) {
     const disc = discriminator(node);
     if (disc !== undefined) {
-      const kinds = opts.map((option) => JSON.stringify((option.properties as Json)[disc] && ((option.properties as Json)[disc] as Json).const));
+      const kinds = opts.map((option) =>
+        JSON.stringify((option.properties as Json)[disc] && ((option.properties as Json)[disc] as Json).const),
+      );
       return `object, by \`${disc}\`: ${kinds.map((kind) => `\`${kind}\``).join(', ')}`;
     }
     return opts.map(typeOf).join(' or ');
@@ -60,7 +69,8 @@ function typeOf(node: Json): string {
     if (isObject(node.additionalProperties)) return `map of ${typeOf(node.additionalProperties)}`;
     return 'object';
   }
-  if (node.type === 'string' && typeof node.pattern === 'string' && node.pattern.includes('ms|s|m|h')) return 'duration';
+  if (node.type === 'string' && typeof node.pattern === 'string' && node.pattern.includes('ms|s|m|h'))
+    return 'duration';
   if (node.type === 'string' && node.format === 'uri') return 'URL';
   if (node.type === 'integer') return 'integer';
   if (Array.isArray(node.type)) return node.type.join(' or ');
@@ -69,7 +79,8 @@ function typeOf(node: Json): string {
 
 function limits(node: Json): string {
   const parts: string[] = [];
-  const bounded = (value: unknown): value is number => typeof value === 'number' && Math.abs(value) < Number.MAX_SAFE_INTEGER;
+  const bounded = (value: unknown): value is number =>
+    typeof value === 'number' && Math.abs(value) < Number.MAX_SAFE_INTEGER;
   if (bounded(node.minimum)) parts.push(`≥ ${node.minimum}`);
   if (typeof node.exclusiveMinimum === 'number') parts.push(`> ${node.exclusiveMinimum}`);
   if (bounded(node.maximum)) parts.push(`≤ ${node.maximum}`);
@@ -112,7 +123,12 @@ function walkProperties(node: Json, path: string, rows: Row[], note: string, ski
     if (!isObject(child)) continue;
     const childPath = path === '' ? key : `${path}.${key}`;
     if (key === skip) {
-      rows.push({ path: childPath, type: typeOf(child), default: 'required', description: `${note}${String(child.description ?? '')}` });
+      rows.push({
+        path: childPath,
+        type: typeOf(child),
+        default: 'required',
+        description: `${note}${String(child.description ?? '')}`,
+      });
       continue;
     }
     walk(child, childPath, required.includes(key), rows, note);
@@ -142,9 +158,9 @@ export function renderPlanReference(): string {
     '',
     '- `{ fromEnv: NAME }`: the value of an environment variable (set and non-empty);',
     "- `{ fromFile: PATH }`: the content of a file, relative to the plan's directory (one trailing newline trimmed);",
-    '- `{ fromSecret: { name, key, namespace?, context? } }`: a key of a Kubernetes Secret, read with the site\'s kubeconfig',
+    "- `{ fromSecret: { name, key, namespace?, context? } }`: a key of a Kubernetes Secret, read with the site's kubeconfig",
     "  (`GET` on the Secret; `namespace` and `context` default to the site's) when `handoff preflight -f` or a run needs it,",
-    '  held in memory only (one trailing newline trimmed). Only on a Kubernetes site; outside the sites (the router\'s',
+    "  held in memory only (one trailing newline trimmed). Only on a Kubernetes site; outside the sites (the router's",
     '  `adminToken`) give `context` and `namespace`. `handoff validate` does not read clusters: preflight reports a Secret',
     '  that cannot be read as `secret.unreadable` (not found, key missing, forbidden by RBAC) and the run stops in preflight.',
     '',

@@ -85,7 +85,8 @@ function checkOne(ctx: RuleContext, base: PlanPath, check: CheckSpec, prometheus
   }
   if (provider === 'router') {
     const router = plan.spec.traffic?.router;
-    if (router === undefined) report([...path, 'metric'], `metric ${check.metric} is measured by the router; this plan has no spec.traffic`);
+    if (router === undefined)
+      report([...path, 'metric'], `metric ${check.metric} is measured by the router; this plan has no spec.traffic`);
     else if (router.kind !== 'builtin') {
       report(
         [...path, 'metric'],
@@ -95,8 +96,16 @@ function checkOne(ctx: RuleContext, base: PlanPath, check: CheckSpec, prometheus
   }
   if (provider !== 'webhook') {
     const relative = check.relativeToSource;
-    if (check.max === undefined && check.min === undefined && relative?.warn === undefined && relative?.fail === undefined) {
-      report(path, `check "${check.name}" has no threshold, so it could never fail; set max, min or relativeToSource.fail`);
+    if (
+      check.max === undefined &&
+      check.min === undefined &&
+      relative?.warn === undefined &&
+      relative?.fail === undefined
+    ) {
+      report(
+        path,
+        `check "${check.name}" has no threshold, so it could never fail; set max, min or relativeToSource.fail`,
+      );
     }
   }
   if (check.min !== undefined && check.max !== undefined && check.min > check.max) {
@@ -104,7 +113,10 @@ function checkOne(ctx: RuleContext, base: PlanPath, check: CheckSpec, prometheus
   }
   const relative = check.relativeToSource;
   if (relative?.warn !== undefined && relative.fail !== undefined && relative.warn > relative.fail) {
-    report([...path, 'relativeToSource', 'warn'], `warn (${relative.warn}) is above fail (${relative.fail}); warn should come first`);
+    report(
+      [...path, 'relativeToSource', 'warn'],
+      `warn (${relative.warn}) is above fail (${relative.fail}); warn should come first`,
+    );
   }
 }
 
@@ -116,7 +128,10 @@ const checks: Rule = (ctx) => {
       const checkPath = [...path, 'checks', index];
       const earlier = first.get(check.name);
       if (earlier !== undefined) {
-        ctx.report([...checkPath, 'name'], `check name "${check.name}" is already used by ${formatPath([...path, 'checks', earlier])}`);
+        ctx.report(
+          [...checkPath, 'name'],
+          `check name "${check.name}" is already used by ${formatPath([...path, 'checks', earlier])}`,
+        );
       } else first.set(check.name, index);
       checkOne(ctx, checkPath, check, analysis.prometheus?.url ?? planUrl);
     });

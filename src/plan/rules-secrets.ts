@@ -53,14 +53,22 @@ function checkNoCredentials(ctx: RuleContext, path: PlanPath, text: string | und
   try {
     const url = new URL(text);
     if (url.password !== '' || url.username !== '') {
-      ctx.report(path, 'the URL holds credentials (user:password@); a plan must not contain secrets, remove them from the URL');
+      ctx.report(
+        path,
+        'the URL holds credentials (user:password@); a plan must not contain secrets, remove them from the URL',
+      );
     }
   } catch {
     // The schema has checked the URL already.
   }
 }
 
-function sameReference(plan: Migration, name: string, a: string | SecretRef, b: string | SecretRef): string | undefined {
+function sameReference(
+  plan: Migration,
+  name: string,
+  a: string | SecretRef,
+  b: string | SecretRef,
+): string | undefined {
   if (typeof a === 'string' || typeof b === 'string') return a === b ? 'the same URL' : undefined;
   if ('fromEnv' in a && 'fromEnv' in b && a.fromEnv === b.fromEnv) return `the same environment variable ${a.fromEnv}`;
   if ('fromFile' in a && 'fromFile' in b && a.fromFile === b.fromFile) return `the same file ${a.fromFile}`;
@@ -68,7 +76,12 @@ function sameReference(plan: Migration, name: string, a: string | SecretRef, b: 
     const from = locateKubernetesRef(plan, ['spec', 'source', 'databases', name, 'url'], a);
     const to = locateKubernetesRef(plan, ['spec', 'target', 'databases', name, 'url'], b);
     if ('problem' in from || 'problem' in to) return undefined;
-    if (from.context === to.context && from.namespace === to.namespace && from.name === to.name && from.key === to.key) {
+    if (
+      from.context === to.context &&
+      from.namespace === to.namespace &&
+      from.name === to.name &&
+      from.key === to.key
+    ) {
       return `the same Kubernetes Secret key (${from.namespace}/${from.name} key ${from.key}, context ${from.context})`;
     }
   }
@@ -105,7 +118,9 @@ const urlsWithoutCredentials: Rule = (ctx) => {
     checkNoCredentials(ctx, [...path, 'prometheus', 'url'], analysis.prometheus?.url);
     analysis.checks?.forEach((check, index) => checkNoCredentials(ctx, [...path, 'checks', index, 'url'], check.url));
   }
-  spec.approvals.forEach((approval, index) => checkNoCredentials(ctx, ['spec', 'approvals', index, 'webhook'], approval.webhook));
+  spec.approvals.forEach((approval, index) =>
+    checkNoCredentials(ctx, ['spec', 'approvals', index, 'webhook'], approval.webhook),
+  );
   const sink = spec.audit?.sink;
   if (sink && 'webhook' in sink) checkNoCredentials(ctx, ['spec', 'audit', 'sink', 'webhook', 'url'], sink.webhook.url);
 };
@@ -128,4 +143,9 @@ const kubernetesReferences: Rule = (ctx) => {
   }
 };
 
-export const secretRules: readonly Rule[] = [literalDatabaseUrls, distinctDatabases, urlsWithoutCredentials, kubernetesReferences];
+export const secretRules: readonly Rule[] = [
+  literalDatabaseUrls,
+  distinctDatabases,
+  urlsWithoutCredentials,
+  kubernetesReferences,
+];

@@ -62,7 +62,9 @@ describe('cross-field rules', () => {
   });
 
   it('data entries name databases of both sites, once, with valid table patterns', () => {
-    const text = plan('  data:\n    - { database: app, tables: ["public.*", "sales.orders", "bad name", "pub*.x"] }\n    - { database: app }\n');
+    const text = plan(
+      '  data:\n    - { database: app, tables: ["public.*", "sales.orders", "bad name", "pub*.x"] }\n    - { database: app }\n',
+    );
     expect(messages(text)).toEqual([
       '16:61 spec.data[0].tables[2]: "bad name" is not a table name or pattern; write schema.table or schema.* (quote unusual names: "My Schema"."Orders")',
       '16:73 spec.data[0].tables[3]: "pub*.x": a wildcard may only stand for a whole table name (schema.*)',
@@ -84,7 +86,10 @@ describe('cross-field rules', () => {
   });
 
   it('traffic needs both endpoints and a listen address', () => {
-    const text = plan(traffic.replace('"127.0.0.1:8080"', '"8080"')).replace('    endpoint: http://127.0.0.1:9002\n', '');
+    const text = plan(traffic.replace('"127.0.0.1:8080"', '"8080"')).replace(
+      '    endpoint: http://127.0.0.1:9002\n',
+      '',
+    );
     expect(messages(text)).toEqual([
       '10:3 spec.target: spec.traffic moves requests between the sites, so the target site needs an endpoint (endpoint: http://HOST:PORT)',
       '15:38 spec.traffic.router.listen: "8080" is not an address to listen on; write HOST:PORT, for example 0.0.0.0:8080',
@@ -104,11 +109,16 @@ describe('cross-field rules', () => {
   });
 
   it('workloads fit the platforms: processes need a local site, selectors a Kubernetes one', () => {
-    const k8s = plan('  workloads:\n    processes: [{ name: web, command: node }]\n', { source: 'kubernetes', target: 'kubernetes' });
+    const k8s = plan('  workloads:\n    processes: [{ name: web, command: node }]\n', {
+      source: 'kubernetes',
+      target: 'kubernetes',
+    });
     expect(messages(k8s)).toEqual([
       '16:5 spec.workloads.processes: processes are workloads of the local platform, and neither site uses platform kind local',
     ]);
-    const local = plan('  workloads:\n    selector: { app: web }\n    processes:\n      - { name: web, command: node }\n      - { name: web, command: node }\n');
+    const local = plan(
+      '  workloads:\n    selector: { app: web }\n    processes:\n      - { name: web, command: node }\n      - { name: web, command: node }\n',
+    );
     expect(messages(local)).toEqual([
       '16:5 spec.workloads.selector: selector applies to Kubernetes workloads, and neither site uses platform kind kubernetes',
       '19:17 spec.workloads.processes[1].name: process name "web" is used twice',
@@ -117,15 +127,23 @@ describe('cross-field rules', () => {
   });
 
   it('refuses a literal password anywhere in a database URL, and credentials in other URLs, without echoing them', () => {
-    for (const url of ['postgresql://app:Secr3tPw@db/app', 'postgresql://app@db/app?password=Secr3tPw', 'host=db password=Secr3tPw']) {
+    for (const url of [
+      'postgresql://app:Secr3tPw@db/app',
+      'postgresql://app@db/app?password=Secr3tPw',
+      'host=db password=Secr3tPw',
+    ]) {
       const text = plan().replace('{ fromEnv: SOURCE_APP_DB }', JSON.stringify(url));
       const found = problems(text);
       expect(found).toHaveLength(1);
       expect(found[0]).toMatchObject({ line: 9, column: 19, path: 'spec.source.databases.app.url' });
-      expect(found[0]?.message).toMatch(/literal password.*url: \{ fromEnv: SOURCE_APP_DB \}.*url: \{ fromFile: PATH \}/);
+      expect(found[0]?.message).toMatch(
+        /literal password.*url: \{ fromEnv: SOURCE_APP_DB \}.*url: \{ fromFile: PATH \}/,
+      );
       expect(JSON.stringify(found)).not.toContain('Secr3tPw');
     }
-    expect(messages(plan().replace('{ fromEnv: SOURCE_APP_DB }', '"postgresql://app@db.internal:5432/app"'))).toEqual([]);
+    expect(messages(plan().replace('{ fromEnv: SOURCE_APP_DB }', '"postgresql://app@db.internal:5432/app"'))).toEqual(
+      [],
+    );
     expect(messages(plan().replace('{ fromEnv: SOURCE_APP_DB }', '"mysql://app@db/app"'))).toEqual([
       '9:19 spec.source.databases.app.url: database URL: scheme "mysql" is not postgresql; write postgresql://USER@HOST:PORT/DATABASE',
     ]);
@@ -137,8 +155,7 @@ describe('cross-field rules', () => {
 });
 
 describe('check rules', () => {
-  const checks = (lines: string, extra = traffic): string =>
-    plan(`${extra}  analysis:\n    checks:\n${lines}`);
+  const checks = (lines: string, extra = traffic): string => plan(`${extra}  analysis:\n    checks:\n${lines}`);
 
   it('accepts checks that have what their metric needs', () => {
     const text = checks(
@@ -157,7 +174,9 @@ describe('check rules', () => {
   it('an unknown metric lists the known ones and the nearest', () => {
     const found = messages(checks('      - { name: errors, metric: router.errors, max: 1 }\n'));
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(/^19:33 spec.analysis.checks\[0\].metric: unknown metric "router.errors"; known metrics: router.error_rate, .*webhook.decision/);
+    expect(found[0]).toMatch(
+      /^19:33 spec.analysis.checks\[0\].metric: unknown metric "router.errors"; known metrics: router.error_rate, .*webhook.decision/,
+    );
   });
 
   it('names the fields a metric needs, and refuses fields it would ignore', () => {
@@ -215,7 +234,9 @@ describe('check rules', () => {
   });
 
   it('checks in stage overrides follow the same rules', () => {
-    const text = plan(`${traffic}  stages:\n    - name: shift\n      analysis:\n        checks: [{ name: e, metric: router.eror_rate, max: 1 }]\n`);
+    const text = plan(
+      `${traffic}  stages:\n    - name: shift\n      analysis:\n        checks: [{ name: e, metric: router.eror_rate, max: 1 }]\n`,
+    );
     expect(messages(text)[0]).toMatch(/^20:37 spec.stages\[0\].analysis.checks\[0\].metric: unknown metric/);
   });
 });

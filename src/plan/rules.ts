@@ -42,7 +42,10 @@ const approvalsBeforeRunningStages: Rule = ({ plan, report }) => {
     }
     const key = `${approval.before}/${approval.role}`;
     if (seen.has(key)) {
-      report(['spec', 'approvals', index], `approval by role "${approval.role}" before "${approval.before}" is listed twice`);
+      report(
+        ['spec', 'approvals', index],
+        `approval by role "${approval.role}" before "${approval.before}" is listed twice`,
+      );
     }
     seen.add(key);
   });
@@ -61,7 +64,8 @@ const dataReferences: Rule = ({ plan, report, lineOf }) => {
     for (const site of SITES) {
       const names = Object.keys(plan.spec[site].databases);
       if (names.includes(entry.database)) continue;
-      const have = names.length > 0 ? `spec.${site}.databases has: ${names.join(', ')}` : `spec.${site}.databases is empty`;
+      const have =
+        names.length > 0 ? `spec.${site}.databases has: ${names.join(', ')}` : `spec.${site}.databases is empty`;
       report(
         ['spec', 'data', index, 'database'],
         `database "${entry.database}" is not defined on the ${site} site${didYouMean(entry.database, names)} (${have})`,
@@ -70,7 +74,10 @@ const dataReferences: Rule = ({ plan, report, lineOf }) => {
     entry.tables.forEach((pattern, tableIndex) => {
       const text = pattern.replace(/\.\*$/, '.x').replace(/^\*$/, 'x');
       if (pattern.includes('*') && !/^(?:[^*]+\.)?\*$/.test(pattern)) {
-        report(['spec', 'data', index, 'tables', tableIndex], `"${pattern}": a wildcard may only stand for a whole table name (schema.*)`);
+        report(
+          ['spec', 'data', index, 'tables', tableIndex],
+          `"${pattern}": a wildcard may only stand for a whole table name (schema.*)`,
+        );
         return;
       }
       try {
@@ -122,13 +129,22 @@ const trafficNeedsEndpoints: Rule = ({ plan, report }) => {
     for (const field of ['listen', 'admin'] as const) {
       const value = router[field];
       if (value !== undefined && !/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(value)) {
-        report(['spec', 'traffic', 'router', field], `"${value}" is not an address to listen on; write HOST:PORT, for example 0.0.0.0:8080`);
+        report(
+          ['spec', 'traffic', 'router', field],
+          `"${value}" is not an address to listen on; write HOST:PORT, for example 0.0.0.0:8080`,
+        );
       } else if (value !== undefined && Number(value.slice(value.lastIndexOf(':') + 1)) > 65535) {
-        report(['spec', 'traffic', 'router', field], `port ${value.slice(value.lastIndexOf(':') + 1)} is out of range (1-65535)`);
+        report(
+          ['spec', 'traffic', 'router', field],
+          `port ${value.slice(value.lastIndexOf(':') + 1)} is out of range (1-65535)`,
+        );
       }
     }
     if (router.admin !== undefined && router.admin === router.listen) {
-      report(['spec', 'traffic', 'router', 'admin'], 'the admin API must listen on another address than the router itself');
+      report(
+        ['spec', 'traffic', 'router', 'admin'],
+        'the admin API must listen on another address than the router itself',
+      );
     }
   }
 };
@@ -141,10 +157,16 @@ const sitesDiffer: Rule = ({ plan, report }) => {
     source.platform.context === target.platform.context &&
     source.platform.namespace === target.platform.namespace
   ) {
-    report(['spec', 'target', 'platform'], 'source and target are the same Kubernetes context and namespace; a migration needs two places');
+    report(
+      ['spec', 'target', 'platform'],
+      'source and target are the same Kubernetes context and namespace; a migration needs two places',
+    );
   }
   if (source.endpoint !== undefined && source.endpoint === target.endpoint) {
-    report(['spec', 'target', 'endpoint'], 'source and target have the same endpoint; the router could not tell them apart');
+    report(
+      ['spec', 'target', 'endpoint'],
+      'source and target have the same endpoint; the router could not tell them apart',
+    );
   }
 };
 
@@ -153,22 +175,31 @@ const workloadsFitPlatforms: Rule = ({ plan, report }) => {
   if (!workloads) return;
   const kinds = new Set(SITES.map((site) => plan.spec[site].platform.kind));
   if (workloads.processes !== undefined && !kinds.has('local')) {
-    report(['spec', 'workloads', 'processes'], 'processes are workloads of the local platform, and neither site uses platform kind local', {
-      atKey: true,
-    });
+    report(
+      ['spec', 'workloads', 'processes'],
+      'processes are workloads of the local platform, and neither site uses platform kind local',
+      {
+        atKey: true,
+      },
+    );
   }
   if (!kinds.has('kubernetes')) {
     for (const field of ['selector', 'namespaces', 'transforms'] as const) {
       if (workloads[field] !== undefined) {
-        report(['spec', 'workloads', field], `${field} applies to Kubernetes workloads, and neither site uses platform kind kubernetes`, {
-          atKey: true,
-        });
+        report(
+          ['spec', 'workloads', field],
+          `${field} applies to Kubernetes workloads, and neither site uses platform kind kubernetes`,
+          {
+            atKey: true,
+          },
+        );
       }
     }
   }
   const names = new Set<string>();
   workloads.processes?.forEach((process, index) => {
-    if (names.has(process.name)) report(['spec', 'workloads', 'processes', index, 'name'], `process name "${process.name}" is used twice`);
+    if (names.has(process.name))
+      report(['spec', 'workloads', 'processes', index, 'name'], `process name "${process.name}" is used twice`);
     names.add(process.name);
   });
 };

@@ -40,17 +40,29 @@ export const secretRef = z
       fromFile: z
         .string()
         .min(1)
-        .describe("Path of a file that holds the value, relative to the plan's directory; one trailing newline is trimmed."),
+        .describe(
+          "Path of a file that holds the value, relative to the plan's directory; one trailing newline is trimmed.",
+        ),
     }),
     z.strictObject({
       fromSecret: z
         .strictObject({
           name: z.string().min(1).describe('Name of the Kubernetes Secret.'),
           key: z.string().min(1).describe('Key inside the Secret.'),
-          namespace: z.string().min(1).optional().describe("Namespace of the Secret (default: the site's namespace; required outside a site)."),
-          context: z.string().min(1).optional().describe("Kubernetes context (default: the site's context; required outside a site)."),
+          namespace: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("Namespace of the Secret (default: the site's namespace; required outside a site)."),
+          context: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("Kubernetes context (default: the site's context; required outside a site)."),
         })
-        .describe('A key of a Kubernetes Secret, read when preflight or a run needs it and held in memory only (only on a Kubernetes site).'),
+        .describe(
+          'A key of a Kubernetes Secret, read when preflight or a run needs it and held in memory only (only on a Kubernetes site).',
+        ),
     }),
   ])
   .describe('A reference to a secret, resolved when a command needs it; the value never appears in output.');
@@ -63,7 +75,11 @@ export const kubernetesPlatform = z.strictObject({
   kind: z.literal('kubernetes').describe('A Kubernetes cluster.'),
   context: z.string().min(1).describe('The kubeconfig context of the cluster.'),
   namespace: z.string().min(1).describe("The namespace of the service's workloads."),
-  kubeconfig: z.string().min(1).optional().describe('Path of the kubeconfig file (default: KUBECONFIG or ~/.kube/config).'),
+  kubeconfig: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the kubeconfig file (default: KUBECONFIG or ~/.kube/config).'),
 });
 
 export const localPlatform = z.strictObject({
@@ -95,7 +111,11 @@ export const site = z.strictObject({
 export type SiteSpec = z.infer<typeof site>;
 
 const readinessProbe = z.strictObject({
-  path: z.string().startsWith('/').default('/healthz').describe('HTTP path that answers 2xx when the process is ready.'),
+  path: z
+    .string()
+    .startsWith('/')
+    .default('/healthz')
+    .describe('HTTP path that answers 2xx when the process is ready.'),
   timeout: duration.default('60s').describe('How long to wait for readiness.'),
 });
 
@@ -108,21 +128,38 @@ export const processWorkload = z.strictObject({
   env: z
     .record(z.string(), z.string())
     .default({})
-    .describe("Environment of the process; values may use {{site}}, {{port}} and {{db.NAME}} (the site's database URL)."),
+    .describe(
+      "Environment of the process; values may use {{site}}, {{port}} and {{db.NAME}} (the site's database URL).",
+    ),
   replicas: z.number().int().min(1).max(16).default(1).describe('How many copies to run.'),
   readiness: readinessProbe.optional().describe('How to tell that the process is ready.'),
-  stopSignal: z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP']).default('SIGTERM').describe('Signal that asks it to stop.'),
+  stopSignal: z
+    .enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'])
+    .default('SIGTERM')
+    .describe('Signal that asks it to stop.'),
   gracePeriod: duration.default('10s').describe('How long to wait after stopSignal before SIGKILL.'),
 });
 
 export const workloads = z.strictObject({
-  selector: z.record(z.string(), z.string()).optional().describe('Labels that select the Kubernetes workloads to move.'),
+  selector: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Labels that select the Kubernetes workloads to move.'),
   namespaces: z.array(z.string().min(1)).optional().describe('Extra Kubernetes namespaces to move with the service.'),
-  processes: z.array(processWorkload).optional().describe('Workloads of the local platform: processes started on each site.'),
+  processes: z
+    .array(processWorkload)
+    .optional()
+    .describe('Workloads of the local platform: processes started on each site.'),
   transforms: z
     .strictObject({
-      storageClasses: z.record(z.string(), z.string()).optional().describe('StorageClass names to map (source: target).'),
-      ingressClasses: z.record(z.string(), z.string()).optional().describe('IngressClass names to map (source: target).'),
+      storageClasses: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('StorageClass names to map (source: target).'),
+      ingressClasses: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('IngressClass names to map (source: target).'),
       images: z
         .record(z.string(), z.string())
         .optional()
@@ -131,7 +168,10 @@ export const workloads = z.strictObject({
         .record(z.string(), z.string().nullable())
         .optional()
         .describe('Annotations to set on every object (null removes one).'),
-      labels: z.record(z.string(), z.string().nullable()).optional().describe('Labels to set on every object (null removes one).'),
+      labels: z
+        .record(z.string(), z.string().nullable())
+        .optional()
+        .describe('Labels to set on every object (null removes one).'),
       serviceAccounts: z
         .record(z.string(), z.record(z.string(), z.string()))
         .optional()
@@ -164,21 +204,34 @@ export const workloads = z.strictObject({
 /** How background data work (initial copy, verification, re-checks, repair) yields to the live service. */
 export const dataThrottle = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Pace the background work by the budget below; false: run it flat out.'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Pace the background work by the budget below; false: run it flat out.'),
     maxLatencyRatio: z
       .number()
       .min(1)
       .max(100)
       .default(1.5)
-      .describe("Pause while the router's p99 is above this multiple of its p99 measured just before the work started."),
+      .describe(
+        "Pause while the router's p99 is above this multiple of its p99 measured just before the work started.",
+      ),
     latencyFloor: duration
       .default('20ms')
-      .describe('A router p99 at or below this never pauses the work (a very small baseline would otherwise pause on noise).'),
-    maxReplicationLag: duration.default('5s').describe('Pause while the target lags the source by more than this (heartbeat marker).'),
+      .describe(
+        'A router p99 at or below this never pauses the work (a very small baseline would otherwise pause on noise).',
+      ),
+    maxReplicationLag: duration
+      .default('5s')
+      .describe('Pause while the target lags the source by more than this (heartbeat marker).'),
     maxSourceLoad: z
       .union([
         z.strictObject({
-          activeBackends: z.number().int().min(1).describe("Active sessions on the source (pg_stat_activity, handoff's own left out)."),
+          activeBackends: z
+            .number()
+            .int()
+            .min(1)
+            .describe("Active sessions on the source (pg_stat_activity, handoff's own left out)."),
           critical: z.number().int().min(1).optional().describe('At or above this the work stops and the run holds.'),
         }),
         z.strictObject({
@@ -189,11 +242,17 @@ export const dataThrottle = z
       ])
       .default({ activeBackends: 25 })
       .describe('Pause while the source is this busy: active sessions, or the value of your own query.'),
-    chunkTargetTime: duration.default('500ms').describe('Verification chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
+    chunkTargetTime: duration
+      .default('500ms')
+      .describe('Verification chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
     maxPause: duration
       .default('5m')
-      .describe('Longest single pause; beyond it the step stops and the run holds (handoff resume continues) with the reason.'),
-    checkInterval: duration.default('1s').describe('How often the measurements are taken while the work goes on or waits.'),
+      .describe(
+        'Longest single pause; beyond it the step stops and the run holds (handoff resume continues) with the reason.',
+      ),
+    checkInterval: duration
+      .default('1s')
+      .describe('How often the measurements are taken while the work goes on or waits.'),
   })
   .default({
     enabled: true,
@@ -209,7 +268,10 @@ export const dataThrottle = z
 export type DataThrottleSpec = z.infer<typeof dataThrottle>;
 
 export const dataEntry = z.strictObject({
-  database: z.string().min(1).describe('Name of a database defined on both sites (spec.source.databases and spec.target.databases).'),
+  database: z
+    .string()
+    .min(1)
+    .describe('Name of a database defined on both sites (spec.source.databases and spec.target.databases).'),
   tables: z
     .array(z.string().min(1))
     .min(1)
@@ -234,8 +296,13 @@ export const dataEntry = z.strictObject({
       method: z
         .enum(['revoke', 'read-only'])
         .default('revoke')
-        .describe('revoke: revoke write privileges from the roles; read-only: default_transaction_read_only and end sessions.'),
-      roles: z.array(z.string().min(1)).optional().describe('The application roles to fence (default: every role that can write).'),
+        .describe(
+          'revoke: revoke write privileges from the roles; read-only: default_transaction_read_only and end sessions.',
+        ),
+      roles: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('The application roles to fence (default: every role that can write).'),
     })
     .optional()
     .describe('How the database stops taking writes at cutover.'),
@@ -243,7 +310,9 @@ export const dataEntry = z.strictObject({
 export type DataSpec = z.infer<typeof dataEntry>;
 
 export const builtinRouter = z.strictObject({
-  kind: z.literal('builtin').describe("handoff's own HTTP proxy: weights per request class, read-after-write, hold at cutover."),
+  kind: z
+    .literal('builtin')
+    .describe("handoff's own HTTP proxy: weights per request class, read-after-write, hold at cutover."),
   listen: z.string().min(1).describe('HOST:PORT the router listens on.'),
   admin: z.string().min(1).optional().describe('HOST:PORT of its admin API (a separate listener).'),
   adminToken: secretRef.optional().describe('Bearer token of the admin API.'),
@@ -272,20 +341,29 @@ export const traffic = z.strictObject({
         .array(z.number().gt(0).max(100))
         .min(1)
         .default([1, 5, 25, 50, 100])
-        .describe('Percentages of reads sent to the target, ascending and ending at 100; fractions such as 0.5 are allowed.'),
+        .describe(
+          'Percentages of reads sent to the target, ascending and ending at 100; fractions such as 0.5 are allowed.',
+        ),
       bake: duration.default('30s').describe('How long each step runs, gated, before the next.'),
       methods: z
         .array(z.string().regex(/^[A-Z]+$/))
         .optional()
         .describe('HTTP methods that count as reads (default GET, HEAD, OPTIONS).'),
-      paths: z.array(z.string().startsWith('/')).optional().describe('Only requests under these path prefixes are shifted.'),
+      paths: z
+        .array(z.string().startsWith('/'))
+        .optional()
+        .describe('Only requests under these path prefixes are shifted.'),
     })
     .default({ steps: [1, 5, 25, 50, 100], bake: '30s' })
     .describe('The shift stage: read traffic moves to the target step by step; writes stay on the source.'),
   consistency: z
     .strictObject({
-      stickyAfterWrite: duration.default('5s').describe("After a client's write, its reads go to the writer site this long."),
-      maxReadLag: duration.default('500ms').describe('Reads go to a lagging target only while its replication lag is below this.'),
+      stickyAfterWrite: duration
+        .default('5s')
+        .describe("After a client's write, its reads go to the writer site this long."),
+      maxReadLag: duration
+        .default('500ms')
+        .describe('Reads go to a lagging target only while its replication lag is below this.'),
     })
     .optional()
     .describe('Read-after-write consistency while reads and writes are split.'),
@@ -313,11 +391,19 @@ export const check = z.strictObject({
     .describe(
       'What to measure, as PROVIDER.METRIC: router.error_rate, router.latency_p99_ms, prometheus.query, http.error_rate, sql.value, webhook.decision, ... (see src/analysis/metrics.ts).',
     ),
-  query: z.string().min(1).optional().describe('The query of prometheus.query (PromQL, {{site}} templating) or sql.value (SQL).'),
+  query: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The query of prometheus.query (PromQL, {{site}} templating) or sql.value (SQL).'),
   database: z.string().min(1).optional().describe('For sql.value: the name of a database defined on both sites.'),
   probe: z
     .strictObject({
-      method: z.string().regex(/^[A-Z]+$/).default('GET').describe('HTTP method of the probe.'),
+      method: z
+        .string()
+        .regex(/^[A-Z]+$/)
+        .default('GET')
+        .describe('HTTP method of the probe.'),
       path: z.string().startsWith('/').describe("Path requested on each site's endpoint."),
       expectStatus: z.number().int().min(100).max(599).default(200).describe('Status a healthy answer has.'),
       bodyMatches: z.string().optional().describe('A regular expression the body of a healthy answer matches.'),
@@ -325,16 +411,24 @@ export const check = z.strictObject({
     .optional()
     .describe("For http.*: the synthetic request sent to each site's endpoint."),
   url: z.url().optional().describe('For webhook.decision: the URL that answers pass or fail.'),
-  class: z.enum(['reads', 'writes', 'all']).optional().describe('For router.*: which requests to measure (default all).'),
+  class: z
+    .enum(['reads', 'writes', 'all'])
+    .optional()
+    .describe('For router.*: which requests to measure (default all).'),
   max: z.number().optional().describe('The check fails when the target measures above this.'),
   min: z.number().optional().describe('The check fails when the target measures below this.'),
-  relativeToSource: condition
-    .optional()
-    .describe('Thresholds on the ratio target/source, measured at the same time.'),
+  relativeToSource: condition.optional().describe('Thresholds on the ratio target/source, measured at the same time.'),
   interval: duration.optional().describe('How often to measure (default: the analysis interval).'),
   window: duration.optional().describe('The time window each measurement covers.'),
-  initialDelay: duration.optional().describe('Wait this long after the target starts receiving traffic before measuring.'),
-  minSamples: z.number().int().min(0).optional().describe('Requests the target must have served before the check can pass.'),
+  initialDelay: duration
+    .optional()
+    .describe('Wait this long after the target starts receiving traffic before measuring.'),
+  minSamples: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Requests the target must have served before the check can pass.'),
   consecutiveSuccesses: z.number().int().min(1).optional().describe('Passes in a row needed before the gate opens.'),
   failureLimit: z.number().int().min(0).optional().describe('Failed measurements tolerated before the check fails.'),
   critical: z.boolean().default(false).describe('A breach rolls back at once, without waiting for the bake time.'),
@@ -347,7 +441,12 @@ export type CheckSpec = z.infer<typeof check>;
 
 export const analysis = z.strictObject({
   interval: duration.default('5s').describe('How often checks measure.'),
-  minSamples: z.number().int().min(0).default(0).describe('Requests the target must have served before any gate can pass.'),
+  minSamples: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Requests the target must have served before any gate can pass.'),
   consecutiveSuccesses: z.number().int().min(1).default(1).describe('Passing evaluations in a row needed to advance.'),
   shareTolerance: z
     .number()
@@ -369,10 +468,23 @@ export type AnalysisSpec = z.infer<typeof analysis>;
  */
 export const analysisOverride = z.strictObject({
   interval: duration.optional().describe('How often checks measure.'),
-  minSamples: z.number().int().min(0).optional().describe('Requests the target must have served before any gate can pass.'),
+  minSamples: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Requests the target must have served before any gate can pass.'),
   consecutiveSuccesses: z.number().int().min(1).optional().describe('Passing evaluations in a row needed to advance.'),
-  shareTolerance: z.number().min(0).max(1).optional().describe('How far the observed share may be from the weight asked for.'),
-  prometheus: z.strictObject({ url: z.url().describe('Base URL of the Prometheus HTTP API.') }).optional().describe('The Prometheus server that prometheus.query checks ask.'),
+  shareTolerance: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('How far the observed share may be from the weight asked for.'),
+  prometheus: z
+    .strictObject({ url: z.url().describe('Base URL of the Prometheus HTTP API.') })
+    .optional()
+    .describe('The Prometheus server that prometheus.query checks ask.'),
   checks: z.array(check).optional().describe("This stage's checks, instead of the plan's."),
 });
 
@@ -395,16 +507,36 @@ export const stageOverride = z.strictObject({
 export const retryPolicy = z
   .strictObject({
     initialInterval: duration.default('1s').describe('Delay before the second attempt.'),
-    backoffCoefficient: z.number().min(1).max(10).default(2).describe('Each further delay is the previous one times this.'),
+    backoffCoefficient: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(2)
+      .describe('Each further delay is the previous one times this.'),
     maximumInterval: duration.default('30s').describe('No delay between attempts is longer than this.'),
-    maximumAttempts: z.number().int().min(1).max(20).default(3).describe('Attempts in all, the first included (1: never retry).'),
-    jitter: z.number().min(0).max(1).default(0.2).describe('Share of each delay drawn at random, so runs do not retry in step.'),
+    maximumAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe('Attempts in all, the first included (1: never retry).'),
+    jitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('Share of each delay drawn at random, so runs do not retry in step.'),
     nonRetryable: z
       .array(z.string().min(1))
       .default([])
-      .describe('Error codes never retried: handoff codes (adapter, timeout), errno codes (ECONNRESET) or SQLSTATEs (40001).'),
+      .describe(
+        'Error codes never retried: handoff codes (adapter, timeout), errno codes (ECONNRESET) or SQLSTATEs (40001).',
+      ),
   })
-  .describe('Retries of steps that fail with a transient error (a refused connection, a server restarting, a deadlock).');
+  .describe(
+    'Retries of steps that fail with a transient error (a refused connection, a server restarting, a deadlock).',
+  );
 
 /** Where each signed checkpoint is also sent (docs/audit.md, "Sending checkpoints elsewhere"). */
 export const auditSink = z
@@ -423,10 +555,14 @@ export const auditSink = z
             'PostgreSQL URL of the server that keeps the append-only table handoff_audit_checkpoints (not one of the migrated ones); a URL with a password is a secret, so always a reference ({ fromEnv }, { fromFile }, { fromSecret } with context and namespace).',
           ),
         })
-        .describe('An append-only table on a PostgreSQL server (give this or webhook, not both); handoff audit verify --against reads it back.'),
+        .describe(
+          'An append-only table on a PostgreSQL server (give this or webhook, not both); handoff audit verify --against reads it back.',
+        ),
     }),
   ])
-  .describe('Where every signed checkpoint is also sent as it is written: { webhook: { url } } or { postgres: { url } }; HANDOFF_AUDIT_SINK, when set, takes its place.');
+  .describe(
+    'Where every signed checkpoint is also sent as it is written: { webhook: { url } } or { postgres: { url } }; HANDOFF_AUDIT_SINK, when set, takes its place.',
+  );
 export type AuditSinkSpec = z.infer<typeof auditSink>;
 
 export const auditSettings = z
@@ -454,11 +590,16 @@ export const migrationSpec = z.strictObject({
   retry: retryPolicy.prefault({}).describe('How steps that fail with a transient error are retried.'),
   rollback: z
     .strictObject({
-      automatic: z.boolean().default(true).describe('A failed gate or step undoes the stage by itself; otherwise the run pauses.'),
+      automatic: z
+        .boolean()
+        .default(true)
+        .describe('A failed gate or step undoes the stage by itself; otherwise the run pauses.'),
     })
     .default({ automatic: true })
     .describe('What happens when something fails.'),
-  audit: auditSettings.optional().describe('The audit trail: the signing key to pin, the sink its checkpoints are sent to.'),
+  audit: auditSettings
+    .optional()
+    .describe('The audit trail: the signing key to pin, the sink its checkpoints are sent to.'),
 });
 
 export const migration = z

@@ -14,10 +14,12 @@ import { findSecretRefs, type PlanSecrets, type ResolvedSecrets } from './secret
 import type { KubernetesSecretReader } from './secret-location.js';
 
 const REMEDIATION: Record<string, string> = {
-  'not-found': 'create the Secret in that namespace (kubectl create secret generic NAME --from-literal=KEY=...), or correct name, namespace or context in the plan',
+  'not-found':
+    'create the Secret in that namespace (kubectl create secret generic NAME --from-literal=KEY=...), or correct name, namespace or context in the plan',
   'key-missing': 'add the key to the Secret, or correct the key in the plan',
   empty: 'put the value in the Secret key',
-  forbidden: 'grant the identity of this kubeconfig context `get` on secrets in that namespace (a Role and RoleBinding)',
+  forbidden:
+    'grant the identity of this kubeconfig context `get` on secrets in that namespace (a Role and RoleBinding)',
   unreachable: 'check the kubeconfig context, credentials and network path to the API server',
   'not-a-url': 'the key must hold a PostgreSQL URL (postgresql://USER:PASSWORD@HOST:PORT/DB)',
   plan: 'correct the reference in the plan',

@@ -74,7 +74,11 @@ describe('resolveSecrets', () => {
     const relative = path.relative(process.cwd(), path.join(dir, 'plans', 'plan.yaml'));
     expect(path.isAbsolute(relative)).toBe(false);
     const loaded = loadPlanFile(relative);
-    const secrets = resolveSecrets(loaded, { env: { T: 'postgresql://b@h/db' }, cwd: process.cwd(), redactor: createRedactor() });
+    const secrets = resolveSecrets(loaded, {
+      env: { T: 'postgresql://b@h/db' },
+      cwd: process.cwd(),
+      redactor: createRedactor(),
+    });
     expect(secrets.databaseUrl('source', 'orders')).toBe('postgresql://a@h/db');
   });
 
@@ -86,7 +90,13 @@ describe('resolveSecrets', () => {
     expect(exitCodeFor(error)).toBe(2);
     expect(error.code).toBe('secret.unresolved');
     expect(error.issues).toMatchObject([
-      { file, line: 8, column: 22, path: 'spec.source.databases.orders.url', message: 'environment variable MISSING_SOURCE is not set' },
+      {
+        file,
+        line: 8,
+        column: 22,
+        path: 'spec.source.databases.orders.url',
+        message: 'environment variable MISSING_SOURCE is not set',
+      },
       { file, line: 12, column: 22, path: 'spec.target.databases.orders.url' },
     ]);
     expect(error.issues[1]?.message).toContain('file secrets/nope does not exist');
@@ -97,7 +107,9 @@ describe('resolveSecrets', () => {
     const file = write(plan({ source: '{ fromEnv: EMPTY }', target: '{ fromEnv: NOT_A_URL }' }));
     const secretText = 'not-a-url-but-a-secret';
     const redactor = createRedactor();
-    const error = unresolved(() => resolveSecrets(loadPlanFile(file), { env: { EMPTY: '', NOT_A_URL: secretText }, cwd: dir, redactor }));
+    const error = unresolved(() =>
+      resolveSecrets(loadPlanFile(file), { env: { EMPTY: '', NOT_A_URL: secretText }, cwd: dir, redactor }),
+    );
     expect(error.issues.map((issue) => issue.message)).toEqual([
       'environment variable EMPTY is empty',
       expect.stringContaining('environment variable NOT_A_URL does not hold a PostgreSQL URL'),
@@ -117,7 +129,11 @@ describe('resolveSecrets', () => {
       ),
     );
     const redactor = createRedactor();
-    const secrets = resolveSecrets(loadPlanFile(file), { env: { S: 'postgresql://a@h/db', TOKEN: 'tok-123456' }, cwd: dir, redactor });
+    const secrets = resolveSecrets(loadPlanFile(file), {
+      env: { S: 'postgresql://a@h/db', TOKEN: 'tok-123456' },
+      cwd: dir,
+      redactor,
+    });
     expect(secrets.kubernetesRefs).toBe(1);
     expect(secrets.resolve({ fromEnv: 'TOKEN' }, 'spec.traffic.router.adminToken')).toBe('tok-123456');
     expect(redactor.redact('Bearer tok-123456')).toBe('Bearer [REDACTED]');
@@ -127,7 +143,9 @@ describe('resolveSecrets', () => {
 });
 
 /** An in-memory Secret store keyed `context/namespace/name/key`, recording each read. */
-function fakeReader(entries: Record<string, SecretReadResult>): KubernetesSecretReader & { reads: KubernetesSecretLocation[] } {
+function fakeReader(
+  entries: Record<string, SecretReadResult>,
+): KubernetesSecretReader & { reads: KubernetesSecretLocation[] } {
   const reads: KubernetesSecretLocation[] = [];
   return {
     reads,
@@ -179,15 +197,25 @@ describe('resolveSecrets: Kubernetes Secret references', () => {
     const ref = '{ fromSecret: { name: db, key: url, namespace: vault, context: ops } }';
     const loaded = load(ref.replace('key: url,', 'key: source-url,'), ref, KUBE_TARGET.replace('gke', 'eks'));
     const secrets = resolveSecrets(loaded, { env: {}, cwd: dir, redactor: createRedactor() });
-    const reader = fakeReader({ 'ops/vault/db/url': { value: 'postgresql://a@h/db' }, 'ops/vault/db/source-url': { value: 'postgresql://b@h/db' } });
+    const reader = fakeReader({
+      'ops/vault/db/url': { value: 'postgresql://a@h/db' },
+      'ops/vault/db/source-url': { value: 'postgresql://b@h/db' },
+    });
     await secrets.loadKubernetes(reader);
-    expect(reader.reads.map((r) => `${r.context}/${r.namespace}/${r.name}/${r.key}`).sort()).toEqual(['ops/vault/db/source-url', 'ops/vault/db/url']);
+    expect(reader.reads.map((r) => `${r.context}/${r.namespace}/${r.name}/${r.key}`).sort()).toEqual([
+      'ops/vault/db/source-url',
+      'ops/vault/db/url',
+    ]);
     expect(secrets.databaseUrl('source', 'orders')).toBe('postgresql://a@h/db');
     expect(secrets.databaseUrl('target', 'orders')).toBe('postgresql://b@h/db');
   });
 
   it('turns what cannot be read into secret.unreadable blockers naming site, Secret, path and reason, and reads failures again', async () => {
-    const loaded = load('{ fromSecret: { name: db, key: url } }', '{ fromSecret: { name: src, key: url } }', KUBE_TARGET.replace('gke', 'eks'));
+    const loaded = load(
+      '{ fromSecret: { name: db, key: url } }',
+      '{ fromSecret: { name: src, key: url } }',
+      KUBE_TARGET.replace('gke', 'eks'),
+    );
     const secrets = resolveSecrets(loaded, { env: {}, cwd: dir, redactor: createRedactor() });
     const reader = fakeReader({
       'eks/shop/src/url': { reason: 'forbidden', message: 'forbidden by RBAC (403): secrets "src" is forbidden' },
@@ -202,14 +230,16 @@ describe('resolveSecrets: Kubernetes Secret references', () => {
         id: 'secret.unreadable',
         severity: 'blocker',
         subject: 'spec.source.databases.orders.url',
-        message: 'source site: Kubernetes Secret shop/src key url (context eks) cannot be read: forbidden by RBAC (403): secrets "src" is forbidden',
+        message:
+          'source site: Kubernetes Secret shop/src key url (context eks) cannot be read: forbidden by RBAC (403): secrets "src" is forbidden',
         remediation: expect.stringContaining('`get` on secrets') as unknown,
       },
       {
         id: 'secret.unreadable',
         severity: 'blocker',
         subject: 'spec.target.databases.orders.url',
-        message: 'target site: Kubernetes Secret shop/db key url (context gke) cannot be read: Secret not found (404): secrets "db" not found',
+        message:
+          'target site: Kubernetes Secret shop/db key url (context gke) cannot be read: Secret not found (404): secrets "db" not found',
         remediation: expect.stringContaining('create the Secret') as unknown,
       },
     ]);
@@ -222,8 +252,16 @@ describe('resolveSecrets: Kubernetes Secret references', () => {
     expect(() => load('{ fromSecret: { name: db, key: url } }', ref, KUBE_TARGET)).toThrow(
       /12:22: spec\.target\.databases\.orders\.url: source and target database "orders" use the same Kubernetes Secret key \(shop\/db key url, context gke\)/,
     );
-    expect(() => load('{ fromSecret: { name: db, key: url } }', ref, KUBE_TARGET.replace('gke', 'eks'))).toThrow(/use the same Kubernetes Secret key/);
-    expect(() => load('{ fromSecret: { name: db, key: url } }', '{ fromSecret: { name: db, key: url } }', KUBE_TARGET.replace('gke', 'eks'))).not.toThrow();
+    expect(() => load('{ fromSecret: { name: db, key: url } }', ref, KUBE_TARGET.replace('gke', 'eks'))).toThrow(
+      /use the same Kubernetes Secret key/,
+    );
+    expect(() =>
+      load(
+        '{ fromSecret: { name: db, key: url } }',
+        '{ fromSecret: { name: db, key: url } }',
+        KUBE_TARGET.replace('gke', 'eks'),
+      ),
+    ).not.toThrow();
   });
 
   it('refuses a Secret key that holds no PostgreSQL URL, without echoing it', async () => {

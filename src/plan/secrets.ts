@@ -9,13 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  HandoffError,
-  InputError,
-  InternalError,
-  SecretUnresolvedError,
-  type PlanIssue,
-} from '../common/errors.js';
+import { HandoffError, InputError, InternalError, SecretUnresolvedError, type PlanIssue } from '../common/errors.js';
 import type { Redactor } from '../common/redact.js';
 import { parseDatabaseUrl } from '../data/postgres/identifiers.js';
 import type { LoadedPlan } from './load.js';
@@ -104,7 +98,9 @@ function read(
     }
     if (!stat.isFile()) return { problem: `${ref.fromFile} is not a regular file` };
     if (stat.size > MAX_SECRET_FILE_BYTES) {
-      return { problem: `file ${ref.fromFile} is ${stat.size} bytes; secret files are limited to ${MAX_SECRET_FILE_BYTES}` };
+      return {
+        problem: `file ${ref.fromFile} is ${stat.size} bytes; secret files are limited to ${MAX_SECRET_FILE_BYTES}`,
+      };
     }
     let text: string;
     try {
@@ -118,12 +114,16 @@ function read(
   }
   const loaded = kube.get(key);
   if (loaded === undefined) {
-    throw new InternalError(`${key}: the ${describeRef(ref)} was used before the plan's Kubernetes Secrets were read (loadKubernetes)`);
+    throw new InternalError(
+      `${key}: the ${describeRef(ref)} was used before the plan's Kubernetes Secrets were read (loadKubernetes)`,
+    );
   }
   return loaded;
 }
 
-function isDatabaseUrlPath(at: ReadonlyArray<string | number>): at is ['spec', 'source' | 'target', 'databases', string, 'url'] {
+function isDatabaseUrlPath(
+  at: ReadonlyArray<string | number>,
+): at is ['spec', 'source' | 'target', 'databases', string, 'url'] {
   return at.length === 5 && at[0] === 'spec' && at[2] === 'databases' && at[4] === 'url';
 }
 
@@ -155,7 +155,11 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
     if ('problem' in result) {
       const reason = kube.get(key);
       throw new SecretUnresolvedError([problem(at, result.problem)], {
-        details: { path: key, reference: describeRef(ref), ...(reason && 'reason' in reason ? { reason: reason.reason } : {}) },
+        details: {
+          path: key,
+          reference: describeRef(ref),
+          ...(reason && 'reason' in reason ? { reason: reason.reason } : {}),
+        },
       });
     }
     register(result.value);
@@ -165,9 +169,12 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         const reason = error.message.replace(/^url: /, '');
-        throw new SecretUnresolvedError([problem(at, `${describeRef(ref)} does not hold a PostgreSQL URL: ${reason}`)], {
-          details: { path: key, reference: describeRef(ref), reason: 'not-a-url' },
-        });
+        throw new SecretUnresolvedError(
+          [problem(at, `${describeRef(ref)} does not hold a PostgreSQL URL: ${reason}`)],
+          {
+            details: { path: key, reference: describeRef(ref), reason: 'not-a-url' },
+          },
+        );
       }
     }
     values.set(key, result.value);
@@ -220,7 +227,10 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
           if (pending === undefined) {
             pending = reader.read(location, signal).then((result): KubeRead => {
               if ('value' in result) return result;
-              return { problem: `${describeLocation(location)} cannot be read: ${result.message}`, reason: result.reason };
+              return {
+                problem: `${describeLocation(location)} cannot be read: ${result.message}`,
+                reason: result.reason,
+              };
             });
             reads.set(id, pending);
             // A failed read is tried again by the next call.
@@ -244,7 +254,9 @@ export function resolveSecrets(loaded: LoadedPlan, options: ResolveSecretsOption
       const entry = loaded.plan.spec[site].databases[database];
       if (entry === undefined) {
         const names = Object.keys(loaded.plan.spec[site].databases);
-        throw new InputError(`the ${site} site has no database "${database}" (spec.${site}.databases has: ${names.join(', ') || 'none'})`);
+        throw new InputError(
+          `the ${site} site has no database "${database}" (spec.${site}.databases has: ${names.join(', ') || 'none'})`,
+        );
       }
       if (typeof entry.url === 'string') return entry.url;
       return resolveAt(['spec', site, 'databases', database, 'url'], entry.url);

@@ -36,7 +36,12 @@ describe('parseYaml', () => {
   });
 
   it('reads YAML 1.2 core values: yes/no/on/off stay strings', () => {
-    expect(parseYaml('a: yes\nb: off\nc: true\nd: 0x1f\n', 'f.yaml').value).toEqual({ a: 'yes', b: 'off', c: true, d: 31 });
+    expect(parseYaml('a: yes\nb: off\nc: true\nd: 0x1f\n', 'f.yaml').value).toEqual({
+      a: 'yes',
+      b: 'off',
+      c: true,
+      d: 31,
+    });
   });
 
   it('refuses duplicate keys, naming the key and both places', () => {
@@ -46,9 +51,13 @@ describe('parseYaml', () => {
   });
 
   it('refuses tags outside the core schema, merge keys and complex keys', () => {
-    expect(one('a: !!binary aGVsbG8=\n')).toBe('1:13 a: the YAML tag !!binary is not allowed in a plan; write a plain value');
+    expect(one('a: !!binary aGVsbG8=\n')).toBe(
+      '1:13 a: the YAML tag !!binary is not allowed in a plan; write a plain value',
+    );
     expect(one('a: !custom 1\n')).toMatch(/^1:4 : Unresolved tag: !custom/);
-    expect(one('x: &x {a: 1}\ny:\n  <<: *x\n')).toBe('3:3 y["<<"]: merge keys ("<<") are not supported in plan files; write the fields out');
+    expect(one('x: &x {a: 1}\ny:\n  <<: *x\n')).toBe(
+      '3:3 y["<<"]: merge keys ("<<") are not supported in plan files; write the fields out',
+    );
     expect(one('? [a, b]\n: 1\n')).toBe('1:3 : keys must be plain names, not lists, mappings, aliases or empty');
   });
 
@@ -68,7 +77,9 @@ describe('parseYaml', () => {
   });
 
   it('says what the document is when it is not a mapping', () => {
-    expect(one('just text\n')).toBe('1:1 : the document is a string (just text); a plan is a mapping that starts with "apiVersion:"');
+    expect(one('just text\n')).toBe(
+      '1:1 : the document is a string (just text); a plan is a mapping that starts with "apiVersion:"',
+    );
     expect(one('- a\n')).toMatch(/the document is a list/);
     expect(one('# only a comment\n')).toMatch(/the plan file is empty/);
   });

@@ -41,12 +41,12 @@ export interface ParsedYaml {
   locateKey(path: PlanPath): PlanLocation;
 }
 
-const empty =
-  'the plan file is empty; a plan starts with "apiVersion: handoff.dev/v1alpha1" and "kind: Migration"';
+const empty = 'the plan file is empty; a plan starts with "apiVersion: handoff.dev/v1alpha1" and "kind: Migration"';
 
 function describeNode(node: unknown): string {
   if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'empty' : `a ${typeof node.value} (${String(node.value).slice(0, 40)})`;
+  if (isScalar(node))
+    return node.value === null ? 'empty' : `a ${typeof node.value} (${String(node.value).slice(0, 40)})`;
   return 'not a mapping';
 }
 
@@ -113,7 +113,13 @@ function parseOneDocument(text: string, where: Positions): Document.Parsed {
 
   const syntax = [...doc.errors, ...doc.warnings]
     .slice(0, MAX_SYNTAX_ISSUES)
-    .map((problem) => at(problem.pos[0], [], /call stack/i.test(problem.message) ? 'the document is nested too deeply' : problem.message));
+    .map((problem) =>
+      at(
+        problem.pos[0],
+        [],
+        /call stack/i.test(problem.message) ? 'the document is nested too deeply' : problem.message,
+      ),
+    );
   if (syntax.length > 0) throw new PlanError(syntax);
 
   const second = withContent[1];
@@ -135,7 +141,11 @@ function mappingRoot(doc: Document.Parsed, where: Positions): NonNullable<Docume
   if (root === null) throw new PlanError([{ file: where.file, line: 1, column: 1, path: '', message: empty }]);
   if (!isMap(root)) {
     throw new PlanError([
-      where.at(root.range[0], [], `the document is ${describeNode(root)}; a plan is a mapping that starts with "apiVersion:"`),
+      where.at(
+        root.range[0],
+        [],
+        `the document is ${describeNode(root)}; a plan is a mapping that starts with "apiVersion:"`,
+      ),
     ]);
   }
   return root;
@@ -193,7 +203,13 @@ function checkNodes(root: unknown, where: Positions): number {
     const offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
     const tag = isNode(node) ? node.tag : undefined;
     if (tag !== undefined && !CORE_TAGS.has(tag)) {
-      issues.push(at(offset, path, `the YAML tag ${tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a plan; write a plain value`));
+      issues.push(
+        at(
+          offset,
+          path,
+          `the YAML tag ${tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a plan; write a plain value`,
+        ),
+      );
       return;
     }
     if (depth > MAX_DEPTH) {
@@ -205,7 +221,9 @@ function checkNodes(root: unknown, where: Positions): number {
   };
   walk(root, [], 0);
   if (aliases > MAX_ALIAS_NODES) {
-    issues.push(at(firstAlias, [], `${aliases} aliases; a plan may use at most ${MAX_ALIAS_NODES} (is this a YAML alias bomb?)`));
+    issues.push(
+      at(firstAlias, [], `${aliases} aliases; a plan may use at most ${MAX_ALIAS_NODES} (is this a YAML alias bomb?)`),
+    );
   }
   if (issues.length > 0) throw new PlanError(capIssues(issues));
   return firstAlias;

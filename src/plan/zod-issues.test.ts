@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { PlanError } from '../common/errors.js';
 import { loadPlanText } from './load.js';
 
-const minimal = fs.readFileSync(path.resolve(import.meta.dirname, '../../test/fixtures/plans/minimal-local.yaml'), 'utf8');
+const minimal = fs.readFileSync(
+  path.resolve(import.meta.dirname, '../../test/fixtures/plans/minimal-local.yaml'),
+  'utf8',
+);
 
 function firstProblem(from: string, to: string): string {
   expect(minimal).toContain(from);
@@ -29,7 +32,9 @@ describe('schema problems, as a person reads them', () => {
     expect(firstProblem('{ fromEnv: SOURCE_APP_DB }', '{ fromEnv: SOURCE_APP_DB, fromFile: x }')).toBe(
       '10:19 spec.source.databases.app.url: expected one of: a string, { fromEnv }, { fromFile }, { fromSecret }; got a mapping',
     );
-    expect(firstProblem('{ fromEnv: SOURCE_APP_DB }', '5432')).toMatch(/^10:19 .*expected one of: .*; got number 5432$/);
+    expect(firstProblem('{ fromEnv: SOURCE_APP_DB }', '5432')).toMatch(
+      /^10:19 .*expected one of: .*; got number 5432$/,
+    );
   });
 
   it('a bad variable name inside a reference is reported at the name', () => {
@@ -61,22 +66,33 @@ describe('schema problems, as a person reads them', () => {
   });
 
   it('sizes and bounds are said in words', () => {
-    expect(firstProblem('tables: ["public.*"]', 'tables: []')).toBe('17:15 spec.data[0].tables: must have at least one item');
-    expect(firstProblem('tables: ["public.*"]', 'tables: [""]')).toBe('17:16 spec.data[0].tables[0]: must not be empty');
+    expect(firstProblem('tables: ["public.*"]', 'tables: []')).toBe(
+      '17:15 spec.data[0].tables: must have at least one item',
+    );
+    expect(firstProblem('tables: ["public.*"]', 'tables: [""]')).toBe(
+      '17:16 spec.data[0].tables[0]: must not be empty',
+    );
     expect(firstProblem('name: minimal-local', 'name: Minimal_Local')).toBe(
       '5:9 metadata.name: must be lowercase letters, digits and dashes (like a Kubernetes name)',
     );
   });
 
   it('a list where a mapping belongs says what it got', () => {
-    expect(firstProblem('  rollback: { automatic: true }', '  rollback: [true]')).toBe('18:13 spec.rollback: expected a mapping, got a list');
+    expect(firstProblem('  rollback: { automatic: true }', '  rollback: [true]')).toBe(
+      '18:13 spec.rollback: expected a mapping, got a list',
+    );
   });
 
   it('never echoes what looks like a password in a value it quotes', () => {
-    const problem = firstProblem('platform: { kind: local }\n', 'platform: { kind: local }\n    endpoint: "postgresql://app:Hunter2pw@db/app"\n');
-    expect(problem).toBe('9:15 spec.source.endpoint: the string "postgresql://app:***@db/app" is not a valid URL (http:// or https://)');
-    expect(firstProblem('tables: ["public.*"]', 'tables: ["public.*"]\n      fence: { method: "password=Hunter2pw" }')).toBe(
-      '18:24 spec.data[0].fence.method: "password=***" is not one of: revoke, read-only',
+    const problem = firstProblem(
+      'platform: { kind: local }\n',
+      'platform: { kind: local }\n    endpoint: "postgresql://app:Hunter2pw@db/app"\n',
     );
+    expect(problem).toBe(
+      '9:15 spec.source.endpoint: the string "postgresql://app:***@db/app" is not a valid URL (http:// or https://)',
+    );
+    expect(
+      firstProblem('tables: ["public.*"]', 'tables: ["public.*"]\n      fence: { method: "password=Hunter2pw" }'),
+    ).toBe('18:24 spec.data[0].fence.method: "password=***" is not one of: revoke, read-only');
   });
 });

@@ -101,7 +101,8 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
       // Only as many as can be reported: a file with thousands of unknown keys is the wrong file.
       return issue.keys.slice(0, MAX_REPORTED_ISSUES).map((key) => {
         const hint = didYouMean(key, known);
-        const list = hint === '' && known.length > 0 && known.length <= 16 ? `; known fields here: ${known.join(', ')}` : '';
+        const list =
+          hint === '' && known.length > 0 && known.length <= 16 ? `; known fields here: ${known.join(', ')}` : '';
         return { path: [...path, key], message: `unknown field "${key}"${hint}${list}`, atKey: true };
       });
     }
@@ -122,7 +123,14 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
       if (value === undefined) {
         const last = path[path.length - 1];
         const allowed = issue.values.length === 1 ? ` (${JSON.stringify(issue.values[0])})` : '';
-        return [{ path, message: `required field "${String(last)}" is missing${allowed}`, atKey: true, at: path.slice(0, -1) }];
+        return [
+          {
+            path,
+            message: `required field "${String(last)}" is missing${allowed}`,
+            atKey: true,
+            at: path.slice(0, -1),
+          },
+        ];
       }
       const values = issue.values.map((v) => String(v));
       if (values.length === 1) {
@@ -135,7 +143,12 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
     case 'invalid_format': {
       if (!isDefaultMessage(issue.message)) return [{ path, message: issue.message }];
       const web = path[path.length - 1] === 'endpoint' ? ' (http:// or https://)' : '';
-      const what = issue.format === 'url' ? `a valid URL${web}` : issue.format === 'regex' ? 'in the expected form' : `a valid ${issue.format}`;
+      const what =
+        issue.format === 'url'
+          ? `a valid URL${web}`
+          : issue.format === 'regex'
+            ? 'in the expected form'
+            : `a valid ${issue.format}`;
       return [{ path, message: `${describeValue(value)} is not ${what}` }];
     }
     case 'invalid_key':
@@ -156,7 +169,14 @@ function unionDrafts(
     const kinds = (issue.options ?? []).map((option) => String(option));
     const list = `known ${issue.discriminator}s: ${kinds.join(', ')}`;
     if (value === undefined) {
-      return [{ path, message: `required field "${issue.discriminator}" is missing; ${list}`, atKey: true, at: path.slice(0, -1) }];
+      return [
+        {
+          path,
+          message: `required field "${issue.discriminator}" is missing; ${list}`,
+          atKey: true,
+          at: path.slice(0, -1),
+        },
+      ];
     }
     const hint = typeof value === 'string' ? didYouMean(value, kinds) : '';
     const got = typeof value === 'string' ? `"${value}"` : describeValue(value);
@@ -164,7 +184,10 @@ function unionDrafts(
   }
   const forms = formsAt(ctx.schema, path);
   const generic = (): Draft[] => [
-    { path, message: `expected ${forms.length > 0 ? `one of: ${forms.join(', ')}` : 'another value'}; got ${describeValue(value)}` },
+    {
+      path,
+      message: `expected ${forms.length > 0 ? `one of: ${forms.join(', ')}` : 'another value'}; got ${describeValue(value)}`,
+    },
   ];
   if (issue.errors.length === 0) return generic();
   const viable = issue.errors.filter((branch) => !isTypeMismatch(branch));

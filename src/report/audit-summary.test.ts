@@ -39,13 +39,41 @@ function writeRuns(stateDir: string, keyDir: string, pin: string): void {
   const store = openStore({ stateDir, create: true, redactor: createRedactor() });
   if (!store) throw new Error('no store');
   try {
-    for (const [id, text] of [['pinned', planText('pinned', pin)], ['unpinned', planText('unpinned')]] as const) {
-      if (!store.runs.get(id)) store.runs.create({ id, planName: id, planHash: 'ab'.repeat(32), planFile: path.join(stateDir, `${id}.yaml`), planText: text, until: null });
+    for (const [id, text] of [
+      ['pinned', planText('pinned', pin)],
+      ['unpinned', planText('unpinned')],
+    ] as const) {
+      if (!store.runs.get(id))
+        store.runs.create({
+          id,
+          planName: id,
+          planHash: 'ab'.repeat(32),
+          planFile: path.join(stateDir, `${id}.yaml`),
+          planText: text,
+          until: null,
+        });
     }
-    const trail = openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), onAppend: (head) => store.records.setAuditHead(head) });
+    const trail = openAuditTrail({
+      stateDir,
+      keyDir,
+      redactor: createRedactor(),
+      onAppend: (head) => store.records.setAuditHead(head),
+    });
     for (const runId of ['pinned', 'unpinned']) {
-      trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: { stage: 'preflight' }, runId });
-      trail.append({ actor: 'engine', action: 'stage-done', subject: 'preflight', details: { stage: 'preflight' }, runId });
+      trail.append({
+        actor: 'engine',
+        action: 'stage-started',
+        subject: 'preflight',
+        details: { stage: 'preflight' },
+        runId,
+      });
+      trail.append({
+        actor: 'engine',
+        action: 'stage-done',
+        subject: 'preflight',
+        details: { stage: 'preflight' },
+        runId,
+      });
       trail.checkpoint(`run ${runId} done`);
     }
     trail.close();
@@ -65,7 +93,13 @@ describe('the report verifies the trail against the key the plan pins', () => {
 
   it('a plan that pins the signing key: valid against that key, and the report says so', () => {
     const model = build(stateDir, 'pinned');
-    expect(model.audit).toMatchObject({ valid: true, keyPinned: true, keyNote: null, publicKeyFingerprint: fingerprint, reason: null });
+    expect(model.audit).toMatchObject({
+      valid: true,
+      keyPinned: true,
+      keyNote: null,
+      publicKeyFingerprint: fingerprint,
+      reason: null,
+    });
     const html = renderHtml(model);
     expect(html).toContain('pinned by the plan (spec.audit.publicKey)');
     expect(html).not.toContain(UNPINNED_NOTE);
@@ -74,7 +108,12 @@ describe('the report verifies the trail against the key the plan pins', () => {
 
   it('a plan that pins nothing: the fingerprint and "key not pinned: valid means internally consistent"', () => {
     const model = build(stateDir, 'unpinned');
-    expect(model.audit).toMatchObject({ valid: true, keyPinned: false, keyNote: UNPINNED_NOTE, publicKeyFingerprint: fingerprint });
+    expect(model.audit).toMatchObject({
+      valid: true,
+      keyPinned: false,
+      keyNote: UNPINNED_NOTE,
+      publicKeyFingerprint: fingerprint,
+    });
     const html = renderHtml(model);
     expect(html).toContain(UNPINNED_NOTE);
     expect(html).toContain(fingerprint);
@@ -101,6 +140,11 @@ describe('the report verifies the trail against the key the plan pins', () => {
     expect(pinned.risks.some((risk) => risk.subject === 'audit trail' && risk.severity === 'blocker')).toBe(true);
 
     const unpinned = build(stateDir, 'unpinned');
-    expect(unpinned.audit).toMatchObject({ valid: true, keyPinned: false, keyNote: UNPINNED_NOTE, publicKeyFingerprint: attacker });
+    expect(unpinned.audit).toMatchObject({
+      valid: true,
+      keyPinned: false,
+      keyNote: UNPINNED_NOTE,
+      publicKeyFingerprint: attacker,
+    });
   });
 });

@@ -70,8 +70,12 @@ export function summarizeAudit(
   const pinned = pinnedKeyOf(plan);
   let verification: ReturnType<typeof verifyAuditTrail>;
   try {
-    if (pinned !== null && 'problem' in pinned) throw new Error(`the plan pins a key that cannot be read: ${pinned.problem}`);
-    verification = verifyAuditTrail(stateDir, { ...(expectedHead ? { expectedHead } : {}), ...(pinned ? { pin: pinned.pin } : {}) });
+    if (pinned !== null && 'problem' in pinned)
+      throw new Error(`the plan pins a key that cannot be read: ${pinned.problem}`);
+    verification = verifyAuditTrail(stateDir, {
+      ...(expectedHead ? { expectedHead } : {}),
+      ...(pinned ? { pin: pinned.pin } : {}),
+    });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return {
@@ -97,7 +101,9 @@ export function summarizeAudit(
     runRecords: trail.records.length,
     reason: verification.reason,
     head: verification.head,
-    checkpoint: chosen ? { seq: chosen.seq, headHash: chosen.headHash, time: chosen.time, reason: chosen.reason } : null,
+    checkpoint: chosen
+      ? { seq: chosen.seq, headHash: chosen.headHash, time: chosen.time, reason: chosen.reason }
+      : null,
     publicKeyFingerprint: verification.publicKeyFingerprint,
     keyPinned: verification.keyPinned,
     keyNote: verification.keyPinned ? null : UNPINNED_NOTE,

@@ -64,6 +64,7 @@ export function outcomeTone(outcome: string): 'good' | 'bad' | 'warn' | 'neutral
   const o = outcome.toLowerCase();
   if (['done', 'pass', 'passed', 'advance', 'ready', 'succeeded', 'identical'].includes(o)) return 'good';
   if (['failed', 'fail', 'rollback', 'error', 'differs'].includes(o)) return 'bad';
-  if (['hold', 'escalate', 'inconclusive', 'nodata', 'no-data', 'undone', 'warning', 'running'].includes(o)) return 'warn';
+  if (['hold', 'escalate', 'inconclusive', 'nodata', 'no-data', 'undone', 'warning', 'running'].includes(o))
+    return 'warn';
   return 'neutral';
 }

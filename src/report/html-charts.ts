@@ -98,8 +98,12 @@ export function weightsChart(model: ReportModel, frame: TimeFrame): string {
   const rows = model.weights.map((w) => [
     formatOffset(Date.parse(w.at) - frame.from),
     formatTime(w.at),
-    Object.entries(w.reads).map(([s, v]) => `${s} ${formatPercent(v, 1)}`).join(', '),
-    Object.entries(w.writes).map(([s, v]) => `${s} ${formatPercent(v, 1)}`).join(', '),
+    Object.entries(w.reads)
+      .map(([s, v]) => `${s} ${formatPercent(v, 1)}`)
+      .join(', '),
+    Object.entries(w.writes)
+      .map(([s, v]) => `${s} ${formatPercent(v, 1)}`)
+      .join(', '),
     w.reason,
   ]);
   return chart + dataTable('Route changes', ['offset', 'time', 'reads', 'writes', 'why'], rows);
@@ -116,7 +120,12 @@ function trafficSeries(model: ReportModel, value: (p: TrafficPoint) => number | 
           return v === null ? [] : [{ t: Date.parse(p.at), v: v * scale }];
         });
       if (points.length === 0) continue;
-      series.push({ name: `${site} ${cls}`, color: siteColor(site, index), ...(cls === 'writes' ? { dash: '7 4' } : {}), points });
+      series.push({
+        name: `${site} ${cls}`,
+        color: siteColor(site, index),
+        ...(cls === 'writes' ? { dash: '7 4' } : {}),
+        points,
+      });
     }
   });
   return series;
@@ -158,7 +167,10 @@ export function latencyChart(model: ReportModel, frame: TimeFrame): string {
     formatMs(p.p50Ms),
     formatMs(p.p99Ms),
   ]);
-  return chart + dataTable('Traffic samples', ['offset', 'site', 'class', 'requests', 'errors', 'error rate', 'p50', 'p99'], rows);
+  return (
+    chart +
+    dataTable('Traffic samples', ['offset', 'site', 'class', 'requests', 'errors', 'error rate', 'p50', 'p99'], rows)
+  );
 }
 
 export function lagChart(model: ReportModel, frame: TimeFrame): string {

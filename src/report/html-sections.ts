@@ -9,12 +9,20 @@ export function badge(text: string, tone = outcomeTone(text)): string {
   return `<span class="badge tone-${tone}">${e(text)}</span>`;
 }
 
-export function table(headers: Array<string | { text: string; num: true }>, rows: string[][], caption?: string): string {
+export function table(
+  headers: Array<string | { text: string; num: true }>,
+  rows: string[][],
+  caption?: string,
+): string {
   const head = headers
-    .map((h) => (typeof h === 'string' ? `<th scope="col">${e(h)}</th>` : `<th scope="col" class="num">${e(h.text)}</th>`))
+    .map((h) =>
+      typeof h === 'string' ? `<th scope="col">${e(h)}</th>` : `<th scope="col" class="num">${e(h.text)}</th>`,
+    )
     .join('');
   const numeric = headers.map((h) => typeof h !== 'string');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('');
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`)
+    .join('');
   return `<table>${caption ? `<caption class="meta">${e(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
@@ -41,11 +49,18 @@ export function movedSection(model: ReportModel): string {
   parts.push(
     moved.databases.length === 0
       ? none('No databases in the plan.')
-      : table(['database', 'tables'], moved.databases.map((d) => [e(d.database), `<code>${e(d.tables.join(', '))}</code>`])),
+      : table(
+          ['database', 'tables'],
+          moved.databases.map((d) => [e(d.database), `<code>${e(d.tables.join(', '))}</code>`]),
+        ),
   );
   parts.push('<h3>Workloads and traffic</h3>');
   const items = [...moved.workloads, ...(moved.router ? [`traffic through the ${moved.router}`] : [])];
-  parts.push(items.length === 0 ? none('No workloads or router in the plan.') : `<ul class="plain">${items.map((w) => `<li>${e(w)}</li>`).join('')}</ul>`);
+  parts.push(
+    items.length === 0
+      ? none('No workloads or router in the plan.')
+      : `<ul class="plain">${items.map((w) => `<li>${e(w)}</li>`).join('')}</ul>`,
+  );
   return parts.join('');
 }
 
@@ -58,28 +73,37 @@ export function timelineSection(model: ReportModel, frame: TimeFrame): string {
     const left = Number.isFinite(start) ? ((start - frame.from) / span) * 100 : 0;
     const width = Number.isFinite(start) ? Math.max(((end - start) / span) * 100, 0.4) : 0;
     const bar = `<div class="gantt" role="img" aria-label="${e(`${s.name}: ${formatMs(s.durationMs)}`)}"><span class="tone-${outcomeTone(s.state)}" style="left:${left.toFixed(2)}%;width:${Math.min(width, 100 - left).toFixed(2)}%"></span></div>`;
-    const offset = (iso: string | null): string => (iso && Number.isFinite(Date.parse(iso)) ? formatOffset(Date.parse(iso) - frame.from) : '–');
+    const offset = (iso: string | null): string =>
+      iso && Number.isFinite(Date.parse(iso)) ? formatOffset(Date.parse(iso) - frame.from) : '–';
     // The run's own reason is said once, at the top; a stage repeats only its own.
     const reason = s.reason && s.reason !== model.run.reason ? s.reason : '';
     const note = [reason, s.undoneAt ? `undone at ${offset(s.undoneAt)}` : ''].filter(Boolean).join('; ');
     const started = `<time datetime="${e(s.startedAt ?? '')}" title="${e(formatTime(s.startedAt))}">${e(offset(s.startedAt))}</time>`;
     return [e(s.name), badge(s.state), started, e(formatMs(s.durationMs)), bar, e(note)];
   });
-  return table(['stage', 'outcome', { text: 'started', num: true }, { text: 'duration', num: true }, 'when', 'note'], rows, `times from the start of the run, ${formatTime(model.run.startedAt)}`);
+  return table(
+    ['stage', 'outcome', { text: 'started', num: true }, { text: 'duration', num: true }, 'when', 'note'],
+    rows,
+    `times from the start of the run, ${formatTime(model.run.startedAt)}`,
+  );
 }
 
 export function cutoverSection(model: ReportModel): string {
   const c = model.cutover;
-  if (!c) return none('No cutover was measured in this run (it did not reach the cutover, or the cutover recorded no measurement).');
-  return kvTable(
+  if (!c)
+    return none(
+      'No cutover was measured in this run (it did not reach the cutover, or the cutover recorded no measurement).',
+    );
+  return kvTable([
     [
-      ['write pause at the router (first held request to release; – when nothing was held)', `<strong>${e(formatMs(c.writePauseMs))}</strong>`],
-      ['requests held during the switch', e(formatCount(c.heldRequests))],
-      ['requests that failed during the switch', e(formatCount(c.failedRequests))],
-      ['source refused writes for (fence to target open)', e(formatMs(c.fenceMs))],
-      ['measured at', e(formatTime(c.at))],
+      'write pause at the router (first held request to release; – when nothing was held)',
+      `<strong>${e(formatMs(c.writePauseMs))}</strong>`,
     ],
-  );
+    ['requests held during the switch', e(formatCount(c.heldRequests))],
+    ['requests that failed during the switch', e(formatCount(c.failedRequests))],
+    ['source refused writes for (fence to target open)', e(formatMs(c.fenceMs))],
+    ['measured at', e(formatTime(c.at))],
+  ]);
 }
 
 export function verificationSection(model: ReportModel): string {
@@ -97,7 +121,21 @@ export function verificationSection(model: ReportModel): string {
         e(formatCount(t.changed)),
       ]);
       const num = (text: string) => ({ text, num: true }) as const;
-      return head + table(['table', num('source rows'), num('target rows'), num('mismatched chunks'), num('missing'), num('extra'), num('changed')], rows);
+      return (
+        head +
+        table(
+          [
+            'table',
+            num('source rows'),
+            num('target rows'),
+            num('mismatched chunks'),
+            num('missing'),
+            num('extra'),
+            num('changed'),
+          ],
+          rows,
+        )
+      );
     })
     .join('');
 }
@@ -106,7 +144,10 @@ export function gatesSection(model: ReportModel): string {
   if (model.gates.length === 0) return none('No gate decision was recorded.');
   return model.gates
     .map((g) => {
-      const reasons = g.reasons.length > 1 ? `<ul class="plain">${g.reasons.map((r) => `<li>${e(r)}</li>`).join('')}</ul>` : `<p>${e(g.reason)}</p>`;
+      const reasons =
+        g.reasons.length > 1
+          ? `<ul class="plain">${g.reasons.map((r) => `<li>${e(r)}</li>`).join('')}</ul>`
+          : `<p>${e(g.reason)}</p>`;
       const checks =
         g.checks.length === 0
           ? ''
@@ -123,14 +164,23 @@ export function gatesSection(model: ReportModel): string {
 
 export function approvalsSection(model: ReportModel): string {
   if (model.approvals.length === 0) return none('No approval was given or needed.');
-  return table(['before stage', 'approved by', 'role', 'when'], model.approvals.map((a) => [e(a.stage), e(a.by), e(a.role), e(formatTime(a.at))]));
+  return table(
+    ['before stage', 'approved by', 'role', 'when'],
+    model.approvals.map((a) => [e(a.stage), e(a.by), e(a.role), e(formatTime(a.at))]),
+  );
 }
 
 export function rollbacksSection(model: ReportModel): string {
   if (model.rollbacks.length === 0) return none('No rollback: the run never went back.');
   return table(
     ['from stage', 'why', 'started', 'done', 'stages undone'],
-    model.rollbacks.map((r) => [e(r.stage || '–'), e(r.reason), e(formatTime(r.startedAt)), e(r.doneAt ? formatTime(r.doneAt) : 'not finished'), e(r.undone.join(' → ') || '–')]),
+    model.rollbacks.map((r) => [
+      e(r.stage || '–'),
+      e(r.reason),
+      e(formatTime(r.startedAt)),
+      e(r.doneAt ? formatTime(r.doneAt) : 'not finished'),
+      e(r.undone.join(' → ') || '–'),
+    ]),
   );
 }
 
@@ -138,7 +188,13 @@ export function risksSection(model: ReportModel): string {
   if (model.risks.length === 0) return none('None: no preflight warning, no difference, nothing left behind.');
   return table(
     ['severity', 'subject', 'what', 'what to do', 'from'],
-    model.risks.map((r) => [badge(r.severity, r.severity === 'blocker' ? 'bad' : r.severity === 'warning' ? 'warn' : 'neutral'), e(r.subject), e(r.message), e(r.remediation || '–'), e(r.origin)]),
+    model.risks.map((r) => [
+      badge(r.severity, r.severity === 'blocker' ? 'bad' : r.severity === 'warning' ? 'warn' : 'neutral'),
+      e(r.subject),
+      e(r.message),
+      e(r.remediation || '–'),
+      e(r.origin),
+    ]),
   );
 }
 
@@ -163,7 +219,12 @@ export function auditSection(model: ReportModel, stateDir: string | null): strin
     ['records in the trail', e(formatCount(a.records))],
     ['records of this run', e(formatCount(a.runRecords))],
     ['head of the trail', `record ${e(String(a.head.seq))}: <code class="hash">${e(a.head.hash)}</code>`],
-    ['last record of this run', a.lastRunRecord ? `record ${e(String(a.lastRunRecord.seq))}: <code class="hash">${e(a.lastRunRecord.hash)}</code>` : '–'],
+    [
+      'last record of this run',
+      a.lastRunRecord
+        ? `record ${e(String(a.lastRunRecord.seq))}: <code class="hash">${e(a.lastRunRecord.hash)}</code>`
+        : '–',
+    ],
     [
       'signed checkpoint',
       a.checkpoint

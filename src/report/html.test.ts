@@ -30,7 +30,20 @@ describe('the HTML and Markdown renderers', () => {
     expect(html).not.toMatch(/<link\b/i);
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
     expect(html.match(/<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="chart"/g)).toHaveLength(4);
-    for (const id of ['moved', 'timeline', 'traffic', 'replication', 'cutover', 'verification', 'gates', 'approvals', 'rollbacks', 'risks', 'cleanup', 'audit']) {
+    for (const id of [
+      'moved',
+      'timeline',
+      'traffic',
+      'replication',
+      'cutover',
+      'verification',
+      'gates',
+      'approvals',
+      'rollbacks',
+      'risks',
+      'cleanup',
+      'audit',
+    ]) {
       expect(html).toContain(`<section id="${id}"`);
     }
     expect(html).toContain(succeeded.audit.head.hash);
@@ -41,7 +54,12 @@ describe('the HTML and Markdown renderers', () => {
     const model: ReportModel = {
       ...rolledBack,
       run: { ...rolledBack.run, reason: hostile, plan: `${hostile}plan` },
-      gates: rolledBack.gates.map((g) => ({ ...g, reason: hostile, reasons: [hostile], checks: g.checks.map((c) => ({ ...c, check: hostile })) })),
+      gates: rolledBack.gates.map((g) => ({
+        ...g,
+        reason: hostile,
+        reasons: [hostile],
+        checks: g.checks.map((c) => ({ ...c, check: hostile })),
+      })),
       moved: { ...rolledBack.moved, databases: [{ database: hostile, tables: [hostile] }] },
     };
     const html = renderHtml(model);
@@ -57,7 +75,19 @@ describe('the HTML and Markdown renderers', () => {
   });
 
   it('draws an empty run without charts and says what is missing', () => {
-    const model: ReportModel = { ...succeeded, weights: [], traffic: [], lag: [], cutover: null, verification: [], gates: [], approvals: [], cleanup: [], stages: [], totals: { requests: 0, failedRequests: 0, bySite: {}, clients: null } };
+    const model: ReportModel = {
+      ...succeeded,
+      weights: [],
+      traffic: [],
+      lag: [],
+      cutover: null,
+      verification: [],
+      gates: [],
+      approvals: [],
+      cleanup: [],
+      stages: [],
+      totals: { requests: 0, failedRequests: 0, bySite: {}, clients: null },
+    };
     const html = renderHtml(model);
     expect(html).not.toContain('<svg xmlns');
     expect(html).toContain('No traffic was moved or measured in this run.');
@@ -71,7 +101,20 @@ describe('the HTML and Markdown renderers', () => {
   it('puts the same facts in Markdown: outcome, write pause, data, approvals, gates and the trail head', () => {
     const md = renderMarkdown(succeeded);
     expect(md).toMatch(/^# handoff report: orders-to-gke \(succeeded\)/);
-    for (const heading of ['What moved', 'Timeline', 'Traffic', 'Replication lag', 'Cutover', 'Verification', 'Gate decisions', 'Approvals', 'Rollbacks', 'Residual risks', 'Clean-up', 'Audit trail']) {
+    for (const heading of [
+      'What moved',
+      'Timeline',
+      'Traffic',
+      'Replication lag',
+      'Cutover',
+      'Verification',
+      'Gate decisions',
+      'Approvals',
+      'Rollbacks',
+      'Residual risks',
+      'Clean-up',
+      'Audit trail',
+    ]) {
       expect(md).toContain(`\n## ${heading}\n`);
     }
     expect(md).toContain('| write pause | 182 ms |');

@@ -37,7 +37,14 @@ function summaryCards(model: ReportModel): string {
   const cards: string[] = [];
   const v = verdict(model.run.state);
   cards.push(card('Outcome', v.text, model.run.stage ? `at stage ${model.run.stage}` : '', v.tone));
-  cards.push(card('Duration', formatMs(model.run.durationMs), model.run.finishedAt ? 'start to finish' : 'not finished', 'neutral'));
+  cards.push(
+    card(
+      'Duration',
+      formatMs(model.run.durationMs),
+      model.run.finishedAt ? 'start to finish' : 'not finished',
+      'neutral',
+    ),
+  );
   const { totals } = model;
   if (totals.clients) {
     // What the clients counted: requests not sent and client time-outs never show at the router.
@@ -46,17 +53,38 @@ function summaryCards(model: ReportModel): string {
     cards.push(card('Failed requests', formatCount(c.failed), sub, c.failed === 0 ? 'good' : 'bad'));
   } else if (totals.requests > 0) {
     const rate = totals.failedRequests / totals.requests;
-    cards.push(card('Failed requests', formatCount(totals.failedRequests), `of ${formatCount(totals.requests)} (${formatPercent(rate)})`, totals.failedRequests === 0 ? 'good' : 'bad'));
+    cards.push(
+      card(
+        'Failed requests',
+        formatCount(totals.failedRequests),
+        `of ${formatCount(totals.requests)} (${formatPercent(rate)})`,
+        totals.failedRequests === 0 ? 'good' : 'bad',
+      ),
+    );
   }
   if (model.cutover) {
-    cards.push(card('Write pause', formatMs(model.cutover.writePauseMs), `${formatCount(model.cutover.heldRequests)} requests held`, model.cutover.failedRequests === 0 ? 'good' : 'bad'));
+    cards.push(
+      card(
+        'Write pause',
+        formatMs(model.cutover.writePauseMs),
+        `${formatCount(model.cutover.heldRequests)} requests held`,
+        model.cutover.failedRequests === 0 ? 'good' : 'bad',
+      ),
+    );
   }
   const latest = new Map(model.verification.map((x) => [x.database, x]));
   if (latest.size > 0) {
     const all = [...latest.values()];
     const identical = all.every((x) => x.identical);
     const rows = all.reduce((sum, x) => sum + x.rowsCompared, 0);
-    cards.push(card('Data', identical ? 'Identical' : 'Differs', `${formatCount(rows)} rows compared`, identical ? 'good' : 'bad'));
+    cards.push(
+      card(
+        'Data',
+        identical ? 'Identical' : 'Differs',
+        `${formatCount(rows)} rows compared`,
+        identical ? 'good' : 'bad',
+      ),
+    );
   }
   if (model.rollbacks.length > 0) {
     const last = model.rollbacks[model.rollbacks.length - 1];
@@ -64,8 +92,22 @@ function summaryCards(model: ReportModel): string {
   }
   const blockers = model.risks.filter((r) => r.severity === 'blocker').length;
   const warnings = model.risks.filter((r) => r.severity === 'warning').length;
-  cards.push(card('Residual risks', String(blockers + warnings), `${blockers} blocking, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`, blockers > 0 ? 'bad' : warnings > 0 ? 'warn' : 'good'));
-  cards.push(card('Audit trail', model.audit.valid ? 'Valid' : 'Invalid', `${formatCount(model.audit.runRecords)} records of this run${model.audit.keyNote ? `; ${model.audit.keyNote}` : ', pinned key'}`, model.audit.valid ? 'good' : 'bad'));
+  cards.push(
+    card(
+      'Residual risks',
+      String(blockers + warnings),
+      `${blockers} blocking, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`,
+      blockers > 0 ? 'bad' : warnings > 0 ? 'warn' : 'good',
+    ),
+  );
+  cards.push(
+    card(
+      'Audit trail',
+      model.audit.valid ? 'Valid' : 'Invalid',
+      `${formatCount(model.audit.runRecords)} records of this run${model.audit.keyNote ? `; ${model.audit.keyNote}` : ', pinned key'}`,
+      model.audit.valid ? 'good' : 'bad',
+    ),
+  );
   return `<section class="cards" aria-label="Summary">${cards.join('')}</section>`;
 }
 
@@ -100,7 +142,8 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     model.weights.length === 0 && model.traffic.length === 0
       ? `<p class="empty-note">No traffic was moved or measured in this run.</p>`
       : `<h3>Where requests went</h3>${weightsChart(model, frame)}<h3>Error rate</h3>${errorRateChart(model, frame)}<h3>Latency</h3>${latencyChart(model, frame)}${totals ? `<p class="meta">Totals over the samples: ${e(totals)}.</p>` : ''}`;
-  const lag = model.lag.length === 0 ? `<p class="empty-note">No replication lag was recorded.</p>` : lagChart(model, frame);
+  const lag =
+    model.lag.length === 0 ? `<p class="empty-note">No replication lag was recorded.</p>` : lagChart(model, frame);
   const body = [
     `<header class="top"><h1>${e(run.plan)} ${badge(v.text, v.tone)}</h1>`,
     `<p class="meta">handoff run <code>${e(run.id)}</code> · started ${e(formatTime(run.startedAt))}${run.finishedAt ? ` · finished ${e(formatTime(run.finishedAt))}` : ''} · plan <code class="hash">sha256:${e(run.planHash)}</code></p>`,

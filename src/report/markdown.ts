@@ -8,7 +8,12 @@ import type { ReportModel, TrafficPoint } from './model-types.js';
 
 /** Text safe inside a Markdown table cell: pipes escaped, newlines and HTML-ish brackets neutralised. */
 export function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 /** Free text outside tables: no HTML gets through (GitHub would render some of it). */
@@ -59,16 +64,25 @@ function summarySection(model: ReportModel): string[] {
   const out: string[] = [];
   const push = (...lines: string[]): void => void out.push(...lines);
   push(`# handoff report: ${inline(run.plan)} (${v.text.toLowerCase()})`, '');
-  push(`Run ${code(run.id)}, started ${formatTime(run.startedAt)}${run.finishedAt ? `, finished ${formatTime(run.finishedAt)}` : ''} (${formatMs(run.durationMs)}). Plan ${code(`sha256:${run.planHash}`)}.`, '');
+  push(
+    `Run ${code(run.id)}, started ${formatTime(run.startedAt)}${run.finishedAt ? `, finished ${formatTime(run.finishedAt)}` : ''} (${formatMs(run.durationMs)}). Plan ${code(`sha256:${run.planHash}`)}.`,
+    '',
+  );
   if (run.reason) push(`**Why:** ${inline(run.reason)}`, '');
   const latest = [...new Map(model.verification.map((x) => [x.database, x])).values()];
   const summary: string[][] = [['outcome', `${v.text}${run.stage ? ` (at ${run.stage})` : ''}`]];
   const clients = model.totals.clients;
   if (clients) {
-    summary.push(['failed requests (clients)', `${formatCount(clients.failed)} of ${formatCount(clients.sent)} sent, ${formatCount(clients.notSent)} not sent`]);
+    summary.push([
+      'failed requests (clients)',
+      `${formatCount(clients.failed)} of ${formatCount(clients.sent)} sent, ${formatCount(clients.notSent)} not sent`,
+    ]);
     summary.push(['clients and router', clients.notes.join('; ')]);
   } else if (model.totals.requests > 0) {
-    summary.push(['failed requests', `${formatCount(model.totals.failedRequests)} of ${formatCount(model.totals.requests)}`]);
+    summary.push([
+      'failed requests',
+      `${formatCount(model.totals.failedRequests)} of ${formatCount(model.totals.requests)}`,
+    ]);
   }
   if (model.cutover) summary.push(['write pause', formatMs(model.cutover.writePauseMs)]);
   if (latest.length > 0) {
@@ -79,7 +93,10 @@ function summarySection(model: ReportModel): string[] {
   }
   summary.push(['rollbacks', String(model.rollbacks.length)]);
   summary.push(['residual risks', `${model.risks.filter((r) => r.severity !== 'info').length}`]);
-  summary.push(['audit trail', `${model.audit.valid ? (model.audit.keyPinned ? 'valid (pinned key)' : 'valid (key not pinned)') : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``]);
+  summary.push([
+    'audit trail',
+    `${model.audit.valid ? (model.audit.keyPinned ? 'valid (pinned key)' : 'valid (key not pinned)') : 'INVALID'}, head ${model.audit.head.seq} \`${model.audit.head.hash}\``,
+  ]);
   push(table(['', ''], summary), '');
   return out;
 }
@@ -119,7 +136,13 @@ function timelineSection(model: ReportModel): string[] {
       ? '_No stage was started._'
       : table(
           ['stage', 'outcome', 'started', 'duration', 'note'],
-          model.stages.map((s) => [s.name, s.state, formatTime(s.startedAt), formatMs(s.durationMs), [s.reason ?? '', s.undoneAt ? `undone ${formatTime(s.undoneAt)}` : ''].filter(Boolean).join('; ')]),
+          model.stages.map((s) => [
+            s.name,
+            s.state,
+            formatTime(s.startedAt),
+            formatMs(s.durationMs),
+            [s.reason ?? '', s.undoneAt ? `undone ${formatTime(s.undoneAt)}` : ''].filter(Boolean).join('; '),
+          ]),
         ),
     '',
   );
@@ -132,10 +155,19 @@ function trafficSection(model: ReportModel): string[] {
   const push = (...lines: string[]): void => void out.push(...lines);
   push('## Traffic', '');
   if (model.weights.length > 0) {
-    push(table(['when', 'reads', 'writes', 'why'], model.weights.map((w) => [offset(model, w.at), formatWeights(w.reads), formatWeights(w.writes), w.reason])), '');
+    push(
+      table(
+        ['when', 'reads', 'writes', 'why'],
+        model.weights.map((w) => [offset(model, w.at), formatWeights(w.reads), formatWeights(w.writes), w.reason]),
+      ),
+      '',
+    );
   }
   if (model.traffic.length > 0) {
-    push(table(['site and class', 'requests', 'errors', 'error rate', 'worst window', 'worst p99'], trafficRows(model)), '');
+    push(
+      table(['site and class', 'requests', 'errors', 'error rate', 'worst window', 'worst p99'], trafficRows(model)),
+      '',
+    );
   }
   if (model.weights.length === 0 && model.traffic.length === 0) push('_No traffic was moved or measured._', '');
   return out;
@@ -151,7 +183,15 @@ function lagSection(model: ReportModel): string[] {
     const byDb = new Map<string, number[]>();
     for (const p of model.lag) byDb.set(p.database, [...(byDb.get(p.database) ?? []), p.lagMs]);
     push(
-      table(['database', 'samples', 'highest', 'last'], [...byDb.entries()].map(([db, values]) => [db, String(values.length), formatMs(Math.max(...values)), formatMs(values[values.length - 1])])),
+      table(
+        ['database', 'samples', 'highest', 'last'],
+        [...byDb.entries()].map(([db, values]) => [
+          db,
+          String(values.length),
+          formatMs(Math.max(...values)),
+          formatMs(values[values.length - 1]),
+        ]),
+      ),
       '',
     );
   }
@@ -188,11 +228,22 @@ function verificationSection(model: ReportModel): string[] {
   push('## Verification', '');
   if (model.verification.length === 0) push('_No verification result was recorded._', '');
   for (const x of model.verification) {
-    push(`**${inline(x.database)}**: ${x.identical ? 'identical' : 'DIFFERS'}, ${formatCount(x.rowsCompared)} rows compared in ${formatMs(x.elapsedMs)} (${formatTime(x.at)})`, '');
+    push(
+      `**${inline(x.database)}**: ${x.identical ? 'identical' : 'DIFFERS'}, ${formatCount(x.rowsCompared)} rows compared in ${formatMs(x.elapsedMs)} (${formatTime(x.at)})`,
+      '',
+    );
     push(
       table(
         ['table', 'source rows', 'target rows', 'mismatched chunks', 'missing', 'extra', 'changed'],
-        x.tables.map((t) => [t.table, formatCount(t.sourceRows), formatCount(t.targetRows), formatCount(t.mismatchedChunks), formatCount(t.missing), formatCount(t.extra), formatCount(t.changed)]),
+        x.tables.map((t) => [
+          t.table,
+          formatCount(t.sourceRows),
+          formatCount(t.targetRows),
+          formatCount(t.mismatchedChunks),
+          formatCount(t.missing),
+          formatCount(t.extra),
+          formatCount(t.changed),
+        ]),
       ),
       '',
     );
@@ -211,7 +262,16 @@ function gatesSection(model: ReportModel): string[] {
     for (const g of model.gates) {
       if (g.checks.length === 0) rows.push([formatTime(g.at), g.stage, g.outcome, '–', '–', '–', '–', g.reason]);
       for (const ch of g.checks) {
-        rows.push([formatTime(g.at), g.stage, g.outcome, `${ch.check}: ${ch.outcome}`, formatNumber(ch.value), ch.threshold ?? '–', formatCount(ch.samples), ch.reason || g.reason]);
+        rows.push([
+          formatTime(g.at),
+          g.stage,
+          g.outcome,
+          `${ch.check}: ${ch.outcome}`,
+          formatNumber(ch.value),
+          ch.threshold ?? '–',
+          formatCount(ch.samples),
+          ch.reason || g.reason,
+        ]);
       }
     }
     push(table(['when', 'gate', 'decision', 'check', 'value', 'threshold', 'samples', 'reason'], rows), '');
@@ -224,7 +284,15 @@ function approvalsSection(model: ReportModel): string[] {
   const out: string[] = [];
   const push = (...lines: string[]): void => void out.push(...lines);
   push('## Approvals', '');
-  push(model.approvals.length === 0 ? '_None._' : table(['before stage', 'by', 'role', 'when'], model.approvals.map((a) => [a.stage, a.by, a.role, formatTime(a.at)])), '');
+  push(
+    model.approvals.length === 0
+      ? '_None._'
+      : table(
+          ['before stage', 'by', 'role', 'when'],
+          model.approvals.map((a) => [a.stage, a.by, a.role, formatTime(a.at)]),
+        ),
+    '',
+  );
   return out;
 }
 
@@ -236,7 +304,16 @@ function rollbacksSection(model: ReportModel): string[] {
   push(
     model.rollbacks.length === 0
       ? '_None._'
-      : table(['from stage', 'why', 'started', 'done', 'undone'], model.rollbacks.map((r) => [r.stage || '–', r.reason, formatTime(r.startedAt), r.doneAt ? formatTime(r.doneAt) : 'not finished', r.undone.join(' → ') || '–'])),
+      : table(
+          ['from stage', 'why', 'started', 'done', 'undone'],
+          model.rollbacks.map((r) => [
+            r.stage || '–',
+            r.reason,
+            formatTime(r.startedAt),
+            r.doneAt ? formatTime(r.doneAt) : 'not finished',
+            r.undone.join(' → ') || '–',
+          ]),
+        ),
     '',
   );
   return out;
@@ -247,7 +324,15 @@ function risksSection(model: ReportModel): string[] {
   const out: string[] = [];
   const push = (...lines: string[]): void => void out.push(...lines);
   push('## Residual risks', '');
-  push(model.risks.length === 0 ? '_None._' : table(['severity', 'subject', 'what', 'what to do', 'from'], model.risks.map((r) => [r.severity, r.subject, r.message, r.remediation || '–', r.origin])), '');
+  push(
+    model.risks.length === 0
+      ? '_None._'
+      : table(
+          ['severity', 'subject', 'what', 'what to do', 'from'],
+          model.risks.map((r) => [r.severity, r.subject, r.message, r.remediation || '–', r.origin]),
+        ),
+    '',
+  );
   return out;
 }
 
@@ -275,12 +360,23 @@ function auditSection(model: ReportModel): string[] {
     table(
       ['', ''],
       [
-        ['verification', `${a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`}${a.keyPinned ? ' (against the key the plan pins)' : a.valid ? ` (${a.keyNote ?? ''})` : ' (key not pinned)'}`],
+        [
+          'verification',
+          `${a.valid ? 'valid' : `INVALID: ${a.reason ?? ''}`}${a.keyPinned ? ' (against the key the plan pins)' : a.valid ? ` (${a.keyNote ?? ''})` : ' (key not pinned)'}`,
+        ],
         ['records', `${formatCount(a.records)} in the trail, ${formatCount(a.runRecords)} of this run`],
         ['head', `${a.head.seq} \`${a.head.hash}\``],
         ['last record of this run', a.lastRunRecord ? `${a.lastRunRecord.seq} \`${a.lastRunRecord.hash}\`` : '–'],
-        ['signed checkpoint', a.checkpoint ? `${a.checkpoint.seq} \`${a.checkpoint.headHash}\` (${formatTime(a.checkpoint.time)}, ${a.checkpoint.reason})` : 'none'],
-        ['signing key', `${a.publicKeyFingerprint ? `\`${a.publicKeyFingerprint}\`` : '–'} ${a.keyPinned ? 'pinned by the plan' : 'not pinned'}`],
+        [
+          'signed checkpoint',
+          a.checkpoint
+            ? `${a.checkpoint.seq} \`${a.checkpoint.headHash}\` (${formatTime(a.checkpoint.time)}, ${a.checkpoint.reason})`
+            : 'none',
+        ],
+        [
+          'signing key',
+          `${a.publicKeyFingerprint ? `\`${a.publicKeyFingerprint}\`` : '–'} ${a.keyPinned ? 'pinned by the plan' : 'not pinned'}`,
+        ],
       ],
     ),
     '',

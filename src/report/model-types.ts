@@ -174,7 +174,14 @@ export interface ReportTotals {
   failedRequests: number;
   bySite: Record<string, { requests: number; errors: number }>;
   /** What the service's clients counted (a `client-traffic` event), when the run has it. */
-  clients: { offered: number; sent: number; notSent: number; failed: number; routerErrors: number | null; notes: string[] } | null;
+  clients: {
+    offered: number;
+    sent: number;
+    notSent: number;
+    failed: number;
+    routerErrors: number | null;
+    notes: string[];
+  } | null;
 }
 
 export interface ReportModel {

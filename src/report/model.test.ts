@@ -7,7 +7,13 @@ import { HandoffError } from '../common/errors.js';
 import { createRedactor, REDACTED } from '../common/redact.js';
 import { openStore } from '../store/store.js';
 import { listFiles, makeTempDir } from '../../test/support/tmp.js';
-import { PLAN_TEXT, SECRET, URL_PASSWORD, writeSyntheticRuns, type SyntheticRuns } from '../../test/report/synthetic-run.js';
+import {
+  PLAN_TEXT,
+  SECRET,
+  URL_PASSWORD,
+  writeSyntheticRuns,
+  type SyntheticRuns,
+} from '../../test/report/synthetic-run.js';
 import { buildReportModel } from './model.js';
 
 describe('buildReportModel', () => {
@@ -30,8 +36,14 @@ describe('buildReportModel', () => {
     expect(model.moved.databases).toEqual([{ database: 'orders', tables: ['public.*'] }]);
     expect(model.moved.router).toBe('builtin router on 127.0.0.1:8080');
     expect(model.stages.map((s) => [s.name, s.state])).toEqual([
-      ['preflight', 'done'], ['provision', 'done'], ['replicate', 'done'], ['verify', 'done'],
-      ['shift', 'done'], ['cutover', 'done'], ['bake', 'done'], ['finalize', 'done'],
+      ['preflight', 'done'],
+      ['provision', 'done'],
+      ['replicate', 'done'],
+      ['verify', 'done'],
+      ['shift', 'done'],
+      ['cutover', 'done'],
+      ['bake', 'done'],
+      ['finalize', 'done'],
     ]);
     expect(model.stages.find((s) => s.name === 'bake')?.durationMs).toBe(30_000);
     // Weights: set, five steps, then writes at cutover.
@@ -43,13 +55,26 @@ describe('buildReportModel', () => {
     expect(model.traffic.filter((p) => p.site === 'target' && p.cls === 'writes' && p.requests > 0)).toHaveLength(6);
     expect(model.lag.map((p) => p.lagMs).slice(0, 6)).toEqual([2400, 1300, 600, 180, 60, 35]);
     expect(model.cutover).toMatchObject({ writePauseMs: 182, heldRequests: 37, failedRequests: 0, fenceMs: 240 });
-    expect(model.verification.map((v) => [v.rowsCompared, v.identical])).toEqual([[24_000, true], [24_310, true]]);
+    expect(model.verification.map((v) => [v.rowsCompared, v.identical])).toEqual([
+      [24_000, true],
+      [24_310, true],
+    ]);
     expect(model.gates).toHaveLength(1);
-    expect(model.gates[0]?.checks[0]).toMatchObject({ check: 'errors', outcome: 'Pass', samples: 1200, threshold: 'max 0.01, ratio fail 2, min samples 200' });
+    expect(model.gates[0]?.checks[0]).toMatchObject({
+      check: 'errors',
+      outcome: 'Pass',
+      samples: 1200,
+      threshold: 'max 0.01, ratio fail 2, min samples 200',
+    });
     expect(model.approvals).toEqual([{ stage: 'cutover', by: 'dana', role: 'db-owner', at: expect.any(String) }]);
     expect(model.rollbacks).toEqual([]);
     expect(model.cleanup).toEqual([
-      { at: expect.any(String), stage: 'finalize', what: expect.arrayContaining(['replication slot handoff_slot']), leftBehind: [] },
+      {
+        at: expect.any(String),
+        stage: 'finalize',
+        what: expect.arrayContaining(['replication slot handoff_slot']),
+        leftBehind: [],
+      },
     ]);
     expect(model.risks.map((r) => [r.severity, r.subject])).toEqual([['warning', 'public.orders_id_seq']]);
     expect(model.audit.valid).toBe(true);
@@ -63,7 +88,11 @@ describe('buildReportModel', () => {
     const model = build(runs.rolledBack);
     expect(model.run.state).toBe('rolled-back');
     expect(model.stages.map((s) => [s.name, s.state])).toEqual([
-      ['preflight', 'done'], ['provision', 'undone'], ['replicate', 'undone'], ['verify', 'undone'], ['shift', 'failed'],
+      ['preflight', 'done'],
+      ['provision', 'undone'],
+      ['replicate', 'undone'],
+      ['verify', 'undone'],
+      ['shift', 'failed'],
     ]);
     expect(model.stages.find((s) => s.name === 'shift')?.undoneAt).not.toBeNull();
     expect(model.gates.map((g) => g.outcome)).toEqual(['hold', 'rollback', 'Fail']);
@@ -95,7 +124,10 @@ describe('buildReportModel', () => {
       Object.fromEntries(
         listFiles(stateDir)
           .filter((file) => !file.endsWith('.lock'))
-          .map((file) => [path.relative(stateDir, file), createHash('sha256').update(fs.readFileSync(file)).digest('hex')]),
+          .map((file) => [
+            path.relative(stateDir, file),
+            createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+          ]),
       );
     const before = snapshot();
     build(runs.succeeded);
@@ -127,7 +159,9 @@ describe('buildReportModel', () => {
     expect(unknown).toBeInstanceOf(HandoffError);
     expect(unknown).toMatchObject({ code: 'not-found', message: expect.stringContaining('no-such-run') });
     const empty = path.join(tmp.dir, 'nothing-here');
-    expect(() => buildReportModel({ stateDir: empty, runId: 'r1', redactor: createRedactor() })).toThrow(/no state store/);
+    expect(() => buildReportModel({ stateDir: empty, runId: 'r1', redactor: createRedactor() })).toThrow(
+      /no state store/,
+    );
     expect(fs.existsSync(empty)).toBe(false);
   });
 
@@ -138,21 +172,57 @@ describe('buildReportModel', () => {
     if (!store) throw new Error('no store');
     const trail = openAuditTrail({ stateDir: dir, redactor, onAppend: (head) => store.records.setAuditHead(head) });
     try {
-      store.runs.create({ id: 'r-old', planName: 'orders-to-gke', planHash: 'cd'.repeat(32), planFile: '/p.yaml', planText: PLAN_TEXT, until: null });
+      store.runs.create({
+        id: 'r-old',
+        planName: 'orders-to-gke',
+        planHash: 'cd'.repeat(32),
+        planFile: '/p.yaml',
+        planText: PLAN_TEXT,
+        until: null,
+      });
       const append = (action: string, details: Record<string, unknown>) =>
         trail.append({ actor: 'engine', action, subject: '', details, runId: 'r-old' });
-      append('router-routes-changed', { before: { reads: { source: 1 }, writes: { source: 1 } }, after: { reads: { source: 0.5, target: 0.5 }, writes: { source: 1 } }, changed: ['reads'] });
-      append('pg-table-verified', { table: 'public.t', identical: false, sourceRows: 10, targetRows: 9, chunks: 1, mismatchedChunks: 1, missing: 1, extra: 0, changed: 0, method: 'chunked', elapsedMs: 5 });
+      append('router-routes-changed', {
+        before: { reads: { source: 1 }, writes: { source: 1 } },
+        after: { reads: { source: 0.5, target: 0.5 }, writes: { source: 1 } },
+        changed: ['reads'],
+      });
+      append('pg-table-verified', {
+        table: 'public.t',
+        identical: false,
+        sourceRows: 10,
+        targetRows: 9,
+        chunks: 1,
+        mismatchedChunks: 1,
+        missing: 1,
+        extra: 0,
+        changed: 0,
+        method: 'chunked',
+        elapsedMs: 5,
+      });
       append('replication-lag', { database: 'orders', lagMs: 'slow' });
     } finally {
       trail.close();
       store.close();
     }
     const model = buildReportModel({ stateDir: dir, runId: 'r-old', redactor });
-    expect(model.weights).toEqual([{ at: expect.any(String), reads: { source: 0.5, target: 0.5 }, writes: { source: 1 }, reason: 'router routes changed' }]);
-    expect(model.verification[0]).toMatchObject({ identical: false, rowsCompared: 10, tables: [{ table: 'public.t', missing: 1 }] });
+    expect(model.weights).toEqual([
+      {
+        at: expect.any(String),
+        reads: { source: 0.5, target: 0.5 },
+        writes: { source: 1 },
+        reason: 'router routes changed',
+      },
+    ]);
+    expect(model.verification[0]).toMatchObject({
+      identical: false,
+      rowsCompared: 10,
+      tables: [{ table: 'public.t', missing: 1 }],
+    });
     expect(model.lag).toEqual([]);
-    expect(model.audit.unreadable).toEqual([{ seq: 3, action: 'replication-lag', problem: expect.stringContaining('lagMs') }]);
+    expect(model.audit.unreadable).toEqual([
+      { seq: 3, action: 'replication-lag', problem: expect.stringContaining('lagMs') },
+    ]);
     expect(model.risks.map((r) => [r.severity, r.origin])).toEqual([
       ['blocker', 'verification'],
       ['warning', 'run'],

@@ -75,11 +75,21 @@ function toChecks(checks: readonly unknown[]): ReportCheck[] {
   return out;
 }
 
-function stagesOf(trail: RunTrail, recorded: Array<{ stage: string; state: string; reason: string | null; startedAt: string; finishedAt: string | null }>): ReportStage[] {
+function stagesOf(
+  trail: RunTrail,
+  recorded: Array<{
+    stage: string;
+    state: string;
+    reason: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+  }>,
+): ReportStage[] {
   const started = new Map<string, string>();
   const ended = new Map<string, string>();
   const undone = new Map<string, string>();
-  for (const e of trail.pick('stage-started', stageEventSchema)) if (!started.has(e.data.stage)) started.set(e.data.stage, e.time);
+  for (const e of trail.pick('stage-started', stageEventSchema))
+    if (!started.has(e.data.stage)) started.set(e.data.stage, e.time);
   for (const e of trail.pick('stage-done', stageEventSchema)) ended.set(e.data.stage, e.time);
   const failed = new Set<string>();
   for (const e of trail.pick('stage-failed', stageFailedSchema)) {
@@ -157,7 +167,8 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
   if (!store) throw new HandoffError('not-found', `there is no run ${runId}: no state store in ${stateDir}`);
   try {
     const run = store.runs.get(runId);
-    if (!run) throw new HandoffError('not-found', `there is no run ${runId} in ${stateDir} (handoff status lists the runs)`);
+    if (!run)
+      throw new HandoffError('not-found', `there is no run ${runId} in ${stateDir} (handoff status lists the runs)`);
     const trail = readRunTrail(stateDir, runId);
     const series = collectSeries(trail);
     const reportRun = {
@@ -176,14 +187,19 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
     const stages = stagesOf(trail, store.steps.stages(runId));
     const gates = gatesOf(trail, store.records.gateDecisions(runId));
     const rollbacks = rollbacksOf(trail);
-    const approvals = store.requests.approvals(runId).map((a) => ({ stage: a.stage, by: a.by, role: a.role, at: a.approvedAt }));
+    const approvals = store.requests
+      .approvals(runId)
+      .map((a) => ({ stage: a.stage, by: a.by, role: a.role, at: a.approvedAt }));
     // Approvals the trail has but the store does not (another state directory's copy): keep both views whole.
     for (const e of trail.pick('approval-recorded', approvalRecordedSchema)) {
       if (!approvals.some((a) => a.stage === e.data.stage && a.role === e.data.role && a.by === e.data.by)) {
         approvals.push({ stage: e.data.stage, by: e.data.by, role: e.data.role, at: e.time });
       }
     }
-    const audit = summarizeAudit(stateDir, trail, store.records.auditHead(), { text: run.planText, file: run.planFile });
+    const audit = summarizeAudit(stateDir, trail, store.records.auditHead(), {
+      text: run.planText,
+      file: run.planFile,
+    });
     const risks = residualRisks({
       trail,
       run: reportRun,

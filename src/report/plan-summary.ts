@@ -14,7 +14,12 @@ function platformText(site: SiteSpec): string {
 }
 
 function site(name: 'source' | 'target', spec: SiteSpec): ReportSite {
-  return { name, platform: platformText(spec), endpoint: spec.endpoint ?? null, databases: Object.keys(spec.databases) };
+  return {
+    name,
+    platform: platformText(spec),
+    endpoint: spec.endpoint ?? null,
+    databases: Object.keys(spec.databases),
+  };
 }
 
 function workloadsText(plan: Migration): string[] {
@@ -22,7 +27,9 @@ function workloadsText(plan: Migration): string[] {
   if (!workloads) return [];
   const out: string[] = [];
   for (const process of workloads.processes ?? []) {
-    out.push(`process ${process.name} (${process.replicas} ${process.replicas === 1 ? 'replica' : 'replicas'}): ${process.command}`);
+    out.push(
+      `process ${process.name} (${process.replicas} ${process.replicas === 1 ? 'replica' : 'replicas'}): ${process.command}`,
+    );
   }
   if (workloads.selector) {
     const labels = Object.entries(workloads.selector).map(([key, value]) => `${key}=${value}`);

@@ -103,5 +103,8 @@ export function residualRisks(input: RiskInputs): ReportRisk[] {
     });
   }
   const rank = { blocker: 0, warning: 1, info: 2 } as const;
-  return risks.map((risk, index) => ({ risk, index })).sort((a, b) => rank[a.risk.severity] - rank[b.risk.severity] || a.index - b.index).map((x) => x.risk);
+  return risks
+    .map((risk, index) => ({ risk, index }))
+    .sort((a, b) => rank[a.risk.severity] - rank[b.risk.severity] || a.index - b.index)
+    .map((x) => x.risk);
 }

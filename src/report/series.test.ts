@@ -10,17 +10,39 @@ function trailOf(entries: Array<{ action: string; subject: string; data: unknown
     unreadable: [],
     pick<S extends z.ZodType>(action: string, schema: S): Array<TrailEntry<z.output<S>>> {
       return entries.flatMap((e, i) =>
-        e.action === action ? [{ seq: i + 1, time: new Date(1_000_000 + i * 1000).toISOString(), actor: 'router', subject: e.subject, data: schema.parse(e.data) }] : [],
+        e.action === action
+          ? [
+              {
+                seq: i + 1,
+                time: new Date(1_000_000 + i * 1000).toISOString(),
+                actor: 'router',
+                subject: e.subject,
+                data: schema.parse(e.data),
+              },
+            ]
+          : [],
       );
     },
   };
 }
 
-const cls = (requests: number, errors: number) => ({ requests, errors, errorRate: requests ? errors / requests : null, p50Ms: 3, p99Ms: 9 });
+const cls = (requests: number, errors: number) => ({
+  requests,
+  errors,
+  errorRate: requests ? errors / requests : null,
+  p50Ms: 3,
+  p99Ms: 9,
+});
 const sample = (subject: string, requests: number, errors: number) => ({
   action: 'traffic-sample',
   subject,
-  data: { windowMs: 1000, sites: { source: { reads: cls(requests, errors), writes: cls(0, 0) }, target: { reads: cls(0, 0), writes: cls(0, 0) } } },
+  data: {
+    windowMs: 1000,
+    sites: {
+      source: { reads: cls(requests, errors), writes: cls(0, 0) },
+      target: { reads: cls(0, 0), writes: cls(0, 0) },
+    },
+  },
 });
 
 describe('report series: whole-run samples and the clients count', () => {
@@ -38,9 +60,27 @@ describe('report series: whole-run samples and the clients count', () => {
   });
 
   it("carries the clients' own count, which the report shows as its failed-request figure", () => {
-    const clients = { offered: 1000, sent: 950, notSent: 50, failed: 12, failedWithoutAnswer: 10, routerRequests: 950, routerErrors: 2, notes: ['50 not sent'] };
-    const series = collectSeries(trailOf([sample('run', 950, 2), { action: 'client-traffic', subject: 'clients', data: clients }]));
-    expect(series.totals.clients).toEqual({ offered: 1000, sent: 950, notSent: 50, failed: 12, routerErrors: 2, notes: ['50 not sent'] });
+    const clients = {
+      offered: 1000,
+      sent: 950,
+      notSent: 50,
+      failed: 12,
+      failedWithoutAnswer: 10,
+      routerRequests: 950,
+      routerErrors: 2,
+      notes: ['50 not sent'],
+    };
+    const series = collectSeries(
+      trailOf([sample('run', 950, 2), { action: 'client-traffic', subject: 'clients', data: clients }]),
+    );
+    expect(series.totals.clients).toEqual({
+      offered: 1000,
+      sent: 950,
+      notSent: 50,
+      failed: 12,
+      routerErrors: 2,
+      notes: ['50 not sent'],
+    });
     expect(series.totals.failedRequests).toBe(2);
   });
 });

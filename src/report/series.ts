@@ -40,7 +40,8 @@ const CLASSES = ['reads', 'writes'] as const;
 
 function weightsOf(trail: RunTrail): WeightPoint[] {
   const own = trail.pick('traffic-weights', trafficWeightsSchema);
-  if (own.length > 0) return own.map((e) => ({ at: e.time, reads: e.data.reads, writes: e.data.writes, reason: e.data.reason }));
+  if (own.length > 0)
+    return own.map((e) => ({ at: e.time, reads: e.data.reads, writes: e.data.writes, reason: e.data.reason }));
   return trail.pick('router-routes-changed', routesChangedSchema).map((e) => ({
     at: e.time,
     reads: e.data.after.reads,
@@ -70,7 +71,14 @@ function trafficOf(trail: RunTrail): { points: TrafficPoint[]; totals: ReportTot
   const sites = Object.values(bySite);
   const client = trail.pick('client-traffic', clientTrafficSchema).at(-1)?.data;
   const clients = client
-    ? { offered: client.offered, sent: client.sent, notSent: client.notSent, failed: client.failed, routerErrors: client.routerErrors, notes: client.notes }
+    ? {
+        offered: client.offered,
+        sent: client.sent,
+        notSent: client.notSent,
+        failed: client.failed,
+        routerErrors: client.routerErrors,
+        notes: client.notes,
+      }
     : null;
   return {
     points,

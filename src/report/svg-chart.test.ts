@@ -28,7 +28,17 @@ describe('svg charts', () => {
     const svg = renderChart({
       ...base,
       yMax: 100,
-      series: [{ name: 'reads to target', color: '#e8590c', step: true, points: [{ t: 0, v: 0 }, { t: 50_000, v: 50 }] }],
+      series: [
+        {
+          name: 'reads to target',
+          color: '#e8590c',
+          step: true,
+          points: [
+            { t: 0, v: 0 },
+            { t: 50_000, v: 50 },
+          ],
+        },
+      ],
     });
     // plot: x 64..744 (680 wide), y 34..204 (170 high) → 50 % at y 119.
     expect(svg).toContain('points="64,204 404,204 404,119 744,119"');

@@ -76,7 +76,9 @@ export function formatOffset(ms: number): string {
   const total = Math.round(ms / 1000);
   const minutes = Math.floor(total / 60);
   const seconds = total % 60;
-  return minutes >= 60 ? `+${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}` : `+${minutes}:${String(seconds).padStart(2, '0')}`;
+  return minutes >= 60
+    ? `+${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}`
+    : `+${minutes}:${String(seconds).padStart(2, '0')}`;
 }
 
 /** Above this many points a line is thinned to the first, lowest, highest and last point of each bucket. */
@@ -140,9 +142,13 @@ export function renderChart(options: ChartOptions): string {
       `<g class="band"><rect x="${round(x0)}" y="4" width="${round(x1 - x0)}" height="18" class="${band.kind === 'rollback' ? 'band-rollback' : `band-${index % 2}`}"><title>${escapeHtml(band.label)}</title></rect>`,
     );
     if (x1 - x0 > band.label.length * 6.2 + 6) {
-      parts.push(`<text x="${round((x0 + x1) / 2)}" y="17" text-anchor="middle" class="band-label">${escapeHtml(band.label)}</text>`);
+      parts.push(
+        `<text x="${round((x0 + x1) / 2)}" y="17" text-anchor="middle" class="band-label">${escapeHtml(band.label)}</text>`,
+      );
     }
-    parts.push(`</g><line x1="${round(x0)}" x2="${round(x0)}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="boundary"/>`);
+    parts.push(
+      `</g><line x1="${round(x0)}" x2="${round(x0)}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="boundary"/>`,
+    );
   });
   // Axes and grid.
   for (let i = 0; i <= divisions; i++) {
@@ -193,7 +199,9 @@ export function renderChart(options: ChartOptions): string {
     parts.push('</g>');
   }
   if (options.series.every((s) => s.points.length === 0)) {
-    parts.push(`<text x="${PAD.left + plotW / 2}" y="${PAD.top + plotH / 2}" text-anchor="middle" class="empty">no data recorded</text>`);
+    parts.push(
+      `<text x="${PAD.left + plotW / 2}" y="${PAD.top + plotH / 2}" text-anchor="middle" class="empty">no data recorded</text>`,
+    );
   }
   parts.push('</svg>');
   const legend = options.series

@@ -67,7 +67,13 @@ export function readRunTrail(stateDir: string, runId: string): RunTrail {
         if (record.action !== action) continue;
         const result = schema.safeParse(record.details);
         if (result.success) {
-          out.push({ seq: record.seq, time: record.time, actor: record.actor, subject: record.subject, data: result.data });
+          out.push({
+            seq: record.seq,
+            time: record.time,
+            actor: record.actor,
+            subject: record.subject,
+            data: result.data,
+          });
         } else if (!picked.has(`${action}:${record.seq}`)) {
           picked.add(`${action}:${record.seq}`);
           unreadable.push({ seq: record.seq, action, problem: describe(result.error) });

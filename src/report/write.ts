@@ -43,7 +43,9 @@ export function writeRunReport(options: WriteRunReportOptions): string {
     redactor: options.redactor,
     ...(options.now ? { now: options.now } : {}),
   });
-  const file = path.resolve(options.out ?? path.join(options.stateDir, 'reports', `${safeFileName(options.runId)}.${format}`));
+  const file = path.resolve(
+    options.out ?? path.join(options.stateDir, 'reports', `${safeFileName(options.runId)}.${format}`),
+  );
   const text = format === 'html' ? renderHtml(model, { stateDir: options.stateDir }) : renderMarkdown(model);
   const clean = scrubUrlCredentials(options.redactor.redact(text));
   const dir = path.dirname(file);

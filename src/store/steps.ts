@@ -174,8 +174,7 @@ export function createStepsRepo(core: StoreCore): StepsRepo {
     },
     done: (runId, stage, step, epoch, result) =>
       update(runId, stage, step, epoch, 'done', core.json(result === undefined ? null : result), null),
-    failed: (runId, stage, step, epoch, error) =>
-      update(runId, stage, step, epoch, 'failed', null, core.clean(error)),
+    failed: (runId, stage, step, epoch, error) => update(runId, stage, step, epoch, 'failed', null, core.clean(error)),
     undone: (runId, stage, step, epoch) => update(runId, stage, step, epoch, 'undone', null, null),
     getValue(runId, key) {
       const row = getValue.get(runId, key);

@@ -125,7 +125,12 @@ describe('leases', () => {
     const store = open(tempStateDir());
     newRun(store);
     store.leases.acquire({ runId: 'run-1', holder: 'dead', ttlMs: 60_000 });
-    const taken = store.leases.acquire({ runId: 'run-1', holder: 'b', ttlMs: 60_000, canTakeOver: (l) => l.holder === 'dead' });
+    const taken = store.leases.acquire({
+      runId: 'run-1',
+      holder: 'b',
+      ttlMs: 60_000,
+      canTakeOver: (l) => l.holder === 'dead',
+    });
     expect('acquired' in taken && taken.acquired.epoch).toBe(2);
     store.leases.release({ runId: 'run-1', holder: 'b', epoch: 2 });
     const third = store.leases.acquire({ runId: 'run-1', holder: 'c', ttlMs: 60_000 });
@@ -150,7 +155,14 @@ describe('requests and records', () => {
     store.records.setAuditHead({ seq: 3, hash: 'abc' });
     store.records.setAuditHead({ seq: 4, hash: 'def' });
     expect(store.records.auditHead()).toEqual({ seq: 4, hash: 'def' });
-    store.records.addGateDecision({ runId: 'run-1', stage: 'shift', outcome: 'Pass', reason: 'ok', details: [1], epoch: 1 });
+    store.records.addGateDecision({
+      runId: 'run-1',
+      stage: 'shift',
+      outcome: 'Pass',
+      reason: 'ok',
+      details: [1],
+      epoch: 1,
+    });
     expect(store.records.gateDecisions('run-1')[0]).toMatchObject({ outcome: 'Pass', details: [1] });
   });
 });

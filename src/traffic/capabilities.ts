@@ -83,13 +83,18 @@ export function capabilitiesOf(spec: Migration['spec']): Readonly<RouterCapabili
 /** What a router lacks, in words (preflight messages, docs, `handoff explain`). Empty for the built-in router. */
 export function missingCapabilities(capabilities: RouterCapabilities): string[] {
   const missing: string[] = [];
-  if (!capabilities.hold) missing.push('cannot hold requests: the cutover refuses writes briefly instead of queueing them');
-  if (!capabilities.readAfterWrite) missing.push('cannot keep read-after-write: a client may read from the other site right after a write');
+  if (!capabilities.hold)
+    missing.push('cannot hold requests: the cutover refuses writes briefly instead of queueing them');
+  if (!capabilities.readAfterWrite)
+    missing.push('cannot keep read-after-write: a client may read from the other site right after a write');
   if (!capabilities.lagBound) missing.push('cannot keep reads off a lagging site: reported replication lag is ignored');
   if (!capabilities.splitClasses) missing.push('cannot route reads and writes apart: reads and writes move together');
-  if (!capabilities.statistics) missing.push('sees no requests: gates need metrics from elsewhere (Prometheus, HTTP probes)');
+  if (!capabilities.statistics)
+    missing.push('sees no requests: gates need metrics from elsewhere (Prometheus, HTTP probes)');
   if (capabilities.weightScale !== null) {
-    missing.push(`weights are integers out of ${capabilities.weightScale}: the finest step is ${100 / capabilities.weightScale} %`);
+    missing.push(
+      `weights are integers out of ${capabilities.weightScale}: the finest step is ${100 / capabilities.weightScale} %`,
+    );
   }
   return missing;
 }

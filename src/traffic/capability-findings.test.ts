@@ -20,7 +20,10 @@ function spec(router: Record<string, unknown>, steps?: number[]) {
 
 describe('router capability findings', () => {
   it('warns that gateway-api and dns cannot hold requests, and says nothing for the built-in router', () => {
-    for (const router of [{ kind: 'gateway-api', route: 'orders' }, { kind: 'dns', record: 'orders.example.com' }]) {
+    for (const router of [
+      { kind: 'gateway-api', route: 'orders' },
+      { kind: 'dns', record: 'orders.example.com' },
+    ]) {
       const findings = routerCapabilityFindings(spec(router));
       expect(findings.map((f) => [f.id, f.severity])).toEqual([['router.cannot-hold', 'warning']]);
       expect(findings[0]?.message).toContain('cannot hold requests or keep read-after-write');
@@ -32,7 +35,10 @@ describe('router capability findings', () => {
 
   it('blocks read steps the router cannot express in its integer weights', () => {
     const gateway = routerCapabilityFindings(spec({ kind: 'gateway-api', route: 'orders' }, [0.5, 0.05, 100]));
-    expect(gateway.find((f) => f.id === 'router.weight-resolution')).toMatchObject({ severity: 'blocker', message: expect.stringContaining('0.05 %') });
+    expect(gateway.find((f) => f.id === 'router.weight-resolution')).toMatchObject({
+      severity: 'blocker',
+      message: expect.stringContaining('0.05 %'),
+    });
     const dns = routerCapabilityFindings(spec({ kind: 'dns', record: 'orders.example.com' }, [0.5, 1, 25, 100]));
     expect(dns.map((f) => f.id)).toEqual(['router.cannot-hold']);
     const dnsFine = routerCapabilityFindings(spec({ kind: 'dns', record: 'orders.example.com' }, [0.1, 100]));

@@ -17,17 +17,15 @@ export function inexpressibleSteps(steps: readonly number[], scale: number): num
 }
 
 function cannotHold(kind: string, capabilities: RouterCapabilities): Finding {
-  const lacks = [
-    'hold requests',
-    ...(capabilities.readAfterWrite ? [] : ['keep read-after-write']),
-  ].join(' or ');
+  const lacks = ['hold requests', ...(capabilities.readAfterWrite ? [] : ['keep read-after-write'])].join(' or ');
   const together = capabilities.splitClasses ? '' : ' and reads and writes move together';
   return {
     id: 'router.cannot-hold',
     severity: 'warning',
     subject: 'spec.traffic.router',
     message: `the ${kind} router sets weights only: it cannot ${lacks}, so the cutover refuses writes briefly (clients see errors they must retry)${together}`,
-    remediation: 'accept a brief write refusal at cutover, or use the built-in router (kind: builtin) in front of both sites',
+    remediation:
+      'accept a brief write refusal at cutover, or use the built-in router (kind: builtin) in front of both sites',
   };
 }
 

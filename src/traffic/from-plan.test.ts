@@ -44,7 +44,9 @@ describe('built-in router options from a plan', () => {
   it('says which endpoint is missing, or that the router is not the built-in one', () => {
     const noEndpoints = migration.safeParse(plan({}, false));
     if (!noEndpoints.success) throw new Error(noEndpoints.error.message);
-    expect(() => builtinRouterOptionsFromPlan(noEndpoints.data.spec)).toThrow('spec.source.endpoint: the built-in router needs');
+    expect(() => builtinRouterOptionsFromPlan(noEndpoints.data.spec)).toThrow(
+      'spec.source.endpoint: the built-in router needs',
+    );
     const gateway = migration.safeParse(plan({ router: { kind: 'gateway-api', route: 'orders' } }));
     if (!gateway.success) throw new Error(gateway.error.message);
     expect(() => builtinRouterOptionsFromPlan(gateway.data.spec)).toThrow('"gateway-api" is not the built-in router');

@@ -10,7 +10,8 @@ import { parseAddress, type RouterOptionsInput } from './builtin/options.js';
 
 export function builtinRouterOptionsFromPlan(spec: Migration['spec'], adminToken?: string): RouterOptionsInput {
   const traffic = spec.traffic;
-  if (traffic === undefined) throw new InputError('spec.traffic: the plan has no traffic section, so there is no router to start');
+  if (traffic === undefined)
+    throw new InputError('spec.traffic: the plan has no traffic section, so there is no router to start');
   const { router } = traffic;
   if (router.kind !== 'builtin') {
     throw new InputError(`spec.traffic.router.kind: "${router.kind}" is not the built-in router`);
@@ -19,7 +20,9 @@ export function builtinRouterOptionsFromPlan(spec: Migration['spec'], adminToken
   for (const name of ['source', 'target'] as const) {
     const endpoint = spec[name].endpoint;
     if (endpoint === undefined) {
-      throw new InputError(`spec.${name}.endpoint: the built-in router needs the URL where the service answers on each site`);
+      throw new InputError(
+        `spec.${name}.endpoint: the built-in router needs the URL where the service answers on each site`,
+      );
     }
     sites[name] = endpoint;
   }
@@ -37,6 +40,8 @@ export function builtinRouterOptionsFromPlan(spec: Migration['spec'], adminToken
           stickyAfterWriteMs: parseDuration(consistency.stickyAfterWrite),
           maxReadLagMs: parseDuration(consistency.maxReadLag),
         }),
-    ...(traffic.cutover === undefined ? {} : { maxHoldLimitMs: Math.max(60_000, parseDuration(traffic.cutover.maxHold)) }),
+    ...(traffic.cutover === undefined
+      ? {}
+      : { maxHoldLimitMs: Math.max(60_000, parseDuration(traffic.cutover.maxHold)) }),
   };
 }

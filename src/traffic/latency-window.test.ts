@@ -4,7 +4,8 @@ import { createHistogram } from './builtin/histogram.js';
 import { bucketQuantile, latencyWindow } from './latency-window.js';
 import type { LatencyBuckets } from './router.js';
 
-const ms = (h: ReturnType<typeof createHistogram>): LatencyBuckets => h.buckets().map(([upper, n]) => [upper / 1000, n]);
+const ms = (h: ReturnType<typeof createHistogram>): LatencyBuckets =>
+  h.buckets().map(([upper, n]) => [upper / 1000, n]);
 
 describe('latencyWindow', () => {
   it('gives the per-bucket deltas of the window and their quantiles', () => {

@@ -51,7 +51,10 @@ export function bucketQuantile(buckets: Readonly<LatencyBuckets>, q: number): nu
  * The window between two cumulative snapshots of one site and class. `before` null or undefined
  * (no earlier snapshot): the window is everything `after` counted.
  */
-export function latencyWindow(before: Readonly<LatencyBuckets> | null | undefined, after: Readonly<LatencyBuckets>): LatencyWindow {
+export function latencyWindow(
+  before: Readonly<LatencyBuckets> | null | undefined,
+  after: Readonly<LatencyBuckets>,
+): LatencyWindow {
   const now = toMap(after);
   const then = toMap(before ?? []);
   let reset = false;

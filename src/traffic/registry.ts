@@ -45,7 +45,10 @@ export const trafficRouterFactories: Record<RouterKind, TrafficRouterFactory> = 
       router?.kind === 'builtin' && router.adminToken !== undefined
         ? deps.resolveSecret(router.adminToken, 'spec.traffic.router.adminToken')
         : undefined;
-    const built = await createBuiltinRouter(builtinRouterOptionsFromPlan(spec, token), { events: deps.events, logger: deps.logger });
+    const built = await createBuiltinRouter(builtinRouterOptionsFromPlan(spec, token), {
+      events: deps.events,
+      logger: deps.logger,
+    });
     return { router: built.router, proxyUrl: built.server.proxyUrl, close: () => built.server.close() };
   },
   async 'gateway-api'(spec, deps) {
@@ -71,8 +74,12 @@ export const trafficRouterFactories: Record<RouterKind, TrafficRouterFactory> = 
 };
 
 /** The plan's traffic router, started or connected. */
-export function createTrafficRouterForPlan(spec: Migration['spec'], deps: TrafficRouterDeps): Promise<TrafficRouterHandle> {
+export function createTrafficRouterForPlan(
+  spec: Migration['spec'],
+  deps: TrafficRouterDeps,
+): Promise<TrafficRouterHandle> {
   const kind = spec.traffic?.router.kind;
-  if (kind === undefined) throw new InputError('spec.traffic: the plan has no traffic section, so there is no router to drive');
+  if (kind === undefined)
+    throw new InputError('spec.traffic: the plan has no traffic section, so there is no router to drive');
   return trafficRouterFactories[kind](spec, deps);
 }

@@ -6,7 +6,10 @@ const current = { reads: { source: 1, target: 0 }, writes: { source: 1, target: 
 
 describe('routes', () => {
   it('accepts fractions summing to 1 within 1e-9, fills left-out sites with 0', () => {
-    expect(checkWeights('reads', { source: 0.1, target: 0.2 + 0.7 }, sites)).toEqual({ source: 0.1, target: 0.2 + 0.7 });
+    expect(checkWeights('reads', { source: 0.1, target: 0.2 + 0.7 }, sites)).toEqual({
+      source: 0.1,
+      target: 0.2 + 0.7,
+    });
     expect(() => checkWeights('reads', { source: 0.1, target: 0.9 + 1e-8 }, sites)).toThrow('must sum to 1');
     expect(checkWeights('reads', { target: 1 }, sites)).toEqual({ source: 0, target: 1 });
   });

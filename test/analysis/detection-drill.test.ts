@@ -6,7 +6,9 @@ describe('rollback detection drill (real router, two real sites, 1 s interval)',
     const r = await runDetectionDrill();
     expect(r.healthyDecisions).not.toContain('rollback');
     expect(r.decision.decision).toBe('rollback');
-    expect(r.decision.reasons[0]).toMatch(/^check errors failed: 2 failed measurements exceed failureLimit 1; last Fail: target error_rate [\d.]+ is [\d.]+× the source's/);
+    expect(r.decision.reasons[0]).toMatch(
+      /^check errors failed: 2 failed measurements exceed failureLimit 1; last Fail: target error_rate [\d.]+ is [\d.]+× the source's/,
+    );
     const failing = r.decision.checks.find((c) => c.check === 'errors');
     expect(failing?.value).toBeGreaterThan(0.02);
     expect(failing?.samples).toBeGreaterThanOrEqual(20);

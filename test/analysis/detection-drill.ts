@@ -55,7 +55,11 @@ export async function runDetectionDrill(options: DrillOptions = {}): Promise<Dri
     }
     res.end('ok');
   });
-  const builtin = await createBuiltinRouter({ listen: { host: '127.0.0.1', port: 0 }, sites: { source: source.url, target: target.url }, maxReadLagMs: null });
+  const builtin = await createBuiltinRouter({
+    listen: { host: '127.0.0.1', port: 0 },
+    sites: { source: source.url, target: target.url },
+    maxReadLagMs: null,
+  });
   let stopLoad = false;
   let sent = 0;
   const loadUntil = Date.now() + 120_000;
@@ -63,7 +67,10 @@ export async function runDetectionDrill(options: DrillOptions = {}): Promise<Dri
     while (!stopLoad && sent < 200_000 && Date.now() < loadUntil) {
       sent++;
       try {
-        const res = await request(`${builtin.server.proxyUrl}/items/${sent}`, { headersTimeout: 5000, bodyTimeout: 5000 });
+        const res = await request(`${builtin.server.proxyUrl}/items/${sent}`, {
+          headersTimeout: 5000,
+          bodyTimeout: 5000,
+        });
         await res.body.text();
       } catch {
         // the router counts it

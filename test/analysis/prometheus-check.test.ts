@@ -67,7 +67,11 @@ afterAll(async () => {
   await Promise.all([source?.close(), target?.close()]);
 });
 
-async function tickUntil(gate: ReturnType<typeof createGate>, want: GateDecision['decision'], timeoutMs: number): Promise<GateDecision> {
+async function tickUntil(
+  gate: ReturnType<typeof createGate>,
+  want: GateDecision['decision'],
+  timeoutMs: number,
+): Promise<GateDecision> {
   const end = Date.now() + timeoutMs;
   let last = gate.decision();
   while (Date.now() < end) {
@@ -105,13 +109,22 @@ describe('a PromQL check against a real Prometheus', () => {
     await healthy.stop();
 
     targetFailing = true;
-    const failing = createGate({ name: 'shift-50-again', checks: [{ config: check, provider: createPrometheusProvider({ url: prometheus.url, query: errorRatio }) }], bakeMs: 0, events: bus });
+    const failing = createGate({
+      name: 'shift-50-again',
+      checks: [{ config: check, provider: createPrometheusProvider({ url: prometheus.url, query: errorRatio }) }],
+      bakeMs: 0,
+      events: bus,
+    });
     await failing.start();
     const rolledBack = await tickUntil(failing, 'rollback', 45_000);
-    expect(rolledBack.reasons[0]).toMatch(/^check error-ratio failed: 2 failed measurements exceed failureLimit 1; last Fail: target query [\d.]+ is above max 0.05/);
+    expect(rolledBack.reasons[0]).toMatch(
+      /^check error-ratio failed: 2 failed measurements exceed failureLimit 1; last Fail: target query [\d.]+ is above max 0.05/,
+    );
     expect(rolledBack.checks[0]?.value).toBeGreaterThan(0.05);
     await failing.stop();
-    const decided = events.filter((e) => e.type === 'gate-decided').map((e) => `${(e.data as { gate: string }).gate}:${(e.data as { outcome: string }).outcome}`);
+    const decided = events
+      .filter((e) => e.type === 'gate-decided')
+      .map((e) => `${(e.data as { gate: string }).gate}:${(e.data as { outcome: string }).outcome}`);
     expect(decided).toContain('shift-50:advance');
     expect(decided.at(-1)).toBe('shift-50-again:rollback');
   });
@@ -125,9 +138,19 @@ describe('a PromQL check against a real Prometheus', () => {
       return m.sites.target;
     };
     expect(await measure('scalar(vector(42))')).toEqual({ status: 'ok', values: { query: 42 }, samples: 1 });
-    expect(await measure('vector(0) / vector(0)')).toMatchObject({ status: 'no-data', reason: expect.stringMatching(/returned NaN/) });
-    expect(await measure('handoff_router_requests_total{class="reads"}')).toMatchObject({ status: 'error', retryable: false, reason: expect.stringMatching(/returned \d+ series; aggregate it to one/) });
-    expect(await measure('sum(rate(x[')).toMatchObject({ status: 'error', reason: expect.stringMatching(/Prometheus refused the query "sum\(rate\(x\[": bad_data/) });
+    expect(await measure('vector(0) / vector(0)')).toMatchObject({
+      status: 'no-data',
+      reason: expect.stringMatching(/returned NaN/),
+    });
+    expect(await measure('handoff_router_requests_total{class="reads"}')).toMatchObject({
+      status: 'error',
+      retryable: false,
+      reason: expect.stringMatching(/returned \d+ series; aggregate it to one/),
+    });
+    expect(await measure('sum(rate(x[')).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/Prometheus refused the query "sum\(rate\(x\[": bad_data/),
+    });
   });
 
   it('with Prometheus down, the step holds and escalates after its bound; nothing rolls back (runs last: stops Prometheus)', async () => {
@@ -144,12 +167,23 @@ describe('a PromQL check against a real Prometheus', () => {
       onNoData: 'hold',
       onError: 'hold',
     });
-    const gate = createGate({ name: 'shift-50-blind', checks: [{ config: check, provider: createPrometheusProvider({ url: prometheus.url, query: errorRatio, timeoutMs: 1000 }) }], bakeMs: 0 });
+    const gate = createGate({
+      name: 'shift-50-blind',
+      checks: [
+        {
+          config: check,
+          provider: createPrometheusProvider({ url: prometheus.url, query: errorRatio, timeoutMs: 1000 }),
+        },
+      ],
+      bakeMs: 0,
+    });
     await gate.start();
     // A rollback is sticky, so reaching escalate also shows no rollback came first.
     const escalated = await tickUntil(gate, 'escalate', 20_000);
     expect(escalated.checks[0]).toMatchObject({ outcome: 'Error', verdict: 'escalated', failures: 0 });
-    expect(escalated.reasons[0]).toMatch(/^check error-ratio cannot judge: unable to judge for \d+ s \(escalateAfter 2 s\); last Error: measuring the target failed: Prometheus at http:\/\/127.0.0.1:\d+ did not answer/);
+    expect(escalated.reasons[0]).toMatch(
+      /^check error-ratio cannot judge: unable to judge for \d+ s \(escalateAfter 2 s\); last Error: measuring the target failed: Prometheus at http:\/\/127.0.0.1:\d+ did not answer/,
+    );
     await gate.stop();
   });
 });

@@ -42,7 +42,11 @@ ${t.bearerToken ? `    authorization:\n      credentials: ${JSON.stringify(t.bea
     )
     .join('\n');
   const config = path.join(tmp.dir, 'prometheus.yml');
-  fs.writeFileSync(config, `global:\n  scrape_interval: ${scrapeIntervalS}s\n  evaluation_interval: ${scrapeIntervalS}s\nscrape_configs:\n${scrapeConfigs}\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    config,
+    `global:\n  scrape_interval: ${scrapeIntervalS}s\n  evaluation_interval: ${scrapeIntervalS}s\nscrape_configs:\n${scrapeConfigs}\n`,
+    { mode: 0o600 },
+  );
   let output = '';
   const child: ChildProcess = spawn(
     PROMETHEUS_BIN,

@@ -25,7 +25,10 @@ describe('source health before a rollback', () => {
     const hanging = await startHangingServer();
     servers.push(sick, hanging);
     const fivexx = await checkSourceHealth({ endpoint: sick.url });
-    expect(fivexx).toMatchObject({ healthy: false, reason: 'GET /healthz on the source failed 1 of 3 probes (HTTP 503, expected 200); not moving traffic onto it' });
+    expect(fivexx).toMatchObject({
+      healthy: false,
+      reason: 'GET /healthz on the source failed 1 of 3 probes (HTTP 503, expected 200); not moving traffic onto it',
+    });
     expect((await checkSourceHealth({ endpoint: await unreachableUrl(), probes: 1 })).healthy).toBe(false);
     const slow = await checkSourceHealth({ endpoint: hanging.url, probes: 1, timeoutMs: 300 });
     expect(slow.reason).toMatch(/no answer within 300 ms/);

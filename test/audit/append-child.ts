@@ -7,7 +7,12 @@ import { openAuditTrail } from '../../src/audit/trail.js';
 
 const [mode, target, name, count] = process.argv.slice(2);
 if (mode === 'append' && target && name && count) {
-  const trail = openAuditTrail({ stateDir: target, keyDir: path.join(target, 'test-keys'), redactor: createRedactor(), lockTimeoutMs: 30_000 });
+  const trail = openAuditTrail({
+    stateDir: target,
+    keyDir: path.join(target, 'test-keys'),
+    redactor: createRedactor(),
+    lockTimeoutMs: 30_000,
+  });
   // Start appending only when the test says so, so that both writers really run at the same time.
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));

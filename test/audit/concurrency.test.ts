@@ -24,8 +24,14 @@ function stateDir(): string {
   return temp.dir;
 }
 
-function start(args: string[]): { process: ChildProcessWithoutNullStreams; output: Promise<{ code: number | null; stdout: string; stderr: string }>; says: (text: string) => Promise<void> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
+function start(args: string[]): {
+  process: ChildProcessWithoutNullStreams;
+  output: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  says: (text: string) => Promise<void>;
+} {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   children.push(proc);
   let stdout = '';
   let stderr = '';
@@ -64,7 +70,12 @@ describe('appending from several processes', () => {
     const results = await Promise.all([one.output, two.output]);
     for (const result of results) expect(result).toMatchObject({ code: 0, stdout: 'ready\ndone\n' });
     const verdict = verifyAuditTrail(dir);
-    expect(verdict).toMatchObject({ valid: true, records: 2 * perChild, checkpoints: 1 + 2 * (perChild / 25), reason: null }); // one "trail opened", whichever child came first
+    expect(verdict).toMatchObject({
+      valid: true,
+      records: 2 * perChild,
+      checkpoints: 1 + 2 * (perChild / 25),
+      reason: null,
+    }); // one "trail opened", whichever child came first
     const records = readLinesOf(trailPath(dir)).map(parseRecord);
     expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 2 * perChild }, (_, index) => index + 1));
     for (const name of ['one', 'two']) {
@@ -83,13 +94,19 @@ describe('appending from several processes', () => {
     await writer.says('ready');
     writer.process.stdin.write('go\n');
     const deadline = Date.now() + 30_000;
-    while (fs.statSync(trailPath(dir)).size < 20_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (fs.statSync(trailPath(dir)).size < 20_000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     writer.process.kill('SIGKILL');
     await writer.output;
     const afterKill = verifyAuditTrail(dir);
     expect(afterKill.records).toBeGreaterThan(10);
     if (!afterKill.valid) expect(afterKill.reason).toMatch(/partial last line/);
-    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor(), lockTimeoutMs: 20_000 });
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor: createRedactor(),
+      lockTimeoutMs: 20_000,
+    });
     const record = trail.append({ actor: 'engine', action: 'resumed', subject: 's', details: {} });
     trail.checkpoint('after the crash');
     const verdict = verifyAuditTrail(dir);
@@ -99,7 +116,12 @@ describe('appending from several processes', () => {
 
   it('recovers the lock of a process killed while holding it', async () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor(), lockTimeoutMs: 20_000 });
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor: createRedactor(),
+      lockTimeoutMs: 20_000,
+    });
     trail.append({ actor: 'engine', action: 'a', subject: 's', details: {} });
     const holder = start(['hold', path.join(dir, 'audit', 'trail.lock')]);
     await holder.says('locked');
@@ -114,7 +136,12 @@ describe('appending from several processes', () => {
 
   it('waits a bounded time for a live holder, then fails naming it, having written nothing', async () => {
     const dir = stateDir();
-    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor(), lockTimeoutMs: 300 });
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor: createRedactor(),
+      lockTimeoutMs: 300,
+    });
     const holder = start(['hold', path.join(dir, 'audit', 'trail.lock')]);
     await holder.says('locked');
     let error: unknown;

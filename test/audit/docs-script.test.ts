@@ -41,10 +41,19 @@ describe('the verification script in docs/audit.md', () => {
   });
 
   it.each([
-    ['a modified record', (lines: string[]) => lines.map((line, i) => (i === 4 ? line.replace('"alice"', '"alicf"') : line)), /record 5: hash mismatch/],
+    [
+      'a modified record',
+      (lines: string[]) => lines.map((line, i) => (i === 4 ? line.replace('"alice"', '"alicf"') : line)),
+      /record 5: hash mismatch/,
+    ],
     ['a removed record', (lines: string[]) => lines.filter((_, i) => i !== 2), /record 3: seq is 4/],
     ['a cut tail', (lines: string[]) => lines.slice(0, 7), /checkpoint 3: trail cut before record 9/],
-    ['history re-hashed without the key', (lines: string[]) => rechain(lines.map((line, i) => (i === 5 ? line.replace('stage-done', 'stage-undone') : line))), /checkpoint 3: records up to 9 rewritten/],
+    [
+      'history re-hashed without the key',
+      (lines: string[]) =>
+        rechain(lines.map((line, i) => (i === 5 ? line.replace('stage-done', 'stage-undone') : line))),
+      /checkpoint 3: records up to 9 rewritten/,
+    ],
   ])('rejects %s', (_name, tamper, reason) => {
     writeLinesOf(trailPath(dir), tamper(pristine.split('\n').slice(0, -1)));
     const result = runScript();

@@ -36,30 +36,50 @@ afterAll(async () => {
 
 function run(fx: PlanDir, extra: Record<string, string>) {
   return runCli(['run', '-f', fx.plan, '--state-dir', fx.stateDir], {
-    env: { SOURCE_APP_DB: 'postgresql://app:source-pw-5678@127.0.0.1:5432/app', HANDOFF_STATE_DIR: '', HANDOFF_KEY_DIR: path.join(fx.dir, 'keys'), ...extra },
+    env: {
+      SOURCE_APP_DB: 'postgresql://app:source-pw-5678@127.0.0.1:5432/app',
+      HANDOFF_STATE_DIR: '',
+      HANDOFF_KEY_DIR: path.join(fx.dir, 'keys'),
+      ...extra,
+    },
     timeoutMs: 120_000,
   });
 }
 
 describe('a run with HANDOFF_AUDIT_SINK and HANDOFF_KEY_DIR', () => {
-  it('signs with the key directory and delivers every checkpoint to the webhook; a failing webhook does not fail the run', { timeout: 300_000 }, async () => {
-    const fx = localPlan({ name: 'audit-sink' });
-    fixtures.push(fx);
-    const first = await run(fx, { HANDOFF_AUDIT_SINK: hookUrl });
-    expect(first.code, first.stderr).toBe(0);
-    expect(received).toEqual(readLinesOf(checkpointsPath(fx.stateDir)));
-    expect(received.length).toBeGreaterThanOrEqual(3); // trail opened, stage ends, run end
-    expect(fs.existsSync(path.join(fx.dir, 'keys', 'signing-key.pem'))).toBe(true);
-    expect(listFiles(fx.stateDir).filter((file) => file.endsWith('signing-key.pem'))).toEqual([]);
-    const verify = await runCli(['audit', 'verify', '--state-dir', fx.stateDir, '--public-key', path.join(fx.dir, 'keys', 'signing-key.pub.pem')]);
-    expect(verify.code, verify.stdout).toBe(0);
-    expect(verify.stdout).toMatch(/\(pinned\)/);
+  it(
+    'signs with the key directory and delivers every checkpoint to the webhook; a failing webhook does not fail the run',
+    { timeout: 300_000 },
+    async () => {
+      const fx = localPlan({ name: 'audit-sink' });
+      fixtures.push(fx);
+      const first = await run(fx, { HANDOFF_AUDIT_SINK: hookUrl });
+      expect(first.code, first.stderr).toBe(0);
+      expect(received).toEqual(readLinesOf(checkpointsPath(fx.stateDir)));
+      expect(received.length).toBeGreaterThanOrEqual(3); // trail opened, stage ends, run end
+      expect(fs.existsSync(path.join(fx.dir, 'keys', 'signing-key.pem'))).toBe(true);
+      expect(listFiles(fx.stateDir).filter((file) => file.endsWith('signing-key.pem'))).toEqual([]);
+      const verify = await runCli([
+        'audit',
+        'verify',
+        '--state-dir',
+        fx.stateDir,
+        '--public-key',
+        path.join(fx.dir, 'keys', 'signing-key.pub.pem'),
+      ]);
+      expect(verify.code, verify.stdout).toBe(0);
+      expect(verify.stdout).toMatch(/\(pinned\)/);
 
-    status = 503;
-    const second = await run(fx, { HANDOFF_AUDIT_SINK: hookUrl });
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(/could not be sent to http:\/\/127\.0\.0\.1:\d+\/audit: the webhook answered HTTP 503/);
-    const failed = readLinesOf(trailPath(fx.stateDir)).map(parseRecord).filter((record) => record.action === 'audit.sink-failed');
-    expect(failed.length).toBeGreaterThan(0);
-  });
+      status = 503;
+      const second = await run(fx, { HANDOFF_AUDIT_SINK: hookUrl });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toMatch(
+        /could not be sent to http:\/\/127\.0\.0\.1:\d+\/audit: the webhook answered HTTP 503/,
+      );
+      const failed = readLinesOf(trailPath(fx.stateDir))
+        .map(parseRecord)
+        .filter((record) => record.action === 'audit.sink-failed');
+      expect(failed.length).toBeGreaterThan(0);
+    },
+  );
 });

@@ -20,7 +20,12 @@ export function keyDirOf(stateDir: string): string {
 
 /** Writes `count` records with a checkpoint after each record number in `checkpointsAt`. */
 export function buildTrail(stateDir: string, count: number, checkpointsAt: number[] = []): void {
-  const trail = openAuditTrail({ stateDir, keyDir: keyDirOf(stateDir), redactor: createRedactor(), now: () => new Date('2026-01-02T03:04:05.000Z') });
+  const trail = openAuditTrail({
+    stateDir,
+    keyDir: keyDirOf(stateDir),
+    redactor: createRedactor(),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+  });
   for (let seq = 1; seq <= count; seq++) {
     trail.append({
       actor: seq % 2 === 0 ? 'engine' : 'alice',

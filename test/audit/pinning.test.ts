@@ -79,14 +79,17 @@ describe('audit verify with a pinned key', () => {
       const pinned = await verify(stateDir, [...extra], { ...env });
       expect(pinned.code, label).toBe(1);
       expect(pinned.verdict?.valid, label).toBe(false);
-      expect(pinned.verdict?.reason, label).toMatch(/the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/);
+      expect(pinned.verdict?.reason, label).toMatch(
+        /the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/,
+      );
     }
   });
 
   it("pins the key named in a reviewed plan's spec.audit.publicKey (--plan)", async () => {
     const { stateDir, keyDir, root } = workspace();
     writeTrail(stateDir, keyDir, 'alice');
-    const fingerprint = (await verify(stateDir, ['--public-key', path.join(keyDir, 'signing-key.pub.pem')])).verdict?.publicKeyFingerprint;
+    const fingerprint = (await verify(stateDir, ['--public-key', path.join(keyDir, 'signing-key.pub.pem')])).verdict
+      ?.publicKeyFingerprint;
     const plan = path.join(root, 'plan.yaml');
     const base = fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'plans', 'minimal-local.yaml'), 'utf8');
     fs.writeFileSync(plan, `${base.trimEnd()}\n  audit: { publicKey: "${fingerprint}" }\n`);
@@ -116,7 +119,9 @@ describe('audit verify with a pinned key', () => {
     for (const value of [der, raw]) expect((await verify(stateDir, ['--public-key', value])).code).toBe(0);
     const bad = await runCli(['audit', 'verify', '--state-dir', stateDir, '--public-key', 'sha256:nothex']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--public-key: .* is not a file, a PEM public key, the base64 of one, or a sha256:<hex> fingerprint/);
+    expect(bad.stderr).toMatch(
+      /--public-key: .* is not a file, a PEM public key, the base64 of one, or a sha256:<hex> fingerprint/,
+    );
   });
 
   it('fails when checkpoints.jsonl is deleted or emptied, pinned or not', async () => {
@@ -128,7 +133,9 @@ describe('audit verify with a pinned key', () => {
     for (const extra of [[], pin]) {
       const result = await verify(stateDir, extra);
       expect(result.code).toBe(1);
-      expect(result.verdict?.reason).toMatch(/checkpoints\.jsonl is missing though the trail holds 6 records: its signed checkpoints were deleted/);
+      expect(result.verdict?.reason).toMatch(
+        /checkpoints\.jsonl is missing though the trail holds 6 records: its signed checkpoints were deleted/,
+      );
     }
     fs.writeFileSync(checkpointsPath(stateDir), '');
     const emptied = await verify(stateDir, pin);

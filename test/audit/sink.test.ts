@@ -15,7 +15,11 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTempDir } from '../support/tmp.js';
 import { checkpointsPath, parseRecord, readLinesOf, trailPath, writeLinesOf } from './fixtures.js';
 
-const verdictSchema = z.object({ valid: z.boolean(), reason: z.string().nullable(), externalCheckpoints: z.number().nullable() });
+const verdictSchema = z.object({
+  valid: z.boolean(),
+  reason: z.string().nullable(),
+  externalCheckpoints: z.number().nullable(),
+});
 
 let server: TestPostgres;
 beforeAll(async () => {
@@ -48,7 +52,18 @@ async function writeTrail(trail: AuditTrail, count: number, every: number): Prom
 
 async function verifyAgainst(stateDir: string, keyDir: string, sink: string) {
   const result = await runCli(
-    ['audit', 'verify', '--state-dir', stateDir, '--public-key', path.join(keyDir, 'signing-key.pub.pem'), '--against', sink, '-o', 'json'],
+    [
+      'audit',
+      'verify',
+      '--state-dir',
+      stateDir,
+      '--public-key',
+      path.join(keyDir, 'signing-key.pub.pem'),
+      '--against',
+      sink,
+      '-o',
+      'json',
+    ],
     { timeoutMs: 60_000 },
   );
   return { ...result, verdict: result.code === 2 ? null : verdictSchema.parse(JSON.parse(result.stdout)) };
@@ -58,7 +73,12 @@ describe('checkpoints kept in an append-only PostgreSQL table', () => {
   it('holds every checkpoint; a trail cut with its later checkpoints deleted fails against it, not without it', async () => {
     const { stateDir, keyDir } = workspace();
     const url = server.url('audit_sink');
-    const trail = openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), sink: createCheckpointSink(url, 'test') });
+    const trail = openAuditTrail({
+      stateDir,
+      keyDir,
+      redactor: createRedactor(),
+      sink: createCheckpointSink(url, 'test'),
+    });
     await writeTrail(trail, 9, 3);
     const local = readLinesOf(checkpointsPath(stateDir));
     expect(local).toHaveLength(4); // opened, after 3, 6, 9
@@ -71,19 +91,34 @@ describe('checkpoints kept in an append-only PostgreSQL table', () => {
     // Cut the trail after record 4 and delete the checkpoints that covered the rest.
     writeLinesOf(trailPath(stateDir), readLinesOf(trailPath(stateDir)).slice(0, 4));
     writeLinesOf(checkpointsPath(stateDir), local.slice(0, 2));
-    const alone = await runCli(['audit', 'verify', '--state-dir', stateDir, '--public-key', path.join(keyDir, 'signing-key.pub.pem'), '-o', 'json']);
+    const alone = await runCli([
+      'audit',
+      'verify',
+      '--state-dir',
+      stateDir,
+      '--public-key',
+      path.join(keyDir, 'signing-key.pub.pem'),
+      '-o',
+      'json',
+    ]);
     expect(alone.code).toBe(0);
     const against = await verifyAgainst(stateDir, keyDir, url);
     expect(against.code).toBe(1);
     expect(against.verdict?.valid).toBe(false);
-    expect(against.verdict?.reason).toMatch(/held by postgresql:\/\/.*: signed at .* over 6 records, but the trail ends at record 4: records 5\.\.6 were removed \(truncated\)/);
+    expect(against.verdict?.reason).toMatch(
+      /held by postgresql:\/\/.*: signed at .* over 6 records, but the trail ends at record 4: records 5\.\.6 were removed \(truncated\)/,
+    );
     expect(against.stdout + against.stderr).not.toContain(new URL(url).password);
   });
 
   it('fails a trail replaced wholesale (no checkpoint of it in the sink) and refuses to update or delete rows', async () => {
     const { stateDir, keyDir } = workspace();
     const url = server.url('audit_sink');
-    await writeTrail(openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), sink: createCheckpointSink(url, 'test') }), 3, 3);
+    await writeTrail(
+      openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), sink: createCheckpointSink(url, 'test') }),
+      3,
+      3,
+    );
     // Rewritten with the same key but a new trail id, never sent to the sink.
     fs.writeFileSync(path.join(stateDir, 'audit', 'trail-id'), 'not-the-real-id\n');
     const replaced = await verifyAgainst(stateDir, keyDir, url);
@@ -131,13 +166,23 @@ describe('checkpoints sent to a webhook', () => {
     try {
       const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/checkpoints`;
       const { stateDir, keyDir } = workspace();
-      const trail = openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), sink: createCheckpointSink(url, 'test') });
+      const trail = openAuditTrail({
+        stateDir,
+        keyDir,
+        redactor: createRedactor(),
+        sink: createCheckpointSink(url, 'test'),
+      });
       await writeTrail(trail, 4, 2);
       expect(received.map((r) => r.line)).toEqual(readLinesOf(checkpointsPath(stateDir)));
       expect(new Set(received.map((r) => r.trail))).toEqual(new Set([trail.id]));
 
       status = 503;
-      const again = openAuditTrail({ stateDir, keyDir, redactor: createRedactor(), sink: createCheckpointSink(url, 'test') });
+      const again = openAuditTrail({
+        stateDir,
+        keyDir,
+        redactor: createRedactor(),
+        sink: createCheckpointSink(url, 'test'),
+      });
       again.checkpoint('stage x done');
       await again.flush();
       again.close();

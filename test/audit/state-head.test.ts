@@ -29,7 +29,12 @@ describe("the state store's audit head", () => {
     const store = openStore({ stateDir: dir, create: true, redactor });
     if (store === null) throw new Error('the store was not created');
     cleanups.push(() => store.close());
-    const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor, onAppend: (head) => store.records.setAuditHead(head) });
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor,
+      onAppend: (head) => store.records.setAuditHead(head),
+    });
     trail.append({ actor: 'engine', action: 'run-started', subject: 'run-1', details: {} });
     trail.checkpoint('run started');
     let last = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: {} });
@@ -58,7 +63,9 @@ describe("the state store's audit head", () => {
     db.close();
     expect(readStateAuditHead(dir)).toBeNull();
     const again = new Database(path.join(dir, 'state.db'));
-    again.exec('CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)');
+    again.exec(
+      'CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)',
+    );
     again.close();
     expect(readStateAuditHead(dir)).toBeNull();
   });
@@ -66,7 +73,9 @@ describe("the state store's audit head", () => {
   it('refuses a malformed head or an unreadable state store as bad input', () => {
     const dir = stateDir();
     const db = new Database(path.join(dir, 'state.db'));
-    db.exec('CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)',
+    );
     db.prepare('INSERT INTO audit_head VALUES (1, 3, ?)').run('not-a-hash');
     db.close();
     expect(() => readStateAuditHead(dir)).toThrow(/audit_head holds a malformed head/);

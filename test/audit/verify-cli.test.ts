@@ -57,7 +57,14 @@ describe('handoff audit verify', () => {
     buildTrail(dir, 12, [6, 12]);
     const result = await verify(dir);
     expect(result.code).toBe(0);
-    expect(result.verdict).toMatchObject({ valid: true, records: 12, firstBadSeq: null, reason: null, keyPinned: false, signedThrough: 12 });
+    expect(result.verdict).toMatchObject({
+      valid: true,
+      records: 12,
+      firstBadSeq: null,
+      reason: null,
+      keyPinned: false,
+      signedThrough: 12,
+    });
     expect(result.verdict?.warning).toMatch(/not pinned/);
     const text = await verifyText(dir);
     expect(text.code).toBe(0);
@@ -103,7 +110,9 @@ describe('handoff audit verify', () => {
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ firstBadSeq: 3 });
-    expect(result.verdict?.reason).toMatch(/record 3 \(line 3\): found record 4 where record 3 should be \(records removed or reordered\)/);
+    expect(result.verdict?.reason).toMatch(
+      /record 3 \(line 3\): found record 4 where record 3 should be \(records removed or reordered\)/,
+    );
   });
 
   it('exits 1 naming the place when a record with a correct hash of its own is inserted', async () => {
@@ -136,7 +145,9 @@ describe('handoff audit verify', () => {
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ records: 7, firstBadSeq: 8 });
-    expect(result.verdict?.reason).toMatch(/checkpoint 3 .*ends at record 7: records 8\.\.10 were removed \(truncated\)/);
+    expect(result.verdict?.reason).toMatch(
+      /checkpoint 3 .*ends at record 7: records 8\.\.10 were removed \(truncated\)/,
+    );
   });
 
   it("exits 1 when the trail ends before the state store's head, though no checkpoint covers the cut", async () => {
@@ -144,7 +155,9 @@ describe('handoff audit verify', () => {
     buildTrail(dir, 6, [2]);
     const last = parseRecord(readLinesOf(trailPath(dir))[5]!);
     const db = new Database(path.join(dir, 'state.db'));
-    db.exec('CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)',
+    );
     db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)').run(last.seq, last.hash);
     db.close();
     expect((await verify(dir)).code).toBe(0);
@@ -152,7 +165,9 @@ describe('handoff audit verify', () => {
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.verdict).toMatchObject({ records: 4, firstBadSeq: 5 });
-    expect(result.verdict?.reason).toMatch(/state store's audit head is record 6 .* records 5\.\.6 were removed \(truncated\)/);
+    expect(result.verdict?.reason).toMatch(
+      /state store's audit head is record 6 .* records 5\.\.6 were removed \(truncated\)/,
+    );
   });
 
   it('exits 1 on a partial last line', async () => {
@@ -170,7 +185,10 @@ describe('handoff audit verify', () => {
     const dir = stateDir();
     buildTrail(dir, 6, [3, 6]);
     const lines = readLinesOf(checkpointsPath(dir));
-    lines[2] = lines[2]!.replace(/"signature":"(.)/, (_match, first: string) => `"signature":"${first === 'A' ? 'B' : 'A'}`);
+    lines[2] = lines[2]!.replace(
+      /"signature":"(.)/,
+      (_match, first: string) => `"signature":"${first === 'A' ? 'B' : 'A'}`,
+    );
     writeLinesOf(checkpointsPath(dir), lines);
     const result = await verify(dir);
     expect(result.code).toBe(1);
@@ -204,7 +222,9 @@ describe('handoff audit verify', () => {
     expect((await verify(dir, ['--public-key', original])).code).toBe(0);
     const result = await verify(dir, ['--public-key', pinned]);
     expect(result.code).toBe(1);
-    expect(result.verdict?.reason).toMatch(/the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/);
+    expect(result.verdict?.reason).toMatch(
+      /the public key beside the trail \(sha256:[0-9a-f]{64}\) is not the pinned key/,
+    );
   });
 
   it('exits 2 with a clear message when there is no trail or a flag is wrong, and changes nothing', async () => {
@@ -219,7 +239,14 @@ describe('handoff audit verify', () => {
     expect(missingDir.stderr).toMatch(/does not exist/);
     const dir = stateDir();
     buildTrail(dir, 2);
-    const badKey = await runCli(['audit', 'verify', '--state-dir', dir, '--public-key', path.join(dir, 'audit', 'trail.jsonl')]);
+    const badKey = await runCli([
+      'audit',
+      'verify',
+      '--state-dir',
+      dir,
+      '--public-key',
+      path.join(dir, 'audit', 'trail.jsonl'),
+    ]);
     expect(badKey.code).toBe(2);
     expect(badKey.stderr).toMatch(/not a PEM public key/);
     const badOutput = await runCli(['audit', 'verify', '--state-dir', dir, '-o', 'yaml']);

@@ -5,7 +5,23 @@ describe('command-line contract', () => {
   it('lists every command in --help and exits 0', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const verb of ['validate', 'schema', 'preflight', 'run', 'status', 'resume', 'pause', 'approve', 'rollback', 'abort', 'verify', 'audit', 'report', 'router', 'demo']) {
+    for (const verb of [
+      'validate',
+      'schema',
+      'preflight',
+      'run',
+      'status',
+      'resume',
+      'pause',
+      'approve',
+      'rollback',
+      'abort',
+      'verify',
+      'audit',
+      'report',
+      'router',
+      'demo',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
     }
   });

@@ -35,7 +35,8 @@ function loadedModules(args: string[]): { code: number | null; modules: string[]
   return { code: result.status, modules, stderr: result.stderr };
 }
 
-const fromPackage = (modules: string[], name: string): string[] => modules.filter((url) => url.includes(`/node_modules/${name}/`));
+const fromPackage = (modules: string[], name: string): string[] =>
+  modules.filter((url) => url.includes(`/node_modules/${name}/`));
 
 describe('modules a command loads', () => {
   it('handoff validate loads neither pg nor the Kubernetes client', { timeout: 200_000 }, () => {
@@ -50,7 +51,13 @@ describe('modules a command loads', () => {
   });
 
   it('handoff verify does load pg (the recording sees the driver when a command uses it)', { timeout: 200_000 }, () => {
-    const { modules } = loadedModules(['verify', '--source', 'postgresql://a@127.0.0.1:1/x', '--target', 'postgresql://a@127.0.0.1:1/y']);
+    const { modules } = loadedModules([
+      'verify',
+      '--source',
+      'postgresql://a@127.0.0.1:1/x',
+      '--target',
+      'postgresql://a@127.0.0.1:1/y',
+    ]);
     expect(fromPackage(modules, 'pg').length).toBeGreaterThan(0);
   });
 });

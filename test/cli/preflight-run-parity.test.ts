@@ -31,7 +31,13 @@ async function closedPort(): Promise<number> {
 }
 
 const preflightDocument = z.object({ ok: z.boolean(), findings: z.array(findingSchema) });
-const runDocument = z.object({ run: z.string(), state: z.string(), stage: z.string().nullable(), reason: z.string().nullable().optional(), error: z.string().nullable().optional() });
+const runDocument = z.object({
+  run: z.string(),
+  state: z.string(),
+  stage: z.string().nullable(),
+  reason: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+});
 
 let tmp: { dir: string; cleanup: () => void };
 let planFile: string;
@@ -40,7 +46,11 @@ let kube: KubeTestServer | undefined;
 /** Runs the command and then the run on one plan; returns both finding lists (the run's from its audit trail). */
 async function bothWays(plan: string, env: Record<string, string>, stateDir: string) {
   const command = await runCli(['preflight', '-f', plan, '-o', 'json'], { env, cwd: tmp.dir, timeoutMs: 120_000 });
-  const run = await runCli(['run', '-f', plan, '--state-dir', stateDir, '-o', 'json'], { env, cwd: tmp.dir, timeoutMs: 120_000 });
+  const run = await runCli(['run', '-f', plan, '--state-dir', stateDir, '-o', 'json'], {
+    env,
+    cwd: tmp.dir,
+    timeoutMs: 120_000,
+  });
   if (run.stdout === '') throw new Error(`handoff run printed nothing (exit ${run.code}): ${run.stderr}`);
   const outcome = runDocument.parse(JSON.parse(run.stdout));
   const events = readRunTrail(stateDir, outcome.run).pick('preflight-findings', preflightFindingsSchema);
@@ -77,7 +87,11 @@ describe('one preflight for the command and the run', () => {
     const env = { ROUTER_TOKEN: TOKEN };
     const stateDir = path.join(tmp.dir, 'state');
 
-    const command = await runCli(['preflight', '-f', planFile, '-o', 'json'], { env, cwd: tmp.dir, timeoutMs: 120_000 });
+    const command = await runCli(['preflight', '-f', planFile, '-o', 'json'], {
+      env,
+      cwd: tmp.dir,
+      timeoutMs: 120_000,
+    });
     expect(command.stderr).toBe('');
     expect(command.code).toBe(1);
     const report = preflightDocument.parse(JSON.parse(command.stdout));
@@ -86,7 +100,11 @@ describe('one preflight for the command and the run', () => {
     expect(unreachable).toMatchObject({ severity: 'blocker', subject: 'spec.traffic.router' });
     expect(unreachable?.message).toContain('could not be reached');
 
-    const run = await runCli(['run', '-f', planFile, '--state-dir', stateDir, '-o', 'json'], { env, cwd: tmp.dir, timeoutMs: 120_000 });
+    const run = await runCli(['run', '-f', planFile, '--state-dir', stateDir, '-o', 'json'], {
+      env,
+      cwd: tmp.dir,
+      timeoutMs: 120_000,
+    });
     expect(run.code).toBe(1);
     const outcome = runDocument.parse(JSON.parse(run.stdout));
     expect(outcome.stage).toBe('preflight');
@@ -116,7 +134,14 @@ describe('one preflight for the command and the run', () => {
           group: 'gateway.networking.k8s.io',
           scope: 'Namespaced',
           names: { plural: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', listKind: 'HTTPRouteList' },
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            },
+          ],
         },
       },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
@@ -154,7 +179,11 @@ describe('one preflight for the command and the run', () => {
         '',
       ].join('\n'),
     );
-    const { command, run, outcome, events, recorded } = await bothWays(plan, { KUBECONFIG: kubeconfig }, path.join(tmp.dir, 'state-gateway'));
+    const { command, run, outcome, events, recorded } = await bothWays(
+      plan,
+      { KUBECONFIG: kubeconfig },
+      path.join(tmp.dir, 'state-gateway'),
+    );
     expect(command.code, command.stderr).toBe(1);
     const report = preflightDocument.parse(JSON.parse(command.stdout));
     expect(report.findings.map((f) => [f.id, f.severity])).toEqual([

@@ -28,7 +28,10 @@ dataPlaneContract('in-memory fake', async () => {
       },
     },
     signal: new AbortController().signal,
-    state: { get: <T = unknown>(key: string) => state.get(key) as T | undefined, set: (key, value) => void state.set(key, value) },
+    state: {
+      get: <T = unknown>(key: string) => state.get(key) as T | undefined,
+      set: (key, value) => void state.set(key, value),
+    },
   };
   return {
     plane: createFakeDataPlane(world),

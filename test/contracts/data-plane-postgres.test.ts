@@ -28,7 +28,11 @@ dataPlaneContract(
     for (const server of [source, target]) {
       await server.createDatabase(db);
       // The application owns its table (as after its own migrations): fences revoke from the owner too.
-      await server.query(`create table public.kv (k text primary key, v text); grant usage on schema public to app; alter table public.kv owner to app;`, [], db);
+      await server.query(
+        `create table public.kv (k text primary key, v text); grant usage on schema public to app; alter table public.kv owner to app;`,
+        [],
+        db,
+      );
     }
     const clients: pg.Client[] = [];
     const app = async (site: Site): Promise<pg.Client> => {
@@ -39,7 +43,13 @@ dataPlaneContract(
       return c;
     };
     const appClients = { source: await app('source'), target: await app('target') };
-    const { ctx } = makeHarness({ runId, database: db, sourceUrl: source.url(db), targetUrl: target.url(db), tables: ['public.kv'] });
+    const { ctx } = makeHarness({
+      runId,
+      database: db,
+      sourceUrl: source.url(db),
+      targetUrl: target.url(db),
+      tables: ['public.kv'],
+    });
     const prefix = baseName(runId, db);
     return {
       plane: createPostgresDataPlane({ copyTimeoutMs: 30_000, markerTimeoutMs: 20_000 }),
@@ -49,7 +59,10 @@ dataPlaneContract(
       targetUrl: target.url(db),
       async appWrite(site, key, value) {
         try {
-          await appClients[site].query(`insert into public.kv values ($1, $2) on conflict (k) do update set v = excluded.v`, [key, value]);
+          await appClients[site].query(
+            `insert into public.kv values ($1, $2) on conflict (k) do update set v = excluded.v`,
+            [key, value],
+          );
           return true;
         } catch (error) {
           if ((error as { code?: string }).code === '42501') return false;

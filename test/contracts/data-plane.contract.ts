@@ -46,7 +46,11 @@ async function eventually(fixture: DataPlaneFixture, site: Site, key: string, va
   await expect.poll(() => fixture.read(site, key), { timeout: 20_000, interval: 50 }).toBe(value);
 }
 
-export function dataPlaneContract(name: string, makeFixture: () => Promise<DataPlaneFixture>, timeoutMs = 60_000): void {
+export function dataPlaneContract(
+  name: string,
+  makeFixture: () => Promise<DataPlaneFixture>,
+  timeoutMs = 60_000,
+): void {
   describe(`data plane contract: ${name}`, () => {
     const withFixture = (title: string, body: (f: DataPlaneFixture) => Promise<void>): void => {
       it(
@@ -106,7 +110,9 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       expect(await f.appWrite('source', 'a', '1')).toBe(true);
       const cut = await run(f.ctx, cutoverInOrder(f.plane.cutoverSteps(f.entry)));
-      const opened = Object.entries(cut).find(([name]) => name.endsWith('open-target'))?.[1] as { writesRefusedMs: number | null };
+      const opened = Object.entries(cut).find(([name]) => name.endsWith('open-target'))?.[1] as {
+        writesRefusedMs: number | null;
+      };
       expect(typeof opened.writesRefusedMs).toBe('number');
       expect(await f.read('target', 'a')).toBe('1');
       expect(await f.appWrite('source', 'late', 'x')).toBe(false);
@@ -123,7 +129,10 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
     withFixture('undo of cutover before the target opens gives the source back its writes', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
       const cutover = cutoverInOrder(f.plane.cutoverSteps(f.entry));
-      const beforeOpen = cutover.slice(0, cutover.findIndex((s) => s.name.endsWith('open-target')));
+      const beforeOpen = cutover.slice(
+        0,
+        cutover.findIndex((s) => s.name.endsWith('open-target')),
+      );
       expect(beforeOpen.length).toBeGreaterThan(0);
       await run(f.ctx, beforeOpen); // everything before opening the target
       expect(await f.appWrite('source', 'fenced', 'x')).toBe(false);
@@ -133,17 +142,20 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
     });
 
-    withFixture('undo of a whole cutover, after the target took writes, brings them back and resumes replication', async (f) => {
-      await run(f.ctx, f.plane.replicationSteps(f.entry));
-      const cutover = cutoverInOrder(f.plane.cutoverSteps(f.entry));
-      await run(f.ctx, cutover);
-      expect(await f.appWrite('target', 'written-after-open', 't1')).toBe(true);
-      await undo(f.ctx, cutover);
-      expect(await f.read('source', 'written-after-open')).toBe('t1');
-      expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
-      expect(await f.appWrite('source', 'again', 's1')).toBe(true);
-      await eventually(f, 'target', 'again', 's1');
-    });
+    withFixture(
+      'undo of a whole cutover, after the target took writes, brings them back and resumes replication',
+      async (f) => {
+        await run(f.ctx, f.plane.replicationSteps(f.entry));
+        const cutover = cutoverInOrder(f.plane.cutoverSteps(f.entry));
+        await run(f.ctx, cutover);
+        expect(await f.appWrite('target', 'written-after-open', 't1')).toBe(true);
+        await undo(f.ctx, cutover);
+        expect(await f.read('source', 'written-after-open')).toBe('t1');
+        expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
+        expect(await f.appWrite('source', 'again', 's1')).toBe(true);
+        await eventually(f, 'target', 'again', 's1');
+      },
+    );
 
     withFixture('finalize after cutover leaves nothing behind and the old source fenced', async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));
@@ -156,27 +168,37 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       expect(await f.appWrite('source', 'z', '1')).toBe(false);
     });
 
-    withFixture('verification passes on identical sites and fails, naming the database, on a lasting difference', async (f) => {
-      expect(await f.appWrite('source', 'v1', 'one')).toBe(true);
-      const replication = f.plane.replicationSteps(f.entry);
-      await run(f.ctx, replication);
-      expect(await f.appWrite('source', 'v2', 'two')).toBe(true);
-      const steps = f.plane.verificationSteps(f.entry);
-      expect(steps.length).toBeGreaterThan(0);
-      const events: HandoffEvent[] = [];
-      const off = f.ctx.events.on((event) => void events.push(event));
-      try {
-        await run(f.ctx, steps); // v2 may still be on its way: a pass waits for replication before it judges
-        expect(events.filter((e) => e.type === 'verification-result').map((e) => (e.data as { identical: boolean }).identical)).toEqual([true]);
-        await f.diverge('v1', 'tampered');
-        const failed = await run(f.ctx, steps).then(() => null, (error: unknown) => error);
-        expect(failed).toBeInstanceOf(CheckFailedError);
-        expect((failed as Error).message).toContain(`database ${f.entry.database} differs`);
-      } finally {
-        off();
-        await undo(f.ctx, replication); // servers have few replication workers: leave none running
-      }
-    });
+    withFixture(
+      'verification passes on identical sites and fails, naming the database, on a lasting difference',
+      async (f) => {
+        expect(await f.appWrite('source', 'v1', 'one')).toBe(true);
+        const replication = f.plane.replicationSteps(f.entry);
+        await run(f.ctx, replication);
+        expect(await f.appWrite('source', 'v2', 'two')).toBe(true);
+        const steps = f.plane.verificationSteps(f.entry);
+        expect(steps.length).toBeGreaterThan(0);
+        const events: HandoffEvent[] = [];
+        const off = f.ctx.events.on((event) => void events.push(event));
+        try {
+          await run(f.ctx, steps); // v2 may still be on its way: a pass waits for replication before it judges
+          expect(
+            events
+              .filter((e) => e.type === 'verification-result')
+              .map((e) => (e.data as { identical: boolean }).identical),
+          ).toEqual([true]);
+          await f.diverge('v1', 'tampered');
+          const failed = await run(f.ctx, steps).then(
+            () => null,
+            (error: unknown) => error,
+          );
+          expect(failed).toBeInstanceOf(CheckFailedError);
+          expect((failed as Error).message).toContain(`database ${f.entry.database} differs`);
+        } finally {
+          off();
+          await undo(f.ctx, replication); // servers have few replication workers: leave none running
+        }
+      },
+    );
 
     withFixture('lag is measured through replication, within its bound, and reported as an event', async (f) => {
       const replication = f.plane.replicationSteps(f.entry);
@@ -187,7 +209,9 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
         const lag = await f.plane.lag(f.ctx, f.entry, 10_000);
         expect(lag).toBeGreaterThanOrEqual(0);
         expect(lag).toBeLessThan(10_000);
-        expect(events.filter((e) => e.type === 'replication-lag').map((e) => e.data)).toEqual([{ database: f.entry.database, lagMs: lag }]);
+        expect(events.filter((e) => e.type === 'replication-lag').map((e) => e.data)).toEqual([
+          { database: f.entry.database, lagMs: lag },
+        ]);
       } finally {
         off();
         await undo(f.ctx, replication);
@@ -200,23 +224,26 @@ export function dataPlaneContract(name: string, makeFixture: () => Promise<DataP
       expect(Date.now() - started).toBeLessThan(1000 + 5000);
     });
 
-    withFixture('cutover phases: nothing is fenced before the hold, writes move under it, and stay moved after it', async (f) => {
-      await run(f.ctx, f.plane.replicationSteps(f.entry));
-      const phases = f.plane.cutoverSteps(f.entry);
-      expect(phases.underHold.length).toBeGreaterThan(0);
-      await run(f.ctx, phases.beforeHold);
-      expect(await f.appWrite('source', 'before-hold', 'b')).toBe(true);
-      expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
-      await run(f.ctx, phases.underHold);
-      expect(await f.appWrite('source', 'under-hold', 'u')).toBe(false);
-      expect(await f.appWrite('target', 'under-hold', 'u')).toBe(true);
-      await run(f.ctx, phases.afterHold);
-      expect(await f.appWrite('source', 'after-hold', 'a')).toBe(false);
-      expect(await f.appWrite('target', 'after-hold', 'a')).toBe(true);
-      expect(await f.read('target', 'before-hold')).toBe('b');
-      await eventually(f, 'source', 'after-hold', 'a');
-      await run(f.ctx, f.plane.finalizeSteps(f.entry));
-    });
+    withFixture(
+      'cutover phases: nothing is fenced before the hold, writes move under it, and stay moved after it',
+      async (f) => {
+        await run(f.ctx, f.plane.replicationSteps(f.entry));
+        const phases = f.plane.cutoverSteps(f.entry);
+        expect(phases.underHold.length).toBeGreaterThan(0);
+        await run(f.ctx, phases.beforeHold);
+        expect(await f.appWrite('source', 'before-hold', 'b')).toBe(true);
+        expect(await f.appWrite('target', 'stray', 'x')).toBe(false);
+        await run(f.ctx, phases.underHold);
+        expect(await f.appWrite('source', 'under-hold', 'u')).toBe(false);
+        expect(await f.appWrite('target', 'under-hold', 'u')).toBe(true);
+        await run(f.ctx, phases.afterHold);
+        expect(await f.appWrite('source', 'after-hold', 'a')).toBe(false);
+        expect(await f.appWrite('target', 'after-hold', 'a')).toBe(true);
+        expect(await f.read('target', 'before-hold')).toBe('b');
+        await eventually(f, 'source', 'after-hold', 'a');
+        await run(f.ctx, f.plane.finalizeSteps(f.entry));
+      },
+    );
 
     withFixture("finalize first gives the source the target's last writes", async (f) => {
       await run(f.ctx, f.plane.replicationSteps(f.entry));

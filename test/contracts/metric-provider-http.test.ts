@@ -35,7 +35,12 @@ metricProviderContract('http probes (real servers)', {
   healthy: () => {
     hits.source = 0;
     hits.target = 0;
-    return createHttpProvider({ endpoints: { source: source.url, target: target.url }, probe, ratePerSecond: 50, concurrency: 1 });
+    return createHttpProvider({
+      endpoints: { source: source.url, target: target.url },
+      probe,
+      ratePerSecond: 50,
+      concurrency: 1,
+    });
   },
   // With concurrency 1, the 4th request to a server means the 3rd probe has been recorded.
   produce: () => waitFor(() => hits.source >= 4 && hits.target >= 4, 10_000, 'probes to reach both sites'),
@@ -98,7 +103,13 @@ describe('http provider: what a probe of a site says', () => {
     const hanging = await startHangingServer();
     servers.push(hanging);
     const started = Date.now();
-    const p = createHttpProvider({ endpoints: { target: hanging.url }, probe, ratePerSecond: 10, concurrency: 2, timeoutMs: 300 });
+    const p = createHttpProvider({
+      endpoints: { target: hanging.url },
+      probe,
+      ratePerSecond: 10,
+      concurrency: 2,
+      timeoutMs: 300,
+    });
     await p.start();
     let m = await p.measure({ sites: ['target'], windowMs: 60_000 });
     while (m.sites.target?.status !== 'ok' && Date.now() - started < 15_000) {
@@ -111,6 +122,8 @@ describe('http provider: what a probe of a site says', () => {
   });
 
   it('refuses a body pattern that is not a regular expression', () => {
-    expect(() => createHttpProvider({ endpoints: {}, probe: { ...probe, bodyMatches: '(' } })).toThrow(/probe.bodyMatches: not a regular expression/);
+    expect(() => createHttpProvider({ endpoints: {}, probe: { ...probe, bodyMatches: '(' } })).toThrow(
+      /probe.bodyMatches: not a regular expression/,
+    );
   });
 });

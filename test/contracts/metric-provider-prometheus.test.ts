@@ -15,7 +15,12 @@ const token = 'prometheus-bearer-token-xyz';
 metricProviderContract('prometheus (real server)', {
   async setup() {
     const registry = new Registry();
-    const gauge = new Gauge({ name: 'app_queue_depth', help: 'queue depth', labelNames: ['site'], registers: [registry] });
+    const gauge = new Gauge({
+      name: 'app_queue_depth',
+      help: 'queue depth',
+      labelNames: ['site'],
+      registers: [registry],
+    });
     gauge.set({ site: 'source' }, 3);
     gauge.set({ site: 'target' }, 5);
     exporter = await startHttpServer((_req, res) => {
@@ -35,8 +40,12 @@ metricProviderContract('prometheus (real server)', {
   },
   healthy: () => createPrometheusProvider({ url: prometheus.url, query: 'max(app_queue_depth{site="{{site}}"})' }),
   unreachable: () =>
-    createPrometheusProvider({ url: unreachable.replace('http://', 'http://admin:prom-basic-pass@'), query: 'up', token }, { redactor: createRedactor() }),
-  empty: () => createPrometheusProvider({ url: prometheus.url, query: 'app_queue_depth{site="{{site}}", missing="yes"}' }),
+    createPrometheusProvider(
+      { url: unreachable.replace('http://', 'http://admin:prom-basic-pass@'), query: 'up', token },
+      { redactor: createRedactor() },
+    ),
+  empty: () =>
+    createPrometheusProvider({ url: prometheus.url, query: 'app_queue_depth{site="{{site}}", missing="yes"}' }),
   hanging: () => createPrometheusProvider({ url: hanging.url, query: 'up', timeoutMs: 500 }),
   hangTimeoutMs: 500,
   secrets: [token, 'prom-basic-pass'],

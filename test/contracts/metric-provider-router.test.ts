@@ -46,13 +46,21 @@ metricProviderContract('router (admin API of the built-in router)', {
     await builtin.server.close(1000);
     await Promise.all([source.close(), target.close(), hanging.close()]);
   },
-  healthy: () => createRouterProvider({ stats: routerStatsOverHttp({ adminUrl: builtin.server.adminUrl!, token }, { redactor: createRedactor() }), reuseMs: 0 }),
+  healthy: () =>
+    createRouterProvider({
+      stats: routerStatsOverHttp({ adminUrl: builtin.server.adminUrl!, token }, { redactor: createRedactor() }),
+      reuseMs: 0,
+    }),
   produce: () => send(60),
-  unreachable: () => createRouterProvider({ stats: routerStatsOverHttp({ adminUrl: unreachable, token, timeoutMs: 1000 }) }),
+  unreachable: () =>
+    createRouterProvider({ stats: routerStatsOverHttp({ adminUrl: unreachable, token, timeoutMs: 1000 }) }),
   hanging: () => createRouterProvider({ stats: routerStatsOverHttp({ adminUrl: hanging.url, token, timeoutMs: 300 }) }),
   hangTimeoutMs: 300,
   secrets: [token],
-  omitted: { empty: 'the harness always sends traffic; no requests in the window is NoData, tested in src/analysis/providers/router.test.ts' },
+  omitted: {
+    empty:
+      'the harness always sends traffic; no requests in the window is NoData, tested in src/analysis/providers/router.test.ts',
+  },
 });
 
 metricProviderContract('router (in-process built-in router)', {
@@ -70,7 +78,11 @@ metricProviderContract('router (in-process built-in router)', {
     await builtin.server.close(1000);
     await Promise.all([source.close(), target.close()]);
   },
-  healthy: () => createRouterProvider({ stats: async () => routerStatsSchema.parse((await builtin.router.snapshot()).stats), reuseMs: 0 }),
+  healthy: () =>
+    createRouterProvider({
+      stats: async () => routerStatsSchema.parse((await builtin.router.snapshot()).stats),
+      reuseMs: 0,
+    }),
   produce: () => send(60),
   unreachable: () =>
     createRouterProvider({
@@ -79,7 +91,8 @@ metricProviderContract('router (in-process built-in router)', {
       },
     }),
   omitted: {
-    empty: 'the harness always sends traffic; no requests in the window is NoData, tested in src/analysis/providers/router.test.ts',
+    empty:
+      'the harness always sends traffic; no requests in the window is NoData, tested in src/analysis/providers/router.test.ts',
     hanging: 'an in-process router answers from memory: nothing can hang',
   },
 });

@@ -12,7 +12,10 @@ const total = 'select sum(balance) from accounts';
 
 async function setupDatabases(): Promise<void> {
   pg = await startTestPostgres();
-  for (const [db, balances] of [['site_source', [100, 200]], ['site_target', [100, 150]]] as const) {
+  for (const [db, balances] of [
+    ['site_source', [100, 200]],
+    ['site_target', [100, 150]],
+  ] as const) {
     await pg.createDatabase(db);
     await pg.query('create table accounts (id int primary key, balance numeric not null)', [], db);
     for (const [i, b] of balances.entries()) await pg.query('insert into accounts values ($1, $2)', [i, b], db);
@@ -26,9 +29,14 @@ metricProviderContract('sql (real PostgreSQL)', {
   setup: setupDatabases,
   teardown: async () => pg?.close(),
   healthy: () => createSqlProvider({ databases: sites(), query: total }),
-  unreachable: () => createSqlProvider({ databases: { source: unreachable, target: unreachable }, query: total, connectTimeoutMs: 2000 }, { redactor: createRedactor() }),
+  unreachable: () =>
+    createSqlProvider(
+      { databases: { source: unreachable, target: unreachable }, query: total, connectTimeoutMs: 2000 },
+      { redactor: createRedactor() },
+    ),
   empty: () => createSqlProvider({ databases: sites(), query: 'select balance from accounts where id = -1' }),
-  hanging: () => createSqlProvider({ databases: sites(), query: 'select 1 from pg_sleep(30)', statementTimeoutMs: 300 }),
+  hanging: () =>
+    createSqlProvider({ databases: sites(), query: 'select 1 from pg_sleep(30)', statementTimeoutMs: 300 }),
   hangTimeoutMs: 300,
   secrets: ['secret-password-x'],
 });
@@ -55,16 +63,32 @@ describe('sql provider: one number, read only', () => {
 
   it('cannot write: the transaction is read only and a second statement is refused', async () => {
     const write = await measure('delete from accounts returning 1');
-    expect(write.sites.target).toMatchObject({ status: 'error', retryable: false, reason: expect.stringMatching(/read-only transaction/) });
+    expect(write.sites.target).toMatchObject({
+      status: 'error',
+      retryable: false,
+      reason: expect.stringMatching(/read-only transaction/),
+    });
     const smuggled = await measure('select 1; commit; delete from accounts');
-    expect(smuggled.sites.target).toMatchObject({ status: 'error', reason: expect.stringMatching(/multiple commands/) });
+    expect(smuggled.sites.target).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/multiple commands/),
+    });
     const count = await pg.query<{ n: string }>('select count(*) as n from accounts', [], 'site_target');
     expect(count.rows[0]?.n).toBe('2');
   });
 
   it('refuses results that are not one number', async () => {
-    expect((await measure('select id, balance from accounts')).sites.target).toMatchObject({ status: 'error', reason: expect.stringMatching(/one row with one column; it returned 2 rows of 2 columns/) });
-    expect((await measure(`select 'abc'`)).sites.target).toMatchObject({ status: 'error', reason: expect.stringMatching(/"abc", not a number/) });
-    expect((await measure('select null::int')).sites.target).toEqual({ status: 'no-data', reason: 'the query returned NULL' });
+    expect((await measure('select id, balance from accounts')).sites.target).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/one row with one column; it returned 2 rows of 2 columns/),
+    });
+    expect((await measure(`select 'abc'`)).sites.target).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/"abc", not a number/),
+    });
+    expect((await measure('select null::int')).sites.target).toEqual({
+      status: 'no-data',
+      reason: 'the query returned NULL',
+    });
   });
 });

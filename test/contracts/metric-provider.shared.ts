@@ -83,24 +83,29 @@ export function metricProviderContract(name: string, harness: ProviderHarness): 
 
     const has = (situation: Situation): boolean => harness[situation] !== undefined;
     const title = (text: string, situation: Situation): string =>
-      has(situation) ? text : `${text} (skipped: ${harness.omitted?.[situation] ?? `the ${name} harness gives no ${situation} provider`})`;
+      has(situation)
+        ? text
+        : `${text} (skipped: ${harness.omitted?.[situation] ?? `the ${name} harness gives no ${situation} provider`})`;
 
     it('says why it leaves out any situation of the contract', () => {
       const unexplained = SITUATIONS.filter((situation) => !has(situation) && !harness.omitted?.[situation]);
       expect(unexplained, `${name}: give omitted.<situation> for each situation left out`).toEqual([]);
     });
 
-    it.skipIf(!has('unreachable'))(title('reports an unreachable backend as Error readings, without throwing', 'unreachable'), async () => {
-      const p = track(harness.unreachable!());
-      await p.start();
-      const m = await p.measure({ sites: both, windowMs });
-      for (const site of both) {
-        const r = m.sites[site];
-        expect(r?.status, JSON.stringify(r)).toBe('error');
-        if (r?.status === 'error') expect(r.reason.length).toBeGreaterThan(5);
-      }
-      for (const secret of harness.secrets ?? []) expect(JSON.stringify(m)).not.toContain(secret);
-    });
+    it.skipIf(!has('unreachable'))(
+      title('reports an unreachable backend as Error readings, without throwing', 'unreachable'),
+      async () => {
+        const p = track(harness.unreachable!());
+        await p.start();
+        const m = await p.measure({ sites: both, windowMs });
+        for (const site of both) {
+          const r = m.sites[site];
+          expect(r?.status, JSON.stringify(r)).toBe('error');
+          if (r?.status === 'error') expect(r.reason.length).toBeGreaterThan(5);
+        }
+        for (const secret of harness.secrets ?? []) expect(JSON.stringify(m)).not.toContain(secret);
+      },
+    );
 
     it.skipIf(!has('empty'))(title('reports an empty result as NoData, not as a value', 'empty'), async () => {
       const p = track(harness.empty!());
@@ -109,15 +114,18 @@ export function metricProviderContract(name: string, harness: ProviderHarness): 
       for (const site of both) expect(m.sites[site]?.status, JSON.stringify(m.sites[site])).toBe('no-data');
     });
 
-    it.skipIf(!has('hanging'))(title('bounds a backend that never answers: Error within its timeout', 'hanging'), async () => {
-      const p = track(harness.hanging!());
-      await p.start();
-      const started = Date.now();
-      const m = await p.measure({ sites: both, windowMs });
-      const elapsed = Date.now() - started;
-      expect(m.sites.target?.status).toBe('error');
-      expect(elapsed).toBeLessThan((harness.hangTimeoutMs ?? 1000) + 5000);
-    });
+    it.skipIf(!has('hanging'))(
+      title('bounds a backend that never answers: Error within its timeout', 'hanging'),
+      async () => {
+        const p = track(harness.hanging!());
+        await p.start();
+        const started = Date.now();
+        const m = await p.measure({ sites: both, windowMs });
+        const elapsed = Date.now() - started;
+        expect(m.sites.target?.status).toBe('error');
+        expect(elapsed).toBeLessThan((harness.hangTimeoutMs ?? 1000) + 5000);
+      },
+    );
 
     it('stops idempotently and refuses to measure after stop', async () => {
       const p = track(harness.healthy());

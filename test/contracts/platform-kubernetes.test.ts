@@ -10,15 +10,29 @@ import type { KubeTestServer } from '../support/kube/server.js';
 import { planFor, startPair } from '../kubernetes/clusters.js';
 import { platformContract } from './platform.contract.js';
 
-const generated = new Set(['pods', 'replicasets', 'events', 'endpoints', 'persistentvolumes', 'persistentvolumeclaims', 'nodes']);
+const generated = new Set([
+  'pods',
+  'replicasets',
+  'events',
+  'endpoints',
+  'persistentvolumes',
+  'persistentvolumeclaims',
+  'nodes',
+]);
 
 function objects(server: KubeTestServer): Array<Record<string, unknown>> {
   const seen = new Set<string>();
   return server.catalog
     .all()
-    .filter((t) => !generated.has(t.plural) && !seen.has(`${t.group}/${t.plural}`) && Boolean(seen.add(`${t.group}/${t.plural}`)))
+    .filter(
+      (t) =>
+        !generated.has(t.plural) && !seen.has(`${t.group}/${t.plural}`) && Boolean(seen.add(`${t.group}/${t.plural}`)),
+    )
     .flatMap((t) => server.store.list(t))
-    .map(({ status: _status, ...rest }) => ({ ...rest, metadata: { ...rest.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } }));
+    .map(({ status: _status, ...rest }) => ({
+      ...rest,
+      metadata: { ...rest.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined },
+    }));
 }
 
 platformContract('kubernetes', async () => {

@@ -42,7 +42,11 @@ async function realRouter(overHttp: boolean): Promise<TrafficRouterFixture> {
       Array.from({ length: 8 }, async () => {
         while (next < count) {
           next += 1;
-          const response = await pool.request({ method: cls === 'reads' ? 'GET' : 'POST', path: '/c', body: cls === 'reads' ? undefined : 'x' });
+          const response = await pool.request({
+            method: cls === 'reads' ? 'GET' : 'POST',
+            path: '/c',
+            body: cls === 'reads' ? undefined : 'x',
+          });
           await response.body.text();
         }
       }),

@@ -18,7 +18,15 @@ afterEach(async () => {
 describe('client-observed write pause', () => {
   it('a write held by the router for 700 ms shows up in the client pause, at least as long as the router says, in the cutover stage', async () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
-    const load = startLoad({ baseUrl: fixture.server.proxyUrl, rate: 200, accounts: 10, clients: 20, maxInFlight: 512, maxRequests: 2000, maxDurationMs: 8000 });
+    const load = startLoad({
+      baseUrl: fixture.server.proxyUrl,
+      rate: 200,
+      accounts: 10,
+      clients: 20,
+      maxInFlight: 512,
+      maxRequests: 2000,
+      maxDurationMs: 8000,
+    });
     try {
       load.setStage('shift');
       await sleep(500);
@@ -44,7 +52,9 @@ describe('client-observed write pause', () => {
       expect(clientPause as number).toBeGreaterThanOrEqual(0.5 * (record?.heldMs ?? 0));
       expect(record?.heldMs ?? 0).toBeGreaterThanOrEqual(650);
       // The held writes counted in the stage that was current when they were sent.
-      expect(load.latency.stages().cutover?.writes.maxMs ?? 0).toBeGreaterThanOrEqual(Math.floor(released.pauseMs as number));
+      expect(load.latency.stages().cutover?.writes.maxMs ?? 0).toBeGreaterThanOrEqual(
+        Math.floor(released.pauseMs as number),
+      );
       expect(stats.offered).toBe(stats.total + stats.notSent);
     } finally {
       await load.stop();
@@ -53,7 +63,14 @@ describe('client-observed write pause', () => {
 
   it('is null when no write was in flight in the window, never 0', async () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
-    const load = startLoad({ baseUrl: fixture.server.proxyUrl, rate: 100, readShare: 1, accounts: 10, maxRequests: 100, maxDurationMs: 3000 });
+    const load = startLoad({
+      baseUrl: fixture.server.proxyUrl,
+      rate: 100,
+      readShare: 1,
+      accounts: 10,
+      maxRequests: 100,
+      maxDurationMs: 3000,
+    });
     const from = Date.now();
     await sleep(500);
     await load.stop();

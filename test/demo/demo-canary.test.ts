@@ -32,11 +32,15 @@ interface ChildResult {
 
 function runDemoChild(stateDir: string, timeoutMs: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, path.join(repoRoot, 'test', 'support', 'demo-canary-child.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, NODE_OPTIONS: '', CHILD_STATE: stateDir, HANDOFF_KEY_DIR: path.join(tmp.dir, 'keys') },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', tsxLoader, path.join(repoRoot, 'test', 'support', 'demo-canary-child.ts')],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, NODE_OPTIONS: '', CHILD_STATE: stateDir, HANDOFF_KEY_DIR: path.join(tmp.dir, 'keys') },
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     let secrets = '';
@@ -53,33 +57,45 @@ function runDemoChild(stateDir: string, timeoutMs: number): Promise<ChildResult>
 }
 
 describe('the secret canary over a demo', () => {
-  it('finds no piece of any database password or the router token in any file the demo writes or any byte it prints', { timeout: 480_000 }, async () => {
-    const stateDir = path.join(tmp.dir, 'state');
-    const result = await runDemoChild(stateDir, 420_000);
-    const logs = listFiles(stateDir)
-      .filter((file) => file.endsWith('.log') && !file.includes('-pg'))
-      .map((file) => `${file}:\n${fs.readFileSync(file, 'utf8').slice(-1500)}`)
-      .join('\n');
-    // 0: the demo is ok; 1: it ran and is not ok (on a machine too loaded for it, a preflight that
-    // cannot connect in time rolls it back): its files and output are searched all the same. Whether
-    // the demo itself succeeds is test/demo/demo.test.ts's question.
-    expect([0, 1], `${result.stderr.slice(-3000)}\n${logs}`).toContain(result.code);
-    expect(JSON.parse(result.stdout)).toHaveProperty('ok');
+  it(
+    'finds no piece of any database password or the router token in any file the demo writes or any byte it prints',
+    { timeout: 480_000 },
+    async () => {
+      const stateDir = path.join(tmp.dir, 'state');
+      const result = await runDemoChild(stateDir, 420_000);
+      const logs = listFiles(stateDir)
+        .filter((file) => file.endsWith('.log') && !file.includes('-pg'))
+        .map((file) => `${file}:\n${fs.readFileSync(file, 'utf8').slice(-1500)}`)
+        .join('\n');
+      // 0: the demo is ok; 1: it ran and is not ok (on a machine too loaded for it, a preflight that
+      // cannot connect in time rolls it back): its files and output are searched all the same. Whether
+      // the demo itself succeeds is test/demo/demo.test.ts's question.
+      expect([0, 1], `${result.stderr.slice(-3000)}\n${logs}`).toContain(result.code);
+      expect(JSON.parse(result.stdout)).toHaveProperty('ok');
 
-    // The secrets themselves; a database URL registered whole is covered by its password, registered too.
-    const values = [...new Set(result.secrets)].filter((value) => !value.includes('://') && value.length >= 8);
-    const secrets = Object.fromEntries(values.map((value, i) => [`demo secret #${i + 1}`, value]));
-    // Two database passwords per site (superuser, application role) and the router token.
-    expect(values.length).toBeGreaterThanOrEqual(5);
-    const all = listFiles(stateDir);
-    const tokenFiles = all.filter((file) => path.basename(file) === 'router-token');
-    // The search sees a secret on disk: the token file left out below is found when searched.
-    expect(tokenFiles).toHaveLength(1);
-    expect(findLeaks(secrets, tokenFiles.map((file): [string, Buffer] => [file, fs.readFileSync(file)]))).toHaveLength(1);
-    const files = all.filter((file) => path.basename(file) !== 'router-token');
-    expect(files.some((file) => file.endsWith('state.db'))).toBe(true);
-    expect(files.some((file) => file.endsWith('trail.jsonl'))).toBe(true);
-    const places = [...placesOf([], { stdout: result.stdout, stderr: result.stderr }, listFiles), ...files.map((file): [string, Buffer] => [file, fs.readFileSync(file)])];
-    expect(findLeaks(secrets, places)).toEqual([]);
-  });
+      // The secrets themselves; a database URL registered whole is covered by its password, registered too.
+      const values = [...new Set(result.secrets)].filter((value) => !value.includes('://') && value.length >= 8);
+      const secrets = Object.fromEntries(values.map((value, i) => [`demo secret #${i + 1}`, value]));
+      // Two database passwords per site (superuser, application role) and the router token.
+      expect(values.length).toBeGreaterThanOrEqual(5);
+      const all = listFiles(stateDir);
+      const tokenFiles = all.filter((file) => path.basename(file) === 'router-token');
+      // The search sees a secret on disk: the token file left out below is found when searched.
+      expect(tokenFiles).toHaveLength(1);
+      expect(
+        findLeaks(
+          secrets,
+          tokenFiles.map((file): [string, Buffer] => [file, fs.readFileSync(file)]),
+        ),
+      ).toHaveLength(1);
+      const files = all.filter((file) => path.basename(file) !== 'router-token');
+      expect(files.some((file) => file.endsWith('state.db'))).toBe(true);
+      expect(files.some((file) => file.endsWith('trail.jsonl'))).toBe(true);
+      const places = [
+        ...placesOf([], { stdout: result.stdout, stderr: result.stderr }, listFiles),
+        ...files.map((file): [string, Buffer] => [file, fs.readFileSync(file)]),
+      ];
+      expect(findLeaks(secrets, places)).toEqual([]);
+    },
+  );
 });

@@ -36,12 +36,27 @@ describe('demo service and load generator on a real PostgreSQL', () => {
   it('serves orders, transfers and events, idempotent by request id', async () => {
     const base = `http://127.0.0.1:${service.port}`;
     const requestId = crypto.randomUUID();
-    const body = JSON.stringify({ requestId, clientId: 'c1', item: 'smørbrød', quantity: 2, details: { a: [1] }, note: null });
-    const first = await fetch(`${base}/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const body = JSON.stringify({
+      requestId,
+      clientId: 'c1',
+      item: 'smørbrød',
+      quantity: 2,
+      details: { a: [1] },
+      note: null,
+    });
+    const first = await fetch(`${base}/orders`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(first.status).toBe(201);
     expect(first.headers.get('x-site')).toBe('source');
     const created = (await first.json()) as { id: string };
-    const again = await fetch(`${base}/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const again = await fetch(`${base}/orders`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { id: string }).id).toBe(created.id);
     const read = await fetch(`${base}/orders/${created.id}`);
@@ -58,21 +73,42 @@ describe('demo service and load generator on a real PostgreSQL', () => {
   });
 
   it('keeps a ledger that proves every acknowledged write landed, and the bank total holds', async () => {
-    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 150, accounts: ACCOUNTS, maxInFlight: 512, maxRequests: 450, maxDurationMs: 8000 });
+    const load = startLoad({
+      baseUrl: `http://127.0.0.1:${service.port}`,
+      rate: 150,
+      accounts: ACCOUNTS,
+      maxInFlight: 512,
+      maxRequests: 450,
+      maxDurationMs: 8000,
+    });
     const stats = await load.done;
     expect(stats.total).toBeGreaterThan(300);
     expect(stats.failed).toBe(0);
     const check = await checkLedger(load.ledger, admin, ACCOUNTS);
     expect(check.acknowledged).toBeGreaterThan(50);
     expect(load.ledger.readYourWrites.checked).toBeGreaterThan(10);
-    expect(check).toMatchObject({ ok: true, lost: [], duplicated: [], unexpected: [], changed: [], readYourWritesViolations: 0 });
+    expect(check).toMatchObject({
+      ok: true,
+      lost: [],
+      duplicated: [],
+      unexpected: [],
+      changed: [],
+      readYourWritesViolations: 0,
+    });
     expect(check.bank.preserved).toBe(true);
   });
 
   it('answers 503 when the database is fenced, and the ledger counts those writes as refused, not lost', async () => {
     await admin.query('revoke insert, update, delete on orders, transfers, accounts, order_events from demo_app');
     try {
-      const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 100, readShare: 0, accounts: ACCOUNTS, maxRequests: 50, maxDurationMs: 5000 });
+      const load = startLoad({
+        baseUrl: `http://127.0.0.1:${service.port}`,
+        rate: 100,
+        readShare: 0,
+        accounts: ACCOUNTS,
+        maxRequests: 50,
+        maxDurationMs: 5000,
+      });
       const stats = await load.done;
       expect(stats.failed).toBe(stats.total);
       expect(stats.failures.every((f) => f.status === 503)).toBe(true);
@@ -85,15 +121,23 @@ describe('demo service and load generator on a real PostgreSQL', () => {
   });
 
   it('finds a lost write, an unexpected row and a broken bank total', async () => {
-    const load = startLoad({ baseUrl: `http://127.0.0.1:${service.port}`, rate: 100, readShare: 0, accounts: ACCOUNTS, maxRequests: 60, maxDurationMs: 5000 });
+    const load = startLoad({
+      baseUrl: `http://127.0.0.1:${service.port}`,
+      rate: 100,
+      readShare: 0,
+      accounts: ACCOUNTS,
+      maxRequests: 60,
+      maxDurationMs: 5000,
+    });
     await load.done;
     const acked = [...load.ledger.orders.values()].find((o) => o.outcome === 'ok');
     expect(acked).toBeDefined();
     await admin.query('delete from order_events where order_id = $1', [acked?.write.id]);
     await admin.query('delete from orders where request_id = $1', [acked?.write.requestId]);
-    await admin.query(`insert into orders (request_id, client_id, item, quantity) values (gen_random_uuid(), $1, 'x', 1)`, [
-      load.ledger.clients[0],
-    ]);
+    await admin.query(
+      `insert into orders (request_id, client_id, item, quantity) values (gen_random_uuid(), $1, 'x', 1)`,
+      [load.ledger.clients[0]],
+    );
     await admin.query('update accounts set balance = balance + 1 where id = 1');
     const check = await checkLedger(load.ledger, admin, ACCOUNTS);
     expect(check.ok).toBe(false);

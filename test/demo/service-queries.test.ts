@@ -65,15 +65,21 @@ describe('demo service queries at a million orders', () => {
     nodes(plan).flatMap((n) => {
       const out: string[] = [];
       const size = n['Relation Name'] ? (sizes.get(n['Relation Name']) ?? 0) : 0;
-      if (n['Node Type'] === 'Seq Scan' && size >= LARGE) out.push(`${n['Parallel Aware'] ? 'parallel ' : ''}sequential scan of ${n['Relation Name']} (${size} rows)`);
+      if (n['Node Type'] === 'Seq Scan' && size >= LARGE)
+        out.push(`${n['Parallel Aware'] ? 'parallel ' : ''}sequential scan of ${n['Relation Name']} (${size} rows)`);
       if (n['Node Type'] === 'Sort' && (n['Plan Rows'] ?? 0) > 1000) out.push(`sort of ${n['Plan Rows']} rows`);
       return out;
     });
 
   for (const [key, query] of Object.entries(DEMO_QUERIES)) {
     it(`${key} is served by an index (custom and generic plans)`, async () => {
-      const custom = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (format json) ${query.text}`, query.sample);
-      const generic = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (format json, generic_plan) ${query.text}`);
+      const custom = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `explain (format json) ${query.text}`,
+        query.sample,
+      );
+      const generic = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `explain (format json, generic_plan) ${query.text}`,
+      );
       for (const [kind, result] of [
         ['custom', custom],
         ['generic', generic],
@@ -89,7 +95,10 @@ describe('demo service queries at a million orders', () => {
     const old = `select id::text, client_id from orders where client_id = $1 order by id desc limit $2`;
     await admin.query('drop index orders_client_id_id');
     try {
-      const result = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (format json) ${old}`, ['seed-7', 5]);
+      const result = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (format json) ${old}`, [
+        'seed-7',
+        5,
+      ]);
       expect(problems(result.rows[0]?.['QUERY PLAN'][0]?.Plan as PlanNode).length).toBeGreaterThan(0);
     } finally {
       await migrate(admin, 'demo_app');

@@ -13,7 +13,13 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const ENGINE = path.join(ROOT, 'src/engine');
 /** The one module allowed to name implementations. */
 const FACTORY = 'src/engine/adapters.ts';
-const FORBIDDEN = ['src/data/postgres/', 'src/traffic/builtin/', 'src/traffic/gateway-api/', 'src/traffic/dns/', /^src\/platforms\/[^/]+\//];
+const FORBIDDEN = [
+  'src/data/postgres/',
+  'src/traffic/builtin/',
+  'src/traffic/gateway-api/',
+  'src/traffic/dns/',
+  /^src\/platforms\/[^/]+\//,
+];
 
 function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -40,7 +46,10 @@ export function specifiers(source: string): string[] {
 /** A relative specifier as a path from the repository root (`.js` of a `.ts` source kept as written). */
 function resolveFrom(file: string, specifier: string): string | null {
   if (!specifier.startsWith('.')) return null;
-  return path.relative(ROOT, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/');
+  return path
+    .relative(ROOT, path.resolve(path.dirname(file), specifier))
+    .split(path.sep)
+    .join('/');
 }
 
 function isForbidden(target: string): boolean {
@@ -72,7 +81,9 @@ describe('the engine boundary', () => {
     const named = specifiers(fs.readFileSync(path.join(ROOT, FACTORY), 'utf8'))
       .map((s) => resolveFrom(path.join(ROOT, FACTORY), s))
       .filter((t): t is string => t !== null && isForbidden(t));
-    expect(named).toEqual(expect.arrayContaining(['src/data/postgres/data-plane.js', 'src/platforms/local/local-platform.js']));
+    expect(named).toEqual(
+      expect.arrayContaining(['src/data/postgres/data-plane.js', 'src/platforms/local/local-platform.js']),
+    );
   });
 
   it('finds every form of import, resolved relative to the importing file, and names the file and the import', () => {

@@ -117,12 +117,29 @@ function leakyRegistry(bypass: ((text: string) => void) | null): StageRegistry {
             const source = ctx.secrets.databaseUrl('source', 'app');
             const target = ctx.secrets.databaseUrl('target', 'app');
             const router = ctx.plan.spec.traffic?.router;
-            const token = router?.kind === 'builtin' && router.adminToken ? ctx.secrets.resolve(router.adminToken, 'spec.traffic.router.adminToken') : '';
-            const values = [source, target, token, decodeURIComponent(new URL(source).password), decodeURIComponent(new URL(target).password)];
+            const token =
+              router?.kind === 'builtin' && router.adminToken
+                ? ctx.secrets.resolve(router.adminToken, 'spec.traffic.router.adminToken')
+                : '';
+            const values = [
+              source,
+              target,
+              token,
+              decodeURIComponent(new URL(source).password),
+              decodeURIComponent(new URL(target).password),
+            ];
             const text = values.map(leakyForms).join(' || ');
             ctx.logger.debug(`connecting with ${text}`, { text, values });
             ctx.logger.info('resolved', { values: values.map((v) => ({ [v]: Buffer.from(v).toString('hex') })) });
-            ctx.events.emit('approval-webhook', { stage: 'preflight', role: 'canary', url: source, delivered: false, status: null, error: text, elapsedMs: 0 });
+            ctx.events.emit('approval-webhook', {
+              stage: 'preflight',
+              role: 'canary',
+              url: source,
+              delivered: false,
+              status: null,
+              error: text,
+              elapsedMs: 0,
+            });
             ctx.state.set('leak', { text, values });
             if (bypass) bypass(`${Buffer.from(token).toString('hex').toUpperCase()}\n`);
             throw new Error(`cannot connect: ${text}`);
@@ -172,7 +189,10 @@ async function runLeaky(planted: Planted, bypass: boolean): Promise<Record<strin
   expect(log).toMatch(/"msg":"connecting with \[REDACTED\]/);
   const status = await cli(planted, ['status', outcome.run.id, '-o', 'json']);
   expect(status.stdout).toContain('[REDACTED]');
-  const outputs: Record<string, string[]> = { stdout: [JSON.stringify(redactor.redactValue(outcome)), status.stdout], stderr: [log, status.stderr] };
+  const outputs: Record<string, string[]> = {
+    stdout: [JSON.stringify(redactor.redactValue(outcome)), status.stdout],
+    stderr: [log, status.stderr],
+  };
   for (const args of [['status'], ['audit', 'verify'], ['explain', outcome.run.id], ['report', outcome.run.id]]) {
     const result = await cli(planted, args);
     outputs.stdout?.push(result.stdout);
@@ -183,20 +203,30 @@ async function runLeaky(planted: Planted, bypass: boolean): Promise<Record<strin
 }
 
 describe('the secret canary (forms built apart from the redactor)', () => {
-  it('finds no piece of any planted secret in any form in the state directory, the logs or the output', { timeout: 120_000 }, async () => {
-    const planted = plantSecrets();
-    const outputs = await runLeaky(planted, false);
-    const places = placesOf([planted.stateDir], outputs, listFiles);
-    expect(places.map(([where]) => where)).toEqual(expect.arrayContaining([expect.stringMatching(/state\.db$/), expect.stringMatching(/trail\.jsonl$/)]));
-    expect(findLeaks(planted.secrets, places)).toEqual([]);
-  });
+  it(
+    'finds no piece of any planted secret in any form in the state directory, the logs or the output',
+    { timeout: 120_000 },
+    async () => {
+      const planted = plantSecrets();
+      const outputs = await runLeaky(planted, false);
+      const places = placesOf([planted.stateDir], outputs, listFiles);
+      expect(places.map(([where]) => where)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/state\.db$/), expect.stringMatching(/trail\.jsonl$/)]),
+      );
+      expect(findLeaks(planted.secrets, places)).toEqual([]);
+    },
+  );
 
-  it('finds the token when one channel bypasses the redactor (its upper-case hex written straight to the log)', { timeout: 120_000 }, async () => {
-    const planted = plantSecrets();
-    const outputs = await runLeaky(planted, true);
-    const leaks = findLeaks(planted.secrets, placesOf([planted.stateDir], outputs, listFiles));
-    expect(leaks.map(({ secret, where, encoding }) => ({ secret, where, encoding }))).toEqual([
-      { secret: 'router admin token (fromEnv)', where: 'stderr', encoding: 'HEX' },
-    ]);
-  });
+  it(
+    'finds the token when one channel bypasses the redactor (its upper-case hex written straight to the log)',
+    { timeout: 120_000 },
+    async () => {
+      const planted = plantSecrets();
+      const outputs = await runLeaky(planted, true);
+      const leaks = findLeaks(planted.secrets, placesOf([planted.stateDir], outputs, listFiles));
+      expect(leaks.map(({ secret, where, encoding }) => ({ secret, where, encoding }))).toEqual([
+        { secret: 'router admin token (fromEnv)', where: 'stderr', encoding: 'HEX' },
+      ]);
+    },
+  );
 });

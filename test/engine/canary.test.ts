@@ -90,7 +90,14 @@ describe('secret canaries', () => {
   it('leave no trace when a step logs, emits, stores and throws its resolved URL', { timeout: 180_000 }, async () => {
     const fx = fixture();
     const child = await runEngineChild({
-      env: { ...env, CHILD_MODE: 'start', CHILD_PLAN: fx.plan, CHILD_STATE: fx.stateDir, CHILD_EFFECTS: fx.dir, CHILD_REGISTRY: 'canary' },
+      env: {
+        ...env,
+        CHILD_MODE: 'start',
+        CHILD_PLAN: fx.plan,
+        CHILD_STATE: fx.stateDir,
+        CHILD_EFFECTS: fx.dir,
+        CHILD_REGISTRY: 'canary',
+      },
     });
     expect(child.result, child.stderr).toMatchObject({ state: 'rolled-back', completed: false });
     // The leak paths really ran: each shows the redaction marker where the secret was.

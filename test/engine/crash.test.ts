@@ -75,7 +75,9 @@ function endState(dir: string): EndState {
     return {
       run: run.state,
       // Keys without the run id, so runs of different scenarios compare.
-      effects: lines(path.join(dir, 'effects', 'effects.log')).map((key) => key.replace(/^[^/]+\//, '')).sort(),
+      effects: lines(path.join(dir, 'effects', 'effects.log'))
+        .map((key) => key.replace(/^[^/]+\//, ''))
+        .sort(),
       undone: lines(path.join(dir, 'effects', 'undone.log')).map((key) => key.replace(/^[^/]+\//, '')),
       steps: store.steps.list(run.id).map((step) => [`${step.stage}/${step.step}`, step.state]),
       stages: store.steps.stages(run.id).map((stage) => [stage.stage, stage.state]),
@@ -154,7 +156,9 @@ async function killAndResume(registry: string, n: number, point: string, expecte
     expect(times, `attempts of ${step} after a kill at ${point}`).toBe(again ? 2 : 1);
   }
   for (const [step, times] of counts(lines(path.join(dir, 'effects', 'undo-attempts.log')))) {
-    expect(times, `undo attempts of ${step} after a kill at ${point}`).toBe(type === 'undo-effect' && key === step ? 2 : 1);
+    expect(times, `undo attempts of ${step} after a kill at ${point}`).toBe(
+      type === 'undo-effect' && key === step ? 2 : 1,
+    );
   }
 
   const stateDir = path.join(dir, 'state');

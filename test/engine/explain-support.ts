@@ -44,7 +44,9 @@ export interface GatePlan {
 export function writeGatePlan(options: GatePlanOptions): GatePlan {
   const tmp = makeTempDir('handoff-explain-');
   const plan = path.join(tmp.dir, 'plan.yaml');
-  const approvals = options.approvals?.length ? `  approvals:\n${options.approvals.map((a) => `    - ${a}`).join('\n')}\n` : '';
+  const approvals = options.approvals?.length
+    ? `  approvals:\n${options.approvals.map((a) => `    - ${a}`).join('\n')}\n`
+    : '';
   fs.writeFileSync(
     plan,
     `apiVersion: handoff.dev/v1alpha1
@@ -95,7 +97,10 @@ export interface RegistryOptions {
 
 function verifyGate(result: GateResult | 'blocks'): (ctx: StepContext) => Promise<GateResult> {
   if (result !== 'blocks') return () => Promise.resolve(result);
-  return (ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  return (ctx) =>
+    new Promise((_resolve, reject) =>
+      ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+    );
 }
 
 function noop(name: string): Step {
@@ -122,8 +127,10 @@ async function watch(ctx: StepContext, gateName: string, series: Series): Promis
     for (;;) {
       const decision = await gate.tick(ctx.signal);
       if (decision.decision === 'advance') return { gate: gateName, decision: 'advance' };
-      if (decision.decision === 'rollback') throw new GateFailedError(`gate ${gateName} failed: ${decision.reasons.join('; ')}`);
-      if (decision.decision === 'escalate') throw new HoldRunError(`gate ${gateName} cannot judge: ${decision.reasons.join('; ')}`);
+      if (decision.decision === 'rollback')
+        throw new GateFailedError(`gate ${gateName} failed: ${decision.reasons.join('; ')}`);
+      if (decision.decision === 'escalate')
+        throw new HoldRunError(`gate ${gateName} cannot judge: ${decision.reasons.join('; ')}`);
       if (Date.now() > deadline) throw new HoldRunError(`gate ${gateName} did not decide within its bound`);
       await sleep(Math.max(50, Math.min(gate.nextDueAt() - Date.now(), 1000)), ctx.signal);
     }
@@ -137,7 +144,11 @@ export function gateRegistry(options: RegistryOptions): StageRegistry {
     const steps = plan.spec.traffic?.reads.steps ?? [];
     const stages: Stage[] = [
       { name: 'preflight', steps: [noop('check-sites')] },
-      { name: 'verify', steps: [noop('compare-tables')], ...(options.verifyGate ? { gate: verifyGate(options.verifyGate) } : {}) },
+      {
+        name: 'verify',
+        steps: [noop('compare-tables')],
+        ...(options.verifyGate ? { gate: verifyGate(options.verifyGate) } : {}),
+      },
       options.skipShift
         ? { name: 'shift', skip: 'this test skips the shift', steps: [] }
         : {

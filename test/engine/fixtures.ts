@@ -10,10 +10,15 @@ export interface PlanDir {
 }
 
 /** A local plan whose stages are all skipped or done, with one secret from the environment and one from a file. */
-export function localPlan(options: { name?: string; approvals?: string; extra?: string; targetSecret?: string } = {}): PlanDir {
+export function localPlan(
+  options: { name?: string; approvals?: string; extra?: string; targetSecret?: string } = {},
+): PlanDir {
   const tmp = makeTempDir('handoff-engine-cli-');
   const plan = path.join(tmp.dir, 'plan.yaml');
-  fs.writeFileSync(path.join(tmp.dir, 'target.secret'), `${options.targetSecret ?? 'postgresql://app:target-pw-1234@127.0.0.1:5432/app'}\n`);
+  fs.writeFileSync(
+    path.join(tmp.dir, 'target.secret'),
+    `${options.targetSecret ?? 'postgresql://app:target-pw-1234@127.0.0.1:5432/app'}\n`,
+  );
   fs.writeFileSync(
     plan,
     `apiVersion: handoff.dev/v1alpha1

@@ -60,48 +60,60 @@ function fixture(): PlanDir {
 }
 
 describe('a live executor and the operator', () => {
-  it('refuses a second executor while the lease holds, and takes pause then abort as requests', { timeout: 240_000 }, async () => {
-    const fx = fixture();
-    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
-    const id = await waitingRun(fx);
+  it(
+    'refuses a second executor while the lease holds, and takes pause then abort as requests',
+    { timeout: 240_000 },
+    async () => {
+      const fx = fixture();
+      const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], {
+        env,
+        timeoutMs: 200_000,
+      });
+      const id = await waitingRun(fx);
 
-    const second = await cli(fx, ['resume', id]);
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`run ${id} is being executed by .+ \\(lease epoch 1, held until .+\\); wait for it to finish`));
+      const second = await cli(fx, ['resume', id]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(
+        new RegExp(`run ${id} is being executed by .+ \\(lease epoch 1, held until .+\\); wait for it to finish`),
+      );
 
-    const pause = await cli(fx, ['pause', id, '--as', 'alice', '-o', 'json']);
-    expect(pause.code, pause.stderr).toBe(0);
-    expect(JSON.parse(pause.stdout)).toMatchObject({ requested: true });
-    const paused = await executor;
-    expect(paused.code, paused.stderr).toBe(1);
-    expect(JSON.parse(paused.stdout)).toMatchObject({ run: id, state: 'paused', reason: 'paused by alice' });
+      const pause = await cli(fx, ['pause', id, '--as', 'alice', '-o', 'json']);
+      expect(pause.code, pause.stderr).toBe(0);
+      expect(JSON.parse(pause.stdout)).toMatchObject({ requested: true });
+      const paused = await executor;
+      expect(paused.code, paused.stderr).toBe(1);
+      expect(JSON.parse(paused.stdout)).toMatchObject({ run: id, state: 'paused', reason: 'paused by alice' });
 
-    const again = runCli(['resume', id, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
-    await waitingRun(fx);
-    const abort = await cli(fx, ['abort', id, '--as', 'bob', '-o', 'json']);
-    expect(JSON.parse(abort.stdout)).toMatchObject({ requested: true });
-    const aborted = await again;
-    expect(JSON.parse(aborted.stdout)).toMatchObject({ state: 'aborted', reason: 'aborted by bob' });
-    expect(aborted.code).toBe(1);
+      const again = runCli(['resume', id, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
+      await waitingRun(fx);
+      const abort = await cli(fx, ['abort', id, '--as', 'bob', '-o', 'json']);
+      expect(JSON.parse(abort.stdout)).toMatchObject({ requested: true });
+      const aborted = await again;
+      expect(JSON.parse(aborted.stdout)).toMatchObject({ state: 'aborted', reason: 'aborted by bob' });
+      expect(aborted.code).toBe(1);
 
-    const rolled = await cli(fx, ['rollback', id, '-o', 'json']);
-    expect(rolled.code, rolled.stderr).toBe(0);
-    expect(JSON.parse(rolled.stdout)).toMatchObject({ state: 'rolled-back', requested: false });
-    const audit = await cli(fx, ['audit', 'verify', '-o', 'json']);
-    expect(audit.code, audit.stdout).toBe(0);
-    const actions = fs
-      .readFileSync(path.join(fx.stateDir, 'audit', 'trail.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { action: string; actor: string });
-    expect(actions).toContainEqual(expect.objectContaining({ action: 'control-requested', actor: 'alice' }));
-    expect(actions).toContainEqual(expect.objectContaining({ action: 'run-aborted' }));
-    expect(actions).toContainEqual(expect.objectContaining({ action: 'rollback-done' }));
-  });
+      const rolled = await cli(fx, ['rollback', id, '-o', 'json']);
+      expect(rolled.code, rolled.stderr).toBe(0);
+      expect(JSON.parse(rolled.stdout)).toMatchObject({ state: 'rolled-back', requested: false });
+      const audit = await cli(fx, ['audit', 'verify', '-o', 'json']);
+      expect(audit.code, audit.stdout).toBe(0);
+      const actions = fs
+        .readFileSync(path.join(fx.stateDir, 'audit', 'trail.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { action: string; actor: string });
+      expect(actions).toContainEqual(expect.objectContaining({ action: 'control-requested', actor: 'alice' }));
+      expect(actions).toContainEqual(expect.objectContaining({ action: 'run-aborted' }));
+      expect(actions).toContainEqual(expect.objectContaining({ action: 'rollback-done' }));
+    },
+  );
 
   it('goes on as soon as the approval is recorded from another process', { timeout: 240_000 }, async () => {
     const fx = fixture();
-    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
+    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], {
+      env,
+      timeoutMs: 200_000,
+    });
     const id = await waitingRun(fx);
     const approve = await cli(fx, ['approve', id, '--stage', 'finalize', '--as', 'erin', '--role', 'db-owner']);
     expect(approve.code, approve.stderr).toBe(0);
@@ -112,7 +124,10 @@ describe('a live executor and the operator', () => {
 
   it('lets a live executor roll back when asked', { timeout: 240_000 }, async () => {
     const fx = fixture();
-    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], { env, timeoutMs: 200_000 });
+    const executor = runCli(['run', '-f', fx.plan, '-o', 'json', '--state-dir', fx.stateDir], {
+      env,
+      timeoutMs: 200_000,
+    });
     const id = await waitingRun(fx);
     const request = await cli(fx, ['rollback', id, '--as', 'carol', '-o', 'json']);
     expect(JSON.parse(request.stdout)).toMatchObject({ requested: true });
@@ -121,65 +136,69 @@ describe('a live executor and the operator', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ state: 'rolled-back', reason: 'rollback requested by carol' });
   });
 
-  it('refuses every write of a stalled executor whose lease expired and was taken over', { timeout: 240_000 }, async () => {
-    const tmp = makeTempDir('handoff-stall-');
-    cleanups.push(tmp.cleanup);
-    const effects = path.join(tmp.dir, 'effects');
-    fs.mkdirSync(effects);
-    const plan = path.join(tmp.dir, 'plan.yaml');
-    fs.writeFileSync(
-      plan,
-      'apiVersion: handoff.dev/v1alpha1\nkind: Migration\nmetadata: { name: stall }\nspec:\n  source: { platform: { kind: local } }\n  target: { platform: { kind: local } }\n',
-    );
-    const stateDir = path.join(tmp.dir, 'state');
-    const wake = path.join(tmp.dir, 'wake');
-    const base = { CHILD_PLAN: plan, CHILD_STATE: stateDir, CHILD_EFFECTS: effects, CHILD_REGISTRY: 'crash' };
-    let runId = '';
-    let blocked = (): void => {};
-    const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
-    // Boundary 8 is provision/create-workload after its side effect, before its done record.
-    const stalled = runEngineChild({
-      env: { ...base, CHILD_MODE: 'start', CHILD_LEASE_TTL_MS: '2000', CHILD_BLOCK_AT: '8', CHILD_WAKE_FILE: wake },
-      onLine: (line) => {
-        if (line.startsWith('RUN ')) runId = line.slice(4);
-        if (line.startsWith('BLOCKED ')) blocked();
-      },
-      timeoutMs: 200_000,
-    });
-    await isBlocked;
-    const store = openStore({ stateDir, create: false, redactor: createRedactor() });
-    if (!store) throw new Error('no store');
-    try {
-      // While its lease holds, another executor is refused.
-      const refused = (() => {
-        try {
-          acquireLease(store, { runId });
-          return null;
-        } catch (error) {
-          return error;
+  it(
+    'refuses every write of a stalled executor whose lease expired and was taken over',
+    { timeout: 240_000 },
+    async () => {
+      const tmp = makeTempDir('handoff-stall-');
+      cleanups.push(tmp.cleanup);
+      const effects = path.join(tmp.dir, 'effects');
+      fs.mkdirSync(effects);
+      const plan = path.join(tmp.dir, 'plan.yaml');
+      fs.writeFileSync(
+        plan,
+        'apiVersion: handoff.dev/v1alpha1\nkind: Migration\nmetadata: { name: stall }\nspec:\n  source: { platform: { kind: local } }\n  target: { platform: { kind: local } }\n',
+      );
+      const stateDir = path.join(tmp.dir, 'state');
+      const wake = path.join(tmp.dir, 'wake');
+      const base = { CHILD_PLAN: plan, CHILD_STATE: stateDir, CHILD_EFFECTS: effects, CHILD_REGISTRY: 'crash' };
+      let runId = '';
+      let blocked = (): void => {};
+      const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
+      // Boundary 8 is provision/create-workload after its side effect, before its done record.
+      const stalled = runEngineChild({
+        env: { ...base, CHILD_MODE: 'start', CHILD_LEASE_TTL_MS: '2000', CHILD_BLOCK_AT: '8', CHILD_WAKE_FILE: wake },
+        onLine: (line) => {
+          if (line.startsWith('RUN ')) runId = line.slice(4);
+          if (line.startsWith('BLOCKED ')) blocked();
+        },
+        timeoutMs: 200_000,
+      });
+      await isBlocked;
+      const store = openStore({ stateDir, create: false, redactor: createRedactor() });
+      if (!store) throw new Error('no store');
+      try {
+        // While its lease holds, another executor is refused.
+        const refused = (() => {
+          try {
+            acquireLease(store, { runId });
+            return null;
+          } catch (error) {
+            return error;
+          }
+        })();
+        if (refused === null) throw new Error('a second executor got the lease while the first held it');
+        expect((refused as HandoffError).code).toBe('lease.held');
+        // The stalled process renews nothing; once its lease expired, a new executor takes over.
+        const deadline = Date.now() + 60_000;
+        while ((store.leases.get(runId)?.expiresAt ?? 0) > Date.now() && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
-      })();
-      if (refused === null) throw new Error('a second executor got the lease while the first held it');
-      expect((refused as HandoffError).code).toBe('lease.held');
-      // The stalled process renews nothing; once its lease expired, a new executor takes over.
-      const deadline = Date.now() + 60_000;
-      while ((store.leases.get(runId)?.expiresAt ?? 0) > Date.now() && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        const taker = await runEngineChild({ env: { ...base, CHILD_MODE: 'resume', CHILD_RUN: runId } });
+        expect(taker.result, taker.stderr).toMatchObject({ state: 'succeeded' });
+        fs.writeFileSync(wake, '');
+        const old = await stalled;
+        expect(old.error).toMatchObject({ code: 'lease.lost' });
+        expect(old.code).toBe(1);
+        expect(old.stdout).toContain('WOKE 8');
+        const step = store.steps.get(runId, 'provision', 'create-workload');
+        expect(step).toMatchObject({ state: 'done', epoch: 2 });
+        expect(store.runs.get(runId)?.state).toBe('succeeded');
+        const applied = fs.readFileSync(path.join(effects, 'effects.log'), 'utf8').split('\n').filter(Boolean);
+        expect(new Set(applied).size).toBe(applied.length);
+      } finally {
+        store.close();
       }
-      const taker = await runEngineChild({ env: { ...base, CHILD_MODE: 'resume', CHILD_RUN: runId } });
-      expect(taker.result, taker.stderr).toMatchObject({ state: 'succeeded' });
-      fs.writeFileSync(wake, '');
-      const old = await stalled;
-      expect(old.error).toMatchObject({ code: 'lease.lost' });
-      expect(old.code).toBe(1);
-      expect(old.stdout).toContain('WOKE 8');
-      const step = store.steps.get(runId, 'provision', 'create-workload');
-      expect(step).toMatchObject({ state: 'done', epoch: 2 });
-      expect(store.runs.get(runId)?.state).toBe('succeeded');
-      const applied = fs.readFileSync(path.join(effects, 'effects.log'), 'utf8').split('\n').filter(Boolean);
-      expect(new Set(applied).size).toBe(applied.length);
-    } finally {
-      store.close();
-    }
-  });
+    },
+  );
 });

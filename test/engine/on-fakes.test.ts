@@ -65,7 +65,10 @@ interface World {
   targetErrorRate: number;
   /** A runtime over the fakes (a fresh data plane over the same world unless one is given). */
   runtime(dataPlane?: DataPlane, withRouter?: boolean): Runtime;
-  exec(plan: ReturnType<typeof fakePlan>, options?: { dataPlane?: DataPlane; mode?: 'forward' | 'rollback'; withRouter?: boolean }): Promise<RunOutcome>;
+  exec(
+    plan: ReturnType<typeof fakePlan>,
+    options?: { dataPlane?: DataPlane; mode?: 'forward' | 'rollback'; withRouter?: boolean },
+  ): Promise<RunOutcome>;
 }
 
 function world(): World {
@@ -85,7 +88,12 @@ function world(): World {
       timeline.push(method === 'setRoutes' ? `router setRoutes ${JSON.stringify(args[0])}` : `router ${method}`);
       return (router[method] as (...a: unknown[]) => unknown)(...args);
     }) as TrafficRouter[K];
-  const routerView: TrafficRouter = { ...router, hold: noted('hold'), release: noted('release'), setRoutes: noted('setRoutes') };
+  const routerView: TrafficRouter = {
+    ...router,
+    hold: noted('hold'),
+    release: noted('release'),
+    setRoutes: noted('setRoutes'),
+  };
   const events: HandoffEvent[] = [];
   const state: World = {
     store,
@@ -118,7 +126,15 @@ function world(): World {
         },
       }),
     async exec(plan, options = {}) {
-      if (!store.runs.get(RUN)) store.runs.create({ id: RUN, planName: plan.metadata.name, planHash: 'h', planFile: '/p', planText: '', until: null });
+      if (!store.runs.get(RUN))
+        store.runs.create({
+          id: RUN,
+          planName: plan.metadata.name,
+          planHash: 'h',
+          planFile: '/p',
+          planText: '',
+          until: null,
+        });
       const runtime = state.runtime(options.dataPlane, options.withRouter ?? true);
       const bus = createEventBus({ runId: RUN });
       bus.on((event) => void events.push(event));
@@ -159,15 +175,27 @@ describe('the engine on fakes', () => {
     const plan = fakePlan();
     const outcome = await w.exec(plan);
     expect(outcome.run.state).toBe('succeeded');
-    expect(stagesOf(w)).toEqual(['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake', 'finalize'].map((s) => [s, 'done']));
+    expect(stagesOf(w)).toEqual(
+      ['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake', 'finalize'].map((s) => [s, 'done']),
+    );
     // The data plane's, router's and platforms' work in stage order.
-    const order = [/platform target provision/, /run fake-shop-prepare/, /run fake-shop-verify/, /router setRoutes \{"reads":\{"source":0/, /run fake-shop-lag-check/, /platform source quiesce/, /run fake-shop-drain-reverse/];
+    const order = [
+      /platform target provision/,
+      /run fake-shop-prepare/,
+      /run fake-shop-verify/,
+      /router setRoutes \{"reads":\{"source":0/,
+      /run fake-shop-lag-check/,
+      /platform source quiesce/,
+      /run fake-shop-drain-reverse/,
+    ];
     const positions = order.map((pattern) => at(w.timeline, pattern));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     const planned = planRun({ plan, stages: defaultRegistry(plan, { checkpoint: () => {}, runtime: w.runtime() }) });
     const ran = w.store.steps.list(RUN).map((s) => `${s.stage}/${s.step}`);
-    expect(ran).toEqual(planned.stages.filter((s) => !s.skip).flatMap((s) => s.steps.map((step) => `${s.name}/${step.name}`)));
+    expect(ran).toEqual(
+      planned.stages.filter((s) => !s.skip).flatMap((s) => s.steps.map((step) => `${s.name}/${step.name}`)),
+    );
     expect(w.data.target.fences.size).toBe(0);
     expect(w.data.source.fences.size).toBe(1); // the old source stays fenced after finalize
   });
@@ -179,7 +207,10 @@ describe('the engine on fakes', () => {
     const outcome = await w.exec(plan, { withRouter: false });
     expect(outcome.run.error).toBeNull();
     expect(outcome.run.state).toBe('succeeded');
-    const skipped = w.store.steps.stages(RUN).filter((s) => s.state === 'skipped').map((s) => s.stage);
+    const skipped = w.store.steps
+      .stages(RUN)
+      .filter((s) => s.state === 'skipped')
+      .map((s) => s.stage);
     expect(skipped).toEqual(['shift', 'cutover', 'bake']);
     expect(w.timeline.some((entry) => entry.startsWith('router '))).toBe(false);
   });
@@ -188,8 +219,14 @@ describe('the engine on fakes', () => {
     const w = world();
     const outcome = await w.exec(fakePlan({ traffic: { ...TRAFFIC, reads: { steps: [50, 100], bake: '60ms' } } }));
     expect(outcome.run.state).toBe('succeeded');
-    const decisions = w.events.filter((e) => e.type === 'gate-decided').map((e) => [(e.data as { gate: string }).gate, (e.data as { outcome: string }).outcome]);
-    expect(decisions.filter(([, outcome]) => outcome === 'advance').map(([gate]) => gate)).toEqual(['shift-50', 'shift-100', 'bake']);
+    const decisions = w.events
+      .filter((e) => e.type === 'gate-decided')
+      .map((e) => [(e.data as { gate: string }).gate, (e.data as { outcome: string }).outcome]);
+    expect(decisions.filter(([, outcome]) => outcome === 'advance').map(([gate]) => gate)).toEqual([
+      'shift-50',
+      'shift-100',
+      'bake',
+    ]);
     expect(decisions.some(([, outcome]) => outcome === 'rollback')).toBe(false);
   });
 
@@ -204,7 +241,12 @@ describe('the engine on fakes', () => {
     const undo = w.timeline.slice(failedAt + 1).filter((entry) => !entry.startsWith('lag '));
     expect(undo[0]).toBe('router setRoutes {"reads":{"source":1,"target":0}}');
     const dataUndos = undo.filter((entry) => entry.startsWith('undo '));
-    expect(dataUndos).toEqual(['undo fake-shop-dirty-tracking', 'undo fake-shop-subscribe', 'undo fake-shop-fence-target', 'undo fake-shop-prepare']);
+    expect(dataUndos).toEqual([
+      'undo fake-shop-dirty-tracking',
+      'undo fake-shop-subscribe',
+      'undo fake-shop-fence-target',
+      'undo fake-shop-prepare',
+    ]);
     expect(at(undo, /platform target teardown/)).toBeGreaterThan(at(undo, /undo fake-shop-prepare/));
     expect(at(w.timeline, /run fake-shop-lag-check/)).toBe(-1); // cutover never started
     expect(w.data.streams.size).toBe(0);
@@ -271,22 +313,42 @@ describe('the engine on fakes', () => {
 
   it('fails back on a failing bake gate: requests held again, all traffic back on the source, then the cutover undone in reverse', async () => {
     const w = world();
-    const plan = fakePlan({ stages: [{ name: 'bake', analysis: { checks: [{ name: 'bake-errors', metric: 'router.error_rate', max: 0.05 }] } }] });
+    const plan = fakePlan({
+      stages: [
+        { name: 'bake', analysis: { checks: [{ name: 'bake-errors', metric: 'router.error_rate', max: 0.05 }] } },
+      ],
+    });
     const fake = createFakeDataPlane(w.data);
     // The target breaks once it takes writes.
     const breaking: DataPlane = {
       ...fake,
       cutoverSteps: (entry) => {
         const phases = fake.cutoverSteps(entry);
-        return { ...phases, afterHold: phases.afterHold.map((s) => ({ ...s, run: async (ctx) => ((w.targetErrorRate = 0.5), s.run(ctx)) })) };
+        return {
+          ...phases,
+          afterHold: phases.afterHold.map((s) => ({
+            ...s,
+            run: async (ctx) => ((w.targetErrorRate = 0.5), s.run(ctx)),
+          })),
+        };
       },
     };
     const outcome = await w.exec(plan, { dataPlane: breaking });
     expect(outcome.run.state).toBe('rolled-back');
     expect(outcome.run.error).toMatch(/gate bake failed/);
-    const back = w.timeline.slice(at(w.timeline, /run fake-shop-drop-retired-forward/) + 1).filter((entry) => !entry.startsWith('lag '));
-    expect(back.slice(0, 2)).toEqual(['router hold', 'router setRoutes {"reads":{"source":1,"target":0},"writes":{"source":1,"target":0}}']);
-    expect(back.filter((e) => e.startsWith('undo ')).slice(0, 4)).toEqual(['undo fake-shop-open-target', 'undo fake-shop-start-reverse', 'undo fake-shop-retire-forward', 'undo fake-shop-fence-source']);
+    const back = w.timeline
+      .slice(at(w.timeline, /run fake-shop-drop-retired-forward/) + 1)
+      .filter((entry) => !entry.startsWith('lag '));
+    expect(back.slice(0, 2)).toEqual([
+      'router hold',
+      'router setRoutes {"reads":{"source":1,"target":0},"writes":{"source":1,"target":0}}',
+    ]);
+    expect(back.filter((e) => e.startsWith('undo ')).slice(0, 4)).toEqual([
+      'undo fake-shop-open-target',
+      'undo fake-shop-start-reverse',
+      'undo fake-shop-retire-forward',
+      'undo fake-shop-fence-source',
+    ]);
     expect(at(back, /router release/)).toBeGreaterThan(at(back, /undo fake-shop-fence-source/));
     // The whole run is undone: the source takes writes again, nothing of handoff is left.
     expect(w.data.appWrite('source', TABLE, 'after', 'x')).toBe(true);

@@ -52,7 +52,14 @@ function harness(plan: Migration): Harness {
     store.close();
     tmp.cleanup();
   });
-  store.runs.create({ id: 'r1', planName: plan.metadata.name, planHash: 'h', planFile: '/p', planText: '', until: null });
+  store.runs.create({
+    id: 'r1',
+    planName: plan.metadata.name,
+    planHash: 'h',
+    planFile: '/p',
+    planText: '',
+    until: null,
+  });
   const log: string[] = [];
   return {
     store,
@@ -131,13 +138,23 @@ describe('executor retry policy', () => {
     const outcome = await h.exec(plan, stages);
     expect(outcome.run.state).toBe('succeeded');
     expect(h.log).toEqual(['run a #1', 'run b #1', 'run b #2', 'run b #3']);
-    expect(h.store.steps.get('r1', 'provision', 'b')).toMatchObject({ state: 'done', attempts: 3, result: { calls: 3 } });
+    expect(h.store.steps.get('r1', 'provision', 'b')).toMatchObject({
+      state: 'done',
+      attempts: 3,
+      result: { calls: 3 },
+    });
 
     const records = h.trail();
     const key = 'r1/provision/b';
-    expect(actions(records, 'step-intent').filter((r) => r.subject === key).map((r) => r.details.attempt ?? 1)).toEqual([1, 2, 3]);
+    expect(
+      actions(records, 'step-intent')
+        .filter((r) => r.subject === key)
+        .map((r) => r.details.attempt ?? 1),
+    ).toEqual([1, 2, 3]);
     const failed = actions(records, 'step-attempt-failed');
-    expect(failed.map((r) => [r.subject, r.details.attempt, r.details.code, r.details.delayMs, r.details.next])).toEqual([
+    expect(
+      failed.map((r) => [r.subject, r.details.attempt, r.details.code, r.details.delayMs, r.details.next]),
+    ).toEqual([
       [key, 1, 'adapter', 20, 'retry'],
       [key, 2, 'adapter', 40, 'retry'],
     ]);
@@ -179,27 +196,41 @@ describe('executor retry policy', () => {
     const plan = retryPlan({ initialInterval: '20ms', jitter: 0 });
     const h = harness(plan);
     const stages: Stage[] = [
-      { name: 'preflight', steps: [flaky(h.log, 'a', [() => new InputError('spec.data[0]: table public.t is missing on the target')])] },
+      {
+        name: 'preflight',
+        steps: [flaky(h.log, 'a', [() => new InputError('spec.data[0]: table public.t is missing on the target')])],
+      },
     ];
     const outcome = await h.exec(plan, stages);
     expect(outcome.run.state).toBe('rolled-back');
-    expect(outcome.run.error).toBe('step a of stage preflight failed: spec.data[0]: table public.t is missing on the target [input.invalid]');
+    expect(outcome.run.error).toBe(
+      'step a of stage preflight failed: spec.data[0]: table public.t is missing on the target [input.invalid]',
+    );
     expect(h.log).toEqual(['run a #1', 'undo a']);
     const records = h.trail();
     expect(actions(records, 'step-intent')).toHaveLength(1);
-    expect(actions(records, 'step-attempt-failed').map((r) => [r.details.attempt, r.details.code, r.details.delayMs, r.details.next])).toEqual([
-      [1, 'input.invalid', null, 'not-transient'],
-    ]);
+    expect(
+      actions(records, 'step-attempt-failed').map((r) => [
+        r.details.attempt,
+        r.details.code,
+        r.details.delayMs,
+        r.details.next,
+      ]),
+    ).toEqual([[1, 'input.invalid', null, 'not-transient']]);
     expect(h.store.steps.get('r1', 'preflight', 'a')).toMatchObject({ state: 'undone', attempts: 1 });
   });
 
   it('fails with the last cause when the policy is exhausted', async () => {
     const plan = retryPlan({ initialInterval: '10ms', backoffCoefficient: 3, maximumAttempts: 3 });
     const h = harness(plan);
-    const stages: Stage[] = [{ name: 'preflight', steps: [flaky(h.log, 'a', [refused(1), refused(2), refused(3), refused(4)])] }];
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [flaky(h.log, 'a', [refused(1), refused(2), refused(3), refused(4)])] },
+    ];
     const outcome = await h.exec(plan, stages);
     expect(outcome.run.state).toBe('rolled-back');
-    expect(outcome.run.error).toMatch(/^step a of stage preflight failed \(after 3 attempts\): .*connection refused \(attempt 3\) \[adapter\]$/);
+    expect(outcome.run.error).toMatch(
+      /^step a of stage preflight failed \(after 3 attempts\): .*connection refused \(attempt 3\) \[adapter\]$/,
+    );
     expect(outcome.run.error).not.toContain(SECRET);
     expect(h.log).toEqual(['run a #1', 'run a #2', 'run a #3', 'undo a']);
     const failed = actions(h.trail(), 'step-attempt-failed');
@@ -283,21 +314,28 @@ describe('executor retry policy', () => {
     const first = await h.exec(plan, stages);
     expect(first.run.state).toBe('rolled-back');
     expect(h.log).toEqual(['run once #1', 'undo once']);
-    expect(actions(h.trail(), 'step-attempt-failed').map((r) => [r.details.maxAttempts, r.details.next])).toEqual([[1, 'exhausted']]);
+    expect(actions(h.trail(), 'step-attempt-failed').map((r) => [r.details.maxAttempts, r.details.next])).toEqual([
+      [1, 'exhausted'],
+    ]);
 
     const plan2 = retryPlan({ initialInterval: '10ms', nonRetryable: ['40001'] }, { rollback: { automatic: false } });
     const h2 = harness(plan2);
     const second = await h2.exec(plan2, [{ name: 'provision', steps: [flaky(h2.log, 'listed', [serialization])] }]);
     expect(second.run.state).toBe('paused');
     expect(h2.log).toEqual(['run listed #1']);
-    expect(actions(h2.trail(), 'step-attempt-failed').map((r) => [r.details.code, r.details.next])).toEqual([['40001', 'non-retryable-code']]);
+    expect(actions(h2.trail(), 'step-attempt-failed').map((r) => [r.details.code, r.details.next])).toEqual([
+      ['40001', 'non-retryable-code'],
+    ]);
   });
 
   it('overrides the plan defaults with the step own policy, and retries a raw transient PostgreSQL error', async () => {
     const plan = retryPlan({ initialInterval: '10ms', maximumAttempts: 2, jitter: 0 });
     const h = harness(plan);
-    const shutdown = (): Error => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    const step = flaky(h.log, 'a', [shutdown, shutdown, shutdown], { retry: { maximumAttempts: 4, initialIntervalMs: 5 } });
+    const shutdown = (): Error =>
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    const step = flaky(h.log, 'a', [shutdown, shutdown, shutdown], {
+      retry: { maximumAttempts: 4, initialIntervalMs: 5 },
+    });
     const outcome = await h.exec(plan, [{ name: 'preflight', steps: [step] }]);
     expect(outcome.run.state).toBe('succeeded');
     expect(h.log).toEqual(['run a #1', 'run a #2', 'run a #3', 'run a #4']);
@@ -309,7 +347,10 @@ describe('executor retry policy', () => {
   });
 
   it('bounds all attempts of a step by the stage timeout: no retry when the wait would pass it', async () => {
-    const plan = retryPlan({ initialInterval: '5s', maximumInterval: '5s' }, { stages: [{ name: 'preflight', timeout: '1s' }] });
+    const plan = retryPlan(
+      { initialInterval: '5s', maximumInterval: '5s' },
+      { stages: [{ name: 'preflight', timeout: '1s' }] },
+    );
     const h = harness(plan);
     const started = Date.now();
     const outcome = await h.exec(plan, [{ name: 'preflight', steps: [flaky(h.log, 'a', [refused(1)])] }]);

@@ -18,7 +18,13 @@ afterAll(() => tmp.cleanup());
 const threshold = { max: 0.05, fail: 2, minSamples: 100 };
 
 /** A `check-measured` record as analysis/gate.ts writes it: the check's result, counts from its state machine. */
-function measured(gate: string, outcome: string, value: number, samples: number, counts: { passes: number; failures: number } | null): Record<string, unknown> {
+function measured(
+  gate: string,
+  outcome: string,
+  value: number,
+  samples: number,
+  counts: { passes: number; failures: number } | null,
+): Record<string, unknown> {
   return {
     ...(counts ? { consecutivePasses: counts.passes, failures: counts.failures, critical: true } : {}),
     gate,
@@ -44,14 +50,36 @@ function decided(gate: string, outcome: string, passes: number): Record<string, 
     outcome,
     reason: `decided ${outcome}`,
     reasons: [`decided ${outcome}`],
-    checks: [{ check: 'errors', metric: 'router.error_rate', verdict: 'waiting', outcome: 'Pass', value: 0.01, sourceValue: 0.01, ratio: 1, samples: 500, sourceSamples: 900, threshold, failures: 0, consecutivePasses: passes, dryRun: false, critical: true, reason: 'first' }],
+    checks: [
+      {
+        check: 'errors',
+        metric: 'router.error_rate',
+        verdict: 'waiting',
+        outcome: 'Pass',
+        value: 0.01,
+        sourceValue: 0.01,
+        ratio: 1,
+        samples: 500,
+        sourceSamples: 900,
+        threshold,
+        failures: 0,
+        consecutivePasses: passes,
+        dryRun: false,
+        critical: true,
+        reason: 'first',
+      },
+    ],
   };
 }
 
-function writeTrail(dir: string, records: Array<[run: string, action: string, details: Record<string, unknown>]>): void {
+function writeTrail(
+  dir: string,
+  records: Array<[run: string, action: string, details: Record<string, unknown>]>,
+): void {
   const trail = openAuditTrail({ stateDir: dir, redactor: createRedactor() });
   try {
-    for (const [runId, action, details] of records) trail.append({ actor: 'engine', action, subject: String(details.gate ?? details.stage ?? ''), details, runId });
+    for (const [runId, action, details] of records)
+      trail.append({ actor: 'engine', action, subject: String(details.gate ?? details.stage ?? ''), details, runId });
   } finally {
     trail.close();
   }
@@ -62,7 +90,16 @@ describe('status: gates from the audit trail', () => {
     const dir = path.join(tmp.dir, 'one');
     writeTrail(dir, [
       ['A', 'stage-started', { stage: 'verify' }],
-      ['A', 'gate-decided', { gate: 'verify', outcome: 'Pass', reason: 'rows equal', checks: [{ name: 'public.t', outcome: 'Pass', value: 0, threshold: 0, reason: 'equal' }] }],
+      [
+        'A',
+        'gate-decided',
+        {
+          gate: 'verify',
+          outcome: 'Pass',
+          reason: 'rows equal',
+          checks: [{ name: 'public.t', outcome: 'Pass', value: 0, threshold: 0, reason: 'equal' }],
+        },
+      ],
       ['A', 'stage-started', { stage: 'shift' }],
       ['A', 'step-intent', { stage: 'shift', step: 'reads-25', key: 'A/shift/reads-25', epoch: 1 }],
       ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 500, { passes: 1, failures: 0 })],
@@ -81,28 +118,63 @@ describe('status: gates from the audit trail', () => {
     ]);
     expect(passing.current).toMatchObject({ gate: 'shift-25', decision: 'hold', reasons: ['decided hold'] });
     expect(passing.current?.checks).toEqual([
-      expect.objectContaining({ check: 'errors', outcome: 'Pass', value: 0.011, samples: 700, consecutivePasses: 3, failures: 0, critical: true, threshold }),
+      expect.objectContaining({
+        check: 'errors',
+        outcome: 'Pass',
+        value: 0.011,
+        samples: 700,
+        consecutivePasses: 3,
+        failures: 0,
+        critical: true,
+        threshold,
+      }),
     ]);
-    expect(passing.decisions[0]?.checks).toEqual([expect.objectContaining({ check: 'public.t', threshold: { max: 0 } })]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'verify' }).current).toMatchObject({ gate: 'verify', decision: 'Pass' });
+    expect(passing.decisions[0]?.checks).toEqual([
+      expect.objectContaining({ check: 'public.t', threshold: { max: 0 } }),
+    ]);
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'verify' }).current).toMatchObject({
+      gate: 'verify',
+      decision: 'Pass',
+    });
     expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'cutover' }).current).toBeNull();
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift', limit: 1 }).decisions.map((d) => d.gate)).toEqual(['shift-25']);
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift', limit: 1 }).decisions.map((d) => d.gate)).toEqual([
+      'shift-25',
+    ]);
 
     writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Fail', 0.04, 800, { passes: 0, failures: 1 })]]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ outcome: 'Fail', value: 0.04, consecutivePasses: 0, failures: 1 });
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({
+      outcome: 'Fail',
+      value: 0.04,
+      consecutivePasses: 0,
+      failures: 1,
+    });
 
     // Resumed: the step is intended again and its gate starts afresh under the same name.
     writeTrail(dir, [
       ['A', 'step-intent', { stage: 'shift', step: 'reads-25', key: 'A/shift/reads-25', epoch: 2 }],
       ['A', 'check-measured', measured('shift-25', 'Pass', 0.01, 900, { passes: 1, failures: 0 })],
     ]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.01, consecutivePasses: 1, failures: 0, critical: true });
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({
+      value: 0.01,
+      consecutivePasses: 1,
+      failures: 0,
+      critical: true,
+    });
 
     // The counts are the state machine's, as recorded: nothing is recounted, and a record without them says nothing.
     writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Pass', 0.02, 950, { passes: 7, failures: 2 })]]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.02, consecutivePasses: 7, failures: 2 });
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({
+      value: 0.02,
+      consecutivePasses: 7,
+      failures: 2,
+    });
     writeTrail(dir, [['A', 'check-measured', measured('shift-25', 'Pass', 0.03, 990, null)]]);
-    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({ value: 0.03, consecutivePasses: null, failures: null, critical: true });
+    expect(readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' }).current?.checks[0]).toMatchObject({
+      value: 0.03,
+      consecutivePasses: null,
+      failures: null,
+      critical: true,
+    });
   });
 
   it('skips a half-written last line, a decision naming no gate and a measurement of no gate; reads nothing from a missing trail', () => {
@@ -113,14 +185,31 @@ describe('status: gates from the audit trail', () => {
       ['A', 'gate-decided', { outcome: 'hold' }],
       ['A', 'check-measured', { check: 'canary', outcome: 'Error', value: null, reason: 'no gate named' }],
       ['A', 'approval-waiting', { stage: 'finalize', roles: ['db-owner'], timeoutMs: 60000 }],
-      ['A', 'approval-webhook', { stage: 'finalize', role: 'db-owner', url: 'http://127.0.0.1:9', delivered: false, status: 500, error: 'HTTP 500', elapsedMs: 3 }],
+      [
+        'A',
+        'approval-webhook',
+        {
+          stage: 'finalize',
+          role: 'db-owner',
+          url: 'http://127.0.0.1:9',
+          delivered: false,
+          status: 500,
+          error: 'HTTP 500',
+          elapsedMs: 3,
+        },
+      ],
     ]);
-    fs.appendFileSync(path.join(dir, 'audit', 'trail.jsonl'), '{"action":"gate-decided","actor":"analysis","details":{"gate":"shift-5","outc');
+    fs.appendFileSync(
+      path.join(dir, 'audit', 'trail.jsonl'),
+      '{"action":"gate-decided","actor":"analysis","details":{"gate":"shift-5","outc',
+    );
     const gates = readRunGates({ stateDir: dir, runId: 'A', stage: 'shift' });
     expect(gates.total).toBe(1);
     expect(gates.current).toMatchObject({ gate: 'shift-5', decision: 'hold', reasons: ['bake'], checks: [] });
     expect(gates.approvalWait).toMatchObject({ stage: 'finalize', roles: ['db-owner'], timeoutMs: 60000 });
-    expect(gates.webhooks).toEqual([expect.objectContaining({ role: 'db-owner', delivered: false, status: 500, error: 'HTTP 500' })]);
+    expect(gates.webhooks).toEqual([
+      expect.objectContaining({ role: 'db-owner', delivered: false, status: 500, error: 'HTTP 500' }),
+    ]);
 
     const none = readRunGates({ stateDir: path.join(tmp.dir, 'missing'), runId: 'A', stage: 'shift' });
     expect(none).toEqual({ current: null, decisions: [], total: 0, approvalWait: null, webhooks: [], source: 'none' });

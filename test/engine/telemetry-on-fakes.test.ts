@@ -54,97 +54,133 @@ spec:
 
 /** The first step of each list takes `ms` before it acts, as a real copy or comparison does. */
 function slowFirst(steps: Step[], ms: number): Step[] {
-  return steps.map((step, index) => (index === 0 ? { ...step, run: async (ctx) => (await sleep(ms), step.run(ctx)) } : step));
+  return steps.map((step, index) =>
+    index === 0 ? { ...step, run: async (ctx) => (await sleep(ms), step.run(ctx)) } : step,
+  );
 }
 
 describe('whole-run telemetry in every run', () => {
-  it('samples the router from preflight to the end, and status and explain show the service in replicate and verify', { timeout: 60_000 }, async () => {
-    const tmp = makeTempDir('handoff-telemetry-');
-    const stateDir = path.join(tmp.dir, 'state');
-    const planFile = path.join(tmp.dir, 'plan.yaml');
-    fs.writeFileSync(planFile, PLAN);
-    const router = createFakeRouter();
-    // Reads at 5 ms and writes at 30 ms on whichever site serves them, every 20 ms, the whole run.
-    const traffic = setInterval(() => {
-      router.simulate({ cls: 'reads', count: 10, latencyMs: 5 });
-      router.simulate({ cls: 'writes', count: 2, latencyMs: 30 });
-    }, 20);
-    cleanups.push(() => {
-      clearInterval(traffic);
-      tmp.cleanup();
-    });
-    const fake = createFakeDataPlane(createFakeWorld([TABLE]));
-    const dataPlane: DataPlane = {
-      ...fake,
-      replicationSteps: (entry) => slowFirst(fake.replicationSteps(entry), 1500),
-      verificationSteps: (entry) => slowFirst(fake.verificationSteps(entry), 1500),
-    };
-    const runtime = createRuntime({
-      stateDir,
-      overrides: {
-        router,
-        dataPlane,
-        platforms: { source: createFakePlatform({ site: 'source', replicas: 2 }), target: createFakePlatform({ site: 'target' }) },
-        metricProviders: (check) =>
-          createFakeProvider({ fields: [check.field], series: Array.from({ length: 10_000 }, () => ({ source: ok({ [check.field]: 0 }, 500), target: ok({ [check.field]: 0 }, 500) })) }),
-      },
-    });
-    const events: HandoffEvent[] = [];
-    const env: EngineEnv = {
-      stateDir,
-      env: { SOURCE_DB: 'postgresql://app@127.0.0.1:1/source', TARGET_DB: 'postgresql://app@127.0.0.1:1/target' },
-      cwd: tmp.dir,
-      redactor: createRedactor(),
-      logger: createSilentLogger(),
-      actor: 'tester',
-      pollMs: 20,
-      report: false,
-      runtime,
-      observe: (bus) => void bus.on((e) => events.push(e)),
-    };
-    const outcome = await startRun(env, loadPlanFile(planFile), null);
-    expect(outcome.run.error).toBeNull();
-    expect(outcome.run.state).toBe('succeeded');
+  it(
+    'samples the router from preflight to the end, and status and explain show the service in replicate and verify',
+    { timeout: 60_000 },
+    async () => {
+      const tmp = makeTempDir('handoff-telemetry-');
+      const stateDir = path.join(tmp.dir, 'state');
+      const planFile = path.join(tmp.dir, 'plan.yaml');
+      fs.writeFileSync(planFile, PLAN);
+      const router = createFakeRouter();
+      // Reads at 5 ms and writes at 30 ms on whichever site serves them, every 20 ms, the whole run.
+      const traffic = setInterval(() => {
+        router.simulate({ cls: 'reads', count: 10, latencyMs: 5 });
+        router.simulate({ cls: 'writes', count: 2, latencyMs: 30 });
+      }, 20);
+      cleanups.push(() => {
+        clearInterval(traffic);
+        tmp.cleanup();
+      });
+      const fake = createFakeDataPlane(createFakeWorld([TABLE]));
+      const dataPlane: DataPlane = {
+        ...fake,
+        replicationSteps: (entry) => slowFirst(fake.replicationSteps(entry), 1500),
+        verificationSteps: (entry) => slowFirst(fake.verificationSteps(entry), 1500),
+      };
+      const runtime = createRuntime({
+        stateDir,
+        overrides: {
+          router,
+          dataPlane,
+          platforms: {
+            source: createFakePlatform({ site: 'source', replicas: 2 }),
+            target: createFakePlatform({ site: 'target' }),
+          },
+          metricProviders: (check) =>
+            createFakeProvider({
+              fields: [check.field],
+              series: Array.from({ length: 10_000 }, () => ({
+                source: ok({ [check.field]: 0 }, 500),
+                target: ok({ [check.field]: 0 }, 500),
+              })),
+            }),
+        },
+      });
+      const events: HandoffEvent[] = [];
+      const env: EngineEnv = {
+        stateDir,
+        env: { SOURCE_DB: 'postgresql://app@127.0.0.1:1/source', TARGET_DB: 'postgresql://app@127.0.0.1:1/target' },
+        cwd: tmp.dir,
+        redactor: createRedactor(),
+        logger: createSilentLogger(),
+        actor: 'tester',
+        pollMs: 20,
+        report: false,
+        runtime,
+        observe: (bus) => void bus.on((e) => events.push(e)),
+      };
+      const outcome = await startRun(env, loadPlanFile(planFile), null);
+      expect(outcome.run.error).toBeNull();
+      expect(outcome.run.state).toBe('succeeded');
 
-    // One stream of whole-run samples, each labelled with its stage, none after the run finished.
-    const samples = events.filter((e) => e.type === 'traffic-sample' && e.subject === 'run');
-    const finishedAt = events.findIndex((e) => e.type === 'run-finished');
-    expect(events.findLastIndex((e) => e.type === 'traffic-sample' && e.subject === 'run')).toBeGreaterThan(finishedAt);
-    const stagesSampled = new Set(samples.map((e) => (e.data as TrafficSampleEvent).stage));
-    for (const stage of ['preflight', 'replicate', 'verify', 'shift', 'cutover', 'finalize']) expect(stagesSampled).toContain(stage);
+      // One stream of whole-run samples, each labelled with its stage, none after the run finished.
+      const samples = events.filter((e) => e.type === 'traffic-sample' && e.subject === 'run');
+      const finishedAt = events.findIndex((e) => e.type === 'run-finished');
+      expect(events.findLastIndex((e) => e.type === 'traffic-sample' && e.subject === 'run')).toBeGreaterThan(
+        finishedAt,
+      );
+      const stagesSampled = new Set(samples.map((e) => (e.data as TrafficSampleEvent).stage));
+      for (const stage of ['preflight', 'replicate', 'verify', 'shift', 'cutover', 'finalize'])
+        expect(stagesSampled).toContain(stage);
 
-    const detail = describeRun(env, outcome.run.id);
-    const byStage = new Map(detail.traffic.stages.map((s) => [s.stage, s]));
-    expect(detail.traffic.samples).toBe(samples.length);
-    expect(byStage.get('preflight')?.samples).toBeGreaterThan(0);
-    for (const stage of ['replicate', 'verify']) {
-      const s = byStage.get(stage);
-      // 1.5 s of the slow step at about 500 requests/s: hundreds of requests, none failed, p99 the writes' 30 ms.
-      expect(s?.observedMs).toBeGreaterThanOrEqual(1000);
-      expect(s?.requests).toBeGreaterThan(100);
-      expect(s).toMatchObject({ errors: 0, worstErrorRate: 0, worstP99Site: 'source' });
-      expect(s?.worstP99Ms).toBeGreaterThanOrEqual(25);
-      expect(s?.worstP99Ms).toBeLessThanOrEqual(40);
-    }
-    // The run's requests add up: every window counted once, whatever stage it belongs to.
-    const routerTotal = Object.values((await router.snapshot()).stats.sites).reduce((n, s) => n + s.reads.requests + s.writes.requests, 0);
-    const counted = detail.traffic.stages.reduce((n, s) => n + s.requests, 0);
-    expect(counted).toBeLessThanOrEqual(routerTotal);
-    expect(counted).toBeGreaterThan(0);
-    expect(detail.traffic.latest?.classes.map((c) => `${c.site}/${c.cls}`).sort()).toEqual(['source/reads', 'source/writes', 'target/reads', 'target/writes']);
+      const detail = describeRun(env, outcome.run.id);
+      const byStage = new Map(detail.traffic.stages.map((s) => [s.stage, s]));
+      expect(detail.traffic.samples).toBe(samples.length);
+      expect(byStage.get('preflight')?.samples).toBeGreaterThan(0);
+      for (const stage of ['replicate', 'verify']) {
+        const s = byStage.get(stage);
+        // 1.5 s of the slow step at about 500 requests/s: hundreds of requests, none failed, p99 the writes' 30 ms.
+        expect(s?.observedMs).toBeGreaterThanOrEqual(1000);
+        expect(s?.requests).toBeGreaterThan(100);
+        expect(s).toMatchObject({ errors: 0, worstErrorRate: 0, worstP99Site: 'source' });
+        expect(s?.worstP99Ms).toBeGreaterThanOrEqual(25);
+        expect(s?.worstP99Ms).toBeLessThanOrEqual(40);
+      }
+      // The run's requests add up: every window counted once, whatever stage it belongs to.
+      const routerTotal = Object.values((await router.snapshot()).stats.sites).reduce(
+        (n, s) => n + s.reads.requests + s.writes.requests,
+        0,
+      );
+      const counted = detail.traffic.stages.reduce((n, s) => n + s.requests, 0);
+      expect(counted).toBeLessThanOrEqual(routerTotal);
+      expect(counted).toBeGreaterThan(0);
+      expect(detail.traffic.latest?.classes.map((c) => `${c.site}/${c.cls}`).sort()).toEqual([
+        'source/reads',
+        'source/writes',
+        'target/reads',
+        'target/writes',
+      ]);
 
-    const explanation = explainRun(env, outcome.run.id);
-    expect(explanation.traffic.find((t) => t.startsWith('verify:'))).toMatch(/^verify: \d+(\.\d)? s, [\d,]+ requests, 0 errors, p99 \d+(\.\d)? ms \(source\)$/);
-    expect(explanation.traffic.find((t) => t.startsWith('replicate:'))).toMatch(/^replicate: .* requests, 0 errors, p99 /);
-    expect(formatExplanation(explanation)).toMatch(/How the service did \(router, per stage; worst window\):\n {2}preflight: [\s\S]* {2}verify: /);
+      const explanation = explainRun(env, outcome.run.id);
+      expect(explanation.traffic.find((t) => t.startsWith('verify:'))).toMatch(
+        /^verify: \d+(\.\d)? s, [\d,]+ requests, 0 errors, p99 \d+(\.\d)? ms \(source\)$/,
+      );
+      expect(explanation.traffic.find((t) => t.startsWith('replicate:'))).toMatch(
+        /^replicate: .* requests, 0 errors, p99 /,
+      );
+      expect(formatExplanation(explanation)).toMatch(
+        /How the service did \(router, per stage; worst window\):\n {2}preflight: [\s\S]* {2}verify: /,
+      );
 
-    // The CLI: status -o json has the traffic object; the text shows the latest health and the stages.
-    const fx = { dir: tmp.dir, stateDir, plan: planFile, cleanup: () => {} };
-    const json = jsonOf<{ traffic: typeof detail.traffic }>(await cli(fx, ['status', outcome.run.id, '-o', 'json']));
-    expect(json.traffic.stages.map((s) => s.stage)).toEqual(detail.traffic.stages.map((s) => s.stage));
-    const text = await cli(fx, ['status', outcome.run.id]);
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/service health \(router, the [\d.]+ s to \S+\):\n {4}source reads: [\d.]+ req\/s, errors [\d.]+ %|n\/a/);
-    expect(text.stdout).toMatch(/per stage \(worst window\):\n {4}preflight: [\s\S]* {4}verify: [\d.]+ s, [\d,]+ requests, 0 errors, p99/);
-  });
+      // The CLI: status -o json has the traffic object; the text shows the latest health and the stages.
+      const fx = { dir: tmp.dir, stateDir, plan: planFile, cleanup: () => {} };
+      const json = jsonOf<{ traffic: typeof detail.traffic }>(await cli(fx, ['status', outcome.run.id, '-o', 'json']));
+      expect(json.traffic.stages.map((s) => s.stage)).toEqual(detail.traffic.stages.map((s) => s.stage));
+      const text = await cli(fx, ['status', outcome.run.id]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(
+        /service health \(router, the [\d.]+ s to \S+\):\n {4}source reads: [\d.]+ req\/s, errors [\d.]+ %|n\/a/,
+      );
+      expect(text.stdout).toMatch(
+        /per stage \(worst window\):\n {4}preflight: [\s\S]* {4}verify: [\d.]+ s, [\d,]+ requests, 0 errors, p99/,
+      );
+    },
+  );
 });

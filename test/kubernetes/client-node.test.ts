@@ -4,7 +4,15 @@
  * sends them (bodies recorded from the Kubernetes API documentation).
  */
 import path from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  Watch,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKubeconfig } from '../support/kube/kubeconfig.js';
 import { startKubeTestServer, type KubeTestServer } from '../support/kube/server.js';
@@ -34,13 +42,29 @@ afterAll(async () => {
  * "Efficient detection of changes"): the keys and values a client relies on.
  */
 const recorded = {
-  notFound: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'pods "grafana" not found', reason: 'NotFound', details: { name: 'grafana', kind: 'pods' }, code: 404 },
+  notFound: {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'pods "grafana" not found',
+    reason: 'NotFound',
+    details: { name: 'grafana', kind: 'pods' },
+    code: 404,
+  },
   watchEventKeys: ['object', 'type'],
 };
 
-async function raw(pathname: string, init: RequestInit = {}): Promise<{ status: number; body: unknown; type: string | null }> {
+async function raw(
+  pathname: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: unknown; type: string | null }> {
   const response = await fetch(`${server.url}${pathname}`, init);
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as unknown };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    body: (await response.json()) as unknown,
+  };
 }
 
 describe('@kubernetes/client-node against the Kubernetes API test server', () => {
@@ -59,11 +83,20 @@ describe('@kubernetes/client-node against the Kubernetes API test server', () =>
 
   it('applies server-side through the generic object API and converges', async () => {
     const objects = KubernetesObjectApi.makeApiClient(config);
-    const cm: KubernetesObject & { data: Record<string, string> } = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { a: '1' } };
+    const cm: KubernetesObject & { data: Record<string, string> } = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: 'shop' },
+      data: { a: '1' },
+    };
     const first = await objects.patch(cm, undefined, undefined, 'handoff-test', true, PatchStrategy.ServerSideApply);
     const second = await objects.patch(cm, undefined, undefined, 'handoff-test', true, PatchStrategy.ServerSideApply);
     expect(second.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
-    const read = await objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' } });
+    const read = await objects.read({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: 'shop' },
+    });
     expect((read as { data?: Record<string, string> }).data).toEqual({ a: '1' });
   });
 
@@ -96,24 +129,56 @@ describe('@kubernetes/client-node against the Kubernetes API test server', () =>
     expect(missing.status).toBe(404);
     expect(missing.type).toBe('application/json');
     expect(missing.body).toEqual(recorded.notFound);
-    const conflict = await raw('/api/v1/namespaces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { name: 'shop' } }) });
-    expect(conflict.body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'namespaces "shop" already exists', reason: 'AlreadyExists', details: { name: 'shop', kind: 'namespaces' }, code: 409 });
+    const conflict = await raw('/api/v1/namespaces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'shop' } }),
+    });
+    expect(conflict.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'namespaces "shop" already exists',
+      reason: 'AlreadyExists',
+      details: { name: 'shop', kind: 'namespaces' },
+      code: 409,
+    });
     const invalid = await raw('/apis/apps/v1/namespaces/shop/deployments', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ metadata: { name: 'Bad_Name' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'c' } }, spec: { containers: [{ name: 'x', image: 'x' }] } } } }),
+      body: JSON.stringify({
+        metadata: { name: 'Bad_Name' },
+        spec: {
+          selector: { matchLabels: { a: 'b' } },
+          template: { metadata: { labels: { a: 'c' } }, spec: { containers: [{ name: 'x', image: 'x' }] } },
+        },
+      }),
     });
     expect(invalid.status).toBe(422);
-    expect(invalid.body).toMatchObject({ kind: 'Status', reason: 'Invalid', code: 422, details: { name: 'Bad_Name', group: 'apps', kind: 'Deployment' } });
-    const causes = (invalid.body as { details: { causes: Array<{ field: string }> } }).details.causes.map((c) => c.field);
+    expect(invalid.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Invalid',
+      code: 422,
+      details: { name: 'Bad_Name', group: 'apps', kind: 'Deployment' },
+    });
+    const causes = (invalid.body as { details: { causes: Array<{ field: string }> } }).details.causes.map(
+      (c) => c.field,
+    );
     expect(causes).toEqual(['metadata.name', 'spec.template.metadata.labels']);
   });
 
   it('refuses a watch from a resourceVersion older than its history with 410 Expired', async () => {
-    for (let i = 0; i < 5100; i += 1) server.store.put(server.catalog.find('', 'v1', 'configmaps') as never, { metadata: { name: `churn-${i % 3}`, namespace: 'shop' } });
+    for (let i = 0; i < 5100; i += 1)
+      server.store.put(server.catalog.find('', 'v1', 'configmaps') as never, {
+        metadata: { name: `churn-${i % 3}`, namespace: 'shop' },
+      });
     const response = await fetch(`${server.url}/api/v1/namespaces/shop/configmaps?watch=1&resourceVersion=101`);
     const line = JSON.parse((await response.text()).trim().split('\n')[0] ?? '{}') as Record<string, unknown>;
     expect(Object.keys(line).sort()).toEqual(recorded.watchEventKeys);
-    expect(line).toMatchObject({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 } });
+    expect(line).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 },
+    });
   });
 });

@@ -65,7 +65,10 @@ export const fullTransforms = {
 };
 
 /** The plan document of the test pair (eks → gke, namespace shop), before validation. */
-export function planDocument(pair: ClusterPair, workloads: MigrationInput['spec']['workloads'] = { selector: { app: 'shop' }, transforms: fullTransforms }): MigrationInput {
+export function planDocument(
+  pair: ClusterPair,
+  workloads: MigrationInput['spec']['workloads'] = { selector: { app: 'shop' }, transforms: fullTransforms },
+): MigrationInput {
   return {
     apiVersion: 'handoff.dev/v1alpha1',
     kind: 'Migration',
@@ -83,7 +86,11 @@ export function planFor(pair: ClusterPair, workloads?: MigrationInput['spec']['w
 }
 
 /** Writes the pair's plan as YAML in the pair's directory; returns the file. */
-export function writePlanFile(pair: ClusterPair, name = 'plan.yaml', transforms: Record<string, unknown> = fullTransforms): string {
+export function writePlanFile(
+  pair: ClusterPair,
+  name = 'plan.yaml',
+  transforms: Record<string, unknown> = fullTransforms,
+): string {
   const file = path.join(pair.dir, name);
   fs.writeFileSync(file, stringify(planDocument(pair, { selector: { app: 'shop' }, transforms })));
   return file;

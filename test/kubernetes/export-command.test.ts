@@ -39,30 +39,61 @@ describe('handoff export', () => {
     };
     const files = summary.objects.map((o) => o.file);
     expect(files[0]).toBe('manifests/01-namespace-shop.yaml');
-    expect(files.findIndex((f) => f.includes('serviceaccount'))).toBeLessThan(files.findIndex((f) => f.includes('deployment')));
+    expect(files.findIndex((f) => f.includes('serviceaccount'))).toBeLessThan(
+      files.findIndex((f) => f.includes('deployment')),
+    );
     expect(summary.objects.map((o) => o.object)).toEqual(
-      expect.arrayContaining(['v1 ConfigMap shop/web-config', 'v1 Secret shop/web-secret', 'rbac.authorization.k8s.io/v1 ClusterRoleBinding shop-node-reader', 'example.com/v1 Widget shop/orders-widget']),
+      expect.arrayContaining([
+        'v1 ConfigMap shop/web-config',
+        'v1 Secret shop/web-secret',
+        'rbac.authorization.k8s.io/v1 ClusterRoleBinding shop-node-reader',
+        'example.com/v1 Widget shop/orders-widget',
+      ]),
     );
     expect(summary.leftOut).toEqual(
       expect.arrayContaining([
-        { object: 'v1 ConfigMap shop/unrelated', reason: 'not selected by spec.workloads.selector and not needed by a selected object' },
+        {
+          object: 'v1 ConfigMap shop/unrelated',
+          reason: 'not selected by spec.workloads.selector and not needed by a selected object',
+        },
         { object: 'v1 PersistentVolumeClaim shop/data-db-0', reason: expect.stringContaining('volumeClaimTemplates') },
-        { object: 'apiextensions.k8s.io/v1 CustomResourceDefinition widgets.example.com', reason: expect.stringContaining('operator') },
+        {
+          object: 'apiextensions.k8s.io/v1 CustomResourceDefinition widgets.example.com',
+          reason: expect.stringContaining('operator'),
+        },
       ]),
     );
-    expect(summary.requires).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'StorageClass', name: 'gp3' }), expect.objectContaining({ kind: 'IngressClass', name: 'alb' })]));
+    expect(summary.requires).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'StorageClass', name: 'gp3' }),
+        expect.objectContaining({ kind: 'IngressClass', name: 'alb' }),
+      ]),
+    );
     expect(summary.changes).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ object: 'apps/v1 StatefulSet shop/db', rule: 'storageClasses.gp3', path: '/spec/volumeClaimTemplates/0/spec/storageClassName', to: 'premium-rwo' }),
-        expect.objectContaining({ object: 'networking.k8s.io/v1 Ingress shop/web', rule: 'ingressClasses.alb', to: 'gce' }),
+        expect.objectContaining({
+          object: 'apps/v1 StatefulSet shop/db',
+          rule: 'storageClasses.gp3',
+          path: '/spec/volumeClaimTemplates/0/spec/storageClassName',
+          to: 'premium-rwo',
+        }),
+        expect.objectContaining({
+          object: 'networking.k8s.io/v1 Ingress shop/web',
+          rule: 'ingressClasses.alb',
+          to: 'gce',
+        }),
       ]),
     );
-    const deployment = parse(fs.readFileSync(path.join(out, files.find((f) => f.includes('deployment-shop-web')) ?? ''), 'utf8')) as Record<string, unknown>;
+    const deployment = parse(
+      fs.readFileSync(path.join(out, files.find((f) => f.includes('deployment-shop-web')) ?? ''), 'utf8'),
+    ) as Record<string, unknown>;
     expect(JSON.stringify(deployment)).toContain(`${GAR}shop/web:1.4.2`);
     expect(JSON.stringify(deployment)).not.toContain('resourceVersion');
     expect(fs.existsSync(path.join(out, 'summary.json'))).toBe(true);
     // Nothing secret anywhere: not the token, not the Secret's value.
-    const everything = [result.stdout, result.stderr, ...listFiles(out).map((f) => fs.readFileSync(f, 'utf8'))].join('\n');
+    const everything = [result.stdout, result.stderr, ...listFiles(out).map((f) => fs.readFileSync(f, 'utf8'))].join(
+      '\n',
+    );
     expect(everything).not.toContain(SECRET_VALUE);
     expect(everything).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
     expect(everything).not.toContain(token);
@@ -76,7 +107,9 @@ describe('handoff export', () => {
     const again = await runCli(['export', '-f', planFile, '--out', out], { cwd: pair.dir });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('holds an earlier export; pass --force');
-    const forced = await runCli(['export', '-f', planFile, '--out', out, '--force', '--include-secret-values'], { cwd: pair.dir });
+    const forced = await runCli(['export', '-f', planFile, '--out', out, '--force', '--include-secret-values'], {
+      cwd: pair.dir,
+    });
     expect(forced.code).toBe(0);
     expect(forced.stdout).not.toContain(SECRET_VALUE);
     const secretFile = listFiles(out).find((f) => f.includes('secret-shop-web-secret')) ?? '';

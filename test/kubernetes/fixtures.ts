@@ -19,7 +19,14 @@ export const crd: Obj = {
     group: 'example.com',
     scope: 'Namespaced',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wg'] },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 };
 
@@ -34,7 +41,12 @@ export const sourceClusterObjects: Obj[] = [
     allowVolumeExpansion: true,
     parameters: { type: 'gp3' },
   },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'alb' }, spec: { controller: 'ingress.k8s.aws/alb' } },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'alb' },
+    spec: { controller: 'ingress.k8s.aws/alb' },
+  },
   crd,
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -62,7 +74,12 @@ export const targetClusterObjects: Obj[] = [
     allowVolumeExpansion: true,
     parameters: { type: 'pd-ssd' },
   },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'gce' }, spec: { controller: 'networking.gke.io/ingress-gce' } },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'gce' },
+    spec: { controller: 'networking.gke.io/ingress-gce' },
+  },
   crd,
 ];
 
@@ -87,9 +104,18 @@ const podTemplate = (labels: Obj, image: string, extra: Obj = {}): Obj => ({
 export function shopNamespace(namespace = 'shop'): Obj[] {
   const ns = { namespace };
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } },
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } },
+    },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', ...ns }, data: { LOG_LEVEL: 'info' } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', ...ns }, data: { note: 'not used by the workloads' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'unrelated', ...ns },
+      data: { note: 'not used by the workloads' },
+    },
     {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -100,7 +126,11 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
     {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
-      metadata: { name: 'web', ...ns, annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/shop-web' } },
+      metadata: {
+        name: 'web',
+        ...ns,
+        annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/shop-web' },
+      },
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -119,7 +149,11 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', ...ns, labels: { app: 'shop' } },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'shop', tier: 'web' } }, template: podTemplate({ app: 'shop', tier: 'web' }, `${ECR}shop/web:1.4.2`) },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'shop', tier: 'web' } },
+        template: podTemplate({ app: 'shop', tier: 'web' }, `${ECR}shop/web:1.4.2`),
+      },
     },
     {
       apiVersion: 'apps/v1',
@@ -129,9 +163,18 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
         replicas: 1,
         serviceName: 'db',
         selector: { matchLabels: { app: 'shop', tier: 'db' } },
-        template: podTemplate({ app: 'shop', tier: 'db' }, `${ECR}shop/db:15`, { volumeMounts: [{ name: 'data', mountPath: '/var/lib/data' }] }),
+        template: podTemplate({ app: 'shop', tier: 'db' }, `${ECR}shop/db:15`, {
+          volumeMounts: [{ name: 'data', mountPath: '/var/lib/data' }],
+        }),
         volumeClaimTemplates: [
-          { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'gp3', resources: { requests: { storage: '10Gi' } } } },
+          {
+            metadata: { name: 'data' },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: 'gp3',
+              resources: { requests: { storage: '10Gi' } },
+            },
+          },
         ],
       },
     },
@@ -144,16 +187,37 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'web-public', ...ns, labels: { app: 'shop' }, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } },
-      spec: { type: 'LoadBalancer', selector: { app: 'shop', tier: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      metadata: {
+        name: 'web-public',
+        ...ns,
+        labels: { app: 'shop' },
+        annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' },
+      },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'shop', tier: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      },
     },
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
-      metadata: { name: 'web', ...ns, labels: { app: 'shop' }, annotations: { 'alb.ingress.kubernetes.io/scheme': 'internet-facing' } },
+      metadata: {
+        name: 'web',
+        ...ns,
+        labels: { app: 'shop' },
+        annotations: { 'alb.ingress.kubernetes.io/scheme': 'internet-facing' },
+      },
       spec: {
         ingressClassName: 'alb',
-        rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }],
+        rules: [
+          {
+            host: 'shop.example.com',
+            http: {
+              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }],
+            },
+          },
+        ],
       },
     },
     {
@@ -164,7 +228,9 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
         minReplicas: 2,
         maxReplicas: 6,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
       },
     },
     {
@@ -173,15 +239,30 @@ export function shopNamespace(namespace = 'shop'): Obj[] {
       metadata: { name: 'report', ...ns, labels: { app: 'shop' } },
       spec: {
         schedule: '0 3 * * *',
-        jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'report', image: `${ECR}shop/report:2.0` }] } } } },
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: { restartPolicy: 'OnFailure', containers: [{ name: 'report', image: `${ECR}shop/report:2.0` }] },
+            },
+          },
+        },
       },
     },
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name: 'web-ingress', ...ns, labels: { app: 'shop' } },
-      spec: { podSelector: { matchLabels: { app: 'shop' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
+      spec: {
+        podSelector: { matchLabels: { app: 'shop' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: {} }] }],
+      },
     },
-    { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'orders-widget', ...ns, labels: { app: 'shop' } }, spec: { size: 3 } },
+    {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'orders-widget', ...ns, labels: { app: 'shop' } },
+      spec: { size: 3 },
+    },
   ];
 }

@@ -61,7 +61,9 @@ describe('kubectl against the Kubernetes API test server', () => {
     expect(second.stdout).toContain('deployment.apps/web unchanged');
     // kubectl always sends a StatefulSet's volumeClaimTemplates (the server defaults them), so it
     // prints "configured" as against a real cluster; the server sees no change to the spec.
-    expect(second.stdout.split('\n').filter((line) => line.endsWith('configured'))).toEqual(['statefulset.apps/db configured']);
+    expect(second.stdout.split('\n').filter((line) => line.endsWith('configured'))).toEqual([
+      'statefulset.apps/db configured',
+    ]);
     expect(server.read('apps/v1', 'StatefulSet', 'db', 'shop')?.metadata.generation).toBe(1);
     expect(server.read('apps/v1', 'Deployment', 'web', 'shop')?.metadata.generation).toBe(1);
   });
@@ -82,7 +84,14 @@ describe('kubectl against the Kubernetes API test server', () => {
     const wait = await k(['wait', '--for=condition=Available', 'deployment/web', '-n', 'shop', '--timeout=20s']);
     expect(wait.stderr).toBe('');
     expect(wait.stdout).toContain('condition met');
-    const ready = await k(['wait', '--for=jsonpath={.status.readyReplicas}=1', 'statefulset/db', '-n', 'shop', '--timeout=20s']);
+    const ready = await k([
+      'wait',
+      '--for=jsonpath={.status.readyReplicas}=1',
+      'statefulset/db',
+      '-n',
+      'shop',
+      '--timeout=20s',
+    ]);
     expect(ready.code).toBe(0);
     const pvc = parse((await k(['get', 'pvc', 'data-db-0', '-n', 'shop', '-o', 'json'])).stdout);
     expect(dig(pvc, 'status', 'phase')).toBe('Bound');
@@ -97,7 +106,11 @@ describe('kubectl against the Kubernetes API test server', () => {
 
   it('selects by label and by field', async () => {
     const byLabel = await k(['get', 'deploy,sts,cronjob', '-n', 'shop', '-l', 'app=shop', '-o', 'name']);
-    expect(byLabel.stdout.trim().split('\n').sort()).toEqual(['cronjob.batch/report', 'deployment.apps/web', 'statefulset.apps/db']);
+    expect(byLabel.stdout.trim().split('\n').sort()).toEqual([
+      'cronjob.batch/report',
+      'deployment.apps/web',
+      'statefulset.apps/db',
+    ]);
     const byField = await k(['get', 'cm', '-n', 'shop', '--field-selector', 'metadata.name=web-config', '-o', 'name']);
     expect(byField.stdout.trim()).toBe('configmap/web-config');
     const notIn = await k(['get', 'cm', '-n', 'shop', '-l', 'app notin (shop)', '-o', 'name']);
@@ -112,13 +125,20 @@ describe('kubectl against the Kubernetes API test server', () => {
     expect(applied.stderr).toContain('conflict');
     expect(applied.stderr).toContain('.spec.replicas');
     expect(applied.code).not.toBe(0);
-    const forced = await k(['apply', '--server-side', '--field-manager=team-a', '--force-conflicts', '-f', '-'], yamlOf([mine]));
+    const forced = await k(
+      ['apply', '--server-side', '--field-manager=team-a', '--force-conflicts', '-f', '-'],
+      yamlOf([mine]),
+    );
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain('serverside-applied');
-    const after = parse((await k(['get', 'deploy', 'web', '-n', 'shop', '-o', 'json', '--show-managed-fields'])).stdout);
+    const after = parse(
+      (await k(['get', 'deploy', 'web', '-n', 'shop', '-o', 'json', '--show-managed-fields'])).stdout,
+    );
     expect(dig(after, 'spec', 'replicas')).toBe(3);
     const fields = dig(after, 'metadata', 'managedFields');
-    const managers = (Array.isArray(fields) ? fields : []).map((m) => `${String(dig(m, 'manager'))}/${String(dig(m, 'operation'))}`);
+    const managers = (Array.isArray(fields) ? fields : []).map(
+      (m) => `${String(dig(m, 'manager'))}/${String(dig(m, 'operation'))}`,
+    );
     expect(managers).toContain('team-a/Apply');
   });
 
@@ -127,19 +147,30 @@ describe('kubectl against the Kubernetes API test server', () => {
     expect(scaled.stderr).toBe('');
     expect(scaled.stdout).toContain('statefulset.apps/db scaled');
     expect(dig(server.read('apps/v1', 'StatefulSet', 'db', 'shop'), 'spec', 'replicas')).toBe(2);
-    const ready = await k(['wait', '--for=jsonpath={.status.readyReplicas}=2', 'statefulset/db', '-n', 'shop', '--timeout=20s']);
+    const ready = await k([
+      'wait',
+      '--for=jsonpath={.status.readyReplicas}=2',
+      'statefulset/db',
+      '-n',
+      'shop',
+      '--timeout=20s',
+    ]);
     expect(ready.code).toBe(0);
   });
 
   it('refuses a replace with a stale resourceVersion (409 Conflict)', async () => {
-    const current = parse((await k(['get', 'cm', 'web-config', '-n', 'shop', '-o', 'json'])).stdout) as { data: Record<string, string> };
+    const current = parse((await k(['get', 'cm', 'web-config', '-n', 'shop', '-o', 'json'])).stdout) as {
+      data: Record<string, string>;
+    };
     const stale = structuredClone(current);
     current.data.LOG_LEVEL = 'debug';
     expect((await k(['replace', '-f', '-'], JSON.stringify(current))).code).toBe(0);
     stale.data.LOG_LEVEL = 'warn';
     const result = await k(['replace', '-f', '-'], JSON.stringify(stale));
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('the object has been modified; please apply your changes to the latest version and try again');
+    expect(result.stderr).toContain(
+      'the object has been modified; please apply your changes to the latest version and try again',
+    );
   });
 
   it('deletes objects and their dependents, and reports NotFound afterwards', async () => {
@@ -153,7 +184,9 @@ describe('kubectl against the Kubernetes API test server', () => {
   });
 
   it('serves custom resources only while their CRD exists', async () => {
-    expect((await k(['get', 'widgets', '-n', 'shop', '-o', 'name'])).stdout.trim()).toBe('widget.example.com/orders-widget');
+    expect((await k(['get', 'widgets', '-n', 'shop', '-o', 'name'])).stdout.trim()).toBe(
+      'widget.example.com/orders-widget',
+    );
     expect((await k(['delete', 'crd', 'widgets.example.com'])).code).toBe(0);
     const gone = await k(['get', 'widgets.example.com', '-n', 'shop']);
     expect(gone.code).not.toBe(0);

@@ -16,14 +16,21 @@ afterEach(async () => {
   pair = undefined;
 });
 
-async function preflight(options: PairOptions, transforms: Record<string, unknown> | null = fullTransforms): Promise<Finding[]> {
+async function preflight(
+  options: PairOptions,
+  transforms: Record<string, unknown> | null = fullTransforms,
+): Promise<Finding[]> {
   pair = await startPair(options);
   const plan = planFor(pair, { selector: { app: 'shop' }, ...(transforms ? { transforms } : {}) });
   const platform = createKubernetesPlatform({ site: 'target', plan }, { redactor: pair.redactor });
   return platform.preflight(platformContext('run-parity'));
 }
 
-const blockers = (findings: Finding[]): string[] => findings.filter((f) => f.severity === 'blocker').map((f) => f.id).sort();
+const blockers = (findings: Finding[]): string[] =>
+  findings
+    .filter((f) => f.severity === 'blocker')
+    .map((f) => f.id)
+    .sort();
 const find = (findings: Finding[], id: string): Finding | undefined => findings.find((f) => f.id === id);
 
 describe('kubernetes parity', () => {
@@ -59,7 +66,10 @@ describe('kubernetes parity', () => {
       spec: { minAvailable: 1, selector: { matchLabels: { app: 'shop', tier: 'web' } } },
     };
     const findings = await preflight({
-      source: { version: { major: '1', minor: '20' }, resources: { drop: ['policy/v1'], add: legacyTypes.filter((t) => t.group === 'policy') } },
+      source: {
+        version: { major: '1', minor: '20' },
+        resources: { drop: ['policy/v1'], add: legacyTypes.filter((t) => t.group === 'policy') },
+      },
       sourceObjects: [...sourceClusterObjects, ...shopNamespace(), pdb],
     });
     expect(blockers(findings)).toEqual(['k8s.api-not-served']);
@@ -75,7 +85,12 @@ describe('kubernetes parity', () => {
       targetObjects: [
         ...targetClusterObjects,
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-        { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'small', namespace: 'shop' }, spec: { hard: { 'requests.cpu': '500m', pods: '10' } } },
+        {
+          apiVersion: 'v1',
+          kind: 'ResourceQuota',
+          metadata: { name: 'small', namespace: 'shop' },
+          spec: { hard: { 'requests.cpu': '500m', pods: '10' } },
+        },
       ],
     });
     expect(blockers(findings)).toEqual(['k8s.quota-exceeded']);
@@ -92,7 +107,10 @@ describe('kubernetes parity', () => {
       if (container) container.image = `${ECR}shop/web:1.4.2-amd64`;
       return copy as unknown as Record<string, unknown>;
     });
-    const findings = await preflight({ sourceObjects: [...sourceClusterObjects, ...objects], target: { nodes: [{ name: 'arm-1', arch: 'arm64' }] } });
+    const findings = await preflight({
+      sourceObjects: [...sourceClusterObjects, ...objects],
+      target: { nodes: [{ name: 'arm-1', arch: 'arm64' }] },
+    });
     expect(blockers(findings)).toEqual(['k8s.node-architecture']);
     expect(find(findings, 'k8s.node-architecture')?.message).toContain('amd64');
   });
@@ -112,7 +130,10 @@ describe('kubernetes parity', () => {
   it('warns about provider load balancer annotations left untranslated and NetworkPolicies', async () => {
     const { annotations: _dropped, ...rest } = fullTransforms;
     const findings = await preflight({}, rest);
-    expect(find(findings, 'k8s.load-balancer-annotations')).toMatchObject({ severity: 'warning', subject: 'v1 Service shop/web-public' });
+    expect(find(findings, 'k8s.load-balancer-annotations')).toMatchObject({
+      severity: 'warning',
+      subject: 'v1 Service shop/web-public',
+    });
     expect(find(findings, 'k8s.network-policies-present')?.severity).toBe('warning');
     expect(blockers(findings)).toEqual([]);
   });
@@ -120,13 +141,24 @@ describe('kubernetes parity', () => {
   it('blocks when the selector picks nothing or the namespace is missing, instead of moving nothing', async () => {
     pair = await startPair();
     const p = pair;
-    const nothing = createKubernetesPlatform({ site: 'target', plan: planFor(p, { selector: { app: 'typo' } }) }, { redactor: p.redactor });
+    const nothing = createKubernetesPlatform(
+      { site: 'target', plan: planFor(p, { selector: { app: 'typo' } }) },
+      { redactor: p.redactor },
+    );
     expect(blockers(await nothing.preflight(platformContext('run-parity')))).toEqual(['k8s.nothing-selected']);
-    const missing = createKubernetesPlatform({ site: 'target', plan: planFor(p, { namespaces: ['shop', 'gone'], selector: { app: 'shop' }, transforms: fullTransforms }) }, { redactor: p.redactor });
+    const missing = createKubernetesPlatform(
+      {
+        site: 'target',
+        plan: planFor(p, { namespaces: ['shop', 'gone'], selector: { app: 'shop' }, transforms: fullTransforms }),
+      },
+      { redactor: p.redactor },
+    );
     const findings = await missing.preflight(platformContext('run-parity'));
     expect(blockers(findings)).toEqual(['k8s.namespace-missing']);
     expect(find(findings, 'k8s.namespace-missing')?.subject).toBe('Namespace gone');
-    await expect(nothing.provision(platformContext('run-parity'))).rejects.toThrow('nothing on the source cluster eks matches spec.workloads.selector in shop');
+    await expect(nothing.provision(platformContext('run-parity'))).rejects.toThrow(
+      'nothing on the source cluster eks matches spec.workloads.selector in shop',
+    );
     expect(p.target.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
@@ -134,8 +166,13 @@ describe('kubernetes parity', () => {
     pair = await startPair();
     const plan = planFor(pair);
     await pair.target.close();
-    const platform = createKubernetesPlatform({ site: 'target', plan, requestTimeoutMs: 2000 }, { redactor: pair.redactor });
+    const platform = createKubernetesPlatform(
+      { site: 'target', plan, requestTimeoutMs: 2000 },
+      { redactor: pair.redactor },
+    );
     const findings = await platform.preflight(platformContext('run-parity'));
-    expect(findings).toEqual([expect.objectContaining({ id: 'k8s.unreachable', severity: 'blocker', subject: 'target' })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ id: 'k8s.unreachable', severity: 'blocker', subject: 'target' }),
+    ]);
   });
 });

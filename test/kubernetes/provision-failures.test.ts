@@ -20,11 +20,16 @@ describe('kubernetes provision failures', () => {
   it('fails within its bound when a workload never becomes ready, naming it and why', async () => {
     pair = await startPair();
     pair.target.controller.hold('Deployment', 'shop', 'web');
-    const target = createKubernetesPlatform({ site: 'target', plan: planFor(pair), readyTimeoutMs: 1500 }, { redactor: pair.redactor });
+    const target = createKubernetesPlatform(
+      { site: 'target', plan: planFor(pair), readyTimeoutMs: 1500 },
+      { redactor: pair.redactor },
+    );
     const started = Date.now();
     const error = await target.provision(platformContext('run-f')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
-    expect((error as Error).message).toContain('apps/v1 Deployment shop/web: the controller has not seen the latest spec');
+    expect((error as Error).message).toContain(
+      'apps/v1 Deployment shop/web: the controller has not seen the latest spec',
+    );
     expect((error as Error).message).not.toContain('StatefulSet');
     expect(Date.now() - started).toBeLessThan(15_000);
   });
@@ -34,10 +39,18 @@ describe('kubernetes provision failures', () => {
       targetObjects: [
         ...targetClusterObjects,
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: 'shop' }, data: { LOG_LEVEL: 'debug' } },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'web-config', namespace: 'shop' },
+          data: { LOG_LEVEL: 'debug' },
+        },
       ],
     });
-    const target = createKubernetesPlatform({ site: 'target', plan: planFor(pair), readyTimeoutMs: 10_000 }, { redactor: pair.redactor });
+    const target = createKubernetesPlatform(
+      { site: 'target', plan: planFor(pair), readyTimeoutMs: 10_000 },
+      { redactor: pair.redactor },
+    );
     const error = await target.provision(platformContext('run-f')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AdapterError);
     expect((error as Error).message).toContain('conflict with "test-setup"');
@@ -45,6 +58,8 @@ describe('kubernetes provision failures', () => {
     expect((error as Error).message).toContain('nothing was changed');
     expect(dig(pair.target.read('v1', 'ConfigMap', 'web-config', 'shop'), 'data', 'LOG_LEVEL')).toBe('debug');
     expect(pair.target.read('v1', 'ServiceAccount', 'web', 'shop')).toBeUndefined();
-    expect(dig(pair.target.read('v1', 'Namespace', 'shop'), 'metadata', 'labels', 'handoff.dev/migration')).toBeUndefined();
+    expect(
+      dig(pair.target.read('v1', 'Namespace', 'shop'), 'metadata', 'labels', 'handoff.dev/migration'),
+    ).toBeUndefined();
   });
 });

@@ -20,7 +20,10 @@ const labelled = (): Array<{ key: string; rv: unknown }> =>
     .filter((t, i, all) => all.findIndex((o) => o.group === t.group && o.plural === t.plural) === i)
     .flatMap((t) => pair.target.store.list(t))
     .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.[LABEL_MIGRATION] === 'shop-to-gke')
-    .map((o) => ({ key: `${String(o.kind)} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, rv: o.metadata.resourceVersion }))
+    .map((o) => ({
+      key: `${String(o.kind)} ${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+      rv: o.metadata.resourceVersion,
+    }))
     .sort((a, b) => a.key.localeCompare(b.key));
 
 beforeAll(async () => {
@@ -28,9 +31,17 @@ beforeAll(async () => {
   // The target namespace exists already (made by the platform team), with an object of its own.
   pair.target.seed([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'payments' } } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'team-settings', namespace: 'shop' }, data: { owner: 'payments' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'team-settings', namespace: 'shop' },
+      data: { owner: 'payments' },
+    },
   ]);
-  target = createKubernetesPlatform({ site: 'target', plan: planFor(pair), readyTimeoutMs: 20_000 }, { redactor: pair.redactor });
+  target = createKubernetesPlatform(
+    { site: 'target', plan: planFor(pair), readyTimeoutMs: 20_000 },
+    { redactor: pair.redactor },
+  );
 });
 
 afterAll(async () => {
@@ -54,7 +65,12 @@ describe('kubernetes platform: provision and teardown between two clusters', () 
     const t = pair.target;
     const deployment = t.read('apps/v1', 'Deployment', 'web', 'shop');
     expect(dig(deployment, 'spec', 'template', 'spec', 'containers', 0, 'image')).toBe(`${GAR}shop/web:1.4.2`);
-    expect(dig(deployment, 'metadata', 'labels')).toMatchObject({ app: 'shop', [LABEL_MIGRATION]: 'shop-to-gke', [LABEL_RUN]: 'run-1', [LABEL_CREATED]: 'true' });
+    expect(dig(deployment, 'metadata', 'labels')).toMatchObject({
+      app: 'shop',
+      [LABEL_MIGRATION]: 'shop-to-gke',
+      [LABEL_RUN]: 'run-1',
+      [LABEL_CREATED]: 'true',
+    });
     const sts = t.read('apps/v1', 'StatefulSet', 'db', 'shop');
     expect(dig(sts, 'spec', 'volumeClaimTemplates', 0, 'spec', 'storageClassName')).toBe('premium-rwo');
     expect(dig(t.read('v1', 'PersistentVolumeClaim', 'data-db-0', 'shop'), 'status', 'phase')).toBe('Bound');
@@ -62,7 +78,9 @@ describe('kubernetes platform: provision and teardown between two clusters', () 
     expect(dig(ingress, 'spec', 'ingressClassName')).toBe('gce');
     expect(dig(ingress, 'metadata', 'annotations', 'alb.ingress.kubernetes.io/scheme')).toBeUndefined();
     const account = t.read('v1', 'ServiceAccount', 'web', 'shop');
-    expect(dig(account, 'metadata', 'annotations')).toEqual({ 'iam.gke.io/gcp-service-account': 'shop-web@acme-prod.iam.gserviceaccount.com' });
+    expect(dig(account, 'metadata', 'annotations')).toEqual({
+      'iam.gke.io/gcp-service-account': 'shop-web@acme-prod.iam.gserviceaccount.com',
+    });
     const secret = t.read('v1', 'Secret', 'web-secret', 'shop');
     expect(Buffer.from(String(dig(secret, 'data', 'password')), 'base64').toString()).toBe(SECRET_VALUE);
     expect(t.read('rbac.authorization.k8s.io/v1', 'RoleBinding', 'web-reader', 'shop')).toBeDefined();
@@ -77,7 +95,9 @@ describe('kubernetes platform: provision and teardown between two clusters', () 
     expect(t.read('v1', 'ConfigMap', 'unrelated', 'shop')).toBeUndefined();
     // Applied by handoff's field manager.
     const fields = dig(deployment, 'metadata', 'managedFields');
-    const managers = (Array.isArray(fields) ? fields : []).map((m) => `${String(dig(m, 'manager'))}/${String(dig(m, 'operation'))}`);
+    const managers = (Array.isArray(fields) ? fields : []).map(
+      (m) => `${String(dig(m, 'manager'))}/${String(dig(m, 'operation'))}`,
+    );
     expect(managers).toContain('handoff/Apply');
     // The namespace existed: adopted, not marked created.
     const namespace = t.read('v1', 'Namespace', 'shop');
@@ -105,7 +125,10 @@ describe('kubernetes platform: provision and teardown between two clusters', () 
     expect(t.read('v1', 'Secret', 'web-secret', 'shop')).toBeUndefined();
     expect(t.read('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'shop-node-reader')).toBeUndefined();
     expect(t.read('example.com/v1', 'Widget', 'orders-widget', 'shop')).toBeUndefined();
-    expect(dig(t.read('v1', 'Namespace', 'shop'), 'metadata', 'labels')).toEqual({ team: 'payments', 'kubernetes.io/metadata.name': 'shop' });
+    expect(dig(t.read('v1', 'Namespace', 'shop'), 'metadata', 'labels')).toEqual({
+      team: 'payments',
+      'kubernetes.io/metadata.name': 'shop',
+    });
     expect(t.read('v1', 'ConfigMap', 'team-settings', 'shop')).toBeDefined();
     expect(t.read('storage.k8s.io/v1', 'StorageClass', 'premium-rwo')).toBeDefined();
     // A second teardown finds nothing to do.

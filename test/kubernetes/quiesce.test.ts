@@ -21,7 +21,17 @@ function specs(p: ClusterPair): Record<string, unknown> {
     db: dig(p.source.read('apps/v1', 'StatefulSet', 'db', 'shop'), 'spec'),
     report: dig(p.source.read('batch/v1', 'CronJob', 'report', 'shop'), 'spec'),
     annotations: ['Deployment', 'StatefulSet', 'CronJob'].map((kind) =>
-      dig(p.source.read(kind === 'CronJob' ? 'batch/v1' : 'apps/v1', kind, kind === 'Deployment' ? 'web' : kind === 'StatefulSet' ? 'db' : 'report', 'shop'), 'metadata', 'annotations', QUIESCE_ANNOTATION),
+      dig(
+        p.source.read(
+          kind === 'CronJob' ? 'batch/v1' : 'apps/v1',
+          kind,
+          kind === 'Deployment' ? 'web' : kind === 'StatefulSet' ? 'db' : 'report',
+          'shop',
+        ),
+        'metadata',
+        'annotations',
+        QUIESCE_ANNOTATION,
+      ),
     ),
   };
 }
@@ -40,15 +50,30 @@ describe('kubernetes quiesce', () => {
     const p = pair;
     await waitFor(() => dig(p.source.read('apps/v1', 'Deployment', 'web', 'shop'), 'status', 'readyReplicas') === 2);
     const before = specs(p);
-    const source = createKubernetesPlatform({ site: 'source', plan: planFor(p), quiesceTimeoutMs: 10_000 }, { redactor: p.redactor });
+    const source = createKubernetesPlatform(
+      { site: 'source', plan: planFor(p), quiesceTimeoutMs: 10_000 },
+      { redactor: p.redactor },
+    );
     const record = await source.quiesce(platformContext('run-q'));
     expect(record).toMatchObject({
       platform: 'kubernetes',
       site: 'source',
       entries: expect.arrayContaining([
-        { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'shop' }, field: 'spec.replicas', previous: 2 },
-        { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', namespace: 'shop' }, field: 'spec.replicas', previous: 1 },
-        { ref: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'report', namespace: 'shop' }, field: 'spec.suspend', previous: false },
+        {
+          ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'shop' },
+          field: 'spec.replicas',
+          previous: 2,
+        },
+        {
+          ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', namespace: 'shop' },
+          field: 'spec.replicas',
+          previous: 1,
+        },
+        {
+          ref: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'report', namespace: 'shop' },
+          field: 'spec.suspend',
+          previous: false,
+        },
       ]),
     });
     expect(dig(p.source.read('apps/v1', 'Deployment', 'web', 'shop'), 'spec', 'replicas')).toBe(0);
@@ -69,7 +94,10 @@ describe('kubernetes quiesce', () => {
     await waitFor(() => dig(p.source.read('apps/v1', 'Deployment', 'web', 'shop'), 'status', 'readyReplicas') === 2);
     const before = specs(p);
     p.source.controller.hold('Deployment', 'shop', 'web');
-    const source = createKubernetesPlatform({ site: 'source', plan: planFor(p), quiesceTimeoutMs: 800 }, { redactor: p.redactor });
+    const source = createKubernetesPlatform(
+      { site: 'source', plan: planFor(p), quiesceTimeoutMs: 800 },
+      { redactor: p.redactor },
+    );
     const started = Date.now();
     const error = await source.quiesce(platformContext('run-q')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
@@ -83,7 +111,9 @@ describe('kubernetes quiesce', () => {
     const p = pair;
     const before = specs(p);
     const source = createKubernetesPlatform({ site: 'source', plan: planFor(p) }, { redactor: p.redactor });
-    await expect(source.unquiesce(platformContext('run-q'), { platform: 'local', entries: [] })).rejects.toThrow('not a kubernetes quiesce record');
+    await expect(source.unquiesce(platformContext('run-q'), { platform: 'local', entries: [] })).rejects.toThrow(
+      'not a kubernetes quiesce record',
+    );
     expect(specs(p)).toEqual(before);
   });
 });

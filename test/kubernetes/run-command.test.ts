@@ -26,19 +26,27 @@ const labelledOnTarget = (): number =>
   pair.target.catalog
     .all()
     .flatMap((t) => pair.target.store.list(t))
-    .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.[LABEL_MIGRATION] === 'shop-to-gke').length;
+    .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.[LABEL_MIGRATION] === 'shop-to-gke')
+    .length;
 
 describe('handoff run with kubernetes sites', () => {
   it('runs preflight and provision, then rolls back to an empty target', async () => {
     const sourceBefore = JSON.stringify(pair.source.read('apps/v1', 'Deployment', 'web', 'shop')?.spec);
     const env = { HANDOFF_STATE_DIR: path.join(pair.dir, 'state') };
-    const run = await runCli(['run', '-f', planFile, '--until', 'provision', '-o', 'json'], { cwd: pair.dir, env, timeoutMs: 90_000 });
+    const run = await runCli(['run', '-f', planFile, '--until', 'provision', '-o', 'json'], {
+      cwd: pair.dir,
+      env,
+      timeoutMs: 90_000,
+    });
     expect(run.stderr).toContain('k8s.storage-class-mapped');
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { run: string; state: string; stage: string };
     expect(result).toMatchObject({ state: 'paused', stage: 'provision' });
     const runId = result.run;
-    const image = (pair.target.read('apps/v1', 'Deployment', 'web', 'shop')?.spec as { template: { spec: { containers: Array<{ image: string }> } } } | undefined)?.template.spec.containers[0]?.image;
+    const image = (
+      pair.target.read('apps/v1', 'Deployment', 'web', 'shop')?.spec as
+        { template: { spec: { containers: Array<{ image: string }> } } } | undefined
+    )?.template.spec.containers[0]?.image;
     expect(image).toBe(`${GAR}shop/web:1.4.2`);
     expect(labelledOnTarget()).toBeGreaterThan(12);
 

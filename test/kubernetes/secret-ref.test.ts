@@ -29,7 +29,9 @@ let source: TestPostgres;
 let target: TestPostgres;
 
 function secret(name: string, data: Record<string, string>, namespace = 'shop'): Record<string, unknown> {
-  const encoded = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
+  const encoded = Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+  );
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', data: encoded };
 }
 
@@ -40,14 +42,20 @@ const TARGET_REF = { name: 'shop-db', key: 'url', namespace: 'credentials' };
  * A plan moving namespace shop and database shop. The source's URL comes from Secret `shop-db` key
  * `url` in the site's namespace (the default), the target's from namespace `credentials`.
  */
-function writePlan(file: string, refs: { source?: Record<string, string>; target?: Record<string, string> } = {}): string {
+function writePlan(
+  file: string,
+  refs: { source?: Record<string, string>; target?: Record<string, string> } = {},
+): string {
   const document = planDocument(pair, { selector: { app: 'shop' }, transforms: fullTransforms });
   const { spec } = document;
   const full = {
     ...document,
     spec: {
       ...spec,
-      source: { ...spec.source, databases: { shop: { url: { fromSecret: refs.source ?? { name: 'shop-db', key: 'url' } } } } },
+      source: {
+        ...spec.source,
+        databases: { shop: { url: { fromSecret: refs.source ?? { name: 'shop-db', key: 'url' } } } },
+      },
       target: { ...spec.target, databases: { shop: { url: { fromSecret: refs.target ?? TARGET_REF } } } },
       data: [{ database: 'shop', tables: ['public.*'] }],
     },
@@ -72,7 +80,10 @@ function filesUnder(dir: string): string[] {
  * any file under the directories or in any of the outputs.
  */
 function expectNoPassword(dirs: string[], outputs: Record<string, string>): void {
-  const leaks = findLeaks({ 'source password': source.password, 'target password': target.password }, placesOf(dirs, outputs, filesUnder));
+  const leaks = findLeaks(
+    { 'source password': source.password, 'target password': target.password },
+    placesOf(dirs, outputs, filesUnder),
+  );
   expect(leaks).toEqual([]);
 }
 
@@ -80,9 +91,11 @@ const labelledOn = (server: KubeTestServer): number =>
   server.catalog
     .all()
     .flatMap((t) => server.store.list(t))
-    .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.[LABEL_MIGRATION] === 'shop-to-gke').length;
+    .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.[LABEL_MIGRATION] === 'shop-to-gke')
+    .length;
 
-const writes = (server: KubeTestServer): string[] => server.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+const writes = (server: KubeTestServer): string[] =>
+  server.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
 
 async function nothingCreated(): Promise<void> {
   expect(labelledOn(pair.target)).toBe(0);
@@ -91,7 +104,9 @@ async function nothingCreated(): Promise<void> {
   expect(writes(pair.target)).toEqual([]);
   expect(await leftovers(source, 'shop')).toEqual([]);
   expect(await leftovers(target, 'shop')).toEqual([]);
-  expect((await target.query<{ n: number }>('select count(*)::int as n from public.orders', [], 'shop')).rows[0]?.n).toBe(0);
+  expect(
+    (await target.query<{ n: number }>('select count(*)::int as n from public.orders', [], 'shop')).rows[0]?.n,
+  ).toBe(0);
 }
 
 async function cli(args: string[], stateDir: string): Promise<CliResult> {
@@ -105,7 +120,11 @@ beforeAll(async () => {
     await server.createDatabase('shop');
     await server.query(TABLES, [], 'shop');
   }
-  await source.query(`insert into public.orders select g, 'c' || g, g / 10.0 from generate_series(1, 3000) g`, [], 'shop');
+  await source.query(
+    `insert into public.orders select g, 'c' || g, g / 10.0 from generate_series(1, 3000) g`,
+    [],
+    'shop',
+  );
   pair.source.seed([secret('shop-db', { url: source.url('shop') })]);
   pair.target.seed([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'credentials' } },
@@ -126,12 +145,14 @@ describe('secret.unreadable: Secrets that cannot be read stop preflight and the 
     {
       what: 'a missing Secret',
       refs: { target: { name: 'absent-db', key: 'url' } },
-      message: /target site: Kubernetes Secret shop\/absent-db key url \(context gke\) cannot be read: Secret not found \(404\).*secrets "absent-db" not found/,
+      message:
+        /target site: Kubernetes Secret shop\/absent-db key url \(context gke\) cannot be read: Secret not found \(404\).*secrets "absent-db" not found/,
     },
     {
       what: 'a missing key',
       refs: { source: { name: 'shop-db', key: 'password' } },
-      message: /source site: Kubernetes Secret shop\/shop-db key password \(context eks\) cannot be read: key missing: the Secret has no key "password" \(its keys: url\)/,
+      message:
+        /source site: Kubernetes Secret shop\/shop-db key password \(context eks\) cannot be read: key missing: the Secret has no key "password" \(its keys: url\)/,
     },
     {
       what: 'an RBAC denial',
@@ -143,92 +164,117 @@ describe('secret.unreadable: Secrets that cannot be read stop preflight and the 
   ];
 
   for (const testCase of cases) {
-    it(`${testCase.what}: handoff preflight -f exits 1 naming the reference and the reason, then handoff run rolls back in preflight`, { timeout: 200_000 }, async () => {
-      const file = writePlan(`unreadable-${testCase.what.replace(/\W+/g, '-')}.yaml`, testCase.refs);
-      const undeny = testCase.deny
-        ? (pair.source.seed([secret('locked-db', { url: source.url('shop') })]),
-          pair.source.authorizer.deny({ verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'locked-db' }))
-        : () => {};
-      pair.source.requests.length = 0;
-      pair.target.requests.length = 0;
-      const stateDir = path.join(pair.dir, `state-${testCase.what.replace(/\W+/g, '-')}`);
-      try {
-        const preflight = await cli(['preflight', '-f', file, '-o', 'json'], stateDir);
-        expect(preflight.code, preflight.stderr).toBe(1);
-        const report = JSON.parse(preflight.stdout) as { ok: boolean; findings: Array<{ id: string; severity: string; subject: string; message: string }> };
-        expect(report.ok).toBe(false);
-        const unreadable = report.findings.filter((f) => f.id === 'secret.unreadable');
-        expect(unreadable).toHaveLength(1);
-        expect(unreadable[0]?.severity).toBe('blocker');
-        expect(unreadable[0]?.subject).toMatch(/^spec\.(source|target)\.databases\.shop\.url$/);
-        expect(unreadable[0]?.message).toMatch(testCase.message);
-        expectNoPassword([], { 'preflight stdout': preflight.stdout, 'preflight stderr': preflight.stderr });
-        await nothingCreated();
+    it(
+      `${testCase.what}: handoff preflight -f exits 1 naming the reference and the reason, then handoff run rolls back in preflight`,
+      { timeout: 200_000 },
+      async () => {
+        const file = writePlan(`unreadable-${testCase.what.replace(/\W+/g, '-')}.yaml`, testCase.refs);
+        const undeny = testCase.deny
+          ? (pair.source.seed([secret('locked-db', { url: source.url('shop') })]),
+            pair.source.authorizer.deny({
+              verb: 'get',
+              group: '',
+              resource: 'secrets',
+              namespace: 'shop',
+              name: 'locked-db',
+            }))
+          : () => {};
+        pair.source.requests.length = 0;
+        pair.target.requests.length = 0;
+        const stateDir = path.join(pair.dir, `state-${testCase.what.replace(/\W+/g, '-')}`);
+        try {
+          const preflight = await cli(['preflight', '-f', file, '-o', 'json'], stateDir);
+          expect(preflight.code, preflight.stderr).toBe(1);
+          const report = JSON.parse(preflight.stdout) as {
+            ok: boolean;
+            findings: Array<{ id: string; severity: string; subject: string; message: string }>;
+          };
+          expect(report.ok).toBe(false);
+          const unreadable = report.findings.filter((f) => f.id === 'secret.unreadable');
+          expect(unreadable).toHaveLength(1);
+          expect(unreadable[0]?.severity).toBe('blocker');
+          expect(unreadable[0]?.subject).toMatch(/^spec\.(source|target)\.databases\.shop\.url$/);
+          expect(unreadable[0]?.message).toMatch(testCase.message);
+          expectNoPassword([], { 'preflight stdout': preflight.stdout, 'preflight stderr': preflight.stderr });
+          await nothingCreated();
 
-        const run = await cli(['run', '-f', file, '-o', 'json'], stateDir);
-        expect(run.code, run.stderr).toBe(1);
-        expect(JSON.parse(run.stdout)).toMatchObject({ state: 'rolled-back' });
-        // The log lines quote field values (a quote inside is written \").
-        const logged = run.stderr.replace(/\\"/g, '"');
-        expect(logged).toMatch(/preflight-findings .*secret\.unreadable/);
-        expect(logged).toMatch(testCase.message);
-        expectNoPassword([stateDir], { 'run stdout': run.stdout, 'run stderr': run.stderr });
-        await nothingCreated();
-      } finally {
-        undeny();
-      }
-    });
+          const run = await cli(['run', '-f', file, '-o', 'json'], stateDir);
+          expect(run.code, run.stderr).toBe(1);
+          expect(JSON.parse(run.stdout)).toMatchObject({ state: 'rolled-back' });
+          // The log lines quote field values (a quote inside is written \").
+          const logged = run.stderr.replace(/\\"/g, '"');
+          expect(logged).toMatch(/preflight-findings .*secret\.unreadable/);
+          expect(logged).toMatch(testCase.message);
+          expectNoPassword([stateDir], { 'run stdout': run.stdout, 'run stderr': run.stderr });
+          await nothingCreated();
+        } finally {
+          undeny();
+        }
+      },
+    );
   }
 });
 
 describe('a run whose database URLs come from Kubernetes Secrets', () => {
-  it('preflight passes, the run goes to its end, and no password reaches the state directory, trail, report, logs or output', { timeout: 400_000 }, async () => {
-    const file = writePlan('plan.yaml');
-    const stateDir = path.join(pair.dir, 'state-ok');
-    const outputs: Record<string, string> = {};
-    const step = async (args: string[], code = 0): Promise<CliResult> => {
-      const result = await cli(args, stateDir);
-      outputs[`${args.join(' ')} stdout`] = result.stdout;
-      outputs[`${args.join(' ')} stderr`] = result.stderr;
-      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(code);
-      return result;
-    };
+  it(
+    'preflight passes, the run goes to its end, and no password reaches the state directory, trail, report, logs or output',
+    { timeout: 400_000 },
+    async () => {
+      const file = writePlan('plan.yaml');
+      const stateDir = path.join(pair.dir, 'state-ok');
+      const outputs: Record<string, string> = {};
+      const step = async (args: string[], code = 0): Promise<CliResult> => {
+        const result = await cli(args, stateDir);
+        outputs[`${args.join(' ')} stdout`] = result.stdout;
+        outputs[`${args.join(' ')} stderr`] = result.stderr;
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(code);
+        return result;
+      };
 
-    const preflight = await step(['preflight', '-f', file, '-o', 'json']);
-    const report = JSON.parse(preflight.stdout) as { findings: Array<{ id: string }> };
-    expect(report.findings.map((f) => f.id)).not.toContain('secret.unreadable');
+      const preflight = await step(['preflight', '-f', file, '-o', 'json']);
+      const report = JSON.parse(preflight.stdout) as { findings: Array<{ id: string }> };
+      expect(report.findings.map((f) => f.id)).not.toContain('secret.unreadable');
 
-    // Paused after replicate, then resumed by a new process: the values were never stored, so the
-    // second execution reads the Secrets again (one GET each per execution).
-    const secretReads = (): number => pair.source.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/shop/secrets/shop-db').length;
-    const readsBefore = secretReads();
-    const first = await step(['run', '-f', file, '--until', 'replicate', '-o', 'json']);
-    expect(JSON.parse(first.stdout)).toMatchObject({ state: 'paused', stage: 'replicate' });
-    expect(secretReads()).toBe(readsBefore + 1);
-    const run = await step(['run', '-f', file, '-o', 'json']);
-    const outcome = JSON.parse(run.stdout) as { run: string; state: string };
-    expect(outcome).toMatchObject({ run: (JSON.parse(first.stdout) as { run: string }).run, state: 'succeeded' });
-    expect(secretReads()).toBe(readsBefore + 2);
-    // The data went across with the credentials from the Secrets.
-    expect((await target.query<{ n: number }>('select count(*)::int as n from public.orders', [], 'shop')).rows[0]?.n).toBe(3000);
-    expect(pair.target.read('apps/v1', 'Deployment', 'web', 'shop')).toBeDefined();
-    // handoff read each Secret with a GET of the Secret, and nothing else about Secrets named shop-db.
-    expect(pair.source.requests.filter((r) => r.path.includes('/secrets/shop-db')).every((r) => r.method === 'GET')).toBe(true);
-    expect(pair.source.requests.some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/shop/secrets/shop-db')).toBe(true);
+      // Paused after replicate, then resumed by a new process: the values were never stored, so the
+      // second execution reads the Secrets again (one GET each per execution).
+      const secretReads = (): number =>
+        pair.source.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/shop/secrets/shop-db')
+          .length;
+      const readsBefore = secretReads();
+      const first = await step(['run', '-f', file, '--until', 'replicate', '-o', 'json']);
+      expect(JSON.parse(first.stdout)).toMatchObject({ state: 'paused', stage: 'replicate' });
+      expect(secretReads()).toBe(readsBefore + 1);
+      const run = await step(['run', '-f', file, '-o', 'json']);
+      const outcome = JSON.parse(run.stdout) as { run: string; state: string };
+      expect(outcome).toMatchObject({ run: (JSON.parse(first.stdout) as { run: string }).run, state: 'succeeded' });
+      expect(secretReads()).toBe(readsBefore + 2);
+      // The data went across with the credentials from the Secrets.
+      expect(
+        (await target.query<{ n: number }>('select count(*)::int as n from public.orders', [], 'shop')).rows[0]?.n,
+      ).toBe(3000);
+      expect(pair.target.read('apps/v1', 'Deployment', 'web', 'shop')).toBeDefined();
+      // handoff read each Secret with a GET of the Secret, and nothing else about Secrets named shop-db.
+      expect(
+        pair.source.requests.filter((r) => r.path.includes('/secrets/shop-db')).every((r) => r.method === 'GET'),
+      ).toBe(true);
+      expect(
+        pair.source.requests.some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/shop/secrets/shop-db'),
+      ).toBe(true);
 
-    await step(['status', outcome.run, '-o', 'json']);
-    await step(['audit', 'verify', '-o', 'json']);
-    const md = await step(['report', outcome.run, '--format', 'md', '-o', 'json']);
-    expect(fs.existsSync(String((JSON.parse(md.stdout) as { report: string }).report))).toBe(true);
+      await step(['status', outcome.run, '-o', 'json']);
+      await step(['audit', 'verify', '-o', 'json']);
+      const md = await step(['report', outcome.run, '--format', 'md', '-o', 'json']);
+      expect(fs.existsSync(String((JSON.parse(md.stdout) as { report: string }).report))).toBe(true);
 
-    const files = filesUnder(stateDir);
-    expect(files.some((f) => f.endsWith('.sqlite') || f.endsWith('.db'))).toBe(true);
-    expect(files.some((f) => f.endsWith('.html'))).toBe(true);
-    expectNoPassword([stateDir], outputs);
-    // The search is not blind: the URL the target's Secret holds is found in the Secret's own data.
-    const held = JSON.stringify(pair.target.read('v1', 'Secret', 'shop-db', 'credentials')?.data);
-    expect(findLeaks({ 'target password': target.password }, [['the Secret', Buffer.from(held)]])).toHaveLength(1);
-  });
+      const files = filesUnder(stateDir);
+      expect(files.some((f) => f.endsWith('.sqlite') || f.endsWith('.db'))).toBe(true);
+      expect(files.some((f) => f.endsWith('.html'))).toBe(true);
+      expectNoPassword([stateDir], outputs);
+      // The search is not blind: the URL the target's Secret holds is found in the Secret's own data.
+      const held = JSON.stringify(pair.target.read('v1', 'Secret', 'shop-db', 'credentials')?.data);
+      expect(findLeaks({ 'target password': target.password }, [['the Secret', Buffer.from(held)]])).toHaveLength(1);
+    },
+  );
 });
 
 describe('the Kubernetes platform reads Secret keys (createKubernetesSecretReader against the API test server)', () => {
@@ -239,17 +285,29 @@ describe('the Kubernetes platform reads Secret keys (createKubernetesSecretReade
     const at = { context: 'eks', namespace: 'shop', name: 'tokens', kubeconfig: pair.kubeconfig };
     expect(await reader.read({ ...at, key: 'token' })).toEqual({ value: 'tok-Zq83hP2x' });
     expect(redactor.redact('Bearer tok-Zq83hP2x')).toBe('Bearer [REDACTED]');
-    expect(await reader.read({ ...at, key: 'blank' })).toEqual({ reason: 'empty', message: 'the key "blank" of the Secret is empty' });
+    expect(await reader.read({ ...at, key: 'blank' })).toEqual({
+      reason: 'empty',
+      message: 'the key "blank" of the Secret is empty',
+    });
   });
 
   it('says why a key cannot be read: not found, key missing, forbidden, and a context that does not exist', async () => {
     const reader = createKubernetesSecretReader({}, { redactor: createRedactor() });
     const at = { context: 'gke', namespace: 'credentials', kubeconfig: pair.kubeconfig };
-    expect(await reader.read({ ...at, name: 'nope', key: 'url' })).toMatchObject({ reason: 'not-found', message: expect.stringContaining('secrets "nope" not found') as unknown });
-    expect(await reader.read({ ...at, name: 'shop-db', key: 'user' })).toMatchObject({ reason: 'key-missing', message: 'key missing: the Secret has no key "user" (its keys: url)' });
+    expect(await reader.read({ ...at, name: 'nope', key: 'url' })).toMatchObject({
+      reason: 'not-found',
+      message: expect.stringContaining('secrets "nope" not found') as unknown,
+    });
+    expect(await reader.read({ ...at, name: 'shop-db', key: 'user' })).toMatchObject({
+      reason: 'key-missing',
+      message: 'key missing: the Secret has no key "user" (its keys: url)',
+    });
     const undeny = pair.target.authorizer.deny({ verb: 'get', resource: 'secrets', namespace: 'credentials' });
     try {
-      expect(await reader.read({ ...at, name: 'shop-db', key: 'url' })).toMatchObject({ reason: 'forbidden', message: expect.stringContaining('cannot get resource "secrets"') as unknown });
+      expect(await reader.read({ ...at, name: 'shop-db', key: 'url' })).toMatchObject({
+        reason: 'forbidden',
+        message: expect.stringContaining('cannot get resource "secrets"') as unknown,
+      });
     } finally {
       undeny();
     }
@@ -260,8 +318,15 @@ describe('the Kubernetes platform reads Secret keys (createKubernetesSecretReade
   });
 
   it('refuses Secret data that is not base64 on write, as the API server does', () => {
-    expect(() => pair.source.seed([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad', namespace: 'shop' }, data: { url: 'not base64!' } }])).toThrow(
-      /Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3/,
-    );
+    expect(() =>
+      pair.source.seed([
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'bad', namespace: 'shop' },
+          data: { url: 'not base64!' },
+        },
+      ]),
+    ).toThrow(/Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3/);
   });
 });

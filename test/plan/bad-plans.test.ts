@@ -11,7 +11,10 @@ import { makeTempDir } from '../support/tmp.js';
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/plans');
 const design = fs.readFileSync(path.join(fixtures, 'design-example.yaml'), 'utf8');
 const minimal = fs.readFileSync(path.join(fixtures, 'minimal-local.yaml'), 'utf8');
-const ENV = { SOURCE_ORDERS_DB: 'postgresql://app@127.0.0.1:5432/orders', TARGET_ORDERS_DB: 'postgresql://app@127.0.0.1:5433/orders' };
+const ENV = {
+  SOURCE_ORDERS_DB: 'postgresql://app@127.0.0.1:5432/orders',
+  TARGET_ORDERS_DB: 'postgresql://app@127.0.0.1:5433/orders',
+};
 const CANARY = 'Canary-Pw-5f1c9e';
 
 /** 1-based line and column of the first occurrence of `needle` (after `after`, when given). */
@@ -51,22 +54,42 @@ interface BadPlan {
 }
 
 const withTab = replaced(minimal, '  name: minimal-local', '\tname: minimal-local');
-const unknownField = replaced(minimal, '  data:', '  workloads:\n    processes:\n      - { name: app, command: node, rplicas: 2 }\n  data:');
+const unknownField = replaced(
+  minimal,
+  '  data:',
+  '  workloads:\n    processes:\n      - { name: app, command: node, rplicas: 2 }\n  data:',
+);
 const wrongType = replaced(design, 'minSamples: 200', 'minSamples: lots');
-const missing = replaced(design, '{ kind: kubernetes, context: gke-prod, namespace: orders }', '{ kind: kubernetes, namespace: orders }');
+const missing = replaced(
+  design,
+  '{ kind: kubernetes, context: gke-prod, namespace: orders }',
+  '{ kind: kubernetes, namespace: orders }',
+);
 const badDuration = replaced(design, 'bake: 30s', 'bake: 30 seconds');
 const weights = replaced(design, '[1, 5, 25, 50, 100]', '[1, 25, 5, 100]');
-const password = replaced(design, '{ url: { fromEnv: SOURCE_ORDERS_DB } }', `{ url: "postgresql://app:${CANARY}@db.internal/orders" }`);
+const password = replaced(
+  design,
+  '{ url: { fromEnv: SOURCE_ORDERS_DB } }',
+  `{ url: "postgresql://app:${CANARY}@db.internal/orders" }`,
+);
 const duplicate = replaced(design, '    interval: 5s\n', '    interval: 5s\n    minSamples: 10\n');
 const unknownDatabase = replaced(design, '- database: orders', '- database: ordres');
 const unknownKind = replaced(design, 'kind: kubernetes, context: gke-prod', 'kind: kubernets, context: gke-prod');
 const unknownMetric = replaced(design, 'metric: router.error_rate', 'metric: router.eror_rate');
 // "café" saved as Latin-1: the byte 0xe9 alone is not UTF-8.
 const nonUtf8 = Buffer.concat([Buffer.from(`${minimal}# caf`), Buffer.from([0xe9]), Buffer.from(' au lait\n')]);
-const binary = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]), Buffer.alloc(64, 7)]);
+const binary = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]),
+  Buffer.alloc(64, 7),
+]);
 
 const cases: BadPlan[] = [
-  { name: 'syntax error (tab indentation)', content: withTab, where: at(withTab, '\tname'), message: /Tabs are not allowed as indentation/ },
+  {
+    name: 'syntax error (tab indentation)',
+    content: withTab,
+    where: at(withTab, '\tname'),
+    message: /Tabs are not allowed as indentation/,
+  },
   {
     name: 'unknown field, with the nearest known one',
     content: unknownField,
@@ -74,7 +97,13 @@ const cases: BadPlan[] = [
     path: 'spec.workloads.processes[0].rplicas',
     message: /unknown field "rplicas"; did you mean "replicas"\?/,
   },
-  { name: 'wrong type', content: wrongType, where: at(wrongType, 'lots'), path: 'spec.analysis.minSamples', message: /expected a number, got the string "lots"/ },
+  {
+    name: 'wrong type',
+    content: wrongType,
+    where: at(wrongType, 'lots'),
+    path: 'spec.analysis.minSamples',
+    message: /expected a number, got the string "lots"/,
+  },
   {
     name: 'missing required field',
     content: missing,
@@ -82,7 +111,13 @@ const cases: BadPlan[] = [
     path: 'spec.target.platform.context',
     message: /required field "context" is missing/,
   },
-  { name: 'bad duration', content: badDuration, where: at(badDuration, '30 seconds'), path: 'spec.traffic.reads.bake', message: /not a duration/ },
+  {
+    name: 'bad duration',
+    content: badDuration,
+    where: at(badDuration, '30 seconds'),
+    path: 'spec.traffic.reads.bake',
+    message: /not a duration/,
+  },
   {
     name: 'weights not ascending',
     content: weights,
@@ -110,10 +145,17 @@ const cases: BadPlan[] = [
     content: duplicate,
     where: at(duplicate, 'minSamples: 200'),
     path: 'spec.analysis.minSamples',
-    message: new RegExp(`duplicate key "minSamples" \\(first at line ${at(duplicate, 'minSamples: 10').line}, column 5\\)`),
+    message: new RegExp(
+      `duplicate key "minSamples" \\(first at line ${at(duplicate, 'minSamples: 10').line}, column 5\\)`,
+    ),
   },
   // The PNG signature holds two line feeds before its first NUL byte.
-  { name: 'binary file', content: binary, where: { line: 3, column: 1 }, message: /binary file.*NUL byte at byte offset 8/ },
+  {
+    name: 'binary file',
+    content: binary,
+    where: { line: 3, column: 1 },
+    message: /binary file.*NUL byte at byte offset 8/,
+  },
   { name: 'empty file', content: '', where: { line: 1, column: 1 }, message: /the plan file is empty/ },
   {
     name: 'unknown database reference',
@@ -134,7 +176,8 @@ const cases: BadPlan[] = [
     content: unknownMetric,
     where: at(unknownMetric, 'router.eror_rate'),
     path: 'spec.analysis.checks[0].metric',
-    message: /unknown metric "router.eror_rate"; known metrics: router.error_rate, .*did you mean "router.error_rate"\?/,
+    message:
+      /unknown metric "router.eror_rate"; known metrics: router.error_rate, .*did you mean "router.error_rate"\?/,
   },
   {
     name: 'non-UTF-8 text',
@@ -148,7 +191,12 @@ const cases: BadPlan[] = [
     where: at(`${minimal}---\n`, '---\n'),
     message: /holds 2 YAML documents; a plan file holds exactly one/,
   },
-  { name: 'a document that is not a mapping', content: '- apiVersion\n- kind\n', where: { line: 1, column: 1 }, message: /the document is a list/ },
+  {
+    name: 'a document that is not a mapping',
+    content: '- apiVersion\n- kind\n',
+    where: { line: 1, column: 1 },
+    message: /the document is a list/,
+  },
   {
     name: 'missing environment variable',
     content: design,
@@ -184,7 +232,9 @@ describe('handoff validate refuses bad plans', () => {
       expect(result.stdout).toBe('');
       expect(result.code, result.stderr).toBe(2);
       const prefix = `${file}:${bad.where.line}:${bad.where.column}: ${bad.path ? `${bad.path}: ` : ''}`;
-      const line = result.stderr.split('\n').find((text) => text.startsWith(prefix) || text.startsWith(`error: ${prefix}`));
+      const line = result.stderr
+        .split('\n')
+        .find((text) => text.startsWith(prefix) || text.startsWith(`error: ${prefix}`));
       expect(line, result.stderr).toBeDefined();
       expect(line).toMatch(bad.message);
       expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);

@@ -33,10 +33,16 @@ describe('handoff validate (in process)', () => {
     const tmp = makeTempDir();
     cleanup = tmp.cleanup;
     fs.mkdirSync(path.join(tmp.dir, 'plans', 'secrets'), { recursive: true });
-    fs.writeFileSync(path.join(tmp.dir, 'plans', 'secrets', 'source-url'), 'postgresql://app:Fi1e-Secret@127.0.0.1/app\n');
+    fs.writeFileSync(
+      path.join(tmp.dir, 'plans', 'secrets', 'source-url'),
+      'postgresql://app:Fi1e-Secret@127.0.0.1/app\n',
+    );
     const text = minimal
       .replace('{ fromEnv: SOURCE_APP_DB }', '{ fromFile: secrets/source-url }')
-      .replace(/target:\n {4}platform: \{ kind: local \}/, 'target:\n    platform: { kind: kubernetes, context: gke, namespace: shop }')
+      .replace(
+        /target:\n {4}platform: \{ kind: local \}/,
+        'target:\n    platform: { kind: kubernetes, context: gke, namespace: shop }',
+      )
       .replace('{ fromEnv: TARGET_APP_DB }', '{ fromSecret: { name: app-db, key: url } }');
     fs.writeFileSync(path.join(tmp.dir, 'plans', 'plan.yaml'), text);
     const env = { HANDOFF_STATE_DIR: path.join(tmp.dir, 'state') };
@@ -47,24 +53,36 @@ describe('handoff validate (in process)', () => {
     );
     expect(result.stdout + result.stderr).not.toContain('Fi1e-Secret');
     const json = await validate(['-f', 'plans/plan.yaml', '-o', 'json'], tmp.dir, env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, secretsResolved: true, secrets: { references: 2, resolved: 1, kubernetes: 1 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      secretsResolved: true,
+      secrets: { references: 2, resolved: 1, kubernetes: 1 },
+    });
     expect(fs.existsSync(path.join(tmp.dir, 'state'))).toBe(false);
   });
 
   it('refuses fromSecret on a site that is not Kubernetes, at its line and column, exit 2', async () => {
     const tmp = makeTempDir();
     cleanup = tmp.cleanup;
-    fs.writeFileSync(path.join(tmp.dir, 'plan.yaml'), minimal.replace('{ fromEnv: TARGET_APP_DB }', '{ fromSecret: { name: app-db, key: url } }'));
+    fs.writeFileSync(
+      path.join(tmp.dir, 'plan.yaml'),
+      minimal.replace('{ fromEnv: TARGET_APP_DB }', '{ fromSecret: { name: app-db, key: url } }'),
+    );
     const result = await validate(['-f', 'plan.yaml', '-o', 'json'], tmp.dir, { SOURCE_APP_DB: 'postgresql://a@h/db' });
     expect(result.code).toBe(2);
-    const json = JSON.parse(result.stdout) as { valid: boolean; errors: Array<{ line: number; column: number; path: string; message: string }> };
+    const json = JSON.parse(result.stdout) as {
+      valid: boolean;
+      errors: Array<{ line: number; column: number; path: string; message: string }>;
+    };
     expect(json.errors).toEqual([
       {
         file: expect.stringContaining('plan.yaml') as unknown,
         line: 14,
         column: 33,
         path: 'spec.target.databases.app.url.fromSecret',
-        message: expect.stringContaining("the target site's platform is local, which has no Kubernetes Secrets") as unknown,
+        message: expect.stringContaining(
+          "the target site's platform is local, which has no Kubernetes Secrets",
+        ) as unknown,
       },
     ]);
   });
@@ -77,7 +95,10 @@ describe('handoff validate (in process)', () => {
       '  traffic:\n    router: { kind: builtin, listen: "127.0.0.1:0", adminToken: { fromSecret: { name: router, key: token, namespace: shop } } }\n  rollback: { automatic: true }',
     );
     fs.writeFileSync(path.join(tmp.dir, 'plan.yaml'), text);
-    const result = await validate(['-f', 'plan.yaml', '-o', 'json'], tmp.dir, { SOURCE_APP_DB: 'postgresql://a@h/db', TARGET_APP_DB: 'postgresql://b@h/db' });
+    const result = await validate(['-f', 'plan.yaml', '-o', 'json'], tmp.dir, {
+      SOURCE_APP_DB: 'postgresql://a@h/db',
+      TARGET_APP_DB: 'postgresql://b@h/db',
+    });
     expect(result.code, result.stderr).toBe(2);
     const json = JSON.parse(result.stdout) as { errors: Array<{ path: string; message: string }> };
     expect(json.errors).toContainEqual(
@@ -93,15 +114,29 @@ describe('handoff validate (in process)', () => {
     const tmp = makeTempDir();
     cleanup = tmp.cleanup;
     fs.mkdirSync(path.join(tmp.dir, 'plans'));
-    fs.writeFileSync(path.join(tmp.dir, 'plans', 'plan.yaml'), minimal.replace('{ fromEnv: SOURCE_APP_DB }', '{ fromFile: gone }'));
-    const result = await validate(['-f', 'plans/plan.yaml', '-o', 'json'], tmp.dir, { TARGET_APP_DB: 'postgresql://a@h/db' });
+    fs.writeFileSync(
+      path.join(tmp.dir, 'plans', 'plan.yaml'),
+      minimal.replace('{ fromEnv: SOURCE_APP_DB }', '{ fromFile: gone }'),
+    );
+    const result = await validate(['-f', 'plans/plan.yaml', '-o', 'json'], tmp.dir, {
+      TARGET_APP_DB: 'postgresql://a@h/db',
+    });
     expect(result.code).toBe(2);
-    const json = JSON.parse(result.stdout) as { valid: boolean; errors: Array<{ line: number; path: string; message: string }> };
+    const json = JSON.parse(result.stdout) as {
+      valid: boolean;
+      errors: Array<{ line: number; path: string; message: string }>;
+    };
     expect(json.valid).toBe(false);
     expect(json.errors).toEqual([
-      expect.objectContaining({ line: 10, path: 'spec.source.databases.app.url', message: expect.stringContaining('file gone does not exist') }),
+      expect.objectContaining({
+        line: 10,
+        path: 'spec.source.databases.app.url',
+        message: expect.stringContaining('file gone does not exist'),
+      }),
     ]);
     // In process, the cwd given to main() is not the process's: the file is named by its full path.
-    expect(result.stderr).toMatch(/^error: secret references could not be resolved:\n\S*plans\/plan\.yaml:10:19: spec\.source/);
+    expect(result.stderr).toMatch(
+      /^error: secret references could not be resolved:\n\S*plans\/plan\.yaml:10:19: spec\.source/,
+    );
   });
 });

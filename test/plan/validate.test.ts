@@ -36,7 +36,9 @@ const validJson = z.strictObject({
 const invalidJson = z.strictObject({
   valid: z.literal(false),
   errors: z
-    .array(z.strictObject({ file: z.string(), line: z.number(), column: z.number(), path: z.string(), message: z.string() }))
+    .array(
+      z.strictObject({ file: z.string(), line: z.number(), column: z.number(), path: z.string(), message: z.string() }),
+    )
     .min(1),
 });
 
@@ -64,10 +66,13 @@ describe.concurrent('handoff validate', { timeout: TEST_TIMEOUT }, () => {
   });
 
   it('accepts the DESIGN.md example unchanged, with its variables set (-o json)', async () => {
-    const result = await runCli(['validate', '-f', designFile, '-o', 'json', '--state-dir', path.join(dir, 'flag-state')], {
-      env: { ...ENV, ...stateEnv },
-      timeoutMs: CLI_TIMEOUT,
-    });
+    const result = await runCli(
+      ['validate', '-f', designFile, '-o', 'json', '--state-dir', path.join(dir, 'flag-state')],
+      {
+        env: { ...ENV, ...stateEnv },
+        timeoutMs: CLI_TIMEOUT,
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     const json = validJson.parse(JSON.parse(result.stdout));
     expect(json.plan).toBe('orders-to-gke');
@@ -78,10 +83,15 @@ describe.concurrent('handoff validate', { timeout: TEST_TIMEOUT }, () => {
   });
 
   it('prints a one-line summary in text mode', async () => {
-    const result = await runCli(['validate', '-f', designFile], { env: { ...ENV, ...stateEnv }, timeoutMs: CLI_TIMEOUT });
+    const result = await runCli(['validate', '-f', designFile], {
+      env: { ...ENV, ...stateEnv },
+      timeoutMs: CLI_TIMEOUT,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect(result.stdout).toMatch(/valid plan "orders-to-gke" \(sha256 [0-9a-f]{12}\); stages preflight, .*finalize; 2 secret references: 2 resolved from the environment or files\n$/);
+    expect(result.stdout).toMatch(
+      /valid plan "orders-to-gke" \(sha256 [0-9a-f]{12}\); stages preflight, .*finalize; 2 secret references: 2 resolved from the environment or files\n$/,
+    );
     noSecret(result.stdout, result.stderr);
   });
 
@@ -101,7 +111,10 @@ describe.concurrent('handoff validate', { timeout: TEST_TIMEOUT }, () => {
       .replace('bake: 30s', 'bake: 30 secs')
       .replace('minSamples: 200', 'minSampels: 200');
     fs.writeFileSync(file, text);
-    const result = await runCli(['validate', '-f', file, '-o', 'json'], { env: { ...ENV, ...stateEnv }, timeoutMs: CLI_TIMEOUT });
+    const result = await runCli(['validate', '-f', file, '-o', 'json'], {
+      env: { ...ENV, ...stateEnv },
+      timeoutMs: CLI_TIMEOUT,
+    });
     expect(result.code).toBe(2);
     const json = invalidJson.parse(JSON.parse(result.stdout));
     expect(json.errors.map((error) => [error.path, error.line])).toEqual([
@@ -152,6 +165,9 @@ describe('handoff schema', { timeout: TEST_TIMEOUT }, () => {
     expect(result.stderr).toBe('');
     const printed: unknown = JSON.parse(result.stdout);
     expect(printed).toEqual(JSON.parse(JSON.stringify(planJsonSchema())));
-    expect(printed).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', required: ['apiVersion', 'kind', 'metadata', 'spec'] });
+    expect(printed).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    });
   });
 });

@@ -21,7 +21,11 @@ beforeAll(async () => {
     await server.createDatabase('shop');
     await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
   }
-  await source.query(`insert into public.items select g, 1, 'sku-' || g, g % 9 from generate_series(1, ${ROWS}) g; analyze;`, [], 'shop');
+  await source.query(
+    `insert into public.items select g, 1, 'sku-' || g, g % 9 from generate_series(1, ${ROWS}) g; analyze;`,
+    [],
+    'shop',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -50,8 +54,16 @@ describe('initial copy paced by the throttle', () => {
   it('pauses (subscription disabled) on a latency breach and completes after it clears', async () => {
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
     const base = testPlan('shop').spec.data[0]!;
-    const entry = { ...base, throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } } };
-    const { ctx, bus, events } = makeHarness({ runId: 'copythrottle', database: 'shop', sourceUrl: source.url('shop'), targetUrl: target.url('shop') });
+    const entry = {
+      ...base,
+      throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
+    };
+    const { ctx, bus, events } = makeHarness({
+      runId: 'copythrottle',
+      database: 'shop',
+      sourceUrl: source.url('shop'),
+      targetUrl: target.url('shop'),
+    });
     // The baseline sample arrives as the copy starts; the breach a moment later.
     let started = false;
     bus.on((event) => {
@@ -81,8 +93,16 @@ describe('initial copy paced by the throttle', () => {
       const copy = Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1];
       expect(copy).toMatchObject({ throttlePauses: 1 });
       const [a, b] = await Promise.all([
-        source.query<{ n: string; h: string }>(`select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`, [], 'shop'),
-        target.query<{ n: string; h: string }>(`select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`, [], 'shop'),
+        source.query<{ n: string; h: string }>(
+          `select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`,
+          [],
+          'shop',
+        ),
+        target.query<{ n: string; h: string }>(
+          `select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`,
+          [],
+          'shop',
+        ),
       ]);
       expect(b.rows[0]).toEqual(a.rows[0]);
       expect(Number(b.rows[0]?.n)).toBe(ROWS);

@@ -34,22 +34,34 @@ async function main(): Promise<void> {
   const plane = createPostgresDataPlane({ copyTimeoutMs: 60_000, markerTimeoutMs: 20_000 });
   const entry = testPlan(process.env.DB ?? 'shop').spec.data[0]!;
   const replicate = plane.replicationSteps(entry);
-  const work: Array<{ key: string; act: () => Promise<unknown> }> = replicate.map((s) => ({ key: s.name, act: () => s.run(ctx) }));
+  const work: Array<{ key: string; act: () => Promise<unknown> }> = replicate.map((s) => ({
+    key: s.name,
+    act: () => s.run(ctx),
+  }));
   let first = 0; // boundaries are counted from this step
   if (env('MODE') === 'forward') {
-    for (const s of [...cutoverInOrder(plane.cutoverSteps(entry)), ...plane.finalizeSteps(entry)]) work.push({ key: s.name, act: () => s.run(ctx) });
+    for (const s of [...cutoverInOrder(plane.cutoverSteps(entry)), ...plane.finalizeSteps(entry)])
+      work.push({ key: s.name, act: () => s.run(ctx) });
   } else if (env('MODE') === 'failback') {
-    for (const s of cutoverInOrder(plane.cutoverSteps(entry))) work.push({ key: `cutover ${s.name}`, act: () => s.run(ctx) });
+    for (const s of cutoverInOrder(plane.cutoverSteps(entry)))
+      work.push({ key: `cutover ${s.name}`, act: () => s.run(ctx) });
     first = work.length;
-    for (const s of [...plane.failbackSteps(entry), ...plane.finalizeSteps(entry)]) work.push({ key: `late ${s.name}`, act: () => s.run(ctx) });
+    for (const s of [...plane.failbackSteps(entry), ...plane.finalizeSteps(entry)])
+      work.push({ key: `late ${s.name}`, act: () => s.run(ctx) });
   } else {
-    for (const s of [...replicate].reverse().filter((x): x is Step & { undo: NonNullable<Step['undo']> } => x.undo !== undefined)) {
+    for (const s of [...replicate]
+      .reverse()
+      .filter((x): x is Step & { undo: NonNullable<Step['undo']> } => x.undo !== undefined)) {
       work.push({ key: `undo ${s.name}`, act: () => s.undo(ctx) });
     }
   }
   const done = new Set(
     fs.existsSync(journal)
-      ? fs.readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('done ')).map((l) => l.slice(5))
+      ? fs
+          .readFileSync(journal, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('done '))
+          .map((l) => l.slice(5))
       : [],
   );
   const record = (line: string): void => {

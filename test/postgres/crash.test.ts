@@ -10,9 +10,14 @@ import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
 
 const driver = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-driver.ts');
 
-function runDriver(env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runDriver(
+  env: Record<string, string>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', driver], { env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', driver], {
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -67,14 +72,22 @@ describe('SIGKILL at every step boundary', () => {
   it('replicate, cutover and finalize converge after a crash at each boundary and leave nothing behind', async () => {
     const tmp = makeTempDir('handoff-crash-');
     try {
-      const { crashes } = await crashAtEveryBoundary({ SRC: source.url('shop'), TGT: target.url('shop'), DIR: tmp.dir, RUN_ID: 'crash1', MODE: 'forward' });
+      const { crashes } = await crashAtEveryBoundary({
+        SRC: source.url('shop'),
+        TGT: target.url('shop'),
+        DIR: tmp.dir,
+        RUN_ID: 'crash1',
+        MODE: 'forward',
+      });
       const journal = fs.readFileSync(path.join(tmp.dir, 'journal'), 'utf8');
       const steps = journal.split('\n').filter((l) => l.startsWith('done ')).length;
       expect(crashes).toBe(2 * steps);
       for (const table of ['public.orders', 'public.items']) {
         expect(await tableDigest(target, 'shop', table)).toEqual(await tableDigest(source, 'shop', table));
       }
-      expect((await target.query<{ n: number }>(`select count(*)::int as n from public.orders`, [], 'shop')).rows[0]?.n).toBe(5000);
+      expect(
+        (await target.query<{ n: number }>(`select count(*)::int as n from public.orders`, [], 'shop')).rows[0]?.n,
+      ).toBe(5000);
       expect(await leftovers(source, 'shop')).toEqual([]);
       expect(await leftovers(target, 'shop')).toEqual([]);
       // Cutover replayed its sequence sync: the target hands out fresh ids.
@@ -86,7 +99,9 @@ describe('SIGKILL at every step boundary', () => {
       expect(Number(next.rows[0]?.id)).toBeGreaterThan(5000);
       await target.query(`set role app; insert into public.counters values ('app-writes', 1)`, [], 'shop');
       // The source stays fenced after finalize (keepSourceFenced).
-      await expect(source.query(`set role app; insert into public.counters values ('late', 1)`, [], 'shop')).rejects.toThrow(/permission denied/);
+      await expect(
+        source.query(`set role app; insert into public.counters values ('late', 1)`, [], 'shop'),
+      ).rejects.toThrow(/permission denied/);
     } finally {
       tmp.cleanup();
     }
@@ -97,18 +112,37 @@ describe('SIGKILL at every step boundary', () => {
       await server.createDatabase('shop2');
       await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop2');
     }
-    await source.query(`insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 2000) g`, [], 'shop2');
+    await source.query(
+      `insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 2000) g`,
+      [],
+      'shop2',
+    );
     const tmp = makeTempDir('handoff-crash-');
     try {
-      const { crashes } = await crashAtEveryBoundary({ SRC: source.url('shop2'), TGT: target.url('shop2'), DIR: tmp.dir, RUN_ID: 'crash3', DB: 'shop2', MODE: 'failback' });
+      const { crashes } = await crashAtEveryBoundary({
+        SRC: source.url('shop2'),
+        TGT: target.url('shop2'),
+        DIR: tmp.dir,
+        RUN_ID: 'crash3',
+        DB: 'shop2',
+        MODE: 'failback',
+      });
       expect(crashes).toBeGreaterThanOrEqual(20);
       for (const table of ['public.orders', 'public.items']) {
         expect(await tableDigest(target, 'shop2', table)).toEqual(await tableDigest(source, 'shop2', table));
       }
       expect(await leftovers(source, 'shop2')).toEqual([]);
       expect(await leftovers(target, 'shop2')).toEqual([]);
-      await source.query(`set role app; insert into public.orders (token, customer) values (gen_random_uuid(), 'after failback')`, [], 'shop2');
-      await target.query(`set role app; insert into public.counters values ('target open after finalize', 1)`, [], 'shop2');
+      await source.query(
+        `set role app; insert into public.orders (token, customer) values (gen_random_uuid(), 'after failback')`,
+        [],
+        'shop2',
+      );
+      await target.query(
+        `set role app; insert into public.counters values ('target open after finalize', 1)`,
+        [],
+        'shop2',
+      );
     } finally {
       tmp.cleanup();
     }
@@ -120,7 +154,13 @@ describe('SIGKILL at every step boundary', () => {
       await target.query(`truncate public.orders, public.items, public.counters`, [], 'shop');
       await target.query(`grant insert, update, delete on all tables in schema public to app`, [], 'shop');
       const before = await grants(target);
-      const { crashes } = await crashAtEveryBoundary({ SRC: source.url('shop'), TGT: target.url('shop'), DIR: tmp.dir, RUN_ID: 'crash2', MODE: 'undo' });
+      const { crashes } = await crashAtEveryBoundary({
+        SRC: source.url('shop'),
+        TGT: target.url('shop'),
+        DIR: tmp.dir,
+        RUN_ID: 'crash2',
+        MODE: 'undo',
+      });
       expect(crashes).toBeGreaterThan(10);
       expect(await leftovers(source, 'shop')).toEqual([]);
       expect(await leftovers(target, 'shop')).toEqual([]);

@@ -17,7 +17,10 @@ let target: TestPostgres;
 
 beforeAll(async () => {
   // Fast table-sync retries on the target, so a failing copy shows its errors quickly.
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres({ settings: { wal_retrieve_retry_interval: 200 } })]);
+  [source, target] = await Promise.all([
+    startTestPostgres(),
+    startTestPostgres({ settings: { wal_retrieve_retry_interval: 200 } }),
+  ]);
   for (const server of [source, target]) await server.query(`create role app login password '${APP_PASSWORD}'`);
 });
 afterAll(async () => {
@@ -29,7 +32,11 @@ async function freshPair(db: string): Promise<void> {
     await server.createDatabase(db);
     await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], db);
   }
-  await source.query(`insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 100) g`, [], db);
+  await source.query(
+    `insert into public.orders (token, customer) select gen_random_uuid(), 'c' || g from generate_series(1, 100) g`,
+    [],
+    db,
+  );
 }
 
 /** Privileges on the public tables and role settings in the database: what a fence must restore exactly. */
@@ -78,11 +85,20 @@ async function runUntilFailure(ctx: StepContext, steps: Step[]): Promise<{ error
 describe('cutover abort and fences', () => {
   it('stops before the target opens when a dirty row differs, and undo restores the source exactly', async () => {
     await freshPair('abort1');
-    await source.query(`grant insert on public.counters to public; alter role app in database abort1 set work_mem = '8MB'`, [], 'abort1');
+    await source.query(
+      `grant insert on public.counters to public; alter role app in database abort1 set work_mem = '8MB'`,
+      [],
+      'abort1',
+    );
     const before = await accessState(source, 'abort1');
     const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000 });
     const entry = testPlan('abort1').spec.data[0]!;
-    const { ctx } = makeHarness({ runId: 'abort1', database: 'abort1', sourceUrl: source.url('abort1'), targetUrl: target.url('abort1') });
+    const { ctx } = makeHarness({
+      runId: 'abort1',
+      database: 'abort1',
+      sourceUrl: source.url('abort1'),
+      targetUrl: target.url('abort1'),
+    });
     await runSteps(ctx, plane.replicationSteps(entry));
     // Divergence on the target behind replication's back (a superuser, so the fence does not stop it).
     await target.query(`update public.orders set customer = 'tampered' where id = 42`, [], 'abort1');
@@ -99,7 +115,14 @@ describe('cutover abort and fences', () => {
     expect(await appInsert(target, 'abort1')).toBe('42501'); // the target is still fenced
     // Forward replication is back and nothing of the reverse direction is left.
     await source.query(`update public.orders set customer = 'after-abort' where id = 7`, [], 'abort1');
-    await expect.poll(async () => (await target.query<{ c: string }>(`select customer as c from public.orders where id = 7`, [], 'abort1')).rows[0]?.c, { timeout: 20_000 }).toBe('after-abort');
+    await expect
+      .poll(
+        async () =>
+          (await target.query<{ c: string }>(`select customer as c from public.orders where id = 7`, [], 'abort1'))
+            .rows[0]?.c,
+        { timeout: 20_000 },
+      )
+      .toBe('after-abort');
     const objects = [...(await leftovers(source, 'abort1')), ...(await leftovers(target, 'abort1'))];
     expect(objects.filter((o) => o.includes('_rev'))).toEqual([]);
     expect(objects).toContain('subscription handoff_abort1_abort1');
@@ -107,10 +130,19 @@ describe('cutover abort and fences', () => {
 
   it('fails the initial copy early when it keeps failing (a conflicting row on the target), and undo cleans up', async () => {
     await freshPair('dup1');
-    await target.query(`insert into public.orders (id, token, customer) overriding system value values (5, gen_random_uuid(), 'in the way')`, [], 'dup1');
+    await target.query(
+      `insert into public.orders (id, token, customer) overriding system value values (5, gen_random_uuid(), 'in the way')`,
+      [],
+      'dup1',
+    );
     const plane = createPostgresDataPlane({ copyTimeoutMs: 300_000 });
     const entry = testPlan('dup1').spec.data[0]!;
-    const { ctx } = makeHarness({ runId: 'dup1', database: 'dup1', sourceUrl: source.url('dup1'), targetUrl: target.url('dup1') });
+    const { ctx } = makeHarness({
+      runId: 'dup1',
+      database: 'dup1',
+      sourceUrl: source.url('dup1'),
+      targetUrl: target.url('dup1'),
+    });
     const { error, acted } = await runUntilFailure(ctx, plane.replicationSteps(entry));
     expect(error).toBeInstanceOf(AdapterError);
     expect((error as AdapterError).message).toMatch(/initial copy keeps failing/);
@@ -125,7 +157,12 @@ describe('cutover abort and fences', () => {
     const before = await accessState(source, 'lag1');
     const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000, maxLagToStartMs: 500 });
     const entry = testPlan('lag1').spec.data[0]!;
-    const { ctx } = makeHarness({ runId: 'lag1', database: 'lag1', sourceUrl: source.url('lag1'), targetUrl: target.url('lag1') });
+    const { ctx } = makeHarness({
+      runId: 'lag1',
+      database: 'lag1',
+      sourceUrl: source.url('lag1'),
+      targetUrl: target.url('lag1'),
+    });
     await runSteps(ctx, plane.replicationSteps(entry));
     await target.query(`alter subscription handoff_lag1_lag1 disable`, [], 'lag1');
     const { error, acted } = await runUntilFailure(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
@@ -146,12 +183,22 @@ describe('cutover abort and fences', () => {
       const before = await accessState(source, 'ro1');
       await createScaffold(client, names);
       const tables = [{ schema: 'public', name: 'counters' }];
-      const fence = await fenceSite(client, names, 'source', tables, { method: 'read-only', roles: ['app'], drainMs: 2000, marker: 'forward' });
+      const fence = await fenceSite(client, names, 'source', tables, {
+        method: 'read-only',
+        roles: ['app'],
+        drainMs: 2000,
+        marker: 'forward',
+      });
       expect(fence.terminated).toBe(1);
       expect(fence.record.roleSettings).toEqual([{ role: 'app', previous: null }]);
       await expect(idle.query('select 1')).rejects.toThrow();
       expect(await appInsert(source, 'ro1')).toBe('25006');
-      await fenceSite(client, names, 'source', tables, { method: 'read-only', roles: ['app'], drainMs: 2000, marker: 'forward' }); // replay
+      await fenceSite(client, names, 'source', tables, {
+        method: 'read-only',
+        roles: ['app'],
+        drainMs: 2000,
+        marker: 'forward',
+      }); // replay
       await expect(dropScaffold(client, names)).rejects.toThrow(/still records a fence/);
       expect((await unfenceSite(client, names, 'source'))?.record.method).toBe('read-only');
       expect(await unfenceSite(client, names, 'source')).toBeNull(); // replay
@@ -161,7 +208,14 @@ describe('cutover abort and fences', () => {
       await client.query(`create table public.admin_only (id int primary key)`);
       await createScaffold(client, names);
       const adminOnly = [{ schema: 'public', name: 'admin_only' }];
-      await expect(fenceSite(client, names, 'source', adminOnly, { method: 'revoke', drainMs: 2000, requireEffect: true, marker: null })).rejects.toThrow(/would refuse nothing/);
+      await expect(
+        fenceSite(client, names, 'source', adminOnly, {
+          method: 'revoke',
+          drainMs: 2000,
+          requireEffect: true,
+          marker: null,
+        }),
+      ).rejects.toThrow(/would refuse nothing/);
       expect(await unfenceSite(client, names, 'source')).toBeNull();
       await dropScaffold(client, names);
       expect(await appInsert(source, 'ro1')).toBeNull();

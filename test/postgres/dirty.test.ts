@@ -20,7 +20,10 @@ const schema = `
 `;
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startTestPostgres(), startTestPostgres({ settings: { TimeZone: 'America/New_York', DateStyle: 'SQL, DMY' } })]);
+  [a, b] = await Promise.all([
+    startTestPostgres(),
+    startTestPostgres({ settings: { TimeZone: 'America/New_York', DateStyle: 'SQL, DMY' } }),
+  ]);
   for (const s of [a, b]) {
     await s.createDatabase('app');
     await s.query(schema, [], 'app');
@@ -60,10 +63,18 @@ describe('dirty tracking', () => {
       await b.query(`truncate public.events`, [], 'app');
       expect((await dirtyKeys(client, names)).tables.get('public.events')).toBe('all');
       // Fires for the apply worker too: enabled ALWAYS.
-      const modes = await b.query<{ tgenabled: string }>(`select tgenabled::text from pg_trigger where tgname like 'handoff_dirty1%'`, [], 'app');
+      const modes = await b.query<{ tgenabled: string }>(
+        `select tgenabled::text from pg_trigger where tgname like 'handoff_dirty1%'`,
+        [],
+        'app',
+      );
       expect(modes.rows.map((r) => r.tgenabled)).toEqual(['A', 'A', 'A', 'A', 'A', 'A']);
       await removeDirtyTracking(client, names);
-      const left = await b.query(`select 1 from pg_trigger where tgname like 'handoff%' union all select 1 from pg_namespace where nspname = 'handoff'`, [], 'app');
+      const left = await b.query(
+        `select 1 from pg_trigger where tgname like 'handoff%' union all select 1 from pg_namespace where nspname = 'handoff'`,
+        [],
+        'app',
+      );
       expect(left.rowCount).toBe(0);
     } finally {
       await client.end();
@@ -71,7 +82,12 @@ describe('dirty tracking', () => {
   });
 
   it('re-checks dirty keys and reports missing, extra and changed rows exactly', async () => {
-    for (const s of [a, b]) await s.query(`truncate public.lines; insert into public.lines select g, 'eu', '2026-01-01 00:00:00+00', g from generate_series(1, 50) g;`, [], 'app');
+    for (const s of [a, b])
+      await s.query(
+        `truncate public.lines; insert into public.lines select g, 'eu', '2026-01-01 00:00:00+00', g from generate_series(1, 50) g;`,
+        [],
+        'app',
+      );
     await b.query(
       `delete from public.lines where order_id = 7;
        update public.lines set at = at + interval '1 second' where order_id = 8;
@@ -79,14 +95,33 @@ describe('dirty tracking', () => {
       [],
       'app',
     );
-    const [source, target] = await Promise.all([connect(a.url('app'), { name: 'source' }), connect(b.url('app'), { name: 'target' })]);
+    const [source, target] = await Promise.all([
+      connect(a.url('app'), { name: 'source' }),
+      connect(b.url('app'), { name: 'target' }),
+    ]);
     try {
-      const keys = [['7', 'eu'], ['8', 'eu'], ['9', 'eu'], ['99', 'eu']];
+      const keys = [
+        ['7', 'eu'],
+        ['8', 'eu'],
+        ['9', 'eu'],
+        ['99', 'eu'],
+      ];
       const diff = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys });
-      expect(diff).toEqual({ table: 'public.lines', missing: [['7', 'eu']], extra: [['99', 'eu']], changed: [['8', 'eu']], wholeTable: false });
+      expect(diff).toEqual({
+        table: 'public.lines',
+        missing: [['7', 'eu']],
+        extra: [['99', 'eu']],
+        changed: [['8', 'eu']],
+        wholeTable: false,
+      });
       const whole = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys: 'all' });
       expect(whole.changed).toHaveLength(1);
-      const clean = await recheckDirtyKeys({ source, target, table: { schema: 'public', name: 'lines' }, keys: [['9', 'eu']] });
+      const clean = await recheckDirtyKeys({
+        source,
+        target,
+        table: { schema: 'public', name: 'lines' },
+        keys: [['9', 'eu']],
+      });
       expect(clean.missing.length + clean.extra.length + clean.changed.length).toBe(0);
     } finally {
       await Promise.all([source.end(), target.end()]);

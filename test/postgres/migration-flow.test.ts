@@ -12,7 +12,10 @@ for (const sourceVersion of [18, 15] as const) {
     let target: TestPostgres;
 
     beforeAll(async () => {
-      [source, target] = await Promise.all([startTestPostgres({ version: sourceVersion }), startTestPostgres({ version: 18 })]);
+      [source, target] = await Promise.all([
+        startTestPostgres({ version: sourceVersion }),
+        startTestPostgres({ version: 18 }),
+      ]);
       for (const server of [source, target]) {
         await server.query(`create role app login password '${APP_PASSWORD}'`);
         await server.createDatabase('shop');
@@ -32,7 +35,9 @@ for (const sourceVersion of [18, 15] as const) {
 
     it(`runs on a PostgreSQL ${sourceVersion} source and an 18 target`, async () => {
       const version = async (server: TestPostgres): Promise<string> =>
-        String((await server.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num);
+        String(
+          (await server.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num,
+        );
       expect((await version(source)).slice(0, 2)).toBe(String(sourceVersion));
       expect((await version(target)).slice(0, 2)).toBe('18');
     });
@@ -40,13 +45,23 @@ for (const sourceVersion of [18, 15] as const) {
     it('replicates, cuts over, replicates back, fails back and finalizes without losing an acknowledged write', async () => {
       const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
       const entry = testPlan('shop').spec.data[0]!;
-      const { ctx } = makeHarness({ runId: `flow${sourceVersion}`, database: 'shop', sourceUrl: source.url('shop'), targetUrl: target.url('shop') });
-      const work = startWorkload({ source: appUrl(source, 'shop'), target: appUrl(target, 'shop') }, { maxOps: 50_000, maxMs: 240_000 });
+      const { ctx } = makeHarness({
+        runId: `flow${sourceVersion}`,
+        database: 'shop',
+        sourceUrl: source.url('shop'),
+        targetUrl: target.url('shop'),
+      });
+      const work = startWorkload(
+        { source: appUrl(source, 'shop'), target: appUrl(target, 'shop') },
+        { maxOps: 50_000, maxMs: 240_000 },
+      );
       try {
         await work.waitForAcks(50);
         await runSteps(ctx, plane.replicationSteps(entry));
         // The target is fenced against the application from the start of replication.
-        await expect(target.query(`set role app; insert into public.counters values ('x', 1)`, [], 'shop')).rejects.toThrow(/permission denied/);
+        await expect(
+          target.query(`set role app; insert into public.counters values ('x', 1)`, [], 'shop'),
+        ).rejects.toThrow(/permission denied/);
         await work.waitForAcks(200);
 
         const cut = await runSteps(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
@@ -57,7 +72,19 @@ for (const sourceVersion of [18, 15] as const) {
         await work.waitForAcks(200);
         // Writes on the target arrive at the source through reverse replication.
         const onTarget = work.acks.filter((a) => a.site === 'target').map((a) => a.token);
-        await expect.poll(async () => (await source.query(`select count(*)::int as n from public.orders where token = any($1::uuid[])`, [onTarget], 'shop')).rows[0]?.n, { timeout: 30_000 }).toBe(onTarget.length);
+        await expect
+          .poll(
+            async () =>
+              (
+                await source.query(
+                  `select count(*)::int as n from public.orders where token = any($1::uuid[])`,
+                  [onTarget],
+                  'shop',
+                )
+              ).rows[0]?.n,
+            { timeout: 30_000 },
+          )
+          .toBe(onTarget.length);
 
         await runSteps(ctx, plane.failbackSteps(entry));
         work.writer = 'source';
@@ -67,7 +94,10 @@ for (const sourceVersion of [18, 15] as const) {
       }
       expect(work.unexpected).toEqual([]);
       // Forward replication runs again after failback: drain it and compare both sides.
-      await runSteps(ctx, plane.replicationSteps(entry).filter((s) => s.name.endsWith('-catch-up')));
+      await runSteps(
+        ctx,
+        plane.replicationSteps(entry).filter((s) => s.name.endsWith('-catch-up')),
+      );
       for (const table of ['public.orders', 'public.items', 'public.counters']) {
         expect(await tableDigest(target, 'shop', table)).toEqual(await tableDigest(source, 'shop', table));
       }

@@ -41,7 +41,11 @@ describe('handoff preflight (CLI)', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { ok: boolean; findings: Array<{ id: string }>; estimate: { totalRows: number } };
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      findings: Array<{ id: string }>;
+      estimate: { totalRows: number };
+    };
     expect(doc.ok).toBe(true);
     expect(doc.findings.some((f) => f.id === 'pg.version')).toBe(true);
     expect(doc.estimate.totalRows).toBe(0);
@@ -64,13 +68,60 @@ describe('handoff preflight (CLI)', () => {
   });
 
   const badInput: Array<[string, () => string[], RegExp]> = [
-    ['a URL that is not a URL', () => ['--source', 'not a url', '--target', target.url('app')], /--source|source: not a URL/],
-    ['a URL with another scheme', () => ['--source', 'mysql://u:p@127.0.0.1/app', '--target', target.url('app')], /not postgresql/],
-    ['a wrong password', () => ['--source', source.url('app').replace(encodeURIComponent(source.password), 'WrongPassw0rd'), '--target', target.url('app')], /authentication failed/],
-    ['a database that does not exist', () => ['--source', source.url('nope'), '--target', target.url('app')], /database "nope" does not exist/],
-    ['a table that does not exist', () => ['--source', source.url('app'), '--target', target.url('app'), '--table', 'public.missing'], /public\.missing does not exist on the source/],
-    ['a table name that tries SQL injection', () => ['--source', source.url('app'), '--target', target.url('app'), '--table', `public.orders; drop table public.orders; --`], /is not a table name/],
-    ['a quoted injection attempt', () => ['--source', source.url('app'), '--target', target.url('app'), '--table', `"public"."orders"" ; drop table x; --"`], /does not exist on the source/],
+    [
+      'a URL that is not a URL',
+      () => ['--source', 'not a url', '--target', target.url('app')],
+      /--source|source: not a URL/,
+    ],
+    [
+      'a URL with another scheme',
+      () => ['--source', 'mysql://u:p@127.0.0.1/app', '--target', target.url('app')],
+      /not postgresql/,
+    ],
+    [
+      'a wrong password',
+      () => [
+        '--source',
+        source.url('app').replace(encodeURIComponent(source.password), 'WrongPassw0rd'),
+        '--target',
+        target.url('app'),
+      ],
+      /authentication failed/,
+    ],
+    [
+      'a database that does not exist',
+      () => ['--source', source.url('nope'), '--target', target.url('app')],
+      /database "nope" does not exist/,
+    ],
+    [
+      'a table that does not exist',
+      () => ['--source', source.url('app'), '--target', target.url('app'), '--table', 'public.missing'],
+      /public\.missing does not exist on the source/,
+    ],
+    [
+      'a table name that tries SQL injection',
+      () => [
+        '--source',
+        source.url('app'),
+        '--target',
+        target.url('app'),
+        '--table',
+        `public.orders; drop table public.orders; --`,
+      ],
+      /is not a table name/,
+    ],
+    [
+      'a quoted injection attempt',
+      () => [
+        '--source',
+        source.url('app'),
+        '--target',
+        target.url('app'),
+        '--table',
+        `"public"."orders"" ; drop table x; --"`,
+      ],
+      /does not exist on the source/,
+    ],
   ];
   for (const [what, args, message] of badInput) {
     it(`exits 2 for ${what}, without the password and without changing anything`, async () => {
@@ -106,7 +157,11 @@ describe('handoff preflight (CLI)', () => {
       const ok = await runCli(['preflight', '-f', file, '-o', 'json'], { env });
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
-      const doc = JSON.parse(ok.stdout) as { ok: boolean; findings: Array<{ id: string; subject: string }>; estimate: { tables: Array<{ table: string }> } };
+      const doc = JSON.parse(ok.stdout) as {
+        ok: boolean;
+        findings: Array<{ id: string; subject: string }>;
+        estimate: { tables: Array<{ table: string }> };
+      };
       expect(doc.ok).toBe(true);
       expect(doc.findings.find((f) => f.id === 'pg.sequence')?.subject).toBe('app: public.orders_id_seq');
       expect(doc.estimate.tables.map((t) => t.table)).toEqual(['app: public.orders']);

@@ -31,8 +31,16 @@ function find(findings: Finding[], id: string, subject?: string): Finding[] {
 
 describe('preflight', () => {
   it('finds no blocker on a clean pair, and reports versions, sequences and a size estimate', async () => {
-    await pair('clean', `${schema} insert into public.orders (customer, amount) select 'c' || g, g from generate_series(1, 500) g; analyze;`, schema);
-    const report = await runPreflight({ sourceUrl: source.url('clean'), targetUrl: target.url('clean'), tables: [parseTablePattern('public.*')] });
+    await pair(
+      'clean',
+      `${schema} insert into public.orders (customer, amount) select 'c' || g, g from generate_series(1, 500) g; analyze;`,
+      schema,
+    );
+    const report = await runPreflight({
+      sourceUrl: source.url('clean'),
+      targetUrl: target.url('clean'),
+      tables: [parseTablePattern('public.*')],
+    });
     expect(report.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
     expect(report.ok).toBe(true);
     expect(find(report.findings, 'pg.version')[0]?.severity).toBe('info');
@@ -66,7 +74,11 @@ describe('preflight', () => {
        create table public.typed (id int primary key, qty bigint);
        insert into public.names values (1, 'already here');`,
     );
-    const report = await runPreflight({ sourceUrl: source.url('problems'), targetUrl: target.url('problems'), tables: [parseTablePattern('public.*')] });
+    const report = await runPreflight({
+      sourceUrl: source.url('problems'),
+      targetUrl: target.url('problems'),
+      tables: [parseTablePattern('public.*')],
+    });
     const f = report.findings;
     expect(report.ok).toBe(false);
     expect(find(f, 'pg.no-replica-identity', 'public.nokey')[0]?.severity).toBe('blocker');
@@ -77,31 +89,48 @@ describe('preflight', () => {
     expect(find(f, 'pg.large-objects')[0]?.subject).toContain('public.docs.body');
     expect(find(f, 'pg.table-missing', 'public.only_on_source')[0]?.severity).toBe('blocker');
     expect(find(f, 'pg.column-mismatch', 'public.typed.qty')[0]).toMatchObject({ severity: 'blocker' });
-    expect(find(f, 'pg.column-mismatch', 'public.typed.qty')[0]?.message).toMatch(/integer on the source but bigint on the target/);
+    expect(find(f, 'pg.column-mismatch', 'public.typed.qty')[0]?.message).toMatch(
+      /integer on the source but bigint on the target/,
+    );
     expect(find(f, 'pg.column-mismatch', 'public.typed.note')[0]?.message).toMatch(/missing on the target/);
     expect(find(f, 'pg.generated-column', 'public.gen.twice')[0]?.severity).toBe('blocker');
     expect(find(f, 'pg.extension-missing', 'citext')[0]?.severity).toBe('blocker');
     expect(find(f, 'pg.unreplicated-relation', 'public.order_totals')[0]?.severity).toBe('warning');
     expect(find(f, 'pg.target-not-empty', 'public.names')[0]?.severity).toBe('blocker');
     // Each finding carries a subject, a message and (for blockers) a remediation.
-    for (const finding of f.filter((x) => x.severity === 'blocker')) expect(finding.remediation.length).toBeGreaterThan(10);
+    for (const finding of f.filter((x) => x.severity === 'blocker'))
+      expect(finding.remediation.length).toBeGreaterThan(10);
   });
 
   it('warns about foreign keys crossing the plan boundary and about a source no fence can act on', async () => {
     const fk = `create table public.customers (id int primary key); create table public.invoices (id int primary key, customer_id int references public.customers);`;
     await pair('fk', fk, fk);
-    const report = await runPreflight({ sourceUrl: source.url('fk'), targetUrl: target.url('fk'), tables: [parseTablePattern('public.invoices')] });
-    expect(find(report.findings, 'pg.foreign-key-outside').map((f) => f.subject)).toEqual(['public.invoices → public.customers']);
+    const report = await runPreflight({
+      sourceUrl: source.url('fk'),
+      targetUrl: target.url('fk'),
+      tables: [parseTablePattern('public.invoices')],
+    });
+    expect(find(report.findings, 'pg.foreign-key-outside').map((f) => f.subject)).toEqual([
+      'public.invoices → public.customers',
+    ]);
     expect(find(report.findings, 'pg.foreign-key-outside')[0]?.severity).toBe('warning');
     expect(find(report.findings, 'pg.fence')[0]?.severity).toBe('warning'); // only the superuser can write
     await source.query(`create role fk_app login; grant insert on public.invoices to fk_app;`, [], 'fk');
-    const granted = await runPreflight({ sourceUrl: source.url('fk'), targetUrl: target.url('fk'), tables: [parseTablePattern('public.invoices')] });
+    const granted = await runPreflight({
+      sourceUrl: source.url('fk'),
+      targetUrl: target.url('fk'),
+      tables: [parseTablePattern('public.invoices')],
+    });
     expect(find(granted.findings, 'pg.fence')).toEqual([]);
     expect(granted.ok).toBe(true);
   });
 
   it('makes a non-empty target a warning when the plan says it was pre-seeded', async () => {
-    await pair('seeded', `${schema} insert into public.orders (customer) values ('a');`, `${schema} insert into public.orders (customer) values ('a');`);
+    await pair(
+      'seeded',
+      `${schema} insert into public.orders (customer) values ('a');`,
+      `${schema} insert into public.orders (customer) values ('a');`,
+    );
     const report = await runPreflight({
       sourceUrl: source.url('seeded'),
       targetUrl: target.url('seeded'),
@@ -121,7 +150,11 @@ describe('preflight', () => {
        create trigger audit_orders before insert on public.orders for each row execute function public.touch();
        alter table public.orders enable always trigger audit_orders;`,
     );
-    const report = await runPreflight({ sourceUrl: source.url('trig'), targetUrl: target.url('trig'), tables: [parseTablePattern('public.*')] });
+    const report = await runPreflight({
+      sourceUrl: source.url('trig'),
+      targetUrl: target.url('trig'),
+      tables: [parseTablePattern('public.*')],
+    });
     expect(find(report.findings, 'pg.replica-trigger', 'audit_orders')[0]?.severity).toBe('warning');
   });
 
@@ -132,7 +165,11 @@ describe('preflight', () => {
       await replicaOnly.query(schema, [], 'app');
       await target.createDatabase('walcheck');
       await target.query(schema, [], 'walcheck');
-      const report = await runPreflight({ sourceUrl: replicaOnly.url('app'), targetUrl: target.url('walcheck'), tables: [parseTablePattern('public.*')] });
+      const report = await runPreflight({
+        sourceUrl: replicaOnly.url('app'),
+        targetUrl: target.url('walcheck'),
+        tables: [parseTablePattern('public.*')],
+      });
       const wal = find(report.findings, 'pg.wal-level');
       expect(wal).toHaveLength(1);
       expect(wal[0]).toMatchObject({ severity: 'blocker', subject: 'source: wal_level' });
@@ -144,7 +181,11 @@ describe('preflight', () => {
 
   it('reports an unreachable server as pg.connect without the password', async () => {
     const url = source.url('clean').replace(`:${source.port}/`, ':1/');
-    const report = await runPreflight({ sourceUrl: url, targetUrl: target.url('clean'), tables: [parseTablePattern('public.*')] });
+    const report = await runPreflight({
+      sourceUrl: url,
+      targetUrl: target.url('clean'),
+      tables: [parseTablePattern('public.*')],
+    });
     expect(report.ok).toBe(false);
     expect(find(report.findings, 'pg.connect', 'source')[0]?.severity).toBe('blocker');
     expect(JSON.stringify(report)).not.toContain(source.password);
@@ -152,7 +193,11 @@ describe('preflight', () => {
 
   it('reports a wrong password as pg.connect and as bad input', async () => {
     const url = source.url('clean').replace(encodeURIComponent(source.password), 'not-the-password');
-    const report = await runPreflight({ sourceUrl: url, targetUrl: target.url('clean'), tables: [parseTablePattern('public.*')] });
+    const report = await runPreflight({
+      sourceUrl: url,
+      targetUrl: target.url('clean'),
+      tables: [parseTablePattern('public.*')],
+    });
     expect(report.inputError?.message).toMatch(/authentication failed/);
     expect(find(report.findings, 'pg.connect', 'source')[0]?.severity).toBe('blocker');
     expect(JSON.stringify(report.findings)).not.toContain('not-the-password');

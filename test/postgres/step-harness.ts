@@ -45,7 +45,9 @@ export function makeHarness(options: HarnessOptions): Harness {
   const events: HandoffEvent[] = [];
   bus.on((event) => events.push(event));
   const read = (): Record<string, unknown> =>
-    options.stateFile && fs.existsSync(options.stateFile) ? (JSON.parse(fs.readFileSync(options.stateFile, 'utf8')) as Record<string, unknown>) : {};
+    options.stateFile && fs.existsSync(options.stateFile)
+      ? (JSON.parse(fs.readFileSync(options.stateFile, 'utf8')) as Record<string, unknown>)
+      : {};
   let memory: Record<string, unknown> = read();
   const ctx: StepContext = {
     runId: options.runId,
@@ -82,7 +84,10 @@ export async function runSteps(ctx: StepContext, steps: Step[]): Promise<Record<
   for (const step of steps) {
     const started = Date.now();
     results[step.name] = await step.run(ctx);
-    if (process.env.HANDOFF_TEST_DEBUG) process.stderr.write(`step ${step.name} ${Date.now() - started} ms ${JSON.stringify(results[step.name]).slice(0, 200)}\n`);
+    if (process.env.HANDOFF_TEST_DEBUG)
+      process.stderr.write(
+        `step ${step.name} ${Date.now() - started} ms ${JSON.stringify(results[step.name]).slice(0, 200)}\n`,
+      );
   }
   return results;
 }

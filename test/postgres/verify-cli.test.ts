@@ -54,7 +54,18 @@ describe('handoff verify: usage and bad input', () => {
     expect(output).toMatchObject({
       identical: true,
       rowsCompared: 300,
-      tables: [{ table: 'public.items', sourceRows: 300, targetRows: 300, chunks: 1, mismatchedChunks: 0, missing: [], extra: [], changed: [] }],
+      tables: [
+        {
+          table: 'public.items',
+          sourceRows: 300,
+          targetRows: 300,
+          chunks: 1,
+          mismatchedChunks: 0,
+          missing: [],
+          extra: [],
+          changed: [],
+        },
+      ],
     });
     expect(typeof output.elapsedMs).toBe('number');
   });
@@ -62,10 +73,23 @@ describe('handoff verify: usage and bad input', () => {
   it('prints a human summary by default and exits 1 when the data differs; a table named twice is compared once', async () => {
     await server.query(`update items set name = 'changed' where id = 7`, [], 'dst');
     try {
-      const result = await cli(['--source', server.url('src'), '--target', server.url('dst'), '--table', 'items', '--table', 'public.items', '--chunk-rows', '50']);
+      const result = await cli([
+        '--source',
+        server.url('src'),
+        '--target',
+        server.url('dst'),
+        '--table',
+        'items',
+        '--table',
+        'public.items',
+        '--chunk-rows',
+        '50',
+      ]);
       expect(result.code).toBe(1);
       expect(result.stdout.match(/^public\.items:/gm)).toHaveLength(1); // the same table named twice is compared once
-      expect(result.stdout).toContain('public.items: 300 / 300 rows, 6 chunk(s): DIFFERENT (0 missing, 0 extra, 1 changed)');
+      expect(result.stdout).toContain(
+        'public.items: 300 / 300 rows, 6 chunk(s): DIFFERENT (0 missing, 0 extra, 1 changed)',
+      );
       expect(result.stdout).toContain('changed: (7) [name]');
       expect(`${result.stdout}${result.stderr}`).not.toContain(server.password);
     } finally {
@@ -74,27 +98,72 @@ describe('handoff verify: usage and bad input', () => {
   });
 
   const bad: Array<[string, () => string[], RegExp]> = [
-    ['a source that is not a URL', () => ['--source', 'not-a-url', '--target', server.url('dst')], /--source: not a URL/],
-    ['a URL of another scheme', () => ['--source', server.url('src'), '--target', server.url('dst').replace('postgresql:', 'mysql:')], /--target: scheme "mysql" is not postgresql/],
+    [
+      'a source that is not a URL',
+      () => ['--source', 'not-a-url', '--target', server.url('dst')],
+      /--source: not a URL/,
+    ],
+    [
+      'a URL of another scheme',
+      () => ['--source', server.url('src'), '--target', server.url('dst').replace('postgresql:', 'mysql:')],
+      /--target: scheme "mysql" is not postgresql/,
+    ],
     [
       'a wrong password',
-      () => ['--source', server.url('src').replace(encodeURIComponent(server.password), 'Wr0ng-Pa55word-xyz'), '--target', server.url('dst')],
+      () => [
+        '--source',
+        server.url('src').replace(encodeURIComponent(server.password), 'Wr0ng-Pa55word-xyz'),
+        '--target',
+        server.url('dst'),
+      ],
       /source \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/src\): authentication failed for user "postgres"/,
     ],
-    ['a database that does not exist', () => ['--source', server.url('src'), '--target', server.url('nodb')], /target .*database "nodb" does not exist/],
-    ['a table that does not exist', () => ['--source', server.url('src'), '--target', server.url('dst'), '--table', 'public.nope'], /table public\.nope does not exist on the source/],
+    [
+      'a database that does not exist',
+      () => ['--source', server.url('src'), '--target', server.url('nodb')],
+      /target .*database "nodb" does not exist/,
+    ],
+    [
+      'a table that does not exist',
+      () => ['--source', server.url('src'), '--target', server.url('dst'), '--table', 'public.nope'],
+      /table public\.nope does not exist on the source/,
+    ],
     [
       'a table name that tries SQL injection',
       () => ['--source', server.url('src'), '--target', server.url('dst'), '--table', 'items; drop table items'],
       /--table: "items; drop table items" is not a table name/,
     ],
-    ['--chunk-rows 0', () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', '0'], /--chunk-rows: "0" is not a whole number from 1/],
-    ['--chunk-rows abc', () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', 'abc'], /--chunk-rows: "abc" is not a whole number/],
-    ['--chunk-rows 1.5', () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', '1.5'], /--chunk-rows: "1.5" is not a whole number/],
-    ['--concurrency 0', () => ['--source', server.url('src'), '--target', server.url('dst'), '--concurrency', '0'], /--concurrency: "0" is not a whole number/],
+    [
+      '--chunk-rows 0',
+      () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', '0'],
+      /--chunk-rows: "0" is not a whole number from 1/,
+    ],
+    [
+      '--chunk-rows abc',
+      () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', 'abc'],
+      /--chunk-rows: "abc" is not a whole number/,
+    ],
+    [
+      '--chunk-rows 1.5',
+      () => ['--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', '1.5'],
+      /--chunk-rows: "1.5" is not a whole number/,
+    ],
+    [
+      '--concurrency 0',
+      () => ['--source', server.url('src'), '--target', server.url('dst'), '--concurrency', '0'],
+      /--concurrency: "0" is not a whole number/,
+    ],
     ['no target at all', () => ['--source', server.url('src')], /--target: required \(or --target-env NAME\)/],
-    ['an unset --source-env variable', () => ['--source-env', 'HANDOFF_TEST_UNSET_VAR', '--target', server.url('dst')], /--source-env: the environment variable HANDOFF_TEST_UNSET_VAR is not set/],
-    ['both --source and --source-env', () => ['--source', server.url('src'), '--source-env', 'X', '--target', server.url('dst')], /--source and --source-env: give one, not both/],
+    [
+      'an unset --source-env variable',
+      () => ['--source-env', 'HANDOFF_TEST_UNSET_VAR', '--target', server.url('dst')],
+      /--source-env: the environment variable HANDOFF_TEST_UNSET_VAR is not set/,
+    ],
+    [
+      'both --source and --source-env',
+      () => ['--source', server.url('src'), '--source-env', 'X', '--target', server.url('dst')],
+      /--source and --source-env: give one, not both/,
+    ],
   ];
 
   for (const [name, args, message] of bad) {
@@ -110,9 +179,16 @@ describe('handoff verify: usage and bad input', () => {
 
   it('exits 2 when nothing listens at the URL', async () => {
     const port = await freePort();
-    const result = await cli(['--source', `postgresql://postgres:Secret-Pass-1@127.0.0.1:${port}/src`, '--target', server.url('dst')]);
+    const result = await cli([
+      '--source',
+      `postgresql://postgres:Secret-Pass-1@127.0.0.1:${port}/src`,
+      '--target',
+      server.url('dst'),
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/source \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/src\): connection refused/);
+    expect(result.stderr).toMatch(
+      /source \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/src\): connection refused/,
+    );
     expect(result.stderr).not.toContain('Secret-Pass-1');
   });
 
@@ -122,7 +198,9 @@ describe('handoff verify: usage and bad input', () => {
     const deadline = Date.now() + 10_000;
     let open = -1;
     while (Date.now() < deadline) {
-      const rows = await server.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where application_name = 'handoff-verify'`);
+      const rows = await server.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where application_name = 'handoff-verify'`,
+      );
       open = rows.rows[0]?.n ?? -1;
       if (open === 0) break;
       await sleep(100);

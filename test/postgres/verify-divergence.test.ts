@@ -95,7 +95,21 @@ describe('handoff verify finds and repairs divergent rows', () => {
   });
 
   const verify = (...extra: string[]) =>
-    runCli(['verify', '--source', server.url('src'), '--target', server.url('dst'), '--chunk-rows', '100', '-o', 'json', ...extra], { timeoutMs: 90_000 });
+    runCli(
+      [
+        'verify',
+        '--source',
+        server.url('src'),
+        '--target',
+        server.url('dst'),
+        '--chunk-rows',
+        '100',
+        '-o',
+        'json',
+        ...extra,
+      ],
+      { timeoutMs: 90_000 },
+    );
 
   it('reports each deleted, changed and added row with its exact key, single and composite', async () => {
     const result = await verify();
@@ -146,30 +160,54 @@ describe('handoff verify finds and repairs divergent rows', () => {
       triggersSuppressed: true,
       keys: { deleted: [['5001'], ['5002']], upserted: [['17'], ['42'], ['43'], ['1000'], ['1999']] },
     });
-    expect(byName.get('public.order_items')).toMatchObject({ deleted: 1, inserted: 1, updated: 1, triggersSuppressed: true });
+    expect(byName.get('public.order_items')).toMatchObject({
+      deleted: 1,
+      inserted: 1,
+      updated: 1,
+      triggersSuppressed: true,
+    });
 
     const again = await verify();
     expect(again.code).toBe(0);
     const second = outputSchema.parse(JSON.parse(again.stdout));
     expect(second.identical).toBe(true);
-    expect(second.tables.every((table) => table.missing.length + table.extra.length + table.changed.length === 0)).toBe(true);
-    const row = await server.query(`select closed_at::text as closed_at, meta->'prefs'->>'theme' as theme from accounts where id = 43`, [], 'dst');
+    expect(second.tables.every((table) => table.missing.length + table.extra.length + table.changed.length === 0)).toBe(
+      true,
+    );
+    const row = await server.query(
+      `select closed_at::text as closed_at, meta->'prefs'->>'theme' as theme from accounts where id = 43`,
+      [],
+      'dst',
+    );
     expect(row.rows[0]).toEqual({ closed_at: null, theme: 'light' });
   });
 
   it('marks repaired rows with the replication origin it is given, and rolls back whole when it cannot', async () => {
     await server.query(`select pg_replication_origin_create('handoff_repair_test')`, [], 'dst');
-    await server.query(`alter table accounts disable trigger refuse_accounts; delete from accounts where id = 100; update accounts set owner = 'x' where id = 101;`, [], 'dst');
-    const report = await verifyTables({ source: server.url('src'), target: server.url('dst'), tables: [{ schema: 'public', name: 'accounts' }], chunkRows: 100 });
+    await server.query(
+      `alter table accounts disable trigger refuse_accounts; delete from accounts where id = 100; update accounts set owner = 'x' where id = 101;`,
+      [],
+      'dst',
+    );
+    const report = await verifyTables({
+      source: server.url('src'),
+      target: server.url('dst'),
+      tables: [{ schema: 'public', name: 'accounts' }],
+      chunkRows: 100,
+    });
     expect(report.tables[0]).toMatchObject({ missing: [['100']], changed: [['101']] });
 
-    await expect(repair(report, { source: server.url('src'), target: server.url('dst'), originName: 'no_such_origin' })).rejects.toThrow(
-      /repair of public.accounts on the target failed and was rolled back/,
-    );
+    await expect(
+      repair(report, { source: server.url('src'), target: server.url('dst'), originName: 'no_such_origin' }),
+    ).rejects.toThrow(/repair of public.accounts on the target failed and was rolled back/);
     const untouched = await server.query(`select count(*)::int as n from accounts where id = 100`, [], 'dst');
     expect(untouched.rows[0]).toEqual({ n: 0 });
 
-    const done = await repair(report, { source: server.url('src'), target: server.url('dst'), originName: 'handoff_repair_test' });
+    const done = await repair(report, {
+      source: server.url('src'),
+      target: server.url('dst'),
+      originName: 'handoff_repair_test',
+    });
     expect(done.tables[0]).toMatchObject({ inserted: 1, updated: 1, deleted: 0 });
     const origins = await server.query(
       `select a.id, o.roname from accounts a cross join lateral pg_xact_commit_timestamp_origin(a.xmin) x

@@ -94,19 +94,28 @@ describe('verify with a lagging logical-replication target', () => {
     expect(table?.mismatchedChunks).toBe(1);
     expect(table?.sourceRows).toBe(5038);
     expect(table?.targetRows).toBe(5038);
-    expect(table?.notes.join('\n')).toMatch(/recheck 1: \d+ mismatching chunk\(s\) compared again after the target caught up/);
+    expect(table?.notes.join('\n')).toMatch(
+      /recheck 1: \d+ mismatching chunk\(s\) compared again after the target caught up/,
+    );
     await target.query(`update live set note = null where id = 4321`, [], 'app');
   });
 
   it('re-checks only the named chunks of an earlier clean pass', async () => {
     await catchUp();
-    const clean = await verifyTables({ source: source.url('app'), target: target.url('app'), tables: [live], chunkRows: 500 });
+    const clean = await verifyTables({
+      source: source.url('app'),
+      target: target.url('app'),
+      tables: [live],
+      chunkRows: 500,
+    });
     expect(clean.identical).toBe(true);
     const chunks = clean.tables[0]?.chunkDetails ?? [];
     expect(chunks.length).toBeGreaterThanOrEqual(8);
     // Drift in the chunk holding key 2600; a pass over another chunk must not see it, a pass over that chunk must.
     await target.query(`update live set v = -1 where id = 2600`, [], 'app');
-    const holding = chunks.find((chunk) => Number(chunk.lower?.[0] ?? -Infinity) <= 2600 && 2600 < Number(chunk.upper?.[0] ?? Infinity));
+    const holding = chunks.find(
+      (chunk) => Number(chunk.lower?.[0] ?? -Infinity) <= 2600 && 2600 < Number(chunk.upper?.[0] ?? Infinity),
+    );
     const other = chunks.find((chunk) => chunk !== holding && chunk.upper !== null);
     expect(holding).toBeDefined();
     const elsewhere = await verifyTables({
@@ -139,10 +148,16 @@ describe('verify with a lagging logical-replication target', () => {
       },
     });
     await expect(run).rejects.toThrow('stop asked');
-    await waitFor('the sessions to end', async () => {
-      const rows = await source.query(`select count(*)::int as n from pg_stat_activity where application_name = 'handoff-verify'`);
-      return rows.rows[0]?.n === 0;
-    }, 10_000);
+    await waitFor(
+      'the sessions to end',
+      async () => {
+        const rows = await source.query(
+          `select count(*)::int as n from pg_stat_activity where application_name = 'handoff-verify'`,
+        );
+        return rows.rows[0]?.n === 0;
+      },
+      10_000,
+    );
   });
 });
 
@@ -152,7 +167,11 @@ describe('verify: schema differences and large tables', () => {
   beforeAll(async () => {
     server = await startTestPostgres();
     for (const db of ['sa', 'sb', 'big_a', 'big_b']) await server.createDatabase(db);
-    await server.query(`create table t (id int primary key, a text, b int, c date); insert into t select g, 'a' || g, g, null from generate_series(1, 100) g;`, [], 'sa');
+    await server.query(
+      `create table t (id int primary key, a text, b int, c date); insert into t select g, 'a' || g, g, null from generate_series(1, 100) g;`,
+      [],
+      'sa',
+    );
     await server.query(
       `create table t (id int primary key, a text, b bigint, d int); insert into t select g, 'a' || g, g, 0 from generate_series(1, 100) g;
        create table only_here (id int primary key);`,
@@ -196,8 +215,15 @@ describe('verify: schema differences and large tables', () => {
     const table = report.tables[0];
     expect(table?.chunks).toBeGreaterThan(15);
     expect(table?.chunks).toBeLessThan(40);
-    expect(table?.missing).toEqual([['1', '1001'], ['2', '130002'], ['3', '259999']]);
-    expect(table?.changed).toEqual([['0', '4'], ['2', '200002']]);
+    expect(table?.missing).toEqual([
+      ['1', '1001'],
+      ['2', '130002'],
+      ['3', '259999'],
+    ]);
+    expect(table?.changed).toEqual([
+      ['0', '4'],
+      ['2', '200002'],
+    ]);
     expect(table?.extra).toEqual([['9', '1']]);
     expect(table?.sourceRows).toBe(260_000);
     expect(table?.targetRows).toBe(259_998);

@@ -47,13 +47,23 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
   });
 
   it('classifies exactly the dirty keys it is given', async () => {
-    const keys = [['us', '5'], ['eu', '10'], ['us', '7'], ['ap', '1'], ['eu', '12'], ['us', '5']];
+    const keys = [
+      ['us', '5'],
+      ['eu', '10'],
+      ['us', '7'],
+      ['ap', '1'],
+      ['eu', '12'],
+      ['us', '5'],
+    ];
     const found = await recheckKeys({ source, target, table: { schema: 'public', name: 't' }, keys });
     expect(found).toEqual({
       table: 'public.t',
       missing: [['us', '7']],
       extra: [['ap', '1']],
-      changed: [['us', '5'], ['eu', '10']],
+      changed: [
+        ['us', '5'],
+        ['eu', '10'],
+      ],
       wholeTable: false,
     });
   });
@@ -61,7 +71,11 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
   it("compares the whole table for 'all' and for a table without a primary key", async () => {
     const all = await recheckKeys({ source, target, table: { schema: 'public', name: 't' }, keys: 'all' });
     expect(all.wholeTable).toBe(true);
-    expect(all.changed).toEqual([['eu', '10'], ['eu', '300'], ['us', '5']]);
+    expect(all.changed).toEqual([
+      ['eu', '10'],
+      ['eu', '300'],
+      ['us', '5'],
+    ]);
     expect(all.missing).toEqual([['us', '7']]);
     expect(all.extra).toEqual([['ap', '1']]);
     const bag = await recheckKeys({ source, target, table: { schema: 'public', name: 'bag' }, keys: [['x']] });

@@ -74,7 +74,10 @@ describe('verification paced by the throttle', () => {
     const seen: HandoffEvent[] = [];
     events.on((event) => seen.push(event));
     const latency = breachingLatency();
-    const pacer = createPacer({ limits, maxPauseMs: 30_000, checkIntervalMs: 40, work: 'verify' }, { signals: { routerP99Ms: latency.signal }, events });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 30_000, checkIntervalMs: 40, work: 'verify' },
+      { signals: { routerP99Ms: latency.signal }, events },
+    );
     let chunksDone = 0;
     let doneAtPause = -1;
     let doneAtResume = -1;
@@ -110,13 +113,23 @@ describe('verification paced by the throttle', () => {
     const seen: string[] = [];
     events.on((event) => seen.push(event.type));
     const latency = breachingLatency();
-    const pacer = createPacer({ limits, maxPauseMs: 200, checkIntervalMs: 30, work: 'verify' }, { signals: { routerP99Ms: latency.signal }, events });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 200, checkIntervalMs: 30, work: 'verify' },
+      { signals: { routerP99Ms: latency.signal }, events },
+    );
     await pacer.start(); // the baseline, 10 ms, before the breach
     latency.breach(1_000_000);
     const started = Date.now();
-    const error = await verifyTables({ source: server.url('a'), target: server.url('b'), chunkRows: 2000, pacer }).catch((e: unknown) => e);
+    const error = await verifyTables({
+      source: server.url('a'),
+      target: server.url('b'),
+      chunkRows: 2000,
+      pacer,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HoldRunError);
-    expect((error as Error).message).toMatch(/verify stopped by the throttle: router p99 500 ms is above 20 ms .*longer than the longest pause \(200 ms\)/);
+    expect((error as Error).message).toMatch(
+      /verify stopped by the throttle: router p99 500 ms is above 20 ms .*longer than the longest pause \(200 ms\)/,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(seen).toEqual(['throttle-paused']);
     expect(pacer.stats().pauses).toBe(1);
@@ -126,10 +139,20 @@ describe('verification paced by the throttle', () => {
     const client = await connect(server.url('a'), { name: 'source' });
     try {
       const pacer = createPacer(
-        { limits: { ...limits, maxSourceLoad: 0, criticalSourceLoad: 0 }, maxPauseMs: 10_000, checkIntervalMs: 30, work: 'verify' },
+        {
+          limits: { ...limits, maxSourceLoad: 0, criticalSourceLoad: 0 },
+          maxPauseMs: 10_000,
+          checkIntervalMs: 30,
+          work: 'verify',
+        },
         { signals: { sourceLoad: activeBackendsSignal(client) } },
       );
-      const error = await verifyTables({ source: server.url('a'), target: server.url('b'), chunkRows: 2000, pacer }).catch((e: unknown) => e);
+      const error = await verifyTables({
+        source: server.url('a'),
+        target: server.url('b'),
+        chunkRows: 2000,
+        pacer,
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HoldRunError);
       expect((error as Error).message).toContain('source load 0 is at or above the critical limit 0');
     } finally {

@@ -84,9 +84,21 @@ describe('verify across types and settings', () => {
 
   beforeAll(async () => {
     [tokyo, newYork, old15] = await Promise.all([
-      startTestPostgres({ settings: { TimeZone: 'Asia/Tokyo', DateStyle: 'SQL, DMY', IntervalStyle: 'sql_standard', extra_float_digits: 0 } }),
-      startTestPostgres({ settings: { TimeZone: 'America/New_York', DateStyle: 'German, DMY', IntervalStyle: 'iso_8601' } }),
-      startTestPostgres({ version: 15, settings: { TimeZone: 'Pacific/Auckland', DateStyle: 'Postgres, MDY', bytea_output: 'escape' } }),
+      startTestPostgres({
+        settings: {
+          TimeZone: 'Asia/Tokyo',
+          DateStyle: 'SQL, DMY',
+          IntervalStyle: 'sql_standard',
+          extra_float_digits: 0,
+        },
+      }),
+      startTestPostgres({
+        settings: { TimeZone: 'America/New_York', DateStyle: 'German, DMY', IntervalStyle: 'iso_8601' },
+      }),
+      startTestPostgres({
+        version: 15,
+        settings: { TimeZone: 'Pacific/Auckland', DateStyle: 'Postgres, MDY', bytea_output: 'escape' },
+      }),
     ]);
     await Promise.all([load(tokyo, 'app', 'plain'), load(newYork, 'app', 'reordered'), load(old15, 'app', 'plain')]);
   });
@@ -109,16 +121,31 @@ describe('verify across types and settings', () => {
     expect(report.rowsCompared).toBe(2600);
     const kinds = report.tables.find((table) => table.table === 'public.kinds');
     expect(kinds?.chunks).toBeGreaterThanOrEqual(8);
-    expect(kinds?.chunkDetails.every((chunk) => chunk.sourceRows > 0 && chunk.sourceHash === chunk.targetHash)).toBe(true);
+    expect(kinds?.chunkDetails.every((chunk) => chunk.sourceRows > 0 && chunk.sourceHash === chunk.targetHash)).toBe(
+      true,
+    );
     const noKey = report.tables.find((table) => table.table === 'public.no_key');
     expect(noKey?.method).toBe('whole-table');
     expect(noKey?.notes.join(' ')).toMatch(/no primary key/);
   });
 
   it('reports identical data as identical from PostgreSQL 15 to 18', async () => {
-    expect(String((await old15.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num)).toMatch(/^15\d{4}$/);
-    expect(String((await newYork.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num)).toMatch(/^18\d{4}$/);
-    const report = await verifyTables({ source: old15.url('app'), target: newYork.url('app'), chunkRows: 64, concurrency: 3 });
+    expect(
+      String(
+        (await old15.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num,
+      ),
+    ).toMatch(/^15\d{4}$/);
+    expect(
+      String(
+        (await newYork.query<{ server_version_num: string }>('show server_version_num')).rows[0]?.server_version_num,
+      ),
+    ).toMatch(/^18\d{4}$/);
+    const report = await verifyTables({
+      source: old15.url('app'),
+      target: newYork.url('app'),
+      chunkRows: 64,
+      concurrency: 3,
+    });
     expect(report.schemaDifferences).toEqual([]);
     expect(report.identical).toBe(true);
     expect(report.rowsCompared).toBe(2600);

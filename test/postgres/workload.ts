@@ -66,7 +66,9 @@ export function startWorkload(urls: Record<Writer, string>, options: { maxOps: n
       const deadline = Date.now() + timeoutMs;
       while (state.acks.length < goal) {
         if (Date.now() > deadline) {
-          throw new Error(`workload: only ${state.acks.length}/${goal} acks within ${timeoutMs} ms (${state.refused} refused, last error: ${state.lastError ?? 'none'})`);
+          throw new Error(
+            `workload: only ${state.acks.length}/${goal} acks within ${timeoutMs} ms (${state.refused} refused, last error: ${state.lastError ?? 'none'})`,
+          );
         }
         if (stopping) throw new Error('workload stopped');
         await new Promise((r) => setTimeout(r, 20));
@@ -94,12 +96,18 @@ export function startWorkload(urls: Record<Writer, string>, options: { maxOps: n
           [token, `customer-${op % 97}`, (op % 1000) / 10, JSON.stringify({ op, tags: ['a', op % 3] })],
         );
         const id = Number(r.rows[0]?.id);
-        await c.query(`insert into public.items (order_id, line, sku, qty) values ($1, 1, $2, $3)`, [id, `sku-${op % 13}`, op % 5]);
+        await c.query(`insert into public.items (order_id, line, sku, qty) values ($1, 1, $2, $3)`, [
+          id,
+          `sku-${op % 13}`,
+          op % 5,
+        ]);
         if (op % 3 === 0 && state.acks.length > 0) {
           const prior = state.acks[(op * 7919) % state.acks.length] as Ack;
           await c.query(`update public.orders set amount = amount + 1, updated_at = now() where id = $1`, [prior.id]);
         }
-        await c.query(`insert into public.counters (name, value) values ('ops', 1) on conflict (name) do update set value = counters.value + 1`);
+        await c.query(
+          `insert into public.counters (name, value) values ('ops', 1) on conflict (name) do update set value = counters.value + 1`,
+        );
         await c.query('commit');
         state.acks.push({ token, id, site });
       } catch (error) {

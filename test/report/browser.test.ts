@@ -15,7 +15,14 @@ import { makeTempDir } from '../support/tmp.js';
 import { SECRET, URL_PASSWORD, writeSyntheticRuns, type SyntheticRuns } from './synthetic-run.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
 
 /** Chromium may still be being installed when the suite starts: wait a bounded time for it. */
 async function waitForChromium(timeoutMs: number): Promise<void> {
@@ -71,8 +78,18 @@ describe('the HTML report in headless Chromium', () => {
       expect(await page.title()).toContain('orders-to-gke');
       const headings = await page.locator('h2').allInnerTexts();
       expect(headings).toEqual([
-        'What moved', 'Timeline', 'Traffic', 'Replication lag', 'Cutover', 'Verification',
-        'Gate decisions', 'Approvals', 'Rollbacks', 'Residual risks', 'Clean-up', 'Audit trail',
+        'What moved',
+        'Timeline',
+        'Traffic',
+        'Replication lag',
+        'Cutover',
+        'Verification',
+        'Gate decisions',
+        'Approvals',
+        'Rollbacks',
+        'Residual risks',
+        'Clean-up',
+        'Audit trail',
       ]);
       expect(await page.locator('h1').innerText()).toContain('Succeeded');
 
@@ -106,7 +123,12 @@ describe('the HTML report in headless Chromium', () => {
       expect(weights?.series.map((s) => s.name)).toEqual(['reads to target', 'writes to target']);
       expect(weights?.series[0]?.points).toBe(7); // set, five steps, cutover
       const p99 = charts.find((c) => c.id === 'chart-p99');
-      expect(p99?.series.map((s) => s.name).sort()).toEqual(['source reads', 'source writes', 'target reads', 'target writes']);
+      expect(p99?.series.map((s) => s.name).sort()).toEqual([
+        'source reads',
+        'source writes',
+        'target reads',
+        'target writes',
+      ]);
       // Stage boundaries are drawn on the charts.
       expect(await page.locator('#chart-p99 .band rect').count()).toBe(8);
 

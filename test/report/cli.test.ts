@@ -31,7 +31,21 @@ describe('handoff report', () => {
   }, 120_000);
 
   it('writes Markdown to --out (creating its directory) and prints {"report": path} with -o json', async () => {
-    const result = await runCli(['report', 'run-rolled-back', '--format', 'md', '--out', path.join(tmp.dir, 'out', 'rolled-back.md'), '--state-dir', stateDir, '-o', 'json'], { env });
+    const result = await runCli(
+      [
+        'report',
+        'run-rolled-back',
+        '--format',
+        'md',
+        '--out',
+        path.join(tmp.dir, 'out', 'rolled-back.md'),
+        '--state-dir',
+        stateDir,
+        '-o',
+        'json',
+      ],
+      { env },
+    );
     expect(result.code).toBe(0);
     const file = path.join(tmp.dir, 'out', 'rolled-back.md');
     expect(JSON.parse(result.stdout)).toEqual({ report: file });

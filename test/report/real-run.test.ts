@@ -21,7 +21,11 @@ afterAll(() => {
 });
 
 function fixture(extra = ''): PlanDir {
-  const fx = localPlan({ name: 'report-real', targetSecret: `postgresql://app:${targetPassword}@127.0.0.1:5432/app`, extra });
+  const fx = localPlan({
+    name: 'report-real',
+    targetSecret: `postgresql://app:${targetPassword}@127.0.0.1:5432/app`,
+    extra,
+  });
   cleanups.push(fx.cleanup);
   return fx;
 }
@@ -55,32 +59,42 @@ async function report(fx: PlanDir, runId: string, format: 'html' | 'md'): Promis
 }
 
 describe('reports of real engine runs', () => {
-  it('describe a run to its end: its stages as the engine recorded them and a valid trail', { timeout: 180_000 }, async () => {
-    const fx = fixture();
-    const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
-    expect(run.code, run.stderr).toBe(0);
-    const id = String((JSON.parse(run.stdout) as { run: string }).run);
-    const status = JSON.parse((await cli(fx, ['status', id, '-o', 'json'])).stdout) as { stages: Array<{ name: string; state: string }> };
-    const md = await report(fx, id, 'md');
-    expect(md).toMatch(/^# handoff report: report-real \(succeeded\)/);
-    for (const stage of status.stages.filter((s) => s.state === 'done' || s.state === 'skipped')) {
-      expect(md).toMatch(new RegExp(`\\| ${stage.name} \\| ${stage.state} \\|`));
-    }
-    expect(md).toContain('| verification | valid |');
-    const html = await report(fx, id, 'html');
-    expect(html).toContain('Succeeded');
-  });
+  it(
+    'describe a run to its end: its stages as the engine recorded them and a valid trail',
+    { timeout: 180_000 },
+    async () => {
+      const fx = fixture();
+      const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
+      expect(run.code, run.stderr).toBe(0);
+      const id = String((JSON.parse(run.stdout) as { run: string }).run);
+      const status = JSON.parse((await cli(fx, ['status', id, '-o', 'json'])).stdout) as {
+        stages: Array<{ name: string; state: string }>;
+      };
+      const md = await report(fx, id, 'md');
+      expect(md).toMatch(/^# handoff report: report-real \(succeeded\)/);
+      for (const stage of status.stages.filter((s) => s.state === 'done' || s.state === 'skipped')) {
+        expect(md).toMatch(new RegExp(`\\| ${stage.name} \\| ${stage.state} \\|`));
+      }
+      expect(md).toContain('| verification | valid |');
+      const html = await report(fx, id, 'html');
+      expect(html).toContain('Succeeded');
+    },
+  );
 
-  it('describe a run that failed in preflight and rolled back, with the reason and no secret', { timeout: 180_000 }, async () => {
-    const fx = fixture('  data:\n    - database: app\n');
-    const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
-    expect(run.code, run.stderr).toBe(1);
-    const outcome = JSON.parse(run.stdout) as { run: string; state: string };
-    expect(outcome.state).toBe('rolled-back');
-    const md = await report(fx, outcome.run, 'md');
-    expect(md).toMatch(/^# handoff report: report-real \(rolled back\)/);
-    expect(md).toMatch(/\| preflight \| failed \|/);
-    expect(md).toMatch(/## Rollbacks\n\n\| from stage \| why \|/);
-    expect(md).toContain('| verification | valid |');
-  });
+  it(
+    'describe a run that failed in preflight and rolled back, with the reason and no secret',
+    { timeout: 180_000 },
+    async () => {
+      const fx = fixture('  data:\n    - database: app\n');
+      const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
+      expect(run.code, run.stderr).toBe(1);
+      const outcome = JSON.parse(run.stdout) as { run: string; state: string };
+      expect(outcome.state).toBe('rolled-back');
+      const md = await report(fx, outcome.run, 'md');
+      expect(md).toMatch(/^# handoff report: report-real \(rolled back\)/);
+      expect(md).toMatch(/\| preflight \| failed \|/);
+      expect(md).toMatch(/## Rollbacks\n\n\| from stage \| why \|/);
+      expect(md).toContain('| verification | valid |');
+    },
+  );
 });

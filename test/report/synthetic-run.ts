@@ -81,10 +81,23 @@ function sample(reads: [number, number, number], writes: [number, number, number
   return { reads: cls(reads), writes: cls(writes) };
 }
 
-function writeRun(store: Store, trail: AuditTrail, clock: { now: number }, runId: string, story: (w: Writer) => void): void {
+function writeRun(
+  store: Store,
+  trail: AuditTrail,
+  clock: { now: number },
+  runId: string,
+  story: (w: Writer) => void,
+): void {
   const bus = createEventBus({ runId, now: () => new Date(clock.now) });
   const stop = auditEvents(bus, trail);
-  store.runs.create({ id: runId, planName: 'orders-to-gke', planHash: 'ab'.repeat(32), planFile: '/plans/orders.yaml', planText: PLAN_TEXT, until: null });
+  store.runs.create({
+    id: runId,
+    planName: 'orders-to-gke',
+    planHash: 'ab'.repeat(32),
+    planFile: '/plans/orders.yaml',
+    planText: PLAN_TEXT,
+    until: null,
+  });
   const w: Writer = {
     store,
     bus,
@@ -108,13 +121,23 @@ function writeRun(store: Store, trail: AuditTrail, clock: { now: number }, runId
 function early(w: Writer, id: string): void {
   w.stage('preflight', () => {
     w.advance(1500);
-    w.emit('preflight-findings', {
-      component: 'postgres:orders',
-      findings: [
-        { id: 'pg.sequences', severity: 'warning', subject: 'public.orders_id_seq', message: 'sequences are not replicated', remediation: 'handoff syncs them at cutover' },
-        { id: 'pg.version', severity: 'info', subject: 'source', message: 'PostgreSQL 18.1', remediation: '' },
-      ],
-    }, 'orders');
+    w.emit(
+      'preflight-findings',
+      {
+        component: 'postgres:orders',
+        findings: [
+          {
+            id: 'pg.sequences',
+            severity: 'warning',
+            subject: 'public.orders_id_seq',
+            message: 'sequences are not replicated',
+            remediation: 'handoff syncs them at cutover',
+          },
+          { id: 'pg.version', severity: 'info', subject: 'source', message: 'PostgreSQL 18.1', remediation: '' },
+        ],
+      },
+      'orders',
+    );
   });
   w.stage('provision', () => w.advance(4000));
   w.stage('replicate', () => {
@@ -125,37 +148,75 @@ function early(w: Writer, id: string): void {
   });
   w.stage('verify', () => {
     w.advance(3000);
-    w.emit('verification-result', {
-      database: 'orders',
-      identical: true,
-      rowsCompared: 24_000,
-      elapsedMs: 2900,
-      tables: [
-        { table: 'public.orders', sourceRows: 20_000, targetRows: 20_000, mismatchedChunks: 0, missing: 0, extra: 0, changed: 0 },
-        { table: 'public.accounts', sourceRows: 4000, targetRows: 4000, mismatchedChunks: 0, missing: 0, extra: 0, changed: 0 },
-      ],
-    }, 'orders');
+    w.emit(
+      'verification-result',
+      {
+        database: 'orders',
+        identical: true,
+        rowsCompared: 24_000,
+        elapsedMs: 2900,
+        tables: [
+          {
+            table: 'public.orders',
+            sourceRows: 20_000,
+            targetRows: 20_000,
+            mismatchedChunks: 0,
+            missing: 0,
+            extra: 0,
+            changed: 0,
+          },
+          {
+            table: 'public.accounts',
+            sourceRows: 4000,
+            targetRows: 4000,
+            mismatchedChunks: 0,
+            missing: 0,
+            extra: 0,
+            changed: 0,
+          },
+        ],
+      },
+      'orders',
+    );
   });
   void id;
 }
 
 function weights(w: Writer, target: number, reason: string, writesTarget = 0): void {
-  w.emit('traffic-weights', { reads: { source: 1 - target, target }, writes: { source: 1 - writesTarget, target: writesTarget }, reason }, 'router');
+  w.emit(
+    'traffic-weights',
+    { reads: { source: 1 - target, target }, writes: { source: 1 - writesTarget, target: writesTarget }, reason },
+    'router',
+  );
 }
 
-function traffic(w: Writer, targetShare: number, targetErrors: number, seconds: number, writesOn: 'source' | 'target' = 'source'): void {
+function traffic(
+  w: Writer,
+  targetShare: number,
+  targetErrors: number,
+  seconds: number,
+  writesOn: 'source' | 'target' = 'source',
+): void {
   for (let i = 0; i < seconds / 5; i++) {
     w.advance(5000);
     const reads = 400;
     const onTarget = Math.round(reads * targetShare);
     const writes = 100;
-    w.emit('traffic-sample', {
-      windowMs: 5000,
-      sites: {
-        source: sample([reads - onTarget, 0, 38 + (i % 3)], writesOn === 'source' ? [writes, 0, 55] : [0, 0, 0]),
-        target: sample([onTarget, Math.round(onTarget * targetErrors), 44 + (i % 4)], writesOn === 'target' ? [writes, 0, 61] : [0, 0, 0]),
+    w.emit(
+      'traffic-sample',
+      {
+        windowMs: 5000,
+        sites: {
+          source: sample([reads - onTarget, 0, 38 + (i % 3)], writesOn === 'source' ? [writes, 0, 55] : [0, 0, 0]),
+          target: sample(
+            [onTarget, Math.round(onTarget * targetErrors), 44 + (i % 4)],
+            writesOn === 'target' ? [writes, 0, 61] : [0, 0, 0],
+          ),
+        },
       },
-    }, 'router', 'router');
+      'router',
+      'router',
+    );
   }
 }
 
@@ -164,25 +225,72 @@ export function writeSyntheticRuns(stateDir: string): SyntheticRuns {
   const start = clock.now;
   const redactor = createRedactor(); // the writers' redactor does not know SECRET: the report's must hide it
   const store = openStore({ stateDir, create: true, redactor, now: () => new Date(clock.now) }) as Store;
-  const trail = openAuditTrail({ stateDir, redactor, onAppend: (head) => store.records.setAuditHead(head), now: () => new Date(clock.now) });
+  const trail = openAuditTrail({
+    stateDir,
+    redactor,
+    onAppend: (head) => store.records.setAuditHead(head),
+    now: () => new Date(clock.now),
+  });
   try {
     writeRun(store, trail, clock, 'run-rolled-back', (w) => {
       early(w, w.runId);
-      w.stage('shift', () => {
-        store.steps.intent(w.runId, 'shift', 'shift-reads', 1);
-        weights(w, 0, 'routes set: everything on the source');
-        for (const [share, errors] of [[0.01, 0], [0.05, 0], [0.25, 0.2]] as const) {
-          weights(w, share, `shift step to ${share * 100} %`);
-          traffic(w, share, errors, 15);
-        }
-        const checks = [{ check: 'errors', metric: 'router.error_rate', outcome: 'Fail', value: 0.2, sourceValue: 0, ratio: null, samples: 300, threshold: { max: 0.01, fail: 2, minSamples: 200 }, reason: `target error rate 20 % > max 1 % (postgres://app:${URL_PASSWORD}@db.internal/orders)` }];
-        w.emit('gate-decided', { gate: 'shift', outcome: 'hold', reason: 'bake: 5 s of 30 s', reasons: ['bake: 5 s of 30 s'], checks: [] }, 'shift', 'analysis');
-        w.emit('gate-decided', { gate: 'shift', outcome: 'rollback', reason: 'check errors failed: target error rate 20 % > max 1 %', checks }, 'shift', 'analysis');
-        store.records.addGateDecision({ runId: w.runId, stage: 'shift', outcome: 'Fail', reason: 'check errors failed: target error rate 20 % > max 1 %', details: checks, epoch: 1 });
-        w.emit('gate-decided', { gate: 'shift', outcome: 'Fail', reason: 'check errors failed', checks }, 'shift');
-        store.steps.failed(w.runId, 'shift', 'shift-reads', 1, `gate failed; token ${SECRET}`);
-        w.emit('stage-failed', { stage: 'shift', error: `gate failed (token ${SECRET})` }, 'shift');
-      }, 'failed');
+      w.stage(
+        'shift',
+        () => {
+          store.steps.intent(w.runId, 'shift', 'shift-reads', 1);
+          weights(w, 0, 'routes set: everything on the source');
+          for (const [share, errors] of [
+            [0.01, 0],
+            [0.05, 0],
+            [0.25, 0.2],
+          ] as const) {
+            weights(w, share, `shift step to ${share * 100} %`);
+            traffic(w, share, errors, 15);
+          }
+          const checks = [
+            {
+              check: 'errors',
+              metric: 'router.error_rate',
+              outcome: 'Fail',
+              value: 0.2,
+              sourceValue: 0,
+              ratio: null,
+              samples: 300,
+              threshold: { max: 0.01, fail: 2, minSamples: 200 },
+              reason: `target error rate 20 % > max 1 % (postgres://app:${URL_PASSWORD}@db.internal/orders)`,
+            },
+          ];
+          w.emit(
+            'gate-decided',
+            { gate: 'shift', outcome: 'hold', reason: 'bake: 5 s of 30 s', reasons: ['bake: 5 s of 30 s'], checks: [] },
+            'shift',
+            'analysis',
+          );
+          w.emit(
+            'gate-decided',
+            {
+              gate: 'shift',
+              outcome: 'rollback',
+              reason: 'check errors failed: target error rate 20 % > max 1 %',
+              checks,
+            },
+            'shift',
+            'analysis',
+          );
+          store.records.addGateDecision({
+            runId: w.runId,
+            stage: 'shift',
+            outcome: 'Fail',
+            reason: 'check errors failed: target error rate 20 % > max 1 %',
+            details: checks,
+            epoch: 1,
+          });
+          w.emit('gate-decided', { gate: 'shift', outcome: 'Fail', reason: 'check errors failed', checks }, 'shift');
+          store.steps.failed(w.runId, 'shift', 'shift-reads', 1, `gate failed; token ${SECRET}`);
+          w.emit('stage-failed', { stage: 'shift', error: `gate failed (token ${SECRET})` }, 'shift');
+        },
+        'failed',
+      );
       const reason = 'check errors failed: target error rate 20 % > max 1 %';
       store.runs.update(w.runId, { state: 'rolling-back', reason });
       w.emit('rollback-started', { stage: 'shift', reason }, 'shift');
@@ -195,7 +303,14 @@ export function writeSyntheticRuns(stateDir: string): SyntheticRuns {
         store.steps.setStage(w.runId, stage, 'undone', reason);
         w.emit('stage-undone', { stage }, stage);
       }
-      w.emit('cleanup-done', { what: ['subscription handoff_sub on target', 'publication handoff_pub on source', '2 target workloads'], leftBehind: ['replication slot handoff_slot on source (still active)'] }, 'replicate');
+      w.emit(
+        'cleanup-done',
+        {
+          what: ['subscription handoff_sub on target', 'publication handoff_pub on source', '2 target workloads'],
+          leftBehind: ['replication slot handoff_slot on source (still active)'],
+        },
+        'replicate',
+      );
       w.emit('rollback-done', { stage: 'shift' }, 'shift');
       store.runs.update(w.runId, { state: 'rolled-back', finished: true });
       w.emit('run-finished', { state: 'rolled-back', reason }, w.runId);
@@ -210,8 +325,27 @@ export function writeSyntheticRuns(stateDir: string): SyntheticRuns {
           traffic(w, share, 0, 10);
           w.emit('replication-lag', { database: 'orders', lagMs: 30 + share * 20 }, 'orders');
         }
-        const checks = [{ check: 'errors', metric: 'router.error_rate', outcome: 'Pass', value: 0, sourceValue: 0, ratio: null, samples: 1200, threshold: { max: 0.01, fail: 2, minSamples: 200 }, reason: 'target error rate 0 % within max 1 %' }];
-        store.records.addGateDecision({ runId: w.runId, stage: 'shift', outcome: 'Pass', reason: 'all 1 checks passed', details: checks, epoch: 1 });
+        const checks = [
+          {
+            check: 'errors',
+            metric: 'router.error_rate',
+            outcome: 'Pass',
+            value: 0,
+            sourceValue: 0,
+            ratio: null,
+            samples: 1200,
+            threshold: { max: 0.01, fail: 2, minSamples: 200 },
+            reason: 'target error rate 0 % within max 1 %',
+          },
+        ];
+        store.records.addGateDecision({
+          runId: w.runId,
+          stage: 'shift',
+          outcome: 'Pass',
+          reason: 'all 1 checks passed',
+          details: checks,
+          epoch: 1,
+        });
         w.emit('gate-decided', { gate: 'shift', outcome: 'Pass', reason: 'all 1 checks passed', checks }, 'shift');
       });
       w.advance(20_000);
@@ -221,15 +355,42 @@ export function writeSyntheticRuns(stateDir: string): SyntheticRuns {
         w.advance(300);
         weights(w, 1, 'cutover: writes to the target', 1);
         w.emit('cutover-measured', { writePauseMs: 182, heldRequests: 37, failedRequests: 0, fenceMs: 240 }, 'cutover');
-        w.emit('verification-result', {
-          database: 'orders', identical: true, rowsCompared: 24_310, elapsedMs: 140,
-          tables: [{ table: 'public.orders', sourceRows: 20_310, targetRows: 20_310, mismatchedChunks: 0, missing: 0, extra: 0, changed: 0 }],
-        }, 'orders');
+        w.emit(
+          'verification-result',
+          {
+            database: 'orders',
+            identical: true,
+            rowsCompared: 24_310,
+            elapsedMs: 140,
+            tables: [
+              {
+                table: 'public.orders',
+                sourceRows: 20_310,
+                targetRows: 20_310,
+                mismatchedChunks: 0,
+                missing: 0,
+                extra: 0,
+                changed: 0,
+              },
+            ],
+          },
+          'orders',
+        );
       });
       w.stage('bake', () => traffic(w, 1, 0, 30, 'target'));
       w.stage('finalize', () => {
         w.advance(2000);
-        w.emit('cleanup-done', { what: ['reverse subscription handoff_rev on source', 'publication handoff_pub on source', 'replication slot handoff_slot'] }, 'finalize');
+        w.emit(
+          'cleanup-done',
+          {
+            what: [
+              'reverse subscription handoff_rev on source',
+              'publication handoff_pub on source',
+              'replication slot handoff_slot',
+            ],
+          },
+          'finalize',
+        );
       });
       store.runs.update(w.runId, { state: 'succeeded', finished: true });
       w.emit('run-finished', { state: 'succeeded' }, w.runId);

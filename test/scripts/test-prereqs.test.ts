@@ -33,7 +33,11 @@ function fakeMachine(present: string[], bin: Record<string, string>): { root: st
 
 function run(machine: { root: string; path: string }, dryRun = true) {
   const result = spawnSync('/bin/bash', [SCRIPT], {
-    env: { PATH: machine.path, HANDOFF_PREREQS_ROOT: machine.root, ...(dryRun ? { HANDOFF_PREREQS_DRY_RUN: '1' } : {}) },
+    env: {
+      PATH: machine.path,
+      HANDOFF_PREREQS_ROOT: machine.root,
+      ...(dryRun ? { HANDOFF_PREREQS_DRY_RUN: '1' } : {}),
+    },
     encoding: 'utf8',
     timeout: 20_000,
   });
@@ -68,7 +72,9 @@ describe('the test prerequisites step', () => {
     const result = run(fakeMachine(['usr/bin/chromium'], { kubectl: '/bin/true' }), false);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cannot install here (needs root and apt-get)');
-    expect(result.stderr).toContain('\n  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus\n');
+    expect(result.stderr).toContain(
+      '\n  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus\n',
+    );
   });
 
   it('names kubectl, which Debian does not package at a usable version, with the command that installs it, together with the apt packages', () => {
@@ -76,6 +82,8 @@ describe('the test prerequisites step', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('missing kubectl, needed by the Kubernetes tests');
     const command = result.stderr.split('\n').find((line) => line.startsWith('  '));
-    expect(command).toMatch(/^ {2}apt-get update && .* prometheus chromium && curl -fsSLo \/usr\/local\/bin\/kubectl .*dl\.k8s\.io.* && chmod \+x \/usr\/local\/bin\/kubectl$/);
+    expect(command).toMatch(
+      /^ {2}apt-get update && .* prometheus chromium && curl -fsSLo \/usr\/local\/bin\/kubectl .*dl\.k8s\.io.* && chmod \+x \/usr\/local\/bin\/kubectl$/,
+    );
   });
 });

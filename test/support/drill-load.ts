@@ -57,7 +57,12 @@ export function startLoad(options: LoadOptions): Load {
       .then(async (res) => {
         await res.body.text();
         const header = res.headers['x-drill-site'];
-        answers.push({ sentAt, doneAt: performance.now(), status: res.statusCode, site: typeof header === 'string' ? header : null });
+        answers.push({
+          sentAt,
+          doneAt: performance.now(),
+          status: res.statusCode,
+          site: typeof header === 'string' ? header : null,
+        });
       })
       .catch((error: unknown) => {
         const code = error instanceof Error && 'code' in error ? String(error.code) : '';

@@ -73,7 +73,13 @@ export function weightsReason(event: HandoffEvent): string | null {
 }
 
 /** Once the shift step with this read share (0..1) has set its weights, calls `fn` after `delayMs` (once). */
-export function atStep(cleanups: Cleanup[], drill: Drill, share: number, delayMs: number, fn: () => void | Promise<void>): void {
+export function atStep(
+  cleanups: Cleanup[],
+  drill: Drill,
+  share: number,
+  delayMs: number,
+  fn: () => void | Promise<void>,
+): void {
   let timer: NodeJS.Timeout | undefined;
   cleanups.push(() => clearTimeout(timer));
   drill.onEvent((event) => {

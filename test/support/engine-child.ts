@@ -45,7 +45,8 @@ function boundary(type: string, subject: string): void {
     // Blocks the event loop entirely (no heartbeat, no timers), like SIGSTOP, until CHILD_WAKE_FILE exists.
     const cell = new Int32Array(new SharedArrayBuffer(4));
     const until = Date.now() + Number(env.CHILD_BLOCK_MS ?? 120_000);
-    while (Date.now() < until && !(env.CHILD_WAKE_FILE && fs.existsSync(env.CHILD_WAKE_FILE))) Atomics.wait(cell, 0, 0, 50);
+    while (Date.now() < until && !(env.CHILD_WAKE_FILE && fs.existsSync(env.CHILD_WAKE_FILE)))
+      Atomics.wait(cell, 0, 0, 50);
     line(`WOKE ${boundaries}`);
   }
 }
@@ -90,7 +91,11 @@ function failingStep(name: string): Step {
 
 function crashRegistry(failAtEnd: boolean): StageRegistry {
   return () => {
-    const stage = (name: StageName, steps: Step[], skip?: string): Stage => ({ name, steps, ...(skip ? { skip } : {}) });
+    const stage = (name: StageName, steps: Step[], skip?: string): Stage => ({
+      name,
+      steps,
+      ...(skip ? { skip } : {}),
+    });
     return [
       stage('preflight', [recordedStep('check-sites')]),
       stage('provision', [recordedStep('create-workload')]),
@@ -113,7 +118,11 @@ const canaryRegistry: StageRegistry = () => [
         name: 'leaky',
         run(ctx: StepContext) {
           const url = ctx.secrets.databaseUrl('source', 'app');
-          ctx.logger.debug(`connecting to ${url}`, { url, b64: Buffer.from(url).toString('base64'), enc: encodeURIComponent(url) });
+          ctx.logger.debug(`connecting to ${url}`, {
+            url,
+            b64: Buffer.from(url).toString('base64'),
+            enc: encodeURIComponent(url),
+          });
           ctx.events.emit('check-measured', {
             gate: 'preflight',
             check: 'canary',
@@ -155,7 +164,12 @@ const BOUNDARY_EVENTS: string[] = [
 
 async function main(): Promise<void> {
   const redactor = createRedactor();
-  const logger = createLogger({ format: 'json', level: 'debug', redactor, write: (text) => process.stderr.write(text) });
+  const logger = createLogger({
+    format: 'json',
+    level: 'debug',
+    redactor,
+    write: (text) => process.stderr.write(text),
+  });
   const engineEnv: EngineEnv = {
     stateDir: env.CHILD_STATE ?? '',
     env,
@@ -163,10 +177,7 @@ async function main(): Promise<void> {
     redactor,
     logger,
     actor: 'tester',
-    registry:
-      env.CHILD_REGISTRY === 'canary'
-        ? canaryRegistry
-        : crashRegistry(env.CHILD_REGISTRY === 'crash-rollback'),
+    registry: env.CHILD_REGISTRY === 'canary' ? canaryRegistry : crashRegistry(env.CHILD_REGISTRY === 'crash-rollback'),
     lease: { ttlMs: Number(env.CHILD_LEASE_TTL_MS ?? 15_000) },
     pollMs: 50,
     observe(events) {
@@ -186,7 +197,9 @@ async function main(): Promise<void> {
         : mode === 'resume'
           ? await resumeRun(engineEnv, env.CHILD_RUN ?? '')
           : await rollbackCommand(engineEnv, env.CHILD_RUN ?? '');
-    line(`RESULT ${JSON.stringify({ state: outcome.run.state, run: outcome.run.id, error: outcome.run.error, completed: outcome.completed })}`);
+    line(
+      `RESULT ${JSON.stringify({ state: outcome.run.state, run: outcome.run.id, error: outcome.run.error, completed: outcome.completed })}`,
+    );
     process.exitCode = outcome.completed ? 0 : 1;
   } catch (error) {
     const code = error instanceof HandoffError ? error.code : 'internal';

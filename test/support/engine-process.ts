@@ -62,7 +62,9 @@ export function runEngineChild(options: ChildOptions): Promise<ChildResult> {
         stderr,
         result: pick('RESULT '),
         error: pick('ERROR '),
-        boundaries: lines.filter((item) => item.startsWith('BOUNDARY ')).map((item) => item.split(' ').slice(2).join(' ')),
+        boundaries: lines
+          .filter((item) => item.startsWith('BOUNDARY '))
+          .map((item) => item.split(' ').slice(2).join(' ')),
       });
     });
   });

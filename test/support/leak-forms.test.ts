@@ -21,7 +21,14 @@ describe('the canary search forms', () => {
   it('has raw, base64 at 3 alignments (both alphabets), hex in both cases, percent-encoding in both cases and JSON-escaped', () => {
     // '?>' encodes to base64 with '/' and '+' at every alignment, so the URL-safe forms differ.
     const names = encodingsOf('?>?>"\\é?>?>').map((form) => form.encoding);
-    for (const name of ['raw', 'hex', 'HEX', 'percent-encoded (upper case)', 'percent-encoded (lower case)', 'JSON-escaped']) {
+    for (const name of [
+      'raw',
+      'hex',
+      'HEX',
+      'percent-encoded (upper case)',
+      'percent-encoded (lower case)',
+      'JSON-escaped',
+    ]) {
       expect(names).toContain(name);
     }
     for (const offset of [0, 1, 2]) {
@@ -39,12 +46,18 @@ describe('the canary search forms', () => {
     ['hex', (s: string) => Buffer.from(s).toString('hex')],
     ['HEX', (s: string) => Buffer.from(s).toString('hex').toUpperCase()],
     ['percent-encoding', (s: string) => encodeURIComponent(s)],
-    ['percent-encoding, lower-case digits', (s: string) => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())],
+    [
+      'percent-encoding, lower-case digits',
+      (s: string) => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    ],
     ['form encoding', (s: string) => new URLSearchParams({ p: s }).toString()],
     ['JSON-escaped', (s: string) => JSON.stringify(s).slice(1, -1)],
     ['JSON-escaped, a 9-character middle part only', (s: string) => JSON.stringify(s.slice(5, 14)).slice(1, -1)],
     ['hex of a 10-character tail only', (s: string) => Buffer.from(s.slice(-10)).toString('hex')],
-    ['base64 of an 8-character middle part, at offset 1', (s: string) => Buffer.from(`_${s.slice(3, 11)}_`).toString('base64')],
+    [
+      'base64 of an 8-character middle part, at offset 1',
+      (s: string) => Buffer.from(`_${s.slice(3, 11)}_`).toString('base64'),
+    ],
   ])('finds the secret written as %s', (_name, encode) => {
     const leaks = findLeaks({ canary: SECRET }, [['out', around(encode(SECRET))]]);
     expect(leaks).toHaveLength(1);

@@ -99,7 +99,11 @@ export function findLeaks(secrets: Record<string, string>, places: readonly Plac
 }
 
 /** The places of a run: every file below the directories (as bytes: SQLite files included) and the outputs given. */
-export function placesOf(dirs: readonly string[], outputs: Record<string, string>, listFiles: (dir: string) => string[]): Place[] {
+export function placesOf(
+  dirs: readonly string[],
+  outputs: Record<string, string>,
+  listFiles: (dir: string) => string[],
+): Place[] {
   return [
     ...dirs.flatMap((dir) => listFiles(dir).map((file): Place => [file, fs.readFileSync(file)])),
     ...Object.entries(outputs).map(([name, text]): Place => [name, Buffer.from(text, 'utf8')]),

@@ -69,7 +69,9 @@ function weightOf(name: string): string | undefined {
 }
 
 function versions(): string[] {
-  return ['web-eks', 'web-gke'].map((name) => storedService.parse(server.read('v1', 'Service', name, namespace)).metadata.resourceVersion);
+  return ['web-eks', 'web-gke'].map(
+    (name) => storedService.parse(server.read('v1', 'Service', name, namespace)).metadata.resourceVersion,
+  );
 }
 
 function driver(): TrafficRouter {
@@ -80,7 +82,10 @@ function driver(): TrafficRouter {
 }
 
 async function failure(promise: Promise<unknown>): Promise<HandoffError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(HandoffError);
   return error as HandoffError;
 }
@@ -93,7 +98,10 @@ describe('dns traffic driver', () => {
       service('web-eks', 'source', record('eks', 200)),
       service('web-gke', 'target', record('gke', 0)),
       // Another record's Service, and an unlabelled one: neither is touched.
-      service('admin', 'target', { ...record('admin', 7), 'external-dns.alpha.kubernetes.io/hostname': 'admin.example.com' }),
+      service('admin', 'target', {
+        ...record('admin', 7),
+        'external-dns.alpha.kubernetes.io/hostname': 'admin.example.com',
+      }),
       service('web-internal', undefined, record('internal', 3)),
     ]);
   });
@@ -101,10 +109,16 @@ describe('dns traffic driver', () => {
   it('writes weights out of 200 into the aws-weight annotations and reads them back, half a percent as 1/200', async () => {
     const router = driver();
     expect((await router.snapshot()).routes.reads).toEqual({ source: 1, target: 0 });
-    const result = await router.setRoutes({ reads: { source: 0.995, target: 0.005 }, writes: { source: 0.995, target: 0.005 } });
+    const result = await router.setRoutes({
+      reads: { source: 0.995, target: 0.005 },
+      writes: { source: 0.995, target: 0.005 },
+    });
     expect(result.changed).toEqual(['reads', 'writes']);
     expect([weightOf('web-eks'), weightOf('web-gke')]).toEqual(['199', '1']);
-    expect((await router.snapshot()).routes).toEqual({ reads: { source: 0.995, target: 0.005 }, writes: { source: 0.995, target: 0.005 } });
+    expect((await router.snapshot()).routes).toEqual({
+      reads: { source: 0.995, target: 0.005 },
+      writes: { source: 0.995, target: 0.005 },
+    });
     await router.setRoutes({ reads: { target: 1 }, writes: { target: 1 } });
     expect([weightOf('web-eks'), weightOf('web-gke')]).toEqual(['0', '200']);
     expect([weightOf('admin'), weightOf('web-internal')]).toEqual(['7', '3']);
@@ -114,7 +128,10 @@ describe('dns traffic driver', () => {
     const router = driver();
     const from = server.requests.length;
     await router.setRoutes({ reads: { target: 1 }, writes: { target: 1 } });
-    const patches = server.requests.slice(from).filter((r) => r.method === 'PATCH').map((r) => r.path.split('/').pop());
+    const patches = server.requests
+      .slice(from)
+      .filter((r) => r.method === 'PATCH')
+      .map((r) => r.path.split('/').pop());
     expect(patches).toEqual(['web-gke', 'web-eks']);
   });
 
@@ -122,11 +139,16 @@ describe('dns traffic driver', () => {
     const router = driver();
     await router.setRoutes({ reads: { source: 0.75, target: 0.25 }, writes: { source: 0.75, target: 0.25 } });
     const before = versions();
-    expect((await router.setRoutes({ reads: { source: 0.75, target: 0.25 }, writes: { source: 0.75, target: 0.25 } })).changed).toEqual([]);
+    expect(
+      (await router.setRoutes({ reads: { source: 0.75, target: 0.25 }, writes: { source: 0.75, target: 0.25 } }))
+        .changed,
+    ).toEqual([]);
     expect(versions()).toEqual(before);
     const split = await failure(router.setRoutes({ reads: { source: 0.5, target: 0.5 } }));
     expect(split.message).toContain('the dns driver cannot route reads and writes apart');
-    const fine = await failure(router.setRoutes({ reads: { source: 0.999, target: 0.001 }, writes: { source: 0.999, target: 0.001 } }));
+    const fine = await failure(
+      router.setRoutes({ reads: { source: 0.999, target: 0.001 }, writes: { source: 0.999, target: 0.001 } }),
+    );
     expect(fine.message).toContain('not a whole number of 1/200');
     const held = await failure(router.hold({ classes: ['writes'], maxHoldMs: 1000 }));
     expect(held.message).toBe('the dns driver cannot hold requests; the cutover refuses writes briefly instead');
@@ -137,9 +159,13 @@ describe('dns traffic driver', () => {
     const type = server.catalog.byKind('v1', 'Service');
     if (type) server.store.remove(type, namespace, 'web-gke');
     const missing = await failure(driver().snapshot());
-    expect(missing.message).toContain(`record shop.example.com (Services in namespace ${namespace} on context edge): no Service for site target`);
+    expect(missing.message).toContain(
+      `record shop.example.com (Services in namespace ${namespace} on context edge): no Service for site target`,
+    );
     replace(service('web-gke', 'target', record('eks', 0)));
-    expect((await failure(driver().snapshot())).message).toContain('share a external-dns.alpha.kubernetes.io/set-identifier');
+    expect((await failure(driver().snapshot())).message).toContain(
+      'share a external-dns.alpha.kubernetes.io/set-identifier',
+    );
     replace(service('web-gke', 'target', record('gke', 300)));
     expect((await failure(driver().snapshot())).message).toContain('a weight is an integer from 0 to 255');
   });
@@ -158,7 +184,11 @@ describe('dns traffic driver', () => {
     const previous = process.env.KUBECONFIG;
     process.env.KUBECONFIG = kubeconfig;
     try {
-      const handle = await createTrafficRouterForPlan(plan.spec, { events: createEventBus(), logger: createSilentLogger(), resolveSecret: () => 'unused' });
+      const handle = await createTrafficRouterForPlan(plan.spec, {
+        events: createEventBus(),
+        logger: createSilentLogger(),
+        resolveSecret: () => 'unused',
+      });
       await handle.router.setRoutes({ reads: { source: 0.5, target: 0.5 }, writes: { source: 0.5, target: 0.5 } });
       expect([weightOf('web-eks'), weightOf('web-gke')]).toEqual(['100', '100']);
       await handle.close();

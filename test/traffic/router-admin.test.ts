@@ -21,7 +21,14 @@ beforeAll(async () => {
       adminToken: TOKEN,
       sites: { source: source.url, target: target.url },
     },
-    { logger: createLogger({ format: 'json', level: 'debug', redactor: createRedactor(), write: (line) => logLines.push(line) }) },
+    {
+      logger: createLogger({
+        format: 'json',
+        level: 'debug',
+        redactor: createRedactor(),
+        write: (line) => logLines.push(line),
+      }),
+    },
   );
 });
 afterAll(async () => {
@@ -37,7 +44,12 @@ async function admin(method: string, path: string, body?: string, token: string 
     body,
   });
   const text = await response.body.text();
-  return { status: response.statusCode, headers: response.headers, text, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : null };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    text,
+    json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : null,
+  };
 }
 
 describe('the admin API', () => {

@@ -17,7 +17,10 @@ afterEach(async () => {
 describe('handoff router (command line)', () => {
   it('refuses to start without an admin token: exit 2, says how to give one, no stack', async () => {
     const env = { HANDOFF_ROUTER_TOKEN: '' };
-    const result = await runCli(['router', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=http://127.0.0.1:9'], { env });
+    const result = await runCli(
+      ['router', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=http://127.0.0.1:9'],
+      { env },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('HANDOFF_ROUTER_TOKEN');
     expect(result.stderr).toContain('--admin-token-file');
@@ -25,10 +28,19 @@ describe('handoff router (command line)', () => {
   });
 
   it.each([
-    [['--listen', 'nowhere', '--admin', '127.0.0.1:0', '--site', 'source=http://127.0.0.1:9'], '--listen: "nowhere" is not HOST:PORT'],
+    [
+      ['--listen', 'nowhere', '--admin', '127.0.0.1:0', '--site', 'source=http://127.0.0.1:9'],
+      '--listen: "nowhere" is not HOST:PORT',
+    ],
     [['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'Source=http://x'], '--site "Source=http://x"'],
-    [['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=ftp://x'], 'sites.source: must be an http:// or https:// URL'],
-    [['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=http://x', '--max-read-lag', 'soon'], '--max-read-lag: "soon" is not a duration'],
+    [
+      ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=ftp://x'],
+      'sites.source: must be an http:// or https:// URL',
+    ],
+    [
+      ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=http://x', '--max-read-lag', 'soon'],
+      '--max-read-lag: "soon" is not a duration',
+    ],
   ])('refuses bad flags with exit 2: %j', async (flags, message) => {
     const result = await runCli(['router', ...flags], { env: { HANDOFF_ROUTER_TOKEN: TOKEN } });
     expect(result.code).toBe(2);
@@ -48,8 +60,21 @@ describe('handoff router (command line)', () => {
     );
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'src/cli/entry.ts'), 'router', '--config', path.join(dir, 'router.yaml'), '--log-format', 'json'],
-      { cwd: repoRoot, env: { ...process.env, HANDOFF_ROUTER_TOKEN: '', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '--import',
+        'tsx',
+        path.join(repoRoot, 'src/cli/entry.ts'),
+        'router',
+        '--config',
+        path.join(dir, 'router.yaml'),
+        '--log-format',
+        'json',
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, HANDOFF_ROUTER_TOKEN: '', NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     cleanups.push(() => void child.kill('SIGKILL'));

@@ -42,12 +42,36 @@ const cases: Array<[string, () => string, RegExp]> = [
     /--config \S*huge\.yaml: the file is 67108864 bytes; router config files are limited to 1048576 bytes/,
   ],
   ['a YAML alias bomb', () => write('bomb.yaml', aliasBomb()), /bomb\.yaml:\d+:\d+: .*aliases.*(alias bomb)?/],
-  ['nesting 300 levels deep', () => write('deep.yaml', `listen: ${'['.repeat(300)}${']'.repeat(300)}\n`), /deep\.yaml:1:\d+: the document is nested more than \d+ levels deep/],
-  ['a binary file', () => write('binary.yaml', Buffer.from([0x6c, 0x69, 0x73, 0x00, 0x01, 0x02])), /binary\.yaml:1:4: this is a binary file, not a YAML router config/],
-  ['a directory', () => fs.mkdtempSync(path.join(tmp.dir, 'dir-')), /--config \S*dir-\S*: cannot read the file: it is a directory/],
-  ['a duplicate key', () => write('dup.yaml', 'listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nlisten: 127.0.0.1:1\n'), /dup\.yaml:3:1: .*listen/],
-  ['a value of the wrong type, named with its line', () => write('type.yaml', 'listen: 127.0.0.1:0\n\nmaxQueued: lots\n'), /type\.yaml:3:\d+: maxQueued: /],
-  ['a list instead of a mapping', () => write('list.yaml', '- listen\n- admin\n'), /list\.yaml:1:1: the document is a list; a router config is a mapping/],
+  [
+    'nesting 300 levels deep',
+    () => write('deep.yaml', `listen: ${'['.repeat(300)}${']'.repeat(300)}\n`),
+    /deep\.yaml:1:\d+: the document is nested more than \d+ levels deep/,
+  ],
+  [
+    'a binary file',
+    () => write('binary.yaml', Buffer.from([0x6c, 0x69, 0x73, 0x00, 0x01, 0x02])),
+    /binary\.yaml:1:4: this is a binary file, not a YAML router config/,
+  ],
+  [
+    'a directory',
+    () => fs.mkdtempSync(path.join(tmp.dir, 'dir-')),
+    /--config \S*dir-\S*: cannot read the file: it is a directory/,
+  ],
+  [
+    'a duplicate key',
+    () => write('dup.yaml', 'listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nlisten: 127.0.0.1:1\n'),
+    /dup\.yaml:3:1: .*listen/,
+  ],
+  [
+    'a value of the wrong type, named with its line',
+    () => write('type.yaml', 'listen: 127.0.0.1:0\n\nmaxQueued: lots\n'),
+    /type\.yaml:3:\d+: maxQueued: /,
+  ],
+  [
+    'a list instead of a mapping',
+    () => write('list.yaml', '- listen\n- admin\n'),
+    /list\.yaml:1:1: the document is a list; a router config is a mapping/,
+  ],
 ];
 
 describe('handoff router --config has the plan files limits', () => {
@@ -66,7 +90,10 @@ describe('handoff router --config has the plan files limits', () => {
     // Without a token the command stops right after reading the config: exit 2 naming the token, not the file.
     for (const content of ['', '# nothing here\n', 'readMethods: [GET, HEAD]\n']) {
       const file = write('ok.yaml', content);
-      const result = await runCli(['router', ...FLAGS, '--config', file], { env: { HANDOFF_ROUTER_TOKEN: '' }, timeoutMs: 30_000 });
+      const result = await runCli(['router', ...FLAGS, '--config', file], {
+        env: { HANDOFF_ROUTER_TOKEN: '' },
+        timeoutMs: 30_000,
+      });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('HANDOFF_ROUTER_TOKEN');
       expect(result.stderr).not.toContain('ok.yaml');

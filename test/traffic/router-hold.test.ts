@@ -41,13 +41,19 @@ describe('hold and release', () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
     const f = fixture;
     await f.router.hold({ classes: ['writes'], maxHoldMs: 20_000 });
-    const connections = [0, 1, 2].map((c) => pipeline(portOf(f), [0, 1, 2, 3, 4].map((j) => `c${c}-${j}`)));
+    const connections = [0, 1, 2].map((c) =>
+      pipeline(
+        portOf(f),
+        [0, 1, 2, 3, 4].map((j) => `c${c}-${j}`),
+      ),
+    );
     const singles = Array.from({ length: 10 }, (_, i) => f.send('POST', '/orders', { body: `s-${i}` }));
     // One request per pipelining connection waits in the queue (the rest wait behind it), plus the singles.
     await waitFor('13 queued requests', async () => (await f.router.snapshot()).hold.queued === 13);
     // Reads are not held.
     expect((await f.send('GET', '/orders/1')).body).toBe('source');
-    const allSeen = (): number => Object.values(f.sites).reduce((n, s) => n + s.seen.filter((r) => r.method === 'POST').length, 0);
+    const allSeen = (): number =>
+      Object.values(f.sites).reduce((n, s) => n + s.seen.filter((r) => r.method === 'POST').length, 0);
     expect(allSeen()).toBe(0);
 
     await f.router.setRoutes({ writes: { source: 0, target: 1 } });
@@ -69,7 +75,11 @@ describe('hold and release', () => {
     expect(event?.data).toMatchObject({ reason: 'request', released: 13 });
     expect((await f.router.snapshot()).stats.held).toBe(13);
     // Releasing again is harmless and says so.
-    expect(await f.router.release()).toMatchObject({ wasActive: false, released: 0, last: { reason: 'request', released: 13 } });
+    expect(await f.router.release()).toMatchObject({
+      wasActive: false,
+      released: 0,
+      last: { reason: 'request', released: 13 },
+    });
   });
 
   it('releases by itself when the hold reaches maxHoldMs, and says so in an event', async () => {
@@ -128,7 +138,9 @@ describe('hold and release', () => {
     const port = portOf(f);
     const answer = new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write('GET /ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
       });
       let text = '';
       socket.on('data', (c: Buffer) => {
@@ -158,7 +170,10 @@ describe('hold and release', () => {
       finish = () => res.end('source');
     };
     const slow = f.send('POST', '/slow', { body: 'x' });
-    await waitFor('the write in flight', async () => (await f.router.snapshot()).stats.sites.source?.writes.inFlight === 1);
+    await waitFor(
+      'the write in flight',
+      async () => (await f.router.snapshot()).stats.sites.source?.writes.inFlight === 1,
+    );
 
     // A bounded drain that runs out says so.
     const short = await f.router.hold({ classes: ['writes'], maxHoldMs: 10_000, drainMs: 150 });
@@ -179,7 +194,10 @@ describe('hold and release', () => {
 
     // Switching writes waits for in-flight writes on the site that lost them.
     const slow2 = f.send('POST', '/slow', { body: 'y' });
-    await waitFor('the second write in flight', async () => (await f.router.snapshot()).stats.sites.source?.writes.inFlight === 1);
+    await waitFor(
+      'the second write in flight',
+      async () => (await f.router.snapshot()).stats.sites.source?.writes.inFlight === 1,
+    );
     const switching = f.router.setRoutes({ writes: { source: 0, target: 1 } }, { drainMs: 10_000 });
     setTimeout(() => finish(), 50);
     const switched = await switching;

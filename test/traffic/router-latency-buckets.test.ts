@@ -42,7 +42,12 @@ async function sendAll(f: RouterFixture, method: string, count: number, concurre
 
 describe('the built-in router latency buckets', () => {
   it('measure each site and class, are served by /v1/stats as the analysis side reads them, and give windows', async () => {
-    fixture = await startRouterFixture({ maxReadLagMs: null, stickyAfterWriteMs: 0, admin: { host: '127.0.0.1', port: 0 }, adminToken: TOKEN });
+    fixture = await startRouterFixture({
+      maxReadLagMs: null,
+      stickyAfterWriteMs: 0,
+      admin: { host: '127.0.0.1', port: 0 },
+      adminToken: TOKEN,
+    });
     const f = fixture;
     const poll = routerStatsOverHttp({ adminUrl: f.server.adminUrl ?? '', token: TOKEN });
     await f.router.setRoutes({ reads: { source: 0, target: 1 } });
@@ -84,7 +89,14 @@ describe('the built-in router latency buckets', () => {
   });
 
   it('are refused by the admin client when a router sends them out of order, naming the field', async () => {
-    const stats = (buckets: unknown) => ({ requests: 2, errors: 0, inFlight: 0, p50Ms: 1, p99Ms: 3, latencyBuckets: buckets });
+    const stats = (buckets: unknown) => ({
+      requests: 2,
+      errors: 0,
+      inFlight: 0,
+      p50Ms: 1,
+      p99Ms: 3,
+      latencyBuckets: buckets,
+    });
     const body = {
       sites: ['source', 'target'],
       routes: { reads: { source: 1, target: 0 }, writes: { source: 1, target: 0 } },
@@ -92,7 +104,13 @@ describe('the built-in router latency buckets', () => {
       lag: { source: null, target: null },
       stats: {
         sites: {
-          source: { reads: stats([[3, 1], [1, 1]]), writes: stats([[1, 2]]) },
+          source: {
+            reads: stats([
+              [3, 1],
+              [1, 1],
+            ]),
+            writes: stats([[1, 2]]),
+          },
           target: { reads: stats([[1, 2]]), writes: stats([[1, 2]]) },
         },
         held: 0,
@@ -110,7 +128,10 @@ describe('the built-in router latency buckets', () => {
     });
     fakeAdmin = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = createHttpRouter({ adminUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: TOKEN });
+    const client = createHttpRouter({
+      adminUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: TOKEN,
+    });
     try {
       const error = await client.snapshot().then(
         () => null,

@@ -28,7 +28,11 @@ function spec(traffic: unknown, endpoints: Record<string, string>) {
   return parsed.data.spec;
 }
 
-const deps = { events: createEventBus(), logger: createSilentLogger(), resolveSecret: () => 'a-resolved-token-0123456789' };
+const deps = {
+  events: createEventBus(),
+  logger: createSilentLogger(),
+  resolveSecret: () => 'a-resolved-token-0123456789',
+};
 
 describe('traffic router registry', () => {
   it('starts the built-in router from the plan, with the token resolved from its reference', async () => {
@@ -36,7 +40,15 @@ describe('traffic router registry', () => {
     for (const site of sites) cleanups.push(() => site.close());
     const handle: TrafficRouterHandle = await createTrafficRouterForPlan(
       spec(
-        { router: { kind: 'builtin', listen: '127.0.0.1:0', admin: '127.0.0.1:0', adminToken: { fromEnv: 'ROUTER_TOKEN' } }, consistency: { maxReadLag: '1s' } },
+        {
+          router: {
+            kind: 'builtin',
+            listen: '127.0.0.1:0',
+            admin: '127.0.0.1:0',
+            adminToken: { fromEnv: 'ROUTER_TOKEN' },
+          },
+          consistency: { maxReadLag: '1s' },
+        },
         { source: sites[0]?.url ?? '', target: sites[1]?.url ?? '' },
       ),
       deps,
@@ -49,8 +61,13 @@ describe('traffic router registry', () => {
 
   it('refuses a cluster-driven router with no Kubernetes context, and plans without a traffic section', async () => {
     const endpoints = { source: 'http://127.0.0.1:1', target: 'http://127.0.0.1:2' };
-    const gateway = createTrafficRouterForPlan(spec({ router: { kind: 'gateway-api', route: 'orders' } }, endpoints), deps);
-    await expect(gateway).rejects.toThrow('spec.traffic.router.context: the gateway-api router needs a Kubernetes context');
+    const gateway = createTrafficRouterForPlan(
+      spec({ router: { kind: 'gateway-api', route: 'orders' } }, endpoints),
+      deps,
+    );
+    await expect(gateway).rejects.toThrow(
+      'spec.traffic.router.context: the gateway-api router needs a Kubernetes context',
+    );
     const error = await Promise.resolve()
       .then(() => createTrafficRouterForPlan(spec(undefined, endpoints), deps))
       .catch((e: unknown) => e);

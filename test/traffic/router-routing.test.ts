@@ -9,7 +9,12 @@ afterEach(async () => {
 });
 
 /** Sends `count` requests at `concurrency`, returns how many each site answered. */
-async function spread(f: RouterFixture, method: string, count: number, concurrency = 16): Promise<Record<string, number>> {
+async function spread(
+  f: RouterFixture,
+  method: string,
+  count: number,
+  concurrency = 16,
+): Promise<Record<string, number>> {
   const seen: Record<string, number> = {};
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -73,7 +78,9 @@ describe('the built-in router routes by class and weight', () => {
     // A cookie that expired, or names no site, is ignored.
     const expired = `handoff_writer=source.${(Date.now() - 1000).toString(36)}`;
     expect((await fixture.send('GET', '/x', { headers: { cookie: expired } })).body).toBe('target');
-    expect((await fixture.send('GET', '/x', { headers: { cookie: 'handoff_writer=mars.zzzzzzzz' } })).body).toBe('target');
+    expect((await fixture.send('GET', '/x', { headers: { cookie: 'handoff_writer=mars.zzzzzzzz' } })).body).toBe(
+      'target',
+    );
   });
 
   it('sends reads to the target only while its reported lag is known and under the bound', async () => {
@@ -102,7 +109,10 @@ describe('the built-in router routes by class and weight', () => {
     const post = await fixture.send('POST', '/pay', { body: 'amount=5' });
     const post2 = await fixture.send('POST', '/pay', { body: 'amount=6' });
     expect([post.status, post2.status]).toEqual([200, 200]);
-    expect(fixture.sites.source?.seen.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual(['amount=5', 'amount=6']);
+    expect(fixture.sites.source?.seen.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([
+      'amount=5',
+      'amount=6',
+    ]);
     const snapshot = await fixture.router.snapshot();
     expect(snapshot.stats.retries).toBe(21);
     expect(snapshot.stats.sites.target?.reads.errors).toBe(20);
@@ -172,7 +182,9 @@ describe('the built-in router routes by class and weight', () => {
     const raw = await new Promise<string>((resolve, reject) => {
       let text = '';
       const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write('POST /up HTTP/1.1\r\nHost: shop\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+        socket.write(
+          'POST /up HTTP/1.1\r\nHost: shop\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+        );
       });
       socket.on('data', (c: Buffer) => {
         text += c.toString();

@@ -19,7 +19,9 @@ describe('the observed share among reads free to go either way', () => {
     fixture = await startRouterFixture({ maxReadLagMs: null, stickyAfterWriteMs: 60_000 });
     const f = fixture;
     const write = await f.send('POST', '/orders', { body: 'x' });
-    const cookie = ([write.headers['set-cookie']].flat().find((c) => c?.startsWith('handoff_writer=')) as string).split(';')[0] as string;
+    const cookie = ([write.headers['set-cookie']].flat().find((c) => c?.startsWith('handoff_writer=')) as string).split(
+      ';',
+    )[0] as string;
     await f.router.setRoutes({ reads: { source: 0.9, target: 0.1 } });
     const provider = createRouterProvider({ stats: async () => (await f.router.snapshot()).stats, reuseMs: 0 });
     await provider.start();

@@ -44,7 +44,8 @@ describe('switching writes under load (the router half of a cutover)', () => {
     const [pauseMs] = await Promise.all([switchWrites(), load]);
     expect(switched).toBe(true);
     expect(failures).toEqual([]);
-    const writesAt = (site: string): string[] => (f.sites[site]?.seen ?? []).filter((r) => r.method === 'POST').map((r) => r.body);
+    const writesAt = (site: string): string[] =>
+      (f.sites[site]?.seen ?? []).filter((r) => r.method === 'POST').map((r) => r.body);
     const source = writesAt('source');
     const target = writesAt('target');
     // Every acknowledged write reached exactly one site, exactly once.

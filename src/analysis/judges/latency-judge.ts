@@ -70,9 +70,21 @@ export function judgeLatency(
     return { outcome: 'Pass', reason: `${how}: ${facts}`, ratio, test, thresholds };
   }
   if (ratio < thresholds.fail) {
-    return { outcome: 'Inconclusive', reason: `target significantly slower, between warn ${thresholds.warn} and fail ${thresholds.fail}: ${facts}`, ratio, test, thresholds };
+    return {
+      outcome: 'Inconclusive',
+      reason: `target significantly slower, between warn ${thresholds.warn} and fail ${thresholds.fail}: ${facts}`,
+      ratio,
+      test,
+      thresholds,
+    };
   }
-  return { outcome: 'Fail', reason: `target significantly slower, at or above fail ${thresholds.fail}: ${facts}`, ratio, test, thresholds };
+  return {
+    outcome: 'Fail',
+    reason: `target significantly slower, at or above fail ${thresholds.fail}: ${facts}`,
+    ratio,
+    test,
+    thresholds,
+  };
 }
 
 function fmt(x: number): string {

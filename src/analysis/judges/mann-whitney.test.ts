@@ -54,7 +54,10 @@ describe('mannWhitney', () => {
 
   it('refuses histograms with different buckets and empty sides', () => {
     expect(() =>
-      mannWhitney({ kind: 'histogram', boundsMs: [1, 2], counts: [1, 1, 1] }, { kind: 'histogram', boundsMs: [1, 3], counts: [1, 1, 1] }),
+      mannWhitney(
+        { kind: 'histogram', boundsMs: [1, 2], counts: [1, 1, 1] },
+        { kind: 'histogram', boundsMs: [1, 3], counts: [1, 1, 1] },
+      ),
     ).toThrow(/different bucket bounds/);
     expect(() => mannWhitney(samples([]), samples([1]))).toThrow(/both sides/);
   });
@@ -70,7 +73,10 @@ describe('judgeLatency', () => {
   it('passes identical distributions (20 seeds, 200 samples each)', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const random = seededRandom(seed);
-      const j = judgeLatency(samples(logNormalLatencies(random, 200, 40, 0.5)), samples(logNormalLatencies(random, 200, 40, 0.5)));
+      const j = judgeLatency(
+        samples(logNormalLatencies(random, 200, 40, 0.5)),
+        samples(logNormalLatencies(random, 200, 40, 0.5)),
+      );
       expect(j.outcome, `seed ${seed}: ${j.reason}`).toBe('Pass');
     }
   });
@@ -126,7 +132,10 @@ describe('judgeLatency', () => {
 
 describe('mannWhitney on weighted values (sparse histograms)', () => {
   it('equals the test on the expanded samples', () => {
-    const weighted = mannWhitney({ kind: 'weighted', valuesMs: [10, 20, 30], counts: [5, 3, 2] }, { kind: 'weighted', valuesMs: [20, 30, 40], counts: [4, 4, 2] });
+    const weighted = mannWhitney(
+      { kind: 'weighted', valuesMs: [10, 20, 30], counts: [5, 3, 2] },
+      { kind: 'weighted', valuesMs: [20, 30, 40], counts: [4, 4, 2] },
+    );
     const expanded = mannWhitney(
       samples([10, 10, 10, 10, 10, 20, 20, 20, 30, 30]),
       samples([20, 20, 20, 20, 30, 30, 30, 30, 40, 40]),

@@ -83,14 +83,23 @@ export function mannWhitney(source: LatencyObservations, target: LatencyObservat
     pValue,
     cles: u / (n1 * n2),
     shiftMs: hodgesLehmann(groups, (v) => v, targetMedianMs - sourceMedianMs),
-    ratio: Math.exp(hodgesLehmann(groups, (v) => Math.log(Math.max(v, floorMs)), Math.log(Math.max(targetMedianMs, floorMs) / Math.max(sourceMedianMs, floorMs)))),
+    ratio: Math.exp(
+      hodgesLehmann(
+        groups,
+        (v) => Math.log(Math.max(v, floorMs)),
+        Math.log(Math.max(targetMedianMs, floorMs) / Math.max(sourceMedianMs, floorMs)),
+      ),
+    ),
     sourceMedianMs,
     targetMedianMs,
   };
 }
 
 /** Brings both sides to the same form: samples and weighted values stay values; a histogram needs the same buckets on both sides. */
-function alignObservations(source: LatencyObservations, target: LatencyObservations): [Array<[number, number]>, Array<[number, number]>] {
+function alignObservations(
+  source: LatencyObservations,
+  target: LatencyObservations,
+): [Array<[number, number]>, Array<[number, number]>] {
   if (source.kind !== 'histogram' && target.kind !== 'histogram') return [weightedPairs(source), weightedPairs(target)];
   const bounds = source.kind === 'histogram' ? source.boundsMs : (target as { boundsMs: number[] }).boundsMs;
   return [toBuckets(source, bounds), toBuckets(target, bounds)];
@@ -99,11 +108,16 @@ function alignObservations(source: LatencyObservations, target: LatencyObservati
 /** Histogram buckets as (representative value, count); the value is the bucket's middle. */
 function toBuckets(obs: LatencyObservations, bounds: number[]): Array<[number, number]> {
   const counts = obs.kind === 'histogram' ? obs.counts : bucketize(weightedPairs(obs), bounds);
-  if (obs.kind === 'histogram' && (obs.boundsMs.length !== bounds.length || obs.boundsMs.some((b, i) => b !== bounds[i]))) {
+  if (
+    obs.kind === 'histogram' &&
+    (obs.boundsMs.length !== bounds.length || obs.boundsMs.some((b, i) => b !== bounds[i]))
+  ) {
     throw new InputError('Mann-Whitney U: the source and target histograms have different bucket bounds');
   }
   if (counts.length !== bounds.length + 1) {
-    throw new InputError(`Mann-Whitney U: a histogram with ${bounds.length} bounds needs ${bounds.length + 1} counts, not ${counts.length}`);
+    throw new InputError(
+      `Mann-Whitney U: a histogram with ${bounds.length} bounds needs ${bounds.length + 1} counts, not ${counts.length}`,
+    );
   }
   return counts.map((count, i) => [bucketMiddle(bounds, i), count]);
 }
@@ -191,7 +205,15 @@ export function normalUpperTail(z: number): number {
   const poly =
     -x * x -
     1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   const erfc = t * Math.exp(poly);
   return x >= 0 ? erfc / 2 : 1 - erfc / 2;
 }

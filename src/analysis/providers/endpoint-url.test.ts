@@ -13,7 +13,9 @@ describe('endpointUrl', () => {
   });
 
   it('refuses what is not an http(s) URL, naming the field', () => {
-    expect(() => endpointUrl('prom:9090', 'spec.analysis.prometheus.url')).toThrow(/spec.analysis.prometheus.url: only http/);
+    expect(() => endpointUrl('prom:9090', 'spec.analysis.prometheus.url')).toThrow(
+      /spec.analysis.prometheus.url: only http/,
+    );
     expect(() => endpointUrl('::', 'webhook url')).toThrow(/webhook url: "::" is not a URL/);
   });
 });

@@ -21,7 +21,8 @@ export function endpointUrl(text: string, what: string, redactor?: Redactor): En
   } catch {
     throw new InputError(`${what}: "${text}" is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`${what}: only http:// and https:// URLs`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InputError(`${what}: only http:// and https:// URLs`);
   const headers: Record<string, string> = {};
   if (url.username || url.password) {
     const user = decodeURIComponent(url.username);

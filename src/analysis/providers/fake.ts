@@ -43,7 +43,9 @@ export function createFakeProvider(options: FakeProviderOptions): FakeProvider {
       index++;
       const sites: Measurement['sites'] = {};
       for (const site of request.sites) {
-        sites[site] = step ? (step[site] ?? { status: 'no-data', reason: `no ${site} in the recorded step` }) : { status: 'no-data', reason: 'the recorded series ended' };
+        sites[site] = step
+          ? (step[site] ?? { status: 'no-data', reason: `no ${site} in the recorded step` })
+          : { status: 'no-data', reason: 'the recorded series ended' };
       }
       return { at: now(), windowMs: request.windowMs, sites };
     },
@@ -57,6 +59,10 @@ export function createFakeProvider(options: FakeProviderOptions): FakeProvider {
 }
 
 /** A reading with one value field, for recorded series. */
-export function ok(values: Record<string, number>, samples: number, extra: Partial<Pick<Extract<SiteReading, { status: 'ok' }>, 'latency'>> = {}): SiteReading {
+export function ok(
+  values: Record<string, number>,
+  samples: number,
+  extra: Partial<Pick<Extract<SiteReading, { status: 'ok' }>, 'latency'>> = {},
+): SiteReading {
   return { status: 'ok', values, samples, ...extra };
 }

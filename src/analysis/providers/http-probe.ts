@@ -24,7 +24,12 @@ export interface ProbeResult {
 
 const MAX_BODY = 64 * 1024;
 
-export async function probeEndpoint(baseUrl: string, spec: ProbeSpec, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeEndpoint(
+  baseUrl: string,
+  spec: ProbeSpec,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
   const bodyPattern = spec.bodyMatches === undefined ? null : new RegExp(spec.bodyMatches);
@@ -43,7 +48,12 @@ export async function probeEndpoint(baseUrl: string, spec: ProbeSpec, timeoutMs:
     }
     const latencyMs = elapsed();
     if (res.statusCode !== spec.expectStatus) {
-      return { ok: false, latencyMs, status: res.statusCode, reason: `HTTP ${res.statusCode}, expected ${spec.expectStatus}` };
+      return {
+        ok: false,
+        latencyMs,
+        status: res.statusCode,
+        reason: `HTTP ${res.statusCode}, expected ${spec.expectStatus}`,
+      };
     }
     if (bodyPattern && !bodyPattern.test(body.slice(0, MAX_BODY))) {
       return { ok: false, latencyMs, status: res.statusCode, reason: `the body does not match /${spec.bodyMatches}/` };

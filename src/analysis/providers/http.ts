@@ -42,7 +42,8 @@ export function createHttpProvider(options: HttpProviderOptions, deps: { now?: (
   const concurrency = options.concurrency ?? 4;
   const timeoutMs = options.timeoutMs ?? 2000;
   const historyMs = options.historyMs ?? 15 * 60_000;
-  if (!(rate > 0 && rate <= 1000)) throw new InputError(`http probe rate ${rate}/s: give a rate between 0 and 1000 per second`);
+  if (!(rate > 0 && rate <= 1000))
+    throw new InputError(`http probe rate ${rate}/s: give a rate between 0 and 1000 per second`);
   if (options.probe.bodyMatches !== undefined) {
     try {
       new RegExp(options.probe.bodyMatches);
@@ -79,7 +80,8 @@ export function createHttpProvider(options: HttpProviderOptions, deps: { now?: (
   function reading(site: SiteName, windowMs: number, at: number): SiteReading {
     if (!options.endpoints[site]) return noData(`no endpoint to probe for the ${site}`);
     const inWindow = (results.get(site) ?? []).filter((r) => r.at > at - windowMs && r.at <= at);
-    if (inWindow.length === 0) return noData(`no probe of the ${site} finished in the last ${Math.round(windowMs / 100) / 10} s`);
+    if (inWindow.length === 0)
+      return noData(`no probe of the ${site} finished in the last ${Math.round(windowMs / 100) / 10} s`);
     const failed = inWindow.filter((r) => !r.ok);
     const latencies = inWindow.filter((r) => r.ok).map((r) => r.latencyMs);
     const latency = { kind: 'samples' as const, valuesMs: latencies };
@@ -107,7 +109,11 @@ export function createHttpProvider(options: HttpProviderOptions, deps: { now?: (
     async measure(request: MeasureRequest): Promise<Measurement> {
       if (state !== 'started') throw new InternalError(`http provider: measure while ${state}`);
       const at = now();
-      return { at, windowMs: request.windowMs, sites: Object.fromEntries(request.sites.map((s) => [s, reading(s, request.windowMs, at)])) };
+      return {
+        at,
+        windowMs: request.windowMs,
+        sites: Object.fromEntries(request.sites.map((s) => [s, reading(s, request.windowMs, at)])),
+      };
     },
     async stop() {
       if (state === 'stopped') return;

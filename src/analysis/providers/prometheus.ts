@@ -31,7 +31,10 @@ const answer = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('success'),
     data: z.discriminatedUnion('resultType', [
-      z.object({ resultType: z.literal('vector'), result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample })) }),
+      z.object({
+        resultType: z.literal('vector'),
+        result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample })),
+      }),
       z.object({ resultType: z.literal('scalar'), result: sample }),
       z.object({ resultType: z.literal('matrix'), result: z.array(z.unknown()) }),
       z.object({ resultType: z.literal('string'), result: z.unknown() }),
@@ -46,7 +49,10 @@ export function renderQuery(query: string, site: string, windowMs: number): stri
   return query.replaceAll('{{site}}', site).replaceAll('{{window}}', `${seconds}s`);
 }
 
-export function createPrometheusProvider(options: PrometheusProviderOptions, deps: { redactor?: Redactor; now?: () => number } = {}): MetricProvider {
+export function createPrometheusProvider(
+  options: PrometheusProviderOptions,
+  deps: { redactor?: Redactor; now?: () => number } = {},
+): MetricProvider {
   const now = deps.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 5000;
   if (options.token) deps.redactor?.add(options.token);
@@ -79,13 +85,17 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
     let parsed: z.infer<typeof answer>;
     try {
       const result = answer.safeParse(JSON.parse(text));
-      if (!result.success) return readingError(`Prometheus answered HTTP ${status} with an unexpected body`, status >= 500);
+      if (!result.success)
+        return readingError(`Prometheus answered HTTP ${status} with an unexpected body`, status >= 500);
       parsed = result.data;
     } catch {
       return readingError(`Prometheus answered HTTP ${status} with a body that is not JSON`, status >= 500);
     }
     if (parsed.status === 'error') {
-      return readingError(safe(`Prometheus refused the query ${JSON.stringify(promql)}: ${parsed.errorType ?? 'error'}: ${parsed.error}`), status >= 500);
+      return readingError(
+        safe(`Prometheus refused the query ${JSON.stringify(promql)}: ${parsed.errorType ?? 'error'}: ${parsed.error}`),
+        status >= 500,
+      );
     }
     const data = parsed.data;
     let raw: string;
@@ -93,14 +103,21 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
     else if (data.resultType === 'vector') {
       if (data.result.length === 0) return noData(`the query ${JSON.stringify(promql)} returned no series`);
       if (data.result.length > 1) {
-        return readingError(`the query ${JSON.stringify(promql)} returned ${data.result.length} series; aggregate it to one (sum, avg, max)`, false);
+        return readingError(
+          `the query ${JSON.stringify(promql)} returned ${data.result.length} series; aggregate it to one (sum, avg, max)`,
+          false,
+        );
       }
       raw = (data.result[0] as { value: [number, string] }).value[1];
     } else {
-      return readingError(`the query ${JSON.stringify(promql)} returned a ${data.resultType}; write an instant query returning one number`, false);
+      return readingError(
+        `the query ${JSON.stringify(promql)} returned a ${data.resultType}; write an instant query returning one number`,
+        false,
+      );
     }
     const value = Number(raw);
-    if (Number.isNaN(value)) return noData(`the query ${JSON.stringify(promql)} returned NaN (no traffic in the window?)`);
+    if (Number.isNaN(value))
+      return noData(`the query ${JSON.stringify(promql)} returned NaN (no traffic in the window?)`);
     if (!Number.isFinite(value)) return readingError(`the query ${JSON.stringify(promql)} returned ${raw}`, false);
     return { status: 'ok', values: { query: value }, samples: 1 };
   }
@@ -115,7 +132,11 @@ export function createPrometheusProvider(options: PrometheusProviderOptions, dep
     async measure(req: MeasureRequest): Promise<Measurement> {
       if (state !== 'started') throw new InternalError(`prometheus provider: measure while ${state}`);
       const readings = await Promise.all(req.sites.map((site) => queryOne(site, req.windowMs, req.signal)));
-      return { at: now(), windowMs: req.windowMs, sites: Object.fromEntries(req.sites.map((site, i) => [site, readings[i]])) };
+      return {
+        at: now(),
+        windowMs: req.windowMs,
+        sites: Object.fromEntries(req.sites.map((site, i) => [site, readings[i]])),
+      };
     },
     async stop() {
       state = 'stopped';

@@ -42,7 +42,10 @@ export interface RouterStatsOverHttpOptions {
 }
 
 /** Reads `GET /v1/stats` from the router's admin API, validated. The token is registered with the redactor. */
-export function routerStatsOverHttp(options: RouterStatsOverHttpOptions, deps: { redactor?: Redactor } = {}): RouterStatsSource {
+export function routerStatsOverHttp(
+  options: RouterStatsOverHttpOptions,
+  deps: { redactor?: Redactor } = {},
+): RouterStatsSource {
   if (options.token) deps.redactor?.add(options.token);
   const endpoint = endpointUrl(options.adminUrl, 'router admin URL', deps.redactor);
   const url = new URL('/v1/stats', endpoint.base).toString();
@@ -64,7 +67,10 @@ export function routerStatsOverHttp(options: RouterStatsOverHttpOptions, deps: {
     } catch (error) {
       throw new AdapterError(safe(`router admin API ${url}: ${messageOf(error)}`), { retryable: true });
     }
-    if (status !== 200) throw new AdapterError(safe(`router admin API ${url}: HTTP ${status}: ${text.slice(0, 200)}`), { retryable: status >= 500 });
+    if (status !== 200)
+      throw new AdapterError(safe(`router admin API ${url}: HTTP ${status}: ${text.slice(0, 200)}`), {
+        retryable: status >= 500,
+      });
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -74,7 +80,9 @@ export function routerStatsOverHttp(options: RouterStatsOverHttpOptions, deps: {
     const parsed = routerStatsSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AdapterError(`router admin API ${url}: unexpected stats shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}`);
+      throw new AdapterError(
+        `router admin API ${url}: unexpected stats shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}`,
+      );
     }
     return parsed.data;
   };

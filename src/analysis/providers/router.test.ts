@@ -9,7 +9,11 @@ const cls = (requests: number, errors: number, buckets?: Array<[number, number]>
   p99Ms: 50,
   ...(buckets ? { latencyBuckets: buckets } : {}),
 });
-const stats = (s: [number, number], t: [number, number], buckets?: { s: Array<[number, number]>; t: Array<[number, number]> }): RouterStatsInput => ({
+const stats = (
+  s: [number, number],
+  t: [number, number],
+  buckets?: { s: Array<[number, number]>; t: Array<[number, number]> },
+): RouterStatsInput => ({
   sites: {
     source: { reads: cls(s[0], s[1], buckets?.s), writes: cls(0, 0, buckets ? [] : undefined) },
     target: { reads: cls(t[0], t[1], buckets?.t), writes: cls(0, 0, buckets ? [] : undefined) },
@@ -20,7 +24,10 @@ const stats = (s: [number, number], t: [number, number], buckets?: { s: Array<[n
 function scripted(series: RouterStatsInput[]) {
   let clock = 0;
   let i = 0;
-  const provider = createRouterProvider({ stats: async () => series[Math.min(i++, series.length - 1)]!, reuseMs: 0 }, { now: () => clock });
+  const provider = createRouterProvider(
+    { stats: async () => series[Math.min(i++, series.length - 1)]!, reuseMs: 0 },
+    { now: () => clock },
+  );
   return { provider, at: (ms: number) => (clock = ms) };
 }
 
@@ -31,7 +38,11 @@ describe('router provider', () => {
     at(10_000);
     const m = await provider.measure({ sites: ['source', 'target'], windowMs: 10_000 });
     expect(m.windowMs).toBe(10_000);
-    expect(m.sites.target).toMatchObject({ status: 'ok', samples: 100, values: { error_rate: 0.3, request_rate: 10, share: 0.1 } });
+    expect(m.sites.target).toMatchObject({
+      status: 'ok',
+      samples: 100,
+      values: { error_rate: 0.3, request_rate: 10, share: 0.1 },
+    });
     expect(m.sites.source).toMatchObject({ status: 'ok', samples: 900, values: { error_rate: 0.01, share: 0.9 } });
   });
 
@@ -59,7 +70,17 @@ describe('router provider', () => {
   it('gives the windowed latency distribution from bucket deltas, with quantiles from it', async () => {
     const { provider, at } = scripted([
       stats([10, 0], [10, 0], { s: [[4, 10]], t: [[4, 10]] }),
-      stats([110, 0], [110, 0], { s: [[4, 60], [8, 50]], t: [[4, 10], [8, 10], [16, 90]] }),
+      stats([110, 0], [110, 0], {
+        s: [
+          [4, 60],
+          [8, 50],
+        ],
+        t: [
+          [4, 10],
+          [8, 10],
+          [16, 90],
+        ],
+      }),
     ]);
     await provider.start();
     at(1000);
@@ -74,11 +95,22 @@ describe('router provider', () => {
 
   it('turns a failed poll into Error readings', async () => {
     let clock = 0;
-    const provider = createRouterProvider({ stats: async () => { throw new Error('ECONNREFUSED'); } }, { now: () => clock });
+    const provider = createRouterProvider(
+      {
+        stats: async () => {
+          throw new Error('ECONNREFUSED');
+        },
+      },
+      { now: () => clock },
+    );
     await provider.start();
     clock = 1000;
     const m = await provider.measure({ sites: ['source', 'target'], windowMs: 1000 });
-    expect(m.sites.source).toEqual({ status: 'error', reason: 'cannot read router statistics: ECONNREFUSED', retryable: true });
+    expect(m.sites.source).toEqual({
+      status: 'error',
+      reason: 'cannot read router statistics: ECONNREFUSED',
+      retryable: true,
+    });
   });
 
   it('keeps a bounded history that gets coarser with age', async () => {

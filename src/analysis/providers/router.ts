@@ -52,7 +52,10 @@ export interface RouterProvider extends MetricProvider {
   historySize(): number;
 }
 
-export function createRouterProvider(options: RouterProviderOptions, deps: { now?: () => number } = {}): RouterProvider {
+export function createRouterProvider(
+  options: RouterProviderOptions,
+  deps: { now?: () => number } = {},
+): RouterProvider {
   const now = deps.now ?? Date.now;
   const reuseMs = options.reuseMs ?? 250;
   const historyMs = options.historyMs ?? 15 * 60_000;
@@ -96,7 +99,11 @@ export function createRouterProvider(options: RouterProviderOptions, deps: { now
         latest = await poll(request.signal);
       } catch (error) {
         const reason = `cannot read router statistics: ${messageOf(error)}`;
-        return { at: now(), windowMs: request.windowMs, sites: Object.fromEntries(request.sites.map((s) => [s, readingError(reason)])) };
+        return {
+          at: now(),
+          windowMs: request.windowMs,
+          sites: Object.fromEntries(request.sites.map((s) => [s, readingError(reason)])),
+        };
       }
       const base = baseline(polls, latest, request.windowMs);
       if (!base) {

@@ -24,7 +24,10 @@ export interface SqlProviderOptions {
   connectTimeoutMs?: number;
 }
 
-export function createSqlProvider(options: SqlProviderOptions, deps: { redactor?: Redactor; now?: () => number } = {}): MetricProvider {
+export function createSqlProvider(
+  options: SqlProviderOptions,
+  deps: { redactor?: Redactor; now?: () => number } = {},
+): MetricProvider {
   const now = deps.now ?? Date.now;
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
@@ -81,12 +84,17 @@ export function createSqlProvider(options: SqlProviderOptions, deps: { redactor?
     }
     if (rows.length === 0) return noData('the query returned no row');
     if (rows.length > 1 || columns !== 1) {
-      return readingError(`the query must return one row with one column; it returned ${rows.length} rows of ${columns} columns`, false);
+      return readingError(
+        `the query must return one row with one column; it returned ${rows.length} rows of ${columns} columns`,
+        false,
+      );
     }
     const raw = Object.values(rows[0] as Record<string, unknown>)[0];
     if (raw === null || raw === undefined) return noData('the query returned NULL');
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' || typeof raw === 'bigint' ? Number(raw) : Number.NaN;
-    if (!Number.isFinite(value)) return readingError(`the query returned ${JSON.stringify(String(raw)).slice(0, 80)}, not a number`, false);
+    const value =
+      typeof raw === 'number' ? raw : typeof raw === 'string' || typeof raw === 'bigint' ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(value))
+      return readingError(`the query returned ${JSON.stringify(String(raw)).slice(0, 80)}, not a number`, false);
     return { status: 'ok', values: { value }, samples: 1 };
   }
 
@@ -100,7 +108,11 @@ export function createSqlProvider(options: SqlProviderOptions, deps: { redactor?
     async measure(request: MeasureRequest): Promise<Measurement> {
       if (state !== 'started') throw new InternalError(`sql provider: measure while ${state}`);
       const readings = await Promise.all(request.sites.map((s) => queryOne(s)));
-      return { at: now(), windowMs: request.windowMs, sites: Object.fromEntries(request.sites.map((s, i) => [s, readings[i]])) };
+      return {
+        at: now(),
+        windowMs: request.windowMs,
+        sites: Object.fromEntries(request.sites.map((s, i) => [s, readings[i]])),
+      };
     },
     async stop() {
       state = 'stopped';

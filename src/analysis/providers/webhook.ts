@@ -29,7 +29,10 @@ export interface WebhookProviderOptions {
 
 const answer = z.object({ decision: z.enum(['pass', 'fail']), reason: z.string().max(2000).optional() });
 
-export function createWebhookProvider(options: WebhookProviderOptions, deps: { redactor?: Redactor; now?: () => number } = {}): MetricProvider {
+export function createWebhookProvider(
+  options: WebhookProviderOptions,
+  deps: { redactor?: Redactor; now?: () => number } = {},
+): MetricProvider {
   const now = deps.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 10_000;
   for (const value of Object.values(options.headers ?? {})) if (value.length >= 4) deps.redactor?.add(value);
@@ -46,7 +49,12 @@ export function createWebhookProvider(options: WebhookProviderOptions, deps: { r
       const res = await request(endpoint.base, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...endpoint.headers, ...options.headers },
-        body: JSON.stringify({ gate: options.gate ?? null, sites: req.sites, windowMs: req.windowMs, metadata: options.metadata ?? {} }),
+        body: JSON.stringify({
+          gate: options.gate ?? null,
+          sites: req.sites,
+          windowMs: req.windowMs,
+          metadata: options.metadata ?? {},
+        }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
@@ -54,18 +62,27 @@ export function createWebhookProvider(options: WebhookProviderOptions, deps: { r
       status = res.statusCode;
       text = await res.body.text();
     } catch (error) {
-      return readingError(safe(`webhook ${where} did not answer${timeout.aborted ? ` within ${timeoutMs} ms` : `: ${messageOf(error)}`}`));
+      return readingError(
+        safe(`webhook ${where} did not answer${timeout.aborted ? ` within ${timeoutMs} ms` : `: ${messageOf(error)}`}`),
+      );
     }
-    if (status < 200 || status > 299) return readingError(`webhook ${where} answered HTTP ${status}`, status >= 500 || status === 429);
+    if (status < 200 || status > 299)
+      return readingError(`webhook ${where} answered HTTP ${status}`, status >= 500 || status === 429);
     let parsed: z.infer<typeof answer>;
     try {
       const result = answer.safeParse(JSON.parse(text));
-      if (!result.success) return readingError(`webhook ${where} answered without {"decision": "pass" | "fail"}`, false);
+      if (!result.success)
+        return readingError(`webhook ${where} answered without {"decision": "pass" | "fail"}`, false);
       parsed = result.data;
     } catch {
       return readingError(`webhook ${where} answered with a body that is not JSON`, false);
     }
-    return { status: 'ok', values: { decision: parsed.decision === 'pass' ? 1 : 0 }, samples: 1, ...(parsed.reason ? { note: safe(parsed.reason) } : {}) };
+    return {
+      status: 'ok',
+      values: { decision: parsed.decision === 'pass' ? 1 : 0 },
+      samples: 1,
+      ...(parsed.reason ? { note: safe(parsed.reason) } : {}),
+    };
   }
 
   return {

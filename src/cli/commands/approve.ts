@@ -28,9 +28,21 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const format = outputFormat(flags.output);
         const env = engineEnv(ctx, flags);
         if (flags.role.trim() === '') throw new UsageError('--role: give a role');
-        const { approval, already } = await approveRun(env, { runId, stage: flags.stage, by: env.actor, role: flags.role });
+        const { approval, already } = await approveRun(env, {
+          runId,
+          stage: flags.stage,
+          by: env.actor,
+          role: flags.role,
+        });
         if (format === 'json') {
-          ctx.json({ run: runId, stage: approval.stage, by: approval.by, role: approval.role, at: approval.approvedAt, already });
+          ctx.json({
+            run: runId,
+            stage: approval.stage,
+            by: approval.by,
+            role: approval.role,
+            at: approval.approvedAt,
+            already,
+          });
         } else {
           ctx.out(
             already

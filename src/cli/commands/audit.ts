@@ -26,7 +26,9 @@ function pinOf(ctx: CliContext, flags: VerifyFlags): PinnedKey | undefined {
     const file = path.resolve(ctx.cwd, flags.plan);
     const pinned = loadPlanFile(file).plan.spec.audit?.publicKey;
     if (pinned === undefined) {
-      throw new InputError(`--plan: ${file} has no spec.audit.publicKey to pin the signing key with; add it, or give --public-key`);
+      throw new InputError(
+        `--plan: ${file} has no spec.audit.publicKey to pin the signing key with; add it, or give --public-key`,
+      );
     }
     return parsePinnedKey(pinned, `${file}: spec.audit.publicKey`, path.dirname(file));
   }
@@ -71,14 +73,19 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
       'pin the signing key: a PEM file, PEM or base64 key, or sha256:<hex> fingerprint (default $HANDOFF_AUDIT_PUBLIC_KEY); without it the key beside the trail is used and the result says so',
     )
     .option('--plan <file>', "pin the signing key given in this plan's spec.audit.publicKey")
-    .option('--against <url>', 'also compare with the checkpoints kept in this postgres://… sink; fails on a trail cut before them')
+    .option(
+      '--against <url>',
+      'also compare with the checkpoints kept in this postgres://… sink; fails on a trail cut before them',
+    )
     .option('-o, --output <format>', 'text or json')
     .action(
       run(async (flags: VerifyFlags) => {
         const format = outputFormat(flags.output);
         const stateDir = ctx.stateDir(flags.stateDir);
         if (!fs.existsSync(stateDir)) {
-          throw new InputError(`the state directory ${stateDir} does not exist; pass --state-dir with the run's state directory`);
+          throw new InputError(
+            `the state directory ${stateDir} does not exist; pass --state-dir with the run's state directory`,
+          );
         }
         const pin = pinOf(ctx, flags);
         const external = await externalOf(stateDir, flags.against);
@@ -105,10 +112,16 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           ctx.out(
             `audit trail valid: ${result.records} records, ${result.checkpoints} signed checkpoints, ` +
               `head ${result.head.seq} ${result.head.hash}\n` +
-              (unsigned > 0 ? `records after ${result.signedThrough} (${unsigned}) are chained but not yet covered by a signed checkpoint\n` : '') +
-              (result.publicKeyFingerprint === null ? '' : `signing key ${result.publicKeyFingerprint}${result.keyPinned ? ' (pinned)' : ''}\n`) +
+              (unsigned > 0
+                ? `records after ${result.signedThrough} (${unsigned}) are chained but not yet covered by a signed checkpoint\n`
+                : '') +
+              (result.publicKeyFingerprint === null
+                ? ''
+                : `signing key ${result.publicKeyFingerprint}${result.keyPinned ? ' (pinned)' : ''}\n`) +
               (expectedHead === undefined ? '' : `reaches the state store's head (record ${expectedHead.seq})\n`) +
-              (external === undefined ? '' : `matches the ${result.externalCheckpoints} checkpoints held by ${external.source}\n`) +
+              (external === undefined
+                ? ''
+                : `matches the ${result.externalCheckpoints} checkpoints held by ${external.source}\n`) +
               (warning === null ? '' : `warning: ${warning}\n`),
           );
         } else {

@@ -31,7 +31,9 @@ function share(value: string | undefined): number | null {
   if (value === undefined) return null;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) {
-    throw new UsageError(`--inject-target-errors: "${value}" is not a share of requests; give a number above 0 and at most 1, for example 0.2`);
+    throw new UsageError(
+      `--inject-target-errors: "${value}" is not a share of requests; give a number above 0 and at most 1, for example 0.2`,
+    );
   }
   return n;
 }
@@ -70,13 +72,18 @@ function nextSteps(ctx: CliContext, stateDir: string, runId: string, auditKey: s
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('demo')
-    .description('migrate a live demo service and its database between two local sites, under load, and prove nothing was lost')
+    .description(
+      'migrate a live demo service and its database between two local sites, under load, and prove nothing was lost',
+    )
     .option('--rate <n>', 'requests per second of the load (default 200)')
     .option('--duration <duration>', 'bake of each shift step and of the bake stage (default 3s)')
     .option('--rows <n>', 'orders in the source database at the start (default 20000)')
     .option('--keep', 'leave everything running at the end and print the addresses')
     .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
-    .option('--inject-target-errors <rate>', "the target's service answers 5xx at this rate, to show automatic rollback (e.g. 0.2)")
+    .option(
+      '--inject-target-errors <rate>',
+      "the target's service answers 5xx at this rate, to show automatic rollback (e.g. 0.2)",
+    )
     .option('-o, --output <format>', 'text or json')
     .action(
       run(async (flags: DemoFlags) => {
@@ -103,7 +110,12 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           cwd: ctx.cwd,
           redactor: ctx.redactor,
           // Progress comes from the run's events (below); the log says only what went wrong.
-          logger: createLogger({ format: 'text', level: 'warn', redactor: ctx.redactor, write: (line) => ctx.err(line) }),
+          logger: createLogger({
+            format: 'text',
+            level: 'warn',
+            redactor: ctx.redactor,
+            write: (line) => ctx.err(line),
+          }),
           actor,
           write: (text) => ctx.err(text),
           verbose: ctx.isTTY,

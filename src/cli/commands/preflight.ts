@@ -48,7 +48,9 @@ const databaseEstimate = z.object({
   ok: z.boolean(),
   estimate: z
     .object({
-      tables: z.array(z.object({ table: z.string(), rows: z.number(), bytes: z.number(), exact: z.boolean() })).default([]),
+      tables: z
+        .array(z.object({ table: z.string(), rows: z.number(), bytes: z.number(), exact: z.boolean() }))
+        .default([]),
       totalRows: z.number(),
       totalBytes: z.number(),
       copySeconds: z.number(),
@@ -60,7 +62,9 @@ const databaseEstimate = z.object({
 
 /** One size estimate over every database of the plan (table names prefixed with their database). */
 function combineEstimates(databases: PlanReport['databases']): SizeEstimate | null {
-  const tables = databases.flatMap((d) => (d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : []));
+  const tables = databases.flatMap((d) =>
+    d.estimate ? d.estimate.tables.map((t) => ({ ...t, table: `${d.database}: ${t.table}` })) : [],
+  );
   const first = databases.find((d) => d.estimate)?.estimate;
   if (!first) return null;
   const totalRows = databases.reduce((n, d) => n + (d.estimate?.totalRows ?? 0), 0);
@@ -81,7 +85,13 @@ function combineEstimates(databases: PlanReport['databases']): SizeEstimate | nu
 async function planPreflight(ctx: CliContext, file: string): Promise<PlanReport> {
   const planFile = path.isAbsolute(file) ? file : path.resolve(ctx.cwd, file);
   const loaded = loadPlanFile(planFile);
-  const result = await preflightPlan(loaded, { planFile, env: ctx.env, redactor: ctx.redactor, logger: createSilentLogger(), stateDir: ctx.stateDir() });
+  const result = await preflightPlan(loaded, {
+    planFile,
+    env: ctx.env,
+    redactor: ctx.redactor,
+    logger: createSilentLogger(),
+    stateDir: ctx.stateDir(),
+  });
   const details = result.components.find((c) => c.component === 'data')?.details.estimates;
   const databases: PlanReport['databases'] = z.array(databaseEstimate).parse(details ?? []);
   return { ok: result.ok, findings: result.findings, estimate: combineEstimates(databases), databases };
@@ -95,7 +105,9 @@ function renderText(ctx: CliContext, report: PreflightReport): void {
   }
   if (report.estimate) {
     const e = report.estimate;
-    ctx.out(`\nsize: ${e.totalRows} rows, ${(e.totalBytes / 1048576).toFixed(1)} MB in ${e.tables.length} table(s); initial copy ~${e.copySeconds} s at ${e.rowsPerSecond} rows/s\n`);
+    ctx.out(
+      `\nsize: ${e.totalRows} rows, ${(e.totalBytes / 1048576).toFixed(1)} MB in ${e.tables.length} table(s); initial copy ~${e.copySeconds} s at ${e.rowsPerSecond} rows/s\n`,
+    );
   }
   const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
   ctx.out(report.ok ? 'preflight: no blockers\n' : `preflight: ${blockers} blocker(s)\n`);

@@ -18,8 +18,14 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .option('--admin-token-file <file>', 'file holding the admin bearer token (else HANDOFF_ROUTER_TOKEN)')
     .option('--read-methods <list>', 'methods that are reads, comma-separated (default GET,HEAD,OPTIONS)')
     .option('--read-paths <list>', 'if given, only reads under these path prefixes are reads, comma-separated')
-    .option('--sticky-after-write <duration>', "after a client's write, its reads go to the writer this long (default 5s; 0 or off: never)")
-    .option('--max-read-lag <duration>', 'reads go to a replica site only while its reported lag is under this (default 500ms; off)')
+    .option(
+      '--sticky-after-write <duration>',
+      "after a client's write, its reads go to the writer this long (default 5s; 0 or off: never)",
+    )
+    .option(
+      '--max-read-lag <duration>',
+      'reads go to a replica site only while its reported lag is under this (default 500ms; off)',
+    )
     .option('--max-queued <n>', 'bound on requests queued during a hold (default 1000)')
     .option('--max-hold <duration>', 'the longest hold the admin API accepts (default 60s)')
     .action(

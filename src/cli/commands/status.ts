@@ -11,12 +11,16 @@ function renderRun(ctx: CliContext, run: RunDetail): void {
   ctx.out(`  started ${run.started}, updated ${run.updated}${run.finished ? `, finished ${run.finished}` : ''}\n`);
   if (run.reason) ctx.out(`  reason: ${run.reason}\n`);
   if (run.error) ctx.out(`  last error: ${run.error}\n`);
-  if (run.lease?.live) ctx.out(`  executing: ${run.lease.holder} (epoch ${run.lease.epoch}, lease until ${run.lease.expires})\n`);
-  for (const request of run.pendingRequests) ctx.out(`  pending: ${request.action} asked by ${request.by} at ${request.at}\n`);
+  if (run.lease?.live)
+    ctx.out(`  executing: ${run.lease.holder} (epoch ${run.lease.epoch}, lease until ${run.lease.expires})\n`);
+  for (const request of run.pendingRequests)
+    ctx.out(`  pending: ${request.action} asked by ${request.by} at ${request.at}\n`);
   for (const stage of run.stages) {
     ctx.out(`  ${stage.name}: ${stage.state}${stage.reason ? ` (${stage.reason})` : ''}\n`);
     for (const approval of stage.approvals) {
-      ctx.out(`    approval by role ${approval.role}: ${approval.approvedBy ? `given by ${approval.approvedBy}` : 'missing'}\n`);
+      ctx.out(
+        `    approval by role ${approval.role}: ${approval.approvedBy ? `given by ${approval.approvedBy}` : 'missing'}\n`,
+      );
     }
     for (const step of stage.steps) {
       const tries = step.attempts > 1 ? `, ${step.attempts} attempts` : '';
@@ -33,11 +37,13 @@ function renderTraffic(ctx: CliContext, run: RunDetail): void {
   if (!latest) return;
   ctx.out(`  service health (router, the ${(latest.windowMs / 1000).toFixed(1)} s to ${latest.at}):
 `);
-  for (const c of latest.classes) ctx.out(`    ${classHealthText(c)}
+  for (const c of latest.classes)
+    ctx.out(`    ${classHealthText(c)}
 `);
   ctx.out(`  per stage (worst window):
 `);
-  for (const s of stages) ctx.out(`    ${stageTrafficText(s)}
+  for (const s of stages)
+    ctx.out(`    ${stageTrafficText(s)}
 `);
 }
 
@@ -54,7 +60,9 @@ function renderGates(ctx: CliContext, run: RunDetail): void {
     for (const check of gate.checks) ctx.out(`    ${explainCheck(check)}\n`);
   }
   for (const hook of run.approvalWebhooks) {
-    ctx.out(`  approval webhook for ${hook.stage}/${hook.role} (${hook.url}): ${hook.delivered ? `delivered, HTTP ${hook.status}` : `not delivered: ${hook.error}`}\n`);
+    ctx.out(
+      `  approval webhook for ${hook.stage}/${hook.role} (${hook.url}): ${hook.delivered ? `delivered, HTTP ${hook.status}` : `not delivered: ${hook.error}`}\n`,
+    );
   }
   if (run.lastDecisions.length > 0) {
     ctx.out(`  last gate decisions (newest last):\n`);
@@ -86,7 +94,9 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         else if (runs.length === 0) ctx.out(`no runs in ${env.stateDir}\n`);
         else {
           for (const item of runs) {
-            ctx.out(`${item.id}  ${item.plan}  ${item.state}${item.stage ? ` (${item.stage})` : ''}  started ${item.started}  updated ${item.updated}\n`);
+            ctx.out(
+              `${item.id}  ${item.plan}  ${item.state}${item.stage ? ` (${item.stage})` : ''}  started ${item.started}  updated ${item.updated}\n`,
+            );
           }
         }
         return 0;

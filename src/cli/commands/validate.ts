@@ -36,7 +36,9 @@ function issueJson(issue: PlanIssue): PlanIssue {
 export function register(program: Command, ctx: CliContext, run: Runner): void {
   program
     .command('validate')
-    .description('check a plan file (schema, cross-field rules, secret references) and print every problem as file:line:column')
+    .description(
+      'check a plan file (schema, cross-field rules, secret references) and print every problem as file:line:column',
+    )
     .requiredOption('-f, --file <plan>', 'the plan file')
     .option('-o, --output <format>', 'text or json')
     .option('--no-resolve', 'do not resolve secret references (fromEnv, fromFile)')
@@ -44,7 +46,8 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .action(
       run((flags: ValidateFlags) => {
         const format = outputFormat(flags.output);
-        const file = path.isAbsolute(flags.file) || ctx.cwd === process.cwd() ? flags.file : path.resolve(ctx.cwd, flags.file);
+        const file =
+          path.isAbsolute(flags.file) || ctx.cwd === process.cwd() ? flags.file : path.resolve(ctx.cwd, flags.file);
         checkReadable(path.resolve(ctx.cwd, flags.file), flags.file);
         let resolved = false;
         let loaded;
@@ -65,7 +68,11 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         // What was checked: fromEnv/fromFile resolved here; fromSecret only read by preflight and the run.
         const references = findSecretRefs(loaded.plan);
         const kubernetes = references.filter(({ ref }) => 'fromSecret' in ref).length;
-        const counts = { references: references.length, resolved: resolved ? references.length - kubernetes : 0, kubernetes };
+        const counts = {
+          references: references.length,
+          resolved: resolved ? references.length - kubernetes : 0,
+          kubernetes,
+        };
         if (format === 'json') {
           ctx.json({
             valid: true,
@@ -78,7 +85,10 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           });
         } else {
           const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-          const k8s = kubernetes > 0 ? `, ${plural(kubernetes, 'Kubernetes Secret reference')} checked at run time by preflight (validate reads no cluster)` : '';
+          const k8s =
+            kubernetes > 0
+              ? `, ${plural(kubernetes, 'Kubernetes Secret reference')} checked at run time by preflight (validate reads no cluster)`
+              : '';
           const secrets =
             counts.references === 0
               ? 'no secret references'

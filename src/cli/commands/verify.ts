@@ -25,14 +25,22 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .description('compare two PostgreSQL databases to the exact row (read-only unless --repair)')
     .option('--source <url>', 'source database URL (postgresql://USER@HOST:PORT/DB)')
     .option('--target <url>', 'target database URL')
-    .option('--source-env <name>', 'read the source URL from this environment variable (keeps passwords out of process lists)')
+    .option(
+      '--source-env <name>',
+      'read the source URL from this environment variable (keeps passwords out of process lists)',
+    )
     .option('--target-env <name>', 'read the target URL from this environment variable')
-    .option('--table <schema.table>', 'a table to compare (repeatable); every user table of the source when left out', collect, [])
+    .option(
+      '--table <schema.table>',
+      'a table to compare (repeatable); every user table of the source when left out',
+      collect,
+      [],
+    )
     .option('--chunk-rows <n>', 'rows per checksum chunk (about)', '10000')
     .option('--concurrency <n>', 'sessions per side', '2')
     .option('--max-differences <n>', 'differing keys reported per table at most', '10000')
     .option('--repair', 'rewrite the divergent rows on the target from the source, then verify again')
-    .option('--with-chunks', 'include every chunk\'s key range and hashes in the JSON output')
+    .option('--with-chunks', "include every chunk's key range and hashes in the JSON output")
     .option('-o, --output <format>', 'json or text', 'text')
     .action(
       run(async (flags: VerifyFlags) => {
@@ -60,10 +68,18 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             if (progress.chunksDone === progress.chunksTotal && progress.table !== lastTable) {
               lastTable = progress.table;
               lastReport = Date.now();
-              logger.info('table compared', { table: progress.table, chunks: progress.chunksTotal, rows: progress.rowsDone });
+              logger.info('table compared', {
+                table: progress.table,
+                chunks: progress.chunksTotal,
+                rows: progress.rowsDone,
+              });
             } else if (Date.now() - lastReport >= 5_000) {
               lastReport = Date.now();
-              logger.info('comparing', { table: progress.table, chunks: `${progress.chunksDone}/${progress.chunksTotal}`, rows: progress.rowsDone });
+              logger.info('comparing', {
+                table: progress.table,
+                chunks: `${progress.chunksDone}/${progress.chunksTotal}`,
+                rows: progress.rowsDone,
+              });
             }
           },
         });
@@ -105,11 +121,20 @@ function renderText(output: VerifyOutput): string {
   for (const difference of output.schemaDifferences) lines.push(`schema: ${difference.message}`);
   for (const table of output.tables) {
     const diffs = table.missing.length + table.extra.length + table.changed.length;
-    const state = table.mismatchedChunks === 0 ? 'identical' : `DIFFERENT (${table.missing.length} missing, ${table.extra.length} extra, ${table.changed.length} changed${table.truncated ? ', list truncated' : ''})`;
+    const state =
+      table.mismatchedChunks === 0
+        ? 'identical'
+        : `DIFFERENT (${table.missing.length} missing, ${table.extra.length} extra, ${table.changed.length} changed${table.truncated ? ', list truncated' : ''})`;
     lines.push(`${table.table}: ${table.sourceRows} / ${table.targetRows} rows, ${table.chunks} chunk(s): ${state}`);
     if (diffs > 0) {
       const show = (label: string, keys: string[][]): void => {
-        if (keys.length) lines.push(`  ${label}: ${keys.slice(0, 10).map((key) => `(${key.join(', ')})`).join(' ')}${keys.length > 10 ? ` … ${keys.length - 10} more` : ''}`);
+        if (keys.length)
+          lines.push(
+            `  ${label}: ${keys
+              .slice(0, 10)
+              .map((key) => `(${key.join(', ')})`)
+              .join(' ')}${keys.length > 10 ? ` … ${keys.length - 10} more` : ''}`,
+          );
       };
       show('missing on target', table.missing);
       show('extra on target', table.extra);
@@ -119,14 +144,18 @@ function renderText(output: VerifyOutput): string {
           const names = columns.get(JSON.stringify(key));
           return `(${key.join(', ')})${names && names.length ? ` [${names.join(', ')}]` : ''}`;
         });
-        lines.push(`  changed: ${described.join(' ')}${table.changed.length > 10 ? ` … ${table.changed.length - 10} more` : ''}`);
+        lines.push(
+          `  changed: ${described.join(' ')}${table.changed.length > 10 ? ` … ${table.changed.length - 10} more` : ''}`,
+        );
       }
     }
   }
   for (const note of output.notes) lines.push(`note: ${note}`);
   if (output.repaired) {
     for (const table of output.repaired.tables) {
-      lines.push(`repaired ${table.table}: ${table.deleted} deleted, ${table.inserted} inserted, ${table.updated} updated`);
+      lines.push(
+        `repaired ${table.table}: ${table.deleted} deleted, ${table.inserted} inserted, ${table.updated} updated`,
+      );
     }
     for (const skipped of output.repaired.skipped) lines.push(`not repaired ${skipped.table}: ${skipped.reason}`);
     lines.push(output.repaired.identicalAfter ? 'after repair: identical' : 'after repair: STILL DIFFERENT');

@@ -61,7 +61,14 @@ export function createFakeWorld(tables: readonly string[] = ['public.items']): F
   return world;
 }
 
-function apply(world: FakeWorld, from: FakeSiteName, table: string, key: string, value: string, seen = new Set<string>()): void {
+function apply(
+  world: FakeWorld,
+  from: FakeSiteName,
+  table: string,
+  key: string,
+  value: string,
+  seen = new Set<string>(),
+): void {
   const rows = world[from].tables.get(table);
   if (!rows) throw new Error(`fake: no table ${table} on the ${from}`);
   rows.set(key, value);
@@ -142,32 +149,59 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
 
   return {
     async preflight(input) {
-      const findings: Finding[] = [{ id: 'pg.version', severity: 'info', subject: 'source,target', message: 'fake data plane', remediation: '' }];
+      const findings: Finding[] = [
+        { id: 'pg.version', severity: 'info', subject: 'source,target', message: 'fake data plane', remediation: '' },
+      ];
       for (const table of world.source.tables.keys()) {
         if (!world.target.tables.has(table)) {
-          findings.push({ id: 'pg.table-missing', severity: 'blocker', subject: table, message: `${table} is missing on the target`, remediation: 'create it' });
+          findings.push({
+            id: 'pg.table-missing',
+            severity: 'blocker',
+            subject: table,
+            message: `${table} is missing on the target`,
+            remediation: 'create it',
+          });
         } else if ((world.target.tables.get(table)?.size ?? 0) > 0) {
-          findings.push({ id: 'pg.target-not-empty', severity: input.entry.preSeeded ? 'warning' : 'blocker', subject: table, message: `${table} has rows`, remediation: '' });
+          findings.push({
+            id: 'pg.target-not-empty',
+            severity: input.entry.preSeeded ? 'warning' : 'blocker',
+            subject: table,
+            message: `${table} has rows`,
+            remediation: '',
+          });
         }
       }
       const rows = [...world.source.tables.values()].reduce((n, t) => n + t.size, 0);
-      return { ok: !findings.some((f) => f.severity === 'blocker'), findings, estimate: { totalRows: rows, totalBytes: rows * 100, copySeconds: Math.ceil(rows / 250_000) } };
+      return {
+        ok: !findings.some((f) => f.severity === 'blocker'),
+        findings,
+        estimate: { totalRows: rows, totalBytes: rows * 100, copySeconds: Math.ceil(rows / 250_000) },
+      };
     },
-    replicationSteps: (entry): Step[] => journaled([
-      { name: `fake-${entry.database}-prepare`, run: async (ctx) => (scaffold(ctx, entry, true), {}), undo: async (ctx) => scaffold(ctx, entry, false) },
-      {
-        name: `fake-${entry.database}-fence-target`,
-        run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
-        undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
-      },
-      { name: `fake-${entry.database}-subscribe`, run: async (ctx) => (stream(ctx, entry, 'source', !entry.preSeeded), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
-      {
-        name: `fake-${entry.database}-dirty-tracking`,
-        run: async (ctx) => (world.target.objects.add(`trigger ${base(ctx, entry)}`), {}),
-        undo: async (ctx) => void world.target.objects.delete(`trigger ${base(ctx, entry)}`),
-      },
-      { name: `fake-${entry.database}-catch-up`, run: noop },
-    ]),
+    replicationSteps: (entry): Step[] =>
+      journaled([
+        {
+          name: `fake-${entry.database}-prepare`,
+          run: async (ctx) => (scaffold(ctx, entry, true), {}),
+          undo: async (ctx) => scaffold(ctx, entry, false),
+        },
+        {
+          name: `fake-${entry.database}-fence-target`,
+          run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
+          undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'replicate.fenced-at')),
+        },
+        {
+          name: `fake-${entry.database}-subscribe`,
+          run: async (ctx) => (stream(ctx, entry, 'source', !entry.preSeeded), {}),
+          undo: async (ctx) => unstream(ctx, entry, 'source'),
+        },
+        {
+          name: `fake-${entry.database}-dirty-tracking`,
+          run: async (ctx) => (world.target.objects.add(`trigger ${base(ctx, entry)}`), {}),
+          undo: async (ctx) => void world.target.objects.delete(`trigger ${base(ctx, entry)}`),
+        },
+        { name: `fake-${entry.database}-catch-up`, run: noop },
+      ]),
     verificationSteps: (entry): Step[] =>
       journaled([
         {
@@ -177,10 +211,19 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
             const differing = differences();
             ctx.events.emit(
               'verification-result',
-              { database: entry.database, identical: differing.length === 0, rowsCompared: rows, elapsedMs: 0, tables: [] },
+              {
+                database: entry.database,
+                identical: differing.length === 0,
+                rowsCompared: rows,
+                elapsedMs: 0,
+                tables: [],
+              },
               { subject: entry.database },
             );
-            if (differing.length > 0) throw new CheckFailedError(`database ${entry.database} differs between the sites after replication caught up: ${differing.join('; ')}`);
+            if (differing.length > 0)
+              throw new CheckFailedError(
+                `database ${entry.database} differs between the sites after replication caught up: ${differing.join('; ')}`,
+              );
             return { identical: true, rowsCompared: rows };
           },
         },
@@ -191,51 +234,79 @@ export function createFakeDataPlane(world: FakeWorld): DataPlane {
         { name: `fake-${entry.database}-settle-dirty`, run: async () => ({ settled: true }) },
       ]),
       underHold: journaled([
-      {
-        name: `fake-${entry.database}-fence-source`,
-        run: async (ctx) => fence(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
-        undo: async (ctx) => void open(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
-      },
-      { name: `fake-${entry.database}-retire-forward`, run: async (ctx) => (unstream(ctx, entry, 'source'), {}), undo: async (ctx) => stream(ctx, entry, 'source', false) },
-      { name: `fake-${entry.database}-start-reverse`, run: async (ctx) => (stream(ctx, entry, 'target', false), {}), undo: async (ctx) => unstream(ctx, entry, 'target') },
-      {
-        name: `fake-${entry.database}-open-target`,
-        run: async (ctx) => open(ctx, entry, 'target', key(entry, 'cutover.fenced-at')),
-        undo: async (ctx) => void fence(ctx, entry, 'target', key(entry, 'cutover.undo.fenced-at')),
-      },
+        {
+          name: `fake-${entry.database}-fence-source`,
+          run: async (ctx) => fence(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
+          undo: async (ctx) => void open(ctx, entry, 'source', key(entry, 'cutover.fenced-at')),
+        },
+        {
+          name: `fake-${entry.database}-retire-forward`,
+          run: async (ctx) => (unstream(ctx, entry, 'source'), {}),
+          undo: async (ctx) => stream(ctx, entry, 'source', false),
+        },
+        {
+          name: `fake-${entry.database}-start-reverse`,
+          run: async (ctx) => (stream(ctx, entry, 'target', false), {}),
+          undo: async (ctx) => unstream(ctx, entry, 'target'),
+        },
+        {
+          name: `fake-${entry.database}-open-target`,
+          run: async (ctx) => open(ctx, entry, 'target', key(entry, 'cutover.fenced-at')),
+          undo: async (ctx) => void fence(ctx, entry, 'target', key(entry, 'cutover.undo.fenced-at')),
+        },
       ]),
       afterHold: journaled([{ name: `fake-${entry.database}-drop-retired-forward`, run: noop }]),
     }),
-    failbackSteps: (entry): Step[] => journaled([
-      {
-        name: `fake-${entry.database}-fence-target`,
-        run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
-        undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
-      },
-      { name: `fake-${entry.database}-stop-reverse`, run: async (ctx) => (unstream(ctx, entry, 'target'), {}), undo: async (ctx) => stream(ctx, entry, 'target', false) },
-      { name: `fake-${entry.database}-restart-forward`, run: async (ctx) => (stream(ctx, entry, 'source', false), {}), undo: async (ctx) => unstream(ctx, entry, 'source') },
-      {
-        name: `fake-${entry.database}-open-source`,
-        run: async (ctx) => open(ctx, entry, 'source', key(entry, 'failback.fenced-at')),
-        undo: async (ctx) => void fence(ctx, entry, 'source', key(entry, 'failback.undo.fenced-at')),
-      },
-    ]),
-    finalizeSteps: (entry): Step[] => journaled([
-      // Reverse replication applies at once here: the source already has every write.
-      { name: `fake-${entry.database}-drain-reverse`, run: async (ctx) => ({ drained: world.streams.has(`${base(ctx, entry)}_rev`) }) },
-      {
-        name: `fake-${entry.database}-drop-replication`,
-        run: async (ctx) => (unstream(ctx, entry, 'target'), unstream(ctx, entry, 'source'), {}),
-      },
-      {
-        name: `fake-${entry.database}-release-fences`,
-        run: async (ctx) => ({ targetUnfenced: world.target.fences.delete(base(ctx, entry)), sourceFenced: world.source.fences.has(base(ctx, entry)) }),
-      },
-      {
-        name: `fake-${entry.database}-drop-scaffold`,
-        run: async (ctx) => (world.target.objects.delete(`trigger ${base(ctx, entry)}`), scaffold(ctx, entry, false), {}),
-      },
-    ]),
+    failbackSteps: (entry): Step[] =>
+      journaled([
+        {
+          name: `fake-${entry.database}-fence-target`,
+          run: async (ctx) => fence(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
+          undo: async (ctx) => void open(ctx, entry, 'target', key(entry, 'failback.fenced-at')),
+        },
+        {
+          name: `fake-${entry.database}-stop-reverse`,
+          run: async (ctx) => (unstream(ctx, entry, 'target'), {}),
+          undo: async (ctx) => stream(ctx, entry, 'target', false),
+        },
+        {
+          name: `fake-${entry.database}-restart-forward`,
+          run: async (ctx) => (stream(ctx, entry, 'source', false), {}),
+          undo: async (ctx) => unstream(ctx, entry, 'source'),
+        },
+        {
+          name: `fake-${entry.database}-open-source`,
+          run: async (ctx) => open(ctx, entry, 'source', key(entry, 'failback.fenced-at')),
+          undo: async (ctx) => void fence(ctx, entry, 'source', key(entry, 'failback.undo.fenced-at')),
+        },
+      ]),
+    finalizeSteps: (entry): Step[] =>
+      journaled([
+        // Reverse replication applies at once here: the source already has every write.
+        {
+          name: `fake-${entry.database}-drain-reverse`,
+          run: async (ctx) => ({ drained: world.streams.has(`${base(ctx, entry)}_rev`) }),
+        },
+        {
+          name: `fake-${entry.database}-drop-replication`,
+          run: async (ctx) => (unstream(ctx, entry, 'target'), unstream(ctx, entry, 'source'), {}),
+        },
+        {
+          name: `fake-${entry.database}-release-fences`,
+          run: async (ctx) => ({
+            targetUnfenced: world.target.fences.delete(base(ctx, entry)),
+            sourceFenced: world.source.fences.has(base(ctx, entry)),
+          }),
+        },
+        {
+          name: `fake-${entry.database}-drop-scaffold`,
+          run: async (ctx) => (
+            world.target.objects.delete(`trigger ${base(ctx, entry)}`),
+            scaffold(ctx, entry, false),
+            {}
+          ),
+        },
+      ]),
     async lag(ctx, entry, timeoutMs) {
       world.journal.push(`lag ${entry.database}`);
       if (!world.streams.has(base(ctx, entry)) || world.lagMs === null || world.lagMs > timeoutMs) {

@@ -6,7 +6,10 @@ describe('table patterns', () => {
   it('reads schema.* and schema.table, quoted or not', () => {
     expect(parseTablePattern('public.*')).toEqual({ kind: 'schema', schema: 'public', text: 'public.*' });
     expect(parseTablePattern('"Sales Data".*')).toMatchObject({ kind: 'schema', schema: 'Sales Data' });
-    expect(parseTablePattern('Public.Orders')).toMatchObject({ kind: 'table', table: { schema: 'public', name: 'orders' } });
+    expect(parseTablePattern('Public.Orders')).toMatchObject({
+      kind: 'table',
+      table: { schema: 'public', name: 'orders' },
+    });
     expect(parseTablePattern('orders')).toMatchObject({ kind: 'table', table: { schema: 'public', name: 'orders' } });
   });
 

@@ -8,7 +8,8 @@ import { InputError } from '../../common/errors.js';
 import { formatTable, parseTableName, type TableName } from './connect.js';
 
 /** One `spec.data[].tables` entry: `schema.table`, or `schema.*` for every table in a schema. */
-export type TablePattern = { kind: 'table'; table: TableName; text: string } | { kind: 'schema'; schema: string; text: string };
+export type TablePattern =
+  { kind: 'table'; table: TableName; text: string } | { kind: 'schema'; schema: string; text: string };
 
 export function parseTablePattern(text: string, what = 'tables'): TablePattern {
   const trimmed = text.trim();
@@ -122,13 +123,18 @@ export async function resolveTables(client: pg.Client, patterns: readonly TableP
   return {
     tables: found.filter((r) => r.relkind === 'r' || r.relkind === 'p'),
     // Views are never data; only flag them when named exactly.
-    unreplicated: found.filter((r) => r.relkind === 'm' || r.relkind === 'f' || (r.relkind === 'v' && exactKeys.has(key(r.table)))),
+    unreplicated: found.filter(
+      (r) => r.relkind === 'm' || r.relkind === 'f' || (r.relkind === 'v' && exactKeys.has(key(r.table))),
+    ),
     missing: exact.filter((t) => !have.has(key(t))),
   };
 }
 
 /** Looks up exact tables (used on the target for the source's list); absent ones are left out. */
-export async function describeRelations(client: pg.Client, tables: readonly TableName[]): Promise<Map<string, RelationInfo>> {
+export async function describeRelations(
+  client: pg.Client,
+  tables: readonly TableName[],
+): Promise<Map<string, RelationInfo>> {
   const result = await client.query<RelationRow>(
     `${relationSql}
       where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))`,
@@ -138,8 +144,16 @@ export async function describeRelations(client: pg.Client, tables: readonly Tabl
 }
 
 /** Columns of each table (by formatted name), in attribute order. */
-export async function describeColumns(client: pg.Client, tables: readonly TableName[]): Promise<Map<string, ColumnInfo[]>> {
-  const result = await client.query<{ schema: string; table: string } & Omit<ColumnInfo, 'notNull' | 'hasDefault'> & { not_null: boolean; has_default: boolean }>(
+export async function describeColumns(
+  client: pg.Client,
+  tables: readonly TableName[],
+): Promise<Map<string, ColumnInfo[]>> {
+  const result = await client.query<
+    { schema: string; table: string } & Omit<ColumnInfo, 'notNull' | 'hasDefault'> & {
+        not_null: boolean;
+        has_default: boolean;
+      }
+  >(
     `select n.nspname as schema, c.relname as table, a.attname as name,
             format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null, a.atthasdef as has_default,
             a.attgenerated::text as generated, a.attidentity::text as identity
@@ -181,7 +195,13 @@ export interface SequenceInfo {
  * column default (`nextval('x')`). These are what cutover syncs with setval.
  */
 export async function describeSequences(client: pg.Client, tables: readonly TableName[]): Promise<SequenceInfo[]> {
-  const result = await client.query<{ seq_schema: string; seq_name: string; tbl: string; col: string; identity: boolean }>(
+  const result = await client.query<{
+    seq_schema: string;
+    seq_name: string;
+    tbl: string;
+    col: string;
+    identity: boolean;
+  }>(
     `with planned as (
        select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[])))

@@ -6,7 +6,13 @@ describe('parseDatabaseUrl', () => {
   it('hides the password in the display form and registers it for redaction', () => {
     const redactor = createRedactor();
     const parsed = parseDatabaseUrl('postgresql://app:pa%2Fss-word@db.example:6543/orders', '--source', redactor);
-    expect(parsed).toMatchObject({ host: 'db.example', port: 6543, database: 'orders', user: 'app', password: 'pa/ss-word' });
+    expect(parsed).toMatchObject({
+      host: 'db.example',
+      port: 6543,
+      database: 'orders',
+      user: 'app',
+      password: 'pa/ss-word',
+    });
     expect(parsed.display).not.toContain('pa/ss');
     expect(redactor.redact('x pa/ss-word y')).not.toContain('pa/ss-word');
   });

@@ -61,13 +61,18 @@ export async function connect(url: string, options: ConnectOptions): Promise<pg.
 function connectError(parsed: ParsedDatabaseUrl, options: ConnectOptions, cause: unknown): AdapterError | InputError {
   const code = (cause as { code?: string }).code;
   const raw = messageOf(cause);
-  const safe = options.redactor ? options.redactor.redact(raw) : parsed.password ? raw.split(parsed.password).join('***') : raw;
+  const safe = options.redactor
+    ? options.redactor.redact(raw)
+    : parsed.password
+      ? raw.split(parsed.password).join('***')
+      : raw;
   const where = `${options.name} (${parsed.display})`;
   if (code === '28P01' || code === '28000') {
     return new InputError(`${where}: authentication failed for user "${parsed.user}"; check the password reference`);
   }
   if (code === '3D000') return new InputError(`${where}: database "${parsed.database}" does not exist`);
-  if (code === 'ECONNREFUSED') return new AdapterError(`${where}: connection refused; is PostgreSQL listening there?`, { retryable: true });
+  if (code === 'ECONNREFUSED')
+    return new AdapterError(`${where}: connection refused; is PostgreSQL listening there?`, { retryable: true });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new InputError(`${where}: host "${parsed.host}" not found`);
   return new AdapterError(`${where}: cannot connect: ${safe}`, { retryable: true });
 }

@@ -58,8 +58,11 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
       },
       async undo(ctx) {
         // Runs after reverse replication was stopped (undo goes backwards), so nothing can loop.
-        const exists = await withSite(ctx, env, 'target', (target) => subscriptionExists(target, env.names(ctx).forward));
-        if (exists) await withSite(ctx, env, 'target', (target) => setSubscriptionEnabled(target, env.names(ctx).forward, true));
+        const exists = await withSite(ctx, env, 'target', (target) =>
+          subscriptionExists(target, env.names(ctx).forward),
+        );
+        if (exists)
+          await withSite(ctx, env, 'target', (target) => setSubscriptionEnabled(target, env.names(ctx).forward, true));
         else await startForward(ctx, env, false);
       },
     },
@@ -82,12 +85,25 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
             if (diff.missing.length + diff.extra.length + diff.changed.length > 0) differences.push(diff);
           }
           const elapsedMs = Date.now() - started;
-          ctx.events.emit('pg-dirty-rechecked', { database: db, tables: dirty.tables.size, keys, differences: differences.length, elapsedMs });
+          ctx.events.emit('pg-dirty-rechecked', {
+            database: db,
+            tables: dirty.tables.size,
+            keys,
+            differences: differences.length,
+            elapsedMs,
+          });
           if (differences.length > 0) {
-            const sample = differences.map((d) => `${d.table}: ${d.missing.length} missing, ${d.extra.length} extra, ${d.changed.length} changed`).join('; ');
-            throw new CheckFailedError(`the target differs from the fenced source in rows changed since the last clean verification (${sample}); cutover stops before the target opens`, {
-              details: { differences },
-            });
+            const sample = differences
+              .map(
+                (d) => `${d.table}: ${d.missing.length} missing, ${d.extra.length} extra, ${d.changed.length} changed`,
+              )
+              .join('; ');
+            throw new CheckFailedError(
+              `the target differs from the fenced source in rows changed since the last clean verification (${sample}); cutover stops before the target opens`,
+              {
+                details: { differences },
+              },
+            );
           }
           await clearDirty(target, names, dirty.watermark);
           return { tables: dirty.tables.size, keys, elapsedMs };

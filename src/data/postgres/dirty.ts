@@ -23,9 +23,15 @@ function functionSettings(): string {
 }
 
 /** Installs (or re-installs) the dirty table, function and triggers. Idempotent. */
-export async function installDirtyTracking(target: pg.Client, names: ObjectNames, tables: readonly TableName[]): Promise<void> {
+export async function installDirtyTracking(
+  target: pg.Client,
+  names: ObjectNames,
+  tables: readonly TableName[],
+): Promise<void> {
   await target.query(`create schema if not exists ${HANDOFF_SCHEMA}`);
-  await target.query(`create table if not exists ${names.dirty} (tbl text not null, key text[] not null, seq bigint not null, primary key (tbl, key))`);
+  await target.query(
+    `create table if not exists ${names.dirty} (tbl text not null, key text[] not null, seq bigint not null, primary key (tbl, key))`,
+  );
   await target.query(`create sequence if not exists ${names.dirtySeq}`);
   await target.query(
     `create or replace function ${names.dirtyFunction}() returns trigger language plpgsql security definer ${functionSettings()} as $fn$
@@ -62,8 +68,12 @@ export async function installDirtyTracking(target: pg.Client, names: ObjectNames
     try {
       await target.query(`drop trigger if exists ${trigger} on ${quoteTable(table)}`);
       await target.query(`drop trigger if exists ${truncTrigger} on ${quoteTable(table)}`);
-      await target.query(`create trigger ${trigger} after insert or update or delete on ${quoteTable(table)} for each row execute function ${names.dirtyFunction}(${args})`);
-      await target.query(`create trigger ${truncTrigger} after truncate on ${quoteTable(table)} for each statement execute function ${names.dirtyFunction}(${args})`);
+      await target.query(
+        `create trigger ${trigger} after insert or update or delete on ${quoteTable(table)} for each row execute function ${names.dirtyFunction}(${args})`,
+      );
+      await target.query(
+        `create trigger ${truncTrigger} after truncate on ${quoteTable(table)} for each statement execute function ${names.dirtyFunction}(${args})`,
+      );
       await target.query(`alter table ${quoteTable(table)} enable always trigger ${trigger}`);
       await target.query(`alter table ${quoteTable(table)} enable always trigger ${truncTrigger}`);
       await target.query('commit');
@@ -82,7 +92,8 @@ export async function removeDirtyTracking(target: pg.Client, names: ObjectNames)
       where t.tgname in ($1, $2)`,
     [names.dirtyTrigger, `${names.dirtyTrigger}_t`],
   );
-  for (const row of found.rows) await target.query(`drop trigger if exists ${pg.escapeIdentifier(row.tgname)} on ${row.tbl}`);
+  for (const row of found.rows)
+    await target.query(`drop trigger if exists ${pg.escapeIdentifier(row.tgname)} on ${row.tbl}`);
   await target.query(`drop function if exists ${names.dirtyFunction}()`);
   await target.query(`drop table if exists ${names.dirty}`);
   await target.query(`drop sequence if exists ${names.dirtySeq}`);
@@ -98,7 +109,9 @@ export interface DirtySet {
 
 /** The keys changed since the last clean pass (the seam the verification module re-checks). */
 export async function dirtyKeys(target: pg.Client, names: ObjectNames): Promise<DirtySet> {
-  const r = await target.query<{ tbl: string; key: string[]; seq: string }>(`select tbl, key, seq::text from ${names.dirty} order by tbl, seq`);
+  const r = await target.query<{ tbl: string; key: string[]; seq: string }>(
+    `select tbl, key, seq::text from ${names.dirty} order by tbl, seq`,
+  );
   const tables = new Map<string, string[][] | 'all'>();
   let watermark = 0;
   for (const row of r.rows) {

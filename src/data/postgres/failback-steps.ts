@@ -34,8 +34,11 @@ export function failbackSteps(env: PgEnv): Step[] {
         return { disabled: env.names(ctx).reverse };
       },
       async undo(ctx) {
-        const exists = await withSite(ctx, env, 'source', (source) => subscriptionExists(source, env.names(ctx).reverse));
-        if (exists) await withSite(ctx, env, 'source', (source) => setSubscriptionEnabled(source, env.names(ctx).reverse, true));
+        const exists = await withSite(ctx, env, 'source', (source) =>
+          subscriptionExists(source, env.names(ctx).reverse),
+        );
+        if (exists)
+          await withSite(ctx, env, 'source', (source) => setSubscriptionEnabled(source, env.names(ctx).reverse, true));
         else await startReverse(ctx, env);
       },
     },

@@ -62,8 +62,18 @@ function grantee(role: string | null): string {
   return role === null ? 'public' : pg.escapeIdentifier(role);
 }
 
-async function readGrants(client: pg.Client, tables: readonly TableName[], roles: readonly string[] | undefined): Promise<FenceGrant[]> {
-  const r = await client.query<{ schema: string; table: string; role: string | null; privilege: string; grantable: boolean }>(
+async function readGrants(
+  client: pg.Client,
+  tables: readonly TableName[],
+  roles: readonly string[] | undefined,
+): Promise<FenceGrant[]> {
+  const r = await client.query<{
+    schema: string;
+    table: string;
+    role: string | null;
+    privilege: string;
+    grantable: boolean;
+  }>(
     `select n.nspname as schema, c.relname as table,
             case when a.grantee = 0 then null else pg_get_userbyid(a.grantee) end as role,
             a.privilege_type as privilege, a.is_grantable as grantable
@@ -80,7 +90,11 @@ async function readGrants(client: pg.Client, tables: readonly TableName[], roles
   return r.rows;
 }
 
-async function fencedAt(client: pg.Client, names: ObjectNames, site: string): Promise<{ record: FenceRecord; at: number } | null> {
+async function fencedAt(
+  client: pg.Client,
+  names: ObjectNames,
+  site: string,
+): Promise<{ record: FenceRecord; at: number } | null> {
   const r = await client.query<{ record: FenceRecord; at: number }>(
     `select record, (extract(epoch from fenced_at) * 1000)::float8 as at from ${names.fence} where site = $1`,
     [site],
@@ -89,18 +103,27 @@ async function fencedAt(client: pg.Client, names: ObjectNames, site: string): Pr
 }
 
 /** Fences one site's tables. Idempotent: when the site is already fenced, only drains and writes a marker. */
-export async function fenceSite(client: pg.Client, names: ObjectNames, site: string, tables: readonly TableName[], options: FenceOptions): Promise<FenceResult> {
+export async function fenceSite(
+  client: pg.Client,
+  names: ObjectNames,
+  site: string,
+  tables: readonly TableName[],
+  options: FenceOptions,
+): Promise<FenceResult> {
   let terminated = 0;
   await client.query('begin');
   try {
     await client.query(`lock table ${names.fence} in exclusive mode`);
     const existing = await fencedAt(client, names, site);
     if (!existing) {
-      const grants = options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
+      const grants =
+        options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
       const record: FenceRecord = { method: options.method, grants: [], roleSettings: [] };
       if (options.method === 'revoke') {
         for (const g of grants) {
-          await client.query(`revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`);
+          await client.query(
+            `revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`,
+          );
         }
         record.grants = grants;
       } else {
@@ -114,7 +137,9 @@ export async function fenceSite(client: pg.Client, names: ObjectNames, site: str
             [role],
           );
           record.roleSettings.push({ role, previous: prev.rows[0]?.value ?? null });
-          await client.query(`alter role ${pg.escapeIdentifier(role)} in database ${pg.escapeIdentifier(client.database ?? '')} set default_transaction_read_only = on`);
+          await client.query(
+            `alter role ${pg.escapeIdentifier(role)} in database ${pg.escapeIdentifier(client.database ?? '')} set default_transaction_read_only = on`,
+          );
         }
       }
       if (options.requireEffect && record.grants.length === 0 && record.roleSettings.length === 0) {
@@ -133,7 +158,10 @@ export async function fenceSite(client: pg.Client, names: ObjectNames, site: str
   const state = await fencedAt(client, names, site);
   if (!state) throw new AdapterError(`the ${site} fence record vanished right after it was written`);
   if (state.record.method === 'read-only') {
-    terminated += await terminateSessions(client, state.record.roleSettings.map((s) => s.role));
+    terminated += await terminateSessions(
+      client,
+      state.record.roleSettings.map((s) => s.role),
+    );
   }
   const drained = await drain(client, names, tables, options);
   terminated += drained.terminated;
@@ -151,7 +179,12 @@ async function terminateSessions(client: pg.Client, roles: readonly string[]): P
 }
 
 /** Waits for in-flight writers (SHARE lock), ending them after the bound, then writes a marker under the lock. */
-async function drain(client: pg.Client, names: ObjectNames, tables: readonly TableName[], options: FenceOptions): Promise<{ marker: number; terminated: number }> {
+async function drain(
+  client: pg.Client,
+  names: ObjectNames,
+  tables: readonly TableName[],
+  options: FenceOptions,
+): Promise<{ marker: number; terminated: number }> {
   let terminated = 0;
   for (let attempt = 0; ; attempt++) {
     await client.query('begin');
@@ -178,7 +211,11 @@ async function drain(client: pg.Client, names: ObjectNames, tables: readonly Tab
 }
 
 /** Restores exactly what the fence changed and removes its record, in one transaction. Idempotent. */
-export async function unfenceSite(client: pg.Client, names: ObjectNames, site: string): Promise<{ record: FenceRecord; fencedAtMs: number } | null> {
+export async function unfenceSite(
+  client: pg.Client,
+  names: ObjectNames,
+  site: string,
+): Promise<{ record: FenceRecord; fencedAtMs: number } | null> {
   const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
   if (!exists.rows[0]?.ok) return null;
   await client.query('begin');
@@ -202,8 +239,12 @@ export async function unfenceSite(client: pg.Client, names: ObjectNames, site: s
     for (const s of state.record.roleSettings) {
       const role = pg.escapeIdentifier(s.role);
       const db = pg.escapeIdentifier(client.database ?? '');
-      if (s.previous === null) await client.query(`alter role ${role} in database ${db} reset default_transaction_read_only`);
-      else await client.query(`alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(s.previous)}`);
+      if (s.previous === null)
+        await client.query(`alter role ${role} in database ${db} reset default_transaction_read_only`);
+      else
+        await client.query(
+          `alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(s.previous)}`,
+        );
     }
     await client.query(`delete from ${names.fence} where site = $1`, [site]);
     await client.query('commit');

@@ -29,11 +29,15 @@ export function drainReverseStep(drainEnv: PgEnv): Step {
     name: `drain-reverse-${database}`,
     async run(ctx) {
       try {
-        if (ctx.state.get<number>(drainEnv.key('reverse-oid')) === undefined) return { drained: false, reason: 'no reverse replication' };
+        if (ctx.state.get<number>(drainEnv.key('reverse-oid')) === undefined)
+          return { drained: false, reason: 'no reverse replication' };
         const { waitedMs } = await catchUp(ctx, drainEnv, 'target', 15_000);
         return { drained: true, waitedMs };
       } catch (error) {
-        ctx.logger.warn('reverse replication did not drain before finalize; the source may miss the last writes', { database, error: messageOf(error) });
+        ctx.logger.warn('reverse replication did not drain before finalize; the source may miss the last writes', {
+          database,
+          error: messageOf(error),
+        });
         return { drained: false, reason: messageOf(error) };
       } finally {
         await drainEnv.pool.close();
@@ -77,9 +81,13 @@ export function finalizeSteps(env: PgEnv): Step[] {
           const key = env.key('finalize.source-fence');
           let kept: unknown = ctx.state.get<unknown>(key) ?? null;
           if (env.options.keepSourceFenced) {
-            const exists = await source.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
+            const exists = await source.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [
+              names.fence,
+            ]);
             if (exists.rows[0]?.ok) {
-              const r = await source.query<{ record: unknown }>(`select record from ${names.fence} where site = 'source'`);
+              const r = await source.query<{ record: unknown }>(
+                `select record from ${names.fence} where site = 'source'`,
+              );
               if (r.rows[0]) {
                 kept = r.rows[0].record;
                 ctx.state.set(key, kept); // before the row is deleted: the audit keeps what to grant back

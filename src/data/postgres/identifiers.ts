@@ -25,10 +25,14 @@ export function parseDatabaseUrl(text: string, what: string, redactor?: Redactor
   try {
     url = new URL(text);
   } catch {
-    throw new InputError(`${what}: not a URL; write postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or an environment variable)`);
+    throw new InputError(
+      `${what}: not a URL; write postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or an environment variable)`,
+    );
   }
   if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new InputError(`${what}: scheme "${url.protocol.replace(/:$/, '')}" is not postgresql; write postgresql://USER@HOST:PORT/DATABASE`);
+    throw new InputError(
+      `${what}: scheme "${url.protocol.replace(/:$/, '')}" is not postgresql; write postgresql://USER@HOST:PORT/DATABASE`,
+    );
   }
   const password = url.password === '' ? undefined : decodeURIComponent(url.password);
   if (password && redactor) redactor.add(password);
@@ -55,7 +59,9 @@ export function parseTableName(text: string, what = '--table'): TableName {
   const part = String.raw`(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))`;
   const match = new RegExp(`^${part}(?:\\.${part})?$`).exec(text.trim());
   if (!match) {
-    throw new InputError(`${what}: "${text}" is not a table name; write schema.table (quote unusual names: "My Schema"."Orders")`);
+    throw new InputError(
+      `${what}: "${text}" is not a table name; write schema.table (quote unusual names: "My Schema"."Orders")`,
+    );
   }
   const first = match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] as string).toLowerCase();
   if (match[3] === undefined && match[4] === undefined) return { schema: 'public', name: first };

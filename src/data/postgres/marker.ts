@@ -26,7 +26,10 @@ export async function writeMarker(client: pg.Client, names: ObjectNames, directi
 }
 
 export async function markerSeen(client: pg.Client, names: ObjectNames, direction: Direction): Promise<number> {
-  const r = await client.query<{ seq: string | null }>(`select max(seq) as seq from ${names.marker} where direction = $1`, [direction]);
+  const r = await client.query<{ seq: string | null }>(
+    `select max(seq) as seq from ${names.marker} where direction = $1`,
+    [direction],
+  );
   return Number(r.rows[0]?.seq ?? 0);
 }
 
@@ -39,7 +42,13 @@ export interface AwaitMarkerOptions {
 }
 
 /** Waits until the subscriber shows marker `seq` (or a later one); returns the wait in ms. */
-export async function awaitMarker(client: pg.Client, names: ObjectNames, direction: Direction, seq: number, options: AwaitMarkerOptions): Promise<number> {
+export async function awaitMarker(
+  client: pg.Client,
+  names: ObjectNames,
+  direction: Direction,
+  seq: number,
+  options: AwaitMarkerOptions,
+): Promise<number> {
   const started = Date.now();
   for (;;) {
     const seen = await markerSeen(client, names, direction);

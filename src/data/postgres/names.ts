@@ -26,7 +26,10 @@ export interface ObjectNames {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }
 
 /** `handoff_<run>_<db>`, at most 40 characters (PostgreSQL names stop at 63), a hash keeping it unique. */
@@ -55,5 +58,8 @@ export function objectNames(runId: string, database: string): ObjectNames {
 
 /** Step names are kebab-case and unique within a stage: `pg-<database>-<what>`. */
 export function stepPrefix(database: string): string {
-  return `pg-${database.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')}-`;
+  return `pg-${database
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')}-`;
 }

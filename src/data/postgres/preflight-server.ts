@@ -66,7 +66,9 @@ export async function readServerFacts(client: pg.Client, site: Site): Promise<Se
   const collVersion =
     major >= 15
       ? ((
-          await client.query<{ v: string | null }>(`select datcollversion as v from pg_database where datname = current_database()`)
+          await client.query<{ v: string | null }>(
+            `select datcollversion as v from pg_database where datname = current_database()`,
+          )
         ).rows[0]?.v ?? null)
       : null;
   const usage = await client.query<{ slots: number; senders: number; workers: number }>(
@@ -74,7 +76,9 @@ export async function readServerFacts(client: pg.Client, site: Site): Promise<Se
             (select count(*) from pg_stat_replication)::int as senders,
             (select count(*) from pg_stat_activity where backend_type like 'logical replication%worker')::int as workers`,
   );
-  const ext = await client.query<{ extname: string; extversion: string }>(`select extname, extversion from pg_extension`);
+  const ext = await client.query<{ extname: string; extversion: string }>(
+    `select extname, extversion from pg_extension`,
+  );
   const avail = await client.query<{ name: string }>(`select name from pg_available_extensions`);
   return {
     site,
@@ -102,11 +106,15 @@ function num(facts: ServerFacts, name: string): number {
 
 export function versionFindings(source: ServerFacts, target: ServerFacts): Finding[] {
   const notes: string[] = [];
-  if (source.major < 18) notes.push('generated columns are not published before PostgreSQL 18 (the target computes its own)');
+  if (source.major < 18)
+    notes.push('generated columns are not published before PostgreSQL 18 (the target computes its own)');
   if (target.major >= 16 && source.major < 16) {
-    notes.push('the source cannot subscribe with origin = none, so reverse replication relies on the forward subscription being retired first');
+    notes.push(
+      'the source cannot subscribe with origin = none, so reverse replication relies on the forward subscription being retired first',
+    );
   }
-  if (source.major < 17) notes.push('the source has no failover slots (PostgreSQL 17+): an HA failover of the source loses the slot');
+  if (source.major < 17)
+    notes.push('the source has no failover slots (PostgreSQL 17+): an HA failover of the source loses the slot');
   notes.push('sequences are not replicated by PostgreSQL; handoff syncs them at cutover');
   const out: Finding[] = [
     {
@@ -140,7 +148,10 @@ export function versionFindings(source: ServerFacts, target: ServerFacts): Findi
 export function walLevelFindings(facts: ServerFacts): Finding[] {
   const level = facts.settings.wal_level ?? 'unknown';
   if (level === 'logical') return [];
-  const why = facts.site === 'source' ? 'the source cannot publish changes' : 'reverse replication (failback) needs a publication on the target';
+  const why =
+    facts.site === 'source'
+      ? 'the source cannot publish changes'
+      : 'reverse replication (failback) needs a publication on the target';
   return [
     {
       id: 'pg.wal-level',
@@ -170,10 +181,20 @@ export function capacityFindings(facts: ServerFacts): Finding[] {
     });
   };
   const publishing = facts.site === 'source' ? 1 + sync : 1;
-  need('max_replication_slots', num(facts, 'max_replication_slots') - facts.slotsUsed, publishing, 'its replication slot(s)');
+  need(
+    'max_replication_slots',
+    num(facts, 'max_replication_slots') - facts.slotsUsed,
+    publishing,
+    'its replication slot(s)',
+  );
   need('max_wal_senders', num(facts, 'max_wal_senders') - facts.sendersUsed, publishing, 'its WAL sender(s)');
   const applying = facts.site === 'target' ? 1 + sync : 1;
-  need('max_logical_replication_workers', num(facts, 'max_logical_replication_workers') - facts.workersUsed, applying, 'its apply and table-sync workers');
+  need(
+    'max_logical_replication_workers',
+    num(facts, 'max_logical_replication_workers') - facts.workersUsed,
+    applying,
+    'its apply and table-sync workers',
+  );
   return out;
 }
 
@@ -214,7 +235,11 @@ export function privilegeFindings(facts: ServerFacts, tables: readonly RelationI
   return out;
 }
 
-export async function walHeadroomFindings(client: pg.Client, facts: ServerFacts, copyBytes: number): Promise<Finding[]> {
+export async function walHeadroomFindings(
+  client: pg.Client,
+  facts: ServerFacts,
+  copyBytes: number,
+): Promise<Finding[]> {
   const keep = num(facts, 'max_slot_wal_keep_size'); // MB; -1 means unbounded
   const out: Finding[] = [];
   if (keep < 0) {
@@ -223,7 +248,8 @@ export async function walHeadroomFindings(client: pg.Client, facts: ServerFacts,
       severity: 'info',
       subject: `${facts.site}: max_slot_wal_keep_size`,
       message: `max_slot_wal_keep_size is unbounded on the ${facts.site}: a stalled subscription retains WAL until the disk fills`,
-      remediation: 'watch disk space during replication, or set max_slot_wal_keep_size above the WAL written during the copy',
+      remediation:
+        'watch disk space during replication, or set max_slot_wal_keep_size above the WAL written during the copy',
     });
   } else if (keep * 1024 * 1024 < copyBytes) {
     out.push({
@@ -249,7 +275,11 @@ export async function walHeadroomFindings(client: pg.Client, facts: ServerFacts,
   return out;
 }
 
-export async function longTransactionFindings(client: pg.Client, site: Site, thresholdSeconds: number): Promise<Finding[]> {
+export async function longTransactionFindings(
+  client: pg.Client,
+  site: Site,
+  thresholdSeconds: number,
+): Promise<Finding[]> {
   const result = await client.query<{ pid: number; usename: string | null; age: number; state: string | null }>(
     `select pid, usename, extract(epoch from now() - xact_start)::float8 as age, state
        from pg_stat_activity
@@ -278,7 +308,8 @@ export async function largeObjectFindings(client: pg.Client, site: Site, lobColu
       severity: referenced && count > 0 ? 'blocker' : 'warning',
       subject: referenced ? lobColumns.join(', ') : `${site}: pg_largeobject`,
       message: `the ${site} holds ${count} large object(s)${referenced ? ` and planned columns reference them (${lobColumns.join(', ')})` : ''}; logical replication does not carry large objects, so the target would hold dangling references`,
-      remediation: 'move large objects into bytea columns before migrating, or copy them separately (pg_dump --large-objects) and re-check',
+      remediation:
+        'move large objects into bytea columns before migrating, or copy them separately (pg_dump --large-objects) and re-check',
     },
   ];
 }
@@ -293,7 +324,9 @@ export function extensionFindings(source: ServerFacts, target: ServerFacts): Fin
       severity: 'blocker',
       subject: `target: extension ${name}`,
       message: `extension ${name} ${version} is installed on the source but not on the target${available ? '' : ', and the target does not offer it'}`,
-      remediation: available ? `CREATE EXTENSION ${name} on the target (before its schema is applied)` : `install the ${name} extension's package on the target server, then CREATE EXTENSION ${name}`,
+      remediation: available
+        ? `CREATE EXTENSION ${name} on the target (before its schema is applied)`
+        : `install the ${name} extension's package on the target server, then CREATE EXTENSION ${name}`,
     });
   }
   return out;
@@ -367,8 +400,10 @@ export async function fenceFindings(client: pg.Client, tables: readonly Relation
       id: 'pg.fence',
       severity: 'warning',
       subject: 'source: write privileges',
-      message: 'only superusers (or handoff\'s own role) can write the tables, so revoking privileges cannot fence the source at cutover',
-      remediation: 'run the application as its own non-superuser role, or plan fence: { method: read-only, roles: [...] }',
+      message:
+        "only superusers (or handoff's own role) can write the tables, so revoking privileges cannot fence the source at cutover",
+      remediation:
+        'run the application as its own non-superuser role, or plan fence: { method: read-only, roles: [...] }',
     },
   ];
 }

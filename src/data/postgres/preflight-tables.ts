@@ -74,7 +74,14 @@ export function tableFindings(input: TableCheckInput): Finding[] {
       });
       continue;
     }
-    out.push(...columnFindings(name, input.sourceColumns.get(name) ?? [], input.targetColumns.get(name) ?? [], input.sourceMajor));
+    out.push(
+      ...columnFindings(
+        name,
+        input.sourceColumns.get(name) ?? [],
+        input.targetColumns.get(name) ?? [],
+        input.sourceMajor,
+      ),
+    );
   }
   return out;
 }
@@ -159,7 +166,11 @@ export function sequenceFindings(sequences: SequenceInfo[], targetSequences: Set
 }
 
 /** Triggers that fire while the apply worker writes (ENABLE REPLICA / ALWAYS), on one side's tables. */
-export async function replicaTriggerFindings(client: pg.Client, site: string, tables: readonly RelationInfo[]): Promise<Finding[]> {
+export async function replicaTriggerFindings(
+  client: pg.Client,
+  site: string,
+  tables: readonly RelationInfo[],
+): Promise<Finding[]> {
   if (tables.length === 0) return [];
   const result = await client.query<{ tbl: string; tgname: string; mode: string }>(
     `select format('%I.%I', n.nspname, c.relname) as tbl, t.tgname, t.tgenabled::text as mode
@@ -173,15 +184,22 @@ export async function replicaTriggerFindings(client: pg.Client, site: string, ta
     severity: 'warning' as const,
     subject: `${site}: ${row.tbl} trigger ${row.tgname}`,
     message: `trigger ${row.tgname} on ${row.tbl} is ENABLE ${row.mode === 'A' ? 'ALWAYS' : 'REPLICA'}: it fires for every replicated change, under the apply worker's empty search_path`,
-    remediation: 'make sure it is idempotent and uses schema-qualified names, or ALTER TABLE ... ENABLE TRIGGER (origin only) for the migration',
+    remediation:
+      'make sure it is idempotent and uses schema-qualified names, or ALTER TABLE ... ENABLE TRIGGER (origin only) for the migration',
   }));
 }
 
 /** Target tables that already hold rows. */
-export async function targetNotEmptyFindings(client: pg.Client, tables: readonly RelationInfo[], preSeeded: boolean): Promise<Finding[]> {
+export async function targetNotEmptyFindings(
+  client: pg.Client,
+  tables: readonly RelationInfo[],
+  preSeeded: boolean,
+): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const rel of tables) {
-    const result = await client.query<{ has: boolean }>(`select exists (select 1 from ${quoteTable(rel.table)}) as has`);
+    const result = await client.query<{ has: boolean }>(
+      `select exists (select 1 from ${quoteTable(rel.table)}) as has`,
+    );
     if (!result.rows[0]?.has) continue;
     const name = formatTable(rel.table);
     out.push({
@@ -191,7 +209,9 @@ export async function targetNotEmptyFindings(client: pg.Client, tables: readonly
       message: preSeeded
         ? `${name} already holds rows on the target; the plan says it was pre-seeded, so the initial copy is skipped and verification must prove it matches`
         : `${name} already holds rows on the target: the initial copy would fail on duplicate keys or duplicate rows`,
-      remediation: preSeeded ? '' : `empty it on the target (TRUNCATE ${name}), or set preSeeded: true in spec.data[] if it was loaded on purpose`,
+      remediation: preSeeded
+        ? ''
+        : `empty it on the target (TRUNCATE ${name}), or set preSeeded: true in spec.data[] if it was loaded on purpose`,
     });
   }
   return out;

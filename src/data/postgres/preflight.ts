@@ -8,7 +8,14 @@ import { HandoffError, InputError, messageOf } from '../../common/errors.js';
 import { sortFindings, noBlockers, type Finding } from '../../common/findings.js';
 import type { Redactor } from '../../common/redact.js';
 import { connect, formatTable, parseDatabaseUrl, quoteTable } from './connect.js';
-import { describeColumns, describeRelations, describeSequences, resolveTables, type RelationInfo, type TablePattern } from './catalog.js';
+import {
+  describeColumns,
+  describeRelations,
+  describeSequences,
+  resolveTables,
+  type RelationInfo,
+  type TablePattern,
+} from './catalog.js';
 import {
   capacityFindings,
   collationFindings,
@@ -24,7 +31,13 @@ import {
   walLevelFindings,
   type Site,
 } from './preflight-server.js';
-import { foreignKeyFindings, replicaTriggerFindings, sequenceFindings, tableFindings, targetNotEmptyFindings } from './preflight-tables.js';
+import {
+  foreignKeyFindings,
+  replicaTriggerFindings,
+  sequenceFindings,
+  tableFindings,
+  targetNotEmptyFindings,
+} from './preflight-tables.js';
 
 /** Native tablesync measured on a 2-core machine (DESIGN.md, "Data plane"). */
 export const TABLESYNC_ROWS_PER_SECOND = 250_000;
@@ -82,7 +95,8 @@ async function open(url: string, site: Site, options: PreflightOptions): Promise
     if (error instanceof InputError && /authentication|does not exist|not found/.test(error.message)) return error;
     if (error instanceof InputError) throw error; // a malformed URL: nothing to report
     const display = parseDatabaseUrl(url, site).display;
-    const message = error instanceof HandoffError ? error.message : `${site} (${display}): cannot connect: ${messageOf(error)}`;
+    const message =
+      error instanceof HandoffError ? error.message : `${site} (${display}): cannot connect: ${messageOf(error)}`;
     return {
       id: 'pg.connect',
       severity: 'blocker',
@@ -107,12 +121,18 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   // Bad URLs are bad input: fail before connecting anywhere.
   parseDatabaseUrl(options.sourceUrl, 'source', options.redactor);
   const target = parseDatabaseUrl(options.targetUrl, 'target', options.redactor);
-  const [src, tgt] = await Promise.all([open(options.sourceUrl, 'source', options), open(options.targetUrl, 'target', options)]);
+  const [src, tgt] = await Promise.all([
+    open(options.sourceUrl, 'source', options),
+    open(options.targetUrl, 'target', options),
+  ]);
   const clients = [src, tgt].filter((c): c is pg.Client => typeof (c as pg.Client).query === 'function');
   try {
     const early: Finding[] = [];
     let inputError: InputError | undefined;
-    for (const [site, result] of [['source', src], ['target', tgt]] as const) {
+    for (const [site, result] of [
+      ['source', src],
+      ['target', tgt],
+    ] as const) {
       if (result instanceof InputError) {
         early.push(connectFinding(site, result));
         inputError ??= result;
@@ -128,7 +148,12 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   }
 }
 
-async function checkPair(source: pg.Client, target: pg.Client, options: PreflightOptions, passwordInUrl: boolean): Promise<PreflightReport> {
+async function checkPair(
+  source: pg.Client,
+  target: pg.Client,
+  options: PreflightOptions,
+  passwordInUrl: boolean,
+): Promise<PreflightReport> {
   const resolved = await resolveTables(source, options.tables);
   if (resolved.missing.length > 0) {
     throw new InputError(
@@ -137,7 +162,10 @@ async function checkPair(source: pg.Client, target: pg.Client, options: Prefligh
   }
   const tables = resolved.tables;
   const names = tables.map((t) => t.table);
-  const [sourceFacts, targetFacts] = await Promise.all([readServerFacts(source, 'source'), readServerFacts(target, 'target')]);
+  const [sourceFacts, targetFacts] = await Promise.all([
+    readServerFacts(source, 'source'),
+    readServerFacts(target, 'target'),
+  ]);
   const [targetTables, sourceColumns, sequences] = await Promise.all([
     describeRelations(target, names),
     describeColumns(source, names),
@@ -198,8 +226,10 @@ async function checkPair(source: pg.Client, target: pg.Client, options: Prefligh
       id: 'pg.subscription-password',
       severity: 'info',
       subject: 'target: pg_subscription',
-      message: 'the subscription on the target stores its connection string, password included, in pg_subscription (readable by superusers) until finalize drops it',
-      remediation: 'prefer a password file on the target host (the subscriptionPassfile option), or a dedicated replication role whose password is rotated after the migration',
+      message:
+        'the subscription on the target stores its connection string, password included, in pg_subscription (readable by superusers) until finalize drops it',
+      remediation:
+        'prefer a password file on the target host (the subscriptionPassfile option), or a dedicated replication role whose password is rotated after the migration',
     });
   }
   if (estimate.copySeconds > 3600) {

@@ -45,7 +45,13 @@ export async function startForward(ctx: StepContext, env: PgEnv, copyData: boole
       originNone: false,
     });
     ctx.state.set(env.key('forward-oid'), oid);
-    if (created) ctx.events.emit('pg-replication-changed', { database: env.entry.database, what: 'subscription', name: names.forward, action: 'created' });
+    if (created)
+      ctx.events.emit('pg-replication-changed', {
+        database: env.entry.database,
+        what: 'subscription',
+        name: names.forward,
+        action: 'created',
+      });
     return oid;
   });
 }
@@ -92,12 +98,18 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
       }
       const summary = JSON.stringify(progress.tables.map((t) => [t.table, t.state]));
       if (summary !== last || progress.ready) {
-        ctx.events.emit('pg-copy-progress', { database: env.entry.database, tables: progress.tables, ready: progress.ready }, { subject: env.entry.database });
+        ctx.events.emit(
+          'pg-copy-progress',
+          { database: env.entry.database, tables: progress.tables, ready: progress.ready },
+          { subject: env.entry.database },
+        );
         last = summary;
       }
       if (progress.ready) return progress;
       if (Date.now() - started - (pacer?.stats().pausedMs ?? 0) > env.options.copyTimeoutMs) {
-        const pending = progress.tables.filter((t) => t.state !== 'r' && t.state !== 's').map((t) => `${t.table} (${t.state})`);
+        const pending = progress.tables
+          .filter((t) => t.state !== 'r' && t.state !== 's')
+          .map((t) => `${t.table} (${t.state})`);
         throw new TimeoutError(
           `the initial copy did not finish within ${env.options.copyTimeoutMs} ms: ${pending.join(', ')} still copying; sync errors ${progress.syncErrors}, apply errors ${progress.applyErrors} (see the target's server log)`,
         );
@@ -140,14 +152,30 @@ export function replicationSteps(env: PgEnv): Step[] {
             marker: null,
           });
           const grants = fence.record.grants.length + fence.record.roleSettings.length;
-          ctx.events.emit('pg-fenced', { database: db, site: 'target', method: fence.record.method, grants, terminated: fence.terminated });
-          return { method: fence.record.method, revoked: fence.record.grants, roles: fence.record.roleSettings.map((s) => s.role) };
+          ctx.events.emit('pg-fenced', {
+            database: db,
+            site: 'target',
+            method: fence.record.method,
+            grants,
+            terminated: fence.terminated,
+          });
+          return {
+            method: fence.record.method,
+            revoked: fence.record.grants,
+            roles: fence.record.roleSettings.map((s) => s.role),
+          };
         });
       },
       async undo(ctx) {
         await withSite(ctx, env, 'target', async (target) => {
           const done = await unfenceSite(target, env.names(ctx), 'target');
-          if (done) ctx.events.emit('pg-unfenced', { database: db, site: 'target', grants: done.record.grants.length, writesRefusedMs: null });
+          if (done)
+            ctx.events.emit('pg-unfenced', {
+              database: db,
+              site: 'target',
+              grants: done.record.grants.length,
+              writesRefusedMs: null,
+            });
         });
       },
     },
@@ -155,7 +183,12 @@ export function replicationSteps(env: PgEnv): Step[] {
       name: `${prefix}subscribe`,
       async run(ctx) {
         const oid = await startForward(ctx, env, !env.entry.preSeeded);
-        return { publication: env.names(ctx).forward, subscription: env.names(ctx).forward, copyData: !env.entry.preSeeded, oid };
+        return {
+          publication: env.names(ctx).forward,
+          subscription: env.names(ctx).forward,
+          copyData: !env.entry.preSeeded,
+          oid,
+        };
       },
       async undo(ctx) {
         await stopForward(ctx, env);
@@ -169,14 +202,21 @@ export function replicationSteps(env: PgEnv): Step[] {
         return await withStepPacer(ctx, env, { work: 'copy', lag: false }, async (pacer) => {
           const progress = await waitForCopy(ctx, env, pacer);
           const paced = pacer?.stats();
-          return { tables: progress.tables.length, elapsedMs: Date.now() - started, throttlePauses: paced?.pauses ?? 0, throttlePausedMs: paced?.pausedMs ?? 0 };
+          return {
+            tables: progress.tables.length,
+            elapsedMs: Date.now() - started,
+            throttlePauses: paced?.pauses ?? 0,
+            throttlePausedMs: paced?.pausedMs ?? 0,
+          };
         });
       },
     },
     {
       name: `${prefix}dirty-tracking`,
       async run(ctx) {
-        await withSite(ctx, env, 'target', (target) => installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)));
+        await withSite(ctx, env, 'target', (target) =>
+          installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)),
+        );
         return { tables: rememberedTables(ctx, env).length };
       },
       async undo(ctx) {

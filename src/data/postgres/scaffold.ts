@@ -14,7 +14,9 @@ export async function createScaffold(client: pg.Client, names: ObjectNames): Pro
     `create table if not exists ${names.marker} (
        direction text not null, seq bigint not null, written_at timestamptz not null default now(), primary key (direction, seq))`,
   );
-  await client.query(`create table if not exists ${names.fence} (site text primary key, record jsonb not null, fenced_at timestamptz not null default now())`);
+  await client.query(
+    `create table if not exists ${names.fence} (site text primary key, record jsonb not null, fenced_at timestamptz not null default now())`,
+  );
 }
 
 /**
@@ -24,8 +26,11 @@ export async function createScaffold(client: pg.Client, names: ObjectNames): Pro
 export async function dropScaffold(client: pg.Client, names: ObjectNames, force = false): Promise<void> {
   if (!force) {
     const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
-    const fenced = exists.rows[0]?.ok ? ((await client.query(`select 1 from ${names.fence} limit 1`)).rowCount ?? 0) : 0;
-    if (fenced > 0) throw new AdapterError(`${names.fence} still records a fence; unfence before removing handoff's tables`);
+    const fenced = exists.rows[0]?.ok
+      ? ((await client.query(`select 1 from ${names.fence} limit 1`)).rowCount ?? 0)
+      : 0;
+    if (fenced > 0)
+      throw new AdapterError(`${names.fence} still records a fence; unfence before removing handoff's tables`);
   }
   await client.query(`drop table if exists ${names.marker}, ${names.fence}`);
   await dropSchemaIfEmpty(client);

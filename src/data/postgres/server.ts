@@ -41,7 +41,11 @@ export interface PostgresServer {
   /** A connection URL for a database on this server. */
   url(database?: string): string;
   /** Runs SQL as the superuser on a database (default `postgres`). */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], database?: string): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<pg.QueryResult<R>>;
   createDatabase(name: string): Promise<void>;
   /** Fast shutdown, bounded; SIGKILL after the bound. Idempotent. */
   stop(options?: { removeData?: boolean }): Promise<void>;

@@ -16,7 +16,8 @@ export type Site = 'source' | 'target';
 
 export interface PgEnv {
   entry: DataSpec;
-  options: Required<Omit<PostgresDataPlaneOptions, 'subscriptionConnection'>> & Pick<PostgresDataPlaneOptions, 'subscriptionConnection'>;
+  options: Required<Omit<PostgresDataPlaneOptions, 'subscriptionConnection'>> &
+    Pick<PostgresDataPlaneOptions, 'subscriptionConnection'>;
   names(ctx: StepContext): ObjectNames;
   key(what: string): string;
   /** Sessions kept between the steps of one list (a cutover's steps run back to back). */
@@ -40,7 +41,8 @@ export interface SessionPool {
 
 export function createSessionPool(idleMs = 2000): SessionPool {
   const idle = new Map<string, { client: pg.Client; timer: NodeJS.Timeout }>();
-  const key = (ctx: StepContext, env: PgEnv, site: Site): string => `${ctx.runId}\u0000${site}\u0000${ctx.secrets.databaseUrl(site, env.entry.database)}`;
+  const key = (ctx: StepContext, env: PgEnv, site: Site): string =>
+    `${ctx.runId}\u0000${site}\u0000${ctx.secrets.databaseUrl(site, env.entry.database)}`;
   const keys = new Map<pg.Client, string>();
   return {
     async acquire(ctx, env, site) {
@@ -108,7 +110,12 @@ export async function withSites<T>(
   }
 }
 
-export async function withSite<T>(ctx: StepContext, env: PgEnv, site: Site, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withSite<T>(
+  ctx: StepContext,
+  env: PgEnv,
+  site: Site,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = await env.pool.acquire(ctx, env, site);
   let failed = false;
   try {
@@ -126,12 +133,19 @@ export async function planTables(ctx: StepContext, env: PgEnv, source: pg.Client
   const key = env.key('tables');
   const known = ctx.state.get<TableName[]>(key);
   if (known) return known;
-  const resolved = await resolveTables(source, env.entry.tables.map((t) => parseTablePattern(t, 'spec.data[].tables')));
+  const resolved = await resolveTables(
+    source,
+    env.entry.tables.map((t) => parseTablePattern(t, 'spec.data[].tables')),
+  );
   if (resolved.missing.length > 0) {
-    throw new InputError(`spec.data[].tables: ${resolved.missing.map(formatTable).join(', ')} does not exist on the source database ${env.entry.database}`);
+    throw new InputError(
+      `spec.data[].tables: ${resolved.missing.map(formatTable).join(', ')} does not exist on the source database ${env.entry.database}`,
+    );
   }
   if (resolved.tables.length === 0) {
-    throw new InputError(`spec.data[].tables: ${env.entry.tables.join(', ')} matches no table on the source database ${env.entry.database}`);
+    throw new InputError(
+      `spec.data[].tables: ${env.entry.tables.join(', ')} matches no table on the source database ${env.entry.database}`,
+    );
   }
   const tables = resolved.tables.map((r) => r.table);
   ctx.state.set(key, tables);

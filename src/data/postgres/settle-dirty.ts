@@ -35,19 +35,28 @@ export function settleDirtyStep(env: PgEnv): Step {
             await catchUp(ctx, env, 'source', 5000);
             const next: typeof pending = [];
             for (const [table, list] of pending) {
-              const diff = await recheckKeys({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
+              const diff = await recheckKeys({
+                source,
+                target,
+                table: parseTableName(table, 'dirty table'),
+                keys: list,
+              });
               const differing = [...diff.missing, ...diff.extra, ...diff.changed];
               if (differing.length === 0) continue;
               next.push([table, list === 'all' || diff.wholeTable ? 'all' : differing]);
             }
             pending = next;
           }
-          if (pending.length > 0) return { settled: false, keys, stillDiffering: pending.map(([t]) => t), elapsedMs: Date.now() - started };
+          if (pending.length > 0)
+            return { settled: false, keys, stillDiffering: pending.map(([t]) => t), elapsedMs: Date.now() - started };
           const cleared = await clearDirty(target, names, dirty.watermark);
           return { settled: true, keys, cleared, elapsedMs: Date.now() - started };
         });
       } catch (error) {
-        ctx.logger.warn('the pre-cutover re-check of changed rows did not finish; the check under the fence does it all', { database, error: String(error) });
+        ctx.logger.warn(
+          'the pre-cutover re-check of changed rows did not finish; the check under the fence does it all',
+          { database, error: String(error) },
+        );
         return { settled: false, error: String(error), elapsedMs: Date.now() - started };
       } finally {
         await env.pool.close();

@@ -8,7 +8,12 @@ import { AdapterError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import { quoteTable, type TableName } from './connect.js';
 
-export async function ensurePublication(client: pg.Client, name: string, tables: readonly TableName[], markerTable: string): Promise<boolean> {
+export async function ensurePublication(
+  client: pg.Client,
+  name: string,
+  tables: readonly TableName[],
+  markerTable: string,
+): Promise<boolean> {
   const list = [...tables.map(quoteTable), markerTable].join(', ');
   const exists = await client.query(`select 1 from pg_publication where pubname = $1`, [name]);
   if (exists.rowCount) {
@@ -42,20 +47,30 @@ async function subscriptionOid(subscriber: pg.Client, name: string): Promise<num
 }
 
 /** Creates the subscription unless it exists; returns its oid and whether this call created it. */
-export async function ensureSubscription(subscriber: pg.Client, publisher: pg.Client, options: SubscriptionOptions): Promise<{ oid: number; created: boolean }> {
+export async function ensureSubscription(
+  subscriber: pg.Client,
+  publisher: pg.Client,
+  options: SubscriptionOptions,
+): Promise<{ oid: number; created: boolean }> {
   const existing = await subscriptionOid(subscriber, options.name);
   if (existing !== null) return { oid: existing, created: false };
   // A slot without its subscription: a crash after the slot was made, or a subscription dropped
   // with slot_name = NONE. Nothing consumes it; drop it so the new subscription can create its own.
   await dropSlot(publisher, options.name, 10_000);
-  const major = Math.floor(Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
+  const major = Math.floor(
+    Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) /
+      10000,
+  );
   const withOptions = [`copy_data = ${options.copyData}`, `streaming = ${major >= 16 ? 'parallel' : 'on'}`];
   if (options.originNone && major >= 16) withOptions.push('origin = none');
   // From PostgreSQL 16 the apply worker writes as each table's owner unless run_as_owner; when the
   // application owns its tables, the fence (revoked from the owner too) would stop replication.
   if (major >= 16) withOptions.push('run_as_owner = true');
   // Failover slots (17+ on both ends): the slot follows the publisher to a standby that syncs slots.
-  const publisherMajor = Math.floor(Number((await publisher.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
+  const publisherMajor = Math.floor(
+    Number((await publisher.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) /
+      10000,
+  );
   if (major >= 17 && publisherMajor >= 17) withOptions.push('failover = true');
   await subscriber.query(
     `create subscription ${pg.escapeIdentifier(options.name)} connection ${pg.escapeLiteral(options.conninfo)}
@@ -71,7 +86,12 @@ export async function ensureSubscription(subscriber: pg.Client, publisher: pg.Cl
  * the subscription is detached from it (DISABLE; SET (slot_name = NONE)) and dropped, and the slot
  * is dropped directly when the publisher is reachable. Also drops table-sync slots left behind.
  */
-export async function dropSubscription(subscriber: pg.Client, publisher: pg.Client | null, name: string, knownOid?: number): Promise<void> {
+export async function dropSubscription(
+  subscriber: pg.Client,
+  publisher: pg.Client | null,
+  name: string,
+  knownOid?: number,
+): Promise<void> {
   const oid = (await subscriptionOid(subscriber, name)) ?? knownOid ?? null;
   if ((await subscriptionOid(subscriber, name)) !== null) {
     const sub = pg.escapeIdentifier(name);
@@ -86,7 +106,10 @@ export async function dropSubscription(subscriber: pg.Client, publisher: pg.Clie
   if (!publisher) return;
   await dropSlot(publisher, name, 15_000);
   if (oid !== null) {
-    const sync = await publisher.query<{ slot_name: string }>(`select slot_name from pg_replication_slots where slot_name like $1`, [`pg\\_${oid}\\_sync\\_%`]);
+    const sync = await publisher.query<{ slot_name: string }>(
+      `select slot_name from pg_replication_slots where slot_name like $1`,
+      [`pg\\_${oid}\\_sync\\_%`],
+    );
     for (const row of sync.rows) await dropSlot(publisher, row.slot_name, 15_000);
   }
 }
@@ -113,7 +136,8 @@ export async function dropSlot(publisher: pg.Client, slot: string, boundMs: numb
     } else if (Date.now() > deadline - boundMs / 2 && row.pid) {
       await publisher.query(`select pg_terminate_backend($1)`, [row.pid]);
     }
-    if (Date.now() > deadline) throw new TimeoutError(`replication slot ${slot} stayed in use for ${boundMs} ms; cannot drop it`);
+    if (Date.now() > deadline)
+      throw new TimeoutError(`replication slot ${slot} stayed in use for ${boundMs} ms; cannot drop it`);
     await sleep(100);
   }
 }
@@ -147,7 +171,10 @@ export async function subscriptionProgress(subscriber: pg.Client, name: string):
       where r.srsubid = $1 order by 1`,
     [oid],
   );
-  const major = Math.floor(Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
+  const major = Math.floor(
+    Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) /
+      10000,
+  );
   let applyErrors = 0;
   let syncErrors = 0;
   if (major >= 15) {
@@ -158,7 +185,11 @@ export async function subscriptionProgress(subscriber: pg.Client, name: string):
     applyErrors = Number(s.rows[0]?.a ?? 0);
     syncErrors = Number(s.rows[0]?.s ?? 0);
   }
-  const tables = r.rows.map((row) => ({ table: row.table, state: row.state, rowsCopied: row.copied === null ? null : Number(row.copied) }));
+  const tables = r.rows.map((row) => ({
+    table: row.table,
+    state: row.state,
+    rowsCopied: row.copied === null ? null : Number(row.copied),
+  }));
   return { tables, ready: tables.every((t) => t.state === 'r' || t.state === 's'), applyErrors, syncErrors };
 }
 

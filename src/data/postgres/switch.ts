@@ -18,7 +18,12 @@ export function directionFrom(site: Site): Direction {
 }
 
 /** Fences `site`'s application writes (drained, marker under the lock); remembers when. Idempotent. */
-export async function fenceWriter(ctx: StepContext, env: PgEnv, site: Site, stateKey: string): Promise<Record<string, unknown>> {
+export async function fenceWriter(
+  ctx: StepContext,
+  env: PgEnv,
+  site: Site,
+  stateKey: string,
+): Promise<Record<string, unknown>> {
   return withSites(ctx, env, async (sessions) => {
     const tables = await planTables(ctx, env, sessions.source);
     const before = Date.now();
@@ -31,13 +36,24 @@ export async function fenceWriter(ctx: StepContext, env: PgEnv, site: Site, stat
     });
     if (ctx.state.get<number>(stateKey) === undefined) ctx.state.set(stateKey, before);
     const grants = fence.record.grants.length + fence.record.roleSettings.length;
-    ctx.events.emit('pg-fenced', { database: env.entry.database, site, method: fence.record.method, grants, terminated: fence.terminated });
+    ctx.events.emit('pg-fenced', {
+      database: env.entry.database,
+      site,
+      method: fence.record.method,
+      grants,
+      terminated: fence.terminated,
+    });
     return { site, method: fence.record.method, grants, terminated: fence.terminated, marker: fence.marker };
   });
 }
 
 /** Writes a marker on `publisher` (fenced) and waits until the other side shows it. */
-export async function catchUp(ctx: StepContext, env: PgEnv, publisher: Site, timeoutMs = env.options.markerTimeoutMs): Promise<{ marker: number; waitedMs: number }> {
+export async function catchUp(
+  ctx: StepContext,
+  env: PgEnv,
+  publisher: Site,
+  timeoutMs = env.options.markerTimeoutMs,
+): Promise<{ marker: number; waitedMs: number }> {
   return withSites(ctx, env, async (sessions) => {
     const names = env.names(ctx);
     const direction = directionFrom(publisher);
@@ -64,7 +80,12 @@ export async function syncFrom(ctx: StepContext, env: PgEnv, from: Site): Promis
 }
 
 /** Lifts `site`'s fence; returns how long writes were refused since `fencedKey` was recorded. */
-export async function openWriter(ctx: StepContext, env: PgEnv, site: Site, fencedKey: string): Promise<Record<string, unknown>> {
+export async function openWriter(
+  ctx: StepContext,
+  env: PgEnv,
+  site: Site,
+  fencedKey: string,
+): Promise<Record<string, unknown>> {
   return withSite(ctx, env, site, async (client) => {
     const done = await unfenceSite(client, env.names(ctx), site);
     const openedKey = `${fencedKey}.opened`;
@@ -72,7 +93,12 @@ export async function openWriter(ctx: StepContext, env: PgEnv, site: Site, fence
     const fencedAt = ctx.state.get<number>(fencedKey);
     const openedAt = ctx.state.get<number>(openedKey);
     const writesRefusedMs = fencedAt !== undefined && openedAt !== undefined ? Math.max(0, openedAt - fencedAt) : null;
-    ctx.events.emit('pg-unfenced', { database: env.entry.database, site, grants: done?.record.grants.length ?? 0, writesRefusedMs });
+    ctx.events.emit('pg-unfenced', {
+      database: env.entry.database,
+      site,
+      grants: done?.record.grants.length ?? 0,
+      writesRefusedMs,
+    });
     return { site, restored: done?.record.grants.length ?? 0, writesRefusedMs };
   });
 }
@@ -91,7 +117,13 @@ export async function startReverse(ctx: StepContext, env: PgEnv): Promise<void> 
       originNone: true,
     });
     ctx.state.set(env.key('reverse-oid'), oid);
-    if (created) ctx.events.emit('pg-replication-changed', { database: env.entry.database, what: 'subscription', name: names.reverse, action: 'created' });
+    if (created)
+      ctx.events.emit('pg-replication-changed', {
+        database: env.entry.database,
+        what: 'subscription',
+        name: names.reverse,
+        action: 'created',
+      });
   });
 }
 

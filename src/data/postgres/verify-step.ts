@@ -19,9 +19,19 @@ import { withStepPacer } from '../throttle/step-pacer.js';
 import '../../report/events.js';
 
 /** Two sessions of their own (not the cutover's pool): a verification pass runs long. */
-export async function withOwnSessions<T>(ctx: StepContext, env: PgEnv, applicationName: string, fn: (source: pg.Client, target: pg.Client) => Promise<T>): Promise<T> {
+export async function withOwnSessions<T>(
+  ctx: StepContext,
+  env: PgEnv,
+  applicationName: string,
+  fn: (source: pg.Client, target: pg.Client) => Promise<T>,
+): Promise<T> {
   const database = env.entry.database;
-  const open = (site: 'source' | 'target') => connect(ctx.secrets.databaseUrl(site, database), { name: `${site} database ${database}`, redactor: ctx.redactor, applicationName });
+  const open = (site: 'source' | 'target') =>
+    connect(ctx.secrets.databaseUrl(site, database), {
+      name: `${site} database ${database}`,
+      redactor: ctx.redactor,
+      applicationName,
+    });
   const source = await open('source');
   try {
     const target = await open('target');
@@ -44,7 +54,10 @@ export function verificationStep(env: PgEnv): Step {
         return await withOwnSessions(ctx, env, 'handoff-verify', async (source, target) => {
           const names = env.names(ctx);
           const { watermark } = await dirtyKeys(target, names);
-          const resolved = await resolveTables(source, entry.tables.map((t) => parseTablePattern(t, `spec.data[${entry.database}].tables`)));
+          const resolved = await resolveTables(
+            source,
+            entry.tables.map((t) => parseTablePattern(t, `spec.data[${entry.database}].tables`)),
+          );
           // Paced by spec.data[].throttle: chunks wait while the service is over its budget.
           const report = await withStepPacer(ctx, env, { work: 'verify', lag: true }, (pacer) =>
             verifyTables({
@@ -82,15 +95,28 @@ export function verificationStep(env: PgEnv): Step {
             { subject: entry.database },
           );
           if (!verdict.identical) {
-            const bad = verdict.diverged.map((t) => `${t.table} (${t.missing.length} missing, ${t.extra.length} extra, ${t.changed.length} changed)`);
+            const bad = verdict.diverged.map(
+              (t) => `${t.table} (${t.missing.length} missing, ${t.extra.length} extra, ${t.changed.length} changed)`,
+            );
             const schema = report.schemaDifferences.map((d) => d.message);
-            throw new CheckFailedError(`database ${entry.database} differs between the sites after replication caught up: ${[...bad, ...schema].join('; ')}`);
+            throw new CheckFailedError(
+              `database ${entry.database} differs between the sites after replication caught up: ${[...bad, ...schema].join('; ')}`,
+            );
           }
           for (const t of verdict.moving) {
-            ctx.logger.info(`${t.table}: ${t.mismatchedChunks} chunk(s) were written during the pass (no differing row on a closer look); the cutover re-checks those rows under the fence`, { table: t.table });
+            ctx.logger.info(
+              `${t.table}: ${t.mismatchedChunks} chunk(s) were written during the pass (no differing row on a closer look); the cutover re-checks those rows under the fence`,
+              { table: t.table },
+            );
           }
           const cleared = await clearDirty(target, names, watermark);
-          return { identical: true, rowsCompared: report.rowsCompared, tables: report.tables.length, elapsedMs: report.elapsedMs, dirtyCleared: cleared };
+          return {
+            identical: true,
+            rowsCompared: report.rowsCompared,
+            tables: report.tables.length,
+            elapsedMs: report.elapsedMs,
+            dirtyCleared: cleared,
+          };
         });
       } finally {
         await env.pool.close();

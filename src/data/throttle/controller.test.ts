@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideThrottle, initialThrottleState, type ThrottleLimits, type ThrottleMeasurements, type ThrottleState } from './controller.js';
+import {
+  decideThrottle,
+  initialThrottleState,
+  type ThrottleLimits,
+  type ThrottleMeasurements,
+  type ThrottleState,
+} from './controller.js';
 
 const limits: ThrottleLimits = {
   maxLatencyRatio: 1.5,
@@ -30,7 +36,11 @@ describe('decideThrottle', () => {
 
   it('reports latency value and limit to a tenth of a millisecond', () => {
     const open = { ...limits, latencyFloorMs: 0 };
-    const { decision } = decideThrottle(open, initialThrottleState(open), { ...calm, baselineP99Ms: 12.345, routerP99Ms: 1933.311 });
+    const { decision } = decideThrottle(open, initialThrottleState(open), {
+      ...calm,
+      baselineP99Ms: 12.345,
+      routerP99Ms: 1933.311,
+    });
     expect(decision).toMatchObject({ kind: 'pause', value: 1933.3, limit: 18.5 });
   });
 
@@ -46,8 +56,13 @@ describe('decideThrottle', () => {
   });
 
   it('ignores latency without a baseline or without traffic (null), and goes', () => {
-    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, baselineP99Ms: null, routerP99Ms: 5000 }).decision.kind).toBe('go');
-    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: null }).decision.kind).toBe('go');
+    expect(
+      decideThrottle(limits, initialThrottleState(limits), { ...calm, baselineP99Ms: null, routerP99Ms: 5000 }).decision
+        .kind,
+    ).toBe('go');
+    expect(decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: null }).decision.kind).toBe(
+      'go',
+    );
   });
 
   it('pauses on replication lag above the limit', () => {
@@ -62,7 +77,11 @@ describe('decideThrottle', () => {
       value: 26,
       limit: 25,
     });
-    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, sourceLoad: 200, routerP99Ms: 900 });
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), {
+      ...calm,
+      sourceLoad: 200,
+      routerP99Ms: 900,
+    });
     expect(decision).toMatchObject({ kind: 'abort', reason: 'source-load', value: 200, limit: 200 });
   });
 
@@ -72,7 +91,12 @@ describe('decideThrottle', () => {
   });
 
   it('names latency first when several limits are exceeded at once', () => {
-    const { decision } = decideThrottle(limits, initialThrottleState(limits), { ...calm, routerP99Ms: 500, replicationLagMs: 9000, sourceLoad: 90 });
+    const { decision } = decideThrottle(limits, initialThrottleState(limits), {
+      ...calm,
+      routerP99Ms: 500,
+      replicationLagMs: 9000,
+      sourceLoad: 90,
+    });
     expect(decision).toMatchObject({ kind: 'pause', reason: 'latency' });
   });
 
@@ -92,7 +116,8 @@ describe('decideThrottle', () => {
     state = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 10_000, durationMs: 2000 } }).state;
     expect(state.chunkRows).toBe(2500);
     // a starved server: 100 rows in 1 s pulls the average down, never below the minimum
-    for (let i = 0; i < 20; i++) state = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 100, durationMs: 1000 } }).state;
+    for (let i = 0; i < 20; i++)
+      state = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 100, durationMs: 1000 } }).state;
     expect(state.chunkRows).toBe(1000);
   });
 
@@ -121,6 +146,8 @@ describe('decideThrottle', () => {
   it('ignores an empty or nonsensical chunk', () => {
     const start = initialThrottleState(limits);
     expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 0, durationMs: 10 } }).state).toEqual(start);
-    expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 10, durationMs: Number.NaN } }).state).toEqual(start);
+    expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 10, durationMs: Number.NaN } }).state).toEqual(
+      start,
+    );
   });
 });

@@ -70,7 +70,10 @@ export function decideThrottle(
   const load = measured.sourceLoad;
   if (load !== null && limits.criticalSourceLoad !== null && load >= limits.criticalSourceLoad) {
     const message = `source load ${fmt(load)} is at or above the critical limit ${fmt(limits.criticalSourceLoad)}`;
-    return { decision: { kind: 'abort', reason: 'source-load', value: load, limit: limits.criticalSourceLoad, message }, state: next };
+    return {
+      decision: { kind: 'abort', reason: 'source-load', value: load, limit: limits.criticalSourceLoad, message },
+      state: next,
+    };
   }
   const latencyLimit = round(latencyLimitMs(limits, measured.baselineP99Ms));
   if (measured.routerP99Ms !== null && latencyLimit !== null && measured.routerP99Ms > latencyLimit) {
@@ -81,13 +84,22 @@ export function decideThrottle(
   if (measured.replicationLagMs !== null && measured.replicationLagMs > limits.maxReplicationLagMs) {
     const message = `replication lag ${fmt(measured.replicationLagMs)} ms is above ${fmt(limits.maxReplicationLagMs)} ms`;
     return {
-      decision: { kind: 'pause', reason: 'replication-lag', value: measured.replicationLagMs, limit: limits.maxReplicationLagMs, message },
+      decision: {
+        kind: 'pause',
+        reason: 'replication-lag',
+        value: measured.replicationLagMs,
+        limit: limits.maxReplicationLagMs,
+        message,
+      },
       state: next,
     };
   }
   if (load !== null && limits.maxSourceLoad !== null && load > limits.maxSourceLoad) {
     const message = `source load ${fmt(load)} is above ${fmt(limits.maxSourceLoad)}`;
-    return { decision: { kind: 'pause', reason: 'source-load', value: load, limit: limits.maxSourceLoad, message }, state: next };
+    return {
+      decision: { kind: 'pause', reason: 'source-load', value: load, limit: limits.maxSourceLoad, message },
+      state: next,
+    };
   }
   return { decision: { kind: 'go', chunkRows: next.chunkRows }, state: next };
 }
@@ -104,7 +116,11 @@ function round(value: number | null): number | null {
 }
 
 /** Next chunk size: rows the average rate does in the target time, within the bounds. */
-function adaptChunk(limits: ThrottleLimits, state: ThrottleState, chunk: ThrottleMeasurements['lastChunk']): ThrottleState {
+function adaptChunk(
+  limits: ThrottleLimits,
+  state: ThrottleState,
+  chunk: ThrottleMeasurements['lastChunk'],
+): ThrottleState {
   if (!chunk || chunk.rows <= 0 || !(chunk.durationMs >= 0)) return state;
   const rate = chunk.rows / Math.max(1, chunk.durationMs);
   const rowsPerMs = state.rowsPerMs === null ? rate : (1 - EWMA_WEIGHT) * state.rowsPerMs + EWMA_WEIGHT * rate;

@@ -25,7 +25,10 @@ function sequence(values: Array<number | null>) {
 describe('createPacer', () => {
   it('takes one measurement for workers that ask at the same time, and none again within the interval', async () => {
     const load = sequence([1]);
-    const pacer = createPacer({ limits, maxPauseMs: 1000, checkIntervalMs: 60_000, work: 'verify' }, { signals: { sourceLoad: load } });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 1000, checkIntervalMs: 60_000, work: 'verify' },
+      { signals: { sourceLoad: load } },
+    );
     const sizes = await Promise.all([pacer.ready(), pacer.ready(), pacer.ready()]);
     expect(sizes).toEqual([5000, 5000, 5000]);
     await pacer.ready();
@@ -37,7 +40,10 @@ describe('createPacer', () => {
     const seen: HandoffEvent[] = [];
     events.on((event) => seen.push(event));
     const load = sequence([50, 50, 50, 2]);
-    const pacer = createPacer({ limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify', subject: 'shop' }, { signals: { sourceLoad: load }, events });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify', subject: 'shop' },
+      { signals: { sourceLoad: load }, events },
+    );
     await Promise.all([pacer.ready(), pacer.ready()]);
     expect(seen.map((event) => [event.type, event.subject, event.actor])).toEqual([
       ['throttle-paused', 'shop', 'throttle'],
@@ -54,10 +60,15 @@ describe('createPacer', () => {
       paused: async () => void calls.push('paused'),
       resumed: async () => void calls.push('resumed'),
     };
-    const pacer = createPacer({ limits, maxPauseMs: 30, checkIntervalMs: 10, work: 'copy' }, { signals: { replicationLagMs: sequence([5000]) } });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 30, checkIntervalMs: 10, work: 'copy' },
+      { signals: { replicationLagMs: sequence([5000]) } },
+    );
     const error = await pacer.ready(undefined, hooks).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HoldRunError);
-    expect((error as Error).message).toContain('copy stopped by the throttle: replication lag 5000 ms is above 1000 ms for longer than the longest pause (30 ms)');
+    expect((error as Error).message).toContain(
+      'copy stopped by the throttle: replication lag 5000 ms is above 1000 ms for longer than the longest pause (30 ms)',
+    );
     expect(calls).toEqual(['paused', 'resumed']);
   });
 
@@ -65,7 +76,10 @@ describe('createPacer', () => {
     const events = createEventBus();
     const seen: string[] = [];
     events.on((event) => seen.push(event.type));
-    const pacer = createPacer({ limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify' }, { signals: { sourceLoad: sequence([100]) }, events });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify' },
+      { signals: { sourceLoad: sequence([100]) }, events },
+    );
     await expect(pacer.ready()).rejects.toThrow(/source load 100 is at or above the critical limit 100/);
     expect(seen).toEqual([]);
   });
@@ -89,7 +103,10 @@ describe('createPacer', () => {
 
   it('takes the baseline at start, and shrinks the chunk size from the chunks reported', async () => {
     const p99 = sequence([12, 13, 13]);
-    const pacer = createPacer({ limits, maxPauseMs: 1000, checkIntervalMs: 0, work: 'verify' }, { signals: { routerP99Ms: p99 } });
+    const pacer = createPacer(
+      { limits, maxPauseMs: 1000, checkIntervalMs: 0, work: 'verify' },
+      { signals: { routerP99Ms: p99 } },
+    );
     await pacer.start();
     expect(pacer.stats().baselineP99Ms).toBe(12);
     pacer.chunkDone(5000, 1500);

@@ -10,7 +10,14 @@
 import { HoldRunError, messageOf } from '../../common/errors.js';
 import type { EventBus } from '../../common/events.js';
 import { sleep } from '../../common/net.js';
-import { decideThrottle, initialThrottleState, type ThrottleDecision, type ThrottleLimits, type ThrottleMeasurements, type ThrottleState } from './controller.js';
+import {
+  decideThrottle,
+  initialThrottleState,
+  type ThrottleDecision,
+  type ThrottleLimits,
+  type ThrottleMeasurements,
+  type ThrottleState,
+} from './controller.js';
 import './events.js';
 
 /** Where the measurements come from; a signal left out is not watched. Each returns null when it has no data. */
@@ -99,12 +106,19 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     try {
       return await signal();
     } catch (error) {
-      deps.warn?.('a throttle measurement failed; the check goes on without it', { signal: name, error: messageOf(error) });
+      deps.warn?.('a throttle measurement failed; the check goes on without it', {
+        signal: name,
+        error: messageOf(error),
+      });
       return null;
     }
   };
   const measure = async (): Promise<ThrottleMeasurements> => {
-    const [routerP99Ms, replicationLagMs, sourceLoad] = await Promise.all([read('routerP99Ms'), read('replicationLagMs'), read('sourceLoad')]);
+    const [routerP99Ms, replicationLagMs, sourceLoad] = await Promise.all([
+      read('routerP99Ms'),
+      read('replicationLagMs'),
+      read('sourceLoad'),
+    ]);
     // No baseline before the work (no traffic yet): the first window with traffic becomes it.
     if (shared.baselineP99Ms === null && routerP99Ms !== null) shared.baselineP99Ms = routerP99Ms;
     const lastChunk = shared.lastChunk;
@@ -117,13 +131,19 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     shared.checkedAt = Date.now();
     return result.decision;
   };
-  const emit = <T extends 'throttle-paused' | 'throttle-resumed'>(type: T, data: import('../../common/events.js').EventPayloads[T]): void => {
+  const emit = <T extends 'throttle-paused' | 'throttle-resumed'>(
+    type: T,
+    data: import('../../common/events.js').EventPayloads[T],
+  ): void => {
     deps.events?.emit(type, data, { actor: 'throttle', subject: options.subject ?? work });
   };
   const hold = (decision: Extract<ThrottleDecision, { kind: 'abort' | 'pause' }>, extra: string): HoldRunError =>
-    new HoldRunError(`${work} stopped by the throttle: ${decision.message}${extra}; handoff resume continues once it clears`, {
-      details: { reason: decision.reason, value: decision.value, limit: decision.limit },
-    });
+    new HoldRunError(
+      `${work} stopped by the throttle: ${decision.message}${extra}; handoff resume continues once it clears`,
+      {
+        details: { reason: decision.reason, value: decision.value, limit: decision.limit },
+      },
+    );
   const check = async (signal?: AbortSignal, hooks?: PauseHooks): Promise<number> => {
     let decision = await decide();
     if (decision.kind === 'abort') throw hold(decision, '');
@@ -131,7 +151,13 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     const first = decision;
     const pausedAt = Date.now();
     shared.pauses++;
-    emit('throttle-paused', { work, reason: first.reason, value: first.value, limit: first.limit, message: first.message });
+    emit('throttle-paused', {
+      work,
+      reason: first.reason,
+      value: first.value,
+      limit: first.limit,
+      message: first.message,
+    });
     let resumed = false;
     try {
       await hooks?.paused();
@@ -146,11 +172,15 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
           return decision.chunkRows;
         }
         if (decision.kind === 'abort') throw hold(decision, '');
-        if (Date.now() - pausedAt > options.maxPauseMs) throw hold(decision, ` for longer than the longest pause (${options.maxPauseMs} ms)`);
+        if (Date.now() - pausedAt > options.maxPauseMs)
+          throw hold(decision, ` for longer than the longest pause (${options.maxPauseMs} ms)`);
       }
     } finally {
       shared.pausedMs += Date.now() - pausedAt;
-      if (!resumed) await hooks?.resumed().catch((error: unknown) => deps.warn?.('resuming paused work failed', { work, error: messageOf(error) }));
+      if (!resumed)
+        await hooks
+          ?.resumed()
+          .catch((error: unknown) => deps.warn?.('resuming paused work failed', { work, error: messageOf(error) }));
     }
   };
   return {
@@ -175,13 +205,20 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     chunkDone(rows, durationMs) {
       const last = shared.lastChunk;
       // Chunks finished between two checks are summed: the rate over all of them.
-      shared.lastChunk = last ? { rows: last.rows + rows, durationMs: last.durationMs + durationMs } : { rows, durationMs };
+      shared.lastChunk = last
+        ? { rows: last.rows + rows, durationMs: last.durationMs + durationMs }
+        : { rows, durationMs };
     },
     as(other) {
       return pacerFor(other, options, deps, shared);
     },
     stats() {
-      return { pauses: shared.pauses, pausedMs: shared.pausedMs, chunkRows: shared.state.chunkRows, baselineP99Ms: shared.baselineP99Ms };
+      return {
+        pauses: shared.pauses,
+        pausedMs: shared.pausedMs,
+        chunkRows: shared.state.chunkRows,
+        baselineP99Ms: shared.baselineP99Ms,
+      };
     },
   };
 }

@@ -4,8 +4,17 @@ import '../../report/events.js';
 import { eventLatencySignal } from './signals.js';
 
 function sample(p99ByClass: Array<[number, number | null]>) {
-  const cls = ([requests, p99Ms]: [number, number | null]) => ({ requests, errors: 0, errorRate: 0, p50Ms: p99Ms, p99Ms });
-  return { sites: { source: { reads: cls(p99ByClass[0] ?? [0, null]), writes: cls(p99ByClass[1] ?? [0, null]) } }, windowMs: 1000 };
+  const cls = ([requests, p99Ms]: [number, number | null]) => ({
+    requests,
+    errors: 0,
+    errorRate: 0,
+    p50Ms: p99Ms,
+    p99Ms,
+  });
+  return {
+    sites: { source: { reads: cls(p99ByClass[0] ?? [0, null]), writes: cls(p99ByClass[1] ?? [0, null]) } },
+    windowMs: 1000,
+  };
 }
 
 describe('eventLatencySignal', () => {
@@ -13,10 +22,13 @@ describe('eventLatencySignal', () => {
     const events = createEventBus();
     const signal = eventLatencySignal(events);
     expect(await signal.read()).toBeNull();
-    events.emit('traffic-sample', sample([
-      [100, 12],
-      [0, 900],
-    ]));
+    events.emit(
+      'traffic-sample',
+      sample([
+        [100, 12],
+        [0, 900],
+      ]),
+    );
     expect(await signal.read()).toBe(12);
     signal.close();
   });

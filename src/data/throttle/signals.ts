@@ -92,7 +92,9 @@ export function querySignal(client: pg.ClientBase, sql: string): () => Promise<n
     if (!row) return null;
     const value = Number(Object.values(row)[0]);
     if (!Number.isFinite(value)) {
-      throw new AdapterError('spec.data[].throttle.maxSourceLoad.query: the query did not return a number in its first column');
+      throw new AdapterError(
+        'spec.data[].throttle.maxSourceLoad.query: the query did not return a number in its first column',
+      );
     }
     return value;
   };

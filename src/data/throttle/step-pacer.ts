@@ -22,12 +22,21 @@ export interface StepPacerOptions {
 }
 
 /** Runs `fn` with a pacer (undefined when the plan turns the throttle off). */
-export async function withStepPacer<T>(ctx: StepContext, env: PgEnv, options: StepPacerOptions, fn: (pacer: Pacer | undefined) => Promise<T>): Promise<T> {
+export async function withStepPacer<T>(
+  ctx: StepContext,
+  env: PgEnv,
+  options: StepPacerOptions,
+  fn: (pacer: Pacer | undefined) => Promise<T>,
+): Promise<T> {
   const spec = env.entry.throttle;
   if (!spec?.enabled) return await fn(undefined);
   const database = env.entry.database;
   const open = (site: 'source' | 'target'): Promise<pg.Client> =>
-    connect(ctx.secrets.databaseUrl(site, database), { name: `${site} database ${database}`, redactor: ctx.redactor, applicationName: 'handoff-throttle' });
+    connect(ctx.secrets.databaseUrl(site, database), {
+      name: `${site} database ${database}`,
+      redactor: ctx.redactor,
+      applicationName: 'handoff-throttle',
+    });
   const sessions: pg.Client[] = [];
   const latency = eventLatencySignal(ctx.events);
   try {
@@ -56,12 +65,23 @@ export async function withStepPacer<T>(ctx: StepContext, env: PgEnv, options: St
 }
 
 /** Lag by heartbeat: a marker written on the source, the time until the target shows it (at most `boundMs`). */
-function markerLagSignal(ctx: StepContext, env: PgEnv, source: pg.Client, target: pg.Client, boundMs: number): () => Promise<number | null> {
+function markerLagSignal(
+  ctx: StepContext,
+  env: PgEnv,
+  source: pg.Client,
+  target: pg.Client,
+  boundMs: number,
+): () => Promise<number | null> {
   return async () => {
     const names = env.names(ctx);
     const seq = await writeMarker(source, names, 'forward');
     try {
-      return await awaitMarker(target, names, 'forward', seq, { timeoutMs: boundMs, pollMs: 50, signal: ctx.signal, where: 'target' });
+      return await awaitMarker(target, names, 'forward', seq, {
+        timeoutMs: boundMs,
+        pollMs: 50,
+        signal: ctx.signal,
+        where: 'target',
+      });
     } catch (error) {
       if (isHandoffError(error) && error.code === 'timeout') return boundMs;
       throw error;

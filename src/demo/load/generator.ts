@@ -44,7 +44,14 @@ export interface LoadStats {
   writes: number;
   bySite: Record<string, number>;
   /** The first 100 failures; `at` is ms since the start, `time` the wall clock (epoch ms), `site` the X-Site that answered. */
-  failures: Array<{ at: number; time: number; what: string; status: number | null; reason: string; site: string | null }>;
+  failures: Array<{
+    at: number;
+    time: number;
+    what: string;
+    status: number | null;
+    reason: string;
+    site: string | null;
+  }>;
   /** Wall clock (epoch ms) of the first 5xx answered by each site (X-Site). */
   first5xxBySite: Record<string, number>;
 }
@@ -74,7 +81,12 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   const readShare = options.readShare ?? 0.6;
   const maxInFlight = options.maxInFlight ?? 64;
   const timeout = options.requestTimeoutMs ?? 10_000;
-  const agent = new Agent({ connections: maxInFlight, keepAliveTimeout: 10_000, headersTimeout: timeout, bodyTimeout: timeout });
+  const agent = new Agent({
+    connections: maxInFlight,
+    keepAliveTimeout: 10_000,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
   const ledger = createLedger();
   const base = options.baseUrl.replace(/\/$/, '');
   const clients: VirtualClient[] = Array.from({ length: options.clients ?? 8 }, (_, i) => ({
@@ -84,7 +96,18 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   }));
   ledger.clients.push(...clients.map((c) => c.id));
   const latency = createClientLatency(BASELINE_STAGE);
-  const stats: LoadStats = { offered: 0, total: 0, failed: 0, failedWithoutAnswer: 0, notSent: 0, reads: 0, writes: 0, bySite: {}, failures: [], first5xxBySite: {} };
+  const stats: LoadStats = {
+    offered: 0,
+    total: 0,
+    failed: 0,
+    failedWithoutAnswer: 0,
+    notSent: 0,
+    reads: 0,
+    writes: 0,
+    bySite: {},
+    failures: [],
+    first5xxBySite: {},
+  };
   const started = Date.now();
   let issued = 0;
   let inFlight = 0;
@@ -145,10 +168,17 @@ export function startLoad(options: LoadOptions): LoadGenerator {
         if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
         ledger.readYourWrites.checked++;
         if (res.status !== 200 || res.json?.request_id !== order.requestId) {
-          ledger.readYourWrites.violations.push({ clientId: client.id, orderId: String(order.id), reason: `status ${res.status}` });
+          ledger.readYourWrites.violations.push({
+            clientId: client.id,
+            orderId: String(order.id),
+            reason: `status ${res.status}`,
+          });
         }
       } else if (read) {
-        const path = r < 0.8 ? `/accounts/${1 + Math.floor(Math.random() * options.accounts)}` : `/orders?clientId=${client.id}&limit=5`;
+        const path =
+          r < 0.8
+            ? `/accounts/${1 + Math.floor(Math.random() * options.accounts)}`
+            : `/orders?clientId=${client.id}&limit=5`;
         const res = await send(client, 'GET', path);
         if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''), res.site);
       } else if (r < 0.7) {
@@ -180,8 +210,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
         const res = await send(client, 'POST', '/transfers', write);
         if (res.status === 201 || res.status === 200) {
           ledger.transfers.set(write.requestId, { write: { ...write, id: String(res.json?.id) }, outcome: 'ok' });
-        }
-        else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
+        } else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
         else {
           ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
           if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''), res.site);

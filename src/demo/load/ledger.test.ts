@@ -25,8 +25,20 @@ describe('transfers in the ledger', () => {
   });
 
   it('catches a transfer whose amount, accounts or acknowledged id changed, though the count is right', () => {
-    const ledger = ledgerWith(['amount', 1, 2, 5, 'ok'], ['from', 1, 2, 5, 'ok'], ['to', 1, 2, 5, 'ok'], ['id', 1, 2, 5, 'ok', '10'], ['same', 1, 2, 5, 'ok']);
-    const rows = [row('amount', 1, 2, 6), row('from', 9, 2, 5), row('to', 1, 9, 5), row('id', 1, 2, 5, '99'), row('same', 1, 2, 5)];
+    const ledger = ledgerWith(
+      ['amount', 1, 2, 5, 'ok'],
+      ['from', 1, 2, 5, 'ok'],
+      ['to', 1, 2, 5, 'ok'],
+      ['id', 1, 2, 5, 'ok', '10'],
+      ['same', 1, 2, 5, 'ok'],
+    );
+    const rows = [
+      row('amount', 1, 2, 6),
+      row('from', 9, 2, 5),
+      row('to', 1, 9, 5),
+      row('id', 1, 2, 5, '99'),
+      row('same', 1, 2, 5),
+    ];
     const judged = judgeTransfers(ledger.transfers, rows);
     expect(judged.changed).toEqual(['amount', 'from', 'to', 'id']);
     expect(judged.lost).toEqual([]);
@@ -40,7 +52,12 @@ describe('transfers in the ledger', () => {
 
   it('reports lost, duplicated and unexpected transfers', () => {
     const ledger = ledgerWith(['lost', 1, 2, 5, 'ok'], ['twice', 1, 2, 5, 'ok'], ['refused', 1, 2, 5, 'fail']);
-    const rows = [row('twice', 1, 2, 5, '1'), row('twice', 1, 2, 5, '2'), row('refused', 1, 2, 5), row('stranger', 1, 2, 5)];
+    const rows = [
+      row('twice', 1, 2, 5, '1'),
+      row('twice', 1, 2, 5, '2'),
+      row('refused', 1, 2, 5),
+      row('stranger', 1, 2, 5),
+    ];
     expect(judgeTransfers(ledger.transfers, rows, { onlyWriter: true })).toMatchObject({
       lost: ['lost'],
       duplicated: ['twice'],

@@ -112,7 +112,14 @@ export function judgeTransfers(
 ): TransferJudgement {
   const byRequest = new Map<string, TransferRow[]>();
   for (const row of rows) byRequest.set(row.request_id, [...(byRequest.get(row.request_id) ?? []), row]);
-  const out: TransferJudgement = { acknowledged: 0, recovered: 0, lost: [], duplicated: [], unexpected: [], changed: [] };
+  const out: TransferJudgement = {
+    acknowledged: 0,
+    recovered: 0,
+    lost: [],
+    duplicated: [],
+    unexpected: [],
+    changed: [],
+  };
   for (const [requestId, { write, outcome }] of attempted) {
     const found = byRequest.get(requestId) ?? [];
     if (found.length > 1) out.duplicated.push(requestId);
@@ -170,7 +177,8 @@ export async function checkLedger(
     if (outcome === 'ok') {
       acknowledged++;
       if (found.length === 0) lost.push(requestId);
-      else if (!sameContent(found[0] as Record<string, unknown>, write) || (write.id && found[0]?.id !== write.id)) changed.push(requestId);
+      else if (!sameContent(found[0] as Record<string, unknown>, write) || (write.id && found[0]?.id !== write.id))
+        changed.push(requestId);
     } else if (outcome === 'fail' && found.length > 0) unexpected.push(requestId);
     else if (outcome === 'info' && found.length > 0) recovered++;
   }
@@ -192,7 +200,13 @@ export async function checkLedger(
   const preserved = bank.total === expected && bank.negative === 0 && bank.accounts === accounts;
   const readYourWritesViolations = ledger.readYourWrites.violations.length;
   return {
-    ok: lost.length === 0 && duplicated.length === 0 && unexpected.length === 0 && changed.length === 0 && preserved && readYourWritesViolations === 0,
+    ok:
+      lost.length === 0 &&
+      duplicated.length === 0 &&
+      unexpected.length === 0 &&
+      changed.length === 0 &&
+      preserved &&
+      readYourWritesViolations === 0,
     acknowledged,
     lost,
     duplicated,

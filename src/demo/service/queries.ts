@@ -53,12 +53,18 @@ export const DEMO_QUERIES = {
      select ${orderColumns} from made o`,
     ['00000000-0000-4000-8000-000000000003', 'client-1', 'widget', 1, '{}', null],
   ),
-  orderByRequest: q('demo_order_by_request', `select ${orderColumns} from orders o where o.request_id = $1`, ['00000000-0000-4000-8000-000000000004']),
+  orderByRequest: q('demo_order_by_request', `select ${orderColumns} from orders o where o.request_id = $1`, [
+    '00000000-0000-4000-8000-000000000004',
+  ]),
   bankTotal: q('demo_bank_total', 'select sum(balance)::text as total, count(*)::int as accounts from accounts', []),
   account: q('demo_account', 'select id, owner, balance::text as balance, updated_at from accounts where id = $1', [1]),
   // Ordered by the bigint id itself (o.id), not by the text output column also called id; served
   // by the index on (client_id, id), read backwards.
-  clientOrders: q('demo_client_orders', `select ${orderColumns} from orders o where o.client_id = $1 order by o.id desc limit $2`, ['seed-7', 5]),
+  clientOrders: q(
+    'demo_client_orders',
+    `select ${orderColumns} from orders o where o.client_id = $1 order by o.id desc limit $2`,
+    ['seed-7', 5],
+  ),
   recentOrders: q('demo_recent_orders', `select ${orderColumns} from orders o order by o.id desc limit $1`, [20]),
   order: q('demo_order', `select ${orderColumns} from orders o where o.id = $1`, ['1']),
   insertEvent: q(

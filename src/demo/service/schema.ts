@@ -55,7 +55,9 @@ export async function migrate(client: pg.ClientBase, appRole?: string): Promise<
     if (appRole) {
       const role = pg.escapeIdentifier(appRole);
       await client.query(`grant usage on schema public to ${role}`);
-      await client.query(`grant select, insert, update, delete on accounts, orders, order_events, transfers to ${role}`);
+      await client.query(
+        `grant select, insert, update, delete on accounts, orders, order_events, transfers to ${role}`,
+      );
       await client.query(`grant usage, select on all sequences in schema public to ${role}`);
     }
   } finally {
@@ -107,5 +109,9 @@ export async function bankTotal(client: pg.ClientBase): Promise<{ total: bigint;
     `select sum(balance)::text as total, count(*) filter (where balance < 0)::text as negative, count(*)::text as accounts from accounts`,
   );
   const row = result.rows[0];
-  return { total: BigInt(row?.total ?? '0'), negative: Number(row?.negative ?? 0), accounts: Number(row?.accounts ?? 0) };
+  return {
+    total: BigInt(row?.total ?? '0'),
+    negative: Number(row?.negative ?? 0),
+    accounts: Number(row?.accounts ?? 0),
+  };
 }

@@ -90,11 +90,18 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 /** A named prepared statement: parsed and planned once per pooled connection. */
-const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: pg.Pool | pg.PoolClient, query: DemoQuery, values: unknown[] = []): Promise<pg.QueryResult<R>> =>
-  db.query<R>({ name: query.name, text: query.text, values });
+const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: pg.Pool | pg.PoolClient,
+  query: DemoQuery,
+  values: unknown[] = [],
+): Promise<pg.QueryResult<R>> => db.query<R>({ name: query.name, text: query.text, values });
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 20,
+    connectionTimeoutMillis: 5000,
+  });
   pool.on('error', () => undefined); // a broken idle connection is replaced on next use
   const errorRate = options.errorRate ?? 0;
 
@@ -103,10 +110,11 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const locked = await run<{ id: number; balance: string; existing: string | null }>(client, DEMO_QUERIES.lockAccounts, [
-        [body.from, body.to],
-        body.requestId,
-      ]);
+      const locked = await run<{ id: number; balance: string; existing: string | null }>(
+        client,
+        DEMO_QUERIES.lockAccounts,
+        [[body.from, body.to], body.requestId],
+      );
       const previous = locked.rows[0]?.existing ?? null;
       if (previous !== null) {
         await client.query('rollback');
@@ -118,7 +126,12 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
         await client.query('rollback');
         return [409, { error: 'insufficient funds' }];
       }
-      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.moveAndRecord, [body.from, body.to, body.amount, body.requestId]);
+      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.moveAndRecord, [
+        body.from,
+        body.to,
+        body.amount,
+        body.requestId,
+      ]);
       await client.query('commit');
       return [201, { id: inserted.rows[0]?.id }];
     } catch (error) {
@@ -211,7 +224,11 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
 
   function send(res: http.ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-site': options.site });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-site': options.site,
+    });
     res.end(text);
   }
 

@@ -13,7 +13,8 @@ const QUIESCED = 'finalize.source-quiesced';
  */
 export function finalizeStage(plan: Migration, deps: StageDeps): Stage {
   const steps: Step[] = [];
-  const sourceRuns = plan.spec.source.platform.kind === 'kubernetes' || (plan.spec.workloads?.processes?.length ?? 0) > 0;
+  const sourceRuns =
+    plan.spec.source.platform.kind === 'kubernetes' || (plan.spec.workloads?.processes?.length ?? 0) > 0;
   if (sourceRuns) {
     steps.push({
       name: 'quiesce-source',
@@ -37,7 +38,10 @@ export function finalizeStage(plan: Migration, deps: StageDeps): Stage {
     steps.push({
       name: 'report-cleanup',
       run(ctx) {
-        const what = ctx.plan.spec.data.map((e) => `replication scaffolding of ${e.database} (publications, subscriptions, slots, markers, dirty tracking, fences)`);
+        const what = ctx.plan.spec.data.map(
+          (e) =>
+            `replication scaffolding of ${e.database} (publications, subscriptions, slots, markers, dirty tracking, fences)`,
+        );
         if (sourceRuns) what.unshift('source workloads stopped');
         ctx.events.emit('cleanup-done', { what }, { subject: 'finalize' });
         return Promise.resolve({ what });

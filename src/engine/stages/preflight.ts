@@ -5,7 +5,13 @@
  */
 import type { Finding } from '../../common/findings.js';
 import type { Migration } from '../../plan/schema.js';
-import { blockersError, preflightChecksFor, preflightEnvOf, runPreflight, type PreflightCheck } from '../preflight-checks.js';
+import {
+  blockersError,
+  preflightChecksFor,
+  preflightEnvOf,
+  runPreflight,
+  type PreflightCheck,
+} from '../preflight-checks.js';
 import type { Stage, StageDeps } from '../stage.js';
 import type { Step, StepContext } from '../step.js';
 import { runtimeOf } from './support.js';
@@ -27,7 +33,12 @@ function checkStep(check: PreflightCheck, deps: StageDeps): Step {
   return {
     name: check.step,
     async run(ctx) {
-      const [result] = (await runPreflight(preflightEnvOf(ctx, () => runtimeOf(deps)), [check])).components;
+      const [result] = (
+        await runPreflight(
+          preflightEnvOf(ctx, () => runtimeOf(deps)),
+          [check],
+        )
+      ).components;
       const findings = result?.findings ?? [];
       const counts = record(ctx, check.component, findings);
       return { ...(findings.length > 0 ? counts : {}), ...result?.details };

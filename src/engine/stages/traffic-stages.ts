@@ -51,19 +51,31 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
       const share = percent / 100;
       const { routes } = await router.setRoutes({ reads: { source: 1 - share, target: share } });
       emitWeights(ctx, routes, `shift step ${index + 1} of ${weights.length} (${percent} %)`);
-      return watchStep(ctx, { stage: 'shift', gate: `shift-${percent}`, router, bakeMs: bakeFor(ctx, 'shift'), expectedShare: share, reportLag: true, ...watchAdapters(runtime, data) });
+      return watchStep(ctx, {
+        stage: 'shift',
+        gate: `shift-${percent}`,
+        router,
+        bakeMs: bakeFor(ctx, 'shift'),
+        expectedShare: share,
+        reportLag: true,
+        ...watchAdapters(runtime, data),
+      });
     },
     async undo(ctx) {
       const router = await runtimeOf(deps).router(ctx);
       const { routes, changed } = await router.setRoutes({ reads: ALL_SOURCE });
-      if (changed.length > 0) emitWeights(ctx, routes, `rollback: reads back on the source (from the ${percent} % step)`);
+      if (changed.length > 0)
+        emitWeights(ctx, routes, `rollback: reads back on the source (from the ${percent} % step)`);
     },
   }));
   return { name: 'shift', steps };
 }
 
 /** What a watched step measures through besides the router: lag from the data plane, the runtime's gate providers. */
-function watchAdapters(runtime: Runtime, data: DataPlane): { data: DataPlane; metricProviders?: NonNullable<Runtime['metricProviders']> } {
+function watchAdapters(
+  runtime: Runtime,
+  data: DataPlane,
+): { data: DataPlane; metricProviders?: NonNullable<Runtime['metricProviders']> } {
   return { data, ...(runtime.metricProviders ? { metricProviders: runtime.metricProviders } : {}) };
 }
 
@@ -85,7 +97,12 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         const router = await runtimeOf(deps).router(ctx);
         ctx.state.set(STARTED, (await router.snapshot()).stats);
         const held = await router.hold({ classes, maxHoldMs, drainMs: Math.min(maxHoldMs, 5000) });
-        return { classes: held.classes, deadline: held.deadline, drained: held.drain.drained, inFlight: held.drain.inFlight };
+        return {
+          classes: held.classes,
+          deadline: held.deadline,
+          drained: held.drain.drained,
+          inFlight: held.drain.inFlight,
+        };
       },
       async undo(ctx) {
         await (await runtimeOf(deps).router(ctx)).release();
@@ -97,7 +114,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
       name: 'route-to-target',
       retry: false,
       async run(ctx) {
-        const { routes } = await (await runtimeOf(deps).router(ctx)).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
+        const { routes } = await (
+          await runtimeOf(deps).router(ctx)
+        ).setRoutes({ reads: ALL_TARGET, writes: ALL_TARGET });
         emitWeights(ctx, routes, 'cutover: writes and reads to the target');
         return { routes };
       },
@@ -128,17 +147,27 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         const writePauseMs = pause === null ? null : Math.round(pause);
         ctx.events.emit(
           'cutover-measured',
-          { writePauseMs, heldRequests: released.released || (last?.released ?? 0), failedRequests: Math.max(0, failed) },
+          {
+            writePauseMs,
+            heldRequests: released.released || (last?.released ?? 0),
+            failedRequests: Math.max(0, failed),
+          },
           { subject: 'cutover' },
         );
-        return { writePauseMs, released: released.released, releasedBy: last?.reason ?? 'request', failedRequests: Math.max(0, failed) };
+        return {
+          writePauseMs,
+          released: released.released,
+          releasedBy: last?.reason ?? 'request',
+          failedRequests: Math.max(0, failed),
+        };
       },
     },
     ...phases.flatMap((p) => p.afterHold),
   ];
   // A router that cannot hold requests (weights only): writes are refused from the fence until the
   // target opens and the weights move (preflight says so: router.cannot-hold).
-  if (!canHold) return { name: 'cutover', steps: steps.filter((s) => s.name !== 'hold-requests' && s.name !== 'release-requests') };
+  if (!canHold)
+    return { name: 'cutover', steps: steps.filter((s) => s.name !== 'hold-requests' && s.name !== 'release-requests') };
   return { name: 'cutover', steps };
 }
 
@@ -154,7 +183,15 @@ export function bakeStage(plan: Migration, deps: StageDeps): Stage {
           const runtime = runtimeOf(deps);
           const router = await runtime.router(ctx);
           const adapters = watchAdapters(runtime, runtime.dataPlane(ctx.plan));
-          return watchStep(ctx, { stage: 'bake', gate: 'bake', router, bakeMs: bakeFor(ctx, 'bake'), expectedShare: 1, reportLag: false, ...adapters });
+          return watchStep(ctx, {
+            stage: 'bake',
+            gate: 'bake',
+            router,
+            bakeMs: bakeFor(ctx, 'bake'),
+            expectedShare: 1,
+            reportLag: false,
+            ...adapters,
+          });
         },
       },
     ],

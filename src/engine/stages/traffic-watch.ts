@@ -21,7 +21,9 @@ import type { MetricProviderOverride } from '../runtime.js';
 import type { StepContext } from '../step.js';
 
 /** The plain gate used when the plan has no analysis section: the target's error rate stays low. */
-const DEFAULT_CHECKS = [checkSchema.parse({ name: 'errors', metric: 'router.error_rate', max: 0.05, relativeToSource: { fail: 2 } })];
+const DEFAULT_CHECKS = [
+  checkSchema.parse({ name: 'errors', metric: 'router.error_rate', max: 0.05, relativeToSource: { fail: 2 } }),
+];
 
 export function analysisFor(ctx: StepContext, stage: StageName): Partial<AnalysisSpec> {
   const base: Partial<AnalysisSpec> = ctx.plan.spec.analysis ?? { interval: '1s', checks: DEFAULT_CHECKS };
@@ -48,7 +50,13 @@ function sampleOf(now: RouterStats, before: RouterStats | null, windowMs: number
       const requests = a.requests - (base?.requests ?? 0);
       const errors = Math.max(0, a.errors - (base?.errors ?? 0));
       const window = latencyWindow(base?.latencyBuckets, a.latencyBuckets);
-      return { requests, errors, errorRate: requests === 0 ? null : errors / requests, p50Ms: window.p50Ms, p99Ms: window.p99Ms };
+      return {
+        requests,
+        errors,
+        errorRate: requests === 0 ? null : errors / requests,
+        p50Ms: window.p50Ms,
+        p99Ms: window.p99Ms,
+      };
     };
     sites[site] = { reads: one('reads'), writes: one('writes') };
   }
@@ -86,7 +94,10 @@ export async function reportLag(ctx: StepContext, router: TrafficRouter, data: D
       const lag = await data.lag(ctx, entry, 2000);
       worst = worst === null ? null : Math.max(worst, lag);
     } catch (error) {
-      ctx.logger.warn('replication lag could not be measured; reads stay off the target until it can', { database: entry.database, error: messageOf(error) });
+      ctx.logger.warn('replication lag could not be measured; reads stay off the target until it can', {
+        database: entry.database,
+        error: messageOf(error),
+      });
       worst = null;
     }
   }
@@ -97,11 +108,18 @@ export async function reportLag(ctx: StepContext, router: TrafficRouter, data: D
 export async function watchStep(ctx: StepContext, options: WatchOptions): Promise<Record<string, unknown>> {
   const analysis = analysisFor(ctx, options.stage);
   const sites = {
-    source: { ...(ctx.plan.spec.source.endpoint ? { endpoint: ctx.plan.spec.source.endpoint } : {}), databases: {} as Record<string, string> },
-    target: { ...(ctx.plan.spec.target.endpoint ? { endpoint: ctx.plan.spec.target.endpoint } : {}), databases: {} as Record<string, string> },
+    source: {
+      ...(ctx.plan.spec.source.endpoint ? { endpoint: ctx.plan.spec.source.endpoint } : {}),
+      databases: {} as Record<string, string>,
+    },
+    target: {
+      ...(ctx.plan.spec.target.endpoint ? { endpoint: ctx.plan.spec.target.endpoint } : {}),
+      databases: {} as Record<string, string>,
+    },
   };
   for (const site of ['source', 'target'] as const) {
-    for (const name of Object.keys(ctx.plan.spec[site].databases)) sites[site].databases[name] = ctx.secrets.databaseUrl(site, name);
+    for (const name of Object.keys(ctx.plan.spec[site].databases))
+      sites[site].databases[name] = ctx.secrets.databaseUrl(site, name);
   }
   const gate = buildGate({
     name: options.gate,
@@ -109,7 +127,9 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
     context: { sites, routerStats: routerStatsSource(options.router), redactor: ctx.redactor },
     bakeMs: options.bakeMs,
     ...(options.expectedShare !== undefined ? { expectedShare: options.expectedShare } : {}),
-    ...(options.metricProviders ? { providerFor: (check: CheckConfig) => options.metricProviders?.(check, options.gate) } : {}),
+    ...(options.metricProviders
+      ? { providerFor: (check: CheckConfig) => options.metricProviders?.(check, options.gate) }
+      : {}),
     events: ctx.events,
   });
   const sampleEveryMs = Math.max(1000, Math.min(parseDuration(analysis.interval ?? '5s'), 5000));
@@ -124,7 +144,9 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
     if (!options.reportLag || lagInFlight) return;
     lagInFlight = reportLag(ctx, options.router, options.data)
       .then(() => undefined)
-      .catch((error: unknown) => ctx.logger.warn('reporting replication lag to the router failed', { error: messageOf(error) }))
+      .catch((error: unknown) =>
+        ctx.logger.warn('reporting replication lag to the router failed', { error: messageOf(error) }),
+      )
       .finally(() => {
         lagInFlight = null;
       });
@@ -137,7 +159,10 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
       const now = Date.now();
       if (now - lastSample >= sampleEveryMs) {
         const stats = (await options.router.snapshot()).stats;
-        ctx.events.emit('traffic-sample', sampleOf(stats, previous, now - lastSample), { actor: 'router', subject: options.gate });
+        ctx.events.emit('traffic-sample', sampleOf(stats, previous, now - lastSample), {
+          actor: 'router',
+          subject: options.gate,
+        });
         previous = stats;
         lastSample = now;
       }
@@ -151,15 +176,22 @@ export async function watchStep(ctx: StepContext, options: WatchOptions): Promis
         if (endpoint) {
           const health = await checkSourceHealth({ endpoint, signal: ctx.signal });
           if (!health.healthy) {
-            throw new HoldRunError(`gate ${options.gate} decided to roll back (${decision.reasons[0] ?? ''}), but ${health.reason}`);
+            throw new HoldRunError(
+              `gate ${options.gate} decided to roll back (${decision.reasons[0] ?? ''}), but ${health.reason}`,
+            );
           }
         }
-        throw new GateFailedError(`gate ${options.gate} failed: ${decision.reasons.join('; ')}`, { details: { checks: decision.checks } });
+        throw new GateFailedError(`gate ${options.gate} failed: ${decision.reasons.join('; ')}`, {
+          details: { checks: decision.checks },
+        });
       }
       if (decision.decision === 'escalate') {
-        throw new HoldRunError(`gate ${options.gate} cannot judge: ${decision.reasons.join('; ')}; nothing was rolled back`);
+        throw new HoldRunError(
+          `gate ${options.gate} cannot judge: ${decision.reasons.join('; ')}; nothing was rolled back`,
+        );
       }
-      if (now > deadline) throw new HoldRunError(`gate ${options.gate} did not decide within its bound: ${decision.reasons.join('; ')}`);
+      if (now > deadline)
+        throw new HoldRunError(`gate ${options.gate} did not decide within its bound: ${decision.reasons.join('; ')}`);
       const wait = Math.max(50, Math.min(gate.nextDueAt() - Date.now(), 1000));
       await sleep(wait, ctx.signal);
     }

@@ -37,7 +37,11 @@ function withLabels(object: KubeObject, labels: Record<string, string>): KubeObj
   return { ...object, metadata: { ...object.metadata, labels: { ...(object.metadata.labels ?? {}), ...labels } } };
 }
 
-export async function applyObjects(cluster: Cluster, objects: readonly KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
+export async function applyObjects(
+  cluster: Cluster,
+  objects: readonly KubeObject[],
+  options: ApplyOptions,
+): Promise<ApplyResult> {
   const result: ApplyResult = { created: [], updated: [], unchanged: [], adopted: [] };
   const ordered = sortForApply([...objects]);
   const existing = new Map<string, KubeObject | undefined>();
@@ -49,19 +53,26 @@ export async function applyObjects(cluster: Cluster, objects: readonly KubeObjec
     const labels = live?.metadata.labels ?? {};
     if (!live || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true')) continue;
     try {
-      await cluster.apply(withLabels(object, { [LABEL_MIGRATION]: options.migration }), { dryRun: true, ...(options.signal ? { signal: options.signal } : {}) });
+      await cluster.apply(withLabels(object, { [LABEL_MIGRATION]: options.migration }), {
+        dryRun: true,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
       problems.push(`${describeRef(refOf(object))}: ${messageOf(error)}`);
     }
   }
   if (problems.length > 0) {
-    throw new AdapterError(`cannot apply to objects that existed on the target before (nothing was changed): ${problems.join('; ')}`, { details: { problems } });
+    throw new AdapterError(
+      `cannot apply to objects that existed on the target before (nothing was changed): ${problems.join('; ')}`,
+      { details: { problems } },
+    );
   }
   for (const object of ordered) {
     const ref = refOf(object);
     const before = existing.get(keyOf(ref));
     const labels = before?.metadata.labels ?? {};
-    const ours = before === undefined || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true');
+    const ours =
+      before === undefined || (labels[LABEL_MIGRATION] === options.migration && labels[LABEL_CREATED] === 'true');
     const applied = ours
       ? withLabels(object, {
           [LABEL_MIGRATION]: options.migration,
@@ -128,9 +139,12 @@ export async function waitReady(
     }
     if (pending.length === 0) return Date.now() - started;
     if (Date.now() - started >= options.timeoutMs) {
-      throw new TimeoutError(`not ready after ${Math.round(options.timeoutMs / 1000)} s on context ${cluster.client.context}: ${pending.join('; ')}`, {
-        details: { pending },
-      });
+      throw new TimeoutError(
+        `not ready after ${Math.round(options.timeoutMs / 1000)} s on context ${cluster.client.context}: ${pending.join('; ')}`,
+        {
+          details: { pending },
+        },
+      );
     }
     await sleep(Math.min(interval, Math.max(0, options.timeoutMs - (Date.now() - started))), options.signal);
     interval = Math.min(interval * 2, 2000);
@@ -142,19 +156,43 @@ export interface UndoResult {
   kept: Array<ObjectRef & { reason: string }>;
 }
 
-const generatedPlurals = new Set(['events', 'pods', 'replicasets', 'endpoints', 'endpointslices', 'controllerrevisions', 'leases', 'nodes', 'persistentvolumes']);
+const generatedPlurals = new Set([
+  'events',
+  'pods',
+  'replicasets',
+  'endpoints',
+  'endpointslices',
+  'controllerrevisions',
+  'leases',
+  'nodes',
+  'persistentvolumes',
+]);
 
 /** Deletes what handoff created for the migration; removes handoff's fields from what it adopted. */
-export async function undoApply(cluster: Cluster, options: { migration: string; timeoutMs?: number; signal?: AbortSignal }): Promise<UndoResult> {
+export async function undoApply(
+  cluster: Cluster,
+  options: { migration: string; timeoutMs?: number; signal?: AbortSignal },
+): Promise<UndoResult> {
   const result: UndoResult = { deleted: [], kept: [] };
   const selector = `${LABEL_MIGRATION}=${options.migration}`;
   const found: KubeObject[] = [];
   const seen = new Set<string>();
   for (const resource of cluster.discovery.resources) {
     const key = `${resource.group}/${resource.plural}`;
-    if (seen.has(key) || generatedPlurals.has(resource.plural) || !resource.verbs.includes('list') || !resource.verbs.includes('delete')) continue;
+    if (
+      seen.has(key) ||
+      generatedPlurals.has(resource.plural) ||
+      !resource.verbs.includes('list') ||
+      !resource.verbs.includes('delete')
+    )
+      continue;
     seen.add(key);
-    found.push(...(await listTolerant(cluster, resource, { labelSelector: selector, ...(options.signal ? { signal: options.signal } : {}) })));
+    found.push(
+      ...(await listTolerant(cluster, resource, {
+        labelSelector: selector,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })),
+    );
   }
   const ordered = sortForApply(found).reverse();
   const namespaces = ordered.filter((o) => o.kind === 'Namespace');
@@ -178,7 +216,10 @@ export async function undoApply(cluster: Cluster, options: { migration: string; 
     }
     const others = await foreignObjects(cluster, namespace.metadata.name, options.signal);
     if (others.length > 0) {
-      result.kept.push({ ...ref, reason: `holds objects handoff did not create: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}` });
+      result.kept.push({
+        ...ref,
+        reason: `holds objects handoff did not create: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}`,
+      });
     } else if (await cluster.remove(ref, options.signal)) {
       // Namespaces terminate asynchronously; wait (bounded) so a new provision does not meet a terminating one.
       await waitGone(cluster, ref, options.timeoutMs ?? 120_000, options.signal);
@@ -192,7 +233,8 @@ async function waitGone(cluster: Cluster, ref: ObjectRef, timeoutMs: number, sig
   const started = Date.now();
   let interval = 50;
   while (await cluster.get(ref, signal)) {
-    if (Date.now() - started >= timeoutMs) throw new TimeoutError(`${describeRef(ref)} is still terminating after ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() - started >= timeoutMs)
+      throw new TimeoutError(`${describeRef(ref)} is still terminating after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(interval, signal);
     interval = Math.min(interval * 2, 2000);
   }
@@ -216,24 +258,57 @@ async function listTolerant(
   }
 }
 
-const applyOrderKinds = new Set(['Namespace', 'ServiceAccount', 'Secret', 'ConfigMap', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'PersistentVolumeClaim', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Gateway', 'HTTPRoute']);
+const applyOrderKinds = new Set([
+  'Namespace',
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'Role',
+  'ClusterRole',
+  'RoleBinding',
+  'ClusterRoleBinding',
+  'PersistentVolumeClaim',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'Ingress',
+  'Gateway',
+  'HTTPRoute',
+]);
 
 /** Groups served through CRDs are not aggregated APIs: their resources must list. */
 function customGroups(cluster: Cluster): Set<string> {
   const builtin = new Set(['', 'apps', 'batch', 'policy', 'autoscaling']);
-  return new Set(cluster.discovery.resources.map((r) => r.group).filter((g) => !builtin.has(g) && !g.endsWith('.k8s.io')));
+  return new Set(
+    cluster.discovery.resources.map((r) => r.group).filter((g) => !builtin.has(g) && !g.endsWith('.k8s.io')),
+  );
 }
 
 async function removeClaims(cluster: Cluster, statefulSet: KubeObject, signal?: AbortSignal): Promise<ObjectRef[]> {
   const templates = dig(statefulSet, 'spec', 'volumeClaimTemplates');
-  const prefixes = (Array.isArray(templates) ? templates : []).map((t) => `${String(dig(t, 'metadata', 'name'))}-${statefulSet.metadata.name}-`);
+  const prefixes = (Array.isArray(templates) ? templates : []).map(
+    (t) => `${String(dig(t, 'metadata', 'name'))}-${statefulSet.metadata.name}-`,
+  );
   const namespace = statefulSet.metadata.namespace;
   if (prefixes.length === 0 || !namespace) return [];
   const claims = await cluster.list('v1', 'PersistentVolumeClaim', { namespace, ...(signal ? { signal } : {}) });
   const removed: ObjectRef[] = [];
   for (const claim of claims) {
-    const ordinal = prefixes.some((p) => claim.metadata.name.startsWith(p) && /^\d+$/.test(claim.metadata.name.slice(p.length)));
-    if (ordinal && claim.metadata.labels?.[LABEL_MIGRATION] === undefined && (await cluster.remove(refOf(claim), signal))) removed.push(refOf(claim));
+    const ordinal = prefixes.some(
+      (p) => claim.metadata.name.startsWith(p) && /^\d+$/.test(claim.metadata.name.slice(p.length)),
+    );
+    if (
+      ordinal &&
+      claim.metadata.labels?.[LABEL_MIGRATION] === undefined &&
+      (await cluster.remove(refOf(claim), signal))
+    )
+      removed.push(refOf(claim));
   }
   return removed;
 }
@@ -254,11 +329,19 @@ async function foreignObjects(cluster: Cluster, namespace: string, signal?: Abor
   const seen = new Set<string>();
   for (const resource of cluster.discovery.resources) {
     const key = `${resource.group}/${resource.plural}`;
-    if (!resource.namespaced || seen.has(key) || generatedPlurals.has(resource.plural) || !resource.verbs.includes('list')) continue;
+    if (
+      !resource.namespaced ||
+      seen.has(key) ||
+      generatedPlurals.has(resource.plural) ||
+      !resource.verbs.includes('list')
+    )
+      continue;
     seen.add(key);
     const items = await listTolerant(cluster, resource, { namespace, ...(signal ? { signal } : {}) });
     for (const item of items) {
-      const builtin = (item.kind === 'ServiceAccount' && item.metadata.name === 'default') || (item.kind === 'ConfigMap' && item.metadata.name === 'kube-root-ca.crt');
+      const builtin =
+        (item.kind === 'ServiceAccount' && item.metadata.name === 'default') ||
+        (item.kind === 'ConfigMap' && item.metadata.name === 'kube-root-ca.crt');
       const generated = Array.isArray(item.metadata.ownerReferences) && item.metadata.ownerReferences.length > 0;
       if (!builtin && !generated && item.metadata.labels?.[LABEL_CREATED] !== 'true') out.push(keyOf(refOf(item)));
     }

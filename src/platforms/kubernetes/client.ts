@@ -49,7 +49,11 @@ export class KubeApiError extends AdapterError {
   readonly status: number;
   readonly reason: string;
   constructor(message: string, status: number, reason: string, cause?: unknown) {
-    super(message, { details: { status, reason }, retryable: status >= 500 || status === 429 || status === 409, cause });
+    super(message, {
+      details: { status, reason },
+      retryable: status >= 500 || status === 429 || status === 409,
+      cause,
+    });
     this.status = status;
     this.reason = reason;
   }
@@ -87,7 +91,8 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
     // Discovery issues a request per group version at once, all listening on the run's signal.
     if (req.signal) setMaxListeners(200, req.signal);
     const url = new URL(`${server}${req.path}`);
-    for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(req.query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, value);
     const requestOptions: https.RequestOptions = { method: req.method, headers: { Accept: 'application/json' } };
     if (url.protocol === 'https:') await config.applyToHTTPSOptions(requestOptions);
     else if (user?.token) {
@@ -113,11 +118,19 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
     return new Promise((resolve, reject) => {
       const call = transport.request(
         url,
-        { ...rest, headers, ...(url.protocol === 'https:' && agent ? { agent } : {}), timeout: timeoutMs, signal: req.signal },
+        {
+          ...rest,
+          headers,
+          ...(url.protocol === 'https:' && agent ? { agent } : {}),
+          timeout: timeoutMs,
+          signal: req.signal,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', (error) => reject(new KubeApiError(`${target} on ${options.context}: ${messageOf(error)}`, 0, 'Network', error)));
+          response.on('error', (error) =>
+            reject(new KubeApiError(`${target} on ${options.context}: ${messageOf(error)}`, 0, 'Network', error)),
+          );
           response.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             let body: unknown = text;
@@ -129,14 +142,28 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
             const status = response.statusCode ?? 0;
             if (status >= 200 && status < 300) return resolve(body);
             const reason = isObject(body) && typeof body.reason === 'string' ? body.reason : `HTTP${status}`;
-            const message = isObject(body) && typeof body.message === 'string' ? body.message : String(text).slice(0, 200);
-            reject(new KubeApiError(`${target} on context ${options.context}: ${message} (${reason}, ${status})`, status, reason));
+            const message =
+              isObject(body) && typeof body.message === 'string' ? body.message : String(text).slice(0, 200);
+            reject(
+              new KubeApiError(
+                `${target} on context ${options.context}: ${message} (${reason}, ${status})`,
+                status,
+                reason,
+              ),
+            );
           });
         },
       );
       call.on('timeout', () => call.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       call.on('error', (error) =>
-        reject(new KubeApiError(`${target} on context ${options.context} (${server}): ${messageOf(error)}`, 0, 'Network', error)),
+        reject(
+          new KubeApiError(
+            `${target} on context ${options.context} (${server}): ${messageOf(error)}`,
+            0,
+            'Network',
+            error,
+          ),
+        ),
       );
       if (payload !== undefined) call.write(payload);
       call.end();

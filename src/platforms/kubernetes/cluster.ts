@@ -13,7 +13,11 @@ export interface Cluster {
   client: KubeClient;
   discovery: Discovery;
   /** Objects of a kind, optionally in one namespace and matching a label selector. */
-  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string; signal?: AbortSignal }): Promise<KubeObject[]>;
+  list(
+    apiVersion: string,
+    kind: string,
+    options?: { namespace?: string; labelSelector?: string; signal?: AbortSignal },
+  ): Promise<KubeObject[]>;
   get(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject | undefined>;
   /** Server-side apply with field manager `handoff`; `force` takes fields other managers own. */
   apply(object: KubeObject, options?: { force?: boolean; dryRun?: boolean; signal?: AbortSignal }): Promise<KubeObject>;
@@ -64,7 +68,12 @@ export async function openCluster(client: KubeClient, signal?: AbortSignal): Pro
       const body = await client.request({
         method: 'PATCH',
         path: discovery.path(resource(ref), ref.namespace, ref.name),
-        query: { fieldManager: FIELD_MANAGER, force: options.force ? 'true' : undefined, fieldValidation: 'Strict', dryRun: options.dryRun ? 'All' : undefined },
+        query: {
+          fieldManager: FIELD_MANAGER,
+          force: options.force ? 'true' : undefined,
+          fieldValidation: 'Strict',
+          dryRun: options.dryRun ? 'All' : undefined,
+        },
         body: object,
         contentType: 'application/apply-patch+yaml',
         ...sig(options.signal),

@@ -42,7 +42,12 @@ const groupListSchema = z.looseObject({
 });
 const resourceListSchema = z.looseObject({
   resources: z.array(
-    z.looseObject({ name: z.string(), kind: z.string(), namespaced: z.boolean(), verbs: z.array(z.string()).default([]) }),
+    z.looseObject({
+      name: z.string(),
+      kind: z.string(),
+      namespaced: z.boolean(),
+      verbs: z.array(z.string()).default([]),
+    }),
   ),
 });
 
@@ -87,7 +92,11 @@ export async function discover(client: KubeClient, signal?: AbortSignal): Promis
   const minor = Number.parseInt(versionBody.minor, 10);
   return {
     resources,
-    version: { major: Number.parseInt(versionBody.major, 10), minor, gitVersion: versionBody.gitVersion ?? `v${versionBody.major}.${versionBody.minor}` },
+    version: {
+      major: Number.parseInt(versionBody.major, 10),
+      minor,
+      gitVersion: versionBody.gitVersion ?? `v${versionBody.major}.${versionBody.minor}`,
+    },
     find: (apiVersion, kind) => resources.find((r) => r.apiVersion === apiVersion && r.kind === kind),
     versionsOf: (group, kind) => resources.filter((r) => r.group === group && r.kind === kind),
     path: (resource, namespace, name) => {
@@ -99,7 +108,10 @@ export async function discover(client: KubeClient, signal?: AbortSignal): Promis
 }
 
 /** The served resource for an object, trying its own apiVersion only. */
-export function resourceFor(discovery: Discovery, object: Pick<KubeObject, 'apiVersion' | 'kind'>): ServedResource | undefined {
+export function resourceFor(
+  discovery: Discovery,
+  object: Pick<KubeObject, 'apiVersion' | 'kind'>,
+): ServedResource | undefined {
   return discovery.find(object.apiVersion, object.kind);
 }
 

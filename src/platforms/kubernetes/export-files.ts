@@ -39,7 +39,10 @@ export interface ExportSummary {
 
 function fileName(index: number, object: KubeObject): string {
   const parts = [object.kind, object.metadata.namespace, object.metadata.name].filter((p): p is string => Boolean(p));
-  const slug = parts.join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
+  const slug = parts
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-');
   return `${String(index + 1).padStart(2, '0')}-${slug}.yaml`;
 }
 
@@ -71,9 +74,11 @@ function omitValues(object: KubeObject): KubeObject {
 
 export function writeExport(options: WriteExportOptions): ExportSummary {
   const manifests = path.join(options.dir, 'manifests');
-  if (fs.existsSync(options.dir) && !fs.statSync(options.dir).isDirectory()) throw new UsageError(`--out ${options.dir}: is not a directory`);
+  if (fs.existsSync(options.dir) && !fs.statSync(options.dir).isDirectory())
+    throw new UsageError(`--out ${options.dir}: is not a directory`);
   if (fs.existsSync(manifests) && fs.readdirSync(manifests).length > 0) {
-    if (!options.force) throw new UsageError(`--out ${options.dir}: holds an earlier export; pass --force to replace it`);
+    if (!options.force)
+      throw new UsageError(`--out ${options.dir}: holds an earlier export; pass --force to replace it`);
     fs.rmSync(manifests, { recursive: true, force: true });
   }
   fs.mkdirSync(manifests, { recursive: true });
@@ -82,7 +87,9 @@ export function writeExport(options: WriteExportOptions): ExportSummary {
     secretValues(object, options.redactor);
     const content = object.kind === 'Secret' && !options.includeSecretValues ? omitValues(object) : object;
     const file = path.join('manifests', fileName(index, object));
-    fs.writeFileSync(path.join(options.dir, file), stringify(content), { mode: object.kind === 'Secret' ? 0o600 : 0o644 });
+    fs.writeFileSync(path.join(options.dir, file), stringify(content), {
+      mode: object.kind === 'Secret' ? 0o600 : 0o644,
+    });
     written.push({ object: describeRef(refOf(object)), file });
   });
   const summary: ExportSummary = {
@@ -93,6 +100,9 @@ export function writeExport(options: WriteExportOptions): ExportSummary {
     changes: options.changes,
     secretValues: options.includeSecretValues ? 'included' : 'omitted',
   };
-  fs.writeFileSync(path.join(options.dir, 'summary.json'), `${JSON.stringify(options.redactor.redactValue(summary), null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(options.dir, 'summary.json'),
+    `${JSON.stringify(options.redactor.redactValue(summary), null, 2)}\n`,
+  );
   return summary;
 }

@@ -96,9 +96,7 @@ export function sortForApply(objects: KubeObject[]): KubeObject[] {
     const index = applyOrder.indexOf(o.kind);
     return index < 0 ? applyOrder.length : index;
   };
-  return [...objects].sort(
-    (a, b) => rank(a) - rank(b) || keyOf(refOf(a)).localeCompare(keyOf(refOf(b))),
-  );
+  return [...objects].sort((a, b) => rank(a) - rank(b) || keyOf(refOf(a)).localeCompare(keyOf(refOf(b))));
 }
 
 function matchesSelector(object: KubeObject, selector: Record<string, string> | undefined): boolean {
@@ -152,15 +150,21 @@ async function readInventory(cluster: Cluster, options: ExportOptions): Promise<
   for (const crd of crds) {
     const group = stringOf(dig(crd, 'spec', 'group')) ?? '';
     const kind = stringOf(dig(crd, 'spec', 'names', 'kind')) ?? '';
-    if (dig(crd, 'spec', 'scope') === 'Cluster' || kinds.some((k) => k.kind === kind && k.apiVersion.startsWith(`${group}/`))) continue;
+    if (
+      dig(crd, 'spec', 'scope') === 'Cluster' ||
+      kinds.some((k) => k.kind === kind && k.apiVersion.startsWith(`${group}/`))
+    )
+      continue;
     const served = discovery.versionsOf(group, kind)[0];
     if (served) kinds.push({ apiVersion: served.apiVersion, kind, crd });
   }
   for (const namespace of options.namespaces) {
-    for (const { apiVersion, kind } of kinds) all.push(...(await cluster.list(apiVersion, kind, { namespace, ...sig })));
+    for (const { apiVersion, kind } of kinds)
+      all.push(...(await cluster.list(apiVersion, kind, { namespace, ...sig })));
   }
   for (const kind of ['ClusterRole', 'ClusterRoleBinding']) {
-    if (discovery.find('rbac.authorization.k8s.io/v1', kind)) clusterScoped.push(...(await cluster.list('rbac.authorization.k8s.io/v1', kind, sig)));
+    if (discovery.find('rbac.authorization.k8s.io/v1', kind))
+      clusterScoped.push(...(await cluster.list('rbac.authorization.k8s.io/v1', kind, sig)));
   }
   return { all, clusterScoped, namespaces, crds };
 }
@@ -169,19 +173,29 @@ async function readInventory(cluster: Cluster, options: ExportOptions): Promise<
 function generatedReasons(all: KubeObject[]): (object: KubeObject) => string | undefined {
   const stsClaims = new Map<string, string>();
   for (const sts of all.filter((o) => o.kind === 'StatefulSet')) {
-    for (const claim of Array.isArray(dig(sts, 'spec', 'volumeClaimTemplates')) ? (dig(sts, 'spec', 'volumeClaimTemplates') as unknown[]) : []) {
+    for (const claim of Array.isArray(dig(sts, 'spec', 'volumeClaimTemplates'))
+      ? (dig(sts, 'spec', 'volumeClaimTemplates') as unknown[])
+      : []) {
       const prefix = `${String(dig(claim, 'metadata', 'name'))}-${sts.metadata.name}-`;
       stsClaims.set(`${sts.metadata.namespace}/${prefix}`, sts.metadata.name);
     }
   }
   return (object) => {
-    if (object.kind === 'ConfigMap' && object.metadata.name === 'kube-root-ca.crt') return 'created by the cluster in every namespace';
-    if (object.kind === 'ServiceAccount' && object.metadata.name === 'default') return 'created by the cluster in every namespace';
-    if (object.kind === 'Secret' && object.type === 'kubernetes.io/service-account-token') return 'a generated service account token; the target issues its own';
-    if (object.kind === 'ClusterRole' && (builtinClusterRoles.has(object.metadata.name) || object.metadata.name.startsWith('system:'))) return 'built into every cluster';
+    if (object.kind === 'ConfigMap' && object.metadata.name === 'kube-root-ca.crt')
+      return 'created by the cluster in every namespace';
+    if (object.kind === 'ServiceAccount' && object.metadata.name === 'default')
+      return 'created by the cluster in every namespace';
+    if (object.kind === 'Secret' && object.type === 'kubernetes.io/service-account-token')
+      return 'a generated service account token; the target issues its own';
+    if (
+      object.kind === 'ClusterRole' &&
+      (builtinClusterRoles.has(object.metadata.name) || object.metadata.name.startsWith('system:'))
+    )
+      return 'built into every cluster';
     if (object.kind === 'PersistentVolumeClaim') {
       for (const [prefix, sts] of stsClaims) {
-        if (`${object.metadata.namespace}/${object.metadata.name}`.startsWith(prefix)) return `created by StatefulSet ${sts} from its volumeClaimTemplates (the target's StatefulSet creates its own)`;
+        if (`${object.metadata.namespace}/${object.metadata.name}`.startsWith(prefix))
+          return `created by StatefulSet ${sts} from its volumeClaimTemplates (the target's StatefulSet creates its own)`;
       }
     }
     const owner = controllerOwner(object);
@@ -234,7 +248,13 @@ function createClosure(): Closure {
 }
 
 /** Step 2: the roots: selected objects, or their top controller when a controller owns them. Returns how many were selected. */
-function selectRoots(inventory: Inventory, options: ExportOptions, closure: Closure, find: FindRef, generatedReason: (o: KubeObject) => string | undefined): number {
+function selectRoots(
+  inventory: Inventory,
+  options: ExportOptions,
+  closure: Closure,
+  find: FindRef,
+  generatedReason: (o: KubeObject) => string | undefined,
+): number {
   let selected = 0;
   for (const object of inventory.all) {
     if (!matchesSelector(object, options.selector)) continue;
@@ -246,7 +266,14 @@ function selectRoots(inventory: Inventory, options: ExportOptions, closure: Clos
       let top: KubeObject | undefined = object;
       while (top && controllerOwner(top)) {
         const o = controllerOwner(top);
-        top = o ? find({ kind: o.kind, group: o.apiVersion.includes('/') ? (o.apiVersion.split('/')[0] ?? '') : '', name: o.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) }) : undefined;
+        top = o
+          ? find({
+              kind: o.kind,
+              group: o.apiVersion.includes('/') ? (o.apiVersion.split('/')[0] ?? '') : '',
+              name: o.name,
+              ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+            })
+          : undefined;
         if (top && !controllerOwner(top)) closure.include(top);
       }
       closure.leave(object, reason ?? 'owned by another object');
@@ -257,7 +284,12 @@ function selectRoots(inventory: Inventory, options: ExportOptions, closure: Clos
 }
 
 /** Step 3: follow what each included object needs: its Services, RBAC bindings, CRD and references. */
-function followReferences(inventory: Inventory, closure: Closure, find: FindRef, generatedReason: (o: KubeObject) => string | undefined): void {
+function followReferences(
+  inventory: Inventory,
+  closure: Closure,
+  find: FindRef,
+  generatedReason: (o: KubeObject) => string | undefined,
+): void {
   const { all, clusterScoped, crds } = inventory;
   const { queue, include, leave, require, leftOut } = closure;
   while (queue.length > 0) {
@@ -266,19 +298,41 @@ function followReferences(inventory: Inventory, closure: Closure, find: FindRef,
     // Services selecting the pods of a workload belong to it.
     const podLabels = podLabelsOf(object);
     if (Object.keys(podLabels).length > 0 && object.kind !== 'Pod') {
-      for (const service of all.filter((o) => o.kind === 'Service' && o.metadata.namespace === object.metadata.namespace)) {
+      for (const service of all.filter(
+        (o) => o.kind === 'Service' && o.metadata.namespace === object.metadata.namespace,
+      )) {
         if (selectsPods(service, podLabels)) include(service);
       }
     }
     if (object.kind === 'ServiceAccount') {
-      for (const binding of [...all, ...clusterScoped].filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      for (const binding of [...all, ...clusterScoped].filter(
+        (o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding',
+      )) {
         const subjects = Array.isArray(binding.subjects) ? binding.subjects : [];
-        const bound = subjects.some((s) => dig(s, 'kind') === 'ServiceAccount' && dig(s, 'name') === object.metadata.name && (dig(s, 'namespace') ?? binding.metadata.namespace) === object.metadata.namespace);
+        const bound = subjects.some(
+          (s) =>
+            dig(s, 'kind') === 'ServiceAccount' &&
+            dig(s, 'name') === object.metadata.name &&
+            (dig(s, 'namespace') ?? binding.metadata.namespace) === object.metadata.namespace,
+        );
         if (bound) include(binding);
       }
     }
-    const crdRequirement = object.apiVersion.includes('/') ? crds.find((crd) => dig(crd, 'spec', 'group') === object.apiVersion.split('/')[0] && dig(crd, 'spec', 'names', 'kind') === object.kind) : undefined;
-    if (crdRequirement) require({ kind: 'CustomResourceDefinition', group: 'apiextensions.k8s.io', name: crdRequirement.metadata.name, via: 'custom resource', requires: true }, object);
+    const crdRequirement = object.apiVersion.includes('/')
+      ? crds.find(
+          (crd) =>
+            dig(crd, 'spec', 'group') === object.apiVersion.split('/')[0] &&
+            dig(crd, 'spec', 'names', 'kind') === object.kind,
+        )
+      : undefined;
+    if (crdRequirement)
+      require({
+        kind: 'CustomResourceDefinition',
+        group: 'apiextensions.k8s.io',
+        name: crdRequirement.metadata.name,
+        via: 'custom resource',
+        requires: true,
+      }, object);
     for (const reference of refs) {
       if (reference.requires) {
         require(reference, object);
@@ -287,8 +341,16 @@ function followReferences(inventory: Inventory, closure: Closure, find: FindRef,
       const target = find(reference);
       if (!target) {
         if (reference.kind === 'ServiceAccount' && reference.name === 'default') continue;
-        const missing: ObjectRef = { apiVersion: reference.group ? `${reference.group}/v1` : 'v1', kind: reference.kind, name: reference.name, ...(reference.namespace ? { namespace: reference.namespace } : {}) };
-        leftOut.set(keyOf(missing), { ref: missing, reason: `referenced by ${describeRef(refOf(object))} (${reference.via}) but missing on the source` });
+        const missing: ObjectRef = {
+          apiVersion: reference.group ? `${reference.group}/v1` : 'v1',
+          kind: reference.kind,
+          name: reference.name,
+          ...(reference.namespace ? { namespace: reference.namespace } : {}),
+        };
+        leftOut.set(keyOf(missing), {
+          ref: missing,
+          reason: `referenced by ${describeRef(refOf(object))} (${reference.via}) but missing on the source`,
+        });
         continue;
       }
       const reason = generatedReason(target);
@@ -302,15 +364,31 @@ function followReferences(inventory: Inventory, closure: Closure, find: FindRef,
 }
 
 /** Step 4: everything not included is left out with its reason; CRDs the closure needs are the target's to have. */
-function recordLeftOut(inventory: Inventory, options: ExportOptions, closure: Closure, generatedReason: (o: KubeObject) => string | undefined): void {
+function recordLeftOut(
+  inventory: Inventory,
+  options: ExportOptions,
+  closure: Closure,
+  generatedReason: (o: KubeObject) => string | undefined,
+): void {
   for (const object of inventory.all) {
     if (!closure.included.has(keyOf(refOf(object)))) {
-      closure.leave(object, generatedReason(object) ?? (options.selector ? 'not selected by spec.workloads.selector and not needed by a selected object' : 'not needed'));
+      closure.leave(
+        object,
+        generatedReason(object) ??
+          (options.selector
+            ? 'not selected by spec.workloads.selector and not needed by a selected object'
+            : 'not needed'),
+      );
     }
   }
   for (const crd of inventory.crds) {
-    if ([...closure.requires.values()].some((r) => r.kind === 'CustomResourceDefinition' && r.name === crd.metadata.name)) {
-      closure.leftOut.set(keyOf(refOf(crd)), { ref: refOf(crd), reason: 'cluster infrastructure installed with its operator; preflight checks the target serves it' });
+    if (
+      [...closure.requires.values()].some((r) => r.kind === 'CustomResourceDefinition' && r.name === crd.metadata.name)
+    ) {
+      closure.leftOut.set(keyOf(refOf(crd)), {
+        ref: refOf(crd),
+        reason: 'cluster infrastructure installed with its operator; preflight checks the target serves it',
+      });
     }
   }
 }
@@ -321,7 +399,14 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
   const byKey = new Map<string, KubeObject>();
   for (const object of [...inventory.all, ...inventory.clusterScoped]) byKey.set(keyOf(refOf(object)), object);
   const find: FindRef = (ref) =>
-    byKey.get(keyOf({ apiVersion: ref.group ? `${ref.group}/x` : 'v1', kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) }));
+    byKey.get(
+      keyOf({
+        apiVersion: ref.group ? `${ref.group}/x` : 'v1',
+        kind: ref.kind,
+        name: ref.name,
+        ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      }),
+    );
   const generatedReason = generatedReasons(inventory.all);
   const closure = createClosure();
   const selected = selectRoots(inventory, options, closure, find, generatedReason);
@@ -330,7 +415,9 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
   const objects = sortForApply([...inventory.namespaces, ...closure.included.values()]);
   return {
     objects,
-    missingNamespaces: options.namespaces.filter((name) => !inventory.namespaces.some((ns) => ns.metadata.name === name)),
+    missingNamespaces: options.namespaces.filter(
+      (name) => !inventory.namespaces.some((ns) => ns.metadata.name === name),
+    ),
     selected,
     leftOut: [...closure.leftOut.values()].sort((a, b) => keyOf(a.ref).localeCompare(keyOf(b.ref))),
     requires: [...closure.requires.values()],

@@ -20,16 +20,23 @@ describe('applyJsonPatch (RFC 6902)', () => {
   });
 
   it('fails the whole patch on a failed test, naming the operation and path', () => {
-    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/metadata/name', value: 'x' }, { op: 'test', path: '/metadata/name', value: 'web' }])).toThrow(
-      new JsonPatchError(1, '/metadata/name', 'test failed: the value differs'),
-    );
+    expect(() =>
+      applyJsonPatch(doc, [
+        { op: 'replace', path: '/metadata/name', value: 'x' },
+        { op: 'test', path: '/metadata/name', value: 'web' },
+      ]),
+    ).toThrow(new JsonPatchError(1, '/metadata/name', 'test failed: the value differs'));
     expect(doc.metadata.name).toBe('web');
   });
 
   it('refuses paths that do not exist, bad indexes and pointers without a slash', () => {
-    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/spec/missing' }])).toThrow('patch operation 0 (/spec/missing)');
+    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/spec/missing' }])).toThrow(
+      'patch operation 0 (/spec/missing)',
+    );
     expect(() => applyJsonPatch(doc, [{ op: 'add', path: '/spec/list/7', value: 1 }])).toThrow('out of range');
-    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/spec/list/01', value: 1 }])).toThrow('not an array index');
+    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/spec/list/01', value: 1 }])).toThrow(
+      'not an array index',
+    );
     expect(() => applyJsonPatch(doc, [{ op: 'add', path: 'spec', value: 1 }])).toThrow('not a JSON pointer');
     expect(() => applyJsonPatch(doc, [{ op: 'move', from: '/spec', path: '/spec/inner' }])).toThrow('into itself');
   });

@@ -44,7 +44,10 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
   const { plan, site } = options;
   kubernetesSite(plan, 'source');
   kubernetesSite(plan, 'target');
-  const clusterDeps = { redactor: deps.redactor, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) };
+  const clusterDeps = {
+    redactor: deps.redactor,
+    ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+  };
   const open = (which: SiteName, signal?: AbortSignal): Promise<Cluster> => openSite(plan, which, clusterDeps, signal);
   const sig = (ctx: PlatformContext): { signal?: AbortSignal } => (ctx.signal ? { signal: ctx.signal } : {});
   const siteNamespaces = (): string[] => {
@@ -81,7 +84,14 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
       }
       const { exported, translated } = await exportAndTransform(plan, source, ctx.signal);
       const transforms = plan.spec.workloads?.transforms;
-      return checkParity({ source, target, exported, translated: translated.objects, ...(transforms ? { transforms } : {}), ...sig(ctx) });
+      return checkParity({
+        source,
+        target,
+        exported,
+        translated: translated.objects,
+        ...(transforms ? { transforms } : {}),
+        ...sig(ctx),
+      });
     },
 
     async provision(ctx): Promise<ProvisionResult> {
@@ -97,7 +107,11 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
       const { translated } = await exportAndTransform(plan, source, ctx.signal, { requireSelection: true });
       // An API error about a Secret may quote its values: make sure none reaches a log or the run state.
       for (const object of translated.objects) secretValues(object, deps.redactor);
-      const applied = await applyObjects(target, translated.objects, { migration: plan.metadata.name, runId: ctx.runId, ...sig(ctx) });
+      const applied = await applyObjects(target, translated.objects, {
+        migration: plan.metadata.name,
+        runId: ctx.runId,
+        ...sig(ctx),
+      });
       ctx.logger.info('applied the translated workloads to the target', {
         created: applied.created.length,
         updated: applied.updated.length,
@@ -119,22 +133,36 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
         timeoutMs: options.quiesceTimeoutMs ?? 120_000,
         ...sig(ctx),
       });
-      ctx.logger.info('quiesced the site', { site, workloads: entries.map((e) => `${describeRef(e.ref)} ${e.field}=${String(e.previous)}`) });
+      ctx.logger.info('quiesced the site', {
+        site,
+        workloads: entries.map((e) => `${describeRef(e.ref)} ${e.field}=${String(e.previous)}`),
+      });
       return { platform: 'kubernetes', site, runId: ctx.runId, entries };
     },
 
     async unquiesce(ctx, record) {
       const parsed = recordSchema.safeParse(record);
-      if (!parsed.success) throw new InputError(`not a kubernetes quiesce record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      if (!parsed.success)
+        throw new InputError(`not a kubernetes quiesce record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       const cluster = await open(parsed.data.site, ctx.signal);
-      const result = await unquiesceWorkloads(cluster, parsed.data.entries, { timeoutMs: options.quiesceTimeoutMs ?? 120_000, ...sig(ctx) });
-      ctx.logger.info('restored the quiesced workloads', { restored: result.restored.map(describeRef), missing: result.missing.map(describeRef) });
+      const result = await unquiesceWorkloads(cluster, parsed.data.entries, {
+        timeoutMs: options.quiesceTimeoutMs ?? 120_000,
+        ...sig(ctx),
+      });
+      ctx.logger.info('restored the quiesced workloads', {
+        restored: result.restored.map(describeRef),
+        missing: result.missing.map(describeRef),
+      });
     },
 
     async teardown(ctx) {
       if (site === 'source') return;
       const target = await open('target', ctx.signal);
-      const result = await undoApply(target, { migration: plan.metadata.name, timeoutMs: options.readyTimeoutMs ?? 300_000, ...sig(ctx) });
+      const result = await undoApply(target, {
+        migration: plan.metadata.name,
+        timeoutMs: options.readyTimeoutMs ?? 300_000,
+        ...sig(ctx),
+      });
       ctx.logger.info('removed what the migration created on the target', {
         deleted: result.deleted.map(describeRef),
         kept: result.kept.map((k) => `${describeRef(k)}: ${k.reason}`),
@@ -143,7 +171,11 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
   };
 }
 
-async function describeWorkloads(cluster: Cluster, refs: ReturnType<typeof refOf>[], signal?: AbortSignal): Promise<ProvisionResult['workloads']> {
+async function describeWorkloads(
+  cluster: Cluster,
+  refs: ReturnType<typeof refOf>[],
+  signal?: AbortSignal,
+): Promise<ProvisionResult['workloads']> {
   const out: ProvisionResult['workloads'] = [];
   for (const ref of refs.filter((r) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(r.kind))) {
     const live = await cluster.get(ref, signal);

@@ -21,7 +21,15 @@ export interface MigrationDeps {
 export function kubernetesSite(plan: Migration, site: 'source' | 'target'): KubernetesSite {
   const platform = plan.spec[site].platform;
   if (platform.kind !== 'kubernetes') {
-    throw new PlanError([{ file: '(plan)', line: 1, column: 1, path: `spec.${site}.platform.kind`, message: `the kubernetes platform needs a kubernetes ${site}, not "${platform.kind}"` }]);
+    throw new PlanError([
+      {
+        file: '(plan)',
+        line: 1,
+        column: 1,
+        path: `spec.${site}.platform.kind`,
+        message: `the kubernetes platform needs a kubernetes ${site}, not "${platform.kind}"`,
+      },
+    ]);
   }
   return platform;
 }
@@ -32,13 +40,25 @@ export function namespacesOf(plan: Migration): { source: string[]; map: Record<s
   const target = kubernetesSite(plan, 'target');
   const listed = plan.spec.workloads?.namespaces;
   if (listed && listed.length > 0) return { source: listed, map: {} };
-  return { source: [source.namespace], map: source.namespace === target.namespace ? {} : { [source.namespace]: target.namespace } };
+  return {
+    source: [source.namespace],
+    map: source.namespace === target.namespace ? {} : { [source.namespace]: target.namespace },
+  };
 }
 
-export async function openSite(plan: Migration, site: 'source' | 'target', deps: MigrationDeps, signal?: AbortSignal): Promise<Cluster> {
+export async function openSite(
+  plan: Migration,
+  site: 'source' | 'target',
+  deps: MigrationDeps,
+  signal?: AbortSignal,
+): Promise<Cluster> {
   const spec = kubernetesSite(plan, site);
   const client = createKubeClient(
-    { context: spec.context, ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), ...(deps.requestTimeoutMs ? { requestTimeoutMs: deps.requestTimeoutMs } : {}) },
+    {
+      context: spec.context,
+      ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}),
+      ...(deps.requestTimeoutMs ? { requestTimeoutMs: deps.requestTimeoutMs } : {}),
+    },
     { redactor: deps.redactor },
   );
   return openCluster(client, signal);
@@ -61,7 +81,11 @@ export async function exportAndTransform(
 ): Promise<Translation> {
   const namespaces = namespacesOf(plan);
   const selector = plan.spec.workloads?.selector;
-  const exported = await exportWorkloads(source, { namespaces: namespaces.source, ...(selector ? { selector } : {}), ...(signal ? { signal } : {}) });
+  const exported = await exportWorkloads(source, {
+    namespaces: namespaces.source,
+    ...(selector ? { selector } : {}),
+    ...(signal ? { signal } : {}),
+  });
   if (options.requireSelection && (exported.missingNamespaces.length > 0 || exported.selected === 0)) {
     throw new AdapterError(
       exported.missingNamespaces.length > 0
@@ -70,6 +94,9 @@ export async function exportAndTransform(
     );
   }
   const transforms = plan.spec.workloads?.transforms;
-  const translated = transformObjects(exported.objects, { ...(transforms ? { transforms } : {}), namespaces: namespaces.map });
+  const translated = transformObjects(exported.objects, {
+    ...(transforms ? { transforms } : {}),
+    namespaces: namespaces.map,
+  });
   return { exported, translated };
 }

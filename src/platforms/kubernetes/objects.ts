@@ -31,12 +31,20 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 export function parseKubeObject(value: unknown, what: string): KubeObject {
   const parsed = kubeObjectSchema.safeParse(value);
-  if (!parsed.success) throw new AdapterError(`${what}: the API server sent something that is not an object (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success)
+    throw new AdapterError(
+      `${what}: the API server sent something that is not an object (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    );
   return parsed.data;
 }
 
 /** Items of a list response; the server leaves kind and apiVersion out of built-in items, so they are filled in. */
-export function parseList(value: unknown, apiVersion: string, kind: string, what: string): { items: KubeObject[]; continueToken?: string } {
+export function parseList(
+  value: unknown,
+  apiVersion: string,
+  kind: string,
+  what: string,
+): { items: KubeObject[]; continueToken?: string } {
   const parsed = listSchema.safeParse(value);
   if (!parsed.success) throw new AdapterError(`${what}: the API server sent something that is not a list`);
   const items = (parsed.data.items ?? []).map((item) => parseKubeObject({ apiVersion, kind, ...item }, what));

@@ -20,7 +20,11 @@ export const quiesceEntrySchema = z.strictObject({
 });
 export type QuiesceEntry = z.infer<typeof quiesceEntrySchema>;
 
-const savedSchema = z.strictObject({ field: z.enum(['spec.replicas', 'spec.suspend']), previous: z.union([z.number(), z.boolean()]), runId: z.string() });
+const savedSchema = z.strictObject({
+  field: z.enum(['spec.replicas', 'spec.suspend']),
+  previous: z.union([z.number(), z.boolean()]),
+  runId: z.string(),
+});
 
 export interface QuiesceOptions {
   namespaces: string[];
@@ -55,7 +59,10 @@ async function workloads(cluster: Cluster, options: QuiesceOptions): Promise<Kub
       ['batch/v1', 'CronJob'],
     ] as const) {
       if (!cluster.discovery.find(apiVersion, kind)) continue;
-      const items = await cluster.list(apiVersion, kind, { namespace, ...(options.signal ? { signal: options.signal } : {}) });
+      const items = await cluster.list(apiVersion, kind, {
+        namespace,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       out.push(...items.filter((item) => matches(item, options.selector)));
     }
   }
@@ -71,7 +78,10 @@ export async function quiesceWorkloads(cluster: Cluster, options: QuiesceOptions
       const ref = refOf(object);
       const field = object.kind === 'CronJob' ? 'spec.suspend' : 'spec.replicas';
       const saved = savedValue(object);
-      const current = object.kind === 'CronJob' ? dig(object, 'spec', 'suspend') === true : Number(dig(object, 'spec', 'replicas') ?? 1);
+      const current =
+        object.kind === 'CronJob'
+          ? dig(object, 'spec', 'suspend') === true
+          : Number(dig(object, 'spec', 'replicas') ?? 1);
       const previous = saved ? saved.previous : current;
       const entry: QuiesceEntry = { ref, field, previous };
       entries.push(entry);
@@ -79,16 +89,27 @@ export async function quiesceWorkloads(cluster: Cluster, options: QuiesceOptions
       if (saved && quiet) continue;
       const annotation = JSON.stringify({ field, previous, runId: saved?.runId ?? options.runId });
       const spec = object.kind === 'CronJob' ? { suspend: true } : { replicas: 0 };
-      await cluster.mergePatch(ref, { metadata: { annotations: { [QUIESCE_ANNOTATION]: annotation } }, spec }, options.signal);
+      await cluster.mergePatch(
+        ref,
+        { metadata: { annotations: { [QUIESCE_ANNOTATION]: annotation } }, spec },
+        options.signal,
+      );
       changed.push(entry);
     }
-    await waitStopped(cluster, entries.filter((e) => e.field === 'spec.replicas').map((e) => e.ref), options);
+    await waitStopped(
+      cluster,
+      entries.filter((e) => e.field === 'spec.replicas').map((e) => e.ref),
+      options,
+    );
     return entries;
   } catch (error) {
     // Leave the source as it was: restore everything this call changed (and what a crashed one did).
     const restore = entries.length > 0 ? entries : changed;
     await unquiesceWorkloads(cluster, restore, { timeoutMs: options.timeoutMs }).catch((undoError: unknown) => {
-      throw new AdapterError(`quiesce failed (${messageOf(error)}) and restoring the source failed too (${messageOf(undoError)}); restore it by hand from the ${QUIESCE_ANNOTATION} annotations`, { cause: error });
+      throw new AdapterError(
+        `quiesce failed (${messageOf(error)}) and restoring the source failed too (${messageOf(undoError)}); restore it by hand from the ${QUIESCE_ANNOTATION} annotations`,
+        { cause: error },
+      );
     });
     throw error;
   }
@@ -106,7 +127,9 @@ async function waitStopped(cluster: Cluster, refs: ObjectRef[], options: Quiesce
     }
     if (running.length === 0) return;
     if (Date.now() - started >= options.timeoutMs) {
-      throw new TimeoutError(`workloads still running ${Math.round(options.timeoutMs / 1000)} s after scaling to zero: ${running.join(', ')}`);
+      throw new TimeoutError(
+        `workloads still running ${Math.round(options.timeoutMs / 1000)} s after scaling to zero: ${running.join(', ')}`,
+      );
     }
     await sleep(Math.min(interval, options.timeoutMs), options.signal);
     interval = Math.min(interval * 2, 2000);
@@ -123,7 +146,8 @@ export async function unquiesceWorkloads(
   const missing: ObjectRef[] = [];
   const deadline = Date.now() + options.timeoutMs;
   for (const entry of entries) {
-    if (Date.now() > deadline) throw new TimeoutError(`unquiesce did not finish within ${Math.round(options.timeoutMs / 1000)} s`);
+    if (Date.now() > deadline)
+      throw new TimeoutError(`unquiesce did not finish within ${Math.round(options.timeoutMs / 1000)} s`);
     const ref: ObjectRef = { ...entry.ref };
     const live = await cluster.get(ref, options.signal);
     if (!live) {

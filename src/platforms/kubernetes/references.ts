@@ -41,7 +41,9 @@ export function podSpecOf(object: KubeObject): Record<string, unknown> | undefin
 }
 
 export function containersOf(podSpec: Record<string, unknown>): Array<Record<string, unknown>> {
-  return ['initContainers', 'containers', 'ephemeralContainers'].flatMap((key) => asArray(podSpec[key]).filter(isObject));
+  return ['initContainers', 'containers', 'ephemeralContainers'].flatMap((key) =>
+    asArray(podSpec[key]).filter(isObject),
+  );
 }
 
 function podReferences(spec: Record<string, unknown>, namespace: string | undefined): Reference[] {
@@ -86,11 +88,23 @@ export function referencesOf(object: KubeObject): Reference[] {
     case 'StatefulSet':
       for (const claim of asArray(spec.volumeClaimTemplates)) {
         const className = stringOf(dig(claim, 'spec', 'storageClassName'));
-        refs.push({ kind: 'StorageClass', group: 'storage.k8s.io', name: className ?? '(default)', via: `volumeClaimTemplate ${String(dig(claim, 'metadata', 'name'))}`, requires: true });
+        refs.push({
+          kind: 'StorageClass',
+          group: 'storage.k8s.io',
+          name: className ?? '(default)',
+          via: `volumeClaimTemplate ${String(dig(claim, 'metadata', 'name'))}`,
+          requires: true,
+        });
       }
       break;
     case 'PersistentVolumeClaim':
-      refs.push({ kind: 'StorageClass', group: 'storage.k8s.io', name: stringOf(spec.storageClassName) ?? '(default)', via: 'storageClassName', requires: true });
+      refs.push({
+        kind: 'StorageClass',
+        group: 'storage.k8s.io',
+        name: stringOf(spec.storageClassName) ?? '(default)',
+        via: 'storageClassName',
+        requires: true,
+      });
       break;
     case 'ServiceAccount':
       for (const secret of [...asArray(object.secrets), ...asArray(object.imagePullSecrets)]) {
@@ -103,14 +117,31 @@ export function referencesOf(object: KubeObject): Reference[] {
       const roleKind = stringOf(dig(object, 'roleRef', 'kind'));
       const roleName = stringOf(dig(object, 'roleRef', 'name'));
       if (roleKind && roleName) {
-        refs.push({ kind: roleKind, group: 'rbac.authorization.k8s.io', name: roleName, ...(roleKind === 'Role' ? ns : {}), via: 'roleRef' });
+        refs.push({
+          kind: roleKind,
+          group: 'rbac.authorization.k8s.io',
+          name: roleName,
+          ...(roleKind === 'Role' ? ns : {}),
+          via: 'roleRef',
+        });
       }
       break;
     }
     case 'Ingress': {
-      const className = stringOf(spec.ingressClassName) ?? stringOf(object.metadata.annotations?.['kubernetes.io/ingress.class']);
-      if (className) refs.push({ kind: 'IngressClass', group: 'networking.k8s.io', name: className, via: 'ingressClassName', requires: true });
-      const backends = [spec.defaultBackend, ...asArray(spec.rules).flatMap((rule) => asArray(dig(rule, 'http', 'paths')).map((p) => dig(p, 'backend')))];
+      const className =
+        stringOf(spec.ingressClassName) ?? stringOf(object.metadata.annotations?.['kubernetes.io/ingress.class']);
+      if (className)
+        refs.push({
+          kind: 'IngressClass',
+          group: 'networking.k8s.io',
+          name: className,
+          via: 'ingressClassName',
+          requires: true,
+        });
+      const backends = [
+        spec.defaultBackend,
+        ...asArray(spec.rules).flatMap((rule) => asArray(dig(rule, 'http', 'paths')).map((p) => dig(p, 'backend'))),
+      ];
       for (const backend of backends) {
         const name = stringOf(dig(backend, 'service', 'name'));
         if (name) refs.push({ kind: 'Service', group: '', name, ...ns, via: 'backend' });
@@ -125,19 +156,34 @@ export function referencesOf(object: KubeObject): Reference[] {
       const kind = stringOf(dig(spec, 'scaleTargetRef', 'kind'));
       const name = stringOf(dig(spec, 'scaleTargetRef', 'name'));
       const apiVersion = stringOf(dig(spec, 'scaleTargetRef', 'apiVersion')) ?? 'apps/v1';
-      if (kind && name) refs.push({ kind, group: apiVersion.includes('/') ? (apiVersion.split('/')[0] ?? '') : '', name, ...ns, via: 'scaleTargetRef' });
+      if (kind && name)
+        refs.push({
+          kind,
+          group: apiVersion.includes('/') ? (apiVersion.split('/')[0] ?? '') : '',
+          name,
+          ...ns,
+          via: 'scaleTargetRef',
+        });
       break;
     }
     case 'Gateway': {
       const className = stringOf(spec.gatewayClassName);
-      if (className) refs.push({ kind: 'GatewayClass', group: 'gateway.networking.k8s.io', name: className, via: 'gatewayClassName', requires: true });
+      if (className)
+        refs.push({
+          kind: 'GatewayClass',
+          group: 'gateway.networking.k8s.io',
+          name: className,
+          via: 'gatewayClassName',
+          requires: true,
+        });
       break;
     }
     case 'HTTPRoute':
       for (const rule of asArray(spec.rules)) {
         for (const backend of asArray(dig(rule, 'backendRefs'))) {
           const name = stringOf(dig(backend, 'name'));
-          if (name && (stringOf(dig(backend, 'kind')) ?? 'Service') === 'Service') refs.push({ kind: 'Service', group: '', name, ...ns, via: 'backendRefs' });
+          if (name && (stringOf(dig(backend, 'kind')) ?? 'Service') === 'Service')
+            refs.push({ kind: 'Service', group: '', name, ...ns, via: 'backendRefs' });
         }
       }
       break;
@@ -157,6 +203,7 @@ export function selectsPods(service: KubeObject, podLabels: Record<string, unkno
 /** Labels of the pods a workload makes. */
 export function podLabelsOf(object: KubeObject): Record<string, unknown> {
   if (object.kind === 'Pod') return asRecord(object.metadata.labels);
-  if (object.kind === 'CronJob') return asRecord(dig(object, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels'));
+  if (object.kind === 'CronJob')
+    return asRecord(dig(object, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels'));
   return asRecord(dig(object, 'spec', 'template', 'metadata', 'labels'));
 }

@@ -52,7 +52,17 @@ export const IDENTITY_ANNOTATIONS = [
   'azure.workload.identity/tenant-id',
 ];
 
-const strippedMetadata = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences'];
+const strippedMetadata = [
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'generation',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'ownerReferences',
+];
 const strippedAnnotations = [
   'kubectl.kubernetes.io/last-applied-configuration',
   'deployment.kubernetes.io/revision',
@@ -68,7 +78,12 @@ const escape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '
 function glob(pattern: string | undefined, value: string | undefined): boolean {
   if (pattern === undefined) return true;
   if (value === undefined) return false;
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(value);
 }
 
@@ -92,7 +107,13 @@ function startEdit(original: KubeObject, options: TransformOptions, changes: Cha
   const object = structuredClone(original);
   const name = describeRef(refOf(original));
   const record = (rule: string, path: string, from: unknown, to: unknown): void => {
-    changes.push({ object: name, rule, path, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+    changes.push({
+      object: name,
+      rule,
+      path,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+    });
   };
   const metadata = object.metadata as Record<string, unknown>;
   return {
@@ -102,7 +123,12 @@ function startEdit(original: KubeObject, options: TransformOptions, changes: Cha
     annotations: asRecord(metadata.annotations),
     spec: asRecord(object.spec),
     podSpec: podSpecOf(object),
-    podPointer: object.kind === 'CronJob' ? '/spec/jobTemplate/spec/template/spec' : object.kind === 'Pod' ? '/spec' : '/spec/template/spec',
+    podPointer:
+      object.kind === 'CronJob'
+        ? '/spec/jobTemplate/spec/template/spec'
+        : object.kind === 'Pod'
+          ? '/spec'
+          : '/spec/template/spec',
     rules: options.transforms ?? {},
     options,
     record,
@@ -134,12 +160,17 @@ function stripClusterOwned({ object, metadata, annotations, spec, podSpec, podPo
       remove(spec, 'clusterIPs', '/spec/clusterIPs');
     }
     remove(spec, 'healthCheckNodePort', '/spec/healthCheckNodePort');
-    if (spec.type !== 'NodePort') asArray(spec.ports).filter(isObject).forEach((port, i) => remove(port, 'nodePort', `/spec/ports/${i}/nodePort`));
+    if (spec.type !== 'NodePort')
+      asArray(spec.ports)
+        .filter(isObject)
+        .forEach((port, i) => remove(port, 'nodePort', `/spec/ports/${i}/nodePort`));
   }
   if (object.kind === 'PersistentVolumeClaim') remove(spec, 'volumeName', '/spec/volumeName');
   if (podSpec) remove(podSpec, 'nodeName', `${podPointer}/nodeName`);
   if (object.kind === 'StatefulSet') {
-    asArray(spec.volumeClaimTemplates).filter(isObject).forEach((claim, i) => remove(claim, 'status', `/spec/volumeClaimTemplates/${i}/status`));
+    asArray(spec.volumeClaimTemplates)
+      .filter(isObject)
+      .forEach((claim, i) => remove(claim, 'status', `/spec/volumeClaimTemplates/${i}/status`));
   }
   if (object.kind === 'ServiceAccount') remove(object, 'secrets', '/secrets');
 }
@@ -153,7 +184,9 @@ function mapNamespaces({ object, metadata, options, set }: Edit): void {
   if (object.kind === 'Namespace') mapNamespace(metadata.name, '/metadata/name', metadata, 'name');
   else mapNamespace(metadata.namespace, '/metadata/namespace', metadata, 'namespace');
   if (object.kind === 'RoleBinding' || object.kind === 'ClusterRoleBinding') {
-    asArray(object.subjects).filter(isObject).forEach((subject, i) => mapNamespace(subject.namespace, `/subjects/${i}/namespace`, subject, 'namespace'));
+    asArray(object.subjects)
+      .filter(isObject)
+      .forEach((subject, i) => mapNamespace(subject.namespace, `/subjects/${i}/namespace`, subject, 'namespace'));
   }
 }
 
@@ -162,13 +195,16 @@ function mapStorageClasses({ object, spec, rules, set }: Edit): void {
   const mapClass = (claimSpec: Record<string, unknown>, pointer: string): void => {
     const current = stringOf(claimSpec.storageClassName);
     const mapped = current === undefined ? undefined : rules.storageClasses?.[current];
-    if (current !== undefined && mapped !== undefined) set(claimSpec, 'storageClassName', mapped, `${pointer}/storageClassName`, `storageClasses.${current}`);
+    if (current !== undefined && mapped !== undefined)
+      set(claimSpec, 'storageClassName', mapped, `${pointer}/storageClassName`, `storageClasses.${current}`);
   };
   if (object.kind === 'PersistentVolumeClaim') mapClass(spec, '/spec');
   if (object.kind === 'StatefulSet') {
-    asArray(spec.volumeClaimTemplates).filter(isObject).forEach((claim, i) => {
-      if (isObject(claim.spec)) mapClass(claim.spec, `/spec/volumeClaimTemplates/${i}/spec`);
-    });
+    asArray(spec.volumeClaimTemplates)
+      .filter(isObject)
+      .forEach((claim, i) => {
+        if (isObject(claim.spec)) mapClass(claim.spec, `/spec/volumeClaimTemplates/${i}/spec`);
+      });
   }
 }
 
@@ -176,10 +212,17 @@ function mapStorageClasses({ object, spec, rules, set }: Edit): void {
 function mapIngressClasses({ object, spec, annotations, rules, set }: Edit): void {
   if (object.kind !== 'Ingress') return;
   const current = stringOf(spec.ingressClassName);
-  if (current && rules.ingressClasses?.[current] !== undefined) set(spec, 'ingressClassName', rules.ingressClasses[current], '/spec/ingressClassName', `ingressClasses.${current}`);
+  if (current && rules.ingressClasses?.[current] !== undefined)
+    set(spec, 'ingressClassName', rules.ingressClasses[current], '/spec/ingressClassName', `ingressClasses.${current}`);
   const legacy = stringOf(annotations['kubernetes.io/ingress.class']);
   if (legacy && rules.ingressClasses?.[legacy] !== undefined) {
-    set(annotations, 'kubernetes.io/ingress.class', rules.ingressClasses[legacy], '/metadata/annotations/kubernetes.io~1ingress.class', `ingressClasses.${legacy}`);
+    set(
+      annotations,
+      'kubernetes.io/ingress.class',
+      rules.ingressClasses[legacy],
+      '/metadata/annotations/kubernetes.io~1ingress.class',
+      `ingressClasses.${legacy}`,
+    );
   }
 }
 
@@ -188,11 +231,20 @@ function mapImages({ podSpec, podPointer, rules, set }: Edit): void {
   if (!podSpec) return;
   const prefixes = Object.entries(rules.images ?? {}).sort((a, b) => b[0].length - a[0].length);
   for (const listName of ['initContainers', 'containers', 'ephemeralContainers']) {
-    asArray(podSpec[listName]).filter(isObject).forEach((container, i) => {
-      const image = stringOf(container.image);
-      const match = image === undefined ? undefined : prefixes.find(([from]) => image.startsWith(from));
-      if (image !== undefined && match) set(container, 'image', `${match[1]}${image.slice(match[0].length)}`, `${podPointer}/${listName}/${i}/image`, `images[${JSON.stringify(match[0])}]`);
-    });
+    asArray(podSpec[listName])
+      .filter(isObject)
+      .forEach((container, i) => {
+        const image = stringOf(container.image);
+        const match = image === undefined ? undefined : prefixes.find(([from]) => image.startsWith(from));
+        if (image !== undefined && match)
+          set(
+            container,
+            'image',
+            `${match[1]}${image.slice(match[0].length)}`,
+            `${podPointer}/${listName}/${i}/image`,
+            `images[${JSON.stringify(match[0])}]`,
+          );
+      });
   }
 }
 
@@ -201,8 +253,11 @@ function mapIdentities({ object, annotations, rules, remove, set }: Edit): void 
   if (object.kind !== 'ServiceAccount') return;
   const mapping = rules.serviceAccounts?.[object.metadata.name];
   if (!mapping) return;
-  for (const key of IDENTITY_ANNOTATIONS) if (!(key in mapping)) remove(annotations, key, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
-  for (const [key, value] of Object.entries(mapping)) set(annotations, key, value, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
+  for (const key of IDENTITY_ANNOTATIONS)
+    if (!(key in mapping))
+      remove(annotations, key, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
+  for (const [key, value] of Object.entries(mapping))
+    set(annotations, key, value, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
 }
 
 /** 7. Annotations and labels (a value sets, null removes); empty maps are dropped. */
@@ -227,7 +282,12 @@ function applyPatches({ object, name, rules, record }: Edit): KubeObject {
   let result: KubeObject = object;
   (rules.patches ?? []).forEach((entry, index) => {
     const { match } = entry;
-    if (!glob(match.kind, result.kind) || !glob(match.name, result.metadata.name) || !glob(match.namespace, result.metadata.namespace)) return;
+    if (
+      !glob(match.kind, result.kind) ||
+      !glob(match.name, result.metadata.name) ||
+      !glob(match.namespace, result.metadata.namespace)
+    )
+      return;
     try {
       result = applyJsonPatch(result, entry.patch);
     } catch (error) {
@@ -247,7 +307,10 @@ export function transformObjects(input: readonly KubeObject[], options: Transfor
   const scaled = new Set(
     input
       .filter((o) => o.kind === 'HorizontalPodAutoscaler')
-      .map((hpa) => `${String(dig(hpa, 'spec', 'scaleTargetRef', 'kind'))} ${hpa.metadata.namespace ?? ''}/${String(dig(hpa, 'spec', 'scaleTargetRef', 'name'))}`),
+      .map(
+        (hpa) =>
+          `${String(dig(hpa, 'spec', 'scaleTargetRef', 'kind'))} ${hpa.metadata.namespace ?? ''}/${String(dig(hpa, 'spec', 'scaleTargetRef', 'name'))}`,
+      ),
   );
   const objects = input.map((original) => {
     const edit = startEdit(original, options, changes);
@@ -260,7 +323,8 @@ export function transformObjects(input: readonly KubeObject[], options: Transfor
     mapAnnotationsAndLabels(edit);
     // 8. Replicas of workloads an HPA scales.
     const { object, spec, remove } = edit;
-    if (scaled.has(`${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`)) remove(spec, 'replicas', '/spec/replicas', 'hpa-owns-replicas');
+    if (scaled.has(`${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`))
+      remove(spec, 'replicas', '/spec/replicas', 'hpa-owns-replicas');
     return applyPatches(edit);
   });
   return { objects, changes };
@@ -269,5 +333,9 @@ export function transformObjects(input: readonly KubeObject[], options: Transfor
 /** Reads an image reference's registry and repository (`registry/repo:tag`). */
 export function imagesOf(object: KubeObject): string[] {
   const podSpec = podSpecOf(object);
-  return podSpec ? containersOf(podSpec).map((c) => stringOf(c.image)).filter((i): i is string => i !== undefined) : [];
+  return podSpec
+    ? containersOf(podSpec)
+        .map((c) => stringOf(c.image))
+        .filter((i): i is string => i !== undefined)
+    : [];
 }

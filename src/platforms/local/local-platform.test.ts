@@ -87,11 +87,13 @@ describe('local platform', () => {
     for (let i = 0; i < 6; i++) {
       const agent = new http.Agent({ keepAlive: false });
       const body = await new Promise<string>((resolve, reject) => {
-        http.get(endpoint, { agent }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve(text));
-        }).on('error', reject);
+        http
+          .get(endpoint, { agent }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
       });
       seen.add((JSON.parse(body) as { replica: string }).replica);
     }

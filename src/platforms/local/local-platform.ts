@@ -97,12 +97,18 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
   const running = (instance: Instance): boolean =>
     isAlive(instance.pid) && options.registry.records().some((r) => r.pid === instance.pid);
 
-  async function startInstance(workload: ProcessWorkload, replica: number, port: number, ctx: PlatformContext): Promise<Instance> {
+  async function startInstance(
+    workload: ProcessWorkload,
+    replica: number,
+    port: number,
+    ctx: PlatformContext,
+  ): Promise<Instance> {
     const values = { site: options.site, port, replica, databases: options.databases, env };
     const where = `spec.workloads.processes[${workload.name}]`;
     const args = workload.args.map((arg) => renderTemplate(arg, values, `${where}.args`));
     const childEnv: NodeJS.ProcessEnv = { ...env };
-    for (const [key, value] of Object.entries(workload.env)) childEnv[key] = renderTemplate(value, values, `${where}.env.${key}`);
+    for (const [key, value] of Object.entries(workload.env))
+      childEnv[key] = renderTemplate(value, values, `${where}.env.${key}`);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const log = path.join(dir, `${workload.name}-${replica}.log`);
     const fd = fs.openSync(log, 'a', 0o600);
@@ -110,10 +116,22 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
     fs.closeSync(fd);
     const spawned = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid as number));
-      child.once('error', (error) => reject(new AdapterError(`${where}: cannot start "${workload.command}": ${error.message}`)));
+      child.once('error', (error) =>
+        reject(new AdapterError(`${where}: cannot start "${workload.command}": ${error.message}`)),
+      );
     });
-    options.registry.track(spawned, { name: `${options.site}/${workload.name}-${replica}`, port, stopSignal: workload.stopSignal });
-    ctx.logger.info('local process started', { site: options.site, workload: workload.name, replica, pid: spawned, port });
+    options.registry.track(spawned, {
+      name: `${options.site}/${workload.name}-${replica}`,
+      port,
+      stopSignal: workload.stopSignal,
+    });
+    ctx.logger.info('local process started', {
+      site: options.site,
+      workload: workload.name,
+      replica,
+      pid: spawned,
+      port,
+    });
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
 
@@ -127,10 +145,16 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
       const deadline = Date.now() + parseDuration(workload.readiness?.timeout ?? '60s');
       while (!(await probe(port, probePath))) {
         if (exited !== null) {
-          giveUp(new AdapterError(`${where}: replica ${replica} exited with code ${exited} before it was ready; see ${log}`));
+          giveUp(
+            new AdapterError(`${where}: replica ${replica} exited with code ${exited} before it was ready; see ${log}`),
+          );
         }
         if (Date.now() > deadline) {
-          giveUp(new TimeoutError(`${where}: replica ${replica} not ready on port ${port}${probePath} within ${workload.readiness?.timeout}; see ${log}`));
+          giveUp(
+            new TimeoutError(
+              `${where}: replica ${replica} not ready on port ${port}${probePath} within ${workload.readiness?.timeout}; see ${log}`,
+            ),
+          );
         }
         await sleep(100, ctx.signal).catch(giveUp);
       }
@@ -230,9 +254,17 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
       for (const balancer of balancers.values()) await balancer.close();
       balancers.clear();
       const instances = readInstances();
-      await Promise.all(instances.map((i) => stopInstance(i, options.processes.find((w) => w.name === i.name))));
+      await Promise.all(
+        instances.map((i) =>
+          stopInstance(
+            i,
+            options.processes.find((w) => w.name === i.name),
+          ),
+        ),
+      );
       writeInstances([]);
-      if (instances.length > 0) ctx.logger.info('local processes stopped', { site: options.site, count: instances.length });
+      if (instances.length > 0)
+        ctx.logger.info('local processes stopped', { site: options.site, count: instances.length });
     },
   };
   return platform;

@@ -20,7 +20,8 @@ export function renderTemplate(text: string, values: TemplateValues, where: stri
     if (name === 'replica' && !key) return String(values.replica);
     if (name === 'db' && key) {
       const url = values.databases[key];
-      if (url === undefined) throw new InputError(`${where}: ${whole}: the ${values.site} site has no database "${key}"`);
+      if (url === undefined)
+        throw new InputError(`${where}: ${whole}: the ${values.site} site has no database "${key}"`);
       return url;
     }
     if (name === 'env' && key) {
@@ -28,6 +29,8 @@ export function renderTemplate(text: string, values: TemplateValues, where: stri
       if (value === undefined) throw new InputError(`${where}: ${whole}: environment variable ${key} is not set`);
       return value;
     }
-    throw new InputError(`${where}: ${whole} is not a known placeholder; use {{site}}, {{port}}, {{replica}}, {{db.NAME}} or {{env.NAME}}`);
+    throw new InputError(
+      `${where}: ${whole} is not a known placeholder; use {{site}}, {{port}}, {{replica}}, {{db.NAME}} or {{env.NAME}}`,
+    );
   });
 }

@@ -108,9 +108,14 @@ export function createAdminHandler(
     }
     if (!tokenMatches(req.headers.authorization, expected)) {
       deps.logger.warn('admin request refused: missing or wrong bearer token', { method, path });
-      send(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }, {
-        'www-authenticate': 'Bearer realm="handoff-router"',
-      });
+      send(
+        res,
+        401,
+        { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } },
+        {
+          'www-authenticate': 'Bearer realm="handoff-router"',
+        },
+      );
       req.resume();
       return;
     }

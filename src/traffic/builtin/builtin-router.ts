@@ -19,7 +19,8 @@ export interface BuiltinRouter {
 export function routerFromCore(core: RouterCore): TrafficRouter {
   return {
     capabilities: BUILTIN_CAPABILITIES,
-    setRoutes: (routes, options = {}) => core.setRoutes({ ...routes, ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }) }),
+    setRoutes: (routes, options = {}) =>
+      core.setRoutes({ ...routes, ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }) }),
     hold: (options) => core.startHold({ ...options }),
     release: async () => core.release(),
     reportLag: async (lag) => core.reportLag({ ...lag }),
@@ -27,7 +28,10 @@ export function routerFromCore(core: RouterCore): TrafficRouter {
   };
 }
 
-export async function createBuiltinRouter(options: RouterOptionsInput, deps: RouterServerDeps = {}): Promise<BuiltinRouter> {
+export async function createBuiltinRouter(
+  options: RouterOptionsInput,
+  deps: RouterServerDeps = {},
+): Promise<BuiltinRouter> {
   const server = await startRouterServer(options, deps);
   return { server, router: routerFromCore(server.core) };
 }

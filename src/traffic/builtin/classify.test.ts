@@ -5,7 +5,9 @@ describe('request classes', () => {
   it('treats GET, HEAD and OPTIONS as reads and the rest as writes by default', () => {
     const c = createClassifier({ readMethods: ['GET', 'HEAD', 'OPTIONS'], readPaths: [] });
     expect(['GET', 'HEAD', 'OPTIONS'].map((m) => c.classify(m, '/'))).toEqual(['reads', 'reads', 'reads']);
-    expect(['POST', 'PUT', 'PATCH', 'DELETE', undefined].map((m) => c.classify(m, '/'))).toEqual(Array(5).fill('writes'));
+    expect(['POST', 'PUT', 'PATCH', 'DELETE', undefined].map((m) => c.classify(m, '/'))).toEqual(
+      Array(5).fill('writes'),
+    );
   });
 
   it('restricts reads to the configured path prefixes (anything else is a write)', () => {

@@ -14,7 +14,10 @@ export interface Classifier {
   classify(method: string | undefined, url: string | undefined): RequestClass;
 }
 
-export function createClassifier(options: { readMethods: readonly string[]; readPaths: readonly string[] }): Classifier {
+export function createClassifier(options: {
+  readMethods: readonly string[];
+  readPaths: readonly string[];
+}): Classifier {
   const methods = new Set(options.readMethods.map((m) => m.toUpperCase()));
   const paths = [...options.readPaths];
   return {

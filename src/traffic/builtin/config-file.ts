@@ -42,11 +42,14 @@ function refuse(issues: PlanIssue[]): never {
 function readBounded(file: string, max: number): Buffer {
   const unreadable = (error: unknown): InputError => {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
     return new InputError(`--config ${file}: cannot read the file: ${reason}`);
   };
   const tooLarge = (size: string): InputError =>
-    new InputError(`--config ${file}: the file is ${size} bytes; router config files are limited to ${max} bytes (is this the right file?)`);
+    new InputError(
+      `--config ${file}: the file is ${size} bytes; router config files are limited to ${max} bytes (is this the right file?)`,
+    );
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -54,7 +57,10 @@ function readBounded(file: string, max: number): Buffer {
     throw unreadable(error);
   }
   // Only regular files: a FIFO would wait for a writer, a device could be endless.
-  if (!stat.isFile()) throw new InputError(`--config ${file}: cannot read the file: it is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  if (!stat.isFile())
+    throw new InputError(
+      `--config ${file}: cannot read the file: it is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`,
+    );
   if (stat.size > max) throw tooLarge(String(stat.size));
   let fd: number;
   try {

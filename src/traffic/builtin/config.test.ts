@@ -26,7 +26,12 @@ describe('router configuration', () => {
     );
     const redactor = createRedactor();
     const options = loadRouterConfig(
-      { config: path.join(dir, 'router.yaml'), listen: '0.0.0.0:18080', stickyAfterWrite: '2s', readMethods: 'get,head' },
+      {
+        config: path.join(dir, 'router.yaml'),
+        listen: '0.0.0.0:18080',
+        stickyAfterWrite: '2s',
+        readMethods: 'get,head',
+      },
       { cwd: '/', env: {}, redactor },
     );
     expect(options).toMatchObject({
@@ -45,17 +50,25 @@ describe('router configuration', () => {
     const flags = { listen: '127.0.0.1:1', admin: '127.0.0.1:2', site: ['source=http://127.0.0.1:3'] };
     const ok = loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() });
     expect(ok.adminToken).toBe(TOKEN);
-    const off = loadRouterConfig({ ...flags, stickyAfterWrite: '0' }, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() });
-    expect(off.stickyAfterWriteMs).toBe(0);
-    expect(() => loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: 'short-token' }, redactor: createRedactor() })).toThrow(
-      'at least 16 characters',
+    const off = loadRouterConfig(
+      { ...flags, stickyAfterWrite: '0' },
+      { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() },
     );
+    expect(off.stickyAfterWriteMs).toBe(0);
+    expect(() =>
+      loadRouterConfig(flags, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: 'short-token' }, redactor: createRedactor() }),
+    ).toThrow('at least 16 characters');
   });
 
   it('names the file and the field that is wrong', () => {
-    const dir = configDir('listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nsites: { source: http://x }\nstickyAfterWrite: 5\nmaxQueue: 3\n');
+    const dir = configDir(
+      'listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nsites: { source: http://x }\nstickyAfterWrite: 5\nmaxQueue: 3\n',
+    );
     expect(() =>
-      loadRouterConfig({ config: path.join(dir, 'router.yaml') }, { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() }),
+      loadRouterConfig(
+        { config: path.join(dir, 'router.yaml') },
+        { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() },
+      ),
     ).toThrow(/router\.yaml:\d+:\d+: (stickyAfterWrite|maxQueue)/);
     expect(() =>
       loadRouterConfig({ config: path.join(dir, 'missing.yaml') }, { cwd: '/', env: {}, redactor: createRedactor() }),

@@ -69,7 +69,9 @@ function parseSites(values: string[]): Record<string, string> {
     const eq = value.indexOf('=');
     const name = eq > 0 ? value.slice(0, eq) : '';
     if (!SITE_NAME.test(name)) {
-      throw new InputError(`--site "${value}": write NAME=URL with a lower-case name, for example --site source=http://10.0.0.5:8080`);
+      throw new InputError(
+        `--site "${value}": write NAME=URL with a lower-case name, for example --site source=http://10.0.0.5:8080`,
+      );
     }
     if (sites[name] !== undefined) throw new InputError(`--site ${name}: given twice`);
     sites[name] = value.slice(eq + 1);
@@ -77,7 +79,11 @@ function parseSites(values: string[]): Record<string, string> {
   return sites;
 }
 
-const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function readToken(file: string): string {
   let token: string;
@@ -96,8 +102,12 @@ export function loadRouterConfig(
   context: { cwd: string; env: NodeJS.ProcessEnv; redactor: Redactor },
 ): RouterOptions {
   const configPath = flags.config === undefined ? undefined : path.resolve(context.cwd, flags.config);
-  const file: RouterConfigFile = configPath === undefined ? {} : readRouterConfigFile(configPath, routerConfigFileSchema);
-  const where = (flag: string, key: string): string => (flags[flag as keyof RouterFlags] !== undefined ? `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : `${configPath}: ${key}`);
+  const file: RouterConfigFile =
+    configPath === undefined ? {} : readRouterConfigFile(configPath, routerConfigFileSchema);
+  const where = (flag: string, key: string): string =>
+    flags[flag as keyof RouterFlags] !== undefined
+      ? `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+      : `${configPath}: ${key}`;
 
   const listen = flags.listen ?? file.listen;
   if (listen === undefined) throw new InputError('--listen HOST:PORT is required (or `listen` in --config)');
@@ -116,7 +126,9 @@ export function loadRouterConfig(
         : undefined;
   const token = tokenFile !== undefined ? readToken(tokenFile) : context.env.HANDOFF_ROUTER_TOKEN?.trim();
   if (token === undefined || token === '') {
-    throw new InputError('the admin API needs a bearer token: set HANDOFF_ROUTER_TOKEN or give --admin-token-file FILE');
+    throw new InputError(
+      'the admin API needs a bearer token: set HANDOFF_ROUTER_TOKEN or give --admin-token-file FILE',
+    );
   }
   context.redactor.add(token);
 
@@ -141,8 +153,13 @@ export function loadRouterConfig(
     ...(readPaths === undefined ? {} : { readPaths }),
     ...(sticky === undefined
       ? {}
-      : { stickyAfterWriteMs: sticky === '0' || sticky === 'off' ? 0 : durationMs(sticky, where('stickyAfterWrite', 'stickyAfterWrite')) }),
-    ...(lag === undefined ? {} : { maxReadLagMs: lag === 'off' ? null : durationMs(lag, where('maxReadLag', 'maxReadLag')) }),
+      : {
+          stickyAfterWriteMs:
+            sticky === '0' || sticky === 'off' ? 0 : durationMs(sticky, where('stickyAfterWrite', 'stickyAfterWrite')),
+        }),
+    ...(lag === undefined
+      ? {}
+      : { maxReadLagMs: lag === 'off' ? null : durationMs(lag, where('maxReadLag', 'maxReadLag')) }),
     ...(hold === undefined ? {} : { maxHoldLimitMs: durationMs(hold, where('maxHold', 'maxHold')) }),
     ...(queuedNumber === undefined ? {} : { maxQueued: queuedNumber }),
     ...(file.connectionsPerSite === undefined ? {} : { connectionsPerSite: file.connectionsPerSite }),

@@ -10,7 +10,14 @@ import type { EventBus, EventPayloads, EventType } from '../../common/events.js'
 import type { Logger } from '../../common/logger.js';
 import '../events.js';
 import type { HoldResult, ReleaseResult, RouterSnapshot, SetRoutesResult } from '../router.js';
-import { allTo, applyRoutesUpdate, describeZodError, REQUEST_CLASSES, type RequestClass, type Routes } from '../routes.js';
+import {
+  allTo,
+  applyRoutesUpdate,
+  describeZodError,
+  REQUEST_CLASSES,
+  type RequestClass,
+  type Routes,
+} from '../routes.js';
 import { createClassifier, type Classifier } from './classify.js';
 import { createHoldQueue, type HoldQueue } from './hold-queue.js';
 import type { RouterOptions } from './options.js';
@@ -47,10 +54,7 @@ const holdSchema = z.strictObject({
   drainMs: z.number().int().min(0).max(600_000).optional(),
 });
 
-const lagSchema = z.record(
-  z.string(),
-  z.number().min(0, { error: 'lag must be 0 or more milliseconds' }).nullable(),
-);
+const lagSchema = z.record(z.string(), z.number().min(0, { error: 'lag must be 0 or more milliseconds' }).nullable());
 
 export interface RouterCoreDeps {
   events: EventBus;

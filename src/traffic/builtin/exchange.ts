@@ -44,7 +44,8 @@ const CONNECT_FAILURES = new Set([
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export function errorCode(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return '';
 }
 
@@ -153,7 +154,11 @@ function fail(ex: Exchange, error: unknown): void {
     code: code || undefined,
     error: error instanceof Error ? error.message : String(error),
   });
-  ctx.reply(res, timedOut ? 504 : 502, timedOut ? `upstream ${ex.site} timed out` : `upstream ${ex.site} failed (${code || 'error'})`);
+  ctx.reply(
+    res,
+    timedOut ? 504 : 502,
+    timedOut ? `upstream ${ex.site} timed out` : `upstream ${ex.site} failed (${code || 'error'})`,
+  );
 }
 
 function onRequestStart(this: Exchange, controller: DispatchController): void {
@@ -161,7 +166,12 @@ function onRequestStart(this: Exchange, controller: DispatchController): void {
   if (this.clientGone) controller.abort(new Error('the client closed the connection'));
 }
 
-function onResponseStart(this: Exchange, controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+function onResponseStart(
+  this: Exchange,
+  controller: DispatchController,
+  statusCode: number,
+  headers: Record<string, string | string[] | undefined>,
+): void {
   if (statusCode < 200) return;
   this.status = statusCode;
   const out = responseHeaders(headers);
@@ -169,7 +179,8 @@ function onResponseStart(this: Exchange, controller: DispatchController, statusC
   if (this.cls === 'writes' && stickyMs > 0 && statusCode < 500) {
     const cookie = stickyCookie(this.site, Date.now(), stickyMs);
     const existing = out['set-cookie'];
-    out['set-cookie'] = existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
+    out['set-cookie'] =
+      existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
   }
   try {
     this.res.writeHead(statusCode, out);
@@ -208,7 +219,14 @@ export function clientClosed(ex: Exchange): void {
 }
 
 /** Sends the request to `site` and streams the answer back; returns the exchange. */
-export function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, cls: RequestClass, site: string, attempt: number): Exchange {
+export function forward(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cls: RequestClass,
+  site: string,
+  attempt: number,
+): Exchange {
   const upstream = ctx.upstreams.get(site) as Upstream;
   ctx.core.stats.started(site, cls);
   const ex: Exchange = {

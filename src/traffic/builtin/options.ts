@@ -35,7 +35,9 @@ export const routerOptionsSchema = z.strictObject({
   sites: z
     .record(z.string().regex(SITE_NAME, { error: 'site names are lower-case letters, digits and dashes' }), siteUrl)
     .refine((sites) => Object.keys(sites).length >= 1, { error: 'give at least one site' }),
-  readMethods: z.array(z.string().regex(/^[A-Z]+$/, { error: 'methods are upper-case, like GET' })).default([...DEFAULT_READ_METHODS]),
+  readMethods: z
+    .array(z.string().regex(/^[A-Z]+$/, { error: 'methods are upper-case, like GET' }))
+    .default([...DEFAULT_READ_METHODS]),
   /** When given, only reads whose path starts with one of these are reads. */
   readPaths: z.array(z.string().startsWith('/')).default([]),
   /** After a write, the client's reads go to the writer site this long (0: off). */

@@ -14,7 +14,8 @@ describe('smooth weighted picker', () => {
     expect(counts(picks)).toEqual({ source: 995, target: 5 });
     // Spread out, not in a burst: the target's picks are about 200 apart.
     const at = picks.flatMap((p, i) => (p === 'target' ? [i] : []));
-    for (let i = 1; i < at.length; i++) expect(Math.abs((at[i] as number) - (at[i - 1] as number) - 200)).toBeLessThanOrEqual(1);
+    for (let i = 1; i < at.length; i++)
+      expect(Math.abs((at[i] as number) - (at[i - 1] as number) - 200)).toBeLessThanOrEqual(1);
   });
 
   it('handles three sites and uneven fractions', () => {

@@ -72,7 +72,8 @@ export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
 
   const dispatch = (p: Pending, cls: RequestClass): void => {
     if (p.res.destroyed) return;
-    const sticky = cls === 'reads' && stickyMs > 0 ? stickySite(p.req.headers.cookie, core.siteSet, Date.now(), stickyMs) : null;
+    const sticky =
+      cls === 'reads' && stickyMs > 0 ? stickySite(p.req.headers.cookie, core.siteSet, Date.now(), stickyMs) : null;
     const site = core.choose(cls, sticky);
     p.exchange = forward(ctx, p.req, p.res, cls, site, 0);
     if (sticky !== null) stats.countSticky(site);

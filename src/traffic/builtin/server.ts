@@ -113,7 +113,11 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
       { listen: formatAddress(listen), admin: admin === null ? null : formatAddress(admin), sites: options.sites },
       { actor: 'router', subject: 'router' },
     );
-    logger.info('router started', { listen: formatAddress(listen), admin: admin && formatAddress(admin), sites: options.sites });
+    logger.info('router started', {
+      listen: formatAddress(listen),
+      admin: admin && formatAddress(admin),
+      sites: options.sites,
+    });
     let closing: Promise<void> | null = null;
     return {
       core,

@@ -4,20 +4,29 @@ import type { LatencyBuckets, RouterStats } from '../router.js';
 import type { RequestClass } from '../routes.js';
 import { createStatsStore, type StatsStore } from './stats.js';
 
-function serve(store: StatsStore, site: string, cls: RequestClass, micros: number, count: number, failed = false): void {
+function serve(
+  store: StatsStore,
+  site: string,
+  cls: RequestClass,
+  micros: number,
+  count: number,
+  failed = false,
+): void {
   for (let i = 0; i < count; i++) {
     store.started(site, cls);
     store.finished(site, cls, micros, failed);
   }
 }
 
-const buckets = (stats: RouterStats, site: string, cls: RequestClass): LatencyBuckets => stats.sites[site]?.[cls].latencyBuckets ?? [];
+const buckets = (stats: RouterStats, site: string, cls: RequestClass): LatencyBuckets =>
+  stats.sites[site]?.[cls].latencyBuckets ?? [];
 const total = (pairs: LatencyBuckets): number => pairs.reduce((sum, [, n]) => sum + n, 0);
 
 describe('router statistics: latency buckets', () => {
   it('start empty for every site and class', () => {
     const stats = createStatsStore(['source', 'target']).snapshot();
-    for (const site of ['source', 'target']) for (const cls of ['reads', 'writes'] as const) expect(buckets(stats, site, cls)).toEqual([]);
+    for (const site of ['source', 'target'])
+      for (const cls of ['reads', 'writes'] as const) expect(buckets(stats, site, cls)).toEqual([]);
   });
 
   it('grow as requests are served, per site and class, in milliseconds', () => {

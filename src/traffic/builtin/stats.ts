@@ -36,7 +36,11 @@ export interface StatsStore {
   resetObserved(classes: readonly RequestClass[], at: number): void;
   inFlight(classes: readonly RequestClass[], sites?: readonly string[]): number;
   /** Resolves once nothing of `classes` (on `sites`, all when left out) is in flight, or after `timeoutMs`. */
-  waitForDrain(classes: readonly RequestClass[], sites: readonly string[] | undefined, timeoutMs: number): Promise<DrainResult>;
+  waitForDrain(
+    classes: readonly RequestClass[],
+    sites: readonly string[] | undefined,
+    timeoutMs: number,
+  ): Promise<DrainResult>;
   snapshot(): RouterStats;
   observed(): ObservedShares;
   totals(): { held: number; rejected: number; retries: number };
@@ -55,7 +59,15 @@ const toMs = (micros: number | null): number | null => (micros === null ? null :
 export function createStatsStore(sites: readonly string[], now: () => number = Date.now): StatsStore {
   const table = new Map<string, Record<RequestClass, Counters>>();
   for (const site of sites) {
-    const make = (): Counters => ({ requests: 0, errors: 0, inFlight: 0, sinceChange: 0, sticky: 0, stickySinceChange: 0, latency: createHistogram() });
+    const make = (): Counters => ({
+      requests: 0,
+      errors: 0,
+      inFlight: 0,
+      sinceChange: 0,
+      sticky: 0,
+      stickySinceChange: 0,
+      latency: createHistogram(),
+    });
     table.set(site, { reads: make(), writes: make() });
   }
   const observedSince: Record<RequestClass, number> = { reads: now(), writes: now() };
@@ -169,7 +181,13 @@ export function createStatsStore(sites: readonly string[], now: () => number = D
           result[site] = requests === 0 ? 0 : c.sinceChange / requests;
           freeShares[site] = free === 0 ? 0 : (c.sinceChange - c.stickySinceChange) / free;
         }
-        return { since: new Date(observedSince[cls]).toISOString(), requests, shares: result, freeRequests: free, freeShares };
+        return {
+          since: new Date(observedSince[cls]).toISOString(),
+          requests,
+          shares: result,
+          freeRequests: free,
+          freeShares,
+        };
       };
       return { reads: shares('reads'), writes: shares('writes') };
     },

@@ -68,7 +68,9 @@ export function createUpgradeHandler(
       remote.pipe(socket);
       socket.pipe(remote);
     });
-    remote.once('timeout', () => remote.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+    remote.once('timeout', () =>
+      remote.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+    );
     remote.once('error', (error) => {
       if (!connected && attempt === 0 && isConnectFailure(error)) {
         const other = core.alternative(cls, site);

@@ -42,7 +42,9 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
   try {
     base = new URL(options.adminUrl);
   } catch {
-    throw new InputError(`router admin URL "${options.adminUrl}" is not a URL; write for example http://127.0.0.1:9090`);
+    throw new InputError(
+      `router admin URL "${options.adminUrl}" is not a URL; write for example http://127.0.0.1:9090`,
+    );
   }
   deps.redactor?.add(options.token);
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -71,16 +73,23 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
     } catch (error) {
       const text = messageOf(error);
       if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new TimeoutError(`router admin API ${method} ${url.pathname} did not answer within ${bound} ms`, { cause: error });
+        throw new TimeoutError(`router admin API ${method} ${url.pathname} did not answer within ${bound} ms`, {
+          cause: error,
+        });
       }
-      throw new AdapterError(`router admin API at ${base.origin} could not be reached: ${text}`, { cause: error, retryable: true });
+      throw new AdapterError(`router admin API at ${base.origin} could not be reached: ${text}`, {
+        cause: error,
+        retryable: true,
+      });
     }
     const text = await response.body.text();
     let json: unknown;
     try {
       json = text === '' ? null : JSON.parse(text);
     } catch {
-      throw new AdapterError(`router admin API ${method} ${url.pathname} answered ${response.statusCode} with a body that is not JSON`);
+      throw new AdapterError(
+        `router admin API ${method} ${url.pathname} answered ${response.statusCode} with a body that is not JSON`,
+      );
     }
     if (response.statusCode === 200) {
       const parsed = schema.safeParse(json);
@@ -108,7 +117,13 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
     // The admin API serves the built-in router, whose capabilities are fixed (same handoff version).
     capabilities: BUILTIN_CAPABILITIES,
     async setRoutes(routes, opts = {}) {
-      return call('PUT', '/v1/routes', setRoutesResultSchema, { ...routes, ...(opts.drainMs === undefined ? {} : { drainMs: opts.drainMs }) }, opts.drainMs ?? 0);
+      return call(
+        'PUT',
+        '/v1/routes',
+        setRoutesResultSchema,
+        { ...routes, ...(opts.drainMs === undefined ? {} : { drainMs: opts.drainMs }) },
+        opts.drainMs ?? 0,
+      );
     },
     async hold(opts) {
       return call('POST', '/v1/hold', holdResultSchema, opts, opts.drainMs ?? 0);

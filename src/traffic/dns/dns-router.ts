@@ -45,6 +45,10 @@ export function createDnsRouter(options: DnsRouterOptions, deps: DnsRouterDeps):
   const store = createServiceRecordsStore({ record: options.record, namespace: options.namespace, sites }, client);
   return createWeightedRouter(
     { driver: 'dns', capabilities: DNS_CAPABILITIES, sites },
-    { store, events: deps.events, logger: deps.logger.child({ router: 'dns', record: options.record, context: options.context }) },
+    {
+      store,
+      events: deps.events,
+      logger: deps.logger.child({ router: 'dns', record: options.record, context: options.context }),
+    },
   );
 }

@@ -67,12 +67,16 @@ export function createServiceRecordsStore(options: ServiceRecordsStoreOptions, c
         continue;
       }
       if (found[site] !== undefined) {
-        problems.push(`Services ${found[site].service} and ${name} both claim site ${site}; label exactly one per site`);
+        problems.push(
+          `Services ${found[site].service} and ${name} both claim site ${site}; label exactly one per site`,
+        );
         continue;
       }
       const setIdentifier = annotations[SET_IDENTIFIER_ANNOTATION];
       if (setIdentifier === undefined || setIdentifier === '') {
-        problems.push(`Service ${name} has no ${SET_IDENTIFIER_ANNOTATION} annotation, so external-dns would not make a weighted record`);
+        problems.push(
+          `Service ${name} has no ${SET_IDENTIFIER_ANNOTATION} annotation, so external-dns would not make a weighted record`,
+        );
         continue;
       }
       const raw = annotations[WEIGHT_ANNOTATION];
@@ -91,8 +95,12 @@ export function createServiceRecordsStore(options: ServiceRecordsStoreOptions, c
       }
     }
     const identifiers = Object.values(found).map((r) => r.setIdentifier);
-    if (new Set(identifiers).size !== identifiers.length) problems.push(`the sites' Services share a ${SET_IDENTIFIER_ANNOTATION}; each needs its own`);
-    if (problems.length > 0) throw new AdapterError(`${where}: ${problems.join('; ')}`, { details: { record, namespace, context: client.context } });
+    if (new Set(identifiers).size !== identifiers.length)
+      problems.push(`the sites' Services share a ${SET_IDENTIFIER_ANNOTATION}; each needs its own`);
+    if (problems.length > 0)
+      throw new AdapterError(`${where}: ${problems.join('; ')}`, {
+        details: { record, namespace, context: client.context },
+      });
     return found;
   };
 
@@ -104,7 +112,9 @@ export function createServiceRecordsStore(options: ServiceRecordsStoreOptions, c
     async write(next, current) {
       const records = await readRecords();
       // Gaining weight first: every intermediate state lies between the old and the new weights, never all at 0.
-      const order = [...sites].sort((a, b) => (next[b] ?? 0) - (current[b] ?? 0) - ((next[a] ?? 0) - (current[a] ?? 0)));
+      const order = [...sites].sort(
+        (a, b) => (next[b] ?? 0) - (current[b] ?? 0) - ((next[a] ?? 0) - (current[a] ?? 0)),
+      );
       for (const site of order) {
         const target = records[site];
         const weight = next[site] ?? 0;

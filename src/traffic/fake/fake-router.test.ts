@@ -15,7 +15,12 @@ describe('fake router', () => {
   it('simulates traffic through the current routes, with errors and latency per site', async () => {
     const fake = createFakeRouter({ maxReadLagMs: null });
     await fake.setRoutes({ reads: { source: 0.9, target: 0.1 } });
-    const got = fake.simulate({ cls: 'reads', count: 1000, latencyMs: (s) => (s === 'target' ? 40 : 10), fails: (s) => s === 'target' });
+    const got = fake.simulate({
+      cls: 'reads',
+      count: 1000,
+      latencyMs: (s) => (s === 'target' ? 40 : 10),
+      fails: (s) => s === 'target',
+    });
     expect(got).toEqual({ source: 900, target: 100 });
     const stats = (await fake.snapshot()).stats.sites;
     expect(stats.target?.reads.errors).toBe(100);

@@ -52,7 +52,10 @@ export interface FakeRouter extends TrafficRouter {
   simulate(options: SimulateOptions): Record<string, number>;
 }
 
-export function createFakeRouter(options: FakeRouterOptions = {}, deps: { events?: EventBus; logger?: Logger } = {}): FakeRouter {
+export function createFakeRouter(
+  options: FakeRouterOptions = {},
+  deps: { events?: EventBus; logger?: Logger } = {},
+): FakeRouter {
   const sites = options.sites ?? ['source', 'target'];
   const input: RouterOptionsInput = {
     listen: { host: '127.0.0.1', port: 0 },
@@ -67,7 +70,8 @@ export function createFakeRouter(options: FakeRouterOptions = {}, deps: { events
   const calls: FakeRouter['calls'] = [];
   const failures = new Map<FakeMethod, Error>();
 
-  const guard = <A extends unknown[], R>(method: FakeMethod, fn: (...args: A) => Promise<R>) =>
+  const guard =
+    <A extends unknown[], R>(method: FakeMethod, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       calls.push({ method, args: structuredClone(args) });
       const failure = failures.get(method);
@@ -85,10 +89,13 @@ export function createFakeRouter(options: FakeRouterOptions = {}, deps: { events
     if (!capabilities.splitClasses || capabilities.weightScale !== null) {
       const { routes } = applyRoutesUpdate(core.snapshot().routes, update, sites);
       if (!capabilities.splitClasses && !sameWeights(routes.reads, routes.writes)) {
-        throw new InputError(`the ${driver} router cannot route reads and writes apart: give reads and writes the same weights`);
+        throw new InputError(
+          `the ${driver} router cannot route reads and writes apart: give reads and writes the same weights`,
+        );
       }
       if (capabilities.weightScale !== null) {
-        for (const cls of ['reads', 'writes'] as const) toIntegerWeights(cls, routes[cls], capabilities.weightScale, driver);
+        for (const cls of ['reads', 'writes'] as const)
+          toIntegerWeights(cls, routes[cls], capabilities.weightScale, driver);
       }
     }
     return inner.setRoutes(update, setOptions);

@@ -46,6 +46,14 @@ export function createGatewayApiRouter(options: GatewayApiRouterOptions, deps: G
   const store = createHttpRouteStore({ route: options.route, namespace: options.namespace, sites }, client);
   return createWeightedRouter(
     { driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites },
-    { store, events: deps.events, logger: deps.logger.child({ router: 'gateway-api', route: `${options.namespace}/${options.route}`, context: options.context }) },
+    {
+      store,
+      events: deps.events,
+      logger: deps.logger.child({
+        router: 'gateway-api',
+        route: `${options.namespace}/${options.route}`,
+        context: options.context,
+      }),
+    },
   );
 }

@@ -67,7 +67,9 @@ export function createHttpRouteStore(options: HttpRouteStoreOptions, client: Kub
     const parsed = httpRoute.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AdapterError(`${where}: not a valid HTTPRoute (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);
+      throw new AdapterError(
+        `${where}: not a valid HTTPRoute (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`,
+      );
     }
     return parsed.data;
   };
@@ -75,7 +77,10 @@ export function createHttpRouteStore(options: HttpRouteStoreOptions, client: Kub
   /** The route's weights, after checking it follows the convention; throws AdapterError saying how it does not. */
   const weightsOf = (object: HttpRoute): IntegerWeights => {
     const rules = object.spec.rules ?? [];
-    if (rules.length === 0) throw new AdapterError(`${where} has no rules; give it a rule whose backendRefs are the source Service and then the target`);
+    if (rules.length === 0)
+      throw new AdapterError(
+        `${where} has no rules; give it a rule whose backendRefs are the source Service and then the target`,
+      );
     let first: { source: BackendRef; target: BackendRef; weights: IntegerWeights } | null = null;
     for (const [index, rule] of rules.entries()) {
       const refs = rule.backendRefs ?? [];
@@ -86,7 +91,9 @@ export function createHttpRouteStore(options: HttpRouteStoreOptions, client: Kub
         );
       }
       if ((source.group ?? '') !== '' || (source.kind ?? 'Service') !== 'Service') {
-        throw new AdapterError(`${where}: spec.rules[${index}].backendRefs[0] is ${refName(source)}; the first backendRef must be the source Service`);
+        throw new AdapterError(
+          `${where}: spec.rules[${index}].backendRefs[0] is ${refName(source)}; the first backendRef must be the source Service`,
+        );
       }
       if (!ACCEPTED_TARGETS.has(`${target.group ?? ''}/${target.kind ?? 'Service'}`)) {
         throw new AdapterError(
@@ -98,7 +105,9 @@ export function createHttpRouteStore(options: HttpRouteStoreOptions, client: Kub
       if (first === null) {
         first = { source, target, weights };
       } else if (!sameBackend(first.source, source) || !sameBackend(first.target, target)) {
-        throw new AdapterError(`${where}: spec.rules[${index}] names other backends than spec.rules[0]; every rule must name the same source and target`);
+        throw new AdapterError(
+          `${where}: spec.rules[${index}] names other backends than spec.rules[0]; every rule must name the same source and target`,
+        );
       } else if (first.weights[sites[0]] !== weights[sites[0]] || first.weights[sites[1]] !== weights[sites[1]]) {
         throw new AdapterError(
           `${where}: spec.rules[${index}] weighs ${weights[sites[0]]}:${weights[sites[1]]} but spec.rules[0] ${first.weights[sites[0]]}:${first.weights[sites[1]]}; something else edits the route: make the rules agree, then run again`,

@@ -25,7 +25,9 @@ export function routerClusterFromPlan(spec: Migration['spec'], kind: 'gateway-ap
     );
   }
   const owner = platforms.find((p) => p.kind === 'kubernetes' && p.context === context);
-  const kubeconfig = owner?.kind === 'kubernetes' && owner.kubeconfig !== undefined ? owner.kubeconfig : source?.kubeconfig;
-  const namespace = router.namespace ?? (owner?.kind === 'kubernetes' ? owner.namespace : undefined) ?? source?.namespace ?? 'default';
+  const kubeconfig =
+    owner?.kind === 'kubernetes' && owner.kubeconfig !== undefined ? owner.kubeconfig : source?.kubeconfig;
+  const namespace =
+    router.namespace ?? (owner?.kind === 'kubernetes' ? owner.namespace : undefined) ?? source?.namespace ?? 'default';
   return { context, namespace, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }

@@ -38,20 +38,33 @@ function make(initial: IntegerWeights = { source: 1000, target: 0 }) {
   const events = createEventBus();
   const seen: HandoffEvent[] = [];
   events.on((event) => seen.push(event));
-  const router = createWeightedRouter({ driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites: ['source', 'target'] }, { store: memory.store, events, logger: createSilentLogger() });
+  const router = createWeightedRouter(
+    { driver: 'gateway-api', capabilities: GATEWAY_API_CAPABILITIES, sites: ['source', 'target'] },
+    { store: memory.store, events, logger: createSilentLogger() },
+  );
   return { router, memory, seen };
 }
 
 describe('weights-only router core', () => {
   it('writes once per change, emits one routes-changed event, and never claims a drain it cannot see', async () => {
     const { router, memory, seen } = make();
-    const first = await router.setRoutes({ reads: { source: 0.99, target: 0.01 }, writes: { source: 0.99, target: 0.01 } }, { drainMs: 2000 });
+    const first = await router.setRoutes(
+      { reads: { source: 0.99, target: 0.01 }, writes: { source: 0.99, target: 0.01 } },
+      { drainMs: 2000 },
+    );
     expect(first.drain).toEqual({ drained: false, inFlight: 0, waitedMs: 0 });
-    const again = await router.setRoutes({ reads: { source: 0.99, target: 0.01 }, writes: { source: 0.99, target: 0.01 } });
+    const again = await router.setRoutes({
+      reads: { source: 0.99, target: 0.01 },
+      writes: { source: 0.99, target: 0.01 },
+    });
     expect(again).toMatchObject({ changed: [], drain: { drained: true } });
     expect(memory.writes).toEqual([{ source: 990, target: 10 }]);
     expect(seen.map((e) => e.type)).toEqual(['router-routes-changed']);
-    expect(seen[0]?.data).toMatchObject({ before: { reads: { source: 1, target: 0 } }, after: { writes: { source: 0.99, target: 0.01 } }, changed: ['reads', 'writes'] });
+    expect(seen[0]?.data).toMatchObject({
+      before: { reads: { source: 1, target: 0 } },
+      after: { writes: { source: 0.99, target: 0.01 } },
+      changed: ['reads', 'writes'],
+    });
   });
 
   it('accepts one class alone when the other already has those weights (cutover after a full shift)', async () => {
@@ -73,7 +86,9 @@ describe('weights-only router core', () => {
   it('passes a failed write on and emits nothing', async () => {
     const { router, memory, seen } = make();
     memory.fail(new AdapterError('the API server is down'));
-    await expect(router.setRoutes({ reads: { target: 1 }, writes: { target: 1 } })).rejects.toThrow('the API server is down');
+    await expect(router.setRoutes({ reads: { target: 1 }, writes: { target: 1 } })).rejects.toThrow(
+      'the API server is down',
+    );
     expect(seen).toEqual([]);
     expect((await router.snapshot()).routes.reads).toEqual({ source: 1, target: 0 });
   });

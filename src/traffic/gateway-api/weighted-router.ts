@@ -74,7 +74,9 @@ export function createWeightedRouter(options: WeightedRouterOptions, deps: Weigh
       if (sameIntegerWeights(current, next)) return { routes: before, changed: [], drain } satisfies SetRoutesResult;
       await deps.store.write(next, current);
       const after = routesOf(next);
-      const changed: RequestClass[] = (['reads', 'writes'] as const).filter((cls) => !sameWeights(before[cls], after[cls]));
+      const changed: RequestClass[] = (['reads', 'writes'] as const).filter(
+        (cls) => !sameWeights(before[cls], after[cls]),
+      );
       lastChange = new Date().toISOString();
       deps.events.emit('router-routes-changed', { before, after, changed });
       deps.logger.info('weights written', { driver, weights: next, scale });
@@ -89,7 +91,8 @@ export function createWeightedRouter(options: WeightedRouterOptions, deps: Weigh
     },
     async reportLag(lag) {
       const unknown = Object.keys(lag).filter((site) => !sites.includes(site));
-      if (unknown.length > 0) throw new InputError(`${unknown.join(', ')}: unknown site; known sites: ${sites.join(', ')}`);
+      if (unknown.length > 0)
+        throw new InputError(`${unknown.join(', ')}: unknown site; known sites: ${sites.join(', ')}`);
       // Accepted and ignored: the driver cannot keep reads off a lagging site (preflight says so).
     },
     async snapshot(): Promise<RouterSnapshot> {

@@ -21,16 +21,25 @@ describe('the API test server authorizer', () => {
   });
 
   it('allows what no rule denies, and answers a denied request with the RBAC Forbidden Status', () => {
-    const authorizer = createAuthorizer('alice', [{ verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'db' }]);
-    expect(authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'shop', name: 'other', watch: false })).toBeUndefined();
-    expect(authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'prod', name: 'db', watch: false })).toBeUndefined();
+    const authorizer = createAuthorizer('alice', [
+      { verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'db' },
+    ]);
+    expect(
+      authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'shop', name: 'other', watch: false }),
+    ).toBeUndefined();
+    expect(
+      authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'prod', name: 'db', watch: false }),
+    ).toBeUndefined();
     expect(authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'shop', watch: false })).toBeUndefined();
-    expect(authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'shop', name: 'db', watch: false })).toEqual({
+    expect(
+      authorizer.check({ method: 'GET', type: type('secrets'), namespace: 'shop', name: 'db', watch: false }),
+    ).toEqual({
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
       status: 'Failure',
-      message: 'secrets "db" is forbidden: User "alice" cannot get resource "secrets" in API group "" in the namespace "shop"',
+      message:
+        'secrets "db" is forbidden: User "alice" cannot get resource "secrets" in API group "" in the namespace "shop"',
       reason: 'Forbidden',
       details: { name: 'db', kind: 'secrets' },
       code: 403,
@@ -50,11 +59,26 @@ describe('the API test server authorizer', () => {
       'nodes is forbidden: User "bob" cannot watch resource "nodes" in API group "" at the cluster scope',
     );
     authorizer.deny({ group: 'apps', resource: 'deployments/scale' });
-    const scale = authorizer.check({ method: 'PATCH', type: type('deployments', 'apps'), namespace: 'shop', name: 'web', subresource: 'scale', watch: false });
+    const scale = authorizer.check({
+      method: 'PATCH',
+      type: type('deployments', 'apps'),
+      namespace: 'shop',
+      name: 'web',
+      subresource: 'scale',
+      watch: false,
+    });
     expect(scale?.message).toBe(
       'deployments.apps "web" is forbidden: User "bob" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"',
     );
     expect(scale?.details).toEqual({ name: 'web', group: 'apps', kind: 'deployments' });
-    expect(authorizer.check({ method: 'PATCH', type: type('deployments', 'apps'), namespace: 'shop', name: 'web', watch: false })).toBeUndefined();
+    expect(
+      authorizer.check({
+        method: 'PATCH',
+        type: type('deployments', 'apps'),
+        namespace: 'shop',
+        name: 'web',
+        watch: false,
+      }),
+    ).toBeUndefined();
   });
 });

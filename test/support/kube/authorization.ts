@@ -79,8 +79,12 @@ export function createAuthorizer(user: string, rules: readonly DenyRule[] = []):
           (rule.name === undefined || rule.name === request.name),
       );
       if (!denied) return undefined;
-      const subject = request.name !== undefined ? `${qualifiedResource(request.type)} "${request.name}"` : qualifiedResource(request.type);
-      const scope = request.namespace !== undefined ? `in the namespace "${request.namespace}"` : 'at the cluster scope';
+      const subject =
+        request.name !== undefined
+          ? `${qualifiedResource(request.type)} "${request.name}"`
+          : qualifiedResource(request.type);
+      const scope =
+        request.namespace !== undefined ? `in the namespace "${request.namespace}"` : 'at the cluster scope';
       const details: NonNullable<StatusBody['details']> = {
         ...(request.name !== undefined ? { name: request.name } : {}),
         ...(request.type.group !== '' ? { group: request.type.group } : {}),

@@ -35,7 +35,12 @@ function now(): string {
 
 const manager = { fieldManager: 'kube-controller-manager', dryRun: false };
 
-export function createController(store: Store, catalog: Catalog, api: ObjectApi, options: ControllerOptions = {}): Controller {
+export function createController(
+  store: Store,
+  catalog: Catalog,
+  api: ObjectApi,
+  options: ControllerOptions = {},
+): Controller {
   const delay = options.readyDelayMs ?? 100;
   const timers = new Map<string, NodeJS.Timeout>();
   const held = new Set<string>();
@@ -73,7 +78,11 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
   const ownedBy = (t: ResourceType, owner: KubeObject): KubeObject[] =>
     store
       .list(t, owner.metadata.namespace)
-      .filter((o) => Array.isArray(o.metadata.ownerReferences) && o.metadata.ownerReferences.some((r) => isObject(r) && r.uid === owner.metadata.uid));
+      .filter(
+        (o) =>
+          Array.isArray(o.metadata.ownerReferences) &&
+          o.metadata.ownerReferences.some((r) => isObject(r) && r.uid === owner.metadata.uid),
+      );
 
   const nodeNames = (): string[] => store.list(T.nodes()).map((n) => n.metadata.name);
 
@@ -85,7 +94,11 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
   const podReady = (pod: KubeObject): boolean => {
     const spec = isObject(pod.spec) ? pod.spec : {};
     const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isObject) : [];
-    return volumes.every((v) => !isObject(v.persistentVolumeClaim) || claimBound(pod.metadata.namespace, String(v.persistentVolumeClaim.claimName)));
+    return volumes.every(
+      (v) =>
+        !isObject(v.persistentVolumeClaim) ||
+        claimBound(pod.metadata.namespace, String(v.persistentVolumeClaim.claimName)),
+    );
   };
 
   const podStatus = (pod: KubeObject): void => {
@@ -102,14 +115,26 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
       hostIP: '192.0.2.10',
       podIP: `10.244.0.${(pod.metadata.name.length * 7) % 250}`,
       startTime: previous.startTime ?? now(),
-      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready, restartCount: 0, started: ready })),
+      containerStatuses: containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        ready,
+        restartCount: 0,
+        started: ready,
+      })),
     };
   };
 
-  const ensurePods = (owner: KubeObject, template: Obj, names: string[], extraVolumes: (name: string) => Obj[]): number => {
+  const ensurePods = (
+    owner: KubeObject,
+    template: Obj,
+    names: string[],
+    extraVolumes: (name: string) => Obj[],
+  ): number => {
     const existing = ownedBy(T.pods(), owner);
     for (const pod of existing) {
-      if (!names.includes(pod.metadata.name)) api.remove(T.pods(), pod.metadata.namespace, pod.metadata.name, { dryRun: false });
+      if (!names.includes(pod.metadata.name))
+        api.remove(T.pods(), pod.metadata.namespace, pod.metadata.name, { dryRun: false });
     }
     const nodes = nodeNames();
     let ready = 0;
@@ -124,7 +149,15 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
         pod = api.create(
           T.pods(),
           owner.metadata.namespace,
-          { metadata: { name, labels: meta.labels ?? {}, annotations: meta.annotations, ownerReferences: [ownerRef(owner)] }, spec },
+          {
+            metadata: {
+              name,
+              labels: meta.labels ?? {},
+              annotations: meta.annotations,
+              ownerReferences: [ownerRef(owner)],
+            },
+            spec,
+          },
           manager,
         );
       }
@@ -146,9 +179,13 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
     const hash = templateHash(template);
     const rsName = `${d.metadata.name}-${hash}`;
     for (const old of ownedBy(T.rs(), d)) {
-      if (old.metadata.name !== rsName) api.remove(T.rs(), old.metadata.namespace, old.metadata.name, { dryRun: false });
+      if (old.metadata.name !== rsName)
+        api.remove(T.rs(), old.metadata.namespace, old.metadata.name, { dryRun: false });
     }
-    const labels = { ...(isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {}), 'pod-template-hash': hash };
+    const labels = {
+      ...(isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {}),
+      'pod-template-hash': hash,
+    };
     let rs = store.get(T.rs(), d.metadata.namespace, rsName);
     if (!rs) {
       const selector = isObject(spec.selector) ? structuredClone(spec.selector) : {};
@@ -158,7 +195,11 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
         d.metadata.namespace,
         {
           metadata: { name: rsName, labels, ownerReferences: [ownerRef(d)] },
-          spec: { replicas: desired, selector, template: { ...template, metadata: { ...(isObject(template.metadata) ? template.metadata : {}), labels } } },
+          spec: {
+            replicas: desired,
+            selector,
+            template: { ...template, metadata: { ...(isObject(template.metadata) ? template.metadata : {}), labels } },
+          },
         },
         manager,
       );
@@ -167,10 +208,18 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
       rs = api.writeStatus(T.rs(), rs);
     }
     const podTemplate = isObject(rs.spec) && isObject(rs.spec.template) ? rs.spec.template : template;
-    const names = Array.from({ length: desired }, (_, i) => `${rsName}-${createHash('sha1').update(`${rsName}${i}`).digest('hex').slice(0, 5)}`);
+    const names = Array.from(
+      { length: desired },
+      (_, i) => `${rsName}-${createHash('sha1').update(`${rsName}${i}`).digest('hex').slice(0, 5)}`,
+    );
     const ready = ensurePods(rs, podTemplate, names, () => []);
     const rsBefore = structuredClone(rs);
-    rs.status = { replicas: desired, ...(ready > 0 ? { readyReplicas: ready, availableReplicas: ready } : {}), fullyLabeledReplicas: desired, observedGeneration: rs.metadata.generation };
+    rs.status = {
+      replicas: desired,
+      ...(ready > 0 ? { readyReplicas: ready, availableReplicas: ready } : {}),
+      fullyLabeledReplicas: desired,
+      observedGeneration: rs.metadata.generation,
+    };
     putIfChanged(T.rs(), rsBefore, rs);
     const before = structuredClone(d);
     const available = ready >= desired;
@@ -181,16 +230,36 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
       ...(desired - ready > 0 ? { unavailableReplicas: desired - ready } : {}),
       conditions: [
         available
-          ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-          : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
-        { type: 'Progressing', status: 'True', reason: available ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" ${available ? 'has successfully progressed' : 'is progressing'}.` },
-      ].map((c) => ({ ...c, lastUpdateTime: timeOf(before, c.type, c.status), lastTransitionTime: timeOf(before, c.type, c.status) })),
+          ? {
+              type: 'Available',
+              status: 'True',
+              reason: 'MinimumReplicasAvailable',
+              message: 'Deployment has minimum availability.',
+            }
+          : {
+              type: 'Available',
+              status: 'False',
+              reason: 'MinimumReplicasUnavailable',
+              message: 'Deployment does not have minimum availability.',
+            },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: available ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          message: `ReplicaSet "${rsName}" ${available ? 'has successfully progressed' : 'is progressing'}.`,
+        },
+      ].map((c) => ({
+        ...c,
+        lastUpdateTime: timeOf(before, c.type, c.status),
+        lastTransitionTime: timeOf(before, c.type, c.status),
+      })),
     };
     putIfChanged(t, before, d);
   };
 
   const timeOf = (object: KubeObject, conditionType: string, status: string): string => {
-    const conditions = isObject(object.status) && Array.isArray(object.status.conditions) ? object.status.conditions : [];
+    const conditions =
+      isObject(object.status) && Array.isArray(object.status.conditions) ? object.status.conditions : [];
     const found = conditions.find((c) => isObject(c) && c.type === conditionType && c.status === status);
     return isObject(found) && typeof found.lastTransitionTime === 'string' ? found.lastTransitionTime : now();
   };
@@ -200,14 +269,20 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
     const desired = typeof spec.replicas === 'number' ? spec.replicas : 1;
     const template = isObject(spec.template) ? spec.template : {};
     const claims = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates.filter(isObject) : [];
-    const selectorLabels = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
+    const selectorLabels =
+      isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
     const names = Array.from({ length: desired }, (_, i) => `${s.metadata.name}-${i}`);
     for (const podName of names) {
       for (const claim of claims) {
         const claimMeta = isObject(claim.metadata) ? claim.metadata : {};
         const claimName = `${String(claimMeta.name)}-${podName}`;
         if (store.get(T.pvc(), s.metadata.namespace, claimName)) continue;
-        api.create(T.pvc(), s.metadata.namespace, { metadata: { name: claimName, labels: { ...selectorLabels } }, spec: structuredClone(claim.spec ?? {}) }, manager);
+        api.create(
+          T.pvc(),
+          s.metadata.namespace,
+          { metadata: { name: claimName, labels: { ...selectorLabels } }, spec: structuredClone(claim.spec ?? {}) },
+          manager,
+        );
       }
     }
     const ready = ensurePods(s, template, names, (podName) =>
@@ -234,7 +309,9 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
   const reconcileDaemonSet = (t: ResourceType, d: KubeObject): void => {
     const spec = isObject(d.spec) ? d.spec : {};
     const nodes = nodeNames();
-    const names = nodes.map((node) => `${d.metadata.name}-${createHash('sha1').update(node).digest('hex').slice(0, 5)}`);
+    const names = nodes.map(
+      (node) => `${d.metadata.name}-${createHash('sha1').update(node).digest('hex').slice(0, 5)}`,
+    );
     const ready = ensurePods(d, isObject(spec.template) ? spec.template : {}, names, () => []);
     const before = structuredClone(d);
     d.status = {
@@ -256,7 +333,11 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
     const className =
       typeof spec.storageClassName === 'string'
         ? spec.storageClassName
-        : classes.find((c) => isObject(c.metadata.annotations) && c.metadata.annotations['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name;
+        : classes.find(
+            (c) =>
+              isObject(c.metadata.annotations) &&
+              c.metadata.annotations['storageclass.kubernetes.io/is-default-class'] === 'true',
+          )?.metadata.name;
     const storageClass = classes.find((c) => c.metadata.name === className);
     if (!storageClass) return;
     const requests = isObject(spec.resources) && isObject(spec.resources.requests) ? spec.resources.requests : {};
@@ -273,19 +354,37 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
             persistentVolumeReclaimPolicy: storageClass.reclaimPolicy ?? 'Delete',
             storageClassName: className,
             volumeMode: spec.volumeMode ?? 'Filesystem',
-            claimRef: { kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace, name: claim.metadata.name, uid: claim.metadata.uid, apiVersion: 'v1' },
+            claimRef: {
+              kind: 'PersistentVolumeClaim',
+              namespace: claim.metadata.namespace,
+              name: claim.metadata.name,
+              uid: claim.metadata.uid,
+              apiVersion: 'v1',
+            },
             csi: { driver: storageClass.provisioner, volumeHandle: pvName },
           },
         },
         manager,
       );
     }
-    claim.spec = { ...spec, volumeName: pvName, ...(spec.storageClassName === undefined ? { storageClassName: className } : {}) };
-    claim.metadata.annotations = { ...(isObject(claim.metadata.annotations) ? claim.metadata.annotations : {}), 'pv.kubernetes.io/bind-completed': 'yes' };
-    claim.status = { phase: 'Bound', accessModes: spec.accessModes ?? ['ReadWriteOnce'], capacity: { storage: requests.storage ?? '1Gi' } };
+    claim.spec = {
+      ...spec,
+      volumeName: pvName,
+      ...(spec.storageClassName === undefined ? { storageClassName: className } : {}),
+    };
+    claim.metadata.annotations = {
+      ...(isObject(claim.metadata.annotations) ? claim.metadata.annotations : {}),
+      'pv.kubernetes.io/bind-completed': 'yes',
+    };
+    claim.status = {
+      phase: 'Bound',
+      accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: requests.storage ?? '1Gi' },
+    };
     api.writeStatus(t, claim);
     // Pods waiting for this claim may now become ready.
-    for (const owner of ['statefulsets']) for (const s of store.list(type('apps', owner), claim.metadata.namespace)) schedule('apps', owner, s);
+    for (const owner of ['statefulsets'])
+      for (const s of store.list(type('apps', owner), claim.metadata.namespace)) schedule('apps', owner, s);
   };
 
   const reconcileService = (t: ResourceType, service: KubeObject): void => {
@@ -304,7 +403,21 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
     const name = ns.metadata.name;
     if (!store.get(T.sa(), name, 'default')) api.create(T.sa(), name, { metadata: { name: 'default' } }, manager);
     if (!store.get(T.cm(), name, 'kube-root-ca.crt')) {
-      api.create(T.cm(), name, { metadata: { name: 'kube-root-ca.crt', annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }, data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB (test server)\n-----END CERTIFICATE-----\n' } }, manager);
+      api.create(
+        T.cm(),
+        name,
+        {
+          metadata: {
+            name: 'kube-root-ca.crt',
+            annotations: {
+              'kubernetes.io/description':
+                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+            },
+          },
+          data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB (test server)\n-----END CERTIFICATE-----\n' },
+        },
+        manager,
+      );
     }
   };
 
@@ -331,7 +444,14 @@ export function createController(store: Store, catalog: Catalog, api: ObjectApi,
     }
   };
 
-  const watched = new Set(['apps/deployments', 'apps/statefulsets', 'apps/daemonsets', '/persistentvolumeclaims', '/services', '/namespaces']);
+  const watched = new Set([
+    'apps/deployments',
+    'apps/statefulsets',
+    'apps/daemonsets',
+    '/persistentvolumeclaims',
+    '/services',
+    '/namespaces',
+  ]);
 
   const schedule = (group: string, plural: string, object: KubeObject): void => {
     if (closed) return;

@@ -178,11 +178,21 @@ export function validate(type: ResourceType, object: KubeObject, old: KubeObject
       causes.push({ field: 'spec.template.spec.containers', message: 'Required value', reason: 'FieldValueRequired' });
     }
     if (old && spec && isObject(old.spec) && JSON.stringify(matchLabels(old.spec)) !== JSON.stringify(selector)) {
-      causes.push({ field: 'spec.selector', message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable` });
+      causes.push({
+        field: 'spec.selector',
+        message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`,
+      });
     }
   }
   if (old && type.group === 'apps' && type.kind === 'StatefulSet' && spec && isObject(old.spec)) {
-    const mutable = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+    const mutable = [
+      'replicas',
+      'ordinals',
+      'template',
+      'updateStrategy',
+      'persistentVolumeClaimRetentionPolicy',
+      'minReadySeconds',
+    ];
     const strip = (s: Obj): Obj => Object.fromEntries(Object.entries(s).filter(([k]) => !mutable.includes(k)));
     if (JSON.stringify(strip(spec)) !== JSON.stringify(strip(old.spec))) {
       causes.push({
@@ -198,7 +208,10 @@ export function validate(type: ResourceType, object: KubeObject, old: KubeObject
       spec.clusterIP = old.spec.clusterIP;
       spec.clusterIPs = old.spec.clusterIPs;
     } else if (spec.clusterIP !== old.spec.clusterIP) {
-      causes.push({ field: 'spec.clusterIPs[0]', message: `Invalid value: ${JSON.stringify([spec.clusterIP])}: may not change once set` });
+      causes.push({
+        field: 'spec.clusterIPs[0]',
+        message: `Invalid value: ${JSON.stringify([spec.clusterIP])}: may not change once set`,
+      });
     }
   }
   if (type.group === '' && type.kind === 'Secret' && isObject(object.data)) {
@@ -208,13 +221,16 @@ export function validate(type: ResourceType, object: KubeObject, old: KubeObject
       const bad = typeof value !== 'string' ? 0 : text.search(/[^A-Za-z0-9+/=]|=[^=]|=.{2,}$/);
       if (bad >= 0 || text.length % 4 !== 0) {
         const at = bad >= 0 ? bad : text.length - (text.length % 4);
-        throw statusErrors.badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at}`);
+        throw statusErrors.badRequest(
+          `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at}`,
+        );
       }
     }
   }
   if (type.group === '' && type.kind === 'Secret' && isObject(object.stringData)) {
     const data = isObject(object.data) ? object.data : {};
-    for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(String(value)).toString('base64');
+    for (const [key, value] of Object.entries(object.stringData))
+      data[key] = Buffer.from(String(value)).toString('base64');
     object.data = data;
     delete object.stringData;
   }

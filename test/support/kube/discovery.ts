@@ -86,10 +86,19 @@ export function resourceList(catalog: Catalog, group: string, version: string): 
       verbs: verbsOf(),
       ...(t.shortNames ? { shortNames: t.shortNames } : {}),
       ...(t.categories ? { categories: t.categories } : {}),
-      storageVersionHash: createHash('sha256').update(`${groupVersionOf(t)}/${t.kind}`).digest('base64').slice(0, 11),
+      storageVersionHash: createHash('sha256')
+        .update(`${groupVersionOf(t)}/${t.kind}`)
+        .digest('base64')
+        .slice(0, 11),
     });
     if (t.status) {
-      resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+      resources.push({
+        name: `${t.plural}/status`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
     }
     if (t.scale) {
       resources.push({
@@ -103,5 +112,10 @@ export function resourceList(catalog: Catalog, group: string, version: string): 
       });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? version : `${group}/${version}`,
+    resources,
+  };
 }

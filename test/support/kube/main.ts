@@ -22,7 +22,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log('usage: kube-test-server [--port N] [--kubeconfig-out FILE] [--context NAME] [--version MAJOR.MINOR] [--deny VERB:RESOURCE:NAMESPACE:NAME ...]');
+  console.log(
+    'usage: kube-test-server [--port N] [--kubeconfig-out FILE] [--context NAME] [--version MAJOR.MINOR] [--deny VERB:RESOURCE:NAMESPACE:NAME ...]',
+  );
   process.exit(0);
 }
 const port = Number(values.port);
@@ -31,12 +33,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || !version) {
   console.error('kube-test-server: --port must be 0-65535 and --version MAJOR.MINOR');
   process.exit(2);
 }
-const any = (part: string | undefined): string | undefined => (part === undefined || part === '' || part === '*' ? undefined : part);
+const any = (part: string | undefined): string | undefined =>
+  part === undefined || part === '' || part === '*' ? undefined : part;
 const deny: DenyRule[] = [];
 for (const text of values.deny ?? []) {
   const [verb, resource, namespace, name, ...rest] = text.split(':');
   if (!resource || resource === '*' || rest.length > 0) {
-    console.error(`kube-test-server: --deny ${text}: expected VERB:RESOURCE[:NAMESPACE[:NAME]] with a resource, for example get:secrets:shop:db`);
+    console.error(
+      `kube-test-server: --deny ${text}: expected VERB:RESOURCE[:NAMESPACE[:NAME]] with a resource, for example get:secrets:shop:db`,
+    );
     process.exit(2);
   }
   const rule: DenyRule = { group: '', resource };
@@ -46,11 +51,17 @@ for (const text of values.deny ?? []) {
   if (n) rule.name = n;
   deny.push(rule);
 }
-const server = await startKubeTestServer({ port, version: { major: version[1] ?? '1', minor: version[2] ?? '31' }, deny });
+const server = await startKubeTestServer({
+  port,
+  version: { major: version[1] ?? '1', minor: version[2] ?? '31' },
+  deny,
+});
 if (values['kubeconfig-out']) {
   writeKubeconfig(values['kubeconfig-out'], [{ name: values.context ?? 'kube-test', url: server.url }]);
 }
-console.log(`kube-test-server listening on ${server.url}${values['kubeconfig-out'] ? ` (kubeconfig: ${values['kubeconfig-out']})` : ''}`);
+console.log(
+  `kube-test-server listening on ${server.url}${values['kubeconfig-out'] ? ` (kubeconfig: ${values['kubeconfig-out']})` : ''}`,
+);
 const stop = (): void => {
   void server.close().then(() => process.exit(0));
 };

@@ -101,7 +101,10 @@ function isEmpty(value: unknown, keyed: boolean): boolean {
 
 function deleteAt(object: Obj, path: Path): void {
   const itemSegment = path[path.length - 2];
-  if (itemSegment?.startsWith('k:') && Object.keys(JSON.parse(itemSegment.slice(2)) as Obj)[0] === path[path.length - 1]) {
+  if (
+    itemSegment?.startsWith('k:') &&
+    Object.keys(JSON.parse(itemSegment.slice(2)) as Obj)[0] === path[path.length - 1]
+  ) {
     // Removing an item's key removes the item.
     deleteAt(object, path.slice(0, -1));
     return;
@@ -179,7 +182,9 @@ function fromFieldsV1(fields: unknown, prefix: Path = []): Path[] {
   if (!isObject(fields)) return [];
   const children = Object.entries(fields).filter(([key]) => key.startsWith('f:') || key.startsWith('k:'));
   if (children.length === 0) return prefix.length === 0 ? [] : [prefix];
-  return children.flatMap(([key, child]) => fromFieldsV1(child, [...prefix, key.startsWith('k:') ? key : key.slice(2)]));
+  return children.flatMap(([key, child]) =>
+    fromFieldsV1(child, [...prefix, key.startsWith('k:') ? key : key.slice(2)]),
+  );
 }
 
 interface Owner {
@@ -207,7 +212,9 @@ function writeOwners(object: Obj, owners: Owner[]): void {
 }
 
 function ownerFor(owners: Owner[], manager: string, operation: 'Apply' | 'Update', apiVersion: string): Owner {
-  let owner = owners.find((o) => o.entry.manager === manager && o.entry.operation === operation && !o.entry.subresource);
+  let owner = owners.find(
+    (o) => o.entry.manager === manager && o.entry.operation === operation && !o.entry.subresource,
+  );
   if (!owner) {
     owner = { entry: { manager, operation, apiVersion, time: '', fieldsType: 'FieldsV1' }, paths: new Set() };
     owners.push(owner);
@@ -275,7 +282,9 @@ export function recordUpdate(before: Obj | undefined, after: Obj, manager: strin
   const owners = readOwners(before);
   const beforePaths = new Set(leafPaths(before ?? {}).map(keyOf));
   const afterPaths = leafPaths(after);
-  const changed = afterPaths.filter((path) => !beforePaths.has(keyOf(path)) || !same(valueAt(before, path), valueAt(after, path)));
+  const changed = afterPaths.filter(
+    (path) => !beforePaths.has(keyOf(path)) || !same(valueAt(before, path), valueAt(after, path)),
+  );
   const afterKeys = new Set(afterPaths.map(keyOf));
   for (const owner of owners) {
     for (const key of [...owner.paths]) {

@@ -23,7 +23,14 @@ export interface WriteOptions {
 
 export interface ObjectApi {
   create(type: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions): KubeObject;
-  replace(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions, subresource?: string): KubeObject;
+  replace(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: WriteOptions,
+    subresource?: string,
+  ): KubeObject;
   patch(
     type: ResourceType,
     namespace: string | undefined,
@@ -33,7 +40,12 @@ export interface ObjectApi {
     options: WriteOptions,
     subresource?: string,
   ): { object: KubeObject; created: boolean };
-  remove(type: ResourceType, namespace: string | undefined, name: string, options: { dryRun: boolean; propagationPolicy?: string }): KubeObject;
+  remove(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: { dryRun: boolean; propagationPolicy?: string },
+  ): KubeObject;
   /** Removes a terminating namespace's content, then the namespace (for the controller). */
   finalizeNamespace(name: string): void;
   /** Writes status (for the controller): no checks, no managers. */
@@ -54,18 +66,28 @@ function asObject(type: ResourceType, body: unknown): KubeObject {
   if (!isObject(body.metadata)) body.metadata = {};
   const metadata = body.metadata as Obj;
   if (body.kind !== undefined && body.kind !== type.kind) {
-    throw statusErrors.badRequest(`the kind "${String(body.kind)}" of the object does not match the request (${type.kind})`);
+    throw statusErrors.badRequest(
+      `the kind "${String(body.kind)}" of the object does not match the request (${type.kind})`,
+    );
   }
   if (body.apiVersion !== undefined && body.apiVersion !== groupVersionOf(type)) {
     throw statusErrors.badRequest(
       `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${groupVersionOf(type)})`,
     );
   }
-  if (metadata.name !== undefined && typeof metadata.name !== 'string') throw statusErrors.badRequest('metadata.name must be a string');
+  if (metadata.name !== undefined && typeof metadata.name !== 'string')
+    throw statusErrors.badRequest('metadata.name must be a string');
   return body as KubeObject;
 }
 
-const serverMetadata = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields', 'deletionTimestamp'];
+const serverMetadata = [
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'generation',
+  'managedFields',
+  'deletionTimestamp',
+];
 
 /** The object without what a no-op write may touch (resourceVersion, managedFields times). */
 function normalized(object: KubeObject): string {
@@ -128,13 +150,26 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
       acceptedNames: names,
       storedVersions: versions.filter((v) => v.storage === true).map((v) => String(v.name)),
       conditions: [
-        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now() },
-        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now() },
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+          lastTransitionTime: now(),
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: now(),
+        },
       ],
     };
   };
 
-  const isCrd = (type: ResourceType): boolean => type.group === 'apiextensions.k8s.io' && type.plural === 'customresourcedefinitions';
+  const isCrd = (type: ResourceType): boolean =>
+    type.group === 'apiextensions.k8s.io' && type.plural === 'customresourcedefinitions';
 
   /** Common path for every write of an existing or new object. */
   const write = (
@@ -206,7 +241,9 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
     const uid = String(removed.metadata.uid ?? '');
     for (const dependent of dependentsOf(uid)) {
       if (policy === 'Orphan') {
-        const refs = (dependent.object.metadata.ownerReferences as unknown[]).filter((ref) => !(isObject(ref) && ref.uid === uid));
+        const refs = (dependent.object.metadata.ownerReferences as unknown[]).filter(
+          (ref) => !(isObject(ref) && ref.uid === uid),
+        );
         dependent.object.metadata.ownerReferences = refs;
         store.put(dependent.type, dependent.object);
       } else removeNow(dependent.type, dependent.object, policy);
@@ -216,7 +253,8 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
       for (const t of catalog.all()) {
         if (!t.namespaced || seen.has(keyOfType(t))) continue;
         seen.add(keyOfType(t));
-        for (const child of store.list(t, removed.metadata.name)) store.remove(t, child.metadata.namespace, child.metadata.name);
+        for (const child of store.list(t, removed.metadata.name))
+          store.remove(t, child.metadata.namespace, child.metadata.name);
       }
     }
     return removed;
@@ -236,10 +274,19 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
       if (!metadata.name && typeof metadata.generateName === 'string') {
         metadata.name = `${metadata.generateName}${randomUUID().slice(0, 5)}`;
       }
-      if (!metadata.name) throw statusErrors.invalid(type, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
+      if (!metadata.name)
+        throw statusErrors.invalid(type, '', [
+          {
+            field: 'metadata.name',
+            message: 'Required value: name or generateName is required',
+            reason: 'FieldValueRequired',
+          },
+        ]);
       if (type.namespaced) {
         if (metadata.namespace !== undefined && metadata.namespace !== namespace) {
-          throw statusErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+          throw statusErrors.badRequest(
+            'the namespace of the provided object does not match the namespace sent on the request',
+          );
         }
         metadata.namespace = namespace;
       } else delete metadata.namespace;
@@ -252,7 +299,9 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
     replace(type, namespace, name, body, options, subresource) {
       const object = asObject(type, body);
       if (object.metadata.name !== undefined && object.metadata.name !== name) {
-        throw statusErrors.badRequest(`the name of the object (${String(object.metadata.name)}) does not match the name on the URL (${name})`);
+        throw statusErrors.badRequest(
+          `the name of the object (${String(object.metadata.name)}) does not match the name on the URL (${name})`,
+        );
       }
       object.metadata.name = name;
       if (type.namespaced) object.metadata.namespace = namespace;
@@ -274,7 +323,9 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
         try {
           applied = parseYaml(raw);
         } catch (error) {
-          throw statusErrors.badRequest(`error decoding YAML: ${error instanceof Error ? error.message : String(error)}`);
+          throw statusErrors.badRequest(
+            `error decoding YAML: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
         const object = asObject(type, applied);
         if (object.metadata.name !== undefined && object.metadata.name !== name) {
@@ -320,7 +371,9 @@ export function createObjectApi(store: Store, catalog: Catalog): ObjectApi {
         } else throw statusErrors.unsupportedMediaType(media);
       } catch (error) {
         if (error instanceof KubeStatusError) throw error;
-        throw statusErrors.invalid(type, name, [{ field: '', message: error instanceof Error ? error.message : String(error) }]);
+        throw statusErrors.invalid(type, name, [
+          { field: '', message: error instanceof Error ? error.message : String(error) },
+        ]);
       }
       const object = asObject(type, next);
       object.metadata.name = name;

@@ -19,7 +19,11 @@ export function openApiIndex(catalog: Catalog): Record<string, unknown> {
   for (const { group, versions } of catalog.groupVersions()) {
     for (const version of versions) {
       const key = prefix(group, version);
-      const hash = createHash('sha256').update(JSON.stringify(openApiDocument(catalog, group, version))).digest('hex').slice(0, 32).toUpperCase();
+      const hash = createHash('sha256')
+        .update(JSON.stringify(openApiDocument(catalog, group, version)))
+        .digest('hex')
+        .slice(0, 32)
+        .toUpperCase();
       paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
     }
   }

@@ -53,7 +53,8 @@ export function mergeKeyFor(field: string, list: unknown[]): string | undefined 
 function strategicList(field: string, original: unknown, patch: unknown[]): unknown[] {
   const base = Array.isArray(original) ? original : [];
   const key = mergeKeyFor(field, [...patch, ...base]);
-  if (!key || !patch.every(isObject)) return structuredClone(patch).filter((item) => !isObject(item) || item.$patch !== 'delete');
+  if (!key || !patch.every(isObject))
+    return structuredClone(patch).filter((item) => !isObject(item) || item.$patch !== 'delete');
   if (patch.some((item) => isObject(item) && item.$patch === 'replace')) {
     return patch.filter((item) => !(isObject(item) && item.$patch === 'replace')).map((item) => structuredClone(item));
   }
@@ -86,7 +87,8 @@ export function strategicMergePatch(target: Json, patch: Json): Json {
     if (key.startsWith('$deleteFromPrimitiveList/')) {
       const field = key.slice('$deleteFromPrimitiveList/'.length);
       const current = result[field];
-      if (Array.isArray(current) && Array.isArray(value)) result[field] = current.filter((item) => !value.includes(item));
+      if (Array.isArray(current) && Array.isArray(value))
+        result[field] = current.filter((item) => !value.includes(item));
       continue;
     }
     if (value === null) delete result[key];

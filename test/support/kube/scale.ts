@@ -12,8 +12,19 @@ export function scaleOf(object: KubeObject, name: string, namespace: string | un
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: { name, namespace, uid: object.metadata.uid, resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp },
+    metadata: {
+      name,
+      namespace,
+      uid: object.metadata.uid,
+      resourceVersion: object.metadata.resourceVersion,
+      creationTimestamp: object.metadata.creationTimestamp,
+    },
     spec: { replicas: spec.replicas ?? 1 },
-    status: { replicas: status.replicas ?? 0, selector: Object.entries(selector).map(([k, v]) => `${k}=${String(v)}`).join(',') },
+    status: {
+      replicas: status.replicas ?? 0,
+      selector: Object.entries(selector)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(','),
+    },
   };
 }

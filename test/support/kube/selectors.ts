@@ -35,7 +35,10 @@ export function parseLabelSelector(selector: string): Requirement[] {
   return splitTerms(selector).map((term) => {
     let match = /^(\S+?)\s+(in|notin)\s+\((.*)\)$/.exec(term);
     if (match) {
-      const values = (match[3] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = (match[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       return check({ key: match[1] ?? '', op: match[2] === 'in' ? 'in' : 'notin', values }, term);
     }
     match = /^(\S+?)\s*(==|!=|=)\s*(\S*)$/.exec(term);
@@ -106,5 +109,6 @@ export function fieldMatcher(selector: string | null): Matcher {
     if (!match) throw statusErrors.badRequest(`invalid field selector: "${term}"`);
     return { key: match[1] ?? '', op: match[2] === '!=' ? 'neq' : 'eq', value: match[3] ?? '' };
   });
-  return (object) => matches(requirements, (key) => fieldValue(object, key) ?? (key === 'metadata.namespace' ? '' : undefined));
+  return (object) =>
+    matches(requirements, (key) => fieldValue(object, key) ?? (key === 'metadata.namespace' ? '' : undefined));
 }

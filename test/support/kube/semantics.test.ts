@@ -30,15 +30,36 @@ describe('selectors', () => {
 
 describe('strategic merge patch (approximation)', () => {
   it('merges containers by name, honours $patch: delete and ignores $setElementOrder', () => {
-    const original = { spec: { containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: 'b:1' }] } };
+    const original = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] },
+          { name: 'b', image: 'b:1' },
+        ],
+      },
+    };
     const patch = {
       spec: {
         '$setElementOrder/containers': [{ name: 'a' }],
-        containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }] }, { name: 'b', $patch: 'delete' }],
+        containers: [
+          { name: 'a', env: [{ name: 'Y', value: '2' }] },
+          { name: 'b', $patch: 'delete' },
+        ],
       },
     };
     expect(strategicMergePatch(original, patch)).toEqual({
-      spec: { containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }, { name: 'Y', value: '2' }] }] },
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            image: 'a:1',
+            env: [
+              { name: 'X', value: '1' },
+              { name: 'Y', value: '2' },
+            ],
+          },
+        ],
+      },
     });
   });
 });
@@ -47,19 +68,58 @@ describe('server-side apply', () => {
   const base = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns' } };
 
   it('removes fields a manager stops applying, and keeps fields others own', () => {
-    const first = serverSideApply({ existing: undefined, applied: { ...base, data: { a: '1', b: '2' } }, manager: 'm1', force: false, apiVersion: 'v1' });
-    const other = serverSideApply({ existing: first, applied: { ...base, data: { c: '3' } }, manager: 'm2', force: false, apiVersion: 'v1' });
-    const second = serverSideApply({ existing: other, applied: { ...base, data: { a: '1' } }, manager: 'm1', force: false, apiVersion: 'v1' });
+    const first = serverSideApply({
+      existing: undefined,
+      applied: { ...base, data: { a: '1', b: '2' } },
+      manager: 'm1',
+      force: false,
+      apiVersion: 'v1',
+    });
+    const other = serverSideApply({
+      existing: first,
+      applied: { ...base, data: { c: '3' } },
+      manager: 'm2',
+      force: false,
+      apiVersion: 'v1',
+    });
+    const second = serverSideApply({
+      existing: other,
+      applied: { ...base, data: { a: '1' } },
+      manager: 'm1',
+      force: false,
+      apiVersion: 'v1',
+    });
     expect(second.data).toEqual({ a: '1', c: '3' });
   });
 
   it('conflicts on a field another manager set to another value, unless forced', () => {
-    const first = serverSideApply({ existing: undefined, applied: { ...base, data: { a: '1' } }, manager: 'm1', force: false, apiVersion: 'v1' });
-    const apply = (force: boolean) => serverSideApply({ existing: first, applied: { ...base, data: { a: '2' } }, manager: 'm2', force, apiVersion: 'v1' });
+    const first = serverSideApply({
+      existing: undefined,
+      applied: { ...base, data: { a: '1' } },
+      manager: 'm1',
+      force: false,
+      apiVersion: 'v1',
+    });
+    const apply = (force: boolean) =>
+      serverSideApply({
+        existing: first,
+        applied: { ...base, data: { a: '2' } },
+        manager: 'm2',
+        force,
+        apiVersion: 'v1',
+      });
     expect(apply).toThrow('Apply failed with 1 conflict: conflict with "m1" using v1: .data.a');
     expect(apply(true).data).toEqual({ a: '2' });
     // The same value is shared ownership, not a conflict.
-    expect(serverSideApply({ existing: first, applied: { ...base, data: { a: '1' } }, manager: 'm2', force: false, apiVersion: 'v1' }).data).toEqual({ a: '1' });
+    expect(
+      serverSideApply({
+        existing: first,
+        applied: { ...base, data: { a: '1' } },
+        manager: 'm2',
+        force: false,
+        apiVersion: 'v1',
+      }).data,
+    ).toEqual({ a: '1' });
   });
 });
 
@@ -78,7 +138,11 @@ describe('object store', () => {
     expect(same.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
     const changed = api.replace(cmType, 'ns', 'c', { ...structuredClone(created), data: { a: '2' } }, options);
     expect(changed.metadata.resourceVersion).not.toBe(created.metadata.resourceVersion);
-    expect(() => api.replace(cmType, 'ns', 'c', { ...structuredClone(created), data: { a: '3' } }, options)).toThrow('the object has been modified');
-    expect(store.eventsSince('/configmaps', Number(created.metadata.resourceVersion))?.map((e) => e.type)).toEqual(['MODIFIED']);
+    expect(() => api.replace(cmType, 'ns', 'c', { ...structuredClone(created), data: { a: '3' } }, options)).toThrow(
+      'the object has been modified',
+    );
+    expect(store.eventsSince('/configmaps', Number(created.metadata.resourceVersion))?.map((e) => e.type)).toEqual([
+      'MODIFIED',
+    ]);
   });
 });

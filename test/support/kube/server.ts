@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { createAuthorizer, type Authorizer, type DenyRule } from './authorization.js';
 import { createCatalog, groupVersionOf, type Catalog, type CatalogOptions, type ResourceType } from './catalog.js';
 import { createController, type Controller } from './controller.js';
-import { coreVersions, groupDocument, groupList, resourceList, versionDocument, type ServerVersion } from './discovery.js';
+import {
+  coreVersions,
+  groupDocument,
+  groupList,
+  resourceList,
+  versionDocument,
+  type ServerVersion,
+} from './discovery.js';
 import { createObjectApi, type ObjectApi } from './objects.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 import { KubeStatusError, statusErrors, successStatus, type StatusBody } from './status.js';
@@ -112,7 +119,12 @@ function resolve(catalog: Catalog, group: string, version: string, rest: string[
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const type = find(rest[2]);
     if (type?.namespaced) {
-      return { type, namespace: rest[1], ...(rest[3] ? { name: rest[3] } : {}), ...(rest[4] ? { subresource: rest[4] } : {}) };
+      return {
+        type,
+        namespace: rest[1],
+        ...(rest[3] ? { name: rest[3] } : {}),
+        ...(rest[4] ? { subresource: rest[4] } : {}),
+      };
     }
   }
   const type = find(rest[0]);
@@ -148,14 +160,24 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
   }
   for (const node of options.nodes ?? [{ name: 'node-1' }]) {
     const arch = node.arch ?? 'amd64';
-    const resources = { cpu: node.cpu ?? '8', memory: node.memory ?? '32Gi', pods: node.pods ?? '110', 'ephemeral-storage': '100Gi' };
+    const resources = {
+      cpu: node.cpu ?? '8',
+      memory: node.memory ?? '32Gi',
+      pods: node.pods ?? '110',
+      'ephemeral-storage': '100Gi',
+    };
     const created = objects.create(
       typeFor('v1', 'Node'),
       undefined,
       {
         metadata: {
           name: node.name,
-          labels: { 'kubernetes.io/arch': arch, 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': node.name, ...node.labels },
+          labels: {
+            'kubernetes.io/arch': arch,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/hostname': node.name,
+            ...node.labels,
+          },
         },
         spec: {},
       },
@@ -164,8 +186,15 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     created.status = {
       capacity: resources,
       allocatable: resources,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-      nodeInfo: { architecture: arch, operatingSystem: 'linux', kubeletVersion: `v${version.major}.${version.minor}.0`, containerRuntimeVersion: 'containerd://1.7.0' },
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+      ],
+      nodeInfo: {
+        architecture: arch,
+        operatingSystem: 'linux',
+        kubeletVersion: `v${version.major}.${version.minor}.0`,
+        containerRuntimeVersion: 'containerd://1.7.0',
+      },
     };
     objects.writeStatus(typeFor('v1', 'Node'), created);
   }
@@ -185,18 +214,23 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       handleWatch(req, res, url, {
         store,
         typeKey: typeKey(route.type),
-        matches: (object) => (route.namespace === undefined || object.metadata.namespace === route.namespace) && matches(object),
+        matches: (object) =>
+          (route.namespace === undefined || object.metadata.namespace === route.namespace) && matches(object),
         present: (object) => present(route.type, object),
         list: () => store.list(route.type, route.namespace).filter(matches),
         open: openWatches,
       });
       return;
     }
-    const all = store.list(route.type, route.namespace).filter(matches).map((o) => present(route.type, o));
+    const all = store
+      .list(route.type, route.namespace)
+      .filter(matches)
+      .map((o) => present(route.type, o));
     const limit = Number(url.searchParams.get('limit') ?? '0');
     const start = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString('utf8') || '0');
     const page = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
-    const next = limit > 0 && start + limit < all.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
+    const next =
+      limit > 0 && start + limit < all.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
     const rv = String(store.resourceVersion());
     if ((req.headers.accept ?? '').includes('as=Table')) {
       send(res, 200, table(page, url.searchParams.get('includeObject'), rv));
@@ -206,7 +240,10 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     send(res, 200, {
       kind: `${route.type.kind}List`,
       apiVersion: groupVersionOf(route.type),
-      metadata: { resourceVersion: rv, ...(next ? { continue: next, remainingItemCount: all.length - start - limit } : {}) },
+      metadata: {
+        resourceVersion: rv,
+        ...(next ? { continue: next, remainingItemCount: all.length - start - limit } : {}),
+      },
       // The real server leaves kind and apiVersion out of built-in list items.
       items: page.map((object) => {
         if (custom) return object;
@@ -232,10 +269,23 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     const raw = await readBody(req);
     const body = parseJson(raw);
     const media = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    const patched = req.method === 'PUT' ? body : media === 'application/json-patch+json' ? undefined : mergePatch(scaleOf(current, name, namespace), body);
+    const patched =
+      req.method === 'PUT'
+        ? body
+        : media === 'application/json-patch+json'
+          ? undefined
+          : mergePatch(scaleOf(current, name, namespace), body);
     const replicas = isObject(patched) && isObject(patched.spec) ? patched.spec.replicas : undefined;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      return sendStatus(res, statusErrors.invalid(type, name, [{ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer` }]).body);
+      return sendStatus(
+        res,
+        statusErrors.invalid(type, name, [
+          {
+            field: 'spec.replicas',
+            message: `Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer`,
+          },
+        ]).body,
+      );
     }
     const next = { ...current, spec: { ...(isObject(current.spec) ? current.spec : {}), replicas } };
     const updated = objects.replace(type, namespace, name, next, write);
@@ -245,12 +295,19 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
-    requests.push({ method, path: `${url.pathname}${url.search}`, ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}) });
+    requests.push({
+      method,
+      path: `${url.pathname}${url.search}`,
+      ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
+    });
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
       sendStatus(res, statusErrors.unauthorized().body);
       return;
     }
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
     if (url.pathname === '/version') return send(res, 200, versionDocument(version));
     if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -260,7 +317,8 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
     if (url.pathname === '/openapi/v3') return send(res, 200, openApiIndex(catalog));
     if (url.pathname.startsWith('/openapi/v3/')) {
       const [kind, ...gv] = parts.slice(2);
-      const document = kind === 'api' ? openApiDocument(catalog, '', gv[0] ?? '') : openApiDocument(catalog, gv[0] ?? '', gv[1] ?? '');
+      const document =
+        kind === 'api' ? openApiDocument(catalog, '', gv[0] ?? '') : openApiDocument(catalog, gv[0] ?? '', gv[1] ?? '');
       if (document) return send(res, 200, document);
     }
     if (url.pathname === '/api') return send(res, 200, coreVersions(address));
@@ -312,8 +370,10 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       dryRun: url.searchParams.get('dryRun') === 'All',
       force: url.searchParams.get('force') === 'true',
     };
-    if (route.subresource === 'scale' && type.scale && route.name !== undefined) return handleScale(req, res, route.type, route.namespace, route.name, write);
-    if (route.subresource !== undefined && route.subresource !== 'status') return sendStatus(res, statusErrors.noResource().body);
+    if (route.subresource === 'scale' && type.scale && route.name !== undefined)
+      return handleScale(req, res, route.type, route.namespace, route.name, write);
+    if (route.subresource !== undefined && route.subresource !== 'status')
+      return sendStatus(res, statusErrors.noResource().body);
     if (route.subresource === 'status' && !type.status) return sendStatus(res, statusErrors.noResource().body);
     if (route.name === undefined) {
       if (method === 'GET') return handleCollection(req, res, url, route);
@@ -324,8 +384,16 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       }
       if (method === 'DELETE') {
         const labels = labelMatcher(url.searchParams.get('labelSelector'));
-        const removed = store.list(type, route.namespace).filter(labels).map((o) => objects.remove(type, o.metadata.namespace, o.metadata.name, { dryRun: write.dryRun }));
-        return send(res, 200, { kind: `${type.kind}List`, apiVersion: groupVersionOf(type), metadata: {}, items: removed });
+        const removed = store
+          .list(type, route.namespace)
+          .filter(labels)
+          .map((o) => objects.remove(type, o.metadata.namespace, o.metadata.name, { dryRun: write.dryRun }));
+        return send(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: groupVersionOf(type),
+          metadata: {},
+          items: removed,
+        });
       }
       return sendStatus(res, statusErrors.methodNotAllowed().body);
     }
@@ -335,28 +403,56 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
         const found = store.get(type, route.namespace, name);
         if (!found) return sendStatus(res, statusErrors.notFound(type, name).body);
         if ((req.headers.accept ?? '').includes('as=Table')) {
-          return send(res, 200, table([present(type, found)], url.searchParams.get('includeObject'), String(found.metadata.resourceVersion)));
+          return send(
+            res,
+            200,
+            table(
+              [present(type, found)],
+              url.searchParams.get('includeObject'),
+              String(found.metadata.resourceVersion),
+            ),
+          );
         }
         return send(res, 200, present(type, found));
       }
       case 'PUT': {
         const body = parseJson(await readBody(req));
-        return send(res, 200, present(type, objects.replace(type, route.namespace, name, body, write, route.subresource)));
+        return send(
+          res,
+          200,
+          present(type, objects.replace(type, route.namespace, name, body, write, route.subresource)),
+        );
       }
       case 'PATCH': {
         const raw = await readBody(req);
-        const result = objects.patch(type, route.namespace, name, req.headers['content-type'] ?? '', raw, write, route.subresource);
+        const result = objects.patch(
+          type,
+          route.namespace,
+          name,
+          req.headers['content-type'] ?? '',
+          raw,
+          write,
+          route.subresource,
+        );
         return send(res, result.created ? 201 : 200, present(type, result.object));
       }
       case 'DELETE': {
         const raw = await readBody(req);
         const body = raw.trim() === '' ? {} : parseJson(raw);
         const policy =
-          url.searchParams.get('propagationPolicy') ?? (isObject(body) && typeof body.propagationPolicy === 'string' ? body.propagationPolicy : undefined);
-        const removed = objects.remove(type, route.namespace, name, { dryRun: write.dryRun, ...(policy ? { propagationPolicy: policy } : {}) });
+          url.searchParams.get('propagationPolicy') ??
+          (isObject(body) && typeof body.propagationPolicy === 'string' ? body.propagationPolicy : undefined);
+        const removed = objects.remove(type, route.namespace, name, {
+          dryRun: write.dryRun,
+          ...(policy ? { propagationPolicy: policy } : {}),
+        });
         if (removed.metadata.deletionTimestamp) return send(res, 200, present(type, removed));
         if (type.group === '' && type.plural === 'namespaces') return send(res, 200, present(type, removed));
-        return send(res, 200, objects.isCustom(type) ? present(type, removed) : successStatus(type, name, String(removed.metadata.uid)));
+        return send(
+          res,
+          200,
+          objects.isCustom(type) ? present(type, removed) : successStatus(type, name, String(removed.metadata.uid)),
+        );
       }
       default:
         return sendStatus(res, statusErrors.methodNotAllowed().body);
@@ -372,7 +468,15 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       if (error instanceof KubeStatusError) sendStatus(res, error.body);
       else {
         const message = error instanceof Error ? error.message : String(error);
-        send(res, 500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 });
+        send(res, 500, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message,
+          reason: 'InternalError',
+          code: 500,
+        });
       }
     });
   });
@@ -400,7 +504,8 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
         const metadata = isObject(object.metadata) ? object.metadata : {};
         const namespace = type.namespaced ? String(metadata.namespace ?? 'default') : undefined;
         const created = objects.create(type, namespace, structuredClone(object), admin);
-        if (object.status !== undefined) return objects.writeStatus(type, { ...created, status: structuredClone(object.status) });
+        if (object.status !== undefined)
+          return objects.writeStatus(type, { ...created, status: structuredClone(object.status) });
         return created;
       }),
     read: (apiVersion, kind, name, namespace) => {

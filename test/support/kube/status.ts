@@ -30,12 +30,7 @@ export class KubeStatusError extends Error {
   }
 }
 
-function failure(
-  code: number,
-  reason: string,
-  message: string,
-  details?: StatusBody['details'],
-): KubeStatusError {
+function failure(code: number, reason: string, message: string, details?: StatusBody['details']): KubeStatusError {
   const body: StatusBody = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
   if (details) body.details = details;
   return new KubeStatusError(body);
@@ -86,7 +81,8 @@ export const statusErrors = {
       },
     ),
   badRequest: (message: string) => failure(400, 'BadRequest', message),
-  methodNotAllowed: () => failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
+  methodNotAllowed: () =>
+    failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
   unsupportedMediaType: (contentType: string) =>
     failure(
       415,
@@ -105,5 +101,12 @@ export const statusErrors = {
 };
 
 export function successStatus(type: ResourceType, name: string, uid: string): StatusBody {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { ...detailsFor(type, name), uid }, code: 200 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { ...detailsFor(type, name), uid },
+    code: 200,
+  };
 }

@@ -71,7 +71,9 @@ export function createStore(): Store {
       [...bucket(type).values()]
         .filter((object) => namespace === undefined || object.metadata.namespace === namespace)
         .sort((a, b) =>
-          `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+          `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+            `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+          ),
         )
         .map((object) => structuredClone(object)),
     put: (type, object) => {

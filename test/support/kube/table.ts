@@ -2,7 +2,8 @@
 import type { KubeObject } from './store.js';
 
 function age(timestamp: unknown): string {
-  const seconds = typeof timestamp === 'string' ? Math.max(0, Math.round((Date.now() - Date.parse(timestamp)) / 1000)) : 0;
+  const seconds =
+    typeof timestamp === 'string' ? Math.max(0, Math.round((Date.now() - Date.parse(timestamp)) / 1000)) : 0;
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
   return `${Math.floor(seconds / 3600)}h`;
@@ -14,8 +15,20 @@ export function table(objects: KubeObject[], includeObject: string | null, rv: s
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: rv },
     columnDefinitions: [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-      { name: 'Age', type: 'string', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 },
+      {
+        name: 'Name',
+        type: 'string',
+        format: 'name',
+        description: 'Name must be unique within a namespace.',
+        priority: 0,
+      },
+      {
+        name: 'Age',
+        type: 'string',
+        format: '',
+        description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+        priority: 0,
+      },
     ],
     rows: objects.map((object) => ({
       cells: [object.metadata.name, age(object.metadata.creationTimestamp)],

@@ -21,7 +21,11 @@ export interface WatchContext {
 }
 
 export function handleWatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, ctx: WatchContext): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache, private',
+  });
   res.flushHeaders();
   const write = (type: string, object: unknown): void => {
     if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);

@@ -70,7 +70,10 @@ export interface RouterFixture extends BuiltinRouter {
   close(): Promise<void>;
 }
 
-export async function startRouterFixture(options: Partial<RouterOptionsInput> = {}, names = ['source', 'target']): Promise<RouterFixture> {
+export async function startRouterFixture(
+  options: Partial<RouterOptionsInput> = {},
+  names = ['source', 'target'],
+): Promise<RouterFixture> {
   const sites: Record<string, TestSite> = {};
   for (const name of names) sites[name] = await startSite(name);
   const bus = createEventBus();

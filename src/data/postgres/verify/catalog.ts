@@ -26,7 +26,10 @@ export interface TableShape {
 }
 
 /** Ordinary and partitioned tables (not partitions) in every schema but the system ones. */
-export async function listUserTables(client: pg.ClientBase, excludeSchemas: readonly string[] = []): Promise<TableName[]> {
+export async function listUserTables(
+  client: pg.ClientBase,
+  excludeSchemas: readonly string[] = [],
+): Promise<TableName[]> {
   const result = await client.query<{ schema: string; name: string }>(
     `select n.nspname as schema, c.relname as name
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -49,7 +52,13 @@ export async function readTableShape(client: pg.ClientBase, table: TableName): P
   );
   const relation = found.rows[0];
   if (!relation) return null;
-  const columns = await client.query<{ name: string; type: string; base_type: string; not_null: boolean; generated: boolean }>(
+  const columns = await client.query<{
+    name: string;
+    type: string;
+    base_type: string;
+    not_null: boolean;
+    generated: boolean;
+  }>(
     `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type,
             format_type(coalesce(nullif(t.typbasetype, 0), a.atttypid), null) as base_type,
             a.attnotnull as not_null, a.attgenerated <> '' as generated

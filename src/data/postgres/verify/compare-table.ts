@@ -51,7 +51,9 @@ export async function compareTable(
   } else if (options.only) {
     chunks = [...options.only];
   } else {
-    const chunkRows = options.pacer ? Math.min(options.chunkRows, await options.pacer.ready(options.signal)) : options.chunkRows;
+    const chunkRows = options.pacer
+      ? Math.min(options.chunkRows, await options.pacer.ready(options.signal))
+      : options.chunkRows;
     const boundaries = await source.use((client) => chunkBoundaries(client, plan, chunkRows));
     chunks = rangesFrom(boundaries.keys);
   }
@@ -107,11 +109,20 @@ export async function compareTable(
   if (budget.truncated) {
     notes.push(`${plan.label}: more than ${options.maxDifferences} differing rows; the key lists are incomplete`);
   }
-  if (plan.key.length > 0 && mismatchedChunks > 0 && all.missing.length + all.extra.length + all.changed.length === 0 && !budget.truncated) {
-    notes.push(`${plan.label}: chunk hashes differed but no differing row was found on a second look; the data changed during the comparison`);
+  if (
+    plan.key.length > 0 &&
+    mismatchedChunks > 0 &&
+    all.missing.length + all.extra.length + all.changed.length === 0 &&
+    !budget.truncated
+  ) {
+    notes.push(
+      `${plan.label}: chunk hashes differed but no differing row was found on a second look; the data changed during the comparison`,
+    );
   }
   const changedColumns =
-    options.columnHashes && all.changed.length > 0 ? await describeChanged(plan, options.columnHashes, source, target, all.changed.slice(0, DESCRIBE_CHANGED)) : [];
+    options.columnHashes && all.changed.length > 0
+      ? await describeChanged(plan, options.columnHashes, source, target, all.changed.slice(0, DESCRIBE_CHANGED))
+      : [];
   return {
     table: plan.label,
     sourceRows: details.reduce((sum, chunk) => sum + chunk.sourceRows, 0),
@@ -158,7 +169,11 @@ async function describeChanged(
 export function rangesFrom(boundaries: readonly Key[]): ChunkSelection[] {
   const out: ChunkSelection[] = [];
   for (let i = 0; i <= boundaries.length; i++) {
-    out.push({ id: i, lower: i === 0 ? null : (boundaries[i - 1] as Key), upper: i === boundaries.length ? null : (boundaries[i] as Key) });
+    out.push({
+      id: i,
+      lower: i === 0 ? null : (boundaries[i - 1] as Key),
+      upper: i === boundaries.length ? null : (boundaries[i] as Key),
+    });
   }
   return out;
 }

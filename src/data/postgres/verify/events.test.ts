@@ -34,13 +34,24 @@ describe('verification events', () => {
       rowsCompared: 11,
       elapsedMs: 9,
       tables: [table],
-      schemaDifferences: [{ table: 'public.orders', kind: 'column-missing-on-target', column: 'v', message: 'v is missing' }],
+      schemaDifferences: [
+        { table: 'public.orders', kind: 'column-missing-on-target', column: 'v', message: 'v is missing' },
+      ],
       notes: [],
       rechecks: 0,
     };
     emitVerifyEvents(bus, report);
     emitRepairEvents(bus, {
-      tables: [{ table: 'public.orders', deleted: 2, inserted: 1, updated: 0, triggersSuppressed: true, keys: { deleted: [['11'], ['12']], upserted: [['3']] } }],
+      tables: [
+        {
+          table: 'public.orders',
+          deleted: 2,
+          inserted: 1,
+          updated: 0,
+          triggersSuppressed: true,
+          keys: { deleted: [['11'], ['12']], upserted: [['3']] },
+        },
+      ],
       skipped: [],
     });
     expect(seen.map((event) => [event.type, event.subject, event.runId])).toEqual([
@@ -49,6 +60,11 @@ describe('verification events', () => {
       ['pg-rows-repaired', 'public.orders', 'r1'],
     ]);
     expect(seen[1]?.data).toMatchObject({ identical: false, missing: 1, extra: 2, changed: 0 });
-    expect(seen[2]?.data).toEqual({ table: 'public.orders', deleted: [['11'], ['12']], upserted: [['3']], triggersSuppressed: true });
+    expect(seen[2]?.data).toEqual({
+      table: 'public.orders',
+      deleted: [['11'], ['12']],
+      upserted: [['3']],
+      triggersSuppressed: true,
+    });
   });
 });

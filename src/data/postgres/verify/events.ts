@@ -31,7 +31,12 @@ export function emitVerifyEvents(bus: EventBus, report: VerifyReport, actor = 'v
   for (const difference of report.schemaDifferences) {
     bus.emit(
       'pg-schema-difference',
-      { table: difference.table, kind: difference.kind, ...(difference.column ? { column: difference.column } : {}), message: difference.message },
+      {
+        table: difference.table,
+        kind: difference.kind,
+        ...(difference.column ? { column: difference.column } : {}),
+        message: difference.message,
+      },
       { actor, subject: difference.table },
     );
   }
@@ -61,7 +66,12 @@ export function emitRepairEvents(bus: EventBus, repaired: RepairReport, actor = 
   for (const table of repaired.tables) {
     bus.emit(
       'pg-rows-repaired',
-      { table: table.table, deleted: table.keys.deleted, upserted: table.keys.upserted, triggersSuppressed: table.triggersSuppressed },
+      {
+        table: table.table,
+        deleted: table.keys.deleted,
+        upserted: table.keys.upserted,
+        triggersSuppressed: table.triggersSuppressed,
+      },
       { actor, subject: table.table },
     );
   }

@@ -32,7 +32,13 @@ export function emptyDifferences(): Differences {
   return { missing: [], extra: [], changed: [] };
 }
 
-export async function localise(ctx: LocaliseContext, range: KeyRange, source: Aggregate, target: Aggregate, out: Differences): Promise<void> {
+export async function localise(
+  ctx: LocaliseContext,
+  range: KeyRange,
+  source: Aggregate,
+  target: Aggregate,
+  out: Differences,
+): Promise<void> {
   ctx.signal?.throwIfAborted();
   if (sameAggregate(source, target)) return;
   if (ctx.budget.left <= 0) {
@@ -58,7 +64,10 @@ export async function localise(ctx: LocaliseContext, range: KeyRange, source: Ag
         ctx.target.use((client) => aggregateSplit(client, plan, ctx.hash, range, bounds)),
       ]);
       for (let i = 0; i <= bounds.length; i++) {
-        const part: KeyRange = { lower: i === 0 ? range.lower : (bounds[i - 1] as Key), upper: i === bounds.length ? range.upper : (bounds[i] as Key) };
+        const part: KeyRange = {
+          lower: i === 0 ? range.lower : (bounds[i - 1] as Key),
+          upper: i === bounds.length ? range.upper : (bounds[i] as Key),
+        };
         await localise(ctx, part, sourceParts[i] as Aggregate, targetParts[i] as Aggregate, out);
       }
       return;

@@ -18,7 +18,12 @@ export function sameAggregate(a: Aggregate, b: Aggregate): boolean {
 }
 
 /** Count and hash of the rows in a range. */
-export async function aggregate(client: pg.ClientBase, plan: TablePlan, hash: string, range: KeyRange): Promise<Aggregate> {
+export async function aggregate(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  hash: string,
+  range: KeyRange,
+): Promise<Aggregate> {
   const params: unknown[] = [];
   const where = rangeCondition(plan, range, params);
   const result = await client.query<{ n: string; h: string }>(
@@ -58,7 +63,13 @@ export async function aggregateSplit(
 }
 
 /** Keys that cut a range of about `rows` rows into `parts` nearly equal parts, in key order. */
-export async function splitKeys(client: pg.ClientBase, plan: TablePlan, range: KeyRange, rows: number, parts: number): Promise<Key[]> {
+export async function splitKeys(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  range: KeyRange,
+  rows: number,
+  parts: number,
+): Promise<Key[]> {
   const step = Math.max(1, Math.ceil(rows / parts));
   const params: unknown[] = [];
   const where = rangeCondition(plan, range, params);

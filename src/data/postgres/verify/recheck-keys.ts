@@ -30,10 +30,15 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
   const hash = rowHashExpression(plan, { functions });
   const out: DirtyDifference = { table: label, missing: [], extra: [], changed: [], wholeTable: false };
-  const unique = [...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values()];
+  const unique = [
+    ...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values(),
+  ];
   for (let i = 0; i < unique.length; i += BATCH) {
     const batch: Key[] = unique.slice(i, i + BATCH);
-    const [a, b] = await Promise.all([rowHashesForKeys(source, plan, hash, batch), rowHashesForKeys(target, plan, hash, batch)]);
+    const [a, b] = await Promise.all([
+      rowHashesForKeys(source, plan, hash, batch),
+      rowHashesForKeys(target, plan, hash, batch),
+    ]);
     const onSource = new Map(a.map((row) => [JSON.stringify(row.key), row.hash]));
     const onTarget = new Map(b.map((row) => [JSON.stringify(row.key), row.hash]));
     for (const key of batch) {
@@ -48,7 +53,12 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
   return out;
 };
 
-async function wholeTable(source: pg.Client, target: pg.Client, table: DirtyInput['table'], label: string): Promise<DirtyDifference> {
+async function wholeTable(
+  source: pg.Client,
+  target: pg.Client,
+  table: DirtyInput['table'],
+  label: string,
+): Promise<DirtyDifference> {
   const report = await verifyTables({ source, target, tables: [table], concurrency: 1 });
   const found = report.tables[0];
   const out: DirtyDifference = {

@@ -46,9 +46,14 @@ export interface RepairReport {
 
 export async function repair(report: VerifyReport, options: RepairOptions): Promise<RepairReport> {
   const out: RepairReport = { tables: [], skipped: [] };
-  const todo = report.tables.filter((table) => table.missing.length + table.extra.length + table.changed.length > 0 || !table.identical);
+  const todo = report.tables.filter(
+    (table) => table.missing.length + table.extra.length + table.changed.length > 0 || !table.identical,
+  );
   if (todo.length === 0) return out;
-  const [source, target] = await Promise.all([open(options.source, 'source', options.redactor), open(options.target, 'target', options.redactor)]);
+  const [source, target] = await Promise.all([
+    open(options.source, 'source', options.redactor),
+    open(options.target, 'target', options.redactor),
+  ]);
   try {
     for (const table of todo) {
       options.signal?.throwIfAborted();
@@ -77,9 +82,12 @@ export async function repair(report: VerifyReport, options: RepairOptions): Prom
 }
 
 function refusal(table: TableReport, report: VerifyReport): string | null {
-  if (table.method !== 'chunked') return 'compared as a whole (no usable primary key): the differing rows are not known';
-  if (table.truncated) return 'the differences were not all located (more than the limit); verify with a higher limit first';
-  if (report.schemaDifferences.some((difference) => difference.table === table.table)) return 'the schemas differ; fix the schema first';
+  if (table.method !== 'chunked')
+    return 'compared as a whole (no usable primary key): the differing rows are not known';
+  if (table.truncated)
+    return 'the differences were not all located (more than the limit); verify with a higher limit first';
+  if (report.schemaDifferences.some((difference) => difference.table === table.table))
+    return 'the schemas differ; fix the schema first';
   return null;
 }
 
@@ -91,7 +99,14 @@ async function repairTable(
   options: RepairOptions,
 ): Promise<TableRepair> {
   const batch = options.batchSize ?? 5_000;
-  const result: TableRepair = { table: table.table, deleted: 0, inserted: 0, updated: 0, triggersSuppressed: false, keys: { deleted: [], upserted: [] } };
+  const result: TableRepair = {
+    table: table.table,
+    deleted: 0,
+    inserted: 0,
+    updated: 0,
+    triggersSuppressed: false,
+    keys: { deleted: [], upserted: [] },
+  };
   // Read the source's current rows first (outside the target's transaction, which stays short).
   const wanted = [...table.missing, ...table.changed];
   const rows: Array<Record<string, unknown>> = [];
@@ -129,7 +144,9 @@ async function repairTable(
     await target.query('commit');
   } catch (cause) {
     await target.query('rollback').catch(() => undefined);
-    throw new AdapterError(`repair of ${table.table} on the target failed and was rolled back: ${messageOf(cause)}`, { cause });
+    throw new AdapterError(`repair of ${table.table} on the target failed and was rolled back: ${messageOf(cause)}`, {
+      cause,
+    });
   } finally {
     if (options.originName) await target.query('select pg_replication_origin_session_reset()').catch(() => undefined);
   }
@@ -153,7 +170,11 @@ async function tryReplicaRole(target: pg.ClientBase): Promise<boolean> {
   }
 }
 
-async function upsert(target: pg.ClientBase, plan: TablePlan, rows: Array<Record<string, unknown>>): Promise<{ inserted: number; updated: number }> {
+async function upsert(
+  target: pg.ClientBase,
+  plan: TablePlan,
+  rows: Array<Record<string, unknown>>,
+): Promise<{ inserted: number; updated: number }> {
   const params: unknown[] = [];
   const arrays = plan.writable.map((_, j) => {
     params.push(rows.map((row) => row[`c${j}`] ?? null));
@@ -163,7 +184,9 @@ async function upsert(target: pg.ClientBase, plan: TablePlan, rows: Array<Record
   const columns = plan.writable.map((name) => pg.escapeIdentifier(name));
   const casts = plan.writable.map((name, j) => `v${j}::${types.get(name) as string}`);
   const keyNames = new Set(plan.key.map((column) => column.name));
-  const updates = plan.writable.filter((name) => !keyNames.has(name)).map((name) => `${pg.escapeIdentifier(name)} = excluded.${pg.escapeIdentifier(name)}`);
+  const updates = plan.writable
+    .filter((name) => !keyNames.has(name))
+    .map((name) => `${pg.escapeIdentifier(name)} = excluded.${pg.escapeIdentifier(name)}`);
   const conflict = updates.length ? `do update set ${updates.join(', ')}` : 'do nothing';
   const result = await target.query<{ inserted: boolean }>(
     `insert into ${plan.sql} (${columns.join(', ')}) overriding system value
@@ -184,7 +207,10 @@ interface Session {
 async function open(database: string | pg.ClientBase, name: string, redactor?: Redactor): Promise<Session> {
   if (typeof database !== 'string') return { client: database, close: async () => {} };
   if (!database) throw new InputError(`${name}: no database URL`);
-  const client = await connect(database, { name, applicationName: 'handoff-repair', ...(redactor ? { redactor } : {}) });
+  const client = await connect(database, {
+    name,
+    applicationName: 'handoff-repair',
+    ...(redactor ? { redactor } : {}),
+  });
   return { client, close: () => client.end().catch(() => undefined) };
 }
-

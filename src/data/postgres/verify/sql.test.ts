@@ -3,7 +3,15 @@ import { rangeCondition } from './sql.js';
 import type { TablePlan } from './table-plan.js';
 
 function plan(key: TablePlan['key']): TablePlan {
-  return { table: { schema: 'public', name: 't' }, label: 'public.t', sql: '"public"."t"', kind: 'table', key, columns: [], writable: [] };
+  return {
+    table: { schema: 'public', name: 't' },
+    label: 'public.t',
+    sql: '"public"."t"',
+    kind: 'table',
+    key,
+    columns: [],
+    writable: [],
+  };
 }
 
 describe('rangeCondition', () => {
@@ -49,7 +57,9 @@ describe('rangeCondition', () => {
       { name: 'a', type: 'text' },
       { name: 'b', type: 'integer' },
     ];
-    expect(rangeCondition(plan(key), { lower: null, upper: ['m', '2'] }, params)).toBe('("a", "b") < ($1::text, $2::integer) and "a" <= $3::text');
+    expect(rangeCondition(plan(key), { lower: null, upper: ['m', '2'] }, params)).toBe(
+      '("a", "b") < ($1::text, $2::integer) and "a" <= $3::text',
+    );
     expect(rangeCondition(plan(key), { lower: null, upper: null }, [])).toBe('true');
   });
 });

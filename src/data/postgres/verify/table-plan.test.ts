@@ -33,7 +33,12 @@ describe('planTable', () => {
   it('reports missing, extra and retyped columns and a different key, and then compares whole', () => {
     const target: TableShape = {
       ...source,
-      columns: [column('id', 'bigint'), column('amount', 'numeric(10,2)'), column('qty', 'integer'), column('added', 'text')],
+      columns: [
+        column('id', 'bigint'),
+        column('amount', 'numeric(10,2)'),
+        column('qty', 'integer'),
+        column('added', 'text'),
+      ],
       primaryKey: ['id', 'qty'],
     };
     const { plan, differences, notes } = planTable(source, target);
@@ -79,10 +84,7 @@ describe('key ranges', () => {
   });
 
   it('passes key values as typed parameters, composite keys as row comparisons', () => {
-    const { plan } = planTable(
-      { ...source, primaryKey: ['id', 'qty'] },
-      { ...source, primaryKey: ['id', 'qty'] },
-    );
+    const { plan } = planTable({ ...source, primaryKey: ['id', 'qty'] }, { ...source, primaryKey: ['id', 'qty'] });
     const params: unknown[] = [];
     expect(rangeCondition(plan!, { lower: ['1', '2'], upper: ["3'; drop table x", '4'] }, params)).toBe(
       '("id", "qty") >= ($1::bigint, $2::integer) and ("id", "qty") < ($3::bigint, $4::integer)',

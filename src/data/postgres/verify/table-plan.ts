@@ -41,7 +41,13 @@ export function planTable(source: TableShape, target: TableShape | null): TableP
   if (!target) {
     return {
       plan: null,
-      differences: [{ table: label, kind: 'table-missing-on-target', message: `${label} exists on the source but not on the target` }],
+      differences: [
+        {
+          table: label,
+          kind: 'table-missing-on-target',
+          message: `${label} exists on the source but not on the target`,
+        },
+      ],
       notes: [],
     };
   }
@@ -86,7 +92,8 @@ export function planTable(source: TableShape, target: TableShape | null): TableP
     }
   }
   const sameKey =
-    source.primaryKey.length === target.primaryKey.length && source.primaryKey.every((name, i) => target.primaryKey[i] === name);
+    source.primaryKey.length === target.primaryKey.length &&
+    source.primaryKey.every((name, i) => target.primaryKey[i] === name);
   if (!sameKey) {
     differences.push({
       table: label,
@@ -108,9 +115,13 @@ export function planTable(source: TableShape, target: TableShape | null): TableP
   if (keyUsable) {
     key = source.primaryKey.map((name) => ({ name, type: (byName.get(name) as ComparedColumn).sourceType }));
   } else if (source.primaryKey.length === 0) {
-    notes.push(`${label} has no primary key: compared as a whole (row count and hash); differences cannot be located to rows`);
+    notes.push(
+      `${label} has no primary key: compared as a whole (row count and hash); differences cannot be located to rows`,
+    );
   } else {
-    notes.push(`${label}: the primary keys differ between the sides: compared as a whole; differences cannot be located to rows`);
+    notes.push(
+      `${label}: the primary keys differ between the sides: compared as a whole; differences cannot be located to rows`,
+    );
   }
   const generatedOnTarget = new Set(target.columns.filter((column) => column.generated).map((column) => column.name));
   return {

@@ -27,7 +27,15 @@ function table(name: string, overrides: Partial<TableReport> = {}): TableReport 
 }
 
 function report(tables: TableReport[], schemaDifferences: VerifyReport['schemaDifferences'] = []): VerifyReport {
-  return { identical: tables.every((t) => t.identical) && schemaDifferences.length === 0, rowsCompared: 0, elapsedMs: 1, tables, schemaDifferences, notes: [], rechecks: 2 };
+  return {
+    identical: tables.every((t) => t.identical) && schemaDifferences.length === 0,
+    rowsCompared: 0,
+    elapsedMs: 1,
+    tables,
+    schemaDifferences,
+    notes: [],
+    rechecks: 2,
+  };
 }
 
 describe('liveVerdict', () => {
@@ -49,9 +57,28 @@ describe('liveVerdict', () => {
   });
 
   it('fails when the key list was cut off, when the table was compared whole, or when the schemas differ', () => {
-    expect(liveVerdict(report([table('a', { identical: false, mismatchedChunks: 1, truncated: true })])).identical).toBe(false);
-    expect(liveVerdict(report([table('b', { identical: false, mismatchedChunks: 1, method: 'whole-table', primaryKey: [] })])).identical).toBe(false);
-    expect(liveVerdict(report([table('c')], [{ table: 'c', kind: 'table-missing-on-target', message: 'c is missing' } as VerifyReport['schemaDifferences'][number]])).identical).toBe(false);
+    expect(
+      liveVerdict(report([table('a', { identical: false, mismatchedChunks: 1, truncated: true })])).identical,
+    ).toBe(false);
+    expect(
+      liveVerdict(
+        report([table('b', { identical: false, mismatchedChunks: 1, method: 'whole-table', primaryKey: [] })]),
+      ).identical,
+    ).toBe(false);
+    expect(
+      liveVerdict(
+        report(
+          [table('c')],
+          [
+            {
+              table: 'c',
+              kind: 'table-missing-on-target',
+              message: 'c is missing',
+            } as VerifyReport['schemaDifferences'][number],
+          ],
+        ),
+      ).identical,
+    ).toBe(false);
   });
 
   it('passes identical tables', () => {

@@ -80,7 +80,11 @@ async function repairAndRecheck(
   withChunks: boolean,
   redactor?: Redactor,
 ): Promise<NonNullable<VerifyOutput['repaired']>> {
-  const done = await repair(report, { source: common.source, target: common.target, ...(redactor ? { redactor } : {}) });
+  const done = await repair(report, {
+    source: common.source,
+    target: common.target,
+    ...(redactor ? { redactor } : {}),
+  });
   const touched = done.tables.map((table) => parseTableName(table.table, 'table'));
   let after: VerifyReport | null = null;
   if (touched.length > 0) after = await verifyTables({ ...common, tables: touched });

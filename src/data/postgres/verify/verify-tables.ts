@@ -148,7 +148,10 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
     if (options.signal?.aborted || isHandoffError(error)) throw error;
     // A database error in the middle (permissions, a statement timeout, a lost connection): say so plainly.
     const message = messageOf(error);
-    throw new AdapterError(`verification failed: ${options.redactor ? options.redactor.redact(message) : message}`, { cause: error, retryable: true });
+    throw new AdapterError(`verification failed: ${options.redactor ? options.redactor.redact(message) : message}`, {
+      cause: error,
+      retryable: true,
+    });
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));
   }
@@ -178,7 +181,11 @@ async function prepare(
     for (const table of onTarget) {
       const label = formatTable(table);
       if (!known.has(label)) {
-        schemaDifferences.push({ table: label, kind: 'table-missing-on-source', message: `${label} exists on the target but not on the source` });
+        schemaDifferences.push({
+          table: label,
+          kind: 'table-missing-on-source',
+          message: `${label} exists on the target but not on the source`,
+        });
       }
     }
     if (tables.length === 0) notes.push('the source has no tables outside the system schemas');
@@ -186,7 +193,10 @@ async function prepare(
 
   const shapes: Array<[TableShape, TableShape | null]> = [];
   for (const table of tables) {
-    const [s, t] = await Promise.all([source.use((c) => readTableShape(c, table)), target.use((c) => readTableShape(c, table))]);
+    const [s, t] = await Promise.all([
+      source.use((c) => readTableShape(c, table)),
+      target.use((c) => readTableShape(c, table)),
+    ]);
     if (!s) throw new InputError(`table ${formatTable(table)} does not exist on the source (or is not a table)`);
     shapes.push([s, t]);
   }
