@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { readOpenFileBounded } from '../common/read-bounded.js';
 import { PlanError, type PlanLocation } from '../common/errors.js';
 import { decodePlanBytes } from './decode.js';
 import type { PlanPath } from './path.js';
@@ -65,22 +66,21 @@ function readBounded(file: string, max: number): Buffer {
   } catch (error) {
     throw unreadable(error);
   }
+  let size: number;
   try {
-    const stat = fs.fstatSync(fd);
-    if (stat.size > max) throw fileIssue(file, sizeMessage(String(stat.size), max));
-    // The file may grow while it is read: the bound holds regardless.
-    const buffer = Buffer.alloc(max + 1);
-    let length = 0;
-    for (;;) {
-      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-      if (length > max) throw fileIssue(file, sizeMessage(`more than ${max}`, max));
-    }
-    return buffer.subarray(0, length);
-  } finally {
+    size = fs.fstatSync(fd).size;
+  } catch (error) {
     fs.closeSync(fd);
+    throw unreadable(error);
   }
+  if (size > max) {
+    fs.closeSync(fd);
+    throw fileIssue(file, sizeMessage(String(size), max));
+  }
+  // The file may grow while it is read: the bound holds regardless.
+  const bytes = readOpenFileBounded(fd, max);
+  if (bytes === null) throw fileIssue(file, sizeMessage(`more than ${max}`, max));
+  return bytes;
 }
 
 /** Loads and validates a plan file (schema and rules). Synchronous; throws PlanError. */

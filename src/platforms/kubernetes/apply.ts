@@ -12,7 +12,7 @@ import { sleep } from '../../common/net.js';
 import { KubeApiError } from './client.js';
 import type { Cluster } from './cluster.js';
 import type { ServedResource } from './discovery.js';
-import { sortForApply } from './export.js';
+import { APPLY_ORDER, sortForApply } from './export.js';
 import { asRecord, describeRef, dig, keyOf, refOf, type KubeObject, type ObjectRef } from './objects.js';
 
 export const LABEL_MIGRATION = 'handoff.dev/migration';
@@ -258,29 +258,8 @@ async function listTolerant(
   }
 }
 
-const applyOrderKinds = new Set([
-  'Namespace',
-  'ServiceAccount',
-  'Secret',
-  'ConfigMap',
-  'Role',
-  'ClusterRole',
-  'RoleBinding',
-  'ClusterRoleBinding',
-  'PersistentVolumeClaim',
-  'Service',
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-  'HorizontalPodAutoscaler',
-  'PodDisruptionBudget',
-  'NetworkPolicy',
-  'Ingress',
-  'Gateway',
-  'HTTPRoute',
-]);
+/** The kinds handoff applies (the apply order lists them all). */
+const applyOrderKinds = new Set<string>(APPLY_ORDER);
 
 /** Groups served through CRDs are not aggregated APIs: their resources must list. */
 function customGroups(cluster: Cluster): Set<string> {

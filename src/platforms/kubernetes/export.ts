@@ -67,7 +67,7 @@ const namespacedKinds: Array<[string, string]> = [
 const builtinClusterRoles = new Set(['cluster-admin', 'admin', 'edit', 'view']);
 
 /** Apply order: what others depend on first. */
-const applyOrder = [
+export const APPLY_ORDER: readonly string[] = [
   'Namespace',
   'ServiceAccount',
   'Secret',
@@ -93,8 +93,8 @@ const applyOrder = [
 
 export function sortForApply(objects: KubeObject[]): KubeObject[] {
   const rank = (o: KubeObject): number => {
-    const index = applyOrder.indexOf(o.kind);
-    return index < 0 ? applyOrder.length : index;
+    const index = APPLY_ORDER.indexOf(o.kind);
+    return index < 0 ? APPLY_ORDER.length : index;
   };
   return [...objects].sort((a, b) => rank(a) - rank(b) || keyOf(refOf(a)).localeCompare(keyOf(refOf(b))));
 }

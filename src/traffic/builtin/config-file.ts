@@ -6,6 +6,7 @@
  * InputError (exit 2) that says file:line:column.
  */
 import fs from 'node:fs';
+import { readOpenFileBounded } from '../../common/read-bounded.js';
 import type { z } from 'zod';
 import { InputError, PlanError, formatPlanIssue, type PlanIssue } from '../../common/errors.js';
 import { decodePlanBytes } from '../../plan/decode.js';
@@ -68,19 +69,9 @@ function readBounded(file: string, max: number): Buffer {
   } catch (error) {
     throw unreadable(error);
   }
-  try {
-    const buffer = Buffer.alloc(max + 1);
-    let length = 0;
-    for (;;) {
-      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-      if (length > max) throw tooLarge(`more than ${max}`);
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const bytes = readOpenFileBounded(fd, max);
+  if (bytes === null) throw tooLarge(`more than ${max}`);
+  return bytes;
 }
 
 /** Reads, parses and validates a router config file; schema errors name file:line:column and the key. */
