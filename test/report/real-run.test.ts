@@ -75,7 +75,7 @@ describe('reports of real engine runs', () => {
       for (const stage of status.stages.filter((s) => s.state === 'done' || s.state === 'skipped')) {
         expect(md).toMatch(new RegExp(`\\| ${stage.name} \\| ${stage.state} \\|`));
       }
-      expect(md).toContain('| verification | valid |');
+      expect(md).toContain('| verification | valid (key not pinned: valid means internally consistent) |');
       const html = await report(fx, id, 'html');
       expect(html).toContain('Succeeded');
     },
@@ -94,7 +94,7 @@ describe('reports of real engine runs', () => {
       expect(md).toMatch(/^# handoff report: report-real \(rolled back\)/);
       expect(md).toMatch(/\| preflight \| failed \|/);
       expect(md).toMatch(/## Rollbacks\n\n\| from stage \| why \|/);
-      expect(md).toContain('| verification | valid |');
+      expect(md).toContain('| verification | valid (key not pinned: valid means internally consistent) |');
     },
   );
 });

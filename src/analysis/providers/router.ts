@@ -45,7 +45,14 @@ interface Totals {
 
 const MAX_POLLS = 600;
 
-export const ROUTER_FIELDS = ['error_rate', 'request_rate', 'latency_p50_ms', 'latency_p99_ms', 'share'] as const;
+export const ROUTER_FIELDS = [
+  'error_rate',
+  'request_rate',
+  'latency_p50_ms',
+  'latency_p99_ms',
+  'share',
+  'free_requests',
+] as const;
 
 export interface RouterProvider extends MetricProvider {
   /** How many polls are kept (bounded). */
