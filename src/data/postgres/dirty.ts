@@ -119,7 +119,8 @@ export async function dirtyKeys(target: pg.Client, names: ObjectNames): Promise<
     const current = tables.get(row.tbl);
     if (current === 'all') continue;
     if (row.key.length === 0) tables.set(row.tbl, 'all');
-    else tables.set(row.tbl, [...(current ?? []), row.key]);
+    else if (current === undefined) tables.set(row.tbl, [row.key]);
+    else current.push(row.key); // in place: copying the list per row made 73 K keys take minutes
   }
   return { watermark, tables };
 }
