@@ -140,6 +140,43 @@ export const processWorkload = z.strictObject({
   gracePeriod: duration.default('10s').describe('How long to wait after stopSignal before SIGKILL.'),
 });
 
+const identityProvider = z.enum(['aws', 'gcp', 'azure']);
+
+/** One workload identity rule (platforms/kubernetes/identity-rules.ts applies it). */
+const identityRule = z.strictObject({
+  from: z
+    .strictObject({
+      provider: identityProvider.describe(
+        'aws: eks.amazonaws.com/role-arn; gcp: iam.gke.io/gcp-service-account; azure: azure.workload.identity/client-id.',
+      ),
+      exact: z.string().min(1).optional().describe('The source identity, exactly.'),
+      pattern: z
+        .string()
+        .min(1)
+        .refine((p) => {
+          try {
+            new RegExp(p);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'not a valid regular expression')
+        .optional()
+        .describe('A regular expression the whole source identity must match; its captures feed to.identity.'),
+    })
+    .refine((f) => (f.exact === undefined) !== (f.pattern === undefined), 'give exactly one of exact and pattern'),
+  to: z.strictObject({
+    provider: identityProvider,
+    identity: z.string().min(1).describe('The target identity; $1 or $<name> take the captures of from.pattern.'),
+    tenantId: z.string().min(1).optional().describe('Azure: the tenant id annotation to set with the client id.'),
+    workloadPool: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("GKE: the cluster's workload identity pool (default PROJECT.svc.id.goog of the service account)."),
+  }),
+});
+
 export const workloads = z.strictObject({
   selector: z
     .record(z.string(), z.string())
@@ -176,6 +213,12 @@ export const workloads = z.strictObject({
         .record(z.string(), z.record(z.string(), z.string()))
         .optional()
         .describe('Annotations to set per ServiceAccount name (for example the cloud identity it maps to).'),
+      identities: z
+        .array(identityRule)
+        .optional()
+        .describe(
+          'Cloud workload identities to map (first matching rule wins; a serviceAccounts entry for the same name wins over them).',
+        ),
       patches: z
         .array(
           z.strictObject({

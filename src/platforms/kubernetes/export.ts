@@ -1,13 +1,14 @@
 /**
  * Export: the objects of the plan's namespaces that the selector picks, plus everything they need
  * (the dependency closure: owners instead of owned objects, ConfigMaps/Secrets/PVCs/ServiceAccounts
- * pods use, the RBAC bindings of those ServiceAccounts and their roles, Services selecting the
+ * pods use, the RBAC bindings of those ServiceAccounts in any namespace and their roles, Services selecting the
  * pods, Ingress backends, HPA targets), and a list of what was left out and why. Cluster
  * facilities the objects need (StorageClasses, IngressClasses, GatewayClasses, CRDs) are listed as
  * requirements for preflight, not copied. Read-only.
  */
 import type { Cluster } from './cluster.js';
 import { describeRef, dig, keyOf, refOf, stringOf, type KubeObject, type ObjectRef } from './objects.js';
+import { foreignNamespaces, readForeignRbac } from './rbac-closure.js';
 import { podLabelsOf, referencesOf, selectsPods, type Reference } from './references.js';
 
 export interface ExportOptions {
@@ -122,7 +123,7 @@ function controllerOwner(object: KubeObject): { kind: string; name: string; apiV
 interface Inventory {
   /** Namespaced objects of every served kind (built-in and custom). */
   all: KubeObject[];
-  /** ClusterRoles and ClusterRoleBindings (candidates for the RBAC closure). */
+  /** ClusterRoles, ClusterRoleBindings, and Roles and RoleBindings of other namespaces (candidates for the RBAC closure). */
   clusterScoped: KubeObject[];
   namespaces: KubeObject[];
   crds: KubeObject[];
@@ -166,6 +167,7 @@ async function readInventory(cluster: Cluster, options: ExportOptions): Promise<
     if (discovery.find('rbac.authorization.k8s.io/v1', kind))
       clusterScoped.push(...(await cluster.list('rbac.authorization.k8s.io/v1', kind, sig)));
   }
+  clusterScoped.push(...(await readForeignRbac(cluster, options.namespaces, options.signal)));
   return { all, clusterScoped, namespaces, crds };
 }
 
@@ -412,7 +414,8 @@ export async function exportWorkloads(cluster: Cluster, options: ExportOptions):
   const selected = selectRoots(inventory, options, closure, find, generatedReason);
   followReferences(inventory, closure, find, generatedReason);
   recordLeftOut(inventory, options, closure, generatedReason);
-  const objects = sortForApply([...inventory.namespaces, ...closure.included.values()]);
+  const foreign = await foreignNamespaces(cluster, closure.included.values(), options.namespaces, options.signal);
+  const objects = sortForApply([...inventory.namespaces, ...foreign, ...closure.included.values()]);
   return {
     objects,
     missingNamespaces: options.namespaces.filter(

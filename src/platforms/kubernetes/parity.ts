@@ -5,7 +5,7 @@
  * (used, mapped, missing; provisioner, binding mode, expansion); IngressClasses and GatewayClasses;
  * NetworkPolicies on the source; Pod Security labels; ResourceQuotas and LimitRanges on the
  * target; node architectures and allocatable capacity; LoadBalancer provider annotations;
- * ServiceAccount identity annotations without a mapping.
+ * ServiceAccount cloud identities (identity-findings.ts) and effective RBAC (rbac-drift.ts).
  */
 import type { Finding } from '../../common/findings.js';
 import type { Cluster } from './cluster.js';
@@ -13,7 +13,9 @@ import { otherVersions } from './discovery.js';
 import type { ExportResult } from './export.js';
 import { describeRef, dig, refOf, type KubeObject } from './objects.js';
 import { checkCapacity } from './parity-capacity.js';
-import { IDENTITY_ANNOTATIONS, type Transforms } from './transform.js';
+import { identityFindings as cloudIdentityFindings } from './identity-findings.js';
+import { rbacDriftFindings } from './rbac-drift.js';
+import type { Transforms } from './transform.js';
 
 export interface ParityInput {
   source: Cluster;
@@ -341,7 +343,7 @@ async function policyFindings(c: ParityContext): Promise<void> {
   }
 }
 
-/** LoadBalancer Services with provider annotations; ServiceAccounts with identity annotations. */
+/** LoadBalancer Services with provider annotations; cloud identities and RBAC of the ServiceAccounts. */
 async function identityFindings(c: ParityContext, classes: StorageClasses): Promise<void> {
   const { input, source, target, translated, add } = c;
   for (const service of translated.filter((o) => o.kind === 'Service' && dig(o, 'spec', 'type') === 'LoadBalancer')) {
@@ -360,39 +362,24 @@ async function identityFindings(c: ParityContext, classes: StorageClasses): Prom
   }
   const sourceProvider = await providerOf(source, classes.sourceClasses, input.signal);
   const targetProvider = await providerOf(target, classes.targetClasses, input.signal);
-  const sameProvider = sourceProvider !== undefined && sourceProvider === targetProvider;
-  for (const account of translated.filter((o) => o.kind === 'ServiceAccount')) {
-    const identity = Object.keys(account.metadata.annotations ?? {}).filter((key) =>
-      IDENTITY_ANNOTATIONS.includes(key),
-    );
-    const mapped = input.transforms?.serviceAccounts?.[account.metadata.name] !== undefined;
-    if (identity.length > 0 && !mapped && sameProvider) {
-      add({
-        id: 'k8s.identity-same-provider',
-        severity: 'warning',
-        subject: describeRef(refOf(account)),
-        message: `ServiceAccount ${account.metadata.name} uses a cloud identity (${identity.join(', ')}); both clusters look like ${sourceProvider ?? ''}, but the identity's trust is usually bound to the source cluster's OIDC issuer`,
-        remediation:
-          "add the target cluster's OIDC issuer to the role's trust policy, or map the identity in spec.workloads.transforms.serviceAccounts",
-      });
-    } else if (identity.length > 0 && !mapped) {
-      add({
-        id: 'k8s.identity-unmapped',
-        severity: 'blocker',
-        subject: describeRef(refOf(account)),
-        message: `ServiceAccount ${account.metadata.name} uses a cloud identity (${identity.join(', ')}) and spec.workloads.transforms.serviceAccounts has no mapping for it; its pods would lose their cloud permissions`,
-        remediation: `add spec.workloads.transforms.serviceAccounts.${account.metadata.name} with the target's identity annotation (for example iam.gke.io/gcp-service-account)`,
-      });
-    } else if (mapped) {
-      add({
-        id: 'k8s.identity-mapped',
-        severity: 'info',
-        subject: describeRef(refOf(account)),
-        message: `identity annotations of ${account.metadata.name} are replaced by the mapping`,
-        remediation: '',
-      });
-    }
-  }
+  for (const finding of await cloudIdentityFindings({
+    source,
+    exported: input.exported.objects,
+    translated,
+    transforms: input.transforms,
+    sourceProvider,
+    targetProvider,
+    ...c.sig,
+  }))
+    add(finding);
+  for (const finding of await rbacDriftFindings({
+    source,
+    target,
+    exported: input.exported.objects,
+    translated,
+    ...c.sig,
+  }))
+    add(finding);
 }
 
 /** Capacity of the target for the translated workloads at their source replica counts. */

@@ -4,10 +4,19 @@
  * references, cluster IPs, node names, PV bindings, last-applied annotations), then applies the
  * plan's rules in a fixed order: namespace mapping, storage classes (PVCs and StatefulSet
  * volumeClaimTemplates), ingress classes, image registry prefixes (longest prefix first), service
- * account identity annotations, annotations and labels, `spec.replicas` of workloads an exported
+ * account identity annotations (per name, or by an identity rule; pod template labels Azure needs), annotations and labels, `spec.replicas` of workloads an exported
  * HPA scales (the HPA owns it), and RFC 6902 patches selected by kind, name and namespace. Pure; every change is recorded with the rule that made it.
  */
 import { InputError } from '../../common/errors.js';
+import {
+  accountKey,
+  annotationChanges,
+  identityOf,
+  matchIdentity,
+  podLabelChange,
+  type IdentityMatch,
+  type IdentityRule,
+} from './identity-rules.js';
 import { applyJsonPatch, JsonPatchError, type JsonPatchOperation } from './json-patch.js';
 import { asArray, asRecord, describeRef, dig, isObject, refOf, stringOf, type KubeObject } from './objects.js';
 import { containersOf, podSpecOf } from './references.js';
@@ -19,6 +28,8 @@ export interface Transforms {
   annotations?: Record<string, string | null>;
   labels?: Record<string, string | null>;
   serviceAccounts?: Record<string, Record<string, string>>;
+  /** Cloud identity rules (identity-rules.ts); a `serviceAccounts` entry for the same name wins. */
+  identities?: IdentityRule[];
   patches?: Array<{ match: { kind?: string; name?: string; namespace?: string }; patch: JsonPatchOperation[] }>;
 }
 
@@ -98,12 +109,19 @@ interface Edit {
   podPointer: string;
   rules: NonNullable<TransformOptions['transforms']>;
   options: TransformOptions;
+  /** ServiceAccounts (target `namespace/name`) whose cloud identity a rule maps. */
+  identities: Map<string, IdentityMatch>;
   record(rule: string, path: string, from: unknown, to: unknown): void;
   remove(parent: Record<string, unknown>, key: string, pointer: string, rule?: string): void;
   set(parent: Record<string, unknown>, key: string, value: unknown, pointer: string, rule: string): void;
 }
 
-function startEdit(original: KubeObject, options: TransformOptions, changes: Change[]): Edit {
+function startEdit(
+  original: KubeObject,
+  options: TransformOptions,
+  changes: Change[],
+  identities: Map<string, IdentityMatch>,
+): Edit {
   const object = structuredClone(original);
   const name = describeRef(refOf(original));
   const record = (rule: string, path: string, from: unknown, to: unknown): void => {
@@ -131,6 +149,7 @@ function startEdit(original: KubeObject, options: TransformOptions, changes: Cha
           : '/spec/template/spec',
     rules: options.transforms ?? {},
     options,
+    identities,
     record,
     remove(parent, key, pointer, rule = 'strip') {
       if (parent[key] === undefined) return;
@@ -248,16 +267,49 @@ function mapImages({ podSpec, podPointer, rules, set }: Edit): void {
   }
 }
 
-/** 6. Service account identities. */
-function mapIdentities({ object, annotations, rules, remove, set }: Edit): void {
+/** 6. Service account identities: an explicit `serviceAccounts` entry, else the first matching identity rule. */
+function mapIdentities({ object, annotations, rules, identities, remove, set }: Edit): void {
   if (object.kind !== 'ServiceAccount') return;
   const mapping = rules.serviceAccounts?.[object.metadata.name];
+  const match = identities.get(accountKey(object.metadata.namespace, object.metadata.name));
+  if (!mapping && match) {
+    const rule = `identities[${match.index}]`;
+    const change = annotationChanges(match, annotations);
+    for (const key of change.remove) remove(annotations, key, `/metadata/annotations/${escape(key)}`, rule);
+    for (const [key, value] of change.set) set(annotations, key, value, `/metadata/annotations/${escape(key)}`, rule);
+    return;
+  }
   if (!mapping) return;
   for (const key of IDENTITY_ANNOTATIONS)
     if (!(key in mapping))
       remove(annotations, key, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
   for (const [key, value] of Object.entries(mapping))
     set(annotations, key, value, `/metadata/annotations/${escape(key)}`, `serviceAccounts.${object.metadata.name}`);
+}
+
+/** 6b. Pod template labels a mapped identity needs (Azure's `azure.workload.identity/use`). */
+function mapPodIdentityLabels({ object, podSpec, identities, remove, set }: Edit): void {
+  if (!podSpec) return;
+  const account = stringOf(podSpec.serviceAccountName) ?? stringOf(podSpec.serviceAccount) ?? 'default';
+  const match = identities.get(accountKey(object.metadata.namespace, account));
+  if (!match) return;
+  const change = podLabelChange(match);
+  const templatePath =
+    object.kind === 'Pod'
+      ? []
+      : object.kind === 'CronJob'
+        ? ['spec', 'jobTemplate', 'spec', 'template']
+        : ['spec', 'template'];
+  const template = templatePath.length === 0 ? object : dig(object, ...templatePath);
+  if (!isObject(template)) return;
+  const meta = asRecord(template.metadata);
+  template.metadata = meta;
+  const labels = asRecord(meta.labels);
+  meta.labels = labels;
+  const metaPointer = `${templatePath.map((p) => `/${p}`).join('')}/metadata`;
+  const rule = `identities[${match.index}]`;
+  if (change.set) set(labels, change.set[0], change.set[1], `${metaPointer}/labels/${escape(change.set[0])}`, rule);
+  if (change.remove) remove(labels, change.remove, `${metaPointer}/labels/${escape(change.remove)}`, rule);
 }
 
 /** 7. Annotations and labels (a value sets, null removes); empty maps are dropped. */
@@ -303,6 +355,15 @@ function applyPatches({ object, name, rules, record }: Edit): KubeObject {
 
 export function transformObjects(input: readonly KubeObject[], options: TransformOptions = {}): TransformResult {
   const changes: Change[] = [];
+  const identities = new Map<string, IdentityMatch>();
+  for (const account of input.filter((o) => o.kind === 'ServiceAccount')) {
+    const identity = identityOf(account);
+    const match = identity ? matchIdentity(options.transforms?.identities ?? [], identity) : undefined;
+    const namespace = account.metadata.namespace ?? '';
+    // Keyed by the target namespace: the edits below run after the namespace mapping.
+    if (match && options.transforms?.serviceAccounts?.[account.metadata.name] === undefined)
+      identities.set(accountKey(options.namespaces?.[namespace] ?? namespace, account.metadata.name), match);
+  }
   // Workloads an exported HPA scales: the HPA owns spec.replicas on the target (applying it would fight the HPA).
   const scaled = new Set(
     input
@@ -313,13 +374,14 @@ export function transformObjects(input: readonly KubeObject[], options: Transfor
       ),
   );
   const objects = input.map((original) => {
-    const edit = startEdit(original, options, changes);
+    const edit = startEdit(original, options, changes, identities);
     stripClusterOwned(edit);
     mapNamespaces(edit);
     mapStorageClasses(edit);
     mapIngressClasses(edit);
     mapImages(edit);
     mapIdentities(edit);
+    mapPodIdentityLabels(edit);
     mapAnnotationsAndLabels(edit);
     // 8. Replicas of workloads an HPA scales.
     const { object, spec, remove } = edit;
