@@ -17,6 +17,7 @@ interface DemoFlags {
   stateDir?: string;
   injectTargetErrors?: string;
   output?: string;
+  dashboard?: string | boolean;
 }
 
 function integer(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
@@ -85,6 +86,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
       "the target's service answers 5xx at this rate, to show automatic rollback (e.g. 0.2)",
     )
     .option('-o, --output <format>', 'text or json')
+    .option('--dashboard [addr]', 'serve the live dashboard while the demo runs (default 127.0.0.1:7480)')
     .action(
       run(async (flags: DemoFlags) => {
         const format = outputFormat(flags.output);
@@ -99,27 +101,42 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           /* keep "demo" */
         }
         const stateDir = ctx.stateDir(flags.stateDir);
-        const { summary, addresses, auditKey } = await runDemo({
+        const { dashboardFromFlag } = await import('../../dashboard/start-flag.js');
+        const dashboard = await dashboardFromFlag({
+          flag: flags.dashboard,
           stateDir,
-          rate,
-          bakeMs,
-          rows,
-          keep: flags.keep ?? false,
-          injectTargetErrors,
           env: ctx.env,
-          cwd: ctx.cwd,
           redactor: ctx.redactor,
-          // Progress comes from the run's events (below); the log says only what went wrong.
-          logger: createLogger({
-            format: 'text',
-            level: 'warn',
-            redactor: ctx.redactor,
-            write: (line) => ctx.err(line),
-          }),
-          actor,
+          logger: ctx.logger(),
           write: (text) => ctx.err(text),
-          verbose: ctx.isTTY,
         });
+        let result: Awaited<ReturnType<typeof runDemo>>;
+        try {
+          result = await runDemo({
+            stateDir,
+            rate,
+            bakeMs,
+            rows,
+            keep: flags.keep ?? false,
+            injectTargetErrors,
+            env: ctx.env,
+            cwd: ctx.cwd,
+            redactor: ctx.redactor,
+            // Progress comes from the run's events (below); the log says only what went wrong.
+            logger: createLogger({
+              format: 'text',
+              level: 'warn',
+              redactor: ctx.redactor,
+              write: (line) => ctx.err(line),
+            }),
+            actor,
+            write: (text) => ctx.err(text),
+            verbose: ctx.isTTY,
+          });
+        } finally {
+          await dashboard?.close();
+        }
+        const { summary, addresses, auditKey } = result;
         if (format === 'json') ctx.json(addresses ? { ...summary, addresses } : summary);
         else {
           ctx.out(formatSummary(summary));

@@ -20,6 +20,7 @@ export const commandLoaders: ReadonlyArray<readonly [verb: string, load: () => P
   ['verify', () => import('./verify.js')],
   ['audit', () => import('./audit.js')],
   ['report', () => import('./report.js')],
+  ['dashboard', () => import('./dashboard.js')],
   ['router', () => import('./router.js')],
   ['export', () => import('./export.js')],
   ['demo', () => import('./demo.js')],

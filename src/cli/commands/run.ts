@@ -13,6 +13,7 @@ interface RunFlags {
   output?: string;
   stateDir?: string;
   as?: string;
+  dashboard?: string | boolean;
 }
 
 export function register(program: Command, ctx: CliContext, run: Runner): void {
@@ -25,6 +26,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .option('-o, --output <format>', 'text or json')
     .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
     .option('--as <name>', 'who runs it (default: the OS user)')
+    .option('--dashboard [addr]', 'serve the live dashboard while the run goes (default 127.0.0.1:7480)')
     .action(
       run(async (flags: RunFlags) => {
         const format = outputFormat(flags.output);
@@ -40,7 +42,21 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           }
           return 0;
         }
-        return reportOutcome(ctx, format, await startRun(env, loaded, until));
+        // Loaded only when asked for: a run without it does not load the web server.
+        const { dashboardFromFlag } = await import('../../dashboard/start-flag.js');
+        const dashboard = await dashboardFromFlag({
+          flag: flags.dashboard,
+          stateDir: env.stateDir,
+          env: ctx.env,
+          redactor: ctx.redactor,
+          logger: env.logger,
+          write: (text) => ctx.err(text),
+        });
+        try {
+          return reportOutcome(ctx, format, await startRun(env, loaded, until));
+        } finally {
+          await dashboard?.close();
+        }
       }),
     );
 }
