@@ -26,7 +26,7 @@ export interface RouterCapabilities {
   splitClasses: boolean;
   /** Sees the requests: per-site statistics, latency and observed shares in `snapshot()`. */
   statistics: boolean;
-  /** Can copy requests to the other site without answering from it (shadow traffic; none yet). */
+  /** Copies reads to the target without answering from it and compares the answers (shadow reads, `router.shadow`). */
   mirroring: boolean;
 }
 
@@ -38,7 +38,7 @@ export const BUILTIN_CAPABILITIES: Readonly<RouterCapabilities> = Object.freeze(
   weightScale: null,
   splitClasses: true,
   statistics: true,
-  mirroring: false,
+  mirroring: true,
 });
 
 /** Capabilities of a router that only writes integer weights (out of `weightScale`). */

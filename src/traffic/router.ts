@@ -13,6 +13,7 @@
  * lacks the capability for refuses with an AdapterError saying so (`hold`), or is accepted and has
  * no effect the caller could rely on (`reportLag` without `lagBound`).
  */
+import type { ShadowControl } from '../shadow/control.js';
 import type { RouterCapabilities } from './capabilities.js';
 import type { RequestClass, Routes, RoutesUpdate, Weights } from './routes.js';
 
@@ -44,6 +45,8 @@ export interface TrafficRouter {
   reportLag(lag: Record<string, number | null>): Promise<void>;
   /** Routes, hold, lag, statistics and the shares observed since the routes last changed. */
   snapshot(): Promise<RouterSnapshot>;
+  /** Shadow reads (src/shadow/control.ts); present exactly when `capabilities.mirroring` is true. */
+  readonly shadow?: ShadowControl;
 }
 
 export interface HoldOptions {

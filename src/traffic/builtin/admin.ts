@@ -8,6 +8,9 @@
  *   GET  /v1/snapshot  everything above + shares  POST /v1/hold     classes, maxHoldMs, maxQueued, drainMs
  *   GET  /metrics      Prometheus text            POST /v1/release
  *   GET  /healthz      liveness (no token)
+ *   GET  /v1/shadow?after=SEQ  shadow reads: counts, summaries, evidence newer than SEQ
+ *   PUT  /v1/shadow    start shadow reads (settings)   DELETE /v1/shadow  stop them (waits, bounded)
+ *   PUT  /v1/shadow/watermark  {appliedThrough: ms}: the target has applied the source's changes up to then
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +18,7 @@ import type { Registry } from 'prom-client';
 import { HandoffError, httpStatusFor, InputError, messageOf } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { RouterCore } from './core.js';
+import type { Mirror } from './mirror.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -74,7 +78,7 @@ type Handler = (req: IncomingMessage) => Promise<unknown>;
 
 export function createAdminHandler(
   core: RouterCore,
-  deps: { token: string; metrics: Registry; logger: Logger },
+  deps: { token: string; metrics: Registry; logger: Logger; mirror?: Mirror },
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(deps.token);
   const routes: Record<string, Partial<Record<string, Handler>>> = {
@@ -98,6 +102,16 @@ export function createAdminHandler(
       },
     },
   };
+  const mirror = deps.mirror;
+  if (mirror !== undefined) {
+    routes['/v1/shadow'] = {
+      GET: async (req) =>
+        mirror.status(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0) || 0),
+      PUT: async (req) => mirror.start(await readJson(req, false)),
+      DELETE: async () => mirror.stop(),
+    };
+    routes['/v1/shadow/watermark'] = { PUT: async (req) => mirror.watermark(await readJson(req, false)) };
+  }
 
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';

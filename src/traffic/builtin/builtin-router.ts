@@ -7,6 +7,7 @@
 import { BUILTIN_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import type { RouterCore } from './core.js';
+import type { Mirror } from './mirror.js';
 import type { RouterOptionsInput } from './options.js';
 import { startRouterServer, type RouterServer, type RouterServerDeps } from './server.js';
 
@@ -15,9 +16,19 @@ export interface BuiltinRouter {
   router: TrafficRouter;
 }
 
-/** A TrafficRouter over a running router's core (same validation and events as the admin API). */
-export function routerFromCore(core: RouterCore): TrafficRouter {
+/** A TrafficRouter over a running router's core (same validation and events as the admin API); with its mirror, shadow reads too. */
+export function routerFromCore(core: RouterCore, mirror?: Mirror): TrafficRouter {
   return {
+    ...(mirror === undefined
+      ? {}
+      : {
+          shadow: {
+            start: async (settings) => mirror.start(settings),
+            watermark: async (appliedThrough) => mirror.watermark({ appliedThrough: Math.floor(appliedThrough) }),
+            status: async (after) => mirror.status(after),
+            stop: () => mirror.stop(),
+          },
+        }),
     capabilities: BUILTIN_CAPABILITIES,
     setRoutes: (routes, options = {}) =>
       core.setRoutes({ ...routes, ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }) }),
@@ -33,5 +44,5 @@ export async function createBuiltinRouter(
   deps: RouterServerDeps = {},
 ): Promise<BuiltinRouter> {
   const server = await startRouterServer(options, deps);
-  return { server, router: routerFromCore(server.core) };
+  return { server, router: routerFromCore(server.core, server.mirror) };
 }

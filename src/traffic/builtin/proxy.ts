@@ -12,6 +12,7 @@ import { stickySite } from './classify.js';
 import type { RouterCore } from './core.js';
 import { clientClosed, forward, type Exchange, type ProxyContext, type Upstream } from './exchange.js';
 import type { HoldEntry } from './hold-queue.js';
+import type { Mirror } from './mirror.js';
 
 export { isConnectFailure, type Upstream } from './exchange.js';
 
@@ -63,8 +64,9 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
   res.end(`${message}\n`);
 }
 
-export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
+export function createProxy(core: RouterCore, deps: { logger: Logger; mirror?: Mirror }): Proxy {
   const { options, stats } = core;
+  const mirror = deps.mirror ?? null;
   const upstreams = createUpstreams(core);
   const connections = new WeakMap<object, Connection>();
   const ctx: ProxyContext = { core, upstreams, log: deps.logger, stickyMs: options.stickyAfterWriteMs, reply };
@@ -75,6 +77,7 @@ export function createProxy(core: RouterCore, deps: { logger: Logger }): Proxy {
     const sticky =
       cls === 'reads' && stickyMs > 0 ? stickySite(p.req.headers.cookie, core.siteSet, Date.now(), stickyMs) : null;
     const site = core.choose(cls, sticky);
+    if (mirror?.active === true) mirror.offer(p.req, p.res, cls, site); // shadow reads (mirror.ts)
     p.exchange = forward(ctx, p.req, p.res, cls, site, 0);
     if (sticky !== null) stats.countSticky(site);
   };

@@ -12,11 +12,14 @@ import { createAdminHandler } from './admin.js';
 import { createRouterCore, type RouterCore } from './core.js';
 import { createRouterMetrics } from './metrics.js';
 import { formatAddress, resolveRouterOptions, type Address, type RouterOptionsInput } from './options.js';
+import { createMirror, type Mirror } from './mirror.js';
 import { createProxy } from './proxy.js';
 import { createUpgradeHandler } from './upgrade.js';
 
 export interface RouterServer {
   core: RouterCore;
+  /** Shadow reads: copies a share of the source's reads to the target and compares the answers. */
+  mirror: Mirror;
   /** The address the proxy listens on (the real port when 0 was asked for). */
   listen: Address;
   admin: Address | null;
@@ -67,7 +70,8 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
   const events = deps.events ?? createEventBus();
   const logger = deps.logger ?? createSilentLogger();
   const core = createRouterCore(options, { events, logger });
-  const proxy = createProxy(core, { logger: logger.child({ part: 'proxy' }) });
+  const mirror = createMirror({ sites: options.sites }, { logger: logger.child({ part: 'shadow' }) });
+  const proxy = createProxy(core, { logger: logger.child({ part: 'proxy' }), mirror });
   const upgrades = createUpgradeHandler(core, proxy.upstreams, { logger });
 
   const proxyServer = http.createServer({
@@ -92,7 +96,7 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
       closeServer(proxyServer, graceMs),
       adminServer === null ? Promise.resolve() : closeServer(adminServer, 1000),
     ]);
-    await proxy.close();
+    await Promise.all([proxy.close(), mirror.close()]);
   };
 
   try {
@@ -103,7 +107,12 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
       adminServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 });
       adminServer.on(
         'request',
-        createAdminHandler(core, { token: options.adminToken, metrics, logger: logger.child({ part: 'admin' }) }),
+        createAdminHandler(core, {
+          token: options.adminToken,
+          metrics,
+          mirror,
+          logger: logger.child({ part: 'admin' }),
+        }),
       );
       admin = await listenOn(adminServer, options.admin, 'admin');
     }
@@ -121,6 +130,7 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
     let closing: Promise<void> | null = null;
     return {
       core,
+      mirror,
       listen,
       admin,
       proxyUrl: url(listen),

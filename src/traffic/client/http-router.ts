@@ -8,6 +8,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { AdapterError, InputError, messageOf, TimeoutError } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
+import { shadowStatusSchema } from '../../shadow/control.js';
 import { BUILTIN_CAPABILITIES } from '../capabilities.js';
 import type { TrafficRouter } from '../router.js';
 import {
@@ -51,7 +52,7 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
   const agent = new Agent({ connections: 4, connect: { timeout: Math.min(timeoutMs, 5000) } });
 
   const call = async <S extends z.ZodType>(
-    method: 'GET' | 'PUT' | 'POST',
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     path: string,
     schema: S,
     body?: unknown,
@@ -136,6 +137,14 @@ export function createHttpRouter(options: HttpRouterOptions, deps: HttpRouterDep
     },
     async snapshot() {
       return call('GET', '/v1/snapshot', snapshotSchema);
+    },
+    shadow: {
+      start: (settings) => call('PUT', '/v1/shadow', shadowStatusSchema, settings),
+      watermark: (appliedThrough) =>
+        call('PUT', '/v1/shadow/watermark', shadowStatusSchema, { appliedThrough: Math.floor(appliedThrough) }),
+      status: (after = 0) => call('GET', `/v1/shadow?after=${after}`, shadowStatusSchema),
+      // Stopping waits for copies in flight (bounded by the router at the mirror's timeout).
+      stop: () => call('DELETE', '/v1/shadow', shadowStatusSchema, undefined, 130_000),
     },
     async close() {
       await agent.close();

@@ -6,6 +6,7 @@
 import { AdapterError, InputError } from '../../common/errors.js';
 import { createEventBus, type EventBus } from '../../common/events.js';
 import { createSilentLogger, type Logger } from '../../common/logger.js';
+import { createFakeShadow, type FakeShadow } from '../../shadow/fake-shadow.js';
 import { routerFromCore } from '../builtin/builtin-router.js';
 import { createRouterCore, type RouterCore } from '../builtin/core.js';
 import { resolveRouterOptions, type RouterOptionsInput } from '../builtin/options.js';
@@ -36,10 +37,12 @@ export interface SimulateOptions {
   fails?: (site: string, index: number) => boolean;
 }
 
-export type FakeMethod = Exclude<keyof TrafficRouter, 'capabilities'>;
+export type FakeMethod = Exclude<keyof TrafficRouter, 'capabilities' | 'shadow'>;
 
 export interface FakeRouter extends TrafficRouter {
   core: RouterCore;
+  /** Shadow reads in memory, present when the fake declares `mirroring` (tests feed outcomes). */
+  readonly shadow?: FakeShadow;
   events: EventBus;
   /** Every call made, in order, with its arguments. */
   calls: Array<{ method: FakeMethod; args: unknown[] }>;
@@ -107,6 +110,7 @@ export function createFakeRouter(
 
   return {
     capabilities,
+    ...(capabilities.mirroring ? { shadow: createFakeShadow() } : {}),
     core,
     events,
     calls,
