@@ -99,7 +99,9 @@ describe('demo service and load generator on a real PostgreSQL', () => {
   });
 
   it('answers 503 when the database is fenced, and the ledger counts those writes as refused, not lost', async () => {
-    await admin.query('revoke insert, update, delete on orders, transfers, accounts, order_events from demo_app');
+    await admin.query(
+      'revoke insert, update, delete on orders, transfers, accounts, order_events, client_events from demo_app',
+    );
     try {
       const load = startLoad({
         baseUrl: `http://127.0.0.1:${service.port}`,
@@ -116,7 +118,9 @@ describe('demo service and load generator on a real PostgreSQL', () => {
       expect(check.lost).toEqual([]);
       expect(check.acknowledged).toBe(0);
     } finally {
-      await admin.query('grant insert, update, delete on orders, transfers, accounts, order_events to demo_app');
+      await admin.query(
+        'grant insert, update, delete on orders, transfers, accounts, order_events, client_events to demo_app',
+      );
     }
   });
 

@@ -25,6 +25,13 @@ export interface TransferWrite {
   id?: string;
 }
 
+/** A client event (POST /events): appended with no uniqueness guard, so a duplicate is visible. */
+export interface EventWrite {
+  requestId: string;
+  clientId: string;
+  kind: string;
+}
+
 export type Outcome = 'ok' | 'fail' | 'info';
 
 export interface Ledger {
@@ -32,11 +39,18 @@ export interface Ledger {
   clients: string[];
   orders: Map<string, { write: OrderWrite; outcome: Outcome }>;
   transfers: Map<string, { write: TransferWrite; outcome: Outcome }>;
+  events: Map<string, { write: EventWrite; outcome: Outcome }>;
   readYourWrites: { checked: number; violations: Array<{ clientId: string; orderId: string; reason: string }> };
 }
 
 export function createLedger(): Ledger {
-  return { clients: [], orders: new Map(), transfers: new Map(), readYourWrites: { checked: 0, violations: [] } };
+  return {
+    clients: [],
+    orders: new Map(),
+    transfers: new Map(),
+    events: new Map(),
+    readYourWrites: { checked: 0, violations: [] },
+  };
 }
 
 export interface LedgerCheck {
@@ -194,6 +208,24 @@ export async function checkLedger(
   duplicated.push(...transfers.duplicated);
   unexpected.push(...transfers.unexpected);
   changed.push(...transfers.changed);
+
+  // Client events: no unique request id in the table, so a write applied twice shows as two rows.
+  const eventRows = await client.query<{ request_id: string }>(
+    `select request_id::text from client_events where client_id = any($1::text[])`,
+    [ledger.clients],
+  );
+  const eventCount = new Map<string, number>();
+  for (const row of eventRows.rows) eventCount.set(row.request_id, (eventCount.get(row.request_id) ?? 0) + 1);
+  for (const [requestId, { outcome }] of ledger.events) {
+    const n = eventCount.get(requestId) ?? 0;
+    if (n > 1) duplicated.push(requestId);
+    if (outcome === 'ok') {
+      acknowledged++;
+      if (n === 0) lost.push(requestId);
+    } else if (outcome === 'fail' && n > 0) unexpected.push(requestId);
+    else if (outcome === 'info' && n > 0) recovered++;
+  }
+  for (const requestId of eventCount.keys()) if (!ledger.events.has(requestId)) unexpected.push(requestId);
 
   const bank = await bankTotal(client);
   const expected = BigInt(accounts) * BigInt(INITIAL_BALANCE);

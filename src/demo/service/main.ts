@@ -8,6 +8,8 @@
  *   INJECT_ERROR_RATE     share of API requests answered 500 (demo of automatic rollback)
  *   INJECT_ERRORS         SITE:RATE, the same but only when this process's SITE is SITE (the demo
  *                         gives one environment to both sites and breaks only the target)
+ *   INJECT_APPLY_TWICE    test-only: "1" applies every POST /events twice (the rehearsal's broken
+ *                         variant, which its checker must report as duplicated)
  */
 import pg from 'pg';
 import { migrate } from './schema.js';
@@ -54,6 +56,7 @@ const service = await startDemoService({
   host: process.env.HOST ?? '127.0.0.1',
   site,
   errorRate: errorRate(site),
+  applyTwice: process.env.INJECT_APPLY_TWICE === '1',
 });
 process.stderr.write(`demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}\n`);
 

@@ -56,7 +56,11 @@ export const DEMO_QUERIES = {
   orderByRequest: q('demo_order_by_request', `select ${orderColumns} from orders o where o.request_id = $1`, [
     '00000000-0000-4000-8000-000000000004',
   ]),
-  bankTotal: q('demo_bank_total', 'select sum(balance)::text as total, count(*)::int as accounts from accounts', []),
+  bankTotal: q(
+    'demo_bank_total',
+    'select sum(balance)::text as total, count(*)::int as accounts, count(*) filter (where balance < 0)::int as negative from accounts',
+    [],
+  ),
   account: q('demo_account', 'select id, owner, balance::text as balance, updated_at from accounts where id = $1', [1]),
   // Ordered by the bigint id itself (o.id), not by the text output column also called id; served
   // by the index on (client_id, id), read backwards.
@@ -73,6 +77,12 @@ export const DEMO_QUERIES = {
      select $1, coalesce(max(seq), 0) + 1, $2 from order_events where order_id = $1
      returning order_id::text as order_id, seq, kind`,
     ['1', 'shipped'],
+  ),
+  // Appends, with no uniqueness guard: a request applied twice makes two rows (see schema.ts).
+  insertClientEvent: q(
+    'demo_insert_client_event',
+    `insert into client_events (request_id, client_id, kind) values ($1, $2, $3) returning id::text as id`,
+    ['00000000-0000-4000-8000-000000000005', 'client-1', 'viewed'],
   ),
 } as const satisfies Record<string, DemoQuery>;
 

@@ -3,7 +3,8 @@
  * transfers (the total never changes), orders (create, read, list) and order events. Every response
  * says which site served it (`X-Site`), so the load generator and the tests can tell.
  *
- * Writes are idempotent by `requestId`: a retried request returns the row it already made.
+ * Writes are idempotent by `requestId`: a retried request returns the row it already made; except
+ * client events (POST /events), appended with no uniqueness guard on purpose (schema.ts).
  * A fenced database (writes refused) answers 503 with Retry-After, never a 500.
  */
 import http from 'node:http';
@@ -20,6 +21,11 @@ export interface DemoServiceOptions {
   /** Share of API requests (not /healthz) answered with a 500, to show automatic rollback. */
   errorRate?: number;
   poolSize?: number;
+  /**
+   * Test-only: apply every POST /events twice (the rehearsal's deliberately broken variant, which
+   * its checker must catch as `duplicated`).
+   */
+  applyTwice?: boolean;
 }
 
 export interface DemoService {
@@ -44,6 +50,12 @@ const orderBody = z.strictObject({
 });
 
 const eventBody = z.strictObject({ kind: z.string().min(1).max(50) });
+
+const clientEventBody = z.strictObject({
+  requestId: z.uuid(),
+  clientId: z.string().min(1).max(100),
+  kind: z.string().min(1).max(50),
+});
 
 class HttpError extends Error {
   constructor(
@@ -180,6 +192,13 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     }
     if (parts[0] === 'transfers' && method === 'POST' && parts.length === 1) {
       return transfer(parse(transferBody, await readJson(req)));
+    }
+    if (parts[0] === 'events' && method === 'POST' && parts.length === 1) {
+      const body = parse(clientEventBody, await readJson(req));
+      const values = [body.requestId, body.clientId, body.kind];
+      const r = await run<{ id: string }>(pool, DEMO_QUERIES.insertClientEvent, values);
+      if (options.applyTwice) await run(pool, DEMO_QUERIES.insertClientEvent, values);
+      return [201, r.rows[0]];
     }
     if (parts[0] === 'orders') {
       if (method === 'POST' && parts.length === 1) return createOrder(parse(orderBody, await readJson(req)));
