@@ -2,8 +2,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { loadPlanFile } from '../../plan/load.js';
+import { messageOf } from '../../common/errors.js';
 import { writeExport } from '../../platforms/kubernetes/export-files.js';
-import { exportAndTransform, kubernetesSite, openSite } from '../../platforms/kubernetes/migration.js';
+import { identityMappings } from '../../platforms/kubernetes/identity-rules.js';
+import { readIssuer } from '../../platforms/kubernetes/identity-review.js';
+import { exportAndTransform, kubernetesSite, namespacesOf, openSite } from '../../platforms/kubernetes/migration.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../command.js';
 
@@ -48,6 +51,23 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         ctx.err(`reading namespaces of context ${sourceSite.context}\n`);
         const source = await openSite(plan, 'source', { redactor: ctx.redactor, requestTimeoutMs: timeout * 1000 });
         const { exported, translated } = await exportAndTransform(plan, source, undefined, { requireSelection: true });
+        const transforms = plan.spec.workloads?.transforms;
+        const mappings = identityMappings(exported.objects, transforms?.identities, {
+          namespaces: namespacesOf(plan).map,
+          ...(transforms?.serviceAccounts ? { explicit: transforms.serviceAccounts } : {}),
+        });
+        let issuer: string | undefined;
+        if (mappings.length > 0) {
+          // The target's OIDC issuer goes into the review documents; without it they carry a placeholder.
+          try {
+            const target = await openSite(plan, 'target', { redactor: ctx.redactor, requestTimeoutMs: timeout * 1000 });
+            issuer = await readIssuer(target.client);
+          } catch (error) {
+            ctx.err(
+              `cannot read the target cluster's OIDC issuer (${messageOf(error)}); identity/ uses a placeholder\n`,
+            );
+          }
+        }
         const dir = path.resolve(ctx.cwd, flags.out);
         const summary = writeExport({
           dir,
@@ -64,6 +84,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             source: source.client.context,
             sourceVersion: source.discovery.version.gitVersion,
           },
+          identity: { mappings, issuer },
         });
         if (format === 'json') {
           ctx.json({ out: dir, ...summary });
@@ -83,6 +104,10 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const byRule = new Map<string, number>();
         for (const change of summary.changes) byRule.set(change.rule, (byRule.get(change.rule) ?? 0) + 1);
         ctx.out(`changes (${summary.changes.length}): ${[...byRule].map(([rule, n]) => `${rule} ×${n}`).join(', ')}\n`);
+        if (summary.cloudIdentity.entries.length > 0)
+          ctx.out(
+            `cloud-side identity changes for review (not applied): ${path.join(dir, 'identity', 'commands.sh')} (${summary.cloudIdentity.entries.length} ServiceAccount(s))\n`,
+          );
         if (summary.secretValues === 'omitted')
           ctx.out('Secret values are left empty in the files (--include-secret-values writes them).\n');
         return 0;

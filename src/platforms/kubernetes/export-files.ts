@@ -2,6 +2,7 @@
  * Writes an export for review: one YAML file per translated object, numbered in apply order
  * (`manifests/07-deployment-shop-web.yaml`), and `summary.json` with what was exported, what was
  * left out and why, what the target must provide, and every change with the rule that made it.
+ * `identity/` holds the cloud-side commands and documents the identity mappings need (for review).
  * Secret values are left out unless asked for (the files are for review; provisioning copies
  * Secrets from the source directly); they are registered with the redactor either way.
  */
@@ -11,6 +12,8 @@ import { stringify } from 'yaml';
 import { UsageError } from '../../common/errors.js';
 import type { Redactor } from '../../common/redact.js';
 import type { ExportResult } from './export.js';
+import type { IdentityMapping } from './identity-rules.js';
+import { writeIdentityReview, type IdentityReview } from './identity-review.js';
 import { describeRef, isObject, refOf, type KubeObject } from './objects.js';
 import type { Change } from './transform.js';
 
@@ -26,6 +29,8 @@ export interface WriteExportOptions {
   force: boolean;
   redactor: Redactor;
   meta: Record<string, unknown>;
+  /** Identities the plan's rules map, and the target's OIDC issuer: identity/ holds their cloud-side review. */
+  identity?: { mappings: IdentityMapping[]; issuer?: string | undefined };
 }
 
 export interface ExportSummary {
@@ -35,6 +40,8 @@ export interface ExportSummary {
   requires: Array<{ kind: string; name: string; by: string[] }>;
   changes: Change[];
   secretValues: 'omitted' | 'included';
+  /** The cloud-side changes the identity mappings need (written to identity/, not applied). */
+  cloudIdentity: IdentityReview;
 }
 
 function fileName(index: number, object: KubeObject): string {
@@ -99,6 +106,7 @@ export function writeExport(options: WriteExportOptions): ExportSummary {
     requires: options.exported.requires.map((r) => ({ kind: r.kind, name: r.name, by: r.by })),
     changes: options.changes,
     secretValues: options.includeSecretValues ? 'included' : 'omitted',
+    cloudIdentity: writeIdentityReview(options.dir, options.identity?.mappings ?? [], options.identity?.issuer),
   };
   fs.writeFileSync(
     path.join(options.dir, 'summary.json'),

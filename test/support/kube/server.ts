@@ -49,6 +49,11 @@ export interface KubeTestServerOptions {
   user?: string;
   /** Requests RBAC denies with 403 Forbidden (see authorization.ts); more with `authorizer.deny`. */
   deny?: DenyRule[];
+  /**
+   * The service account token issuer (`--service-account-issuer`) served at
+   * `/.well-known/openid-configuration` (default `https://kubernetes.default.svc.cluster.local`).
+   */
+  issuer?: string;
 }
 
 export interface RequestRecord {
@@ -313,6 +318,16 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
       return;
+    }
+    if (url.pathname === '/.well-known/openid-configuration') {
+      // Service account issuer discovery (GA in 1.21), as kube-apiserver answers it.
+      return send(res, 200, {
+        issuer: options.issuer ?? 'https://kubernetes.default.svc.cluster.local',
+        jwks_uri: `https://${address}/openid/v1/jwks`,
+        response_types_supported: ['id_token'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
     }
     if (url.pathname === '/openapi/v3') return send(res, 200, openApiIndex(catalog));
     if (url.pathname.startsWith('/openapi/v3/')) {
