@@ -4,6 +4,9 @@
  * Every password is a `fromEnv` reference; the router's admin token is a file beside the plan.
  */
 
+/** The demo plan's name (`metadata.name`). */
+export const DEMO_PLAN_NAME = 'demo-shop';
+
 export interface DemoPlanOptions {
   /** Node and its flags (the tsx loader when run from source), then the service's entry file. */
   serviceCommand: string;
@@ -60,7 +63,7 @@ export function demoPlanText(options: DemoPlanOptions): string {
 apiVersion: handoff.dev/v1alpha1
 kind: Migration
 metadata:
-  name: demo-shop
+  name: ${DEMO_PLAN_NAME}
   labels: { demo: "true" }
 spec:
   # Two sites on this machine. Each has its own PostgreSQL server and runs the demo service as a process.

@@ -21,17 +21,20 @@ import { verifyTables } from '../data/postgres/verify/index.js';
 import { routerStatsOverHttp } from '../analysis/providers/router-stats.js';
 import type { RunOutcome } from '../engine/executor.js';
 import { createRuntime } from '../engine/runtime.js';
+import { pauseOrAbort } from '../engine/manage.js';
+import { openStore } from '../store/store.js';
 import type { EngineEnv } from '../engine/run-session.js';
 import { startRun } from '../engine/start.js';
 import { loadPlanFile } from '../plan/load.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
-import { DEMO_ENV, demoPlanText } from './demo-plan.js';
+import { DEMO_ENV, DEMO_PLAN_NAME, demoPlanText } from './demo-plan.js';
 import { createDemoProgress } from './demo-progress.js';
 import { startDemoRouter, type DemoRouter } from './demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
 import { serviceCommand } from './service-command.js';
 import { checkLedger, type LedgerCheck } from './load/ledger.js';
 import { startLoad } from './load/generator.js';
+import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { reconcile } from './reconcile.js';
 import type { ClientTrafficEvent } from '../report/events.js';
@@ -85,7 +88,14 @@ const LOAD_CLIENTS = 2000;
  * as a queue of 10 s time-outs.
  */
 const MAX_IN_FLIGHT = 512;
-/** The load runs this long before the run starts: the clients' baseline. */
+/**
+ * The load first warms the demo's own cold processes (JIT, connection pools): the rate rises over
+ * WARMUP_RAMP_MS and runs at full rate until WARMUP_MS. Those requests count as offered and sent
+ * but in no stage: a production service is warm before anyone migrates it.
+ */
+const WARMUP_RAMP_MS = 3000;
+const WARMUP_MS = 6000;
+/** Then this long at full rate before the run starts: the clients' baseline. */
 const BASELINE_MS = 5000;
 
 function stamp(now = new Date()): string {
@@ -102,6 +112,27 @@ async function ledgerOn(url: string, load: ReturnType<typeof startLoad>): Promis
   }
 }
 
+/** Aborts an unfinished run of the demo's plan whose executor is gone (an interrupted demo). */
+async function abortOrphanedDemoRun(options: DemoOptions): Promise<string | null> {
+  const store = openStore({ stateDir: options.stateDir, create: false, redactor: options.redactor });
+  const orphan = store?.runs.findUnfinished(DEMO_PLAN_NAME);
+  store?.close();
+  if (!orphan) return null;
+  const result = await pauseOrAbort(
+    {
+      stateDir: options.stateDir,
+      env: options.env,
+      cwd: options.cwd,
+      redactor: options.redactor,
+      logger: options.logger,
+      actor: options.actor,
+    },
+    orphan.id,
+    'abort',
+  ).catch(() => null);
+  return result?.completed ? orphan.id : null;
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let load: ReturnType<typeof startLoad> | null = null;
   const progress = createDemoProgress(options.write, options.verbose, (stage) => load?.setStage(stage));
@@ -116,6 +147,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const removeHandlers = stopChildrenOnExit(registry, (signal) =>
     progress.note(`${signal}: stopping every process the demo started`),
   );
+
+  // An earlier demo that was interrupted (its processes just ended above) may have left its run
+  // unfinished; its servers are gone, so nothing can resume it, and it would refuse this demo's plan.
+  const orphan = await abortOrphanedDemoRun(options);
+  if (orphan) progress.note(`aborted run ${orphan}, left unfinished by an interrupted demo (its servers are gone)`);
 
   // The demo's own files (plan, logs, site data) in a fresh directory per demo; the run itself is
   // kept in the state directory, where every other command looks.
@@ -212,8 +248,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       maxInFlight: MAX_IN_FLIGHT,
       maxRequests,
       maxDurationMs,
+      rampMs: WARMUP_RAMP_MS,
+      initialStage: WARMUP_STAGE,
     });
-    // The clients' baseline: the service under load before the run starts (latency.baseline).
+    progress.note(`warming up for ${WARMUP_MS / 1000} s (the rate rises over ${WARMUP_RAMP_MS / 1000} s)`);
+    await sleep(WARMUP_MS);
+    // The clients' baseline: the warm service under load before the run starts (latency.baseline).
+    load.setStage(BASELINE_STAGE);
     progress.note(`measuring the baseline for ${BASELINE_MS / 1000} s before the run starts`);
     await sleep(BASELINE_MS);
 

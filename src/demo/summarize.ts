@@ -9,7 +9,8 @@ import type { verifyAuditTrail } from '../audit/verify.js';
 import { InternalError } from '../common/errors.js';
 import type { RunOutcome } from '../engine/executor.js';
 import type { DemoFacts } from './demo-progress.js';
-import { BASELINE_STAGE } from './load/client-latency.js';
+import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
+import { judgeTargets } from './targets.js';
 import type { LoadGenerator, LoadStats } from './load/generator.js';
 import type { LedgerCheck } from './load/ledger.js';
 import type { CpuPerRequest } from './process-cpu.js';
@@ -80,12 +81,16 @@ export function summarize(input: SummaryInput): DemoSummary {
   if (!outcome.run.id) throw new InternalError('the run has no id');
   const stages = input.load.latency.stages();
   const baseline = input.load.latency.overall(BASELINE_STAGE);
+  const warmup = input.load.latency.overall(WARMUP_STAGE);
   delete stages[BASELINE_STAGE];
+  delete stages[WARMUP_STAGE];
   const durations: DemoSummary['stages'] = {};
   for (const [stage, t] of Object.entries(facts.stages))
     durations[stage] = { durationMs: t.endedAt === null ? null : t.endedAt - t.startedAt };
+  const writePauseMs = clientWritePause(facts, input.load);
   return {
     ok,
+    targets: judgeTargets({ stats, baseline, stages, durations, writePauseMs }),
     runId: outcome.run.id,
     stateDir: input.stateDir,
     report: input.reportFile,
@@ -96,12 +101,16 @@ export function summarize(input: SummaryInput): DemoSummary {
       notSent: stats.notSent,
       perSecond: Math.round((stats.total / Math.max(1, input.loadMs)) * 10_000) / 10,
     },
-    latency: { baseline: { p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms }, stages },
+    latency: {
+      warmup: { count: warmup.count, p50Ms: warmup.p50Ms, p99Ms: warmup.p99Ms },
+      baseline: { p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms },
+      stages,
+    },
     writes: { acknowledged: ledger.acknowledged, lost: ledger.lost.length, duplicated: ledger.duplicated.length },
     readYourWritesViolations: ledger.readYourWritesViolations,
     invariants: { bankTotalPreserved: ledger.bank.preserved },
     cutover: {
-      writePauseMs: clientWritePause(facts, input.load),
+      writePauseMs,
       routerPauseMs: facts.writePauseMs,
       held: facts.cutover.held,
       failed: facts.cutover.failed,

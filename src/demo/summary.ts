@@ -1,5 +1,6 @@
 import type { StageLatency } from './load/client-latency.js';
 import type { Reconciliation } from './reconcile.js';
+import type { Targets } from './targets.js';
 
 /** The summary `handoff demo -o json` prints (issues 6 and 11), the same fields in the human output. */
 export interface DemoSummary {
@@ -14,8 +15,21 @@ export interface DemoSummary {
    * in flight); `perSecond`: sent per second over the load's whole life.
    */
   requests: { offered: number; total: number; failed: number; notSent: number; perSecond: number };
-  /** What the clients felt: the baseline window before the run, then per stage and class (fixed-memory histograms). */
-  latency: { baseline: { p50Ms: number | null; p99Ms: number | null }; stages: Record<string, StageLatency> };
+  /**
+   * The scale targets (issue 11) judged from these figures: at least 95 % sent, no failure, a
+   * client write pause under 500 ms, every stage's p99 within the latency budget, the stages under
+   * 3 minutes together. Separate from `ok`, which says the run was correct; `met` says it was also kind.
+   */
+  targets: Targets;
+  /**
+   * What the clients felt: the warm-up (the demo's processes starting cold; in no stage), the
+   * baseline window before the run, then per stage and class (fixed-memory histograms).
+   */
+  latency: {
+    warmup: { count: number; p50Ms: number | null; p99Ms: number | null };
+    baseline: { p50Ms: number | null; p99Ms: number | null };
+    stages: Record<string, StageLatency>;
+  };
   writes: { acknowledged: number; lost: number; duplicated: number };
   readYourWritesViolations: number;
   invariants: { bankTotalPreserved: boolean };
@@ -43,7 +57,8 @@ export function formatSummary(s: DemoSummary): string {
   const lines = [
     `demo ${s.ok ? 'ok' : 'NOT ok'}: run ${s.runId}`,
     `  requests      ${s.requests.offered} offered, ${s.requests.total} sent (${s.requests.perSecond} per second), ${s.requests.notSent} not sent, ${s.requests.failed} failed`,
-    `  baseline      client p50 ${ms(s.latency.baseline.p50Ms)}, p99 ${ms(s.latency.baseline.p99Ms)}`,
+    `  warm-up       ${s.latency.warmup.count} requests, client p50 ${ms(s.latency.warmup.p50Ms)}, p99 ${ms(s.latency.warmup.p99Ms)} (cold processes; in no stage)`,
+    `  baseline      client p50 ${ms(s.latency.baseline.p50Ms)}, p99 ${ms(s.latency.baseline.p99Ms)}; budget per stage p99 ${ms(s.targets.latencyBudgetMs)}`,
     ...Object.entries(s.latency.stages).map(
       ([stage, l]) =>
         `  ${stage.padEnd(13)} ${ms(s.stages[stage]?.durationMs ?? null)}; reads p50 ${ms(l.reads.p50Ms)} p99 ${ms(l.reads.p99Ms)} max ${ms(l.reads.maxMs)}; writes p50 ${ms(l.writes.p50Ms)} p99 ${ms(l.writes.p99Ms)} max ${ms(l.writes.maxMs)}`,
@@ -58,6 +73,7 @@ export function formatSummary(s: DemoSummary): string {
       .join(', ')}`,
     `  verification  ${s.verification.rowsCompared} rows compared, ${s.verification.identical ? 'identical' : 'NOT identical'}`,
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
+    `  targets       ${s.targets.met ? 'met' : `missed: ${s.targets.missed.join('; ')}`}`,
   ];
   if (s.rollback.happened) {
     lines.push(`  rollback      in stage ${s.rollback.stage ?? '?'}: ${s.rollback.reason ?? ''}`);

@@ -9,6 +9,8 @@
 import { createHistogram, type Histogram } from '../../traffic/builtin/histogram.js';
 
 export const BASELINE_STAGE = 'baseline';
+/** Before the baseline: the demo's own processes warming up (JIT, pools); not a stage of the run. */
+export const WARMUP_STAGE = 'warmup';
 
 export interface LatencySummary {
   count: number;

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { BASELINE_STAGE, createClientLatency, type ClientLatency } from './client-latency.js';
-import type { HistoryRecorder, OpKind } from '../../rehearsal/history.js';
 import { createLedger, LOAD_CLIENT_PREFIX, type Ledger, type OrderWrite } from './ledger.js';
 
 export interface LoadOptions {
@@ -24,15 +23,17 @@ export interface LoadOptions {
   /** Number of accounts in the bank (ids 1..accounts). */
   accounts: number;
   maxInFlight?: number;
+  /**
+   * The rate rises linearly from 0 to `rate` over this long (default 0: full rate at once), so
+   * cold processes (JIT, pools, connections) warm up instead of building a queue they never drain.
+   */
+  rampMs?: number;
+  /** The stage requests count in until `setStage` (default `baseline`). */
+  initialStage?: string;
   /** Hard bounds: the generator stops by itself at whichever comes first. */
   maxRequests: number;
   maxDurationMs: number;
   requestTimeoutMs?: number;
-  /**
-   * Records every operation (invoke, then ok/fail/info) for the rehearsal's checker; with it, a
-   * few reads (3 %) read the bank's total. Left out: nothing is recorded (no cost per request).
-   */
-  history?: HistoryRecorder;
 }
 
 export interface LoadStats {
@@ -101,7 +102,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     lastOrder: null,
   }));
   ledger.clients.push(...clients.map((c) => c.id));
-  const latency = createClientLatency(BASELINE_STAGE);
+  const latency = createClientLatency(options.initialStage ?? BASELINE_STAGE);
   const stats: LoadStats = {
     offered: 0,
     total: 0,
@@ -119,8 +120,6 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   let inFlight = 0;
   let stopped = false;
   const pending = new Set<Promise<void>>();
-  const history = options.history ?? null;
-  let opSeq = 0;
   let resolveDone: (s: LoadStats) => void = () => undefined;
   const done = new Promise<LoadStats>((resolve) => (resolveDone = resolve));
 
@@ -169,44 +168,19 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     const stage = latency.stage();
     const sentAt = Date.now();
     const token = read ? -1 : latency.writeStarted(sentAt);
-    // The history's operation in flight (only with a history): completed as info (a write) or
-    // fail (a read) if the request throws.
-    let op: { f: OpKind; n: number } | null = null;
-    const invoke = (f: OpKind, value: Record<string, unknown>): void => {
-      if (!history) return;
-      op = { f, n: opSeq++ };
-      history.record({ type: 'invoke', f, process: client.id, op: op.n, time: sentAt, value });
-    };
-    const complete = (type: 'ok' | 'fail' | 'info', value: Record<string, unknown> = {}): void => {
-      if (!history || !op) return;
-      history.record({ type, f: op.f, process: client.id, op: op.n, time: Date.now(), value });
-      op = null;
-    };
     try {
       if (read && client.lastOrder?.id && r < 0.5) {
         const order = client.lastOrder;
-        invoke('read-order', { requestId: order.requestId, orderId: order.id });
         const res = await send(client, 'GET', `/orders/${order.id}`);
-        if (res.status >= 500) {
-          complete('fail', { status: res.status });
-          return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
-        }
+        if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
         ledger.readYourWrites.checked++;
-        const found = res.status === 200 && res.json?.request_id === order.requestId;
-        complete('ok', { found });
-        if (!found) {
+        if (res.status !== 200 || res.json?.request_id !== order.requestId) {
           ledger.readYourWrites.violations.push({
             clientId: client.id,
             orderId: String(order.id),
             reason: `status ${res.status}`,
           });
         }
-      } else if (read && history && r >= 0.97) {
-        invoke('read-total', {});
-        const res = await send(client, 'GET', '/accounts/total');
-        if (res.status === 200) complete('ok', { total: res.json?.total, negative: res.json?.negative });
-        else complete('fail', { status: res.status });
-        if (res.status >= 500) fail('GET /accounts/total', res.status, String(res.json?.error ?? ''), res.site);
       } else if (read) {
         const path =
           r < 0.8
@@ -214,7 +188,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
             : `/orders?clientId=${client.id}&limit=5`;
         const res = await send(client, 'GET', path);
         if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''), res.site);
-      } else if (r < 0.6) {
+      } else if (r < 0.7) {
         const write: OrderWrite = {
           requestId: randomUUID(),
           clientId: client.id,
@@ -224,54 +198,32 @@ export function startLoad(options: LoadOptions): LoadGenerator {
           note: Math.random() < 0.2 ? null : `note — ${issued}`,
         };
         ledger.orders.set(write.requestId, { write, outcome: 'info' });
-        invoke('order', { requestId: write.requestId });
         const res = await send(client, 'POST', '/orders', write);
         if (res.status === 200 || res.status === 201) {
           write.id = String(res.json?.id);
           ledger.orders.set(write.requestId, { write, outcome: 'ok' });
-          complete('ok', { id: write.id });
           client.lastOrder = write;
         } else if (res.status >= 500) {
           // 503 from a fenced database is a definite refusal; other 5xx are unknown.
           ledger.orders.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
-          complete(res.status === 503 ? 'fail' : 'info', { status: res.status });
           fail('create order', res.status, String(res.json?.error ?? ''), res.site);
-        } else {
-          ledger.orders.set(write.requestId, { write, outcome: 'fail' });
-          complete('fail', { status: res.status });
-        }
-      } else if (r < 0.7) {
-        // A client event: appended with no uniqueness guard, so a write applied twice is visible.
-        const write = { requestId: randomUUID(), clientId: client.id, kind: 'viewed' };
-        ledger.events.set(write.requestId, { write, outcome: 'info' });
-        invoke('event', { requestId: write.requestId });
-        const res = await send(client, 'POST', '/events', write);
-        const outcome = res.status === 201 ? 'ok' : res.status < 500 || res.status === 503 ? 'fail' : 'info';
-        ledger.events.set(write.requestId, { write, outcome });
-        complete(outcome, outcome === 'ok' ? { id: String(res.json?.id) } : { status: res.status });
-        if (res.status >= 500) fail('client event', res.status, String(res.json?.error ?? ''), res.site);
+        } else ledger.orders.set(write.requestId, { write, outcome: 'fail' });
       } else {
         const from = 1 + Math.floor(Math.random() * options.accounts);
         let to = 1 + Math.floor(Math.random() * options.accounts);
         if (to === from) to = (to % options.accounts) + 1;
         const write = { requestId: randomUUID(), from, to, amount: 1 + Math.floor(Math.random() * 20) };
         ledger.transfers.set(write.requestId, { write, outcome: 'info' });
-        invoke('transfer', { requestId: write.requestId, from, to, amount: write.amount });
         const res = await send(client, 'POST', '/transfers', write);
         if (res.status === 201 || res.status === 200) {
           ledger.transfers.set(write.requestId, { write: { ...write, id: String(res.json?.id) }, outcome: 'ok' });
-          complete('ok', { id: String(res.json?.id) });
-        } else if (res.status === 409) {
-          ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
-          complete('fail', { status: 409 });
-        } else {
+        } else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
+        else {
           ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
-          complete(res.status === 503 || res.status < 500 ? 'fail' : 'info', { status: res.status });
           if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''), res.site);
         }
       }
     } catch (error) {
-      complete(read ? 'fail' : 'info');
       fail(read ? 'read' : 'write', null, error instanceof Error ? error.message : String(error));
     } finally {
       latency.record(stage, read ? 'reads' : 'writes', sentAt, Date.now());
@@ -296,7 +248,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       void finish();
       return;
     }
-    const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * options.rate)) - issued;
+    const due = Math.min(options.maxRequests, Math.floor(dueBy(elapsed, options.rate, options.rampMs ?? 0))) - issued;
     for (let i = 0; i < due; i++) {
       issued++;
       stats.offered++;
@@ -327,4 +279,11 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       return done;
     },
   };
+}
+
+/** Requests due `elapsedMs` after the start at `rate` per second, rising linearly over `rampMs` first. */
+export function dueBy(elapsedMs: number, rate: number, rampMs: number): number {
+  if (rampMs <= 0) return (elapsedMs / 1000) * rate;
+  if (elapsedMs < rampMs) return ((elapsedMs * elapsedMs) / (2 * rampMs) / 1000) * rate;
+  return ((elapsedMs - rampMs / 2) / 1000) * rate;
 }

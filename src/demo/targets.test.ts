@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { dueBy } from './load/generator.js';
+import { judgeTargets, latencyBudget } from './targets.js';
+
+const lat = (p99Ms: number | null) => ({ count: 10, p50Ms: p99Ms, p99Ms, maxMs: p99Ms });
+const stage = (reads: number, writes: number) => ({ reads: lat(reads), writes: lat(writes) });
+const good = {
+  stats: { offered: 1000, total: 990, failed: 0 },
+  baseline: { p99Ms: 40 },
+  stages: { verify: stage(100, 120), cutover: stage(90, 139) },
+  durations: { verify: { durationMs: 20_000 }, cutover: { durationMs: 2_000 } },
+  writePauseMs: 320,
+};
+
+describe('the demo scale targets', () => {
+  it('the budget is max(2 × baseline p99, baseline p99 + 100 ms)', () => {
+    expect(latencyBudget(40)).toBe(140);
+    expect(latencyBudget(300)).toBe(600);
+    expect(latencyBudget(null)).toBeNull();
+  });
+
+  it('are met by a kind run', () => {
+    const t = judgeTargets(good);
+    expect(t).toMatchObject({ met: true, missed: [], latencyBudgetMs: 140, overBudget: [], stagesMs: 22_000 });
+    expect(t.sentShare).toBeCloseTo(0.99);
+  });
+
+  it('name every miss with its measured value', () => {
+    const t = judgeTargets({
+      ...good,
+      stats: { offered: 1000, total: 900, failed: 3 },
+      stages: { ...good.stages, cutover: stage(90, 450) },
+      durations: { verify: { durationMs: 170_000 }, cutover: { durationMs: 20_000 } },
+      writePauseMs: 500,
+    });
+    expect(t.met).toBe(false);
+    expect(t.overBudget).toEqual([{ stage: 'cutover', class: 'writes', p99Ms: 450 }]);
+    expect(t.missed).toEqual([
+      '90.0 % of offered requests sent (target 95 %)',
+      '3 requests failed (target 0)',
+      'client write pause 500 ms (target under 500 ms)',
+      'cutover writes p99 450 ms over the budget of 140 ms',
+      'stages took 190.0 s together (target under 180 s)',
+    ]);
+  });
+
+  it('a run without a baseline cannot meet them', () => {
+    expect(judgeTargets({ ...good, baseline: { p99Ms: null } }).missed).toContain(
+      'no baseline latency to judge the stages by',
+    );
+  });
+});
+
+describe('the load ramp', () => {
+  it('rises linearly, then runs at the full rate, with as many requests as without a ramp minus half the ramp', () => {
+    expect(dueBy(1000, 1000, 0)).toBe(1000);
+    expect(dueBy(0, 1000, 3000)).toBe(0);
+    expect(dueBy(1500, 1000, 3000)).toBeCloseTo(375); // a quarter of the ramp's area at half time
+    expect(dueBy(3000, 1000, 3000)).toBeCloseTo(1500);
+    expect(dueBy(4000, 1000, 3000)).toBeCloseTo(2500);
+  });
+});

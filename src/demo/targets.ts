@@ -1,0 +1,70 @@
+/**
+ * The demo's scale targets, judged from what the clients measured: the promise that a migration
+ * does not hurt the service it moves. `ok` says a run was correct (nothing failed, lost or
+ * different); `targets` says it was also kind to its clients:
+ *
+ * - at least 95 % of the offered requests sent, and none failed;
+ * - the client-observed write pause under 500 ms;
+ * - in every stage, the client p99 of reads and of writes at most
+ *   max(2 × baseline p99, baseline p99 + 100 ms);
+ * - the stages, preflight to finalize, under 3 minutes together.
+ */
+import type { LatencySummary, StageLatency } from './load/client-latency.js';
+import type { LoadStats } from './load/generator.js';
+
+export const TARGET_SENT_SHARE = 0.95;
+export const TARGET_WRITE_PAUSE_MS = 500;
+export const TARGET_STAGES_MS = 3 * 60_000;
+
+export interface Targets {
+  /** Every target below met. */
+  met: boolean;
+  /** One line per missed target, with the measured value. */
+  missed: string[];
+  sentShare: number | null;
+  /** max(2 × baseline p99, baseline p99 + 100 ms); null without a baseline. */
+  latencyBudgetMs: number | null;
+  /** Stages whose client p99 (reads or writes) exceeded the budget, with the value. */
+  overBudget: Array<{ stage: string; class: 'reads' | 'writes'; p99Ms: number }>;
+  stagesMs: number;
+}
+
+export interface TargetInput {
+  stats: Pick<LoadStats, 'offered' | 'total' | 'failed'>;
+  baseline: Pick<LatencySummary, 'p99Ms'>;
+  stages: Record<string, StageLatency>;
+  durations: Record<string, { durationMs: number | null }>;
+  writePauseMs: number | null;
+}
+
+export function latencyBudget(baselineP99Ms: number | null): number | null {
+  return baselineP99Ms === null ? null : Math.max(2 * baselineP99Ms, baselineP99Ms + 100);
+}
+
+export function judgeTargets(input: TargetInput): Targets {
+  const missed: string[] = [];
+  const { offered, total, failed } = input.stats;
+  const sentShare = offered === 0 ? null : total / offered;
+  if (sentShare === null || sentShare < TARGET_SENT_SHARE)
+    missed.push(
+      `${sentShare === null ? 'no' : (sentShare * 100).toFixed(1) + ' %'} of offered requests sent (target 95 %)`,
+    );
+  if (failed > 0) missed.push(`${failed} requests failed (target 0)`);
+  if (input.writePauseMs !== null && input.writePauseMs >= TARGET_WRITE_PAUSE_MS)
+    missed.push(`client write pause ${input.writePauseMs} ms (target under ${TARGET_WRITE_PAUSE_MS} ms)`);
+  const budget = latencyBudget(input.baseline.p99Ms);
+  const overBudget: Targets['overBudget'] = [];
+  if (budget === null) missed.push('no baseline latency to judge the stages by');
+  else
+    for (const [stage, l] of Object.entries(input.stages))
+      for (const cls of ['reads', 'writes'] as const) {
+        const p99 = l[cls].p99Ms;
+        if (p99 !== null && p99 > budget) overBudget.push({ stage, class: cls, p99Ms: p99 });
+      }
+  for (const o of overBudget)
+    missed.push(`${o.stage} ${o.class} p99 ${Math.round(o.p99Ms)} ms over the budget of ${Math.round(budget ?? 0)} ms`);
+  const stagesMs = Object.values(input.durations).reduce((sum, d) => sum + (d.durationMs ?? 0), 0);
+  if (stagesMs >= TARGET_STAGES_MS)
+    missed.push(`stages took ${(stagesMs / 1000).toFixed(1)} s together (target under 180 s)`);
+  return { met: missed.length === 0, missed, sentShare, latencyBudgetMs: budget, overBudget, stagesMs };
+}
