@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { BASELINE_STAGE, createClientLatency, type ClientLatency } from './client-latency.js';
+import type { HistoryRecorder, OpKind } from '../../rehearsal/history.js';
 import { createLedger, LOAD_CLIENT_PREFIX, type Ledger, type OrderWrite } from './ledger.js';
 
 export interface LoadOptions {
@@ -34,6 +35,11 @@ export interface LoadOptions {
   maxRequests: number;
   maxDurationMs: number;
   requestTimeoutMs?: number;
+  /**
+   * Records every operation (invoke, then ok/fail/info) for the rehearsal's checker; with it, a
+   * few reads (3 %) read the bank's total. Left out: nothing is recorded (no cost per request).
+   */
+  history?: HistoryRecorder;
 }
 
 export interface LoadStats {
@@ -120,6 +126,8 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   let inFlight = 0;
   let stopped = false;
   const pending = new Set<Promise<void>>();
+  const history = options.history ?? null;
+  let opSeq = 0;
   let resolveDone: (s: LoadStats) => void = () => undefined;
   const done = new Promise<LoadStats>((resolve) => (resolveDone = resolve));
 
@@ -168,19 +176,44 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     const stage = latency.stage();
     const sentAt = Date.now();
     const token = read ? -1 : latency.writeStarted(sentAt);
+    // The history's operation in flight (only with a history): completed as info (a write) or
+    // fail (a read) if the request throws.
+    let op: { f: OpKind; n: number } | null = null;
+    const invoke = (f: OpKind, value: Record<string, unknown>): void => {
+      if (!history) return;
+      op = { f, n: opSeq++ };
+      history.record({ type: 'invoke', f, process: client.id, op: op.n, time: sentAt, value });
+    };
+    const complete = (type: 'ok' | 'fail' | 'info', value: Record<string, unknown> = {}): void => {
+      if (!history || !op) return;
+      history.record({ type, f: op.f, process: client.id, op: op.n, time: Date.now(), value });
+      op = null;
+    };
     try {
       if (read && client.lastOrder?.id && r < 0.5) {
         const order = client.lastOrder;
+        invoke('read-order', { requestId: order.requestId, orderId: order.id });
         const res = await send(client, 'GET', `/orders/${order.id}`);
-        if (res.status >= 500) return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
+        if (res.status >= 500) {
+          complete('fail', { status: res.status });
+          return fail('read own order', res.status, String(res.json?.error ?? ''), res.site);
+        }
         ledger.readYourWrites.checked++;
-        if (res.status !== 200 || res.json?.request_id !== order.requestId) {
+        const found = res.status === 200 && res.json?.request_id === order.requestId;
+        complete('ok', { found });
+        if (!found) {
           ledger.readYourWrites.violations.push({
             clientId: client.id,
             orderId: String(order.id),
             reason: `status ${res.status}`,
           });
         }
+      } else if (read && history && r >= 0.97) {
+        invoke('read-total', {});
+        const res = await send(client, 'GET', '/accounts/total');
+        if (res.status === 200) complete('ok', { total: res.json?.total, negative: res.json?.negative });
+        else complete('fail', { status: res.status });
+        if (res.status >= 500) fail('GET /accounts/total', res.status, String(res.json?.error ?? ''), res.site);
       } else if (read) {
         const path =
           r < 0.8
@@ -188,7 +221,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
             : `/orders?clientId=${client.id}&limit=5`;
         const res = await send(client, 'GET', path);
         if (res.status >= 500) fail(`GET ${path}`, res.status, String(res.json?.error ?? ''), res.site);
-      } else if (r < 0.7) {
+      } else if (r < 0.6) {
         const write: OrderWrite = {
           requestId: randomUUID(),
           clientId: client.id,
@@ -198,32 +231,54 @@ export function startLoad(options: LoadOptions): LoadGenerator {
           note: Math.random() < 0.2 ? null : `note — ${issued}`,
         };
         ledger.orders.set(write.requestId, { write, outcome: 'info' });
+        invoke('order', { requestId: write.requestId });
         const res = await send(client, 'POST', '/orders', write);
         if (res.status === 200 || res.status === 201) {
           write.id = String(res.json?.id);
           ledger.orders.set(write.requestId, { write, outcome: 'ok' });
+          complete('ok', { id: write.id });
           client.lastOrder = write;
         } else if (res.status >= 500) {
           // 503 from a fenced database is a definite refusal; other 5xx are unknown.
           ledger.orders.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
+          complete(res.status === 503 ? 'fail' : 'info', { status: res.status });
           fail('create order', res.status, String(res.json?.error ?? ''), res.site);
-        } else ledger.orders.set(write.requestId, { write, outcome: 'fail' });
+        } else {
+          ledger.orders.set(write.requestId, { write, outcome: 'fail' });
+          complete('fail', { status: res.status });
+        }
+      } else if (r < 0.7) {
+        // A client event: appended with no uniqueness guard, so a write applied twice is visible.
+        const write = { requestId: randomUUID(), clientId: client.id, kind: 'viewed' };
+        ledger.events.set(write.requestId, { write, outcome: 'info' });
+        invoke('event', { requestId: write.requestId });
+        const res = await send(client, 'POST', '/events', write);
+        const outcome = res.status === 201 ? 'ok' : res.status < 500 || res.status === 503 ? 'fail' : 'info';
+        ledger.events.set(write.requestId, { write, outcome });
+        complete(outcome, outcome === 'ok' ? { id: String(res.json?.id) } : { status: res.status });
+        if (res.status >= 500) fail('client event', res.status, String(res.json?.error ?? ''), res.site);
       } else {
         const from = 1 + Math.floor(Math.random() * options.accounts);
         let to = 1 + Math.floor(Math.random() * options.accounts);
         if (to === from) to = (to % options.accounts) + 1;
         const write = { requestId: randomUUID(), from, to, amount: 1 + Math.floor(Math.random() * 20) };
         ledger.transfers.set(write.requestId, { write, outcome: 'info' });
+        invoke('transfer', { requestId: write.requestId, from, to, amount: write.amount });
         const res = await send(client, 'POST', '/transfers', write);
         if (res.status === 201 || res.status === 200) {
           ledger.transfers.set(write.requestId, { write: { ...write, id: String(res.json?.id) }, outcome: 'ok' });
-        } else if (res.status === 409) ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
-        else {
+          complete('ok', { id: String(res.json?.id) });
+        } else if (res.status === 409) {
+          ledger.transfers.set(write.requestId, { write, outcome: 'fail' });
+          complete('fail', { status: 409 });
+        } else {
           ledger.transfers.set(write.requestId, { write, outcome: res.status === 503 ? 'fail' : 'info' });
+          complete(res.status === 503 || res.status < 500 ? 'fail' : 'info', { status: res.status });
           if (res.status >= 500) fail('transfer', res.status, String(res.json?.error ?? ''), res.site);
         }
       }
     } catch (error) {
+      complete(read ? 'fail' : 'info');
       fail(read ? 'read' : 'write', null, error instanceof Error ? error.message : String(error));
     } finally {
       latency.record(stage, read ? 'reads' : 'writes', sentAt, Date.now());
