@@ -300,3 +300,127 @@ describe('identities no rule maps, and EKS Pod Identity', () => {
     expect(findings.filter((f) => f.severity === 'blocker').map((f) => f.id)).toEqual(['k8s.identity-unmapped']);
   });
 });
+
+describe('Azure and AWS targets', () => {
+  let pair: ClusterPair;
+  const issuer = 'https://oidc.target.example/id/5C1D';
+  const clientId = 'c0ffee00-0000-4000-8000-000000000001';
+  const azureTransforms = {
+    ...transforms,
+    identities: [
+      {
+        from: { provider: 'aws', pattern: 'arn:aws:iam::123456789012:role/(shop-web|batch-\\d+)' },
+        to: { provider: 'azure', identity: clientId, tenantId: 'tenant-1' },
+      },
+      {
+        from: { provider: 'aws', exact: 'arn:aws:iam::123456789012:role/shop-worker' },
+        to: { provider: 'aws', identity: 'arn:aws:iam::222222222222:role/shop-worker-new' },
+      },
+    ],
+  };
+  const batch = (count: number): Obj[] =>
+    Array.from({ length: count }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {
+        name: `batch-${String(i).padStart(2, '0')}`,
+        namespace: 'shop',
+        labels: { app: 'shop' },
+        annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::123456789012:role/batch-${i}` },
+      },
+    }));
+
+  beforeAll(async () => {
+    pair = await startPair({
+      sourceObjects: sourceObjects([
+        ...workloadWithIdentity('worker', 'arn:aws:iam::123456789012:role/shop-worker'),
+        ...batch(20),
+      ]),
+      target: { issuer },
+      targetObjects: [...targetClusterObjects, view(), podsView, widgetsView],
+    });
+  });
+
+  afterAll(async () => {
+    await pair?.close();
+  });
+
+  it('blocks an Azure identity that would need more than 20 federated credentials (k8s.identity-federation-limit)', async () => {
+    const plan = planFor(pair, { selector: { app: 'shop' }, transforms: azureTransforms });
+    const platform = createKubernetesPlatform({ site: 'target', plan }, { redactor: pair.redactor });
+    const findings = await platform.preflight(platformContext('run-azure'));
+    expect(byId(findings, 'k8s.identity-federation-limit')).toEqual([
+      expect.objectContaining({ severity: 'blocker', subject: `Azure identity ${clientId}` }),
+    ]);
+    // web and batch-00..19: 21 ServiceAccounts, one credential each for the target's issuer.
+    expect(byId(findings, 'k8s.identity-federation-limit')[0]?.message).toContain(
+      'would need 21 federated credentials',
+    );
+    // Twenty is allowed: batch-00..19 on the Azure identity, web elsewhere.
+    const fewer = planFor(pair, {
+      selector: { app: 'shop' },
+      transforms: {
+        ...azureTransforms,
+        identities: [
+          {
+            ...azureTransforms.identities[0]!,
+            from: { provider: 'aws', pattern: 'arn:aws:iam::123456789012:role/batch-\\d+' },
+          },
+          ...azureTransforms.identities.slice(1),
+          {
+            from: { provider: 'aws', pattern: '.*' },
+            to: { provider: 'gcp', identity: 'other@acme-prod.iam.gserviceaccount.com' },
+          },
+        ],
+      },
+    });
+    const allowed = await createKubernetesPlatform(
+      { site: 'target', plan: fewer },
+      { redactor: pair.redactor },
+    ).preflight(platformContext('run-azure'));
+    expect(byId(allowed, 'k8s.identity-federation-limit')).toEqual([]);
+  });
+
+  it("export writes the Azure federated credential and the AWS trust statement for the target's OIDC issuer, and labels Azure pods", async () => {
+    const file = path.join(pair.dir, 'azure-plan.yaml');
+    fs.writeFileSync(file, stringify(planDocument(pair, { selector: { app: 'shop' }, transforms: azureTransforms })));
+    const out = path.join(pair.dir, 'export-azure');
+    const result = await runCli(['export', '-f', file, '--out', out, '-o', 'json'], { cwd: pair.dir });
+    expect(result.code).toBe(0);
+    const credential = JSON.parse(
+      fs.readFileSync(path.join(out, 'identity', 'azure-federated-credential-shop-web.json'), 'utf8'),
+    ) as Obj;
+    expect(credential).toMatchObject({
+      issuer,
+      subject: 'system:serviceaccount:shop:web',
+      audiences: ['api://AzureADTokenExchange'],
+    });
+    const statement = JSON.parse(
+      fs.readFileSync(path.join(out, 'identity', 'aws-trust-statement-shop-worker.json'), 'utf8'),
+    ) as Obj;
+    expect(statement).toEqual({
+      Effect: 'Allow',
+      Principal: { Federated: 'arn:aws:iam::222222222222:oidc-provider/oidc.target.example/id/5C1D' },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: {
+          'oidc.target.example/id/5C1D:sub': 'system:serviceaccount:shop:worker',
+          'oidc.target.example/id/5C1D:aud': 'sts.amazonaws.com',
+        },
+      },
+    });
+    const commands = fs.readFileSync(path.join(out, 'identity', 'commands.sh'), 'utf8');
+    expect(commands).toContain(`--issuer '${issuer}' --subject 'system:serviceaccount:shop:web'`);
+    expect(commands).toContain("aws iam update-assume-role-policy --role-name 'shop-worker-new'");
+    const summary = JSON.parse(result.stdout) as { objects: Array<{ object: string; file: string }> };
+    const web = summary.objects.find((o) => o.object === 'apps/v1 Deployment shop/web');
+    const manifest = parse(fs.readFileSync(path.join(out, web?.file ?? 'missing'), 'utf8')) as Obj;
+    expect(dig(manifest, 'spec', 'template', 'metadata', 'labels', 'azure.workload.identity/use')).toBe('true');
+    const account = summary.objects.find((o) => o.object === 'v1 ServiceAccount shop/web');
+    const sa = parse(fs.readFileSync(path.join(out, account?.file ?? 'missing'), 'utf8')) as Obj;
+    expect(dig(sa, 'metadata', 'annotations')).toEqual({
+      'azure.workload.identity/client-id': clientId,
+      'azure.workload.identity/tenant-id': 'tenant-1',
+    });
+  });
+});
