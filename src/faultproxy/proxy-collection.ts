@@ -1,0 +1,163 @@
+/**
+ * The proxies of one fault proxy and the operations of Toxiproxy's API on them. Bodies arrive
+ * untyped (from HTTP or a library call) and are validated before anything changes; errors are
+ * HandoffErrors (400 bad input, 404 not found, 409 exists or address in use).
+ */
+import { HandoffError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { parsePopulateBody, parseProxyBody, parseProxyUpdate, type ProxyBody } from './proxy-body.js';
+import { createTcpProxy, formatAddress, type ProxyInfo, type TcpProxy } from './proxy.js';
+import { applyToxicPatch, parseToxicInput, type ToxicSpec } from './toxic-spec.js';
+
+export interface CollectionSettings {
+  maxBufferedBytes: number;
+  connectTimeoutMs: number;
+  random?: () => number;
+}
+
+export interface ProxyCollection {
+  list(): ProxyInfo[];
+  get(name: string): ProxyInfo;
+  create(body: unknown): Promise<ProxyInfo>;
+  /** Creates or replaces each proxy of the list; one whose listen and upstream are unchanged is kept. */
+  populate(body: unknown): Promise<ProxyInfo[]>;
+  update(name: string, body: unknown): Promise<ProxyInfo>;
+  remove(name: string): Promise<void>;
+  toxics(proxy: string): ToxicSpec[];
+  getToxic(proxy: string, toxic: string): ToxicSpec;
+  addToxic(proxy: string, body: unknown): ToxicSpec;
+  updateToxic(proxy: string, toxic: string, body: unknown): ToxicSpec;
+  removeToxic(proxy: string, toxic: string): void;
+  /** Enables every proxy and removes every toxic. */
+  reset(): Promise<void>;
+  connectionCount(proxy: string): number;
+  close(): Promise<void>;
+}
+
+function notFound(what: 'proxy' | 'toxic', name: string): HandoffError {
+  return new HandoffError('not-found', `${what} not found: there is no ${what} named "${name}"`);
+}
+
+export function createProxyCollection(settings: CollectionSettings, deps: { logger: Logger }): ProxyCollection {
+  const proxies = new Map<string, TcpProxy>();
+
+  const proxy = (name: string): TcpProxy => {
+    const found = proxies.get(name);
+    if (!found) throw notFound('proxy', name);
+    return found;
+  };
+  const findToxic = (proxyName: string, toxicName: string): ToxicSpec => {
+    const found = proxy(proxyName)
+      .info()
+      .toxics.find((toxic) => toxic.name === toxicName);
+    if (!found) throw notFound('toxic', toxicName);
+    return found;
+  };
+
+  /** Builds and (when enabled) starts a proxy with these toxics; registers it only once it listens. */
+  const start = async (body: ProxyBody, toxics: readonly ToxicSpec[]): Promise<TcpProxy> => {
+    const created = createTcpProxy(
+      {
+        name: body.name,
+        listen: body.listen,
+        upstream: body.upstream,
+        maxBufferedBytes: settings.maxBufferedBytes,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        ...(settings.random ? { random: settings.random } : {}),
+      },
+      deps,
+    );
+    for (const toxic of toxics) created.addToxic(toxic);
+    if (body.enabled) await created.enable();
+    proxies.set(body.name, created);
+    return created;
+  };
+  const stop = async (name: string): Promise<void> => {
+    const found = proxies.get(name);
+    proxies.delete(name);
+    await found?.disable();
+  };
+
+  return {
+    list: () => [...proxies.values()].map((entry) => entry.info()),
+    get: (name) => proxy(name).info(),
+    async create(body) {
+      const parsed = parseProxyBody(body);
+      if (proxies.has(parsed.name)) {
+        throw new HandoffError('state.conflict', `proxy already exists: a proxy named "${parsed.name}" exists`);
+      }
+      return (await start(parsed, [])).info();
+    },
+    async populate(body) {
+      const parsed = parsePopulateBody(body);
+      const result: ProxyInfo[] = [];
+      for (const wanted of parsed) {
+        const existing = proxies.get(wanted.name);
+        const now = existing?.addresses();
+        const same =
+          now !== undefined &&
+          formatAddress(now.upstream) === formatAddress(wanted.upstream) &&
+          (wanted.listen.port === 0 || formatAddress(now.listen) === formatAddress(wanted.listen));
+        if (existing && same) {
+          await (wanted.enabled ? existing.enable() : existing.disable());
+          result.push(existing.info());
+          continue;
+        }
+        if (existing) await stop(wanted.name);
+        result.push((await start(wanted, [])).info());
+      }
+      return result;
+    },
+    async update(name, body) {
+      const current = proxy(name);
+      const update = parseProxyUpdate(body);
+      const now = current.addresses();
+      const listen = update.listen ?? now.listen;
+      const upstream = update.upstream ?? now.upstream;
+      const enabled = update.enabled ?? current.info().enabled;
+      const moved =
+        formatAddress(listen) !== formatAddress(now.listen) || formatAddress(upstream) !== formatAddress(now.upstream);
+      if (!moved) {
+        await (enabled ? current.enable() : current.disable());
+        return current.info();
+      }
+      const toxics = current.info().toxics;
+      await stop(name);
+      return (await start({ name, listen, upstream, enabled }, toxics)).info();
+    },
+    async remove(name) {
+      proxy(name);
+      await stop(name);
+    },
+    toxics: (name) => proxy(name).info().toxics,
+    getToxic: (proxyName, toxicName) => findToxic(proxyName, toxicName),
+    addToxic(proxyName, body) {
+      const target = proxy(proxyName);
+      const spec = parseToxicInput(body);
+      if (target.info().toxics.some((toxic) => toxic.name === spec.name)) {
+        throw new HandoffError('state.conflict', `toxic already exists: "${spec.name}" is on proxy "${proxyName}"`);
+      }
+      target.addToxic(spec);
+      return structuredClone(spec);
+    },
+    updateToxic(proxyName, toxicName, body) {
+      const next = applyToxicPatch(findToxic(proxyName, toxicName), body);
+      proxy(proxyName).updateToxic(next);
+      return structuredClone(next);
+    },
+    removeToxic(proxyName, toxicName) {
+      findToxic(proxyName, toxicName);
+      proxy(proxyName).removeToxic(toxicName);
+    },
+    async reset() {
+      for (const entry of proxies.values()) {
+        await entry.enable();
+        for (const toxic of entry.info().toxics) entry.removeToxic(toxic.name);
+      }
+    },
+    connectionCount: (name) => proxy(name).connectionCount(),
+    async close() {
+      await Promise.all([...proxies.keys()].map((name) => stop(name)));
+    },
+  };
+}
