@@ -22,6 +22,7 @@ export const commandLoaders: ReadonlyArray<readonly [verb: string, load: () => P
   ['report', () => import('./report.js')],
   ['dashboard', () => import('./dashboard.js')],
   ['router', () => import('./router.js')],
+  ['faultproxy', () => import('./faultproxy.js')],
   ['export', () => import('./export.js')],
   ['demo', () => import('./demo.js')],
 ];
