@@ -4,6 +4,7 @@
  * Cross-field rules (references between sections, ascending weights, ...) live in rules.ts.
  */
 import { z } from 'zod';
+import { parsePathPattern } from '../shadow/json-diff.js';
 
 export const API_VERSION = 'handoff.dev/v1alpha1';
 export const STAGE_NAMES = [
@@ -11,6 +12,7 @@ export const STAGE_NAMES = [
   'provision',
   'replicate',
   'verify',
+  'shadow',
   'shift',
   'cutover',
   'bake',
@@ -376,6 +378,75 @@ export const router = z
   .discriminatedUnion('kind', [builtinRouter, gatewayApiRouter, dnsRouter])
   .describe('What decides which site serves a request.');
 
+export const shadow = z
+  .strictObject({
+    share: z.number().gt(0).max(1).describe('Fraction of the matched reads copied to the target (0.2 = 20 %).'),
+    duration: duration.default('60s').describe('How long reads are mirrored and compared.'),
+    match: z
+      .strictObject({
+        methods: z
+          .array(z.enum(['GET', 'HEAD', 'OPTIONS']))
+          .min(1)
+          .default(['GET', 'HEAD'])
+          .describe('Methods mirrored; a write is never mirrored (replication already feeds the target).'),
+        paths: z.array(z.string().startsWith('/')).default([]).describe('Path prefixes mirrored (default: all).'),
+        exclude: z.array(z.string().startsWith('/')).default([]).describe('Path prefixes never mirrored.'),
+      })
+      .default({ methods: ['GET', 'HEAD'], paths: [], exclude: [] })
+      .describe('Which reads are mirrored.'),
+    ignore: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((p) => !p.startsWith('$') || parsePathPattern(p) !== null, {
+            error: 'write a JSON path such as $.meta.requestId or $.items[*].updatedAt, or a bare field name',
+          }),
+      )
+      .default([])
+      .describe('JSON paths ($.meta.at, $.items[*].at) or field names (updatedAt) left out of the comparison.'),
+    headers: z
+      .array(z.string().regex(/^[a-z0-9-]+$/))
+      .default(['content-type'])
+      .describe('Response headers compared (lower-case).'),
+    noise: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe('Fraction of mirrored reads read twice from the source: what differs between them is noise.'),
+    budget: z
+      .strictObject({
+        maxDiffRate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.001)
+          .describe('The gate shadow.diff_rate: counted differences (noise left out) over compared reads.'),
+        minSamples: z.number().int().min(0).default(200).describe('Compared reads needed before the gate can pass.'),
+        maxDuration: duration
+          .optional()
+          .describe('Keep mirroring up to this long to reach minSamples (default 3 x duration).'),
+      })
+      .default({ maxDiffRate: 0.001, minSamples: 200 })
+      .describe('When the shadow stage passes.'),
+    limits: z
+      .strictObject({
+        concurrency: z.number().int().min(1).max(10_000).default(64).describe('Mirrored reads in flight at once.'),
+        queuedBytes: z.number().int().min(1024).default(8_388_608).describe('Bytes of captured answers held at once.'),
+        bodyBytes: z.number().int().min(1).default(1_048_576).describe('Largest answer compared.'),
+        timeout: duration.default('10s').describe('Bound on each mirrored request.'),
+      })
+      .default({ concurrency: 64, queuedBytes: 8_388_608, bodyBytes: 1_048_576, timeout: '10s' })
+      .describe('Bounds of the mirroring work; a copy beyond them is dropped and counted, never a client delayed.'),
+    hostSuffix: z.boolean().default(false).describe("Append -shadow to the mirrored requests' Host, as Envoy does."),
+    onUnsupported: z
+      .enum(['skip', 'fail'])
+      .default('fail')
+      .describe('When the router cannot mirror (Gateway API, DNS): skip the stage, or fail preflight.'),
+  })
+  .describe('The shadow stage (between verify and shift): reads mirrored to the target and compared.');
+
 export const traffic = z.strictObject({
   router,
   reads: z
@@ -418,6 +489,7 @@ export const traffic = z.strictObject({
     })
     .optional()
     .describe('The buffered moment when writes move from source to target.'),
+  shadow: shadow.optional(),
 });
 
 export const condition = z.strictObject({

@@ -2,7 +2,8 @@
  * What the plan's router cannot do, as preflight findings, read from its capabilities (never from
  * its kind): a router that cannot hold (`router.cannot-hold`, a warning: the cutover refuses writes
  * briefly), and read steps its integer weights cannot express (`router.weight-resolution`, a
- * blocker). Nothing for a router that can do everything the plan asks (the built-in one).
+ * blocker), and shadow reads it cannot mirror (`router.cannot-mirror`: a blocker, or a warning with
+ * `onUnsupported: skip`). Nothing for a router that can do everything the plan asks (the built-in one).
  */
 import type { Finding } from '../common/findings.js';
 import type { Migration } from '../plan/schema.js';
@@ -37,6 +38,18 @@ export function routerCapabilityFindings(spec: Migration['spec']): Finding[] {
   const kind = traffic.router.kind;
   const findings: Finding[] = [];
   if (!capabilities.hold) findings.push(cannotHold(kind, capabilities));
+  if (traffic.shadow !== undefined && !capabilities.mirroring) {
+    const skip = traffic.shadow.onUnsupported === 'skip';
+    findings.push({
+      id: 'router.cannot-mirror',
+      severity: skip ? 'warning' : 'blocker',
+      subject: 'spec.traffic.shadow',
+      message: `the ${kind} router cannot copy requests to the target, so the shadow stage ${skip ? 'will be skipped (onUnsupported: skip)' : 'cannot run (onUnsupported: fail)'}`,
+      remediation: skip
+        ? 'accept that no shadow reads compare the sites before the shift, or use the built-in router (kind: builtin)'
+        : 'use the built-in router (kind: builtin) in front of both sites, set spec.traffic.shadow.onUnsupported: skip, or remove spec.traffic.shadow',
+    });
+  }
   const scale = capabilities.weightScale;
   if (scale !== null) {
     const fine = inexpressibleSteps(traffic.reads.steps, scale);

@@ -1,6 +1,6 @@
 /**
- * The default stage registry: the eight stages of DESIGN.md, in pipeline order. A stage whose plan
- * section is absent is skipped with the reason.
+ * The default stage registry: the stages of DESIGN.md, in pipeline order. A stage whose plan
+ * section is absent is skipped with the reason; the shadow stage is there only when the plan asks for it.
  */
 import { STAGE_NAMES, type Migration, type StageName } from '../../plan/schema.js';
 import type { Stage, StageDeps, StageFactory, StageRegistry } from '../stage.js';
@@ -8,6 +8,7 @@ import { replicateStage, verifyStage } from './data-stages.js';
 import { finalizeStage } from './finalize.js';
 import { preflightStage } from './preflight.js';
 import { provisionStage } from './provision.js';
+import { shadowStage } from './shadow.js';
 import { bakeStage, cutoverStage, shiftStage } from './traffic-stages.js';
 
 export const stageFactories: Record<StageName, StageFactory> = {
@@ -15,6 +16,7 @@ export const stageFactories: Record<StageName, StageFactory> = {
   provision: provisionStage,
   replicate: replicateStage,
   verify: verifyStage,
+  shadow: shadowStage,
   shift: shiftStage,
   cutover: cutoverStage,
   bake: bakeStage,
@@ -28,5 +30,12 @@ export function applyStageOverrides(plan: Migration, stage: Stage): Stage {
   return stage;
 }
 
+/** A stage that exists only when the plan asks for it (not even listed as skipped otherwise). */
+function present(plan: Migration, name: StageName): boolean {
+  return name !== 'shadow' || plan.spec.traffic?.shadow !== undefined;
+}
+
 export const defaultRegistry: StageRegistry = (plan: Migration, deps: StageDeps) =>
-  STAGE_NAMES.map((name) => applyStageOverrides(plan, stageFactories[name](plan, deps)));
+  STAGE_NAMES.filter((name) => present(plan, name)).map((name) =>
+    applyStageOverrides(plan, stageFactories[name](plan, deps)),
+  );
