@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../common/errors.js';
+import { loadPlanText } from '../../plan/load.js';
 import { matchIdentity, type IdentityRule } from './identity-rules.js';
 import { parseKubeObject, type KubeObject } from './objects.js';
 import { transformObjects } from './transform.js';
@@ -132,6 +134,41 @@ describe('transformObjects with identity rules', () => {
     expect(changes.filter((c) => c.object === 'v1 ServiceAccount shop/api').map((c) => c.rule)).toEqual([
       'serviceAccounts.api',
       'serviceAccounts.api',
+    ]);
+  });
+});
+
+describe('identity rules in the plan', () => {
+  it('refuses an invalid pattern, both or neither of exact and pattern, and an unknown provider, each at its line', () => {
+    const text = [
+      'apiVersion: handoff.dev/v1alpha1',
+      'kind: Migration',
+      'metadata: { name: shop }',
+      'spec:',
+      '  source: { platform: { kind: kubernetes, context: eks, namespace: shop } }',
+      '  target: { platform: { kind: kubernetes, context: gke, namespace: shop } }',
+      '  workloads:',
+      '    transforms:',
+      '      identities:',
+      "        - from: { provider: aws, pattern: 'arn:(unclosed' }",
+      '          to: { provider: gcp, identity: x }',
+      '        - from: { provider: aws, exact: a, pattern: b }',
+      '          to: { provider: gcp, identity: x }',
+      '        - from: { provider: ibm, exact: a }',
+      '          to: { provider: gcp, identity: x }',
+      '',
+    ].join('\n');
+    let error: unknown;
+    try {
+      loadPlanText(text, 'plan.yaml');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(PlanError);
+    expect((error as PlanError).issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [10, 'spec.workloads.transforms.identities[0].from.pattern', 'not a valid regular expression'],
+      [12, 'spec.workloads.transforms.identities[1].from', 'give exactly one of exact and pattern'],
+      [14, 'spec.workloads.transforms.identities[2].from.provider', '"ibm" is not one of: aws, gcp, azure'],
     ]);
   });
 });
