@@ -44,48 +44,43 @@ export async function listUserTables(
 
 /** The table's shape, or null when no such table (or view, or other relation kind) exists. */
 export async function readTableShape(client: pg.ClientBase, table: TableName): Promise<TableShape | null> {
-  const found = await client.query<{ oid: number; relkind: string }>(
-    `select c.oid::int8 as oid, c.relkind::text as relkind
+  // One round trip (relation, columns and key together): the cutover re-reads shapes under its fence.
+  const found = await client.query<{
+    relkind: string;
+    columns: Array<{ name: string; type: string; base_type: string; not_null: boolean; generated: boolean }>;
+    key: string[] | null;
+  }>(
+    `select c.relkind::text as relkind,
+            coalesce((select json_agg(json_build_object(
+                        'name', a.attname::text,
+                        'type', format_type(a.atttypid, a.atttypmod),
+                        'base_type', format_type(coalesce(nullif(t.typbasetype, 0), a.atttypid), null),
+                        'not_null', a.attnotnull,
+                        'generated', a.attgenerated <> '') order by a.attnum)
+                        from pg_attribute a join pg_type t on t.oid = a.atttypid
+                       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '[]'::json) as columns,
+            (select array_agg(a.attname::text order by k.ord)
+               from pg_index i
+               cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
+               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+              where i.indrelid = c.oid and i.indisprimary) as key
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
     [table.schema, table.name],
   );
   const relation = found.rows[0];
   if (!relation) return null;
-  const columns = await client.query<{
-    name: string;
-    type: string;
-    base_type: string;
-    not_null: boolean;
-    generated: boolean;
-  }>(
-    `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type,
-            format_type(coalesce(nullif(t.typbasetype, 0), a.atttypid), null) as base_type,
-            a.attnotnull as not_null, a.attgenerated <> '' as generated
-       from pg_attribute a join pg_type t on t.oid = a.atttypid
-      where a.attrelid = $1::oid and a.attnum > 0 and not a.attisdropped
-      order by a.attnum`,
-    [relation.oid],
-  );
-  const key = await client.query<{ columns: string[] | null }>(
-    `select array_agg(a.attname::text order by k.ord) as columns
-       from pg_index i
-       cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
-       join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-      where i.indrelid = $1::oid and i.indisprimary`,
-    [relation.oid],
-  );
   return {
     table,
     kind: relation.relkind === 'p' ? 'partitioned' : 'table',
-    columns: columns.rows.map((row) => ({
+    columns: relation.columns.map((row) => ({
       name: row.name,
       type: row.type,
       baseType: row.base_type,
       notNull: row.not_null,
       generated: row.generated,
     })),
-    primaryKey: key.rows[0]?.columns ?? [],
+    primaryKey: relation.key ?? [],
   };
 }
 
@@ -143,10 +138,13 @@ const IDENTITY_HASHED = new Set([
  */
 export async function hashFunctions(client: pg.ClientBase, types: Iterable<string>): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const type of new Set(types)) {
-    const result = await client.query<{ fn: string | null; base: string; element: string | null }>(
-      `with recursive base(oid, depth) as (
-         select $1::regtype::oid, 0
+  const unique = [...new Set(types)];
+  if (unique.length === 0) return out;
+  // One round trip for every type (a lateral query per type).
+  const result = await client.query<{ type: string; fn: string | null; base: string; element: string | null }>(
+    `select t.type, x.fn, x.base, x.element from unnest($1::text[]) as t(type) cross join lateral (
+     with recursive base(oid, depth) as (
+         select t.type::regtype::oid, 0
          union all
          select ty.typbasetype, base.depth + 1 from pg_type ty join base on ty.oid = base.oid
           where ty.typbasetype <> 0 and base.depth < 10
@@ -177,13 +175,14 @@ export async function hashFunctions(client: pg.ClientBase, types: Iterable<strin
                 then 'hash_array_extended' end
          when b.typtype = 'b' then (select fn from direct)
        end as fn
-       from b`,
-      [type],
-    );
-    const row = result.rows[0];
-    const fn = row?.fn;
-    const exact = row ? IDENTITY_HASHED.has(row.element ?? row.base) : false;
-    if (fn && exact && /^[a-z_][a-z0-9_.]*$/.test(fn)) out.set(type, fn);
+       from b
+     ) as x`,
+    [unique],
+  );
+  for (const row of result.rows) {
+    const fn = row.fn;
+    const exact = IDENTITY_HASHED.has(row.element ?? row.base);
+    if (fn && exact && /^[a-z_][a-z0-9_.]*$/.test(fn)) out.set(row.type, fn);
   }
   return out;
 }

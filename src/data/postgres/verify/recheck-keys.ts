@@ -25,8 +25,10 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
   if (!s || !t || !plan || plan.key.length === 0) return await wholeTable(source, target, table, label);
   const sourceTypes = plan.columns.map((column) => column.sourceType);
   const targetTypes = plan.columns.map((column) => column.targetType);
-  const functionsSource = await hashFunctions(source, sourceTypes);
-  const functionsTarget = await hashFunctions(target, targetTypes);
+  const [functionsSource, functionsTarget] = await Promise.all([
+    hashFunctions(source, sourceTypes),
+    hashFunctions(target, targetTypes),
+  ]);
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
   const hash = rowHashExpression(plan, { functions });
   const out: DirtyDifference = { table: label, missing: [], extra: [], changed: [], wholeTable: false };
