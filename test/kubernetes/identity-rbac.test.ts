@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Finding } from '../../src/common/findings.js';
+import { createLogger } from '../../src/common/logger.js';
 import { createKubernetesPlatform } from '../../src/platforms/kubernetes/kubernetes-platform.js';
 import { runCli } from '../support/cli.js';
 import { dig, planDocument, planFor, platformContext, startPair, type ClusterPair } from './clusters.js';
@@ -240,7 +241,18 @@ describe('workload identity and RBAC across clusters', () => {
       { site: 'target', plan, readyTimeoutMs: 20_000 },
       { redactor: pair.redactor },
     );
-    await platform.provision(platformContext('run-identity'));
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', redactor: pair.redactor, write: (line) => void lines.push(line) });
+    await platform.provision({ runId: 'run-identity', logger });
+    const logged = lines
+      .map((line) => JSON.parse(line) as { msg?: string; changes?: Array<Record<string, unknown>> })
+      .find((entry) => entry.msg === 'mapped the workload identities for the target');
+    expect(logged?.changes).toContainEqual({
+      object: 'v1 ServiceAccount shop/worker',
+      rule: 'identities[0]',
+      path: '/metadata/annotations/iam.gke.io~1gcp-service-account',
+      to: 'shop-worker@acme-prod.iam.gserviceaccount.com',
+    });
     for (const account of ['web', 'worker']) {
       const live = pair.target.read('v1', 'ServiceAccount', account, 'shop');
       expect(live?.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBe(

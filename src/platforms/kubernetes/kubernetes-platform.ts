@@ -107,6 +107,12 @@ export function createKubernetesPlatform(options: KubernetesPlatformOptions, dep
       const { translated } = await exportAndTransform(plan, source, ctx.signal, { requireSelection: true });
       // An API error about a Secret may quote its values: make sure none reaches a log or the run state.
       for (const object of translated.objects) secretValues(object, deps.redactor);
+      // Identity changes are recorded in the run's log with the rule that made each.
+      const identityChanges = translated.changes.filter(
+        (c) => c.rule.startsWith('identities[') || c.rule.startsWith('serviceAccounts.'),
+      );
+      if (identityChanges.length > 0)
+        ctx.logger.info('mapped the workload identities for the target', { changes: identityChanges });
       const applied = await applyObjects(target, translated.objects, {
         migration: plan.metadata.name,
         runId: ctx.runId,
