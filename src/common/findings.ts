@@ -19,6 +19,8 @@ export const findingSchema = z.strictObject({
   message: z.string(),
   /** What to do about it; empty for `info` findings that need nothing. */
   remediation: z.string(),
+  /** The exact statements that fix it, to run as they are (for example SQL on the target); only where there is one. */
+  fix: z.string().optional(),
 });
 
 export type Finding = z.infer<typeof findingSchema>;

@@ -116,6 +116,8 @@ describe('preflight', () => {
     expect(find(report.findings, 'pg.foreign-key-outside')[0]?.severity).toBe('warning');
     expect(find(report.findings, 'pg.fence')[0]?.severity).toBe('warning'); // only the superuser can write
     await source.query(`create role fk_app login; grant insert on public.invoices to fk_app;`, [], 'fk');
+    // The same role and grant on the target, or preflight reports them missing (pg.role-missing).
+    await target.query(`create role fk_app login; grant insert on public.invoices to fk_app;`, [], 'fk');
     const granted = await runPreflight({
       sourceUrl: source.url('fk'),
       targetUrl: target.url('fk'),

@@ -38,6 +38,8 @@ import {
   tableFindings,
   targetNotEmptyFindings,
 } from './preflight-tables.js';
+import { readAccess } from './roles-catalog.js';
+import { accessFindings } from './grants-diff.js';
 
 /** Native tablesync measured on a 2-core machine (DESIGN.md, "Data plane"). */
 export const TABLESYNC_ROWS_PER_SECOND = 250_000;
@@ -178,6 +180,13 @@ async function checkPair(
   const present = tables.filter((t) => targetTables.has(formatTable(t.table)));
   const presentOnTarget = present.map((t) => targetTables.get(formatTable(t.table)) as RelationInfo);
   const estimate = await estimateSize(source, tables);
+  // Roles and grants: the target's snapshot also looks up every role the source's application uses.
+  const sourceAccess = await readAccess(source, names);
+  const targetAccess = await readAccess(
+    target,
+    presentOnTarget.map((t) => t.table),
+    [...sourceAccess.roles.keys()],
+  );
   const lobColumns = [...sourceColumns.entries()].flatMap(([table, cols]) =>
     cols.filter((c) => c.type === 'oid' || c.type === 'lo').map((c) => `${table}.${c.name}`),
   );
@@ -211,6 +220,7 @@ async function checkPair(
     ...(await foreignKeyFindings(source, tables)),
     ...(await fenceFindings(source, tables)),
     ...(await failoverSlotFindings(source, sourceFacts)),
+    ...accessFindings(sourceAccess, targetAccess, options.database),
   ];
   if (tables.length === 0) {
     findings.push({
