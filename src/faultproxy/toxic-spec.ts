@@ -87,11 +87,11 @@ function parseToxicity(value: unknown): number {
 }
 
 function parseAttributes(type: ToxicType, value: unknown, base: Record<string, number>): Record<string, number> {
-  if (value === undefined || value === null) return { ...base };
-  if (!isRecord(value)) throw bad('attributes', `must be an object, got ${JSON.stringify(value)}`);
+  const given = value ?? {};
+  if (!isRecord(given)) throw bad('attributes', `must be an object, got ${JSON.stringify(value)}`);
   const rules = ATTRIBUTES[type];
   const result = { ...base };
-  for (const [key, raw] of Object.entries(value)) {
+  for (const [key, raw] of Object.entries(given)) {
     const rule = rules[key];
     if (rule === undefined) {
       throw bad(`attributes.${key}`, `${type} has no such attribute; it takes ${Object.keys(rules).join(', ')}`);
