@@ -4,6 +4,8 @@
  * the fence covers only what changed in the last moments and the write pause stays short. A key that
  * differs because its newest change is still on its way is checked again after another marker (up to
  * three rounds); if some still differ, nothing is forgotten and the fenced check does all the work.
+ * Passes repeat while they are long (up to five, a minute in all): the writes made during one pass
+ * are the next one's work, so the passes shrink and the check under the fence stays small.
  * Never fails the cutover: it only saves time.
  */
 import type { Step } from '../data-plane.js';
@@ -16,6 +18,11 @@ import { withOwnSessions } from './verify-step.js';
 
 /** Rounds of marker + re-check before giving the rest to the fenced check. */
 const ROUNDS = 3;
+/** A pass this short leaves little for the fenced check: stop there. */
+const SHORT_PASS_MS = 300;
+/** Bounds on the passes: their number and their time together. */
+const MAX_PASSES = 5;
+const MAX_SETTLE_MS = 60_000;
 
 export function settleDirtyStep(env: PgEnv): Step {
   const database = env.entry.database;
@@ -27,30 +34,52 @@ export function settleDirtyStep(env: PgEnv): Step {
       try {
         return await withOwnSessions(ctx, env, 'handoff-verify', async (source, target) => {
           const names = env.names(ctx);
-          const dirty = await dirtyKeys(target, names);
-          let pending = [...dirty.tables.entries()];
           let keys = 0;
-          for (const [, list] of pending) keys += list === 'all' ? 0 : list.length;
-          for (let round = 1; round <= ROUNDS && pending.length > 0; round++) {
-            await catchUp(ctx, env, 'source', 5000);
-            const next: typeof pending = [];
-            for (const [table, list] of pending) {
-              const diff = await recheckKeys({
-                source,
-                target,
-                table: parseTableName(table, 'dirty table'),
-                keys: list,
-              });
-              const differing = [...diff.missing, ...diff.extra, ...diff.changed];
-              if (differing.length === 0) continue;
-              next.push([table, list === 'all' || diff.wholeTable ? 'all' : differing]);
+          let cleared = 0;
+          // Passes until one is short: the keys written during a pass are the next pass's work, so
+          // the passes shrink, and what is left for the fenced check is only the last moments' writes.
+          for (let pass = 1; ; pass++) {
+            const passStarted = Date.now();
+            const dirty = await dirtyKeys(target, names);
+            let pending = [...dirty.tables.entries()];
+            for (const [, list] of pending) keys += list === 'all' ? 0 : list.length;
+            for (let round = 1; round <= ROUNDS && pending.length > 0; round++) {
+              await catchUp(ctx, env, 'source', 5000);
+              const next: typeof pending = [];
+              for (const [table, list] of pending) {
+                const diff = await recheckKeys({
+                  source,
+                  target,
+                  table: parseTableName(table, 'dirty table'),
+                  keys: list,
+                });
+                const differing = [...diff.missing, ...diff.extra, ...diff.changed];
+                if (differing.length === 0) continue;
+                next.push([table, list === 'all' || diff.wholeTable ? 'all' : differing]);
+              }
+              pending = next;
             }
-            pending = next;
+            if (pending.length > 0)
+              return {
+                settled: false,
+                keys,
+                cleared,
+                passes: pass,
+                stillDiffering: pending.map(([t]) => t),
+                elapsedMs: Date.now() - started,
+              };
+            cleared += await clearDirty(target, names, dirty.watermark);
+            const passMs = Date.now() - passStarted;
+            if (passMs <= SHORT_PASS_MS || pass >= MAX_PASSES || Date.now() - started >= MAX_SETTLE_MS)
+              return {
+                settled: true,
+                keys,
+                cleared,
+                passes: pass,
+                lastPassMs: passMs,
+                elapsedMs: Date.now() - started,
+              };
           }
-          if (pending.length > 0)
-            return { settled: false, keys, stillDiffering: pending.map(([t]) => t), elapsedMs: Date.now() - started };
-          const cleared = await clearDirty(target, names, dirty.watermark);
-          return { settled: true, keys, cleared, elapsedMs: Date.now() - started };
         });
       } catch (error) {
         ctx.logger.warn(
