@@ -5,7 +5,8 @@
  * them by sequence number and writes them to the state directory).
  *
  * A difference is noise when every field it differs on has also differed between two reads of the
- * source for that endpoint; otherwise it counts. `diffRate` is counted differences over compared
+ * source: sampled reads of that endpoint (Diffy's way), or a second read of this same request's
+ * source taken after the target answered (the data changed meanwhile); otherwise it counts. `diffRate` is counted differences over compared
  * answers: the noise is already left out.
  */
 import { fieldOf } from './json-diff.js';
@@ -80,8 +81,17 @@ export interface ShadowLedger {
   countReread(): void;
   /** Records a second source read; `paths` are where it differed from the first. */
   noiseSample(endpoint: string, paths: readonly string[]): void;
-  /** Classifies and records a finished comparison. */
-  record(endpoint: string, paths: readonly string[], evidence: () => Omit<DifferenceRecord, 'seq' | 'paths'>): Verdict;
+  /**
+   * Classifies and records a finished comparison. `requestNoise`: where a second read of the source
+   * for this same request differed from the first (the data changed meanwhile); those fields are
+   * noise for this request only.
+   */
+  record(
+    endpoint: string,
+    paths: readonly string[],
+    evidence: () => Omit<DifferenceRecord, 'seq' | 'paths'>,
+    requestNoise?: readonly string[],
+  ): Verdict;
   stale(endpoint: string): void;
   report(after: number): ShadowLedgerReport;
 }
@@ -145,7 +155,7 @@ export function createShadowLedger(): ShadowLedger {
       }
       for (const path of paths) set.add(fieldOf(path));
     },
-    record(endpoint, paths, evidence) {
+    record(endpoint, paths, evidence, requestNoise = []) {
       const s = summary(endpoint);
       counters.compared++;
       s.compared++;
@@ -154,7 +164,8 @@ export function createShadowLedger(): ShadowLedger {
         return 'same';
       }
       const set = noisy.get(endpoint);
-      if (set !== undefined && paths.every((p) => set.has(fieldOf(p)))) {
+      const here = new Set(requestNoise.map(fieldOf));
+      if (paths.every((p) => here.has(fieldOf(p)) || (set?.has(fieldOf(p)) ?? false))) {
         counters.noise++;
         s.noise++;
         return 'noise';

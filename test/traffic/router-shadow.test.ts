@@ -128,22 +128,41 @@ describe('shadow reads in the built-in router', () => {
     expect(status.diffRate).toBe(0);
   });
 
-  it('a difference on a request answered before the target caught up is stale, not counted, and re-read', async () => {
+  it('a request answered before the target caught up is stale, not counted, and read from the target once it has', async () => {
     let caughtUp = false;
     const source = await site((req, res) => json(res, { balance: 20 }));
     const target = await site((req, res) => json(res, { balance: caughtUp ? 20 : 10 }));
     const built = await router(source.url, target.url);
     const shadow = built.router.shadow;
-    await shadow?.start({ share: 1, lagAware: true, staleWaitMs: 10_000 });
+    await shadow?.start({ share: 1, lagAware: true, staleWaitMs: 10_000, noiseShare: 0 });
     await shadow?.watermark(Date.now() - 60_000); // the target is a minute behind
     await get(`${built.server.proxyUrl}/accounts/1`);
     let status = await until(built, (s) => s.pendingStale === 1);
     expect(status.counters).toMatchObject({ compared: 0, differences: 0 });
+    expect(target.seen).toHaveLength(0); // not read while it cannot be current
     caughtUp = true;
     await shadow?.watermark(Date.now());
     status = await until(built, (s) => s.counters.compared === 1);
     expect(status.counters).toMatchObject({ rereads: 1, compared: 1, same: 1, differences: 0, stale: 0 });
-    expect(target.seen).toHaveLength(2);
+    expect(target.seen).toHaveLength(1);
+  });
+
+  it('with lag awareness, a field the source changed meanwhile is noise; a field it did not change counts', async () => {
+    let version = 1;
+    const source = await site((req, res) => json(res, { owner: 'ann', version: version++ }));
+    const target = await site((req, res) => json(res, { owner: req.url === '/bad' ? 'bob' : 'ann', version }));
+    const built = await router(source.url, target.url);
+    const shadow = built.router.shadow;
+    await shadow?.start({ share: 1, lagAware: true, noiseShare: 0 });
+    await shadow?.watermark(Date.now() + 60_000);
+    await get(`${built.server.proxyUrl}/good`);
+    let status = await until(built, (s) => s.counters.compared === 1);
+    expect(status.counters).toMatchObject({ noise: 1, differences: 0 });
+    await get(`${built.server.proxyUrl}/bad`);
+    status = await until(built, (s) => s.counters.compared === 2);
+    expect(status.counters).toMatchObject({ noise: 1, differences: 1 });
+    expect(status.evidence[0]?.paths).toEqual(['$.owner', '$.version']);
+    expect(status.endpoints.find((e) => e.endpoint === 'GET /bad')?.paths).toEqual({ '$.owner': 1, '$.version': 1 });
   });
 
   it('a stale difference the watermark never clears stays stale when the shadow stops', async () => {
