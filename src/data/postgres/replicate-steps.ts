@@ -24,12 +24,8 @@ import {
   subscriptionProgress,
   type SubscriptionProgress,
 } from './subscription.js';
+import { dropRunRole, runRoleConninfo } from './replication-connect.js';
 import './events.js';
-
-export function conninfo(ctx: StepContext, env: PgEnv, publisher: 'source' | 'target'): string {
-  const url = ctx.secrets.databaseUrl(publisher, env.entry.database);
-  return env.options.subscriptionConnection ? env.options.subscriptionConnection(publisher, url) : url;
-}
 
 /** Creates the forward subscription (target ← source). Shared by replicate, cutover undo and failback. */
 export async function startForward(ctx: StepContext, env: PgEnv, copyData: boolean): Promise<number> {
@@ -40,7 +36,7 @@ export async function startForward(ctx: StepContext, env: PgEnv, copyData: boole
     const { oid, created } = await ensureSubscription(target, source, {
       name: names.forward,
       publication: names.forward,
-      conninfo: conninfo(ctx, env, 'source'),
+      conninfo: runRoleConninfo(ctx, env, source, 'forward', tables),
       copyData,
       originNone: false,
     });
@@ -59,6 +55,7 @@ export async function startForward(ctx: StepContext, env: PgEnv, copyData: boole
 export async function stopForward(ctx: StepContext, env: PgEnv): Promise<void> {
   await withSites(ctx, env, async ({ source, target }) => {
     await dropSubscription(target, source, env.names(ctx).forward, ctx.state.get<number>(env.key('forward-oid')));
+    await dropRunRole(ctx, env, source, 'forward');
   });
 }
 

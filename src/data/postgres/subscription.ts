@@ -31,8 +31,11 @@ export async function dropPublication(client: pg.Client, name: string): Promise<
 export interface SubscriptionOptions {
   name: string;
   publication: string;
-  /** The publisher's connection string as the subscriber's server sees it (stored in pg_subscription). */
-  conninfo: string;
+  /**
+   * The publisher's connection string as the subscriber's server sees it (stored in pg_subscription);
+   * a function is called only when the subscription is to be created (it may create a role for it).
+   */
+  conninfo: string | (() => Promise<string>);
   copyData: boolean;
   /** Skip changes that themselves arrived by replication (origin = none); PostgreSQL 16+ subscribers only. */
   originNone: boolean;
@@ -72,8 +75,9 @@ export async function ensureSubscription(
       10000,
   );
   if (major >= 17 && publisherMajor >= 17) withOptions.push('failover = true');
+  const conninfo = typeof options.conninfo === 'string' ? options.conninfo : await options.conninfo();
   await subscriber.query(
-    `create subscription ${pg.escapeIdentifier(options.name)} connection ${pg.escapeLiteral(options.conninfo)}
+    `create subscription ${pg.escapeIdentifier(options.name)} connection ${pg.escapeLiteral(conninfo)}
        publication ${pg.escapeIdentifier(options.publication)} with (${withOptions.join(', ')})`,
   );
   const oid = await subscriptionOid(subscriber, options.name);

@@ -9,7 +9,7 @@ import { awaitMarker, writeMarker, type Direction } from './marker.js';
 import { syncSequences } from './sequences.js';
 import { other, planTables, withSite, withSites, type PgEnv, type Site } from './session.js';
 import { dropPublication, dropSubscription, ensurePublication, ensureSubscription } from './subscription.js';
-import { conninfo } from './replicate-steps.js';
+import { dropRunRole, runRoleConninfo } from './replication-connect.js';
 import './events.js';
 
 /** The direction whose publisher is `site`. */
@@ -112,7 +112,7 @@ export async function startReverse(ctx: StepContext, env: PgEnv): Promise<void> 
     const { oid, created } = await ensureSubscription(source, target, {
       name: names.reverse,
       publication: names.reverse,
-      conninfo: conninfo(ctx, env, 'target'),
+      conninfo: runRoleConninfo(ctx, env, target, 'reverse', tables),
       copyData: false,
       originNone: true,
     });
@@ -151,6 +151,7 @@ export async function stopReverse(ctx: StepContext, env: PgEnv): Promise<void> {
   await withSites(ctx, env, async ({ source, target }) => {
     const names = env.names(ctx);
     await dropSubscription(source, target, names.reverse, ctx.state.get<number>(env.key('reverse-oid')));
+    await dropRunRole(ctx, env, target, 'reverse');
     await dropPublication(target, names.reverse);
   });
 }
