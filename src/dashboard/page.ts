@@ -31,7 +31,7 @@ function layout(title: string, body: string, script: boolean): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title>
-<link rel="stylesheet" href="/assets/uPlot.min.css"><style>${STYLE}</style>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/uPlot.min.css"><style>${STYLE}</style>
 ${script ? '<script type="module" src="/assets/dashboard.js"></script>' : ''}
 </head><body>${body}</body></html>`;
 }

@@ -82,14 +82,24 @@ function throttleOf(records: StoredRecord[]): ThrottlePause[] {
   return pauses;
 }
 
+/** The router's releases; where the router's own events are not in the run's trail, the cutover's measurement. */
 function holdsOf(records: StoredRecord[]): HoldPoint[] {
-  return records
+  const released = records
     .filter((r) => r.action === 'router-released')
     .map((r) => ({
       at: r.time,
       released: typeof r.details.released === 'number' ? r.details.released : 0,
       pauseMs: typeof r.details.pauseMs === 'number' ? r.details.pauseMs : null,
       reason: str(r.details.reason),
+    }));
+  if (released.length > 0) return released;
+  return records
+    .filter((r) => r.action === 'cutover-measured')
+    .map((r) => ({
+      at: r.time,
+      released: typeof r.details.heldRequests === 'number' ? r.details.heldRequests : 0,
+      pauseMs: typeof r.details.writePauseMs === 'number' ? r.details.writePauseMs : null,
+      reason: 'cutover',
     }));
 }
 

@@ -4,6 +4,7 @@
  * `handoff status RUN -o json`), the event stream (history, then records appended by another
  * writer), bad ids, the token, the loopback rule (exit 2), escaping.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/common/events.js';
@@ -95,7 +96,9 @@ describe('the dashboard API', () => {
   });
 
   it("gives a run's status as handoff status RUN -o json does", async () => {
-    const cli = await runCli(['status', runs.rolledBack, '-o', 'json', '--state-dir', stateDir]);
+    const cli = await runCli(['status', runs.rolledBack, '-o', 'json', '--state-dir', stateDir], {
+      timeoutMs: 150_000,
+    });
     expect(cli.code).toBe(0);
     const answer = await fetch(`${dashboard.url}/api/runs/${runs.rolledBack}`);
     expect(answer.status).toBe(200);
@@ -196,14 +199,30 @@ describe('dashboard access', () => {
   afterAll(() => tmp.cleanup());
 
   it('refuses to listen beyond loopback without a token (exit 2), naming the flag and the variable', async () => {
-    const result = await runCli(['dashboard', '--listen', '0.0.0.0:0', '--state-dir', tmp.dir], {
-      env: { HANDOFF_DASHBOARD_TOKEN: '' },
-      timeoutMs: 30_000,
-    });
+    const noToken = { HANDOFF_DASHBOARD_TOKEN: '' };
+    const [result, run, bad] = await Promise.all([
+      runCli(['dashboard', '--listen', '0.0.0.0:0', '--state-dir', tmp.dir], { env: noToken, timeoutMs: 150_000 }),
+      // The same rule for run --dashboard, before the run starts (nothing is created in the state directory).
+      runCli(
+        [
+          'run',
+          '-f',
+          'test/fixtures/plans/minimal-local.yaml',
+          '--dashboard',
+          '0.0.0.0:0',
+          '--state-dir',
+          `${tmp.dir}/run`,
+        ],
+        { env: noToken, timeoutMs: 150_000 },
+      ),
+      runCli(['dashboard', '--listen', 'nowhere', '--state-dir', tmp.dir], { timeoutMs: 150_000 }),
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--listen: 0.0.0.0 is not a loopback address');
     expect(result.stderr).toContain('HANDOFF_DASHBOARD_TOKEN');
-    const bad = await runCli(['dashboard', '--listen', 'nowhere', '--state-dir', tmp.dir], { timeoutMs: 30_000 });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--dashboard: 0.0.0.0 is not a loopback address');
+    expect(fs.existsSync(`${tmp.dir}/run`)).toBe(false);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--listen: "nowhere" is not an address');
   });

@@ -185,18 +185,20 @@ export function drawCharts(container, view, range, state) {
     let entry = state.charts.get(def.id);
     const key = JSON.stringify(def.series.map((s) => s.name));
     if (entry && entry.key !== key) {
+      // New series (a site or class seen for the first time): a new plot in the same place.
       entry.plot.destroy();
-      entry.el.remove();
-      entry = undefined;
+      entry = { el: entry.el };
     }
-    if (!entry) {
-      const el = document.createElement('div');
-      el.className = 'chart';
-      el.id = def.id;
-      const h = document.createElement('h3');
-      h.textContent = def.title;
-      el.append(h);
-      container.append(el);
+    if (!entry?.plot) {
+      const el = entry?.el ?? document.createElement('div');
+      if (!entry) {
+        el.className = 'chart';
+        el.id = def.id;
+        const h = document.createElement('h3');
+        h.textContent = def.title;
+        el.append(h);
+        container.append(el);
+      }
       const opts = {
         width,
         height: 200,
