@@ -89,6 +89,13 @@ function sourceObjects(extra: Obj[] = []): Obj[] {
     },
     {
       apiVersion: RBAC,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'shop-accounts-view-pods' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'pods-view' },
+      subjects: [{ kind: 'Group', name: 'system:serviceaccounts:shop', apiGroup: 'rbac.authorization.k8s.io' }],
+    },
+    {
+      apiVersion: RBAC,
       kind: 'RoleBinding',
       metadata: { name: 'someone-else', namespace: 'monitoring' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
@@ -165,6 +172,8 @@ describe('workload identity and RBAC across clusters', () => {
     expect(objects).toEqual(
       expect.arrayContaining([
         'rbac.authorization.k8s.io/v1 RoleBinding monitoring/shop-web-view',
+        // Grants to every ServiceAccount of the namespace, through its group.
+        'rbac.authorization.k8s.io/v1 ClusterRoleBinding shop-accounts-view-pods',
         'v1 Namespace monitoring',
         'v1 ServiceAccount shop/web',
         'v1 ServiceAccount shop/worker',

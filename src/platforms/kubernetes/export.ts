@@ -9,6 +9,7 @@
 import type { Cluster } from './cluster.js';
 import { describeRef, dig, keyOf, refOf, stringOf, type KubeObject, type ObjectRef } from './objects.js';
 import { foreignNamespaces, readForeignRbac } from './rbac-closure.js';
+import { grantsTo } from './rbac-effective.js';
 import { podLabelsOf, referencesOf, selectsPods, type Reference } from './references.js';
 
 export interface ExportOptions {
@@ -310,13 +311,8 @@ function followReferences(
       for (const binding of [...all, ...clusterScoped].filter(
         (o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding',
       )) {
-        const subjects = Array.isArray(binding.subjects) ? binding.subjects : [];
-        const bound = subjects.some(
-          (s) =>
-            dig(s, 'kind') === 'ServiceAccount' &&
-            dig(s, 'name') === object.metadata.name &&
-            (dig(s, 'namespace') ?? binding.metadata.namespace) === object.metadata.namespace,
-        );
+        // Named as the ServiceAccount, its user name, or its namespace's group (system:serviceaccounts:NS).
+        const bound = grantsTo(binding, object.metadata.namespace ?? '', object.metadata.name, 'account');
         if (bound) include(binding);
       }
     }

@@ -87,8 +87,22 @@ function expand(rules: unknown[], namespace: string): Permission[] {
   return out;
 }
 
-function grantsTo(binding: KubeObject, namespace: string, name: string): boolean {
-  const groups = ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
+/**
+ * True when the binding grants to the ServiceAccount `namespace/name`. `scope: 'account'` counts
+ * the subjects that are about this account or its namespace (the ServiceAccount, its user name,
+ * the group `system:serviceaccounts:NS`): what the export carries with it. `scope: 'all'` adds
+ * the cluster-wide groups every account is in (`system:serviceaccounts`, `system:authenticated`).
+ */
+export function grantsTo(
+  binding: KubeObject,
+  namespace: string,
+  name: string,
+  scope: 'account' | 'all' = 'all',
+): boolean {
+  const groups = [
+    `system:serviceaccounts:${namespace}`,
+    ...(scope === 'all' ? ['system:serviceaccounts', 'system:authenticated'] : []),
+  ];
   return asArray(binding.subjects).some((subject) => {
     const kind = dig(subject, 'kind');
     const subjectName = stringOf(dig(subject, 'name'));

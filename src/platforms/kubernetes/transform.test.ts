@@ -165,6 +165,32 @@ describe('transformObjects', () => {
     ]);
   });
 
+  it('maps the namespace inside service account user names and namespace groups of binding subjects', () => {
+    const binding = object({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'c' },
+      subjects: [
+        { kind: 'User', name: 'system:serviceaccount:old:web' },
+        { kind: 'Group', name: 'system:serviceaccounts:old' },
+        { kind: 'Group', name: 'system:serviceaccounts' },
+        { kind: 'Group', name: 'system:serviceaccounts:other' },
+      ],
+      roleRef: { kind: 'ClusterRole', name: 'view' },
+    });
+    const { objects, changes } = transformObjects([binding], { namespaces: { old: 'new' } });
+    expect(objects[0]?.subjects).toEqual([
+      { kind: 'User', name: 'system:serviceaccount:new:web' },
+      { kind: 'Group', name: 'system:serviceaccounts:new' },
+      { kind: 'Group', name: 'system:serviceaccounts' },
+      { kind: 'Group', name: 'system:serviceaccounts:other' },
+    ]);
+    expect(changes.filter((c) => c.rule === 'namespaces.old').map((c) => c.path)).toEqual([
+      '/subjects/0/name',
+      '/subjects/1/name',
+    ]);
+  });
+
   it('leaves spec.replicas to the HPA that scales a workload, and keeps it elsewhere', () => {
     const deployment = (name: string) =>
       object({

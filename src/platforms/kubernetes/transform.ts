@@ -205,7 +205,20 @@ function mapNamespaces({ object, metadata, options, set }: Edit): void {
   if (object.kind === 'RoleBinding' || object.kind === 'ClusterRoleBinding') {
     asArray(object.subjects)
       .filter(isObject)
-      .forEach((subject, i) => mapNamespace(subject.namespace, `/subjects/${i}/namespace`, subject, 'namespace'));
+      .forEach((subject, i) => {
+        mapNamespace(subject.namespace, `/subjects/${i}/namespace`, subject, 'namespace');
+        // The namespace inside a service account's user name and its namespace's group.
+        const named = stringOf(subject.name)?.match(/^(system:serviceaccounts?:)([^:]+)(:.*)?$/);
+        const mapped = named?.[2] === undefined ? undefined : options.namespaces?.[named[2]];
+        if (named && mapped !== undefined && mapped !== named[2])
+          set(
+            subject,
+            'name',
+            `${named[1]}${mapped}${named[3] ?? ''}`,
+            `/subjects/${i}/name`,
+            `namespaces.${named[2]}`,
+          );
+      });
   }
 }
 
