@@ -14,12 +14,14 @@ export interface CliContext {
   err(text: string): void;
   /** Prints one JSON document on stdout. */
   json(value: unknown): void;
-  /** Makes a logger from the global flags (`--log-format`, `--log-level`). */
-  logger(): Logger;
+  /** Makes a logger from the global flags (`--log-format`, `--log-level`); `write` replaces stderr (a live view prints above itself). */
+  logger(write?: (line: string) => void): Logger;
   /** The state directory: `--state-dir`, else HANDOFF_STATE_DIR, else ./.handoff. */
   stateDir(flag?: string): string;
   /** Whether stderr is a terminal (progress is quiet when it is not). */
   isTTY: boolean;
+  /** The terminal's width in columns (80 when unknown). */
+  columns(): number;
 }
 
 export interface CliIO {
@@ -28,6 +30,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   cwd: string;
   isTTY: boolean;
+  /** The terminal's width, when stderr is one. */
+  columns?: () => number | undefined;
 }
 
 export interface GlobalFlags {
@@ -44,10 +48,11 @@ export function createCliContext(io: CliIO, globals: () => GlobalFlags): CliCont
     cwd: io.cwd,
     redactor,
     isTTY: io.isTTY,
+    columns: () => io.columns?.() ?? 80,
     out: (text) => io.stdout(redactor.redact(text)),
     err: (text) => io.stderr(redactor.redact(text)),
     json: (value) => io.stdout(`${JSON.stringify(redactor.redactValue(value), null, 2)}\n`),
-    logger: () => {
+    logger: (write) => {
       const flags = globals();
       const format = flags.logFormat ?? 'text';
       if (format !== 'json' && format !== 'text') {
@@ -57,7 +62,7 @@ export function createCliContext(io: CliIO, globals: () => GlobalFlags): CliCont
       if (!logLevels.includes(level)) {
         throw new UsageError(`--log-level: "${flags.logLevel}" is not a level; use ${logLevels.join(', ')}`);
       }
-      return createLogger({ format, level, redactor, write: (line) => io.stderr(line) });
+      return createLogger({ format, level, redactor, write: write ?? ((line) => io.stderr(line)) });
     },
     stateDir: (flag) => path.resolve(io.cwd, flag ?? io.env.HANDOFF_STATE_DIR ?? '.handoff'),
   };

@@ -20,6 +20,7 @@ function defaultIO(): CliIO {
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stderr.isTTY),
+    columns: () => process.stderr.columns,
   };
 }
 

@@ -3,7 +3,11 @@ import { loadPlanFile } from '../../plan/load.js';
 import { formatRunPlan } from '../../engine/planner.js';
 import { dryRun, startRun } from '../../engine/start.js';
 import { STAGE_NAMES } from '../../plan/schema.js';
+import { listRuns } from '../../engine/status.js';
+import type { LiveScreen } from '../../terminal/screen.js';
+import { watchRun } from '../../terminal/watch-run.js';
 import { outputFormat, type CliContext } from '../context.js';
+import { liveCapable, liveLogger, liveOutput } from '../live.js';
 import { engineEnv, parseStage, reportOutcome, type Runner } from '../command.js';
 
 interface RunFlags {
@@ -53,7 +57,29 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           write: (text) => ctx.err(text),
         });
         try {
-          return reportOutcome(ctx, format, await startRun(env, loaded, until));
+          if (!liveCapable(ctx)) return reportOutcome(ctx, format, await startRun(env, loaded, until));
+          // A terminal: the live view (src/terminal/) while the run goes; warnings and errors above it.
+          const output = liveOutput(ctx);
+          const screen = output.screen as LiveScreen;
+          const since = Date.now() - 2000;
+          const findRun = (): string | null =>
+            listRuns(env)
+              .filter((r) => r.plan === loaded.plan.metadata.name && Date.parse(r.updated) >= since)
+              .sort((a, b) => b.updated.localeCompare(a.updated))[0]?.id ?? null;
+          const stop = new AbortController();
+          // The view is best effort: if it cannot read the state directory, the run goes on without it.
+          const watching = watchRun({ env, runId: findRun, output, untilStopped: false, signal: stop.signal }).catch(
+            () => null,
+          );
+          let outcome;
+          try {
+            outcome = await startRun({ ...env, logger: liveLogger(ctx, screen) }, loaded, until);
+          } finally {
+            stop.abort();
+            await watching; // its last frame: the run as it ended
+            output.close();
+          }
+          return reportOutcome(ctx, format, outcome);
         } finally {
           await dashboard?.close();
         }

@@ -3,7 +3,11 @@ import { explainCheck } from '../../analysis/explain.js';
 import type { GateDecisionView } from '../../engine/gate-status.js';
 import { DEFAULT_DECISIONS, describeRun, listRuns, type RunDetail } from '../../engine/status.js';
 import { classHealthText, stageTrafficText } from '../../engine/traffic-health.js';
+import { UsageError } from '../../common/errors.js';
+import { parseDuration } from '../../common/duration.js';
+import { watchRun } from '../../terminal/watch-run.js';
 import { outputFormat, type CliContext } from '../context.js';
+import { liveOutput } from '../live.js';
 import { decisionsFlag, engineEnv, type Runner } from '../command.js';
 
 function renderRun(ctx: CliContext, run: RunDetail): void {
@@ -70,7 +74,38 @@ function renderGates(ctx: CliContext, run: RunDetail): void {
   }
 }
 
+interface StatusFlags {
+  output?: string;
+  stateDir?: string;
+  decisions?: string;
+  watch?: boolean;
+  timeout?: string;
+}
+
 export function register(program: Command, ctx: CliContext, run: Runner): void {
+  /** `--watch`: exit 0 when the run succeeded or stopped at its --until stage, else 1 (docs/status.md). */
+  async function watch(runId: string | undefined, flags: StatusFlags, format: 'json' | 'text'): Promise<0 | 1> {
+    if (!flags.watch) throw new UsageError('--timeout: only with --watch');
+    if (runId === undefined) throw new UsageError('--watch: name the run to watch (handoff status --watch RUN)');
+    const timeoutMs = flags.timeout === undefined ? null : durationFlag(flags.timeout, '--timeout');
+    const env = engineEnv(ctx, flags);
+    describeRun(env, runId, { decisions: 1 }); // an unknown run is bad input before anything is drawn
+    const output = liveOutput(ctx);
+    let result;
+    try {
+      result = await watchRun({ env, runId, output, untilStopped: true, timeoutMs });
+    } finally {
+      output.close();
+    }
+    const detail = describeRun(env, runId, { decisions: decisionsFlag(flags.decisions) });
+    if (format === 'json') ctx.json(detail);
+    if (result.timedOut) {
+      ctx.err(`run ${runId} is still ${detail.state} after ${flags.timeout} (--timeout); stopped watching\n`);
+      return 1;
+    }
+    return watchExitCode(detail);
+  }
+
   program
     .command('status')
     .description('show the runs, or one run with its stages and steps')
@@ -78,11 +113,14 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .option('-o, --output <format>', 'text or json')
     .option('--decisions <n>', `how many of the run's last gate decisions to show (default ${DEFAULT_DECISIONS})`)
     .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
+    .option('--watch', 'follow the run live until it stops (a live view on a terminal, plain lines otherwise)')
+    .option('--timeout <duration>', 'with --watch: stop watching after this long (exit 1), e.g. 30m')
     .action(
-      run((runId: string | undefined, flags: { output?: string; stateDir?: string; decisions?: string }) => {
+      run(async (runId: string | undefined, flags: StatusFlags) => {
         const format = outputFormat(flags.output);
         const decisions = decisionsFlag(flags.decisions);
         const env = engineEnv(ctx, flags);
+        if (flags.watch || flags.timeout !== undefined) return watch(runId, flags, format);
         if (runId !== undefined) {
           const detail = describeRun(env, runId, { decisions });
           if (format === 'json') ctx.json(detail);
@@ -102,4 +140,22 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         return 0;
       }),
     );
+}
+
+/** The exit code of a watched run: 0 when it succeeded or stopped at its `--until` stage, 1 otherwise. */
+export function watchExitCode(run: { state: string; reason: string | null }): 0 | 1 {
+  if (run.state === 'succeeded') return 0;
+  if (run.state === 'paused' && run.reason?.startsWith('until ')) return 0;
+  return 1;
+}
+
+function durationFlag(value: string, flag: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw new UsageError(`${flag}: "${value}" is not a duration; write for example 30s, 10m or 1h`);
+  }
+  if (ms <= 0) throw new UsageError(`${flag}: give a duration above 0`);
+  return ms;
 }

@@ -4,6 +4,18 @@ import type { TableSyncState } from './subscription.js';
 declare module '../../common/events.js' {
   interface EventPayloads {
     'pg-copy-progress': { database: string; tables: TableSyncState[]; ready: boolean };
+    /**
+     * A verification pass going through one table (verify-step.ts): chunks compared so far of the
+     * table's chunks, and the rows they held; at most one every VERIFY_PROGRESS_EVERY_MS per table,
+     * and always the last chunk's. `chunksTotal` is known once the table's boundaries are read.
+     */
+    'pg-verify-progress': {
+      database: string;
+      table: string;
+      chunksDone: number;
+      chunksTotal: number;
+      rowsDone: number;
+    };
     'pg-marker-seen': { database: string; direction: 'forward' | 'reverse'; seq: number; waitedMs: number };
     'pg-fenced': { database: string; site: 'source' | 'target'; method: string; grants: number; terminated: number };
     'pg-unfenced': { database: string; site: 'source' | 'target'; grants: number; writesRefusedMs: number | null };

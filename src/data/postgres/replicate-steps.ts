@@ -72,6 +72,8 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
   return withSite(ctx, env, 'target', async (target) => {
     const started = Date.now();
     let last = '';
+    let lastRows = '';
+    let lastAt = 0;
     let baseline: number | null = null;
     const name = env.names(ctx).forward;
     // A run held during a pause left the subscription disabled: the copy goes on from here.
@@ -94,13 +96,18 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
         );
       }
       const summary = JSON.stringify(progress.tables.map((t) => [t.table, t.state]));
-      if (summary !== last || progress.ready) {
+      // A state change at once; rows copied meanwhile at most once a second (live views show the rate).
+      const rows = JSON.stringify(progress.tables.map((t) => t.rowsCopied));
+      const moved = rows !== lastRows && Date.now() - lastAt >= 1000;
+      if (summary !== last || progress.ready || moved) {
         ctx.events.emit(
           'pg-copy-progress',
           { database: env.entry.database, tables: progress.tables, ready: progress.ready },
           { subject: env.entry.database },
         );
         last = summary;
+        lastRows = rows;
+        lastAt = Date.now();
       }
       if (progress.ready) return progress;
       if (Date.now() - started - (pacer?.stats().pausedMs ?? 0) > env.options.copyTimeoutMs) {

@@ -13,10 +13,12 @@ import { clearDirty, dirtyKeys } from './dirty.js';
 import type { PgEnv } from './session.js';
 import { catchUp } from './switch.js';
 import { emitVerifyEvents, verifyTables } from './verify/index.js';
+import type { VerifyProgress } from './verify/types.js';
 import { liveVerdict } from './verify/verdict.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
 // The report's event shapes (verification-result).
 import '../../report/events.js';
+import './events.js';
 
 /** Two sessions of their own (not the cutover's pool): a verification pass runs long. */
 export async function withOwnSessions<T>(
@@ -45,6 +47,20 @@ export async function withOwnSessions<T>(
   }
 }
 
+/** At most one `pg-verify-progress` event per table this often (each is an audit record), plus each table's last. */
+export const VERIFY_PROGRESS_EVERY_MS = 500;
+
+function progressEmitter(ctx: StepContext, database: string): (progress: VerifyProgress) => void {
+  const last = new Map<string, number>();
+  return (progress) => {
+    const now = Date.now();
+    const finished = progress.chunksDone >= progress.chunksTotal;
+    if (!finished && now - (last.get(progress.table) ?? 0) < VERIFY_PROGRESS_EVERY_MS) return;
+    last.set(progress.table, now);
+    ctx.events.emit('pg-verify-progress', { database, ...progress }, { subject: progress.table });
+  };
+}
+
 export function verificationStep(env: PgEnv): Step {
   const entry = env.entry;
   return {
@@ -68,6 +84,7 @@ export function verificationStep(env: PgEnv): Step {
               signal: ctx.signal,
               redactor: ctx.redactor,
               ...(pacer ? { pacer } : {}),
+              onProgress: progressEmitter(ctx, entry.database),
               recheck: async () => {
                 await catchUp(ctx, env, 'source');
               },
