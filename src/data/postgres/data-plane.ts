@@ -5,6 +5,7 @@
 import type { DataSpec } from '../../plan/schema.js';
 import type { DataPlane } from '../data-plane.js';
 import { parseTablePattern } from './catalog.js';
+import { provisionAccessStep } from './access-provision.js';
 import { cutoverSteps } from './cutover-steps.js';
 import { failbackSteps } from './failback-steps.js';
 import { drainReverseStep, finalizeSteps } from './finalize-steps.js';
@@ -57,12 +58,19 @@ export function createPostgresDataPlane(options: PostgresDataPlaneOptions = {}):
       if (report.inputError) throw report.inputError;
       return { ok: report.ok, findings: report.findings, estimate: report.estimate };
     },
-    replicationSteps: (entry) => replicationSteps(pgEnv(entry, options)),
+    replicationSteps(entry) {
+      // Access first: the target's fence then records (and its undo restores) the grants provision made.
+      const env = pgEnv(entry, options);
+      return [provisionAccessStep(env), ...replicationSteps(env)];
+    },
     // Long passes and re-checks get sessions of their own (an env each), closed when they end.
     verificationSteps: (entry) => [verificationStep(pgEnv(entry, options))],
     cutoverSteps(entry) {
-      const phases = cutoverSteps(pgEnv(entry, options));
-      return { ...phases, beforeHold: [...phases.beforeHold, settleDirtyStep(pgEnv(entry, options))] };
+      // One env for the whole cutover: settling ends with a warm session per site, so the fenced
+      // steps under the hold start without connecting (and authenticating) first.
+      const env = pgEnv(entry, options);
+      const phases = cutoverSteps(env);
+      return { ...phases, beforeHold: [...phases.beforeHold, settleDirtyStep(env)] };
     },
     failbackSteps: (entry) => failbackSteps(pgEnv(entry, options)),
     finalizeSteps: (entry) => [drainReverseStep(pgEnv(entry, options)), ...finalizeSteps(pgEnv(entry, options))],

@@ -88,7 +88,14 @@ export function settleDirtyStep(env: PgEnv): Step {
         );
         return { settled: false, error: String(error), elapsedMs: Date.now() - started };
       } finally {
-        await env.pool.close();
+        // The hold comes next: leave one session per site open in the cutover's pool (idle ones end
+        // by themselves after 2 s), so the fenced steps do not connect and authenticate first.
+        await Promise.all(
+          (['source', 'target'] as const).map(async (site) => {
+            const client = await env.pool.acquire(ctx, env, site);
+            env.pool.release(site, client, false);
+          }),
+        ).catch(() => undefined);
       }
     },
   };
