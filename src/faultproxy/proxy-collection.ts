@@ -40,6 +40,13 @@ function notFound(what: 'proxy' | 'toxic', name: string): HandoffError {
 
 export function createProxyCollection(settings: CollectionSettings, deps: { logger: Logger }): ProxyCollection {
   const proxies = new Map<string, TcpProxy>();
+  // Operations that wait (listen, close) run one at a time, so two requests cannot interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(operation: () => Promise<T>): Promise<T> => {
+    const result = queue.then(operation);
+    queue = result.catch(() => undefined);
+    return result;
+  };
 
   const proxy = (name: string): TcpProxy => {
     const found = proxies.get(name);
@@ -78,57 +85,72 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
     await found?.disable();
   };
 
+  const populate = async (body: unknown): Promise<ProxyInfo[]> => {
+    const parsed = parsePopulateBody(body);
+    const result: ProxyInfo[] = [];
+    for (const wanted of parsed) {
+      const existing = proxies.get(wanted.name);
+      const now = existing?.addresses();
+      const same =
+        now !== undefined &&
+        formatAddress(now.upstream) === formatAddress(wanted.upstream) &&
+        (wanted.listen.port === 0 || formatAddress(now.listen) === formatAddress(wanted.listen));
+      if (existing && same) {
+        await (wanted.enabled ? existing.enable() : existing.disable());
+        result.push(existing.info());
+        continue;
+      }
+      if (existing) await stop(wanted.name);
+      result.push((await start(wanted, [])).info());
+    }
+    return result;
+  };
+
+  const update = async (name: string, body: unknown): Promise<ProxyInfo> => {
+    const current = proxy(name);
+    const patch = parseProxyUpdate(body);
+    const now = current.addresses();
+    const listen = patch.listen ?? now.listen;
+    const upstream = patch.upstream ?? now.upstream;
+    const wasEnabled = current.info().enabled;
+    const enabled = patch.enabled ?? wasEnabled;
+    const moved =
+      formatAddress(listen) !== formatAddress(now.listen) || formatAddress(upstream) !== formatAddress(now.upstream);
+    if (!moved) {
+      await (enabled ? current.enable() : current.disable());
+      return current.info();
+    }
+    const toxics = current.info().toxics;
+    await stop(name);
+    try {
+      return (await start({ name, listen, upstream, enabled }, toxics)).info();
+    } catch (error) {
+      // The new address failed (in use): put the proxy back as it was, then say why.
+      await start({ name, listen: now.listen, upstream: now.upstream, enabled: wasEnabled }, toxics).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+  };
+
   return {
     list: () => [...proxies.values()].map((entry) => entry.info()),
     get: (name) => proxy(name).info(),
-    async create(body) {
-      const parsed = parseProxyBody(body);
-      if (proxies.has(parsed.name)) {
-        throw new HandoffError('state.conflict', `proxy already exists: a proxy named "${parsed.name}" exists`);
-      }
-      return (await start(parsed, [])).info();
-    },
-    async populate(body) {
-      const parsed = parsePopulateBody(body);
-      const result: ProxyInfo[] = [];
-      for (const wanted of parsed) {
-        const existing = proxies.get(wanted.name);
-        const now = existing?.addresses();
-        const same =
-          now !== undefined &&
-          formatAddress(now.upstream) === formatAddress(wanted.upstream) &&
-          (wanted.listen.port === 0 || formatAddress(now.listen) === formatAddress(wanted.listen));
-        if (existing && same) {
-          await (wanted.enabled ? existing.enable() : existing.disable());
-          result.push(existing.info());
-          continue;
+    create: (body) =>
+      serial(async () => {
+        const parsed = parseProxyBody(body);
+        if (proxies.has(parsed.name)) {
+          throw new HandoffError('state.conflict', `proxy already exists: a proxy named "${parsed.name}" exists`);
         }
-        if (existing) await stop(wanted.name);
-        result.push((await start(wanted, [])).info());
-      }
-      return result;
-    },
-    async update(name, body) {
-      const current = proxy(name);
-      const update = parseProxyUpdate(body);
-      const now = current.addresses();
-      const listen = update.listen ?? now.listen;
-      const upstream = update.upstream ?? now.upstream;
-      const enabled = update.enabled ?? current.info().enabled;
-      const moved =
-        formatAddress(listen) !== formatAddress(now.listen) || formatAddress(upstream) !== formatAddress(now.upstream);
-      if (!moved) {
-        await (enabled ? current.enable() : current.disable());
-        return current.info();
-      }
-      const toxics = current.info().toxics;
-      await stop(name);
-      return (await start({ name, listen, upstream, enabled }, toxics)).info();
-    },
-    async remove(name) {
-      proxy(name);
-      await stop(name);
-    },
+        return (await start(parsed, [])).info();
+      }),
+    populate: (body) => serial(() => populate(body)),
+    update: (name, body) => serial(() => update(name, body)),
+    remove: (name) =>
+      serial(async () => {
+        proxy(name);
+        await stop(name);
+      }),
     toxics: (name) => proxy(name).info().toxics,
     getToxic: (proxyName, toxicName) => findToxic(proxyName, toxicName),
     addToxic(proxyName, body) {
@@ -149,15 +171,17 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
       findToxic(proxyName, toxicName);
       proxy(proxyName).removeToxic(toxicName);
     },
-    async reset() {
-      for (const entry of proxies.values()) {
-        await entry.enable();
-        for (const toxic of entry.info().toxics) entry.removeToxic(toxic.name);
-      }
-    },
+    reset: () =>
+      serial(async () => {
+        for (const entry of proxies.values()) {
+          await entry.enable();
+          for (const toxic of entry.info().toxics) entry.removeToxic(toxic.name);
+        }
+      }),
     connectionCount: (name) => proxy(name).connectionCount(),
-    async close() {
-      await Promise.all([...proxies.keys()].map((name) => stop(name)));
-    },
+    close: () =>
+      serial(async () => {
+        await Promise.all([...proxies.keys()].map((name) => stop(name)));
+      }),
   };
 }

@@ -177,9 +177,34 @@ describe("the fault proxy's Toxiproxy API", () => {
         toxics: [{ name: 'latency_downstream' }],
       });
       await call('POST', '/reset');
+      expect((await call('PATCH', '/proxies/db', { upstream: `127.0.0.1:${echo.port}` })).status).toBe(200);
     } finally {
       await other.close();
     }
+  });
+
+  it('gives one of two simultaneous creates of a name 201 and the other 409', async () => {
+    const body = { name: 'twin', upstream: `127.0.0.1:${echo.port}` };
+    const statuses = (await Promise.all([call('POST', '/proxies', body), call('POST', '/proxies', body)])).map(
+      (response) => response.status,
+    );
+    expect(statuses.sort()).toEqual([201, 409]);
+    expect((await call('DELETE', '/proxies/twin')).status).toBe(204);
+  });
+
+  it('answers 409 to a listen address in use and leaves the proxy as it was', async () => {
+    const before = faults.proxy('db');
+    const taken = await call('POST', '/proxies', { name: 'taken', upstream: '127.0.0.1:1', listen: before.listen });
+    expect(taken.status).toBe(409);
+    expect((taken.json as { error: string }).error).toMatch(/address already in use/);
+    const other = await call('POST', '/proxies', { name: 'other', upstream: `127.0.0.1:${echo.port}` });
+    const move = await call('POST', '/proxies/db', { listen: (other.json as { listen: string }).listen });
+    expect(move.status).toBe(409);
+    expect(faults.proxy('db')).toEqual(before);
+    const c = await connect(Number(before.listen.split(':').pop()));
+    await roundTrip(c, 'still here');
+    c.socket.destroy();
+    expect((await call('DELETE', '/proxies/other')).status).toBe(204);
   });
 
   it('populates a list of proxies (201, {proxies: [...]}), keeping an unchanged one', async () => {
