@@ -19,6 +19,10 @@ export interface DemoPlanOptions {
   bakeMs: number;
   /** `target:0.2` to make the target's service answer 5xx at that rate; null for a clean run. */
   injectErrors: string | null;
+  /** Share of reads mirrored in a shadow stage before the shift (`--shadow`); null: no shadow stage. */
+  shadow?: number | null;
+  /** `target:0.05` to make the target's service alter one field of that share of its answers. */
+  injectDiffs?: string | null;
   /** Names of the environment variables holding the database URLs. */
   envNames: DemoEnvNames;
   tokenFile: string;
@@ -58,6 +62,10 @@ export function demoPlanText(options: DemoPlanOptions): string {
   const inject = options.injectErrors
     ? `\n          # --inject-target-errors: only the process whose SITE is "target" answers 5xx at this rate.\n          INJECT_ERRORS: ${q(options.injectErrors)}`
     : '';
+  const injectDiffs = options.injectDiffs
+    ? `\n          # --inject-target-diff: only the process whose SITE is "target" alters one field of this share of its answers.\n          INJECT_DIFFS: ${q(options.injectDiffs)}`
+    : '';
+  const shadow = typeof options.shadow === 'number' ? shadowBlock(options.shadow) : '';
   return `# The plan \`handoff demo\` wrote and ran. It is a complete, real plan: \`handoff run -f plan.yaml\`
 # would run it again (with the same environment variables set). Reference: docs/plan-reference.md.
 apiVersion: handoff.dev/v1alpha1
@@ -94,7 +102,7 @@ spec:
           APP_ROLE: ${DEMO_APP_ROLE}
           HOST: 127.0.0.1
           PORT: "{{port}}"
-          SITE: "{{site}}"${inject}
+          SITE: "{{site}}"${inject}${injectDiffs}
         readiness: { path: /healthz, timeout: 60s }
         stopSignal: SIGTERM
         gracePeriod: 10s
@@ -117,7 +125,7 @@ spec:
     reads: { steps: [${DEMO_STEPS.join(', ')}], bake: ${ms(options.bakeMs)} }
     consistency: { stickyAfterWrite: 2s, maxReadLag: 1s }
     # Writes move in one buffered switch: held at most this long, never an error.
-    cutover: { maxHold: 4s, maxLagToStart: 1s }
+    cutover: { maxHold: 4s, maxLagToStart: 1s }${shadow}
 
   # The gate of every traffic step: the target's error rate, judged against the source's at the same time.
   analysis:
@@ -140,4 +148,15 @@ spec:
   # A failed gate undoes the stage by itself (after checking the source can take the traffic back).
   rollback: { automatic: true }
 `;
+}
+
+/** The shadow stage of \`handoff demo --shadow SHARE\`: mirrored reads compared before the shift. */
+function shadowBlock(share: number): string {
+  return `
+    # Before any read moves: this share of the reads is copied to the target, answered by the source
+    # only, and the answers compared. More than 0.5 % differing (noise left out) stops the run here.
+    shadow:
+      share: ${share}
+      duration: 20s
+      budget: { maxDiffRate: 0.005, minSamples: 500, maxDuration: 90s }`;
 }

@@ -12,6 +12,7 @@ import type {
   VerificationResultEvent,
 } from '../report/events.js';
 import '../report/events.js';
+import type { ShadowVerdict } from '../shadow/events.js';
 
 export interface StageTiming {
   startedAt: number;
@@ -40,6 +41,8 @@ export interface DemoFacts {
   rollbackReason: string | null;
   rollbackStage: string | null;
   lastLagMs: number | null;
+  /** The shadow stage's verdict, when it ran. */
+  shadow: ShadowVerdict | null;
 }
 
 export interface DemoProgress {
@@ -68,6 +71,7 @@ export function createDemoProgress(
     rollbackReason: null,
     rollbackStage: null,
     lastLagMs: null,
+    shadow: null,
   };
   const started = Date.now();
   let targetHadReads = false;
@@ -172,6 +176,12 @@ export function createDemoProgress(
         facts.rollbackStage ??= data.stage;
         facts.rollbackReason ??= data.reason;
         line(`rolling back from stage ${data.stage}: ${data.reason}`);
+        break;
+      }
+      case 'shadow-verdict': {
+        const data = event.data as ShadowVerdict;
+        facts.shadow = data;
+        line(`  shadow: ${data.outcome} (${data.reason})`);
         break;
       }
       case 'run-finished': {

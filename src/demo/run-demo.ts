@@ -56,6 +56,10 @@ export interface DemoOptions {
   keep: boolean;
   /** Share of the target's answers that are 5xx (null: a clean run). */
   injectTargetErrors: number | null;
+  /** Share of reads mirrored in a shadow stage before the shift (`--shadow`); null or absent: none. */
+  shadow?: number | null;
+  /** Share of the target's GET answers with one field altered (`--inject-target-diff`). */
+  injectTargetDiff?: number | null;
   env: NodeJS.ProcessEnv;
   cwd: string;
   redactor: Redactor;
@@ -192,6 +196,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         adminPort,
         bakeMs: options.bakeMs,
         injectErrors: options.injectTargetErrors === null ? null : `target:${options.injectTargetErrors}`,
+        shadow: options.shadow ?? null,
+        injectDiffs: typeof options.injectTargetDiff === 'number' ? `target:${options.injectTargetDiff}` : null,
         envNames: DEMO_ENV,
         tokenFile: path.basename(tokenFile),
       }),

@@ -15,6 +15,7 @@ import type { LoadGenerator, LoadStats } from './load/generator.js';
 import type { LedgerCheck } from './load/ledger.js';
 import type { CpuPerRequest } from './process-cpu.js';
 import type { Reconciliation } from './reconcile.js';
+import { shadowSummary } from './shadow-summary.js';
 import type { DemoSummary } from './summary.js';
 
 /** More than this share of the offered requests not sent makes a run NOT ok. */
@@ -127,5 +128,6 @@ export function summarize(input: SummaryInput): DemoSummary {
       reason: input.rolledBack ? (facts.rollbackReason ?? outcome.run.reason) : null,
       detectionMs,
     },
+    ...(facts.shadow === null ? {} : { shadow: shadowSummary(facts.shadow) }),
   };
 }

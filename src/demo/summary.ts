@@ -1,5 +1,6 @@
 import type { StageLatency } from './load/client-latency.js';
 import type { Reconciliation } from './reconcile.js';
+import { formatShadowLine, type DemoShadowSummary } from './shadow-summary.js';
 import type { Targets } from './targets.js';
 
 /** The summary `handoff demo -o json` prints (issues 6 and 11), the same fields in the human output. */
@@ -50,6 +51,8 @@ export interface DemoSummary {
   verification: { rowsCompared: number; identical: boolean };
   audit: { records: number; valid: boolean };
   rollback: { happened: boolean; stage: string | null; reason: string | null; detectionMs: number | null };
+  /** The shadow stage (`--shadow`), when it ran. */
+  shadow?: DemoShadowSummary;
 }
 
 /** The summary in words, for the terminal. */
@@ -75,6 +78,7 @@ export function formatSummary(s: DemoSummary): string {
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
     `  targets       ${s.targets.met ? 'met' : `missed: ${s.targets.missed.join('; ')}`}`,
   ];
+  if (s.shadow !== undefined) lines.push(formatShadowLine(s.shadow));
   if (s.rollback.happened) {
     lines.push(`  rollback      in stage ${s.rollback.stage ?? '?'}: ${s.rollback.reason ?? ''}`);
     lines.push(

@@ -16,6 +16,8 @@ interface DemoFlags {
   keep?: boolean;
   stateDir?: string;
   injectTargetErrors?: string;
+  shadow?: string;
+  injectTargetDiff?: string;
   output?: string;
   dashboard?: string | boolean;
 }
@@ -28,12 +30,12 @@ function integer(value: string | undefined, flag: string, fallback: number, min:
   return n;
 }
 
-function share(value: string | undefined): number | null {
+function share(value: string | undefined, flag = '--inject-target-errors'): number | null {
   if (value === undefined) return null;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) {
     throw new UsageError(
-      `--inject-target-errors: "${value}" is not a share of requests; give a number above 0 and at most 1, for example 0.2`,
+      `${flag}: "${value}" is not a share of requests; give a number above 0 and at most 1, for example 0.2`,
     );
   }
   return n;
@@ -85,6 +87,14 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
       '--inject-target-errors <rate>',
       "the target's service answers 5xx at this rate, to show automatic rollback (e.g. 0.2)",
     )
+    .option(
+      '--shadow <share>',
+      'mirror this share of reads to the target before the shift and compare the answers (e.g. 0.2)',
+    )
+    .option(
+      '--inject-target-diff <rate>',
+      "the target's service alters one field of this share of its answers, for the shadow stage to find (needs --shadow)",
+    )
     .option('-o, --output <format>', 'text or json')
     .option('--dashboard [addr]', 'serve the live dashboard while the demo runs (default 127.0.0.1:7480)')
     .action(
@@ -94,6 +104,13 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const rows = integer(flags.rows, '--rows', 20_000, 0, 10_000_000);
         const bakeMs = bake(flags.duration);
         const injectTargetErrors = share(flags.injectTargetErrors);
+        const shadow = share(flags.shadow, '--shadow');
+        const injectTargetDiff = share(flags.injectTargetDiff, '--inject-target-diff');
+        if (injectTargetDiff !== null && shadow === null) {
+          throw new UsageError(
+            '--inject-target-diff: only the shadow stage can see it; add --shadow SHARE, for example --shadow 0.2',
+          );
+        }
         let actor = 'demo';
         try {
           actor = ctx.env.USER ?? os.userInfo().username;
@@ -119,6 +136,8 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             rows,
             keep: flags.keep ?? false,
             injectTargetErrors,
+            shadow,
+            injectTargetDiff,
             env: ctx.env,
             cwd: ctx.cwd,
             redactor: ctx.redactor,

@@ -49,6 +49,12 @@ function errorRate(site: string): number {
   return Number(process.env.INJECT_ERROR_RATE ?? 0);
 }
 
+/** INJECT_DIFFS=target:0.05: this share of GET answers has one field altered, on that site only. */
+function diffRate(site: string): number {
+  const match = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(process.env.INJECT_DIFFS ?? '');
+  return match !== null && match[1] === site ? Number(match[2]) : 0;
+}
+
 const site = process.env.SITE ?? 'unknown';
 const service = await startDemoService({
   databaseUrl: required('DATABASE_URL'),
@@ -56,6 +62,7 @@ const service = await startDemoService({
   host: process.env.HOST ?? '127.0.0.1',
   site,
   errorRate: errorRate(site),
+  diffRate: diffRate(site),
   applyTwice: process.env.INJECT_APPLY_TWICE === '1',
 });
 process.stderr.write(`demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}\n`);

@@ -11,6 +11,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { z } from 'zod';
 import { DEMO_QUERIES, type DemoQuery } from './queries.js';
+import { alterOneField } from './alter.js';
 
 export interface DemoServiceOptions {
   /** The application's connection (a role without DDL rights). */
@@ -20,6 +21,8 @@ export interface DemoServiceOptions {
   site: string;
   /** Share of API requests (not /healthz) answered with a 500, to show automatic rollback. */
   errorRate?: number;
+  /** Share of GET answers with one field altered (`--inject-target-diff`, on the target only). */
+  diffRate?: number;
   poolSize?: number;
   /**
    * Test-only: apply every POST /events twice (the rehearsal's deliberately broken variant, which
@@ -116,6 +119,7 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   });
   pool.on('error', () => undefined); // a broken idle connection is replaced on next use
   const errorRate = options.errorRate ?? 0;
+  const diffRate = options.diffRate ?? 0;
 
   async function transfer(body: z.infer<typeof transferBody>): Promise<[number, unknown]> {
     if (body.from === body.to) throw new HttpError(400, 'from and to must differ');
@@ -227,7 +231,13 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
 
   const server = http.createServer((req, res) => {
     route(req)
-      .then(([status, body]) => send(res, status, body))
+      .then(([status, body]) =>
+        send(
+          res,
+          status,
+          status === 200 && req.method === 'GET' && Math.random() < diffRate ? alterOneField(body) : body,
+        ),
+      )
       .catch((error: unknown) => {
         const code = (error as { code?: string }).code;
         if (error instanceof HttpError) send(res, error.status, { error: error.message });
