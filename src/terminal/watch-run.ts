@@ -46,6 +46,8 @@ export interface WatchResult {
   timedOut: boolean;
 }
 
+/** The status is read again no sooner than this many times the last read's cost after it. */
+const STATUS_COST_FACTOR = 5;
 /** Events after which the status is read again at once. */
 const STATUS_EVENTS = /^(run-|stage-|step-done|step-failed|gate-decided|approval-|rollback-|control-)/;
 
@@ -69,12 +71,14 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
     said = text;
   };
 
+  let statusCostMs = 0;
   const readStatus = (id: string): void => {
     statusAt = Date.now();
     try {
       const inspected = inspectRun(options.env, id);
       status = inspected.detail;
       approvalWait = inspected.approvalWait;
+      statusCostMs = Date.now() - statusAt;
     } catch (error) {
       // A run not there yet, or the store busy for a moment: the next read tries again.
       if (status === null && typeof options.runId === 'string' && first) throw error;
@@ -99,7 +103,8 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
           if (text !== null) out.line(`${text}\n`);
         }
       }
-      if (statusNeeded) readStatus(runId);
+      // Reading the status reads the trail: never more than a fifth of the time (a long trail).
+      if (statusNeeded && (first || Date.now() - statusAt >= STATUS_COST_FACTOR * statusCostMs)) readStatus(runId);
       const current = status as RunDetail | null;
       if (first && current && !out.screen) summary(current);
       first = false;
