@@ -24,6 +24,7 @@ KUBECTL_INSTALL='curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/$
 PREREQS=(
   "/usr/bin/prometheus|apt:prometheus|gate checks against a real Prometheus (test/analysis, test/contracts, test/engine/drills-metrics)"
   "/usr/bin/chromium|apt:chromium|the HTML report in a headless browser (test/report/browser.test.ts)"
+  "/usr/bin/tmux|apt:tmux|the terminal live view read from a pseudo-terminal (test/terminal/watch-pty.test.ts)"
   "kubectl|manual:${KUBECTL_INSTALL}|the Kubernetes tests (test/kubernetes, test/support/kube/kubectl.ts)"
 )
 

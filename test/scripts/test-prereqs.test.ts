@@ -46,7 +46,10 @@ function run(machine: { root: string; path: string }, dryRun = true) {
 
 describe('the test prerequisites step', () => {
   it('exits 0 silently when every program is present', () => {
-    const result = run(fakeMachine(['usr/bin/prometheus', 'usr/bin/chromium'], { kubectl: '/bin/true' }), false);
+    const result = run(
+      fakeMachine(['usr/bin/prometheus', 'usr/bin/chromium', 'usr/bin/tmux'], { kubectl: '/bin/true' }),
+      false,
+    );
     expect(result).toEqual({ code: 0, stderr: '', stdout: '' });
   });
 
@@ -56,20 +59,23 @@ describe('the test prerequisites step', () => {
     expect(result.code).toBe(process.getuid?.() === 0 ? 0 : 1);
     expect(result.stderr).toContain('missing /usr/bin/prometheus (Debian package prometheus)');
     expect(result.stderr).toContain('missing /usr/bin/chromium (Debian package chromium)');
+    expect(result.stderr).toContain('missing /usr/bin/tmux (Debian package tmux)');
     expect(result.stderr).toContain(
-      'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium',
+      'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium tmux',
     );
     expect(result.stdout).toBe('');
   });
 
   it('asks only for what is missing', () => {
-    const result = run(fakeMachine(['usr/bin/prometheus'], { kubectl: '/bin/true', 'apt-get': APT_GET }));
+    const result = run(
+      fakeMachine(['usr/bin/prometheus', 'usr/bin/tmux'], { kubectl: '/bin/true', 'apt-get': APT_GET }),
+    );
     expect(result.stderr).not.toContain('prometheus');
     expect(result.stderr).toMatch(/--no-install-recommends chromium$/m);
   });
 
   it('stops at once with the one command to run when it cannot install (no apt-get)', () => {
-    const result = run(fakeMachine(['usr/bin/chromium'], { kubectl: '/bin/true' }), false);
+    const result = run(fakeMachine(['usr/bin/chromium', 'usr/bin/tmux'], { kubectl: '/bin/true' }), false);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cannot install here (needs root and apt-get)');
     expect(result.stderr).toContain(
@@ -83,7 +89,7 @@ describe('the test prerequisites step', () => {
     expect(result.stderr).toContain('missing kubectl, needed by the Kubernetes tests');
     const command = result.stderr.split('\n').find((line) => line.startsWith('  '));
     expect(command).toMatch(
-      /^ {2}apt-get update && .* prometheus chromium && curl -fsSLo \/usr\/local\/bin\/kubectl .*dl\.k8s\.io.* && chmod \+x \/usr\/local\/bin\/kubectl$/,
+      /^ {2}apt-get update && .* prometheus chromium tmux && curl -fsSLo \/usr\/local\/bin\/kubectl .*dl\.k8s\.io.* && chmod \+x \/usr\/local\/bin\/kubectl$/,
     );
   });
 });
