@@ -14,31 +14,38 @@ export interface SequenceSync {
   isCalled: boolean;
 }
 
-/** Sets every sequence feeding `tables` on `to` from its value on `from`. Idempotent. */
+/**
+ * Sets every sequence feeding `tables` on `to` from its value on `from`. Idempotent. A few round
+ * trips whatever the number of sequences (it runs under the cutover's write pause): the values on
+ * each side in one query, then every `setval` in one statement.
+ */
 export async function syncSequences(
   from: pg.Client,
   to: pg.Client,
   tables: readonly TableName[],
 ): Promise<SequenceSync[]> {
   const sequences = await describeSequences(from, tables);
+  if (sequences.length === 0) return [];
+  const names = sequences.map((seq) => quoteTable(seq.sequence));
+  const sourceValues = await readValues(from, names);
+  const exists = await to.query<{ i: number; ok: boolean }>(
+    `select i::int, to_regclass(name) is not null as ok from unnest($1::text[]) with ordinality as u(name, i)`,
+    [names],
+  );
+  const missing = exists.rows.find((row) => !row.ok);
+  if (missing) {
+    const seq = sequences[missing.i - 1];
+    throw new AdapterError(
+      `sequence ${seq ? formatTable(seq.sequence) : '?'} does not exist on the new writer; apply the schema there (preflight reports this as pg.sequence)`,
+    );
+  }
+  const targetValues = await readValues(to, names);
   const out: SequenceSync[] = [];
-  for (const seq of sequences) {
-    const name = quoteTable(seq.sequence);
-    const value = await from.query<{ last_value: string; is_called: boolean }>(
-      `select last_value::text, is_called from ${name}`,
-    );
-    const row = value.rows[0];
-    if (!row) continue;
-    const exists = await to.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [name]);
-    if (!exists.rows[0]?.ok) {
-      throw new AdapterError(
-        `sequence ${formatTable(seq.sequence)} does not exist on the new writer; apply the schema there (preflight reports this as pg.sequence)`,
-      );
-    }
-    const current = await to.query<{ last_value: string; is_called: boolean }>(
-      `select last_value::text, is_called from ${name}`,
-    );
-    const cur = current.rows[0];
+  const sets: Array<{ name: string; value: string; isCalled: boolean }> = [];
+  sequences.forEach((seq, i) => {
+    const row = sourceValues[i];
+    if (!row) return;
+    const cur = targetValues[i];
     const source = BigInt(row.last_value);
     const target = cur ? BigInt(cur.last_value) : 0n;
     // Never move a sequence backwards: the new writer may already have handed out higher values.
@@ -49,15 +56,35 @@ export async function syncSequences(
         to: Number(target),
         isCalled: cur.is_called,
       });
-      continue;
+      return;
     }
-    await to.query(`select setval($1::regclass, $2::bigint, $3)`, [name, row.last_value, row.is_called]);
+    sets.push({ name: names[i] as string, value: row.last_value, isCalled: row.is_called });
     out.push({
       sequence: formatTable(seq.sequence),
       from: Number(source),
       to: Number(source),
       isCalled: row.is_called,
     });
+  });
+  if (sets.length > 0) {
+    await to.query(
+      `select setval(name::regclass, value::bigint, called)
+         from unnest($1::text[], $2::text[], $3::bool[]) as u(name, value, called)`,
+      [sets.map((x) => x.name), sets.map((x) => x.value), sets.map((x) => x.isCalled)],
+    );
   }
+  return out;
+}
+
+/** `last_value` and `is_called` of each sequence (quoted names, trusted: from the catalog), in order. */
+async function readValues(
+  client: pg.Client,
+  names: readonly string[],
+): Promise<Array<{ last_value: string; is_called: boolean } | undefined>> {
+  const result = await client.query<{ i: number; last_value: string; is_called: boolean }>(
+    names.map((name, i) => `select ${i}::int as i, last_value::text, is_called from ${name}`).join(' union all '),
+  );
+  const out: Array<{ last_value: string; is_called: boolean } | undefined> = new Array(names.length);
+  for (const row of result.rows) out[row.i] = { last_value: row.last_value, is_called: row.is_called };
   return out;
 }
