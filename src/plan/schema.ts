@@ -351,6 +351,41 @@ export const dataEntry = z.strictObject({
     })
     .optional()
     .describe('How the database stops taking writes at cutover.'),
+  access: z
+    .strictObject({
+      provision: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Create on the target the roles, memberships, grants and default privileges preflight reports missing (pg.role-missing, pg.grant-missing), before replication starts; undo removes exactly what was created.',
+        ),
+      passwords: z
+        .record(z.string().min(1), secretRef)
+        .default({})
+        .describe(
+          'Per role name, the password a LOGIN role gets when provision creates it (passwords are never copied); a LOGIN role without one is created NOLOGIN.',
+        ),
+      rotation: z
+        .strictObject({
+          group: z
+            .string()
+            .min(1)
+            .describe('The group role that holds the privileges; both login roles are its members.'),
+          roles: z
+            .tuple([z.string().min(1), z.string().min(1)])
+            .describe(
+              'The two login roles the application switches between (blue/green); the first is live at the start.',
+            ),
+          password: secretRef.describe("The standby role's new password, read when the rotation runs."),
+          retireAfter: duration
+            .default('10s')
+            .describe("How long the old role's sessions may stay after the switch before they are ended."),
+        })
+        .optional()
+        .describe('Blue/green credentials rotation (the rotate-credentials action).'),
+    })
+    .optional()
+    .describe("The application's roles and grants on the target, and the rotation of its credentials."),
 });
 export type DataSpec = z.infer<typeof dataEntry>;
 
