@@ -25,6 +25,12 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
           throw new UsageError(error instanceof Error ? error.message : String(error));
         }
         const logger = ctx.logger().child({ component: 'faultproxy' });
+        const loopback = listen.host === 'localhost' || listen.host === '::1' || listen.host.startsWith('127.');
+        if (!loopback) {
+          logger.warn('the fault proxy API has no authentication; anyone who reaches it can break connections', {
+            listen: listen.host,
+          });
+        }
         const faults = await createFaultProxy({ listen }, { logger });
         ctx.err(`faultproxy: API on ${faults.url}\n`);
         await new Promise<void>((resolve) => {
