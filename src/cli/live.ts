@@ -48,12 +48,20 @@ export function liveOutput(ctx: CliContext, live = liveCapable(ctx)): LiveOutput
   };
 }
 
-/** A logger for a run drawn live: warnings and errors above the block, the rest left to the view. */
+/** How the engine logs an event: under its type (engine/observers.ts). */
+const EVENT_TYPE = /^[a-z]+(-[a-z0-9]+)+$/;
+
+/**
+ * A logger for a run drawn live, printing above the block: warnings, errors and the engine's own
+ * info lines (the run started, the report written); the events' info lines are left to the view.
+ */
 export function liveLogger(ctx: CliContext, screen: LiveScreen): Logger {
   const base = ctx.logger((line) => screen.print(line));
   const quiet = (logger: Logger): Logger => ({
     debug: () => undefined,
-    info: () => undefined,
+    info: (message, fields) => {
+      if (!EVENT_TYPE.test(message)) logger.info(message, fields);
+    },
     warn: (message, fields) => logger.warn(message, fields),
     error: (message, fields) => logger.error(message, fields),
     child: (fields) => quiet(logger.child(fields)),
