@@ -319,6 +319,29 @@ describe('identities no rule maps, and EKS Pod Identity', () => {
     ]);
     expect(byId(findings, 'k8s.identity-pod-identity')[0]?.message).toContain('eks-pod-identity-agent');
     expect(findings.filter((f) => f.severity === 'blocker').map((f) => f.id)).toEqual(['k8s.identity-unmapped']);
+    // Removing the annotation with a patch is the plan's decision, not an unmapped identity.
+    const patched = planFor(pair, {
+      selector: { app: 'shop' },
+      transforms: {
+        ...transforms,
+        patches: [
+          {
+            match: { kind: 'ServiceAccount', name: 'legacy' },
+            patch: [{ op: 'remove', path: '/metadata/annotations/eks.amazonaws.com~1role-arn' }],
+          },
+        ],
+      },
+    });
+    const after = await createKubernetesPlatform(
+      { site: 'target', plan: patched },
+      { redactor: pair.redactor },
+    ).preflight(platformContext('run-unmapped'));
+    expect(byId(after, 'k8s.identity-unmapped')).toEqual([]);
+    expect(byId(after, 'k8s.identity-mapped').map((f) => f.message)).toContainEqual(
+      expect.stringContaining(
+        'arn:aws:iam::999999999999:role/legacy-batch of legacy is removed by spec.workloads.transforms',
+      ),
+    );
   });
 });
 

@@ -42,6 +42,18 @@ function mappingFindings(input: IdentityFindingsInput): Finding[] {
     if (!identity) return;
     const explicit = input.transforms?.serviceAccounts?.[account.metadata.name] !== undefined;
     const match = explicit ? undefined : matchIdentity(input.transforms?.identities ?? [], identity);
+    // A plan's annotations or patches may have removed or replaced it too.
+    const after = identityOf(translated);
+    if (!explicit && !match && (after?.provider !== identity.provider || after.value !== identity.value)) {
+      out.push({
+        id: 'k8s.identity-mapped',
+        severity: 'info',
+        subject,
+        message: `${identity.provider} identity ${identity.value} of ${account.metadata.name} is ${after ? `replaced by ${after.provider} identity ${after.value}` : 'removed'} by spec.workloads.transforms (annotations or patches)`,
+        remediation: '',
+      });
+      return;
+    }
     if (explicit || match) {
       out.push({
         id: 'k8s.identity-mapped',
