@@ -3,7 +3,7 @@ import { dueBy } from './load/generator.js';
 import { judgeTargets, latencyBudget } from './targets.js';
 
 const lat = (p99Ms: number | null) => ({ count: 10, p50Ms: p99Ms, p99Ms, maxMs: p99Ms });
-const stage = (reads: number, writes: number) => ({ reads: lat(reads), writes: lat(writes) });
+const stage = (reads: number, writes: number) => ({ reads: lat(reads), writes: lat(writes), notSent: 0 });
 const good = {
   stats: { offered: 1000, total: 990, failed: 0 },
   baseline: { p99Ms: 40 },

@@ -91,6 +91,11 @@ describe('client latency in fixed memory', () => {
     expect(stages.baseline?.writes.count).toBe(0);
     expect(stages.baseline?.writes.p99Ms).toBeNull();
     expect(stages.verify?.writes.maxMs).toBeCloseTo(300, 0);
+    // A request that could not be sent counts in the stage current when it was due.
+    latency.notSent();
+    latency.notSent();
+    expect(latency.stages().verify?.notSent).toBe(2);
+    expect(latency.stages().baseline?.notSent).toBe(0);
     const a = latency.writeStarted(1000);
     const b = latency.writeStarted(1500);
     latency.writeEnded(a);

@@ -22,6 +22,8 @@ export interface LatencySummary {
 export interface StageLatency {
   reads: LatencySummary;
   writes: LatencySummary;
+  /** Requests due in this stage that the clients could not send (too many in flight). */
+  notSent: number;
 }
 
 export interface ClientLatency {
@@ -30,6 +32,8 @@ export interface ClientLatency {
   stage(): string;
   /** One finished (or failed) request: sent at `startMs`, over at `endMs` (epoch ms). */
   record(stage: string, cls: 'reads' | 'writes', startMs: number, endMs: number): void;
+  /** One request due now that could not be sent; counts in the current stage. */
+  notSent(): void;
   /** Per stage, in the order the stages began. */
   stages(): Record<string, StageLatency>;
   /** Both classes of one stage together. */
@@ -55,7 +59,7 @@ export function summarize(h: Histogram): LatencySummary {
 }
 
 export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatency {
-  const byStage = new Map<string, { reads: Histogram; writes: Histogram }>();
+  const byStage = new Map<string, { reads: Histogram; writes: Histogram; notSent: number }>();
   let current = initialStage;
   const starts = new Float64Array(RING);
   const ends = new Float64Array(RING);
@@ -63,10 +67,10 @@ export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatenc
   const open = new Map<number, number>();
   let nextToken = 0;
 
-  const row = (stage: string): { reads: Histogram; writes: Histogram } => {
+  const row = (stage: string): { reads: Histogram; writes: Histogram; notSent: number } => {
     let r = byStage.get(stage);
     if (r === undefined) {
-      r = { reads: createHistogram(), writes: createHistogram() };
+      r = { reads: createHistogram(), writes: createHistogram(), notSent: 0 };
       byStage.set(stage, r);
     }
     return r;
@@ -82,9 +86,13 @@ export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatenc
     record(stage, cls, startMs, endMs) {
       row(stage)[cls].record((endMs - startMs) * 1000);
     },
+    notSent() {
+      row(current).notSent += 1;
+    },
     stages() {
       const out: Record<string, StageLatency> = {};
-      for (const [stage, r] of byStage) out[stage] = { reads: summarize(r.reads), writes: summarize(r.writes) };
+      for (const [stage, r] of byStage)
+        out[stage] = { reads: summarize(r.reads), writes: summarize(r.writes), notSent: r.notSent };
       return out;
     },
     overall(stage) {

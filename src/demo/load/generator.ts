@@ -309,6 +309,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       stats.offered++;
       if (inFlight >= maxInFlight) {
         stats.notSent++;
+        latency.notSent();
         continue;
       }
       inFlight++;
