@@ -16,6 +16,7 @@ import { Pool, request } from 'undici';
 import { freePort } from '../src/common/net.js';
 import { createHistogram } from '../src/traffic/builtin/histogram.js';
 import type { Benchmark, BenchResult } from './harness.js';
+import { shadowPhase } from './router-shadow.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NGINX = '/usr/sbin/nginx';
@@ -340,6 +341,17 @@ export const routerBenchmark: Benchmark = {
       const underChanges = await mixed;
       const changesOverlapped = !loadDone || underChanges.rps > 0;
 
+      // Shadow reads (issue 15): the same GETs with and without 20 % mirrored to the target.
+      const adminUrl = `http://127.0.0.1:${adminPort}`;
+      const shadow = await shadowPhase({
+        routerUrl: targets.router,
+        adminUrl,
+        token: TOKEN,
+        load,
+        count: 5000,
+        rounds: 3,
+      });
+
       const addedMedianMs = quietRouter.p50Ms - quietDirect.p50Ms;
       const cpuUs = (name: keyof typeof targets): number => (cpu[name] * 1e6) / (COUNT * ROUNDS);
       const ratio = viaRouter.rps / viaNginx.rps;
@@ -372,6 +384,7 @@ export const routerBenchmark: Benchmark = {
           { name: 'weight changes applied under load', value: changes, unit: 'changes' },
           { name: 'errors during weight changes', value: underChanges.errors + changeErrors, unit: 'requests' },
           { name: 'router-rps during weight changes', value: underChanges.rps, unit: 'requests/s' },
+          ...shadow.measurements,
         ],
         ratios: {
           'router/nginx throughput': ratio,
@@ -381,6 +394,7 @@ export const routerBenchmark: Benchmark = {
           'nginx/router CPU per request (capacity ratio)': cpuUs('nginx') / Math.max(cpuUs('router'), 1e-6),
           'bare/router CPU per request': cpuUs('bare') / Math.max(cpuUs('router'), 1e-6),
           'router-added/nginx-added unloaded p50': addedMedianMs / Math.max(quietNginx.p50Ms - quietDirect.p50Ms, 1e-3),
+          ...shadow.ratios,
         },
         targets: [
           { name: 'throughput', target: 'at least 0.5x nginx', met: ratio >= 0.5 },
@@ -394,6 +408,7 @@ export const routerBenchmark: Benchmark = {
             target: '100 changes, zero errors',
             met: changes === 100 && changeErrors === 0 && underChanges.errors === 0 && changesOverlapped,
           },
+          ...shadow.targets,
         ],
         notes: [
           `machine: ${os.cpus().length} cores shared by the load generator, the upstream(s) and the proxy under test`,
@@ -404,6 +419,7 @@ export const routerBenchmark: Benchmark = {
             .join(' ')} (other work on the machine skews every figure; compare ratios)`,
           'bare = node:http + undici Pool with no routing logic: the ceiling of any proxy built on Node here',
           'the weight-change phase mixes 80 % GET and 20 % POST, alternating writes between the sites and reads over 1 % to 99.5 % shares',
+          ...shadow.notes,
         ],
       };
     } finally {

@@ -17,7 +17,7 @@ export interface DemoShadowSummary {
   passed: boolean;
   /** `GET /accounts/:id $.owner`, most frequent first (at most 5). */
   changedPaths: string[];
-  /** The differences file, relative to the state directory. */
+  /** The differences file. */
   evidenceFile: string;
 }
 

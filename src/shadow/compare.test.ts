@@ -112,7 +112,7 @@ describe('shadow books', () => {
     const report = ledger.report(0);
     expect(report.counters).toMatchObject({ compared: 5, differences: 3, noise: 1, same: 1 });
     expect(report.diffRate).toBeCloseTo(3 / 5);
-    expect(report.endpoints[0]).toMatchObject({ endpoint: 'GET /a/:id', paths: { '$.items[*].at': 2, '$.price': 1 } });
+    expect(report.endpoints[0]).toMatchObject({ endpoint: 'GET /a/:id', paths: { '$.items[*].at': 1, '$.price': 1 } }); // a noisy field is not what made it differ
     expect(report.evidence.map((r) => r.seq)).toEqual([1, 2, 3]);
     expect(ledger.report(2).evidence.map((r) => r.seq)).toEqual([3]);
   });

@@ -30,7 +30,7 @@ export interface ShadowVerdict {
   counters: ShadowCounters;
   /** Endpoints with differences first (at most 10). */
   endpoints: ShadowEndpointView[];
-  /** The JSON-lines file holding every counted difference, relative to the state directory. */
+  /** The JSON-lines file holding every counted difference (its path). */
   evidenceFile: string;
   reason: string;
 }

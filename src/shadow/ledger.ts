@@ -165,14 +165,16 @@ export function createShadowLedger(): ShadowLedger {
       }
       const set = noisy.get(endpoint);
       const here = new Set(requestNoise.map(fieldOf));
-      if (paths.every((p) => here.has(fieldOf(p)) || (set?.has(fieldOf(p)) ?? false))) {
+      const isNoise = (p: string): boolean => here.has(fieldOf(p)) || (set?.has(fieldOf(p)) ?? false);
+      if (paths.every(isNoise)) {
         counters.noise++;
         s.noise++;
         return 'noise';
       }
       counters.differences++;
       s.differences++;
-      for (const path of paths) {
+      // The summary counts the fields that made it a difference; the evidence keeps every path.
+      for (const path of paths.filter((p) => !isNoise(p))) {
         const field = fieldOf(path);
         s.paths[field] = (s.paths[field] ?? 0) + 1;
       }

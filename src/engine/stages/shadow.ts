@@ -135,7 +135,7 @@ export function shadowStage(plan: Migration, deps: StageDeps): Stage {
             minSamples: spec.budget.minSamples,
             share: spec.share,
             durationMs: Date.now() - started,
-            evidenceFile: file.relative,
+            evidenceFile: file.absolute,
           });
           ctx.events.emit('shadow-verdict', verdict, { subject: 'shadow' });
           if (verdict.outcome === 'Fail') throw new GateFailedError(verdict.reason);
