@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { AdapterError } from '../common/errors.js';
+import type { EventBus } from '../common/events.js';
 import { createSilentLogger, type Logger } from '../common/logger.js';
 import { createFaultProxyApi } from './api.js';
 import { parseHostPort, type ProxyInput } from './proxy-body.js';
@@ -50,6 +51,8 @@ export interface FaultProxy {
 
 export interface FaultProxyDeps {
   logger?: Logger;
+  /** Changes of proxies and toxics are emitted here (`faultproxy-*`, see events.ts). */
+  events?: EventBus;
 }
 
 const API_CLOSE_BOUND_MS = 5_000;
@@ -71,7 +74,7 @@ export async function createFaultProxy(
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       ...(options.random ? { random: options.random } : {}),
     },
-    { logger },
+    { logger, ...(deps.events ? { events: deps.events } : {}) },
   );
   const app = createFaultProxyApi(collection, { logger });
   const server: ServerType = await new Promise((resolve, reject) => {

@@ -4,7 +4,9 @@
  * HandoffErrors (400 bad input, 404 not found, 409 exists or address in use).
  */
 import { HandoffError } from '../common/errors.js';
+import type { EventBus } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import './events.js';
 import { parsePopulateBody, parseProxyBody, parseProxyUpdate, type ProxyBody } from './proxy-body.js';
 import { createTcpProxy, formatAddress, type ProxyInfo, type TcpProxy } from './proxy.js';
 import { applyToxicPatch, parseToxicInput, type ToxicSpec } from './toxic-spec.js';
@@ -38,8 +40,21 @@ function notFound(what: 'proxy' | 'toxic', name: string): HandoffError {
   return new HandoffError('not-found', `${what} not found: there is no ${what} named "${name}"`);
 }
 
-export function createProxyCollection(settings: CollectionSettings, deps: { logger: Logger }): ProxyCollection {
+export interface CollectionDeps {
+  logger: Logger;
+  /** Where changes of proxies and toxics are told (see events.ts); none when left out. */
+  events?: EventBus;
+}
+
+export function createProxyCollection(settings: CollectionSettings, deps: CollectionDeps): ProxyCollection {
   const proxies = new Map<string, TcpProxy>();
+  const meta = (proxy: string) => ({ actor: 'faultproxy', subject: proxy });
+  const setEnabled = async (entry: TcpProxy, enabled: boolean): Promise<void> => {
+    const before = entry.info().enabled;
+    await (enabled ? entry.enable() : entry.disable());
+    if (before !== enabled)
+      deps.events?.emit('faultproxy-proxy-enabled', { proxy: entry.name, enabled }, meta(entry.name));
+  };
   // Operations that wait (listen, close) run one at a time, so two requests cannot interleave.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(operation: () => Promise<T>): Promise<T> => {
@@ -72,17 +87,20 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
         connectTimeoutMs: settings.connectTimeoutMs,
         ...(settings.random ? { random: settings.random } : {}),
       },
-      deps,
+      { logger: deps.logger },
     );
     for (const toxic of toxics) created.addToxic(toxic);
     if (body.enabled) await created.enable();
     proxies.set(body.name, created);
+    const { listen, upstream, enabled } = created.info();
+    deps.events?.emit('faultproxy-proxy-added', { proxy: body.name, listen, upstream, enabled }, meta(body.name));
     return created;
   };
   const stop = async (name: string): Promise<void> => {
     const found = proxies.get(name);
     proxies.delete(name);
     await found?.disable();
+    if (found) deps.events?.emit('faultproxy-proxy-removed', { proxy: name }, meta(name));
   };
 
   const populate = async (body: unknown): Promise<ProxyInfo[]> => {
@@ -96,7 +114,7 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
         formatAddress(now.upstream) === formatAddress(wanted.upstream) &&
         (wanted.listen.port === 0 || formatAddress(now.listen) === formatAddress(wanted.listen));
       if (existing && same) {
-        await (wanted.enabled ? existing.enable() : existing.disable());
+        await setEnabled(existing, wanted.enabled);
         result.push(existing.info());
         continue;
       }
@@ -117,7 +135,7 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
     const moved =
       formatAddress(listen) !== formatAddress(now.listen) || formatAddress(upstream) !== formatAddress(now.upstream);
     if (!moved) {
-      await (enabled ? current.enable() : current.disable());
+      await setEnabled(current, enabled);
       return current.info();
     }
     const toxics = current.info().toxics;
@@ -160,23 +178,34 @@ export function createProxyCollection(settings: CollectionSettings, deps: { logg
         throw new HandoffError('state.conflict', `toxic already exists: "${spec.name}" is on proxy "${proxyName}"`);
       }
       target.addToxic(spec);
+      deps.events?.emit('faultproxy-toxic-added', { proxy: proxyName, toxic: structuredClone(spec) }, meta(proxyName));
       return structuredClone(spec);
     },
     updateToxic(proxyName, toxicName, body) {
       const next = applyToxicPatch(findToxic(proxyName, toxicName), body);
       proxy(proxyName).updateToxic(next);
+      deps.events?.emit(
+        'faultproxy-toxic-updated',
+        { proxy: proxyName, toxic: structuredClone(next) },
+        meta(proxyName),
+      );
       return structuredClone(next);
     },
     removeToxic(proxyName, toxicName) {
       findToxic(proxyName, toxicName);
       proxy(proxyName).removeToxic(toxicName);
+      deps.events?.emit('faultproxy-toxic-removed', { proxy: proxyName, toxic: toxicName }, meta(proxyName));
     },
     reset: () =>
       serial(async () => {
         for (const entry of proxies.values()) {
-          await entry.enable();
-          for (const toxic of entry.info().toxics) entry.removeToxic(toxic.name);
+          await setEnabled(entry, true);
+          for (const toxic of entry.info().toxics) {
+            entry.removeToxic(toxic.name);
+            deps.events?.emit('faultproxy-toxic-removed', { proxy: entry.name, toxic: toxic.name }, meta(entry.name));
+          }
         }
+        deps.events?.emit('faultproxy-reset', { proxies: [...proxies.keys()] }, meta(''));
       }),
     connectionCount: (name) => proxy(name).connectionCount(),
     close: () =>

@@ -3,6 +3,7 @@
  * bodies, over real HTTP; bad bodies answer 400 naming the field and change nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventBus, type HandoffEvent } from '../../src/common/events.js';
 import { createFaultProxy, type FaultProxy } from '../../src/faultproxy/fault-proxy.js';
 import { connect, roundTrip, startEchoServer, waitUntil, type TestServer } from './tcp.js';
 
@@ -240,5 +241,43 @@ describe("the fault proxy's Toxiproxy API", () => {
     const unknown = await call('GET', '/nothing-here');
     expect(unknown.status).toBe(404);
     expect(unknown.json).toMatchObject({ status: 404 });
+  });
+});
+
+describe("the fault proxy's events", () => {
+  it('tells every change of a proxy or toxic, by API or by call, on the event bus it is given', async () => {
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    const own = await createFaultProxy({}, { events });
+    try {
+      const post = (path: string, body: unknown): Promise<Response> =>
+        fetch(`${own.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      expect((await post('/proxies', { name: 'p', upstream: `127.0.0.1:${echo.port}` })).status).toBe(201);
+      expect((await post('/proxies/p/toxics', { type: 'latency', attributes: { latency: 5 } })).status).toBe(200);
+      own.updateToxic('p', 'latency_downstream', { attributes: { latency: 9 } });
+      await own.setEnabled('p', false);
+      await own.reset();
+      await own.removeProxy('p');
+      expect(seen.map((event) => event.type)).toEqual([
+        'faultproxy-proxy-added',
+        'faultproxy-toxic-added',
+        'faultproxy-toxic-updated',
+        'faultproxy-proxy-enabled',
+        'faultproxy-proxy-enabled',
+        'faultproxy-toxic-removed',
+        'faultproxy-reset',
+        'faultproxy-proxy-removed',
+      ]);
+      expect(seen[1]).toMatchObject({
+        actor: 'faultproxy',
+        subject: 'p',
+        data: { proxy: 'p', toxic: { name: 'latency_downstream', attributes: { latency: 5 } } },
+      });
+      expect(seen[3]?.data).toEqual({ proxy: 'p', enabled: false });
+      expect(seen[4]?.data).toEqual({ proxy: 'p', enabled: true });
+    } finally {
+      await own.close();
+    }
   });
 });
