@@ -218,6 +218,17 @@ describe('fault proxy toxics on a real connection', () => {
     expect(written).toBeGreaterThan(0);
   });
 
+  it('an upstream that refuses ends the client connection at once', async () => {
+    const dead = await startEchoServer();
+    const port = await proxyTo('dead', dead);
+    await dead.close();
+    servers.splice(servers.indexOf(dead), 1);
+    const c = await client(port);
+    await waitUntil(() => c.endedAt !== null || c.closedAt !== null, 5_000, 'the client connection to end');
+    expect(c.bytes()).toBe(0);
+    await waitUntil(() => faults.connectionCount('dead') === 0, 5_000, 'the proxy to forget the connection');
+  });
+
   it('close() ends every connection and listener', async () => {
     const own = await createFaultProxy();
     const server = await startEchoServer();
