@@ -87,6 +87,11 @@ export interface DataPlane {
    */
   finalizeSteps(entry: DataSpec): Step[];
   /**
+   * bake (when `access.rotation` is set): the rotate-credentials action, blue/green between two login
+   * roles of one group role. Optional: engines without it offer no rotation.
+   */
+  credentialRotationSteps?(entry: DataSpec): Step[];
+  /**
    * Replication lag source → target in ms, measured end to end (a heartbeat through replication),
    * within `timeoutMs` or it throws. Emits `replication-lag`. Safe to call at any time during a run.
    */

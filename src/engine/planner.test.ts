@@ -153,6 +153,35 @@ describe('defaultRegistry', () => {
     expect(fs.existsSync(deps.runtime.stateDir)).toBe(false);
   });
 
+  it('plans database access: provision-access first in replicate, rotate-credentials once as the bake starts', () => {
+    const plan = testPlan({
+      source: { platform: { kind: 'local' }, databases: { orders: { url: { fromEnv: 'A' } } } },
+      target: { platform: { kind: 'local' }, databases: { orders: { url: { fromEnv: 'B' } } } },
+      data: [
+        {
+          database: 'orders',
+          access: {
+            provision: true,
+            rotation: { group: 'app', roles: ['app_blue', 'app_green'], password: { fromEnv: 'NEXT' } },
+          },
+        },
+      ],
+      traffic: { router: { kind: 'builtin', listen: '127.0.0.1:1' } },
+    });
+    const stages = defaultRegistry(plan, deps);
+    expect(stages.find((s) => s.name === 'replicate')?.steps[0]?.name).toBe('pg-orders-provision-access');
+    expect(stages.find((s) => s.name === 'bake')?.steps.map((s) => s.name)).toEqual([
+      'pg-orders-rotate-credentials',
+      'bake-on-target',
+    ]);
+    const without = testPlan({ ...plan.spec, data: [{ database: 'orders' }] });
+    expect(
+      defaultRegistry(without, deps)
+        .find((s) => s.name === 'bake')
+        ?.steps.map((s) => s.name),
+    ).toEqual(['bake-on-target']);
+  });
+
   it('resolves every secret in preflight and fails on one that is missing', async () => {
     const plan = testPlan({
       source: { platform: { kind: 'local' }, databases: { app: { url: { fromEnv: 'A' } } } },

@@ -14,6 +14,7 @@ import type { PostgresDataPlaneOptions } from './options.js';
 import { runPreflight } from './preflight.js';
 import { replicationSteps } from './replicate-steps.js';
 import { createSessionPool, type PgEnv } from './session.js';
+import { rotateCredentialsStep } from './rotate-credentials.js';
 import { settleDirtyStep } from './settle-dirty.js';
 import { catchUp } from './switch.js';
 import { verificationStep } from './verify-step.js';
@@ -73,6 +74,7 @@ export function createPostgresDataPlane(options: PostgresDataPlaneOptions = {}):
       return { ...phases, beforeHold: [...phases.beforeHold, settleDirtyStep(env)] };
     },
     failbackSteps: (entry) => failbackSteps(pgEnv(entry, options)),
+    credentialRotationSteps: (entry) => [rotateCredentialsStep(pgEnv(entry, options))],
     finalizeSteps: (entry) => [drainReverseStep(pgEnv(entry, options)), ...finalizeSteps(pgEnv(entry, options))],
     async lag(ctx, entry, timeoutMs) {
       const env = pgEnv(entry, options);
