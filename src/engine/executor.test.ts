@@ -179,6 +179,29 @@ describe('executeRun', () => {
     expect(h.log).toEqual(['run preflight/a', 'run provision/b', 'run cutover/c']);
   });
 
+  it('pauses at the --until stage on resume when a kill fell between its end and its pause', async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan, 'provision');
+    const stages: Stage[] = [
+      { name: 'preflight', steps: [h.step('a')] },
+      { name: 'provision', steps: [h.step('b')] },
+      { name: 'cutover', steps: [h.step('c')] },
+    ];
+    // What a SIGKILL right after provision's stage-done leaves: the stage done, the run not paused.
+    h.store.steps.setStage('r1', 'preflight', 'done');
+    h.store.steps.setStage('r1', 'provision', 'done');
+    const resumed = await h.exec(plan, stages);
+    expect(resumed).toMatchObject({
+      completed: true,
+      run: { state: 'paused', reason: 'until provision', until: null },
+    });
+    expect(h.log).toEqual([]);
+    const second = await h.exec(plan, stages);
+    expect(second.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run cutover/c']);
+  });
+
   it('takes a pause request at the next step boundary, and resume goes on', async () => {
     const h = harness();
     const plan = testPlan();

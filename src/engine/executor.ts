@@ -141,7 +141,11 @@ async function forward(session: Session, run: RunRecord, actor: string): Promise
   }
   for (const stage of session.stages) {
     const recorded = store.steps.stages(runId).find((item) => item.stage === stage.name);
-    if (recorded && (recorded.state === 'done' || recorded.state === 'skipped')) continue;
+    if (recorded && (recorded.state === 'done' || recorded.state === 'skipped')) {
+      // Killed between the end of the `--until` stage and its pause: pause now, never run past it.
+      if (store.runs.get(runId)?.until === stage.name) return pauseAtUntil(session, stage.name);
+      continue;
+    }
     const early = await boundary(session);
     if (early) return early;
     if (stage.skip) {
@@ -152,16 +156,18 @@ async function forward(session: Session, run: RunRecord, actor: string): Promise
       const stopped = (await waitForApprovals(session, stage.name)) ?? (await runStage(session, stage));
       if (stopped) return stopped;
     }
-    const current = store.runs.get(runId);
-    if (current?.until === stage.name) {
-      const reason = `until ${stage.name}`;
-      updateRun(session, { state: 'paused', reason, until: null });
-      emit(session, 'run-paused', { reason }, stage.name);
-      return { completed: true };
-    }
+    if (store.runs.get(runId)?.until === stage.name) return pauseAtUntil(session, stage.name);
   }
   updateRun(session, { state: 'succeeded', reason: null, finished: true });
   emit(session, 'run-finished', { state: 'succeeded' });
+  return { completed: true };
+}
+
+/** Stops after the `--until` stage: the run is paused and `--until` is spent. */
+function pauseAtUntil(session: Session, stage: string): { completed: true } {
+  const reason = `until ${stage}`;
+  updateRun(session, { state: 'paused', reason, until: null });
+  emit(session, 'run-paused', { reason }, stage);
   return { completed: true };
 }
 
