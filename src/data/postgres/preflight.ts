@@ -237,9 +237,9 @@ async function checkPair(
       severity: 'info',
       subject: 'target: pg_subscription',
       message:
-        'the subscription on the target stores its connection string, password included, in pg_subscription (readable by superusers) until finalize drops it',
+        "the subscription on the target stores its connection string in pg_subscription (readable by superusers): the password of the run's own replication role (random, dropped with the subscription), never the password of this URL",
       remediation:
-        'prefer a password file on the target host (the subscriptionPassfile option), or a dedicated replication role whose password is rotated after the migration',
+        'to keep even that out of the catalog, use a password file on the target host (the subscriptionConnection option)',
     });
   }
   if (estimate.copySeconds > 3600) {
