@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/findings.js';
 import { parseTablePattern } from '../../src/data/postgres/catalog.js';
 import { runPreflight } from '../../src/data/postgres/preflight.js';
+import { urlAs } from '../../src/data/postgres/replication-role.js';
 import { runCli } from '../support/cli.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -111,5 +112,24 @@ describe('preflight: database roles and grants', () => {
     expect(found.map((f) => f.fix)).toEqual([
       'GRANT SELECT ON TABLE "public"."notes" TO "Reporting Team" WITH GRANT OPTION;',
     ]);
+  });
+
+  it("reports a user that cannot create the run's replication role, and reads no password kind without pg_authid", async () => {
+    for (const server of [source, target]) {
+      await server.query(`create role mig login replication password 'mig-Pw-1'`);
+      await server.query(`grant select on all tables in schema public to mig`, [], 'shop');
+    }
+    const report = await runPreflight({
+      sourceUrl: urlAs(source.url('shop'), 'mig', 'mig-Pw-1'),
+      targetUrl: urlAs(target.url('shop'), 'mig', 'mig-Pw-1'),
+      tables: [parseTablePattern('public.*')],
+    });
+    const cannot = report.findings.filter((f) => f.id === 'pg.privileges' && f.message.includes('cannot create roles'));
+    expect(cannot.map((f) => [f.severity, f.subject])).toEqual([
+      ['blocker', 'source: role mig'],
+      ['blocker', 'target: role mig'],
+    ]);
+    // A user that may not read pg_authid (managed services) gets no MD5 finding rather than an error.
+    expect(report.findings.filter((f) => f.id === 'pg.password-md5')).toEqual([]);
   });
 });

@@ -17,6 +17,8 @@ export interface ServerFacts {
   user: string;
   superuser: boolean;
   replication: boolean;
+  /** May create roles (the run's replication role on each publisher). */
+  createRole: boolean;
   /** PG 16+: member of pg_create_subscription. */
   createSubscription: boolean;
   slotsUsed: number;
@@ -51,12 +53,13 @@ export async function readServerFacts(client: pg.Client, site: Site): Promise<Se
     usr: string;
     rolsuper: boolean;
     rolreplication: boolean;
+    rolcreaterole: boolean;
     createsub: boolean;
     db: string;
     coll: string;
   }>(
     `select current_setting('server_version_num') as v, current_setting('server_version') as version,
-            current_user as usr, r.rolsuper, r.rolreplication,
+            current_user as usr, r.rolsuper, r.rolreplication, r.rolcreaterole,
             coalesce((select pg_has_role(current_user, oid, 'member') from pg_roles where rolname = 'pg_create_subscription'), false) as createsub,
             current_database() as db, (select datcollate from pg_database where datname = current_database()) as coll
        from pg_roles r where r.rolname = current_user`,
@@ -88,6 +91,7 @@ export async function readServerFacts(client: pg.Client, site: Site): Promise<Se
     user: row?.usr ?? 'unknown',
     superuser: row?.rolsuper ?? false,
     replication: row?.rolreplication ?? false,
+    createRole: row?.rolcreaterole ?? false,
     createSubscription: row?.createsub ?? false,
     slotsUsed: usage.rows[0]?.slots ?? 0,
     sendersUsed: usage.rows[0]?.senders ?? 0,
@@ -221,6 +225,15 @@ export function privilegeFindings(facts: ServerFacts, tables: readonly RelationI
         facts.major >= 16
           ? `GRANT pg_create_subscription TO ${facts.user} and GRANT CREATE ON DATABASE ${facts.database} TO ${facts.user}`
           : 'connect as a superuser (PostgreSQL before 16 allows only superusers to create subscriptions)',
+    });
+  }
+  if (!facts.createRole) {
+    out.push({
+      id: 'pg.privileges',
+      severity: 'blocker',
+      subject: `${facts.site}: role ${facts.user}`,
+      message: `role ${facts.user} on the ${facts.site} cannot create roles; replication connects as a role handoff creates for the run on each publisher (${facts.site === 'source' ? 'forward' : 'reverse, after cutover'})`,
+      remediation: `ALTER ROLE ${facts.user} CREATEROLE REPLICATION (PostgreSQL 16+: a role with REPLICATION can only be created by one that has it)`,
     });
   }
   if (notOwned.length > 0) {
