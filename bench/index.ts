@@ -2,6 +2,7 @@ import type { Benchmark } from './harness.js';
 import { redactBenchmark } from './redact.bench.js';
 import { auditBenchmark } from './audit.bench.js';
 import { routerBenchmark } from './router.bench.js';
+import { routerShadowBenchmark } from './router-shadow.bench.js';
 import { gatesBenchmark } from './gates.bench.js';
 import { verifyBenchmark } from './verify.bench.js';
 import { planBenchmark } from './plan.bench.js';
@@ -15,6 +16,7 @@ export const benchmarks: Benchmark[] = [
   redactBenchmark,
   auditBenchmark,
   routerBenchmark,
+  routerShadowBenchmark,
   verifyBenchmark,
   gatesBenchmark,
   planBenchmark,

@@ -64,7 +64,7 @@ interface LoadResult {
   errors: number;
 }
 
-function waitForPort(port: number, timeoutMs: number): Promise<void> {
+export function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
@@ -83,7 +83,7 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
   });
 }
 
-function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): ChildProcess {
+export function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): ChildProcess {
   const child = spawn(command, args, {
     cwd,
     env: { ...process.env, ...env, NODE_OPTIONS: '' },
@@ -99,7 +99,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd
   return child;
 }
 
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -112,7 +112,7 @@ function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<
 }
 
 /** Sends `count` requests at `concurrency`; `pick(i)` decides GET or POST. */
-async function load(
+export async function load(
   url: string,
   count: number,
   pick: (i: number) => 'GET' | 'POST' = () => 'GET',

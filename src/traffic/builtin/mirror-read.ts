@@ -46,24 +46,35 @@ export async function shadowRead(
   const headers: Record<string, string | string[]> = { ...request.headers, 'x-handoff-shadow': '1' };
   if (options.hostSuffix) headers.host = site.shadowHost;
   try {
+    // Bounded by the pool's headers and body time-outs (the mirror's timeoutMs); no per-request timer.
     const response = await site.pool.request({
       path: site.prefix + request.url,
       method: request.method as 'GET',
       headers,
-      signal: AbortSignal.timeout(options.timeoutMs),
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      if (size > options.bodyBytes) {
-        response.body.destroy();
-        return null;
-      }
-      chunks.push(buf);
+    const length = Number(response.headers['content-length'] ?? NaN);
+    if (length > options.bodyBytes) {
+      await response.body.dump();
+      return null;
     }
-    return { status: response.statusCode, headers: lowerHeaders(response.headers), body: Buffer.concat(chunks) };
+    let body: Buffer;
+    if (Number.isFinite(length)) {
+      body = Buffer.from(await response.body.arrayBuffer());
+    } else {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (size > options.bodyBytes) {
+          response.body.destroy();
+          return null;
+        }
+        chunks.push(buf);
+      }
+      body = Buffer.concat(chunks);
+    }
+    return { status: response.statusCode, headers: lowerHeaders(response.headers), body };
   } catch {
     return { status: 0, headers: {}, body: Buffer.alloc(0) };
   }
