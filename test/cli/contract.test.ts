@@ -19,6 +19,7 @@ describe('command-line contract', () => {
       'verify',
       'audit',
       'report',
+      'dashboard',
       'router',
       'demo',
     ]) {
