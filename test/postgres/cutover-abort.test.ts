@@ -90,7 +90,6 @@ describe('cutover abort and fences', () => {
       [],
       'abort1',
     );
-    const before = await accessState(source, 'abort1');
     const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000 });
     const entry = testPlan('abort1').spec.data[0]!;
     const { ctx } = makeHarness({
@@ -100,6 +99,8 @@ describe('cutover abort and fences', () => {
       targetUrl: target.url('abort1'),
     });
     await runSteps(ctx, plane.replicationSteps(entry));
+    // As the cutover found it (replication's own role holds SELECT on the source meanwhile).
+    const before = await accessState(source, 'abort1');
     // Divergence on the target behind replication's back (a superuser, so the fence does not stop it).
     await target.query(`update public.orders set customer = 'tampered' where id = 42`, [], 'abort1');
 
@@ -154,7 +155,6 @@ describe('cutover abort and fences', () => {
 
   it('refuses to fence the source when the target is behind (lag check), changing nothing', async () => {
     await freshPair('lag1');
-    const before = await accessState(source, 'lag1');
     const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000, maxLagToStartMs: 500 });
     const entry = testPlan('lag1').spec.data[0]!;
     const { ctx } = makeHarness({
@@ -164,6 +164,7 @@ describe('cutover abort and fences', () => {
       targetUrl: target.url('lag1'),
     });
     await runSteps(ctx, plane.replicationSteps(entry));
+    const before = await accessState(source, 'lag1'); // as the cutover found it
     await target.query(`alter subscription handoff_lag1_lag1 disable`, [], 'lag1');
     const { error, acted } = await runUntilFailure(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
     expect(error).toBeInstanceOf(TimeoutError);
