@@ -22,7 +22,7 @@ table{border-collapse:collapse;background:#fff;font-size:13px}td,th{border:1px s
 .bar{display:inline-block;width:120px;height:10px;background:#e9ecef;vertical-align:middle}
 .bar span{display:block;height:100%;background:#228be6}
 #error{display:none;background:#ffc9c9;padding:8px 20px}#error.shown{display:block}
-.muted{color:#868e96}code{background:#f1f3f5;padding:1px 4px}
+.muted{color:#868e96}code{background:#f1f3f5;padding:1px 4px}.mark-caption{min-height:1.3em;font-size:12px}
 .outcome-rollback,.outcome-Fail,.outcome-fail{color:#c92a2a;font-weight:600}
 .outcome-advance,.outcome-Pass,.outcome-pass{color:#2b8a3e}
 `;

@@ -64,6 +64,15 @@ describe('names with HTML in the dashboard page', () => {
       expect(await page.locator('#decisions').innerText()).toContain(HTML_CHECK);
       expect(await page.locator('main img, main b, main script').count()).toBe(0);
       expect(await page.title()).toBe(`handoff ${HTML_RUN}`);
+      // The cursor on the gate decision's line shows its reason, as text.
+      const over = page.locator('#chart-weights .u-over');
+      const box = await over.boundingBox();
+      let caption = '';
+      for (let x = 1; box && x < box.width && caption === ''; x += 2) {
+        await over.hover({ position: { x, y: box.height / 2 } });
+        caption = await page.locator('#chart-weights .mark-caption').innerText();
+      }
+      expect(caption).toContain(`verify: hold: check ${HTML_CHECK} has no data`);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -119,10 +119,27 @@ export function chartDefinitions(view) {
   ];
 }
 
-/** Stage starts and gate decisions, as vertical lines on every chart. */
-function marksPlugin(getMarks) {
+/** Stage starts and gate decisions, as vertical lines on every chart; the cursor near a decision shows its reasons. */
+function marksPlugin(getMarks, caption) {
   return {
     hooks: {
+      setCursor: [
+        (u) => {
+          const left = u.cursor.left;
+          let text = '';
+          if (left !== undefined && left >= 0) {
+            for (const mark of getMarks()) {
+              if (mark.kind !== 'gate') continue;
+              const x = u.valToPos(mark.t, 'x');
+              if (Math.abs(x - left) <= 6) {
+                text = `${new Date(mark.t * 1000).toISOString().slice(11, 19)} ${mark.label}: ${mark.reason}`;
+                break;
+              }
+            }
+          }
+          caption.textContent = text;
+        },
+      ],
       draw: [
         (u) => {
           const { ctx } = u;
@@ -164,6 +181,7 @@ export function marksOf(view) {
       kind: 'gate',
       t: sec(g.at),
       label: `${g.stage}: ${g.outcome}`,
+      reason: g.reasons.join('; '),
       color: DECISION_COLORS[g.outcome] ?? '#495057',
     });
   return marks;
@@ -197,6 +215,9 @@ export function drawCharts(container, view, range, state) {
         const h = document.createElement('h3');
         h.textContent = def.title;
         el.append(h);
+        const caption = document.createElement('div');
+        caption.className = 'mark-caption muted';
+        el.append(caption);
         container.append(el);
       }
       const opts = {
@@ -225,7 +246,7 @@ export function drawCharts(container, view, range, state) {
           })),
         ],
         axes: [{}, { size: 54 }],
-        plugins: [marksPlugin(() => state.marks)],
+        plugins: [marksPlugin(() => state.marks, el.querySelector('.mark-caption'))],
       };
       state.range = range;
       entry = { el, key, plot: new uPlot(opts, data, el) };
