@@ -21,6 +21,7 @@ import {
 } from './html-sections.js';
 import { REPORT_CSS } from './html-style.js';
 import type { ReportModel } from './model-types.js';
+import { shadowHtml } from './shadow-section.js';
 
 export interface HtmlOptions {
   /** Shown in the audit section's `handoff audit verify --state-dir` hint. */
@@ -118,6 +119,7 @@ const SECTIONS: Array<[id: string, title: string]> = [
   ['replication', 'Replication lag'],
   ['cutover', 'Cutover'],
   ['verification', 'Verification'],
+  ['shadow', 'Shadow reads'],
   ['gates', 'Gate decisions'],
   ['approvals', 'Approvals'],
   ['rollbacks', 'Rollbacks'],
@@ -134,6 +136,7 @@ function section(id: string, body: string): string {
 export function renderHtml(model: ReportModel, options: HtmlOptions = {}): string {
   const frame = timeFrame(model);
   const v = verdict(model.run.state);
+  const hasShadow = (model.shadow?.length ?? 0) > 0; // the section exists only for a run with a shadow stage
   const run = model.run;
   const totals = Object.entries(model.totals.bySite)
     .map(([site, t]) => `${site}: ${formatCount(t.requests)} requests, ${formatCount(t.errors)} errors`)
@@ -149,7 +152,9 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     `<p class="meta">handoff run <code>${e(run.id)}</code> · started ${e(formatTime(run.startedAt))}${run.finishedAt ? ` · finished ${e(formatTime(run.finishedAt))}` : ''} · plan <code class="hash">sha256:${e(run.planHash)}</code></p>`,
     run.reason ? `<p><strong>Why:</strong> ${e(run.reason)}</p>` : '',
     run.error && run.error !== run.reason ? `<p><strong>Last error:</strong> ${e(run.error)}</p>` : '',
-    `<nav class="toc" aria-label="Sections">${SECTIONS.map(([id, title]) => `<a href="#${id}">${e(title)}</a>`).join('')}</nav></header>`,
+    `<nav class="toc" aria-label="Sections">${SECTIONS.filter(([id]) => id !== 'shadow' || hasShadow)
+      .map(([id, title]) => `<a href="#${id}">${e(title)}</a>`)
+      .join('')}</nav></header>`,
     summaryCards(model),
     section('moved', movedSection(model)),
     section('timeline', timelineSection(model, frame)),
@@ -157,6 +162,7 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     section('replication', lag),
     section('cutover', cutoverSection(model)),
     section('verification', verificationSection(model)),
+    hasShadow ? section('shadow', shadowHtml(model.shadow)) : '',
     section('gates', gatesSection(model)),
     section('approvals', approvalsSection(model)),
     section('rollbacks', rollbacksSection(model)),

@@ -5,6 +5,7 @@
  */
 import { formatCount, formatMs, formatNumber, formatPercent, formatTime, formatWeights, verdict } from './format.js';
 import type { ReportModel, TrafficPoint } from './model-types.js';
+import { shadowMarkdown } from './shadow-section.js';
 
 /** Text safe inside a Markdown table cell: pipes escaped, newlines and HTML-ish brackets neutralised. */
 export function cell(text: string): string {
@@ -393,6 +394,7 @@ const SECTIONS: ReadonlyArray<(model: ReportModel) => string[]> = [
   lagSection,
   cutoverSection,
   verificationSection,
+  (model) => shadowMarkdown(model.shadow, { cell, inline }),
   gatesSection,
   approvalsSection,
   rollbacksSection,

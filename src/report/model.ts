@@ -23,6 +23,7 @@ import { residualRisks } from './risks.js';
 import { registerUrlPasswords } from './scrub.js';
 import { collectSeries } from './series.js';
 import { readRunTrail, type RunTrail } from './trail-reader.js';
+import { shadowOf } from './shadow-section.js';
 
 export interface BuildReportOptions {
   stateDir: string;
@@ -214,6 +215,7 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
       moved: summarizePlan(run.planText, run.planFile),
       stages,
       ...series,
+      shadow: shadowOf(trail),
       gates,
       approvals,
       rollbacks,
