@@ -21,12 +21,19 @@ beforeAll(async () => {
     await server.createDatabase('shop');
     await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
   }
-  await source.query(
-    `insert into public.items select g, 1, 'sku-' || g, g % 9 from generate_series(1, ${ROWS}) g; analyze;`,
-    [],
-    'shop',
-  );
-}, 120_000);
+  for (const db of ['shop', 'shop2']) {
+    if (db === 'shop2')
+      for (const server of [source, target]) {
+        await server.createDatabase(db);
+        await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], db);
+      }
+    await source.query(
+      `insert into public.items select g, 1, 'sku-' || g, g % 9 from generate_series(1, ${ROWS}) g; analyze;`,
+      [],
+      db,
+    );
+  }
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([source?.close(), target?.close()]);
@@ -37,8 +44,8 @@ function sample(p99Ms: number): TrafficSampleEvent {
   return { sites: { source: { reads: cls, writes: cls } }, windowMs: 1000 };
 }
 
-async function subscriptionEnabled(): Promise<boolean | null> {
-  const r = await target.query<{ e: boolean }>(`select subenabled as e from pg_subscription`, [], 'shop');
+async function subscriptionEnabled(db = 'shop'): Promise<boolean | null> {
+  const r = await target.query<{ e: boolean }>(`select subenabled as e from pg_subscription`, [], db);
   return r.rows[0]?.e ?? null;
 }
 
@@ -106,6 +113,54 @@ describe('initial copy paced by the throttle', () => {
       ]);
       expect(b.rows[0]).toEqual(a.rows[0]);
       expect(Number(b.rows[0]?.n)).toBe(ROWS);
+    } finally {
+      await run.catch(() => undefined);
+    }
+  }, 180_000);
+  it('lets a copy that has run past cutCopyMaxMs finish: a pause would start it again from its first row', async () => {
+    // cutCopyMaxMs 0: any copy in progress counts as long, so the breach below comes too late to cut it.
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000, cutCopyMaxMs: 0 });
+    const base = testPlan('shop2').spec.data[0]!;
+    const entry = {
+      ...base,
+      throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
+    };
+    const { ctx, bus, events } = makeHarness({
+      runId: 'copylong',
+      database: 'shop2',
+      sourceUrl: source.url('shop2'),
+      targetUrl: target.url('shop2'),
+    });
+    let copying = false;
+    bus.on((event) => {
+      const tables = (event.data as { tables?: Array<{ state: string }> }).tables ?? [];
+      if (event.type === 'pg-copy-progress' && !copying && tables.some((t) => t.state === 'd')) {
+        copying = true;
+        bus.emit('traffic-sample', sample(10), { actor: 'router' });
+        for (let i = 0; i < 5; i++) bus.emit('traffic-sample', sample(400), { actor: 'router' });
+      }
+    });
+    const run = runSteps(ctx, plane.replicationSteps(entry));
+    try {
+      await until('a table copying', async () => copying, 60_000);
+      await until(
+        'the copy declared unpausable',
+        async () => events.some((event) => event.type === 'pg-copy-unpausable'),
+        10_000,
+      );
+      const results = await run;
+      // Never disabled while copying: no pause, the breach notwithstanding, and every row arrived once.
+      expect(events.filter((event) => event.type === 'throttle-paused')).toEqual([]);
+      expect(events.find((event) => event.type === 'pg-copy-unpausable')?.data).toMatchObject({
+        database: 'shop2',
+        table: 'public.items',
+        cutCopyMaxMs: 0,
+      });
+      const copy = Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1];
+      expect(copy).toMatchObject({ throttlePauses: 0 });
+      const n = await target.query<{ n: string }>(`select count(*)::text as n from public.items`, [], 'shop2');
+      expect(Number(n.rows[0]?.n)).toBe(ROWS);
+      expect(await subscriptionEnabled('shop2')).toBe(true);
     } finally {
       await run.catch(() => undefined);
     }

@@ -7,6 +7,7 @@ import type { DataPlane } from '../data-plane.js';
 import { parseTablePattern } from './catalog.js';
 import { provisionAccessStep } from './access-provision.js';
 import { cutoverSteps } from './cutover-steps.js';
+import { CUT_COPY_MAX_MS } from './replicate-steps.js';
 import { failbackSteps } from './failback-steps.js';
 import { drainReverseStep, finalizeSteps } from './finalize-steps.js';
 import { objectNames } from './names.js';
@@ -24,6 +25,7 @@ import '../../report/events.js';
 export function resolveOptions(options: PostgresDataPlaneOptions): PgEnv['options'] {
   return {
     copyTimeoutMs: options.copyTimeoutMs ?? 3_600_000,
+    cutCopyMaxMs: options.cutCopyMaxMs ?? CUT_COPY_MAX_MS,
     markerTimeoutMs: options.markerTimeoutMs ?? 60_000,
     maxLagToStartMs: options.maxLagToStartMs ?? 5_000,
     fenceDrainMs: options.fenceDrainMs ?? 5_000,

@@ -5,6 +5,11 @@ declare module '../../common/events.js' {
   interface EventPayloads {
     'pg-copy-progress': { database: string; tables: TableSyncState[]; ready: boolean };
     /**
+     * A table's copy has run for `copyingMs` (at least `cutCopyMaxMs`): the throttle no longer
+     * pauses the copy until it ends, since native table sync would start it again from its first row.
+     */
+    'pg-copy-unpausable': { database: string; table: string; copyingMs: number; cutCopyMaxMs: number };
+    /**
      * A verification pass going through one table (verify-step.ts): chunks compared so far of the
      * table's chunks, and the rows they held; at most one every VERIFY_PROGRESS_EVERY_MS per table,
      * and always the last chunk's. `chunksTotal` is known once the table's boundaries are read.

@@ -26,6 +26,11 @@ export type DirtyRecheck = (input: {
 export interface PostgresDataPlaneOptions {
   /** Initial copy bound (ms); 1 hour by default. */
   copyTimeoutMs?: number;
+  /**
+   * A table copy running longer than this (ms) is let finish rather than cut by a throttle pause
+   * (native table sync would start it again from its first row); 10 s by default.
+   */
+  cutCopyMaxMs?: number;
   /** Bound on waiting for a heartbeat marker (ms); 60 s by default. */
   markerTimeoutMs?: number;
   /** Before fencing the source, the marker must arrive within this (ms); 5 s by default. */

@@ -63,10 +63,19 @@ export async function stopForward(ctx: StepContext, env: PgEnv): Promise<void> {
 const FAILING_COPY_ERRORS = 5;
 
 /**
+ * A table copy running longer than this (the default of `cutCopyMaxMs`) is not cut by a throttle pause: native table sync starts a
+ * cut copy again from its first row, so pausing a long copy (a large table) would throw its work
+ * away each time, and a table larger than the gaps between pauses would never finish (seen at 10 M
+ * rows: the orders copy restarted 15 times in 7 minutes).
+ */
+export const CUT_COPY_MAX_MS = 10_000;
+
+/**
  * Waits for the initial copy. Paced by the throttle: native table sync cannot pause between chunks,
  * so a pause disables the subscription (its sync and apply workers stop at once, so the load goes
- * away) and resuming enables it again; a table whose copy was cut off starts its copy again. Time
- * spent paused does not count against the copy's time bound.
+ * away) and resuming enables it again; a table whose copy was cut off starts its copy again. So a
+ * copy that has run for CUT_COPY_MAX_MS is let finish, unpaced (`pg-copy-unpausable`, once per
+ * table), and pacing resumes after it. Time spent paused does not count against the copy's bound.
  */
 async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefined): Promise<SubscriptionProgress> {
   return withSite(ctx, env, 'target', async (target) => {
@@ -79,13 +88,34 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
     // A run held during a pause left the subscription disabled: the copy goes on from here.
     if (pacer) await setSubscriptionEnabled(target, name, true);
     await pacer?.start();
+    // When each table's current copy began (seen in state d), to tell a young copy from a long one.
+    const copyingSince = new Map<string, number>();
+    const unpausable = new Set<string>();
     const hooks = {
-      paused: () => setSubscriptionEnabled(target, name, false),
+      paused: async () => {
+        await setSubscriptionEnabled(target, name, false);
+        copyingSince.clear(); // every copy cut here starts again
+      },
       resumed: () => setSubscriptionEnabled(target, name, true),
     };
     for (;;) {
-      await pacer?.ready(ctx.signal, hooks);
+      const now = Date.now();
+      const long = [...copyingSince].filter(([, since]) => now - since >= env.options.cutCopyMaxMs);
+      if (long.length === 0) await pacer?.ready(ctx.signal, hooks);
+      for (const [table, since] of long) {
+        if (unpausable.has(table)) continue;
+        unpausable.add(table);
+        ctx.events.emit(
+          'pg-copy-unpausable',
+          { database: env.entry.database, table, copyingMs: now - since, cutCopyMaxMs: env.options.cutCopyMaxMs },
+          { subject: env.entry.database },
+        );
+      }
       const progress = await subscriptionProgress(target, env.names(ctx).forward);
+      for (const t of progress.tables) {
+        if (t.state !== 'd') copyingSince.delete(t.table);
+        else if (!copyingSince.has(t.table)) copyingSince.set(t.table, Date.now());
+      }
       const errors = progress.syncErrors + progress.applyErrors;
       baseline ??= errors;
       if (errors - baseline >= FAILING_COPY_ERRORS) {
