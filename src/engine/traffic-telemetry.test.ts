@@ -120,4 +120,29 @@ describe('whole-run traffic telemetry', () => {
     expect(sample.sites.source?.reads).toMatchObject({ requests: 20, errors: 1 });
     expect(sample.sites.source?.writes).toMatchObject({ requests: 10, errors: 0, errorRate: 0 });
   });
+  it('the error rate is of the requests that ended in the window, never above 1', () => {
+    // 10 requests started in the window; 40 ended (held ones released), 30 of them failed.
+    const before: RouterStatsInput = {
+      sites: {
+        source: { reads: { requests: 100, errors: 0, latencyBuckets: [[10, 60]] }, writes: { requests: 0, errors: 0 } },
+      },
+    };
+    const now: RouterStatsInput = {
+      sites: {
+        source: {
+          reads: {
+            requests: 110,
+            errors: 30,
+            latencyBuckets: [
+              [10, 70],
+              [5000, 30],
+            ],
+          },
+          writes: { requests: 0, errors: 0 },
+        },
+      },
+    };
+    const sample = sampleBetween(now, before, 1000);
+    expect(sample.sites.source?.reads).toMatchObject({ requests: 10, errors: 30, errorRate: 0.75 });
+  });
 });

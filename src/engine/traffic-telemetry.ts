@@ -46,10 +46,14 @@ function classSample(a: RouterClassStats, b: RouterClassStats | undefined): Clas
   const requests = a.requests - (base?.requests ?? 0);
   const errors = Math.max(0, a.errors - (base?.errors ?? 0));
   const window = latencyWindow(base?.latencyBuckets, a.latencyBuckets ?? []);
+  // The router counts a request when it starts and its error when it ends: in a window where held
+  // or slow requests end, errors can outnumber the requests started. The rate is of the requests
+  // that ended in the window (the latency histogram counts each once, failed ones too).
+  const ended = window.count;
   return {
     requests,
     errors,
-    errorRate: requests === 0 ? null : errors / requests,
+    errorRate: ended > 0 ? Math.min(1, errors / ended) : requests === 0 ? null : Math.min(1, errors / requests),
     p50Ms: window.p50Ms,
     p99Ms: window.p99Ms,
   };
