@@ -3,8 +3,9 @@
  * PostgreSQL servers, the built-in router as its own process, the local platform) under load, is
  * SIGKILLed again and again and resumed each time with `handoff resume`: at the end of every stage
  * (as soon as its `stage-done` line arrives, so the executor may be a few milliseconds past it), and
- * in the middle of every step still running MID_MS after its intent (once per step), which takes in
- * each stage's longest step. With HANDOFF_TEST_CRASH_EVERY_STEP=1 also after every step (about
+ * in the middle of every step still running MID_MS after its intent (once per step; in cutover every
+ * step, as soon as its intent is logged; in finalize after 200 ms), which takes in each stage's
+ * longest step. With HANDOFF_TEST_CRASH_EVERY_STEP=1 also after every step (about
  * twice the executors: each costs seconds of CPU to start from source). One run, killed repeatedly
  * (kill, resume, kill at the next point, ...). After the run: every invariant over the clients' history holds on the final writer,
  * the ledger agrees, source and target are identical, the audit trail verifies, no replication
@@ -34,6 +35,12 @@ import { ACCOUNTS, startRealSites, type RealSites } from './real-sites.js';
 
 /** A step still running this long after its intent is killed in its middle (once). */
 const MID_MS = 1000;
+/**
+ * Shorter for cutover (every step: killed as soon as its intent is recorded, so inside the
+ * buffered moment with the source fenced) and finalize (its steps are short).
+ */
+const MID_MS_BY_STAGE: Record<string, number> = { cutover: 0, finalize: 200 };
+const midMs = (stage: string): number => MID_MS_BY_STAGE[stage] ?? MID_MS;
 const EVERY_STEP = process.env.HANDOFF_TEST_CRASH_EVERY_STEP === '1';
 /** Bound on one executor process. */
 const CHILD_TIMEOUT_MS = 240_000;
@@ -119,7 +126,7 @@ function executor(sites: RealSites, args: string[], used: Set<string>): Promise<
           clearTimeout(timers.get(key));
           timers.set(
             key,
-            setTimeout(() => kill({ kind: 'middle', stage, step, ranMs: Date.now() - started }), MID_MS),
+            setTimeout(() => kill({ kind: 'middle', stage, step, ranMs: Date.now() - started }), midMs(stage)),
           );
         } else if (msg === 'step-done' || msg === 'step-failed') {
           clearTimeout(timers.get(key));
@@ -246,13 +253,15 @@ describe('the real engine, SIGKILLed at every step boundary and in the middle of
     );
 
     // Kill points: after every stage before finalize, and in the middle of each stage's longest
-    // step (measured in the trail: from its last intent to its done) whenever it ran over MID_MS.
+    // step (measured in the trail: from its last intent to its done) whenever it ran over the
+    // stage's threshold; in cutover, inside every step.
     const afterStages = kills.filter((k) => k.kind === 'after-stage').map((k) => k.stage);
     expect(afterStages).toEqual(['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake']);
     const longest = longestSteps(sites.stateDir);
     expect(longest.size).toBe(8);
+    expect(kills.filter((k) => k.kind === 'middle' && k.stage === 'cutover').length).toBeGreaterThanOrEqual(5);
     for (const [stage, { step, ms }] of longest) {
-      if (ms > MID_MS)
+      if (ms > midMs(stage))
         expect(used, `a kill in the middle of ${stage}/${step} (${ms} ms)`).toContain(`middle ${stage}/${step}`);
     }
     process.stderr.write(
