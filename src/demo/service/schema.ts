@@ -117,6 +117,8 @@ export async function seed(client: pg.ClientBase, options: { accounts: number; o
     await client.query('rollback');
     throw error;
   }
+  // Statistics, as a production database has them (autovacuum would gather them soon anyway).
+  await client.query('analyze');
 }
 
 /** The bank invariant: the total across accounts. */
