@@ -33,7 +33,8 @@ import { startDemoRouter, type DemoRouter } from './demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
 import { serviceCommand } from './service-command.js';
 import { checkLedger, type LedgerCheck } from './load/ledger.js';
-import { startLoad } from './load/generator.js';
+import type { startLoad } from './load/generator.js';
+import { startLoadInWorker } from './load/worker.js';
 import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { reconcile } from './reconcile.js';
@@ -246,7 +247,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       { redactor: options.redactor },
     );
     const maxRequests = Math.ceil((options.rate * maxDurationMs) / 1000);
-    load = startLoad({
+    // In a worker thread: the engine's synchronous moments in this thread must not stall the clients.
+    load = startLoadInWorker({
       baseUrl: router.proxyUrl,
       rate: options.rate,
       accounts: ACCOUNTS,

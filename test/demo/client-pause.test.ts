@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/net.js';
 import { createClientLatency } from '../../src/demo/load/client-latency.js';
 import { startLoad } from '../../src/demo/load/generator.js';
+import { startLoadInWorker } from '../../src/demo/load/worker.js';
 import { startRouterFixture, type RouterFixture } from '../traffic/support/sites.js';
 
 let fixture: RouterFixture | undefined;
@@ -15,10 +16,16 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-describe('client-observed write pause', () => {
+// The demo runs its load in a worker thread (run-demo.ts); the same measurement must come back from it.
+const generators = {
+  'in process': startLoad,
+  'in a worker thread': (options: Parameters<typeof startLoad>[0]) => startLoadInWorker(options),
+};
+
+describe.each(Object.entries(generators))('client-observed write pause, load %s', (_name, start) => {
   it('a write held by the router for 700 ms shows up in the client pause, at least as long as the router says, in the cutover stage', async () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
-    const load = startLoad({
+    const load = start({
       baseUrl: fixture.server.proxyUrl,
       rate: 200,
       accounts: 10,
@@ -63,7 +70,7 @@ describe('client-observed write pause', () => {
 
   it('is null when no write was in flight in the window, never 0', async () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
-    const load = startLoad({
+    const load = start({
       baseUrl: fixture.server.proxyUrl,
       rate: 100,
       readShare: 1,

@@ -47,6 +47,20 @@ export interface ClientLatency {
   /** Writes in flight right now (for the pause of a write that has not come back yet). */
   writeStarted(startMs: number): number;
   writeEnded(token: number): void;
+  /** Everything the questions above need, as plain data (for a load run in a worker thread). */
+  snapshot(): LatencySnapshot;
+}
+
+/** A ClientLatency's data at one moment: structured-clonable (postMessage). */
+export interface LatencySnapshot {
+  at: number;
+  stage: string;
+  stages: Record<string, StageLatency>;
+  overall: Record<string, LatencySummary>;
+  /** Start and end (epoch ms) of the most recent finished writes, and starts of those still open. */
+  starts: Float64Array;
+  ends: Float64Array;
+  open: number[];
 }
 
 /** Ring capacity: about 5 minutes of writes at 400 per second, two Float64Arrays (2 MB). */
@@ -119,15 +133,62 @@ export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatenc
       written += 1;
     },
     writePause(fromMs, toMs, nowMs = Date.now()) {
-      let longest: number | null = null;
-      const n = Math.min(written, RING);
-      for (let k = 0; k < n; k++) {
-        const s = starts[k] as number;
-        const e = ends[k] as number;
-        if (s <= toMs && e >= fromMs && (longest === null || e - s > longest)) longest = e - s;
-      }
-      for (const s of open.values()) if (s <= toMs && (longest === null || nowMs - s > longest)) longest = nowMs - s;
-      return longest === null ? null : Math.round(longest);
+      return longestWrite(starts, ends, Math.min(written, RING), open.values(), fromMs, toMs, nowMs);
     },
+    snapshot() {
+      const n = Math.min(written, RING);
+      const out: LatencySnapshot = {
+        at: Date.now(),
+        stage: current,
+        stages: this.stages(),
+        overall: {},
+        starts: starts.slice(0, n),
+        ends: ends.slice(0, n),
+        open: [...open.values()],
+      };
+      for (const stage of byStage.keys()) out.overall[stage] = this.overall(stage);
+      return out;
+    },
+  };
+}
+
+function longestWrite(
+  starts: Float64Array,
+  ends: Float64Array,
+  n: number,
+  open: Iterable<number>,
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+): number | null {
+  let longest: number | null = null;
+  for (let k = 0; k < n; k++) {
+    const s = starts[k] as number;
+    const e = ends[k] as number;
+    if (s <= toMs && e >= fromMs && (longest === null || e - s > longest)) longest = e - s;
+  }
+  for (const s of open) if (s <= toMs && (longest === null || nowMs - s > longest)) longest = nowMs - s;
+  return longest === null ? null : Math.round(longest);
+}
+
+const EMPTY: LatencySummary = { count: 0, p50Ms: null, p99Ms: null, maxMs: null };
+
+/**
+ * A finished load's latency, from its snapshot: answers every question; records nothing more.
+ * Writes still open at the snapshot count up to the snapshot's moment.
+ */
+export function frozenLatency(snap: LatencySnapshot): ClientLatency {
+  return {
+    setStage: () => undefined,
+    stage: () => snap.stage,
+    record: () => undefined,
+    notSent: () => undefined,
+    stages: () => snap.stages,
+    overall: (stage) => snap.overall[stage] ?? EMPTY,
+    writePause: (fromMs, toMs, nowMs = snap.at) =>
+      longestWrite(snap.starts, snap.ends, snap.starts.length, snap.open, fromMs, toMs, Math.min(nowMs, snap.at)),
+    writeStarted: () => -1,
+    writeEnded: () => undefined,
+    snapshot: () => snap,
   };
 }
