@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedactor } from '../common/redact.js';
 import { makeTempDir } from '../../test/support/tmp.js';
+import { createCommandSigner } from './signer.js';
 import { openAuditTrail } from './trail.js';
 import { verifyAuditTrail } from './verify.js';
 
@@ -84,6 +85,20 @@ describe('HANDOFF_SIGNER: an external signer command', () => {
       bad.close();
     }
     expect(fs.readFileSync(path.join(stateDir, 'audit', 'checkpoints.jsonl'), 'utf8')).toBe(before);
+  });
+
+  it('judges what a signer printed even when it exited before reading the payload (EPIPE)', () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const signer = createCommandSigner({
+      command: 'echo not-a-signature',
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      cwd: process.cwd(),
+      env: process.env,
+    });
+    // A payload larger than a pipe's buffer: writing it to a signer that never reads always fails.
+    expect(() => signer.sign(Buffer.alloc(1 << 20, 'x'))).toThrow(
+      /printed something that is not a base64 Ed25519 signature by that key/,
+    );
   });
 
   it('needs the signer public key', () => {

@@ -68,24 +68,30 @@ export function createCommandSigner(options: CommandSignerOptions): AuditSigner 
           stdio: ['pipe', 'pipe', 'pipe'],
         }).toString('utf8');
       } catch (error) {
-        const status = (error as { status?: number | null }).status;
+        const { status, code, stdout } = error as { status?: number | null; code?: string; stdout?: Buffer };
+        // A signer that exits 0 before reading its stdin (EPIPE writing the payload) still answered.
+        if (status === 0 && code === 'EPIPE' && stdout !== undefined) return check(stdout.toString('utf8'));
         throw new InputError(
           `${describe} failed${typeof status === 'number' ? ` with exit code ${status}` : ' or timed out'}; no checkpoint was written`,
           { cause: error },
         );
       }
-      const text = output.trim();
-      const signature = Buffer.from(text, 'base64');
-      if (
-        !/^[A-Za-z0-9+/]+={0,2}$/.test(text) ||
-        signature.length !== 64 ||
-        !verify(null, payload, publicKey, signature)
-      ) {
-        throw new InputError(
-          `${describe} printed something that is not a base64 Ed25519 signature by that key; no checkpoint was written`,
-        );
+      return check(output);
+
+      function check(printed: string): Buffer {
+        const text = printed.trim();
+        const signature = Buffer.from(text, 'base64');
+        if (
+          !/^[A-Za-z0-9+/]+={0,2}$/.test(text) ||
+          signature.length !== 64 ||
+          !verify(null, payload, publicKey, signature)
+        ) {
+          throw new InputError(
+            `${describe} printed something that is not a base64 Ed25519 signature by that key; no checkpoint was written`,
+          );
+        }
+        return signature;
       }
-      return signature;
     },
   };
 }
