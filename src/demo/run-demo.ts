@@ -248,7 +248,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     const maxRequests = Math.ceil((options.rate * maxDurationMs) / 1000);
     // In a worker thread: the engine's synchronous moments in this thread must not stall the clients.
-    load = startLoadInWorker({
+    const worker = startLoadInWorker({
       baseUrl: router.proxyUrl,
       rate: options.rate,
       accounts: ACCOUNTS,
@@ -259,6 +259,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       rampMs: WARMUP_RAMP_MS,
       initialStage: WARMUP_STAGE,
     });
+    load = worker;
+    // The worker's own start-up (loading its modules) is not part of the warm-up; bounded.
+    let readyTimer: NodeJS.Timeout | undefined;
+    await Promise.race([worker.ready, new Promise((resolve) => (readyTimer = setTimeout(resolve, 30_000)))]);
+    clearTimeout(readyTimer);
     progress.note(`warming up for ${WARMUP_MS / 1000} s (the rate rises over ${WARMUP_RAMP_MS / 1000} s)`);
     await sleep(WARMUP_MS);
     // The clients' baseline: the warm service under load before the run starts (latency.baseline).

@@ -35,6 +35,7 @@ describe.each(Object.entries(generators))('client-observed write pause, load %s'
       maxDurationMs: 8000,
     });
     try {
+      await ('ready' in load ? load.ready : undefined);
       load.setStage('shift');
       await sleep(500);
       load.setStage('cutover');
@@ -78,6 +79,7 @@ describe.each(Object.entries(generators))('client-observed write pause, load %s'
       maxRequests: 100,
       maxDurationMs: 3000,
     });
+    await ('ready' in load ? load.ready : undefined); // a worker starts sending once its modules are loaded
     const from = Date.now();
     await sleep(500);
     await load.stop();

@@ -109,18 +109,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   }));
   ledger.clients.push(...clients.map((c) => c.id));
   const latency = createClientLatency(options.initialStage ?? BASELINE_STAGE);
-  const stats: LoadStats = {
-    offered: 0,
-    total: 0,
-    failed: 0,
-    failedWithoutAnswer: 0,
-    notSent: 0,
-    reads: 0,
-    writes: 0,
-    bySite: {},
-    failures: [],
-    first5xxBySite: {},
-  };
+  const stats = emptyLoadStats();
   const started = Date.now();
   let issued = 0;
   let inFlight = 0;
@@ -334,6 +323,22 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       }
       return done;
     },
+  };
+}
+
+/** Stats of a load that has sent nothing yet. */
+export function emptyLoadStats(): LoadStats {
+  return {
+    offered: 0,
+    total: 0,
+    failed: 0,
+    failedWithoutAnswer: 0,
+    notSent: 0,
+    reads: 0,
+    writes: 0,
+    bySite: {},
+    failures: [],
+    first5xxBySite: {},
   };
 }
 

@@ -10,6 +10,7 @@ import type { WorkerReply, WorkerRequest } from './worker.js';
 const port = parentPort;
 if (!port) throw new Error('the load worker runs only as a worker thread');
 const load = startLoad(workerData as LoadOptions);
+port.postMessage({ type: 'started' } satisfies WorkerReply);
 let sent = false;
 const finish = (): void => {
   if (sent) return;

@@ -12,16 +12,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../common/errors.js';
 import { BASELINE_STAGE, createClientLatency, frozenLatency, type LatencySnapshot } from './client-latency.js';
-import type { LoadGenerator, LoadOptions, LoadStats } from './generator.js';
+import { emptyLoadStats, type LoadGenerator, type LoadOptions, type LoadStats } from './generator.js';
 import { createLedger, type Ledger } from './ledger.js';
 
 export type WorkerRequest = { type: 'stage'; stage: string } | { type: 'stop' };
-export interface WorkerReply {
-  type: 'stopped';
-  stats: LoadStats;
-  ledger: Ledger;
-  latency: LatencySnapshot;
-}
+export type WorkerReply =
+  { type: 'started' } | { type: 'stopped'; stats: LoadStats; ledger: Ledger; latency: LatencySnapshot };
+type Stopped = Extract<WorkerReply, { type: 'stopped' }>;
 
 /** Bound on the worker's answer to `stop` beyond the requests' own time-out. */
 const STOP_GRACE_MS = 5_000;
@@ -38,7 +35,7 @@ function workerFile(): string {
 export function startLoadInWorker(
   options: Omit<LoadOptions, 'history'>,
   deps: { execArgv?: string[] } = {},
-): LoadGenerator {
+): LoadGenerator & { ready: Promise<void> } {
   const file = workerFile();
   const worker = file.endsWith('.ts')
     ? // From source: register tsx in the worker itself (a loader given by --import does not reach a
@@ -49,19 +46,27 @@ export function startLoadInWorker(
         { eval: true, workerData: options, execArgv: deps.execArgv ?? [] },
       )
     : new Worker(file, { workerData: options, execArgv: deps.execArgv ?? process.execArgv });
-  let result: WorkerReply | null = null;
+  let result: Stopped | null = null;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   const empty = {
     ledger: createLedger(),
     latency: createClientLatency(options.initialStage ?? BASELINE_STAGE),
   };
   const done = new Promise<LoadStats>((resolve, reject) => {
-    worker.once('message', (reply: WorkerReply) => {
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'started') return markReady();
       result = reply;
+      markReady();
       resolve(reply.stats);
       void worker.terminate();
     });
-    worker.once('error', reject);
+    worker.once('error', (error) => {
+      markReady();
+      reject(error);
+    });
     worker.once('exit', (code) => {
+      markReady();
       if (!result) reject(new InternalError(`the load worker ended (exit code ${code}) before reporting`));
     });
   });
@@ -78,7 +83,9 @@ export function startLoadInWorker(
       empty.latency.setStage(next);
       if (!result) worker.postMessage({ type: 'stage', stage: next } satisfies WorkerRequest);
     },
-    stats: () => (result as WorkerReply | null)?.stats ?? emptyStats(),
+    stats: () => (result as Stopped | null)?.stats ?? emptyLoadStats(),
+    /** Resolves once the worker sends requests (its start-up takes a moment), or it failed. */
+    ready,
     done,
     async stop() {
       if (!result) worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
@@ -98,20 +105,5 @@ export function startLoadInWorker(
         clearTimeout(timer);
       }
     },
-  };
-}
-
-function emptyStats(): LoadStats {
-  return {
-    offered: 0,
-    total: 0,
-    failed: 0,
-    failedWithoutAnswer: 0,
-    notSent: 0,
-    reads: 0,
-    writes: 0,
-    bySite: {},
-    failures: [],
-    first5xxBySite: {},
   };
 }
