@@ -6,7 +6,7 @@
  * seconds by small chunks (100 rows each) over 150,000 rows; an approval before verify holds the run
  * until both watchers are up (this machine may take seconds to start a process).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,9 +104,36 @@ async function firstRun(): Promise<string> {
   throw new Error('no run appeared in the state directory within 90 s');
 }
 
-/** `handoff status --watch RUN` without a terminal, in a child process (its stderr is a pipe). */
-function watchPlain(id: string): Promise<CliResult> {
-  return runCli(['status', '--watch', id, '--timeout', '150s', '--state-dir', stateDir], { timeoutMs: 170_000 });
+/**
+ * `handoff status --watch RUN` without a terminal, in a child process (its stderr is a pipe).
+ * `started` resolves once it printed its first line, so the test can let verification begin only
+ * when this watcher is following too (its start-up alone can take seconds on a loaded machine).
+ */
+function watchPlain(id: string): { started: Promise<void>; done: Promise<CliResult> } {
+  let stdout = '';
+  let stderr = '';
+  const child = spawn(
+    process.execPath,
+    ['--import', tsxLoader, entry, 'status', '--watch', id, '--timeout', '150s', '--state-dir', stateDir],
+    { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+  const started = new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('\n')) resolve();
+    });
+    child.once('exit', () => resolve());
+  });
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const startedAt = Date.now();
+  const done = new Promise<CliResult>((resolve) => {
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedAt });
+    });
+  });
+  return { started, done };
 }
 
 describe('handoff status --watch', () => {
@@ -121,6 +148,8 @@ describe('handoff status --watch', () => {
       });
       const id = await firstRun();
       const plain = watchPlain(id);
+      let plainStarted = false;
+      void plain.started.then(() => (plainStarted = true));
 
       const command = [process.execPath, '--import', tsxLoader, entry, 'status', '--watch', id, '--timeout', '150s']
         .concat(['--state-dir', stateDir])
@@ -147,7 +176,11 @@ describe('handoff status --watch', () => {
         const screen = tmux('capture-pane', '-p', '-t', 'watch');
         if (screen !== screens[screens.length - 1]) screens.push(screen);
         // The run waits for its approval before verify (so both watchers are up when verification starts).
-        if (!approved && screen.includes(`approval waiting: verify needs role db-owner: handoff approve ${id}`)) {
+        if (
+          !approved &&
+          plainStarted &&
+          screen.includes(`approval waiting: verify needs role db-owner: handoff approve ${id}`)
+        ) {
           const approve = await inProcess(['approve', id, '--stage', 'verify', '--role', 'db-owner', '--as', 'alice']);
           expect(approve.code, approve.stderr).toBe(0);
           approved = true;
@@ -176,7 +209,7 @@ describe('handoff status --watch', () => {
       for (const line of last.split('\n')) expect([...line].length).toBeLessThanOrEqual(110);
 
       // Without a terminal: plain lines, no escape codes, the same progress, the same exit code.
-      const lines = await plain;
+      const lines = await plain.done;
       expect(lines.code, lines.stderr).toBe(0);
       expect(lines.stderr).not.toContain('\x1b');
       expect(lines.stderr).toMatch(/^\d\d:\d\d:\d\d verify app public\.orders \d{1,2} % \([\d,]+\/1,50\d chunks/m);
