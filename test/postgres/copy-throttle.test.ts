@@ -151,11 +151,11 @@ describe('initial copy paced by the throttle', () => {
       const results = await run;
       // Never disabled while copying: no pause, the breach notwithstanding, and every row arrived once.
       expect(events.filter((event) => event.type === 'throttle-paused')).toEqual([]);
-      expect(events.find((event) => event.type === 'pg-copy-unpausable')?.data).toMatchObject({
-        database: 'shop2',
-        table: 'public.items',
-        cutCopyMaxMs: 0,
-      });
+      // Every table seen copying was let finish (which one is caught copying first depends on timing).
+      const unpausable = events.filter((event) => event.type === 'pg-copy-unpausable').map((event) => event.data);
+      expect(unpausable.length).toBeGreaterThan(0);
+      for (const data of unpausable)
+        expect(data).toMatchObject({ database: 'shop2', table: expect.any(String), cutCopyMaxMs: 0 });
       const copy = Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1];
       expect(copy).toMatchObject({ throttlePauses: 0 });
       const n = await target.query<{ n: string }>(`select count(*)::text as n from public.items`, [], 'shop2');
