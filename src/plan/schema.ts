@@ -728,6 +728,109 @@ export const auditSettings = z
   })
   .describe('The audit trail (docs/audit.md).');
 
+/** When a rehearsal fault is injected: at a stage's start, a step's start (its intent), or after a delay. */
+const faultAt = z
+  .strictObject({
+    stage: z.enum(STAGE_NAMES).optional().describe('Inject when this stage starts.'),
+    step: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Inject when a step whose name ends with this starts (its intent is recorded).'),
+    after: duration
+      .optional()
+      .describe('Inject this long after the stage or step started (alone: after the run started).'),
+  })
+  .refine((at) => at.stage !== undefined || at.step !== undefined || at.after !== undefined, {
+    message: 'give at least one of stage, step or after',
+  })
+  .describe('When the fault is injected.');
+
+const faultCommon = {
+  name: name.describe('Name of the fault (unique in the rehearsal), used in the report.'),
+  at: faultAt,
+  for: duration
+    .optional()
+    .describe('How long the fault lasts before it is cleared (default: until the stage it was injected in ends).'),
+};
+
+/** The paths a network fault can sit on (each goes through handoff's fault proxy in a rehearsal). */
+export const NETWORK_PATHS = [
+  'replication',
+  'router-to-source',
+  'router-to-target',
+  'service-to-source-db',
+  'service-to-target-db',
+] as const;
+export const PROCESS_TARGETS = [
+  'service-source',
+  'service-target',
+  'postgres-source',
+  'postgres-target',
+  'executor',
+] as const;
+
+export const rehearsalFault = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('network'),
+    ...faultCommon,
+    path: z.enum(NETWORK_PATHS).describe('The connection the fault sits on.'),
+    toxic: z
+      .strictObject({
+        type: z
+          .enum(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'slicer', 'limit_data'])
+          .describe('A Toxiproxy toxic type (docs/faultproxy.md).'),
+        stream: z.enum(['upstream', 'downstream']).default('downstream').describe('Which direction it affects.'),
+        toxicity: z.number().min(0).max(1).default(1).describe('The share of connections it affects.'),
+        attributes: z
+          .record(z.string(), z.number())
+          .default({})
+          .describe("The toxic's attributes, as Toxiproxy names them (latency, jitter, rate, timeout, ...)."),
+      })
+      .optional()
+      .describe('The toxic to add; without one the path is taken down (the proxy is disabled).'),
+  }),
+  z.strictObject({
+    kind: z.literal('process'),
+    ...faultCommon,
+    target: z.enum(PROCESS_TARGETS).describe('The process to signal.'),
+    signal: z
+      .enum(['SIGKILL', 'SIGSTOP'])
+      .describe('SIGKILL: killed, then restarted (the executor resumed); SIGSTOP: frozen, SIGCONT when cleared.'),
+  }),
+  z.strictObject({
+    kind: z.literal('http'),
+    ...faultCommon,
+    site: z.enum(['source', 'target']).default('target').describe("Whose service's answers are spoiled."),
+    errorRate: z.number().min(0).max(1).default(0).describe('The share of requests answered 503.'),
+    latency: duration.optional().describe('Added to every answer.'),
+  }),
+  z.strictObject({
+    kind: z.literal('long-transaction'),
+    ...faultCommon,
+    site: z.enum(['source', 'target']).default('source').describe('Where the transaction is held open.'),
+  }),
+  z.strictObject({
+    kind: z.literal('ddl'),
+    ...faultCommon,
+    site: z.enum(['source', 'target']).default('source').describe('Where the statement runs.'),
+    sql: z.string().min(1).optional().describe('The statement (default: add a nullable column to the first table).'),
+  }),
+  z.strictObject({
+    kind: z.literal('password-change'),
+    ...faultCommon,
+    role: z.string().min(1).optional().describe("The role whose password changes (default: the application's)."),
+    password: secretRef.optional().describe('The new password (default: a random one, kept in memory only).'),
+  }),
+]);
+export type RehearsalFault = z.infer<typeof rehearsalFault>;
+
+export const rehearsal = z
+  .strictObject({
+    faults: z.array(rehearsalFault).default([]).describe('The faults to inject, in any order.'),
+  })
+  .describe('Faults injected on purpose by handoff rehearse (docs/rehearsal.md); ignored by handoff run.');
+
 export const migrationSpec = z.strictObject({
   source: site.describe('The site the service runs on now.'),
   target: site.describe('The site the service moves to.'),
@@ -750,6 +853,7 @@ export const migrationSpec = z.strictObject({
   audit: auditSettings
     .optional()
     .describe('The audit trail: the signing key to pin, the sink its checkpoints are sent to.'),
+  rehearsal: rehearsal.optional().describe('Faults for a rehearsal (handoff rehearse); ignored by handoff run.'),
 });
 
 export const migration = z
