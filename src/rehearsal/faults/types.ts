@@ -82,6 +82,8 @@ export interface FaultRecord {
 /** `handoff rehearse -o json` and `handoff demo --rehearse -o json` (issue 13). */
 export interface RehearsalResult {
   ok: boolean;
+  /** The rehearsed run (the run report shows this result only for its run; absent: any run of the state directory). */
+  runId?: string;
   faults: FaultRecord[];
   invariants: Invariants;
   /** Names of the violated invariants (empty when ok). */
