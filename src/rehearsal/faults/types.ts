@@ -69,7 +69,8 @@ export interface FaultRecord {
   kind: FaultKind;
   /** The stage running when the fault was injected. */
   stage: string;
-  injectedAt: string;
+  /** null: the fault was not injected (its moment never came, or its injection failed: `detail` says why). */
+  injectedAt: string | null;
   clearedAt: string | null;
   reaction: FaultReaction;
   /** From injection until the service and the run were healthy again (no failed request, the run going on); null if never. */
