@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadPlanText } from '../plan/load.js';
-import { DEMO_ENV, DEMO_STEPS, demoPlanText, type DemoPlanOptions } from './demo-plan.js';
+import {
+  DEMO_APP_LOGINS,
+  DEMO_ENV,
+  DEMO_ROTATION_PASSWORD_ENV,
+  DEMO_STEPS,
+  demoPlanText,
+  type DemoPlanOptions,
+} from './demo-plan.js';
 
 const base: DemoPlanOptions = {
   serviceCommand: '/usr/bin/node',
@@ -47,5 +54,27 @@ describe('the demo plan', () => {
   it('quotes paths that YAML would otherwise misread', () => {
     const { plan } = loadPlanText(demoPlanText({ ...base, serviceCommand: '/opt/my node: "x"/node' }), '/x/plan.yaml');
     expect(plan.spec.workloads?.processes?.[0]?.command).toBe('/opt/my node: "x"/node');
+  });
+
+  it('with rotation: the service follows a credentials file per site, the data entry rotates blue to green', () => {
+    const text = demoPlanText({
+      ...base,
+      rotation: { credentialsDir: '/tmp/creds x', passwordEnv: DEMO_ROTATION_PASSWORD_ENV, retireAfterMs: 5000 },
+    });
+    const { plan } = loadPlanText(text, '/x/plan.yaml');
+    expect(plan.spec.data[0]?.access?.rotation).toEqual({
+      group: 'demo_app',
+      roles: [...DEMO_APP_LOGINS],
+      password: { fromEnv: DEMO_ROTATION_PASSWORD_ENV },
+      retireAfter: '5000ms',
+    });
+    // The fence still acts on the group role that holds the privileges.
+    expect(plan.spec.data[0]?.fence).toMatchObject({ method: 'revoke', roles: ['demo_app'] });
+    const env = plan.spec.workloads?.processes?.[0]?.env ?? {};
+    expect(env.DATABASE_URL_FILE).toBe('/tmp/creds x/{{site}}.url');
+    expect(env.DATABASE_URL).toBeUndefined();
+    // No app URL is needed: the credentials reach the service through the file only.
+    expect(plan.spec.source.databases.app).toBeUndefined();
+    expect(Object.keys(plan.spec.target.databases)).toEqual(['shop']);
   });
 });

@@ -3,6 +3,7 @@
  * real plan (two local sites, one PostgreSQL database, the built-in router, gates on the error rate).
  * Every password is a `fromEnv` reference; the router's admin token is a file beside the plan.
  */
+import path from 'node:path';
 
 /** The demo plan's name (`metadata.name`). */
 export const DEMO_PLAN_NAME = 'demo-shop';
@@ -26,6 +27,22 @@ export interface DemoPlanOptions {
   /** Names of the environment variables holding the database URLs. */
   envNames: DemoEnvNames;
   tokenFile: string;
+  /**
+   * Blue/green credentials rotation during the bake: the service reads its connection string from
+   * `<credentialsDir>/<site>.url` (which the demo rewrites when the rotation says which role is
+   * live) and the plan's data entry gets `access.rotation`. Null or absent: the service uses the
+   * `app` database URL (demo_app_blue) for its whole life.
+   */
+  rotation?: DemoRotationOptions | null;
+}
+
+export interface DemoRotationOptions {
+  /** The demo's private directory of credentials files (mode 0700, never the state directory). */
+  credentialsDir: string;
+  /** The environment variable holding the standby role's new password. */
+  passwordEnv: string;
+  /** How long the retiring role's sessions may stay. */
+  retireAfterMs: number;
 }
 
 export interface DemoEnvNames {
@@ -42,7 +59,12 @@ export const DEMO_ENV: DemoEnvNames = {
   targetApp: 'HANDOFF_DEMO_TARGET_APP_URL',
 };
 
+/** The group role holding the application's privileges (NOLOGIN; the fence revokes from it). */
 export const DEMO_APP_ROLE = 'demo_app';
+/** Its two login roles, blue (live at the start) and green (armed by the rotation). */
+export const DEMO_APP_LOGINS = ['demo_app_blue', 'demo_app_green'] as const;
+/** The environment variable the demo passes the rotation's password in. */
+export const DEMO_ROTATION_PASSWORD_ENV = 'HANDOFF_DEMO_ROTATION_PASSWORD';
 /**
  * 10 % first: at the demo's rate that gives the target about 12 reads a second, enough for the
  * gate to tell a 20 % error rate from chance within a few seconds (5 % would take twice as long).
@@ -66,6 +88,12 @@ export function demoPlanText(options: DemoPlanOptions): string {
     ? `\n          # --inject-target-diff: only the process whose SITE is "target" alters one field of this share of its answers.\n          INJECT_DIFFS: ${q(options.injectDiffs)}`
     : '';
   const shadow = typeof options.shadow === 'number' ? shadowBlock(options.shadow) : '';
+  const rotation = options.rotation ?? null;
+  const databaseUrl = rotation
+    ? `          # The service's credentials: a file (as a mounted secret would be), followed while it runs; the demo
+          # rewrites it, as a secret store would, when the rotation says which role is live.
+          DATABASE_URL_FILE: ${q(path.join(rotation.credentialsDir, '{{site}}.url'))}`
+    : `          DATABASE_URL: "{{db.app}}"`;
   return `# The plan \`handoff demo\` wrote and ran. It is a complete, real plan: \`handoff run -f plan.yaml\`
 # would run it again (with the same environment variables set). Reference: docs/plan-reference.md.
 apiVersion: handoff.dev/v1alpha1
@@ -75,20 +103,23 @@ metadata:
   labels: { demo: "true" }
 spec:
   # Two sites on this machine. Each has its own PostgreSQL server and runs the demo service as a process.
-  # "shop" is the superuser's connection (handoff creates publications and subscriptions with it);
-  # "app" is the service's own role (demo_app), the one the fence acts on at cutover.
+  # "shop" is the superuser's connection (handoff creates publications and subscriptions with it).${
+    rotation
+      ? `
+  # The service logs in as demo_app_blue, then demo_app_green after the bake's rotation (see data below).`
+      : `
+  # "app" is the service's own role (demo_app_blue, a member of demo_app, the role the fence acts on at cutover).`
+  }
   source:
     platform: { kind: local }
     endpoint: http://127.0.0.1:${options.sourcePort}
     databases:
-      shop: { url: { fromEnv: ${env.sourceShop} } }
-      app: { url: { fromEnv: ${env.sourceApp} } }
+      shop: { url: { fromEnv: ${env.sourceShop} } }${rotation ? '' : `\n      app: { url: { fromEnv: ${env.sourceApp} } }`}
   target:
     platform: { kind: local }
     endpoint: http://127.0.0.1:${options.targetPort}
     databases:
-      shop: { url: { fromEnv: ${env.targetShop} } }
-      app: { url: { fromEnv: ${env.targetApp} } }
+      shop: { url: { fromEnv: ${env.targetShop} } }${rotation ? '' : `\n      app: { url: { fromEnv: ${env.targetApp} } }`}
 
   # The service: started on the target by provision, stopped on the source by finalize.
   workloads:
@@ -97,7 +128,7 @@ spec:
         command: ${q(options.serviceCommand)}
         args:${args}
         env:
-          DATABASE_URL: "{{db.app}}"
+${databaseUrl}
           MIGRATE_DATABASE_URL: "{{db.shop}}"
           APP_ROLE: ${DEMO_APP_ROLE}
           HOST: 127.0.0.1
@@ -112,7 +143,7 @@ spec:
     - database: shop
       tables: ["public.*"]
       verify: { chunkRows: 2000 }
-      fence: { method: revoke, roles: [${DEMO_APP_ROLE}] }
+      fence: { method: revoke, roles: [${DEMO_APP_ROLE}] }${rotation ? rotationBlock(rotation) : ''}
 
   traffic:
     # The built-in router runs as its own process (\`handoff router\`); the engine drives it through its admin API.
@@ -148,6 +179,21 @@ spec:
   # A failed gate undoes the stage by itself (after checking the source can take the traffic back).
   rollback: { automatic: true }
 `;
+}
+
+/** Blue/green credentials: the data entry's \`access.rotation\`, run once as the bake starts. */
+function rotationBlock(rotation: DemoRotationOptions): string {
+  const [blue, green] = DEMO_APP_LOGINS;
+  return `
+      # Blue/green credentials (the rotate-credentials action, once as the bake starts): ${DEMO_APP_ROLE} holds
+      # the privileges and logs in as no one; ${blue} is live, ${green} gets LOGIN and this password, the
+      # service moves to it, and ${blue} becomes NOLOGIN once its sessions are gone (ended after retireAfter).
+      access:
+        rotation:
+          group: ${DEMO_APP_ROLE}
+          roles: [${blue}, ${green}]
+          password: { fromEnv: ${rotation.passwordEnv} }
+          retireAfter: ${ms(rotation.retireAfterMs)}`;
 }
 
 /** The shadow stage of \`handoff demo --shadow SHARE\`: mirrored reads compared before the shift. */

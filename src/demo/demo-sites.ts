@@ -3,6 +3,11 @@
  * in the process registry (stop signal SIGINT: fast shutdown), with database `shop` and the
  * application role `demo_app` (random password). The source is migrated and seeded; the target gets
  * the schema only (as the service's migrations would do before a migration).
+ *
+ * The application's roles are blue/green (issue 16): `demo_app` is a NOLOGIN group role that holds
+ * the privileges (the migration grants to it; the fence revokes from it), `demo_app_blue` logs in
+ * (random password, per site) and is live at the start, `demo_app_green` is a NOLOGIN member until
+ * the plan's rotation gives it LOGIN and the rotation password (one for both sites, random).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -11,20 +16,24 @@ import type { ProcessRegistry } from '../common/children.js';
 import { freePort } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
 import { startPostgresServer, type PostgresServer } from '../data/postgres/server.js';
-import { DEMO_APP_ROLE } from './demo-plan.js';
+import { DEMO_APP_LOGINS, DEMO_APP_ROLE } from './demo-plan.js';
 import { migrate, seed } from './service/schema.js';
 
 export interface DemoDatabase {
   server: PostgresServer;
   /** The superuser's URL of database `shop` (handoff's data plane). */
   shopUrl: string;
-  /** The application role's URL of database `shop` (the service). */
+  /** The live application role's URL of database `shop` at the start (demo_app_blue; the service). */
   appUrl: string;
+  /** The URL of database `shop` as `role` with `password` (for the rotation's standby role). */
+  appUrlFor(role: string, password: string): string;
 }
 
 export interface DemoDatabases {
   source: DemoDatabase;
   target: DemoDatabase;
+  /** The password the rotation gives the standby role (demo_app_green) on both sites; redacted. */
+  rotationPassword: string;
   stop(options?: { removeData?: boolean }): Promise<void>;
 }
 
@@ -59,9 +68,13 @@ async function startSite(site: 'source' | 'target', options: StartDemoDatabasesO
   await server.createDatabase('shop');
   const appPassword = randomBytes(18).toString('base64url');
   options.redactor.add(appPassword);
-  await server.query(`create role ${DEMO_APP_ROLE} login password '${appPassword}'`, [], 'shop');
-  const appUrl = `postgresql://${DEMO_APP_ROLE}:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/shop`;
-  return { server, shopUrl: server.url('shop'), appUrl };
+  const [blue, green] = DEMO_APP_LOGINS;
+  await server.query(`create role ${DEMO_APP_ROLE} nologin`, [], 'shop');
+  await server.query(`create role ${blue} login password '${appPassword}' in role ${DEMO_APP_ROLE}`, [], 'shop');
+  await server.query(`create role ${green} nologin in role ${DEMO_APP_ROLE}`, [], 'shop');
+  const appUrlFor = (role: string, password: string): string =>
+    `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/shop`;
+  return { server, shopUrl: server.url('shop'), appUrl: appUrlFor(blue, appPassword), appUrlFor };
 }
 
 /** Starts both servers (in parallel), migrates both, seeds the source. */
@@ -100,5 +113,7 @@ export async function startDemoDatabases(options: StartDemoDatabasesOptions): Pr
     await stopAll();
     throw error;
   }
-  return { source, target, stop: (o) => stopAll(o?.removeData ?? false) };
+  const rotationPassword = randomBytes(18).toString('base64url');
+  options.redactor.add(rotationPassword);
+  return { source, target, rotationPassword, stop: (o) => stopAll(o?.removeData ?? false) };
 }

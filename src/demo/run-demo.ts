@@ -28,6 +28,7 @@ import { startRun } from '../engine/start.js';
 import { loadPlanFile } from '../plan/load.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import { DEMO_ENV, DEMO_PLAN_NAME, demoPlanText } from './demo-plan.js';
+import { startDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 import { createDemoProgress } from './demo-progress.js';
 import { startDemoRouter, type DemoRouter } from './demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
@@ -164,6 +165,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
   progress.note(`state directory ${options.stateDir} (this demo's files in ${path.basename(runDir)}/)`);
   let dbs: DemoDatabases | null = null;
+  let credentials: DemoCredentials | null = null;
   let router: DemoRouter | null = null;
   let clientTraffic: ClientTrafficEvent | null = null;
   let kept = false;
@@ -177,6 +179,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       orders: options.rows,
       accounts: ACCOUNTS,
     });
+    // The secret delivery of the blue/green rotation: credentials files the services follow.
+    credentials = startDemoCredentials(dbs, progress.note);
     const [sourcePort, targetPort, routerPort, adminPort] = [
       await freePort(),
       await freePort(),
@@ -201,6 +205,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         injectDiffs: typeof options.injectTargetDiff === 'number' ? `target:${options.injectTargetDiff}` : null,
         envNames: DEMO_ENV,
         tokenFile: path.basename(tokenFile),
+        rotation: credentials.plan,
       }),
       { mode: 0o600 },
     );
@@ -210,6 +215,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       [DEMO_ENV.sourceApp]: dbs.source.appUrl,
       [DEMO_ENV.targetShop]: dbs.target.shopUrl,
       [DEMO_ENV.targetApp]: dbs.target.appUrl,
+      ...credentials.env,
     };
     const loaded = loadPlanFile(planFile);
     const processes = loaded.plan.spec.workloads?.processes ?? [];
@@ -280,6 +286,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       actor: options.actor,
       observe: (events) => {
         progress.observe(events);
+        credentials?.observe(events);
         // The run resumes after the load stopped: what the clients counted goes into its trail, for the report.
         if (clientTraffic) events.emit('client-traffic', clientTraffic, { actor: 'demo', subject: 'clients' });
       },
@@ -287,6 +294,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     };
     // Through bake with the load running; then the load stops, so finalize seals a quiet pair of databases.
     let outcome: RunOutcome = await startRun(engine, loaded, 'bake');
+    await credentials.measureSessions(dbs.target.shopUrl);
     progress.note('stopping the load');
     const stats = await load.stop();
     const loadMs = Date.now() - loadStarted;
@@ -345,6 +353,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       reconciliation,
       injected: options.injectTargetErrors !== null,
       rolledBack,
+      credentials: await credentials.summary(dbs.target.shopUrl),
     });
     progress.note(summary.ok ? 'demo ok' : 'demo NOT ok');
 
@@ -374,6 +383,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await router?.stop();
       await registry.stopAll(10_000);
       await dbs?.stop({ removeData: true });
+      credentials?.close();
       removeHandlers();
     }
   }

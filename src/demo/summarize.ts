@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { verifyAuditTrail } from '../audit/verify.js';
 import { InternalError } from '../common/errors.js';
 import type { RunOutcome } from '../engine/executor.js';
+import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { DemoFacts } from './demo-progress.js';
 import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
 import { judgeTargets } from './targets.js';
@@ -36,6 +37,8 @@ export interface SummaryInput {
   reconciliation: Reconciliation;
   injected: boolean;
   rolledBack: boolean;
+  /** The blue/green rotation during the bake, when the demo delivered credentials. */
+  credentials?: DemoCredentialsSummary;
 }
 
 /** The client-observed write pause: the longest write in flight during the hold window; null when nothing was held. */
@@ -129,5 +132,6 @@ export function summarize(input: SummaryInput): DemoSummary {
       detectionMs,
     },
     ...(facts.shadow === null ? {} : { shadow: shadowSummary(facts.shadow) }),
+    ...(input.credentials ? { credentials: input.credentials } : {}),
   };
 }

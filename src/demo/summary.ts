@@ -1,4 +1,5 @@
 import type { StageLatency } from './load/client-latency.js';
+import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { Reconciliation } from './reconcile.js';
 import { formatShadowLine, type DemoShadowSummary } from './shadow-summary.js';
 import type { Targets } from './targets.js';
@@ -53,6 +54,8 @@ export interface DemoSummary {
   rollback: { happened: boolean; stage: string | null; reason: string | null; detectionMs: number | null };
   /** The shadow stage (`--shadow`), when it ran. */
   shadow?: DemoShadowSummary;
+  /** The blue/green credentials rotation during the bake (demo_app_blue to demo_app_green). */
+  credentials?: DemoCredentialsSummary;
 }
 
 /** The summary in words, for the terminal. */
@@ -79,6 +82,7 @@ export function formatSummary(s: DemoSummary): string {
     `  targets       ${s.targets.met ? 'met' : `missed: ${s.targets.missed.join('; ')}`}`,
   ];
   if (s.shadow !== undefined) lines.push(formatShadowLine(s.shadow));
+  if (s.credentials !== undefined) lines.push(credentialsLine(s.credentials));
   if (s.rollback.happened) {
     lines.push(`  rollback      in stage ${s.rollback.stage ?? '?'}: ${s.rollback.reason ?? ''}`);
     lines.push(
@@ -96,4 +100,15 @@ function ms(value: number | null): string {
 function cutoverLine(c: DemoSummary['cutover']): string {
   if (c.writePauseMs === null && c.routerPauseMs === null) return `nothing held (${c.held} held, ${c.failed} failed)`;
   return `writes paused ${ms(c.writePauseMs)} at the clients (${ms(c.routerPauseMs)} at the router), ${c.held} held, ${c.failed} failed`;
+}
+
+function credentialsLine(c: DemoCredentialsSummary): string {
+  const sessions =
+    c.targetSessions === null
+      ? 'not measured'
+      : Object.entries(c.targetSessions)
+          .map(([role, n]) => `${role} ${n}`)
+          .join(', ') || 'none';
+  const login = c.canLogin === null ? 'not measured' : c.canLogin.join(', ') || 'none';
+  return `  credentials   ${c.rotated} rotation${c.rotated === 1 ? '' : 's'}, ${c.live} live, retired ${c.retired.join(', ') || 'none'}; the target's service sessions at the bake's end: ${sessions}; can log in: ${login}`;
 }

@@ -1,7 +1,10 @@
 /**
  * The demo service as a process, as the `local` platform runs it. Configuration from the
  * environment (the plan's `env`, templated per site):
- *   DATABASE_URL          the application's connection (required)
+ *   DATABASE_URL          the application's connection (required unless DATABASE_URL_FILE is set)
+ *   DATABASE_URL_FILE     a file holding it instead (a mounted secret): followed while the service
+ *                         runs; when it changes, new connections use the new credentials and the
+ *                         old ones drain (credentials rotation without a gap)
  *   MIGRATE_DATABASE_URL  the schema owner's connection; when set, the migration runs at start
  *   APP_ROLE              the role to grant the application's privileges to (with MIGRATE_DATABASE_URL)
  *   PORT, HOST, SITE      where to listen and what to call this site
@@ -56,8 +59,10 @@ function diffRate(site: string): number {
 }
 
 const site = process.env.SITE ?? 'unknown';
+const credentialsFile = process.env.DATABASE_URL_FILE;
 const service = await startDemoService({
-  databaseUrl: required('DATABASE_URL'),
+  ...(credentialsFile ? { credentialsFile } : { databaseUrl: required('DATABASE_URL') }),
+  log: (line) => process.stderr.write(`demo-service: ${line}\n`),
   port: Number(process.env.PORT ?? 8080),
   host: process.env.HOST ?? '127.0.0.1',
   site,
@@ -65,7 +70,9 @@ const service = await startDemoService({
   diffRate: diffRate(site),
   applyTwice: process.env.INJECT_APPLY_TWICE === '1',
 });
-process.stderr.write(`demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}\n`);
+process.stderr.write(
+  `demo-service: site ${process.env.SITE ?? 'unknown'} listening on ${service.port}, connecting as ${service.role}\n`,
+);
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

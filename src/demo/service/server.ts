@@ -10,12 +10,24 @@
 import http from 'node:http';
 import pg from 'pg';
 import { z } from 'zod';
+import { InputError } from '../../common/errors.js';
 import { DEMO_QUERIES, type DemoQuery } from './queries.js';
 import { alterOneField } from './alter.js';
+import { readCredentialsFile, watchCredentialsFile } from './credentials-file.js';
+import { createLivePool } from './live-pool.js';
 
 export interface DemoServiceOptions {
-  /** The application's connection (a role without DDL rights). */
-  databaseUrl: string;
+  /** The application's connection (a role without DDL rights); ignored when `credentialsFile` is set. */
+  databaseUrl?: string;
+  /**
+   * A file holding the connection string (a mounted secret): read at start and followed; when it
+   * changes, new queries log in with the new credentials and the old connections drain.
+   */
+  credentialsFile?: string;
+  /** How often the credentials file is read besides its watch (milliseconds). */
+  credentialsPollMs?: number;
+  /** Where the service says what it does (credentials switched); never the credentials themselves. */
+  log?: (line: string) => void;
   port: number;
   host?: string;
   site: string;
@@ -33,6 +45,8 @@ export interface DemoServiceOptions {
 
 export interface DemoService {
   readonly port: number;
+  /** The role the service's new connections log in as. */
+  readonly role: string;
   close(): Promise<void>;
 }
 
@@ -112,18 +126,48 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
 ): Promise<pg.QueryResult<R>> => db.query<R>({ name: query.name, text: query.text, values });
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
-  const pool = new pg.Pool({
-    connectionString: options.databaseUrl,
-    max: options.poolSize ?? 20,
-    connectionTimeoutMillis: 5000,
-  });
-  pool.on('error', () => undefined); // a broken idle connection is replaced on next use
+  const file = options.credentialsFile;
+  const initialUrl = file ? readCredentialsFile(file) : (options.databaseUrl ?? null);
+  if (initialUrl === null)
+    throw new InputError(
+      file
+        ? `the credentials file ${file} is missing or empty`
+        : 'the demo service needs databaseUrl or credentialsFile',
+    );
+  const pools = createLivePool(initialUrl, { max: options.poolSize ?? 20, applicationName: 'demo-service' });
+  const log = options.log ?? (() => undefined);
+  const watch = file ? followCredentials(file, initialUrl) : null;
+
+  /** Moves to the file's new credentials; retried (bounded) while they do not log in yet. */
+  function followCredentials(path: string, initial: string): { close(): void } {
+    let retry: NodeJS.Timeout | undefined;
+    const apply = (url: string, attempt: number): void => {
+      clearTimeout(retry);
+      void pools.swap(url).then((moved) => {
+        if (moved) log(`credentials changed: new connections log in as ${pools.role}`);
+        else if (attempt < 30 && readCredentialsFile(path) === url) {
+          log(`credentials changed but do not log in yet (attempt ${attempt + 1}); still ${pools.role}`);
+          retry = setTimeout(() => apply(url, attempt + 1), 1000);
+        }
+      });
+    };
+    const watcher = watchCredentialsFile(path, (url) => apply(url, 0), {
+      initial,
+      ...(options.credentialsPollMs ? { pollMs: options.credentialsPollMs } : {}),
+    });
+    return {
+      close() {
+        clearTimeout(retry);
+        watcher.close();
+      },
+    };
+  }
   const errorRate = options.errorRate ?? 0;
   const diffRate = options.diffRate ?? 0;
 
   async function transfer(body: z.infer<typeof transferBody>): Promise<[number, unknown]> {
     if (body.from === body.to) throw new HttpError(400, 'from and to must differ');
-    const client = await pool.connect();
+    const client = await pools.current().connect();
     try {
       await client.query('begin');
       const locked = await run<{ id: number; balance: string; existing: string | null }>(
@@ -159,7 +203,7 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   }
 
   async function createOrder(body: z.infer<typeof orderBody>): Promise<[number, unknown]> {
-    const inserted = await run(pool, DEMO_QUERIES.insertOrder, [
+    const inserted = await run(pools.current(), DEMO_QUERIES.insertOrder, [
       body.requestId,
       body.clientId,
       body.item,
@@ -169,7 +213,7 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     ]);
     const order = inserted.rows[0];
     if (order) return [201, order];
-    const existing = await run(pool, DEMO_QUERIES.orderByRequest, [body.requestId]);
+    const existing = await run(pools.current(), DEMO_QUERIES.orderByRequest, [body.requestId]);
     return [200, existing.rows[0]];
   }
 
@@ -178,19 +222,19 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/healthz') {
-      await run(pool, DEMO_QUERIES.health);
+      await run(pools.current(), DEMO_QUERIES.health);
       return [200, { ok: true, site: options.site }];
     }
     if (errorRate > 0 && Math.random() < errorRate) throw new HttpError(500, 'injected error');
     if (parts[0] === 'accounts') {
       if (method === 'GET' && parts[1] === 'total') {
-        const r = await run(pool, DEMO_QUERIES.bankTotal);
+        const r = await run(pools.current(), DEMO_QUERIES.bankTotal);
         return [200, r.rows[0]];
       }
       if (method === 'GET' && parts.length === 2) {
         const id = Number(parts[1]);
         if (!Number.isInteger(id)) throw new HttpError(400, 'account id must be an integer');
-        const r = await run(pool, DEMO_QUERIES.account, [id]);
+        const r = await run(pools.current(), DEMO_QUERIES.account, [id]);
         return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such account' }];
       }
     }
@@ -200,8 +244,8 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     if (parts[0] === 'events' && method === 'POST' && parts.length === 1) {
       const body = parse(clientEventBody, await readJson(req));
       const values = [body.requestId, body.clientId, body.kind];
-      const r = await run<{ id: string }>(pool, DEMO_QUERIES.insertClientEvent, values);
-      if (options.applyTwice) await run(pool, DEMO_QUERIES.insertClientEvent, values);
+      const r = await run<{ id: string }>(pools.current(), DEMO_QUERIES.insertClientEvent, values);
+      if (options.applyTwice) await run(pools.current(), DEMO_QUERIES.insertClientEvent, values);
       return [201, r.rows[0]];
     }
     if (parts[0] === 'orders') {
@@ -210,19 +254,19 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
         const clientId = url.searchParams.get('clientId');
         const limit = Math.min(Number(url.searchParams.get('limit') ?? 20) || 20, 100);
         const r = clientId
-          ? await run(pool, DEMO_QUERIES.clientOrders, [clientId, limit])
-          : await run(pool, DEMO_QUERIES.recentOrders, [limit]);
+          ? await run(pools.current(), DEMO_QUERIES.clientOrders, [clientId, limit])
+          : await run(pools.current(), DEMO_QUERIES.recentOrders, [limit]);
         return [200, { orders: r.rows }];
       }
       const id = parts[1];
       if (id === undefined || !/^\d+$/.test(id)) throw new HttpError(400, 'order id must be an integer');
       if (method === 'GET' && parts.length === 2) {
-        const r = await run(pool, DEMO_QUERIES.order, [id]);
+        const r = await run(pools.current(), DEMO_QUERIES.order, [id]);
         return r.rowCount ? [200, r.rows[0]] : [404, { error: 'no such order' }];
       }
       if (method === 'POST' && parts[2] === 'events' && parts.length === 3) {
         const body = parse(eventBody, await readJson(req));
-        const r = await run(pool, DEMO_QUERIES.insertEvent, [id, body.kind]);
+        const r = await run(pools.current(), DEMO_QUERIES.insertEvent, [id, body.kind]);
         return [201, r.rows[0]];
       }
     }
@@ -270,13 +314,17 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
 
   return {
     port,
+    get role() {
+      return pools.role;
+    },
     async close() {
+      watch?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
-      await pool.end();
+      await pools.end();
     },
   };
 }

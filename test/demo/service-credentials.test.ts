@@ -1,0 +1,140 @@
+/**
+ * The demo service follows its credentials file (DATABASE_URL_FILE, issue 16's blue/green rotation)
+ * on a real PostgreSQL: when the file names another role, new queries log in as that role, a
+ * request in flight on an old connection finishes (it is not failed), requests under way through
+ * the switch all succeed, the old role's sessions end; credentials that do not log in are not
+ * taken (the service stays on the role it has and moves once they work).
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, seed } from '../../src/demo/service/schema.js';
+import { writeCredentialsFile } from '../../src/demo/service/credentials-file.js';
+import { startDemoService, type DemoService } from '../../src/demo/service/server.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const ACCOUNTS = 10;
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('demo service: credentials file followed without a gap', () => {
+  let server: TestPostgres;
+  let admin: pg.Client;
+  let service: DemoService | null = null;
+  const tmp = makeTempDir('handoff-credentials-');
+  const file = path.join(tmp.dir, 'source.url');
+  const url = (role: string, password: string): string =>
+    `postgresql://${role}:${password}@127.0.0.1:${server.port}/shop`;
+
+  beforeAll(async () => {
+    server = await startTestPostgres();
+    await server.createDatabase('shop');
+    admin = new pg.Client({ connectionString: server.url('shop') });
+    await admin.connect();
+    await admin.query(`create role app nologin`);
+    await admin.query(`create role app_blue login password 'blue-pw-1' in role app`);
+    await admin.query(`create role app_green login password 'green-pw-2' in role app`);
+    await migrate(admin, 'app');
+    await seed(admin, { accounts: ACCOUNTS, orders: 50 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await service?.close();
+    await admin?.end();
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  const sessions = async (): Promise<Record<string, number>> => {
+    const r = await admin.query<{ role: string; n: number }>(
+      `select usename as role, count(*)::int as n from pg_stat_activity where application_name = 'demo-service' group by 1`,
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.role, row.n]));
+  };
+
+  it('moves new queries to the new role, lets the in-flight one finish, fails nothing', async () => {
+    writeCredentialsFile(file, url('app_blue', 'blue-pw-1'));
+    const logged: string[] = [];
+    service = await startDemoService({
+      credentialsFile: file,
+      credentialsPollMs: 200,
+      port: 0,
+      site: 'source',
+      log: (line) => logged.push(line),
+    });
+    const base = `http://127.0.0.1:${service.port}`;
+    expect(service.role).toBe('app_blue');
+
+    // Reads all along, through the switch: none may fail.
+    const statuses: number[] = [];
+    let reading = true;
+    const reader = (async () => {
+      for (let i = 0; reading; i++) {
+        const r = await fetch(`${base}/accounts/${(i % ACCOUNTS) + 1}`, { signal: AbortSignal.timeout(10_000) });
+        statuses.push(r.status);
+        await r.arrayBuffer();
+      }
+    })();
+    await until('reads as app_blue', async () => statuses.length > 5 && (await sessions()).app_blue !== undefined);
+
+    // A transfer held in flight on a blue connection: the superuser locks its accounts first.
+    const locker = new pg.Client({ connectionString: server.url('shop') });
+    await locker.connect();
+    await locker.query('begin');
+    await locker.query('select * from accounts where id in (1, 2) for update');
+    const transfer = fetch(`${base}/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestId: crypto.randomUUID(), from: 1, to: 2, amount: 1 }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    await until('the transfer waits on its lock', async () => {
+      const r = await admin.query(
+        `select 1 from pg_stat_activity where usename = 'app_blue' and wait_event_type = 'Lock'`,
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+
+    writeCredentialsFile(file, url('app_green', 'green-pw-2'));
+    await until('the service on app_green', () => service?.role === 'app_green');
+    const readsAtSwitch = statuses.length;
+    await until('reads as app_green', async () => statuses.length > readsAtSwitch + 20);
+    const during = await sessions();
+    expect(during.app_green).toBeGreaterThan(0);
+    // The held transfer still has its blue connection (the old pool drains, it is not cut).
+    expect(during.app_blue).toBe(1);
+
+    await locker.query('commit');
+    await locker.end();
+    const answer = await transfer;
+    expect(answer.status).toBe(201);
+    await until('the blue sessions gone', async () => (await sessions()).app_blue === undefined);
+    reading = false;
+    await reader;
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(logged.join('\n')).toMatch(/new connections log in as app_green/);
+    expect(logged.join('\n')).not.toMatch(/green-pw-2|blue-pw-1/);
+  }, 60_000);
+
+  it('does not take credentials that do not log in, and moves once they do', async () => {
+    if (!service) throw new Error('the first test starts the service');
+    const base = `http://127.0.0.1:${service.port}`;
+    await admin.query(`alter role app_blue password 'blue-pw-3'`);
+    writeCredentialsFile(file, url('app_blue', 'not-the-password'));
+    // The service logs its failed attempt and keeps serving as app_green.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(service.role).toBe('app_green');
+    expect((await fetch(`${base}/accounts/3`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+    writeCredentialsFile(file, url('app_blue', 'blue-pw-3'));
+    await until('the service on app_blue', () => service?.role === 'app_blue');
+    expect((await fetch(`${base}/accounts/3`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+    await until('the green sessions gone', async () => (await sessions()).app_green === undefined);
+  }, 60_000);
+});
