@@ -199,6 +199,32 @@ describe('handoff demo', () => {
         Date.parse(runSamples[0]?.time ?? '') +
         (runSamples[0]?.details.windowMs ?? 0);
       expect(runSamples.reduce((ms, r) => ms + r.details.windowMs, 0)).toBeLessThanOrEqual(spannedMs + 1000);
+      // Issue 16: the plan's blue/green rotation ran once, inside the bake (above: no failed request,
+      // nothing lost): demo_app_green went live, every session of the target's service used it by
+      // the bake's end, and demo_app_blue can no longer log in.
+      const ofRun = trailLines.filter((r) => (r as { runId?: string }).runId === summary.runId);
+      const at = (action: string, detail?: string): number =>
+        ofRun.findIndex(
+          (r) => r.action === action && (detail === undefined || JSON.stringify(r.details).includes(detail)),
+        );
+      const rotated = at('pg-credentials-rotated');
+      expect(ofRun.filter((r) => r.action === 'pg-credentials-rotated')).toHaveLength(1);
+      expect(ofRun[rotated]?.details).toMatchObject({
+        live: 'demo_app_green',
+        retiring: 'demo_app_blue',
+        sites: ['source', 'target'],
+      });
+      expect(at('stage-started', '"bake"')).toBeGreaterThanOrEqual(0);
+      expect(at('stage-started', '"bake"')).toBeLessThan(rotated);
+      expect(rotated).toBeLessThan(at('pg-credentials-retired', '"demo_app_blue"'));
+      expect(at('pg-credentials-retired')).toBeLessThan(at('stage-done', '"bake"'));
+      expect(summary.credentials).toEqual({
+        rotated: 1,
+        live: 'demo_app_green',
+        retired: ['demo_app_blue'],
+        targetSessions: { demo_app_green: expect.any(Number) },
+        canLogin: ['demo_app_green'],
+      });
       expect(summary.audit.records).toBeGreaterThan(50);
       expect(fs.readFileSync(summary.report, 'utf8')).toContain('<svg');
       // This demo's own files are in the newest demo-<time>/ (the SIGKILLed demo left the other).
