@@ -4,7 +4,7 @@
  * know how to cause one kind of fault and take it away again). Injectors do no scheduling and no
  * judging; the runner touches no socket, signal or database to cause a fault.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../common/logger.js';
 import type { FaultProxy } from '../../faultproxy/fault-proxy.js';
 import type { Invariants } from '../check/invariants.js';
 import type { RehearsalFault } from '../../plan/schema.js';
