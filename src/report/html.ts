@@ -21,6 +21,7 @@ import {
 } from './html-sections.js';
 import { REPORT_CSS } from './html-style.js';
 import type { ReportModel } from './model-types.js';
+import { reportRehearsalHtml } from './rehearsal-section.js';
 import { shadowHtml } from './shadow-section.js';
 
 export interface HtmlOptions {
@@ -120,6 +121,7 @@ const SECTIONS: Array<[id: string, title: string]> = [
   ['cutover', 'Cutover'],
   ['verification', 'Verification'],
   ['shadow', 'Shadow reads'],
+  ['rehearsal', 'Rehearsal'],
   ['gates', 'Gate decisions'],
   ['approvals', 'Approvals'],
   ['rollbacks', 'Rollbacks'],
@@ -152,7 +154,9 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     `<p class="meta">handoff run <code>${e(run.id)}</code> · started ${e(formatTime(run.startedAt))}${run.finishedAt ? ` · finished ${e(formatTime(run.finishedAt))}` : ''} · plan <code class="hash">sha256:${e(run.planHash)}</code></p>`,
     run.reason ? `<p><strong>Why:</strong> ${e(run.reason)}</p>` : '',
     run.error && run.error !== run.reason ? `<p><strong>Last error:</strong> ${e(run.error)}</p>` : '',
-    `<nav class="toc" aria-label="Sections">${SECTIONS.filter(([id]) => id !== 'shadow' || hasShadow)
+    `<nav class="toc" aria-label="Sections">${SECTIONS.filter(
+      ([id]) => (id !== 'shadow' || hasShadow) && (id !== 'rehearsal' || model.rehearsal),
+    )
       .map(([id, title]) => `<a href="#${id}">${e(title)}</a>`)
       .join('')}</nav></header>`,
     summaryCards(model),
@@ -163,6 +167,7 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     section('cutover', cutoverSection(model)),
     section('verification', verificationSection(model)),
     hasShadow ? section('shadow', shadowHtml(model.shadow)) : '',
+    model.rehearsal ? section('rehearsal', reportRehearsalHtml(model.rehearsal)) : '',
     section('gates', gatesSection(model)),
     section('approvals', approvalsSection(model)),
     section('rollbacks', rollbacksSection(model)),

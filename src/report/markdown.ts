@@ -5,6 +5,7 @@
  */
 import { formatCount, formatMs, formatNumber, formatPercent, formatTime, formatWeights, verdict } from './format.js';
 import type { ReportModel, TrafficPoint } from './model-types.js';
+import { reportRehearsalMarkdown } from './rehearsal-section.js';
 import { shadowMarkdown } from './shadow-section.js';
 
 /** Text safe inside a Markdown table cell: pipes escaped, newlines and HTML-ish brackets neutralised. */
@@ -395,6 +396,7 @@ const SECTIONS: ReadonlyArray<(model: ReportModel) => string[]> = [
   cutoverSection,
   verificationSection,
   (model) => shadowMarkdown(model.shadow, { cell, inline }),
+  (model) => reportRehearsalMarkdown(model.rehearsal, { cell, inline }),
   gatesSection,
   approvalsSection,
   rollbacksSection,

@@ -2,6 +2,7 @@
  * The report of one run as data: what the HTML and Markdown renderers draw, and what a program may
  * read (`buildReportModel`). Times are ISO 8601 strings; durations milliseconds; rates fractions.
  */
+import type { ReportRehearsal } from './rehearsal-section.js';
 import type { ReportShadow } from './shadow-section.js';
 import type { Severity } from '../common/findings.js';
 import type { VerifiedTable } from './events.js';
@@ -198,6 +199,8 @@ export interface ReportModel {
   verification: ReportVerification[];
   /** The shadow stage's verdicts (absent or empty: no shadow stage). */
   shadow?: ReportShadow[];
+  /** The state directory's rehearsal of this run (absent: not rehearsed). */
+  rehearsal?: ReportRehearsal;
   gates: ReportGate[];
   approvals: ReportApproval[];
   rollbacks: ReportRollback[];

@@ -23,6 +23,7 @@ import { residualRisks } from './risks.js';
 import { registerUrlPasswords } from './scrub.js';
 import { collectSeries } from './series.js';
 import { readRunTrail, type RunTrail } from './trail-reader.js';
+import { rehearsalOf } from './rehearsal-section.js';
 import { shadowOf } from './shadow-section.js';
 
 export interface BuildReportOptions {
@@ -209,6 +210,7 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
       cleanup: series.cleanup,
       audit,
     });
+    const rehearsal = rehearsalOf(stateDir, runId);
     const model: ReportModel = {
       generatedAt: (options.now ?? (() => new Date()))().toISOString(),
       run: reportRun,
@@ -216,6 +218,7 @@ export function buildReportModel(options: BuildReportOptions): ReportModel {
       stages,
       ...series,
       shadow: shadowOf(trail),
+      ...(rehearsal ? { rehearsal } : {}),
       gates,
       approvals,
       rollbacks,

@@ -4,11 +4,12 @@
  * time to recover and the requests that failed meanwhile; in Markdown and in HTML (everything
  * escaped). Used alone (rehearsal-report.ts) and inside the run report (`handoff report`).
  */
+import { HandoffError } from '../common/errors.js';
 import type { RehearsalResult } from '../rehearsal/faults/types.js';
 import { escapeHtml as e } from './escape.js';
 import { formatMs } from './format.js';
 import { badge, table } from './html-sections.js';
-import { FAULT_HEADERS, faultCells, invariantRows } from './rehearsal-result.js';
+import { FAULT_HEADERS, faultCells, invariantRows, readRehearsalResult } from './rehearsal-result.js';
 
 /** The Markdown escapers of markdown.ts (passed in: markdown.ts includes this section). */
 export interface MarkdownEscape {
@@ -88,4 +89,39 @@ export function rehearsalSectionHtml(result: RehearsalResult): string {
     `<h3>Faults</h3>${faults}`,
     result.historyFile ? `<p class="meta">Operation history: <code>${e(result.historyFile)}</code></p>` : '',
   ].join('');
+}
+
+/** The run report's view of the state directory's rehearsal: its result, or why it could not be read. */
+export type ReportRehearsal = { result: RehearsalResult } | { problem: string };
+
+/**
+ * The rehearsal of `runId`, if the state directory has one (`rehearsal/result.json` naming this run,
+ * or naming none); a result that cannot be read is said in the report instead of failing it.
+ */
+export function rehearsalOf(stateDir: string, runId: string): ReportRehearsal | undefined {
+  try {
+    const result = readRehearsalResult(stateDir);
+    if (result === null || (result.runId !== undefined && result.runId !== runId)) return undefined;
+    return { result };
+  } catch (error) {
+    return { problem: error instanceof HandoffError ? error.message : String(error) };
+  }
+}
+
+/** The run report's rehearsal section in Markdown (nothing when the run was not rehearsed). */
+export function reportRehearsalMarkdown(r: ReportRehearsal | undefined, escape: MarkdownEscape): string[] {
+  if (r === undefined) return [];
+  if ('problem' in r)
+    return ['## Rehearsal', '', escape.inline(`The rehearsal result cannot be read: ${r.problem}`), ''];
+  return [
+    ...rehearsalSectionMarkdown(r.result, escape),
+    'The rehearsal report: `rehearsal/report.md` and `rehearsal/report.html` in the state directory.',
+    '',
+  ];
+}
+
+/** The run report's rehearsal section body in HTML. */
+export function reportRehearsalHtml(r: ReportRehearsal): string {
+  if ('problem' in r) return `<p class="empty-note">The rehearsal result cannot be read: ${e(r.problem)}</p>`;
+  return `${rehearsalSectionHtml(r.result)}<p class="meta">The rehearsal report: <code>rehearsal/report.html</code> and <code>rehearsal/report.md</code> in the state directory.</p>`;
 }
