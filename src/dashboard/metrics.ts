@@ -13,7 +13,7 @@ export interface MetricsRun {
   stage: string | null;
 }
 
-interface Family {
+export interface Family {
   name: string;
   help: string;
   type: 'gauge' | 'counter';
@@ -31,7 +31,8 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-function render(families: Family[]): string {
+/** Families as Prometheus text (also the rehearsal's, rehearsal-metrics.ts). */
+export function renderFamilies(families: Family[]): string {
   const lines: string[] = [];
   for (const family of families) {
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
@@ -138,5 +139,5 @@ export function renderMetrics(runs: MetricsRun[], records: StoredRecord[]): stri
     }
     if (typeof pauseMs === 'number') pause.samples.push({ labels: { run: run.id }, value: pauseMs / 1000 });
   }
-  return render([info, weight, lag, verified, decisions, pause]);
+  return renderFamilies([info, weight, lag, verified, decisions, pause]);
 }

@@ -36,7 +36,8 @@ ${script ? '<script type="module" src="/assets/dashboard.js"></script>' : ''}
 </head><body>${body}</body></html>`;
 }
 
-export function renderRunsPage(runs: RunSummary[], stateDir: string): string {
+/** `rehearsal`: the rehearsal panel's HTML (rehearsal-panel.ts), already escaped. */
+export function renderRunsPage(runs: RunSummary[], stateDir: string, rehearsal = ''): string {
   const rows = runs
     .map(
       (r) =>
@@ -49,7 +50,7 @@ export function renderRunsPage(runs: RunSummary[], stateDir: string): string {
       : `<table id="runs"><thead><tr><th>run</th><th>migration</th><th>state</th><th>stage</th><th>started</th><th>updated</th></tr></thead><tbody>${rows}</tbody></table>`;
   return layout(
     'handoff runs',
-    `<header><h1>handoff runs</h1><div class="muted">${esc(stateDir)}</div></header><main>${table}</main>`,
+    `<header><h1>handoff runs</h1><div class="muted">${esc(stateDir)}</div></header><main>${table}${rehearsal}</main>`,
     false,
   );
 }
@@ -59,7 +60,7 @@ function embed(view: RunView): string {
   return JSON.stringify(view).replace(/</g, '\\u003c');
 }
 
-export function renderRunPage(view: RunView): string {
+export function renderRunPage(view: RunView, rehearsal = ''): string {
   const run = view.status;
   const stages = run.stages
     .map(
@@ -73,7 +74,7 @@ export function renderRunPage(view: RunView): string {
 <div id="error" role="alert"></div>
 <main data-run="${esc(run.id)}">
 <ol class="pipeline" id="pipeline">${stages}</ol>
-<section id="approvals"></section>
+<section id="approvals"></section>${rehearsal}
 <h2>On one time axis</h2><div class="charts" id="charts"></div>
 <h2>Gate decisions</h2><div id="gates"></div>
 <h2>Copy and verification</h2><div id="progress"></div>

@@ -20,6 +20,8 @@ import { tokenGuard } from './auth.js';
 import type { ListenAddress } from './listen.js';
 import { renderMetrics } from './metrics.js';
 import { renderRunPage, renderRunsPage } from './page.js';
+import { renderRehearsalMetrics } from './rehearsal-metrics.js';
+import { readRehearsalState, renderRehearsalPanel } from './rehearsal-panel.js';
 import { readTrailFrom, trailFile } from './trail-follow.js';
 import { buildRunView } from './view.js';
 
@@ -89,10 +91,19 @@ export function dashboardApp(options: DashboardOptions, closing: AbortSignal): H
     c.header('Cache-Control', 'no-cache');
     return c.body(asset.body);
   });
-  app.get('/', (c) => c.html(renderRunsPage(clean(listRuns(env)), stateDir)));
+  const rehearsal = () => clean(readRehearsalState(stateDir));
+  app.get('/', (c) => c.html(renderRunsPage(clean(listRuns(env)), stateDir, renderRehearsalPanel(rehearsal()))));
   app.get('/runs/:id', (c) => {
     const id = runIdOf(c);
-    return c.html(renderRunPage(buildRunView(env, id)));
+    return c.html(renderRunPage(buildRunView(env, id), renderRehearsalPanel(rehearsal(), id)));
+  });
+  // The state directory's rehearsal result (a RehearsalResult); 404 when it has none.
+  app.get('/api/rehearsal', (c) => {
+    const state = rehearsal();
+    if (state === null)
+      return c.json({ error: 'not-found', message: 'this state directory has no rehearsal result' }, 404);
+    if ('problem' in state) return c.json({ error: 'unreadable', message: state.problem }, 500);
+    return c.json(state.result);
   });
   app.get('/api/runs', (c) =>
     c.json(
@@ -155,7 +166,9 @@ export function dashboardApp(options: DashboardOptions, closing: AbortSignal): H
       offset = chunk.offset;
     }
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-    return c.body(redactor.redact(renderMetrics(runs, records)));
+    const rehearsed = rehearsal();
+    const extra = rehearsed !== null && 'result' in rehearsed ? renderRehearsalMetrics(rehearsed.result) : '';
+    return c.body(redactor.redact(renderMetrics(runs, records) + extra));
   });
   return app;
 }
