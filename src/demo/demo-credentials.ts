@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { isAlive } from '../common/children.js';
 import type { EventBus, HandoffEvent } from '../common/events.js';
 import '../data/postgres/access-events.js';
 import { DEMO_APP_LOGINS, DEMO_ROTATION_PASSWORD_ENV, type DemoRotationOptions } from './demo-plan.js';
@@ -41,6 +42,8 @@ export interface DemoCredentialsSummary {
 }
 
 export interface DemoCredentials {
+  /** The private directory of the credentials files. */
+  readonly dir: string;
   /** The plan's `rotation` option. */
   readonly plan: DemoRotationOptions;
   /** What the engine's environment needs (the rotation's password). */
@@ -63,8 +66,33 @@ async function query<R extends pg.QueryResultRow>(url: string, text: string, val
   }
 }
 
+const PREFIX = 'handoff-demo-credentials-';
+
+/**
+ * Removes the credentials directories of demos whose process is gone (SIGKILLed, or `--keep`: the
+ * next demo ends the services it kept). Only this prefix, only directories owned by this user.
+ */
+function reapStale(): number {
+  let removed = 0;
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = Number(/^handoff-demo-credentials-(\d+)-/.exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      if (fs.statSync(dir).uid !== process.getuid?.()) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed += 1;
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 export function startDemoCredentials(dbs: DemoDatabases, note: (text: string) => void): DemoCredentials {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-demo-credentials-'));
+  const stale = reapStale();
+  if (stale > 0) note(`removed ${stale} credentials directories earlier demos left behind`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   fs.chmodSync(dir, 0o700);
   const [blue, green] = DEMO_APP_LOGINS;
   const urls: Record<SiteName, Record<string, string>> = {
@@ -97,6 +125,7 @@ export function startDemoCredentials(dbs: DemoDatabases, note: (text: string) =>
   };
 
   return {
+    dir,
     plan: { credentialsDir: dir, passwordEnv: DEMO_ROTATION_PASSWORD_ENV, retireAfterMs: DEMO_RETIRE_AFTER_MS },
     env: { [DEMO_ROTATION_PASSWORD_ENV]: dbs.rotationPassword },
     observe: (events) => void events.on(onEvent),

@@ -372,6 +372,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           sourcePostgres: `127.0.0.1:${dbs.source.server.port}`,
           targetPostgres: `127.0.0.1:${dbs.target.server.port}`,
           processes: registryFile,
+          credentialsDir: credentials.dir,
         },
       };
     }

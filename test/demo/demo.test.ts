@@ -302,6 +302,10 @@ describe('handoff demo', () => {
         expect(answer.headers.get('x-site')).toBe('target');
       } finally {
         for (const r of left) process.kill(r.pid, 'SIGKILL');
+        // The services' credentials files stay with --keep (they still read them): the address says where.
+        const credentialsDir = (JSON.parse(result.stdout || '{}') as { addresses?: Record<string, string> }).addresses
+          ?.credentialsDir;
+        if (credentialsDir?.includes('handoff-demo-credentials-')) fs.rmSync(credentialsDir, { recursive: true });
       }
     },
   );
