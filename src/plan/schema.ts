@@ -335,6 +335,17 @@ export const dataEntry = z.strictObject({
     .default({ chunkRows: 10_000, continuous: false })
     .describe('How the data is verified (chunked checksums computed in SQL on both sides).'),
   throttle: dataThrottle,
+  copy: z
+    .strictObject({
+      method: z
+        .enum(['snapshot-chunks', 'table-sync'])
+        .default('snapshot-chunks')
+        .describe(
+          "snapshot-chunks: handoff copies each table in primary-key chunks under the snapshot of the subscription's slot, paced between chunks; table-sync: PostgreSQL's own table sync (copy_data = true), which cannot pause mid-table.",
+        ),
+    })
+    .default({ method: 'snapshot-chunks' })
+    .describe('How the initial copy is made (not for preSeeded entries).'),
   fence: z
     .strictObject({
       /** `revoke`: revoke write privileges from the roles; `read-only`: default_transaction_read_only and end sessions. */

@@ -1,7 +1,9 @@
 /**
  * The initial copy yields to the service (issue 11, point 3): a latency breach seen in the run's
- * `traffic-sample` events pauses the copy by disabling the subscription (its workers stop), and
- * the copy resumes (enabled again) and completes when the breach clears: every row arrives.
+ * `traffic-sample` events pauses the copy and it completes when the breach clears. The chunked copy
+ * (the default) pauses between two chunks and goes on from the next one: nothing is copied twice.
+ * Native table sync (`copy.method: table-sync`) pauses by disabling the subscription (its workers
+ * stop) and lets a long table copy finish, since a cut one starts again from its first row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
@@ -21,8 +23,8 @@ beforeAll(async () => {
     await server.createDatabase('shop');
     await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
   }
-  for (const db of ['shop', 'shop2']) {
-    if (db === 'shop2')
+  for (const db of ['shop', 'shop2', 'shop3']) {
+    if (db !== 'shop')
       for (const server of [source, target]) {
         await server.createDatabase(db);
         await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], db);
@@ -45,7 +47,11 @@ function sample(p99Ms: number): TrafficSampleEvent {
 }
 
 async function subscriptionEnabled(db = 'shop'): Promise<boolean | null> {
-  const r = await target.query<{ e: boolean }>(`select subenabled as e from pg_subscription`, [], db);
+  const r = await target.query<{ e: boolean }>(
+    `select subenabled as e from pg_subscription where subdbid = (select oid from pg_database where datname = current_database())`,
+    [],
+    db,
+  );
   return r.rows[0]?.e ?? null;
 }
 
@@ -58,11 +64,96 @@ async function until(what: string, condition: () => Promise<boolean>, boundMs: n
 }
 
 describe('initial copy paced by the throttle', () => {
-  it('pauses (subscription disabled) on a latency breach and completes after it clears', async () => {
+  it('snapshot-chunks: pauses between chunks on a latency breach and goes on from the next chunk when it clears', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const base = testPlan('shop3').spec.data[0]!;
+    const entry = {
+      ...base,
+      throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
+    };
+    expect(entry.copy.method).toBe('snapshot-chunks');
+    const { ctx, bus, events } = makeHarness({
+      runId: 'copychunks',
+      database: 'shop3',
+      sourceUrl: source.url('shop3'),
+      targetUrl: target.url('shop3'),
+    });
+    const copiedSoFar = (): number => {
+      const last = events.filter((event) => event.type === 'pg-copy-progress').at(-1);
+      return ((last?.data as { tables?: Array<{ rowsCopied: number | null }> })?.tables ?? []).reduce(
+        (sum, t) => sum + (t.rowsCopied ?? 0),
+        0,
+      );
+    };
+    // The baseline as the copy starts; the breach once the first chunks are in.
+    let started = false;
+    let breached = false;
+    bus.on((event) => {
+      if (event.type !== 'pg-copy-progress') return;
+      if (!started) {
+        started = true;
+        bus.emit('traffic-sample', sample(10), { actor: 'router' });
+      } else if (!breached && copiedSoFar() > 0) {
+        breached = true;
+        for (let i = 0; i < 3; i++) bus.emit('traffic-sample', sample(400), { actor: 'router' });
+      }
+    });
+    const targetRows = async (): Promise<number> =>
+      Number(
+        (await target.query<{ n: string }>(`select count(*)::text as n from public.items`, [], 'shop3')).rows[0]?.n,
+      );
+    const run = runSteps(ctx, plane.replicationSteps(entry));
+    try {
+      await until('the pause', async () => events.some((event) => event.type === 'throttle-paused'), 60_000);
+      // Paused between chunks: what is on the target stays put, part of the table.
+      const atPause = await targetRows();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await targetRows()).toBe(atPause);
+      expect(atPause).toBeGreaterThan(0);
+      expect(atPause).toBeLessThan(ROWS);
+      expect(events.some((event) => event.type === 'throttle-resumed')).toBe(false);
+      for (let i = 0; i < 5; i++) bus.emit('traffic-sample', sample(11), { actor: 'router' });
+      const results = await run;
+      const throttle = events.filter((event) => event.type.startsWith('throttle-'));
+      expect(throttle.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-resumed']);
+      expect(throttle[0]?.data).toMatchObject({ work: 'copy', reason: 'latency', value: 400, limit: 20 });
+      expect((throttle[1]?.data as { pausedMs: number }).pausedMs).toBeGreaterThanOrEqual(400);
+      // Not started again: every row copied exactly once, in many chunks, and no table-sync pause/unpausable.
+      const copy = Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1];
+      expect(copy).toMatchObject({ method: 'snapshot-chunks', throttlePauses: 1, restarted: false, rows: ROWS });
+      expect((copy as { chunks: number }).chunks).toBeGreaterThan(ROWS / 10_000);
+      expect(events.some((event) => event.type === 'pg-copy-unpausable' || event.type === 'pg-copy-restarted')).toBe(
+        false,
+      );
+      const progress = events
+        .filter((event) => event.type === 'pg-copy-progress')
+        .map((event) => (event.data as { tables: Array<{ rowsCopied: number }> }).tables)
+        .map((tables) => tables.reduce((sum, t) => sum + t.rowsCopied, 0));
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      expect(progress.at(-1)).toBe(ROWS);
+      const [a, b] = await Promise.all([
+        source.query<{ n: string; h: string }>(
+          `select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`,
+          [],
+          'shop3',
+        ),
+        target.query<{ n: string; h: string }>(
+          `select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`,
+          [],
+          'shop3',
+        ),
+      ]);
+      expect(b.rows[0]).toEqual(a.rows[0]);
+    } finally {
+      await run.catch(() => undefined);
+    }
+  }, 180_000);
+  it('table-sync: pauses (subscription disabled) on a latency breach and completes after it clears', async () => {
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
     const base = testPlan('shop').spec.data[0]!;
     const entry = {
       ...base,
+      copy: { method: 'table-sync' as const },
       throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
     };
     const { ctx, bus, events } = makeHarness({
@@ -117,12 +208,13 @@ describe('initial copy paced by the throttle', () => {
       await run.catch(() => undefined);
     }
   }, 180_000);
-  it('lets a copy that has run past cutCopyMaxMs finish: a pause would start it again from its first row', async () => {
+  it('table-sync: lets a copy that has run past cutCopyMaxMs finish: a pause would start it again from its first row', async () => {
     // cutCopyMaxMs 0: any copy in progress counts as long, so the breach below comes too late to cut it.
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000, cutCopyMaxMs: 0 });
     const base = testPlan('shop2').spec.data[0]!;
     const entry = {
       ...base,
+      copy: { method: 'table-sync' as const },
       throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
     };
     const { ctx, bus, events } = makeHarness({

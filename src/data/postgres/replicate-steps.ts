@@ -14,6 +14,7 @@ import { awaitMarker, writeMarker } from './marker.js';
 import { createScaffold, dropScaffold } from './scaffold.js';
 import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
+import { runChunkedCopy } from './copy/chunked-copy.js';
 import type { Pacer } from '../throttle/pacer.js';
 import {
   dropPublication,
@@ -156,6 +157,8 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
 export function replicationSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
   const prefix = stepPrefix(db);
+  // Handoff's own chunked copy under the slot's snapshot, unless the plan asks for native table sync.
+  const chunked = !env.entry.preSeeded && (env.entry.copy?.method ?? 'snapshot-chunks') === 'snapshot-chunks';
   return [
     {
       name: `${prefix}prepare`,
@@ -216,6 +219,14 @@ export function replicationSteps(env: PgEnv): Step[] {
     {
       name: `${prefix}subscribe`,
       async run(ctx) {
+        if (chunked) {
+          // The subscription comes after the copy, on the slot whose snapshot the copy reads.
+          await withSite(ctx, env, 'source', async (source) => {
+            const tables = await planTables(ctx, env, source);
+            await ensurePublication(source, env.names(ctx).forward, tables, env.names(ctx).marker);
+          });
+          return { publication: env.names(ctx).forward, copy: 'snapshot-chunks' };
+        }
         const oid = await startForward(ctx, env, !env.entry.preSeeded);
         return {
           publication: env.names(ctx).forward,
@@ -234,6 +245,20 @@ export function replicationSteps(env: PgEnv): Step[] {
       async run(ctx) {
         const started = Date.now();
         return await withStepPacer(ctx, env, { work: 'copy', lag: false }, async (pacer) => {
+          if (chunked) {
+            const copied = await runChunkedCopy(ctx, env, pacer);
+            const paced = pacer?.stats();
+            return {
+              method: 'snapshot-chunks',
+              tables: copied.tables.length,
+              rows: copied.rows,
+              chunks: copied.chunks,
+              restarted: copied.restarted,
+              elapsedMs: Date.now() - started,
+              throttlePauses: paced?.pauses ?? 0,
+              throttlePausedMs: paced?.pausedMs ?? 0,
+            };
+          }
           const progress = await waitForCopy(ctx, env, pacer);
           const paced = pacer?.stats();
           return {

@@ -12,6 +12,38 @@ import './events.js';
 type Direction = 'forward' | 'reverse';
 const publisherOf = (direction: Direction): 'source' | 'target' => (direction === 'forward' ? 'source' : 'target');
 
+/** The run's role on the publisher, as handoff reaches it (`url`) and as the subscriber's server does (`conninfo`). */
+export interface RunRoleAccess {
+  url: string;
+  conninfo: string;
+}
+
+/**
+ * Creates the run's role for the direction (or gives it a fresh password) and returns both ways to
+ * reach the publisher as it. Call only when the direction's subscription does not exist yet.
+ */
+export async function runRoleAccess(
+  ctx: StepContext,
+  env: PgEnv,
+  publisher: pg.Client,
+  direction: Direction,
+  tables: readonly TableName[],
+): Promise<RunRoleAccess> {
+  const names = env.names(ctx);
+  const role = replicationRoleName(names, direction);
+  const password = await ensureReplicationRole(publisher, role, tables, names.marker, ctx.redactor);
+  ctx.events.emit('pg-replication-changed', {
+    database: env.entry.database,
+    what: 'role',
+    name: role,
+    action: 'created',
+  });
+  const site = publisherOf(direction);
+  const url = urlAs(ctx.secrets.databaseUrl(site, env.entry.database), role, password);
+  const conninfo = env.options.subscriptionConnection ? env.options.subscriptionConnection(site, url) : url;
+  return { url, conninfo };
+}
+
 /**
  * The subscription's connection string, made when the subscription is about to be created: the
  * publisher's URL with the run's role and a fresh password, through `subscriptionConnection` if set.
@@ -23,20 +55,7 @@ export function runRoleConninfo(
   direction: Direction,
   tables: readonly TableName[],
 ): () => Promise<string> {
-  return async () => {
-    const names = env.names(ctx);
-    const role = replicationRoleName(names, direction);
-    const password = await ensureReplicationRole(publisher, role, tables, names.marker, ctx.redactor);
-    ctx.events.emit('pg-replication-changed', {
-      database: env.entry.database,
-      what: 'role',
-      name: role,
-      action: 'created',
-    });
-    const site = publisherOf(direction);
-    const url = urlAs(ctx.secrets.databaseUrl(site, env.entry.database), role, password);
-    return env.options.subscriptionConnection ? env.options.subscriptionConnection(site, url) : url;
-  };
+  return async () => (await runRoleAccess(ctx, env, publisher, direction, tables)).conninfo;
 }
 
 /** Drops the direction's role on its publisher (after its subscription is gone). Idempotent. */

@@ -39,6 +39,8 @@ export interface SubscriptionOptions {
   copyData: boolean;
   /** Skip changes that themselves arrived by replication (origin = none); PostgreSQL 16+ subscribers only. */
   originNone: boolean;
+  /** Use this existing slot on the publisher (create_slot = false) instead of creating one named like the subscription. */
+  existingSlot?: string;
 }
 
 async function subscriptionOid(subscriber: pg.Client, name: string): Promise<number | null> {
@@ -59,12 +61,15 @@ export async function ensureSubscription(
   if (existing !== null) return { oid: existing, created: false };
   // A slot without its subscription: a crash after the slot was made, or a subscription dropped
   // with slot_name = NONE. Nothing consumes it; drop it so the new subscription can create its own.
-  await dropSlot(publisher, options.name, 10_000);
+  // A slot made on purpose for it (the chunked copy's, whose snapshot the copy used) is kept.
+  if (options.existingSlot === undefined) await dropSlot(publisher, options.name, 10_000);
   const major = Math.floor(
     Number((await subscriber.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v) /
       10000,
   );
   const withOptions = [`copy_data = ${options.copyData}`, `streaming = ${major >= 16 ? 'parallel' : 'on'}`];
+  if (options.existingSlot !== undefined)
+    withOptions.push('create_slot = false', `slot_name = ${pg.escapeLiteral(options.existingSlot)}`);
   if (options.originNone && major >= 16) withOptions.push('origin = none');
   // From PostgreSQL 16 the apply worker writes as each table's owner unless run_as_owner; when the
   // application owns its tables, the fence (revoked from the owner too) would stop replication.

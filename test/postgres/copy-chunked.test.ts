@@ -1,0 +1,207 @@
+/**
+ * The chunked initial copy (`copy.method: snapshot-chunks`, the default; issue 11): tables copied in
+ * primary-key chunks under the snapshot exported with the subscription's slot, then the
+ * subscription made on that slot without a copy. Writes made on the source during the copy arrive
+ * through the slot; a copy aborted half-way and run again starts over and ends identical, with no
+ * slot left but the subscription's; a PostgreSQL 15 source works the same.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
+import { parseTableName } from '../../src/data/postgres/connect.js';
+import { verifyTables } from '../../src/data/postgres/verify/index.js';
+import type { HandoffEvent } from '../../src/common/events.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { leftovers, appUrl } from './inspect.js';
+import { makeHarness, runSteps, undoSteps } from './step-harness.js';
+import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA, startWorkload } from './workload.js';
+
+const ORDERS = 40_000;
+const TABLES = ['public.orders', 'public.items', 'public.counters'];
+let source: TestPostgres;
+let target: TestPostgres;
+let source15: TestPostgres;
+
+async function seed(server: TestPostgres, db: string, orders: number): Promise<void> {
+  await server.query(
+    `insert into public.orders (token, customer, amount, note)
+       select gen_random_uuid(), 'c' || (g % 97), g * 1.25, jsonb_build_object('g', g) from generate_series(1, ${orders}) g;
+     insert into public.items select o, l, 'sku-' || o || '-' || l, l from generate_series(1, ${orders}) o, generate_series(1, 3) l;
+     insert into public.counters select 'k' || g, g from generate_series(1, 500) g;
+     analyze;`,
+    [],
+    db,
+  );
+}
+
+async function prepare(server: TestPostgres, db: string): Promise<void> {
+  await server.createDatabase(db);
+  await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], db);
+}
+
+beforeAll(async () => {
+  [source, target, source15] = await Promise.all([
+    startTestPostgres(),
+    startTestPostgres(),
+    startTestPostgres({ version: 15 }),
+  ]);
+  for (const server of [source, target, source15])
+    await server.query(`create role app login password '${APP_PASSWORD}'`);
+  for (const db of ['live', 'again', 'old']) {
+    await prepare(target, db);
+    await prepare(db === 'old' ? source15 : source, db);
+    await seed(db === 'old' ? source15 : source, db, ORDERS);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([source?.close(), target?.close(), source15?.close()]);
+});
+
+async function identical(from: TestPostgres, db: string): Promise<boolean> {
+  const report = await verifyTables({
+    source: from.url(db),
+    target: target.url(db),
+    tables: TABLES.map((t) => parseTableName(t)),
+    chunkRows: 5000,
+  });
+  return report.identical;
+}
+
+async function slots(server: TestPostgres, db: string): Promise<string[]> {
+  const r = await server.query<{ s: string }>(
+    `select slot_name as s from pg_replication_slots where database = $1 order by 1`,
+    [db],
+    db,
+  );
+  return r.rows.map((row) => row.s);
+}
+
+async function until(what: string, condition: () => Promise<boolean> | boolean, boundMs: number): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${boundMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const copyResult = (results: Record<string, unknown>): Record<string, unknown> =>
+  Object.entries(results).find(([name]) => name.endsWith('initial-copy'))?.[1] as Record<string, unknown>;
+
+const copiedRows = (events: HandoffEvent[]): number[] =>
+  events
+    .filter((e) => e.type === 'pg-copy-progress')
+    .map((e) => (e.data as { tables: Array<{ rowsCopied: number | null }> }).tables)
+    .map((tables) => tables.reduce((sum, t) => sum + (t.rowsCopied ?? 0), 0));
+
+describe('chunked initial copy under the slot snapshot', () => {
+  it('carries writes made on the source during the copy through the slot: source = target', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const { ctx, bus, events } = makeHarness({
+      runId: 'chunklive',
+      database: 'live',
+      sourceUrl: source.url('live'),
+      targetUrl: target.url('live'),
+    });
+    const entry = { ...ctx.plan.spec.data[0]!, verify: { chunkRows: 4000, continuous: false } };
+    const workload = startWorkload(
+      { source: appUrl(source, 'live'), target: appUrl(target, 'live') },
+      {
+        maxOps: 100_000,
+        maxMs: 120_000,
+      },
+    );
+    // Writes acknowledged between the slot's snapshot and the end of the copy: not in the copy, only in the slot.
+    let atSnapshot = -1;
+    let atCopied = -1;
+    bus.on((event) => {
+      if (event.type === 'pg-replication-changed' && (event.data as { what: string }).what === 'slot')
+        atSnapshot = workload.acks.length;
+      if (event.type === 'pg-copy-progress' && (event.data as { ready: boolean }).ready)
+        atCopied = workload.acks.length;
+    });
+    let results: Record<string, unknown>;
+    try {
+      await workload.waitForAcks(20, 30_000);
+      results = await runSteps(ctx, plane.replicationSteps(entry));
+      await workload.waitForAcks(20, 30_000);
+    } finally {
+      await workload.stop();
+    }
+    expect(workload.unexpected).toEqual([]);
+    expect(atSnapshot).toBeGreaterThan(0);
+    expect(atCopied - atSnapshot).toBeGreaterThan(0);
+    const copy = copyResult(results);
+    expect(copy).toMatchObject({ method: 'snapshot-chunks', tables: 3, restarted: false });
+    // orders and items took several chunks of at most 4,000 rows each
+    expect(copy.chunks as number).toBeGreaterThanOrEqual(Math.ceil((ORDERS * 4) / 4000));
+    expect(copy.rows as number).toBeGreaterThanOrEqual(ORDERS * 4 + 500);
+    // Progress in rows per table, the last one complete.
+    const progress = copiedRows(events);
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress.at(-1)).toBe(copy.rows);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    await until('the target caught up', () => identical(source, 'live'), 60_000);
+    // One slot, the subscription's, made by the copy; no table-sync slot.
+    const subscription = await target.query<{ slot: string }>(
+      `select subslotname as slot from pg_subscription`,
+      [],
+      'live',
+    );
+    expect(await slots(source, 'live')).toEqual([subscription.rows[0]?.slot]);
+    await undoSteps(ctx, plane.replicationSteps(entry));
+    expect(await leftovers(source, 'live')).toEqual([]);
+    expect(await leftovers(target, 'live')).toEqual([]);
+  }, 180_000);
+
+  it('starts over when the copy step is aborted half-way and run again: identical, no leftover slot', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const { ctx, bus, events } = makeHarness({
+      runId: 'chunkagain',
+      database: 'again',
+      sourceUrl: source.url('again'),
+      targetUrl: target.url('again'),
+    });
+    const entry = { ...ctx.plan.spec.data[0]!, verify: { chunkRows: 2000, continuous: false } };
+    const abort = new AbortController();
+    bus.on((event) => {
+      if (event.type === 'pg-copy-progress' && copiedRows([event])[0]! >= 10_000) abort.abort(new Error('killed'));
+    });
+    await expect(runSteps({ ...ctx, signal: abort.signal }, plane.replicationSteps(entry))).rejects.toThrow();
+    const partial = await target.query<{ n: string }>(`select count(*)::text as n from public.items`, [], 'again');
+    const before = await target.query<{ n: string }>(`select count(*)::text as n from public.orders`, [], 'again');
+    expect(Number(before.rows[0]?.n) + Number(partial.rows[0]?.n)).toBeGreaterThan(0); // rows were committed
+    // The slot the aborted attempt made is still there; the replay drops it and starts over.
+    expect((await slots(source, 'again')).length).toBe(1);
+    const results = await runSteps(ctx, plane.replicationSteps(entry));
+    expect(copyResult(results)).toMatchObject({ restarted: true, tables: 3 });
+    const restarted = events.filter((e) => e.type === 'pg-copy-restarted');
+    expect(restarted).toHaveLength(1);
+    expect(restarted[0]?.data).toMatchObject({ database: 'again', truncated: TABLES.slice().sort() });
+    expect(await identical(source, 'again')).toBe(true);
+    const subscription = await target.query<{ slot: string }>(
+      `select subslotname as slot from pg_subscription`,
+      [],
+      'again',
+    );
+    expect(await slots(source, 'again')).toEqual([subscription.rows[0]?.slot]);
+    await undoSteps(ctx, plane.replicationSteps(entry));
+    expect(await leftovers(source, 'again')).toEqual([]);
+  }, 180_000);
+
+  it('copies from a PostgreSQL 15 source the same way', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const { ctx } = makeHarness({
+      runId: 'chunkold',
+      database: 'old',
+      sourceUrl: source15.url('old'),
+      targetUrl: target.url('old'),
+    });
+    const entry = ctx.plan.spec.data[0]!;
+    const results = await runSteps(ctx, plane.replicationSteps(entry));
+    expect(copyResult(results)).toMatchObject({ method: 'snapshot-chunks', rows: ORDERS * 4 + 500 });
+    await source15.query(`update public.counters set value = value + 1 where name = 'k1'`, [], 'old');
+    await until('the change after the copy arrived', () => identical(source15, 'old'), 30_000);
+    await undoSteps(ctx, plane.replicationSteps(entry));
+    expect(await leftovers(source15, 'old')).toEqual([]);
+  }, 180_000);
+});
