@@ -188,6 +188,31 @@ describe('chunked initial copy under the slot snapshot', () => {
     expect(await leftovers(source, 'again')).toEqual([]);
   }, 180_000);
 
+  it('refuses a target table that already holds rows before copying anything, and undo leaves nothing', async () => {
+    await prepare(source, 'busy');
+    await prepare(target, 'busy');
+    await seed(source, 'busy', 100);
+    await target.query(`insert into public.counters values ('there before', 1)`, [], 'busy');
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 60_000, markerTimeoutMs: 30_000 });
+    const { ctx } = makeHarness({
+      runId: 'chunkbusy',
+      database: 'busy',
+      sourceUrl: source.url('busy'),
+      targetUrl: target.url('busy'),
+    });
+    const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
+    await expect(runSteps(ctx, steps)).rejects.toThrow(
+      /target table public\.counters in busy already holds rows.*preSeeded/,
+    );
+    expect(await slots(source, 'busy')).toEqual([]);
+    const rows = await target.query<{ n: string }>(`select count(*)::text as n from public.orders`, [], 'busy');
+    expect(rows.rows[0]?.n).toBe('0');
+    await undoSteps(ctx, steps);
+    expect(await leftovers(source, 'busy')).toEqual([]);
+    const kept = await target.query<{ name: string }>(`select name from public.counters`, [], 'busy');
+    expect(kept.rows).toEqual([{ name: 'there before' }]);
+  }, 60_000);
+
   it('copies from a PostgreSQL 15 source the same way', async () => {
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
     const { ctx } = makeHarness({

@@ -10,7 +10,7 @@
  * (`copy-intent`, written before the first row), empties the plan's tables on the target.
  */
 import type pg from 'pg';
-import { AdapterError, messageOf } from '../../../common/errors.js';
+import { AdapterError, isHandoffError, messageOf } from '../../../common/errors.js';
 import type { StepContext } from '../../data-plane.js';
 import type { Pacer } from '../../throttle/pacer.js';
 import { describeColumns, describeRelations, serverMajor } from '../catalog.js';
@@ -48,6 +48,8 @@ export async function runChunkedCopy(
     await dropSubscription(target, source, names.forward, ctx.state.get<number>(env.key('forward-oid')));
     await dropSlot(source, names.forward, 15_000);
     const restarted = ctx.state.get(intentKey) !== undefined;
+    // Only rows this run's copy put there are ever emptied: the first attempt finds every table empty.
+    if (!restarted) await requireEmpty(target, tables, database);
     if (restarted) {
       await target.query(`truncate ${tables.map(quoteTable).join(', ')}`);
       ctx.events.emit('pg-copy-restarted', { database, truncated: tables.map(formatTable) }, { subject: database });
@@ -91,6 +93,16 @@ export async function runChunkedCopy(
       await snap.close();
     }
   });
+}
+
+async function requireEmpty(target: pg.Client, tables: readonly TableName[], database: string): Promise<void> {
+  for (const table of tables) {
+    const r = await target.query(`select 1 from ${quoteTable(table)} limit 1`);
+    if (r.rowCount)
+      throw new AdapterError(
+        `the target table ${formatTable(table)} in ${database} already holds rows; the initial copy needs the plan's tables empty on the target (preflight pg.target-not-empty): empty it, or set spec.data[].preSeeded when the data is there on purpose`,
+      );
+  }
 }
 
 /** Columns (generated ones left out) and primary key of each table, read on the source. */
@@ -166,6 +178,12 @@ async function copyAll(
       const result = await copyTableInChunks(plan, { source, target }, pace, (rows) => {
         state.rowsCopied = rows;
         emit(false);
+      }).catch((error: unknown) => {
+        if (ctx.signal.aborted || isHandoffError(error)) throw error;
+        throw new AdapterError(
+          `the initial copy of ${state.table} failed after ${state.rowsCopied ?? 0} rows (${ctx.redactor.redact(messageOf(error))}); a new attempt starts the copy over`,
+          { cause: error, retryable: true },
+        );
       });
       state.state = 'r';
       emit(true);
