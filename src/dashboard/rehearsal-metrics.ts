@@ -1,7 +1,8 @@
 /**
  * The rehearsal's figures in `/metrics` (Prometheus text 0.0.4): whether it passed, each invariant's
- * violations, and per fault its recovery time (no sample for a fault that never recovered: its
- * `handoff_rehearsal_fault_recovered` is 0) and the requests that failed during it.
+ * violations, and per fault whether it was injected, its recovery time (no sample for a fault that
+ * never recovered: its `handoff_rehearsal_fault_recovered` is 0) and the requests that failed during
+ * it (the last three only for a fault that was injected).
  */
 import type { RehearsalResult } from '../rehearsal/faults/types.js';
 import { invariantRows } from '../report/rehearsal-result.js';
@@ -43,11 +44,19 @@ export function renderRehearsalMetrics(result: RehearsalResult): string {
     type: 'gauge',
     samples: [],
   };
+  const injected: Family = {
+    name: 'handoff_rehearsal_fault_injected',
+    help: '1 when the fault was injected, 0 when it was not (its moment never came or its injection failed).',
+    type: 'gauge',
+    samples: [],
+  };
   for (const f of result.faults) {
     const labels = { ...run, fault: f.name, kind: f.kind, reaction: f.reaction };
+    injected.samples.push({ labels, value: f.injectedAt === null ? 0 : 1 });
+    if (f.injectedAt === null) continue;
     if (f.recoveryMs !== null) recovery.samples.push({ labels, value: f.recoveryMs / 1000 });
     recovered.samples.push({ labels, value: f.recoveryMs === null ? 0 : 1 });
     failed.samples.push({ labels, value: f.failedRequests });
   }
-  return renderFamilies([ok, violations, recovery, recovered, failed]);
+  return renderFamilies([ok, violations, injected, recovery, recovered, failed]);
 }

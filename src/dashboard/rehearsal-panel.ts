@@ -43,7 +43,10 @@ export function renderRehearsalPanel(state: RehearsalState, runId?: string): str
           .map(
             (f) =>
               `<tr>${faultCells(f, { time, ms: (ms) => formatMs(ms) })
-                .map((c, i) => `<td${i === 7 && f.recoveryMs === null ? ' class="outcome-fail"' : ''}>${esc(c)}</td>`)
+                .map(
+                  (c, i) =>
+                    `<td${i === 7 && f.injectedAt !== null && f.recoveryMs === null ? ' class="outcome-fail"' : ''}>${esc(c)}</td>`,
+                )
                 .join('')}</tr>`,
           )
           .join('')}</tbody></table>`;

@@ -72,9 +72,15 @@ describe('judgeFault', () => {
     expect(outcome.evidence?.time).toBe(at(1400));
   });
 
-  it("the run's first lease is no resume", () => {
-    const events = [ev(1100, 'lease-acquired', { epoch: 1, holder: 'a' }), ev(3500, 'step-done', {})];
+  it("the run's first lease (epoch 1) is no resume, even after another run's leases in the same trail", () => {
+    const events = [
+      ev(-5000, 'lease-acquired', { epoch: 1, holder: 'an earlier run' }),
+      ev(1100, 'lease-acquired', { epoch: 1, holder: 'a' }),
+      ev(3500, 'step-done', {}),
+    ];
     expect(judgeFault(window, events, ops(...steady(0, 8000))).reaction).toBe('none');
+    const noEpoch = [ev(0, 'lease-acquired', {}), ev(1100, 'lease-acquired', {}), ev(3500, 'step-done', {})];
+    expect(judgeFault(window, noEpoch, ops(...steady(0, 8000))).reaction).toBe('resume');
   });
 
   it('counts failed and unknown operations until the recovery, and recovers once the clients saw none for 2 s', () => {

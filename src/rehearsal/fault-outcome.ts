@@ -9,8 +9,8 @@
  *     rollback  a stage undone or traffic moved back (`rollback-started`, `stage-undo-started`,
  *               `traffic-weights` "rollback: ...", a gate deciding `rollback`)
  *     hold      the run held (`run-paused`, a gate deciding `hold`)
- *     resume    the run taken up again (`run-resumed`, or a new executor's `lease-acquired` that is not
- *               the run's first: the executor was restarted and resumed)
+ *     resume    the run taken up again (`run-resumed`, or a `lease-acquired` of epoch 2 or more: a new
+ *               executor took the run up, for example after the last one was killed)
  *     retry     a step retried (`step-attempt-failed` with next `retry`, a `step-intent` of attempt >= 2)
  *     throttle  background data work paused (`throttle-paused`)
  *     none      nothing of the above
@@ -128,8 +128,11 @@ function reactionOf(event: TrailEvent, firstLease: TrailEvent | undefined): Faul
       return 'hold';
     case 'run-resumed':
       return 'resume';
-    case 'lease-acquired':
-      return event === firstLease ? null : 'resume';
+    case 'lease-acquired': {
+      // Epochs count a run's executors from 1; without one, any but the first of the trail.
+      const epoch = field(data, 'epoch');
+      return (typeof epoch === 'number' ? epoch > 1 : event !== firstLease) ? 'resume' : null;
+    }
     case 'step-attempt-failed':
       return field(data, 'next') === 'retry' ? 'retry' : null;
     case 'step-intent': {

@@ -103,6 +103,29 @@ describe('rehearsal report', () => {
     expect(bad).toContain('<strong>Never recovered:</strong> shift-5xx');
   });
 
+  it('a fault that was never injected says so, and is not counted as never recovered', () => {
+    const result: RehearsalResult = {
+      ...passing,
+      faults: [
+        {
+          ...passing.faults[0]!,
+          name: 'late-fault',
+          injectedAt: null,
+          clearedAt: null,
+          reaction: 'none',
+          recoveryMs: null,
+          detail: 'its stage never started',
+        },
+      ],
+    };
+    const md = renderRehearsalMarkdown(result);
+    expect(md).toContain(
+      '| late-fault | network | replicate | not injected | – | its stage never started | none | – | 0 |',
+    );
+    expect(md).not.toContain('Never recovered');
+    expect(renderRehearsalHtml(result)).not.toContain('>never<');
+  });
+
   it("escapes a fault's name and detail in HTML and in Markdown", () => {
     const evil: RehearsalResult = {
       ...passing,
@@ -147,6 +170,9 @@ describe('writeRehearsalReport and readRehearsalResult', () => {
     fs.mkdirSync(path.join(dir, 'rehearsal'));
     fs.writeFileSync(rehearsalResultFile(dir), JSON.stringify(passing));
     expect(readRehearsalResult(dir)).toEqual(passing);
+    const notInjected = { ...passing, faults: [{ ...passing.faults[0]!, injectedAt: null, clearedAt: null }] };
+    fs.writeFileSync(rehearsalResultFile(dir), JSON.stringify(notInjected));
+    expect(readRehearsalResult(dir)).toEqual(notInjected);
     fs.writeFileSync(
       rehearsalResultFile(dir),
       JSON.stringify({ ...passing, faults: [{ ...passing.faults[0], recoveryMs: 'soon' }] }),

@@ -21,7 +21,7 @@ const faultSchema = z.object({
   name: z.string(),
   kind: z.enum(KINDS),
   stage: z.string(),
-  injectedAt: z.string(),
+  injectedAt: z.string().nullable(),
   clearedAt: z.string().nullable(),
   reaction: z.enum(REACTIONS),
   recoveryMs: z.number().min(0).nullable(),
@@ -135,7 +135,7 @@ export function invariantRows(invariants: Invariants): InvariantRow[] {
   return [...rows.filter((r) => !r.holds), ...rows.filter((r) => r.holds)];
 }
 
-/** The columns of a fault's row, as text (each format escapes them its own way). */
+/** The columns of a fault's row, as text (each format escapes them its own way); a fault never injected says so. */
 export const FAULT_HEADERS = [
   'fault',
   'kind',
@@ -152,15 +152,16 @@ export function faultCells(
   fault: FaultRecord,
   format: { time: (iso: string | null) => string; ms: (ms: number | null) => string },
 ): string[] {
+  const injected = fault.injectedAt !== null;
   return [
     fault.name,
     fault.kind,
     fault.stage,
-    format.time(fault.injectedAt),
-    format.time(fault.clearedAt),
+    injected ? format.time(fault.injectedAt) : 'not injected',
+    injected ? format.time(fault.clearedAt) : '–',
     fault.detail,
     fault.reaction,
-    fault.recoveryMs === null ? 'never' : format.ms(fault.recoveryMs),
+    !injected ? '–' : fault.recoveryMs === null ? 'never' : format.ms(fault.recoveryMs),
     String(fault.failedRequests),
   ];
 }

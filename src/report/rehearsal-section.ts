@@ -34,7 +34,7 @@ function verdictText(result: RehearsalResult): string {
 }
 
 function unrecovered(result: RehearsalResult): string[] {
-  return result.faults.filter((f) => f.recoveryMs === null).map((f) => f.name);
+  return result.faults.filter((f) => f.injectedAt !== null && f.recoveryMs === null).map((f) => f.name);
 }
 
 /** The section's Markdown lines (heading level 2 inside the run report, 1 alone). */
@@ -78,7 +78,7 @@ export function rehearsalSectionHtml(result: RehearsalResult): string {
           result.faults.map((f) => {
             const cells = faultCells(f, FORMAT).map((c) => e(c));
             cells[6] = badge(f.reaction, f.reaction === 'none' ? 'neutral' : 'warn');
-            if (f.recoveryMs === null) cells[7] = badge('never', 'bad');
+            if (f.injectedAt !== null && f.recoveryMs === null) cells[7] = badge('never', 'bad');
             return cells;
           }),
         );

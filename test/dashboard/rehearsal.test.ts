@@ -43,6 +43,17 @@ const result: RehearsalResult = {
       failedRequests: 17,
       detail: `SIGKILL pid 4242 ${SECRET}`,
     },
+    {
+      name: 'never-came',
+      kind: 'ddl',
+      stage: 'finalize',
+      injectedAt: null,
+      clearedAt: null,
+      reaction: 'none',
+      recoveryMs: null,
+      failedRequests: 0,
+      detail: 'its stage never started',
+    },
   ],
   invariants: {
     lost: 2,
@@ -98,6 +109,7 @@ describe('the dashboard and the rehearsal', () => {
     expect(body.faults.map((f) => [f.name, f.reaction, f.recoveryMs, f.failedRequests])).toEqual([
       ['replication-partition', 'retry', 6400, 0],
       [EVIL, 'failback', null, 17],
+      ['never-came', 'none', null, 0],
     ]);
     expect(JSON.stringify(body)).not.toContain(SECRET);
 
@@ -115,6 +127,12 @@ describe('the dashboard and the rehearsal', () => {
       'handoff_rehearsal_fault_recovered{run="run-succeeded",fault="<img src=x onerror=\\"document.title=\'pwned\'\\">",kind="process",reaction="failback"} 0\n',
     );
     expect(metrics).toMatch(/^handoff_rehearsal_fault_failed_requests\{.*kind="process".*\} 17$/m);
+    // The fault never injected: injected 0, and no recovery figures.
+    expect(metrics).toContain(
+      'handoff_rehearsal_fault_injected{run="run-succeeded",fault="never-came",kind="ddl",reaction="none"} 0\n',
+    );
+    expect(metrics.match(/^handoff_rehearsal_fault_injected\{.*\} 1$/gm)).toHaveLength(2);
+    expect(metrics.match(/^handoff_rehearsal_fault_recovered\{/gm)).toHaveLength(2);
     expect(metrics).toContain('handoff_run_info{'); // the run metrics are still there
   });
 
@@ -132,6 +150,8 @@ describe('the dashboard and the rehearsal', () => {
       expect(panel).not.toContain('<img');
       expect(panel).toContain('<td>6.40 s</td>');
       expect(panel).toContain('<td class="outcome-fail">never</td>');
+      expect(panel).toContain('<td>not injected</td>');
+      expect(panel.match(/outcome-fail">never</g)).toHaveLength(1);
       expect(html).not.toContain(SECRET);
     }
     expect(await (await get('/runs/run-rolled-back')).text()).not.toContain('id="rehearsal"');
