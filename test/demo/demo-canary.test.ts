@@ -1,7 +1,7 @@
 /**
- * The secret canary over a whole demo: every secret the demo registers with the redactor (the four
- * database passwords it makes, superuser and application role on each site, and the router's admin
- * token) is searched for, with the canary's own forms (test/support/leak-forms.ts: every 8-character
+ * The secret canary over a whole demo: every secret the demo registers with the redactor (the five
+ * database passwords it makes: superuser and demo_app_blue on each site and demo_app_green's, which
+ * the rotation sets during the bake; and the router's admin token) is searched for, with the canary's own forms (test/support/leak-forms.ts: every 8-character
  * piece in raw, base64, hex, percent and JSON forms), in every file under the demo's state directory
  * (SQLite store as bytes, audit trail, report, logs, the PostgreSQL data and log files) and in every
  * byte the demo process wrote on stdout and stderr (progress, a debug log, the JSON summary). The
@@ -76,8 +76,8 @@ describe('the secret canary over a demo', () => {
       // The secrets themselves; a database URL registered whole is covered by its password, registered too.
       const values = [...new Set(result.secrets)].filter((value) => !value.includes('://') && value.length >= 8);
       const secrets = Object.fromEntries(values.map((value, i) => [`demo secret #${i + 1}`, value]));
-      // Two database passwords per site (superuser, application role) and the router token.
-      expect(values.length).toBeGreaterThanOrEqual(5);
+      // Two database passwords per site (superuser, demo_app_blue), the rotation's and the router token.
+      expect(values.length).toBeGreaterThanOrEqual(6);
       const all = listFiles(stateDir);
       const tokenFiles = all.filter((file) => path.basename(file) === 'router-token');
       // The search sees a secret on disk: the token file left out below is found when searched.
