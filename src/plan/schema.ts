@@ -289,7 +289,7 @@ export const dataThrottle = z
       .describe('Pause while the source is this busy: active sessions, or the value of your own query.'),
     chunkTargetTime: duration
       .default('500ms')
-      .describe('Verification chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
+      .describe('Verification and copy chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
     maxPause: duration
       .default('5m')
       .describe(
