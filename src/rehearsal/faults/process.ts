@@ -17,6 +17,7 @@
 import { AdapterError, InputError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import type { ActiveFault, FaultEnvironment, FaultInjector, ProcessTarget } from './types.js';
+import { once } from './once.js';
 import { descendants, identify, isSameProcess, type ProcessId } from './proc-tree.js';
 
 /** How long a SIGKILLed process may take to be gone. */
@@ -64,18 +65,6 @@ async function restartBounded(env: FaultEnvironment, target: ProcessTarget): Pro
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Runs `action` until it succeeds once; later calls return the same success, a failure may be retried. */
-function once(action: () => Promise<void>): () => Promise<void> {
-  let done: Promise<void> | null = null;
-  return () => {
-    done ??= action().catch((error: unknown) => {
-      done = null;
-      throw error;
-    });
-    return done;
-  };
 }
 
 const children = (n: number): string => `${n} child process${n === 1 ? '' : 'es'}`;

@@ -4,11 +4,13 @@
  */
 import { AdapterError } from '../../common/errors.js';
 import type { RehearsalFault } from '../../plan/schema.js';
+import { networkInjector } from './network.js';
 import { processInjector } from './process.js';
 import type { ActiveFault, FaultEnvironment, FaultInjector, FaultKind } from './types.js';
 
 const injectors: { [K in FaultKind]?: FaultInjector<K> } = {
   process: processInjector,
+  network: networkInjector,
 };
 
 export function injectFault(fault: RehearsalFault, env: FaultEnvironment, signal?: AbortSignal): Promise<ActiveFault> {
