@@ -4,6 +4,7 @@
  */
 import { AdapterError } from '../../common/errors.js';
 import type { RehearsalFault } from '../../plan/schema.js';
+import { httpInjector } from './http.js';
 import { networkInjector } from './network.js';
 import { processInjector } from './process.js';
 import type { ActiveFault, FaultEnvironment, FaultInjector, FaultKind } from './types.js';
@@ -11,6 +12,7 @@ import type { ActiveFault, FaultEnvironment, FaultInjector, FaultKind } from './
 const injectors: { [K in FaultKind]?: FaultInjector<K> } = {
   process: processInjector,
   network: networkInjector,
+  http: httpInjector,
 };
 
 export function injectFault(fault: RehearsalFault, env: FaultEnvironment, signal?: AbortSignal): Promise<ActiveFault> {
