@@ -179,6 +179,13 @@ describe('writeRehearsalReport and readRehearsalResult', () => {
     );
     expect(() => readRehearsalResult(dir!)).toThrow(InputError);
     expect(() => readRehearsalResult(dir!)).toThrow(/result\.json: faults\.0\.recoveryMs: /);
+    // The runner's shape: `run: {id, state, executors}` names the run.
+    const { runId: _runId, ...unnamed } = passing;
+    fs.writeFileSync(
+      rehearsalResultFile(dir),
+      JSON.stringify({ ...unnamed, run: { id: 'run-9', state: 'succeeded', executors: 2 } }),
+    );
+    expect(readRehearsalResult(dir)?.runId).toBe('run-9');
     fs.writeFileSync(rehearsalResultFile(dir), '{');
     expect(() => readRehearsalResult(dir!)).toThrow(/result\.json: not JSON/);
   });

@@ -42,9 +42,12 @@ const invariantsSchema = z.object({
   leftBehind: z.array(z.string()),
 });
 
-export const rehearsalResultSchema = z.object({
+/** Loose: fields the runner adds (its `run`) are kept for `/api/rehearsal`. */
+export const rehearsalResultSchema = z.looseObject({
   ok: z.boolean(),
   runId: z.string().optional(),
+  /** The runner's `run` (its id, state, executors): its id names the run when `runId` does not. */
+  run: z.looseObject({ id: z.string().nullable().optional() }).optional(),
   faults: z.array(faultSchema),
   invariants: invariantsSchema,
   violated: z.array(z.string()).optional(),
@@ -77,7 +80,8 @@ export function readRehearsalResult(stateDir: string): RehearsalResult | null {
     const issue = result.error.issues[0];
     throw new InputError(`${file}: ${issue?.path.join('.') || 'result'}: ${issue?.message}`);
   }
-  const { runId, violated, historyFile, reportFiles, ...rest } = result.data;
+  const { runId: named, violated, historyFile, reportFiles, ...rest } = result.data;
+  const runId = named ?? rest.run?.id ?? undefined;
   return {
     ...rest,
     ...(runId !== undefined ? { runId } : {}),

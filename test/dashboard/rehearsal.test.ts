@@ -101,7 +101,10 @@ describe('the dashboard and the rehearsal', () => {
 
   it('with a result: /api/rehearsal gives it (secrets redacted), /metrics has its figures', async () => {
     fs.mkdirSync(path.dirname(rehearsalResultFile(stateDir)), { recursive: true });
-    fs.writeFileSync(rehearsalResultFile(stateDir), JSON.stringify(result));
+    fs.writeFileSync(
+      rehearsalResultFile(stateDir),
+      JSON.stringify({ ...result, run: { id: 'run-succeeded', executors: 3 } }),
+    );
     const answer = await get('/api/rehearsal');
     expect(answer.status).toBe(200);
     const body = (await answer.json()) as RehearsalResult;
@@ -112,6 +115,7 @@ describe('the dashboard and the rehearsal', () => {
       ['never-came', 'none', null, 0],
     ]);
     expect(JSON.stringify(body)).not.toContain(SECRET);
+    expect(body).toMatchObject({ run: { id: 'run-succeeded', executors: 3 } }); // the runner's own fields kept
 
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toContain('# TYPE handoff_rehearsal_ok gauge\nhandoff_rehearsal_ok{run="run-succeeded"} 0\n');
