@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createEventBus, type HandoffEvent } from '../common/events.js';
+import '../engine/events.js';
+import '../data/throttle/events.js';
 import type { HistoryOp, OpType } from './history.js';
 import { judgeFault, REACTION_ORDER, trailEvents, type TrailEvent } from './fault-outcome.js';
 
@@ -153,6 +156,21 @@ describe('judgeFault', () => {
   it('a fault that stalled the run (no progress while it was in place) recovers when the run goes on', () => {
     const outcome = judgeFault(window, runGoingOn, ops(...steady(0, 9000)));
     expect(outcome).toMatchObject({ reaction: 'none', recoveryMs: 2500, failedRequests: 0 });
+  });
+
+  it("takes the event bus's own events (HandoffEvent) as they are", () => {
+    let clock = T0;
+    const bus = createEventBus({ runId: 'r1', now: () => new Date(clock) });
+    const events: HandoffEvent[] = [];
+    bus.on((event) => events.push(event));
+    bus.emit('lease-acquired', { epoch: 1, holder: 'a' });
+    bus.emit('stage-started', { stage: 'cutover' });
+    clock = T0 + 1500;
+    bus.emit('lease-acquired', { epoch: 2, holder: 'b' }); // the executor was killed and resumed
+    clock = T0 + 3200;
+    bus.emit('step-intent', { stage: 'cutover', step: 'fence-source', key: 'k', epoch: 2 });
+    const outcome = judgeFault(window, events, ops(...steady(0, 9000)));
+    expect(outcome).toMatchObject({ reaction: 'resume', recoveryMs: 2200, failedRequests: 0 });
   });
 
   it('reads the stored trail records as events', () => {
