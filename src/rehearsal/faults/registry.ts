@@ -5,6 +5,7 @@
 import { AdapterError } from '../../common/errors.js';
 import type { RehearsalFault } from '../../plan/schema.js';
 import { httpInjector } from './http.js';
+import { longTransactionInjector } from './long-transaction.js';
 import { networkInjector } from './network.js';
 import { processInjector } from './process.js';
 import type { ActiveFault, FaultEnvironment, FaultInjector, FaultKind } from './types.js';
@@ -13,6 +14,7 @@ const injectors: { [K in FaultKind]?: FaultInjector<K> } = {
   process: processInjector,
   network: networkInjector,
   http: httpInjector,
+  'long-transaction': longTransactionInjector,
 };
 
 export function injectFault(fault: RehearsalFault, env: FaultEnvironment, signal?: AbortSignal): Promise<ActiveFault> {
