@@ -106,10 +106,11 @@ describe('demo service: credentials file followed without a gap', () => {
     await until('the service on app_green', () => service?.role === 'app_green');
     const readsAtSwitch = statuses.length;
     await until('reads as app_green', async () => statuses.length > readsAtSwitch + 20);
-    const during = await sessions();
-    expect(during.app_green).toBeGreaterThan(0);
-    // The held transfer still has its blue connection (the old pool drains, it is not cut).
-    expect(during.app_blue).toBe(1);
+    expect((await sessions()).app_green).toBeGreaterThan(0);
+    // The old pool's idle connections end; the held transfer keeps its blue one (drained, not cut).
+    await until('only the held transfer on app_blue', async () => (await sessions()).app_blue === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await sessions()).app_blue).toBe(1);
 
     await locker.query('commit');
     await locker.end();
