@@ -95,7 +95,7 @@ export function demoPlanText(options: DemoPlanOptions): string {
           DATABASE_URL_FILE: ${q(path.join(rotation.credentialsDir, '{{site}}.url'))}`
     : `          DATABASE_URL: "{{db.app}}"`;
   return `# The plan \`handoff demo\` wrote and ran. It is a complete, real plan: \`handoff run -f plan.yaml\`
-# would run it again (with the same environment variables set). Reference: docs/plan-reference.md.
+# would run it again (with the same environment variables set and, for the rotation, the services' credentials files). Reference: docs/plan-reference.md.
 apiVersion: handoff.dev/v1alpha1
 kind: Migration
 metadata:
