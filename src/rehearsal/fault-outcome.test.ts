@@ -158,6 +158,24 @@ describe('judgeFault', () => {
     expect(outcome).toMatchObject({ reaction: 'none', recoveryMs: 2500, failedRequests: 0 });
   });
 
+  it('a planned pause (--until) and the resume that follows it are no reaction; a kill after it is', () => {
+    const events = [
+      ...runGoingOn,
+      ev(1200, 'run-paused', { reason: 'until bake' }),
+      ev(1400, 'lease-acquired', { epoch: 2, holder: 'b' }),
+      ev(1450, 'run-resumed', { by: 'rehearsal' }),
+      ev(1500, 'step-intent', { stage: 'bake', step: 's', key: 'k', epoch: 2 }),
+    ];
+    expect(judgeFault(window, events, ops(...steady(0, 9000))).reaction).toBe('none');
+    const killed = [...events, ev(2500, 'lease-acquired', { epoch: 3, holder: 'c' })];
+    expect(judgeFault(window, killed, ops(...steady(0, 9000))).evidence).toEqual({
+      type: 'lease-acquired',
+      time: at(2500),
+    });
+    const held = [...runGoingOn, ev(1200, 'run-paused', { reason: 'the gate of stage shift decided hold: x' })];
+    expect(judgeFault(window, held, ops(...steady(0, 9000))).reaction).toBe('hold');
+  });
+
   it("takes the event bus's own events (HandoffEvent) as they are", () => {
     let clock = T0;
     const bus = createEventBus({ runId: 'r1', now: () => new Date(clock) });

@@ -11,6 +11,8 @@
  *     hold      the run held (`run-paused`, a gate deciding `hold`)
  *     resume    the run taken up again (`run-resumed`, or a `lease-acquired` of epoch 2 or more: a new
  *               executor took the run up, for example after the last one was killed)
+ *   A pause the run was asked for (`--until STAGE`, reason "until ...") and the `handoff resume` that
+ *   follows it (its `lease-acquired` and `run-resumed`) are planned, not reactions.
  *     retry     a step retried (`step-attempt-failed` with next `retry`, a `step-intent` of attempt >= 2)
  *     throttle  background data work paused (`throttle-paused`)
  *     none      nothing of the above
@@ -107,6 +109,27 @@ function isProgress(event: TrailEvent): boolean {
   return event.type === 'run-finished' && GOOD_ENDS.has(text(event.data, 'state'));
 }
 
+/** A pause the run was asked for (`--until STAGE`): no reaction to anything. */
+const plannedPause = (event: TrailEvent): boolean =>
+  event.type === 'run-paused' && text(event.data, 'reason').startsWith('until ');
+
+/**
+ * The run's taking up again after a planned pause (the `lease-acquired` and `run-resumed` of the
+ * `handoff resume` that follows `--until`): a continuation, not a resume after a fault.
+ */
+function plannedContinuations(events: readonly TrailEvent[]): Set<TrailEvent> {
+  const planned = new Set<TrailEvent>();
+  let afterPlannedPause = false;
+  for (const event of events) {
+    if (plannedPause(event)) afterPlannedPause = true;
+    else if (event.type === 'lease-acquired' || event.type === 'run-resumed') {
+      if (afterPlannedPause) planned.add(event);
+      if (event.type === 'run-resumed') afterPlannedPause = false;
+    } else if (isProgress(event) || event.type === 'run-paused') afterPlannedPause = false;
+  }
+  return planned;
+}
+
 /** The reaction one event shows, or null. `firstLease` is the run's first `lease-acquired` event. */
 function reactionOf(event: TrailEvent, firstLease: TrailEvent | undefined): FaultReaction | null {
   const { type, data } = event;
@@ -125,7 +148,7 @@ function reactionOf(event: TrailEvent, firstLease: TrailEvent | undefined): Faul
       return outcome === 'rollback' ? 'rollback' : outcome === 'hold' ? 'hold' : null;
     }
     case 'run-paused':
-      return 'hold';
+      return plannedPause(event) ? null : 'hold';
     case 'run-resumed':
       return 'resume';
     case 'lease-acquired': {
@@ -198,11 +221,12 @@ export function judgeFault(
   }
 
   const firstLease = timed.find((e) => e.event.type === 'lease-acquired')?.event;
+  const planned = plannedContinuations(timed.map((e) => e.event));
   const windowEnd = recoveredAt ?? Infinity;
   let reaction: FaultReaction = 'none';
   let evidence: FaultOutcome['evidence'] = null;
   for (const { event, at } of timed) {
-    if (at < injected || at > windowEnd) continue;
+    if (at < injected || at > windowEnd || planned.has(event)) continue;
     const found = reactionOf(event, firstLease);
     if (found && rank(found) < rank(reaction)) {
       reaction = found;
