@@ -4,6 +4,7 @@
  */
 import { AdapterError } from '../../common/errors.js';
 import type { RehearsalFault } from '../../plan/schema.js';
+import { ddlInjector } from './ddl.js';
 import { httpInjector } from './http.js';
 import { longTransactionInjector } from './long-transaction.js';
 import { networkInjector } from './network.js';
@@ -15,6 +16,7 @@ const injectors: { [K in FaultKind]?: FaultInjector<K> } = {
   network: networkInjector,
   http: httpInjector,
   'long-transaction': longTransactionInjector,
+  ddl: ddlInjector,
 };
 
 export function injectFault(fault: RehearsalFault, env: FaultEnvironment, signal?: AbortSignal): Promise<ActiveFault> {
