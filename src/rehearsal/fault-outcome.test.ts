@@ -48,7 +48,11 @@ describe('judgeFault', () => {
     ['resume', ev(1500, 'lease-acquired', { epoch: 2, holder: 'b' }), 'lease-acquired'],
     ['resume', ev(1500, 'run-resumed', { by: 'op' }), 'run-resumed'],
     ['hold', ev(1500, 'run-paused', { reason: 'gate' }), 'run-paused'],
-    ['hold', ev(1500, 'gate-decided', { gate: 'shift', outcome: 'hold', reason: 'r', checks: [] }), 'gate-decided'],
+    [
+      'hold',
+      ev(1500, 'gate-decided', { gate: 'shift', outcome: 'hold', reason: 'r', checks: [{ outcome: 'Fail' }] }),
+      'gate-decided',
+    ],
     ['rollback', ev(1500, 'rollback-started', { stage: 'shift', reason: 'errors' }), 'rollback-started'],
     ['rollback', ev(1500, 'traffic-weights', { reason: 'rollback: reads back on the source' }), 'traffic-weights'],
     ['failback', ev(1500, 'traffic-weights', { reason: 'failback: writes and reads back' }), 'traffic-weights'],
@@ -174,6 +178,18 @@ describe('judgeFault', () => {
     });
     const held = [...runGoingOn, ev(1200, 'run-paused', { reason: 'the gate of stage shift decided hold: x' })];
     expect(judgeFault(window, held, ops(...steady(0, 9000))).reaction).toBe('hold');
+  });
+
+  it("a gate's first decision, a hold for want of data, is no reaction; its later hold is", () => {
+    const noData = { outcome: 'NoData', failures: 0 };
+    const decide = (ms: number, gate: string, outcome: string, checks = [noData]) =>
+      ev(ms, 'gate-decided', { gate, outcome, reason: 'r', checks });
+    const first = [...runGoingOn, decide(1200, 'bake', 'hold')];
+    expect(judgeFault(window, first, ops(...steady(0, 9000))).reaction).toBe('none');
+    const later = [...first, decide(1600, 'bake', 'advance', []), decide(2000, 'bake', 'hold')];
+    expect(judgeFault(window, later, ops(...steady(0, 9000))).evidence?.time).toBe(at(2000));
+    const failing = [...runGoingOn, decide(1200, 'shift-5', 'hold', [{ outcome: 'Inconclusive', failures: 1 }])];
+    expect(judgeFault(window, failing, ops(...steady(0, 9000))).reaction).toBe('hold');
   });
 
   it("takes the event bus's own events (HandoffEvent) as they are", () => {

@@ -12,7 +12,9 @@
  *     resume    the run taken up again (`run-resumed`, or a `lease-acquired` of epoch 2 or more: a new
  *               executor took the run up, for example after the last one was killed)
  *   A pause the run was asked for (`--until STAGE`, reason "until ...") and the `handoff resume` that
- *   follows it (its `lease-acquired` and `run-resumed`) are planned, not reactions.
+ *   follows it (its `lease-acquired` and `run-resumed`) are planned, not reactions; so is each
+ *   analysis gate's first decision when it is a hold with no check failing (every gate starts so: its
+ *   first poll of the router's counters is only the baseline).
  *     retry     a step retried (`step-attempt-failed` with next `retry`, a `step-intent` of attempt >= 2)
  *     throttle  background data work paused (`throttle-paused`)
  *     none      nothing of the above
@@ -130,6 +132,29 @@ function plannedContinuations(events: readonly TrailEvent[]): Set<TrailEvent> {
   return planned;
 }
 
+/** A check's outcome that is a finding: not Pass, not NoData. */
+const FINDINGS = new Set(['Fail', 'Inconclusive', 'Error']);
+
+/**
+ * Each analysis gate's first decision when it is a hold for want of data: every gate starts so (its
+ * first poll of the router's counters is the baseline), fault or not; no reaction.
+ */
+function baselineHolds(events: readonly TrailEvent[]): Set<TrailEvent> {
+  const seen = new Set<string>();
+  const baseline = new Set<TrailEvent>();
+  for (const event of events) {
+    if (event.type !== 'gate-decided') continue;
+    const gate = text(event.data, 'gate');
+    if (seen.has(gate)) continue;
+    seen.add(gate);
+    const checks = field(event.data, 'checks');
+    const finding =
+      Array.isArray(checks) && checks.some((c) => FINDINGS.has(text(c, 'outcome')) || Number(field(c, 'failures')) > 0);
+    if (text(event.data, 'outcome').toLowerCase() === 'hold' && !finding) baseline.add(event);
+  }
+  return baseline;
+}
+
 /** The reaction one event shows, or null. `firstLease` is the run's first `lease-acquired` event. */
 function reactionOf(event: TrailEvent, firstLease: TrailEvent | undefined): FaultReaction | null {
   const { type, data } = event;
@@ -221,7 +246,8 @@ export function judgeFault(
   }
 
   const firstLease = timed.find((e) => e.event.type === 'lease-acquired')?.event;
-  const planned = plannedContinuations(timed.map((e) => e.event));
+  const inOrder = timed.map((e) => e.event);
+  const planned = new Set([...plannedContinuations(inOrder), ...baselineHolds(inOrder)]);
   const windowEnd = recoveredAt ?? Infinity;
   let reaction: FaultReaction = 'none';
   let evidence: FaultOutcome['evidence'] = null;
