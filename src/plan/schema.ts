@@ -830,6 +830,10 @@ export const rehearsalFault = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('password-change'),
     ...faultCommon,
+    site: z
+      .enum(['source', 'target', 'both'])
+      .optional()
+      .describe('Where the password changes (default both: every database the application logs in to).'),
     role: z.string().min(1).optional().describe("The role whose password changes (default: the application's)."),
     password: secretRef.optional().describe('The new password (default: a random one, kept in memory only).'),
   }),
