@@ -42,6 +42,8 @@ export interface RehearsalSitesOptions {
   /** Extra environment for the services and the executor (test-only switches). */
   extraEnv?: Record<string, string>;
   redactor?: Redactor;
+  /** The state directory the executor is given (default `<dir>/state`). */
+  stateDir?: string;
 }
 
 export interface RehearsalSites {
@@ -62,7 +64,7 @@ export interface RehearsalSites {
 }
 
 export async function startRehearsalSites(dir: string, options: RehearsalSitesOptions): Promise<RehearsalSites> {
-  const stateDir = path.join(dir, 'state');
+  const stateDir = options.stateDir ?? path.join(dir, 'state');
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const registry = openProcessRegistry(path.join(stateDir, 'processes.json'));
   const redactor = options.redactor ?? createRedactor();

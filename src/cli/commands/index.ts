@@ -25,6 +25,7 @@ export const commandLoaders: ReadonlyArray<readonly [verb: string, load: () => P
   ['faultproxy', () => import('./faultproxy.js')],
   ['export', () => import('./export.js')],
   ['demo', () => import('./demo.js')],
+  ['rehearse', () => import('./rehearse.js')],
 ];
 
 /** Global options that take a value (their value is not the verb). */

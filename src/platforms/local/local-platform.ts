@@ -120,6 +120,8 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
         reject(new AdapterError(`${where}: cannot start "${workload.command}": ${error.message}`)),
       );
     });
+    // The service outlives this process (it is in the registry): `handoff run --until` must exit.
+    child.unref();
     options.registry.track(spawned, {
       name: `${options.site}/${workload.name}-${replica}`,
       port,
