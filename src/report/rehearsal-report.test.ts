@@ -64,7 +64,7 @@ describe('rehearsal report', () => {
   it('Markdown of a passing rehearsal: verdict, every invariant holding, each fault with reaction, recovery and failed requests', () => {
     const md = renderRehearsalMarkdown(passing);
     expect(md).toContain('# Rehearsal');
-    expect(md).toContain('**PASSED**. Passed: every invariant held through 2 faults.');
+    expect(md).toContain('**PASSED**. Every invariant held through 2 injected faults.');
     for (const name of ['lost', 'unexpected', 'duplicated', 'stale', 'wrongTotal', 'negativeValue']) {
       expect(md).toMatch(new RegExp(`\\| ${name} \\(.*\\) \\| 0 \\| yes \\|`));
     }
@@ -78,7 +78,7 @@ describe('rehearsal report', () => {
 
   it('Markdown of a failing rehearsal: the violated invariants first and marked, a fault that never recovered said so', () => {
     const md = renderRehearsalMarkdown(failing);
-    expect(md).toContain('**FAILED**. Failed: lost, dataIdentical, leftBehind violated.');
+    expect(md).toContain('**FAILED**. Violated: lost, dataIdentical, leftBehind.');
     expect(md).toContain('Never recovered: shift-5xx.');
     const rows = md.split('\n').filter((l) => /^\| [a-zA-Z]+ \(/.test(l));
     expect(rows.slice(0, 3).map((r) => r.split(' ')[1])).toEqual(['lost', 'dataIdentical', 'leftBehind']);

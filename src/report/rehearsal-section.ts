@@ -28,9 +28,10 @@ const FORMAT = { time, ms: (ms: number | null) => formatMs(ms) };
 
 function verdictText(result: RehearsalResult): string {
   const bad = invariantRows(result.invariants).filter((r) => !r.holds);
+  const injected = result.faults.filter((f) => f.injectedAt !== null).length;
   return result.ok && bad.length === 0
-    ? `Passed: every invariant held through ${result.faults.length} ${result.faults.length === 1 ? 'fault' : 'faults'}.`
-    : `Failed: ${bad.length > 0 ? `${bad.map((r) => r.name).join(', ')} violated` : 'the rehearsal did not pass'}.`;
+    ? `Every invariant held through ${injected} injected ${injected === 1 ? 'fault' : 'faults'}.`
+    : `${bad.length > 0 ? `Violated: ${bad.map((r) => r.name).join(', ')}` : 'The rehearsal did not pass'}.`;
 }
 
 function unrecovered(result: RehearsalResult): string[] {

@@ -62,7 +62,7 @@ describe('handoff report of a rehearsed run', () => {
     const html = report('run-succeeded', 'html');
     expect(html).toContain('<a href="#rehearsal">Rehearsal</a>');
     const section = html.slice(html.indexOf('<section id="rehearsal"'), html.indexOf('<section id="gates"'));
-    expect(section).toContain('tone-bad">Failed</span> Failed: duplicated violated.');
+    expect(section).toContain('tone-bad">Failed</span> Violated: duplicated.');
     expect(section.indexOf('<code>duplicated</code>')).toBeLessThan(section.indexOf('<code>lost</code>'));
     expect(section).toContain('target-&lt;5xx&gt;');
     expect(section).toContain('7.13 s');
