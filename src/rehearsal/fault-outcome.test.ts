@@ -145,10 +145,23 @@ describe('judgeFault', () => {
     expect(outcome.recoveryMs).toBeNull();
   });
 
-  it('a history that ends before the settle window does not show a recovery', () => {
-    const outcome = judgeFault(window, runGoingOn, ops(...steady(0, 4000)));
-    expect(outcome.recoveryMs).toBeNull();
-    expect(judgeFault(window, runGoingOn, ops(...steady(0, 5000))).recoveryMs).toBe(2500);
+  it('a history that ends before the settle window: recovered only if no client failed since the injection', () => {
+    const hurt = judgeFault(window, runGoingOn, ops(...steady(0, 4000), [1500, 'info']));
+    expect(hurt.recoveryMs).toBeNull();
+    expect(judgeFault(window, runGoingOn, ops(...steady(0, 5000), [1500, 'info'])).recoveryMs).toBe(2500);
+    expect(judgeFault(window, runGoingOn, ops(...steady(0, 4000), [500, 'info'])).recoveryMs).toBe(2500);
+    // The load stopped before the fault (finalize): only the run counts.
+    const late = { injectedAt: at(6000), clearedAt: at(7000) };
+    const events = [...runGoingOn, ev(6500, 'step-done', {}), ev(7400, 'run-finished', { state: 'succeeded' })];
+    expect(judgeFault(late, events, ops(...steady(0, 4000))).recoveryMs).toBe(0); // progressed while in place
+    expect(judgeFault(late, events.slice(0, -2), ops(...steady(0, 4000))).recoveryMs).toBeNull(); // never went on
+    expect(
+      judgeFault(
+        late,
+        events.filter((e) => e.time !== at(6500)),
+        ops(...steady(0, 4000)),
+      ).recoveryMs,
+    ).toBe(1400);
   });
 
   it('a fault with no effect (no reaction, no failure, the run progressing during it) recovers at once: 0', () => {

@@ -23,7 +23,8 @@
  * - `recoveryMs`: from the injection until the later of
  *     (a) the clients' recovery: the first moment at or after the fault was cleared after which the
  *         clients saw no failed operation for `settleMs` (2 s by default), that window lying inside the
- *         history (a history that ends sooner has not shown a recovery), and
+ *         history; when the history ends sooner (the load stopped, as before finalize), the clearing
+ *         if no client failed since the injection, else never; and
  *     (b) the run going on: the first progress event of the run (a step's intent, done or undone, a
  *         stage's start, end, skip or undo, copy or verification progress, the run finishing
  *         succeeded or rolled back) at or after the fault was cleared; a run already finished
@@ -206,16 +207,25 @@ function failureTimes(history: readonly HistoryOp[]): number[] {
 
 /**
  * The first t >= from after which no failure completes within (t, t + settleMs], that window
- * ending inside the history; null when there is none.
+ * ending inside the history (or, when the history ends sooner, `from` if no client failed since the
+ * injection); null when there is none.
  */
-function clientsRecovered(failures: number[], from: number, settleMs: number, historyEnd: number): number | null {
+function clientsRecovered(
+  failures: number[],
+  injected: number,
+  from: number,
+  settleMs: number,
+  historyEnd: number,
+): number | null {
   let t = from;
   for (const f of failures) {
     if (f <= t) continue;
     if (f - t > settleMs) break;
     t = f;
   }
-  return t + settleMs <= historyEnd ? t : null;
+  if (t + settleMs <= historyEnd) return t;
+  // The history ends sooner (the load was stopped): only clients the fault never hurt count as recovered.
+  return failures.some((f) => f >= injected) ? null : t;
 }
 
 export function judgeFault(
@@ -236,7 +246,7 @@ export function judgeFault(
 
   let recoveredAt: number | null = null;
   if (cleared !== null) {
-    const clients = clientsRecovered(failures, Math.max(cleared, injected), settleMs, historyEnd);
+    const clients = clientsRecovered(failures, injected, Math.max(cleared, injected), settleMs, historyEnd);
     const from = Math.max(cleared, injected);
     const finishedBefore = timed.some(
       (e) => e.at <= from && e.event.type === 'run-finished' && GOOD_ENDS.has(text(e.event.data, 'state')),
