@@ -14,7 +14,7 @@ import { awaitMarker, writeMarker } from './marker.js';
 import { createScaffold, dropScaffold } from './scaffold.js';
 import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
-import { runChunkedCopy } from './copy/chunked-copy.js';
+import { COPY_CHUNK_TARGET_MS, COPY_MAX_CHUNK_ROWS, runChunkedCopy } from './copy/chunked-copy.js';
 import type { Pacer } from '../throttle/pacer.js';
 import {
   dropPublication,
@@ -244,7 +244,8 @@ export function replicationSteps(env: PgEnv): Step[] {
       name: `${prefix}initial-copy`,
       async run(ctx) {
         const started = Date.now();
-        return await withStepPacer(ctx, env, { work: 'copy', lag: false }, async (pacer) => {
+        const pacing = chunked ? { maxChunkRows: COPY_MAX_CHUNK_ROWS, chunkTargetMs: COPY_CHUNK_TARGET_MS } : {};
+        return await withStepPacer(ctx, env, { work: 'copy', lag: false, ...pacing }, async (pacer) => {
           if (chunked) {
             const copied = await runChunkedCopy(ctx, env, pacer);
             const paced = pacer?.stats();

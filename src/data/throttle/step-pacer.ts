@@ -19,6 +19,10 @@ export interface StepPacerOptions {
   work: string;
   /** Measure replication lag by heartbeat (not during the initial copy, when it means nothing yet). */
   lag: boolean;
+  /** Largest chunk, in rows (default `verify.chunkRows`). */
+  maxChunkRows?: number;
+  /** A target time per chunk shorter than the plan's `chunkTargetTime` (ms). */
+  chunkTargetMs?: number;
 }
 
 /** Runs `fn` with a pacer (undefined when the plan turns the throttle off). */
@@ -47,7 +51,9 @@ export async function withStepPacer<T>(
       routerP99Ms: latency.read,
       sourceLoad: 'query' in load ? querySignal(source, load.query) : activeBackendsSignal(source),
     };
-    const throttle = throttleOptionsFromPlan(spec, env.entry.verify.chunkRows);
+    const throttle = throttleOptionsFromPlan(spec, options.maxChunkRows ?? env.entry.verify.chunkRows);
+    if (options.chunkTargetMs !== undefined)
+      throttle.limits.chunkTargetMs = Math.min(throttle.limits.chunkTargetMs, options.chunkTargetMs);
     if (options.lag) {
       const target = await open('target');
       sessions.push(target);
