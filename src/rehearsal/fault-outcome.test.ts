@@ -120,6 +120,16 @@ describe('judgeFault', () => {
     expect(outcome.recoveryMs).toBe(5200);
   });
 
+  it("a step's retries are no progress: the run goes on when a step gets done", () => {
+    const events = [
+      ...runGoingOn.slice(0, 2),
+      ev(3200, 'step-intent', { stage: 'replicate', step: 'copy', key: 'k', epoch: 1, attempt: 2 }),
+      ev(4200, 'step-intent', { stage: 'replicate', step: 'copy', key: 'k', epoch: 1, attempt: 3 }),
+      ev(5100, 'step-done', { stage: 'replicate', step: 'copy', key: 'k', attempts: 3 }),
+    ];
+    expect(judgeFault(window, events, ops(...steady(0, 9000)))).toMatchObject({ reaction: 'retry', recoveryMs: 4100 });
+  });
+
   it('a run that finished (succeeded) before the clearing is going on at the clearing', () => {
     const events = [ev(100, 'stage-started', {}), ev(2000, 'run-finished', { state: 'succeeded' })];
     const history = ops(...steady(0, 6000), [2500, 'fail']);

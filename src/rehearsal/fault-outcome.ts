@@ -25,7 +25,7 @@
  *         clients saw no failed operation for `settleMs` (2 s by default), that window lying inside the
  *         history; when the history ends sooner (the load stopped, as before finalize), the clearing
  *         if no client failed since the injection, else never; and
- *     (b) the run going on: the first progress event of the run (a step's intent, done or undone, a
+ *     (b) the run going on: the first progress event of the run (a step's intent (not a retry's), done or undone, a
  *         stage's start, end, skip or undo, copy or verification progress, the run finishing
  *         succeeded or rolled back) at or after the fault was cleared; a run already finished
  *         (succeeded or rolled back) when the fault cleared counts as going on at the clearing.
@@ -108,6 +108,8 @@ function text(data: unknown, key: string): string {
 }
 
 function isProgress(event: TrailEvent): boolean {
+  // A step's second attempt is a retry, not progress: a step retrying through a fault is not going on.
+  if (event.type === 'step-intent') return !(Number(field(event.data, 'attempt')) >= 2);
   if (PROGRESS.has(event.type)) return true;
   return event.type === 'run-finished' && GOOD_ENDS.has(text(event.data, 'state'));
 }
