@@ -55,6 +55,8 @@ export interface RehearsalExecutor {
 
 /** Resumes a killed executor by itself if no injector restarted it within this long. */
 const WATCHDOG_MS = 10_000;
+/** How long `restart` waits for an executor that is being killed to exit. */
+const EXIT_WAIT_MS = 2_000;
 
 function runIdOf(stateDir: string, redactor: Redactor, known: ReadonlySet<string>): string | null {
   const store = openStore({ stateDir, create: false, redactor });
@@ -169,6 +171,17 @@ export function startRehearsalExecutor(options: RehearsalExecutorOptions): Rehea
     });
 
   const restart = async (): Promise<void> => {
+    // A child just killed may not have been reaped yet: wait (bounded) for its exit before judging.
+    const dying = child;
+    if (dying !== null && dying.exitCode === null && dying.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, EXIT_WAIT_MS);
+        dying.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     if (done || (child !== null && child.pid !== undefined && isAlive(child.pid))) return;
     clearTimeout(watchdog);
     runId ??= runIdOf(options.stateDir, options.redactor, known);

@@ -14,7 +14,7 @@ import { DEMO_TABLES } from '../demo/service/schema.js';
 import { startPostgresServer } from '../data/postgres/server.js';
 import type { ResolvedSecrets } from '../plan/secrets.js';
 import type { RehearsalExecutor } from './executor.js';
-import type { FaultEnvironment, HttpFaultShim, ProcessTarget, SiteName } from './faults/types.js';
+import type { FaultEnvironment, ProcessTarget } from './faults/types.js';
 import type { RehearsalSites } from './sites.js';
 
 /** The demo servers' settings (src/demo/demo-sites.ts), given again when a killed server starts again. */
@@ -30,7 +30,6 @@ export interface FaultEnvDeps {
   sites: RehearsalSites;
   executor: () => RehearsalExecutor | null;
   secrets: Pick<ResolvedSecrets, 'resolve'>;
-  httpShim?: Partial<Record<SiteName, HttpFaultShim>>;
   logger: Logger;
 }
 
@@ -99,7 +98,7 @@ export function createFaultEnv(deps: FaultEnvDeps): RehearsalFaultEnv {
     proxyFor: sites.proxyFor,
     pidOf,
     restart,
-    httpShim: deps.httpShim ?? {},
+    httpShim: sites.httpShim,
     databaseUrl: { source: sites.dbs.source.shopUrl, target: sites.dbs.target.shopUrl },
     // The service's login role (demo_app itself is the NOLOGIN group holding the privileges).
     appRole: DEMO_APP_LOGINS[0],

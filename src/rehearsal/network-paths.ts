@@ -7,11 +7,14 @@
  *   the source do too (there is no separate setting for the subscriber's connection in a plan).
  * - `service-to-source-db`, `service-to-target-db`: each site's application URL (the service's
  *   DATABASE_URL, `{{db.app}}`).
- * - `router-to-source`, `router-to-target`: the router's upstream for each site's service.
+ * - `router-to-source`, `router-to-target`: the router's upstream for each site's service, which is
+ *   the HTTP fault shim in front of that service (http faults: 503s, added latency).
  * Without `enabled`, every URL is the direct one and `proxyFor` is empty.
  */
 import { freePort } from '../common/net.js';
 import { createFaultProxy, type FaultProxy } from '../faultproxy/fault-proxy.js';
+import { createHttpFaultShim } from './faults/http-shim.js';
+import type { HttpFaultShim } from './faults/types.js';
 import type { DemoDatabases } from '../demo/demo-sites.js';
 import type { NetworkPath, SiteName } from './faults/types.js';
 
@@ -20,6 +23,8 @@ export interface NetworkPaths {
   proxyFor: Partial<Record<NetworkPath, string>>;
   /** The database URLs the plan's sites are given (`shop`: handoff's, `app`: the service's). */
   databases: Record<SiteName, { shop: string; app: string }>;
+  /** The HTTP fault shim in front of each site's service (between the router's proxy and the service). */
+  httpShim: Partial<Record<SiteName, HttpFaultShim>>;
   /** The URL the router sends each site's requests to. */
   routerUpstream: Record<SiteName, string>;
   close(): Promise<void>;
@@ -55,17 +60,27 @@ export async function startNetworkPaths(options: NetworkPathsOptions): Promise<N
       target: { shop: dbs.target.shopUrl, app: dbs.target.appUrl },
     },
     routerUpstream: { source: `http://${services.source}`, target: `http://${services.target}` },
+    httpShim: {},
     close: async () => undefined,
   };
   if (!options.enabled) return direct;
   const faultProxy = await createFaultProxy();
+  const shims: Partial<Record<SiteName, HttpFaultShim>> = {};
+  const closeAll = async (): Promise<void> => {
+    await faultProxy.close();
+    await Promise.all(Object.values(shims).map((shim) => shim.close()));
+  };
   try {
+    // router -> fault proxy (router-to-SITE) -> HTTP fault shim -> the site's service.
+    for (const site of ['source', 'target'] as const)
+      shims[site] = await createHttpFaultShim({ upstream: `http://${services[site]}` });
+    const shimAt = (site: SiteName): string => new URL((shims[site] as HttpFaultShim).url).host;
     const upstreams: Record<NetworkPath, string> = {
       replication: hostPort(dbs.source.shopUrl),
       'service-to-source-db': hostPort(dbs.source.appUrl),
       'service-to-target-db': hostPort(dbs.target.appUrl),
-      'router-to-source': services.source,
-      'router-to-target': services.target,
+      'router-to-source': shimAt('source'),
+      'router-to-target': shimAt('target'),
     };
     const listen: Partial<Record<NetworkPath, string>> = {};
     for (const [name, upstream] of Object.entries(upstreams) as Array<[NetworkPath, string]>) {
@@ -85,10 +100,11 @@ export async function startNetworkPaths(options: NetworkPathsOptions): Promise<N
         target: { shop: dbs.target.shopUrl, app: via(dbs.target.appUrl, at('service-to-target-db')) },
       },
       routerUpstream: { source: `http://${at('router-to-source')}`, target: `http://${at('router-to-target')}` },
-      close: () => faultProxy.close(),
+      httpShim: shims,
+      close: closeAll,
     };
   } catch (error) {
-    await faultProxy.close();
+    await closeAll();
     throw error;
   }
 }

@@ -20,6 +20,7 @@ import { serviceCommand } from '../demo/service-command.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { RehearsalFault } from '../plan/schema.js';
 import { resolveSecrets } from '../plan/secrets.js';
+import { writeRehearsalReport } from '../report/rehearsal-report.js';
 import { openStore } from '../store/store.js';
 import { violatedInvariants } from './check/invariants.js';
 import { startRehearsalExecutor, type ExecutorEnd, type RehearsalExecutor } from './executor.js';
@@ -215,8 +216,10 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
       invariants: judged.invariants,
       violated,
       historyFile,
+      ...(runId ? { runId } : {}),
       run: { id: runId, state, executors },
     };
+    result.reportFiles = writeRehearsalReport(options.stateDir, result, options.redactor);
     if (end && end.code !== 0)
       note(`the executor ended with code ${end.code}: ${end.stderrTail.split('\n').slice(-3).join(' ')}`);
     fs.writeFileSync(path.join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });

@@ -21,7 +21,7 @@ import type { RehearsalFault } from '../plan/schema.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import type { FaultProxy } from '../faultproxy/fault-proxy.js';
 import { startNetworkPaths, type NetworkPaths } from './network-paths.js';
-import type { NetworkPath } from './faults/types.js';
+import type { HttpFaultShim, NetworkPath, SiteName } from './faults/types.js';
 
 export const ACCOUNTS = 50;
 
@@ -58,6 +58,7 @@ export interface RehearsalSites {
   redactor: Redactor;
   faultProxy?: FaultProxy;
   proxyFor: Partial<Record<NetworkPath, string>>;
+  httpShim: Partial<Record<SiteName, HttpFaultShim>>;
   /** The plan's services on a site, provisioned again (after a kill): the local platform starts what is not running. */
   provisionService(site: 'source' | 'target'): Promise<void>;
   stop(): Promise<void>;
@@ -161,6 +162,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
       redactor,
       ...(paths.faultProxy ? { faultProxy: paths.faultProxy } : {}),
       proxyFor: paths.proxyFor,
+      httpShim: paths.httpShim,
       provisionService,
       stop,
     };
