@@ -6,18 +6,20 @@
  *
  * Clear does nothing: a rotated password stays rotated, as after a real rotation. Sessions already
  * open keep working (PostgreSQL checks a password only at login); new logins with the old password
- * fail, so the service must follow the rotation (give `password` as a reference the service reads
- * too) or it loses its new connections. Replication logs in with its own role and must not notice.
+ * fail, so the service must follow the rotation or it loses its new connections: the environment's
+ * optional `passwordRotated` hook is handed the new password (as a secrets manager hands a rotation
+ * to the services); without it, give `password` as a reference the service reads too. Replication
+ * logs in with its own role and must not notice.
  *
  * The password is sent as a SCRAM-SHA-256 verifier computed here (as psql's \password does), so the
  * statement the server sees, and may log, holds no password; a password that is not printable ASCII
  * (which PostgreSQL would SASLprep) is sent as a literal instead, in a session with log_statement off.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { AdapterError, HandoffError, InputError } from '../../common/errors.js';
+import { AdapterError, HandoffError, InputError, TimeoutError } from '../../common/errors.js';
 import { quoteIdentifier } from '../../data/postgres/identifiers.js';
 import { openFaultSession } from './pg-session.js';
-import type { ActiveFault, FaultInjector, SiteName } from './types.js';
+import type { ActiveFault, FaultEnvironment, FaultInjector, SiteName } from './types.js';
 
 export const PASSWORD_CHANGE_APPLICATION = 'rehearsal-password-change';
 const SCRAM_ITERATIONS = 4096;
@@ -58,6 +60,40 @@ async function changeOn(site: SiteName, url: string, role: string, password: str
   }
 }
 
+/** How long the environment may take to hand a rotation on. */
+const ROTATION_BOUND_MS = 30_000;
+
+async function tellRotation(
+  env: FaultEnvironment,
+  rotation: { site: SiteName; role: string; password: string },
+  name: string,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TimeoutError(
+            `password-change fault "${name}": handing the rotation of ${rotation.role} on the ${rotation.site} database on took over ${ROTATION_BOUND_MS} ms`,
+          ),
+        ),
+      ROTATION_BOUND_MS,
+    );
+  });
+  try {
+    await Promise.race([(env.passwordRotated as NonNullable<FaultEnvironment['passwordRotated']>)(rotation), bound]);
+  } catch (error) {
+    if (error instanceof TimeoutError) throw error;
+    // The hook's own message may quote what it was given: keep it out.
+    throw new AdapterError(
+      `password-change fault "${name}": the password of ${rotation.role} was changed on the ${rotation.site} database, but handing it to the services failed`,
+      { retryable: false },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const passwordChangeInjector: FaultInjector<'password-change'> = {
   kind: 'password-change',
   async inject(fault, env, signal) {
@@ -86,9 +122,14 @@ export const passwordChangeInjector: FaultInjector<'password-change'> = {
       changed.push(site);
     }
     env.logger.info('password-change fault: password changed', { fault: fault.name, role, sites });
+    let handed = 'no rotation hook: services keep the old password (open sessions go on, new logins fail)';
+    if (env.passwordRotated) {
+      for (const site of sites) await tellRotation(env, { site, role, password }, fault.name);
+      handed = 'handed to the services through the rotation hook';
+    }
     const source = given ? "the fault's password reference" : 'a random one, kept in memory only';
     return {
-      detail: `password of role ${role} changed on the ${sites.join(' and ')} database${sites.length > 1 ? 's' : ''} (new password: ${source}); it stays changed after clear`,
+      detail: `password of role ${role} changed on the ${sites.join(' and ')} database${sites.length > 1 ? 's' : ''} (new password: ${source}, ${handed}); it stays changed after clear`,
       clear: () => Promise.resolve(),
     } satisfies ActiveFault;
   },

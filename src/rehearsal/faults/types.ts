@@ -32,6 +32,13 @@ export interface FaultEnvironment {
   tables: readonly string[];
   /** Secret references of the plan are resolved through this (a password-change fault's password). */
   resolveSecret(ref: unknown, where: string): string;
+  /**
+   * Optional: told the new password after a password-change fault rotated a role's password on a
+   * site, as a secrets manager hands a rotation to the services (for example the demo service's
+   * credentials swap). Bounded by the injector; the password must not be logged or kept on disk.
+   * Without it, services keep their old password: open sessions go on, new logins fail.
+   */
+  passwordRotated?(rotation: { site: SiteName; role: string; password: string }): Promise<void>;
   logger: Logger;
 }
 

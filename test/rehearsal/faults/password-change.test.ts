@@ -78,7 +78,7 @@ describe('password-change fault', () => {
       env(newPassword),
     );
     expect(active.detail).toBe(
-      "password of role app changed on the source database (new password: the fault's password reference); it stays changed after clear",
+      "password of role app changed on the source database (new password: the fault's password reference, no rotation hook: services keep the old password (open sessions go on, new logins fail)); it stays changed after clear",
     );
     expect(await login(source, 'app', 'old-app-pw')).toBe('28P01');
     expect(await login(source, 'app', newPassword)).toBe('ok');
@@ -103,7 +103,7 @@ describe('password-change fault', () => {
         .rows[0]?.p;
       const active = await passwordChangeInjector.inject(passwordChange(), env());
       expect(active.detail).toBe(
-        'password of role app changed on the source and target databases (new password: a random one, kept in memory only); it stays changed after clear',
+        'password of role app changed on the source and target databases (new password: a random one, kept in memory only, no rotation hook: services keep the old password (open sessions go on, new logins fail)); it stays changed after clear',
       );
       const after = (await target.query<{ p: string }>("SELECT rolpassword AS p FROM pg_authid WHERE rolname = 'app'"))
         .rows[0]?.p;
@@ -135,5 +135,43 @@ describe('password-change fault', () => {
     expect((error as Error).message).toBe(
       'password-change fault "pw": role nobody does not exist on the source database',
     );
+  }, 30_000);
+
+  it('a random password is handed to the rotation hook for each site, and it logs in there; detail holds none', async () => {
+    const rotations: { site: string; role: string; password: string }[] = [];
+    const active = await passwordChangeInjector.inject(passwordChange(), {
+      ...env(),
+      passwordRotated: (rotation) => {
+        rotations.push(rotation);
+        return Promise.resolve();
+      },
+    });
+    expect(rotations.map((r) => [r.site, r.role])).toEqual([
+      ['source', 'app'],
+      ['target', 'app'],
+    ]);
+    const password = rotations[0]?.password as string;
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(rotations[1]?.password).toBe(password);
+    expect(await login(source, 'app', password)).toBe('ok');
+    expect(await login(target, 'app', password)).toBe('ok');
+    expect(active.detail).toMatch(/handed to the services through the rotation hook/);
+    expect(active.detail).not.toContain(password);
+    expect(logged.join('\n')).not.toContain(password);
+  }, 30_000);
+
+  it('a rotation hook that fails is an AdapterError that says the password was changed and quotes nothing', async () => {
+    const error = await passwordChangeInjector
+      .inject(passwordChange({ site: 'source', password: { fromEnv: 'NEW_APP_PASSWORD' } }), {
+        ...env('hook-fails-pw'),
+        passwordRotated: () => Promise.reject(new Error('cannot use hook-fails-pw')),
+      })
+      .catch((e: unknown) => e);
+    expect((error as HandoffError).code).toBe('adapter');
+    expect((error as Error).message).toMatch(
+      /was changed on the source database, but handing it to the services failed/,
+    );
+    expect((error as Error).message).not.toContain('hook-fails-pw');
+    expect(await login(source, 'app', 'hook-fails-pw')).toBe('ok');
   }, 30_000);
 });
