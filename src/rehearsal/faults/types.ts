@@ -34,8 +34,9 @@ export interface FaultEnvironment {
   resolveSecret(ref: unknown, where: string): string;
   /**
    * Optional: told the new password after a password-change fault rotated a role's password on a
-   * site, as a secrets manager hands a rotation to the services (for example the demo service's
-   * credentials swap). Bounded by the injector; the password must not be logged or kept on disk.
+   * site, as a secrets manager hands a rotation to the services. Bounded by the injector. The
+   * password must not be logged; keep it only where the services read their credentials (the demo
+   * service: its 0600 credentials file, DATABASE_URL_FILE, which it watches and swaps pools on).
    * Without it, services keep their old password: open sessions go on, new logins fail.
    */
   passwordRotated?(rotation: { site: SiteName; role: string; password: string }): Promise<void>;
