@@ -63,7 +63,8 @@ export function createFaultEnv(deps: FaultEnvDeps): RehearsalFaultEnv {
   };
 
   const restart = async (target: ProcessTarget): Promise<void> => {
-    if (pidOf(target) !== undefined) return;
+    // The executor's own restart waits for a killed one to be reaped (its pid is alive until then).
+    if (target !== 'executor' && pidOf(target) !== undefined) return;
     switch (target) {
       case 'executor': {
         const executor = deps.executor();
