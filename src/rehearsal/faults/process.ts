@@ -22,6 +22,8 @@ import { descendants, identify, isSameProcess, type ProcessId } from './proc-tre
 
 /** How long a SIGKILLed process may take to be gone. */
 const GONE_BOUND_MS = 10_000;
+/** How long a killed process's parent may take to reap it. */
+const REAP_GRACE_MS = 2_000;
 /** How long a restart may take (a PostgreSQL server recovers from its WAL first). */
 const RESTART_BOUND_MS = 120_000;
 
@@ -46,6 +48,22 @@ async function waitGone(ids: readonly ProcessId[], target: ProcessTarget): Promi
       throw new TimeoutError(`${target} still runs ${GONE_BOUND_MS} ms after SIGKILL`, { retryable: true });
     }
     await sleep(20);
+  }
+  // A killed child stays a zombie until its parent reaps it, and kill(pid, 0) still finds a zombie:
+  // give the target's parent a moment, so an environment asking "does it still run?" before
+  // restarting is not misled (the process is dead either way: this wait never fails). Only the
+  // target's own pid: its children's parent died with it and may never be reaped here.
+  const reapedBy = Date.now() + REAP_GRACE_MS;
+  const root = ids[0];
+  while (root && Date.now() < reapedBy && pidExists(root.pid)) await sleep(20);
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
