@@ -26,7 +26,7 @@ describe('handoff rehearse, its checker failing and its bad input', () => {
     const out = JSON.parse(result.stdout) as RehearsalOutcome;
     expect(out.ok).toBe(false);
     expect(out.invariants.duplicated).toBeGreaterThan(0);
-    expect(out.violated).toContain('duplicated');
+    expect(out.violated).toContain(`duplicated ${out.invariants.duplicated}`);
     const written = JSON.parse(
       fs.readFileSync(path.join(stateDir, 'rehearsal', 'result.json'), 'utf8'),
     ) as RehearsalOutcome;
