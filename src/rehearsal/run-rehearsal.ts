@@ -112,91 +112,93 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
   const removeHandlers = stopChildrenOnExit(sites.registry, (signal) =>
     note(`${signal}: stopping every process the rehearsal started`),
   );
-  const historyFile = path.join(outDir, 'history.jsonl');
-  const history = createHistoryFile(historyFile);
-  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
-  const load = startLoad({
-    baseUrl: sites.router.proxyUrl,
-    rate: options.rate,
-    clients: 200,
-    accounts: ACCOUNTS,
-    maxInFlight: 256,
-    maxRequests: 10_000_000,
-    maxDurationMs: timeoutMs,
-    history,
-  });
-  const current: { executor: RehearsalExecutor | null } = { executor: null };
-  const env = createFaultEnv({
-    sites,
-    executor: () => current.executor,
-    secrets: resolveSecrets(loadPlanFile(sites.planFile), {
-      env: { ...process.env, ...sites.env },
-      cwd: dir,
-      redactor: options.redactor,
-    }),
-    logger: options.logger,
-  });
-  const schedule = createFaultSchedule(options.faults, {
-    inject: (fault, signal) => deps.inject(fault, env, signal),
-    onChange: (r) =>
-      note(
-        r.clearedAt
-          ? `cleared ${r.name}`
-          : r.injectedAt
-            ? `injected ${r.name} (${r.kind}) in ${r.stage}: ${r.detail}`
-            : `${r.name}: ${r.error ?? 'not injected'}`,
-      ),
-  });
-  let records: ScheduledFault[] = [];
-  let end: ExecutorEnd | null = null;
-  let executors = 0;
+  let stopRestarted = async (): Promise<void> => undefined;
   try {
-    await sleep(2000);
-    const started = Date.now();
-    const phase = async (first: { run: true } | { resume: string }, until?: string): Promise<ExecutorEnd> => {
-      const executor = startRehearsalExecutor({
-        handoff: selfCommand(),
-        planFile: sites.planFile,
-        logFile: path.join(dir, 'executor.log'),
-        stateDir: options.stateDir,
-        // Where handoff was started: a loader given by a relative name (--import tsx) resolves from there.
-        cwd: process.cwd(),
+    const historyFile = path.join(outDir, 'history.jsonl');
+    const history = createHistoryFile(historyFile);
+    const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+    const load = startLoad({
+      baseUrl: sites.router.proxyUrl,
+      rate: options.rate,
+      clients: 200,
+      accounts: ACCOUNTS,
+      maxInFlight: 256,
+      maxRequests: 10_000_000,
+      maxDurationMs: timeoutMs,
+      history,
+    });
+    const current: { executor: RehearsalExecutor | null } = { executor: null };
+    const env = createFaultEnv({
+      sites,
+      executor: () => current.executor,
+      secrets: resolveSecrets(loadPlanFile(sites.planFile), {
         env: { ...process.env, ...sites.env },
-        registry: sites.registry,
+        cwd: dir,
         redactor: options.redactor,
-        timeoutMs: Math.max(timeoutMs - (Date.now() - started), 1000),
-        first,
-        ...(until ? { until } : {}),
-        onEvent: (event) => {
-          schedule.observe(event);
-          if (event.type === 'stage-started' && event.stage) {
-            note(`stage ${event.stage}`);
-            load.setStage(event.stage);
-          }
-        },
-        onNote: note,
-      });
-      current.executor = executor;
-      const ended = await executor.finished;
-      executors += ended.started;
-      return ended;
-    };
-    note('running the plan under load until bake');
-    end = await phase({ run: true }, 'bake');
-    await load.stop();
-    if (end.code === 0 && end.runId && runState(options.stateDir, options.redactor, end.runId) === 'paused') {
-      note('load stopped; resuming for finalize');
-      end = await phase({ resume: end.runId });
+      }),
+      logger: options.logger,
+    });
+    stopRestarted = () => env.stopRestarted();
+    const schedule = createFaultSchedule(options.faults, {
+      inject: (fault, signal) => deps.inject(fault, env, signal),
+      onChange: (r) =>
+        note(
+          r.clearedAt
+            ? `cleared ${r.name}`
+            : r.injectedAt
+              ? `injected ${r.name} (${r.kind}) in ${r.stage}: ${r.detail}`
+              : `${r.name}: ${r.error ?? 'not injected'}`,
+        ),
+    });
+    let records: ScheduledFault[] = [];
+    let end: ExecutorEnd | null = null;
+    let executors = 0;
+    try {
+      await sleep(2000);
+      const started = Date.now();
+      const phase = async (first: { run: true } | { resume: string }, until?: string): Promise<ExecutorEnd> => {
+        const executor = startRehearsalExecutor({
+          handoff: selfCommand(),
+          planFile: sites.planFile,
+          logFile: path.join(dir, 'executor.log'),
+          stateDir: options.stateDir,
+          // Where handoff was started: a loader given by a relative name (--import tsx) resolves from there.
+          cwd: process.cwd(),
+          env: { ...process.env, ...sites.env },
+          registry: sites.registry,
+          redactor: options.redactor,
+          timeoutMs: Math.max(timeoutMs - (Date.now() - started), 1000),
+          first,
+          ...(until ? { until } : {}),
+          onEvent: (event) => {
+            schedule.observe(event);
+            if (event.type === 'stage-started' && event.stage) {
+              note(`stage ${event.stage}`);
+              load.setStage(event.stage);
+            }
+          },
+          onNote: note,
+        });
+        current.executor = executor;
+        const ended = await executor.finished;
+        executors += ended.started;
+        return ended;
+      };
+      note('running the plan under load until bake');
+      end = await phase({ run: true }, 'bake');
+      await load.stop();
+      if (end.code === 0 && end.runId && runState(options.stateDir, options.redactor, end.runId) === 'paused') {
+        note('load stopped; resuming for finalize');
+        end = await phase({ resume: end.runId });
+      }
+    } finally {
+      await load.stop();
+      history.close();
+      records = await schedule.finish();
+      await current.executor?.stop();
     }
-  } finally {
-    await load.stop();
-    history.close();
-    records = await schedule.finish();
-    await current.executor?.stop();
-  }
-  const runId = end?.runId ?? null;
-  const state = runState(options.stateDir, options.redactor, runId);
-  try {
+    const runId = end?.runId ?? null;
+    const state = runState(options.stateDir, options.redactor, runId);
     note(`run ${runId ?? '(none)'} ended ${state ?? 'unknown'}; judging the invariants`);
     const ops = readHistory(historyFile);
     const judged = await judgeRun({
@@ -225,7 +227,7 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
     fs.writeFileSync(path.join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
     return result;
   } finally {
-    await env.stopRestarted();
+    await stopRestarted();
     await sites.stop();
     removeHandlers();
   }
