@@ -70,6 +70,9 @@ ${rehearsal}`;
       });
       expect(broken.code, broken.stderr).toBe(2);
       expect(broken.stderr).toContain('HANDOFF_TEST_BROKEN');
+      const keep = await runCli(['demo', '--rehearse', '--keep', '--state-dir', stateDir]);
+      expect(keep.code, keep.stderr).toBe(2);
+      expect(keep.stderr).toContain('--keep: not with --rehearse');
       // Nothing was started: no state directory was made.
       expect(fs.existsSync(stateDir)).toBe(false);
     },

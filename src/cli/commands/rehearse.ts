@@ -121,6 +121,11 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
 export function demoRehearsal(
   ctx: CliContext,
   flags: {
+    keep?: boolean;
+    shadow?: string;
+    injectTargetErrors?: string;
+    injectTargetDiff?: string;
+    dashboard?: string | boolean;
     rows?: string;
     rate?: string;
     duration?: string;
@@ -130,6 +135,16 @@ export function demoRehearsal(
   },
 ): Promise<0 | 1> {
   const reduced = flags.rehearseReduced === true;
+  const flag = reduced ? '--rehearse-reduced' : '--rehearse';
+  for (const [name, value] of Object.entries({
+    '--keep': flags.keep,
+    '--shadow': flags.shadow,
+    '--inject-target-errors': flags.injectTargetErrors,
+    '--inject-target-diff': flags.injectTargetDiff,
+    '--dashboard': flags.dashboard,
+  }))
+    if (value !== undefined)
+      throw new UsageError(`${name}: not with ${flag} (a rehearsal runs the demo's plan as it is, with its faults)`);
   let bakeMs = reduced ? 1000 : 3000;
   if (flags.duration !== undefined) {
     try {
