@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/data/postgres/connect.js';
-import { clearDirty, dirtyKeys, installDirtyTracking, removeDirtyTracking } from '../../src/data/postgres/dirty.js';
+import {
+  clearDirty,
+  dirtyKeys,
+  installDirtyTracking,
+  pauseDirtyTracking,
+  removeDirtyTracking,
+  resumeDirtyTracking,
+} from '../../src/data/postgres/dirty.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 import { recheckKeys as recheckDirtyKeys } from '../../src/data/postgres/verify/recheck-keys.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -78,6 +85,40 @@ describe('dirty tracking', () => {
       expect(left.rowCount).toBe(0);
     } finally {
       await client.end();
+    }
+  });
+
+  it('pauses recording without waiting for the open transactions on the tables, in sessions that already recorded too, and resumes it', async () => {
+    const client = await connect(b.url('app'), { name: 'target' });
+    // The service's session: it has run the trigger (its cached function must not keep recording).
+    const service = await connect(b.url('app'), { name: 'service' });
+    try {
+      await b.query('truncate public.slots', [], 'app');
+      await installDirtyTracking(client, names, tables);
+      await clearDirty(client, names, Number.MAX_SAFE_INTEGER);
+      await service.query(`insert into public.slots values ('2026-02-01 00:00:00+00', 'before')`);
+      // An open transaction holding a write lock on a tracked table (dropping or disabling its
+      // trigger would wait for it): pausing must not.
+      await service.query('begin');
+      await service.query(`insert into public.slots values ('2026-02-01 00:00:01+00', 'open')`);
+      await client.query(`set statement_timeout = '3s'`);
+      await pauseDirtyTracking(client, names);
+      await pauseDirtyTracking(client, names); // idempotent
+      await service.query('commit');
+      await service.query(`insert into public.slots values ('2026-02-01 00:00:02+00', 'paused')`);
+      await b.query(`update public.lines set qty = qty + 1`, [], 'app');
+      const paused = await dirtyKeys(client, names);
+      // The open transaction's insert ran the trigger before the pause; nothing after it is recorded.
+      expect(paused.tables.get('public.slots')).toEqual([['2026-02-01 00:00:00+00'], ['2026-02-01 00:00:01+00']]);
+      expect(paused.tables.has('public.lines')).toBe(false);
+      await resumeDirtyTracking(client, names);
+      await service.query(`insert into public.slots values ('2026-02-01 00:00:03+00', 'resumed')`);
+      const resumed = await dirtyKeys(client, names);
+      expect(resumed.tables.get('public.slots')).toContainEqual(['2026-02-01 00:00:03+00']);
+      expect(resumed.tables.get('public.slots')).not.toContainEqual(['2026-02-01 00:00:02+00']);
+      await removeDirtyTracking(client, names);
+    } finally {
+      await Promise.all([client.end(), service.end()]);
     }
   });
 

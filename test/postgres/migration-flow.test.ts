@@ -5,6 +5,7 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
 import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA, startWorkload } from './workload.js';
 import { leftovers, tableDigest, appUrl } from './inspect.js';
+import { objectNames } from '../../src/data/postgres/names.js';
 
 for (const sourceVersion of [18, 15] as const) {
   describe(`migration ${sourceVersion} → 18 under a live workload`, () => {
@@ -45,6 +46,14 @@ for (const sourceVersion of [18, 15] as const) {
     it('replicates, cuts over, replicates back, fails back and finalizes without losing an acknowledged write', async () => {
       const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
       const entry = testPlan('shop').spec.data[0]!;
+      const dirtyCount = async (): Promise<number> =>
+        (
+          await target.query<{ n: number }>(
+            `select count(*)::int as n from ${objectNames(`flow${sourceVersion}`, 'shop').dirty}`,
+            [],
+            'shop',
+          )
+        ).rows[0]!.n;
       const { ctx } = makeHarness({
         runId: `flow${sourceVersion}`,
         database: 'shop',
@@ -86,9 +95,14 @@ for (const sourceVersion of [18, 15] as const) {
           )
           .toBe(onTarget.length);
 
+        // Nothing reads the target's dirty keys after the cutover's re-check: its writes are not recorded.
+        expect(await dirtyCount()).toBe(0);
+
         await runSteps(ctx, plane.failbackSteps(entry));
         work.writer = 'source';
         await work.waitForAcks(200);
+        // A replica again after failback: the keys forward replication changes are recorded again.
+        await expect.poll(dirtyCount, { timeout: 30_000 }).toBeGreaterThan(0);
       } finally {
         await work.stop();
       }

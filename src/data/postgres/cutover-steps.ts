@@ -2,7 +2,7 @@
  * The cutover stage for one `spec.data[]` entry, in the phases the router's hold goes around.
  * Before the hold: lag check (abort before anything changes when replication is behind) → prepare
  * reverse replication. Under the hold: fence the source → wait for the marker → disable forward
- * replication → sync sequences → re-check dirty keys → start reverse replication → open the target.
+ * replication → sync sequences → re-check dirty keys (and stop recording them) → start reverse replication → open the target.
  * After the release: drop forward replication. Each step is bounded. Undo before the target opens
  * restores the source exactly; undo after it opens first fences the target again and brings its
  * writes back to the source.
@@ -10,7 +10,7 @@
 import { CheckFailedError } from '../../common/errors.js';
 import { stepPrefix } from './names.js';
 import type { CutoverPhases, Step } from '../data-plane.js';
-import { clearDirty, dirtyKeys } from './dirty.js';
+import { clearDirty, dirtyKeys, pauseDirtyTracking, resumeDirtyTracking } from './dirty.js';
 import { parseTableName } from './connect.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { withSite, withSites, type PgEnv } from './session.js';
@@ -106,9 +106,13 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
             );
           }
           await clearDirty(target, names, dirty.watermark);
-          return { tables: dirty.tables.size, keys, elapsedMs };
+          // Nothing reads the keys after this check: the target stops recording them before it opens,
+          // so the service's writes on it do not pay for the recording during the bake.
+          await pauseDirtyTracking(target, names);
+          return { tables: dirty.tables.size, keys, elapsedMs, tracking: 'paused' };
         });
       },
+      undo: (ctx) => withSite(ctx, env, 'target', (target) => resumeDirtyTracking(target, env.names(ctx))),
     },
     {
       name: `${prefix}start-reverse`,

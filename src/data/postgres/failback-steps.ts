@@ -2,11 +2,12 @@
  * Failback after cutover: fence the target → wait until the source has every change (reverse
  * marker) → sync sequences back → disable reverse replication → re-establish forward replication (no
  * copy: both sides are equal now; its slot exists before the source opens) → open the source → drop
- * reverse replication. The target ends fenced and replicated into,
+ * reverse replication. The target ends fenced, replicated into and recording changed keys again,
  * as before cutover, so cutover can be tried again.
  */
 import { stepPrefix } from './names.js';
 import type { Step } from '../data-plane.js';
+import { resumeDirtyTracking } from './dirty.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { withSite, type PgEnv } from './session.js';
 import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
@@ -47,6 +48,9 @@ export function failbackSteps(env: PgEnv): Step[] {
     steps.push({
       name: `${prefix}failback-restart-forward`,
       async run(ctx) {
+        // The target is a replica again: it records the keys the apply changes (paused at cutover)
+        // before forward replication starts, so a later verification or cutover re-checks them.
+        await withSite(ctx, env, 'target', (target) => resumeDirtyTracking(target, env.names(ctx)));
         const oid = await startForward(ctx, env, false);
         return { subscription: env.names(ctx).forward, oid };
       },
