@@ -46,6 +46,15 @@ describe('the demo plan', () => {
     expect(shop?.env.INJECT_ERRORS).toBeUndefined();
   });
 
+  it('rolls the whole run back on a failed shift gate, unless asked to hold (a rehearsal resumes it)', () => {
+    expect(loadPlanText(demoPlanText(base), '/x/plan.yaml').plan.spec.rollback).toEqual({
+      automatic: true,
+      shiftGate: 'rollback',
+    });
+    const held = loadPlanText(demoPlanText({ ...base, shiftGate: 'hold' }), '/x/plan.yaml').plan;
+    expect(held.spec.rollback).toEqual({ automatic: true, shiftGate: 'hold' });
+  });
+
   it('breaks only the target when errors are injected', () => {
     const { plan } = loadPlanText(demoPlanText({ ...base, injectErrors: 'target:0.2' }), '/x/plan.yaml');
     expect(plan.spec.workloads?.processes?.[0]?.env.INJECT_ERRORS).toBe('target:0.2');

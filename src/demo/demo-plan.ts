@@ -34,6 +34,8 @@ export interface DemoPlanOptions {
    * `app` database URL (demo_app_blue) for its whole life.
    */
   rotation?: DemoRotationOptions | null;
+  /** `spec.rollback.shiftGate` (a rehearsal holds and retries a failed shift step); absent: rollback. */
+  shiftGate?: 'rollback' | 'hold';
 }
 
 export interface DemoRotationOptions {
@@ -176,8 +178,14 @@ ${databaseUrl}
   stages:
     - { name: bake, bake: ${ms(options.bakeMs)} }
 
-  # A failed gate undoes the stage by itself (after checking the source can take the traffic back).
-  rollback: { automatic: true }
+  # A failed gate undoes the stage by itself (after checking the source can take the traffic back).${
+    options.shiftGate === 'hold'
+      ? `
+  # A failed shift gate moves the reads back on the source and holds the run; \`handoff resume\` retries the step.
+  rollback: { automatic: true, shiftGate: hold }`
+      : `
+  rollback: { automatic: true }`
+  }
 `;
 }
 

@@ -862,8 +862,14 @@ export const migrationSpec = z.strictObject({
         .boolean()
         .default(true)
         .describe('A failed gate or step undoes the stage by itself; otherwise the run pauses.'),
+      shiftGate: z
+        .enum(['rollback', 'hold'])
+        .default('rollback')
+        .describe(
+          'A failed gate of a shift step: rollback fails the run (undone when automatic); hold moves the reads back on the source and holds the run, and `handoff resume` retries the step once the cause is gone.',
+        ),
     })
-    .default({ automatic: true })
+    .default({ automatic: true, shiftGate: 'rollback' })
     .describe('What happens when something fails.'),
   audit: auditSettings
     .optional()

@@ -4,6 +4,9 @@
  * on the source (logical replication carries rows, not DDL; an index changes no row, so apply and
  * verification go on). A column added on the source only would stop the target's apply (the
  * subscriber lacks the column): a real finding, which `spec.rehearsal` can ask for with `sql`.
+ * The target's 503s in the shift are frequent enough (half the target's answers) for the shift gate to
+ * fail: the reads go back on the source and the run holds (the rehearsal's plan has
+ * `rollback.shiftGate: hold`), then the rehearsal resumes it once the fault has cleared.
  * The reduced schedule (`--rehearse-reduced`, run in `npm test`) keeps three of them.
  */
 import { rehearsalFault, type RehearsalFault } from '../plan/schema.js';
@@ -57,9 +60,9 @@ const FULL: unknown[] = [
     name: 'target-503-shift',
     kind: 'http',
     site: 'target',
-    errorRate: 0.05,
+    errorRate: 0.5,
     at: { stage: 'shift', after: '4s' },
-    for: '5s',
+    for: '6s',
   },
   { name: 'long-transaction-cutover', kind: 'long-transaction', site: 'source', at: { stage: 'cutover' } },
   {

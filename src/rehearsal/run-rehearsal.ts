@@ -3,7 +3,9 @@
  * proxy, the demo's load recording its history, the real executor as a child process (`handoff run
  * --until bake` under load, then `handoff resume` for finalize on quiet databases, as the crash test
  * does: writes after finalize would make the sites differ by design), the fault schedule following
- * the executor's trail, and at the end the invariants and each fault's outcome. Writes
+ * the executor's trail, and at the end the invariants and each fault's outcome. The plan's
+ * `rollback.shiftGate` is `hold`: a shift gate failing under a fault moves the reads back on the
+ * source and holds the run, and the runner resumes it once the faults in place have cleared. Writes
  * `<stateDir>/rehearsal/result.json` (a RehearsalResult), `history.jsonl` and the report.
  */
 import fs from 'node:fs';
@@ -66,16 +68,35 @@ export type RehearsalOutcome = RehearsalResult & { run: RehearsalRun };
 
 const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
-function runState(stateDir: string, redactor: Redactor, id: string | null): string | null {
+function runRecord(
+  stateDir: string,
+  redactor: Redactor,
+  id: string | null,
+): { state: string; reason: string | null } | null {
   if (!id) return null;
   const store = openStore({ stateDir, create: false, redactor });
   if (!store) return null;
   try {
-    return store.runs.list().find((run) => run.id === id)?.state ?? null;
+    const run = store.runs.list().find((one) => one.id === id);
+    return run ? { state: run.state, reason: run.reason ?? null } : null;
   } finally {
     store.close();
   }
 }
+
+function runState(stateDir: string, redactor: Redactor, id: string | null): string | null {
+  return runRecord(stateDir, redactor, id)?.state ?? null;
+}
+
+/** A run the engine held by itself (a failed shift gate under `rollback.shiftGate: hold`), not at `--until`. */
+function heldRun(stateDir: string, redactor: Redactor, id: string | null): string | null {
+  const run = runRecord(stateDir, redactor, id);
+  return run?.state === 'paused' && !(run.reason ?? '').startsWith('until ') ? (run.reason ?? '') : null;
+}
+
+/** Resumes of a held run at most (each after the faults in place cleared), and the wait for them to clear. */
+const MAX_HELD_RESUMES = 3;
+const CLEAR_WAIT_MS = 60_000;
 
 function refuseUnfinished(stateDir: string, redactor: Redactor): void {
   const store = openStore({ stateDir, create: false, redactor });
@@ -105,6 +126,8 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
     service: serviceCommand(),
     faults: options.faults,
     faultPaths: true,
+    // The rehearsal's plan says retry: a failed shift gate moves the reads back and holds the run (resumed below).
+    shiftGate: 'hold',
     stateDir: options.stateDir,
     redactor: options.redactor,
     ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
@@ -186,6 +209,17 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
       };
       note('running the plan under load until bake');
       end = await phase({ run: true }, 'bake');
+      // The plan says retry (rollback.shiftGate: hold): a failed shift gate moved the reads back and held the
+      // run; as an operator would, wait for the faults in place to clear, then resume (the step runs again).
+      for (let resumes = 0; resumes < MAX_HELD_RESUMES && end.runId; resumes++) {
+        const held = heldRun(options.stateDir, options.redactor, end.runId);
+        if (held === null) break;
+        note(`the run holds (${held.split(';')[0] ?? ''}); waiting for the faults in place to clear`);
+        const waitUntil = Date.now() + CLEAR_WAIT_MS;
+        while (schedule.inPlace().length > 0 && Date.now() < waitUntil) await sleep(200);
+        note(`resuming the held run ${end.runId}`);
+        end = await phase({ resume: end.runId }, 'bake');
+      }
       await load.stop();
       if (end.code === 0 && end.runId && runState(options.stateDir, options.redactor, end.runId) === 'paused') {
         note('load stopped; resuming for finalize');

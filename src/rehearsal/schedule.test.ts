@@ -62,6 +62,26 @@ describe('the fault schedule', () => {
     expect(byName.broken?.error).toContain('no such target');
   });
 
+  it('says which faults are in place until each is cleared (the runner waits on it before resuming a held run)', async () => {
+    const r = recorder();
+    const schedule = createFaultSchedule(
+      [
+        fault({ name: 'errors', kind: 'http', errorRate: 0.5, at: { stage: 'shift' }, for: '80ms' }),
+        fault({ name: 'later', kind: 'ddl', at: { stage: 'bake' } }),
+      ],
+      { inject: r.inject },
+    );
+    expect(schedule.inPlace()).toEqual([]);
+    schedule.observe({ type: 'stage-started', stage: 'shift' });
+    expect(schedule.inPlace()).toEqual(['errors']);
+    await tick(20);
+    expect(schedule.inPlace()).toEqual(['errors']);
+    await tick(150);
+    expect(schedule.inPlace()).toEqual([]);
+    expect(r.log).toEqual(['inject errors', 'clear errors']);
+    await schedule.finish();
+  });
+
   it('clears at finish what is still in place, and injects nothing after', async () => {
     const r = recorder();
     const schedule = createFaultSchedule(

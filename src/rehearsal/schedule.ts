@@ -47,6 +47,8 @@ export interface FaultSchedule {
   /** Clears every fault still in place (bounded by each injector) and returns every fault's record. */
   finish(): Promise<ScheduledFault[]>;
   records(): ScheduledFault[];
+  /** Faults being injected or in place now (not yet cleared). */
+  inPlace(): string[];
 }
 
 export const DEFAULT_KILL_FOR_MS = 1000;
@@ -178,5 +180,7 @@ export function createFaultSchedule(faults: readonly RehearsalFault[], deps: Fau
       return slots.map((slot) => ({ ...slot.record }));
     },
     records: () => slots.map((slot) => ({ ...slot.record })),
+    inPlace: () =>
+      slots.filter((slot) => slot.state === 'injecting' || slot.state === 'active').map((slot) => slot.fault.name),
   };
 }

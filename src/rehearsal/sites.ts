@@ -44,6 +44,8 @@ export interface RehearsalSitesOptions {
   redactor?: Redactor;
   /** The state directory the executor is given (default `<dir>/state`). */
   stateDir?: string;
+  /** The plan's `spec.rollback.shiftGate` (a rehearsal: hold, then the runner resumes); default rollback. */
+  shiftGate?: 'rollback' | 'hold';
 }
 
 export interface RehearsalSites {
@@ -118,6 +120,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
         injectErrors: null,
         envNames: DEMO_ENV,
         tokenFile: path.basename(tokenFile),
+        ...(options.shiftGate ? { shiftGate: options.shiftGate } : {}),
       }) + rehearsal,
       { mode: 0o600 },
     );

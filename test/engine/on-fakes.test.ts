@@ -253,6 +253,33 @@ describe('the engine on fakes', () => {
     expect(w.data.target.fences.size + w.data.source.fences.size).toBe(0);
   });
 
+  it('with rollback.shiftGate hold, a failing shift gate moves the reads back and holds the run; resume retries the step', async () => {
+    const w = world();
+    w.targetErrorRate = 0.5;
+    const plan = fakePlan({
+      traffic: { ...TRAFFIC, reads: { steps: [50, 100], bake: '60ms' } },
+      rollback: { automatic: true, shiftGate: 'hold' },
+    });
+    const held = await w.exec(plan);
+    expect(held.run.state).toBe('paused');
+    expect(held.run.reason).toMatch(/holds the run: gate shift-50 failed: .*; reads are back on the source/);
+    const toHalf = /router setRoutes \{"reads":\{"source":0.5/;
+    const back = w.timeline.slice(at(w.timeline, toHalf) + 1).filter((entry) => !entry.startsWith('lag '));
+    expect(back).toEqual(['router setRoutes {"reads":{"source":1,"target":0}}']);
+    // Nothing else undone: replication goes on, no fence, the target's workloads stay.
+    expect(w.data.streams.size).toBe(1);
+    expect(w.events.some((e) => e.type === 'rollback-started')).toBe(false);
+    const reasons = w.events
+      .filter((e) => e.type === 'traffic-weights')
+      .map((e) => (e.data as { reason: string }).reason);
+    expect(reasons).toContain('rollback: reads back on the source (from the 50 % step)');
+
+    w.targetErrorRate = 0;
+    const resumed = await w.exec(plan);
+    expect(resumed.run.state).toBe('succeeded');
+    expect(w.timeline.filter((entry) => toHalf.test(entry))).toHaveLength(2);
+  });
+
   it('takes a pause between steps, and resume goes on without running a finished step again', async () => {
     const w = world();
     const fake = createFakeDataPlane(w.data);

@@ -5,6 +5,7 @@
  * traffic back to the source (holding writes while the data plane fails back).
  */
 import { parseDuration } from '../../common/duration.js';
+import { GateFailedError, HoldRunError } from '../../common/errors.js';
 import type { Migration } from '../../plan/schema.js';
 import { capabilitiesOf } from '../../traffic/capabilities.js';
 import type { RequestClass, Routes } from '../../traffic/routes.js';
@@ -51,15 +52,23 @@ export function shiftStage(plan: Migration, deps: StageDeps): Stage {
       const share = percent / 100;
       const { routes } = await router.setRoutes({ reads: { source: 1 - share, target: share } });
       emitWeights(ctx, routes, `shift step ${index + 1} of ${weights.length} (${percent} %)`);
-      return watchStep(ctx, {
-        stage: 'shift',
-        gate: `shift-${percent}`,
-        router,
-        bakeMs: bakeFor(ctx, 'shift'),
-        expectedShare: share,
-        reportLag: true,
-        ...watchAdapters(runtime, data),
-      });
+      try {
+        return await watchStep(ctx, {
+          stage: 'shift',
+          gate: `shift-${percent}`,
+          router,
+          bakeMs: bakeFor(ctx, 'shift'),
+          expectedShare: share,
+          reportLag: true,
+          ...watchAdapters(runtime, data),
+        });
+      } catch (error) {
+        if (!(error instanceof GateFailedError) || ctx.plan.spec.rollback.shiftGate !== 'hold') throw error;
+        // spec.rollback.shiftGate hold: reads back on the source, the run held; resume runs this step again.
+        const back = await router.setRoutes({ reads: ALL_SOURCE });
+        emitWeights(ctx, back.routes, `rollback: reads back on the source (from the ${percent} % step)`);
+        throw new HoldRunError(`${error.message}; reads are back on the source`, { cause: error });
+      }
     },
     async undo(ctx) {
       const router = await runtimeOf(deps).router(ctx);
