@@ -290,6 +290,14 @@ export const dataThrottle = z
     chunkTargetTime: duration
       .default('500ms')
       .describe('Verification and copy chunks shrink so each takes about this long (pt-table-checksum --chunk-time).'),
+    niceRatio: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(0)
+      .describe(
+        "After each chunk, rest this multiple of the chunk's time before the next (gh-ost --nice-ratio): 0 runs chunk after chunk, 1 gives the servers back as much time as the work took.",
+      ),
     maxPause: duration
       .default('5m')
       .describe(
@@ -306,6 +314,7 @@ export const dataThrottle = z
     maxReplicationLag: '5s',
     maxSourceLoad: { activeBackends: 25 },
     chunkTargetTime: '500ms',
+    niceRatio: 0,
     maxPause: '5m',
     checkInterval: '1s',
   })

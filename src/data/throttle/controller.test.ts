@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideThrottle,
   initialThrottleState,
+  restAfterChunkMs,
   type ThrottleLimits,
   type ThrottleMeasurements,
   type ThrottleState,
@@ -149,5 +150,15 @@ describe('decideThrottle', () => {
     expect(decideThrottle(limits, start, { ...calm, lastChunk: { rows: 10, durationMs: Number.NaN } }).state).toEqual(
       start,
     );
+  });
+});
+
+describe('restAfterChunkMs (nice ratio)', () => {
+  it('rests nothing without a ratio, and the ratio times the chunk with one', () => {
+    expect(restAfterChunkMs(limits, 200)).toBe(0);
+    expect(restAfterChunkMs({ ...limits, niceRatio: 0 }, 200)).toBe(0);
+    expect(restAfterChunkMs({ ...limits, niceRatio: 1 }, 200)).toBe(200);
+    expect(restAfterChunkMs({ ...limits, niceRatio: 0.7 }, 10)).toBe(7);
+    expect(restAfterChunkMs({ ...limits, niceRatio: 2 }, 0)).toBe(0);
   });
 });

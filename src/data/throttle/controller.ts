@@ -26,6 +26,11 @@ export interface ThrottleLimits {
   /** Chunk size bounds; the size starts at `maxChunkRows` and shrinks when chunks run long. */
   minChunkRows: number;
   maxChunkRows: number;
+  /**
+   * Rest after each chunk for this multiple of its time before the next (gh-ost's `--nice-ratio`):
+   * 0 runs chunk after chunk, 1 gives the servers back as much time as the work took. Optional: 0.
+   */
+  niceRatio?: number;
 }
 
 /** One set of measurements; null where a signal is not measured or has no data yet. */
@@ -102,6 +107,13 @@ export function decideThrottle(
     };
   }
   return { decision: { kind: 'go', chunkRows: next.chunkRows }, state: next };
+}
+
+/** How long a worker rests after a chunk that took `durationMs` (`niceRatio` × its time; 0 without one). */
+export function restAfterChunkMs(limits: ThrottleLimits, durationMs: number): number {
+  const ratio = limits.niceRatio ?? 0;
+  if (!(ratio > 0) || !(durationMs > 0)) return 0;
+  return Math.round(durationMs * ratio);
 }
 
 /** The p99 above which the work pauses, or null without a baseline. */

@@ -18,6 +18,7 @@ export function throttleOptionsFromPlan(spec: DataThrottleSpec, chunkRows: numbe
     chunkTargetMs: parseDuration(spec.chunkTargetTime),
     minChunkRows: Math.min(MIN_CHUNK_ROWS, chunkRows),
     maxChunkRows: chunkRows,
+    niceRatio: spec.niceRatio,
   };
   return { limits, maxPauseMs: parseDuration(spec.maxPause), checkIntervalMs: parseDuration(spec.checkInterval) };
 }

@@ -114,4 +114,22 @@ describe('createPacer', () => {
     // 10,000 rows in 2,000 ms of statements: 5 rows/ms, so 2,500 rows per 0.5 s
     expect(await pacer.ready()).toBe(2500);
   });
+
+  it("rests the nice ratio times a chunk's time after it, none without a ratio, and stops resting when aborted", async () => {
+    const options = { maxPauseMs: 1000, checkIntervalMs: 1000, work: 'copy' };
+    const flat = createPacer({ ...options, limits }, { signals: {} });
+    const raced = await Promise.race([
+      flat.rest(10_000).then(() => 'rested'),
+      new Promise((resolve) => setTimeout(() => resolve('still resting'), 200)),
+    ]);
+    expect(raced).toBe('rested');
+    const nice = createPacer({ ...options, limits: { ...limits, niceRatio: 1 } }, { signals: {} });
+    const started = performance.now();
+    await nice.rest(60);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    const abort = new AbortController();
+    const resting = nice.rest(10_000, abort.signal);
+    abort.abort();
+    await expect(resting).rejects.toThrow();
+  });
 });

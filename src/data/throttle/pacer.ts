@@ -13,6 +13,7 @@ import { sleep } from '../../common/net.js';
 import {
   decideThrottle,
   initialThrottleState,
+  restAfterChunkMs,
   type ThrottleDecision,
   type ThrottleLimits,
   type ThrottleMeasurements,
@@ -64,6 +65,8 @@ export interface Pacer {
   ready(signal?: AbortSignal, hooks?: PauseHooks): Promise<number>;
   /** Reports a finished chunk (for the chunk size). */
   chunkDone(rows: number, durationMs: number): void;
+  /** The worker's rest after a chunk that took `durationMs` (the limits' `niceRatio` × its time; none at 0). */
+  rest(durationMs: number, signal?: AbortSignal): Promise<void>;
   /** The same pacer for another kind of work (events name it); shares budget, baseline and state. */
   as(work: string): Pacer;
   stats(): PacerStats;
@@ -208,6 +211,10 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
       shared.lastChunk = last
         ? { rows: last.rows + rows, durationMs: last.durationMs + durationMs }
         : { rows, durationMs };
+    },
+    async rest(durationMs, signal) {
+      const ms = restAfterChunkMs(options.limits, durationMs);
+      if (ms > 0) await sleep(ms, signal);
     },
     as(other) {
       return pacerFor(other, options, deps, shared);

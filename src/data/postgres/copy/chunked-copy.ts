@@ -171,12 +171,19 @@ async function copyAll(
       );
     };
     const fixed = COPY_MAX_CHUNK_ROWS;
+    let lastChunkMs = 0;
     const pace: ChunkPace = {
       next: async () => {
         ctx.signal.throwIfAborted();
-        return pacer ? await pacer.ready(ctx.signal) : fixed;
+        if (!pacer) return fixed;
+        await pacer.rest(lastChunkMs, ctx.signal);
+        lastChunkMs = 0;
+        return await pacer.ready(ctx.signal);
       },
-      done: (rows, durationMs) => pacer?.chunkDone(rows, durationMs),
+      done: (rows, durationMs) => {
+        lastChunkMs = durationMs;
+        pacer?.chunkDone(rows, durationMs);
+      },
     };
     await pacer?.start();
     const out: ChunkedCopyResult['tables'] = [];

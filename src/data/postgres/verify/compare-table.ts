@@ -86,7 +86,8 @@ export async function compareTable(
         source.use((client) => aggregate(client, plan, hash, range)),
         target.use((client) => aggregate(client, plan, hash, range)),
       ]);
-      options.pacer?.chunkDone(Math.max(s.rows, t.rows), Date.now() - chunkStarted);
+      const chunkMs = Date.now() - chunkStarted;
+      options.pacer?.chunkDone(Math.max(s.rows, t.rows), chunkMs);
       const matched = sameAggregate(s, t);
       details[index] = chunkReport(chunk, s, t, matched);
       if (!matched && plan.key.length > 0) {
@@ -95,6 +96,7 @@ export async function compareTable(
       done++;
       rowsDone += Math.max(s.rows, t.rows);
       options.onProgress?.({ table: plan.label, chunksDone: done, chunksTotal: chunks.length, rowsDone });
+      await options.pacer?.rest(chunkMs, options.signal);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, chunks.length)) }, worker));
