@@ -55,6 +55,15 @@ describe('the demo plan', () => {
     expect(held.spec.rollback).toEqual({ automatic: true, shiftGate: 'hold' });
   });
 
+  it('with a credentials directory and no rotation: the service follows a file per site, the app databases stay', () => {
+    const { plan } = loadPlanText(demoPlanText({ ...base, credentialsDir: '/tmp/creds' }), '/x/plan.yaml');
+    const env = plan.spec.workloads?.processes?.[0]?.env;
+    expect(env?.DATABASE_URL_FILE).toBe('/tmp/creds/{{site}}.url');
+    expect(env?.DATABASE_URL).toBeUndefined();
+    expect(plan.spec.target.databases.app?.url).toEqual({ fromEnv: DEMO_ENV.targetApp });
+    expect(plan.spec.data[0]?.access).toBeUndefined();
+  });
+
   it('breaks only the target when errors are injected', () => {
     const { plan } = loadPlanText(demoPlanText({ ...base, injectErrors: 'target:0.2' }), '/x/plan.yaml');
     expect(plan.spec.workloads?.processes?.[0]?.env.INJECT_ERRORS).toBe('target:0.2');

@@ -34,6 +34,12 @@ export interface DemoPlanOptions {
    * `app` database URL (demo_app_blue) for its whole life.
    */
   rotation?: DemoRotationOptions | null;
+  /**
+   * Without rotation: the service reads its connection string from `<credentialsDir>/<site>.url`
+   * (a rehearsal rewrites it when a password-change fault rotates the password) instead of
+   * `{{db.app}}`; the sites keep their `app` database. Null or absent: DATABASE_URL.
+   */
+  credentialsDir?: string | null;
   /** `spec.rollback.shiftGate` (a rehearsal holds and retries a failed shift step); absent: rollback. */
   shiftGate?: 'rollback' | 'hold';
 }
@@ -95,7 +101,11 @@ export function demoPlanText(options: DemoPlanOptions): string {
     ? `          # The service's credentials: a file (as a mounted secret would be), followed while it runs; the demo
           # rewrites it, as a secret store would, when the rotation says which role is live.
           DATABASE_URL_FILE: ${q(path.join(rotation.credentialsDir, '{{site}}.url'))}`
-    : `          DATABASE_URL: "{{db.app}}"`;
+    : options.credentialsDir
+      ? `          # The service's credentials: a file (as a mounted secret would be), followed while it runs; a
+          # rehearsal rewrites it when it rotates the service's password.
+          DATABASE_URL_FILE: ${q(path.join(options.credentialsDir, '{{site}}.url'))}`
+      : `          DATABASE_URL: "{{db.app}}"`;
   return `# The plan \`handoff demo\` wrote and ran. It is a complete, real plan: \`handoff run -f plan.yaml\`
 # would run it again (with the same environment variables set and, for the rotation, the services' credentials files). Reference: docs/plan-reference.md.
 apiVersion: handoff.dev/v1alpha1

@@ -3,7 +3,8 @@
  * proxy and a proxy per network path, the live pid of each process target (the executor; each
  * site's service and PostgreSQL server, by the process registry's records), and how to start each
  * again: the executor is resumed, a service provisioned again by the local platform, a PostgreSQL
- * server started again on its data directory and port.
+ * server started again on its data directory and port. A password-change fault's new password is
+ * handed to the services through their credentials files (service-credentials.ts).
  */
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
@@ -105,6 +106,16 @@ export function createFaultEnv(deps: FaultEnvDeps): RehearsalFaultEnv {
     appRole: DEMO_APP_LOGINS[0],
     tables: DEMO_TABLES,
     resolveSecret: (ref, where) => deps.secrets.resolve(ref as never, where),
+    // A rotation is handed to the services as a secret store would: their credentials file is rewritten.
+    passwordRotated(rotation) {
+      const handed = sites.credentials.rotated(rotation);
+      deps.logger.info('password rotation handed to the services', {
+        site: rotation.site,
+        role: rotation.role,
+        handed,
+      });
+      return Promise.resolve();
+    },
     logger: deps.logger,
     async stopRestarted() {
       await Promise.all(

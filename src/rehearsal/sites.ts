@@ -21,6 +21,7 @@ import type { RehearsalFault } from '../plan/schema.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
 import type { FaultProxy } from '../faultproxy/fault-proxy.js';
 import { startNetworkPaths, type NetworkPaths } from './network-paths.js';
+import { createServiceCredentials, type ServiceCredentials } from './service-credentials.js';
 import type { HttpFaultShim, NetworkPath, SiteName } from './faults/types.js';
 
 export const ACCOUNTS = 50;
@@ -61,6 +62,8 @@ export interface RehearsalSites {
   faultProxy?: FaultProxy;
   proxyFor: Partial<Record<NetworkPath, string>>;
   httpShim: Partial<Record<SiteName, HttpFaultShim>>;
+  /** The services' credentials files (DATABASE_URL_FILE), which a password rotation rewrites. */
+  credentials: ServiceCredentials;
   /** The plan's services on a site, provisioned again (after a kill): the local platform starts what is not running. */
   provisionService(site: 'source' | 'target'): Promise<void>;
   stop(): Promise<void>;
@@ -74,6 +77,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
   const dbs = await startDemoDatabases({ dir, registry, redactor, orders: options.rows, accounts: ACCOUNTS });
   let router: DemoRouter | null = null;
   let paths: NetworkPaths | null = null;
+  let credentials: ServiceCredentials | null = null;
   const stop = async (): Promise<void> => {
     await router?.stop();
     // The executor's children (the target's service) outlive a killed executor: end them by record.
@@ -89,6 +93,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
     }
     await registry.stopAll(10_000);
     await paths?.close();
+    credentials?.close();
     await dbs.stop({ removeData: true });
   };
   try {
@@ -103,6 +108,11 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
       dbs,
       services: { source: `127.0.0.1:${sourcePort}`, target: `127.0.0.1:${targetPort}` },
     });
+    // The services read their connection string from a file (through the fault proxy when there is one).
+    credentials = createServiceCredentials(
+      { source: paths.databases.source.app, target: paths.databases.target.app },
+      { redactor },
+    );
     const planFile = path.join(dir, 'plan.yaml');
     const tokenFile = path.join(dir, 'router-token');
     const faults = options.faults ?? [];
@@ -120,6 +130,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
         injectErrors: null,
         envNames: DEMO_ENV,
         tokenFile: path.basename(tokenFile),
+        credentialsDir: credentials.dir,
         ...(options.shiftGate ? { shiftGate: options.shiftGate } : {}),
       }) + rehearsal,
       { mode: 0o600 },
@@ -166,6 +177,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
       ...(paths.faultProxy ? { faultProxy: paths.faultProxy } : {}),
       proxyFor: paths.proxyFor,
       httpShim: paths.httpShim,
+      credentials,
       provisionService,
       stop,
     };
