@@ -64,6 +64,12 @@ describe('the demo plan', () => {
     expect(plan.spec.data[0]?.access).toBeUndefined();
   });
 
+  it('gives the bake stage its own bake when asked, the shift steps keeping theirs', () => {
+    const { plan } = loadPlanText(demoPlanText({ ...base, bakeStageMs: 9500 }), '/x/plan.yaml');
+    expect(plan.spec.traffic?.reads.bake).toBe('3000ms');
+    expect(plan.spec.stages.find((s) => s.name === 'bake')?.bake).toBe('9500ms');
+  });
+
   it('breaks only the target when errors are injected', () => {
     const { plan } = loadPlanText(demoPlanText({ ...base, injectErrors: 'target:0.2' }), '/x/plan.yaml');
     expect(plan.spec.workloads?.processes?.[0]?.env.INJECT_ERRORS).toBe('target:0.2');

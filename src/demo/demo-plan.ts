@@ -18,6 +18,8 @@ export interface DemoPlanOptions {
   adminPort: number;
   /** Bake of each shift step and of the bake stage, milliseconds. */
   bakeMs: number;
+  /** The bake stage's own bake, when it differs from the shift steps' (a rehearsal's faults in bake). */
+  bakeStageMs?: number;
   /** `target:0.2` to make the target's service answer 5xx at that rate; null for a clean run. */
   injectErrors: string | null;
   /** Share of reads mirrored in a shadow stage before the shift (`--shadow`); null: no shadow stage. */
@@ -186,7 +188,7 @@ ${databaseUrl}
         failureLimit: 0
 
   stages:
-    - { name: bake, bake: ${ms(options.bakeMs)} }
+    - { name: bake, bake: ${ms(options.bakeStageMs ?? options.bakeMs)} }
 
   # A failed gate undoes the stage by itself (after checking the source can take the traffic back).${
     options.shiftGate === 'hold'

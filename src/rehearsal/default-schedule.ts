@@ -7,6 +7,10 @@
  * The target's 503s in the shift are frequent enough (half the target's answers) for the shift gate to
  * fail: the reads go back on the source and the run holds (the rehearsal's plan has
  * `rollback.shiftGate: hold`), then the rehearsal resumes it once the fault has cleared.
+ * Killing the target's PostgreSQL in bake makes the bake gate fail: the run fails back to the source
+ * (the whole run rolled back, the target's writes drained back by reverse replication first). An
+ * undo that cannot reach the dead server stops the rollback; the rehearsal resumes it once the
+ * server is up again.
  * The reduced schedule (`--rehearse-reduced`, run in `npm test`) keeps three of them.
  */
 import { rehearsalFault, type RehearsalFault } from '../plan/schema.js';
@@ -73,6 +77,16 @@ const FULL: unknown[] = [
     at: { stage: 'cutover', after: '50ms' },
   },
   { name: 'password-change-bake', kind: 'password-change', at: { stage: 'bake' }, for: '2s' },
+  {
+    // After the password change's window (its clearing and 2 s of quiet clients), so neither counts
+    // the other's failed requests; down 3 s, then started again on its data directory (crash recovery).
+    name: 'target-postgres-kill-bake',
+    kind: 'process',
+    target: 'postgres-target',
+    signal: 'SIGKILL',
+    at: { stage: 'bake', after: '4500ms' },
+    for: '3s',
+  },
 ];
 
 const REDUCED = new Set(['replication-latency', 'executor-kill-verify', 'long-transaction-cutover']);

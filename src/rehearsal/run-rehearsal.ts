@@ -31,7 +31,7 @@ import { judgeFaults } from './judge-faults.js';
 import { judgeRun } from './judge-run.js';
 import type { ActiveFault, FaultEnvironment, RehearsalResult } from './faults/types.js';
 import { createHistoryFile, readHistory } from './history.js';
-import { createFaultSchedule, type ScheduledFault } from './schedule.js';
+import { bakeStageMsFor, createFaultSchedule, type ScheduledFault } from './schedule.js';
 import { ACCOUNTS, startRehearsalSites, type RehearsalSites } from './sites.js';
 
 export type InjectFault = (fault: RehearsalFault, env: FaultEnvironment, signal?: AbortSignal) => Promise<ActiveFault>;
@@ -88,13 +88,20 @@ function runState(stateDir: string, redactor: Redactor, id: string | null): stri
   return runRecord(stateDir, redactor, id)?.state ?? null;
 }
 
-/** A run the engine held by itself (a failed shift gate under `rollback.shiftGate: hold`), not at `--until`. */
+/**
+ * A run that stopped before its end and can be taken up again: held by the engine itself (a failed
+ * shift gate under `rollback.shiftGate: hold`; not a pause at `--until`), or failed in the middle of
+ * its rollback (an undo that could not reach a database a fault had taken away: `handoff resume`
+ * goes on with the rollback). The reason, or null.
+ */
 function heldRun(stateDir: string, redactor: Redactor, id: string | null): string | null {
   const run = runRecord(stateDir, redactor, id);
-  return run?.state === 'paused' && !(run.reason ?? '').startsWith('until ') ? (run.reason ?? '') : null;
+  if (run?.state === 'paused' && !(run.reason ?? '').startsWith('until ')) return run.reason ?? '';
+  if (run?.state === 'failed' || run?.state === 'rolling-back') return run.reason ?? run.state;
+  return null;
 }
 
-/** Resumes of a held run at most (each after the faults in place cleared), and the wait for them to clear. */
+/** Resumes of a stopped run at most (each after the faults in place cleared), and the wait for them to clear. */
 const MAX_HELD_RESUMES = 3;
 const CLEAR_WAIT_MS = 60_000;
 
@@ -123,6 +130,7 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
   const sites: RehearsalSites = await startRehearsalSites(dir, {
     rows: options.rows,
     bakeMs: options.bakeMs,
+    bakeStageMs: bakeStageMsFor(options.faults, options.bakeMs),
     service: serviceCommand(),
     faults: options.faults,
     faultPaths: true,
@@ -210,14 +218,15 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
       note('running the plan under load until bake');
       end = await phase({ run: true }, 'bake');
       // The plan says retry (rollback.shiftGate: hold): a failed shift gate moved the reads back and held the
-      // run; as an operator would, wait for the faults in place to clear, then resume (the step runs again).
+      // run; a rollback that stopped at an undo (a database a fault took away) failed the run. As an operator
+      // would, wait for the faults in place to clear, then resume (the step runs again, the rollback goes on).
       for (let resumes = 0; resumes < MAX_HELD_RESUMES && end.runId; resumes++) {
         const held = heldRun(options.stateDir, options.redactor, end.runId);
         if (held === null) break;
-        note(`the run holds (${held.split(';')[0] ?? ''}); waiting for the faults in place to clear`);
+        note(`the run stopped (${held.split(';')[0] ?? ''}); waiting for the faults in place to clear`);
         const waitUntil = Date.now() + CLEAR_WAIT_MS;
         while (schedule.inPlace().length > 0 && Date.now() < waitUntil) await sleep(200);
-        note(`resuming the held run ${end.runId}`);
+        note(`resuming the stopped run ${end.runId}`);
         end = await phase({ resume: end.runId }, 'bake');
       }
       await load.stop();
@@ -240,6 +249,7 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
       clients: load.ledger.clients,
       urls: { source: sites.dbs.source.shopUrl, target: sites.dbs.target.shopUrl },
       writer: state === 'succeeded' ? 'target' : 'source',
+      compareSites: state !== 'rolled-back',
       stateDir: options.stateDir,
       redactor: options.redactor,
       maxReadLagMs: 1000,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rehearsalFault, type RehearsalFault } from '../plan/schema.js';
-import { createFaultSchedule } from './schedule.js';
+import { bakeStageMsFor, createFaultSchedule } from './schedule.js';
+import { defaultSchedule } from './default-schedule.js';
 
 const fault = (input: unknown): RehearsalFault => rehearsalFault.parse(input);
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,5 +98,14 @@ describe('the fault schedule', () => {
     schedule.observe({ type: 'stage-started', stage: 'cutover' });
     expect(r.log).toEqual(['inject held', 'clear held']);
     expect(records.find((x) => x.name === 'late')).toMatchObject({ injectedAt: null });
+  });
+
+  it('makes the bake stage last until the faults scheduled in it were injected, cleared, and 2 s more', () => {
+    expect(bakeStageMsFor([], 3000)).toBe(3000);
+    expect(bakeStageMsFor(defaultSchedule({ reduced: true }), 1000)).toBe(1000);
+    // The default schedule's target PostgreSQL kill: 4.5 s into bake, down 3 s.
+    expect(bakeStageMsFor(defaultSchedule(), 3000)).toBe(9500);
+    const late = fault({ name: 'late', kind: 'ddl', at: { stage: 'shift', after: '20s' }, for: '5s' });
+    expect(bakeStageMsFor([late], 3000)).toBe(3000);
   });
 });

@@ -51,6 +51,21 @@ export interface FaultSchedule {
   inPlace(): string[];
 }
 
+/**
+ * The bake stage lasts at least until every fault scheduled in it has been injected and cleared, and
+ * 2 s more (a bake that ended first would leave them nothing to act on): its `after` plus its `for`.
+ */
+export function bakeStageMsFor(faults: readonly RehearsalFault[], bakeMs: number): number {
+  let longest = bakeMs;
+  for (const fault of faults) {
+    if (fault.at.stage !== 'bake') continue;
+    const after = fault.at.after === undefined ? 0 : parseDuration(fault.at.after);
+    const lasts = fault.for === undefined ? 0 : parseDuration(fault.for);
+    longest = Math.max(longest, after + lasts + 2000);
+  }
+  return longest;
+}
+
 export const DEFAULT_KILL_FOR_MS = 1000;
 const STAGE_END = new Set(['stage-done', 'stage-failed', 'stage-undone', 'stage-skipped']);
 

@@ -35,6 +35,8 @@ export interface ServiceCommand {
 export interface RehearsalSitesOptions {
   rows: number;
   bakeMs: number;
+  /** The bake stage's own bake (default bakeMs). */
+  bakeStageMs?: number;
   service: ServiceCommand;
   /** The faults written into the plan's `spec.rehearsal` (the runner schedules them). */
   faults?: readonly RehearsalFault[];
@@ -127,6 +129,7 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
         routerPort,
         adminPort,
         bakeMs: options.bakeMs,
+        ...(options.bakeStageMs !== undefined ? { bakeStageMs: options.bakeStageMs } : {}),
         injectErrors: null,
         envNames: DEMO_ENV,
         tokenFile: path.basename(tokenFile),
