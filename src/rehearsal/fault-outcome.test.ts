@@ -120,6 +120,21 @@ describe('judgeFault', () => {
     expect(outcome.recoveryMs).toBe(5200);
   });
 
+  it('a baking step goes on when its gate measures a check passing; a failing measurement is no progress', () => {
+    const events = [
+      ...runGoingOn.slice(0, 2),
+      ev(3400, 'check-measured', { gate: 'bake', check: 'errors', outcome: 'Fail' }),
+      ev(3600, 'check-measured', { gate: 'bake', check: 'observed-share', outcome: 'Inconclusive' }),
+      ev(3800, 'check-measured', { gate: 'bake', check: 'errors', outcome: 'Pass' }),
+      ev(9000, 'rollback-started', { stage: 'bake' }),
+    ];
+    expect(judgeFault(window, events, ops(...steady(0, 9000)))).toMatchObject({
+      reaction: 'none',
+      recoveryMs: 2800,
+      failedRequests: 0,
+    });
+  });
+
   it("a step's retries are no progress: the run goes on when a step gets done", () => {
     const events = [
       ...runGoingOn.slice(0, 2),

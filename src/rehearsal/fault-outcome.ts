@@ -26,7 +26,8 @@
  *         history; when the history ends sooner (the load stopped, as before finalize), the clearing
  *         if no client failed since the injection, else never; and
  *     (b) the run going on: the first progress event of the run (a step's intent (not a retry's), done or undone, a
- *         stage's start, end, skip or undo, copy or verification progress, the run finishing
+ *         stage's start, end, skip or undo, copy or verification progress, a gate's check measured
+ *         passing (`check-measured` Pass: a baking step goes on), the run finishing
  *         succeeded or rolled back) at or after the fault was cleared; a run already finished
  *         (succeeded or rolled back) when the fault cleared counts as going on at the clearing.
  *   null when either never happened, or the fault was never cleared.
@@ -110,6 +111,8 @@ function text(data: unknown, key: string): string {
 function isProgress(event: TrailEvent): boolean {
   // A step's second attempt is a retry, not progress: a step retrying through a fault is not going on.
   if (event.type === 'step-intent') return !(Number(field(event.data, 'attempt')) >= 2);
+  // A gate measuring a check passing: a step that bakes (one long step, as the bake's) is going on.
+  if (event.type === 'check-measured') return text(event.data, 'outcome') === 'Pass';
   if (PROGRESS.has(event.type)) return true;
   return event.type === 'run-finished' && GOOD_ENDS.has(text(event.data, 'state'));
 }
