@@ -93,10 +93,14 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
       }
       registry.untrack(record.pid);
     }
-    await registry.stopAll(10_000);
-    await paths?.close();
-    credentials?.close();
-    await dbs.stop({ removeData: true });
+    try {
+      await registry.stopAll(10_000);
+      await paths?.close();
+    } finally {
+      // The services are stopped (or could not be): their credentials go, whatever failed.
+      credentials?.close();
+      await dbs.stop({ removeData: true });
+    }
   };
   try {
     const [sourcePort, targetPort, routerPort, adminPort] = [
