@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { stopChildrenOnExit } from '../common/children.js';
+import { endExecutorAndServices } from './end-processes.js';
 import { InputError } from '../common/errors.js';
 import { sleep } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
@@ -140,9 +141,11 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
     redactor: options.redactor,
     ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
   });
-  const removeHandlers = stopChildrenOnExit(sites.registry, (signal) =>
-    note(`${signal}: stopping every process the rehearsal started`),
-  );
+  const removeHandlers = stopChildrenOnExit(sites.registry, (signal) => {
+    note(`${signal}: stopping every process the rehearsal started`);
+    // The executor's own children (the target's service) are not this process's: end them too.
+    endExecutorAndServices(sites.registry);
+  });
   let stopRestarted = async (): Promise<void> => undefined;
   try {
     const historyFile = path.join(outDir, 'history.jsonl');

@@ -1,0 +1,89 @@
+/**
+ * Every child process is ended when handoff exits: a rehearsal interrupted (SIGINT) while the real
+ * executor runs leaves nothing behind: not the executor, not the servers, and not the target's
+ * service, which the executor started and which outlives a `handoff run --until` by design.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../src/common/children.js';
+import { repoRoot, tsxLoader } from '../support/cli.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const cleanups: Array<() => void> = [];
+afterAll(() => cleanups.forEach((cleanup) => cleanup()));
+
+interface Recorded {
+  pid: number;
+  name: string;
+}
+
+const recorded = (file: string): Recorded[] => {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Recorded[];
+  } catch {
+    return [];
+  }
+};
+
+describe('an interrupted rehearsal', () => {
+  it(
+    'ends the executor, the services (also the one the executor started) and the servers on SIGINT',
+    { timeout: 150_000 },
+    async () => {
+      const tmp = makeTempDir('handoff-rehearse-int-');
+      cleanups.push(tmp.cleanup);
+      const stateDir = path.join(tmp.dir, 'state');
+      const registry = path.join(stateDir, 'processes.json');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          tsxLoader,
+          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
+          'demo',
+          '--rehearse-reduced',
+          '--state-dir',
+          stateDir,
+        ],
+        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const bound = setTimeout(() => child.kill('SIGKILL'), 140_000);
+      try {
+        // Once the target's service runs (the executor provisioned it), and the executor with it.
+        const deadline = Date.now() + 100_000;
+        let seen: Recorded[] = [];
+        while (Date.now() < deadline && child.exitCode === null) {
+          seen = recorded(registry);
+          const names = seen.map((r) => r.name);
+          if (/stage verify/.test(stderr) && names.includes('executor') && names.some((n) => n.startsWith('target/')))
+            break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(
+          seen.map((r) => r.name),
+          stderr.slice(-2000),
+        ).toContain('executor');
+        expect(
+          seen.some((r) => r.name.startsWith('target/')),
+          JSON.stringify(seen),
+        ).toBe(true);
+        child.kill('SIGINT');
+        expect(await exited).toBe(130);
+        expect(stderr).toContain('SIGINT: stopping every process the rehearsal started');
+        // Bounded: a process may take a moment to be reaped after its SIGKILL.
+        const alive = (): string[] => seen.filter((r) => isAlive(r.pid)).map((r) => `${r.name} (${r.pid})`);
+        const until = Date.now() + 10_000;
+        while (alive().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(alive()).toEqual([]);
+      } finally {
+        clearTimeout(bound);
+        for (const r of recorded(registry)) if (isAlive(r.pid)) process.kill(r.pid, 'SIGKILL');
+      }
+    },
+  );
+});
