@@ -83,13 +83,19 @@ describe('the demo plan', () => {
   it('with rotation: the service follows a credentials file per site, the data entry rotates blue to green', () => {
     const text = demoPlanText({
       ...base,
-      rotation: { credentialsDir: '/tmp/creds x', passwordEnv: DEMO_ROTATION_PASSWORD_ENV, retireAfterMs: 5000 },
+      rotation: {
+        credentialsDir: '/tmp/creds x',
+        passwordEnv: DEMO_ROTATION_PASSWORD_ENV,
+        retireAfterMs: 5000,
+        startAfterMs: 3000,
+      },
     });
     const { plan } = loadPlanText(text, '/x/plan.yaml');
     expect(plan.spec.data[0]?.access?.rotation).toEqual({
       group: 'demo_app',
       roles: [...DEMO_APP_LOGINS],
       password: { fromEnv: DEMO_ROTATION_PASSWORD_ENV },
+      startAfter: '3000ms',
       retireAfter: '5000ms',
     });
     // The fence still acts on the group role that holds the privileges.

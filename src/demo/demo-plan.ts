@@ -53,6 +53,8 @@ export interface DemoRotationOptions {
   passwordEnv: string;
   /** How long the retiring role's sessions may stay. */
   retireAfterMs: number;
+  /** How long after the bake starts the rotation runs (absent: at once). */
+  startAfterMs?: number;
 }
 
 export interface DemoEnvNames {
@@ -201,18 +203,18 @@ ${databaseUrl}
 `;
 }
 
-/** Blue/green credentials: the data entry's \`access.rotation\`, run once as the bake starts. */
+/** Blue/green credentials: the data entry's \`access.rotation\`, run once in the bake (startAfter its start). */
 function rotationBlock(rotation: DemoRotationOptions): string {
   const [blue, green] = DEMO_APP_LOGINS;
   return `
-      # Blue/green credentials (the rotate-credentials action, once as the bake starts): ${DEMO_APP_ROLE} holds
+      # Blue/green credentials (the rotate-credentials action, once in the bake, startAfter its start): ${DEMO_APP_ROLE} holds
       # the privileges and logs in as no one; ${blue} is live, ${green} gets LOGIN and this password, the
       # service moves to it, and ${blue} becomes NOLOGIN once its sessions are gone (ended after retireAfter).
       access:
         rotation:
           group: ${DEMO_APP_ROLE}
           roles: [${blue}, ${green}]
-          password: { fromEnv: ${rotation.passwordEnv} }
+          password: { fromEnv: ${rotation.passwordEnv} }${rotation.startAfterMs ? `\n          startAfter: ${ms(rotation.startAfterMs)}` : ''}
           retireAfter: ${ms(rotation.retireAfterMs)}`;
 }
 

@@ -397,6 +397,11 @@ export const dataEntry = z.strictObject({
               'The two login roles the application switches between (blue/green); the first is live at the start.',
             ),
           password: secretRef.describe("The standby role's new password, read when the rotation runs."),
+          startAfter: duration
+            .default('0s')
+            .describe(
+              'How long after the bake starts the rotation runs (the service settles after the cutover first: it has just taken the writes).',
+            ),
           retireAfter: duration
             .default('10s')
             .describe("How long the old role's sessions may stay after the switch before they are ended."),

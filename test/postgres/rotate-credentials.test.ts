@@ -88,6 +88,7 @@ describe('rotate-credentials: blue/green application roles', () => {
                 group: 'app',
                 roles: ['app_blue', 'app_green'],
                 password: { fromEnv: 'APP_NEXT_PASSWORD' },
+                startAfter: '300ms',
                 retireAfter: '5s',
               },
             },
@@ -116,15 +117,20 @@ describe('rotate-credentials: blue/green application roles', () => {
 
     // The service's credentials come from its secret store; the rotation event says which role is live.
     let credentials = { user: 'app_blue', password: 'blue-Pw-1' };
+    const rotatedAt: number[] = [];
     bus.on((event) => {
-      if (event.type === 'pg-credentials-rotated')
-        credentials = { user: (event.data as { live: string }).live, password: next };
+      if (event.type !== 'pg-credentials-rotated') return;
+      rotatedAt.push(Date.now());
+      credentials = { user: (event.data as { live: string }).live, password: next };
     });
     const service = startService(source, () => credentials);
     try {
       await expect.poll(() => service.state.ok, { timeout: 10_000 }).toBeGreaterThan(20);
       const step = rotateCredentialsStep(pgEnv(entry, {}));
+      const stepStarted = Date.now();
       const result = (await step.run(ctx)) as { live: string; retired: string; terminated: number };
+      // startAfter: the service settles after the cutover before its credentials change.
+      expect(rotatedAt[0]! - stepStarted).toBeGreaterThanOrEqual(290);
       expect(result).toMatchObject({ live: 'app_green', retired: 'app_blue', terminated: 0 });
       const after = service.state.ok;
       await expect.poll(() => service.state.ok, { timeout: 10_000 }).toBeGreaterThan(after + 20);

@@ -52,6 +52,10 @@ export function rotateCredentialsStep(env: PgEnv, options: { pollMs?: number } =
       if (!rotation) throw new InputError(`spec.data[] ${database}: access.rotation is not set; nothing to rotate`);
       const [blue, green] = rotation.roles;
       const done = ctx.state.get<RotationState & { count: number; finished: boolean }>(key);
+      // Let the service settle after the cutover first (its new sessions cost the target a moment);
+      // a replay of a rotation already under way does not wait again.
+      const startAfterMs = parseDuration(rotation.startAfter);
+      if (startAfterMs > 0 && !(done && !done.finished)) await sleep(startAfterMs, ctx.signal);
       // A replay of an unfinished rotation completes it; a new rotation flips from the live role.
       const from = done ? (done.finished ? done.live : done.retiring) : blue;
       const to = from === blue ? green : blue;
