@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../common/children.js';
 import type { Redactor } from '../common/redact.js';
 import { writeCredentialsFile } from '../demo/service/credentials-file.js';
 import type { SiteName } from './faults/types.js';
@@ -29,10 +30,33 @@ export interface ServiceCredentials {
 
 const PREFIX = 'handoff-rehearsal-credentials-';
 
+/**
+ * Removes the credentials directories of rehearsals whose process is gone (SIGKILLed before its
+ * `stop`): only this prefix, only directories owned by this user. How many it removed.
+ */
+export function reapStaleCredentials(tmpDir: string = os.tmpdir()): number {
+  let removed = 0;
+  for (const name of fs.readdirSync(tmpDir)) {
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    const dir = path.join(tmpDir, name);
+    try {
+      if (fs.statSync(dir).uid !== process.getuid?.()) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed += 1;
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 export function createServiceCredentials(
   urls: Record<SiteName, string>,
   deps: { redactor: Redactor },
 ): ServiceCredentials {
+  reapStaleCredentials();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   fs.chmodSync(dir, 0o700);
   const current: Record<SiteName, string> = { ...urls };

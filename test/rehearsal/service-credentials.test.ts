@@ -5,7 +5,9 @@
  * files are private, the password is known to the redactor, another role's rotation changes nothing.
  * (The demo service following its file is test/demo/service-credentials.test.ts.)
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,11 @@ import { createRedactor } from '../../src/common/redact.js';
 import { readCredentialsFile } from '../../src/demo/service/credentials-file.js';
 import { rehearsalFault } from '../../src/plan/schema.js';
 import { passwordChangeInjector } from '../../src/rehearsal/faults/password-change.js';
-import { createServiceCredentials, type ServiceCredentials } from '../../src/rehearsal/service-credentials.js';
+import {
+  createServiceCredentials,
+  reapStaleCredentials,
+  type ServiceCredentials,
+} from '../../src/rehearsal/service-credentials.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { testFaultEnv } from './faults/env.js';
 
@@ -134,4 +140,21 @@ describe("the rehearsal's credentials files", () => {
     // The target's file was not named by the fault: unchanged.
     expect(readCredentialsFile(path.join(credentials.dir, 'target.url'))).toBe(appUrl(target, 'x'));
   }, 60_000);
+
+  it('removes the credentials directories of rehearsals whose process is gone, and only those', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-reap-'));
+    try {
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+      fs.mkdirSync(path.join(tmp, `handoff-rehearsal-credentials-${gone}-abc`));
+      fs.mkdirSync(path.join(tmp, `handoff-rehearsal-credentials-${process.pid}-def`));
+      fs.mkdirSync(path.join(tmp, 'handoff-demo-credentials-1-xyz'));
+      expect(reapStaleCredentials(tmp)).toBe(1);
+      expect(fs.readdirSync(tmp).sort()).toEqual([
+        'handoff-demo-credentials-1-xyz',
+        `handoff-rehearsal-credentials-${process.pid}-def`,
+      ]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
