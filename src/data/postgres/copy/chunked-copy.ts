@@ -155,6 +155,9 @@ async function copyAll(
     sessions.push(target);
     // The snapshot transaction may sit idle during a throttle pause.
     await source.query(`set idle_in_transaction_session_timeout = 0`);
+    // No parallel workers for the copy's statements (chunks are index range scans): workers would
+    // take cores from the service the copy runs beside.
+    await source.query(`set max_parallel_workers_per_gather = 0`);
     await source.query(`begin isolation level repeatable read read only`);
     await source.query(`set transaction snapshot '${snapshot.replace(/'/g, "''")}'`);
     await replicaRole(ctx, target);
