@@ -51,4 +51,19 @@ describe('the observed-share check with read-after-write stickiness', () => {
     expect(result.outcome).toBe('NoData');
     expect(result.reason).toContain('all 500 requests in the window followed read-after-write stickiness');
   });
+
+  it('passes on all requests when too few were free but the share of all of them is within the bounds (100 % after cutover)', () => {
+    const full = { expected: 1, intervalMs: 1000, minSamples: 100 };
+    // 120 reads, all on the target; 45 followed their client's write there: 75 free < 100.
+    const result = evaluateShare(full, measure({ status: 'no-data', reason: 'none' }, reading(120, 75)));
+    expect(result.outcome).toBe('Pass');
+    expect(result.value).toBe(1);
+    expect(result.samples).toBe(120);
+    expect(result.reason).toContain('too few free to go either way, 75 < 100');
+    // Every one sticky: still the share of all of them.
+    expect(evaluateShare(full, measure({ status: 'no-data', reason: 'none' }, reading(120, 0))).outcome).toBe('Pass');
+    // The share of all of them outside the bounds: still too few free ones to judge.
+    const off = evaluateShare(full, measure(reading(60, 0), reading(60, 60)));
+    expect(off.outcome).toBe('Inconclusive');
+  });
 });

@@ -102,6 +102,21 @@ export function evaluateShare(options: ShareCheckOptions, measurement: Measureme
     sticky && all > total
       ? ` (${all - total} more followed their client's writes by read-after-write stickiness and are not counted)`
       : '';
+  // Too few free requests, but plenty of all: when the share of all of them (the sticky ones
+  // included) is within the bounds, the weights are in effect as far as this check can tell (at
+  // 100 % after cutover every sticky read goes to the target anyway; the bake at a low rate would
+  // otherwise hold for want of free reads).
+  const allShare = all === 0 ? null : count(t) / all;
+  if (sticky && total < minSamples && all >= minSamples && allShare !== null && allShare >= min && allShare <= max) {
+    return {
+      ...base,
+      value: allShare,
+      samples: all,
+      sourceSamples: all - count(t),
+      outcome: 'Pass',
+      reason: `target received ${fmt(allShare * 100)} % of all ${all} requests (too few free to go either way, ${total} < ${minSamples}, so the ones that followed their client's writes count too), ${fmt(options.expected * 100)} % asked for: within ${fmt(min * 100)}-${fmt(max * 100)} %`,
+    };
+  }
   if (share === null) {
     const reason =
       all > 0
