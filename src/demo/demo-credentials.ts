@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { isAlive } from '../common/children.js';
+import { removeDirsOfGoneProcesses } from '../common/stale-dirs.js';
 import type { EventBus, HandoffEvent } from '../common/events.js';
 import '../data/postgres/access-events.js';
 import { DEMO_APP_LOGINS, DEMO_ROTATION_PASSWORD_ENV, type DemoRotationOptions } from './demo-plan.js';
@@ -79,20 +79,7 @@ const PREFIX = 'handoff-demo-credentials-';
  * next demo ends the services it kept). Only this prefix, only directories owned by this user.
  */
 function reapStale(): number {
-  let removed = 0;
-  for (const name of fs.readdirSync(os.tmpdir())) {
-    const pid = Number(/^handoff-demo-credentials-(\d+)-/.exec(name)?.[1] ?? NaN);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    const dir = path.join(os.tmpdir(), name);
-    try {
-      if (fs.statSync(dir).uid !== process.getuid?.()) continue;
-      fs.rmSync(dir, { recursive: true, force: true });
-      removed += 1;
-    } catch {
-      // gone already, or not ours to remove
-    }
-  }
-  return removed;
+  return removeDirsOfGoneProcesses(PREFIX);
 }
 
 export function startDemoCredentials(dbs: DemoDatabases, note: (text: string) => void): DemoCredentials {

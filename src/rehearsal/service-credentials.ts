@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../common/children.js';
+import { removeDirsOfGoneProcesses } from '../common/stale-dirs.js';
 import type { Redactor } from '../common/redact.js';
 import { writeCredentialsFile } from '../demo/service/credentials-file.js';
 import type { SiteName } from './faults/types.js';
@@ -35,21 +35,7 @@ const PREFIX = 'handoff-rehearsal-credentials-';
  * `stop`): only this prefix, only directories owned by this user. How many it removed.
  */
 export function reapStaleCredentials(tmpDir: string = os.tmpdir()): number {
-  let removed = 0;
-  for (const name of fs.readdirSync(tmpDir)) {
-    if (!name.startsWith(PREFIX)) continue;
-    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    const dir = path.join(tmpDir, name);
-    try {
-      if (fs.statSync(dir).uid !== process.getuid?.()) continue;
-      fs.rmSync(dir, { recursive: true, force: true });
-      removed += 1;
-    } catch {
-      // gone meanwhile, or not ours to remove
-    }
-  }
-  return removed;
+  return removeDirsOfGoneProcesses(PREFIX, tmpDir);
 }
 
 export function createServiceCredentials(
