@@ -99,12 +99,14 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     )
     .option('-o, --output <format>', 'text or json')
     .option('--dashboard [addr]', 'serve the live dashboard while the demo runs (default 127.0.0.1:7480)')
-    .option('--rehearse', 'a rehearsal: the default faults injected into the run, judged by invariants (docs/rehearsal.md)')
+    .option(
+      '--rehearse',
+      'a rehearsal: the default faults injected into the run, judged by invariants (docs/rehearsal.md)',
+    )
     .option('--rehearse-reduced', 'a reduced rehearsal: three faults, 2000 rows (what npm test runs)')
     .action(
       run(async (flags: DemoFlags) => {
-        if (flags.rehearse || flags.rehearseReduced)
-          return (await import('./rehearse.js')).demoRehearsal(ctx, flags);
+        if (flags.rehearse || flags.rehearseReduced) return (await import('./rehearse.js')).demoRehearsal(ctx, flags);
         const format = outputFormat(flags.output);
         const rate = integer(flags.rate, '--rate', 200, 1, 2000);
         const rows = integer(flags.rows, '--rows', 20_000, 0, 10_000_000);
