@@ -183,8 +183,8 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
 /** Full traffic on the target with the gates still watching; a failure fails back through undo. */
 export function bakeStage(plan: Migration, deps: StageDeps): Stage {
   if (!plan.spec.traffic) return { name: 'bake', skip: `${NO_TRAFFIC}: nothing to bake`, steps: [] };
-  // The rotate-credentials action (spec.data[].access.rotation) runs once as the bake starts; the bake's
-  // gates then watch the service on its new credentials for the whole bake time.
+  // The rotate-credentials action (spec.data[].access.rotation) runs once, first in the bake
+  // (startAfter into it); the bake's gates then watch the service on its new credentials.
   const rotating = plan.spec.data.filter((entry) => entry.access?.rotation);
   const rotations =
     rotating.length > 0
