@@ -13,6 +13,7 @@ import { DEMO_ENV, demoPlanText } from '../../src/demo/demo-plan.js';
 import { defaultSchedule } from '../../src/rehearsal/default-schedule.js';
 import type { RehearsalOutcome } from '../../src/rehearsal/run-rehearsal.js';
 import { runCli } from '../support/cli.js';
+import { ALL_INVARIANTS_HOLD } from '../support/invariants.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const cleanups: Array<() => void> = [];
@@ -46,18 +47,7 @@ describe('handoff rehearse: the target PostgreSQL killed in bake', () => {
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     const out = JSON.parse(result.stdout) as RehearsalOutcome;
     expect(out.run.state).toBe('rolled-back');
-    expect(out.invariants).toEqual({
-      lost: 0,
-      unexpected: 0,
-      duplicated: 0,
-      stale: 0,
-      wrongTotal: 0,
-      negativeValue: 0,
-      readYourWritesViolations: 0,
-      dataIdentical: true,
-      auditValid: true,
-      leftBehind: [],
-    });
+    expect(out.invariants).toEqual(ALL_INVARIANTS_HOLD);
     const fault = out.faults[0];
     expect(fault?.injectedAt, fault?.detail).not.toBeNull();
     expect(fault).toMatchObject({ name: 'target-postgres-kill-bake', stage: 'bake', reaction: 'failback' });

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RehearsalOutcome } from '../../src/rehearsal/run-rehearsal.js';
 import { readHistory } from '../../src/rehearsal/history.js';
 import { runCli } from '../support/cli.js';
+import { ALL_INVARIANTS_HOLD } from '../support/invariants.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const cleanups: Array<() => void> = [];
@@ -27,18 +28,7 @@ describe('handoff demo --rehearse-reduced', () => {
     const out = JSON.parse(result.stdout) as RehearsalOutcome;
     expect(out.ok).toBe(true);
     expect(out.violated).toEqual([]);
-    expect(out.invariants).toEqual({
-      lost: 0,
-      unexpected: 0,
-      duplicated: 0,
-      stale: 0,
-      wrongTotal: 0,
-      negativeValue: 0,
-      readYourWritesViolations: 0,
-      dataIdentical: true,
-      auditValid: true,
-      leftBehind: [],
-    });
+    expect(out.invariants).toEqual(ALL_INVARIANTS_HOLD);
     expect(out.run.state).toBe('succeeded');
     expect(out.faults.map((f) => f.name)).toEqual([
       'replication-latency',
