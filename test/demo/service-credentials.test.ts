@@ -138,4 +138,35 @@ describe('demo service: credentials file followed without a gap', () => {
     expect((await fetch(`${base}/accounts/3`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
     await until('the green sessions gone', async () => (await sessions()).app_green === undefined);
   }, 60_000);
+
+  it('makes its connections before it needs them: at start, and before a swap takes requests', async () => {
+    // A service of its own (pool of 4), on the first service's database; the first one is closed
+    // so that every demo-service session counted here is this one's.
+    await service?.close();
+    service = null;
+    await until('the first service gone', async () => Object.keys(await sessions()).length === 0);
+    const own = path.join(tmp.dir, 'warm.url');
+    writeCredentialsFile(own, url('app_blue', 'blue-pw-3'));
+    const warm = await startDemoService({
+      credentialsFile: own,
+      credentialsPollMs: 200,
+      port: 0,
+      site: 'source',
+      poolSize: 4,
+    });
+    try {
+      // Not one request yet, and every connection is there.
+      expect(await sessions()).toEqual({ app_blue: 4 });
+      writeCredentialsFile(own, url('app_green', 'green-pw-2'));
+      await until('the service on app_green', () => warm.role === 'app_green');
+      // The new pool took over with as many connections as the old one had.
+      expect((await sessions()).app_green).toBe(4);
+      await until('the blue sessions gone', async () => (await sessions()).app_blue === undefined);
+      // An idle pool keeps them (the next burst must not log in again).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await sessions()).toEqual({ app_green: 4 });
+    } finally {
+      await warm.close();
+    }
+  }, 60_000);
 });

@@ -305,6 +305,8 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     res.end(text);
   }
 
+  // Every connection made before the first request (see live-pool.ts).
+  await pools.warm();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
