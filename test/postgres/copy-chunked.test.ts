@@ -13,6 +13,7 @@ import { verifyTables } from '../../src/data/postgres/verify/index.js';
 import type { HandoffEvent } from '../../src/common/events.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { leftovers, appUrl } from './inspect.js';
+import { objectNames } from '../../src/data/postgres/names.js';
 import { makeHarness, runSteps, undoSteps } from './step-harness.js';
 import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA, startWorkload } from './workload.js';
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   ]);
   for (const server of [source, target, source15])
     await server.query(`create role app login password '${APP_PASSWORD}'`);
-  for (const db of ['live', 'again', 'old']) {
+  for (const db of ['live', 'again', 'old', 'backlog']) {
     await prepare(target, db);
     await prepare(db === 'old' ? source15 : source, db);
     await seed(db === 'old' ? source15 : source, db, ORDERS);
@@ -152,6 +153,67 @@ describe('chunked initial copy under the slot snapshot', () => {
     await undoSteps(ctx, plane.replicationSteps(entry));
     expect(await leftovers(source, 'live')).toEqual([]);
     expect(await leftovers(target, 'live')).toEqual([]);
+  }, 180_000);
+
+  it('applies the backlog of writes made during the copy before dirty tracking starts: none of it is recorded', async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const { ctx } = makeHarness({
+      runId: 'chunkbacklog',
+      database: 'backlog',
+      sourceUrl: source.url('backlog'),
+      targetUrl: target.url('backlog'),
+    });
+    const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
+    const copied = steps.findIndex((s) => s.name.endsWith('initial-copy')) + 1;
+    await runSteps(ctx, steps.slice(0, copied));
+    // A backlog that stays in the slot until the catch-up: the subscription stopped, rows written.
+    const subscription = (
+      await target.query<{ name: string }>(`select subname as name from pg_subscription`, [], 'backlog')
+    ).rows[0]!.name;
+    await target.query(`alter subscription "${subscription}" disable`, [], 'backlog');
+    await until(
+      'the apply worker stopped',
+      async () =>
+        (await target.query(`select 1 from pg_stat_subscription where pid is not null`, [], 'backlog')).rowCount === 0,
+      30_000,
+    );
+    await source.query(
+      `insert into public.orders (token, customer, amount) select gen_random_uuid(), 'backlog', g from generate_series(1, 300) g`,
+      [],
+      'backlog',
+    );
+    // The rest of the stage in its own order; the subscription runs again when the catch-up starts.
+    for (const step of steps.slice(copied)) {
+      if (step.name.endsWith('catch-up'))
+        await target.query(`alter subscription "${subscription}" enable`, [], 'backlog');
+      await runSteps(ctx, [step]);
+    }
+    const applied = await target.query<{ n: number }>(
+      `select count(*)::int as n from public.orders where customer = 'backlog'`,
+      [],
+      'backlog',
+    );
+    expect(applied.rows[0]?.n).toBe(300);
+    const dirty = `${objectNames('chunkbacklog', 'backlog').dirty}`;
+    expect(
+      (await target.query<{ n: number }>(`select count(*)::int as n from ${dirty}`, [], 'backlog')).rows[0]?.n,
+    ).toBe(0);
+    // Recording is on from here: a write replicated now is recorded.
+    await source.query(
+      `insert into public.orders (token, customer, amount) values (gen_random_uuid(), 'later', 1)`,
+      [],
+      'backlog',
+    );
+    await until(
+      'the later write recorded',
+      async () =>
+        ((await target.query<{ n: number }>(`select count(*)::int as n from ${dirty}`, [], 'backlog')).rows[0]?.n ??
+          0) > 0,
+      30_000,
+    );
+    await undoSteps(ctx, steps);
+    expect(await leftovers(source, 'backlog')).toEqual([]);
+    expect(await leftovers(target, 'backlog')).toEqual([]);
   }, 180_000);
 
   it('starts over when the copy step is aborted half-way and run again: identical, no leftover slot', async () => {

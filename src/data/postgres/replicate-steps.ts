@@ -1,7 +1,12 @@
 /**
  * The replicate stage for one `spec.data[]` entry, as idempotent engine steps:
  * prepare (handoff's tables on both sides) → fence the target → publication → subscription →
- * initial copy → dirty tracking → heartbeat catch-up. Undo, in reverse, removes all of it.
+ * initial copy → heartbeat catch-up → dirty tracking. Undo, in reverse, removes all of it.
+ *
+ * Dirty tracking comes after the catch-up: the changes made on the source during the copy (the
+ * slot's backlog, tens of thousands of transactions after a long copy) are applied without a
+ * trigger per row, and no verification has compared anything yet, so nothing needs their keys. The
+ * recording starts before verification does, which is what the re-checks rely on.
  */
 import { AdapterError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
@@ -272,18 +277,6 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
-      name: `${prefix}dirty-tracking`,
-      async run(ctx) {
-        await withSite(ctx, env, 'target', (target) =>
-          installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)),
-        );
-        return { tables: rememberedTables(ctx, env).length };
-      },
-      async undo(ctx) {
-        await withSite(ctx, env, 'target', (target) => removeDirtyTracking(target, env.names(ctx)));
-      },
-    },
-    {
       name: `${prefix}catch-up`,
       async run(ctx) {
         return withSites(ctx, env, async ({ source, target }) => {
@@ -298,6 +291,18 @@ export function replicationSteps(env: PgEnv): Step[] {
           ctx.events.emit('pg-marker-seen', { database: db, direction: 'forward', seq, waitedMs });
           return { marker: seq, lagMs: waitedMs };
         });
+      },
+    },
+    {
+      name: `${prefix}dirty-tracking`,
+      async run(ctx) {
+        await withSite(ctx, env, 'target', (target) =>
+          installDirtyTracking(target, env.names(ctx), rememberedTables(ctx, env)),
+        );
+        return { tables: rememberedTables(ctx, env).length };
+      },
+      async undo(ctx) {
+        await withSite(ctx, env, 'target', (target) => removeDirtyTracking(target, env.names(ctx)));
       },
     },
   ];
