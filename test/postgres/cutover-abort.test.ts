@@ -226,4 +226,67 @@ describe('cutover abort and fences', () => {
       await client.end();
     }
   });
+
+  it('drains only the writers of the moment: an open write is waited for (or ended after the bound), a maintenance lock is not', async () => {
+    await freshPair('drain1');
+    const names = objectNames('drain1', 'drain1');
+    const client = await connect(source.url('drain1'), { name: 'source' });
+    const app = (): pg.Client => {
+      const c = new pg.Client({ connectionString: appUrl(source, 'drain1') });
+      c.on('error', () => undefined);
+      return c;
+    };
+    const writer = app();
+    const stuck = app();
+    // Autovacuum's lock mode, held by a superuser session: any table lock that waits for writers waits for it too.
+    const maintenance = new pg.Client({ connectionString: source.url('drain1') });
+    await Promise.all([writer.connect(), stuck.connect(), maintenance.connect()]);
+    try {
+      await createScaffold(client, names);
+      const tables = [{ schema: 'public', name: 'counters' }];
+      await maintenance.query('begin');
+      await maintenance.query('lock table public.counters in share update exclusive mode');
+      await writer.query('begin');
+      await writer.query(`insert into public.counters values ('in-flight', 1)`);
+      let committedAt = 0;
+      setTimeout(() => void writer.query('commit').then(() => (committedAt = Date.now())), 300);
+      const fence = await fenceSite(client, names, 'source', tables, {
+        method: 'revoke',
+        roles: ['app'],
+        drainMs: 5000,
+        marker: 'forward',
+      });
+      // Waited for the open write (its commit precedes the marker), ended nothing.
+      expect(committedAt).toBeGreaterThan(0);
+      expect(Date.now()).toBeGreaterThanOrEqual(committedAt);
+      expect(fence.terminated).toBe(0);
+      expect(fence.marker).toBeGreaterThan(0);
+      const written = await source.query(`select 1 from public.counters where name = 'in-flight'`, [], 'drain1');
+      expect(written.rowCount).toBe(1);
+      // The maintenance session was neither waited for nor ended.
+      expect((await maintenance.query<{ ok: number }>('select 1 as ok')).rows[0]?.ok).toBe(1);
+      await maintenance.query('commit');
+      expect(await appInsert(source, 'drain1')).toBe('42501');
+      await unfenceSite(client, names, 'source');
+
+      // A write still open after the bound is ended (it was never acknowledged).
+      await stuck.query('begin');
+      await stuck.query(`insert into public.counters values ('stuck', 1)`);
+      const second = await fenceSite(client, names, 'source', tables, {
+        method: 'revoke',
+        roles: ['app'],
+        drainMs: 200,
+        marker: 'forward',
+      });
+      expect(second.terminated).toBe(1);
+      await expect(stuck.query('select 1')).rejects.toThrow();
+      const ended = await source.query(`select 1 from public.counters where name = 'stuck'`, [], 'drain1');
+      expect(ended.rowCount).toBe(0);
+      await unfenceSite(client, names, 'source');
+      await dropScaffold(client, names);
+    } finally {
+      await Promise.all([writer, stuck, maintenance].map((c) => c.end().catch(() => undefined)));
+      await client.end();
+    }
+  }, 60_000);
 });

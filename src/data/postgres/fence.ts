@@ -8,12 +8,13 @@
  *
  * What was changed is written to `handoff.<run>_fence` in the same transaction as the change, so a
  * crash can never leave a fence whose undo is unknown; unfence restores it and deletes the record in
- * one transaction. After the change, the fence drains: it takes a SHARE lock on the tables (waiting
- * for in-flight writers, ending them after a bound) and writes a heartbeat marker while holding it,
- * so the marker follows every write the application was told succeeded.
+ * one transaction. After the change, the fence drains: it waits for the transactions that were
+ * writing to the tables (ending them after a bound), then writes a heartbeat marker, so the marker
+ * follows every write the application was told succeeded.
  */
 import pg from 'pg';
 import { AdapterError } from '../../common/errors.js';
+import { sleep } from '../../common/net.js';
 import { quoteTable, type TableName } from './connect.js';
 import { writeMarker, type Direction } from './marker.js';
 import type { ObjectNames } from './names.js';
@@ -43,7 +44,7 @@ export interface FenceOptions {
    * privileges): writes would not be refused at all. For the writer being fenced at cutover or failback.
    */
   requireEffect?: boolean;
-  /** Marker written while the drain lock is held; none when nothing replicates from this site yet. */
+  /** Marker written once the writers have drained; none when nothing replicates from this site yet. */
   marker: Direction | null;
 }
 
@@ -178,7 +179,22 @@ async function terminateSessions(client: pg.Client, roles: readonly string[]): P
   return r.rows[0]?.n ?? 0;
 }
 
-/** Waits for in-flight writers (SHARE lock), ending them after the bound, then writes a marker under the lock. */
+/** Write locks: what a session that inserts, updates, deletes or truncates holds until it ends. */
+const WRITE_LOCKS = `('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')`;
+
+/** How often the drain looks at the writers it waits for. */
+export const DRAIN_POLL_MS = 5;
+
+/**
+ * Waits for the transactions that were writing to the tables when the fence took effect (their
+ * virtual transaction ids, from pg_locks), ending them after the bound, then writes the marker: it
+ * follows every write the application was told succeeded, since no write can start any more.
+ *
+ * Not a table lock: every lock mode that waits for writers (SHARE and up) also waits for
+ * autovacuum's SHARE UPDATE EXCLUSIVE, and a waiting lock cancels autovacuum only after
+ * `deadlock_timeout` (1 s by default). At 1,000,000 rows the cutover's write pause took 1.2 s
+ * instead of 0.2 s while an autovacuum of a large table ran on the source.
+ */
 async function drain(
   client: pg.Client,
   names: ObjectNames,
@@ -186,28 +202,41 @@ async function drain(
   options: FenceOptions,
 ): Promise<{ marker: number; terminated: number }> {
   let terminated = 0;
-  for (let attempt = 0; ; attempt++) {
-    await client.query('begin');
-    try {
-      await client.query(`set local lock_timeout = ${Math.max(1, Math.round(options.drainMs))}`);
-      if (tables.length > 0) await client.query(`lock table ${tables.map(quoteTable).join(', ')} in share mode`);
-      const marker = options.marker ? await writeMarker(client, names, options.marker) : 0;
-      await client.query('commit');
-      return { marker, terminated };
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      if ((error as { code?: string }).code !== '55P03' || attempt >= 2) throw error;
-      // Writers still hold locks after the bound: end them (their transactions were never acknowledged).
+  if (tables.length > 0) {
+    const regclasses = tables.map(quoteTable);
+    const writing = async (among: ReadonlySet<string> | null): Promise<Map<string, number>> => {
+      const r = await client.query<{ vxid: string; pid: number }>(
+        `select distinct virtualtransaction as vxid, pid from pg_locks
+          where locktype = 'relation' and relation = any($1::regclass[]) and mode in ${WRITE_LOCKS}
+            and pid <> pg_backend_pid()`,
+        [regclasses],
+      );
+      return new Map(r.rows.filter((row) => among === null || among.has(row.vxid)).map((row) => [row.vxid, row.pid]));
+    };
+    let waiting = await writing(null);
+    const ids = new Set(waiting.keys());
+    for (let attempt = 0; waiting.size > 0; attempt++) {
+      const deadline = Date.now() + Math.max(1, options.drainMs);
+      while (waiting.size > 0 && Date.now() < deadline) {
+        await sleep(DRAIN_POLL_MS);
+        waiting = await writing(ids);
+      }
+      if (waiting.size === 0) break;
+      if (attempt >= 2)
+        throw new AdapterError(
+          `${waiting.size} transactions still write to the fenced tables after being ended (pids ${[...waiting.values()].join(', ')})`,
+          { retryable: true },
+        );
+      // Writers still open after the bound: end them (their transactions were never acknowledged).
       const r = await client.query<{ n: number }>(
-        `select count(*) filter (where pg_terminate_backend(l.pid))::int as n
-           from (select distinct pid from pg_locks
-                  where relation = any($1::regclass[]) and mode in ('RowExclusiveLock', 'AccessExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock')
-                    and granted and pid <> pg_backend_pid()) l`,
-        [tables.map(quoteTable)],
+        `select count(*) filter (where pg_terminate_backend(pid))::int as n from unnest($1::int[]) pid`,
+        [[...new Set(waiting.values())]],
       );
       terminated += r.rows[0]?.n ?? 0;
     }
   }
+  const marker = options.marker ? await writeMarker(client, names, options.marker) : 0;
+  return { marker, terminated };
 }
 
 /** Restores exactly what the fence changed and removes its record, in one transaction. Idempotent. */
