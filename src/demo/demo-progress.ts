@@ -123,6 +123,22 @@ export function createDemoProgress(
         );
         break;
       }
+      case 'traffic-baseline': {
+        const data = event.data as { p99Ms?: number | null; samples?: number; windowMs?: number };
+        line(
+          data.p99Ms === null || data.p99Ms === undefined
+            ? `  throttle baseline: no router samples in ${data.windowMs ?? '?'} ms (each piece of work takes its own)`
+            : `  throttle baseline: router p99 ${data.p99Ms} ms (median of ${data.samples ?? '?'} samples)`,
+        );
+        break;
+      }
+      case 'throttle-rebaselined': {
+        const data = event.data as { work?: string; from?: number | null; to?: number };
+        line(
+          `  throttle: ${data.work ?? 'background work'} re-took its baseline (${data.from ?? '?'} -> ${data.to ?? '?'} ms: the service's own latency moved)`,
+        );
+        break;
+      }
       case 'throttle-resumed':
         facts.throttle.pausedMs += Math.max(0, Number((event.data as { pausedMs?: number }).pausedMs ?? 0));
         break;

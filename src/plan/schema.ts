@@ -303,6 +303,16 @@ export const dataThrottle = z
       .describe(
         'Longest single pause; beyond it the step stops and the run holds (handoff resume continues) with the reason.',
       ),
+    baselineWindow: duration
+      .default('5s')
+      .describe(
+        "How long preflight measures the router's p99 with handoff idle, as the baseline of maxLatencyRatio for the whole run; 0s: the p99 just before each piece of work.",
+      ),
+    rebaselineAfter: duration
+      .default('15s')
+      .describe(
+        "A latency pause that has not brought the p99 under its limit for this long takes the lowest p99 measured in the pause as the new baseline (the service's own latency moved); 0s: never, the pause lasts until maxPause.",
+      ),
     checkInterval: duration
       .default('1s')
       .describe('How often the measurements are taken while the work goes on or waits.'),
@@ -316,6 +326,8 @@ export const dataThrottle = z
     chunkTargetTime: '500ms',
     niceRatio: 0,
     maxPause: '5m',
+    baselineWindow: '5s',
+    rebaselineAfter: '15s',
     checkInterval: '1s',
   })
   .describe('How the initial copy, verification, re-checks and repair yield to the live service (on by default).');

@@ -25,6 +25,7 @@ import { createFakePlatform } from '../../src/platforms/fake/fake-platform.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { createFakeRouter } from '../../src/traffic/fake/fake-router.js';
 import type { TrafficSampleEvent } from '../../src/report/events.js';
+import { TRAFFIC_BASELINE_KEY, type TrafficBaseline } from '../../src/data/throttle/baseline.js';
 import { cli, jsonOf } from './explain-support.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -79,9 +80,16 @@ describe('whole-run telemetry in every run', () => {
         tmp.cleanup();
       });
       const fake = createFakeDataPlane(createFakeWorld([TABLE]));
+      // What the data plane's steps find as the run's latency baseline (their pacers judge against it).
+      let baselineSeen: TrafficBaseline | undefined;
       const dataPlane: DataPlane = {
         ...fake,
-        replicationSteps: (entry) => slowFirst(fake.replicationSteps(entry), 1500),
+        replicationSteps: (entry) =>
+          slowFirst(fake.replicationSteps(entry), 1500).map((step, index) =>
+            index === 0
+              ? { ...step, run: (ctx) => ((baselineSeen = ctx.state.get(TRAFFIC_BASELINE_KEY)), step.run(ctx)) }
+              : step,
+          ),
         verificationSteps: (entry) => slowFirst(fake.verificationSteps(entry), 1500),
       };
       const runtime = createRuntime({
@@ -127,6 +135,20 @@ describe('whole-run telemetry in every run', () => {
         finishedAt,
       );
       const stagesSampled = new Set(samples.map((e) => (e.data as TrafficSampleEvent).stage));
+
+      // The latency baseline: measured in preflight over throttle.baselineWindow (5 s by default)
+      // with handoff idle, before the first copy step, which finds it in the run's state.
+      const baseline = events.find((e) => e.type === 'traffic-baseline');
+      expect(baseline).toBeDefined();
+      expect(events.indexOf(baseline!)).toBeLessThan(
+        events.findIndex((e) => e.type === 'stage-started' && (e.data as { stage: string }).stage === 'replicate'),
+      );
+      const measured = baseline!.data as TrafficBaseline;
+      expect(measured.windowMs).toBe(5000);
+      expect(measured.samples).toBeGreaterThanOrEqual(3);
+      expect(measured.p99Ms).toBeGreaterThanOrEqual(25);
+      expect(measured.p99Ms).toBeLessThanOrEqual(40);
+      expect(baselineSeen).toEqual(measured);
       for (const stage of ['preflight', 'replicate', 'verify', 'shift', 'cutover', 'finalize'])
         expect(stagesSampled).toContain(stage);
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideThrottle,
   initialThrottleState,
+  rebaselineFrom,
   restAfterChunkMs,
   type ThrottleLimits,
   type ThrottleMeasurements,
@@ -160,5 +161,40 @@ describe('restAfterChunkMs (nice ratio)', () => {
     expect(restAfterChunkMs({ ...limits, niceRatio: 1 }, 200)).toBe(200);
     expect(restAfterChunkMs({ ...limits, niceRatio: 0.7 }, 10)).toBe(7);
     expect(restAfterChunkMs({ ...limits, niceRatio: 2 }, 0)).toBe(0);
+  });
+});
+
+describe('rebaselineFrom', () => {
+  const rule: ThrottleLimits = { ...limits, rebaselineAfterMs: 15_000 };
+  const pause = (p99s: number[], everyMs = 1000) => p99s.map((p99Ms, i) => ({ atMs: (i + 1) * everyMs, p99Ms }));
+
+  it('takes the lowest p99 measured once the pause settled, when pausing did not bring it under the limit', () => {
+    // Paused 15 s; the first 5 s (queue draining) are left out: 60 ms is the best the service did.
+    const measured = pause([300, 200, 120, 90, 80, 70, 65, 60, 62, 61, 63, 64, 60, 66, 61]);
+    expect(rebaselineFrom(rule, 16, 15_000, measured)).toBe(60);
+  });
+
+  it('waits for rebaselineAfter, and never applies when it is 0', () => {
+    const measured = pause([50, 50, 50, 50, 50, 50, 50, 50, 50, 50]);
+    expect(rebaselineFrom(rule, 16, 10_000, measured)).toBeNull();
+    expect(rebaselineFrom({ ...limits, rebaselineAfterMs: 0 }, 16, 60_000, pause(Array(60).fill(50)))).toBeNull();
+    expect(rebaselineFrom(limits, 16, 60_000, pause(Array(60).fill(50)))).toBeNull();
+  });
+
+  it('needs a settled measurement, and never lowers the baseline', () => {
+    expect(rebaselineFrom(rule, 16, 15_000, [])).toBeNull();
+    expect(rebaselineFrom(rule, 16, 15_000, [{ atMs: 1000, p99Ms: 90 }])).toBeNull();
+    expect(rebaselineFrom(rule, 80, 15_000, pause(Array(15).fill(50)))).toBeNull();
+    expect(rebaselineFrom(rule, null, 15_000, pause(Array(15).fill(50)))).toBe(50);
+  });
+
+  it('settles for half of a short rebaselineAfter', () => {
+    const short: ThrottleLimits = { ...limits, rebaselineAfterMs: 40 };
+    const measured = [
+      { atMs: 10, p99Ms: 500 },
+      { atMs: 25, p99Ms: 45 },
+      { atMs: 40, p99Ms: 48 },
+    ];
+    expect(rebaselineFrom(short, 10, 40, measured)).toBe(45);
   });
 });

@@ -31,6 +31,11 @@ export interface ThrottleLimits {
    * 0 runs chunk after chunk, 1 gives the servers back as much time as the work took. Optional: 0.
    */
   niceRatio?: number;
+  /**
+   * A latency pause that has not brought the p99 under the limit for this long re-takes the
+   * baseline from the p99s measured during the pause (see `rebaselineFrom`); 0 never does. Optional: 0.
+   */
+  rebaselineAfterMs?: number;
 }
 
 /** One set of measurements; null where a signal is not measured or has no data yet. */
@@ -114,6 +119,39 @@ export function restAfterChunkMs(limits: ThrottleLimits, durationMs: number): nu
   const ratio = limits.niceRatio ?? 0;
   if (!(ratio > 0) || !(durationMs > 0)) return 0;
   return Math.round(durationMs * ratio);
+}
+
+/**
+ * The part of a latency pause's start that `rebaselineFrom` leaves out: the queue the work built
+ * up is still draining then, and the p99 signal (a median of recent seconds) still holds the seconds
+ * before the pause.
+ */
+export const REBASELINE_SETTLE_MS = 5000;
+
+/**
+ * A new baseline when pausing did not help: the work has been paused for latency for at least
+ * `rebaselineAfterMs`, and the router's p99 stayed above the limit all along. Then the latency is
+ * the service's own (more traffic, a slower dependency, a busier machine), not the work's, and
+ * waiting for the old baseline would starve the work until `maxPause` holds the run. The new
+ * baseline is the lowest p99 measured in the pause once it settled (`REBASELINE_SETTLE_MS`): the
+ * best the service did with the work stopped. Null while the rule does not apply (no rule, too
+ * early, no measurement yet, or none above the current baseline).
+ *
+ * `measured` are the pause's p99s with their time since the pause began, oldest first.
+ */
+export function rebaselineFrom(
+  limits: ThrottleLimits,
+  baselineP99Ms: number | null,
+  pausedMs: number,
+  measured: ReadonlyArray<{ atMs: number; p99Ms: number }>,
+): number | null {
+  const after = limits.rebaselineAfterMs ?? 0;
+  if (!(after > 0) || pausedMs < after) return null;
+  const settled = measured.filter((m) => m.atMs >= Math.min(REBASELINE_SETTLE_MS, after / 2)).map((m) => m.p99Ms);
+  if (settled.length === 0) return null;
+  const lowest = Math.min(...settled);
+  if (baselineP99Ms !== null && lowest <= baselineP99Ms) return null;
+  return round(lowest);
 }
 
 /** The p99 above which the work pauses, or null without a baseline. */

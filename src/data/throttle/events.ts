@@ -16,6 +16,10 @@ declare module '../../common/events.js' {
       message: string;
     };
     'throttle-resumed': { work: string; reason: ThrottleReason; pausedMs: number };
+    /** The run's latency baseline, measured in preflight (baseline.ts). */
+    'traffic-baseline': { p99Ms: number | null; samples: number; windowMs: number };
+    /** A latency pause that did not help re-took the baseline (controller.ts `rebaselineFrom`). */
+    'throttle-rebaselined': { work: string; from: number | null; to: number; pausedMs: number; message: string };
   }
 }
 

@@ -19,6 +19,7 @@ export function throttleOptionsFromPlan(spec: DataThrottleSpec, chunkRows: numbe
     minChunkRows: Math.min(MIN_CHUNK_ROWS, chunkRows),
     maxChunkRows: chunkRows,
     niceRatio: spec.niceRatio,
+    rebaselineAfterMs: parseDuration(spec.rebaselineAfter),
   };
   return { limits, maxPauseMs: parseDuration(spec.maxPause), checkIntervalMs: parseDuration(spec.checkInterval) };
 }

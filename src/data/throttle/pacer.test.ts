@@ -132,4 +132,77 @@ describe('createPacer', () => {
     abort.abort();
     await expect(resting).rejects.toThrow();
   });
+
+  it('judges latency against the run baseline it is given, not the p99 when its work starts', async () => {
+    const router = sequence([25]);
+    const given = createPacer(
+      { limits, maxPauseMs: 30, checkIntervalMs: 10, work: 'verify', baselineP99Ms: 10 },
+      { signals: { routerP99Ms: router } },
+    );
+    await given.start();
+    expect(router.calls()).toBe(0);
+    // 25 ms is above max(10 × 1.5, 20): paused until the longest pause holds the run.
+    await expect(given.ready()).rejects.toBeInstanceOf(HoldRunError);
+    const own = createPacer(
+      { limits, maxPauseMs: 30, checkIntervalMs: 10, work: 'verify' },
+      { signals: { routerP99Ms: sequence([25]) } },
+    );
+    await own.start();
+    expect(await own.ready()).toBe(5000);
+    expect(own.stats().baselineP99Ms).toBe(25);
+  });
+
+  it('re-takes the baseline when a latency pause does not bring the p99 down, and goes on', async () => {
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    // The service's own latency moved from 10 to about 40 ms: pausing does not help.
+    const router = sequence([40, 40, 38, 39, 41, 40, 39, 38, 40]);
+    const pacer = createPacer(
+      {
+        limits: { ...limits, rebaselineAfterMs: 40 },
+        maxPauseMs: 5000,
+        checkIntervalMs: 10,
+        work: 'copy',
+        baselineP99Ms: 10,
+      },
+      { signals: { routerP99Ms: router }, events },
+    );
+    await pacer.start();
+    expect(await pacer.ready()).toBe(5000);
+    expect(seen.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-rebaselined', 'throttle-resumed']);
+    const rebased = seen[1]?.data as { from: number; to: number; message: string };
+    expect(rebased.from).toBe(10);
+    expect(rebased.to).toBeGreaterThanOrEqual(38);
+    expect(rebased.to).toBeLessThanOrEqual(41);
+    expect(rebased.message).toMatch(/service's latency moved/);
+    expect(pacer.stats()).toMatchObject({ rebaselines: 1, baselineP99Ms: rebased.to });
+  });
+
+  it('keeps the baseline when pausing helps, and without the rule pauses until the longest pause', async () => {
+    const events = createEventBus();
+    const seen: string[] = [];
+    events.on((event) => seen.push(event.type));
+    const helps = createPacer(
+      {
+        limits: { ...limits, rebaselineAfterMs: 40 },
+        maxPauseMs: 5000,
+        checkIntervalMs: 10,
+        work: 'copy',
+        baselineP99Ms: 10,
+      },
+      { signals: { routerP99Ms: sequence([40, 30, 12]) }, events },
+    );
+    await helps.start();
+    await helps.ready();
+    expect(seen).toEqual(['throttle-paused', 'throttle-resumed']);
+    expect(helps.stats()).toMatchObject({ rebaselines: 0, baselineP99Ms: 10 });
+    const never = createPacer(
+      { limits, maxPauseMs: 60, checkIntervalMs: 10, work: 'copy', baselineP99Ms: 10 },
+      { signals: { routerP99Ms: sequence([40]) } },
+    );
+    await never.start();
+    await expect(never.ready()).rejects.toBeInstanceOf(HoldRunError);
+    expect(never.stats().rebaselines).toBe(0);
+  });
 });

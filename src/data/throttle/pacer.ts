@@ -13,6 +13,7 @@ import { sleep } from '../../common/net.js';
 import {
   decideThrottle,
   initialThrottleState,
+  rebaselineFrom,
   restAfterChunkMs,
   type ThrottleDecision,
   type ThrottleLimits,
@@ -37,6 +38,11 @@ export interface PacerOptions {
   work: string;
   /** The event's subject (a database). */
   subject?: string;
+  /**
+   * The baseline p99 measured for the run before any work (the preflight's `traffic-baseline`);
+   * without it, the p99 when the work starts is the baseline.
+   */
+  baselineP99Ms?: number | null;
 }
 
 export interface PacerDeps {
@@ -52,6 +58,8 @@ export interface PacerStats {
   /** The current chunk size. */
   chunkRows: number;
   baselineP99Ms: number | null;
+  /** Times a pause that did not help re-took the baseline. */
+  rebaselines: number;
 }
 
 export interface Pacer {
@@ -86,6 +94,7 @@ interface Shared {
   gate: Promise<number> | null;
   pauses: number;
   pausedMs: number;
+  rebaselines: number;
 }
 
 export function createPacer(options: PacerOptions, deps: PacerDeps): Pacer {
@@ -98,6 +107,7 @@ export function createPacer(options: PacerOptions, deps: PacerDeps): Pacer {
     gate: null,
     pauses: 0,
     pausedMs: 0,
+    rebaselines: 0,
   };
   return pacerFor(options.work, options, deps, shared);
 }
@@ -128,13 +138,14 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     shared.lastChunk = undefined;
     return { routerP99Ms, baselineP99Ms: shared.baselineP99Ms, replicationLagMs, sourceLoad, lastChunk };
   };
-  const decide = async (): Promise<ThrottleDecision> => {
-    const result = decideThrottle(options.limits, shared.state, await measure());
+  const decide = async (): Promise<{ decision: ThrottleDecision; routerP99Ms: number | null }> => {
+    const measured = await measure();
+    const result = decideThrottle(options.limits, shared.state, measured);
     shared.state = result.state;
     shared.checkedAt = Date.now();
-    return result.decision;
+    return { decision: result.decision, routerP99Ms: measured.routerP99Ms };
   };
-  const emit = <T extends 'throttle-paused' | 'throttle-resumed'>(
+  const emit = <T extends 'throttle-paused' | 'throttle-resumed' | 'throttle-rebaselined'>(
     type: T,
     data: import('../../common/events.js').EventPayloads[T],
   ): void => {
@@ -148,7 +159,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
       },
     );
   const check = async (signal?: AbortSignal, hooks?: PauseHooks): Promise<number> => {
-    let decision = await decide();
+    let { decision } = await decide();
     if (decision.kind === 'abort') throw hold(decision, '');
     if (decision.kind === 'go') return decision.chunkRows;
     const first = decision;
@@ -161,12 +172,38 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
       limit: first.limit,
       message: first.message,
     });
+    // The p99s measured while paused for latency: a pause that does not bring it down re-takes the baseline.
+    let during: Array<{ atMs: number; p99Ms: number }> = [];
+    let latencySince = pausedAt;
     let resumed = false;
     try {
       await hooks?.paused();
       for (;;) {
         await sleep(options.checkIntervalMs, signal);
-        decision = await decide();
+        const next = await decide();
+        decision = next.decision;
+        if (decision.kind === 'pause' && decision.reason === 'latency' && next.routerP99Ms !== null) {
+          during.push({ atMs: Date.now() - latencySince, p99Ms: next.routerP99Ms });
+          const baseline = rebaselineFrom(options.limits, shared.baselineP99Ms, Date.now() - latencySince, during);
+          if (baseline !== null) {
+            const from = shared.baselineP99Ms;
+            shared.baselineP99Ms = baseline;
+            shared.rebaselines++;
+            emit('throttle-rebaselined', {
+              work,
+              from,
+              to: baseline,
+              pausedMs: Date.now() - pausedAt,
+              message: `router p99 stayed above ${decision.limit} ms for ${Math.round((Date.now() - latencySince) / 1000)} s with the ${work} paused: the service's latency moved, not the work's; the baseline is now ${baseline} ms (the lowest p99 while paused)`,
+            });
+            during = [];
+            latencySince = Date.now();
+            decision = (await decide()).decision;
+          }
+        } else {
+          during = [];
+          latencySince = Date.now();
+        }
         if (decision.kind === 'go') {
           resumed = true;
           await hooks?.resumed();
@@ -190,6 +227,10 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     async start() {
       if (shared.started) return;
       shared.started = true;
+      if (typeof options.baselineP99Ms === 'number') {
+        shared.baselineP99Ms = options.baselineP99Ms;
+        return;
+      }
       const p99 = await read('routerP99Ms');
       if (p99 !== null) shared.baselineP99Ms = p99;
     },
@@ -225,6 +266,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
         pausedMs: shared.pausedMs,
         chunkRows: shared.state.chunkRows,
         baselineP99Ms: shared.baselineP99Ms,
+        rebaselines: shared.rebaselines,
       };
     },
   };

@@ -50,13 +50,7 @@ export function eventLatencySignal(events: EventBus, maxAgeMs = 30_000): EventLa
   const recent: Array<{ at: number; p99: number }> = [];
   const off = events.on((event) => {
     if (event.type !== 'traffic-sample') return;
-    const data = event.data as { sites?: Record<string, Record<string, { requests?: number; p99Ms?: number | null }>> };
-    let p99: number | null = null;
-    for (const site of Object.values(data.sites ?? {})) {
-      for (const cls of Object.values(site)) {
-        if ((cls.requests ?? 0) > 0 && typeof cls.p99Ms === 'number') p99 = Math.max(p99 ?? 0, cls.p99Ms);
-      }
-    }
+    const p99 = samplePeakP99(event.data);
     if (p99 === null) return;
     recent.push({ at: Date.now(), p99 });
     if (recent.length > LATENCY_SAMPLES) recent.shift();
@@ -70,6 +64,19 @@ export function eventLatencySignal(events: EventBus, maxAgeMs = 30_000): EventLa
     },
     close: off,
   };
+}
+
+/** A `traffic-sample`'s highest p99 among the site classes that had requests; null when none had. */
+export function samplePeakP99(data: unknown): number | null {
+  const sites = (data as { sites?: Record<string, Record<string, { requests?: number; p99Ms?: number | null }>> })
+    .sites;
+  let p99: number | null = null;
+  for (const site of Object.values(sites ?? {})) {
+    for (const cls of Object.values(site)) {
+      if ((cls.requests ?? 0) > 0 && typeof cls.p99Ms === 'number') p99 = Math.max(p99 ?? 0, cls.p99Ms);
+    }
+  }
+  return p99;
 }
 
 /** Active client sessions on the source, handoff's own and this one left out (gh-ost's Threads_running). */

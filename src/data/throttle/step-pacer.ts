@@ -10,6 +10,7 @@ import type { StepContext } from '../data-plane.js';
 import { connect } from '../postgres/connect.js';
 import { awaitMarker, writeMarker } from '../postgres/marker.js';
 import type { PgEnv } from '../postgres/session.js';
+import { TRAFFIC_BASELINE_KEY, type TrafficBaseline } from './baseline.js';
 import { throttleOptionsFromPlan } from './from-plan.js';
 import { createPacer, type Pacer, type ThrottleSignals } from './pacer.js';
 import { activeBackendsSignal, eventLatencySignal, querySignal } from './signals.js';
@@ -59,8 +60,10 @@ export async function withStepPacer<T>(
       sessions.push(target);
       signals.replicationLagMs = markerLagSignal(ctx, env, source, target, 2 * throttle.limits.maxReplicationLagMs);
     }
+    // The run's baseline from preflight, when it measured one (else the p99 when the work starts).
+    const baselineP99Ms = ctx.state.get<TrafficBaseline>(TRAFFIC_BASELINE_KEY)?.p99Ms ?? null;
     const pacer = createPacer(
-      { ...throttle, work: options.work, subject: database },
+      { ...throttle, work: options.work, subject: database, baselineP99Ms },
       { signals, events: ctx.events, warn: (message, fields) => ctx.logger.warn(message, { database, ...fields }) },
     );
     return await fn(pacer);

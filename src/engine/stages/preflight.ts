@@ -15,6 +15,13 @@ import {
 import type { Stage, StageDeps } from '../stage.js';
 import type { Step, StepContext } from '../step.js';
 import { runtimeOf } from './support.js';
+import {
+  TRAFFIC_BASELINE_KEY,
+  baselineWindowMs,
+  measureTrafficBaseline,
+  type TrafficBaseline,
+} from '../../data/throttle/baseline.js';
+import { RUN_SAMPLE_SUBJECT } from '../traffic-telemetry.js';
 
 const FINDINGS = 'preflight.findings';
 
@@ -58,5 +65,28 @@ export function preflightStage(plan: Migration, deps: StageDeps): Stage {
       return { findings: all.length, warnings: all.filter((f) => f.severity === 'warning').length };
     },
   });
+  const windowMs = baselineWindowMs(plan);
+  if (windowMs > 0) steps.push(baselineStep(windowMs));
   return { name: 'preflight', steps };
+}
+
+/**
+ * The run's latency baseline (data/throttle/baseline.ts), measured last, once the checks are done
+ * and before anything is copied: every pacer of the run judges its latency budget against it.
+ */
+function baselineStep(windowMs: number): Step {
+  return {
+    name: 'traffic-baseline',
+    async run(ctx) {
+      const baseline: TrafficBaseline = await measureTrafficBaseline(
+        ctx.events,
+        windowMs,
+        RUN_SAMPLE_SUBJECT,
+        ctx.signal,
+      );
+      ctx.state.set(TRAFFIC_BASELINE_KEY, baseline);
+      ctx.events.emit('traffic-baseline', baseline, { subject: 'router' });
+      return { ...baseline };
+    },
+  };
 }
