@@ -159,6 +159,10 @@ ${databaseUrl}
     - database: shop
       tables: ["public.*"]
       verify: { chunkRows: 2000 }
+      # Background work (the copy, verification) shares this machine's two cores with the service:
+      # short chunks, each followed by as long a rest, and paused while the router's p99 is above
+      # 60 ms (the clients' budget is their quiet p99 + 100 ms; see docs/throttle.md).
+      throttle: { niceRatio: 1, chunkTargetTime: 100ms, latencyFloor: 60ms }
       fence: { method: revoke, roles: [${DEMO_APP_ROLE}] }${rotation ? rotationBlock(rotation) : ''}
 
   traffic:
