@@ -35,6 +35,7 @@ import { startDemoDatabases, type DemoDatabases } from './demo-sites.js';
 import { serviceCommand } from './service-command.js';
 import { checkLedger, type LedgerCheck } from './load/ledger.js';
 import type { startLoad } from './load/generator.js';
+import { loadBoundMs } from './load/generator.js';
 import { startLoadInWorker } from './load/worker.js';
 import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
@@ -244,7 +245,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
 
     progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
-    const maxDurationMs = 15 * 60_000;
+    const maxDurationMs = loadBoundMs(options.rows);
     const loadStarted = Date.now();
     const cpuBefore = readCpu(registry);
     const routerToken = fs.readFileSync(tokenFile, 'utf8').trim();

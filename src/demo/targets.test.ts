@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dueBy } from './load/generator.js';
+import { dueBy, loadBoundMs } from './load/generator.js';
 import { judgeTargets, latencyBudget } from './targets.js';
 
 const lat = (p99Ms: number | null) => ({ count: 10, p50Ms: p99Ms, p99Ms, maxMs: p99Ms });
@@ -58,5 +58,14 @@ describe('the load ramp', () => {
     expect(dueBy(1500, 1000, 3000)).toBeCloseTo(375); // a quarter of the ramp's area at half time
     expect(dueBy(3000, 1000, 3000)).toBeCloseTo(1500);
     expect(dueBy(4000, 1000, 3000)).toBeCloseTo(2500);
+  });
+});
+
+describe("the load's bound", () => {
+  it('is 15 minutes, or 5 minutes per million orders when longer (a 10 M run outlasts 15 minutes)', () => {
+    expect(loadBoundMs(20_000)).toBe(15 * 60_000);
+    expect(loadBoundMs(1_000_000)).toBe(15 * 60_000);
+    expect(loadBoundMs(3_000_001)).toBe(20 * 60_000);
+    expect(loadBoundMs(10_000_000)).toBe(50 * 60_000);
   });
 });
