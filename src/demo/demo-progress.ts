@@ -133,10 +133,8 @@ export function createDemoProgress(
         break;
       }
       case 'throttle-rebaselined': {
-        const data = event.data as { work?: string; from?: number | null; to?: number };
-        line(
-          `  throttle: ${data.work ?? 'background work'} re-took its baseline (${data.from ?? '?'} -> ${data.to ?? '?'} ms: the service's own latency moved)`,
-        );
+        const data = event.data as { work?: string; message?: string };
+        line(`  throttle: ${data.work ?? 'background work'}: ${data.message ?? 'baseline changed'}`);
         break;
       }
       case 'throttle-resumed':

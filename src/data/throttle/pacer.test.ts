@@ -205,4 +205,40 @@ describe('createPacer', () => {
     await expect(never.ready()).rejects.toBeInstanceOf(HoldRunError);
     expect(never.stats().rebaselines).toBe(0);
   });
+
+  it('goes back to the first baseline once the p99 is under its limit again, and judges by it from then on', async () => {
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    // A long burst (a catch-up) outlasts the pause: the baseline is re-taken at about 40 ms; then
+    // the service is quiet again (12 ms) and later slow again (30 ms, over the first limit of 20 ms).
+    const router = sequence([40, 40, 40, 40, 40, 40, 40, 40, 12, 30]);
+    const pacer = createPacer(
+      {
+        limits: { ...limits, rebaselineAfterMs: 40 },
+        maxPauseMs: 60,
+        checkIntervalMs: 10,
+        work: 'verify',
+        baselineP99Ms: 10,
+      },
+      { signals: { routerP99Ms: router }, events },
+    );
+    await pacer.start();
+    await pacer.ready();
+    expect(pacer.stats().baselineP99Ms).toBe(40);
+    // Ask until the quiet measurement is taken: the baseline is the run's again.
+    while (router.calls() < 9) {
+      await new Promise((resolve) => setTimeout(resolve, 12));
+      await pacer.ready();
+    }
+    expect(pacer.stats().baselineP99Ms).toBe(10);
+    const restored = seen.filter((e) => e.type === 'throttle-rebaselined').at(-1)?.data as { from: number; to: number };
+    expect(restored).toMatchObject({ from: 40, to: 10 });
+    // 30 ms is over the first baseline's limit again: a pause judged against 20 ms.
+    const before = seen.length;
+    await new Promise((resolve) => setTimeout(resolve, 12));
+    await pacer.ready();
+    const paused = seen.slice(before).find((e) => e.type === 'throttle-paused')?.data;
+    expect(paused).toMatchObject({ reason: 'latency', value: 30, limit: 20 });
+  });
 });

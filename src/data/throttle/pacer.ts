@@ -13,6 +13,7 @@ import { sleep } from '../../common/net.js';
 import {
   decideThrottle,
   initialThrottleState,
+  latencyLimitMs,
   rebaselineFrom,
   restAfterChunkMs,
   type ThrottleDecision,
@@ -88,6 +89,8 @@ export interface PauseHooks {
 interface Shared {
   state: ThrottleState;
   baselineP99Ms: number | null;
+  /** The baseline before any re-take (the run's, or the first measured); null until there is one. */
+  firstBaselineP99Ms: number | null;
   started: boolean;
   lastChunk: { rows: number; durationMs: number } | undefined;
   checkedAt: number;
@@ -101,6 +104,7 @@ export function createPacer(options: PacerOptions, deps: PacerDeps): Pacer {
   const shared: Shared = {
     state: initialThrottleState(options.limits),
     baselineP99Ms: null,
+    firstBaselineP99Ms: null,
     started: false,
     lastChunk: undefined,
     checkedAt: Number.NEGATIVE_INFINITY,
@@ -134,6 +138,29 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
     ]);
     // No baseline before the work (no traffic yet): the first window with traffic becomes it.
     if (shared.baselineP99Ms === null && routerP99Ms !== null) shared.baselineP99Ms = routerP99Ms;
+    shared.firstBaselineP99Ms ??= shared.baselineP99Ms;
+    // A re-taken baseline lasts while the service is slow: once the p99 is back under the first
+    // baseline's limit, that baseline holds again (a burst that outlasted a pause, such as a long
+    // catch-up, must not loosen the budget for the rest of the work).
+    const first = shared.firstBaselineP99Ms;
+    const firstLimit = latencyLimitMs(options.limits, first);
+    if (
+      first !== null &&
+      shared.baselineP99Ms !== first &&
+      routerP99Ms !== null &&
+      firstLimit !== null &&
+      routerP99Ms <= firstLimit
+    ) {
+      const from = shared.baselineP99Ms;
+      shared.baselineP99Ms = first;
+      emit('throttle-rebaselined', {
+        work,
+        from,
+        to: first,
+        pausedMs: 0,
+        message: `router p99 ${routerP99Ms} ms is back under ${firstLimit} ms: the baseline is ${first} ms again`,
+      });
+    }
     const lastChunk = shared.lastChunk;
     shared.lastChunk = undefined;
     return { routerP99Ms, baselineP99Ms: shared.baselineP99Ms, replicationLagMs, sourceLoad, lastChunk };
