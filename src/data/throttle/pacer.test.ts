@@ -22,6 +22,18 @@ function sequence(values: Array<number | null>) {
   return Object.assign(signal, { calls: () => i });
 }
 
+/** A pacer judging latency against a run baseline of 10 ms, re-taking it after 40 ms of a pause that does not help. */
+function rebaselining(router: () => Promise<number | null>, options: { maxPauseMs: number; work: string }) {
+  const events = createEventBus();
+  const seen: HandoffEvent[] = [];
+  events.on((event) => seen.push(event));
+  const pacer = createPacer(
+    { limits: { ...limits, rebaselineAfterMs: 40 }, checkIntervalMs: 10, baselineP99Ms: 10, ...options },
+    { signals: { routerP99Ms: router }, events },
+  );
+  return { pacer, seen };
+}
+
 describe('createPacer', () => {
   it('takes one measurement for workers that ask at the same time, and none again within the interval', async () => {
     const load = sequence([1]);
@@ -153,21 +165,11 @@ describe('createPacer', () => {
   });
 
   it('re-takes the baseline when a latency pause does not bring the p99 down, and goes on', async () => {
-    const events = createEventBus();
-    const seen: HandoffEvent[] = [];
-    events.on((event) => seen.push(event));
     // The service's own latency moved from 10 to about 40 ms: pausing does not help.
-    const router = sequence([40, 40, 38, 39, 41, 40, 39, 38, 40]);
-    const pacer = createPacer(
-      {
-        limits: { ...limits, rebaselineAfterMs: 40 },
-        maxPauseMs: 5000,
-        checkIntervalMs: 10,
-        work: 'copy',
-        baselineP99Ms: 10,
-      },
-      { signals: { routerP99Ms: router }, events },
-    );
+    const { pacer, seen } = rebaselining(sequence([40, 40, 38, 39, 41, 40, 39, 38, 40]), {
+      maxPauseMs: 5000,
+      work: 'copy',
+    });
     await pacer.start();
     expect(await pacer.ready()).toBe(5000);
     expect(seen.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-rebaselined', 'throttle-resumed']);
@@ -180,22 +182,10 @@ describe('createPacer', () => {
   });
 
   it('keeps the baseline when pausing helps, and without the rule pauses until the longest pause', async () => {
-    const events = createEventBus();
-    const seen: string[] = [];
-    events.on((event) => seen.push(event.type));
-    const helps = createPacer(
-      {
-        limits: { ...limits, rebaselineAfterMs: 40 },
-        maxPauseMs: 5000,
-        checkIntervalMs: 10,
-        work: 'copy',
-        baselineP99Ms: 10,
-      },
-      { signals: { routerP99Ms: sequence([40, 30, 12]) }, events },
-    );
+    const { pacer: helps, seen } = rebaselining(sequence([40, 30, 12]), { maxPauseMs: 5000, work: 'copy' });
     await helps.start();
     await helps.ready();
-    expect(seen).toEqual(['throttle-paused', 'throttle-resumed']);
+    expect(seen.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-resumed']);
     expect(helps.stats()).toMatchObject({ rebaselines: 0, baselineP99Ms: 10 });
     const never = createPacer(
       { limits, maxPauseMs: 60, checkIntervalMs: 10, work: 'copy', baselineP99Ms: 10 },
@@ -207,22 +197,10 @@ describe('createPacer', () => {
   });
 
   it('goes back to the first baseline once the p99 is under its limit again, and judges by it from then on', async () => {
-    const events = createEventBus();
-    const seen: HandoffEvent[] = [];
-    events.on((event) => seen.push(event));
     // A long burst (a catch-up) outlasts the pause: the baseline is re-taken at about 40 ms; then
     // the service is quiet again (12 ms) and later slow again (30 ms, over the first limit of 20 ms).
     const router = sequence([40, 40, 40, 40, 40, 40, 40, 40, 12, 30]);
-    const pacer = createPacer(
-      {
-        limits: { ...limits, rebaselineAfterMs: 40 },
-        maxPauseMs: 60,
-        checkIntervalMs: 10,
-        work: 'verify',
-        baselineP99Ms: 10,
-      },
-      { signals: { routerP99Ms: router }, events },
-    );
+    const { pacer, seen } = rebaselining(router, { maxPauseMs: 60, work: 'verify' });
     await pacer.start();
     await pacer.ready();
     expect(pacer.stats().baselineP99Ms).toBe(40);
