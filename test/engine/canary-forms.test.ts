@@ -224,8 +224,10 @@ describe('the secret canary (forms built apart from the redactor)', () => {
       const planted = plantSecrets();
       const outputs = await runLeaky(planted, true);
       const leaks = findLeaks(planted.secrets, placesOf([planted.stateDir], outputs, listFiles));
+      // Labelled `hex` when the piece found is all digits: many of the alphabet's bytes are (`A` is
+      // 41, `%` is 25), and such a piece is the same in both cases; the finder names the first form.
       expect(leaks.map(({ secret, where, encoding }) => ({ secret, where, encoding }))).toEqual([
-        { secret: 'router admin token (fromEnv)', where: 'stderr', encoding: 'HEX' },
+        { secret: 'router admin token (fromEnv)', where: 'stderr', encoding: expect.stringMatching(/^(HEX|hex)$/) },
       ]);
     },
   );
