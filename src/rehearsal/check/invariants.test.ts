@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp, OpKind } from '../history.js';
 import { checkHistory, invariantsHold, violatedInvariants, type FinalReads, type Invariants } from './invariants.js';
+import { ALL_INVARIANTS_HOLD } from '../../../test/support/invariants.js';
 
 const TOTAL = 50_000n;
 let next = 0;
@@ -127,18 +128,7 @@ describe('checkHistory', () => {
 });
 
 describe('invariantsHold', () => {
-  const clean: Invariants = {
-    lost: 0,
-    unexpected: 0,
-    duplicated: 0,
-    stale: 0,
-    wrongTotal: 0,
-    negativeValue: 0,
-    readYourWritesViolations: 0,
-    dataIdentical: true,
-    auditValid: true,
-    leftBehind: [],
-  };
+  const clean: Invariants = { ...ALL_INVARIANTS_HOLD };
   it('holds only when every invariant holds, and names each that does not', () => {
     expect(invariantsHold(clean)).toBe(true);
     expect(violatedInvariants(clean)).toEqual([]);
