@@ -3,8 +3,10 @@
  * (a tmux pane, read with capture-pane) it shows a progress bar while the verification goes, redrawn
  * in place, and exits with the run's code when the run stops; without a terminal it prints plain
  * lines (no escape codes) with the same progress figures. The verification is made to take a few
- * seconds by small chunks (100 rows each) over 150,000 rows; an approval before verify holds the run
- * until both watchers are up (this machine may take seconds to start a process).
+ * seconds by small chunks (100 rows each) over 150,000 rows and a rest of five times each chunk's time
+ * after it (`niceRatio: 5`; without it the 1,500 chunks take under a second, which a loaded machine's
+ * watcher can miss entirely); an approval before verify holds the run until both watchers are up (this
+ * machine may take seconds to start a process).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,6 +61,7 @@ spec:
     - database: app
       tables: ["public.*"]
       verify: { chunkRows: 100 }
+      throttle: { niceRatio: 5 }
   approvals:
     - { before: verify, role: db-owner, timeout: 5m }
   rollback: { automatic: true }
