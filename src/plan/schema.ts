@@ -364,8 +364,14 @@ export const dataEntry = z.strictObject({
         .describe(
           "snapshot-chunks: handoff copies each table in primary-key chunks under the snapshot of the subscription's slot, paced between chunks; table-sync: PostgreSQL's own table sync (copy_data = true), which cannot pause mid-table.",
         ),
+      deferIndexes: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Drop the target's secondary indexes and UNIQUE constraints on the (empty) tables before the copy and build them after it, one at a time and paced (pgcopydb's order); never the primary key, the replica identity, or an index a foreign key or statistics target depends on. Recorded in the run's state; undo builds them again.",
+        ),
     })
-    .default({ method: 'snapshot-chunks' })
+    .default({ method: 'snapshot-chunks', deferIndexes: true })
     .describe('How the initial copy is made (not for preSeeded entries).'),
   fence: z
     .strictObject({

@@ -26,6 +26,10 @@ declare module '../../common/events.js' {
     'pg-unfenced': { database: string; site: 'source' | 'target'; grants: number; writesRefusedMs: number | null };
     'pg-sequences-synced': { database: string; from: 'source' | 'target'; sequences: number };
     'pg-dirty-rechecked': { database: string; tables: number; keys: number; differences: number; elapsedMs: number };
+    /** Secondary indexes dropped on the target before the initial copy, to be built after it (deferred-indexes.ts). */
+    'pg-indexes-deferred': { database: string; indexes: string[] };
+    /** One deferred index built again on the target after the copy. */
+    'pg-index-built': { database: string; index: string; table: string; elapsedMs: number };
     'pg-replication-changed': { database: string; what: string; name: string; action: 'created' | 'dropped' };
   }
 }

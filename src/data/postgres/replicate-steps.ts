@@ -1,13 +1,15 @@
 /**
  * The replicate stage for one `spec.data[]` entry, as idempotent engine steps:
- * prepare (handoff's tables on both sides) → fence the target → publication → subscription →
- * initial copy → heartbeat catch-up → dirty tracking. Undo, in reverse, removes all of it.
+ * prepare (handoff's tables on both sides) → fence the target → defer the target's secondary
+ * indexes → publication → subscription → initial copy → build the indexes → heartbeat catch-up →
+ * dirty tracking. Undo, in reverse, removes all of it (and builds any index still deferred).
  *
  * Dirty tracking comes after the catch-up: the changes made on the source during the copy (the
  * slot's backlog, tens of thousands of transactions after a long copy) are applied without a
  * trigger per row, and no verification has compared anything yet, so nothing needs their keys. The
  * recording starts before verification does, which is what the re-checks rely on.
  */
+import type pg from 'pg';
 import { AdapterError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import { stepPrefix } from './names.js';
@@ -17,6 +19,14 @@ import { installDirtyTracking, removeDirtyTracking } from './dirty.js';
 import { fenceSite, unfenceSite } from './fence.js';
 import { awaitMarker, writeMarker } from './marker.js';
 import { createScaffold, dropScaffold } from './scaffold.js';
+import {
+  buildDeferred,
+  deferrableIndexes,
+  describeIndex,
+  dropDeferred,
+  indexKey,
+  type DeferredIndex,
+} from './deferred-indexes.js';
 import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
 import { COPY_CHUNK_TARGET_MS, COPY_MAX_CHUNK_ROWS, runChunkedCopy } from './copy/chunked-copy.js';
@@ -159,11 +169,37 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
   });
 }
 
+/**
+ * A session for index builds on the target: one core (parallel workers would take the second core
+ * of a small machine from the service beside it) and at least 256 MB to sort in.
+ */
+async function maintenanceSession(target: pg.Client): Promise<void> {
+  await target.query(`set max_parallel_maintenance_workers = 0`);
+  await target.query(
+    `select set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, 262144)::text || 'kB', false)`,
+  );
+}
+
+async function buildIndex(ctx: StepContext, env: PgEnv, target: pg.Client, index: DeferredIndex): Promise<boolean> {
+  const started = Date.now();
+  const built = await buildDeferred(target, index);
+  if (built) {
+    const database = env.entry.database;
+    ctx.events.emit(
+      'pg-index-built',
+      { database, index: indexKey(index), table: formatTable(index.table), elapsedMs: Date.now() - started },
+      { subject: database },
+    );
+  }
+  return built;
+}
+
 export function replicationSteps(env: PgEnv): Step[] {
   const db = env.entry.database;
   const prefix = stepPrefix(db);
   // Handoff's own chunked copy under the slot's snapshot, unless the plan asks for native table sync.
   const chunked = !env.entry.preSeeded && (env.entry.copy?.method ?? 'snapshot-chunks') === 'snapshot-chunks';
+  const deferring = !env.entry.preSeeded && (env.entry.copy?.deferIndexes ?? true);
   return [
     {
       name: `${prefix}prepare`,
@@ -222,6 +258,33 @@ export function replicationSteps(env: PgEnv): Step[] {
       },
     },
     {
+      name: `${prefix}defer-indexes`,
+      async run(ctx) {
+        if (!deferring) return { indexes: [] };
+        return withSite(ctx, env, 'target', async (target) => {
+          const key = env.key('deferred-indexes');
+          // A replay keeps the first attempt's record: the indexes it dropped are no longer in the catalog.
+          let deferred = ctx.state.get<DeferredIndex[]>(key);
+          if (!deferred) {
+            deferred = await deferrableIndexes(target, rememberedTables(ctx, env));
+            ctx.state.set(key, deferred);
+          }
+          await dropDeferred(target, deferred);
+          if (deferred.length > 0)
+            ctx.events.emit('pg-indexes-deferred', { database: db, indexes: deferred.map(indexKey) }, { subject: db });
+          return { indexes: deferred.map(describeIndex) };
+        });
+      },
+      async undo(ctx) {
+        const deferred = ctx.state.get<DeferredIndex[]>(env.key('deferred-indexes')) ?? [];
+        if (deferred.length === 0) return;
+        await withSite(ctx, env, 'target', async (target) => {
+          await maintenanceSession(target);
+          for (const index of deferred) await buildIndex(ctx, env, target, index);
+        });
+      },
+    },
+    {
       name: `${prefix}subscribe`,
       async run(ctx) {
         if (chunked) {
@@ -274,6 +337,33 @@ export function replicationSteps(env: PgEnv): Step[] {
             throttlePausedMs: paced?.pausedMs ?? 0,
           };
         });
+      },
+    },
+    {
+      name: `${prefix}build-indexes`,
+      async run(ctx) {
+        const deferred = ctx.state.get<DeferredIndex[]>(env.key('deferred-indexes')) ?? [];
+        if (deferred.length === 0) return { built: 0 };
+        const started = Date.now();
+        return await withStepPacer(ctx, env, { work: 'index-build', lag: false }, async (pacer) =>
+          withSite(ctx, env, 'target', async (target) => {
+            await maintenanceSession(target);
+            await pacer?.start();
+            let built = 0;
+            for (const index of deferred) {
+              // Each build is one statement that cannot pause: it starts only while the budget allows.
+              await pacer?.ready(ctx.signal);
+              if (await buildIndex(ctx, env, target, index)) built += 1;
+            }
+            const paced = pacer?.stats();
+            return {
+              built,
+              elapsedMs: Date.now() - started,
+              throttlePauses: paced?.pauses ?? 0,
+              throttlePausedMs: paced?.pausedMs ?? 0,
+            };
+          }),
+        );
       },
     },
     {
