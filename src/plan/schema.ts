@@ -370,8 +370,14 @@ export const dataEntry = z.strictObject({
         .describe(
           "Drop the target's secondary indexes and UNIQUE constraints on the (empty) tables before the copy and build them after it, one at a time and paced (pgcopydb's order); never the primary key, the replica identity, or an index a foreign key or statistics target depends on. Recorded in the run's state; undo builds them again.",
         ),
+      vacuum: z
+        .boolean()
+        .default(true)
+        .describe(
+          "VACUUM (ANALYZE) each copied table on the target after the copy and the index builds, one table at a time, paced, with a cost delay: the visibility map, hint bits and planner statistics are made while replicate's throttle watches, not by autovacuum's first pass after the target serves.",
+        ),
     })
-    .default({ method: 'snapshot-chunks', deferIndexes: true })
+    .default({ method: 'snapshot-chunks', deferIndexes: true, vacuum: true })
     .describe('How the initial copy is made (not for preSeeded entries).'),
   fence: z
     .strictObject({

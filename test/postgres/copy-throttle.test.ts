@@ -154,7 +154,7 @@ describe('initial copy paced by the throttle', () => {
     const base = testPlan('shop').spec.data[0]!;
     const entry = {
       ...base,
-      copy: { method: 'table-sync' as const, deferIndexes: true },
+      copy: { method: 'table-sync' as const, deferIndexes: true, vacuum: true },
       throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
     };
     const { ctx, bus, events } = makeHarness({
@@ -215,7 +215,7 @@ describe('initial copy paced by the throttle', () => {
     const base = testPlan('shop2').spec.data[0]!;
     const entry = {
       ...base,
-      copy: { method: 'table-sync' as const, deferIndexes: true },
+      copy: { method: 'table-sync' as const, deferIndexes: true, vacuum: true },
       throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
     };
     const { ctx, bus, events } = makeHarness({

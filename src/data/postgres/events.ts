@@ -30,6 +30,8 @@ declare module '../../common/events.js' {
     'pg-indexes-deferred': { database: string; indexes: string[] };
     /** One deferred index built again on the target after the copy. */
     'pg-index-built': { database: string; index: string; table: string; elapsedMs: number };
+    /** A copied table vacuumed and analysed on the target after the copy (replicate's `vacuum-copied`). */
+    'pg-table-vacuumed': { database: string; table: string; elapsedMs: number };
     'pg-replication-changed': { database: string; what: string; name: string; action: 'created' | 'dropped' };
   }
 }

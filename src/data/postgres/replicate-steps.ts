@@ -14,7 +14,7 @@ import { AdapterError, TimeoutError } from '../../common/errors.js';
 import { sleep } from '../../common/net.js';
 import { stepPrefix } from './names.js';
 import type { Step, StepContext } from '../data-plane.js';
-import { formatTable } from './connect.js';
+import { formatTable, quoteTable } from './connect.js';
 import { installDirtyTracking, removeDirtyTracking } from './dirty.js';
 import { fenceSite, unfenceSite } from './fence.js';
 import { awaitMarker, writeMarker } from './marker.js';
@@ -200,6 +200,7 @@ export function replicationSteps(env: PgEnv): Step[] {
   // Handoff's own chunked copy under the slot's snapshot, unless the plan asks for native table sync.
   const chunked = !env.entry.preSeeded && (env.entry.copy?.method ?? 'snapshot-chunks') === 'snapshot-chunks';
   const deferring = !env.entry.preSeeded && (env.entry.copy?.deferIndexes ?? true);
+  const vacuuming = !env.entry.preSeeded && (env.entry.copy?.vacuum ?? true);
   return [
     {
       name: `${prefix}prepare`,
@@ -358,6 +359,39 @@ export function replicationSteps(env: PgEnv): Step[] {
             const paced = pacer?.stats();
             return {
               built,
+              elapsedMs: Date.now() - started,
+              throttlePauses: paced?.pauses ?? 0,
+              throttlePausedMs: paced?.pausedMs ?? 0,
+            };
+          }),
+        );
+      },
+    },
+    {
+      name: `${prefix}vacuum-copied`,
+      async run(ctx) {
+        if (!vacuuming) return { tables: 0 };
+        const started = Date.now();
+        return await withStepPacer(ctx, env, { work: 'vacuum', lag: false }, async (pacer) =>
+          withSite(ctx, env, 'target', async (target) => {
+            // Autovacuum's pace (2 ms rest per 200 cost units, about 40 MB/s of pages dirtied).
+            await target.query(`set vacuum_cost_delay = '2ms'`);
+            await target.query(`set vacuum_cost_limit = 200`);
+            await pacer?.start();
+            const tables = rememberedTables(ctx, env);
+            for (const table of tables) {
+              await pacer?.ready(ctx.signal);
+              const began = Date.now();
+              await target.query(`vacuum (analyze) ${quoteTable(table)}`);
+              ctx.events.emit(
+                'pg-table-vacuumed',
+                { database: db, table: formatTable(table), elapsedMs: Date.now() - began },
+                { subject: db },
+              );
+            }
+            const paced = pacer?.stats();
+            return {
+              tables: tables.length,
               elapsedMs: Date.now() - started,
               throttlePauses: paced?.pauses ?? 0,
               throttlePausedMs: paced?.pausedMs ?? 0,

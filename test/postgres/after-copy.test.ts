@@ -1,8 +1,11 @@
 /**
- * Secondary indexes deferred past the initial copy (issue 11; deferred-indexes.ts): the target's
- * secondary indexes and UNIQUE constraints on its empty tables are dropped before the copy and built
- * after it, exactly as they were (definitions, comments, CLUSTER ON); what replication or another
- * object needs is left alone; undo builds whatever is still missing.
+ * What replicate does around the initial copy on the target (issue 11):
+ * - secondary indexes deferred past the copy (deferred-indexes.ts): the target's secondary indexes
+ *   and UNIQUE constraints on its empty tables are dropped before the copy and built after it,
+ *   exactly as they were (definitions, comments, CLUSTER ON); what replication or another object
+ *   needs is left alone; undo builds whatever is still missing;
+ * - each copied table vacuumed and analysed after that (visibility map and planner statistics made
+ *   before the target serves, not by autovacuum's first pass later).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
@@ -167,6 +170,19 @@ describe('deferred indexes', () => {
     const step = Object.entries(results).find(([name]) => name.endsWith('build-indexes'))?.[1];
     expect(step).toMatchObject({ built: 5 });
     expect(await shape('steps')).toEqual(before);
+    // Vacuumed and analysed after the builds, before the catch-up: visibility map and statistics there.
+    const vacuumed = types.flatMap((type, i) => (type === 'pg-table-vacuumed' ? [i] : []));
+    expect(vacuumed).toHaveLength(3);
+    expect(Math.min(...vacuumed)).toBeGreaterThan(Math.max(...built));
+    expect(Math.max(...vacuumed)).toBeLessThan(caughtUp);
+    const made = await target.query<{ relname: string; visible: boolean; stats: boolean }>(
+      `select c.relname, c.relallvisible > 0 as visible,
+              exists (select 1 from pg_statistic s where s.starelid = c.oid) as stats
+         from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' order by 1`,
+      [],
+      'steps',
+    );
+    expect(made.rows).toEqual(['child', 'full', 'parent'].map((relname) => ({ relname, visible: true, stats: true })));
     const report = await verifyTables({
       source: source.url('steps'),
       target: target.url('steps'),
@@ -178,7 +194,7 @@ describe('deferred indexes', () => {
     expect(await shape('steps')).toEqual(before);
   });
 
-  it('undo builds every index still deferred; copy.deferIndexes: false leaves them in place', async () => {
+  it('undo builds every index still deferred; copy.deferIndexes: false leaves them in place, copy.vacuum: false vacuums nothing', async () => {
     const before = await shape('undo');
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
     const { ctx, events } = makeHarness({
@@ -197,7 +213,7 @@ describe('deferred indexes', () => {
     await undoSteps(ctx, upTo);
     expect(await shape('undo')).toEqual(before);
 
-    const kept = { ...ctx.plan.spec.data[0]!, copy: { method: 'snapshot-chunks' as const, deferIndexes: false } };
+    const kept = { ...ctx.plan.spec.data[0]!, copy: { method: 'snapshot-chunks' as const, deferIndexes: false, vacuum: false } };
     const off = makeHarness({
       runId: 'deferoff',
       database: 'undo',
@@ -210,6 +226,8 @@ describe('deferred indexes', () => {
       [defer.name]: { indexes: [] },
     });
     expect(await shape('undo')).toEqual(before);
+    const vacuum = offSteps.find((s) => s.name.endsWith('vacuum-copied'))!;
+    expect(await vacuum.run(off.ctx)).toEqual({ tables: 0 });
     await undoSteps(off.ctx, offSteps.slice(0, offSteps.indexOf(defer) + 1));
   });
 });
