@@ -30,6 +30,7 @@ describe('demo service queries at a million orders', () => {
   let server: TestPostgres;
   let admin: pg.Client;
   let sizes: Map<string, number>;
+  let seeded: Array<{ relname: string; visible: number; behind: string }>;
 
   beforeAll(async () => {
     server = await startTestPostgres();
@@ -39,6 +40,13 @@ describe('demo service queries at a million orders', () => {
     await admin.connect();
     await migrate(admin, 'demo_app');
     await seed(admin, { accounts: 50, orders: ORDERS });
+    seeded = (
+      await admin.query<{ relname: string; visible: number; behind: string }>(
+        `select c.relname, c.relallvisible::float8 / greatest(c.relpages, 1) as visible,
+                pg_wal_lsn_diff(pg_current_wal_insert_lsn(), (pg_control_checkpoint()).redo_lsn)::text as behind
+           from pg_class c where c.relname in ('orders', 'order_events') order by 1`,
+      )
+    ).rows;
     await admin.query(
       `insert into transfers (request_id, from_id, to_id, amount)
        select gen_random_uuid(), 1 + i % 50, 1 + (i + 1) % 50, 1 from generate_series(1, 200000) as i`,
@@ -53,6 +61,15 @@ describe('demo service queries at a million orders', () => {
   afterAll(async () => {
     await admin?.end();
     await server?.close();
+  });
+
+  it('the seed leaves the database as a production one is: vacuumed and checkpointed', () => {
+    // Every page all-visible, and the last checkpoint after the bulk load (a few records behind, not ~1 GB).
+    expect(seeded.map((r) => r.relname)).toEqual(['order_events', 'orders']);
+    for (const row of seeded) {
+      expect(row.visible).toBeGreaterThan(0.99);
+      expect(Number(row.behind)).toBeLessThan(1 << 20);
+    }
   });
 
   it('the planner sees the large tables as large', () => {
