@@ -11,12 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { parseTableName } from '../../src/data/postgres/connect.js';
 import { connect } from '../../src/data/postgres/connect.js';
-import {
-  buildDeferred,
-  deferrableIndexes,
-  dropDeferred,
-  indexKey,
-} from '../../src/data/postgres/deferred-indexes.js';
+import { buildDeferred, deferrableIndexes, dropDeferred, indexKey } from '../../src/data/postgres/deferred-indexes.js';
 import { verifyTables } from '../../src/data/postgres/verify/index.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, undoSteps } from './step-harness.js';
@@ -213,7 +208,10 @@ describe('deferred indexes', () => {
     await undoSteps(ctx, upTo);
     expect(await shape('undo')).toEqual(before);
 
-    const kept = { ...ctx.plan.spec.data[0]!, copy: { method: 'snapshot-chunks' as const, deferIndexes: false, vacuum: false } };
+    const kept = {
+      ...ctx.plan.spec.data[0]!,
+      copy: { method: 'snapshot-chunks' as const, deferIndexes: false, vacuum: false },
+    };
     const off = makeHarness({
       runId: 'deferoff',
       database: 'undo',

@@ -138,7 +138,10 @@ describe('cutover abort and fences', () => {
     );
     const plane = createPostgresDataPlane({ copyTimeoutMs: 300_000 });
     // Native table sync retries a failing copy (the chunked copy refuses a non-empty target first: copy-chunked.test.ts).
-    const entry = { ...testPlan('dup1').spec.data[0]!, copy: { method: 'table-sync' as const, deferIndexes: true, vacuum: true } };
+    const entry = {
+      ...testPlan('dup1').spec.data[0]!,
+      copy: { method: 'table-sync' as const, deferIndexes: true, vacuum: true },
+    };
     const { ctx } = makeHarness({
       runId: 'dup1',
       database: 'dup1',
