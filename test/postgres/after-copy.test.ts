@@ -101,6 +101,13 @@ afterAll(async () => {
 
 const TABLES = ['public.parent', 'public.child', 'public.full'].map((t) => parseTableName(t));
 
+/** The data plane and a step harness for one of the test's databases. */
+function setup(runId: string, database: string) {
+  const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+  const harness = makeHarness({ runId, database, sourceUrl: source.url(database), targetUrl: target.url(database) });
+  return { plane, ...harness };
+}
+
 describe('deferred indexes', () => {
   it('defers plain and unique indexes and UNIQUE constraints only, and builds them back exactly as they were', async () => {
     const before = await shape('rule');
@@ -134,13 +141,7 @@ describe('deferred indexes', () => {
 
   it('replicate: the copy runs without them, they are built after it, before the catch-up; the tables are identical', async () => {
     const before = await shape('steps');
-    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
-    const { ctx, events } = makeHarness({
-      runId: 'defer',
-      database: 'steps',
-      sourceUrl: source.url('steps'),
-      targetUrl: target.url('steps'),
-    });
+    const { plane, ctx, events } = setup('defer', 'steps');
     const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
     const copy = steps.findIndex((s) => s.name.endsWith('initial-copy'));
     const results = await runSteps(ctx, steps.slice(0, copy));
@@ -191,13 +192,7 @@ describe('deferred indexes', () => {
 
   it('undo builds every index still deferred; copy.deferIndexes: false leaves them in place, copy.vacuum: false vacuums nothing', async () => {
     const before = await shape('undo');
-    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
-    const { ctx, events } = makeHarness({
-      runId: 'deferundo',
-      database: 'undo',
-      sourceUrl: source.url('undo'),
-      targetUrl: target.url('undo'),
-    });
+    const { plane, ctx, events } = setup('deferundo', 'undo');
     const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
     const upTo = steps.slice(0, steps.findIndex((s) => s.name.endsWith('defer-indexes')) + 1);
     await runSteps(ctx, upTo);
@@ -212,12 +207,7 @@ describe('deferred indexes', () => {
       ...ctx.plan.spec.data[0]!,
       copy: { method: 'snapshot-chunks' as const, deferIndexes: false, vacuum: false },
     };
-    const off = makeHarness({
-      runId: 'deferoff',
-      database: 'undo',
-      sourceUrl: source.url('undo'),
-      targetUrl: target.url('undo'),
-    });
+    const off = setup('deferoff', 'undo');
     const offSteps = plane.replicationSteps(kept);
     const defer = offSteps.find((s) => s.name.endsWith('defer-indexes'))!;
     expect(await runSteps(off.ctx, offSteps.slice(0, offSteps.indexOf(defer) + 1))).toMatchObject({
