@@ -87,6 +87,22 @@ function summaryOf(stdout: string): DemoJson {
   return demoJson.parse(JSON.parse(stdout.slice(start)));
 }
 
+/**
+ * `SCALE_BENCH_KEEP=DIR`: the run's audit trail and report are copied to DIR before the state
+ * directory goes (it also holds both servers' data, gigabytes at 10 M orders), so a long run's
+ * steps can be read afterwards.
+ */
+function keepTrail(stateDir: string): void {
+  const keep = process.env.SCALE_BENCH_KEEP;
+  if (!keep) return;
+  fs.mkdirSync(keep, { recursive: true });
+  for (const part of ['audit', 'reports']) {
+    const from = path.join(stateDir, part);
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(keep, part), { recursive: true });
+  }
+  process.stderr.write(`scale: the audit trail and report kept in ${keep}\n`);
+}
+
 export const scaleBenchmark: Benchmark = {
   name: 'scale',
   async run(): Promise<BenchResult> {
@@ -199,6 +215,7 @@ export const scaleBenchmark: Benchmark = {
       };
     } finally {
       clearInterval(sampler);
+      keepTrail(tmp.dir);
       tmp.cleanup();
     }
   },
