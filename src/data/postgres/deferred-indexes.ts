@@ -19,8 +19,7 @@
  * schema as it found it.
  */
 import type pg from 'pg';
-import { formatTable, quoteTable, type TableName } from './identifiers.js';
-import { quoteIdentifier } from './identifiers.js';
+import { formatTable, quoteIdentifier, quoteTable, type TableName } from './identifiers.js';
 
 export interface DeferredIndex {
   table: TableName;

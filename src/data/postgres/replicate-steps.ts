@@ -170,14 +170,37 @@ async function waitForCopy(ctx: StepContext, env: PgEnv, pacer: Pacer | undefine
 }
 
 /**
- * A session for index builds on the target: one core (parallel workers would take the second core
- * of a small machine from the service beside it) and at least 256 MB to sort in.
+ * Runs `fn` with session settings on `client`, reset afterwards: the session goes back to the
+ * site's pool, and later steps must not inherit them.
  */
-async function maintenanceSession(target: pg.Client): Promise<void> {
-  await target.query(`set max_parallel_maintenance_workers = 0`);
-  await target.query(
-    `select set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, 262144)::text || 'kB', false)`,
+async function withSettings<T>(client: pg.Client, settings: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  for (const [name, value] of Object.entries(settings))
+    await client.query(`select set_config($1, $2, false)`, [name, value]);
+  try {
+    return await fn();
+  } finally {
+    for (const name of Object.keys(settings)) await client.query(`reset ${name}`).catch(() => undefined);
+  }
+}
+
+/**
+ * Index builds on the target: one core (parallel workers would take the second core of a small
+ * machine from the service beside it) and at least 256 MB to sort in.
+ */
+async function maintenanceSettings(target: pg.Client): Promise<Record<string, string>> {
+  const r = await target.query<{ kb: string }>(
+    `select greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, 262144)::text as kb`,
   );
+  return { max_parallel_maintenance_workers: '0', maintenance_work_mem: `${r.rows[0]?.kb ?? 262144}kB` };
+}
+
+/** Autovacuum's pace: a 2 ms rest per 200 cost units (about 40 MB/s of pages dirtied). */
+const VACUUM_SETTINGS = { vacuum_cost_delay: '2ms', vacuum_cost_limit: '200' };
+
+/** The pacer's pauses, for a step's result. */
+function pacing(pacer: Pacer | undefined): { throttlePauses: number; throttlePausedMs: number } {
+  const paced = pacer?.stats();
+  return { throttlePauses: paced?.pauses ?? 0, throttlePausedMs: paced?.pausedMs ?? 0 };
 }
 
 async function buildIndex(ctx: StepContext, env: PgEnv, target: pg.Client, index: DeferredIndex): Promise<boolean> {
@@ -279,10 +302,11 @@ export function replicationSteps(env: PgEnv): Step[] {
       async undo(ctx) {
         const deferred = ctx.state.get<DeferredIndex[]>(env.key('deferred-indexes')) ?? [];
         if (deferred.length === 0) return;
-        await withSite(ctx, env, 'target', async (target) => {
-          await maintenanceSession(target);
-          for (const index of deferred) await buildIndex(ctx, env, target, index);
-        });
+        await withSite(ctx, env, 'target', async (target) =>
+          withSettings(target, await maintenanceSettings(target), async () => {
+            for (const index of deferred) await buildIndex(ctx, env, target, index);
+          }),
+        );
       },
     },
     {
@@ -313,11 +337,10 @@ export function replicationSteps(env: PgEnv): Step[] {
       name: `${prefix}initial-copy`,
       async run(ctx) {
         const started = Date.now();
-        const pacing = chunked ? { maxChunkRows: COPY_MAX_CHUNK_ROWS, chunkTargetMs: COPY_CHUNK_TARGET_MS } : {};
-        return await withStepPacer(ctx, env, { work: 'copy', lag: false, ...pacing }, async (pacer) => {
+        const chunking = chunked ? { maxChunkRows: COPY_MAX_CHUNK_ROWS, chunkTargetMs: COPY_CHUNK_TARGET_MS } : {};
+        return await withStepPacer(ctx, env, { work: 'copy', lag: false, ...chunking }, async (pacer) => {
           if (chunked) {
             const copied = await runChunkedCopy(ctx, env, pacer);
-            const paced = pacer?.stats();
             return {
               method: 'snapshot-chunks',
               tables: copied.tables.length,
@@ -325,18 +348,11 @@ export function replicationSteps(env: PgEnv): Step[] {
               chunks: copied.chunks,
               restarted: copied.restarted,
               elapsedMs: Date.now() - started,
-              throttlePauses: paced?.pauses ?? 0,
-              throttlePausedMs: paced?.pausedMs ?? 0,
+              ...pacing(pacer),
             };
           }
           const progress = await waitForCopy(ctx, env, pacer);
-          const paced = pacer?.stats();
-          return {
-            tables: progress.tables.length,
-            elapsedMs: Date.now() - started,
-            throttlePauses: paced?.pauses ?? 0,
-            throttlePausedMs: paced?.pausedMs ?? 0,
-          };
+          return { tables: progress.tables.length, elapsedMs: Date.now() - started, ...pacing(pacer) };
         });
       },
     },
@@ -347,23 +363,18 @@ export function replicationSteps(env: PgEnv): Step[] {
         if (deferred.length === 0) return { built: 0 };
         const started = Date.now();
         return await withStepPacer(ctx, env, { work: 'index-build', lag: false }, async (pacer) =>
-          withSite(ctx, env, 'target', async (target) => {
-            await maintenanceSession(target);
-            await pacer?.start();
-            let built = 0;
-            for (const index of deferred) {
-              // Each build is one statement that cannot pause: it starts only while the budget allows.
-              await pacer?.ready(ctx.signal);
-              if (await buildIndex(ctx, env, target, index)) built += 1;
-            }
-            const paced = pacer?.stats();
-            return {
-              built,
-              elapsedMs: Date.now() - started,
-              throttlePauses: paced?.pauses ?? 0,
-              throttlePausedMs: paced?.pausedMs ?? 0,
-            };
-          }),
+          withSite(ctx, env, 'target', async (target) =>
+            withSettings(target, await maintenanceSettings(target), async () => {
+              await pacer?.start();
+              let built = 0;
+              for (const index of deferred) {
+                // Each build is one statement that cannot pause: it starts only while the budget allows.
+                await pacer?.ready(ctx.signal);
+                if (await buildIndex(ctx, env, target, index)) built += 1;
+              }
+              return { built, elapsedMs: Date.now() - started, ...pacing(pacer) };
+            }),
+          ),
         );
       },
     },
@@ -373,30 +384,23 @@ export function replicationSteps(env: PgEnv): Step[] {
         if (!vacuuming) return { tables: 0 };
         const started = Date.now();
         return await withStepPacer(ctx, env, { work: 'vacuum', lag: false }, async (pacer) =>
-          withSite(ctx, env, 'target', async (target) => {
-            // Autovacuum's pace (2 ms rest per 200 cost units, about 40 MB/s of pages dirtied).
-            await target.query(`set vacuum_cost_delay = '2ms'`);
-            await target.query(`set vacuum_cost_limit = 200`);
-            await pacer?.start();
-            const tables = rememberedTables(ctx, env);
-            for (const table of tables) {
-              await pacer?.ready(ctx.signal);
-              const began = Date.now();
-              await target.query(`vacuum (analyze) ${quoteTable(table)}`);
-              ctx.events.emit(
-                'pg-table-vacuumed',
-                { database: db, table: formatTable(table), elapsedMs: Date.now() - began },
-                { subject: db },
-              );
-            }
-            const paced = pacer?.stats();
-            return {
-              tables: tables.length,
-              elapsedMs: Date.now() - started,
-              throttlePauses: paced?.pauses ?? 0,
-              throttlePausedMs: paced?.pausedMs ?? 0,
-            };
-          }),
+          withSite(ctx, env, 'target', (target) =>
+            withSettings(target, VACUUM_SETTINGS, async () => {
+              await pacer?.start();
+              const tables = rememberedTables(ctx, env);
+              for (const table of tables) {
+                await pacer?.ready(ctx.signal);
+                const began = Date.now();
+                await target.query(`vacuum (analyze) ${quoteTable(table)}`);
+                ctx.events.emit(
+                  'pg-table-vacuumed',
+                  { database: db, table: formatTable(table), elapsedMs: Date.now() - began },
+                  { subject: db },
+                );
+              }
+              return { tables: tables.length, elapsedMs: Date.now() - started, ...pacing(pacer) };
+            }),
+          ),
         );
       },
     },
