@@ -66,6 +66,11 @@ const missing = replaced(
   '{ kind: kubernetes, namespace: orders }',
 );
 const badDuration = replaced(design, 'bake: 30s', 'bake: 30 seconds');
+const copySwitch = replaced(
+  minimal,
+  '      tables: ["public.*"]',
+  '      tables: ["public.*"]\n      copy: { deferIndexes: "yes" }',
+);
 const weights = replaced(design, '[1, 5, 25, 50, 100]', '[1, 25, 5, 100]');
 const password = replaced(
   design,
@@ -117,6 +122,13 @@ const cases: BadPlan[] = [
     where: at(badDuration, '30 seconds'),
     path: 'spec.traffic.reads.bake',
     message: /not a duration/,
+  },
+  {
+    name: 'a copy switch that is not a boolean',
+    content: copySwitch,
+    where: at(copySwitch, '"yes"'),
+    path: 'spec.data[0].copy.deferIndexes',
+    message: /expected true or false, got the string "yes"/,
   },
   {
     name: 'weights not ascending',
