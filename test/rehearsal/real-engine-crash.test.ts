@@ -41,6 +41,13 @@ const MID_MS = 1000;
  */
 const MID_MS_BY_STAGE: Record<string, number> = { cutover: 0, finalize: 200 };
 const midMs = (stage: string): number => MID_MS_BY_STAGE[stage] ?? MID_MS;
+/**
+ * A step counts as long enough to have been killed in its middle only when the trail says it ran
+ * this much past its stage's threshold. The trail's clock is the executor's; the kill timer starts
+ * when the intent's log line reaches this process and races the done line through a pipe and a
+ * busy event loop (a 1,002 ms step was once missed by a 1,000 ms timer on a loaded machine).
+ */
+const MID_SLACK_MS = 500;
 const EVERY_STEP = process.env.HANDOFF_TEST_CRASH_EVERY_STEP === '1';
 /** Bound on one executor process. */
 const CHILD_TIMEOUT_MS = 240_000;
@@ -254,14 +261,14 @@ describe('the real engine, SIGKILLed at every step boundary and in the middle of
 
     // Kill points: after every stage before finalize, and in the middle of each stage's longest
     // step (measured in the trail: from its last intent to its done) whenever it ran over the
-    // stage's threshold; in cutover, inside every step.
+    // stage's threshold by more than the slack; in cutover, inside every step.
     const afterStages = kills.filter((k) => k.kind === 'after-stage').map((k) => k.stage);
     expect(afterStages).toEqual(['preflight', 'provision', 'replicate', 'verify', 'shift', 'cutover', 'bake']);
     const longest = longestSteps(sites.stateDir);
     expect(longest.size).toBe(8);
     expect(kills.filter((k) => k.kind === 'middle' && k.stage === 'cutover').length).toBeGreaterThanOrEqual(5);
     for (const [stage, { step, ms }] of longest) {
-      if (ms > midMs(stage))
+      if (ms > midMs(stage) + MID_SLACK_MS)
         expect(used, `a kill in the middle of ${stage}/${step} (${ms} ms)`).toContain(`middle ${stage}/${step}`);
     }
     process.stderr.write(
