@@ -5,13 +5,16 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/data/postgres/connect.js';
-import { recheckKeys } from '../../src/data/postgres/verify/recheck-keys.js';
+import { readTableShape, readTableShapes } from '../../src/data/postgres/verify/catalog.js';
+import { recheckKeys, recheckTables } from '../../src/data/postgres/verify/recheck-keys.js';
 import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const setup = `
   create table t (region text, id int, doc json, n numeric, primary key (region, id));
   insert into t select (array['eu','us'])[1 + g % 2], g, ('{"g": ' || g || '}')::json, g / 4.0 from generate_series(1, 400) g;
+  create table u (id uuid primary key, v text);
+  insert into u select ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'v' || g from generate_series(1, 50) g;
   create table bag (a int, b text);
   insert into bag select g % 10, 'b' || g from generate_series(1, 100) g;`;
 
@@ -33,6 +36,7 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
        insert into t values ('ap', 1, null, null);
        update t set n = -1 where (region, id) = ('eu', 300); -- not among the dirty keys: not looked at
        update bag set b = 'changed' where b = 'b50';
+       update u set v = 'w' where id = '00000000-0000-0000-0000-000000000003';
        create schema handoff; create table handoff.marker (seq int primary key);`,
       [],
       'b',
@@ -83,9 +87,69 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
     expect(bag.changed).toEqual([[]]);
   });
 
+  it('rechecks several tables at once as it does one by one, with the catalogs read once per side', async () => {
+    const t = { schema: 'public', name: 't' };
+    const u = { schema: 'public', name: 'u' };
+    const bag = { schema: 'public', name: 'bag' };
+    const tables = [
+      {
+        table: t,
+        keys: [
+          ['us', '5'],
+          ['us', '7'],
+          ['eu', '11'],
+        ],
+      },
+      { table: u, keys: [['00000000-0000-0000-0000-000000000003'], ['00000000-0000-0000-0000-000000000004']] },
+      { table: bag, keys: [['x']] },
+      { table: t, keys: 'all' as const },
+    ];
+    const oneByOne = [];
+    for (const entry of tables) oneByOne.push(await recheckKeys({ source, target, ...entry }));
+    expect(oneByOne[1]?.changed).toEqual([['00000000-0000-0000-0000-000000000003']]);
+
+    // Round trips per side: shapes and hash functions once for the two keyed tables, one hash query
+    // each, and the whole-table comparisons (which open their own reads).
+    const counted = (client: pg.Client, counter: { n: number }): pg.Client =>
+      new Proxy(client, {
+        get(target, prop, receiver) {
+          if (prop === 'query')
+            return (...args: unknown[]) => {
+              counter.n++;
+              return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const keyedOnly = tables.slice(0, 2);
+    const trips = { n: 0 };
+    const together = await recheckTables({ source: counted(source, trips), target, tables: keyedOnly });
+    expect(together).toEqual(oneByOne.slice(0, 2));
+    expect(trips.n).toBe(2 + keyedOnly.length);
+
+    expect(await recheckTables({ source, target, tables })).toEqual(oneByOne);
+  });
+
+  it('reads the shapes of several tables in one query, null for one that does not exist', async () => {
+    const names = [
+      { schema: 'public', name: 'u' },
+      { schema: 'public', name: 'nope' },
+      { schema: 'public', name: 't' },
+    ];
+    const shapes = await readTableShapes(source, names);
+    expect(shapes).toEqual([
+      await readTableShape(source, names[0] as (typeof names)[0]),
+      null,
+      await readTableShape(source, names[2] as (typeof names)[0]),
+    ]);
+    expect(shapes[2]?.primaryKey).toEqual(['region', 'id']);
+    expect(shapes[0]?.columns.map((c) => c.name)).toEqual(['id', 'v']);
+  });
+
   it("leaves handoff's own schema out of discovery", async () => {
     const report = await verifyTables({ source: server.url('a'), target: server.url('b') });
     expect(report.schemaDifferences).toEqual([]);
-    expect(report.tables.map((table) => table.table)).toEqual(['public.bag', 'public.t']);
+    expect(report.tables.map((table) => table.table)).toEqual(['public.bag', 'public.t', 'public.u']);
   });
 });

@@ -17,7 +17,7 @@ import { withSite, withSites, type PgEnv } from './session.js';
 import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
 import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
 import type { DirtyDifference } from './options.js';
-import { recheckKeys } from './verify/recheck-keys.js';
+import { recheckTables } from './verify/recheck-keys.js';
 
 export function cutoverSteps(env: PgEnv): CutoverPhases {
   const db = env.entry.database;
@@ -77,13 +77,19 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
           const started = Date.now();
           const names = env.names(ctx);
           const dirty = await dirtyKeys(target, names);
-          const differences: DirtyDifference[] = [];
           let keys = 0;
-          for (const [table, list] of dirty.tables) {
-            keys += list === 'all' ? 0 : list.length;
-            const diff = await recheckKeys({ source, target, table: parseTableName(table, 'dirty table'), keys: list });
-            if (diff.missing.length + diff.extra.length + diff.changed.length > 0) differences.push(diff);
-          }
+          for (const [, list] of dirty.tables) keys += list === 'all' ? 0 : list.length;
+          const rechecked = await recheckTables({
+            source,
+            target,
+            tables: [...dirty.tables].map(([table, list]) => ({
+              table: parseTableName(table, 'dirty table'),
+              keys: list,
+            })),
+          });
+          const differences: DirtyDifference[] = rechecked.filter(
+            (diff) => diff.missing.length + diff.extra.length + diff.changed.length > 0,
+          );
           const elapsedMs = Date.now() - started;
           ctx.events.emit('pg-dirty-rechecked', {
             database: db,

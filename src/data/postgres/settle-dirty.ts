@@ -11,7 +11,7 @@
 import type { Step } from '../data-plane.js';
 import { parseTableName } from './connect.js';
 import { clearDirty, dirtyKeys } from './dirty.js';
-import { recheckKeys } from './verify/recheck-keys.js';
+import { recheckTables } from './verify/recheck-keys.js';
 import type { PgEnv } from './session.js';
 import { catchUp } from './switch.js';
 import { withOwnSessions } from './verify-step.js';
@@ -45,18 +45,18 @@ export function settleDirtyStep(env: PgEnv): Step {
             for (const [, list] of pending) keys += list === 'all' ? 0 : list.length;
             for (let round = 1; round <= ROUNDS && pending.length > 0; round++) {
               await catchUp(ctx, env, 'source', 5000);
+              const diffs = await recheckTables({
+                source,
+                target,
+                tables: pending.map(([table, list]) => ({ table: parseTableName(table, 'dirty table'), keys: list })),
+              });
               const next: typeof pending = [];
-              for (const [table, list] of pending) {
-                const diff = await recheckKeys({
-                  source,
-                  target,
-                  table: parseTableName(table, 'dirty table'),
-                  keys: list,
-                });
-                const differing = [...diff.missing, ...diff.extra, ...diff.changed];
-                if (differing.length === 0) continue;
-                next.push([table, list === 'all' || diff.wholeTable ? 'all' : differing]);
-              }
+              pending.forEach(([table, list], i) => {
+                const diff = diffs[i];
+                const differing = diff ? [...diff.missing, ...diff.extra, ...diff.changed] : [];
+                if (diff && differing.length === 0) return;
+                next.push([table, list === 'all' || !diff || diff.wholeTable ? 'all' : differing]);
+              });
               pending = next;
             }
             if (pending.length > 0)

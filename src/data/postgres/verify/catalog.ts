@@ -44,13 +44,25 @@ export async function listUserTables(
 
 /** The table's shape, or null when no such table (or view, or other relation kind) exists. */
 export async function readTableShape(client: pg.ClientBase, table: TableName): Promise<TableShape | null> {
-  // One round trip (relation, columns and key together): the cutover re-reads shapes under its fence.
+  return (await readTableShapes(client, [table]))[0] ?? null;
+}
+
+/**
+ * The shapes of `tables`, in their order (null where no such table exists), in one round trip
+ * whatever their number: the cutover re-reads shapes under its fence.
+ */
+export async function readTableShapes(
+  client: pg.ClientBase,
+  tables: readonly TableName[],
+): Promise<Array<TableShape | null>> {
+  if (tables.length === 0) return [];
   const found = await client.query<{
+    i: number;
     relkind: string;
     columns: Array<{ name: string; type: string; base_type: string; not_null: boolean; generated: boolean }>;
     key: string[] | null;
   }>(
-    `select c.relkind::text as relkind,
+    `select w.i::int as i, c.relkind::text as relkind,
             coalesce((select json_agg(json_build_object(
                         'name', a.attname::text,
                         'type', format_type(a.atttypid, a.atttypmod),
@@ -64,24 +76,30 @@ export async function readTableShape(client: pg.ClientBase, table: TableName): P
                cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
                join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
               where i.indrelid = c.oid and i.indisprimary) as key
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
-    [table.schema, table.name],
+       from unnest($1::text[], $2::text[]) with ordinality as w(schema, name, i)
+       join pg_namespace n on n.nspname = w.schema
+       join pg_class c on c.relnamespace = n.oid and c.relname = w.name
+      where c.relkind in ('r', 'p')`,
+    [tables.map((table) => table.schema), tables.map((table) => table.name)],
   );
-  const relation = found.rows[0];
-  if (!relation) return null;
-  return {
-    table,
-    kind: relation.relkind === 'p' ? 'partitioned' : 'table',
-    columns: relation.columns.map((row) => ({
-      name: row.name,
-      type: row.type,
-      baseType: row.base_type,
-      notNull: row.not_null,
-      generated: row.generated,
-    })),
-    primaryKey: relation.key ?? [],
-  };
+  const out: Array<TableShape | null> = tables.map(() => null);
+  for (const relation of found.rows) {
+    const table = tables[relation.i - 1];
+    if (!table) continue;
+    out[relation.i - 1] = {
+      table,
+      kind: relation.relkind === 'p' ? 'partitioned' : 'table',
+      columns: relation.columns.map((row) => ({
+        name: row.name,
+        type: row.type,
+        baseType: row.base_type,
+        notNull: row.not_null,
+        generated: row.generated,
+      })),
+      primaryKey: relation.key ?? [],
+    };
+  }
+  return out;
 }
 
 /** Row estimate and heap size in pages, from the catalog (no scan). `rows` is -1 when never analysed. */

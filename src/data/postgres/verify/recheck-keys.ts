@@ -6,11 +6,11 @@
  * `verifyTables`.
  */
 import type pg from 'pg';
-import { formatTable } from '../connect.js';
 import type { DirtyDifference, DirtyRecheck } from '../options.js';
-import { hashFunctions, readTableShape } from './catalog.js';
+import { formatTable, type TableName } from '../connect.js';
+import { hashFunctions, readTableShapes } from './catalog.js';
 import { rowHashesForKeys } from './range-ops.js';
-import { planTable, rowHashExpression } from './table-plan.js';
+import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
 import type { Key } from './types.js';
 import { verifyTables } from './verify-tables.js';
 
@@ -18,20 +18,71 @@ import { verifyTables } from './verify-tables.js';
 const BATCH = 5_000;
 
 export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys }) => {
-  const label = formatTable(table);
-  if (keys === 'all') return await wholeTable(source, target, table, label);
-  const [s, t] = await Promise.all([readTableShape(source, table), readTableShape(target, table)]);
-  const { plan } = s ? planTable(s, t) : { plan: null };
-  if (!s || !t || !plan || plan.key.length === 0) return await wholeTable(source, target, table, label);
-  const sourceTypes = plan.columns.map((column) => column.sourceType);
-  const targetTypes = plan.columns.map((column) => column.targetType);
+  const [found] = await recheckTables({ source, target, tables: [{ table, keys }] });
+  if (!found) throw new Error('recheckTables returned nothing for one table');
+  return found;
+};
+
+/**
+ * `recheckKeys` for several tables at once, in their order. The catalogs are read once per side for
+ * all of them (shapes, then hash functions: two round trips, not two per table), then one hash
+ * query per side per table and batch: under the cutover's fence every round trip is write pause.
+ */
+export async function recheckTables(input: {
+  source: pg.Client;
+  target: pg.Client;
+  tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
+}): Promise<DirtyDifference[]> {
+  const { source, target, tables } = input;
+  // The shapes of the tables compared key by key (by index into `tables`; none for 'all').
+  const keyed = tables.flatMap((entry, i) => (entry.keys === 'all' ? [] : [i]));
+  const names = keyed.map((i) => tables[i]?.table as TableName);
+  const [sourceShapes, targetShapes] = await Promise.all([
+    readTableShapes(source, names),
+    readTableShapes(target, names),
+  ]);
+  const plans = new Map<number, TablePlan>();
+  keyed.forEach((index, i) => {
+    const s = sourceShapes[i];
+    const t = targetShapes[i];
+    const { plan } = s ? planTable(s, t ?? null) : { plan: null };
+    if (s && t && plan && plan.key.length > 0) plans.set(index, plan);
+  });
+  const planned = [...plans.values()];
   const [functionsSource, functionsTarget] = await Promise.all([
-    hashFunctions(source, sourceTypes),
-    hashFunctions(target, targetTypes),
+    hashFunctions(
+      source,
+      planned.flatMap((plan) => plan.columns.map((column) => column.sourceType)),
+    ),
+    hashFunctions(
+      target,
+      planned.flatMap((plan) => plan.columns.map((column) => column.targetType)),
+    ),
   ]);
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
-  const hash = rowHashExpression(plan, { functions });
-  const out: DirtyDifference = { table: label, missing: [], extra: [], changed: [], wholeTable: false };
+  const out: DirtyDifference[] = [];
+  for (const [index, { table, keys }] of tables.entries()) {
+    const plan = plans.get(index);
+    if (keys === 'all' || !plan) out.push(await wholeTable(source, target, table, formatTable(table)));
+    else out.push(await recheckPlanned(source, target, plan, rowHashExpression(plan, { functions }), keys));
+  }
+  return out;
+}
+
+async function recheckPlanned(
+  source: pg.Client,
+  target: pg.Client,
+  plan: TablePlan,
+  hash: string,
+  keys: string[][],
+): Promise<DirtyDifference> {
+  const out: DirtyDifference = {
+    table: plan.label,
+    missing: [],
+    extra: [],
+    changed: [],
+    wholeTable: false,
+  };
   const unique = [
     ...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values(),
   ];
@@ -53,7 +104,7 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
     }
   }
   return out;
-};
+}
 
 async function wholeTable(
   source: pg.Client,
