@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncSequences } from '../../src/data/postgres/sequences.js';
+import { countQueries } from '../support/count-queries.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const SCHEMA = `
@@ -44,7 +45,11 @@ describe('syncSequences', () => {
   it('sets every sequence of the tables from the old writer, quoted names included, in a few statements', async () => {
     await from.query(`select setval('orders_id_seq', 1200)`);
     await from.query(`insert into "Odd Table" (v) select 'x' from generate_series(1, 7)`);
-    const synced = await syncSequences(from, to, tables);
+    // Under the write pause: the sequences and their values on the old writer, the values and one
+    // setval for all on the new one.
+    const trips = { from: { n: 0 }, to: { n: 0 } };
+    const synced = await syncSequences(countQueries(from, trips.from), countQueries(to, trips.to), tables);
+    expect(trips).toEqual({ from: { n: 2 }, to: { n: 2 } });
     expect(synced).toHaveLength(2);
     expect(synced).toEqual(
       expect.arrayContaining([

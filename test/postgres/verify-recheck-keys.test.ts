@@ -8,6 +8,7 @@ import { connect } from '../../src/data/postgres/connect.js';
 import { readTableShape, readTableShapes } from '../../src/data/postgres/verify/catalog.js';
 import { recheckKeys, recheckTables } from '../../src/data/postgres/verify/recheck-keys.js';
 import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
+import { countQueries } from '../support/count-queries.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const setup = `
@@ -110,21 +111,9 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
 
     // Round trips per side: shapes and hash functions once for the two keyed tables, one hash query
     // each, and the whole-table comparisons (which open their own reads).
-    const counted = (client: pg.Client, counter: { n: number }): pg.Client =>
-      new Proxy(client, {
-        get(target, prop, receiver) {
-          if (prop === 'query')
-            return (...args: unknown[]) => {
-              counter.n++;
-              return (target.query as (...a: unknown[]) => unknown).apply(target, args);
-            };
-          const value: unknown = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
     const keyedOnly = tables.slice(0, 2);
     const trips = { n: 0 };
-    const together = await recheckTables({ source: counted(source, trips), target, tables: keyedOnly });
+    const together = await recheckTables({ source: countQueries(source, trips), target, tables: keyedOnly });
     expect(together).toEqual(oneByOne.slice(0, 2));
     expect(trips.n).toBe(2 + keyedOnly.length);
 

@@ -16,8 +16,8 @@ export interface SequenceSync {
 
 /**
  * Sets every sequence feeding `tables` on `to` from its value on `from`. Idempotent. A few round
- * trips whatever the number of sequences (it runs under the cutover's write pause): the values on
- * each side in one query, then every `setval` in one statement.
+ * trips whatever the number of sequences (it runs under the cutover's write pause): the sequences,
+ * the values on both sides at once (one query each), then every `setval` in one statement.
  */
 export async function syncSequences(
   from: pg.Client,
@@ -27,19 +27,19 @@ export async function syncSequences(
   const sequences = await describeSequences(from, tables);
   if (sequences.length === 0) return [];
   const names = sequences.map((seq) => quoteTable(seq.sequence));
-  const sourceValues = await readValues(from, names);
-  const exists = await to.query<{ i: number; ok: boolean }>(
-    `select i::int, to_regclass(name) is not null as ok from unnest($1::text[]) with ordinality as u(name, i)`,
-    [names],
-  );
-  const missing = exists.rows.find((row) => !row.ok);
-  if (missing) {
-    const seq = sequences[missing.i - 1];
+  // Both sides at once; a sequence missing on the new writer is named only when the read fails.
+  const [sourceValues, targetValues] = await Promise.all([readValues(from, names), readTargetValues(to, names)]);
+  if (targetValues === 'missing') {
+    const exists = await to.query<{ i: number; ok: boolean }>(
+      `select i::int, to_regclass(name) is not null as ok from unnest($1::text[]) with ordinality as u(name, i)`,
+      [names],
+    );
+    const missing = exists.rows.find((row) => !row.ok);
+    const seq = missing ? sequences[missing.i - 1] : undefined;
     throw new AdapterError(
       `sequence ${seq ? formatTable(seq.sequence) : '?'} does not exist on the new writer; apply the schema there (preflight reports this as pg.sequence)`,
     );
   }
-  const targetValues = await readValues(to, names);
   const out: SequenceSync[] = [];
   const sets: Array<{ name: string; value: string; isCalled: boolean }> = [];
   sequences.forEach((seq, i) => {
@@ -75,6 +75,21 @@ export async function syncSequences(
   }
   return out;
 }
+
+/** `readValues` on the new writer; 'missing' when one of the sequences does not exist there. */
+async function readTargetValues(
+  client: pg.Client,
+  names: readonly string[],
+): Promise<Awaited<ReturnType<typeof readValues>> | 'missing'> {
+  try {
+    return await readValues(client, names);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === UNDEFINED_TABLE) return 'missing';
+    throw error;
+  }
+}
+
+const UNDEFINED_TABLE = '42P01';
 
 /** `last_value` and `is_called` of each sequence (quoted names, trusted: from the catalog), in order. */
 async function readValues(
