@@ -7,6 +7,7 @@ import { fenceSite, unfenceSite } from '../../src/data/postgres/fence.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 import { createScaffold, dropScaffold } from '../../src/data/postgres/scaffold.js';
 import { cutoverInOrder, type Step, type StepContext } from '../../src/data/data-plane.js';
+import { countQueries } from '../support/count-queries.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { appUrl, leftovers } from './inspect.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
@@ -226,6 +227,54 @@ describe('cutover abort and fences', () => {
       expect(await appInsert(source, 'ro1')).toBeNull();
     } finally {
       await idle.end().catch(() => undefined);
+      await client.end();
+    }
+  });
+
+  it('revoke fences take and give back every grant in a fixed number of round trips, exactly', async () => {
+    await freshPair('rv1');
+    const names = objectNames('rv1', 'rv1');
+    const client = await connect(source.url('rv1'), { name: 'source' });
+    try {
+      // More grants than the shop's: a second role, a grant option, PUBLIC, an odd table name.
+      await client.query(`create role "app two" nologin; create table public."Odd t" (id int primary key);
+        grant insert, update on public.orders to "app two" with grant option;
+        grant insert on public."Odd t" to public; grant delete, truncate on public."Odd t" to app`);
+      const before = await accessState(source, 'rv1');
+      await createScaffold(client, names);
+      const tables = (
+        await client.query<{ name: string }>(
+          `select relname as name from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'`,
+        )
+      ).rows.map((row) => ({ schema: 'public', name: row.name }));
+      const trips = { n: 0 };
+      const fence = await fenceSite(countQueries(client, trips), names, 'source', tables, {
+        method: 'revoke',
+        drainMs: 2000,
+        requireEffect: true,
+        marker: 'forward',
+      });
+      expect(fence.record.grants.length).toBeGreaterThan(10);
+      // begin, lock, record?, grants, one revoke for all, insert record, commit, record, writers, marker.
+      expect(trips.n).toBeLessThanOrEqual(10);
+      expect(await appInsert(source, 'rv1')).toBe('42501');
+      expect(await accessState(source, 'rv1')).not.toEqual(before);
+      trips.n = 0;
+      expect((await unfenceSite(countQueries(client, trips), names, 'source'))?.record.grants).toEqual(
+        fence.record.grants,
+      );
+      // scaffold?, begin, lock, record, which still exist, one grant for all, delete record, commit.
+      expect(trips.n).toBeLessThanOrEqual(8);
+      expect(await accessState(source, 'rv1')).toEqual(before);
+      expect(await appInsert(source, 'rv1')).toBeNull();
+      // A record changed by hand to name a privilege handoff never revokes is refused, changing nothing.
+      await fenceSite(client, names, 'source', tables, { method: 'revoke', drainMs: 2000, marker: null });
+      await client.query(
+        `update ${names.fence} set record = jsonb_set(record, '{grants,0,privilege}', '"SELECT; drop table orders"')`,
+      );
+      await expect(unfenceSite(client, names, 'source')).rejects.toThrow(/names a privilege handoff never revokes/);
+      expect(await appInsert(source, 'rv1')).toBe('42501');
+    } finally {
       await client.end();
     }
   });

@@ -121,11 +121,16 @@ export async function fenceSite(
         options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
       const record: FenceRecord = { method: options.method, grants: [], roleSettings: [] };
       if (options.method === 'revoke') {
-        for (const g of grants) {
+        // One round trip for all of them (they run under the write pause): names quoted, privileges from the catalog.
+        if (grants.length > 0)
           await client.query(
-            `revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`,
+            grants
+              .map(
+                (g) =>
+                  `revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`,
+              )
+              .join(';\n'),
           );
-        }
         record.grants = grants;
       } else {
         const roles = options.roles ?? [...new Set(grants.map((g) => g.role).filter((r): r is string => r !== null))];
@@ -255,15 +260,29 @@ export async function unfenceSite(
       await client.query('commit');
       return null;
     }
-    for (const g of state.record.grants) {
-      const present = await client.query<{ ok: boolean }>(
-        `select to_regclass($1) is not null and ($2::text is null or exists (select 1 from pg_roles where rolname = $2)) as ok`,
-        [quoteTable({ schema: g.schema, name: g.table }), g.role],
+    // Two round trips whatever the number of grants (the target opens under the write pause): which
+    // tables and roles still exist, then every grant given back in one statement.
+    const grants = state.record.grants;
+    const odd = grants.find((g) => !(WRITE_PRIVILEGES as readonly string[]).includes(g.privilege));
+    if (odd)
+      throw new AdapterError(
+        `the ${site} fence record names a privilege handoff never revokes (${JSON.stringify(odd.privilege)}); it was changed by hand`,
       );
-      if (!present.rows[0]?.ok) continue; // the table or role is gone: nothing to give back
-      await client.query(
-        `grant ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} to ${grantee(g.role)}${g.grantable ? ' with grant option' : ''}`,
+    if (grants.length > 0) {
+      const present = await client.query<{ i: number; ok: boolean }>(
+        `select i::int, to_regclass(t) is not null and (r is null or exists (select 1 from pg_roles where rolname = r)) as ok
+           from unnest($1::text[], $2::text[]) with ordinality as u(t, r, i)`,
+        [grants.map((g) => quoteTable({ schema: g.schema, name: g.table })), grants.map((g) => g.role)],
       );
+      const ok = new Set(present.rows.filter((row) => row.ok).map((row) => row.i - 1));
+      // A table or role that is gone: nothing to give back.
+      const statements = grants
+        .filter((_, i) => ok.has(i))
+        .map(
+          (g) =>
+            `grant ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} to ${grantee(g.role)}${g.grantable ? ' with grant option' : ''}`,
+        );
+      if (statements.length > 0) await client.query(statements.join(';\n'));
     }
     for (const s of state.record.roleSettings) {
       const role = pg.escapeIdentifier(s.role);
