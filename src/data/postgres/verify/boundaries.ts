@@ -6,8 +6,7 @@
  * Chunk sizes are then approximate, which only matters for balance. The sample never takes more
  * than a tenth of the table's blocks: with many small chunks (the throttle shrinks them) fewer
  * blocks per chunk are sampled, rather than falling back to the exact method, whose one statement
- * reads the whole key index unpaced (12 s for the demo's 20 M-row `order_events`, with the
- * service's p99 at 0.2-0.75 s meanwhile).
+ * reads the whole key index unpaced (12 s for the 20 M-row `order_events` of the 10 M-order demo).
  */
 import type pg from 'pg';
 import { tableSize } from './catalog.js';
