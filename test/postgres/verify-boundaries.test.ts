@@ -78,17 +78,17 @@ describe('chunk boundaries', () => {
     const ordinals = boundaries.keys.map(([orderId, seq]) => Number(orderId) * 4 + Number(seq));
     expect(ordinals).toEqual([...ordinals].sort((a, b) => a - b));
     const sizes = [...ordinals, ROWS].map((end, i) => end - (i === 0 ? 0 : (ordinals[i - 1] as number)));
-    // Keys in physical order, as here: chunks follow the sampled blocks (one cut per block, a tenth
-    // of the blocks), so they are a few times the asked size, the longest run of blocks the sample
-    // skipped the largest (it grows with the log of the table's size); never a sliver of a block
-    // beside the whole table.
+    // Keys in physical order, as here: chunks follow the sampled blocks (one cut per block; 64 rows
+    // per chunk is a sixteenth of the blocks here), so they are about twice the asked size in the
+    // median, the longest run of blocks the sample skipped the largest (it grows with the log of the
+    // table's size); never a sliver of a block beside the whole table.
     const sorted = [...sizes].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] as number;
-    expect(sizes.length).toBeGreaterThan((ROWS / chunkRows) * 0.3);
+    expect(sizes.length).toBeGreaterThan((ROWS / chunkRows) * 0.25);
     expect(median).toBeGreaterThanOrEqual(chunkRows * 0.5);
     expect(median).toBeLessThanOrEqual(chunkRows * 4);
     expect(sorted[0]).toBeGreaterThanOrEqual(chunkRows * 0.05);
-    expect(sorted.at(-1)).toBeLessThan(chunkRows * 20);
+    expect(sorted.at(-1)).toBeLessThan(chunkRows * 30);
   });
 
   it('cut a table whose keys are in no physical order into chunks of about the asked size', async () => {
