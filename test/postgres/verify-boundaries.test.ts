@@ -11,6 +11,7 @@ import { connect } from '../../src/data/postgres/connect.js';
 import { chunkBoundaries } from '../../src/data/postgres/verify/boundaries.js';
 import { readTableShape } from '../../src/data/postgres/verify/catalog.js';
 import { planTable, type TablePlan } from '../../src/data/postgres/verify/table-plan.js';
+import type { Key } from '../../src/data/postgres/verify/types.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 // Narrow rows, many to a page, like `order_events`: 8 sampled blocks per 1,000-row chunk would be
@@ -46,36 +47,38 @@ async function planOf(name: string): Promise<TablePlan> {
   return plan!;
 }
 
-/** Rows the boundaries read from the table (heap and index), counted in the same transaction. */
-async function rowsRead(
-  name: string,
-  fn: () => Promise<unknown>,
-): Promise<{ read: number; result: Awaited<ReturnType<typeof fn>> }> {
+/**
+ * Boundaries of `name` at 1,000 rows per chunk, which must come from a sample that reads at most 8 %
+ * of the table (rows read from heap and index, counted in the same transaction).
+ */
+async function sampledBoundaries(name: string): Promise<Key[]> {
+  const plan = await planOf(name);
   await client.query('begin');
   try {
-    const result = await fn();
+    const boundaries = await chunkBoundaries(client, plan, CHUNK_ROWS);
     const stats = await client.query<{ n: string }>(
       `select (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text as n
          from pg_stat_xact_user_tables where relname = $1`,
       [name],
     );
-    return { read: Number(stats.rows[0]?.n ?? 0), result };
+    const read = Number(stats.rows[0]?.n ?? 0);
+    expect(boundaries.method).toBe('sample');
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(ROWS * 0.08);
+    return boundaries.keys;
   } finally {
     await client.query('commit');
   }
 }
 
+const CHUNK_ROWS = 1000;
+
 describe('chunk boundaries', () => {
   it('sample at most a tenth of a large table, with chunks of about the asked size', async () => {
-    const plan = await planOf('events');
-    const chunkRows = 1000;
-    const { read, result } = await rowsRead('events', () => chunkBoundaries(client, plan, chunkRows));
-    const boundaries = result as Awaited<ReturnType<typeof chunkBoundaries>>;
-    expect(boundaries.method).toBe('sample');
-    expect(read).toBeGreaterThan(0);
-    expect(read).toBeLessThanOrEqual(ROWS * 0.08);
+    const chunkRows = CHUNK_ROWS;
+    const keys = await sampledBoundaries('events');
     // Boundaries in key order, and chunk sizes (rows between boundaries) near the asked size.
-    const ordinals = boundaries.keys.map(([orderId, seq]) => Number(orderId) * 4 + Number(seq));
+    const ordinals = keys.map(([orderId, seq]) => Number(orderId) * 4 + Number(seq));
     expect(ordinals).toEqual([...ordinals].sort((a, b) => a - b));
     const sizes = [...ordinals, ROWS].map((end, i) => end - (i === 0 ? 0 : (ordinals[i - 1] as number)));
     // Keys in physical order, as here: chunks follow the sampled blocks (one cut per block; 64 rows
@@ -92,18 +95,14 @@ describe('chunk boundaries', () => {
   });
 
   it('cut a table whose keys are in no physical order into chunks of about the asked size', async () => {
-    const plan = await planOf('tokens');
-    const chunkRows = 1000;
-    const { read, result } = await rowsRead('tokens', () => chunkBoundaries(client, plan, chunkRows));
-    const boundaries = result as Awaited<ReturnType<typeof chunkBoundaries>>;
-    expect(boundaries.method).toBe('sample');
-    expect(read).toBeLessThanOrEqual(ROWS * 0.08);
+    const chunkRows = CHUNK_ROWS;
+    const keys = await sampledBoundaries('tokens');
     // Rows per chunk, one index range count per chunk.
     const counts = await client.query<{ n: number }>(
       `select (select count(*) from tokens where id >= coalesce(r.lo, '00000000-0000-0000-0000-000000000000') and id < coalesce(r.hi, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))::int as n
          from (select b as lo, lead(b) over (order by b) as hi from unnest($1::uuid[]) b
                union all select null, (select b from unnest($1::uuid[]) b order by b limit 1)) r`,
-      [boundaries.keys.map(([id]) => id)],
+      [keys.map(([id]) => id)],
     );
     const sizes = counts.rows.map((row) => row.n).sort((a, b) => a - b);
     expect(sizes.length).toBeGreaterThan((ROWS / chunkRows) * 0.8);
