@@ -76,6 +76,9 @@ export async function syncSequences(
   return out;
 }
 
+/** SQLSTATE undefined_table. */
+const UNDEFINED_TABLE = '42P01';
+
 /** `readValues` on the new writer; 'missing' when one of the sequences does not exist there. */
 async function readTargetValues(
   client: pg.Client,
@@ -88,8 +91,6 @@ async function readTargetValues(
     throw error;
   }
 }
-
-const UNDEFINED_TABLE = '42P01';
 
 /** `last_value` and `is_called` of each sequence (quoted names, trusted: from the catalog), in order. */
 async function readValues(

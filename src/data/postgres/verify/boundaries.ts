@@ -39,19 +39,16 @@ export async function chunkBoundaries(client: pg.ClientBase, plan: TablePlan, ch
   }
   if (rows <= chunkRows) return { keys: [], method: 'none' };
   const chunks = Math.ceil(rows / chunkRows);
-  // The smaller of 8 blocks and 64 rows per chunk, at most a tenth of the table: the sample's rows
-  // are sorted, and 10 % of the 20 M-row `order_events` (2 M rows) took 7 s to sample and sort.
-  const percent =
-    size.pages > 0
-      ? Math.min(
-          MAX_SAMPLE_PERCENT,
-          (100 * BLOCKS_PER_CHUNK * chunks) / size.pages,
-          (100 * ROWS_PER_CHUNK * chunks) / rows,
-        )
-      : 100;
   if (rows <= EXACT_UP_TO_ROWS || plan.kind === 'partitioned' || size.pages === 0) {
     return { keys: await everyNthKey(client, plan, chunkRows), method: 'exact' };
   }
+  // The smaller of 8 blocks and 64 rows per chunk, at most a tenth of the table: the sample's rows
+  // are sorted, and 10 % of the 20 M-row `order_events` (2 M rows) took 7 s to sample and sort.
+  const percent = Math.min(
+    MAX_SAMPLE_PERCENT,
+    (100 * BLOCKS_PER_CHUNK * chunks) / size.pages,
+    (100 * ROWS_PER_CHUNK * chunks) / rows,
+  );
   const sampled = await client.query<Record<string, unknown>>(
     `select ${keyText(plan)}, (ctid::text::point)[0]::int8::text as handoff_block
        from ${plan.sql} tablesample system ($1) repeatable (7) order by ${keyColumns(plan)}`,
