@@ -109,15 +109,52 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
     for (const entry of tables) oneByOne.push(await recheckKeys({ source, target, ...entry }));
     expect(oneByOne[1]?.changed).toEqual([['00000000-0000-0000-0000-000000000003']]);
 
-    // Round trips per side: shapes and hash functions once for the two keyed tables, one hash query
-    // each, and the whole-table comparisons (which open their own reads).
+    // Round trips per side: shapes and hash functions once for the two keyed tables, then one hash
+    // query for both (it was one per table); the whole-table comparisons open their own reads.
     const keyedOnly = tables.slice(0, 2);
     const trips = { n: 0 };
-    const together = await recheckTables({ source: countQueries(source, trips), target, tables: keyedOnly });
+    const targetTrips = { n: 0 };
+    const together = await recheckTables({
+      source: countQueries(source, trips),
+      target: countQueries(target, targetTrips),
+      tables: keyedOnly,
+    });
     expect(together).toEqual(oneByOne.slice(0, 2));
-    expect(trips.n).toBe(2 + keyedOnly.length);
+    expect(trips.n).toBe(3);
+    expect(targetTrips.n).toBe(3);
 
     expect(await recheckTables({ source, target, tables })).toEqual(oneByOne);
+  });
+
+  it('packs keys into statements of at most 5,000, and finds the same differences as table by table', async () => {
+    const t = { schema: 'public', name: 't' };
+    const u = { schema: 'public', name: 'u' };
+    // 5,200 keys of t (most of them exist on neither side: no difference), then two of u.
+    const many = [
+      ...Array.from({ length: 2600 }, (_, i) => ['eu', String(i)]),
+      ...Array.from({ length: 2600 }, (_, i) => ['us', String(i)]),
+    ];
+    const tables = [
+      { table: t, keys: many },
+      { table: u, keys: [['00000000-0000-0000-0000-000000000003'], ['00000000-0000-0000-0000-000000000009']] },
+    ];
+    const oneByOne = [];
+    for (const entry of tables) oneByOne.push(await recheckKeys({ source, target, ...entry }));
+    expect(oneByOne[0]).toEqual({
+      table: 'public.t',
+      missing: [['us', '7']],
+      extra: [],
+      changed: [
+        ['eu', '10'],
+        ['eu', '300'],
+        ['us', '5'],
+      ],
+      wholeTable: false,
+    });
+    const trips = { n: 0 };
+    expect(await recheckTables({ source: countQueries(source, trips), target, tables })).toEqual(oneByOne);
+    // Shapes, hash functions, then 5,000 keys of t; the other 200 of t with u's two.
+    expect(trips.n).toBe(4);
   });
 
   it('reads the shapes of several tables in one query, null for one that does not exist', async () => {

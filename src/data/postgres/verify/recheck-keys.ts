@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { DirtyDifference, DirtyRecheck } from '../options.js';
 import { formatTable, type TableName } from '../connect.js';
 import { hashFunctions, readTableShapes } from './catalog.js';
-import { rowHashesForKeys } from './range-ops.js';
+import { rowHashesForTables } from './range-ops.js';
 import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
 import type { Key } from './types.js';
 import { verifyTables } from './verify-tables.js';
@@ -26,7 +26,8 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
 /**
  * `recheckKeys` for several tables at once, in their order. The catalogs are read once per side for
  * all of them (shapes, then hash functions: two round trips, not two per table), then one hash
- * query per side per table and batch: under the cutover's fence every round trip is write pause.
+ * query per side for all their keys (per 5,000 keys): under the cutover's fence every round trip
+ * is write pause.
  */
 export async function recheckTables(input: {
   source: pg.Client;
@@ -61,49 +62,72 @@ export async function recheckTables(input: {
   ]);
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
   const out: DirtyDifference[] = [];
+  // The keyed tables' keys in chunks of at most BATCH, packed into statements of at most BATCH
+  // keys: one round trip per side for all the tables when their keys fit (the cutover's case).
+  const chunks: Chunk[] = [];
   for (const [index, { table, keys }] of tables.entries()) {
     const plan = plans.get(index);
-    if (keys === 'all' || !plan) out.push(await wholeTable(source, target, table, formatTable(table)));
-    else out.push(await recheckPlanned(source, target, plan, rowHashExpression(plan, { functions }), keys));
+    if (keys === 'all' || !plan) {
+      out[index] = await wholeTable(source, target, table, formatTable(table));
+      continue;
+    }
+    const found: DirtyDifference = { table: plan.label, missing: [], extra: [], changed: [], wholeTable: false };
+    out[index] = found;
+    const hash = rowHashExpression(plan, { functions });
+    const unique = [
+      ...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values(),
+    ];
+    for (let i = 0; i < unique.length; i += BATCH) chunks.push({ plan, hash, keys: unique.slice(i, i + BATCH), found });
+  }
+  for (const pack of packs(chunks)) {
+    const [onSource, onTarget] = await Promise.all([rowHashesForTables(source, pack), rowHashesForTables(target, pack)]);
+    pack.forEach((chunk, i) => classify(chunk, onSource[i] ?? [], onTarget[i] ?? []));
   }
   return out;
 }
 
-async function recheckPlanned(
-  source: pg.Client,
-  target: pg.Client,
-  plan: TablePlan,
-  hash: string,
-  keys: string[][],
-): Promise<DirtyDifference> {
-  const out: DirtyDifference = {
-    table: plan.label,
-    missing: [],
-    extra: [],
-    changed: [],
-    wholeTable: false,
-  };
-  const unique = [
-    ...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values(),
-  ];
-  for (let i = 0; i < unique.length; i += BATCH) {
-    const batch: Key[] = unique.slice(i, i + BATCH);
-    const [a, b] = await Promise.all([
-      rowHashesForKeys(source, plan, hash, batch),
-      rowHashesForKeys(target, plan, hash, batch),
-    ]);
-    const onSource = new Map(a.map((row) => [JSON.stringify(row.key), row.hash]));
-    const onTarget = new Map(b.map((row) => [JSON.stringify(row.key), row.hash]));
-    for (const key of batch) {
-      const id = JSON.stringify(key);
-      const x = onSource.get(id);
-      const y = onTarget.get(id);
-      if (x !== undefined && y === undefined) out.missing.push(key);
-      else if (x === undefined && y !== undefined) out.extra.push(key);
-      else if (x !== y) out.changed.push(key);
+interface Chunk {
+  plan: TablePlan;
+  hash: string;
+  keys: Key[];
+  /** The table's result, which this chunk's differences are added to. */
+  found: DirtyDifference;
+}
+
+/** Consecutive chunks grouped so that no group has more than BATCH keys. */
+function packs(chunks: readonly Chunk[]): Chunk[][] {
+  const out: Chunk[][] = [];
+  let current: Chunk[] = [];
+  let size = 0;
+  for (const chunk of chunks) {
+    if (current.length > 0 && size + chunk.keys.length > BATCH) {
+      out.push(current);
+      current = [];
+      size = 0;
     }
+    current.push(chunk);
+    size += chunk.keys.length;
   }
+  if (current.length > 0) out.push(current);
   return out;
+}
+
+/** Adds a chunk's missing, extra and changed keys (in the order it lists them) to its table's result. */
+function classify(
+  chunk: Chunk,
+  onSource: ReadonlyArray<{ key: Key; hash: string }>,
+  onTarget: ReadonlyArray<{ key: Key; hash: string }>,
+): void {
+  const a = new Map(onSource.map((row) => [JSON.stringify(row.key), row.hash]));
+  const b = new Map(onTarget.map((row) => [JSON.stringify(row.key), row.hash]));
+  for (const key of chunk.keys) {
+    const id = JSON.stringify(key);
+    const x = a.get(id);
+    const y = b.get(id);
+    if (x !== undefined && y === undefined) chunk.found.missing.push(key);
+    else if (x === undefined && y !== undefined) chunk.found.extra.push(key);
+    else if (x !== y) chunk.found.changed.push(key);
+  }
 }
 
 async function wholeTable(
