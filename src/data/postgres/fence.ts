@@ -112,11 +112,13 @@ export async function fenceSite(
   options: FenceOptions,
 ): Promise<FenceResult> {
   let terminated = 0;
-  await client.query('begin');
+  let state: { record: FenceRecord; at: number } | null = null;
+  // Under the write pause every round trip counts: begin and the lock in one, the record and the
+  // commit in one (literals, quoted), and the time it took effect from the insert itself.
+  await client.query(`begin; lock table ${names.fence} in exclusive mode`);
   try {
-    await client.query(`lock table ${names.fence} in exclusive mode`);
-    const existing = await fencedAt(client, names, site);
-    if (!existing) {
+    state = await fencedAt(client, names, site);
+    if (!state) {
       const grants =
         options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
       const record: FenceRecord = { method: options.method, grants: [], roleSettings: [] };
@@ -154,15 +156,19 @@ export async function fenceSite(
             'give the application its own non-superuser role, or use fence.method: read-only with fence.roles',
         );
       }
-      await client.query(`insert into ${names.fence} (site, record) values ($1, $2)`, [site, JSON.stringify(record)]);
-    }
-    await client.query('commit');
+      const results = (await client.query(
+        `insert into ${names.fence} (site, record) values (${pg.escapeLiteral(site)}, ${pg.escapeLiteral(JSON.stringify(record))}::jsonb)
+         returning (extract(epoch from fenced_at) * 1000)::float8 as at;
+         commit`,
+      )) as unknown as pg.QueryResult<{ at: number }>[];
+      const at = results[0]?.rows[0]?.at;
+      if (at === undefined) throw new AdapterError(`the ${site} fence record was not written`);
+      state = { record, at };
+    } else await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
   }
-  const state = await fencedAt(client, names, site);
-  if (!state) throw new AdapterError(`the ${site} fence record vanished right after it was written`);
   if (state.record.method === 'read-only') {
     terminated += await terminateSessions(
       client,
@@ -252,9 +258,8 @@ export async function unfenceSite(
 ): Promise<{ record: FenceRecord; fencedAtMs: number } | null> {
   const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
   if (!exists.rows[0]?.ok) return null;
-  await client.query('begin');
+  await client.query(`begin; lock table ${names.fence} in exclusive mode`);
   try {
-    await client.query(`lock table ${names.fence} in exclusive mode`);
     const state = await fencedAt(client, names, site);
     if (!state) {
       await client.query('commit');
@@ -294,8 +299,7 @@ export async function unfenceSite(
           `alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(s.previous)}`,
         );
     }
-    await client.query(`delete from ${names.fence} where site = $1`, [site]);
-    await client.query('commit');
+    await client.query(`delete from ${names.fence} where site = ${pg.escapeLiteral(site)}; commit`);
     return { record: state.record, fencedAtMs: state.at };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
