@@ -10,6 +10,7 @@ import {
 } from '../../src/data/postgres/dirty.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 import { recheckKeys as recheckDirtyKeys } from '../../src/data/postgres/verify/recheck-keys.js';
+import { countQueries } from '../support/count-queries.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let a: TestPostgres;
@@ -111,6 +112,12 @@ describe('dirty tracking', () => {
       // The open transaction's insert ran the trigger before the pause; nothing after it is recorded.
       expect(paused.tables.get('public.slots')).toEqual([['2026-02-01 00:00:00+00'], ['2026-02-01 00:00:01+00']]);
       expect(paused.tables.has('public.lines')).toBe(false);
+      // The cutover's form: forget the keys proven equal and pause, in one round trip.
+      const trips = { n: 0 };
+      await pauseDirtyTracking(countQueries(client, trips), names, { clearThrough: paused.watermark });
+      expect(trips.n).toBe(1);
+      expect((await dirtyKeys(client, names)).tables.size).toBe(0);
+      await expect(pauseDirtyTracking(client, names, { clearThrough: 1.5 })).rejects.toThrow(/must be an integer/);
       await resumeDirtyTracking(client, names);
       await service.query(`insert into public.slots values ('2026-02-01 00:00:03+00', 'resumed')`);
       const resumed = await dirtyKeys(client, names);

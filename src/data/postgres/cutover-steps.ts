@@ -10,7 +10,7 @@
 import { CheckFailedError } from '../../common/errors.js';
 import { stepPrefix } from './names.js';
 import type { CutoverPhases, Step } from '../data-plane.js';
-import { clearDirty, dirtyKeys, pauseDirtyTracking, resumeDirtyTracking } from './dirty.js';
+import { dirtyKeys, pauseDirtyTracking, resumeDirtyTracking } from './dirty.js';
 import { parseTableName } from './connect.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { withSite, withSites, type PgEnv } from './session.js';
@@ -111,10 +111,10 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
               },
             );
           }
-          await clearDirty(target, names, dirty.watermark);
-          // Nothing reads the keys after this check: the target stops recording them before it opens,
-          // so the service's writes on it do not pay for the recording during the bake.
-          await pauseDirtyTracking(target, names);
+          // Nothing reads the keys after this check: the target forgets the ones it proved equal and
+          // stops recording before it opens (one round trip), so the service's writes on it do not
+          // pay for the recording during the bake.
+          await pauseDirtyTracking(target, names, { clearThrough: dirty.watermark });
           return { tables: dirty.tables.size, keys, elapsedMs, tracking: 'paused' };
         });
       },

@@ -56,9 +56,19 @@ async function createRecordingFunction(target: pg.Client, names: ObjectNames): P
  * replacing a function takes no lock on the tables, where dropping or disabling their triggers
  * would wait for (and block) the service's transactions. Idempotent.
  */
-export async function pauseDirtyTracking(target: pg.Client, names: ObjectNames): Promise<void> {
+export async function pauseDirtyTracking(
+  target: pg.Client,
+  names: ObjectNames,
+  options: { clearThrough?: number } = {},
+): Promise<void> {
+  // With clearThrough: the keys up to that watermark (proven equal) are forgotten in the same round
+  // trip and transaction (the cutover's re-check runs under the write pause).
+  const { clearThrough } = options;
+  if (clearThrough !== undefined && !Number.isSafeInteger(clearThrough))
+    throw new Error(`pauseDirtyTracking: clearThrough must be an integer, not ${String(clearThrough)}`);
+  const clear = clearThrough === undefined ? '' : `delete from ${names.dirty} where seq <= ${clearThrough};\n`;
   await target.query(
-    `create or replace function ${names.dirtyFunction}() returns trigger language plpgsql security definer ${functionSettings()} as $fn$
+    `${clear}create or replace function ${names.dirtyFunction}() returns trigger language plpgsql security definer ${functionSettings()} as $fn$
      begin
        return null;
      end $fn$`,

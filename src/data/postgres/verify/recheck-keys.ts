@@ -75,12 +75,17 @@ export async function recheckTables(input: {
     out[index] = found;
     const hash = rowHashExpression(plan, { functions });
     const unique = [
-      ...new Map(keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key])).values(),
+      ...new Map(
+        keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key]),
+      ).values(),
     ];
     for (let i = 0; i < unique.length; i += BATCH) chunks.push({ plan, hash, keys: unique.slice(i, i + BATCH), found });
   }
   for (const pack of packs(chunks)) {
-    const [onSource, onTarget] = await Promise.all([rowHashesForTables(source, pack), rowHashesForTables(target, pack)]);
+    const [onSource, onTarget] = await Promise.all([
+      rowHashesForTables(source, pack),
+      rowHashesForTables(target, pack),
+    ]);
     pack.forEach((chunk, i) => classify(chunk, onSource[i] ?? [], onTarget[i] ?? []));
   }
   return out;
