@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../../src/demo/load/ledger.js';
 import { startLoad } from '../../src/demo/load/generator.js';
-import { migrate, seed } from '../../src/demo/service/schema.js';
+import { INITIAL_BALANCE, migrate, seed } from '../../src/demo/service/schema.js';
 import { startDemoService, type DemoService } from '../../src/demo/service/server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -70,6 +70,56 @@ describe('demo service and load generator on a real PostgreSQL', () => {
       body: JSON.stringify({ requestId: crypto.randomUUID(), from: 1, to: 2, amount: 999_999 }),
     });
     expect(broke.status).toBe(409);
+  });
+
+  it('moves money once per request id, refuses overdrafts and unknown accounts, and keeps the total under contention', async () => {
+    const base = `http://127.0.0.1:${service.port}`;
+    const post = (body: object): Promise<Response> =>
+      fetch(`${base}/transfers`, { method: 'POST', body: JSON.stringify(body) });
+    const balances = async (): Promise<Map<number, bigint>> =>
+      new Map(
+        (
+          await admin.query<{ id: number; balance: string }>('select id, balance::text as balance from accounts')
+        ).rows.map((row) => [row.id, BigInt(row.balance)]),
+      );
+    const transfers = async (): Promise<number> =>
+      Number((await admin.query<{ n: string }>('select count(*) as n from transfers')).rows[0]?.n);
+
+    const before = await balances();
+    const count = await transfers();
+    const requestId = crypto.randomUUID();
+    const first = await post({ requestId, from: 1, to: 2, amount: 5 });
+    expect(first.status).toBe(201);
+    const made = (await first.json()) as { id: string };
+    expect(made.id).toMatch(/^\d+$/);
+    const again = await post({ requestId, from: 1, to: 2, amount: 5 });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: made.id, duplicate: true });
+    expect((await post({ requestId: crypto.randomUUID(), from: 1, to: 999, amount: 5 })).status).toBe(404);
+    expect((await post({ requestId: crypto.randomUUID(), from: 3, to: 1, amount: 999_999 })).status).toBe(409);
+    const after = await balances();
+    expect(after.get(1)).toBe((before.get(1) ?? 0n) - 5n);
+    expect(after.get(2)).toBe((before.get(2) ?? 0n) + 5n);
+    expect(after.get(3)).toBe(before.get(3));
+    expect(await transfers()).toBe(count + 1);
+
+    // 60 at once among four accounts, both directions: every one lands once, none deadlocks.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        post({ requestId: crypto.randomUUID(), from: 1 + (i % 4), to: 1 + ((i + 1 + (i % 3)) % 4), amount: 1 }),
+      ),
+    );
+    expect(burst.map((r) => r.status)).toEqual(Array(60).fill(201));
+    const end = await balances();
+    const sum = (m: Map<number, bigint>): bigint => [...m.values()].reduce((a, b) => a + b, 0n);
+    expect(sum(end)).toBe(sum(before));
+    expect(await transfers()).toBe(count + 61);
+    const recorded = await admin.query<{ id: number; net: string }>(
+      `select id, coalesce((select sum(amount) from transfers where to_id = a.id), 0)
+                - coalesce((select sum(amount) from transfers where from_id = a.id), 0) as net
+         from accounts a where id <= 4`,
+    );
+    for (const row of recorded.rows) expect((end.get(row.id) ?? 0n) - BigInt(INITIAL_BALANCE)).toBe(BigInt(row.net));
   });
 
   it('keeps a ledger that proves every acknowledged write landed, and the bank total holds', async () => {

@@ -21,22 +21,29 @@ const q = (name: string, text: string, sample: unknown[]): DemoQuery => ({ name,
 
 export const DEMO_QUERIES = {
   health: q('demo_health', 'select 1', []),
-  // A transfer is three round trips inside its transaction: lock both accounts in id order (so
-  // concurrent transfers cannot deadlock) and learn whether this request id was already done; move
-  // the money and record the transfer in one statement; commit.
-  lockAccounts: q(
-    'demo_lock_accounts',
-    `select a.id, a.balance::text as balance, (select t.id::text from transfers t where t.request_id = $2) as existing
-     from accounts a where a.id = any($1::int[]) order by a.id for update`,
-    [[1, 2], '00000000-0000-4000-8000-000000000001'],
-  ),
-  moveAndRecord: q(
-    'demo_move_and_record',
-    `with moved as (
-       update accounts set balance = balance + case when id = $1 then -$3::bigint else $3::bigint end, updated_at = now()
-       where id = any(array[$1, $2]::int[])
+  // A transfer is one statement (one round trip; the accounts stay locked only while it runs and
+  // commits, where a transaction of four round trips kept them locked while the service, short of
+  // CPU in a burst, sent its next statement): lock both accounts in id order (so concurrent
+  // transfers cannot deadlock), learn whether this request id was already done and whether the
+  // money is there; only then move it and record the transfer.
+  transfer: q(
+    'demo_transfer',
+    `with locked as materialized (
+       select a.id, a.balance from accounts a where a.id = any(array[$1::int, $2::int]) order by a.id for update
+     ), verdict as materialized (
+       select count(*) = 2 as found,
+              coalesce(bool_or(l.id = $1::int and l.balance >= $3::bigint), false) as funds,
+              (select t.id::text from transfers t where t.request_id = $4::uuid) as existing
+         from locked l
+     ), moved as (
+       update accounts set balance = balance + case when id = $1::int then -$3::bigint else $3::bigint end, updated_at = now()
+        where id = any(array[$1::int, $2::int]) and (select found and funds and existing is null from verdict)
+     ), made as (
+       insert into transfers (request_id, from_id, to_id, amount)
+       select $4::uuid, $1::int, $2::int, $3::bigint where (select found and funds and existing is null from verdict)
+       returning id::text as id
      )
-     insert into transfers (request_id, from_id, to_id, amount) values ($4, $1, $2, $3) returning id::text as id`,
+     select v.found, v.funds, v.existing, (select m.id from made m) as id from verdict v`,
     [1, 2, 1, '00000000-0000-4000-8000-000000000002'],
   ),
   // An order and its first event in one statement (one round trip, one commit).

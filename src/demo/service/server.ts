@@ -167,39 +167,16 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
 
   async function transfer(body: z.infer<typeof transferBody>): Promise<[number, unknown]> {
     if (body.from === body.to) throw new HttpError(400, 'from and to must differ');
-    const client = await pools.current().connect();
-    try {
-      await client.query('begin');
-      const locked = await run<{ id: number; balance: string; existing: string | null }>(
-        client,
-        DEMO_QUERIES.lockAccounts,
-        [[body.from, body.to], body.requestId],
-      );
-      const previous = locked.rows[0]?.existing ?? null;
-      if (previous !== null) {
-        await client.query('rollback');
-        return [200, { id: previous, duplicate: true }];
-      }
-      if (locked.rowCount !== 2) throw new HttpError(404, 'no such account');
-      const from = locked.rows.find((r) => r.id === body.from);
-      if (!from || BigInt(from.balance) < BigInt(body.amount)) {
-        await client.query('rollback');
-        return [409, { error: 'insufficient funds' }];
-      }
-      const inserted = await run<{ id: string }>(client, DEMO_QUERIES.moveAndRecord, [
-        body.from,
-        body.to,
-        body.amount,
-        body.requestId,
-      ]);
-      await client.query('commit');
-      return [201, { id: inserted.rows[0]?.id }];
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const result = await run<{ found: boolean; funds: boolean; existing: string | null; id: string | null }>(
+      pools.current(),
+      DEMO_QUERIES.transfer,
+      [body.from, body.to, body.amount, body.requestId],
+    );
+    const row = result.rows[0];
+    if (row?.existing != null) return [200, { id: row.existing, duplicate: true }];
+    if (!row?.found) throw new HttpError(404, 'no such account');
+    if (!row.funds) return [409, { error: 'insufficient funds' }];
+    return [201, { id: row.id }];
   }
 
   async function createOrder(body: z.infer<typeof orderBody>): Promise<[number, unknown]> {
