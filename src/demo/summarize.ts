@@ -94,7 +94,7 @@ export function summarize(input: SummaryInput): DemoSummary {
   const writePauseMs = clientWritePause(facts, input.load);
   return {
     ok,
-    targets: judgeTargets({ stats, baseline, stages, durations, writePauseMs }),
+    targets: judgeTargets({ stats, baseline, stages, durations, writePauseMs, held: facts.cutover.held }),
     runId: outcome.run.id,
     stateDir: input.stateDir,
     report: input.reportFile,

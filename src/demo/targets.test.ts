@@ -44,6 +44,22 @@ describe('the demo scale targets', () => {
     ]);
   });
 
+  it("say when the cutover's write p99 is its held writes' (1 % or more of the stage's writes held)", () => {
+    const cutover = { reads: lat(150), writes: { count: 296, p50Ms: 19, p99Ms: 161, maxMs: 161 }, notSent: 0 };
+    const t = judgeTargets({ ...good, stages: { ...good.stages, cutover }, held: 32 });
+    expect(t.missed).toEqual([
+      'cutover reads p99 150 ms over the budget of 140 ms',
+      "cutover writes p99 161 ms over the budget of 140 ms (32 of the stage's 296 writes, 11 %, were held by the switch: its p99 is the clients' write pause)",
+    ]);
+    // Under 1 % held (or nothing held), the miss is the service's, said plainly.
+    expect(judgeTargets({ ...good, stages: { ...good.stages, cutover }, held: 2 }).missed[1]).toBe(
+      'cutover writes p99 161 ms over the budget of 140 ms',
+    );
+    expect(judgeTargets({ ...good, stages: { ...good.stages, cutover }, held: null }).missed[1]).toBe(
+      'cutover writes p99 161 ms over the budget of 140 ms',
+    );
+  });
+
   it('a run without a baseline cannot meet them', () => {
     expect(judgeTargets({ ...good, baseline: { p99Ms: null } }).missed).toContain(
       'no baseline latency to judge the stages by',
