@@ -10,6 +10,7 @@
  * `{}`, meaning "compare the whole table".
  */
 import pg from 'pg';
+import { InternalError } from '../../common/errors.js';
 import { PINNED_SETTINGS, formatTable, quoteTable, type TableName } from './connect.js';
 import { HANDOFF_SCHEMA, describeRelations } from './catalog.js';
 import { dropSchemaIfEmpty } from './scaffold.js';
@@ -65,7 +66,7 @@ export async function pauseDirtyTracking(
   // trip and transaction (the cutover's re-check runs under the write pause).
   const { clearThrough } = options;
   if (clearThrough !== undefined && !Number.isSafeInteger(clearThrough))
-    throw new Error(`pauseDirtyTracking: clearThrough must be an integer, not ${String(clearThrough)}`);
+    throw new InternalError(`pauseDirtyTracking: clearThrough must be an integer, not ${String(clearThrough)}`);
   const clear = clearThrough === undefined ? '' : `delete from ${names.dirty} where seq <= ${clearThrough};\n`;
   await target.query(
     `${clear}create or replace function ${names.dirtyFunction}() returns trigger language plpgsql security definer ${functionSettings()} as $fn$

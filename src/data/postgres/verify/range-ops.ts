@@ -2,8 +2,8 @@
  * The queries verification runs against one side for one key range. All hashing happens in SQL:
  * Node only ever sees counts, aggregate hashes, and (for small leaf ranges) one hash per row.
  */
-import pg from 'pg';
-import { keyColumns, keyIn, keyOf, keyText, rangeCondition } from './sql.js';
+import type pg from 'pg';
+import { keyColumns, keyIn, keyOf, keyText, keyTextArray, rangeCondition } from './sql.js';
 import type { TablePlan } from './table-plan.js';
 import type { Key, KeyRange } from './types.js';
 
@@ -126,9 +126,8 @@ export async function rowHashesForTables(
   const params: unknown[] = [];
   const parts = items.flatMap(({ plan, hash, keys }, i) => {
     if (keys.length === 0) return [];
-    const key = plan.key.map((column) => `${pg.escapeIdentifier(column.name)}::text`).join(', ');
     return [
-      `(select ${i} as t, array[${key}] as k, (${hash})::text as h from ${plan.sql} where ${keyIn(plan, keys, params)})`,
+      `(select ${i} as t, ${keyTextArray(plan)} as k, (${hash})::text as h from ${plan.sql} where ${keyIn(plan, keys, params)})`,
     ];
   });
   if (parts.length === 0) return out;

@@ -16,6 +16,11 @@ export function keyText(plan: TablePlan): string {
   return plan.key.map((column, i) => `${pg.escapeIdentifier(column.name)}::text as k${i}`).join(', ');
 }
 
+/** `array[a::text, b::text]`: the key in text form as one text[] value (node-pg reads it as string[]). */
+export function keyTextArray(plan: TablePlan): string {
+  return `array[${plan.key.map((column) => `${pg.escapeIdentifier(column.name)}::text`).join(', ')}]`;
+}
+
 /** Reads a key back from a row produced with `keyText`. */
 export function keyOf(row: Record<string, unknown>, plan: TablePlan): Key {
   return plan.key.map((_, i) => String(row[`k${i}`]));
