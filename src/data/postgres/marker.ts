@@ -41,6 +41,16 @@ export interface AwaitMarkerOptions {
   where: string;
 }
 
+/**
+ * The wait before the next look for a marker: 1 ms, then twice the last, up to `pollMs`. A marker
+ * usually arrives within milliseconds, and under the cutover's hold every millisecond of waiting is
+ * write pause: a fixed 50 ms poll added up to 50 ms to the pause whenever the first look came too
+ * early. Long waits still poll every `pollMs` (a handful more looks in all).
+ */
+export function markerPollDelay(attempt: number, pollMs: number): number {
+  return Math.max(1, Math.min(pollMs, 2 ** Math.min(attempt, 30)));
+}
+
 /** Waits until the subscriber shows marker `seq` (or a later one); returns the wait in ms. */
 export async function awaitMarker(
   client: pg.Client,
@@ -50,7 +60,7 @@ export async function awaitMarker(
   options: AwaitMarkerOptions,
 ): Promise<number> {
   const started = Date.now();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const seen = await markerSeen(client, names, direction);
     if (seen >= seq) return Date.now() - started;
     if (Date.now() - started > options.timeoutMs) {
@@ -58,7 +68,7 @@ export async function awaitMarker(
         `the ${where(options)} did not show ${direction} heartbeat marker ${seq} within ${options.timeoutMs} ms (it shows ${seen}); replication is behind or stopped`,
       );
     }
-    await sleep(options.pollMs, options.signal);
+    await sleep(markerPollDelay(attempt, options.pollMs), options.signal);
   }
 }
 
