@@ -74,6 +74,9 @@ for (const sourceVersion of [18, 15] as const) {
         await work.waitForAcks(200);
 
         const cut = await runSteps(ctx, cutoverInOrder(plane.cutoverSteps(entry)));
+        // The fenced steps used the catalog read before the hold (at the end of settle-dirty).
+        expect(cut['pg-shop-sync-sequences']).toMatchObject({ catalog: 'read before the hold' });
+        expect(cut['pg-shop-recheck-dirty']).toMatchObject({ catalog: 'read before the hold' });
         const opened = cut['pg-shop-open-target'] as { writesRefusedMs: number };
         expect(opened.writesRefusedMs).toBeGreaterThanOrEqual(0);
         expect(opened.writesRefusedMs).toBeLessThan(30_000);

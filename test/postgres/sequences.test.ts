@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncSequences } from '../../src/data/postgres/sequences.js';
 import { countQueries } from '../support/count-queries.js';
+import { describeSequences } from '../../src/data/postgres/catalog.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const SCHEMA = `
@@ -60,6 +61,15 @@ describe('syncSequences', () => {
     // The new writer hands out the next value, not one the old writer already used.
     expect((await to.query(`select nextval('orders_id_seq')::int as v`)).rows[0].v).toBe(1201);
     expect((await to.query(`insert into "Odd Table" (v) values ('y') returning id`)).rows[0].id).toBe(8);
+
+    // With the sequences described beforehand (the cutover does so before the hold): their values only.
+    await from.query(`select setval('orders_id_seq', 1300)`);
+    const known = await describeSequences(from, tables);
+    const fast = { from: { n: 0 }, to: { n: 0 } };
+    const again = await syncSequences(countQueries(from, fast.from), countQueries(to, fast.to), tables, known);
+    expect(fast).toEqual({ from: { n: 1 }, to: { n: 2 } });
+    expect(again).toContainEqual({ sequence: 'public.orders_id_seq', from: 1300, to: 1300, isCalled: true });
+    expect((await to.query(`select nextval('orders_id_seq')::int as v`)).rows[0].v).toBe(1301);
   });
 
   it('never moves a sequence backwards', async () => {

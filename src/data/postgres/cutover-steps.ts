@@ -13,7 +13,7 @@ import type { CutoverPhases, Step } from '../data-plane.js';
 import { dirtyKeys, pauseDirtyTracking, resumeDirtyTracking } from './dirty.js';
 import { parseTableName } from './connect.js';
 import { startForward, stopForward } from './replicate-steps.js';
-import { withSite, withSites, type PgEnv } from './session.js';
+import { freshHoldCatalog, withSite, withSites, type PgEnv } from './session.js';
 import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
 import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
 import type { DirtyDifference } from './options.js';
@@ -68,7 +68,13 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
     },
     {
       name: `${prefix}sync-sequences`,
-      run: (ctx) => syncFrom(ctx, env, 'source'),
+      async run(ctx) {
+        const prepared = freshHoldCatalog(ctx, env);
+        return {
+          ...(await syncFrom(ctx, env, 'source', prepared?.sequences)),
+          catalog: prepared ? 'read before the hold' : 'read under the hold',
+        };
+      },
     },
     {
       name: `${prefix}recheck-dirty`,
@@ -79,9 +85,11 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
           const dirty = await dirtyKeys(target, names);
           let keys = 0;
           for (const [, list] of dirty.tables) keys += list === 'all' ? 0 : list.length;
+          const prepared = freshHoldCatalog(ctx, env);
           const rechecked = await recheckTables({
             source,
             target,
+            catalog: prepared?.recheck,
             tables: [...dirty.tables].map(([table, list]) => ({
               table: parseTableName(table, 'dirty table'),
               keys: list,
@@ -115,7 +123,13 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
           // stops recording before it opens (one round trip), so the service's writes on it do not
           // pay for the recording during the bake.
           await pauseDirtyTracking(target, names, { clearThrough: dirty.watermark });
-          return { tables: dirty.tables.size, keys, elapsedMs, tracking: 'paused' };
+          return {
+            tables: dirty.tables.size,
+            keys,
+            elapsedMs,
+            tracking: 'paused',
+            catalog: prepared ? 'read before the hold' : 'read under the hold',
+          };
         });
       },
       undo: (ctx) => withSite(ctx, env, 'target', (target) => resumeDirtyTracking(target, env.names(ctx))),

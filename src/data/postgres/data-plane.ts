@@ -44,6 +44,7 @@ export function pgEnv(entry: DataSpec, options: PostgresDataPlaneOptions): PgEnv
     names: (ctx) => objectNames(ctx.runId, entry.database),
     key: (what) => `pg.${entry.database}.${what}`,
     pool: createSessionPool(),
+    holdCatalog: { current: null },
   };
 }
 

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { AdapterError } from '../../common/errors.js';
 import { formatTable, quoteTable, type TableName } from './connect.js';
-import { describeSequences } from './catalog.js';
+import { describeSequences, type SequenceInfo } from './catalog.js';
 
 export interface SequenceSync {
   sequence: string;
@@ -16,15 +16,17 @@ export interface SequenceSync {
 
 /**
  * Sets every sequence feeding `tables` on `to` from its value on `from`. Idempotent. A few round
- * trips whatever the number of sequences (it runs under the cutover's write pause): the sequences,
- * the values on both sides at once (one query each), then every `setval` in one statement.
+ * trips whatever the number of sequences (it runs under the cutover's write pause): the sequences
+ * (unless `known`, described before the pause), the values on both sides at once (one query
+ * each), then every `setval` in one statement.
  */
 export async function syncSequences(
   from: pg.Client,
   to: pg.Client,
   tables: readonly TableName[],
+  known?: readonly SequenceInfo[],
 ): Promise<SequenceSync[]> {
-  const sequences = await describeSequences(from, tables);
+  const sequences = known ?? (await describeSequences(from, tables));
   if (sequences.length === 0) return [];
   const names = sequences.map((seq) => quoteTable(seq.sequence));
   // Both sides at once; a sequence missing on the new writer is named only when the read fails.

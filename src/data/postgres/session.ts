@@ -11,6 +11,8 @@ import { connect, formatTable, type TableName } from './connect.js';
 import { parseTablePattern, resolveTables } from './catalog.js';
 import type { ObjectNames } from './names.js';
 import type { PostgresDataPlaneOptions } from './options.js';
+import type { SequenceInfo } from './catalog.js';
+import type { RecheckCatalog } from './verify/recheck-keys.js';
 
 export type Site = 'source' | 'target';
 
@@ -22,6 +24,32 @@ export interface PgEnv {
   key(what: string): string;
   /** Sessions kept between the steps of one list (a cutover's steps run back to back). */
   pool: SessionPool;
+  /** What the cutover's fenced steps would otherwise read from the catalogs first (`HoldCatalog`). */
+  holdCatalog: { current: HoldCatalog | null };
+}
+
+/**
+ * Catalog facts the steps under the cutover's hold need before they can act: the sequences to sync
+ * and the dirty-key re-check's table plans and hash functions. Read by the last step before the
+ * hold, so that under it only the values are read (every round trip there is write pause). Kept in
+ * memory only and used only by the same run within `HOLD_CATALOG_MAX_AGE_MS`: a resumed run, or a
+ * hold taken later than that, reads them again under the hold.
+ */
+export interface HoldCatalog {
+  runId: string;
+  readAt: number;
+  sequences: SequenceInfo[];
+  recheck: RecheckCatalog;
+}
+
+export const HOLD_CATALOG_MAX_AGE_MS = 30_000;
+
+/** The hold catalog read for this run less than `HOLD_CATALOG_MAX_AGE_MS` ago, or null. */
+export function freshHoldCatalog(ctx: StepContext, env: PgEnv, now = Date.now()): HoldCatalog | null {
+  const held = env.holdCatalog.current;
+  if (!held || held.runId !== ctx.runId) return null;
+  const age = now - held.readAt;
+  return age >= 0 && age <= HOLD_CATALOG_MAX_AGE_MS ? held : null;
 }
 
 export function other(site: Site): Site {

@@ -7,12 +7,17 @@
  * Passes repeat while they are long (up to five, a minute in all): the writes made during one pass
  * are the next one's work, so the passes shrink and the check under the fence stays small.
  * Never fails the cutover: it only saves time.
+ *
+ * Last, it prepares the hold: it reads the catalog facts the fenced steps need (`HoldCatalog`: the
+ * sequences to sync, the re-check's table plans and hash functions) and leaves one session per site
+ * open in the cutover's pool, so the steps under the hold neither read catalogs nor connect first.
  */
 import type { Step } from '../data-plane.js';
 import { parseTableName } from './connect.js';
+import { describeSequences } from './catalog.js';
 import { clearDirty, dirtyKeys } from './dirty.js';
-import { recheckTables } from './verify/recheck-keys.js';
-import type { PgEnv } from './session.js';
+import { readRecheckCatalog, recheckTables } from './verify/recheck-keys.js';
+import { planTables, withSites, type PgEnv } from './session.js';
 import { catchUp } from './switch.js';
 import { withOwnSessions } from './verify-step.js';
 
@@ -88,14 +93,23 @@ export function settleDirtyStep(env: PgEnv): Step {
         );
         return { settled: false, error: String(error), elapsedMs: Date.now() - started };
       } finally {
-        // The hold comes next: leave one session per site open in the cutover's pool (idle ones end
-        // by themselves after 2 s), so the fenced steps do not connect and authenticate first.
-        await Promise.all(
-          (['source', 'target'] as const).map(async (site) => {
-            const client = await env.pool.acquire(ctx, env, site);
-            env.pool.release(site, client, false);
-          }),
-        ).catch(() => undefined);
+        // The hold comes next: read what the fenced steps need from the catalogs, through the
+        // cutover's pool, which keeps one session per site open for them (idle ones end by
+        // themselves after 2 s). A failure here costs only time: the fenced steps read it themselves.
+        await withSites(ctx, env, async ({ source, target }) => {
+          const tables = await planTables(ctx, env, source);
+          const [sequences, recheck] = await Promise.all([
+            describeSequences(source, tables),
+            readRecheckCatalog(source, target, tables),
+          ]);
+          env.holdCatalog.current = { runId: ctx.runId, readAt: Date.now(), sequences, recheck };
+        }).catch((error: unknown) => {
+          env.holdCatalog.current = null;
+          ctx.logger.warn('the catalog read before the cutover hold failed; the fenced steps read it themselves', {
+            database,
+            error: String(error),
+          });
+        });
       }
     },
   };

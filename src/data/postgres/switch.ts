@@ -7,6 +7,7 @@ import type { StepContext } from '../data-plane.js';
 import { fenceSite, unfenceSite } from './fence.js';
 import { awaitMarker, writeMarker, type Direction } from './marker.js';
 import { syncSequences } from './sequences.js';
+import type { SequenceInfo } from './catalog.js';
 import { other, planTables, withSite, withSites, type PgEnv, type Site } from './session.js';
 import { dropPublication, dropSubscription, ensurePublication, ensureSubscription } from './subscription.js';
 import { dropRunRole, runRoleConninfo } from './replication-connect.js';
@@ -69,11 +70,16 @@ export async function catchUp(
   });
 }
 
-/** Sets the new writer's sequences from the old writer's. */
-export async function syncFrom(ctx: StepContext, env: PgEnv, from: Site): Promise<Record<string, unknown>> {
+/** Sets the new writer's sequences from the old writer's (the ones in `known` when given: described before the hold). */
+export async function syncFrom(
+  ctx: StepContext,
+  env: PgEnv,
+  from: Site,
+  known?: readonly SequenceInfo[],
+): Promise<Record<string, unknown>> {
   return withSites(ctx, env, async (sessions) => {
     const tables = await planTables(ctx, env, sessions.source);
-    const synced = await syncSequences(sessions[from], sessions[other(from)], tables);
+    const synced = await syncSequences(sessions[from], sessions[other(from)], tables, known);
     ctx.events.emit('pg-sequences-synced', { database: env.entry.database, from, sequences: synced.length });
     return { sequences: synced };
   });

@@ -24,30 +24,32 @@ export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys })
 };
 
 /**
- * `recheckKeys` for several tables at once, in their order. The catalogs are read once per side for
- * all of them (shapes, then hash functions: two round trips, not two per table), then one hash
- * query per side for all their keys (per 5,000 keys): under the cutover's fence every round trip
- * is write pause.
+ * What a re-check reads from the catalogs before it hashes: each table's comparison plan (from its
+ * shape on both sides; none when the table must be compared whole) and the hash function per type
+ * that both sides agree on. Read once for all the tables: two round trips per side, at once.
  */
-export async function recheckTables(input: {
-  source: pg.Client;
-  target: pg.Client;
-  tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
-}): Promise<DirtyDifference[]> {
-  const { source, target, tables } = input;
-  // The shapes of the tables compared key by key (by index into `tables`; none for 'all').
-  const keyed = tables.flatMap((entry, i) => (entry.keys === 'all' ? [] : [i]));
-  const names = keyed.map((i) => tables[i]?.table as TableName);
+export interface RecheckCatalog {
+  /** The tables read (`formatTable`), with a plan or without one (compared whole). */
+  tables: ReadonlySet<string>;
+  plans: ReadonlyMap<string, TablePlan>;
+  functions: ReadonlyMap<string, string>;
+}
+
+export async function readRecheckCatalog(
+  source: pg.Client,
+  target: pg.Client,
+  tables: readonly TableName[],
+): Promise<RecheckCatalog> {
   const [sourceShapes, targetShapes] = await Promise.all([
-    readTableShapes(source, names),
-    readTableShapes(target, names),
+    readTableShapes(source, tables),
+    readTableShapes(target, tables),
   ]);
-  const plans = new Map<number, TablePlan>();
-  keyed.forEach((index, i) => {
+  const plans = new Map<string, TablePlan>();
+  tables.forEach((table, i) => {
     const s = sourceShapes[i];
     const t = targetShapes[i];
     const { plan } = s ? planTable(s, t ?? null) : { plan: null };
-    if (s && t && plan && plan.key.length > 0) plans.set(index, plan);
+    if (s && t && plan && plan.key.length > 0) plans.set(formatTable(table), plan);
   });
   const planned = [...plans.values()];
   const [functionsSource, functionsTarget] = await Promise.all([
@@ -61,12 +63,36 @@ export async function recheckTables(input: {
     ),
   ]);
   const functions = new Map([...functionsSource].filter(([type, fn]) => functionsTarget.get(type) === fn));
+  return { tables: new Set(tables.map(formatTable)), plans, functions };
+}
+
+/**
+ * `recheckKeys` for several tables at once, in their order. The catalogs are read once per side for
+ * all of them (`readRecheckCatalog`), or not at all when `catalog` already covers every table (the
+ * cutover reads it before the hold), then one hash query per side for all their keys (per 5,000
+ * keys): under the cutover's fence every round trip is write pause.
+ */
+export async function recheckTables(input: {
+  source: pg.Client;
+  target: pg.Client;
+  tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
+  catalog?: RecheckCatalog | undefined;
+}): Promise<DirtyDifference[]> {
+  const { source, target, tables } = input;
+  // The catalog of the tables compared key by key ('all' needs none).
+  const keyed = tables.filter((entry) => entry.keys !== 'all').map((entry) => entry.table);
+  const given = input.catalog;
+  const catalog =
+    given && keyed.every((table) => given.tables.has(formatTable(table)))
+      ? given
+      : await readRecheckCatalog(source, target, keyed);
+  const functions = catalog.functions;
   const out: DirtyDifference[] = [];
   // The keyed tables' keys in chunks of at most BATCH, packed into statements of at most BATCH
   // keys: one round trip per side for all the tables when their keys fit (the cutover's case).
   const chunks: Chunk[] = [];
   for (const [index, { table, keys }] of tables.entries()) {
-    const plan = plans.get(index);
+    const plan = keys === 'all' ? undefined : catalog.plans.get(formatTable(table));
     if (keys === 'all' || !plan) {
       out[index] = await wholeTable(source, target, table, formatTable(table));
       continue;
