@@ -97,6 +97,12 @@ export interface ReleaseResult {
   pauseMs: number | null;
   /** The most recent release, whichever way it happened. */
   last: ReleaseRecord | null;
+  /**
+   * The released requests being answered: `release` resolves once they all are (`drained`, and
+   * `waitedMs` after the release), or at its bound with `inFlight` still unanswered. Absent where
+   * the router cannot hold.
+   */
+  drain?: DrainResult;
 }
 
 export interface HoldState {

@@ -37,6 +37,45 @@ function pipeline(port: number, bodies: string[]): Promise<string> {
 const portOf = (f: RouterFixture): number => Number(new URL(f.server.proxyUrl).port);
 
 describe('hold and release', () => {
+  it('sends the released queue on in arrival order, a few at a time, and answers the release once all are answered', async () => {
+    fixture = await startRouterFixture({ maxReadLagMs: null, releaseConcurrency: 3 });
+    const f = fixture;
+    // The target answers each write 30 ms after it arrives and counts how many it holds at once.
+    let holding = 0;
+    let most = 0;
+    (f.sites.target as NonNullable<typeof f.sites.target>).handler = (_req, res) => {
+      holding++;
+      most = Math.max(most, holding);
+      setTimeout(() => {
+        holding--;
+        res.writeHead(200, { 'x-site': 'target' });
+        res.end('target');
+      }, 30);
+    };
+    await f.router.hold({ classes: ['writes'], maxHoldMs: 20_000 });
+    const answered: number[] = [];
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 10; i++) {
+      sends.push(f.send('POST', '/orders', { body: `w-${i}` }).then((r) => answered.push(r.status)));
+      await waitFor(`${i + 1} queued`, async () => (await f.router.snapshot()).hold.queued === i + 1);
+    }
+    await f.router.setRoutes({ writes: { source: 0, target: 1 } });
+    const released = await f.router.release();
+    expect(released).toMatchObject({ wasActive: true, released: 10, drain: { drained: true, inFlight: 0 } });
+    // The release answered after the site had answered every released request (the router's side;
+    // the clients read their answers a moment later).
+    // In arrival order, three at a time: the first three first, and none more than two places
+    // ahead of its turn (requests sent together may reach the site in either order).
+    const seen = f.sites.target?.seen.map((r) => r.body) ?? [];
+    expect([...seen].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `w-${i}`));
+    expect(seen.slice(0, 3).sort()).toEqual(['w-0', 'w-1', 'w-2']);
+    for (let i = 0; i < 10; i++) expect(seen.indexOf(`w-${i}`)).toBeGreaterThanOrEqual(i - 2);
+    expect(most).toBe(3);
+    expect(holding).toBe(0);
+    await Promise.all(sends);
+    expect(answered).toEqual(Array.from({ length: 10 }, () => 200));
+  });
+
   it('queues writes during a hold, loses none, keeps each connection in order, and releases to the new routes', async () => {
     fixture = await startRouterFixture({ maxReadLagMs: null });
     const f = fixture;
@@ -129,6 +168,32 @@ describe('hold and release', () => {
     const released = await f.router.release();
     expect(released.released).toBe(0);
     expect(f.sites.source?.seen).toHaveLength(0);
+  });
+
+  it('counts a released request whose client left while it waited for a slot as answered, and never sends it', async () => {
+    fixture = await startRouterFixture({ releaseConcurrency: 1 });
+    const f = fixture;
+    const source = f.sites.source as NonNullable<typeof f.sites.source>;
+    let finish: () => void = () => undefined;
+    source.handler = (_req, res) => {
+      finish = () => res.end('source');
+    };
+    await f.router.hold({ classes: ['writes'], maxHoldMs: 10_000 });
+    const first = f.send('POST', '/first', { body: 'a' });
+    await waitFor('the first request held', async () => (await f.router.snapshot()).hold.queued === 1);
+    const socket = net.connect(portOf(f), '127.0.0.1', () => {
+      socket.write('POST /gone HTTP/1.1\r\nHost: shop\r\nContent-Length: 4\r\n\r\nbody');
+    });
+    socket.on('error', () => undefined);
+    await waitFor('both held', async () => (await f.router.snapshot()).hold.queued === 2);
+    const released = f.router.release();
+    await waitFor('the first sent on', () => source.seen.length === 1);
+    socket.destroy(); // waits for the only slot, then leaves
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    finish();
+    expect((await released).drain).toMatchObject({ drained: true, inFlight: 0 });
+    expect((await first).status).toBe(200);
+    expect(source.seen.map((r) => r.url)).toEqual(['/first']);
   });
 
   it('holds WebSocket upgrades with writes and lets them through on release', async () => {

@@ -166,6 +166,9 @@ export function cutoverStage(plan: Migration, deps: StageDeps): Stage {
         return {
           writePauseMs,
           released: released.released,
+          // How long the site took to answer every released request (the router answers the
+          // release only then, so the steps after it do not compete with them).
+          ...(released.drain ? { answeredMs: released.drain.waitedMs, unanswered: released.drain.inFlight } : {}),
           releasedBy: last?.reason ?? 'request',
           failedRequests: Math.max(0, failed),
         };

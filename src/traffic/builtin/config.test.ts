@@ -22,7 +22,7 @@ function configDir(yaml: string): string {
 describe('router configuration', () => {
   it('reads the file, resolves the token file beside it, lets flags win, and registers the token', () => {
     const dir = configDir(
-      'listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nadminTokenFile: token\nsites: { source: "http://10.0.0.1:80", target: "http://10.0.0.2:80" }\nmaxReadLag: off\ntimeouts: { connect: 1s }\n',
+      'listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\nadminTokenFile: token\nsites: { source: "http://10.0.0.1:80", target: "http://10.0.0.2:80" }\nmaxReadLag: off\nreleaseConcurrency: 4\ntimeouts: { connect: 1s }\n',
     );
     const redactor = createRedactor();
     const options = loadRouterConfig(
@@ -42,6 +42,7 @@ describe('router configuration', () => {
       stickyAfterWriteMs: 2000,
       readMethods: ['GET', 'HEAD'],
       connectTimeoutMs: 1000,
+      releaseConcurrency: 4,
     });
     expect(redactor.redact(`token ${TOKEN}`)).not.toContain(TOKEN);
   });

@@ -29,6 +29,7 @@ export const routerConfigFileSchema = z.strictObject({
   maxQueued: z.number().int().min(0).optional(),
   maxHold: duration.optional(),
   connectionsPerSite: z.number().int().min(1).optional(),
+  releaseConcurrency: z.number().int().min(1).optional(),
   timeouts: z
     .strictObject({
       connect: duration.optional(),
@@ -163,6 +164,7 @@ export function loadRouterConfig(
     ...(hold === undefined ? {} : { maxHoldLimitMs: durationMs(hold, where('maxHold', 'maxHold')) }),
     ...(queuedNumber === undefined ? {} : { maxQueued: queuedNumber }),
     ...(file.connectionsPerSite === undefined ? {} : { connectionsPerSite: file.connectionsPerSite }),
+    ...(file.releaseConcurrency === undefined ? {} : { releaseConcurrency: file.releaseConcurrency }),
     ...(t.connect === undefined ? {} : { connectTimeoutMs: durationMs(t.connect, 'timeouts.connect') }),
     ...(t.headers === undefined ? {} : { headersTimeoutMs: durationMs(t.headers, 'timeouts.headers') }),
     ...(t.bodyIdle === undefined ? {} : { bodyIdleTimeoutMs: durationMs(t.bodyIdle, 'timeouts.bodyIdle') }),

@@ -38,7 +38,8 @@ export interface RouterCore {
   alternative(cls: RequestClass, failed: string): string | null;
   setRoutes(input: unknown): Promise<SetRoutesResult>;
   startHold(input: unknown): Promise<HoldResult>;
-  release(): ReleaseResult;
+  /** Releases the hold; resolves once the released requests are answered (at most RELEASE_ANSWER_WAIT_MS). */
+  release(): Promise<ReleaseResult>;
   reportLag(input: unknown): void;
   routes(): Routes;
   snapshot(): RouterSnapshot;
@@ -62,6 +63,9 @@ export interface RouterCoreDeps {
   now?: () => number;
 }
 
+/** The longest `release` waits for the released requests to be answered. */
+export const RELEASE_ANSWER_WAIT_MS = 5000;
+
 export function createRouterCore(options: RouterOptions, deps: RouterCoreDeps): RouterCore {
   const now = deps.now ?? Date.now;
   const { events, logger } = deps;
@@ -82,6 +86,7 @@ export function createRouterCore(options: RouterOptions, deps: RouterCoreDeps): 
   };
   const hold = createHoldQueue({
     now,
+    releaseConcurrency: options.releaseConcurrency,
     onRelease: (record) => emit('router-released', record, 'hold'),
     onFull: (cls, queued, maxQueued) => {
       logger.warn('hold queue full; answering 503 with Retry-After', { cls, queued, maxQueued });
@@ -156,13 +161,17 @@ export function createRouterCore(options: RouterOptions, deps: RouterCoreDeps): 
       if (drainMs !== undefined) emit('router-drained', { classes, ...drain }, 'hold');
       return { classes: hold.state().classes, deadline: new Date(deadline).toISOString(), drain };
     },
-    release() {
+    async release() {
       const record = hold.release('request');
+      // Answers once the released requests are answered (bounded): whoever released them (the
+      // cutover) acts again only after the site has taken them.
+      const drain = await hold.answered(RELEASE_ANSWER_WAIT_MS);
       return {
         wasActive: record !== null,
         released: record?.released ?? 0,
         pauseMs: record?.pauseMs ?? null,
         last: hold.state().lastRelease,
+        drain,
       };
     },
     reportLag(input) {

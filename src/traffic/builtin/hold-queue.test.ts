@@ -50,4 +50,46 @@ describe('hold queue', () => {
     expect(resumed).toBe(true);
     q.close();
   });
+
+  it('sends the released queue on in arrival order, at most releaseConcurrency at a time, and says when all are answered', async () => {
+    const q = createHoldQueue({ releaseConcurrency: 2, slotMs: 60_000 });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 10 });
+    const sent: number[] = [];
+    const answers: Array<() => void> = [];
+    for (let i = 0; i < 5; i++)
+      q.enqueue({
+        cls: 'writes',
+        resume: (answered) => {
+          sent.push(i);
+          answers[i] = answered;
+        },
+      });
+    expect(await q.answered(1000)).toEqual({ drained: true, inFlight: 0, waitedMs: 0 }); // nothing released yet
+    expect(q.release('request')?.released).toBe(5);
+    expect(sent).toEqual([0, 1]);
+    answers[1]?.();
+    expect(sent).toEqual([0, 1, 2]);
+    answers[1]?.(); // answered twice: frees nothing more
+    expect(sent).toEqual([0, 1, 2]);
+    const all = q.answered(60_000);
+    answers[0]?.();
+    answers[2]?.();
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
+    answers[3]?.();
+    answers[4]?.();
+    expect(await all).toMatchObject({ drained: true, inFlight: 0 });
+  });
+
+  it("gives a hanging request's slot to the next one after slotMs, and answered() stops at its bound", async () => {
+    const q = createHoldQueue({ releaseConcurrency: 1, slotMs: 10 });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 10 });
+    const sent: number[] = [];
+    for (let i = 0; i < 3; i++) q.enqueue({ cls: 'writes', resume: () => sent.push(i) });
+    q.release('request');
+    expect(sent).toEqual([0]);
+    const result = await q.answered(100);
+    expect(sent).toEqual([0, 1, 2]);
+    expect(result).toMatchObject({ drained: false, inFlight: 3 });
+    expect(result.waitedMs).toBeGreaterThanOrEqual(90);
+  });
 });

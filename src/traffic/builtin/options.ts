@@ -3,6 +3,7 @@
  * config file and command-line flags into these; in-process callers build them directly.
  */
 import { z } from 'zod';
+import { RELEASE_CONCURRENCY } from './hold-queue.js';
 import { InputError } from '../../common/errors.js';
 import { describeZodError, SITE_NAME } from '../routes.js';
 import { DEFAULT_READ_METHODS } from './classify.js';
@@ -45,6 +46,8 @@ export const routerOptionsSchema = z.strictObject({
   /** Reads go to a site that takes no writes only while its lag is at most this; null: no bound. */
   maxReadLagMs: z.number().int().min(0).nullable().default(500),
   maxQueued: z.number().int().min(0).max(1_000_000).default(1000),
+  /** Held requests sent on at once when a hold is released (in arrival order; see hold-queue.ts). */
+  releaseConcurrency: z.number().int().min(1).max(100_000).default(RELEASE_CONCURRENCY),
   /** The longest hold anyone may ask for. */
   maxHoldLimitMs: z.number().int().min(1).max(600_000).default(60_000),
   connectTimeoutMs: z.number().int().min(1).default(3000),

@@ -30,6 +30,10 @@ interface Pending {
   exchange: Exchange | null;
   held: HoldEntry | null;
   started: boolean;
+  /** Set when a released hold sent it on: tells the hold queue its exchange has ended. */
+  answered?: () => void;
+  /** Its response closed (answered, or the client left). */
+  closed?: boolean;
 }
 
 interface Connection {
@@ -91,8 +95,14 @@ export function createProxy(core: RouterCore, deps: { logger: Logger; mirror?: M
     }
     const entry: HoldEntry = {
       cls,
-      resume: () => {
+      resume: (answered) => {
         p.held = null;
+        // A client that left while held is answered already (nothing is sent for it).
+        if (p.closed) {
+          answered();
+          return;
+        }
+        p.answered = answered;
         dispatch(p, cls);
       },
     };
@@ -114,6 +124,8 @@ export function createProxy(core: RouterCore, deps: { logger: Logger; mirror?: M
   };
 
   const closed = (p: Pending): void => {
+    p.closed = true;
+    p.answered?.();
     if (!p.started) {
       // Closed while waiting behind an earlier request of its connection: just forget it.
       const index = p.conn.waiting.indexOf(p);

@@ -113,9 +113,11 @@ export function createUpgradeHandler(
       const onGone = (): void => core.hold.remove(entry);
       const entry: HoldEntry = {
         cls,
-        resume: () => {
+        resume: (answered) => {
           socket.off('close', onGone);
           dispatch(req, socket, head);
+          // A tunnel may stay open for hours: it takes no slot of the released queue.
+          answered();
         },
       };
       if (!core.hold.enqueue(entry)) {

@@ -59,6 +59,7 @@ export const releaseResultSchema = z.object({
   released: z.number(),
   pauseMs: z.number().nullable(),
   last: releaseRecord.nullable(),
+  drain: drain.optional(),
 });
 export const lagResultSchema = z.object({ lag: z.record(z.string(), z.number().nullable()) });
 export const snapshotSchema = z.object({
