@@ -77,6 +77,11 @@ for (const sourceVersion of [18, 15] as const) {
         // The fenced steps used the catalog read before the hold (at the end of settle-dirty).
         expect(cut['pg-shop-sync-sequences']).toMatchObject({ catalog: 'read before the hold' });
         expect(cut['pg-shop-recheck-dirty']).toMatchObject({ catalog: 'read before the hold' });
+        // A PostgreSQL 16+ source subscribes before the hold: nothing of reverse replication under it.
+        expect(cut['pg-shop-prepare-reverse']).toEqual({ subscriptionEarly: sourceVersion >= 16 });
+        expect(cut['pg-shop-start-reverse']).toMatchObject({
+          started: sourceVersion >= 16 ? 'before the hold' : 'under the hold',
+        });
         const opened = cut['pg-shop-open-target'] as { writesRefusedMs: number };
         expect(opened.writesRefusedMs).toBeGreaterThanOrEqual(0);
         expect(opened.writesRefusedMs).toBeLessThan(30_000);

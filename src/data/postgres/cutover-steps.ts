@@ -15,7 +15,16 @@ import { parseTableName } from './connect.js';
 import { startForward, stopForward } from './replicate-steps.js';
 import { freshHoldCatalog, withSite, withSites, type PgEnv } from './session.js';
 import { setSubscriptionEnabled, subscriptionExists } from './subscription.js';
-import { catchUp, fenceWriter, openWriter, prepareReverse, startReverse, stopReverse, syncFrom } from './switch.js';
+import {
+  catchUp,
+  fenceWriter,
+  openWriter,
+  prepareReverse,
+  REVERSE_STARTED_EARLY,
+  startReverse,
+  stopReverse,
+  syncFrom,
+} from './switch.js';
 import type { DirtyDifference } from './options.js';
 import { recheckTables } from './verify/recheck-keys.js';
 
@@ -137,8 +146,13 @@ export function cutoverSteps(env: PgEnv): CutoverPhases {
     {
       name: `${prefix}start-reverse`,
       async run(ctx) {
+        const names = { publication: env.names(ctx).reverse, subscription: env.names(ctx).reverse };
+        // Started before the hold (a PostgreSQL 16+ source): nothing to do under it. Ensuring it again
+        // would set the publication's tables again, a catalog change on the target just before it opens.
+        if (ctx.state.get<boolean>(env.key(REVERSE_STARTED_EARLY)) === true)
+          return { ...names, started: 'before the hold' };
         await startReverse(ctx, env);
-        return { publication: env.names(ctx).reverse, subscription: env.names(ctx).reverse };
+        return { ...names, started: 'under the hold' };
       },
       undo: (ctx) => stopReverse(ctx, env),
     },

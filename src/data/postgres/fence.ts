@@ -63,32 +63,35 @@ function grantee(role: string | null): string {
   return role === null ? 'public' : pg.escapeIdentifier(role);
 }
 
-async function readGrants(
-  client: pg.Client,
-  tables: readonly TableName[],
-  roles: readonly string[] | undefined,
-): Promise<FenceGrant[]> {
-  const r = await client.query<{
-    schema: string;
-    table: string;
-    role: string | null;
-    privilege: string;
-    grantable: boolean;
-  }>(
-    `select n.nspname as schema, c.relname as table,
+/** A text[] literal of quoted values (for statements sent several to a message, which take no parameters). */
+function textArray(values: readonly string[]): string {
+  return `array[${values.map((v) => pg.escapeLiteral(v)).join(', ')}]::text[]`;
+}
+
+/** The write privileges on `tables` held by roles other than superusers and handoff's own (or only `roles`). */
+function grantsQuery(tables: readonly TableName[], roles: readonly string[] | undefined): string {
+  return `select n.nspname as schema, c.relname as table,
             case when a.grantee = 0 then null else pg_get_userbyid(a.grantee) end as role,
             a.privilege_type as privilege, a.is_grantable as grantable
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        cross join lateral aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
-      where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))
-        and a.privilege_type = any($3::text[])
+      where (n.nspname, c.relname) in (select * from unnest(${textArray(tables.map((t) => t.schema))}, ${textArray(tables.map((t) => t.name))}))
+        and a.privilege_type = any(${textArray(WRITE_PRIVILEGES)})
         and (a.grantee = 0 or not (select rolsuper from pg_roles where oid = a.grantee))
         and a.grantee <> (select oid from pg_roles where rolname = current_user)
-        and ($4::text[] is null or pg_get_userbyid(a.grantee) = any($4::text[]))
-      order by 1, 2, 3, 4`,
-    [tables.map((t) => t.schema), tables.map((t) => t.name), WRITE_PRIVILEGES, roles ? [...roles] : null],
-  );
-  return r.rows;
+        ${roles ? `and pg_get_userbyid(a.grantee) = any(${textArray(roles)})` : ''}
+      order by 1, 2, 3, 4`;
+}
+
+/** The fence record of `site` (literal SQL, for a message of several statements). */
+function fenceRecordQuery(names: ObjectNames, site: string): string {
+  return `select record, (extract(epoch from fenced_at) * 1000)::float8 as at from ${names.fence} where site = ${pg.escapeLiteral(site)}`;
+}
+
+/** Sends several statements in one message; one result per statement. */
+async function several(client: pg.Client, statements: readonly string[]): Promise<pg.QueryResult[]> {
+  const result = (await client.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  return Array.isArray(result) ? result : [result];
 }
 
 async function fencedAt(
@@ -103,7 +106,12 @@ async function fencedAt(
   return r.rows[0] ?? null;
 }
 
-/** Fences one site's tables. Idempotent: when the site is already fenced, only drains and writes a marker. */
+/**
+ * Fences one site's tables. Idempotent: when the site is already fenced, only drains and writes a
+ * marker. Under the write pause every round trip counts: a revoke fence takes two, whatever the
+ * number of grants (the lock, the record and the grants; then the revokes, the record, the commit,
+ * the marker if no writer is left and the writers), more only while writers drain.
+ */
 export async function fenceSite(
   client: pg.Client,
   names: ObjectNames,
@@ -113,25 +121,33 @@ export async function fenceSite(
 ): Promise<FenceResult> {
   let terminated = 0;
   let state: { record: FenceRecord; at: number } | null = null;
-  // Under the write pause every round trip counts: begin and the lock in one, the record and the
-  // commit in one (literals, quoted), and the time it took effect from the insert itself.
-  await client.query(`begin; lock table ${names.fence} in exclusive mode`);
+  let marked: number | null = null;
+  // After the change, in the same message: the marker when no writer is left, and the writers.
+  const drainStatements = drainChecks(names, tables, options);
+  let checks: pg.QueryResult[] = [];
   try {
-    state = await fencedAt(client, names, site);
-    if (!state) {
-      const grants =
-        options.method === 'revoke' || !options.roles ? await readGrants(client, tables, options.roles) : [];
+    const readsGrants = options.method === 'revoke' || !options.roles;
+    const [, , current, granted] = await several(client, [
+      'begin',
+      `lock table ${names.fence} in exclusive mode`,
+      fenceRecordQuery(names, site),
+      ...(readsGrants ? [grantsQuery(tables, options.roles)] : []),
+    ]);
+    const found = current?.rows[0] as { record: FenceRecord; at: number } | undefined;
+    if (found) {
+      state = found;
+      // A read-only fence ends the roles' sessions first (below): nothing is checked before that.
+      const inline = found.record.method === 'revoke' ? drainStatements : [];
+      checks = (await several(client, ['commit', ...inline])).slice(1);
+    } else {
+      const grants = (granted?.rows ?? []) as FenceGrant[];
       const record: FenceRecord = { method: options.method, grants: [], roleSettings: [] };
+      const changes: string[] = [];
       if (options.method === 'revoke') {
-        // One round trip for all of them (they run under the write pause): names quoted, privileges from the catalog.
-        if (grants.length > 0)
-          await client.query(
-            grants
-              .map(
-                (g) =>
-                  `revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`,
-              )
-              .join(';\n'),
+        // Names quoted, privileges from the catalog.
+        for (const g of grants)
+          changes.push(
+            `revoke ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} from ${grantee(g.role)}`,
           );
         record.grants = grants;
       } else {
@@ -156,15 +172,19 @@ export async function fenceSite(
             'give the application its own non-superuser role, or use fence.method: read-only with fence.roles',
         );
       }
-      const results = (await client.query(
+      const inline = record.method === 'revoke' ? drainStatements : [];
+      const results = await several(client, [
+        ...changes,
         `insert into ${names.fence} (site, record) values (${pg.escapeLiteral(site)}, ${pg.escapeLiteral(JSON.stringify(record))}::jsonb)
-         returning (extract(epoch from fenced_at) * 1000)::float8 as at;
-         commit`,
-      )) as unknown as pg.QueryResult<{ at: number }>[];
-      const at = results[0]?.rows[0]?.at;
+         returning (extract(epoch from fenced_at) * 1000)::float8 as at`,
+        'commit',
+        ...inline,
+      ]);
+      const at = (results[changes.length]?.rows[0] as { at: number } | undefined)?.at;
       if (at === undefined) throw new AdapterError(`the ${site} fence record was not written`);
       state = { record, at };
-    } else await client.query('commit');
+      checks = results.slice(changes.length + 2);
+    }
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
@@ -175,6 +195,12 @@ export async function fenceSite(
       state.record.roleSettings.map((s) => s.role),
     );
   }
+  if (checks.length > 0) {
+    const [mark, writers] = options.marker ? checks : [undefined, checks[0]];
+    marked = mark?.rows[0] ? Number((mark.rows[0] as { seq: string }).seq) : null;
+    if (marked === null && (writers?.rows.length ?? 0) === 0 && options.marker === null) marked = 0;
+  }
+  if (marked !== null) return { record: state.record, fencedAtMs: state.at, marker: marked, terminated };
   const drained = await drain(client, names, tables, options);
   terminated += drained.terminated;
   return { record: state.record, fencedAtMs: state.at, marker: drained.marker, terminated };
@@ -192,6 +218,33 @@ async function terminateSessions(client: pg.Client, roles: readonly string[]): P
 
 /** Write locks: what a session that inserts, updates, deletes or truncates holds until it ends. */
 const WRITE_LOCKS = `('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')`;
+
+/** Sessions holding a write lock on `tables` (literal SQL; the select list is the caller's). */
+function writersWhere(tables: readonly TableName[]): string {
+  const regclasses = `array[${tables.map((t) => pg.escapeLiteral(quoteTable(t))).join(', ')}]::regclass[]`;
+  return `from pg_locks where locktype = 'relation' and relation = any(${regclasses}) and mode in ${WRITE_LOCKS}
+            and pid <> pg_backend_pid()`;
+}
+
+/**
+ * What the fence sends right after its commit, in the same message: the marker, written only if no
+ * session holds a write lock on the tables any more (the check and the insert are one statement, so
+ * no write can end between them unseen), then the writers (for the drain when the marker was not
+ * written). A writer that is not in pg_locks has written its commit record already, so the marker
+ * follows every write the application was told succeeded.
+ */
+function drainChecks(names: ObjectNames, tables: readonly TableName[], options: FenceOptions): string[] {
+  const out: string[] = [];
+  const none = tables.length > 0 ? `having not exists (select 1 ${writersWhere(tables)})` : '';
+  if (options.marker) {
+    const direction = pg.escapeLiteral(options.marker);
+    out.push(`insert into ${names.marker} (direction, seq)
+       select ${direction}, coalesce(max(seq), 0) + 1 from ${names.marker} where direction = ${direction} ${none}
+     returning seq`);
+  }
+  if (tables.length > 0) out.push(`select distinct virtualtransaction as vxid, pid ${writersWhere(tables)}`);
+  return out;
+}
 
 /** How often the drain looks at the writers it waits for. */
 export const DRAIN_POLL_MS = 5;
@@ -250,56 +303,70 @@ async function drain(
   return { marker, terminated };
 }
 
-/** Restores exactly what the fence changed and removes its record, in one transaction. Idempotent. */
+/** SQLSTATE undefined_table. */
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * Restores exactly what the fence changed and removes its record, in one transaction. Idempotent.
+ * Two round trips whatever the number of grants (the target opens under the write pause): the lock,
+ * the record and which of its tables and roles still exist; then every grant, the delete and the commit.
+ */
 export async function unfenceSite(
   client: pg.Client,
   names: ObjectNames,
   site: string,
 ): Promise<{ record: FenceRecord; fencedAtMs: number } | null> {
-  const exists = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [names.fence]);
-  if (!exists.rows[0]?.ok) return null;
-  await client.query(`begin; lock table ${names.fence} in exclusive mode`);
+  let first: pg.QueryResult[];
   try {
-    const state = await fencedAt(client, names, site);
+    first = await several(client, [
+      'begin',
+      `lock table ${names.fence} in exclusive mode`,
+      fenceRecordQuery(names, site),
+      // Which granted tables and roles still exist (a table or role that is gone: nothing to give back).
+      `select (g.i - 1)::int as i, to_regclass(quote_ident(g.x->>'schema') || '.' || quote_ident(g.x->>'table')) is not null
+              and (g.x->>'role' is null or exists (select 1 from pg_roles where rolname = g.x->>'role')) as ok
+         from ${names.fence} f cross join lateral jsonb_array_elements(f.record->'grants') with ordinality as g(x, i)
+        where f.site = ${pg.escapeLiteral(site)}`,
+    ]);
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    // No fence table (never scaffolded, or dropped): nothing is fenced.
+    if ((error as { code?: unknown }).code === UNDEFINED_TABLE) return null;
+    throw error;
+  }
+  try {
+    const state = first[2]?.rows[0] as { record: FenceRecord; at: number } | undefined;
     if (!state) {
       await client.query('commit');
       return null;
     }
-    // Two round trips whatever the number of grants (the target opens under the write pause): which
-    // tables and roles still exist, then every grant given back in one statement.
     const grants = state.record.grants;
     const odd = grants.find((g) => !(WRITE_PRIVILEGES as readonly string[]).includes(g.privilege));
     if (odd)
       throw new AdapterError(
         `the ${site} fence record names a privilege handoff never revokes (${JSON.stringify(odd.privilege)}); it was changed by hand`,
       );
-    if (grants.length > 0) {
-      const present = await client.query<{ i: number; ok: boolean }>(
-        `select i::int, to_regclass(t) is not null and (r is null or exists (select 1 from pg_roles where rolname = r)) as ok
-           from unnest($1::text[], $2::text[]) with ordinality as u(t, r, i)`,
-        [grants.map((g) => quoteTable({ schema: g.schema, name: g.table })), grants.map((g) => g.role)],
+    const ok = new Set((first[3]?.rows ?? []).filter((row) => row.ok === true).map((row) => Number(row.i)));
+    const statements = grants
+      .filter((_, i) => ok.has(i))
+      .map(
+        (g) =>
+          `grant ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} to ${grantee(g.role)}${g.grantable ? ' with grant option' : ''}`,
       );
-      const ok = new Set(present.rows.filter((row) => row.ok).map((row) => row.i - 1));
-      // A table or role that is gone: nothing to give back.
-      const statements = grants
-        .filter((_, i) => ok.has(i))
-        .map(
-          (g) =>
-            `grant ${g.privilege} on ${quoteTable({ schema: g.schema, name: g.table })} to ${grantee(g.role)}${g.grantable ? ' with grant option' : ''}`,
-        );
-      if (statements.length > 0) await client.query(statements.join(';\n'));
+    const db = pg.escapeIdentifier(client.database ?? '');
+    for (const setting of state.record.roleSettings) {
+      const role = pg.escapeIdentifier(setting.role);
+      statements.push(
+        setting.previous === null
+          ? `alter role ${role} in database ${db} reset default_transaction_read_only`
+          : `alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(setting.previous)}`,
+      );
     }
-    for (const s of state.record.roleSettings) {
-      const role = pg.escapeIdentifier(s.role);
-      const db = pg.escapeIdentifier(client.database ?? '');
-      if (s.previous === null)
-        await client.query(`alter role ${role} in database ${db} reset default_transaction_read_only`);
-      else
-        await client.query(
-          `alter role ${role} in database ${db} set default_transaction_read_only = ${pg.escapeLiteral(s.previous)}`,
-        );
-    }
-    await client.query(`delete from ${names.fence} where site = ${pg.escapeLiteral(site)}; commit`);
+    await several(client, [
+      ...statements,
+      `delete from ${names.fence} where site = ${pg.escapeLiteral(site)}`,
+      'commit',
+    ]);
     return { record: state.record, fencedAtMs: state.at };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);

@@ -149,7 +149,10 @@ export async function prepareReverse(ctx: StepContext, env: PgEnv): Promise<{ su
     const v = await source.query<{ v: string }>(`select current_setting('server_version_num') as v`);
     return Number(v.rows[0]?.v ?? 0) >= 160000;
   });
-  if (early) await startReverse(ctx, env);
+  if (early) {
+    await startReverse(ctx, env);
+    ctx.state.set(env.key(REVERSE_STARTED_EARLY), true);
+  }
   return { subscriptionEarly: early };
 }
 
@@ -160,4 +163,8 @@ export async function stopReverse(ctx: StepContext, env: PgEnv): Promise<void> {
     await dropRunRole(ctx, env, target, 'reverse');
     await dropPublication(target, names.reverse);
   });
+  if (ctx.state.get<boolean>(env.key(REVERSE_STARTED_EARLY))) ctx.state.set(env.key(REVERSE_STARTED_EARLY), false);
 }
+
+/** Run-state key: reverse replication was started before the hold (`prepareReverse`) and not stopped since. */
+export const REVERSE_STARTED_EARLY = 'reverse-started-early';
