@@ -281,6 +281,22 @@ describe('cutover abort and fences', () => {
     }
   });
 
+  it('unfences nothing, and fails on nothing, where there is no scaffold or no fence table', async () => {
+    await freshPair('nofence1');
+    const names = objectNames('nofence1', 'nofence1');
+    const client = await connect(source.url('nofence1'), { name: 'source' });
+    try {
+      await client.query('drop schema if exists handoff cascade');
+      expect(await unfenceSite(client, names, 'source')).toBeNull(); // no schema (3F000)
+      await client.query('create schema handoff');
+      expect(await unfenceSite(client, names, 'source')).toBeNull(); // no table (42P01)
+      // The session is usable afterwards (the failed transaction was rolled back).
+      expect((await client.query('select 1 as one')).rows[0]).toEqual({ one: 1 });
+    } finally {
+      await client.end();
+    }
+  });
+
   it('drains only the writers of the moment: an open write is waited for (or ended after the bound), a maintenance lock is not', async () => {
     await freshPair('drain1');
     const names = objectNames('drain1', 'drain1');

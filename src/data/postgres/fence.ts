@@ -303,8 +303,8 @@ async function drain(
   return { marker, terminated };
 }
 
-/** SQLSTATE undefined_table. */
-const UNDEFINED_TABLE = '42P01';
+/** SQLSTATEs of a fence table that is not there: undefined_table, and invalid_schema_name (no scaffold at all). */
+const NO_FENCE_TABLE = new Set(['42P01', '3F000']);
 
 /**
  * Restores exactly what the fence changed and removes its record, in one transaction. Idempotent.
@@ -330,8 +330,8 @@ export async function unfenceSite(
     ]);
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
-    // No fence table (never scaffolded, or dropped): nothing is fenced.
-    if ((error as { code?: unknown }).code === UNDEFINED_TABLE) return null;
+    // No fence table (never scaffolded, or dropped with its schema): nothing is fenced.
+    if (NO_FENCE_TABLE.has(String((error as { code?: unknown }).code))) return null;
     throw error;
   }
   try {
