@@ -68,6 +68,11 @@ const cases: Array<[string, () => string, RegExp]> = [
     /type\.yaml:3:\d+: maxQueued: /,
   ],
   [
+    'a release concurrency under 1',
+    () => write('release.yaml', 'listen: 127.0.0.1:0\nreleaseConcurrency: 0\n'),
+    /release\.yaml:2:\d+: releaseConcurrency: Too small/,
+  ],
+  [
     'a list instead of a mapping',
     () => write('list.yaml', '- listen\n- admin\n'),
     /list\.yaml:1:1: the document is a list; a router config is a mapping/,

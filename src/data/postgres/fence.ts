@@ -267,13 +267,9 @@ async function drain(
 ): Promise<{ marker: number; terminated: number }> {
   let terminated = 0;
   if (tables.length > 0) {
-    const regclasses = tables.map(quoteTable);
     const writing = async (among: ReadonlySet<string> | null): Promise<Map<string, number>> => {
       const r = await client.query<{ vxid: string; pid: number }>(
-        `select distinct virtualtransaction as vxid, pid from pg_locks
-          where locktype = 'relation' and relation = any($1::regclass[]) and mode in ${WRITE_LOCKS}
-            and pid <> pg_backend_pid()`,
-        [regclasses],
+        `select distinct virtualtransaction as vxid, pid ${writersWhere(tables)}`,
       );
       return new Map(r.rows.filter((row) => among === null || among.has(row.vxid)).map((row) => [row.vxid, row.pid]));
     };
