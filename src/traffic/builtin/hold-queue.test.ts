@@ -1,6 +1,27 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ReleaseRecord } from '../router.js';
-import { createHoldQueue } from './hold-queue.js';
+import { createHoldQueue, type HoldEntry } from './hold-queue.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Queues `count` writes that record when they are sent and keep the function that answers them. */
+function queueWrites(q: ReturnType<typeof createHoldQueue>, count: number) {
+  const sent: number[] = [];
+  const answers: Array<() => void> = [];
+  for (let i = 0; i < count; i++) {
+    const entry: HoldEntry = {
+      cls: 'writes',
+      resume: (answered) => {
+        sent.push(i);
+        answers[i] = answered;
+      },
+    };
+    q.enqueue(entry);
+  }
+  return { sent, answer: (i: number) => answers[i]?.() };
+}
 
 describe('hold queue', () => {
   it('releases in arrival order and measures the pause from the first held request', () => {
@@ -51,37 +72,64 @@ describe('hold queue', () => {
     q.close();
   });
 
-  it('sends the released queue on in arrival order, at most releaseConcurrency at a time, and says when all are answered', async () => {
-    const q = createHoldQueue({ releaseConcurrency: 2, slotMs: 60_000 });
-    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 10 });
-    const sent: number[] = [];
-    const answers: Array<() => void> = [];
-    for (let i = 0; i < 5; i++)
-      q.enqueue({
-        cls: 'writes',
-        resume: (answered) => {
-          sent.push(i);
-          answers[i] = answered;
-        },
-      });
+  it('sends the released queue on in arrival order, releaseConcurrency at first and two more for each answered, and says when all are answered', async () => {
+    const q = createHoldQueue({ releaseConcurrency: 2, slotMs: 60_000, spreadMs: 60_000 });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 20 });
+    const { sent, answer } = queueWrites(q, 9);
     expect(await q.answered(1000)).toEqual({ drained: true, inFlight: 0, waitedMs: 0 }); // nothing released yet
-    expect(q.release('request')?.released).toBe(5);
+    expect(q.release('request')?.released).toBe(9);
     expect(sent).toEqual([0, 1]);
-    answers[1]?.();
-    expect(sent).toEqual([0, 1, 2]);
-    answers[1]?.(); // answered twice: frees nothing more
-    expect(sent).toEqual([0, 1, 2]);
+    answer(1);
+    expect(sent).toEqual([0, 1, 2, 3]);
+    answer(1); // answered twice: opens nothing more
+    expect(sent).toEqual([0, 1, 2, 3]);
     const all = q.answered(60_000);
-    answers[0]?.();
-    answers[2]?.();
-    expect(sent).toEqual([0, 1, 2, 3, 4]);
-    answers[3]?.();
-    answers[4]?.();
+    answer(0);
+    expect(sent).toEqual([0, 1, 2, 3, 4, 5]);
+    answer(2);
+    expect(sent).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    answer(3);
+    expect(sent).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const i of [4, 5, 6, 7]) answer(i);
+    expect(await Promise.race([all, Promise.resolve('waiting')])).toBe('waiting'); // the last is not answered
+    answer(8);
     expect(await all).toMatchObject({ drained: true, inFlight: 0 });
   });
 
+  it('gives a slot up after slotMs without opening another, and sends what still waits at once after spreadMs', () => {
+    vi.useFakeTimers();
+    const q = createHoldQueue({ releaseConcurrency: 1, slotMs: 10, spreadMs: 35 });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 20 });
+    const { sent } = queueWrites(q, 8);
+    q.release('request');
+    expect(sent).toEqual([0]);
+    vi.advanceTimersByTime(10); // 0 hangs: its slot goes to 1, and only to 1
+    expect(sent).toEqual([0, 1]);
+    vi.advanceTimersByTime(10);
+    expect(sent).toEqual([0, 1, 2]);
+    vi.advanceTimersByTime(10);
+    expect(sent).toEqual([0, 1, 2, 3]);
+    vi.advanceTimersByTime(5); // 35 ms after the release: the rest, at once, in order
+    expect(sent).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(vi.getTimerCount()).toBeGreaterThan(0); // the slots' own timers, which free nothing more
+    vi.advanceTimersByTime(1000);
+    expect(sent).toHaveLength(8);
+    q.close();
+  });
+
+  it('sets no spread timer when the whole queue fits in the first window', () => {
+    vi.useFakeTimers();
+    const q = createHoldQueue({ releaseConcurrency: 4, slotMs: 60_000, spreadMs: 10 });
+    q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 20 });
+    const { sent, answer } = queueWrites(q, 3);
+    q.release('request');
+    expect(sent).toEqual([0, 1, 2]);
+    for (const i of [0, 1, 2]) answer(i);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("gives a hanging request's slot to the next one after slotMs, and answered() stops at its bound", async () => {
-    const q = createHoldQueue({ releaseConcurrency: 1, slotMs: 10 });
+    const q = createHoldQueue({ releaseConcurrency: 1, slotMs: 10, spreadMs: 60_000 });
     q.start({ classes: ['writes'], maxHoldMs: 60_000, maxQueued: 10 });
     const sent: number[] = [];
     for (let i = 0; i < 3; i++) q.enqueue({ cls: 'writes', resume: () => sent.push(i) });
