@@ -5,6 +5,7 @@
  * an abort stops the work and closes every session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { sleep } from '../../src/common/net.js';
 import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -87,7 +88,8 @@ describe('verify with a lagging logical-replication target', () => {
     });
     const table = report.tables[0];
     expect(report.rechecks).toBe(2); // the drift persists, so both rounds ran
-    expect(rechecks).toBe(2);
+    // And one more wait: the last look at the differing rows (source, catch-up, both sides again).
+    expect(rechecks).toBe(3);
     expect(table?.changed).toEqual([['4321']]);
     expect(table?.missing).toEqual([]);
     expect(table?.extra).toEqual([]);
@@ -227,5 +229,109 @@ describe('verify: schema differences and large tables', () => {
     expect(table?.extra).toEqual([['9', '1']]);
     expect(table?.sourceRows).toBe(260_000);
     expect(table?.targetRows).toBe(259_998);
+  });
+});
+
+describe('verify while the source commits asynchronously (synchronous_commit = off)', () => {
+  // A source whose writers commit without waiting for the write-ahead log: their rows are visible
+  // at once but reach the target only when the log is flushed (here after up to a second), so a
+  // row-level look right after a chunk's hashes finds the newest rows "missing" on every round.
+  let source: TestPostgres;
+  let target: TestPostgres;
+  let marker = 0;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([
+      startTestPostgres({ settings: { wal_writer_delay: '1000ms' } }),
+      startTestPostgres(),
+    ]);
+    const schema = `create table live (id bigint primary key, v int not null, note text);
+                    create table marker (id int primary key, n bigint not null);`;
+    await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
+    await source.query(
+      `${schema} insert into live select g, g, null from generate_series(1, 5000) g; insert into marker values (1, 0);
+       create publication pub for table live, marker;`,
+      [],
+      'app',
+    );
+    await target.query(schema, [], 'app');
+    await target.query(
+      `create subscription sub connection 'host=127.0.0.1 port=${source.port} dbname=app user=postgres password=${source.password}' publication pub`,
+      [],
+      'app',
+    );
+    await waitFor('the initial copy', async () => {
+      const rows = await target.query(`select count(*)::int as n from live`, [], 'app');
+      return rows.rows[0]?.n === 5000;
+    });
+  });
+
+  afterAll(async () => {
+    await target?.query(`drop subscription if exists sub`, [], 'app').catch(() => undefined);
+    await Promise.all([source?.close(), target?.close()]);
+  });
+
+  const catchUp = async (): Promise<void> => {
+    marker++;
+    await source.query(`update marker set n = $1 where id = 1`, [marker], 'app');
+    await waitFor('the marker', async () => {
+      const rows = await target.query<{ n: string }>(`select n::text as n from marker where id = 1`, [], 'app');
+      return Number(rows.rows[0]?.n) >= marker;
+    });
+  };
+
+  it('tells rows still on their way (and rows being rewritten) from real divergence', async () => {
+    // A real divergence, written on the target behind replication's back.
+    await target.query(`update live set note = 'drift' where id = 4321`, [], 'app');
+    const writer = new pg.Client({ connectionString: source.url('app') });
+    writer.on('error', () => undefined); // the server's shutdown at the end
+    await writer.connect();
+    await writer.query(`set synchronous_commit = off`);
+    let stop = false;
+    let written = 0;
+    let failed: unknown = null;
+    // Bounded: at most 20,000 rounds or 60 s; new rows at the end of the table and a hot row rewritten.
+    const writes = (async () => {
+      const until = Date.now() + 60_000;
+      for (let id = 100_001; !stop && id < 120_001 && Date.now() < until; id++) {
+        await writer.query(
+          `with added as (insert into live values ($1, $2, null)) update live set v = v + 1 where id = 2500`,
+          [id, id % 1_000_000],
+        );
+        written++;
+        if (id % 10 === 0) await sleep(1);
+      }
+    })().catch((error: unknown) => {
+      failed = error;
+    });
+    try {
+      await waitFor('the writer to be going', async () => {
+        if (failed) throw failed;
+        return written > 50;
+      });
+      const before = written;
+      const report = await verifyTables({
+        source: source.url('app'),
+        target: target.url('app'),
+        tables: [live],
+        chunkRows: 500,
+        recheck: catchUp,
+      });
+      const table = report.tables[0];
+      expect(failed).toBeNull();
+      expect(written).toBeGreaterThan(before); // the writer went on during the pass
+      // Only the row changed behind replication's back is a difference; the rows written while
+      // the pass ran are not, whether they reached the target in time or not.
+      expect(table?.changed).toEqual([['4321']]);
+      expect(table?.missing).toEqual([]);
+      expect(table?.extra).toEqual([]);
+      expect(report.identical).toBe(false);
+      expect(table?.notes.join('\n')).toMatch(/matched once the target caught up/);
+    } finally {
+      stop = true;
+      await writes;
+      await writer.end();
+      await target.query(`update live set note = null where id = 4321`, [], 'app');
+    }
   });
 });

@@ -15,6 +15,7 @@ import { HANDOFF_SCHEMA } from '../catalog.js';
 import { formatTable, parseTableName, type TableName } from '../connect.js';
 import { hashFunctions, listUserTables, readTableShape, type TableShape } from './catalog.js';
 import { compareTable, type ChunkSelection } from './compare-table.js';
+import { settleMovingKeys, type MovingKeysResult } from './moving-keys.js';
 import { createSessionPool, type SessionPool } from './session-pool.js';
 import { columnHashExpressions, planTable, rowHashExpression, type TablePlan } from './table-plan.js';
 import type { SchemaDifference, TableReport, VerifyProgress, VerifyReport } from './types.js';
@@ -133,6 +134,12 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
         reports[i] = merge(report, again, rechecks);
       }
     }
+    if (options.recheck && rounds > 0) {
+      const wait = options.recheck;
+      await settleMoving(reports, prepared, source, target, rounds, () =>
+        bounded(wait(), options.recheckTimeoutMs ?? 60_000, options.signal),
+      );
+    }
 
     const identical = schemaDifferences.length === 0 && reports.every((report) => report.identical);
     return {
@@ -221,6 +228,69 @@ async function prepare(
       columnHashes: columnHashExpressions(plan, { functions }),
       notes: tableNotes,
       ...(selection ? { only: selection } : {}),
+    };
+  });
+}
+
+/**
+ * The re-check rounds' differing keys, looked at once more where lag cannot pass for divergence
+ * (`settleMovingKeys`): in place, each table keeps only the keys that diverged, with a note of those
+ * that matched once the target caught up and those the source was still rewriting. A table compared
+ * whole, or whose lists were cut off at their bound, is left as it is.
+ */
+async function settleMoving(
+  reports: TableReport[],
+  prepared: readonly Prepared[],
+  source: SessionPool,
+  target: SessionPool,
+  rounds: number,
+  catchUp: () => Promise<void>,
+): Promise<void> {
+  const indexes = reports.flatMap((report, i) =>
+    report.method === 'chunked' &&
+    !report.truncated &&
+    report.missing.length + report.extra.length + report.changed.length > 0
+      ? [i]
+      : [],
+  );
+  if (indexes.length === 0) return;
+  const settled = await settleMovingKeys({
+    source,
+    target,
+    rounds,
+    catchUp,
+    tables: indexes.map((i) => {
+      const report = reports[i] as TableReport;
+      const item = prepared[i] as Prepared;
+      return {
+        plan: item.plan,
+        hash: item.hash,
+        missing: report.missing,
+        extra: report.extra,
+        changed: report.changed,
+      };
+    }),
+  });
+  indexes.forEach((index, n) => {
+    const report = reports[index] as TableReport;
+    const result = settled[n] as MovingKeysResult;
+    const changed = new Set(result.changed.map((key) => JSON.stringify(key)));
+    const notes = [...report.notes];
+    if (result.caughtUp > 0)
+      notes.push(
+        `${report.table}: ${result.caughtUp} differing row(s) matched once the target caught up with the source as read (replication lag, not divergence)`,
+      );
+    if (result.stillMoving > 0)
+      notes.push(
+        `${report.table}: ${result.stillMoving} differing row(s) were still being rewritten on the source after ${rounds} look(s); the cutover re-checks them under the fence`,
+      );
+    reports[index] = {
+      ...report,
+      missing: result.missing,
+      extra: result.extra,
+      changed: result.changed,
+      changedColumns: report.changedColumns.filter((entry) => changed.has(JSON.stringify(entry.key))),
+      notes,
     };
   });
 }
