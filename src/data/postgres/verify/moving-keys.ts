@@ -44,8 +44,9 @@ export interface MovingKeysResult {
 }
 
 export async function settleMovingKeys(input: {
-  source: SessionPool;
-  target: SessionPool;
+  /** Pools, or single sessions wrapped as one (read one statement at a time). */
+  source: Pick<SessionPool, 'use'>;
+  target: Pick<SessionPool, 'use'>;
   tables: readonly MovingKeysTable[];
   rounds: number;
   catchUp: () => Promise<void>;
@@ -98,7 +99,7 @@ export async function settleMovingKeys(input: {
 
 /** Row hash by key (JSON of the key's text form), per table; a key whose row does not exist is absent. */
 async function hashes(
-  pool: SessionPool,
+  pool: Pick<SessionPool, 'use'>,
   items: ReadonlyArray<{ plan: TablePlan; hash: string; keys: readonly Key[] }>,
 ): Promise<Array<Map<string, string>>> {
   const out = items.map(() => new Map<string, string>());
