@@ -11,7 +11,7 @@ import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { leftovers, appUrl } from './inspect.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
-import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA, startWorkload } from './workload.js';
+import { prepareShopPair, startWorkload } from './workload.js';
 
 describe('a source that commits asynchronously, under a live workload', () => {
   let source: TestPostgres;
@@ -22,18 +22,7 @@ describe('a source that commits asynchronously, under a live workload', () => {
       startTestPostgres({ settings: { synchronous_commit: 'off', wal_writer_delay: '1000ms' } }),
       startTestPostgres(),
     ]);
-    for (const server of [source, target]) {
-      await server.query(`create role app login password '${APP_PASSWORD}'`);
-      await server.createDatabase('shop');
-      await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
-    }
-    await source.query(
-      `insert into public.orders (token, customer, amount, note) select gen_random_uuid(), 'seed-' || g, g / 10.0, jsonb_build_object('seed', g) from generate_series(1, 20000) g;
-       insert into public.items select id, 1, 'seed', 1 from public.orders;
-       analyze;`,
-      [],
-      'shop',
-    );
+    await prepareShopPair(source, target, 20000);
   });
   afterAll(async () => {
     await Promise.all([source?.close(), target?.close()]);

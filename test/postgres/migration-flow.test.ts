@@ -3,7 +3,7 @@ import { cutoverInOrder } from '../../src/data/data-plane.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
-import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA, startWorkload } from './workload.js';
+import { prepareShopPair, startWorkload } from './workload.js';
 import { leftovers, tableDigest, appUrl } from './inspect.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 
@@ -17,18 +17,7 @@ for (const sourceVersion of [18, 15] as const) {
         startTestPostgres({ version: sourceVersion }),
         startTestPostgres({ version: 18 }),
       ]);
-      for (const server of [source, target]) {
-        await server.query(`create role app login password '${APP_PASSWORD}'`);
-        await server.createDatabase('shop');
-        await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
-      }
-      await source.query(
-        `insert into public.orders (token, customer, amount, note) select gen_random_uuid(), 'seed-' || g, g / 10.0, jsonb_build_object('seed', g) from generate_series(1, 20000) g;
-         insert into public.items select id, 1, 'seed', 1 from public.orders;
-         analyze;`,
-        [],
-        'shop',
-      );
+      await prepareShopPair(source, target, 20000);
     });
     afterAll(async () => {
       await Promise.all([source?.close(), target?.close()]);

@@ -20,48 +20,73 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** A source and a target with `live` (5,000 rows) and a marker table, the target subscribed and caught up. */
+interface ReplicatedPair {
+  source: TestPostgres;
+  target: TestPostgres;
+  /** What the replication engineer's marker does: write on the source, wait until the target shows it. */
+  catchUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startReplicatedPair(sourceSettings?: Record<string, string | number>): Promise<ReplicatedPair> {
+  const [source, target] = await Promise.all([
+    startTestPostgres(sourceSettings ? { settings: sourceSettings } : {}),
+    startTestPostgres(),
+  ]);
+  const schema = `create table live (id int primary key, v int not null, note text);
+                  create table marker (id int primary key, n bigint not null);`;
+  await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
+  await source.query(
+    `${schema} insert into live select g, g, null from generate_series(1, 5000) g; insert into marker values (1, 0);
+     create publication pub for table live, marker;`,
+    [],
+    'app',
+  );
+  await target.query(schema, [], 'app');
+  await target.query(
+    `create subscription sub connection 'host=127.0.0.1 port=${source.port} dbname=app user=postgres password=${source.password}' publication pub`,
+    [],
+    'app',
+  );
+  await waitFor('the initial copy', async () => {
+    const rows = await target.query(`select count(*)::int as n from live`, [], 'app');
+    return rows.rows[0]?.n === 5000;
+  });
+  let marker = 0;
+  return {
+    source,
+    target,
+    async catchUp() {
+      marker++;
+      await source.query(`update marker set n = $1 where id = 1`, [marker], 'app');
+      await waitFor('the marker', async () => {
+        const rows = await target.query<{ n: string }>(`select n::text as n from marker where id = 1`, [], 'app');
+        return Number(rows.rows[0]?.n) >= marker;
+      });
+    },
+    async close() {
+      await target.query(`drop subscription if exists sub`, [], 'app').catch(() => undefined);
+      await Promise.all([source.close(), target.close()]);
+    },
+  };
+}
+
 describe('verify with a lagging logical-replication target', () => {
+  let pair: ReplicatedPair;
   let source: TestPostgres;
   let target: TestPostgres;
-  let marker = 0;
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
-    const schema = `create table live (id int primary key, v int not null, note text);
-                    create table marker (id int primary key, n bigint not null);`;
-    await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
-    await source.query(
-      `${schema} insert into live select g, g, null from generate_series(1, 5000) g; insert into marker values (1, 0);
-       create publication pub for table live, marker;`,
-      [],
-      'app',
-    );
-    await target.query(schema, [], 'app');
-    await target.query(
-      `create subscription sub connection 'host=127.0.0.1 port=${source.port} dbname=app user=postgres password=${source.password}' publication pub`,
-      [],
-      'app',
-    );
-    await waitFor('the initial copy', async () => {
-      const rows = await target.query(`select count(*)::int as n from live`, [], 'app');
-      return rows.rows[0]?.n === 5000;
-    });
+    pair = await startReplicatedPair();
+    ({ source, target } = pair);
   });
 
   afterAll(async () => {
-    await target?.query(`drop subscription if exists sub`, [], 'app').catch(() => undefined);
-    await Promise.all([source?.close(), target?.close()]);
+    await pair?.close();
   });
 
-  /** What the replication engineer's marker does: write on the source, wait until the target shows it. */
-  const catchUp = async (): Promise<void> => {
-    marker++;
-    await source.query(`update marker set n = $1 where id = 1`, [marker], 'app');
-    await waitFor('the marker', async () => {
-      const rows = await target.query<{ n: string }>(`select n::text as n from marker where id = 1`, [], 'app');
-      return Number(rows.rows[0]?.n) >= marker;
-    });
-  };
+  const catchUp = (): Promise<void> => pair.catchUp();
 
   it('reports only the divergence that persists after the target catches up', async () => {
     await target.query(`alter subscription sub disable`, [], 'app');
@@ -236,49 +261,20 @@ describe('verify while the source commits asynchronously (synchronous_commit = o
   // A source whose writers commit without waiting for the write-ahead log: their rows are visible
   // at once but reach the target only when the log is flushed (here after up to a second), so a
   // row-level look right after a chunk's hashes finds the newest rows "missing" on every round.
+  let pair: ReplicatedPair;
   let source: TestPostgres;
   let target: TestPostgres;
-  let marker = 0;
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startTestPostgres({ settings: { wal_writer_delay: '1000ms' } }),
-      startTestPostgres(),
-    ]);
-    const schema = `create table live (id bigint primary key, v int not null, note text);
-                    create table marker (id int primary key, n bigint not null);`;
-    await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
-    await source.query(
-      `${schema} insert into live select g, g, null from generate_series(1, 5000) g; insert into marker values (1, 0);
-       create publication pub for table live, marker;`,
-      [],
-      'app',
-    );
-    await target.query(schema, [], 'app');
-    await target.query(
-      `create subscription sub connection 'host=127.0.0.1 port=${source.port} dbname=app user=postgres password=${source.password}' publication pub`,
-      [],
-      'app',
-    );
-    await waitFor('the initial copy', async () => {
-      const rows = await target.query(`select count(*)::int as n from live`, [], 'app');
-      return rows.rows[0]?.n === 5000;
-    });
+    pair = await startReplicatedPair({ wal_writer_delay: '1000ms' });
+    ({ source, target } = pair);
   });
 
   afterAll(async () => {
-    await target?.query(`drop subscription if exists sub`, [], 'app').catch(() => undefined);
-    await Promise.all([source?.close(), target?.close()]);
+    await pair?.close();
   });
 
-  const catchUp = async (): Promise<void> => {
-    marker++;
-    await source.query(`update marker set n = $1 where id = 1`, [marker], 'app');
-    await waitFor('the marker', async () => {
-      const rows = await target.query<{ n: string }>(`select n::text as n from marker where id = 1`, [], 'app');
-      return Number(rows.rows[0]?.n) >= marker;
-    });
-  };
+  const catchUp = (): Promise<void> => pair.catchUp();
 
   it('tells rows still on their way (and rows being rewritten) from real divergence', async () => {
     // A real divergence, written on the target behind replication's back.

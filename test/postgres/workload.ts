@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { TestPostgres } from '../support/postgres.js';
 
 export const APP_PASSWORD = 'app-Secret-pw-42';
 
@@ -26,6 +27,25 @@ export const SHOP_GRANTS = `
   grant select, insert, update, delete on all tables in schema public to app;
   grant usage, select on all sequences in schema public to app;
 `;
+
+/**
+ * Both sites as the migration tests start them: the application role, the `shop` database with its
+ * schema and grants on each, and `seedOrders` orders (one item each) on the source.
+ */
+export async function prepareShopPair(source: TestPostgres, target: TestPostgres, seedOrders: number): Promise<void> {
+  for (const server of [source, target]) {
+    await server.query(`create role app login password '${APP_PASSWORD}'`);
+    await server.createDatabase('shop');
+    await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
+  }
+  await source.query(
+    `insert into public.orders (token, customer, amount, note) select gen_random_uuid(), 'seed-' || g, g / 10.0, jsonb_build_object('seed', g) from generate_series(1, ${seedOrders}) g;
+     insert into public.items select id, 1, 'seed', 1 from public.orders;
+     analyze;`,
+    [],
+    'shop',
+  );
+}
 
 export type Writer = 'source' | 'target';
 
