@@ -160,6 +160,28 @@ describe('preflight', () => {
     expect(find(report.findings, 'pg.replica-trigger', 'audit_orders')[0]?.severity).toBe('warning');
   });
 
+  it('says when a side commits asynchronously (synchronous_commit = off), as information only', async () => {
+    await pair('asyncsrc', schema, schema);
+    await source.query(`alter database asyncsrc set synchronous_commit = off`);
+    const report = await runPreflight({
+      sourceUrl: source.url('asyncsrc'),
+      targetUrl: target.url('asyncsrc'),
+      tables: [parseTablePattern('public.*')],
+    });
+    const found = find(report.findings, 'pg.async-commit');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ severity: 'info', subject: 'source: synchronous_commit' });
+    expect(found[0]?.message).toMatch(/synchronous_commit is off on the source/);
+    expect(report.ok).toBe(true);
+    // Where both sides commit synchronously there is none.
+    const clean = await runPreflight({
+      sourceUrl: target.url('asyncsrc'),
+      targetUrl: source.url('clean'),
+      tables: [parseTablePattern('public.*')],
+    });
+    expect(find(clean.findings, 'pg.async-commit')).toEqual([]);
+  });
+
   it('finds wal_level = replica on the source as a blocker', async () => {
     const replicaOnly = await startTestPostgres({ settings: { wal_level: 'replica' } });
     try {

@@ -44,7 +44,9 @@ const SETTINGS = [
 
 export async function readServerFacts(client: pg.Client, site: Site): Promise<ServerFacts> {
   const settings = await client.query<{ name: string; setting: string }>(
-    `select name, setting from pg_settings where name = any($1::text[])`,
+    // reset_val: the server's (or the database's) own value, not the session's: handoff's sessions
+    // raise synchronous_commit from off to local for themselves (connect.ts).
+    `select name, reset_val as setting from pg_settings where name = any($1::text[])`,
     [SETTINGS],
   );
   const who = await client.query<{
@@ -163,6 +165,30 @@ export function walLevelFindings(facts: ServerFacts): Finding[] {
       subject: `${facts.site}: wal_level`,
       message: `wal_level is ${level} on the ${facts.site}, not logical; ${why}`,
       remediation: `set wal_level = logical on the ${facts.site} (ALTER SYSTEM SET wal_level = logical; managed services: rds.logical_replication = 1 or cloudsql.logical_decoding = on) and restart it`,
+    },
+  ];
+}
+
+/**
+ * A server whose commits do not wait for the write-ahead log (`synchronous_commit = off`): allowed,
+ * and handled (handoff's own sessions flush their markers, and verification tells rows still on
+ * their way from divergence), but worth saying: on the source, its writers' changes reach the target
+ * up to `wal_writer_delay` late, and a crash of that server itself can lose its last acknowledged
+ * writes, with or without handoff.
+ */
+export function commitFindings(facts: ServerFacts): Finding[] {
+  if (facts.settings.synchronous_commit !== 'off') return [];
+  return [
+    {
+      id: 'pg.async-commit',
+      severity: 'info',
+      subject: `${facts.site}: synchronous_commit`,
+      message:
+        `synchronous_commit is off on the ${facts.site}: its commits are acknowledged before they are flushed, so they ` +
+        `reach the other side only once the write-ahead log is (up to wal_writer_delay later), and a crash of this server ` +
+        `can lose its last acknowledged writes whatever handoff does. handoff's own sessions commit with ` +
+        `synchronous_commit = local, so the marker after the fence carries every write acknowledged before it across`,
+      remediation: '',
     },
   ];
 }

@@ -18,6 +18,7 @@ import {
 } from './catalog.js';
 import {
   capacityFindings,
+  commitFindings,
   collationFindings,
   extensionFindings,
   failoverSlotFindings,
@@ -197,6 +198,8 @@ async function checkPair(
     ...walLevelFindings(targetFacts),
     ...capacityFindings(sourceFacts),
     ...capacityFindings(targetFacts),
+    ...commitFindings(sourceFacts),
+    ...commitFindings(targetFacts),
     ...privilegeFindings(sourceFacts, tables),
     ...privilegeFindings(targetFacts, presentOnTarget),
     ...tableFindings({
