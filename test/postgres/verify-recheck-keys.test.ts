@@ -174,6 +174,27 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
     expect(await recheckTables({ source: countQueries(source, trips), target, tables })).toEqual(oneByOne);
     // Shapes, hash functions, then 5,000 keys of t; the other 200 of t with u's two.
     expect(trips.n).toBe(4);
+
+    // Paced (the settling before the cutover's hold): smaller statements, a wait after each pair
+    // told how long it took, the same differences.
+    const paced = { n: 0 };
+    const waits: number[] = [];
+    const result = await recheckTables({
+      source: countQueries(source, paced),
+      target,
+      tables,
+      pace: {
+        keysPerStatement: 2_000,
+        after: async (ms) => {
+          waits.push(ms);
+        },
+      },
+    });
+    expect(result).toEqual(oneByOne);
+    // Shapes, hash functions, then 2,000 + 2,000 + 1,200 keys of t with u's two.
+    expect(paced.n).toBe(5);
+    expect(waits).toHaveLength(3);
+    for (const ms of waits) expect(ms).toBeGreaterThanOrEqual(0);
   });
 
   it('reads the shapes of several tables in one query, null for one that does not exist', async () => {

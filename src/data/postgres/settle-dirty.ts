@@ -14,6 +14,7 @@
  * open in the cutover's pool, so the steps under the hold neither read catalogs nor connect first.
  */
 import type pg from 'pg';
+import { sleep } from '../../common/net.js';
 import type { Step, StepContext } from '../data-plane.js';
 import { formatTable, parseTableName } from './connect.js';
 import { describeSequences } from './catalog.js';
@@ -25,6 +26,16 @@ import { rowHashExpression } from './verify/table-plan.js';
 import { planTables, withSites, type PgEnv } from './session.js';
 import { catchUp } from './switch.js';
 import { withOwnSessions } from './verify-step.js';
+
+/**
+ * Background work right before the cutover, so it yields: keys per statement, and after each
+ * statement pair a rest as long as it took (at most a second). At 1,000,000 rows and 1,000
+ * requests/s on a busy 2-core machine, 14,684 keys in statements of 5,000 took 1,055 ms and the
+ * service's p99 in that time was 92-102 ms (its baseline 6 ms).
+ */
+const SETTLE_KEYS_PER_STATEMENT = 1_000;
+const SETTLE_REST_RATIO = 1;
+const SETTLE_REST_MAX_MS = 1_000;
 
 /** Rounds of marker + re-check before giving the rest to the fenced check. */
 const ROUNDS = 3;
@@ -60,7 +71,16 @@ async function settleTables(
     tables.filter((entry) => entry.keys !== 'all').map((entry) => entry.table),
   );
   await catchUp(ctx, env, 'source', 5000);
-  const diffs = await recheckTables({ source, target, tables, catalog });
+  const diffs = await recheckTables({
+    source,
+    target,
+    tables,
+    catalog,
+    pace: {
+      keysPerStatement: SETTLE_KEYS_PER_STATEMENT,
+      after: (ms) => sleep(Math.min(SETTLE_REST_MAX_MS, Math.round(ms * SETTLE_REST_RATIO))),
+    },
+  });
   const keyed: MovingKeysTable[] = [];
   let whole: typeof tables = [];
   tables.forEach((entry, i) => {

@@ -77,8 +77,14 @@ export async function recheckTables(input: {
   target: pg.Client;
   tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
   catalog?: RecheckCatalog | undefined;
+  /**
+   * Background use (before the hold): keys per statement (BATCH by default), and a wait after each
+   * statement pair, told how long the pair took (the work yields to the service in between).
+   */
+  pace?: { keysPerStatement: number; after: (ms: number) => Promise<void> };
 }): Promise<DirtyDifference[]> {
   const { source, target, tables } = input;
+  const batch = Math.max(1, Math.min(BATCH, input.pace?.keysPerStatement ?? BATCH));
   // The catalog of the tables compared key by key ('all' needs none).
   const keyed = tables.filter((entry) => entry.keys !== 'all').map((entry) => entry.table);
   const given = input.catalog;
@@ -105,14 +111,16 @@ export async function recheckTables(input: {
         keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key]),
       ).values(),
     ];
-    for (let i = 0; i < unique.length; i += BATCH) chunks.push({ plan, hash, keys: unique.slice(i, i + BATCH), found });
+    for (let i = 0; i < unique.length; i += batch) chunks.push({ plan, hash, keys: unique.slice(i, i + batch), found });
   }
-  for (const pack of packs(chunks)) {
+  for (const pack of packs(chunks, batch)) {
+    const started = Date.now();
     const [onSource, onTarget] = await Promise.all([
       rowHashesForTables(source, pack),
       rowHashesForTables(target, pack),
     ]);
     pack.forEach((chunk, i) => classify(chunk, onSource[i] ?? [], onTarget[i] ?? []));
+    await input.pace?.after(Date.now() - started);
   }
   return out;
 }
@@ -125,13 +133,13 @@ interface Chunk {
   found: DirtyDifference;
 }
 
-/** Consecutive chunks grouped so that no group has more than BATCH keys. */
-function packs(chunks: readonly Chunk[]): Chunk[][] {
+/** Consecutive chunks grouped so that no group has more than `batch` keys. */
+function packs(chunks: readonly Chunk[], batch: number): Chunk[][] {
   const out: Chunk[][] = [];
   let current: Chunk[] = [];
   let size = 0;
   for (const chunk of chunks) {
-    if (current.length > 0 && size + chunk.keys.length > BATCH) {
+    if (current.length > 0 && size + chunk.keys.length > batch) {
       out.push(current);
       current = [];
       size = 0;
