@@ -16,13 +16,10 @@
  * - S1 = S2 ≠ T: the row stood still on the source while the target, caught up past it, holds
  *   something else: divergence.
  */
-import { rowHashesForTables } from './range-ops.js';
+import { packKeys, rowHashesForTables } from './range-ops.js';
 import type { SessionPool } from './session-pool.js';
 import type { TablePlan } from './table-plan.js';
 import type { Key } from './types.js';
-
-/** Keys per statement (as the cutover's re-check). */
-const BATCH = 5_000;
 
 export interface MovingKeysTable {
   plan: TablePlan;
@@ -103,12 +100,11 @@ async function hashes(
   items: ReadonlyArray<{ plan: TablePlan; hash: string; keys: readonly Key[] }>,
 ): Promise<Array<Map<string, string>>> {
   const out = items.map(() => new Map<string, string>());
-  const longest = Math.max(0, ...items.map((item) => item.keys.length));
-  for (let offset = 0; offset < longest; offset += BATCH) {
-    const part = items.map((item) => ({ ...item, keys: item.keys.slice(offset, offset + BATCH) }));
-    const rows = await pool.use((client) => rowHashesForTables(client, part));
-    rows.forEach((list, i) => {
-      for (const row of list) out[i]?.set(JSON.stringify(row.key), row.hash);
+  // In statements as the cutover's re-check reads them; each part remembers its item.
+  for (const pack of packKeys(items.map((item, index) => ({ ...item, index })))) {
+    const rows = await pool.use((client) => rowHashesForTables(client, pack));
+    pack.forEach((part, i) => {
+      for (const row of rows[i] ?? []) out[part.index]?.set(JSON.stringify(row.key), row.hash);
     });
   }
   return out;

@@ -113,6 +113,37 @@ export async function keysIn(client: pg.ClientBase, plan: TablePlan, range: KeyR
   return result.rows.map((row) => keyOf(row, plan));
 }
 
+/** Keys in one `rowHashesForTables` statement, at most (the cutover's re-check packs its tables' keys to it). */
+export const KEYS_PER_STATEMENT = 5_000;
+
+/**
+ * The statements to read `items`' keys in: each item's keys in parts of at most `batch` (a part is
+ * the item with a slice of its keys), consecutive parts grouped so that no statement has more than
+ * `batch` keys.
+ */
+export function packKeys<T extends { keys: readonly Key[] }>(
+  items: readonly T[],
+  batch: number = KEYS_PER_STATEMENT,
+): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    for (let i = 0; i < item.keys.length; i += batch) {
+      const part = { ...item, keys: item.keys.slice(i, i + batch) };
+      if (current.length > 0 && size + part.keys.length > batch) {
+        out.push(current);
+        current = [];
+        size = 0;
+      }
+      current.push(part);
+      size += part.keys.length;
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 /**
  * (key, row hash) of the rows with these keys that exist, for several tables in one statement (one
  * round trip, where one per table made the cutover's write pause longer): the rows found for

@@ -9,13 +9,10 @@ import type pg from 'pg';
 import type { DirtyDifference, DirtyRecheck } from '../options.js';
 import { formatTable, type TableName } from '../connect.js';
 import { hashFunctions, readTableShapes } from './catalog.js';
-import { rowHashesForTables } from './range-ops.js';
+import { KEYS_PER_STATEMENT, packKeys, rowHashesForTables } from './range-ops.js';
 import { planTable, rowHashExpression, type TablePlan } from './table-plan.js';
 import type { Key } from './types.js';
 import { verifyTables } from './verify-tables.js';
-
-/** Keys per statement. */
-const BATCH = 5_000;
 
 export const recheckKeys: DirtyRecheck = async ({ source, target, table, keys }) => {
   const [found] = await recheckTables({ source, target, tables: [{ table, keys }] });
@@ -78,13 +75,13 @@ export async function recheckTables(input: {
   tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
   catalog?: RecheckCatalog | undefined;
   /**
-   * Background use (before the hold): keys per statement (BATCH by default), and a wait after each
+   * Background use (before the hold): keys per statement (KEYS_PER_STATEMENT by default), and a wait after each
    * statement pair, told how long the pair took (the work yields to the service in between).
    */
   pace?: { keysPerStatement: number; after: (ms: number) => Promise<void> };
 }): Promise<DirtyDifference[]> {
   const { source, target, tables } = input;
-  const batch = Math.max(1, Math.min(BATCH, input.pace?.keysPerStatement ?? BATCH));
+  const batch = Math.max(1, Math.min(KEYS_PER_STATEMENT, input.pace?.keysPerStatement ?? KEYS_PER_STATEMENT));
   // The catalog of the tables compared key by key ('all' needs none).
   const keyed = tables.filter((entry) => entry.keys !== 'all').map((entry) => entry.table);
   const given = input.catalog;
@@ -94,8 +91,8 @@ export async function recheckTables(input: {
       : await readRecheckCatalog(source, target, keyed);
   const functions = catalog.functions;
   const out: DirtyDifference[] = [];
-  // The keyed tables' keys in chunks of at most BATCH, packed into statements of at most BATCH
-  // keys: one round trip per side for all the tables when their keys fit (the cutover's case).
+  // The keyed tables' keys in statements of at most `batch` keys (`packKeys`): one round trip per
+  // side for all the tables when their keys fit (the cutover's case).
   const chunks: Chunk[] = [];
   for (const [index, { table, keys }] of tables.entries()) {
     const plan = keys === 'all' ? undefined : catalog.plans.get(formatTable(table));
@@ -111,9 +108,9 @@ export async function recheckTables(input: {
         keys.filter((key) => key.length === plan.key.length).map((key) => [JSON.stringify(key), key]),
       ).values(),
     ];
-    for (let i = 0; i < unique.length; i += batch) chunks.push({ plan, hash, keys: unique.slice(i, i + batch), found });
+    chunks.push({ plan, hash, keys: unique, found });
   }
-  for (const pack of packs(chunks, batch)) {
+  for (const pack of packKeys(chunks, batch)) {
     const started = Date.now();
     const [onSource, onTarget] = await Promise.all([
       rowHashesForTables(source, pack),
@@ -131,24 +128,6 @@ interface Chunk {
   keys: Key[];
   /** The table's result, which this chunk's differences are added to. */
   found: DirtyDifference;
-}
-
-/** Consecutive chunks grouped so that no group has more than `batch` keys. */
-function packs(chunks: readonly Chunk[], batch: number): Chunk[][] {
-  const out: Chunk[][] = [];
-  let current: Chunk[] = [];
-  let size = 0;
-  for (const chunk of chunks) {
-    if (current.length > 0 && size + chunk.keys.length > batch) {
-      out.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(chunk);
-    size += chunk.keys.length;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
 }
 
 /** Adds a chunk's missing, extra and changed keys (in the order it lists them) to its table's result. */
