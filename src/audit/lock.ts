@@ -86,7 +86,7 @@ function readOwner(lockPath: string): { text: string; owner: Owner | null } | nu
  * (`self`: a re-entrant acquire, a bug). Locks of other hosts are never judged stale.
  */
 function holderState(owner: Owner): 'stale' | 'held' | 'self' {
-  if (owner.host !== os.hostname()) return 'held';
+  if (owner.host !== ownProcess().host) return 'held';
   const start = processStart(owner.pid);
   const reused = owner.start !== null && start !== null && start !== owner.start;
   if (owner.pid === process.pid) return reused ? 'stale' : 'self';
@@ -141,6 +141,9 @@ const YIELD_MS = 200;
 const WANT_MAX_AGE_MS = 120_000;
 
 function readWant(wantPath: string): Owner | null {
+  // Nobody waits, almost always: a look without the cost of a failed read's thrown error (a note
+  // written right after the look is seen at the next acquire, as it would be after a failed read).
+  if (!fs.existsSync(wantPath)) return null;
   const want = readOwner(wantPath);
   return want?.owner ?? null;
 }
@@ -165,17 +168,34 @@ function yieldToWaiter(wantPath: string, token: string, until: number): void {
   }
 }
 
+/**
+ * A token unique to one acquisition: random per process, then counted (every append takes the lock,
+ * and a fresh random value each time cost more than the rest of the lock's own work).
+ */
+let tokens: { pid: number; prefix: string; next: number } | null = null;
+function nextToken(): string {
+  if (tokens?.pid !== process.pid) tokens = { pid: process.pid, prefix: randomBytes(6).toString('hex'), next: 0 };
+  return `${tokens.prefix}${(tokens.next++).toString(16)}`;
+}
+
+/** This process's own start time and host name, read once (every append takes the lock). */
+let own: { pid: number; start: string | null; host: string } | null = null;
+function ownProcess(): { start: string | null; host: string } {
+  if (own?.pid !== process.pid) own = { pid: process.pid, start: processStart(process.pid), host: os.hostname() };
+  return own;
+}
+
 export function acquireFileLock(lockPath: string, options: FileLockOptions = {}): FileLock {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   const owner: Owner = {
     pid: process.pid,
-    host: os.hostname(),
-    start: processStart(process.pid),
+    host: ownProcess().host,
+    start: ownProcess().start,
     since: new Date().toISOString(),
-    token: randomBytes(8).toString('hex'),
+    token: nextToken(),
   };
-  const tempPath = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  const tempPath = `${lockPath}.${process.pid}.${owner.token}`;
   fs.writeFileSync(tempPath, JSON.stringify(owner), { mode: 0o600 });
   const wantPath = `${lockPath}.want`;
   const yieldUntil = Date.now() + YIELD_MS;

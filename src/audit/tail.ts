@@ -15,26 +15,31 @@ export interface FileTail {
   size: number;
 }
 
-const CHUNK = 64 * 1024;
+/** The first read from the end; most last lines fit, so most tails cost one small read. */
+const FIRST_CHUNK = 4 * 1024;
+const MAX_CHUNK = 64 * 1024;
 
 export function readTail(file: string): FileTail {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
-    // Read backwards until we have seen two newlines (the end of the previous line) or the start.
+    // Read backwards until we have seen two newlines (the end of the previous line) or the start,
+    // each read twice the last (a long record costs a few reads, a short one a single 4 KiB read).
     let buffer = Buffer.alloc(0);
     let position = size;
+    let chunk = FIRST_CHUNK;
     for (;;) {
       if (position === 0 || countNewlines(buffer) >= 2) break;
-      const length = Math.min(CHUNK, position);
+      const length = Math.min(chunk, position);
       position -= length;
-      const chunk = Buffer.alloc(length);
-      fs.readSync(fd, chunk, 0, length, position);
-      buffer = Buffer.concat([chunk, buffer]);
+      const read = Buffer.allocUnsafe(length);
+      fs.readSync(fd, read, 0, length, position);
+      buffer = buffer.length === 0 ? read : Buffer.concat([read, buffer]);
+      chunk = Math.min(chunk * 2, MAX_CHUNK);
     }
     const lastNewline = buffer.lastIndexOf(0x0a);
     if (lastNewline === -1) {
-      return { lastLine: null, lastLineOffset: 0, partial: buffer, size };
+      return { lastLine: null, lastLineOffset: 0, partial: Buffer.from(buffer), size };
     }
     const partial = buffer.subarray(lastNewline + 1);
     const previousNewline = buffer.lastIndexOf(0x0a, lastNewline - 1);

@@ -205,6 +205,21 @@ describe('openAuditTrail', () => {
     expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 2, checkpoints: 3 });
   });
 
+  it('chains after a record longer than any single read of the tail, from this opener and from another', () => {
+    const dir = stateDir();
+    const redactor = createRedactor();
+    const one = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor });
+    const long = one.append({ actor: 'engine', action: 'a', subject: 's', details: { text: 'x'.repeat(200_000) } });
+    expect(one.append({ actor: 'engine', action: 'b', subject: 's', details: {} }).prevHash).toBe(long.hash);
+    const two = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor });
+    const longer = two.append({ actor: 'cli', action: 'c', subject: 's', details: { text: 'y'.repeat(300_000) } });
+    expect(one.append({ actor: 'engine', action: 'd', subject: 's', details: {} })).toMatchObject({
+      seq: 4,
+      prevHash: longer.hash,
+    });
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 4 });
+  });
+
   it('refuses to append after a damaged last record', () => {
     const dir = stateDir();
     const trail = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });

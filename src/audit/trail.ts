@@ -2,9 +2,9 @@
  * The audit trail: an append-only, hash-chained JSON-lines file with Ed25519-signed checkpoints,
  * safe to append to from several processes at once. See docs/audit.md for the format.
  *
- * Every append takes the trail's lock file, reads the last record, writes the new record as one
- * line, fsyncs, calls `onAppend` (still under the lock, so heads are reported in order) and
- * releases the lock. When `append` returns, the record is on disk. A crash leaves either the whole
+ * Every append takes the trail's lock file, reads the last record (checked unless it is the very
+ * line this trail wrote last), writes the new record as one line, fsyncs, calls `onAppend` (still
+ * under the lock, so heads are reported in order) and releases the lock. When `append` returns, the record is on disk. A crash leaves either the whole
  * line or a partial last line; the next append moves a partial line aside (into
  * `trail.partial-<time>`), cuts it off and records that it did, so the chain goes on.
  */
@@ -32,7 +32,7 @@ import { acquireFileLock } from './lock.js';
 import { fsyncDirectory, publicKeyPem, writeDurably } from './keys.js';
 import { createKeyDirSigner, signerFromEnv, type AuditSigner } from './signer.js';
 import type { CheckpointSink } from './sink.js';
-import { appendDurably, readTail, truncateTo } from './tail.js';
+import { appendDurably, readTail, truncateTo, type FileTail } from './tail.js';
 
 export type { Checkpoint } from './format.js';
 
@@ -208,10 +208,17 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
     if (closed) throw new InternalError('the audit trail is closed');
   }
 
+  /**
+   * The last line this trail appended and the head it holds. An append reads the trail's last line
+   * anyway (to find a partial one); when that line is byte for byte the one written here, it is
+   * not parsed and hashed again (the common case: one process appending record after record).
+   */
+  let written: { line: string; head: AuditHead } | null = null;
+
   /** The last complete record, checked against its own hash; a corrupt tail stops all appends. */
-  function lastRecord(): AuditHead {
-    const tail = readTail(trailPath);
+  function lastRecord(tail: FileTail = readTail(trailPath)): AuditHead {
     if (tail.lastLine === null) return { seq: 0, hash: GENESIS_HASH };
+    if (written !== null && tail.lastLine === written.line) return written.head;
     let parsed: unknown;
     try {
       parsed = JSON.parse(tail.lastLine);
@@ -229,19 +236,24 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
     return { seq: result.data.seq, hash: result.data.hash };
   }
 
-  /** Moves a partial last line (an interrupted write) aside and cuts it off. Returns what it did. */
-  function discardPartial(file: string): Record<string, unknown> | null {
+  /**
+   * Moves a partial last line (an interrupted write) aside and cuts it off. Returns what it did (null
+   * when the file ends cleanly) and the file's tail as it is now.
+   */
+  function discardPartial(file: string): { repair: Record<string, unknown> | null; tail: FileTail } {
     const tail = readTail(file);
-    if (tail.partial.length === 0) return null;
+    if (tail.partial.length === 0) return { repair: null, tail };
     const savedAs = `${path.basename(file)}.partial-${now().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
     fs.writeFileSync(path.join(dir, savedAs), tail.partial, { mode: 0o600 });
     truncateTo(file, tail.size - tail.partial.length);
-    return {
+    const repair = {
       file: path.basename(file),
       bytes: tail.partial.length,
       sha256: createHash('sha256').update(tail.partial).digest('hex'),
       savedAs,
     };
+    // The complete lines are as they were: only the partial one is gone.
+    return { repair, tail: { ...tail, partial: Buffer.alloc(0), size: tail.size - tail.partial.length } };
   }
 
   function write(entry: AuditEntry, previous: AuditHead): AuditRecord {
@@ -261,15 +273,19 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       prevHash: previous.hash,
     };
     const record = { ...body, hash: hashRecord(body) };
-    appendDurably(trailPath, toLine(record));
+    const line = toLine(record);
+    written = null; // until the line is on disk: a failed write leaves nothing to trust
+    appendDurably(trailPath, line);
+    written = { line: line.slice(0, -1), head: { seq: record.seq, hash: record.hash } };
     onAppend?.({ seq: record.seq, hash: record.hash });
     return record;
   }
 
   function repairThenWrite(entry: AuditEntry | null): AuditHead & { record: AuditRecord | null } {
-    const repairs = [discardPartial(trailPath), discardPartial(checkpointsPath)];
-    let head = lastRecord();
-    for (const repair of repairs) {
+    const trail = discardPartial(trailPath);
+    const checkpoints = discardPartial(checkpointsPath);
+    let head = lastRecord(trail.tail);
+    for (const repair of [trail.repair, checkpoints.repair]) {
       if (repair === null) continue;
       const record = write(
         { actor: 'handoff', action: 'audit.partial-line-discarded', subject: String(repair.file), details: repair },
