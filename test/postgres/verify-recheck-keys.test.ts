@@ -11,6 +11,26 @@ import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import { countQueries } from '../support/count-queries.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
+/** The same client, counting its statements in flight together with those of others sharing `state`. */
+function trackOverlap(client: pg.Client, state: { now: number; most: number }): pg.Client {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'query')
+        return async (...args: unknown[]) => {
+          state.now++;
+          state.most = Math.max(state.most, state.now);
+          try {
+            return await (target.query as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            state.now--;
+          }
+        };
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 const setup = `
   create table t (region text, id int, doc json, n numeric, primary key (region, id));
   insert into t select (array['eu','us'])[1 + g % 2], g, ('{"g": ' || g || '}')::json, g / 4.0 from generate_series(1, 400) g;
@@ -175,14 +195,18 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
     // Shapes, hash functions, then 5,000 keys of t; the other 200 of t with u's two.
     expect(trips.n).toBe(4);
 
-    // Paced (the settling before the cutover's hold): smaller statements, a wait after each pair
-    // told how long it took, the same differences.
+    // Paced (the settling before the cutover's hold): smaller statements, one site after the other
+    // (never both servers busy with it at once), a wait after each pair told how long it took, the
+    // same differences.
     const paced = { n: 0 };
     const waits: number[] = [];
+    const overlap = { now: 0, most: 0 };
+    const catalog = await readRecheckCatalog(source, target, [t, u]);
     const result = await recheckTables({
-      source: countQueries(source, paced),
-      target,
+      source: countQueries(trackOverlap(source, overlap), paced),
+      target: trackOverlap(target, overlap),
       tables,
+      catalog,
       pace: {
         keysPerStatement: 2_000,
         after: async (ms) => {
@@ -191,10 +215,20 @@ describe('recheckKeys (cutover re-check of dirty keys)', () => {
       },
     });
     expect(result).toEqual(oneByOne);
-    // Shapes, hash functions, then 2,000 + 2,000 + 1,200 keys of t with u's two.
-    expect(paced.n).toBe(5);
+    // The catalog given: 2,000 + 2,000 + 1,200 keys of t with u's two.
+    expect(paced.n).toBe(3);
+    expect(overlap.most).toBe(1);
     expect(waits).toHaveLength(3);
     for (const ms of waits) expect(ms).toBeGreaterThanOrEqual(0);
+    // Unpaced (under the fence), both sites at once.
+    overlap.most = 0;
+    await recheckTables({
+      source: trackOverlap(source, overlap),
+      target: trackOverlap(target, overlap),
+      tables,
+      catalog,
+    });
+    expect(overlap.most).toBe(2);
   });
 
   it('reads the shapes of several tables in one query, null for one that does not exist', async () => {

@@ -75,8 +75,10 @@ export async function recheckTables(input: {
   tables: ReadonlyArray<{ table: TableName; keys: string[][] | 'all' }>;
   catalog?: RecheckCatalog | undefined;
   /**
-   * Background use (before the hold): keys per statement (KEYS_PER_STATEMENT by default), and a wait after each
-   * statement pair, told how long the pair took (the work yields to the service in between).
+   * Background use (before the hold): keys per statement (KEYS_PER_STATEMENT by default), one site
+   * read after the other, and a wait after each pair, told how long the pair took (the work yields
+   * to the service in between, and never keeps a core busy on both servers at once: on the demo's
+   * 2 cores, both sites hashing at the same time left the service none).
    */
   pace?: { keysPerStatement: number; after: (ms: number) => Promise<void> };
 }): Promise<DirtyDifference[]> {
@@ -112,10 +114,9 @@ export async function recheckTables(input: {
   }
   for (const pack of packKeys(chunks, batch)) {
     const started = Date.now();
-    const [onSource, onTarget] = await Promise.all([
-      rowHashesForTables(source, pack),
-      rowHashesForTables(target, pack),
-    ]);
+    const [onSource, onTarget] = input.pace
+      ? [await rowHashesForTables(source, pack), await rowHashesForTables(target, pack)]
+      : await Promise.all([rowHashesForTables(source, pack), rowHashesForTables(target, pack)]);
     pack.forEach((chunk, i) => classify(chunk, onSource[i] ?? [], onTarget[i] ?? []));
     await input.pace?.after(Date.now() - started);
   }
