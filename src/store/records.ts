@@ -71,7 +71,21 @@ export function createRecordsRepo(core: StoreCore): RecordsRepo {
         decidedAt: row.decided_at,
       })),
     setAuditHead(value) {
-      putHead.run(value.seq, value.hash);
+      // Every audit append moves the head: its commit does not wait for the disk (the record itself
+      // already did). It is in the store's write-ahead log at once, so a crash of this process loses
+      // nothing, and on disk with the store's next commit; a power loss before that can lose the
+      // latest heads, never a record (see docs/audit.md). Inside a transaction, that commit decides.
+      if (db.inTransaction) {
+        putHead.run(value.seq, value.hash);
+        return;
+      }
+      const level = db.pragma('synchronous', { simple: true }) as number;
+      db.pragma('synchronous = NORMAL');
+      try {
+        putHead.run(value.seq, value.hash);
+      } finally {
+        db.pragma(`synchronous = ${level}`);
+      }
     },
     auditHead: () => head.get(),
   };
