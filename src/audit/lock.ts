@@ -169,31 +169,34 @@ function yieldToWaiter(wantPath: string, token: string, until: number): void {
 }
 
 /**
- * A token unique to one acquisition: random per process, then counted (every append takes the lock,
- * and a fresh random value each time cost more than the rest of the lock's own work).
+ * This process's own start time and host name, read once, and a token unique to each acquisition:
+ * random per process, then counted (every append takes the lock, and reading /proc, the host name
+ * and fresh random bytes each time cost more than the rest of the lock's own work).
  */
-let tokens: { pid: number; prefix: string; next: number } | null = null;
-function nextToken(): string {
-  if (tokens?.pid !== process.pid) tokens = { pid: process.pid, prefix: randomBytes(6).toString('hex'), next: 0 };
-  return `${tokens.prefix}${(tokens.next++).toString(16)}`;
-}
-
-/** This process's own start time and host name, read once (every append takes the lock). */
-let own: { pid: number; start: string | null; host: string } | null = null;
-function ownProcess(): { start: string | null; host: string } {
-  if (own?.pid !== process.pid) own = { pid: process.pid, start: processStart(process.pid), host: os.hostname() };
-  return own;
+let own: { pid: number; start: string | null; host: string; prefix: string; next: number } | null = null;
+function ownProcess(): { start: string | null; host: string; token(): string } {
+  if (own?.pid !== process.pid)
+    own = {
+      pid: process.pid,
+      start: processStart(process.pid),
+      host: os.hostname(),
+      prefix: randomBytes(6).toString('hex'),
+      next: 0,
+    };
+  const self = own;
+  return { start: self.start, host: self.host, token: () => `${self.prefix}${(self.next++).toString(16)}` };
 }
 
 export function acquireFileLock(lockPath: string, options: FileLockOptions = {}): FileLock {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
+  const self = ownProcess();
   const owner: Owner = {
     pid: process.pid,
-    host: ownProcess().host,
-    start: ownProcess().start,
+    host: self.host,
+    start: self.start,
     since: new Date().toISOString(),
-    token: nextToken(),
+    token: self.token(),
   };
   const tempPath = `${lockPath}.${process.pid}.${owner.token}`;
   fs.writeFileSync(tempPath, JSON.stringify(owner), { mode: 0o600 });
