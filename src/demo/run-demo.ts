@@ -41,7 +41,7 @@ import { BASELINE_STAGE, WARMUP_STAGE } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { reconcile } from './reconcile.js';
 import type { ClientTrafficEvent } from '../report/events.js';
-import { summarize } from './summarize.js';
+import { clientWritePause, summarize } from './summarize.js';
 import { DEMO_TABLES } from './service/schema.js';
 import type { DemoSummary } from './summary.js';
 
@@ -306,6 +306,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       routerRequests: reconciliation.router.requests,
       routerErrors: reconciliation.router.errors,
       notes: reconciliation.notes,
+      // The cutover is over (the run stopped after the bake): the report shows the pause the clients felt.
+      writePauseMs: clientWritePause(progress.facts, load),
     };
     progress.note(
       `load stopped: ${stats.total} of ${stats.offered} requests sent in ${(loadMs / 1000).toFixed(1)} s, ${stats.failed} failed, ${stats.notSent} not sent (too many in flight)`,

@@ -128,8 +128,10 @@ export type VerifiedTable = z.infer<typeof verifiedTableSchema>;
  * `client-traffic`: what the clients of the service counted over the run (the demo's load
  * generator emits it once, subject `clients`, when the load has stopped): requests offered, sent,
  * not sent (never reached the router) and failed (5xx, connection failures, time-outs), beside the
- * router's own counts, with the differences in words. The report's failed-request figure is the
- * clients' when the run has one.
+ * router's own counts, with the differences in words; and the write pause as the clients felt it
+ * (the longest write in flight during the cutover's hold: null when nothing was held, absent when
+ * not measured). The report's failed-request figure and write pause are the clients' when the run
+ * has them, the router's beside them.
  */
 export const clientTrafficSchema = z.object({
   offered: z.number().int().min(0),
@@ -140,6 +142,7 @@ export const clientTrafficSchema = z.object({
   routerRequests: z.number().int().min(0).nullable(),
   routerErrors: z.number().int().min(0).nullable(),
   notes: z.array(z.string()),
+  writePauseMs: z.number().min(0).nullable().optional(),
 });
 
 export type ClientTrafficEvent = z.infer<typeof clientTrafficSchema>;

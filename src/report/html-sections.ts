@@ -94,7 +94,16 @@ export function cutoverSection(model: ReportModel): string {
     return none(
       'No cutover was measured in this run (it did not reach the cutover, or the cutover recorded no measurement).',
     );
+  const atClients = model.totals.clients?.writePauseMs ?? null;
   return kvTable([
+    ...(atClients === null
+      ? []
+      : [
+          [
+            'write pause at the clients (the longest write in flight during the hold)',
+            `<strong>${e(formatMs(atClients))}</strong>`,
+          ],
+        ]),
     [
       'write pause at the router (first held request to release; – when nothing was held)',
       `<strong>${e(formatMs(c.writePauseMs))}</strong>`,

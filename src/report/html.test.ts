@@ -98,6 +98,33 @@ describe('the HTML and Markdown renderers', () => {
     expect(md).toContain('_No verification result was recorded._');
   });
 
+  it("shows the write pause the clients felt when the run has it, the router's beside it", () => {
+    const card = (html: string): string | undefined =>
+      /<div class="card[^"]*"><div class="label">Write pause<\/div>(.*?)<\/div><\/div>/.exec(html)?.[1];
+    // No clients' figure (a run without the demo's load): the router's, as before.
+    expect(card(renderHtml(succeeded))).toBe('<div class="value">182 ms</div><div class="sub">37 requests held');
+    const clients = { offered: 900, sent: 900, notSent: 0, failed: 0, routerErrors: 0, notes: [], writePauseMs: 240 };
+    const model: ReportModel = { ...succeeded, totals: { ...succeeded.totals, clients } };
+    const html = renderHtml(model);
+    expect(card(html)).toBe(
+      '<div class="value">240 ms</div><div class="sub">at the clients; router 182 ms, 37 requests held',
+    );
+    expect(html).toContain(
+      '<th scope="row">write pause at the clients (the longest write in flight during the hold)</th><td><strong>240 ms</strong></td>',
+    );
+    const md = renderMarkdown(model);
+    expect(md).toContain('| write pause | 240 ms at the clients (router 182 ms) |');
+    expect(md).toContain('| write pause at the clients | 240 ms |');
+    expect(md).toContain('| write pause at the router | 182 ms |');
+    // Nothing held, or not measured, at the clients: null, and the router's figure stands alone.
+    const unmeasured = renderHtml({
+      ...model,
+      totals: { ...model.totals, clients: { ...clients, writePauseMs: null } },
+    });
+    expect(card(unmeasured)).toBe('<div class="value">182 ms</div><div class="sub">37 requests held');
+    expect(unmeasured).not.toContain('write pause at the clients');
+  });
+
   it('puts the same facts in Markdown: outcome, write pause, data, approvals, gates and the trail head', () => {
     const md = renderMarkdown(succeeded);
     expect(md).toMatch(/^# handoff report: orders-to-gke \(succeeded\)/);

@@ -65,11 +65,15 @@ function summaryCards(model: ReportModel): string {
     );
   }
   if (model.cutover) {
+    // The clients' pause when the run has it (a held write waits for the release and then for its
+    // answer); the router's, from the first held request to the release, beside it.
+    const held = `${formatCount(model.cutover.heldRequests)} requests held`;
+    const atClients = totals.clients?.writePauseMs ?? null;
     cards.push(
       card(
         'Write pause',
-        formatMs(model.cutover.writePauseMs),
-        `${formatCount(model.cutover.heldRequests)} requests held`,
+        formatMs(atClients ?? model.cutover.writePauseMs),
+        atClients === null ? held : `at the clients; router ${formatMs(model.cutover.writePauseMs)}, ${held}`,
         model.cutover.failedRequests === 0 ? 'good' : 'bad',
       ),
     );

@@ -86,7 +86,15 @@ function summarySection(model: ReportModel): string[] {
       `${formatCount(model.totals.failedRequests)} of ${formatCount(model.totals.requests)}`,
     ]);
   }
-  if (model.cutover) summary.push(['write pause', formatMs(model.cutover.writePauseMs)]);
+  if (model.cutover) {
+    const atClients = clients?.writePauseMs ?? null;
+    summary.push([
+      'write pause',
+      atClients === null
+        ? formatMs(model.cutover.writePauseMs)
+        : `${formatMs(atClients)} at the clients (router ${formatMs(model.cutover.writePauseMs)})`,
+    ]);
+  }
   if (latest.length > 0) {
     summary.push([
       'data',
@@ -211,7 +219,10 @@ function cutoverSection(model: ReportModel): string[] {
       ? table(
           ['measured', 'value'],
           [
-            ['write pause', formatMs(c.writePauseMs)],
+            ...(model.totals.clients?.writePauseMs == null
+              ? []
+              : [['write pause at the clients', formatMs(model.totals.clients.writePauseMs)]]),
+            ['write pause at the router', formatMs(c.writePauseMs)],
             ['requests held', formatCount(c.heldRequests)],
             ['requests failed', formatCount(c.failedRequests)],
             ['source refused writes for', formatMs(c.fenceMs)],

@@ -183,6 +183,8 @@ export interface ReportTotals {
     failed: number;
     routerErrors: number | null;
     notes: string[];
+    /** The longest write in flight during the cutover's hold, at the clients; null: not measured or nothing held. */
+    writePauseMs: number | null;
   } | null;
 }
 

@@ -80,7 +80,27 @@ describe('report series: whole-run samples and the clients count', () => {
       failed: 12,
       routerErrors: 2,
       notes: ['50 not sent'],
+      writePauseMs: null,
     });
     expect(series.totals.failedRequests).toBe(2);
+  });
+
+  it("carries the clients' write pause when the event has it (null when nothing was held)", () => {
+    const clients = {
+      offered: 10,
+      sent: 10,
+      notSent: 0,
+      failed: 0,
+      failedWithoutAnswer: 0,
+      routerRequests: 10,
+      routerErrors: 0,
+      notes: [],
+    };
+    const of = (extra: object) =>
+      collectSeries(trailOf([{ action: 'client-traffic', subject: 'clients', data: { ...clients, ...extra } }])).totals
+        .clients?.writePauseMs;
+    expect(of({ writePauseMs: 93.5 })).toBe(93.5);
+    expect(of({ writePauseMs: null })).toBeNull();
+    expect(of({})).toBeNull();
   });
 });

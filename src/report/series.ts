@@ -78,6 +78,7 @@ function trafficOf(trail: RunTrail): { points: TrafficPoint[]; totals: ReportTot
         failed: client.failed,
         routerErrors: client.routerErrors,
         notes: client.notes,
+        writePauseMs: client.writePauseMs ?? null,
       }
     : null;
   return {

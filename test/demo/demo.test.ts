@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/common/children.js';
 import type { DemoSummary } from '../../src/demo/summary.js';
+import { formatMs } from '../../src/report/format.js';
 import { repoRoot, runCli, tsxLoader } from '../support/cli.js';
 import { listFiles, makeTempDir } from '../support/tmp.js';
 
@@ -190,6 +191,11 @@ describe('handoff demo', () => {
       );
       const early = trailLines.slice(0, firstShift).filter((r) => r.action === 'traffic-sample' && r.subject === 'run');
       expect(early.length).toBeGreaterThan(5);
+      // The report's write pause is the clients' (the trail's client-traffic record), the router's beside it.
+      const clientTraffic = trailLines.filter((r) => r.action === 'client-traffic').at(-1);
+      expect(clientTraffic?.details).toMatchObject({ writePauseMs: summary.cutover.writePauseMs });
+      const reportHtml = fs.readFileSync(summary.report, 'utf8');
+      expect(reportHtml).toContain(`at the clients; router ${formatMs(summary.cutover.routerPauseMs)}`);
       // One stream (the engine's), not two: the whole-run windows add up to no more than the time they span.
       const runSamples = trailLines.filter(
         (r) => r.action === 'traffic-sample' && r.subject === 'run',
