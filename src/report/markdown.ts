@@ -214,14 +214,13 @@ function cutoverSection(model: ReportModel): string[] {
   const push = (...lines: string[]): void => void out.push(...lines);
   push('## Cutover', '');
   const c = model.cutover;
+  const atClients = model.totals.clients?.writePauseMs ?? null;
   push(
     c
       ? table(
           ['measured', 'value'],
           [
-            ...(model.totals.clients?.writePauseMs == null
-              ? []
-              : [['write pause at the clients', formatMs(model.totals.clients.writePauseMs)]]),
+            ...(atClients === null ? [] : [['write pause at the clients', formatMs(atClients)]]),
             ['write pause at the router', formatMs(c.writePauseMs)],
             ['requests held', formatCount(c.heldRequests)],
             ['requests failed', formatCount(c.failedRequests)],

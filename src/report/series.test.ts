@@ -59,17 +59,19 @@ describe('report series: whole-run samples and the clients count', () => {
     expect(series.totals.clients).toBeNull();
   });
 
+  /** A `client-traffic` record's details, as the demo writes them. */
+  const clients = {
+    offered: 1000,
+    sent: 950,
+    notSent: 50,
+    failed: 12,
+    failedWithoutAnswer: 10,
+    routerRequests: 950,
+    routerErrors: 2,
+    notes: ['50 not sent'],
+  };
+
   it("carries the clients' own count, which the report shows as its failed-request figure", () => {
-    const clients = {
-      offered: 1000,
-      sent: 950,
-      notSent: 50,
-      failed: 12,
-      failedWithoutAnswer: 10,
-      routerRequests: 950,
-      routerErrors: 2,
-      notes: ['50 not sent'],
-    };
     const series = collectSeries(
       trailOf([sample('run', 950, 2), { action: 'client-traffic', subject: 'clients', data: clients }]),
     );
@@ -86,16 +88,6 @@ describe('report series: whole-run samples and the clients count', () => {
   });
 
   it("carries the clients' write pause when the event has it (null when nothing was held)", () => {
-    const clients = {
-      offered: 10,
-      sent: 10,
-      notSent: 0,
-      failed: 0,
-      failedWithoutAnswer: 0,
-      routerRequests: 10,
-      routerErrors: 0,
-      notes: [],
-    };
     const of = (extra: object) =>
       collectSeries(trailOf([{ action: 'client-traffic', subject: 'clients', data: { ...clients, ...extra } }])).totals
         .clients?.writePauseMs;
