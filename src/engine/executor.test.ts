@@ -26,6 +26,8 @@ interface Harness {
   ): Step;
   exec(plan: Migration, stages: Stage[], extra?: Partial<ExecuteOptions>): ReturnType<typeof executeRun>;
   newRun(plan: Migration, until?: string): void;
+  /** Listens to the run's events as they are emitted; returns the function that stops listening. */
+  on(listener: (event: HandoffEvent) => void): () => void;
 }
 
 function harness(): Harness {
@@ -57,6 +59,7 @@ function harness(): Harness {
         return options.undoFails ? Promise.reject(new Error('undo broke')) : Promise.resolve();
       },
     }),
+    on: (listener) => bus.on(listener),
     exec: (plan, stages, extra = {}) =>
       executeRun({
         store,
@@ -241,9 +244,13 @@ describe('executeRun', () => {
     expect(first.run).toMatchObject({ state: 'paused', stage: 'cutover' });
     expect(first.run.reason).toMatch(/waiting for approval of stage cutover by role db-owner/);
     expect(h.log).toEqual(['run preflight/a']);
-    // An approval that arrives while the run waits lets it go on.
-    const approveLater = setTimeout(() => h.store.requests.approve('r1', 'cutover', 'carol', 'db-owner'), 60);
-    cleanups.push(() => clearTimeout(approveLater));
+    // An approval that arrives while the run waits lets it go on (given when the wait begins, not
+    // after a fixed delay, which a stalled test process could let run past the 200 ms bound).
+    cleanups.push(
+      h.on((event) => {
+        if (event.type === 'approval-waiting') h.store.requests.approve('r1', 'cutover', 'carol', 'db-owner');
+      }),
+    );
     const second = await h.exec(plan, stages);
     expect(second.run.state).toBe('succeeded');
     expect(h.log).toEqual(['run preflight/a', 'run cutover/b']);

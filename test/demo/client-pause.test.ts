@@ -39,10 +39,6 @@ describe.each(Object.entries(generators))('client-observed write pause, load %s'
       load.setStage('shift');
       await sleep(500);
       load.setStage('cutover');
-      // A write sent just before the stage changed (or before a worker has read the change) counts in
-      // `shift` by design; if the router held it, the cutover stage's longest write would be the
-      // second held one. Writes pass the router in a few milliseconds: let those have gone by.
-      await sleep(150);
       const held = await fixture.router.hold({ classes: ['writes'], maxHoldMs: 5000 });
       expect(held.classes).toEqual(['writes']);
       await sleep(700);
@@ -63,10 +59,14 @@ describe.each(Object.entries(generators))('client-observed write pause, load %s'
       // Writes sent during the hold waited for the release: the longest is most of the hold.
       expect(clientPause as number).toBeGreaterThanOrEqual(0.5 * (record?.heldMs ?? 0));
       expect(record?.heldMs ?? 0).toBeGreaterThanOrEqual(650);
-      // The held writes counted in the stage that was current when they were sent.
-      expect(load.latency.stages().cutover?.writes.maxMs ?? 0).toBeGreaterThanOrEqual(
-        Math.floor(released.pauseMs as number),
-      );
+      // The held writes counted in the stage that was current when they were sent: the longest in
+      // `cutover`, or in `shift` when the router held a write sent just before the stage changed (or
+      // before a worker had read the change; CI saw that: 694 ms in cutover against the router's 699).
+      const stages = load.latency.stages();
+      const longest = Math.max(stages.shift?.writes.maxMs ?? 0, stages.cutover?.writes.maxMs ?? 0);
+      expect(longest).toBeGreaterThanOrEqual(Math.floor(released.pauseMs as number));
+      // Writes sent during the hold were counted in cutover, and waited for the release.
+      expect(stages.cutover?.writes.maxMs ?? 0).toBeGreaterThanOrEqual(0.5 * (record?.heldMs ?? 0));
       expect(stats.offered).toBe(stats.total + stats.notSent);
     } finally {
       await load.stop();

@@ -28,6 +28,9 @@ describe('rollback drill through the CLI (handoff run in its own process)', () =
         name: 'drill-cli',
         steps: [10, 25, 50, 100],
         analysis: ROUTER_ERROR_GATE,
+        // Room for the fault to land well inside the 50 % step: it is injected once this process has
+        // read the step's start from the trail (polled every 100 ms), which a loaded machine delays.
+        bake: '6s',
       });
       const child = runCli(['run', '-f', drill.plan, '-o', 'json', '--state-dir', drill.stateDir], {
         cwd: drill.dir,

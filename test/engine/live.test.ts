@@ -157,7 +157,7 @@ describe('a live executor and the operator', () => {
       const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
       // Boundary 8 is provision/create-workload after its side effect, before its done record.
       const stalled = runEngineChild({
-        env: { ...base, CHILD_MODE: 'start', CHILD_LEASE_TTL_MS: '2000', CHILD_BLOCK_AT: '8', CHILD_WAKE_FILE: wake },
+        env: { ...base, CHILD_MODE: 'start', CHILD_LEASE_TTL_MS: '6000', CHILD_BLOCK_AT: '8', CHILD_WAKE_FILE: wake },
         onLine: (line) => {
           if (line.startsWith('RUN ')) runId = line.slice(4);
           if (line.startsWith('BLOCKED ')) blocked();

@@ -21,10 +21,18 @@ afterAll(async () => {
   await postgres?.close();
 });
 
-async function timed(run: () => Promise<unknown>, times = 3): Promise<number> {
-  const started = performance.now();
-  for (let i = 0; i < times; i++) await run();
-  return (performance.now() - started) / times;
+/**
+ * The fastest of `times` runs: one stall of the test process or the server's backend on a loaded
+ * machine lengthens one run, while a toxic on the path lengthens every run.
+ */
+async function timed(run: () => Promise<unknown>, times = 5): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    await run();
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
 }
 
 describe('PostgreSQL through the fault proxy', () => {

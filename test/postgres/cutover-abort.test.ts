@@ -318,17 +318,21 @@ describe('cutover abort and fences', () => {
       await maintenance.query('lock table public.counters in share update exclusive mode');
       await writer.query('begin');
       await writer.query(`insert into public.counters values ('in-flight', 1)`);
-      let committedAt = 0;
-      setTimeout(() => void writer.query('commit').then(() => (committedAt = Date.now())), 300);
+      let commit: Promise<unknown> | null = null;
+      const started = Date.now();
+      setTimeout(() => (commit = writer.query('commit')), 300);
       const fence = await fenceSite(client, names, 'source', tables, {
         method: 'revoke',
         roles: ['app'],
         drainMs: 5000,
         marker: 'forward',
       });
-      // Waited for the open write (its commit precedes the marker), ended nothing.
-      expect(committedAt).toBeGreaterThan(0);
-      expect(Date.now()).toBeGreaterThanOrEqual(committedAt);
+      // Waited for the open write (its commit, sent 300 ms in, precedes the marker), ended nothing.
+      // Timed on this side: the writer's own answer may be read after the fence's on a loaded machine.
+      const fencedMs = Date.now() - started;
+      expect(commit).not.toBeNull();
+      await commit;
+      expect(fencedMs).toBeGreaterThanOrEqual(295);
       expect(fence.terminated).toBe(0);
       expect(fence.marker).toBeGreaterThan(0);
       const written = await source.query(`select 1 from public.counters where name = 'in-flight'`, [], 'drain1');

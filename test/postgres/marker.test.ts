@@ -36,12 +36,24 @@ describe('awaitMarker', () => {
   it('sees a marker that arrives after its first look without waiting out the poll interval', async () => {
     const seq = (await writeMarker(writer, names, 'forward')) + 1;
     const looks = { n: 0 };
-    // The next marker is written 20 ms after the wait starts; with a minute between looks, the
-    // old fixed interval would wait a minute (past this test's bound).
-    const late = new Promise<number>((resolve, reject) => {
-      setTimeout(() => writeMarker(writer, names, 'forward').then(resolve, reject), 20);
+    // The next marker is written once the first look has come back without it (not after a fixed
+    // delay, which a descheduled backend could outlast and see the marker at its first look); with
+    // a minute between looks, the old fixed interval would wait a minute (past this test's bound).
+    const counted = countQueries(reader, looks);
+    let firstLook: () => void = () => undefined;
+    const looked = new Promise<void>((resolve) => (firstLook = resolve));
+    const watched = new Proxy(counted, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (...args: unknown[]) => {
+          const result = (target.query as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          void result.then(firstLook, () => undefined);
+          return result;
+        };
+      },
     });
-    const waitedMs = await awaitMarker(countQueries(reader, looks), names, 'forward', seq, {
+    const late = looked.then(() => writeMarker(writer, names, 'forward'));
+    const waitedMs = await awaitMarker(watched, names, 'forward', seq, {
       timeoutMs: 120_000,
       pollMs: 60_000,
       where: 'reader',

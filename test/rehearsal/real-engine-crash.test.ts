@@ -79,7 +79,7 @@ interface Executor {
  * Runs one executor (`handoff run` or `handoff resume`) with JSON logs at debug level on stderr,
  * and SIGKILLs it at the first kill point not used yet.
  */
-function executor(sites: RealSites, args: string[], used: Set<string>): Promise<Executor> {
+function executor(sites: RealSites, args: string[], used: Set<string>, seen: Map<string, number>): Promise<Executor> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -102,6 +102,7 @@ function executor(sites: RealSites, args: string[], used: Set<string>): Promise<
     let tail = '';
     let pending = '';
     const timers = new Map<string, NodeJS.Timeout>();
+    const intentRead = new Map<string, number>();
     const kill = (point: KillPoint): void => {
       if (killedAt) return;
       killedAt = point;
@@ -128,6 +129,7 @@ function executor(sites: RealSites, args: string[], used: Set<string>): Promise<
           kill({ kind: 'after-stage', stage, step: '' });
         if (!stage || !step) continue;
         const key = `${stage}/${step}`;
+        if (msg === 'step-intent') intentRead.set(key, Date.now());
         if (msg === 'step-intent' && !used.has(`middle ${key}`)) {
           const started = Date.now();
           clearTimeout(timers.get(key));
@@ -137,6 +139,8 @@ function executor(sites: RealSites, args: string[], used: Set<string>): Promise<
           );
         } else if (msg === 'step-done' || msg === 'step-failed') {
           clearTimeout(timers.get(key));
+          const read = intentRead.get(key);
+          if (read !== undefined) seen.set(key, Math.max(seen.get(key) ?? 0, Date.now() - read));
           if (EVERY_STEP && msg === 'step-done' && !used.has(`after-step ${key}`))
             kill({ kind: 'after-step', stage, step });
         }
@@ -169,11 +173,12 @@ async function killRepeatedly(
   first: string[],
   until: string[],
   used: Set<string>,
+  seen: Map<string, number>,
 ): Promise<{ kills: KillPoint[]; last: Executor }> {
   const kills: KillPoint[] = [];
   let args = first;
   for (let n = 0; n < MAX_EXECUTORS; n++) {
-    const result = await executor(sites, [...args, ...until], used);
+    const result = await executor(sites, [...args, ...until], used, seen);
     if (!result.killedAt) return { kills, last: result };
     expect(result.signal, `executor ${n} was to be killed at ${JSON.stringify(result.killedAt)}`).toBe('SIGKILL');
     kills.push(result.killedAt);
@@ -237,12 +242,15 @@ describe('the real engine, SIGKILLed at every step boundary and in the middle of
 
     // Through bake under load, killed at every point; then finalize on quiet databases, killed too.
     const used = new Set<string>();
+    // How long this process saw each step run (from reading its intent to reading its done).
+    const seen = new Map<string, number>();
     const started = Date.now();
     const underLoad = await killRepeatedly(
       sites,
       ['run', '-f', sites.planFile],
       ['--until', 'bake', '-o', 'json'],
       used,
+      seen,
     );
     process.stderr.write(`kills under load: ${JSON.stringify(underLoad.kills)}\n`);
     expect(underLoad.last.code, underLoad.last.stderrTail).toBe(0);
@@ -250,7 +258,7 @@ describe('the real engine, SIGKILLed at every step boundary and in the middle of
     history.close();
     const run = runState(sites);
     expect(run?.state).toBe('paused');
-    const finalize = await killRepeatedly(sites, ['resume', run?.id ?? ''], ['-o', 'json'], used);
+    const finalize = await killRepeatedly(sites, ['resume', run?.id ?? ''], ['-o', 'json'], used, seen);
     expect(finalize.last.code, finalize.last.stderrTail).toBe(0);
     expect(runState(sites)?.state).toBe('succeeded');
     const kills = [...underLoad.kills, ...finalize.kills];
@@ -268,7 +276,10 @@ describe('the real engine, SIGKILLed at every step boundary and in the middle of
     expect(longest.size).toBe(8);
     expect(kills.filter((k) => k.kind === 'middle' && k.stage === 'cutover').length).toBeGreaterThanOrEqual(5);
     for (const [stage, { step, ms }] of longest) {
-      if (ms > midMs(stage) + MID_SLACK_MS)
+      // Long by the trail's clock, and long enough by this process's that the kill timer (started
+      // when it read the intent) ran out before it read the done: a loaded machine can hand this
+      // process both lines at once, however long the step ran.
+      if (ms > midMs(stage) + MID_SLACK_MS && (seen.get(`${stage}/${step}`) ?? 0) >= midMs(stage) + 20)
         expect(used, `a kill in the middle of ${stage}/${step} (${ms} ms)`).toContain(`middle ${stage}/${step}`);
     }
     process.stderr.write(

@@ -38,7 +38,11 @@ const portOf = (f: RouterFixture): number => Number(new URL(f.server.proxyUrl).p
 
 describe('hold and release', () => {
   it('sends the released queue on in arrival order, a few at a time and more as they are answered, and answers the release once all are answered', async () => {
-    fixture = await startRouterFixture({ maxReadLagMs: null, releaseConcurrency: 3 });
+    // The release's slot and spread timers out of reach: on a loaded machine a stall past their 100 ms
+    // sent the rest of the queue before the site's first answer (hold-queue.test.ts covers them).
+    fixture = await startRouterFixture({ maxReadLagMs: null, releaseConcurrency: 3 }, undefined, {
+      hold: { slotMs: 60_000, spreadMs: 60_000 },
+    });
     const f = fixture;
     // The target answers each write 30 ms after it arrives, and counts how many it holds at once and
     // how many arrived before its first answer.
@@ -178,7 +182,10 @@ describe('hold and release', () => {
   });
 
   it('counts a released request whose client left while it waited for a slot as answered, and never sends it', async () => {
-    fixture = await startRouterFixture({ releaseConcurrency: 1 });
+    // The slot's timer out of reach, so only the first request's answer gives the next its turn.
+    fixture = await startRouterFixture({ releaseConcurrency: 1 }, undefined, {
+      hold: { slotMs: 60_000, spreadMs: 60_000 },
+    });
     const f = fixture;
     const source = f.sites.source as NonNullable<typeof f.sites.source>;
     let finish: () => void = () => undefined;

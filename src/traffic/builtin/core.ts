@@ -19,7 +19,7 @@ import {
   type Routes,
 } from '../routes.js';
 import { createClassifier, type Classifier } from './classify.js';
-import { createHoldQueue, type HoldQueue } from './hold-queue.js';
+import { createHoldQueue, type HoldQueue, type HoldQueueDeps } from './hold-queue.js';
 import type { RouterOptions } from './options.js';
 import { createPicker, type Picker } from './picker.js';
 import { createStatsStore, type StatsStore } from './stats.js';
@@ -61,6 +61,8 @@ export interface RouterCoreDeps {
   events: EventBus;
   logger: Logger;
   now?: () => number;
+  /** The release's timers (hold-queue.ts); the defaults, except in tests that must not race them. */
+  hold?: Pick<HoldQueueDeps, 'slotMs' | 'spreadMs'>;
 }
 
 /** The longest `release` waits for the released requests to be answered. */
@@ -87,6 +89,7 @@ export function createRouterCore(options: RouterOptions, deps: RouterCoreDeps): 
   const hold = createHoldQueue({
     now,
     releaseConcurrency: options.releaseConcurrency,
+    ...deps.hold,
     onRelease: (record) => emit('router-released', record, 'hold'),
     onFull: (cls, queued, maxQueued) => {
       logger.warn('hold queue full; answering 503 with Retry-After', { cls, queued, maxQueued });

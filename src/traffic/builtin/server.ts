@@ -9,7 +9,7 @@ import { InputError } from '../../common/errors.js';
 import { createEventBus, type EventBus } from '../../common/events.js';
 import { createSilentLogger, type Logger } from '../../common/logger.js';
 import { createAdminHandler } from './admin.js';
-import { createRouterCore, type RouterCore } from './core.js';
+import { createRouterCore, type RouterCore, type RouterCoreDeps } from './core.js';
 import { createRouterMetrics } from './metrics.js';
 import { formatAddress, resolveRouterOptions, type Address, type RouterOptionsInput } from './options.js';
 import { createMirror, type Mirror } from './mirror.js';
@@ -32,6 +32,8 @@ export interface RouterServer {
 export interface RouterServerDeps {
   events?: EventBus;
   logger?: Logger;
+  /** The release's timers (hold-queue.ts); for tests only. */
+  hold?: RouterCoreDeps['hold'];
 }
 
 function listenOn(server: http.Server, address: Address, what: string): Promise<Address> {
@@ -69,7 +71,7 @@ export async function startRouterServer(input: RouterOptionsInput, deps: RouterS
   const options = resolveRouterOptions(input);
   const events = deps.events ?? createEventBus();
   const logger = deps.logger ?? createSilentLogger();
-  const core = createRouterCore(options, { events, logger });
+  const core = createRouterCore(options, { events, logger, ...(deps.hold ? { hold: deps.hold } : {}) });
   const mirror = createMirror({ sites: options.sites }, { logger: logger.child({ part: 'shadow' }) });
   const proxy = createProxy(core, { logger: logger.child({ part: 'proxy' }), mirror });
   const upgrades = createUpgradeHandler(core, proxy.upstreams, { logger });

@@ -9,7 +9,14 @@ import { createFaultProxy, type FaultProxy } from '../../../src/faultproxy/fault
 import { rehearsalFault } from '../../../src/plan/schema.js';
 import { networkInjector } from '../../../src/rehearsal/faults/network.js';
 import type { FaultEnvironment } from '../../../src/rehearsal/faults/types.js';
-import { connect, roundTrip, startEchoServer, waitUntil, type TestServer } from '../../faultproxy/tcp.js';
+import {
+  connect,
+  fastestRoundTrip,
+  roundTrip,
+  startEchoServer,
+  waitUntil,
+  type TestServer,
+} from '../../faultproxy/tcp.js';
 import { testFaultEnv } from './env.js';
 
 let echo: TestServer;
@@ -44,7 +51,7 @@ describe('network fault through the fault proxy', () => {
   it('a latency toxic slows each round trip by its value; clear removes it and the path is fast again', async () => {
     const session = await connect(port);
     try {
-      const before = await roundTrip(session, 'a');
+      const before = await fastestRoundTrip(session, 'a');
       const active = await networkInjector.inject(
         networkFault({ toxic: { type: 'latency', attributes: { latency: 200 } } }),
         env,
@@ -57,7 +64,7 @@ describe('network fault through the fault proxy', () => {
       await active.clear();
       await active.clear();
       expect(faults.proxy('replication').toxics).toHaveLength(0);
-      const after = await roundTrip(session, 'c');
+      const after = await fastestRoundTrip(session, 'c');
       expect(before).toBeLessThan(100);
       expect(slowed).toBeGreaterThanOrEqual(195);
       expect(slowed).toBeLessThan(1_500);

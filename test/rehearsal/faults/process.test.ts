@@ -177,7 +177,8 @@ describe('process fault on a real PostgreSQL server', () => {
   }, 60_000);
 
   it('SIGSTOP freezes the server (its backends too): a running query waits; SIGCONT at clear lets it finish', async () => {
-    const running = client.query<{ n: number }>('SELECT pg_sleep(0.2), 42 AS n');
+    // Long enough that the query is still running when the signal lands on a loaded machine.
+    const running = client.query<{ n: number }>('SELECT pg_sleep(2), 42 AS n');
     let finished = false;
     void running.then(
       () => (finished = true),

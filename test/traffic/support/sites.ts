@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 import { createEventBus, type HandoffEvent } from '../../../src/common/events.js';
 import { createBuiltinRouter, type BuiltinRouter } from '../../../src/traffic/builtin/builtin-router.js';
 import type { RouterOptionsInput } from '../../../src/traffic/builtin/options.js';
+import type { RouterServerDeps } from '../../../src/traffic/builtin/server.js';
 
 export interface SeenRequest {
   method: string;
@@ -73,6 +74,7 @@ export interface RouterFixture extends BuiltinRouter {
 export async function startRouterFixture(
   options: Partial<RouterOptionsInput> = {},
   names = ['source', 'target'],
+  deps: Pick<RouterServerDeps, 'hold'> = {},
 ): Promise<RouterFixture> {
   const sites: Record<string, TestSite> = {};
   for (const name of names) sites[name] = await startSite(name);
@@ -85,7 +87,7 @@ export async function startRouterFixture(
       sites: Object.fromEntries(names.map((name) => [name, (sites[name] as TestSite).url])),
       ...options,
     },
-    { events: bus },
+    { events: bus, ...deps },
   );
   const client = new Pool(built.server.proxyUrl, { connections: 16 });
   return {
