@@ -1,5 +1,5 @@
 // A second process for the audit tests: `append STATE_DIR NAME COUNT` says `ready`, waits for a line
-// on stdin, then appends COUNT records (and a checkpoint every 25) as actor NAME; `hold LOCK_FILE` takes the trail lock, says so, and waits to be killed.
+// on stdin (`go`, or `go <epoch ms>` to start at that instant), then appends COUNT records (and a checkpoint every 25) as actor NAME; `hold LOCK_FILE` takes the trail lock, says so, and waits to be killed.
 import path from 'node:path';
 import { createRedactor } from '../../src/common/redact.js';
 import { acquireFileLock } from '../../src/audit/lock.js';
@@ -13,10 +13,17 @@ if (mode === 'append' && target && name && count) {
     redactor: createRedactor(),
     lockTimeoutMs: 30_000,
   });
-  // Start appending only when the test says so, so that both writers really run at the same time.
+  // Start appending only when the test says so, so that both writers really run at the same time:
+  // at the instant the line names (`go <epoch ms>`), if it names one, so that one writer reading
+  // the line late on a loaded machine does not start after the other has finished.
   process.stdout.write('ready\n');
-  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  const line = await new Promise<string>((resolve) =>
+    process.stdin.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+  );
   process.stdin.destroy();
+  const at = Number(line.trim().split(' ')[1]);
+  if (Number.isFinite(at) && at > Date.now())
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, at - Date.now());
   for (let index = 1; index <= Number(count); index++) {
     trail.append({ actor: name, action: 'test.append', subject: `${name}-${index}`, details: { index } });
     if (index % 25 === 0) trail.checkpoint(`${name} ${index}`);

@@ -66,7 +66,9 @@ describe('appending from several processes', () => {
     const one = start(['append', dir, 'one', String(perChild)]);
     const two = start(['append', dir, 'two', String(perChild)]);
     await Promise.all([one.says('ready'), two.says('ready')]);
-    for (const writer of [one, two]) writer.process.stdin.write('go\n');
+    // Both start at the same instant, a moment from now (not each when it reads its line).
+    const at = Date.now() + 300;
+    for (const writer of [one, two]) writer.process.stdin.write(`go ${at}\n`);
     const results = await Promise.all([one.output, two.output]);
     for (const result of results) expect(result).toMatchObject({ code: 0, stdout: 'ready\ndone\n' });
     const verdict = verifyAuditTrail(dir);
