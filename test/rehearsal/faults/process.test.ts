@@ -75,6 +75,9 @@ describe('process fault on a node loop', () => {
     );
     expect(active.detail).toBe(`SIGSTOP pid ${loop.child.pid} (service-target); SIGCONT at clear`);
     await sleep(50);
+    // One turn of the event loop's poll phase first: ticks the child wrote just before the signal may
+    // still sit in the pipe (after a stall, the sleep's timer runs before they are read).
+    await new Promise((resolve) => setImmediate(resolve));
     const frozenAt = loop.ticks();
     await sleep(400);
     expect(loop.ticks()).toBe(frozenAt);
