@@ -31,6 +31,30 @@ describe('process registry', () => {
     expect(registry.records()).toHaveLength(0);
   });
 
+  it('stops a child tracked while it stops the others, and keeps no record of what it stopped', async () => {
+    const tmp = makeTempDir();
+    cleanups.push(tmp.cleanup);
+    const registry = openProcessRegistry(path.join(tmp.dir, 'processes.json'));
+    // The first takes its time to stop (as a server's shutdown does); the second is tracked meanwhile,
+    // as a server spawned while a signal's stop runs is.
+    const slow = spawn(
+      process.execPath,
+      ['-e', "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); setInterval(() => {}, 1000)"],
+      { stdio: 'ignore' },
+    );
+    cleanups.push(() => slow.kill('SIGKILL'));
+    const late = sleeper();
+    await sleep(200);
+    registry.track(slow.pid as number, { name: 'slow' });
+    const stopping = registry.stopAll(5000);
+    await sleep(50);
+    registry.track(late, { name: 'late' });
+    await stopping;
+    await sleep(100);
+    expect([isAlive(slow.pid as number), isAlive(late)]).toEqual([false, false]);
+    expect(registry.records()).toEqual([]);
+  });
+
   it('reaps what a dead owner left, but never a recycled PID with another command line', async () => {
     const tmp = makeTempDir();
     cleanups.push(tmp.cleanup);

@@ -115,11 +115,18 @@ export function openProcessRegistry(file: string): ProcessRegistry {
     },
     records: () => readRecords(file),
     async stopAll(graceMs = 10_000) {
-      const mine = readRecords(file).filter((r) => r.owner === process.pid);
-      await Promise.all(mine.map((r) => stopOne(r, graceMs)));
+      // A child tracked while this runs (a signal that lands while a server starts up) is stopped in
+      // the next round; one tracked after the last round stays recorded, for the exit handler to end.
+      const stopped = new Set<number>();
+      for (let round = 0; round < 3; round++) {
+        const mine = readRecords(file).filter((r) => r.owner === process.pid && !stopped.has(r.pid));
+        if (mine.length === 0) break;
+        await Promise.all(mine.map((r) => stopOne(r, graceMs)));
+        for (const r of mine) stopped.add(r.pid);
+      }
       writeRecords(
         file,
-        readRecords(file).filter((r) => r.owner !== process.pid),
+        readRecords(file).filter((r) => !stopped.has(r.pid)),
       );
     },
   };

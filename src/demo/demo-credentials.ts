@@ -64,6 +64,7 @@ export interface DemoCredentials {
 
 async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[]): Promise<R[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // a connection lost mid-query is reported by the query that fails
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;

@@ -49,10 +49,17 @@ async function startSite(site: 'source' | 'target', options: StartDemoDatabasesO
   const port = await freePort();
   const password = randomBytes(18).toString('base64url');
   options.redactor.add(password);
+  const name = `postgres-${site}`;
+  let spawned: number | undefined;
   const server = await startPostgresServer({
     dataDir: path.join(options.dir, `${site}-pg`),
     port,
     password,
+    // Recorded as soon as it exists: a SIGTERM while it starts up must end it too.
+    onSpawn: (pid) => {
+      spawned = pid;
+      options.registry.track(pid, { name, port, stopSignal: 'SIGINT' });
+    },
     // A small production server's settings, not the toy defaults: with max_wal_size at its 1 GB
     // default, the copy of a million rows made a checkpoint every 17-25 s on the source and the
     // service's commits stalled behind their writes. fsync stays on: acknowledged means durable.
@@ -63,8 +70,11 @@ async function startSite(site: 'source' | 'target', options: StartDemoDatabasesO
       max_connections: 100,
       log_min_messages: 'warning',
     },
+  }).catch((error: unknown) => {
+    // It exited or was killed during start-up: nothing of it is left to end.
+    if (spawned !== undefined) options.registry.untrack(spawned);
+    throw error;
   });
-  options.registry.track(server.pid, { name: `postgres-${site}`, port, stopSignal: 'SIGINT' });
   await server.createDatabase('shop');
   const appPassword = randomBytes(18).toString('base64url');
   options.redactor.add(appPassword);
@@ -101,6 +111,7 @@ export async function startDemoDatabases(options: StartDemoDatabasesOptions): Pr
       [target, false],
     ] as const) {
       const client = new pg.Client({ connectionString: db.shopUrl, connectionTimeoutMillis: 10_000 });
+      client.on('error', () => undefined); // a connection lost mid-query is reported by the query that fails
       await client.connect();
       try {
         await migrate(client, DEMO_APP_ROLE);

@@ -13,6 +13,7 @@ import { signerFromEnv } from '../audit/signer.js';
 import { readStateAuditHead } from '../audit/state-head.js';
 import { verifyAuditTrail } from '../audit/verify.js';
 import { openProcessRegistry, reapOrphans, stopChildrenOnExit } from '../common/children.js';
+import { HandoffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { freePort, sleep } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
@@ -111,6 +112,7 @@ function stamp(now = new Date()): string {
 
 async function ledgerOn(url: string, load: ReturnType<typeof startLoad>): Promise<LedgerCheck> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // a connection lost mid-query is reported by the query that fails
   await client.connect();
   try {
     return await checkLedger(load.ledger, client, ACCOUNTS, { onlyWriter: true });
@@ -151,9 +153,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       `ended ${reaped.length} processes an earlier demo left behind (${reaped.map((r) => r.name).join(', ')})`,
     );
   const registry = openProcessRegistry(registryFile);
-  const removeHandlers = stopChildrenOnExit(registry, (signal) =>
-    progress.note(`${signal}: stopping every process the demo started`),
-  );
+  let interrupted: NodeJS.Signals | null = null;
+  const removeHandlers = stopChildrenOnExit(registry, (signal) => {
+    interrupted = signal;
+    progress.note(`${signal}: stopping every process the demo started`);
+  });
 
   // An earlier demo that was interrupted (its processes just ended above) may have left its run
   // unfinished; its servers are gone, so nothing can resume it, and it would refuse this demo's plan.
@@ -380,6 +384,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       };
     }
     return { summary, addresses: null, auditKey };
+  } catch (error) {
+    // Stopped by a signal: what failed then (a server ended under a running query) is the stop's
+    // doing, not a fault of the demo's; say what happened instead.
+    if (interrupted !== null)
+      throw new HandoffError('run.failed', `stopped by ${interrupted} before the demo finished`, { cause: error });
+    throw error;
   } finally {
     if (!kept) {
       await load?.stop();

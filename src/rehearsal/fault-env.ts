@@ -87,8 +87,8 @@ export function createFaultEnv(deps: FaultEnvDeps): RehearsalFaultEnv {
           password: old.password,
           settings: SERVER_SETTINGS,
           logFile: path.join(sites.dir, `${site}-pg.restarted.log`),
+          onSpawn: (pid) => sites.registry.track(pid, { name: target, port: old.port, stopSignal: 'SIGINT' }),
         });
-        sites.registry.track(server.pid, { name: target, port: server.port, stopSignal: 'SIGINT' });
         restarted.push(server);
         return;
       }

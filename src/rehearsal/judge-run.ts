@@ -49,6 +49,7 @@ export interface RunJudgement {
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 60_000 });
+  client.on('error', () => undefined); // a connection lost mid-query is reported by the query that fails
   await client.connect();
   try {
     return await fn(client);

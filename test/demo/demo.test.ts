@@ -316,6 +316,62 @@ describe('handoff demo', () => {
     },
   );
 
+  it(
+    'ends its PostgreSQL servers when stopped while they start up (SIGTERM), and says so without a stack trace',
+    { timeout: 120_000 },
+    async () => {
+      // The servers were recorded only once they accepted connections: a SIGTERM that landed while
+      // they started found nothing to end, and both kept running after the demo exited.
+      const stateDir = tempStateDir();
+      /** Processes whose command line names this state directory (the servers' data directories are in it). */
+      const mine = (): string[] =>
+        fs
+          .readdirSync('/proc')
+          .filter((entry) => /^\d+$/.test(entry))
+          .flatMap((pid) => {
+            try {
+              const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+              return cmdline.includes(stateDir) && cmdline.includes('postgres') ? [`${pid}: ${cmdline}`] : [];
+            } catch {
+              return [];
+            }
+          });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          tsxLoader,
+          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
+          'demo',
+          '--state-dir',
+          stateDir,
+          ...DEMO_ARGS,
+        ],
+        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      child.stdout?.resume();
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      // The moment the first server exists (spawned, not yet accepting connections).
+      const spawnedBy = Date.now() + 60_000;
+      while (mine().length === 0) {
+        if (child.exitCode !== null || Date.now() > spawnedBy)
+          throw new Error(`no PostgreSQL server was started: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      const deadline = Date.now() + 15_000;
+      while (mine().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(mine()).toEqual([]);
+      expect(stderr).toContain('SIGTERM: stopping every process the demo started');
+      expect(stderr).not.toContain('internal error');
+      expect(stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
   it('ends every process it started when interrupted with SIGINT', { timeout: 300_000 }, async () => {
     const stateDir = tempStateDir();
     const demo = await startDemoUntilRunning(stateDir);

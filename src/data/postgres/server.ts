@@ -30,6 +30,12 @@ export interface PostgresServerOptions {
   logFile?: string;
   /** Bound on start-up, milliseconds. */
   startTimeoutMs?: number;
+  /**
+   * Called with the server's PID as soon as it is spawned, before it accepts connections: where the
+   * caller records its children (a signal that arrives while the server starts up must still find it
+   * to end it; recorded only once it was ready, a demo stopped in its first second left both servers running).
+   */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface PostgresServer {
@@ -164,6 +170,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     env: { ...process.env, LC_ALL: 'C.UTF-8' },
   });
   fs.closeSync(log);
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let exited = false;
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', () => {
@@ -182,6 +189,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
       throw new AdapterError(`PostgreSQL exited during start-up (port ${options.port}); server log:\n${tail}`);
     }
     const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1000 });
+    client.on('error', () => undefined); // reported by the call that fails
     try {
       await client.connect();
       await client.query('select 1');
@@ -199,6 +207,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
 
   const query: PostgresServer['query'] = async (sql, params, database) => {
     const client = new pg.Client({ connectionString: url(database) });
+    client.on('error', () => undefined); // reported by the query that fails
     await client.connect();
     try {
       return await client.query(sql, params);

@@ -30,6 +30,7 @@ function required(name: string): string {
 const migrateUrl = process.env.MIGRATE_DATABASE_URL;
 if (migrateUrl) {
   const client = new pg.Client({ connectionString: migrateUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // a connection lost mid-query is reported by the query that fails
   await client.connect();
   try {
     await migrate(client, process.env.APP_ROLE);
