@@ -57,12 +57,15 @@ function stillRunning(record: Recorded): boolean {
   }
 }
 
-/** Starts a demo in the background; resolves once the registry holds both databases, the source's service and the router. */
-async function startDemoUntilRunning(stateDir: string): Promise<{
+interface BackgroundDemo {
   child: ChildProcess;
-  running: Recorded[];
+  /** What it wrote to stderr so far. */
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}> {
+}
+
+/** Starts a demo in the background, from source. */
+function spawnDemo(stateDir: string): BackgroundDemo {
   const child = spawn(
     process.execPath,
     [
@@ -87,6 +90,16 @@ async function startDemoUntilRunning(stateDir: string): Promise<{
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
+  return { child, stderr: () => stderr, exited };
+}
+
+/** Starts a demo in the background; resolves once the registry holds both databases, the source's service and the router. */
+async function startDemoUntilRunning(stateDir: string): Promise<{
+  child: ChildProcess;
+  running: Recorded[];
+  exited: BackgroundDemo['exited'];
+}> {
+  const { child, stderr, exited } = spawnDemo(stateDir);
   const deadline = Date.now() + 180_000;
   for (;;) {
     const running = records(stateDir).filter((r) => r.pid > 0);
@@ -99,8 +112,8 @@ async function startDemoUntilRunning(stateDir: string): Promise<{
     ) {
       return { child, running, exited };
     }
-    if (child.exitCode !== null) throw new Error(`the demo exited early (${child.exitCode}): ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`the demo did not start its processes in time: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`the demo exited early (${child.exitCode}): ${stderr()}`);
+    if (Date.now() > deadline) throw new Error(`the demo did not start its processes in time: ${stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -336,39 +349,23 @@ describe('handoff demo', () => {
               return [];
             }
           });
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          tsxLoader,
-          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
-          'demo',
-          '--state-dir',
-          stateDir,
-          ...DEMO_ARGS,
-        ],
-        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      child.stdout?.resume();
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const demo = spawnDemo(stateDir);
       // The moment the first server exists (spawned, not yet accepting connections).
       const spawnedBy = Date.now() + 60_000;
       while (mine().length === 0) {
-        if (child.exitCode !== null || Date.now() > spawnedBy)
-          throw new Error(`no PostgreSQL server was started: ${stderr}`);
+        if (demo.child.exitCode !== null || Date.now() > spawnedBy)
+          throw new Error(`no PostgreSQL server was started: ${demo.stderr()}`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      child.kill('SIGTERM');
-      expect(await exited).toBe(143);
+      demo.child.kill('SIGTERM');
+      const exit = await demo.exited;
+      expect(exit.code).toBe(143);
       const deadline = Date.now() + 15_000;
       while (mine().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(mine()).toEqual([]);
-      expect(stderr).toContain('SIGTERM: stopping every process the demo started');
-      expect(stderr).not.toContain('internal error');
-      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(exit.stderr).toContain('SIGTERM: stopping every process the demo started');
+      expect(exit.stderr).not.toContain('internal error');
+      expect(exit.stderr).not.toMatch(/\n\s+at /);
     },
   );
 
