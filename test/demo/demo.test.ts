@@ -350,7 +350,8 @@ describe('handoff demo', () => {
             }
           });
       const demo = spawnDemo(stateDir);
-      // The moment the first server exists (spawned, not yet accepting connections).
+      // The moment the first server's process exists (its initdb or the server itself, not yet
+      // accepting connections): the window in which nothing of it was recorded.
       const spawnedBy = Date.now() + 60_000;
       while (mine().length === 0) {
         if (demo.child.exitCode !== null || Date.now() > spawnedBy)
