@@ -30,10 +30,20 @@ const CHECKPOINT_AFTER: ReadonlySet<EventType> = new Set<EventType>([
   'run-aborted',
 ]);
 
+/**
+ * The level an event is logged at. A pause the operator asked for (`--until`, reason `until <stage>`)
+ * is the run doing what it was told: info, where a pause on a gate, a hold or an interruption warns.
+ */
+export function logLevel(event: HandoffEvent): LogLevel {
+  if (event.type === 'run-paused' && String((event.data as { reason?: unknown }).reason ?? '').startsWith('until '))
+    return 'info';
+  return levels[event.type] ?? 'info';
+}
+
 export function logEvents(events: EventBus, logger: Logger): () => void {
   return events.on((event: HandoffEvent) => {
     if (event.type === 'log') return;
-    const level = levels[event.type] ?? 'info';
+    const level = logLevel(event);
     const fields: Record<string, unknown> = { ...event.data };
     if (event.subject) fields.subject = event.subject;
     if (event.actor !== 'engine') fields.actor = event.actor;
