@@ -56,4 +56,10 @@ declare module '../common/events.js' {
   }
 }
 
-export {};
+/** The reason of the pause `--until <stage>` asks for (executor.ts), which explain and the logs recognise. */
+export const untilReason = (stage: string): string => `until ${stage}`;
+
+/** The stage of a pause `--until` asked for; null for any other reason. */
+export function untilStage(reason: string | null | undefined): string | null {
+  return reason?.startsWith('until ') ? reason.slice('until '.length) : null;
+}

@@ -9,6 +9,7 @@
  */
 import { HandoffError } from '../common/errors.js';
 import type { EventBus } from '../common/events.js';
+import { untilReason } from './events.js';
 import type { Logger } from '../common/logger.js';
 import type { Redactor } from '../common/redact.js';
 import type { Migration, StageName } from '../plan/schema.js';
@@ -165,7 +166,7 @@ async function forward(session: Session, run: RunRecord, actor: string): Promise
 
 /** Stops after the `--until` stage: the run is paused and `--until` is spent. */
 function pauseAtUntil(session: Session, stage: string): { completed: true } {
-  const reason = `until ${stage}`;
+  const reason = untilReason(stage);
   updateRun(session, { state: 'paused', reason, until: null });
   emit(session, 'run-paused', { reason }, stage);
   return { completed: true };

@@ -12,6 +12,7 @@ import { parseDuration } from '../common/duration.js';
 import type { Migration } from '../plan/schema.js';
 import type { CheckView, GateDecisionView } from './gate-status.js';
 import { inspectRun, type RunDetail, type RunInspection, type StageView } from './status.js';
+import { untilStage } from './events.js';
 import type { EngineEnv } from './run-session.js';
 import { stageTrafficText } from './traffic-health.js';
 
@@ -303,9 +304,10 @@ export function buildExplanation(inspection: RunInspection, now: number): RunExp
     }
     case 'paused': {
       summary = `Run ${id} is paused${at}: ${detail.reason ?? 'no reason recorded'}.`;
-      if (detail.reason?.startsWith('until '))
+      const until = untilStage(detail.reason);
+      if (until !== null)
         details.push(
-          `It stopped after stage ${detail.reason.slice(6)} because the run was started with --until; resume runs the next stages.`,
+          `It stopped after stage ${until} because the run was started with --until; resume runs the next stages.`,
         );
       approvalWaits();
       if (gate && gate.decision !== 'advance' && gate.decision !== 'Pass') {

@@ -3,9 +3,9 @@
  * (one record per event, action = event type; a signed checkpoint at every stage end and run end).
  */
 import type { AuditTrail } from '../audit/trail.js';
-import type { EventBus, EventType, HandoffEvent } from '../common/events.js';
+import type { EventBus, EventPayloads, EventType, HandoffEvent } from '../common/events.js';
 import type { Logger, LogLevel } from '../common/logger.js';
-import './events.js';
+import { untilStage } from './events.js';
 
 const levels: Partial<Record<EventType, LogLevel>> = {
   'step-intent': 'debug',
@@ -34,8 +34,8 @@ const CHECKPOINT_AFTER: ReadonlySet<EventType> = new Set<EventType>([
  * The level an event is logged at. A pause the operator asked for (`--until`, reason `until <stage>`)
  * is the run doing what it was told: info, where a pause on a gate, a hold or an interruption warns.
  */
-export function logLevel(event: HandoffEvent): LogLevel {
-  if (event.type === 'run-paused' && String((event.data as { reason?: unknown }).reason ?? '').startsWith('until '))
+function logLevel(event: HandoffEvent): LogLevel {
+  if (event.type === 'run-paused' && untilStage((event.data as EventPayloads['run-paused']).reason) !== null)
     return 'info';
   return levels[event.type] ?? 'info';
 }
