@@ -101,6 +101,39 @@ describe('openAuditTrail', () => {
     for (const record of written) expect(hashRecord(record)).toBe(record.hash);
   });
 
+  it('appends several records at once, chained in order, and refuses them all if one is bad', () => {
+    const dir = stateDir();
+    const heads: AuditHead[] = [];
+    const trail = openAuditTrail({
+      stateDir: dir,
+      keyDir: path.join(dir, 'test-keys'),
+      redactor: createRedactor(),
+      onAppend: (head) => heads.push(head),
+    });
+    const first = trail.append({ actor: 'engine', action: 'step-intent', subject: 'a', details: {} });
+    const [done, intent] = trail.appendAll([
+      { actor: 'engine', action: 'step-done', subject: 'a', details: { n: 1 } },
+      { actor: 'engine', action: 'step-intent', subject: 'b', details: {} },
+    ]);
+    expect(done).toMatchObject({ seq: 2, prevHash: first.hash, action: 'step-done' });
+    expect(intent).toMatchObject({ seq: 3, prevHash: done?.hash, action: 'step-intent' });
+    expect(heads.map((head) => head.seq)).toEqual([1, 2, 3]);
+    expect(() =>
+      trail.appendAll([
+        { actor: 'engine', action: 'fine', subject: 'c', details: {} },
+        { actor: '', action: 'no actor', subject: 'c', details: {} },
+      ]),
+    ).toThrow(/actor must be a non-empty string/);
+    expect(trail.appendAll([])).toEqual([]);
+    const next = openAuditTrail({ stateDir: dir, keyDir: path.join(dir, 'test-keys'), redactor: createRedactor() });
+    expect(next.append({ actor: 'cli', action: 'after', subject: 'c', details: {} })).toMatchObject({
+      seq: 4,
+      prevHash: intent?.hash,
+    });
+    expect(lines(dir)).toHaveLength(4);
+    expect(verifyAuditTrail(dir)).toMatchObject({ valid: true, records: 4 });
+  });
+
   it('continues the chain when the trail is opened again by another opener', () => {
     const dir = stateDir();
     const redactor = createRedactor();

@@ -61,6 +61,8 @@ export interface AuditHead {
 export interface AuditTrail {
   /** Redacts, hashes, appends and fsyncs one record; returns it as written. */
   append(entry: AuditEntry): AuditRecord;
+  /** The same for several records, chained in order, in one write and one fsync. */
+  appendAll(entries: readonly AuditEntry[]): AuditRecord[];
   /** Signs and durably writes a checkpoint of the current head (at least at every stage and run end). */
   checkpoint(reason: string): Checkpoint;
   head(): AuditHead;
@@ -181,12 +183,14 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
         if (closed) return;
         try {
           withLock(() =>
-            repairThenWrite({
-              actor: 'handoff',
-              action: 'audit.sink-failed',
-              subject: sink.where,
-              details: { checkpointSeq: checkpoint.seq, error: message },
-            }),
+            repairThenWrite([
+              {
+                actor: 'handoff',
+                action: 'audit.sink-failed',
+                subject: sink.where,
+                details: { checkpointSeq: checkpoint.seq, error: message },
+              },
+            ]),
           );
         } catch {
           /* the callback above was told; the trail may be closed or locked for long */
@@ -258,6 +262,31 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   }
 
   function write(entry: AuditEntry, previous: AuditHead): AuditRecord {
+    return writeAll([entry], previous)[0] as AuditRecord;
+  }
+
+  /** One line per entry, chained from `previous`, appended in one write and made durable together. */
+  function writeAll(entries: readonly AuditEntry[], previous: AuditHead): AuditRecord[] {
+    const records: AuditRecord[] = [];
+    let head = previous;
+    let text = '';
+    let line = '';
+    for (const entry of entries) {
+      const record = makeRecord(entry, head);
+      line = toLine(record);
+      text += line;
+      records.push(record);
+      head = { seq: record.seq, hash: record.hash };
+    }
+    if (records.length === 0) return records;
+    written = null; // until the lines are on disk: a failed write leaves nothing to trust
+    appendDurably(trailPath, text);
+    written = { line: line.slice(0, -1), head };
+    for (const record of records) onAppend?.({ seq: record.seq, hash: record.hash });
+    return records;
+  }
+
+  function makeRecord(entry: AuditEntry, previous: AuditHead): AuditRecord {
     const time = entry.time ?? now().toISOString();
     const details = toJsonValue(entry.details);
     if (details === null || typeof details !== 'object' || Array.isArray(details)) {
@@ -273,16 +302,10 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       details: redactor.redactValue(details),
       prevHash: previous.hash,
     };
-    const record = { ...body, hash: hashRecord(body) };
-    const line = toLine(record);
-    written = null; // until the line is on disk: a failed write leaves nothing to trust
-    appendDurably(trailPath, line);
-    written = { line: line.slice(0, -1), head: { seq: record.seq, hash: record.hash } };
-    onAppend?.({ seq: record.seq, hash: record.hash });
-    return record;
+    return { ...body, hash: hashRecord(body) };
   }
 
-  function repairThenWrite(entry: AuditEntry | null): AuditHead & { record: AuditRecord | null } {
+  function repairThenWrite(entries: readonly AuditEntry[]): AuditHead & { records: AuditRecord[] } {
     const trail = discardPartial(trailPath);
     const checkpoints = discardPartial(checkpointsPath);
     let head = lastRecord(trail.tail);
@@ -294,22 +317,27 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       );
       head = { seq: record.seq, hash: record.hash };
     }
-    if (entry === null) return { ...head, record: null };
-    const record = write(entry, head);
-    return { seq: record.seq, hash: record.hash, record };
+    const records = writeAll(entries, head);
+    const last = records.at(-1);
+    return { ...(last ? { seq: last.seq, hash: last.hash } : head), records };
   }
 
   return {
     append(entry) {
       ensureOpen();
       checkEntry(entry);
-      const { record } = withLock(() => repairThenWrite(entry));
-      if (record === null) throw new InternalError('audit append wrote no record');
+      const [record] = withLock(() => repairThenWrite([entry])).records;
+      if (record === undefined) throw new InternalError('audit append wrote no record');
       return record;
+    },
+    appendAll(entries) {
+      ensureOpen();
+      entries.forEach(checkEntry);
+      return entries.length === 0 ? [] : withLock(() => repairThenWrite(entries)).records;
     },
     checkpoint(reason) {
       ensureOpen();
-      const checkpoint = withLock(() => writeCheckpoint(repairThenWrite(null), reason));
+      const checkpoint = withLock(() => writeCheckpoint(repairThenWrite([]), reason));
       ship(checkpoint);
       return checkpoint;
     },

@@ -39,6 +39,16 @@ export interface EventBus {
   ): HandoffEvent<T>;
   /** Subscribes; returns the function that unsubscribes. Listeners are called synchronously, in order. */
   on(listener: EventListener): () => void;
+  /**
+   * Like `on`, for a listener that can take several events at once (the audit trail writes them in
+   * one durable append): the events of one `batch` arrive in one call, every other event alone.
+   */
+  onMany(listener: (events: HandoffEvent[]) => void): () => void;
+  /**
+   * Runs `fn`, holding the events it emits until it returns; then every listener gets them, in
+   * order (an `onMany` listener in one call). Nested batches deliver with the outermost.
+   */
+  batch<T>(fn: () => T): T;
 }
 
 export interface EventBusOptions {
@@ -47,8 +57,23 @@ export interface EventBusOptions {
 }
 
 export function createEventBus(options: EventBusOptions = {}): EventBus {
-  const listeners: EventListener[] = [];
+  type Subscriber = { one: EventListener } | { many: (events: HandoffEvent[]) => void };
+  const listeners: Subscriber[] = [];
   const now = options.now ?? (() => new Date());
+  let held: HandoffEvent[] | null = null;
+  const deliver = (events: HandoffEvent[]): void => {
+    for (const listener of [...listeners]) {
+      if ('many' in listener) listener.many(events);
+      else for (const event of events) listener.one(event);
+    }
+  };
+  const subscribe = (listener: Subscriber): (() => void) => {
+    listeners.push(listener);
+    return () => {
+      const index = listeners.indexOf(listener);
+      if (index >= 0) listeners.splice(index, 1);
+    };
+  };
   return {
     emit(type, data, meta = {}) {
       const event = {
@@ -59,15 +84,22 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
         subject: meta.subject ?? '',
         data,
       };
-      for (const listener of [...listeners]) listener(event as HandoffEvent);
+      if (held) held.push(event as HandoffEvent);
+      else deliver([event as HandoffEvent]);
       return event;
     },
-    on(listener) {
-      listeners.push(listener);
-      return () => {
-        const index = listeners.indexOf(listener);
-        if (index >= 0) listeners.splice(index, 1);
-      };
+    on: (listener) => subscribe({ one: listener }),
+    onMany: (listener) => subscribe({ many: listener }),
+    batch(fn) {
+      if (held) return fn();
+      held = [];
+      try {
+        return fn();
+      } finally {
+        const events = held ?? [];
+        held = null;
+        if (events.length > 0) deliver(events);
+      }
     },
   };
 }

@@ -28,6 +28,8 @@ interface Harness {
   newRun(plan: Migration, until?: string): void;
   /** Listens to the run's events as they are emitted; returns the function that stops listening. */
   on(listener: (event: HandoffEvent) => void): () => void;
+  /** The same, with the events of one batch together. */
+  onMany(listener: (events: HandoffEvent[]) => void): () => void;
 }
 
 function harness(): Harness {
@@ -60,6 +62,7 @@ function harness(): Harness {
       },
     }),
     on: (listener) => bus.on(listener),
+    onMany: (listener) => bus.onMany(listener),
     exec: (plan, stages, extra = {}) =>
       executeRun({
         store,
@@ -117,6 +120,33 @@ describe('executeRun', () => {
       ['provision', 'skipped'],
       ['finalize', 'done'],
     ]);
+  });
+
+  it("writes a step's done with the next step's intent (one commit, one batch of events), before that step acts", async () => {
+    const h = harness();
+    const plan = testPlan();
+    h.newRun(plan);
+    const states: string[] = [];
+    const seen = (): string =>
+      h.store.steps
+        .list('r1')
+        .map((s) => `${s.step}:${s.state}`)
+        .join(' ');
+    const batches: string[][] = [];
+    h.onMany((events) => batches.push(events.map((e) => `${e.type} ${e.subject}`)));
+    const stages: Stage[] = [
+      {
+        name: 'preflight',
+        steps: [h.step('a'), { name: 'b', run: () => (states.push(`b runs: ${seen()}`), Promise.resolve({})) }],
+        gate: () => (states.push(`gate: ${seen()}`), Promise.resolve({ outcome: 'Pass', reason: 'fine' })),
+      },
+    ];
+    const outcome = await h.exec(plan, stages);
+    expect(outcome.run.state).toBe('succeeded');
+    expect(states).toEqual(['b runs: a:done b:intent', 'gate: a:done b:done']);
+    expect(batches).toContainEqual(['step-done r1/preflight/a', 'step-intent r1/preflight/b']);
+    // The last step's done is written alone, before the gate.
+    expect(batches).toContainEqual(['step-done r1/preflight/b']);
   });
 
   it('undoes every step that may have acted, in reverse order, when a step fails and rollback is automatic', async () => {
@@ -226,9 +256,12 @@ describe('executeRun', () => {
     const first = await h.exec(plan, stages);
     expect(first.run).toMatchObject({ state: 'paused', reason: 'paused by alice' });
     expect(h.log).toEqual(['run preflight/a']);
+    // The step that ended before the request is recorded done: resume does not run it again.
+    expect(h.store.steps.get('r1', 'preflight', 'a')?.state).toBe('done');
     expect(h.store.requests.pending('r1')).toEqual([]);
     const second = await h.exec(plan, stages, { actor: 'bob' });
     expect(second.run.state).toBe('succeeded');
+    expect(h.log).toEqual(['run preflight/a', 'run preflight/b']);
     expect(h.events.find((e) => e.type === 'run-resumed')?.actor).toBe('bob');
   });
 

@@ -1,8 +1,9 @@
 /**
  * The executor: performs a run's stages under the run's lease. For each step it writes the intent
  * (idempotency key, lease epoch) in a transaction that checks the epoch, acts, and writes done
- * (checking again). Steps already done are not run again; steps left as intents (a crash) are
- * replayed. A step that fails with a transient error is tried again under the retry policy
+ * (checking again; together with the next step's intent when one follows at once, so a boundary
+ * costs one commit and one audit append). Steps already done are not run again; steps left as
+ * intents (a crash) are replayed. A step that fails with a transient error is tried again under the retry policy
  * (step-retry.ts). A step that fails for good, or a failed gate, rolls everything back in reverse order when
  * `spec.rollback.automatic`, else pauses the run. Control requests are taken at every step
  * boundary; an abort request also aborts the running step's signal.
@@ -22,7 +23,7 @@ import { acquireLease } from './lease.js';
 import { rollbackRun, type Stop } from './rollback.js';
 import { emit, errorText, stepContext, updateRun, write, type Session } from './session.js';
 import { attemptStep } from './step-retry.js';
-import type { ResolvedSecrets } from './step.js';
+import type { ResolvedSecrets, Step } from './step.js';
 import type { GateResult, Stage } from './stage.js';
 
 export interface ExecuteOptions {
@@ -185,17 +186,39 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     store.runs.update(runId, { stage: stage.name });
   });
   emit(session, 'stage-started', { stage: stage.name }, stage.name);
+  // A step's done record waits for the next step's intent: both go in one commit and one audit
+  // append, and the done is still durable before the next step acts. Anything else that comes
+  // after a step (a control request, the gate, the stage's end) first writes it alone.
+  let finished: Finished | null = null;
+  const settle = (): void => {
+    if (finished === null) return;
+    const done = finished;
+    finished = null;
+    write(session, () => store.steps.done(runId, stage.name, done.step.name, session.fence.epoch, done.result));
+    emitDone(session, stage, done);
+  };
   for (const step of stage.steps) {
     if (store.steps.get(runId, stage.name, step.name)?.state === 'done') continue;
-    const early = await boundary(session);
-    if (early) return early;
-    const record = write(session, () => store.steps.intent(runId, stage.name, step.name, session.fence.epoch));
-    emit(
-      session,
-      'step-intent',
-      { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch },
-      record.key,
-    );
+    const request = pendingControl(session);
+    if (request) {
+      settle();
+      return handleControl(session, request);
+    }
+    const done = finished;
+    finished = null;
+    const record = write(session, () => {
+      if (done) store.steps.done(runId, stage.name, done.step.name, session.fence.epoch, done.result);
+      return store.steps.intent(runId, stage.name, step.name, session.fence.epoch);
+    });
+    session.events.batch(() => {
+      if (done) emitDone(session, stage, done);
+      emit(
+        session,
+        'step-intent',
+        { stage: stage.name, step: step.name, key: record.key, epoch: record.epoch },
+        record.key,
+      );
+    });
     const outcome = await attemptStep(session, stage, step, record.key);
     if (outcome.kind === 'interrupted') {
       const lost = session.lost();
@@ -232,15 +255,9 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
       );
       return fail(session, stage, `step ${step.name} of stage ${stage.name} failed${tries}: ${message}`);
     }
-    const result = outcome.result;
-    write(session, () => store.steps.done(runId, stage.name, step.name, session.fence.epoch, result));
-    emit(
-      session,
-      'step-done',
-      { stage: stage.name, step: step.name, key: record.key, result, attempts: outcome.attempts },
-      record.key,
-    );
+    finished = { step, key: record.key, result: outcome.result, attempts: outcome.attempts };
   }
+  settle();
   if (stage.gate) {
     const early = await boundary(session);
     if (early) return early;
@@ -263,6 +280,23 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
   write(session, () => store.steps.setStage(runId, stage.name, 'done'));
   emit(session, 'stage-done', { stage: stage.name }, stage.name);
   return null;
+}
+
+/** A step that ended well and whose done record is not written yet. */
+interface Finished {
+  step: Step;
+  key: string;
+  result: unknown;
+  attempts: number;
+}
+
+function emitDone(session: Session, stage: Stage, done: Finished): void {
+  emit(
+    session,
+    'step-done',
+    { stage: stage.name, step: done.step.name, key: done.key, result: done.result, attempts: done.attempts },
+    done.key,
+  );
 }
 
 /** The gate's decision, recorded; null when an abort request arrived while it ran (nothing recorded). */

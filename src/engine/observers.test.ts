@@ -1,8 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../common/events.js';
 import { createLogger } from '../common/logger.js';
 import { createRedactor } from '../common/redact.js';
-import { logEvents } from './observers.js';
+import { openAuditTrail, type AuditTrail } from '../audit/trail.js';
+import { verifyAuditTrail } from '../audit/verify.js';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { auditEvents, logEvents } from './observers.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
 
 /** The lines a text logger at `warn` writes for the events emitted by `emit`. */
 function warnings(emit: (events: ReturnType<typeof createEventBus>) => void): string[] {
@@ -39,5 +48,39 @@ describe('logEvents', () => {
     logEvents(events, logger);
     events.emit('run-paused', { reason: 'until bake' }, { subject: 'bake' });
     expect(lines).toEqual([expect.stringMatching(/ INFO {2}run-paused reason="until bake" subject=bake\n$/)]);
+  });
+});
+
+describe('auditEvents', () => {
+  it('writes the events of one batch in one append, every other event in its own, and no log event', () => {
+    const temp = makeTempDir('handoff-observers-');
+    cleanups.push(temp.cleanup);
+    const trail = openAuditTrail({
+      stateDir: temp.dir,
+      keyDir: path.join(temp.dir, 'keys'),
+      redactor: createRedactor(),
+    });
+    const appends: string[][] = [];
+    const counted: AuditTrail = {
+      ...trail,
+      append(entry) {
+        appends.push([entry.action]);
+        return trail.append(entry);
+      },
+      appendAll(entries) {
+        appends.push(entries.map((entry) => entry.action));
+        return trail.appendAll(entries);
+      },
+    };
+    const events = createEventBus({ runId: 'r1' });
+    auditEvents(events, counted);
+    events.emit('stage-started', { stage: 'cutover' }, { subject: 'cutover' });
+    events.batch(() => {
+      events.emit('step-done', { stage: 'cutover', step: 'a', key: 'r1/cutover/a', result: {}, attempts: 1 });
+      events.emit('log', { level: 'info', message: 'not audited' });
+      events.emit('step-intent', { stage: 'cutover', step: 'b', key: 'r1/cutover/b', epoch: 1 });
+    });
+    expect(appends).toEqual([['stage-started'], ['step-done', 'step-intent']]);
+    expect(verifyAuditTrail(temp.dir)).toMatchObject({ valid: true, records: 3 });
   });
 });

@@ -51,17 +51,21 @@ export function logEvents(events: EventBus, logger: Logger): () => void {
   });
 }
 
+/** Every event but `log` into the trail; the events of one batch (a step's done and the next one's intent) in one durable append. */
 export function auditEvents(events: EventBus, trail: AuditTrail): () => void {
-  return events.on((event: HandoffEvent) => {
-    if (event.type === 'log') return;
-    trail.append({
-      actor: event.actor,
-      action: event.type,
-      subject: event.subject,
-      details: { ...event.data },
-      time: event.time,
-      runId: event.runId,
-    });
-    if (CHECKPOINT_AFTER.has(event.type)) trail.checkpoint(`${event.type} ${event.subject}`.trim());
+  return events.onMany((batch: HandoffEvent[]) => {
+    const kept = batch.filter((event) => event.type !== 'log');
+    trail.appendAll(
+      kept.map((event) => ({
+        actor: event.actor,
+        action: event.type,
+        subject: event.subject,
+        details: { ...event.data },
+        time: event.time,
+        runId: event.runId,
+      })),
+    );
+    for (const event of kept)
+      if (CHECKPOINT_AFTER.has(event.type)) trail.checkpoint(`${event.type} ${event.subject}`.trim());
   });
 }
