@@ -26,6 +26,19 @@ function lines(dir: string, file = 'trail.jsonl'): string[] {
     .filter((line) => line !== '');
 }
 
+/** A trail in a fresh state directory that collects every head it reports. */
+function trailWithHeads(): { dir: string; trail: ReturnType<typeof openAuditTrail>; heads: AuditHead[] } {
+  const dir = stateDir();
+  const heads: AuditHead[] = [];
+  const trail = openAuditTrail({
+    stateDir: dir,
+    keyDir: path.join(dir, 'test-keys'),
+    redactor: createRedactor(),
+    onAppend: (head) => heads.push(head),
+  });
+  return { dir, trail, heads };
+}
+
 describe('openAuditTrail', () => {
   it('keeps the private key in the key directory (0700, key 0600) and only the public key beside the trail', () => {
     const dir = stateDir();
@@ -70,14 +83,7 @@ describe('openAuditTrail', () => {
   });
 
   it('chains records from the genesis hash, numbering them from 1, and reports every head in order', () => {
-    const dir = stateDir();
-    const heads: AuditHead[] = [];
-    const trail = openAuditTrail({
-      stateDir: dir,
-      keyDir: path.join(dir, 'test-keys'),
-      redactor: createRedactor(),
-      onAppend: (head) => heads.push(head),
-    });
+    const { dir, trail, heads } = trailWithHeads();
     const first = trail.append({ actor: 'engine', action: 'stage-started', subject: 'preflight', details: { n: 1 } });
     const second = trail.append({
       actor: 'alice',
@@ -102,14 +108,7 @@ describe('openAuditTrail', () => {
   });
 
   it('appends several records at once, chained in order, and refuses them all if one is bad', () => {
-    const dir = stateDir();
-    const heads: AuditHead[] = [];
-    const trail = openAuditTrail({
-      stateDir: dir,
-      keyDir: path.join(dir, 'test-keys'),
-      redactor: createRedactor(),
-      onAppend: (head) => heads.push(head),
-    });
+    const { dir, trail, heads } = trailWithHeads();
     const first = trail.append({ actor: 'engine', action: 'step-intent', subject: 'a', details: {} });
     const [done, intent] = trail.appendAll([
       { actor: 'engine', action: 'step-done', subject: 'a', details: { n: 1 } },
