@@ -322,19 +322,19 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
     return { ...(last ? { seq: last.seq, hash: last.hash } : head), records };
   }
 
+  function appendAll(entries: readonly AuditEntry[]): AuditRecord[] {
+    ensureOpen();
+    entries.forEach(checkEntry);
+    return entries.length === 0 ? [] : withLock(() => repairThenWrite(entries)).records;
+  }
+
   return {
     append(entry) {
-      ensureOpen();
-      checkEntry(entry);
-      const [record] = withLock(() => repairThenWrite([entry])).records;
+      const [record] = appendAll([entry]);
       if (record === undefined) throw new InternalError('audit append wrote no record');
       return record;
     },
-    appendAll(entries) {
-      ensureOpen();
-      entries.forEach(checkEntry);
-      return entries.length === 0 ? [] : withLock(() => repairThenWrite(entries)).records;
-    },
+    appendAll,
     checkpoint(reason) {
       ensureOpen();
       const checkpoint = withLock(() => writeCheckpoint(repairThenWrite([]), reason));

@@ -3,10 +3,10 @@
  * (idempotency key, lease epoch) in a transaction that checks the epoch, acts, and writes done
  * (checking again; together with the next step's intent when one follows at once, so a boundary
  * costs one commit and one audit append). Steps already done are not run again; steps left as
- * intents (a crash) are replayed. A step that fails with a transient error is tried again under the retry policy
- * (step-retry.ts). A step that fails for good, or a failed gate, rolls everything back in reverse order when
- * `spec.rollback.automatic`, else pauses the run. Control requests are taken at every step
- * boundary; an abort request also aborts the running step's signal.
+ * intents (a crash) are replayed. A step that fails with a transient error is tried again under the
+ * retry policy (step-retry.ts). A step that fails for good, or a failed gate, rolls everything back
+ * in reverse order when `spec.rollback.automatic`, else pauses the run. Control requests are taken
+ * at every step boundary; an abort request also aborts the running step's signal.
  */
 import { HandoffError } from '../common/errors.js';
 import type { EventBus } from '../common/events.js';
@@ -190,11 +190,13 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
   // append, and the done is still durable before the next step acts. Anything else that comes
   // after a step (a control request, the gate, the stage's end) first writes it alone.
   let finished: Finished | null = null;
+  const recordDone = (done: Finished): void =>
+    store.steps.done(runId, stage.name, done.step.name, session.fence.epoch, done.result);
   const settle = (): void => {
     if (finished === null) return;
     const done = finished;
     finished = null;
-    write(session, () => store.steps.done(runId, stage.name, done.step.name, session.fence.epoch, done.result));
+    write(session, () => recordDone(done));
     emitDone(session, stage, done);
   };
   for (const step of stage.steps) {
@@ -207,7 +209,7 @@ async function runStage(session: Session, stage: Stage): Promise<Stop | null> {
     const done = finished;
     finished = null;
     const record = write(session, () => {
-      if (done) store.steps.done(runId, stage.name, done.step.name, session.fence.epoch, done.result);
+      if (done) recordDone(done);
       return store.steps.intent(runId, stage.name, step.name, session.fence.epoch);
     });
     session.events.batch(() => {
