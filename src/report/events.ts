@@ -9,8 +9,9 @@
  * rates are fractions (0.01 = 1 %); a statistic with nothing to measure is `null`, never NaN.
  * Site names are the plan's (`source`, `target`). Subjects: the database for `replication-lag` and
  * `verification-result`, the stage that did the work for `cleanup-done` (the report names it so),
- * `router` for traffic events, the stage for `cutover-measured`. Emit through the engine's session
- * (which redacts) or a bus the audit trail reads; see docs/report.md for examples.
+ * `router` for `traffic-weights`, `run` or the gate's name for `traffic-sample`, the stage for
+ * `cutover-measured`. Emit through the engine's session (which redacts) or a bus the audit trail
+ * reads; see docs/report.md for examples.
  */
 import { z } from 'zod';
 import { findingSchema } from '../common/findings.js';

@@ -142,6 +142,8 @@ describe('rollback drills through the engine (two real sites, the built-in route
       expect(records(trail, 'rollback-started')).toEqual([]);
       expect(records(trail, 'step-undone')).toEqual([]);
       expect(records(trail, 'traffic-weights').map((r) => r.details.reason)).toEqual(['shift step 1 of 4 (10 %)']);
+      // The router is what changed (the report's convention); the why is the reason.
+      expect(records(trail, 'traffic-weights', 'router')).toHaveLength(1);
       // Each failed measurement is recorded as an Error (never a Fail), with why.
       const measured = records(trail, 'check-measured', 'prom-errors');
       expect(measured.length).toBeGreaterThanOrEqual(2);

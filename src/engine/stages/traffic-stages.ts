@@ -20,8 +20,9 @@ const NO_TRAFFIC = 'the plan has no traffic section';
 const ALL_SOURCE = { source: 1, target: 0 };
 const ALL_TARGET = { source: 0, target: 1 };
 
+/** The router's new weights, as the report reads them (subject `router`: what changed; the why is in `reason`). */
 function emitWeights(ctx: StepContext, routes: Routes, reason: string): void {
-  ctx.events.emit('traffic-weights', { reads: routes.reads, writes: routes.writes, reason }, { subject: reason });
+  ctx.events.emit('traffic-weights', { reads: routes.reads, writes: routes.writes, reason }, { subject: 'router' });
 }
 
 function cutoverBounds(plan: Migration): { maxHoldMs: number; holdReads: boolean } {
