@@ -1,8 +1,8 @@
 /**
  * Combines the verdicts of a gate's checks into one decision: pure, no I/O.
  * - `rollback`: a check that acts (not dryRun) has failed;
- * - `escalate`: a check has been unable to judge for its escalateAfter bound (page a human; the
- *   step still holds, nothing moves);
+ * - `escalate`: a check has been unable to judge for its escalateAfter bound (page a human: the
+ *   engine pauses the run with the weights as they are, nothing undone);
  * - `advance`: the bake time is over and every acting check is ready;
  * - `hold`: anything else, with the reasons why.
  * Dry-run checks are measured, recorded and listed, but never change the decision.

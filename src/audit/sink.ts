@@ -3,10 +3,12 @@
  * rewrite. A checkpoint is one short line; each is sent as it is written.
  *
  * - `http://…` / `https://…`: a webhook, one HTTP POST per checkpoint with
- *   `{"trail": id, "checkpoint": {...}, "line": "..."}`, bounded by a timeout; send-only.
+ *   `{"trail": id, "checkpoint": {...}, "line": "..."}`, bounded by a timeout; send-only. Posts are
+ *   not queued behind each other (a webhook that hangs delays no later checkpoint beyond its own
+ *   bound); a receiver orders them by `checkpoint.seq`.
  * - `postgres://…` / `postgresql://…`: an append-only table `handoff_audit_checkpoints` on a
  *   PostgreSQL server that is not one of the migrated ones (created on first use, with a trigger
- *   that refuses UPDATE and DELETE); `handoff audit verify --against URL` reads it back.
+ *   that refuses UPDATE, DELETE and TRUNCATE); `handoff audit verify --against URL` reads it back.
  *
  * Sending never throws into the run: a failure is returned to the caller, which records it.
  */

@@ -6,8 +6,8 @@
  * line this trail wrote last), writes the new record as one line, fsyncs, calls `onAppend` (still
  * under the lock, so heads are reported in order) and releases the lock. When `append` returns,
  * the record is on disk. A crash leaves either the whole line or a partial last line; the next
- * append moves a partial line aside (into `trail.partial-<time>`), cuts it off and records that it
- * did, so the chain goes on.
+ * append moves a partial line aside (into `trail.jsonl.partial-<time>-<pid>`), cuts it off and
+ * records that it did, so the chain goes on.
  */
 import fs from 'node:fs';
 import path from 'node:path';

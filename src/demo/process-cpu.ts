@@ -1,8 +1,8 @@
 /**
  * CPU per request of each process of the demo: this process (load generator and engine together)
  * through process.cpuUsage(), every child in the process registry (router, demo services, the two
- * PostgreSQL servers' postmasters with their backends not included: see cpuOfTree) through
- * /proc/PID/stat. Two readings, before and after the load, give CPU milliseconds per request sent.
+ * PostgreSQL servers, each a postmaster with its backends: see cpuOfTree) through /proc/PID/stat.
+ * Two readings, before and after the load, give CPU milliseconds per request sent.
  */
 import fs from 'node:fs';
 import type { ProcessRegistry } from '../common/children.js';

@@ -9,7 +9,7 @@ export interface DemoSummary {
   /** Clean run: through finalize with nothing failed, lost or different. With injected errors: rolled back by its gates during the shift, nothing lost. */
   ok: boolean;
   runId: string;
-  /** The demo's run directory (engine state, plan, logs, report). */
+  /** The state directory the demo ran in (`--state-dir`: engine state, audit trail, logs, report). */
   stateDir: string;
   report: string;
   /**

@@ -3,7 +3,7 @@
  * (`set-identifier`, `aws-weight`) on one Service per site (`service-records-store.ts`). Route 53
  * weights go up to 255, so weights are written out of 200: 0.5 % is 1. Weights only, as the
  * gateway-api driver: reads and writes move together, nothing can be held, read-after-write is not
- * kept, and resolvers cache answers for the record's TTL (see `gateway-api/limitations.ts`).
+ * kept, and resolvers cache answers for the record's TTL (see `../capability-findings.ts`).
  */
 import type { EventBus } from '../../common/events.js';
 import type { Logger } from '../../common/logger.js';

@@ -2,7 +2,7 @@
  * The `gateway-api` traffic driver: moves traffic by setting the weights of an HTTPRoute's
  * backendRefs (first the source Service, second the target), integers out of 1000, so 0.5 % is
  * 5. Weights only: reads and writes move together, requests cannot be held, and read-after-write is
- * not kept (see `limitations.ts`, reported by preflight).
+ * not kept (see `../capability-findings.ts`, reported by preflight).
  */
 import type { EventBus } from '../../common/events.js';
 import type { Logger } from '../../common/logger.js';
