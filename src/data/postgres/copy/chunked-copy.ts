@@ -19,7 +19,7 @@ import { runRoleAccess } from '../replication-connect.js';
 import { planTables, withSites, type PgEnv } from '../session.js';
 import { dropSlot, dropSubscription, ensureSubscription, type TableSyncState } from '../subscription.js';
 import { copyTableInChunks, type ChunkPace, type TableCopyPlan } from './copy-table.js';
-import { createSnapshotSlot } from './snapshot-slot.js';
+import { createSnapshotSlot, openWriteTransactions } from './snapshot-slot.js';
 import '../events.js';
 import './events.js';
 
@@ -72,6 +72,10 @@ export async function runChunkedCopy(
       major: sourceMajor,
       failover: sourceMajor >= 17 && targetMajor >= 17,
       redactor: ctx.redactor,
+      timeoutMs: env.options.statementTimeoutMs,
+      signal: ctx.signal,
+      waitingFor: () => openWriteTransactions(source),
+      terminate: (pid) => source.query('select pg_terminate_backend($1)', [pid]),
     });
     ctx.events.emit('pg-replication-changed', { database, what: 'slot', name: names.forward, action: 'created' });
     try {
