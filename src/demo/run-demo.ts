@@ -45,6 +45,7 @@ import type { ClientTrafficEvent } from '../report/events.js';
 import { clientWritePause, summarize } from './summarize.js';
 import { DEMO_TABLES } from './service/schema.js';
 import type { DemoSummary } from './summary.js';
+import { endAll } from '../common/cleanup.js';
 
 export interface DemoOptions {
   /**
@@ -174,6 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let router: DemoRouter | null = null;
   let clientTraffic: ClientTrafficEvent | null = null;
   let kept = false;
+  let failed = false;
   const runtime = createRuntime({ stateDir: runDir, processes: registry });
   try {
     progress.note('starting two PostgreSQL 18 servers (source and target)');
@@ -385,6 +387,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     return { summary, addresses: null, auditKey };
   } catch (error) {
+    failed = true;
     // Stopped by a signal: what failed then (a server ended under a running query) is the stop's
     // doing, not a fault of the demo's; say what happened instead.
     if (interrupted !== null)
@@ -392,13 +395,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     throw error;
   } finally {
     if (!kept) {
-      await load?.stop();
-      await runtime.close();
-      await router?.stop();
-      await registry.stopAll(10_000);
-      await dbs?.stop({ removeData: true });
-      credentials?.close();
-      removeHandlers();
+      // Every part is ended even when one before it fails to stop (the load worker's stop throws
+      // again here after it failed above); a failure here is thrown only when nothing else was.
+      const ended = endAll([
+        () => load?.stop(),
+        () => runtime.close(),
+        () => router?.stop(),
+        () => registry.stopAll(10_000),
+        () => dbs?.stop({ removeData: true }),
+        () => credentials?.close(),
+        () => removeHandlers(),
+      ]);
+      if (failed) await ended.catch(() => undefined);
+      else await ended;
     }
   }
 }
