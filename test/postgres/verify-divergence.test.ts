@@ -4,6 +4,7 @@
  * through the CLI; `--repair` rewrites them (triggers kept from firing) and a second verify
  * reports identical.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { repair } from '../../src/data/postgres/verify/repair.js';
@@ -222,5 +223,38 @@ describe('handoff verify finds and repairs divergent rows', () => {
     ]);
     const after = await verifyTables({ source: server.url('src'), target: server.url('dst') });
     expect(after.identical).toBe(true);
+  });
+
+  it('gives up on a row the live service holds locked, at its statement timeout, and changes nothing', async () => {
+    await server.query(
+      `alter table accounts disable trigger refuse_accounts; update accounts set owner = 'y' where id = 300;`,
+      [],
+      'dst',
+    );
+    const report = await verifyTables({
+      source: server.url('src'),
+      target: server.url('dst'),
+      tables: [{ schema: 'public', name: 'accounts' }],
+      chunkRows: 100,
+    });
+    expect(report.tables[0]).toMatchObject({ changed: [['300']] });
+    const holder = new pg.Client({ connectionString: server.url('dst') });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select * from accounts where id = 300 for update');
+      const started = Date.now();
+      await expect(
+        repair(report, { source: server.url('src'), target: server.url('dst'), statementTimeoutMs: 500 }),
+      ).rejects.toThrow(/repair of public.accounts on the target failed and was rolled back: .*statement timeout/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
+    const still = await server.query(`select owner from accounts where id = 300`, [], 'dst');
+    expect(still.rows[0]).toEqual({ owner: 'y' });
+    const done = await repair(report, { source: server.url('src'), target: server.url('dst') });
+    expect(done.tables[0]).toMatchObject({ updated: 1 });
   });
 });

@@ -24,9 +24,17 @@ export interface RepairOptions {
   batchSize?: number;
   redactor?: Redactor;
   signal?: AbortSignal;
+  /**
+   * Statement timeout of the sessions repair opens itself (ms); 60 s by default. A row the live
+   * service holds locked would otherwise keep the repair waiting, and its own locks held, for good.
+   */
+  statementTimeoutMs?: number;
   /** Called with every repaired key, for the audit trail. */
   onRepaired?: (table: string, action: 'deleted' | 'upserted', keys: Key[]) => void;
 }
+
+/** Statement timeout of repair's own sessions by default (handoff's own sessions have the same). */
+export const REPAIR_STATEMENT_TIMEOUT_MS = 60_000;
 
 export interface TableRepair {
   table: string;
@@ -51,8 +59,8 @@ export async function repair(report: VerifyReport, options: RepairOptions): Prom
   );
   if (todo.length === 0) return out;
   const [source, target] = await Promise.all([
-    open(options.source, 'source', options.redactor),
-    open(options.target, 'target', options.redactor),
+    open(options.source, 'source', options),
+    open(options.target, 'target', options),
   ]);
   try {
     for (const table of todo) {
@@ -204,13 +212,14 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function open(database: string | pg.ClientBase, name: string, redactor?: Redactor): Promise<Session> {
+async function open(database: string | pg.ClientBase, name: string, options: RepairOptions): Promise<Session> {
   if (typeof database !== 'string') return { client: database, close: async () => {} };
   if (!database) throw new InputError(`${name}: no database URL`);
   const client = await connect(database, {
     name,
     applicationName: 'handoff-repair',
-    ...(redactor ? { redactor } : {}),
+    statementTimeoutMs: options.statementTimeoutMs ?? REPAIR_STATEMENT_TIMEOUT_MS,
+    ...(options.redactor ? { redactor: options.redactor } : {}),
   });
   return { client, close: () => client.end().catch(() => undefined) };
 }
