@@ -48,9 +48,33 @@ export function buildProgram(ctx: CliContext, run: Runner, commands: readonly Co
   return program;
 }
 
+/** `scheme://user:PASSWORD@` anywhere in a text: the password of a URL with credentials. */
+const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi;
+
+/**
+ * Registers, before anything is parsed, the password of every URL with credentials on the command
+ * line, wherever it stands (a flag that takes a URL, one that does not, a `--site name=URL`, a run
+ * id): a message that quotes a mistyped value back must not print the password in it.
+ */
+export function registerArgvSecrets(ctx: CliContext, argv: readonly string[]): void {
+  for (const arg of argv) {
+    for (const match of arg.matchAll(URL_PASSWORD)) {
+      const password = match[1] as string;
+      ctx.redactor.add(password);
+      try {
+        const decoded = decodeURIComponent(password);
+        if (decoded !== password) ctx.redactor.add(decoded);
+      } catch {
+        /* not percent-encoded: registered as written */
+      }
+    }
+  }
+}
+
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<ExitCode> {
   let program: Command | undefined;
   const ctx = createCliContext(io, () => (program?.opts() ?? {}) as GlobalFlags);
+  registerArgvSecrets(ctx, argv);
   let code: ExitCode = 0;
   const run: Runner =
     (action) =>

@@ -40,4 +40,30 @@ describe('command-line contract', () => {
     expect((await runCli(['audit'])).code).toBe(2);
     expect((await runCli(['--log-format', 'xml', 'status'])).code).toBe(2);
   });
+
+  it('never prints the password of a URL given where no URL belongs, whatever the flag', async () => {
+    const url = 'postgres://app:S3cretPw%21x@127.0.0.1:1/shop';
+    let quoted = 0;
+    const sites = ['--site', 'source=http://127.0.0.1:1', '--site', 'target=http://127.0.0.1:2'];
+    for (const argv of [
+      ['router', '--admin', '127.0.0.1:0', '--listen', 'http://u:S3cretPw%21x@127.0.0.1:80', ...sites],
+      ['router', '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--site', `source=${url}`, ...sites.slice(2)],
+      ['preflight', '--source-env', url, '--target-env', 'NOPE'],
+      ['status', url, '--state-dir', '/nonexistent/handoff-state'],
+      [url],
+    ]) {
+      const result = await runCli(argv, {
+        timeoutMs: 20_000,
+        env: { HANDOFF_ROUTER_TOKEN: 'a-token-of-sixteen-or-more' },
+      });
+      const output = result.stdout + result.stderr;
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(output, argv.join(' ')).not.toMatch(/S3cretPw/);
+      // Where the message quotes the value back, the password in it is redacted.
+      if (output.includes('@127.0.0.1')) expect(output, argv.join(' ')).toContain('[REDACTED]@127.0.0.1');
+      expect(output).not.toMatch(/\n\s+at /);
+      quoted += output.includes('[REDACTED]@127.0.0.1') ? 1 : 0;
+    }
+    expect(quoted).toBe(4);
+  });
 });
