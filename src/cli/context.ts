@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../common/logger.js';
 import { createRedactor, type Redactor } from '../common/redact.js';
@@ -64,9 +65,35 @@ export function createCliContext(io: CliIO, globals: () => GlobalFlags): CliCont
       }
       return createLogger({ format, level, redactor, write: write ?? ((line) => io.stderr(line)) });
     },
-    stateDir: (flag) => path.resolve(io.cwd, flag ?? io.env.HANDOFF_STATE_DIR ?? '.handoff'),
+    stateDir: (flag) => {
+      const given = flag ?? io.env.HANDOFF_STATE_DIR;
+      const dir = path.resolve(io.cwd, given ?? '.handoff');
+      const where =
+        flag !== undefined ? '--state-dir' : given !== undefined ? 'HANDOFF_STATE_DIR' : 'the default state directory';
+      const blocker = notADirectory(dir);
+      if (blocker !== null) {
+        throw new UsageError(
+          `${where}: ${dir} cannot be a state directory: ${blocker === dir ? 'it is' : `${blocker} is`} a file, not a directory`,
+        );
+      }
+      return dir;
+    },
   };
   return ctx;
+}
+
+/** The path itself or its nearest existing ancestor when that is not a directory; null when all is well. */
+function notADirectory(dir: string): string | null {
+  for (let at = dir; ; at = path.dirname(at)) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(at);
+    } catch {
+      if (path.dirname(at) === at) return null;
+      continue;
+    }
+    return stat.isDirectory() ? null : at;
+  }
 }
 
 /** Parses `-o`/`--output`; only `json` and `text` exist. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { runCli } from '../support/cli.js';
+import { makeTempDir } from '../support/tmp.js';
 
 describe('command-line contract', () => {
   it('lists every command in --help and exits 0', async () => {
@@ -65,5 +68,28 @@ describe('command-line contract', () => {
       quoted += output.includes('[REDACTED]@127.0.0.1') ? 1 : 0;
     }
     expect(quoted).toBe(4);
+  });
+
+  it('refuses a file where the state directory belongs, naming where it came from, and changes nothing', async () => {
+    const temp = makeTempDir('handoff-cli-state-file-');
+    try {
+      const file = path.join(temp.dir, 'not-a-dir');
+      fs.writeFileSync(file, 'keep me');
+      for (const [argv, env, where] of [
+        [['status', '--state-dir', file], {}, '--state-dir'],
+        [['run', '-f', path.join(temp.dir, 'missing.yaml'), '--state-dir', path.join(file, 'sub')], {}, '--state-dir'],
+        [['status'], { HANDOFF_STATE_DIR: file }, 'HANDOFF_STATE_DIR'],
+      ] as const) {
+        const result = await runCli([...argv], { env: { ...env } });
+        expect(result.code, argv.join(' ')).toBe(2);
+        expect(result.stderr).toContain(`${where}: `);
+        expect(result.stderr).toContain('a file, not a directory');
+        expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+      }
+      expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+      expect(fs.readdirSync(temp.dir)).toEqual(['not-a-dir']);
+    } finally {
+      temp.cleanup();
+    }
   });
 });
