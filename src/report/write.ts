@@ -49,12 +49,17 @@ export function writeRunReport(options: WriteRunReportOptions): string {
   const text = format === 'html' ? renderHtml(model, { stateDir: options.stateDir }) : renderMarkdown(model);
   const clean = scrubUrlCredentials(options.redactor.redact(text));
   const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+      throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
+    }
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
     fs.writeFileSync(temp, clean, { mode: 0o600 });
     fs.renameSync(temp, file);
   } catch (error) {
+    // Nothing half-written is left beside the place the report could not go.
+    fs.rmSync(temp, { force: true });
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
     throw new InputError(`cannot write the report to ${file} (${code}); choose another --out`, { cause: error });
   }

@@ -75,6 +75,15 @@ describe('handoff report', () => {
     const missing = await runCli(['report', '--state-dir', stateDir], { env });
     expect(missing.code).toBe(2);
 
+    // A directory where the report file belongs: refused, and no temporary file left beside it.
+    const dirOut = path.join(tmp.dir, 'out-dir');
+    fs.mkdirSync(dirOut);
+    const isDir = await runCli(['report', 'run-succeeded', '--out', dirOut, '--state-dir', stateDir], { env });
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toContain(`cannot write the report to ${dirOut} (EISDIR); choose another --out`);
+    expect(fs.readdirSync(tmp.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    fs.rmdirSync(dirOut);
+
     const noStore = await runCli(['report', 'r1', '--state-dir', path.join(tmp.dir, 'empty')], { env });
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toContain('no state store');
