@@ -35,7 +35,7 @@ describe('handoff router (command line)', () => {
     [['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'Source=http://x'], '--site "Source=http://x"'],
     [
       ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=ftp://x'],
-      'sites.source: must be an http:// or https:// URL',
+      '--site source: must be an http:// or https:// URL',
     ],
     [
       ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--site', 'source=http://x', '--max-read-lag', 'soon'],

@@ -96,7 +96,9 @@ export function readRouterConfigFile<T>(file: string, schema: z.ZodType<T>, maxB
   refuse(
     result.error.issues.map((issue) => {
       const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)));
-      const at = locate?.(path) ?? { line: 1, column: 1 };
+      // An unknown key is reported on its object: point at the key itself.
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      const at = locate?.(unknown === undefined ? path : [...path, unknown]) ?? { line: 1, column: 1 };
       return { file, line: at.line, column: at.column, path: path.join('.'), message: issue.message };
     }),
   );

@@ -75,4 +75,43 @@ describe('router configuration', () => {
       loadRouterConfig({ config: path.join(dir, 'missing.yaml') }, { cwd: '/', env: {}, redactor: createRedactor() }),
     ).toThrow('cannot read the file');
   });
+
+  it('names the flag or the config key of each value out of range, in its own units', () => {
+    const env = { HANDOFF_ROUTER_TOKEN: TOKEN };
+    const base = {
+      listen: '127.0.0.1:0',
+      admin: '127.0.0.1:0',
+      site: ['source=http://127.0.0.1:1', 'target=http://127.0.0.1:2'],
+    };
+    const load = (flags: Record<string, unknown>, config?: string) => () =>
+      loadRouterConfig(
+        { ...base, ...flags, ...(config ? { config } : {}) },
+        { cwd: '/', env, redactor: createRedactor() },
+      );
+    expect(load({ maxHold: '0s' })).toThrow(/^--max-hold: must be at least 1ms$/);
+    expect(load({ maxHold: '9999999h' })).toThrow(/^--max-hold: must be at most 10m$/);
+    expect(load({ maxQueued: '1e99' })).toThrow(/^--max-queued: must be at most 1000000$/);
+    expect(load({ readPaths: '/api,noslash' })).toThrow(/^--read-paths \(item 2\): .*must start with "\/"/);
+    expect(load({ site: ['source=ftp://x', 'target=http://127.0.0.1:2'] })).toThrow(/^--site source: must be an http/);
+    expect(load({ listen: '127.0.0.1:7000', admin: '127.0.0.1:7000' })).toThrow(
+      /^--admin: the admin API needs an address of its own/,
+    );
+    const dir = configDir(
+      'sites: { target: "http://127.0.0.1:2" }\nconnectionsPerSite: 99999\ntimeouts: { connect: 0s }\n',
+    );
+    const file = path.join(dir, 'router.yaml');
+    expect(load({}, file)).toThrow(
+      `${file}: timeouts.connect: must be at least 1ms; ${file}: connectionsPerSite: must be at most 10000`,
+    );
+  });
+
+  it('points an unknown key in the config file at its own line', () => {
+    const dir = configDir('listen: 127.0.0.1:8080\nadmin: 127.0.0.1:9090\n\n# a comment\nbogus: 1\n');
+    expect(() =>
+      loadRouterConfig(
+        { config: path.join(dir, 'router.yaml') },
+        { cwd: '/', env: { HANDOFF_ROUTER_TOKEN: TOKEN }, redactor: createRedactor() },
+      ),
+    ).toThrow(/router\.yaml:5:\d+: Unrecognized key: "bogus"/);
+  });
 });

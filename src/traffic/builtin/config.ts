@@ -9,11 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, messageOf } from '../../common/errors.js';
-import { parseDuration } from '../../common/duration.js';
+import { formatDuration, parseDuration } from '../../common/duration.js';
 import type { Redactor } from '../../common/redact.js';
 import { SITE_NAME } from '../routes.js';
 import { readRouterConfigFile } from './config-file.js';
-import { parseAddress, resolveRouterOptions, type RouterOptions, type RouterOptionsInput } from './options.js';
+import {
+  parseAddress,
+  resolveRouterOptions,
+  routerOptionsSchema,
+  type RouterOptions,
+  type RouterOptionsInput,
+} from './options.js';
 
 const duration = z.string().min(1);
 
@@ -170,5 +176,66 @@ export function loadRouterConfig(
     ...(t.bodyIdle === undefined ? {} : { bodyIdleTimeoutMs: durationMs(t.bodyIdle, 'timeouts.bodyIdle') }),
     ...(t.clientIdle === undefined ? {} : { clientIdleTimeoutMs: durationMs(t.clientIdle, 'timeouts.clientIdle') }),
   };
+  if (listen === admin && input.listen.port !== 0) {
+    throw new InputError(
+      `${where('admin', 'admin')}: the admin API needs an address of its own, not --listen's (${listen})`,
+    );
+  }
+  // Each wrong value named where the user gave it (the flag, or the config file's key), in its units.
+  const parsed = routerOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const inFile = (key: string): string => `${configPath ?? 'the config file'}: ${key}`;
+    const locate = (field: string, rest: PropertyKey[]): string => {
+      const item = typeof rest[0] === 'number' ? ` (item ${rest[0] + 1})` : '';
+      switch (field) {
+        case 'listen':
+        case 'admin':
+        case 'readMethods':
+        case 'readPaths':
+        case 'maxQueued':
+          return `${where(field, field)}${item}`;
+        case 'adminToken':
+          return tokenFile !== undefined ? `the admin token file ${tokenFile}` : 'HANDOFF_ROUTER_TOKEN';
+        case 'sites': {
+          const name = String(rest[0] ?? '');
+          return name in parseSites(flags.site ?? []) ? `--site ${name}` : inFile(`sites.${name}`);
+        }
+        case 'stickyAfterWriteMs':
+          return where('stickyAfterWrite', 'stickyAfterWrite');
+        case 'maxReadLagMs':
+          return where('maxReadLag', 'maxReadLag');
+        case 'maxHoldLimitMs':
+          return where('maxHold', 'maxHold');
+        case 'connectTimeoutMs':
+        case 'headersTimeoutMs':
+        case 'bodyIdleTimeoutMs':
+        case 'clientIdleTimeoutMs':
+          return inFile(`timeouts.${field.slice(0, -'TimeoutMs'.length)}`);
+        default:
+          return inFile(field);
+      }
+    };
+    throw new InputError(
+      parsed.error.issues
+        .map((issue) => {
+          const [field, ...rest] = issue.path;
+          const ms = typeof field === 'string' && field.endsWith('Ms');
+          const bound = (value: unknown): string => (ms ? formatDuration(Number(value)) : String(value));
+          const numeric = 'origin' in issue && (issue.origin === 'number' || issue.origin === 'int');
+          const message =
+            numeric && issue.code === 'too_big'
+              ? `must be at most ${bound(issue.maximum)}`
+              : numeric && issue.code === 'too_small'
+                ? `must be at least ${bound(issue.minimum)}`
+                : issue.message;
+          return { at: locate(String(field), rest), message };
+        })
+        // One message per place: a huge number breaks the safe-integer bound and the field's own; the
+        // field's own (checked last) is the one to tell.
+        .filter((issue, index, all) => all.findLastIndex((other) => other.at === issue.at) === index)
+        .map((issue) => `${issue.at}: ${issue.message}`)
+        .join('; '),
+    );
+  }
   return resolveRouterOptions(input);
 }
