@@ -132,4 +132,14 @@ describe('handoff export', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--out');
   });
+
+  it('exits 2 for a plan whose sites are not on Kubernetes, pointing at the line of the platform', async () => {
+    const plan = path.resolve('test/fixtures/plans/minimal-local.yaml');
+    const result = await runCli(['export', '-f', plan, '--out', path.join(pair.dir, 'out4')], { cwd: pair.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `${plan}:8:23: spec.source.platform.kind: the kubernetes platform needs a kubernetes source, not "local"`,
+    );
+    expect(fs.existsSync(path.join(pair.dir, 'out4'))).toBe(false);
+  });
 });

@@ -46,8 +46,8 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         }
         const loaded = loadPlanFile(path.resolve(ctx.cwd, flags.file));
         const plan = loaded.plan;
-        const sourceSite = kubernetesSite(plan, 'source');
-        kubernetesSite(plan, 'target');
+        const sourceSite = kubernetesSite(plan, 'source', loaded);
+        kubernetesSite(plan, 'target', loaded);
         ctx.err(`reading namespaces of context ${sourceSite.context}\n`);
         const source = await openSite(plan, 'source', { redactor: ctx.redactor, requestTimeoutMs: timeout * 1000 });
         const { exported, translated } = await exportAndTransform(plan, source, undefined, { requireSelection: true });

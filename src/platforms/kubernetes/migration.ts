@@ -2,7 +2,8 @@
  * The Kubernetes side of a plan: which kubeconfig contexts and namespaces its sites use, and the
  * export → transform pipeline shared by `handoff export`, preflight and provision.
  */
-import { AdapterError, PlanError } from '../../common/errors.js';
+import { AdapterError, PlanError, type PlanLocation } from '../../common/errors.js';
+import type { PlanPath } from '../../plan/path.js';
 import type { Redactor } from '../../common/redact.js';
 import type { Migration } from '../../plan/schema.js';
 import { createKubeClient } from './client.js';
@@ -18,15 +19,23 @@ export interface MigrationDeps {
   requestTimeoutMs?: number;
 }
 
-export function kubernetesSite(plan: Migration, site: 'source' | 'target'): KubernetesSite {
+/** Where a loaded plan's values are (`LoadedPlan`), for errors that point into the file. */
+export interface PlanSource {
+  file: string;
+  locate(path: PlanPath): PlanLocation;
+}
+
+export function kubernetesSite(plan: Migration, site: 'source' | 'target', from?: PlanSource): KubernetesSite {
   const platform = plan.spec[site].platform;
   if (platform.kind !== 'kubernetes') {
+    const path = ['spec', site, 'platform', 'kind'];
+    const at = from?.locate(path);
     throw new PlanError([
       {
-        file: '(plan)',
-        line: 1,
-        column: 1,
-        path: `spec.${site}.platform.kind`,
+        file: from?.file ?? '(plan)',
+        line: at?.line ?? 1,
+        column: at?.column ?? 1,
+        path: path.join('.'),
         message: `the kubernetes platform needs a kubernetes ${site}, not "${platform.kind}"`,
       },
     ]);
