@@ -94,6 +94,11 @@ describe('handoff preflight (CLI)', () => {
       /database "nope" does not exist/,
     ],
     [
+      'the same database as source and target',
+      () => ['--source', source.url('app'), '--target', source.url('app')],
+      /--source and --target name the same database/,
+    ],
+    [
       'a table that does not exist',
       () => ['--source', source.url('app'), '--target', target.url('app'), '--table', 'public.missing'],
       /public\.missing does not exist on the source/,

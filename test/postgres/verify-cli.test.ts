@@ -155,6 +155,11 @@ describe('handoff verify: usage and bad input', () => {
     ],
     ['no target at all', () => ['--source', server.url('src')], /--target: required \(or --target-env NAME\)/],
     [
+      'the same database as source and target (--repair)',
+      () => ['--source', server.url('src'), '--target', server.url('src'), '--repair'],
+      /--source and --target name the same database \(127\.0\.0\.1:\d+\/src\)/,
+    ],
+    [
       'an unset --source-env variable',
       () => ['--source-env', 'HANDOFF_TEST_UNSET_VAR', '--target', server.url('dst')],
       /--source-env: the environment variable HANDOFF_TEST_UNSET_VAR is not set/,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
 import { parseTablePattern } from '../../data/postgres/catalog.js';
+import { requireDistinctDatabases } from '../../data/postgres/identifiers.js';
 import { runPreflight, type PreflightReport, type SizeEstimate } from '../../data/postgres/preflight.js';
 import { createSilentLogger } from '../../common/logger.js';
 import { loadPlanFile } from '../../plan/load.js';
@@ -139,6 +140,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         }
         const sourceUrl = urlFrom(ctx, flags.source, flags.sourceEnv, 'source');
         const targetUrl = urlFrom(ctx, flags.target, flags.targetEnv, 'target');
+        requireDistinctDatabases(sourceUrl, targetUrl);
         const tables = (flags.table ?? ['public.*']).map((t) => parseTablePattern(t, '--table'));
         const report = await runPreflight({
           sourceUrl,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { parseDatabaseUrl, parseTableName, type TableName } from '../../data/postgres/connect.js';
+import { requireDistinctDatabases } from '../../data/postgres/identifiers.js';
 import { verifyAndRepair, type VerifyOutput } from '../../data/postgres/verify/verify-and-repair.js';
 import { outputFormat, type CliContext } from '../context.js';
 import type { Runner } from '../command.js';
@@ -47,6 +48,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const format = outputFormat(flags.output);
         const source = databaseUrl(ctx, flags.source, flags.sourceEnv, '--source');
         const target = databaseUrl(ctx, flags.target, flags.targetEnv, '--target');
+        requireDistinctDatabases(source, target);
         const tables: TableName[] = flags.table.map((text) => parseTableName(text, '--table'));
         const chunkRows = wholeNumber(flags.chunkRows, '--chunk-rows', 1, 10_000_000);
         const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1, 32);

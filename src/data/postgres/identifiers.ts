@@ -45,6 +45,27 @@ export function parseDatabaseUrl(text: string, what: string, redactor?: Redactor
   return { host: url.hostname, port, database, user, password, display };
 }
 
+/**
+ * Refuses a source and a target that name the same database (same host, port and database name):
+ * nothing could be migrated, and a repair or a fence would act on the one database both name.
+ * Host names are compared as written (two names of one server are not found out here).
+ */
+export function requireDistinctDatabases(source: string, target: string, what = '--source and --target'): void {
+  let a: ParsedDatabaseUrl;
+  let b: ParsedDatabaseUrl;
+  try {
+    a = parseDatabaseUrl(source, 'source');
+    b = parseDatabaseUrl(target, 'target');
+  } catch {
+    return; // a URL that does not parse is reported where it is used, under its own flag
+  }
+  if (a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port && a.database === b.database) {
+    throw new InputError(
+      `${what} name the same database (${a.host}:${a.port}/${a.database}); give the source's and the target's`,
+    );
+  }
+}
+
 /** A qualified table name, parsed and checked; never interpolated unquoted. */
 export interface TableName {
   schema: string;
