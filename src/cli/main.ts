@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, HandoffError, messageOf, PlanError } from '../common/errors.js';
 import { createCliContext, type CliContext, type CliIO, type GlobalFlags } from './context.js';
-import { loadCommands } from './commands/index.js';
+import { commandLoaders, loadCommands } from './commands/index.js';
 import type { CommandModule, Runner } from './command.js';
 
 export type { Action, CommandModule, Runner } from './command.js';
@@ -87,6 +87,17 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<Exi
     if (argv.length === 0) {
       program.outputHelp();
       return 0;
+    }
+    // `help WORD` for a word that is no command: commander would print the general help and exit 0.
+    const [first, asked] = argv;
+    if (
+      first === 'help' &&
+      asked !== undefined &&
+      !asked.startsWith('-') &&
+      !commandLoaders.some(([verb]) => verb === asked)
+    ) {
+      ctx.err(`error: unknown command '${asked}'; \`handoff --help\` lists the commands\n`);
+      return 2;
     }
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -108,6 +108,12 @@ describe('audit verify with a pinned key', () => {
     const missing = await runCli(['audit', 'verify', '--state-dir', stateDir, '--plan', unpinnedPlan]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/has no spec\.audit\.publicKey/);
+
+    // Two pins at once: refused, whichever of them would have passed.
+    const pem = path.join(root, 'attacker-keys', 'signing-key.pub.pem');
+    const both = await runCli(['audit', 'verify', '--state-dir', stateDir, '--plan', plan, '--public-key', pem]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--public-key and --plan both pin the signing key: give one of them');
   });
 
   it('accepts the pinned key as base64 and refuses a value that is no key with exit 2', async () => {

@@ -38,6 +38,15 @@ describe('command-line contract', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('answers help for a word that is no command with exit 2, and help for a command with its help', async () => {
+    const unknown = await runCli(['help', 'frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error: unknown command 'frobnicate'");
+    const known = await runCli(['help', 'status']);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toMatch(/Usage: handoff status/);
+  });
+
   it('answers an unknown global flag and a missing subcommand with exit 2', async () => {
     expect((await runCli(['--no-such-flag'])).code).toBe(2);
     expect((await runCli(['audit'])).code).toBe(2);

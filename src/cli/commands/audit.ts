@@ -21,6 +21,9 @@ interface VerifyFlags {
 
 /** The pinned key: `--public-key`, else the plan's `spec.audit.publicKey` (`--plan`), else HANDOFF_AUDIT_PUBLIC_KEY. */
 function pinOf(ctx: CliContext, flags: VerifyFlags): PinnedKey | undefined {
+  if (flags.publicKey !== undefined && flags.plan !== undefined) {
+    throw new UsageError('--public-key and --plan both pin the signing key: give one of them');
+  }
   if (flags.publicKey !== undefined) return parsePinnedKey(flags.publicKey, '--public-key', ctx.cwd);
   if (flags.plan !== undefined) {
     const file = path.resolve(ctx.cwd, flags.plan);
