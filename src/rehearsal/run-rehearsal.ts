@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { stopChildrenOnExit } from '../common/children.js';
+import { openProcessRegistry, reapOrphans, stopChildrenOnExit } from '../common/children.js';
 import { endExecutorAndServices } from './end-processes.js';
 import { InputError } from '../common/errors.js';
 import { sleep } from '../common/net.js';
@@ -127,25 +127,41 @@ export async function runRehearsal(options: RehearsalOptions, deps: RehearsalDep
   fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const dir = path.join(options.stateDir, `rehearsal-${stamp()}`);
   const note = (text: string): void => options.write(`rehearse: ${text}\n`);
-  note(`starting the sites (${options.rows} rows) with every network path through the fault proxy`);
-  const sites: RehearsalSites = await startRehearsalSites(dir, {
-    rows: options.rows,
-    bakeMs: options.bakeMs,
-    bakeStageMs: bakeStageMsFor(options.faults, options.bakeMs),
-    service: serviceCommand(),
-    faults: options.faults,
-    faultPaths: true,
-    // The rehearsal's plan says retry: a failed shift gate moves the reads back and holds the run (resumed below).
-    shiftGate: 'hold',
-    stateDir: options.stateDir,
-    redactor: options.redactor,
-    ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
-  });
-  const removeHandlers = stopChildrenOnExit(sites.registry, (signal) => {
+  // Every process is tracked, and ended on SIGINT or SIGTERM, from the first one started on: the
+  // handlers go in before the sites start (initdb, the seed, the services and the router take a while).
+  const registryFile = path.join(options.stateDir, 'processes.json');
+  const reaped = await reapOrphans(registryFile);
+  if (reaped.length > 0)
+    note(`ended ${reaped.length} processes an earlier rehearsal left behind (${reaped.map((r) => r.name).join(', ')})`);
+  const registry = openProcessRegistry(registryFile);
+  const removeHandlers = stopChildrenOnExit(registry, (signal) => {
     note(`${signal}: stopping every process the rehearsal started`);
     // The executor's own children (the target's service) are not this process's: end them too.
-    endExecutorAndServices(sites.registry);
+    endExecutorAndServices(registry);
   });
+  note(`starting the sites (${options.rows} rows) with every network path through the fault proxy`);
+  let sites: RehearsalSites;
+  try {
+    sites = await startRehearsalSites(dir, {
+      rows: options.rows,
+      bakeMs: options.bakeMs,
+      bakeStageMs: bakeStageMsFor(options.faults, options.bakeMs),
+      service: serviceCommand(),
+      faults: options.faults,
+      faultPaths: true,
+      // The rehearsal's plan says retry: a failed shift gate moves the reads back and holds the run (resumed below).
+      shiftGate: 'hold',
+      stateDir: options.stateDir,
+      redactor: options.redactor,
+      registry,
+      ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
+    });
+  } catch (error) {
+    // What started before the failure (a server whose database could not be made) is ended here.
+    await registry.stopAll(10_000).catch(() => undefined);
+    removeHandlers();
+    throw error;
+  }
   let stopRestarted = async (): Promise<void> => undefined;
   try {
     const historyFile = path.join(outDir, 'history.jsonl');

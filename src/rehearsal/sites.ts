@@ -49,6 +49,11 @@ export interface RehearsalSitesOptions {
   stateDir?: string;
   /** The plan's `spec.rollback.shiftGate` (a rehearsal: hold, then the runner resumes); default rollback. */
   shiftGate?: 'rollback' | 'hold';
+  /**
+   * The registry to track every process in (default: one opened on `<stateDir>/processes.json`).
+   * Given, the caller can end them on a signal from the first one started on.
+   */
+  registry?: ProcessRegistry;
 }
 
 export interface RehearsalSites {
@@ -74,7 +79,7 @@ export interface RehearsalSites {
 export async function startRehearsalSites(dir: string, options: RehearsalSitesOptions): Promise<RehearsalSites> {
   const stateDir = options.stateDir ?? path.join(dir, 'state');
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const registry = openProcessRegistry(path.join(stateDir, 'processes.json'));
+  const registry = options.registry ?? openProcessRegistry(path.join(stateDir, 'processes.json'));
   const redactor = options.redactor ?? createRedactor();
   const dbs = await startDemoDatabases({ dir, registry, redactor, orders: options.rows, accounts: ACCOUNTS });
   let router: DemoRouter | null = null;

@@ -86,4 +86,61 @@ describe('an interrupted rehearsal', () => {
       }
     },
   );
+
+  it(
+    'ends the servers it has started when stopped (SIGTERM) while the sites are still starting',
+    { timeout: 120_000 },
+    async () => {
+      const tmp = makeTempDir('handoff-rehearse-early-');
+      cleanups.push(tmp.cleanup);
+      const stateDir = path.join(tmp.dir, 'state');
+      const registry = path.join(stateDir, 'processes.json');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          tsxLoader,
+          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
+          'demo',
+          '--rehearse-reduced',
+          '--state-dir',
+          stateDir,
+        ],
+        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const bound = setTimeout(() => child.kill('SIGKILL'), 110_000);
+      try {
+        // As soon as the first database server is recorded, long before the router and the executor.
+        const deadline = Date.now() + 60_000;
+        let seen: Recorded[] = [];
+        while (Date.now() < deadline && child.exitCode === null) {
+          seen = recorded(registry);
+          if (seen.some((r) => r.name.startsWith('postgres-'))) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(
+          seen.map((r) => r.name),
+          stderr.slice(-2000),
+        ).not.toContain('executor');
+        expect(seen.some((r) => r.name.startsWith('postgres-'))).toBe(true);
+        child.kill('SIGTERM');
+        expect(await exited).toBe(143);
+        expect(stderr).toContain('SIGTERM: stopping every process the rehearsal started');
+        const everything = (): Recorded[] => [...seen, ...recorded(registry)];
+        const alive = (): string[] =>
+          everything()
+            .filter((r) => isAlive(r.pid))
+            .map((r) => `${r.name} (${r.pid})`);
+        const until = Date.now() + 10_000;
+        while (alive().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(alive()).toEqual([]);
+      } finally {
+        clearTimeout(bound);
+        for (const r of recorded(registry)) if (isAlive(r.pid)) process.kill(r.pid, 'SIGKILL');
+      }
+    },
+  );
 });
