@@ -5,7 +5,9 @@
  * in the state directory; each PID is recorded in the process registry, so nothing outlives
  * handoff and a later run can clean up after a SIGKILLed one.
  *
- * Processes live as long as the handoff process that started them (they are its children).
+ * A process outlives the handoff process that started it (`handoff run --until` exits with the
+ * service running): later runs find it in `instances.json`, written as soon as it starts (before
+ * its readiness probe passes, so a run stopped during the wait leaves nothing teardown cannot find).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -97,11 +99,16 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
   const running = (instance: Instance): boolean =>
     isAlive(instance.pid) && options.registry.records().some((r) => r.pid === instance.pid);
 
+  /**
+   * Starts one replica and waits for its readiness probe. `recorded` is called as soon as it runs
+   * (so a stop during the wait still finds it in instances.json), `forgotten` when it is given up.
+   */
   async function startInstance(
     workload: ProcessWorkload,
     replica: number,
     port: number,
     ctx: PlatformContext,
+    record: { recorded(instance: Instance): void; forgotten(instance: Instance): void },
   ): Promise<Instance> {
     const values = { site: options.site, port, replica, databases: options.databases, env };
     const where = `spec.workloads.processes[${workload.name}]`;
@@ -136,11 +143,14 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
     });
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
+    const instance: Instance = { name: workload.name, replica, pid: spawned, port, log };
+    record.recorded(instance);
 
     const probePath = workload.readiness?.path;
     const giveUp = (error: Error): never => {
       if (exited === null) child.kill('SIGKILL');
       options.registry.untrack(spawned);
+      record.forgotten(instance);
       throw error;
     };
     if (probePath) {
@@ -161,7 +171,7 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
         await sleep(100, ctx.signal).catch(giveUp);
       }
     }
-    return { name: workload.name, replica, pid: spawned, port, log };
+    return instance;
   }
 
   async function stopInstance(instance: Instance, workload: ProcessWorkload | undefined): Promise<void> {
@@ -219,9 +229,17 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
         for (let replica = 0; replica < workload.replicas; replica++) {
           if (mine.some((i) => i.replica === replica)) continue;
           const port = frontPort !== null && workload.replicas === 1 ? frontPort : await freePort();
-          const instance = await startInstance(workload, replica, port, ctx);
-          instances.push(instance);
-          writeInstances(instances);
+          await startInstance(workload, replica, port, ctx, {
+            recorded(instance) {
+              instances.push(instance);
+              writeInstances(instances);
+            },
+            forgotten(instance) {
+              const at = instances.indexOf(instance);
+              if (at >= 0) instances.splice(at, 1);
+              writeInstances(instances);
+            },
+          });
         }
         if (frontPort !== null && workload.replicas > 1 && !balancers.has(workload.name)) {
           const ports = instances.filter((i) => i.name === workload.name).map((i) => i.port);
