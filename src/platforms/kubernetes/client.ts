@@ -87,6 +87,38 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
   if (user?.password) deps.redactor.add(user.password);
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
 
+  /**
+   * Applies the user's credentials. A kubeconfig `exec` plugin (aws, gke-gcloud-auth-plugin,
+   * kubelogin) runs here, before any request timeout starts, and one waiting for a browser login
+   * or a prompt never answers: the wait is bounded by the request timeout and the run's signal.
+   */
+  const authenticate = async (requestOptions: https.RequestOptions, signal?: AbortSignal): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const plugin = user?.exec?.command;
+    const stop = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new AdapterError(
+              `the kubeconfig user of context "${options.context}" did not get its credentials within ${timeoutMs} ms` +
+                (plugin ? ` (its exec plugin ${plugin} did not answer; run it by hand to see why)` : ''),
+              { retryable: true },
+            ),
+          ),
+        timeoutMs,
+      );
+      onAbort = () => reject(new AdapterError('the request was stopped: the run was aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([config.applyToHTTPSOptions(requestOptions), stop]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  };
+
   const request = async (req: KubeRequest): Promise<unknown> => {
     // Discovery issues a request per group version at once, all listening on the run's signal.
     if (req.signal) setMaxListeners(200, req.signal);
@@ -94,7 +126,7 @@ export function createKubeClient(options: KubeClientOptions, deps: KubeClientDep
     for (const [key, value] of Object.entries(req.query ?? {}))
       if (value !== undefined) url.searchParams.set(key, value);
     const requestOptions: https.RequestOptions = { method: req.method, headers: { Accept: 'application/json' } };
-    if (url.protocol === 'https:') await config.applyToHTTPSOptions(requestOptions);
+    if (url.protocol === 'https:') await authenticate(requestOptions, req.signal);
     else if (user?.token) {
       // Plain HTTP (a local proxy or a test server): client-node refuses it, kubectl allows it; only a token applies.
       requestOptions.headers = { ...requestOptions.headers, Authorization: `Bearer ${user.token}` };
