@@ -139,7 +139,14 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
           '--encoding=UTF8',
           '--locale=C.UTF-8',
         ],
-        { stdio: ['ignore', 'ignore', 'pipe'], ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C.UTF-8' } },
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          ...(ids ?? {}),
+          env: { ...process.env, LC_ALL: 'C.UTF-8' },
+          // A few seconds on a busy machine; bounded all the same (ended with SIGKILL).
+          timeout: 120_000,
+          killSignal: 'SIGKILL',
+        },
       );
     } catch (cause) {
       const stderr = (cause as { stderr?: Buffer }).stderr?.toString() ?? '';
@@ -188,7 +195,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
       throw new AdapterError(`PostgreSQL exited during start-up (port ${options.port}); server log:\n${tail}`);
     }
-    const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1000 });
+    const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1000, query_timeout: 5000 });
     client.on('error', () => undefined); // reported by the call that fails
     try {
       await client.connect();
@@ -206,7 +213,8 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   }
 
   const query: PostgresServer['query'] = async (sql, params, database) => {
-    const client = new pg.Client({ connectionString: url(database) });
+    // No statement bound: seeding ten million rows is one statement. The login is bounded.
+    const client = new pg.Client({ connectionString: url(database), connectionTimeoutMillis: 10_000 });
     client.on('error', () => undefined); // reported by the query that fails
     await client.connect();
     try {
