@@ -60,6 +60,11 @@ export interface DemoCredentials {
   summary(shopUrl: string): Promise<DemoCredentialsSummary>;
   /** Removes the credentials files (not with `--keep`: the services still read them). */
   close(): void;
+  /**
+   * Leaves the files in place when this process exits (`--keep`). Otherwise they are removed at
+   * exit even when `close` is never reached (a SIGINT or SIGTERM ends the demo from its handler).
+   */
+  keep(): void;
 }
 
 async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[]): Promise<R[]> {
@@ -88,6 +93,8 @@ export function startDemoCredentials(dbs: DemoDatabases, note: (text: string) =>
   if (stale > 0) note(`removed ${stale} credentials directories earlier demos left behind`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   fs.chmodSync(dir, 0o700);
+  const removeAtExit = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeAtExit);
   const [blue, green] = DEMO_APP_LOGINS;
   const urls: Record<SiteName, Record<string, string>> = {
     source: { [blue]: dbs.source.appUrl, [green]: dbs.source.appUrlFor(green, dbs.rotationPassword) },
@@ -145,7 +152,11 @@ export function startDemoCredentials(dbs: DemoDatabases, note: (text: string) =>
       ).catch(() => null);
       return { rotated, live, retired, targetSessions, canLogin: rows ? rows.map((r) => r.rolname) : null };
     },
+    keep() {
+      process.off('exit', removeAtExit);
+    },
     close() {
+      process.off('exit', removeAtExit);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -369,6 +369,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (options.keep) {
       kept = true;
       removeHandlers();
+      credentials.keep();
       return {
         summary,
         auditKey,

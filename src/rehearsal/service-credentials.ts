@@ -45,6 +45,9 @@ export function createServiceCredentials(
   reapStaleCredentials();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   fs.chmodSync(dir, 0o700);
+  // Removed at exit too: a SIGINT or SIGTERM ends the rehearsal from its handler, before `close`.
+  const removeAtExit = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeAtExit);
   const current: Record<SiteName, string> = { ...urls };
   const fileOf = (site: SiteName): string => path.join(dir, `${site}.url`);
   for (const site of ['source', 'target'] as const) writeCredentialsFile(fileOf(site), current[site]);
@@ -62,6 +65,7 @@ export function createServiceCredentials(
       return true;
     },
     close() {
+      process.off('exit', removeAtExit);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

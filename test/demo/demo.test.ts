@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/common/children.js';
@@ -379,5 +380,9 @@ describe('handoff demo', () => {
     expect(exit.code).toBe(130);
     expect(demo.running.filter(stillRunning)).toEqual([]);
     expect(records(stateDir).filter(stillRunning)).toEqual([]);
+    // The services' credentials files (database URLs with passwords) went with it.
+    expect(
+      fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`handoff-demo-credentials-${demo.child.pid}-`)),
+    ).toEqual([]);
   });
 });

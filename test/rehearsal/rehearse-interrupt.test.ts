@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/common/children.js';
@@ -75,6 +76,10 @@ describe('an interrupted rehearsal', () => {
         child.kill('SIGINT');
         expect(await exited).toBe(130);
         expect(stderr).toContain('SIGINT: stopping every process the rehearsal started');
+        // The services' credentials files (database URLs with passwords) went with it.
+        expect(
+          fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`handoff-rehearsal-credentials-${child.pid}-`)),
+        ).toEqual([]);
         // Bounded: a process may take a moment to be reaped after its SIGKILL.
         const alive = (): string[] => seen.filter((r) => isAlive(r.pid)).map((r) => `${r.name} (${r.pid})`);
         const until = Date.now() + 10_000;
