@@ -183,6 +183,15 @@ describe('handoff verify finds and repairs divergent rows', () => {
     expect(row.rows[0]).toEqual({ closed_at: null, theme: 'light' });
   });
 
+  /** Verifies the accounts table alone, library call. */
+  const verifyAccounts = () =>
+    verifyTables({
+      source: server.url('src'),
+      target: server.url('dst'),
+      tables: [{ schema: 'public', name: 'accounts' }],
+      chunkRows: 100,
+    });
+
   it('marks repaired rows with the replication origin it is given, and rolls back whole when it cannot', async () => {
     await server.query(`select pg_replication_origin_create('handoff_repair_test')`, [], 'dst');
     await server.query(
@@ -190,12 +199,7 @@ describe('handoff verify finds and repairs divergent rows', () => {
       [],
       'dst',
     );
-    const report = await verifyTables({
-      source: server.url('src'),
-      target: server.url('dst'),
-      tables: [{ schema: 'public', name: 'accounts' }],
-      chunkRows: 100,
-    });
+    const report = await verifyAccounts();
     expect(report.tables[0]).toMatchObject({ missing: [['100']], changed: [['101']] });
 
     await expect(
@@ -231,12 +235,7 @@ describe('handoff verify finds and repairs divergent rows', () => {
       [],
       'dst',
     );
-    const report = await verifyTables({
-      source: server.url('src'),
-      target: server.url('dst'),
-      tables: [{ schema: 'public', name: 'accounts' }],
-      chunkRows: 100,
-    });
+    const report = await verifyAccounts();
     expect(report.tables[0]).toMatchObject({ changed: [['300']] });
     const holder = new pg.Client({ connectionString: server.url('dst') });
     await holder.connect();

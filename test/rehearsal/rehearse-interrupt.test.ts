@@ -28,32 +28,37 @@ const recorded = (file: string): Recorded[] => {
   }
 };
 
+/** `handoff demo --rehearse-reduced` in a child process of its own, in a fresh state directory. */
+function startRehearsal(prefix: string, boundMs: number) {
+  const tmp = makeTempDir(prefix);
+  cleanups.push(tmp.cleanup);
+  const stateDir = path.join(tmp.dir, 'state');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      tsxLoader,
+      path.join(repoRoot, 'src', 'cli', 'entry.ts'),
+      'demo',
+      '--rehearse-reduced',
+      '--state-dir',
+      stateDir,
+    ],
+    { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const bound = setTimeout(() => child.kill('SIGKILL'), boundMs);
+  return { child, registry: path.join(stateDir, 'processes.json'), stderr: () => stderr, exited, bound };
+}
+
 describe('an interrupted rehearsal', () => {
   it(
     'ends the executor, the services (also the one the executor started) and the servers on SIGINT',
     { timeout: 150_000 },
     async () => {
-      const tmp = makeTempDir('handoff-rehearse-int-');
-      cleanups.push(tmp.cleanup);
-      const stateDir = path.join(tmp.dir, 'state');
-      const registry = path.join(stateDir, 'processes.json');
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          tsxLoader,
-          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
-          'demo',
-          '--rehearse-reduced',
-          '--state-dir',
-          stateDir,
-        ],
-        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const bound = setTimeout(() => child.kill('SIGKILL'), 140_000);
+      const { child, registry, stderr, exited, bound } = startRehearsal('handoff-rehearse-int-', 140_000);
       try {
         // Once the target's service runs (the executor provisioned it), and the executor with it.
         const deadline = Date.now() + 100_000;
@@ -61,13 +66,13 @@ describe('an interrupted rehearsal', () => {
         while (Date.now() < deadline && child.exitCode === null) {
           seen = recorded(registry);
           const names = seen.map((r) => r.name);
-          if (/stage verify/.test(stderr) && names.includes('executor') && names.some((n) => n.startsWith('target/')))
+          if (/stage verify/.test(stderr()) && names.includes('executor') && names.some((n) => n.startsWith('target/')))
             break;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         expect(
           seen.map((r) => r.name),
-          stderr.slice(-2000),
+          stderr().slice(-2000),
         ).toContain('executor');
         expect(
           seen.some((r) => r.name.startsWith('target/')),
@@ -75,7 +80,7 @@ describe('an interrupted rehearsal', () => {
         ).toBe(true);
         child.kill('SIGINT');
         expect(await exited).toBe(130);
-        expect(stderr).toContain('SIGINT: stopping every process the rehearsal started');
+        expect(stderr()).toContain('SIGINT: stopping every process the rehearsal started');
         // The services' credentials files (database URLs with passwords) went with it.
         expect(
           fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`handoff-rehearsal-credentials-${child.pid}-`)),
@@ -96,27 +101,7 @@ describe('an interrupted rehearsal', () => {
     'ends the servers it has started when stopped (SIGTERM) while the sites are still starting',
     { timeout: 120_000 },
     async () => {
-      const tmp = makeTempDir('handoff-rehearse-early-');
-      cleanups.push(tmp.cleanup);
-      const stateDir = path.join(tmp.dir, 'state');
-      const registry = path.join(stateDir, 'processes.json');
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          tsxLoader,
-          path.join(repoRoot, 'src', 'cli', 'entry.ts'),
-          'demo',
-          '--rehearse-reduced',
-          '--state-dir',
-          stateDir,
-        ],
-        { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const bound = setTimeout(() => child.kill('SIGKILL'), 110_000);
+      const { child, registry, stderr, exited, bound } = startRehearsal('handoff-rehearse-early-', 110_000);
       try {
         // As soon as the first database server is recorded, long before the router and the executor.
         const deadline = Date.now() + 60_000;
@@ -128,12 +113,12 @@ describe('an interrupted rehearsal', () => {
         }
         expect(
           seen.map((r) => r.name),
-          stderr.slice(-2000),
+          stderr().slice(-2000),
         ).not.toContain('executor');
         expect(seen.some((r) => r.name.startsWith('postgres-'))).toBe(true);
         child.kill('SIGTERM');
         expect(await exited).toBe(143);
-        expect(stderr).toContain('SIGTERM: stopping every process the rehearsal started');
+        expect(stderr()).toContain('SIGTERM: stopping every process the rehearsal started');
         const everything = (): Recorded[] => [...seen, ...recorded(registry)];
         const alive = (): string[] =>
           everything()
