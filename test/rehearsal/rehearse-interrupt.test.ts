@@ -3,7 +3,7 @@
  * executor runs leaves nothing behind: not the executor, not the servers, and not the target's
  * service, which the executor started and which outlives a `handoff run --until` by design.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,23 @@ const recorded = (file: string): Recorded[] => {
     return [];
   }
 };
+
+/** The registry's records once `ready(names)` holds (or the bound passes, or the child exits). */
+async function recordedOnce(
+  registry: string,
+  child: ChildProcess,
+  boundMs: number,
+  pollMs: number,
+  ready: (names: string[]) => boolean,
+): Promise<Recorded[]> {
+  let seen: Recorded[] = [];
+  for (const deadline = Date.now() + boundMs; Date.now() < deadline && child.exitCode === null;) {
+    seen = recorded(registry);
+    if (ready(seen.map((r) => r.name))) break;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  return seen;
+}
 
 /** `handoff demo --rehearse-reduced` in a child process of its own, in a fresh state directory. */
 function startRehearsal(prefix: string, boundMs: number) {
@@ -61,15 +78,14 @@ describe('an interrupted rehearsal', () => {
       const { child, registry, stderr, exited, bound } = startRehearsal('handoff-rehearse-int-', 140_000);
       try {
         // Once the target's service runs (the executor provisioned it), and the executor with it.
-        const deadline = Date.now() + 100_000;
-        let seen: Recorded[] = [];
-        while (Date.now() < deadline && child.exitCode === null) {
-          seen = recorded(registry);
-          const names = seen.map((r) => r.name);
-          if (/stage verify/.test(stderr()) && names.includes('executor') && names.some((n) => n.startsWith('target/')))
-            break;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        const seen = await recordedOnce(
+          registry,
+          child,
+          100_000,
+          100,
+          (names) =>
+            /stage verify/.test(stderr()) && names.includes('executor') && names.some((n) => n.startsWith('target/')),
+        );
         expect(
           seen.map((r) => r.name),
           stderr().slice(-2000),
@@ -104,13 +120,9 @@ describe('an interrupted rehearsal', () => {
       const { child, registry, stderr, exited, bound } = startRehearsal('handoff-rehearse-early-', 110_000);
       try {
         // As soon as the first database server is recorded, long before the router and the executor.
-        const deadline = Date.now() + 60_000;
-        let seen: Recorded[] = [];
-        while (Date.now() < deadline && child.exitCode === null) {
-          seen = recorded(registry);
-          if (seen.some((r) => r.name.startsWith('postgres-'))) break;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        const seen = await recordedOnce(registry, child, 60_000, 20, (names) =>
+          names.some((n) => n.startsWith('postgres-')),
+        );
         expect(
           seen.map((r) => r.name),
           stderr().slice(-2000),
