@@ -12,16 +12,20 @@ export function stageTimeoutMs(plan: Migration, stage: StageName): number | null
   return timeout ? parseDuration(timeout) : null;
 }
 
-/** Runs `fn` with a signal that aborts on `signal` or when `ms` passes; rejects with TimeoutError then. */
+/**
+ * Runs `fn` with a signal that aborts on `signal` or when `ms` passes; rejects with TimeoutError then.
+ * `boundMs` is the bound the message names (the stage's timeout, when `ms` is what is left of it).
+ */
 export async function withBound<T>(
   signal: AbortSignal,
   ms: number | null,
   what: string,
   fn: (signal: AbortSignal) => Promise<T>,
+  boundMs: number | null = ms,
 ): Promise<T> {
   if (ms === null) return fn(signal);
   const timer = new AbortController();
-  const error = new TimeoutError(`${what} took longer than its bound of ${ms} ms (spec.stages[].timeout)`);
+  const error = new TimeoutError(`${what} took longer than its bound of ${boundMs ?? ms} ms (spec.stages[].timeout)`);
   let handle: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
     handle = setTimeout(() => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AdapterError } from '../common/errors.js';
 import { createEventBus, type HandoffEvent } from '../common/events.js';
 import { createSilentLogger } from '../common/logger.js';
 import { createRedactor } from '../common/redact.js';
@@ -403,5 +404,38 @@ describe('executeRun', () => {
     );
     expect(aborted).toBeInstanceOf(Error);
     expect(h.store.steps.get('r1', 'provision', 'stuck')?.state).toBe('failed');
+  });
+
+  it("names the stage's bound when a retried step runs out of it, not what was left of it", async () => {
+    const h = harness();
+    const plan = testPlan({
+      stages: [{ name: 'provision', timeout: '300ms' }],
+      rollback: { automatic: false },
+      retry: { initialInterval: '10ms', maximumAttempts: 3 },
+    });
+    h.newRun(plan);
+    let attempts = 0;
+    const stages: Stage[] = [
+      {
+        name: 'provision',
+        steps: [
+          {
+            name: 'flaky-then-stuck',
+            async run() {
+              attempts++;
+              if (attempts === 1) {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+                throw new AdapterError('connection reset', { retryable: true });
+              }
+              return new Promise<void>(() => undefined);
+            },
+          },
+        ],
+      },
+    ];
+    const outcome = await h.exec(plan, stages);
+    expect(attempts).toBe(2);
+    expect(outcome.run.state).toBe('paused');
+    expect(outcome.run.error).toMatch(/step flaky-then-stuck of stage provision took longer than its bound of 300 ms/);
   });
 });

@@ -74,7 +74,7 @@ export async function attemptStep(
     try {
       const ctx = stepContext(session, stage.name, key);
       const left = deadline === null ? null : Math.max(0, deadline - Date.now());
-      const result = await withBound(ctx.signal, left, what, (signal) => step.run({ ...ctx, signal }));
+      const result = await withBound(ctx.signal, left, what, (signal) => step.run({ ...ctx, signal }), boundMs);
       return { kind: 'done', result, attempts: attempt };
     } catch (error) {
       if (stopsAtOnce(session, error)) return { kind: 'failed', error, attempts: attempt };
