@@ -39,12 +39,23 @@ describe('process registry', () => {
     // as a server spawned while a signal's stop runs is.
     const slow = spawn(
       process.execPath,
-      ['-e', "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); setInterval(() => {}, 1000)"],
-      { stdio: 'ignore' },
+      [
+        '-e',
+        "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 1000)); setInterval(() => {}, 1000); console.log('ready')",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     cleanups.push(() => slow.kill('SIGKILL'));
     const late = sleeper();
-    await sleep(200);
+    // Its SIGTERM handler in place (a fixed wait was too short on a busy machine: the default action
+    // ended it at once, the stop was over before the second child was tracked, and that one lived on).
+    await new Promise<void>((resolve, reject) => {
+      const bound = setTimeout(() => reject(new Error('the slow child never started')), 20_000);
+      slow.stdout.once('data', () => {
+        clearTimeout(bound);
+        resolve();
+      });
+    });
     registry.track(slow.pid as number, { name: 'slow' });
     const stopping = registry.stopAll(5000);
     await sleep(50);
