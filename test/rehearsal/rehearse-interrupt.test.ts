@@ -45,6 +45,17 @@ async function recordedOnce(
   return seen;
 }
 
+/** Of `records()`, those still alive after a bounded wait (a process may take a moment to be reaped after its SIGKILL). */
+async function stillAlive(records: () => Recorded[]): Promise<string[]> {
+  const alive = (): string[] =>
+    records()
+      .filter((r) => isAlive(r.pid))
+      .map((r) => `${r.name} (${r.pid})`);
+  for (const until = Date.now() + 10_000; alive().length > 0 && Date.now() < until;)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  return alive();
+}
+
 /** `handoff demo --rehearse-reduced` in a child process of its own, in a fresh state directory. */
 function startRehearsal(prefix: string, boundMs: number) {
   const tmp = makeTempDir(prefix);
@@ -101,11 +112,7 @@ describe('an interrupted rehearsal', () => {
         expect(
           fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`handoff-rehearsal-credentials-${child.pid}-`)),
         ).toEqual([]);
-        // Bounded: a process may take a moment to be reaped after its SIGKILL.
-        const alive = (): string[] => seen.filter((r) => isAlive(r.pid)).map((r) => `${r.name} (${r.pid})`);
-        const until = Date.now() + 10_000;
-        while (alive().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
-        expect(alive()).toEqual([]);
+        expect(await stillAlive(() => seen)).toEqual([]);
       } finally {
         clearTimeout(bound);
         for (const r of recorded(registry)) if (isAlive(r.pid)) process.kill(r.pid, 'SIGKILL');
@@ -131,14 +138,7 @@ describe('an interrupted rehearsal', () => {
         child.kill('SIGTERM');
         expect(await exited).toBe(143);
         expect(stderr()).toContain('SIGTERM: stopping every process the rehearsal started');
-        const everything = (): Recorded[] => [...seen, ...recorded(registry)];
-        const alive = (): string[] =>
-          everything()
-            .filter((r) => isAlive(r.pid))
-            .map((r) => `${r.name} (${r.pid})`);
-        const until = Date.now() + 10_000;
-        while (alive().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
-        expect(alive()).toEqual([]);
+        expect(await stillAlive(() => [...seen, ...recorded(registry)])).toEqual([]);
       } finally {
         clearTimeout(bound);
         for (const r of recorded(registry)) if (isAlive(r.pid)) process.kill(r.pid, 'SIGKILL');
