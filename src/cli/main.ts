@@ -42,10 +42,30 @@ export function buildProgram(ctx: CliContext, run: Runner, commands: readonly Co
   for (const module of commands) module.register(program, ctx, run);
   // Every subcommand reports usage errors the same way and never exits by itself.
   for (const sub of program.commands) {
-    sub.exitOverride().showSuggestionAfterError(true);
-    for (const inner of sub.commands) inner.exitOverride().showSuggestionAfterError(true);
+    requiredAfterUnknown(sub.exitOverride().showSuggestionAfterError(true));
+    for (const inner of sub.commands) requiredAfterUnknown(inner.exitOverride().showSuggestionAfterError(true));
   }
   return program;
+}
+
+/**
+ * Commander checks required options before unknown ones: `validate --zzz` said "required option
+ * '-f, --file <plan>' not specified" and never that --zzz is no option of validate. The required
+ * options are checked in a preAction hook instead (commander runs it after its unknown-option
+ * check), with commander's own message.
+ */
+function requiredAfterUnknown(command: Command): void {
+  const required = command.options.filter((option) => option.mandatory);
+  if (required.length === 0) return;
+  for (const option of required) option.mandatory = false;
+  command.hook('preAction', (hooked) => {
+    for (const option of required) {
+      if (hooked.getOptionValue(option.attributeName()) === undefined)
+        hooked.error(`error: required option '${option.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+    }
+  });
 }
 
 /** `scheme://user:PASSWORD@` anywhere in a text: the password of a URL with credentials. */

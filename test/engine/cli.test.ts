@@ -216,6 +216,12 @@ describe('handoff run', () => {
   it('refuses bad input with exit 2 and creates no state directory', async () => {
     const fx = fixture();
     expectBadInput(await cli(fx, ['run']), /required option '-f, --file <plan>'/);
+    // An unknown option is named even when a required one is missing too (commander checked the
+    // required ones first and never said that --zzz is no option).
+    const unknown = await cli(fx, ['run', '--zzz']);
+    expectBadInput(unknown, /unknown option '--zzz'/);
+    expect(unknown.stderr).not.toMatch(/required option/);
+    expectBadInput(await cli(fx, ['approve', 'r1', '--stage', 'finalize', '--zzz']), /unknown option '--zzz'/);
     expectBadInput(
       await cli(fx, ['run', '-f', fx.plan, '--until', 'soon']),
       /--until: "soon" is not a stage; use one of preflight/,
