@@ -727,7 +727,12 @@ export const retryPolicy = z
       .default(0.2)
       .describe('Share of each delay drawn at random, so runs do not retry in step.'),
     nonRetryable: z
-      .array(z.string().min(1))
+      .array(
+        // A YAML number is refused, not converted: 08006 would be read as 8006, no SQLSTATE.
+        z
+          .string({ error: 'an error code is a string: quote it ("40001"); a YAML number loses its leading zeros' })
+          .min(1),
+      )
       .default([])
       .describe(
         'Error codes never retried: handoff codes (adapter, timeout), errno codes (ECONNRESET) or SQLSTATEs (40001).',

@@ -112,7 +112,9 @@ function draftsFor(issue: ZodIssue, base: Array<string | number>, ctx: IssueCont
         return [{ path, message: `required field "${String(last)}" is missing`, atKey: true, at: path.slice(0, -1) }];
       }
       const expected = expectedNames[issue.expected] ?? issue.expected;
-      return [{ path, message: `expected ${expected}, got ${describeValue(value)}` }];
+      // A field's own message (the schema's `error`) says how to write it.
+      const advice = isDefaultMessage(issue.message) ? '' : `; ${issue.message}`;
+      return [{ path, message: `expected ${expected}, got ${describeValue(value)}${advice}` }];
     }
     case 'invalid_union':
       return unionDrafts(issue, path, value, ctx);

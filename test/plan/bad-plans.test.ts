@@ -71,6 +71,11 @@ const copySwitch = replaced(
   '      tables: ["public.*"]',
   '      tables: ["public.*"]\n      copy: { deferIndexes: "yes" }',
 );
+const numericCode = replaced(
+  minimal,
+  '  rollback: { automatic: true }',
+  '  retry: { nonRetryable: [40001] }\n  rollback: { automatic: true }',
+);
 const weights = replaced(design, '[1, 5, 25, 50, 100]', '[1, 25, 5, 100]');
 const password = replaced(
   design,
@@ -129,6 +134,13 @@ const cases: BadPlan[] = [
     where: at(copySwitch, '"yes"'),
     path: 'spec.data[0].copy.deferIndexes',
     message: /expected true or false, got the string "yes"/,
+  },
+  {
+    name: 'an error code written as a YAML number',
+    content: numericCode,
+    where: at(numericCode, '40001'),
+    path: 'spec.retry.nonRetryable[0]',
+    message: /an error code is a string: quote it \("40001"\)/,
   },
   {
     name: 'weights not ascending',
