@@ -8,7 +8,7 @@
  * generator could not send (too many in flight) counts as offered and not sent.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
+import { createHttpClient } from './http-client.js';
 import { BASELINE_STAGE, createClientLatency, type ClientLatency } from './client-latency.js';
 import type { HistoryRecorder, OpKind } from '../../rehearsal/history.js';
 import { createLedger, LOAD_CLIENT_PREFIX, type Ledger, type OrderWrite } from './ledger.js';
@@ -94,14 +94,8 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   const readShare = options.readShare ?? 0.6;
   const maxInFlight = options.maxInFlight ?? 64;
   const timeout = options.requestTimeoutMs ?? 10_000;
-  const agent = new Agent({
-    connections: maxInFlight,
-    keepAliveTimeout: 10_000,
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-  });
+  const http = createHttpClient(options.baseUrl, { connections: maxInFlight, timeoutMs: timeout });
   const ledger = createLedger();
-  const base = options.baseUrl.replace(/\/$/, '');
   const clients: VirtualClient[] = Array.from({ length: options.clients ?? 8 }, (_, i) => ({
     id: `${LOAD_CLIENT_PREFIX}${i}-${randomUUID().slice(0, 8)}`,
     cookies: new Map(),
@@ -123,29 +117,24 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   const send = async (client: VirtualClient, method: string, path: string, body?: unknown) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (client.cookies.size > 0) headers.cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await request(base + path, {
-      method: method as 'GET',
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      dispatcher: agent,
-    });
+    const response = await http.send(method, path, headers, body === undefined ? null : JSON.stringify(body));
     const setCookie = response.headers['set-cookie'];
     for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
       const [pair] = line.split(';');
       const eq = pair?.indexOf('=') ?? -1;
       if (pair && eq > 0) client.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
     }
-    const text = await response.body.text();
+    const text = response.text;
     const site = String(response.headers['x-site'] ?? 'unknown');
     stats.bySite[site] = (stats.bySite[site] ?? 0) + 1;
-    if (response.statusCode >= 500 && stats.first5xxBySite[site] === undefined) stats.first5xxBySite[site] = Date.now();
+    if (response.status >= 500 && stats.first5xxBySite[site] === undefined) stats.first5xxBySite[site] = Date.now();
     let json: unknown = null;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
       json = null;
     }
-    return { status: response.statusCode, json: json as Record<string, unknown> | null, site };
+    return { status: response.status, json: json as Record<string, unknown> | null, site };
   };
 
   const fail = (what: string, status: number | null, reason: string, site: string | null = null) => {
@@ -279,7 +268,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     clearInterval(ticker);
     const bound = new Promise((resolve) => setTimeout(resolve, timeout + 1000).unref());
     await Promise.race([Promise.allSettled([...pending]), bound]);
-    await agent.close().catch(() => undefined);
+    await http.close().catch(() => undefined);
     resolveDone(stats);
     return stats;
   };
