@@ -182,4 +182,20 @@ describe('concurrent opening', () => {
     newRun(a);
     expect(b?.runs.get('run-1')?.planName).toBe('p');
   });
+
+  it('opens a store at the latest schema without the write lock, while a writer holds it', () => {
+    const stateDir = tempStateDir();
+    newRun(open(stateDir));
+    const writer = new Database(path.join(stateDir, 'state.db'));
+    cleanups.unshift(() => writer.close());
+    writer.exec('begin immediate');
+    cleanups.unshift(() => writer.inTransaction && writer.exec('rollback'));
+    // A reader (status, the dashboard) neither waits for the writer nor makes it wait.
+    const reader = openStore({ stateDir, create: false, redactor: createRedactor(), busyTimeoutMs: 50 });
+    cleanups.unshift(() => reader?.close());
+    expect(reader?.runs.get('run-1')?.planName).toBe('p');
+    writer.exec("update runs set plan_name = 'q'");
+    writer.exec('commit');
+    expect(reader?.runs.get('run-1')?.planName).toBe('q');
+  });
 });

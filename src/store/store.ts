@@ -131,7 +131,11 @@ function migrate(db: Database.Database, file: string): void {
       );
     }
   };
-  check(current());
+  // At the latest schema (every open but the first of a new handoff): no write lock is taken. A
+  // reader (`status`, the dashboard's every request) must not hold up a running engine's commits.
+  const found = current();
+  check(found);
+  if (found >= MIGRATIONS.length) return;
   for (;;) {
     // Another process may be migrating the same file: read the version again under the write lock.
     const done = db
