@@ -52,6 +52,32 @@ describe('preflight', () => {
     expect(report.estimate?.copySeconds).toBeGreaterThanOrEqual(1);
   });
 
+  it("says the subscription stores a password (the run role's) also when the plan's URL holds none", async () => {
+    await pair('nopw', schema, schema);
+    const withPassword = new URL(target.url('nopw'));
+    const password = decodeURIComponent(withPassword.password);
+    withPassword.password = '';
+    const saved = process.env.PGPASSWORD;
+    // The target's password from the environment, as a password file or PGPASSWORD gives it.
+    process.env.PGPASSWORD = password;
+    try {
+      const report = await runPreflight({
+        sourceUrl: source.url('nopw'),
+        targetUrl: withPassword.toString(),
+        tables: [parseTablePattern('public.*')],
+      });
+      expect(report.ok).toBe(true);
+      const found = find(report.findings, 'pg.subscription-password');
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ severity: 'info', subject: 'target: pg_subscription' });
+      expect(found[0]?.message).toMatch(/the password of the run's own replication role/);
+      expect(JSON.stringify(report)).not.toContain(password);
+    } finally {
+      if (saved === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = saved;
+    }
+  });
+
   it('finds each table problem with the right id and severity', async () => {
     const common = `
       create extension citext;

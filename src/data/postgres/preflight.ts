@@ -123,7 +123,7 @@ function connectFinding(site: Site, error: InputError): Finding {
 export async function runPreflight(options: PreflightOptions): Promise<PreflightReport> {
   // Bad URLs are bad input: fail before connecting anywhere.
   parseDatabaseUrl(options.sourceUrl, 'source', options.redactor);
-  const target = parseDatabaseUrl(options.targetUrl, 'target', options.redactor);
+  parseDatabaseUrl(options.targetUrl, 'target', options.redactor);
   const [src, tgt] = await Promise.all([
     open(options.sourceUrl, 'source', options),
     open(options.targetUrl, 'target', options),
@@ -144,19 +144,13 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       }
     }
     if (early.length > 0) return { ok: false, findings: early, estimate: null, ...(inputError ? { inputError } : {}) };
-    const report = await checkPair(src as pg.Client, tgt as pg.Client, options, target.password !== undefined);
-    return report;
+    return await checkPair(src as pg.Client, tgt as pg.Client, options);
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
 }
 
-async function checkPair(
-  source: pg.Client,
-  target: pg.Client,
-  options: PreflightOptions,
-  passwordInUrl: boolean,
-): Promise<PreflightReport> {
+async function checkPair(source: pg.Client, target: pg.Client, options: PreflightOptions): Promise<PreflightReport> {
   const resolved = await resolveTables(source, options.tables);
   if (resolved.missing.length > 0) {
     throw new InputError(
@@ -234,17 +228,17 @@ async function checkPair(
       remediation: 'check spec.data[].tables (or --table): schema names are case-sensitive when quoted',
     });
   }
-  if (passwordInUrl) {
-    findings.push({
-      id: 'pg.subscription-password',
-      severity: 'info',
-      subject: 'target: pg_subscription',
-      message:
-        "the subscription on the target stores its connection string in pg_subscription (readable by superusers): the password of the run's own replication role (random, dropped with the subscription), never the password of this URL",
-      remediation:
-        'to keep even that out of the catalog, use a password file on the target host (the subscriptionConnection option)',
-    });
-  }
+  // Whatever the plan's URLs hold (a password, or none: PGPASSWORD, a password file), the
+  // subscriptions connect as the run's own role with a password of its own.
+  findings.push({
+    id: 'pg.subscription-password',
+    severity: 'info',
+    subject: 'target: pg_subscription',
+    message:
+      "the subscription on the target (and, from the cutover, the reverse one on the source) stores its connection string in pg_subscription (readable by superusers): the password of the run's own replication role (random, dropped with the subscription), never the password of the plan's URL",
+    remediation:
+      'nothing to do for most; a program that embeds handoff can keep even that out of the catalog with a password file on the subscriber (the subscriptionConnection option, docs/postgres.md)',
+  });
   if (estimate.copySeconds > 3600) {
     findings.push({
       id: 'pg.copy-time',
