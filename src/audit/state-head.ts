@@ -1,13 +1,15 @@
 /**
  * Reads the audit head the state store keeps (`<stateDir>/state.db`, table `audit_head`), read-only,
  * so `handoff audit verify` can tell a trail cut after its last checkpoint. Returns null when there
- * is no state store, no such table or no head yet.
+ * is no state store, no such table or no head yet. A state directory this process cannot write (an
+ * auditor's copy, a read-only mount) is read from a private snapshot (store/snapshot.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
+import { canWriteStore, snapshotStore } from '../store/snapshot.js';
 import type { AuditHead } from './trail.js';
 
 const STATE_FILE = 'state.db';
@@ -20,10 +22,12 @@ const headRowSchema = z.object({
 export function readStateAuditHead(stateDir: string): AuditHead | null {
   const file = path.join(stateDir, STATE_FILE);
   if (!fs.existsSync(file)) return null;
+  const snapshot = canWriteStore(file) ? null : snapshotStore(file);
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5_000 });
+    db = new Database(snapshot?.file ?? file, { readonly: true, fileMustExist: true, timeout: 5_000 });
   } catch (error) {
+    snapshot?.dispose();
     throw new InputError(`cannot open the state store ${file} read-only to read the audit head`, { cause: error });
   }
   try {
@@ -43,5 +47,6 @@ export function readStateAuditHead(stateDir: string): AuditHead | null {
     throw new InputError(`cannot read the audit head from the state store ${file}`, { cause: error });
   } finally {
     db.close();
+    snapshot?.dispose();
   }
 }

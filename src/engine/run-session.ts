@@ -117,9 +117,21 @@ export async function withRunEvents<T>(
   }
 }
 
-/** Opens the store of an existing run; a missing store or run is bad input naming the run. */
-export function openRun(env: EngineEnv, runId: string): { store: Store; run: RunRecord } {
-  const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
+/**
+ * Opens the store of an existing run; a missing store or run is bad input naming the run.
+ * `readOnly`: the caller only reads (see `openStore`).
+ */
+export function openRun(
+  env: EngineEnv,
+  runId: string,
+  options: { readOnly?: boolean } = {},
+): { store: Store; run: RunRecord } {
+  const store = openStore({
+    stateDir: env.stateDir,
+    create: false,
+    readOnly: options.readOnly ?? false,
+    redactor: env.redactor,
+  });
   if (!store) throw new HandoffError('not-found', `there is no run ${runId}: no state store in ${env.stateDir}`);
   const run = store.runs.get(runId);
   if (!run) {

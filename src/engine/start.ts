@@ -44,7 +44,7 @@ function changedPlanError(unfinished: RunRecord, loaded: LoadedPlan): HandoffErr
 export function dryRun(env: EngineEnv, loaded: LoadedPlan, until: StageName | null): DryRun {
   const registry = env.registry ?? defaultRegistry;
   const stages = registry(loaded.plan, planningDeps(env));
-  const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
+  const store = openStore({ stateDir: env.stateDir, create: false, readOnly: true, redactor: env.redactor });
   try {
     const unfinished = store?.runs.findUnfinished(loaded.plan.metadata.name);
     if (!store || !unfinished) return { runPlan: planRun({ plan: loaded.plan, stages, until }), refusal: null };

@@ -92,7 +92,7 @@ function summary(run: RunRecord): RunSummary {
 }
 
 export function listRuns(env: EngineEnv): RunSummary[] {
-  const store = openStore({ stateDir: env.stateDir, create: false, redactor: env.redactor });
+  const store = openStore({ stateDir: env.stateDir, create: false, readOnly: true, redactor: env.redactor });
   if (!store) return [];
   try {
     return store.runs.list().map(summary);
@@ -106,7 +106,7 @@ export function describeRun(env: EngineEnv, runId: string, options: { decisions?
 }
 
 export function inspectRun(env: EngineEnv, runId: string, options: { decisions?: number } = {}): RunInspection {
-  const { store, run } = openRun(env, runId);
+  const { store, run } = openRun(env, runId, { readOnly: true });
   try {
     const recordedStages = store.steps.stages(run.id);
     const steps = store.steps.list(run.id);

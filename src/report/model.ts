@@ -165,7 +165,7 @@ function rollbacksOf(trail: RunTrail): ReportRollback[] {
 /** The report of `runId`; a missing store or run is bad input (exit 2) naming it. */
 export function buildReportModel(options: BuildReportOptions): ReportModel {
   const { stateDir, runId, redactor } = options;
-  const store = openStore({ stateDir, create: false, redactor });
+  const store = openStore({ stateDir, create: false, readOnly: true, redactor });
   if (!store) throw new HandoffError('not-found', `there is no run ${runId}: no state store in ${stateDir}`);
   try {
     const run = store.runs.get(runId);

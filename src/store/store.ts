@@ -5,7 +5,8 @@
  *
  * The state directory is created only when something is written: `openStore({create: false})`
  * returns null when there is no store yet. The directory is 0700 and the files 0600. Every text
- * that goes in passes the redactor, so no secret is ever stored.
+ * that goes in passes the redactor, so no secret is ever stored. A reader (`readOnly`) of a store it
+ * cannot write reads a private snapshot of it (snapshot.ts) and leaves the directory as it is.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { createStepsRepo, type StepsRepo } from './steps.js';
 import { createLeasesRepo, type LeasesRepo } from './leases.js';
 import { createRequestsRepo, type RequestsRepo } from './requests.js';
 import { createRecordsRepo, type RecordsRepo } from './records.js';
+import { canWriteStore, snapshotStore } from './snapshot.js';
 
 export const STATE_FILE = 'state.db';
 
@@ -25,6 +27,12 @@ export interface StoreOptions {
   stateDir: string;
   /** Create the directory and database when missing (only commands that write pass true). */
   create: boolean;
+  /**
+   * The caller only reads (status, explain, report, the dashboard): a store this process cannot
+   * write (a read-only copy or mount) is then read from a private snapshot, in which any write
+   * fails (`query_only`). Without it, such a store cannot be opened.
+   */
+  readOnly?: boolean;
   redactor: Redactor;
   /** How long a writer waits for another process's transaction; default 10 s. */
   busyTimeoutMs?: number;
@@ -77,10 +85,12 @@ export function openStore(options: StoreOptions): Store | null {
     // SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   }
+  const snapshot = options.readOnly === true && !canWriteStore(file) ? snapshotStore(file) : null;
   let db: Database.Database;
   try {
-    db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+    db = new Database(snapshot?.file ?? file, { timeout: options.busyTimeoutMs ?? 10_000 });
   } catch (error) {
+    snapshot?.dispose();
     throw new InternalError(`cannot open the state store ${file}`, { cause: error });
   }
   try {
@@ -88,8 +98,10 @@ export function openStore(options: StoreOptions): Store | null {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
+    if (snapshot) db.pragma('query_only = ON');
   } catch (error) {
     db.close();
+    snapshot?.dispose();
     if (error instanceof HandoffError) throw error;
     throw new InternalError(`cannot prepare the state store ${file}`, { cause: error });
   }
@@ -117,6 +129,7 @@ export function openStore(options: StoreOptions): Store | null {
       }),
     close: () => {
       if (db.open) db.close();
+      snapshot?.dispose();
     },
   };
 }

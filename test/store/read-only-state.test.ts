@@ -1,0 +1,155 @@
+/**
+ * A state directory this process cannot write (an auditor's copy, a read-only mount): the commands
+ * that only read it (status, explain, report to another place, audit verify, run --dry-run) work,
+ * through a private snapshot of the store, and leave the directory exactly as it was. SQLite alone
+ * cannot open such a store, even read-only: it cannot create the -shm file beside it.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { createRedactor } from '../../src/common/redact.js';
+import { openStore } from '../../src/store/store.js';
+import { localPlan, type PlanDir } from '../engine/fixtures.js';
+import { makeReadOnly } from '../support/read-only.js';
+import { listFiles } from '../support/tmp.js';
+
+const env = { SOURCE_APP_DB: 'postgresql://app:source-pw-5678@127.0.0.1:5432/app', HANDOFF_STATE_DIR: '' };
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function fixture(): PlanDir {
+  const fx = localPlan({ name: 'read-only-state' });
+  cleanups.push(fx.cleanup);
+  return fx;
+}
+
+/** Locks `dir` read-only until the end of the test (unlocked before the fixture is removed). */
+function lock(dir: string): void {
+  cleanups.unshift(makeReadOnly(dir));
+}
+
+async function cli(fx: PlanDir, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...args, '--state-dir', fx.stateDir], {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, ...env },
+    cwd: fx.dir,
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
+
+/** Every file below `dir` with a hash of its bytes and its mode. */
+function fingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const file of listFiles(dir)) {
+    const stat = fs.statSync(file);
+    out[path.relative(dir, file)] =
+      `${(stat.mode & 0o777).toString(8)} ${createHash('sha256').update(fs.readFileSync(file)).digest('hex')}`;
+  }
+  return out;
+}
+
+function snapshotsLeft(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('handoff-state-'));
+}
+
+describe('a state directory this process cannot write', () => {
+  it('is read by status, explain, report and audit verify through a snapshot, and left untouched', async () => {
+    const fx = fixture();
+    const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const listed = await cli(fx, ['status', '-o', 'json']);
+    const runs = (JSON.parse(listed.stdout) as { runs: Array<{ id: string }> }).runs;
+    expect(runs.length).toBe(1);
+    const runId = (runs[0] as { id: string }).id;
+    const before = fingerprint(fx.stateDir);
+    expect(Object.keys(before)).toContain('state.db');
+    const leftBefore = snapshotsLeft();
+    lock(fx.stateDir);
+
+    // Without the snapshot, SQLite cannot open it at all (the failure this guards against).
+    expect(() => openStore({ stateDir: fx.stateDir, create: false, redactor: createRedactor() })).toThrow(
+      /cannot prepare the state store/,
+    );
+
+    const list = await cli(fx, ['status', '-o', 'json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual(JSON.parse(listed.stdout));
+    const status = await cli(fx, ['status', runId, '-o', 'json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id: runId, state: 'succeeded' });
+    const explain = await cli(fx, ['explain', runId]);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(explain.stdout).toContain(runId);
+    const out = path.join(fx.dir, 'report.md');
+    const report = await cli(fx, ['report', runId, '--format', 'md', '--out', out]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain(runId);
+    // The default place is inside the directory: refused with the way out, not a stack trace.
+    const inPlace = await cli(fx, ['report', runId]);
+    expect(inPlace.code).toBe(2);
+    expect(inPlace.stderr).toMatch(/cannot write the report to .*choose another --out/);
+    const verify = await cli(fx, ['audit', 'verify', '-o', 'json']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ valid: true });
+    const dry = await cli(fx, ['run', '-f', fx.plan, '--dry-run', '-o', 'json']);
+    expect(dry.code, dry.stderr).toBe(0);
+
+    expect(fingerprint(fx.stateDir)).toEqual(before);
+    expect(snapshotsLeft()).toEqual(leftBefore);
+  });
+
+  it('refuses every write to the snapshot, and removes it on close', () => {
+    const fx = fixture();
+    const redactor = createRedactor();
+    const store = openStore({ stateDir: fx.stateDir, create: true, redactor });
+    if (!store) throw new Error('no store');
+    store.runs.create({ id: 'run-1', planName: 'p', planHash: 'h', planFile: '/p.yaml', planText: 'x', until: null });
+    store.close();
+    const leftBefore = snapshotsLeft();
+    lock(fx.stateDir);
+
+    const reader = openStore({ stateDir: fx.stateDir, create: false, readOnly: true, redactor });
+    if (!reader) throw new Error('no store');
+    expect(reader.runs.get('run-1')?.planName).toBe('p');
+    expect(snapshotsLeft().length).toBe(leftBefore.length + 1);
+    expect(() => reader.runs.update('run-1', { state: 'failed' })).toThrow(/readonly|read-only|query_only/i);
+    reader.close();
+    expect(snapshotsLeft()).toEqual(leftBefore);
+  });
+
+  it('reads the commits still in the -wal file (a copy taken while the store was open)', () => {
+    const fx = fixture();
+    const redactor = createRedactor();
+    const store = openStore({ stateDir: fx.stateDir, create: true, redactor });
+    if (!store) throw new Error('no store');
+    store.runs.create({ id: 'run-1', planName: 'p', planHash: 'h', planFile: '/p.yaml', planText: 'x', until: null });
+    store.close();
+    // A writer that never checkpoints: its commit stays in state.db-wal, and the copy is taken then.
+    const db = new Database(path.join(fx.stateDir, 'state.db'));
+    db.pragma('wal_autocheckpoint = 0');
+    db.prepare("update runs set plan_name = 'in the wal' where id = 'run-1'").run();
+    const copy = path.join(fx.dir, 'copy');
+    fs.mkdirSync(copy);
+    for (const name of ['state.db', 'state.db-wal'])
+      fs.copyFileSync(path.join(fx.stateDir, name), path.join(copy, name));
+    db.close();
+    expect(fs.statSync(path.join(copy, 'state.db-wal')).size).toBeGreaterThan(0);
+    lock(copy);
+
+    const reader = openStore({ stateDir: copy, create: false, readOnly: true, redactor });
+    if (!reader) throw new Error('no store');
+    expect(reader.runs.get('run-1')?.planName).toBe('in the wal');
+    reader.close();
+  });
+});
