@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, seed } from '../../src/demo/service/schema.js';
 import { writeCredentialsFile } from '../../src/demo/service/credentials-file.js';
+import { createLivePool } from '../../src/demo/service/live-pool.js';
 import { startDemoService, type DemoService } from '../../src/demo/service/server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -167,6 +168,43 @@ describe('demo service: credentials file followed without a gap', () => {
       expect(await sessions()).toEqual({ app_green: 4 });
     } finally {
       await warm.close();
+    }
+  }, 60_000);
+
+  it('prepares every connection of its first pool before it serves, and not a swapped pool', async () => {
+    // The prepare marks its session (application_name): what pg_stat_activity shows is what ran.
+    const byName = async (): Promise<Record<string, number>> => {
+      const r = await admin.query<{ name: string; n: number }>(
+        `select application_name as name, count(*)::int as n from pg_stat_activity
+          where application_name like 'live-pool-test%' group by 1`,
+      );
+      return Object.fromEntries(r.rows.map((row) => [row.name, row.n]));
+    };
+    const seen: string[] = [];
+    const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
+      max: 3,
+      applicationName: 'live-pool-test',
+      prepare: async (client) => {
+        await new Promise((resolve) => setTimeout(resolve, 50)); // slower than a login: the warm-up must wait
+        await client.query(`set application_name = 'live-pool-test-prepared'`);
+        seen.push('prepared');
+      },
+    });
+    try {
+      expect(await pools.warm()).toBe(3);
+      expect(seen).toEqual(['prepared', 'prepared', 'prepared']);
+      expect(await byName()).toEqual({ 'live-pool-test-prepared': 3 });
+      // A query on any connection runs after its prepare.
+      const names = await Promise.all(
+        [1, 2, 3].map(() => pools.current().query<{ n: string }>(`select current_setting('application_name') as n`)),
+      );
+      expect(names.map((r) => r.rows[0]?.n)).toEqual(Array(3).fill('live-pool-test-prepared'));
+      expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
+      await until('the first pool drained', async () => (await byName())['live-pool-test-prepared'] === undefined);
+      expect(await byName()).toEqual({ 'live-pool-test': 3 });
+      expect(seen.length).toBe(3);
+    } finally {
+      await pools.end();
     }
   }, 60_000);
 });

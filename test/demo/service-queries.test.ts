@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_QUERIES } from '../../src/demo/service/queries.js';
+import { DEMO_QUERIES, WRITE_QUERIES } from '../../src/demo/service/queries.js';
 import { migrate, seed } from '../../src/demo/service/schema.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -121,4 +121,38 @@ describe('demo service queries at a million orders', () => {
       await migrate(admin, 'demo_app');
     }
   }, 120_000);
+
+  it('WRITE_QUERIES are exactly the writes, and each plans for the warm-up, also where writes are refused', async () => {
+    // A write fails in a read-only transaction (25006); a read does not.
+    const writes: string[] = [];
+    for (const query of Object.values(DEMO_QUERIES)) {
+      await admin.query('begin read only');
+      try {
+        await admin.query(query.text, query.sample);
+      } catch (error) {
+        expect((error as { code?: string }).code, query.name).toBe('25006');
+        writes.push(query.name);
+      } finally {
+        await admin.query('rollback');
+      }
+    }
+    expect(WRITE_QUERIES.map((q) => q.name).sort()).toEqual(writes.sort());
+    // The warm-up's plan: made without running anything; on a fenced site it is refused only after.
+    const app = new pg.Client({ connectionString: server.url('shop').replace(/\/\/[^@]*@/, '//demo_app:app-pw-123@') });
+    await app.connect();
+    try {
+      for (const query of WRITE_QUERIES) await app.query(`explain (generic_plan) ${query.text}`);
+      await admin.query('revoke insert, update, delete on all tables in schema public from demo_app');
+      for (const query of WRITE_QUERIES) {
+        const refused = await app.query(`explain (generic_plan) ${query.text}`).then(
+          () => null,
+          (error: { code?: string }) => error.code,
+        );
+        expect(refused, query.name).toBe('42501');
+      }
+    } finally {
+      await app.end();
+      await migrate(admin, 'demo_app');
+    }
+  }, 60_000);
 });

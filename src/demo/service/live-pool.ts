@@ -12,6 +12,13 @@
  * swap) finds one connection and makes the rest while clients wait: at 1,000 requests/s that was a
  * storm of up to 20 logins at once, each a server process and a SCRAM exchange, and 0.3-0.6 s of
  * p99 for the clients.
+ *
+ * With `prepare`, each connection of the first pool also runs it before it serves (queued on it ahead
+ * of any request; the warm-up waits for it). The demo uses it to plan the writes on the target's
+ * service, which serves only reads until the cutover: its first writes came as the held writes
+ * were released, each of 20 connections paying for cold catalog caches at that moment. A swapped
+ * pool is not prepared: it comes to a site that serves, where its connections' first writes spread
+ * over the traffic, and preparing them all at the swap put the same work into one burst.
  */
 import pg from 'pg';
 import { sleep } from '../../common/net.js';
@@ -25,6 +32,8 @@ export interface LivePoolOptions {
   drainMs?: number;
   /** Logins in flight at once while a pool is warmed (2 by default). */
   warmConcurrency?: number;
+  /** Run on every new connection of the first pool before anything else (see above; never rejects). */
+  prepare?: (client: pg.ClientBase) => Promise<void>;
 }
 
 export interface LivePool {
@@ -54,8 +63,11 @@ function roleOf(url: string): string {
   }
 }
 
+/** A new connection's `prepare`, which a warm-up waits for. */
+const prepared = new WeakMap<pg.ClientBase, Promise<void>>();
+
 export function createLivePool(url: string, options: LivePoolOptions = {}): LivePool {
-  const make = (connectionString: string): pg.Pool => {
+  const make = (connectionString: string, prepare?: LivePoolOptions['prepare']): pg.Pool => {
     const pool = new pg.Pool({
       connectionString,
       max: options.max ?? 20,
@@ -65,9 +77,16 @@ export function createLivePool(url: string, options: LivePoolOptions = {}): Live
       ...(options.applicationName ? { application_name: options.applicationName } : {}),
     });
     pool.on('error', () => undefined); // a broken idle connection is replaced on next use
+    if (prepare)
+      pool.on('connect', (client) =>
+        prepared.set(
+          client,
+          prepare(client).catch(() => undefined),
+        ),
+      );
     return pool;
   };
-  let pool = make(url);
+  let pool = make(url, options.prepare);
   let role = roleOf(url);
   const draining = new Set<Promise<void>>();
   let swapping: Promise<unknown> = Promise.resolve();
@@ -135,6 +154,7 @@ export async function warmPool(pool: pg.Pool, count: number, concurrency: number
       }
       if (failed) break;
     }
+    await Promise.all(held.map((client) => prepared.get(client)));
   } finally {
     for (const client of held) client.release();
   }
