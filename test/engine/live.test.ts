@@ -7,12 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { HandoffError } from '../../src/common/errors.js';
 import { createRedactor } from '../../src/common/redact.js';
 import { acquireLease } from '../../src/engine/lease.js';
 import { openStore } from '../../src/store/store.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, runCliInProcess, type CliResult } from '../support/cli.js';
 import { runEngineChild } from '../support/engine-process.js';
 import { makeTempDir } from '../support/tmp.js';
 import { localPlan, type PlanDir } from './fixtures.js';
@@ -23,17 +22,8 @@ afterAll(() => {
   for (const cleanup of cleanups) cleanup();
 });
 
-async function cli(fx: PlanDir, args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--state-dir', fx.stateDir], {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: { ...process.env, ...env },
-    cwd: fx.dir,
-    isTTY: false,
-  });
-  return { code, signal: null, stdout, stderr, elapsedMs: 0 };
+function cli(fx: PlanDir, args: string[]): Promise<CliResult> {
+  return runCliInProcess([...args, '--state-dir', fx.stateDir], { cwd: fx.dir, env });
 }
 
 /** Polls (bounded) until the run of the fixture waits for its approval; returns its id. */

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { secretForms } from '../../src/common/redact.js';
 import { localPlan, type PlanDir } from '../engine/fixtures.js';
+import { runCliInProcess, type CliResult } from '../support/cli.js';
 
 const sourcePassword = `srcRep${randomBytes(6).toString('hex')}`;
 const targetPassword = `tgtRep${randomBytes(6).toString('hex')}`;
@@ -30,17 +30,8 @@ function fixture(extra = ''): PlanDir {
   return fx;
 }
 
-async function cli(fx: PlanDir, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--state-dir', fx.stateDir], {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: { ...process.env, ...env },
-    cwd: fx.dir,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
+function cli(fx: PlanDir, args: string[]): Promise<CliResult> {
+  return runCliInProcess([...args, '--state-dir', fx.stateDir], { cwd: fx.dir, env });
 }
 
 function expectNoCanary(file: string): void {

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { createRedactor } from '../../src/common/redact.js';
 import { openStore } from '../../src/store/store.js';
 import { localPlan, type PlanDir } from '../engine/fixtures.js';
+import { runCliInProcess, type CliResult } from '../support/cli.js';
 import { makeReadOnly } from '../support/read-only.js';
 import { listFiles } from '../support/tmp.js';
 
@@ -35,17 +35,16 @@ function lock(dir: string): void {
   cleanups.unshift(makeReadOnly(dir));
 }
 
-async function cli(fx: PlanDir, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--state-dir', fx.stateDir], {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: { ...process.env, ...env },
-    cwd: fx.dir,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
+function cli(fx: PlanDir, args: string[]): Promise<CliResult> {
+  return runCliInProcess([...args, '--state-dir', fx.stateDir], { cwd: fx.dir, env });
+}
+
+/** A store with one run in the fixture's state directory, closed. */
+function storeWithRun(fx: PlanDir): void {
+  const store = openStore({ stateDir: fx.stateDir, create: true, redactor: createRedactor() });
+  if (!store) throw new Error('no store');
+  store.runs.create({ id: 'run-1', planName: 'p', planHash: 'h', planFile: '/p.yaml', planText: 'x', until: null });
+  store.close();
 }
 
 /** Every file below `dir` with a hash of its bytes and its mode. */
@@ -112,10 +111,7 @@ describe('a state directory this process cannot write', () => {
   it('refuses every write to the snapshot, and removes it on close', () => {
     const fx = fixture();
     const redactor = createRedactor();
-    const store = openStore({ stateDir: fx.stateDir, create: true, redactor });
-    if (!store) throw new Error('no store');
-    store.runs.create({ id: 'run-1', planName: 'p', planHash: 'h', planFile: '/p.yaml', planText: 'x', until: null });
-    store.close();
+    storeWithRun(fx);
     const leftBefore = snapshotsLeft();
     lock(fx.stateDir);
 
@@ -131,10 +127,7 @@ describe('a state directory this process cannot write', () => {
   it('reads the commits still in the -wal file (a copy taken while the store was open)', () => {
     const fx = fixture();
     const redactor = createRedactor();
-    const store = openStore({ stateDir: fx.stateDir, create: true, redactor });
-    if (!store) throw new Error('no store');
-    store.runs.create({ id: 'run-1', planName: 'p', planHash: 'h', planFile: '/p.yaml', planText: 'x', until: null });
-    store.close();
+    storeWithRun(fx);
     // A writer that never checkpoints: its commit stays in state.db-wal, and the copy is taken then.
     const db = new Database(path.join(fx.stateDir, 'state.db'));
     db.pragma('wal_autocheckpoint = 0');

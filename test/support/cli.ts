@@ -45,3 +45,25 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
     child.stdin.end(options.input ?? '');
   });
 }
+
+/**
+ * Runs `handoff ARGS` in this process (the real argument parsing, output and exit codes, without
+ * a child's start-up): for the many quick cases. The CLI is loaded on first use only.
+ */
+export async function runCliInProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult> {
+  const { main } = await import('../../src/cli/main.js');
+  const started = Date.now();
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    isTTY: false,
+  });
+  return { code, signal: null, stdout, stderr, elapsedMs: Date.now() - started };
+}
