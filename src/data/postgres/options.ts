@@ -47,8 +47,10 @@ export interface PostgresDataPlaneOptions {
   reestablishForward?: boolean;
   /**
    * The connection string a subscriber uses to reach the publisher, from the URL handoff uses.
-   * Default: the same URL. Use it when servers see each other under other names, or to replace the
-   * password by `passfile=...` (the string is stored in pg_subscription on the subscriber).
+   * Default: the same URL, with the run's replication role and its password (random, made when the
+   * subscription is). Use it when servers see each other under other names, or to add settings (TLS
+   * files). The string is stored in pg_subscription on the subscriber; the password cannot be left
+   * out of it by a password file, which would have to hold that run's random password.
    */
   subscriptionConnection?: (publisher: 'source' | 'target', url: string) => string;
 }

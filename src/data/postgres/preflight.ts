@@ -237,7 +237,7 @@ async function checkPair(source: pg.Client, target: pg.Client, options: Prefligh
     message:
       "the subscription on the target (and, from the cutover, the reverse one on the source) stores its connection string in pg_subscription (readable by superusers): the password of the run's own replication role (random, dropped with the subscription), never the password of the plan's URL",
     remediation:
-      'nothing to do for most; a program that embeds handoff can keep even that out of the catalog with a password file on the subscriber (the subscriptionConnection option, docs/postgres.md)',
+      "nothing to do for most: that password opens only the run's replication role, which reads only the migrated tables and is dropped with its subscription; keep superuser access to the subscriber's catalog as narrow as the data itself (docs/postgres.md)",
   });
   if (estimate.copySeconds > 3600) {
     findings.push({
