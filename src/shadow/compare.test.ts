@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareAnswers, type Answer } from './compare.js';
+import { compareAnswers, parentPath, requestNoise, type Answer } from './compare.js';
 import { endpointOf } from './endpoint.js';
 import { evidenceBody } from './evidence.js';
 import { createIgnoreList, jsonDifferences, parsePathPattern } from './json-diff.js';
@@ -124,5 +124,60 @@ describe('shadow books', () => {
       '{"password":"[REDACTED]","n":1}',
     );
     expect(evidenceBody(Buffer.from('abcdef'), false, 3)).toBe('abc…[truncated 3 bytes]');
+  });
+});
+
+describe('the noise of one lag-aware comparison (a second source read after the target answered)', () => {
+  const j = (value: unknown): Answer => jsonAnswer(JSON.stringify(value));
+  it('finds the record that holds a path', () => {
+    expect(parentPath('$.balance')).toBe('$');
+    expect(parentPath('$.orders[2].item')).toBe('$.orders[2]');
+    expect(parentPath('$.orders[2]')).toBe('$.orders');
+    expect(parentPath('$["odd key"].x')).toBe('$["odd key"]');
+    expect(parentPath('$.a["b.c"]')).toBe('$.a');
+    expect(parentPath('$')).toBeNull();
+    expect(parentPath('status')).toBeNull();
+  });
+  it('a record seen in between (a balance that moved and came back) is noise as a whole', () => {
+    const first = j({ id: 3, balance: '100', updated_at: 't0' });
+    const target = j({ id: 3, balance: '95', updated_at: 't1' });
+    const again = j({ id: 3, balance: '100', updated_at: 't2' });
+    const paths = compareAnswers(first, target, options);
+    expect(paths).toEqual(['$.balance', '$.updated_at']);
+    expect(requestNoise(first, again, target, paths, options).sort()).toEqual(['$.balance', '$.updated_at']);
+  });
+  it('a target caught up with the second answer counts its other differences', () => {
+    const first = j({ owner: 'ann', version: 1 });
+    const target = j({ owner: 'bob', version: 2 });
+    const again = j({ owner: 'ann', version: 2 });
+    const paths = compareAnswers(first, target, options);
+    expect(requestNoise(first, again, target, paths, options)).toEqual(['$.version']);
+  });
+  it('keeps a record in motion to itself: another item of a list still counts', () => {
+    const first = j({
+      orders: [
+        { id: 9, item: 'a', at: 't0' },
+        { id: 8, item: 'b' },
+      ],
+    });
+    const target = j({
+      orders: [
+        { id: 9, item: 'x', at: 't1' },
+        { id: 8, item: 'c' },
+      ],
+    });
+    const again = j({
+      orders: [
+        { id: 9, item: 'a', at: 't2' },
+        { id: 8, item: 'b' },
+      ],
+    });
+    const paths = compareAnswers(first, target, options);
+    expect(paths).toEqual(['$.orders[0].at', '$.orders[0].item', '$.orders[1].item']);
+    expect(requestNoise(first, again, target, paths, options).sort()).toEqual(['$.orders[0].at', '$.orders[0].item']);
+  });
+  it('nothing changed on the source: no noise', () => {
+    const first = j({ owner: 'ann' });
+    expect(requestNoise(first, first, j({ owner: 'bob' }), ['$.owner'], options)).toEqual([]);
   });
 });

@@ -57,3 +57,46 @@ export function compareAnswers(a: Answer, b: Answer, options: CompareOptions): s
   if (!a.body.equals(b.body)) out.push('body');
   return out.slice(0, limit);
 }
+
+/** The last segment of a JSON path as compareAnswers writes it: `.name`, `[3]` or `["odd key"]`. */
+const LAST_SEGMENT = /(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])$/;
+
+/** The path of the object or array that holds `path` (`$` for a top-level field); null for `$` or a non-JSON path. */
+export function parentPath(path: string): string | null {
+  if (!path.startsWith('$') || path === '$') return null;
+  const parent = path.replace(LAST_SEGMENT, '');
+  return parent === path ? null : parent;
+}
+
+const within = (path: string, parent: string): boolean =>
+  path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
+
+/**
+ * Where a lag-aware comparison's differences are this request's noise, given a second read of the
+ * source taken after the target answered (`again`). The target, caught up with the first answer,
+ * may show any state of the source between the two reads:
+ * - a path at which the two source answers differ changed meanwhile: noise;
+ * - if at such a path the target matches neither source answer, the target saw a state in between,
+ *   so the whole record holding that path (its parent object or array) was in motion: every path
+ *   in it is noise too. A balance that moved and came back (100, 95, 100) differs on the target
+ *   while both source reads agree; its record's `updatedAt` tells that it moved.
+ * A target that shows the second answer's state at every changed path was not in between: its other
+ * differences count (the record's version moved, but the owner is simply wrong).
+ */
+export function requestNoise(
+  first: Answer,
+  again: Answer,
+  target: Answer,
+  paths: readonly string[],
+  options: CompareOptions,
+): string[] {
+  const changed = compareAnswers(first, again, options);
+  if (changed.length === 0) return [];
+  const lagging = new Set(compareAnswers(again, target, options));
+  const moving = changed
+    .filter((p) => lagging.has(p))
+    .map(parentPath)
+    .filter((p): p is string => p !== null);
+  const inMotion = paths.filter((p) => moving.some((parent) => within(p, parent)));
+  return [...new Set([...changed, ...inMotion])];
+}

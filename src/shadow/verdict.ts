@@ -40,7 +40,11 @@ export function shadowVerdict(status: ShadowStatus, options: VerdictOptions): Sh
   let reason: string;
   if (counters.compared < options.minSamples || value === null) {
     outcome = 'NoData';
-    reason = `shadow.diff_rate cannot judge: ${counters.compared} reads compared, ${options.minSamples} needed (spec.traffic.shadow.budget.minSamples); raise the share or the duration, then resume`;
+    const unanswered =
+      counters.dropped.error > 0
+        ? `; ${counters.dropped.error} copies dropped because a site did not answer or the source failed: look at the target's health first`
+        : '';
+    reason = `shadow.diff_rate cannot judge: ${counters.compared} reads compared, ${options.minSamples} needed (spec.traffic.shadow.budget.minSamples)${unanswered}; raise the share or the duration, then resume`;
   } else if (value > options.threshold) {
     outcome = 'Fail';
     reason = `shadow.diff_rate ${pct(value)} is above the budget of ${pct(options.threshold)}: ${counts}; ${where}; evidence in ${options.evidenceFile}`;

@@ -165,6 +165,57 @@ describe('shadow reads in the built-in router', () => {
     expect(status.endpoints.find((e) => e.endpoint === 'GET /bad')?.paths).toEqual({ '$.owner': 1 }); // the version changed on the source meanwhile
   });
 
+  it('a copy the target does not answer is dropped as an error, not counted as a difference; a 5xx it answers is', async () => {
+    const source = await site((req, res) => json(res, { id: 1 }));
+    const target = await site((req, res) => {
+      if (req.url === '/reset')
+        req.socket.destroy(); // no answer at all
+      else {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'unavailable' }));
+      }
+    });
+    const built = await router(source.url, target.url);
+    await built.router.shadow?.start({ share: 1, noiseShare: 0 });
+    for (let i = 0; i < 3; i++) expect((await get(`${built.server.proxyUrl}/reset`)).status).toBe(200);
+    let status = await until(built, (s) => s.counters.dropped.error === 3);
+    expect(status.counters).toMatchObject({ mirrored: 3, compared: 0, differences: 0 });
+    await get(`${built.server.proxyUrl}/busy`);
+    status = await until(built, (s) => s.counters.compared === 1);
+    expect(status.counters).toMatchObject({ differences: 1, dropped: { error: 3 } });
+    expect(status.evidence[0]).toMatchObject({ sourceStatus: 200, targetStatus: 503 });
+    expect(status.evidence[0]?.paths).toContain('status');
+  });
+
+  it('with lag awareness, a record the target saw between two source reads is noise: a balance that moved and came back', async () => {
+    let reads = 0;
+    const source = await site((req, res) => json(res, { balance: '100', updated_at: `t${2 * reads++}` }));
+    const target = await site((req, res) => json(res, { balance: '95', updated_at: 't1' }));
+    const built = await router(source.url, target.url);
+    const shadow = built.router.shadow;
+    await shadow?.start({ share: 1, lagAware: true, noiseShare: 0 });
+    await shadow?.watermark(Date.now() + 60_000);
+    await get(`${built.server.proxyUrl}/accounts/3`);
+    const status = await until(built, (s) => s.counters.compared === 1);
+    expect(reads).toBe(2); // the client's read, then the confirming one
+    expect(status.counters).toMatchObject({ noise: 1, differences: 0 });
+  });
+
+  it('with lag awareness, a difference the source cannot be read again to confirm is dropped, not counted', async () => {
+    let reads = 0;
+    const source = await site((req, res) => {
+      if (reads++ === 0) json(res, { v: 1 });
+      else req.socket.destroy();
+    });
+    const target = await site((req, res) => json(res, { v: 2 }));
+    const built = await router(source.url, target.url);
+    await built.router.shadow?.start({ share: 1, lagAware: true, noiseShare: 0 });
+    await built.router.shadow?.watermark(Date.now() + 60_000);
+    await get(`${built.server.proxyUrl}/v`);
+    const status = await until(built, (s) => s.counters.dropped.error === 1);
+    expect(status.counters).toMatchObject({ compared: 0, differences: 0 });
+  });
+
   it('a stale difference the watermark never clears stays stale when the shadow stops', async () => {
     const source = await site((req, res) => json(res, { v: 2 }));
     const target = await site((req, res) => json(res, { v: 1 }));

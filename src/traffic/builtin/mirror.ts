@@ -12,13 +12,14 @@
  * after the watermark is stale: it waits, bytes still counted, and is read from the target once the
  * watermark passes its answer time; one that waits longer than `staleWaitMs` stays stale and is not
  * counted. A difference is then confirmed by reading the source again: fields that changed on the
- * source meanwhile are noise for that request, not a target defect.
+ * source meanwhile, and the whole record holding one at which the target shows a third value (a
+ * state in between), are noise for that request, not a target defect (requestNoise in compare.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { InputError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { compareAnswers, type Answer } from '../../shadow/compare.js';
+import { compareAnswers, requestNoise, type Answer } from '../../shadow/compare.js';
 import type { ShadowStatus } from '../../shadow/control.js';
 import { endpointOf } from '../../shadow/endpoint.js';
 import { evidenceBody, evidencePath } from '../../shadow/evidence.js';
@@ -118,12 +119,23 @@ export function createMirror(options: MirrorOptions, deps: { logger: Logger; now
       s.ledger.drop('body');
       return;
     }
+    if (target.status === 0) {
+      // The target did not answer (refused, reset, timed out): there is no answer to compare. The
+      // copy is dropped and counted; an answer it gives, 5xx included, is compared.
+      s.ledger.drop('error');
+      return;
+    }
     const paths = compareAnswers(task.source, target, opts);
     let changed: string[] = [];
     if (paths.length > 0 && s.settings.lagAware) {
-      // Read after the target answered: fields the source changed meanwhile are this request's noise.
+      // Read after the target answered: what the source changed meanwhile is this request's noise.
       const confirm = await read(s, s.from, task);
-      if (confirm !== null && confirm.status !== 0) changed = compareAnswers(task.source, confirm, opts);
+      if (confirm === null || confirm.status === 0) {
+        // Lag may explain this difference and nothing can tell: neither counted nor compared.
+        s.ledger.drop(confirm === null ? 'body' : 'error');
+        return;
+      }
+      changed = requestNoise(task.source, confirm, target, paths, opts);
     }
     s.ledger.record(
       task.endpoint,
