@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { HandoffError, InternalError } from '../common/errors.js';
+import { HandoffError, InputError, InternalError } from '../common/errors.js';
 import type { Redactor } from '../common/redact.js';
 import { MIGRATIONS } from './migrations.js';
 import { createRunsRepo, type RunsRepo } from './runs.js';
@@ -81,11 +81,26 @@ export function openStore(options: StoreOptions): Store | null {
   const file = storePath(options.stateDir);
   if (!fs.existsSync(file)) {
     if (!options.create) return null;
-    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-    // SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    try {
+      fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+      // SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
+      fs.closeSync(fs.openSync(file, 'a', 0o600));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new InputError(
+        `cannot create the state store ${file}${typeof code === 'string' ? ` (${code})` : ''}: choose a state directory this process can write (--state-dir or HANDOFF_STATE_DIR)`,
+        { cause: error },
+      );
+    }
   }
-  const snapshot = options.readOnly === true && !canWriteStore(file) ? snapshotStore(file) : null;
+  const writable = canWriteStore(file);
+  if (options.readOnly !== true && !writable) {
+    // Before SQLite touches anything: a command that writes is refused whole, the directory unchanged.
+    throw new InputError(
+      `the state store ${file} cannot be written by this process (a read-only directory or file): this command records what it does there, so run it where the state directory is writable; status, explain, report --out, audit verify and run --dry-run only read it and work here`,
+    );
+  }
+  const snapshot = options.readOnly === true && !writable ? snapshotStore(file) : null;
   let db: Database.Database;
   try {
     db = new Database(snapshot?.file ?? file, { timeout: options.busyTimeoutMs ?? 10_000 });

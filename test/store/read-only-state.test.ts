@@ -76,9 +76,9 @@ describe('a state directory this process cannot write', () => {
     const leftBefore = snapshotsLeft();
     lock(fx.stateDir);
 
-    // Without the snapshot, SQLite cannot open it at all (the failure this guards against).
+    // Opened to write, it is refused before SQLite touches it (SQLite alone could not open it at all).
     expect(() => openStore({ stateDir: fx.stateDir, create: false, redactor: createRedactor() })).toThrow(
-      /cannot prepare the state store/,
+      /cannot be written by this process/,
     );
 
     const list = await cli(fx, ['status', '-o', 'json']);
@@ -106,6 +106,45 @@ describe('a state directory this process cannot write', () => {
 
     expect(fingerprint(fx.stateDir)).toEqual(before);
     expect(snapshotsLeft()).toEqual(leftBefore);
+  });
+
+  it('refuses the commands that write with exit 2 and a message that says so, changing nothing', async () => {
+    const fx = fixture();
+    const run = await cli(fx, ['run', '-f', fx.plan, '--until', 'provision', '-o', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const runId = (JSON.parse(run.stdout) as { run: string }).run;
+    expect(runId).toEqual(expect.any(String));
+    const before = fingerprint(fx.stateDir);
+    lock(fx.stateDir);
+    for (const args of [
+      ['approve', runId, '--stage', 'shift', '--as', 'ann', '--role', 'sre'],
+      ['pause', runId],
+      ['abort', runId],
+      ['resume', runId],
+      ['run', '-f', fx.plan],
+    ]) {
+      const refused = await cli(fx, args);
+      expect(refused.code, `${args[0]}: ${refused.stderr}`).toBe(2);
+      expect(refused.stderr, args[0]).toMatch(
+        /state store .*cannot be written by this process.*run it where the state directory is writable/,
+      );
+      expect(refused.stderr, args[0]).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    expect(fingerprint(fx.stateDir)).toEqual(before);
+  });
+
+  it('refuses to create a state directory where it cannot, with exit 2', async () => {
+    const fx = fixture();
+    const parent = path.join(fx.dir, 'locked');
+    fs.mkdirSync(parent);
+    lock(parent);
+    const refused = await runCliInProcess(['run', '-f', fx.plan, '--state-dir', path.join(parent, 'state')], {
+      cwd: fx.dir,
+      env,
+    });
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/cannot create the state store .*choose a state directory this process can write/);
+    expect(fs.readdirSync(parent)).toEqual([]);
   });
 
   it('refuses every write to the snapshot, and removes it on close', () => {
