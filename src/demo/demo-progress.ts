@@ -26,8 +26,10 @@ export interface DemoFacts {
   /** The cutover stage's record: whether it ran, requests held and failed during it. */
   cutover: { measured: boolean; held: number; failed: number };
   /**
-   * The window in which the router could hold requests: from the intent of the cutover's hold step
-   * to the end of its release step (epoch ms). Contains the router's hold; null ends when not seen.
+   * The cutover's hold as the engine saw it: from the intent of its hold step to the intent of its
+   * release step (epoch ms); null ends when not seen. A write in flight in it was held, or drained
+   * into the hold; one sent after the release was asked for was not held (its wait, if the target
+   * is slow to take the released writes, is in the cutover stage's latency, not in the pause).
    */
   holdWindow: { from: number | null; to: number | null };
   /** Each stage's start and end (epoch ms), in the order they began. */
@@ -107,12 +109,9 @@ export function createDemoProgress(
         const data = event.data as { stage: string; step: string };
         if (data.stage === 'cutover' && data.step === 'hold-requests' && facts.holdWindow.from === null)
           facts.holdWindow.from = at;
+        if (data.stage === 'cutover' && data.step === 'release-requests' && facts.holdWindow.to === null)
+          facts.holdWindow.to = at;
         if (verbose) line(`  step ${data.step}`);
-        break;
-      }
-      case 'step-done': {
-        const data = event.data as { stage: string; step: string };
-        if (data.stage === 'cutover' && data.step === 'release-requests') facts.holdWindow.to = at;
         break;
       }
       case 'throttle-paused': {

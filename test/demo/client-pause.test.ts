@@ -4,7 +4,10 @@
  * it is beside the router's own figure. With nothing held (no write in the window) it is null.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBus } from '../../src/common/events.js';
 import { sleep } from '../../src/common/net.js';
+import { createDemoProgress } from '../../src/demo/demo-progress.js';
+import { clientWritePause } from '../../src/demo/summarize.js';
 import { createClientLatency } from '../../src/demo/load/client-latency.js';
 import { startLoad } from '../../src/demo/load/generator.js';
 import { startLoadInWorker } from '../../src/demo/load/worker.js';
@@ -118,5 +121,33 @@ describe('client latency in fixed memory', () => {
     expect(latency.writePause(1600, 1700, 2500)).toBeGreaterThanOrEqual(1000);
     latency.writeEnded(b);
     expect(latency.writePause(-10, -5)).toBeNull();
+  });
+});
+
+describe("the demo's hold window", () => {
+  it('ends when the release is asked for: a slow write sent after it was never held and is not the pause', async () => {
+    const bus = createEventBus({ runId: 'r' });
+    const progress = createDemoProgress(() => undefined, false);
+    progress.observe(bus);
+    const latency = createClientLatency();
+    const step = (type: 'step-intent' | 'step-done', name: string): void =>
+      void bus.emit(type, { stage: 'cutover', step: name } as never);
+
+    step('step-intent', 'hold-requests');
+    const held = latency.writeStarted(Date.now()); // in flight during the hold
+    await sleep(40);
+    step('step-done', 'hold-requests');
+    step('step-intent', 'release-requests');
+    latency.writeEnded(held);
+    await sleep(10);
+    const after = latency.writeStarted(Date.now()); // sent after the release was asked for
+    await sleep(200);
+    latency.writeEnded(after);
+    bus.emit('cutover-measured', { writePauseMs: 40, heldRequests: 1, failedRequests: 0 });
+    step('step-done', 'release-requests'); // the release step ends once the released writes are answered
+
+    const pause = clientWritePause(progress.facts, { latency });
+    expect(pause).toBeGreaterThanOrEqual(39);
+    expect(pause).toBeLessThan(150); // the 200 ms write sent after the release is not in it
   });
 });
