@@ -65,7 +65,7 @@ const TRANSIENT_SQLSTATE: ReadonlySet<string> = new Set([
 const NEVER_RETRIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['lease.lost', 'lease.held', 'run.hold', 'internal']);
 
 /** The errno code or SQLSTATE of a raw Node or pg error, if it has one. */
-function rawCode(error: unknown): string | null {
+export function rawCode(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : null;

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.js';
+import { rawCode } from '../common/retry.js';
 
 /** Whether this process can write `file` and create files beside it (its `-wal` and `-shm` too, when present). */
 export function canWriteStore(file: string): boolean {
@@ -61,9 +62,8 @@ export function snapshotStore(file: string): StoreSnapshot {
     }
   } catch (error) {
     dispose();
-    const code = (error as { code?: unknown }).code;
     throw new InputError(
-      `cannot read the state store ${file}${typeof code === 'string' ? ` (${code})` : ''}: it cannot be written here, and a copy of it could not be made under ${os.tmpdir()}`,
+      `cannot read the state store ${file}${rawCode(error) === null ? '' : ` (${rawCode(error)})`}: it cannot be written here, and a copy of it could not be made under ${os.tmpdir()}`,
       { cause: error },
     );
   }

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { HandoffError, InputError, InternalError } from '../common/errors.js';
+import { rawCode } from '../common/retry.js';
 import type { Redactor } from '../common/redact.js';
 import { MIGRATIONS } from './migrations.js';
 import { createRunsRepo, type RunsRepo } from './runs.js';
@@ -86,9 +87,8 @@ export function openStore(options: StoreOptions): Store | null {
       // SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
       fs.closeSync(fs.openSync(file, 'a', 0o600));
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
       throw new InputError(
-        `cannot create the state store ${file}${typeof code === 'string' ? ` (${code})` : ''}: choose a state directory this process can write (--state-dir or HANDOFF_STATE_DIR)`,
+        `cannot create the state store ${file}${rawCode(error) === null ? '' : ` (${rawCode(error)})`}: choose a state directory this process can write (--state-dir or HANDOFF_STATE_DIR)`,
         { cause: error },
       );
     }
