@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSilentLogger } from '../../src/common/logger.js';
 import { createRedactor } from '../../src/common/redact.js';
+import { startDashboard } from '../../src/dashboard/server.js';
 import { openStore } from '../../src/store/store.js';
 import { localPlan, type PlanDir } from '../engine/fixtures.js';
 import { runCliInProcess, type CliResult } from '../support/cli.js';
@@ -103,6 +105,51 @@ describe('a state directory this process cannot write', () => {
     expect(JSON.parse(verify.stdout)).toMatchObject({ valid: true });
     const dry = await cli(fx, ['run', '-f', fx.plan, '--dry-run', '-o', 'json']);
     expect(dry.code, dry.stderr).toBe(0);
+
+    expect(fingerprint(fx.stateDir)).toEqual(before);
+    expect(snapshotsLeft()).toEqual(leftBefore);
+  });
+
+  it('is served by the dashboard (runs, a run, its page, view, events and metrics), and left untouched', async () => {
+    const fx = fixture();
+    const run = await cli(fx, ['run', '-f', fx.plan, '-o', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const runId = (JSON.parse(run.stdout) as { run: string }).run;
+    const before = fingerprint(fx.stateDir);
+    const leftBefore = snapshotsLeft();
+    lock(fx.stateDir);
+
+    const dashboard = await startDashboard({
+      stateDir: fx.stateDir,
+      listen: { host: '127.0.0.1', port: 0 },
+      token: null,
+      redactor: createRedactor(),
+      logger: createSilentLogger(),
+    });
+    try {
+      const list = await fetch(`${dashboard.url}/api/runs`);
+      expect(list.status).toBe(200);
+      expect(((await list.json()) as Array<{ id: string }>).map((r) => r.id)).toEqual([runId]);
+      const status = await fetch(`${dashboard.url}/api/runs/${runId}`);
+      expect(status.status).toBe(200);
+      expect(await status.json()).toMatchObject({ id: runId, state: 'succeeded' });
+      for (const url of [`/runs/${runId}`, `/api/runs/${runId}/view`, '/metrics', '/']) {
+        const answer = await fetch(`${dashboard.url}${url}`);
+        expect(answer.status, url).toBe(200);
+        expect(await answer.text(), url).toContain(runId);
+      }
+      // The event stream: the history, read from the trail, then closed by us.
+      const controller = new AbortController();
+      const events = await fetch(`${dashboard.url}/api/runs/${runId}/events`, { signal: controller.signal });
+      expect(events.status).toBe(200);
+      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toContain('data:');
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+    } finally {
+      await dashboard.close();
+    }
 
     expect(fingerprint(fx.stateDir)).toEqual(before);
     expect(snapshotsLeft()).toEqual(leftBefore);
