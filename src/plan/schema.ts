@@ -296,7 +296,7 @@ export const dataThrottle = z
       .max(100)
       .default(0)
       .describe(
-        "After each chunk, rest this multiple of the chunk's time before the next (gh-ost --nice-ratio): 0 runs chunk after chunk, 1 gives the servers back as much time as the work took.",
+        "After each chunk, rest this multiple of the chunk's time before the next (gh-ost --nice-ratio): 0 runs chunk after chunk, 1 gives the servers back as much time as the work took. A latency pause rests the work more for a while after it (the share of the time it takes halves, then comes back step by step; docs/throttle.md).",
       ),
     maxPause: duration
       .default('5m')

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   decideThrottle,
   initialThrottleState,
+  MIN_WORK_SHARE,
   rebaselineFrom,
   restAfterChunkMs,
   type ThrottleLimits,
   type ThrottleMeasurements,
   type ThrottleState,
+  WORK_SHARE_STEP,
 } from './controller.js';
 
 const limits: ThrottleLimits = {
@@ -124,12 +126,12 @@ describe('decideThrottle', () => {
   });
 
   it('grows chunks back as they get fast again, up to the maximum, smoothed by the average', () => {
-    let state: ThrottleState = { chunkRows: 1000, rowsPerMs: 2 };
+    let state: ThrottleState = { chunkRows: 1000, rowsPerMs: 2, workShare: 1, latencyBreached: false };
     const first = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 10 } });
     // 0.75 × 2 + 0.25 × 100 = 26.5 rows/ms → 13,250 rows, capped at 10,000
     expect(first.state.rowsPerMs).toBeCloseTo(26.5);
     expect(first.decision).toEqual({ kind: 'go', chunkRows: 10_000 });
-    state = { chunkRows: 1000, rowsPerMs: 2 };
+    state = { chunkRows: 1000, rowsPerMs: 2, workShare: 1, latencyBreached: false };
     const slow = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 200 } });
     // 0.75 × 2 + 0.25 × 5 = 2.75 rows/ms → 1,375 rows
     expect(slow.state.chunkRows).toBe(1375);
@@ -138,7 +140,7 @@ describe('decideThrottle', () => {
   it('keeps adapting the chunk size while paused, so it resumes at the right size', () => {
     const { decision, state } = decideThrottle(limits, initialThrottleState(limits), {
       ...calm,
-      routerP99Ms: 400,
+      replicationLagMs: 9000,
       lastChunk: { rows: 10_000, durationMs: 4000 },
     });
     expect(decision.kind).toBe('pause');
@@ -154,13 +156,93 @@ describe('decideThrottle', () => {
   });
 });
 
-describe('restAfterChunkMs (nice ratio)', () => {
+describe('restAfterChunkMs (nice ratio and backoff)', () => {
+  const rest = (niceRatio: number | undefined, ms: number) =>
+    restAfterChunkMs(initialThrottleState({ ...limits, ...(niceRatio === undefined ? {} : { niceRatio }) }), ms);
+
   it('rests nothing without a ratio, and the ratio times the chunk with one', () => {
-    expect(restAfterChunkMs(limits, 200)).toBe(0);
-    expect(restAfterChunkMs({ ...limits, niceRatio: 0 }, 200)).toBe(0);
-    expect(restAfterChunkMs({ ...limits, niceRatio: 1 }, 200)).toBe(200);
-    expect(restAfterChunkMs({ ...limits, niceRatio: 0.7 }, 10)).toBe(7);
-    expect(restAfterChunkMs({ ...limits, niceRatio: 2 }, 0)).toBe(0);
+    expect(rest(undefined, 200)).toBe(0);
+    expect(rest(0, 200)).toBe(0);
+    expect(rest(1, 200)).toBe(200);
+    expect(rest(0.7, 10)).toBe(7);
+    expect(rest(2, 0)).toBe(0);
+  });
+
+  it('rests (1 / share − 1) × the chunk at a lowered share', () => {
+    expect(restAfterChunkMs({ workShare: 0.5 }, 200)).toBe(200);
+    expect(restAfterChunkMs({ workShare: 0.2 }, 100)).toBe(400);
+    expect(restAfterChunkMs({ workShare: 1 }, 100)).toBe(0);
+  });
+});
+
+describe('backoff after a latency breach (additive increase, multiplicative decrease)', () => {
+  const run = (start: ThrottleState, p99s: Array<number | null>, lim: ThrottleLimits = limits) => {
+    let state = start;
+    const shares: number[] = [];
+    for (const routerP99Ms of p99s) {
+      state = decideThrottle(lim, state, { ...calm, routerP99Ms }).state;
+      shares.push(state.workShare);
+    }
+    return { state, shares };
+  };
+
+  it('halves the share once per breach, however many decisions the pause lasts', () => {
+    const { shares } = run(initialThrottleState(limits), [150, 150, 150, 150]);
+    expect(shares).toEqual([0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it('halves it again at the next breach, down to the least share', () => {
+    // breach, inside, breach, inside, breach, ... : each breach after a go halves the share
+    const { shares } = run(initialThrottleState(limits), [150, 40, 150, 40, 150, 40, 150]);
+    const s1 = 0.5;
+    const s2 = (s1 + WORK_SHARE_STEP) / 2;
+    const s3 = Math.max(MIN_WORK_SHARE, (s2 + WORK_SHARE_STEP) / 2);
+    expect(shares[0]).toBe(s1);
+    expect(shares[2]).toBeCloseTo(s2, 2);
+    expect(shares[4]).toBeCloseTo(s3, 2);
+    expect(shares[6]).toBe(MIN_WORK_SHARE);
+  });
+
+  it('gives the share back a step per decision inside the limit, up to the full share, and not without a measurement', () => {
+    const after = run(initialThrottleState(limits), [150]).state;
+    expect(after.workShare).toBe(0.5);
+    const still = run(after, [null, null]).state;
+    expect(still.workShare).toBe(0.5);
+    const steps = Math.ceil(0.5 / WORK_SHARE_STEP);
+    const { shares } = run(after, Array<number>(steps + 5).fill(40));
+    expect(shares[0]).toBeCloseTo(0.5 + WORK_SHARE_STEP, 3);
+    expect(shares.at(-1)).toBe(1);
+    expect(Math.max(...shares)).toBe(1);
+  });
+
+  it('never gives back more than the nice ratio allows', () => {
+    const nice: ThrottleLimits = { ...limits, niceRatio: 1 };
+    const start = initialThrottleState(nice);
+    expect(start.workShare).toBe(0.5);
+    const { shares } = run(start, [150, ...Array<number>(40).fill(40)], nice);
+    expect(shares[0]).toBe(0.25);
+    expect(Math.max(...shares)).toBe(0.5);
+  });
+
+  it('aims chunks at the target time × the share', () => {
+    // 10 rows/ms: 5,000 rows in 0.5 s at a share of 1; a breach halves the share and the chunk.
+    const measured = { ...calm, lastChunk: { rows: 5000, durationMs: 500 } };
+    const full = decideThrottle(limits, initialThrottleState(limits), measured).state;
+    expect(full.chunkRows).toBe(5000);
+    const backedOff = decideThrottle(limits, full, { ...calm, routerP99Ms: 150 });
+    expect(backedOff.decision.kind).toBe('pause');
+    expect(backedOff.state.chunkRows).toBe(2500);
+    expect(restAfterChunkMs(backedOff.state, 250)).toBe(250);
+  });
+
+  it('leaves the share alone on a pause for replication lag or source load', () => {
+    const { state } = decideThrottle(limits, initialThrottleState(limits), {
+      ...calm,
+      routerP99Ms: null,
+      replicationLagMs: 9000,
+      sourceLoad: 90,
+    });
+    expect(state.workShare).toBe(1);
   });
 });
 

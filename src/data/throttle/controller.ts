@@ -8,6 +8,14 @@
  * router's p99 during the work against the p99 measured just before the work started. Chunk sizes
  * adapt to a target time per chunk (pt-table-checksum's `--chunk-time`, 0.5 s) through an
  * exponentially weighted average of the rows per millisecond the last chunks achieved.
+ *
+ * A latency pause also backs the work off once it resumes, as TCP backs off on congestion
+ * (additive increase, multiplicative decrease): each latency breach halves the share of the time
+ * the work may take (`workShare`, down to `MIN_WORK_SHARE`), as a rest after each chunk and a
+ * shorter chunk; every later decision with the latency inside its limit gives back
+ * `WORK_SHARE_STEP`, up to what `niceRatio` allows. Without it the work resumed flat out and, the
+ * p99 signal being the median of several seconds, harmed the service for seconds before each
+ * pause: on two busy cores the verify stage was a saw of pause, resume and breach.
  */
 
 export interface ThrottleLimits {
@@ -55,6 +63,15 @@ export interface ThrottleState {
   chunkRows: number;
   /** EWMA of rows per millisecond; null before the first chunk. */
   rowsPerMs: number | null;
+  /**
+   * The share of the time the work may take, in (0, 1]: after a chunk of time t it rests
+   * t × (1 / workShare − 1), and chunks aim at `chunkTargetMs × workShare`. Starts at
+   * 1 / (1 + niceRatio); halved by each latency breach, given back step by step while the latency
+   * is inside its limit.
+   */
+  workShare: number;
+  /** The last decision was a latency pause (one breach, however many seconds it lasts, halves the share once). */
+  latencyBreached: boolean;
 }
 
 export type ThrottleReason = 'latency' | 'replication-lag' | 'source-load';
@@ -67,8 +84,20 @@ export type ThrottleDecision =
 /** Weight of the newest chunk in the rows-per-ms average (pt-table-checksum uses 0.75 of the old). */
 export const EWMA_WEIGHT = 0.25;
 
+/** The least share of the time latency backoffs leave the work (a rest of 4 × each chunk). */
+export const MIN_WORK_SHARE = 0.2;
+
+/** The share of the time given back per decision (about one a second) with the latency inside its limit. */
+export const WORK_SHARE_STEP = 0.025;
+
 export function initialThrottleState(limits: ThrottleLimits): ThrottleState {
-  return { chunkRows: limits.maxChunkRows, rowsPerMs: null };
+  return { chunkRows: limits.maxChunkRows, rowsPerMs: null, workShare: fullShare(limits), latencyBreached: false };
+}
+
+/** The share of the time the work takes with no backoff: 1 / (1 + niceRatio). */
+function fullShare(limits: ThrottleLimits): number {
+  const ratio = limits.niceRatio ?? 0;
+  return ratio > 0 ? 1 / (1 + ratio) : 1;
 }
 
 export function decideThrottle(
@@ -76,8 +105,12 @@ export function decideThrottle(
   state: ThrottleState,
   measured: ThrottleMeasurements,
 ): { decision: ThrottleDecision; state: ThrottleState } {
-  const next = adaptChunk(limits, state, measured.lastChunk);
+  const adapted = adaptChunk(limits, state, measured.lastChunk);
   const load = measured.sourceLoad;
+  const latencyLimit = round(latencyLimitMs(limits, measured.baselineP99Ms));
+  const breached = measured.routerP99Ms !== null && latencyLimit !== null && measured.routerP99Ms > latencyLimit;
+  const inside = measured.routerP99Ms !== null && latencyLimit !== null && !breached;
+  const next = backOff(limits, adapted, breached, inside);
   if (load !== null && limits.criticalSourceLoad !== null && load >= limits.criticalSourceLoad) {
     const message = `source load ${fmt(load)} is at or above the critical limit ${fmt(limits.criticalSourceLoad)}`;
     return {
@@ -85,8 +118,7 @@ export function decideThrottle(
       state: next,
     };
   }
-  const latencyLimit = round(latencyLimitMs(limits, measured.baselineP99Ms));
-  if (measured.routerP99Ms !== null && latencyLimit !== null && measured.routerP99Ms > latencyLimit) {
+  if (breached && measured.routerP99Ms !== null && latencyLimit !== null) {
     const value = round(measured.routerP99Ms) as number;
     const message = `router p99 ${fmt(value)} ms is above ${fmt(latencyLimit)} ms (baseline p99 ${fmt(measured.baselineP99Ms ?? 0)} ms × ${limits.maxLatencyRatio})`;
     return { decision: { kind: 'pause', reason: 'latency', value, limit: latencyLimit, message }, state: next };
@@ -114,11 +146,14 @@ export function decideThrottle(
   return { decision: { kind: 'go', chunkRows: next.chunkRows }, state: next };
 }
 
-/** How long a worker rests after a chunk that took `durationMs` (`niceRatio` × its time; 0 without one). */
-export function restAfterChunkMs(limits: ThrottleLimits, durationMs: number): number {
-  const ratio = limits.niceRatio ?? 0;
-  if (!(ratio > 0) || !(durationMs > 0)) return 0;
-  return Math.round(durationMs * ratio);
+/**
+ * How long a worker rests after a chunk that took `durationMs`: (1 / workShare − 1) × its time
+ * (`niceRatio` × its time before any backoff; 0 at a share of 1).
+ */
+export function restAfterChunkMs(state: Pick<ThrottleState, 'workShare'>, durationMs: number): number {
+  const share = state.workShare;
+  if (!(share > 0) || share >= 1 || !(durationMs > 0)) return 0;
+  return Math.round(durationMs * (1 / share - 1));
 }
 
 /**
@@ -165,7 +200,7 @@ function round(value: number | null): number | null {
   return value === null ? null : Math.round(value * 10) / 10;
 }
 
-/** Next chunk size: rows the average rate does in the target time, within the bounds. */
+/** The average rate with the last chunk in it. */
 function adaptChunk(
   limits: ThrottleLimits,
   state: ThrottleState,
@@ -174,8 +209,28 @@ function adaptChunk(
   if (!chunk || chunk.rows <= 0 || !(chunk.durationMs >= 0)) return state;
   const rate = chunk.rows / Math.max(1, chunk.durationMs);
   const rowsPerMs = state.rowsPerMs === null ? rate : (1 - EWMA_WEIGHT) * state.rowsPerMs + EWMA_WEIGHT * rate;
-  const wanted = Math.round(rowsPerMs * limits.chunkTargetMs);
-  return { rowsPerMs, chunkRows: Math.min(limits.maxChunkRows, Math.max(limits.minChunkRows, wanted)) };
+  return sized(limits, { ...state, rowsPerMs });
+}
+
+/**
+ * The share after this decision: halved by a breach (the first decision of a latency pause),
+ * given back by a step when the latency was measured inside its limit, kept otherwise.
+ */
+function backOff(limits: ThrottleLimits, state: ThrottleState, breached: boolean, inside: boolean): ThrottleState {
+  const full = fullShare(limits);
+  let share = Math.min(state.workShare, full);
+  if (breached && !state.latencyBreached) share = Math.max(MIN_WORK_SHARE, Math.min(share, full) / 2);
+  else if (inside) share = Math.min(full, share + WORK_SHARE_STEP);
+  share = Math.round(share * 1000) / 1000;
+  if (share === state.workShare && breached === state.latencyBreached) return state;
+  return sized(limits, { ...state, workShare: share, latencyBreached: breached });
+}
+
+/** Chunk size: rows the average rate does in the target time at the current share, within the bounds. */
+function sized(limits: ThrottleLimits, state: ThrottleState): ThrottleState {
+  if (state.rowsPerMs === null) return state;
+  const wanted = Math.round(state.rowsPerMs * limits.chunkTargetMs * Math.min(1, state.workShare));
+  return { ...state, chunkRows: Math.min(limits.maxChunkRows, Math.max(limits.minChunkRows, wanted)) };
 }
 
 function fmt(value: number): string {

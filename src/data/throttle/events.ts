@@ -15,7 +15,16 @@ declare module '../../common/events.js' {
       limit: number;
       message: string;
     };
-    'throttle-resumed': { work: string; reason: ThrottleReason; pausedMs: number };
+    'throttle-resumed': {
+      work: string;
+      reason: ThrottleReason;
+      pausedMs: number;
+      /**
+       * The share of the time the work takes from here (1: chunk after chunk), lowered by a
+       * latency breach; absent in runs recorded before the backoff.
+       */
+      workShare?: number;
+    };
     /** The run's latency baseline, measured in preflight (baseline.ts). */
     'traffic-baseline': { p99Ms: number | null; samples: number; windowMs: number };
     /** A latency pause that did not help re-took the baseline (controller.ts `rebaselineFrom`). */

@@ -149,6 +149,29 @@ describe('createPacer', () => {
     await expect(resting).rejects.toThrow();
   });
 
+  it('resumes a latency pause at half the share of the time: the event says so and each chunk is followed by as long a rest', async () => {
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    const pacer = createPacer(
+      { limits, maxPauseMs: 5000, checkIntervalMs: 10, work: 'verify', baselineP99Ms: 10 },
+      { signals: { routerP99Ms: sequence([40, 40, 12]) }, events },
+    );
+    await pacer.start();
+    const rows = await pacer.ready();
+    expect(seen.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-resumed']);
+    // Paused at 40 (a breach: the share halves once, not per check), resumed at 12 (one step given back).
+    expect(seen[1]?.data).toMatchObject({ work: 'verify', reason: 'latency', workShare: 0.525 });
+    expect(pacer.stats().workShare).toBe(0.525);
+    expect(rows).toBe(5000);
+    const started = performance.now();
+    await pacer.rest(60);
+    // 60 × (1 / 0.525 − 1) = 54 ms
+    expect(performance.now() - started).toBeGreaterThanOrEqual(50);
+    // Shared by the same pacer's other kinds of work.
+    expect(pacer.as('recheck').stats().workShare).toBe(0.525);
+  });
+
   it('judges latency against the run baseline it is given, not the p99 when its work starts', async () => {
     const router = sequence([25]);
     const given = createPacer(

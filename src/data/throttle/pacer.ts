@@ -61,6 +61,8 @@ export interface PacerStats {
   baselineP99Ms: number | null;
   /** Times a pause that did not help re-took the baseline. */
   rebaselines: number;
+  /** The share of the time the work may take now (1: chunk after chunk; see the controller's backoff). */
+  workShare: number;
 }
 
 export interface Pacer {
@@ -74,7 +76,10 @@ export interface Pacer {
   ready(signal?: AbortSignal, hooks?: PauseHooks): Promise<number>;
   /** Reports a finished chunk (for the chunk size). */
   chunkDone(rows: number, durationMs: number): void;
-  /** The worker's rest after a chunk that took `durationMs` (the limits' `niceRatio` × its time; none at 0). */
+  /**
+   * The worker's rest after a chunk that took `durationMs`: (1 / workShare − 1) × its time, which is
+   * the limits' `niceRatio` × its time until a latency breach backs the work off; none at a share of 1.
+   */
   rest(durationMs: number, signal?: AbortSignal): Promise<void>;
   /** The same pacer for another kind of work (events name it); shares budget, baseline and state. */
   as(work: string): Pacer;
@@ -235,7 +240,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
           resumed = true;
           await hooks?.resumed();
           const pausedMs = Date.now() - pausedAt;
-          emit('throttle-resumed', { work, reason: first.reason, pausedMs });
+          emit('throttle-resumed', { work, reason: first.reason, pausedMs, workShare: shared.state.workShare });
           return decision.chunkRows;
         }
         if (decision.kind === 'abort') throw hold(decision, '');
@@ -281,7 +286,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
         : { rows, durationMs };
     },
     async rest(durationMs, signal) {
-      const ms = restAfterChunkMs(options.limits, durationMs);
+      const ms = restAfterChunkMs(shared.state, durationMs);
       if (ms > 0) await sleep(ms, signal);
     },
     as(other) {
@@ -294,6 +299,7 @@ function pacerFor(work: string, options: PacerOptions, deps: PacerDeps, shared: 
         chunkRows: shared.state.chunkRows,
         baselineP99Ms: shared.baselineP99Ms,
         rebaselines: shared.rebaselines,
+        workShare: shared.state.workShare,
       };
     },
   };
