@@ -85,7 +85,7 @@ async function indexNames(db: string): Promise<string[]> {
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
-  for (const db of ['rule', 'steps', 'undo']) {
+  for (const db of ['rule', 'steps', 'undo', 'lag']) {
     await source.createDatabase(db);
     await target.createDatabase(db);
     await source.query(SCHEMA + SEED, [], db);
@@ -188,6 +188,52 @@ describe('deferred indexes', () => {
     expect(report.identical).toBe(true);
     await undoSteps(ctx, steps);
     expect(await shape('steps')).toEqual(before);
+  });
+
+  it('builds them only once the subscription has caught up with the copy (replication lag watched)', async () => {
+    const { plane, ctx, events } = setup('lagged', 'lag');
+    const base = ctx.plan.spec.data[0]!;
+    const entry = {
+      ...base,
+      throttle: {
+        ...base.throttle,
+        checkInterval: '50ms',
+        maxReplicationLag: '300ms',
+        maxSourceLoad: { activeBackends: 1000 },
+      },
+    };
+    const steps = plane.replicationSteps(entry);
+    const build = steps.findIndex((s) => s.name.endsWith('build-indexes'));
+    await runSteps(ctx, steps.slice(0, build));
+    const sub = await target.query<{ name: string }>(
+      `select subname as name from pg_subscription where subdbid = (select oid from pg_database where datname = current_database())`,
+      [],
+      'lag',
+    );
+    const name = sub.rows[0]?.name;
+    expect(name).toEqual(expect.any(String));
+    // The target stops applying: a marker written on the source does not arrive.
+    await target.query(`alter subscription "${name}" disable`, [], 'lag');
+    const building = runSteps(ctx, [steps[build]!]);
+    const pausedForLag = () =>
+      events.some(
+        (e) =>
+          e.type === 'throttle-paused' &&
+          (e.data as { work: string; reason: string }).work === 'index-build' &&
+          (e.data as { reason: string }).reason === 'replication-lag',
+      );
+    const deadline = Date.now() + 20_000;
+    while (!pausedForLag() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(pausedForLag()).toBe(true);
+    expect(events.some((e) => e.type === 'pg-index-built')).toBe(false);
+    await target.query(`alter subscription "${name}" enable`, [], 'lag');
+    await building;
+    const types = events.map((e) => e.type);
+    const resumed = types.lastIndexOf('throttle-resumed');
+    const built = types.flatMap((type, i) => (type === 'pg-index-built' ? [i] : []));
+    expect(built).toHaveLength(5);
+    expect(Math.min(...built)).toBeGreaterThan(resumed);
+    await undoSteps(ctx, steps);
   });
 
   it('undo builds every index still deferred; copy.deferIndexes: false leaves them in place, copy.vacuum: false vacuums nothing', async () => {
