@@ -235,14 +235,14 @@ describe('backoff after a latency breach (additive increase, multiplicative decr
     expect(restAfterChunkMs(backedOff.state, 250)).toBe(250);
   });
 
-  it('leaves the share alone on a pause for replication lag or source load', () => {
-    const { state } = decideThrottle(limits, initialThrottleState(limits), {
-      ...calm,
-      routerP99Ms: null,
-      replicationLagMs: 9000,
-      sourceLoad: 90,
-    });
+  it('does not lower the share on a pause for replication lag or source load', () => {
+    const lagging = { ...calm, replicationLagMs: 9000, sourceLoad: 90 };
+    const { decision, state } = decideThrottle(limits, initialThrottleState(limits), { ...lagging, routerP99Ms: null });
+    expect(decision).toMatchObject({ kind: 'pause', reason: 'replication-lag' });
     expect(state.workShare).toBe(1);
+    // Backed off before: such a pause with the latency inside its limit still gives a step back.
+    const backedOff = { ...initialThrottleState(limits), workShare: 0.5 };
+    expect(decideThrottle(limits, backedOff, lagging).state.workShare).toBeCloseTo(0.5 + WORK_SHARE_STEP, 3);
   });
 });
 
