@@ -25,7 +25,7 @@ type SiteName = 'source' | 'target';
 const SITES: readonly SiteName[] = ['source', 'target'];
 
 /** How long the retiring role's sessions may stay after the switch (the plan's retireAfter). */
-export const DEMO_RETIRE_AFTER_MS = 5000;
+export const DEMO_RETIRE_AFTER_MS = 10_000;
 /**
  * How long after the bake starts the rotation runs (the plan's startAfter): at 1,000 requests/s the
  * target is busy for a few seconds after the cutover's release (the held requests on top of the

@@ -86,7 +86,7 @@ describe('the demo plan', () => {
       rotation: {
         credentialsDir: '/tmp/creds x',
         passwordEnv: DEMO_ROTATION_PASSWORD_ENV,
-        retireAfterMs: 5000,
+        retireAfterMs: 10_000,
         startAfterMs: 3000,
       },
     });
@@ -96,7 +96,7 @@ describe('the demo plan', () => {
       roles: [...DEMO_APP_LOGINS],
       password: { fromEnv: DEMO_ROTATION_PASSWORD_ENV },
       startAfter: '3000ms',
-      retireAfter: '5000ms',
+      retireAfter: '10000ms',
     });
     // The fence still acts on the group role that holds the privileges.
     expect(plan.spec.data[0]?.fence).toMatchObject({ method: 'revoke', roles: ['demo_app'] });

@@ -171,7 +171,7 @@ describe('demo service: credentials file followed without a gap', () => {
     }
   }, 60_000);
 
-  it('prepares every connection of its first pool before it serves, and not a swapped pool', async () => {
+  it('prepares every connection before it serves, a swapped pool one login at a time with rests', async () => {
     // The prepare marks its session (application_name): what pg_stat_activity shows is what ran.
     const byName = async (): Promise<Record<string, number>> => {
       const r = await admin.query<{ name: string; n: number }>(
@@ -180,14 +180,22 @@ describe('demo service: credentials file followed without a gap', () => {
       );
       return Object.fromEntries(r.rows.map((row) => [row.name, row.n]));
     };
+    const PREPARE_MS = 50;
+    let running = 0;
+    let mostAtOnce = 0;
     const seen: string[] = [];
     const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
       max: 3,
       applicationName: 'live-pool-test',
+      warmConcurrency: 3,
+      swapPacing: { restRatio: 2, withinMs: 60_000 },
       prepare: async (client) => {
-        await new Promise((resolve) => setTimeout(resolve, 50)); // slower than a login: the warm-up must wait
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        await new Promise((resolve) => setTimeout(resolve, PREPARE_MS)); // slower than a login: the warm-up must wait
         await client.query(`set application_name = 'live-pool-test-prepared'`);
         seen.push('prepared');
+        running -= 1;
       },
     });
     try {
@@ -199,10 +207,42 @@ describe('demo service: credentials file followed without a gap', () => {
         [1, 2, 3].map(() => pools.current().query<{ n: string }>(`select current_setting('application_name') as n`)),
       );
       expect(names.map((r) => r.rows[0]?.n)).toEqual(Array(3).fill('live-pool-test-prepared'));
+
+      // The swap: the new pool's three connections are prepared too, one login at a time: the trial
+      // login, then two more, the first of them followed by a rest of twice its time (none after
+      // the last): at least 3 x 50 ms of prepares and 100 ms of rest.
+      mostAtOnce = 0;
+      const started = Date.now();
       expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
-      await until('the first pool drained', async () => (await byName())['live-pool-test-prepared'] === undefined);
-      expect(await byName()).toEqual({ 'live-pool-test': 3 });
-      expect(seen.length).toBe(3);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3 * PREPARE_MS + 2 * PREPARE_MS);
+      expect(mostAtOnce).toBe(1);
+      expect(seen.length).toBe(6);
+      await until('the first pool drained', async () => {
+        const now = await byName();
+        return now['live-pool-test-prepared'] === 3 && Object.keys(now).length === 1;
+      });
+      const roles = await admin.query<{ role: string }>(
+        `select distinct usename as role from pg_stat_activity where application_name like 'live-pool-test%'`,
+      );
+      expect(roles.rows.map((r) => r.role)).toEqual(['app_green']);
+    } finally {
+      await pools.end();
+    }
+  }, 60_000);
+
+  it('spends at most its pacing budget on rests: a swap past withinMs goes on without them', async () => {
+    const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
+      max: 4,
+      applicationName: 'pool-budget-test',
+      swapPacing: { restRatio: 10_000, withinMs: 300 },
+    });
+    try {
+      expect(await pools.warm()).toBe(4);
+      const started = Date.now();
+      expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
+      // Unbounded, the first rest alone (10,000 x a login of a few milliseconds) would be tens of seconds.
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(pools.current().totalCount).toBe(4);
     } finally {
       await pools.end();
     }

@@ -3,8 +3,7 @@
  * statements (parsed and planned once per connection), and the EXPLAIN test
  * (`test/demo/service-queries.test.ts`) plans exactly these texts against a million-row table, so a
  * query that would scan a large table cannot slip in unnoticed. `sample` gives parameters of the
- * right types for that test. `WRITE_QUERIES` are the ones a new connection plans before it serves
- * (server.ts).
+ * right types for that test. A new connection plans every one of them before it serves (server.ts).
  */
 
 /** The order columns the API returns; `id` as text (bigint does not fit a JSON number). */
@@ -95,11 +94,3 @@ export const DEMO_QUERIES = {
 } as const satisfies Record<string, DemoQuery>;
 
 export type DemoQueryName = keyof typeof DEMO_QUERIES;
-
-/** The statements that write. */
-export const WRITE_QUERIES: readonly DemoQuery[] = [
-  DEMO_QUERIES.transfer,
-  DEMO_QUERIES.insertOrder,
-  DEMO_QUERIES.insertEvent,
-  DEMO_QUERIES.insertClientEvent,
-];

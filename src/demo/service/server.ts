@@ -11,7 +11,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { z } from 'zod';
 import { InputError } from '../../common/errors.js';
-import { DEMO_QUERIES, WRITE_QUERIES, type DemoQuery } from './queries.js';
+import { DEMO_QUERIES, type DemoQuery } from './queries.js';
 import { alterOneField } from './alter.js';
 import { readCredentialsFile, watchCredentialsFile } from './credentials-file.js';
 import { createLivePool } from './live-pool.js';
@@ -126,14 +126,17 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
 ): Promise<pg.QueryResult<R>> => db.query<R>({ name: query.name, text: query.text, values });
 
 /**
- * Plans the service's writes on a new connection before it serves (`explain (generic_plan)`: nothing
- * runs, no row is touched): its catalog caches then hold the tables, indexes, constraints and
- * triggers the writes use. A site that refuses writes (fenced) refuses the plan after making it;
- * that refusal is ignored. The first writes after a cutover otherwise found every connection of the
- * target's service cold for writes, and paid for it all at once as the held writes were released.
+ * Plans every statement of the service on a new connection before it serves (`explain
+ * (generic_plan)`: nothing runs, no row is touched): its catalog caches then hold the tables,
+ * indexes, constraints and triggers the statements use. A site that refuses writes (fenced) refuses
+ * a write's plan after making it; that refusal is ignored. The first writes after a cutover otherwise
+ * found every connection of the target's service cold for writes, and paid for it all at once as the
+ * held writes were released; a credentials swap's new connections, cold for everything at once,
+ * gave the bake its slowest seconds (live-pool.ts).
  */
-async function prepareWrites(client: pg.ClientBase): Promise<void> {
-  for (const query of WRITE_QUERIES) await client.query(`explain (generic_plan) ${query.text}`).catch(() => undefined);
+async function prepareStatements(client: pg.ClientBase): Promise<void> {
+  for (const query of Object.values(DEMO_QUERIES))
+    await client.query(`explain (generic_plan) ${query.text}`).catch(() => undefined);
 }
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
@@ -148,7 +151,7 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   const pools = createLivePool(initialUrl, {
     max: options.poolSize ?? 20,
     applicationName: 'demo-service',
-    prepare: prepareWrites,
+    prepare: prepareStatements,
   });
   const log = options.log ?? (() => undefined);
   const watch = file ? followCredentials(file, initialUrl) : null;
