@@ -160,8 +160,15 @@ describe('demo service: credentials file followed without a gap', () => {
       expect(await sessions()).toEqual({ app_blue: 4 });
       writeCredentialsFile(own, url('app_green', 'green-pw-2'));
       await until('the service on app_green', () => warm.role === 'app_green');
-      // The new pool took over with as many connections as the old one had.
+      // The new pool took over with as many connections as the old one had, each readied before it
+      // served (its reads run, its writes planned: the last thing each ran is the last write's plan).
       expect((await sessions()).app_green).toBe(4);
+      const last = await admin.query<{ query: string }>(
+        `select query from pg_stat_activity where application_name = 'demo-service' and usename = 'app_green'`,
+      );
+      expect(last.rows.map((r) => r.query.replace(/\s+/g, ' ').slice(0, 50))).toEqual(
+        Array(4).fill('explain (generic_plan) insert into client_events ('),
+      );
       await until('the blue sessions gone', async () => (await sessions()).app_blue === undefined);
       // An idle pool keeps them (the next burst must not log in again).
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -171,7 +178,7 @@ describe('demo service: credentials file followed without a gap', () => {
     }
   }, 60_000);
 
-  it('prepares every connection before it serves, a swapped pool one login at a time with rests', async () => {
+  it('readies every connection before it serves, a swapped pool one login at a time with rests', async () => {
     // The prepare marks its session (application_name): what pg_stat_activity shows is what ran.
     const byName = async (): Promise<Record<string, number>> => {
       const r = await admin.query<{ name: string; n: number }>(
@@ -184,19 +191,21 @@ describe('demo service: credentials file followed without a gap', () => {
     let running = 0;
     let mostAtOnce = 0;
     const seen: string[] = [];
+    const preparing = (mark: string) => async (client: pg.ClientBase) => {
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await new Promise((resolve) => setTimeout(resolve, PREPARE_MS)); // slower than a login: the warm-up must wait
+      await client.query(`set application_name = 'live-pool-test-${mark}'`);
+      seen.push(mark);
+      running -= 1;
+    };
     const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
       max: 3,
       applicationName: 'live-pool-test',
       warmConcurrency: 3,
       swapPacing: { restRatio: 2, withinMs: 60_000 },
-      prepare: async (client) => {
-        running += 1;
-        mostAtOnce = Math.max(mostAtOnce, running);
-        await new Promise((resolve) => setTimeout(resolve, PREPARE_MS)); // slower than a login: the warm-up must wait
-        await client.query(`set application_name = 'live-pool-test-prepared'`);
-        seen.push('prepared');
-        running -= 1;
-      },
+      prepare: preparing('prepared'),
+      prepareSwapped: preparing('swapped'),
     });
     try {
       expect(await pools.warm()).toBe(3);
@@ -208,18 +217,22 @@ describe('demo service: credentials file followed without a gap', () => {
       );
       expect(names.map((r) => r.rows[0]?.n)).toEqual(Array(3).fill('live-pool-test-prepared'));
 
-      // The swap: the new pool's three connections are prepared too, one login at a time: the trial
-      // login, then two more, the first of them followed by a rest of twice its time (none after
-      // the last): at least 3 x 50 ms of prepares and 100 ms of rest.
+      // The swap: the new pool's three connections are readied by prepareSwapped, one login at a
+      // time: the trial login, then two more, the first of them followed by a rest of twice its time
+      // (none after the last): at least 3 x 50 ms of readying and 100 ms of rest.
       mostAtOnce = 0;
       const started = Date.now();
       expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
       expect(Date.now() - started).toBeGreaterThanOrEqual(3 * PREPARE_MS + 2 * PREPARE_MS);
       expect(mostAtOnce).toBe(1);
-      expect(seen.length).toBe(6);
+      expect(seen).toEqual(['prepared', 'prepared', 'prepared', 'swapped', 'swapped', 'swapped']);
+      const after = await Promise.all(
+        [1, 2, 3].map(() => pools.current().query<{ n: string }>(`select current_setting('application_name') as n`)),
+      );
+      expect(after.map((r) => r.rows[0]?.n)).toEqual(Array(3).fill('live-pool-test-swapped'));
       await until('the first pool drained', async () => {
         const now = await byName();
-        return now['live-pool-test-prepared'] === 3 && Object.keys(now).length === 1;
+        return now['live-pool-test-swapped'] === 3 && Object.keys(now).length === 1;
       });
       const roles = await admin.query<{ role: string }>(
         `select distinct usename as role from pg_stat_activity where application_name like 'live-pool-test%'`,

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_QUERIES } from '../../src/demo/service/queries.js';
+import { DEMO_QUERIES, READ_QUERIES } from '../../src/demo/service/queries.js';
 import { migrate, seed } from '../../src/demo/service/schema.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -122,7 +122,7 @@ describe('demo service queries at a million orders', () => {
     }
   }, 120_000);
 
-  it('every statement plans for the warm-up; where writes are refused, the writes only after planning', async () => {
+  it('READ_QUERIES are exactly the reads; every statement plans for the warm-up, a write refused only after planning where writes are refused', async () => {
     // A write fails in a read-only transaction (25006); a read does not.
     const writes: string[] = [];
     for (const query of Object.values(DEMO_QUERIES)) {
@@ -138,6 +138,13 @@ describe('demo service queries at a million orders', () => {
     }
     expect(writes.sort()).toEqual(
       ['demo_insert_client_event', 'demo_insert_event', 'demo_insert_order', 'demo_transfer'].sort(),
+    );
+    // The warm-up runs the reads (with their sample parameters) and only plans the writes.
+    expect(READ_QUERIES.map((q) => q.name).sort()).toEqual(
+      Object.values(DEMO_QUERIES)
+        .map((q) => q.name)
+        .filter((name) => !writes.includes(name))
+        .sort(),
     );
     // The warm-up's plan: made without running anything; on a fenced site it is refused only after.
     const app = new pg.Client({ connectionString: server.url('shop').replace(/\/\/[^@]*@/, '//demo_app:app-pw-123@') });

@@ -13,10 +13,13 @@
  * storm of up to 20 logins at once, each a server process and a SCRAM exchange, and 0.3-0.6 s of
  * p99 for the clients.
  *
- * With `prepare`, each new connection also runs it before it serves (queued on it ahead of any
- * request; the warm-up waits for it). The demo uses it to plan its statements: the target's service
- * serves only reads until the cutover, and its first writes came as the held writes were released,
- * each of 20 connections paying for cold catalog caches at that moment.
+ * With `prepare`, each connection of the first pool also runs it before it serves (queued on it
+ * ahead of any request; the warm-up waits for it); with `prepareSwapped`, each connection of a
+ * swapped pool. The demo uses the first to plan the writes on the target's service, which serves
+ * only reads until the cutover: its first writes came as the held writes were released, each of 20
+ * connections paying for cold catalog caches at that moment. It uses the second to run its reads
+ * and plan its writes on a swapped pool's connections, which otherwise all met every statement
+ * cold at once, right after the swap.
  *
  * A swap's warm-up is paced (`swapPacing`): the pool it replaces is serving, so its new connections
  * log in one at a time, each followed by a rest as long as its login and `prepare` took, until a
@@ -37,8 +40,10 @@ export interface LivePoolOptions {
   drainMs?: number;
   /** Logins in flight at once while a pool is warmed (2 by default). */
   warmConcurrency?: number;
-  /** Run on every new connection before anything else (see above; never rejects). */
+  /** Run on every new connection of the first pool before anything else (see above; never rejects). */
   prepare?: (client: pg.ClientBase) => Promise<void>;
+  /** The same for the connections of a pool that credentials swap to. */
+  prepareSwapped?: (client: pg.ClientBase) => Promise<void>;
   /** A swap's warm-up (see above): rest per login as a ratio of its time (1), within `withinMs` (2,500). */
   swapPacing?: WarmPacing;
 }
@@ -111,7 +116,7 @@ export function createLivePool(url: string, options: LivePoolOptions = {}): Live
   }
 
   async function swapNow(next: string): Promise<boolean> {
-    const candidate = make(next, options.prepare);
+    const candidate = make(next, options.prepareSwapped);
     try {
       await candidate.query('select 1');
     } catch {

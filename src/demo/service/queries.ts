@@ -94,3 +94,14 @@ export const DEMO_QUERIES = {
 } as const satisfies Record<string, DemoQuery>;
 
 export type DemoQueryName = keyof typeof DEMO_QUERIES;
+
+/** The statements that only read (the EXPLAIN test checks they are exactly those a read-only transaction runs). */
+export const READ_QUERIES: readonly DemoQuery[] = [
+  DEMO_QUERIES.health,
+  DEMO_QUERIES.orderByRequest,
+  DEMO_QUERIES.bankTotal,
+  DEMO_QUERIES.account,
+  DEMO_QUERIES.clientOrders,
+  DEMO_QUERIES.recentOrders,
+  DEMO_QUERIES.order,
+];

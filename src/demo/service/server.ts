@@ -11,7 +11,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { z } from 'zod';
 import { InputError } from '../../common/errors.js';
-import { DEMO_QUERIES, type DemoQuery } from './queries.js';
+import { DEMO_QUERIES, READ_QUERIES, type DemoQuery } from './queries.js';
 import { alterOneField } from './alter.js';
 import { readCredentialsFile, watchCredentialsFile } from './credentials-file.js';
 import { createLivePool } from './live-pool.js';
@@ -126,17 +126,29 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
 ): Promise<pg.QueryResult<R>> => db.query<R>({ name: query.name, text: query.text, values });
 
 /**
- * Plans every statement of the service on a new connection before it serves (`explain
- * (generic_plan)`: nothing runs, no row is touched): its catalog caches then hold the tables,
- * indexes, constraints and triggers the statements use. A site that refuses writes (fenced) refuses
- * a write's plan after making it; that refusal is ignored. The first writes after a cutover otherwise
- * found every connection of the target's service cold for writes, and paid for it all at once as the
- * held writes were released; a credentials swap's new connections, cold for everything at once,
- * gave the bake its slowest seconds (live-pool.ts).
+ * Plans the service's writes on a new connection before it serves (`explain (generic_plan)`: nothing
+ * runs, no row is touched): its catalog caches then hold the tables, indexes, constraints and
+ * triggers the writes use. A site that refuses writes (fenced) refuses the plan after making it;
+ * that refusal is ignored. The first writes after a cutover otherwise found every connection of the
+ * target's service cold for writes, and paid for it all at once as the held writes were released.
+ * (Planning the reads too at start-up was measured: no gain, and the provision stage paid for it.)
  */
-async function prepareStatements(client: pg.ClientBase): Promise<void> {
+async function prepareWrites(client: pg.ClientBase): Promise<void> {
   for (const query of Object.values(DEMO_QUERIES))
-    await client.query(`explain (generic_plan) ${query.text}`).catch(() => undefined);
+    if (!READ_QUERIES.includes(query))
+      await client.query(`explain (generic_plan) ${query.text}`).catch(() => undefined);
+}
+
+/**
+ * Readies a connection that credentials swap to, before it serves: runs every read as the named
+ * prepared statement the service uses (with its sample parameters: a few index lookups), so the
+ * statement is parsed and planned on it, and plans the writes as above. The swapped pool takes all
+ * the traffic at once; unready, its 20 connections met every statement cold in the same second.
+ */
+async function prepareSwapped(client: pg.ClientBase): Promise<void> {
+  for (const query of READ_QUERIES)
+    await client.query({ name: query.name, text: query.text, values: query.sample }).catch(() => undefined);
+  await prepareWrites(client);
 }
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
@@ -151,7 +163,8 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   const pools = createLivePool(initialUrl, {
     max: options.poolSize ?? 20,
     applicationName: 'demo-service',
-    prepare: prepareStatements,
+    prepare: prepareWrites,
+    prepareSwapped,
   });
   const log = options.log ?? (() => undefined);
   const watch = file ? followCredentials(file, initialUrl) : null;
