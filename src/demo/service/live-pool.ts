@@ -25,8 +25,8 @@
  * log in one at a time, each followed by a rest as long as its login and `prepare` took, until a
  * time budget is spent (then the rest come without rests, so a swap never waits on its pacing for
  * long: the old credentials are retired on a deadline). At 1,000 requests/s on two cores, 20 logins
- * two at a time with unplanned statements gave the clients three seconds of p50 at 100-200 ms: the
- * logins while it warmed, then 20 cold sessions at once after the swap.
+ * two at a time with unready connections gave the clients about three seconds of p50 up to 100-200
+ * ms: the logins while it warmed, then 20 cold sessions at once after the swap.
  */
 import pg from 'pg';
 import { sleep } from '../../common/net.js';

@@ -3,7 +3,8 @@
  * statements (parsed and planned once per connection), and the EXPLAIN test
  * (`test/demo/service-queries.test.ts`) plans exactly these texts against a million-row table, so a
  * query that would scan a large table cannot slip in unnoticed. `sample` gives parameters of the
- * right types for that test. A new connection plans every one of them before it serves (server.ts).
+ * right types for that test. A new connection plans the writes before it serves; a connection that
+ * credentials swap to also runs the reads first (server.ts).
  */
 
 /** The order columns the API returns; `id` as text (bigint does not fit a JSON number). */
