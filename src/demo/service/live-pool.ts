@@ -38,7 +38,7 @@ export interface LivePoolOptions {
   applicationName?: string;
   /** How long an old pool may keep queued requests before it is ended anyway (30 s by default). */
   drainMs?: number;
-  /** Logins in flight at once while a pool is warmed (2 by default). */
+  /** Logins in flight at once while the first pool is warmed (2 by default; a swap logs in one at a time). */
   warmConcurrency?: number;
   /** Run on every new connection of the first pool before anything else (see above; never rejects). */
   prepare?: (client: pg.ClientBase) => Promise<void>;
