@@ -222,7 +222,7 @@ describe('demo service: credentials file followed without a gap', () => {
       // (none after the last): at least 3 x 50 ms of readying and 100 ms of rest.
       mostAtOnce = 0;
       const started = Date.now();
-      expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
+      expect(await pools.swap(url('app_green', 'green-pw-2'))).toMatchObject({ moved: true, readied: 3, wanted: 3 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(3 * PREPARE_MS + 2 * PREPARE_MS);
       expect(mostAtOnce).toBe(1);
       expect(seen).toEqual(['prepared', 'prepared', 'prepared', 'swapped', 'swapped', 'swapped']);
@@ -252,10 +252,49 @@ describe('demo service: credentials file followed without a gap', () => {
     try {
       expect(await pools.warm()).toBe(4);
       const started = Date.now();
-      expect(await pools.swap(url('app_green', 'green-pw-2'))).toBe(true);
+      expect(await pools.swap(url('app_green', 'green-pw-2'))).toMatchObject({ moved: true, readied: 4, wanted: 4 });
       // Unbounded, the first rest alone (10,000 x a login of a few milliseconds) would be tens of seconds.
       expect(Date.now() - started).toBeLessThan(5000);
       expect(pools.current().totalCount).toBe(4);
+    } finally {
+      await pools.end();
+    }
+  }, 60_000);
+
+  it('readies no more connections past its deadline: the new pool serves and makes the rest on demand', async () => {
+    const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
+      max: 4,
+      applicationName: 'pool-deadline-test',
+      // Rests of 10,000 x each login, within a minute: only the deadline ends this warm-up early.
+      swapPacing: { restRatio: 10_000, withinMs: 60_000, deadlineMs: 300 },
+    });
+    try {
+      expect(await pools.warm()).toBe(4);
+      const started = Date.now();
+      const swap = await pools.swap(url('app_green', 'green-pw-2'));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(swap).toMatchObject({ moved: true, wanted: 4 });
+      if (!swap.moved) throw new Error('unreachable');
+      expect(swap.readied).toBeLessThan(4);
+      expect(swap.tookMs).toBeLessThan(5000);
+      // Four at once: the pool makes the connections it was not given, as the new role.
+      const roles = await Promise.all(
+        [1, 2, 3, 4].map(() => pools.current().query<{ r: string }>('select current_user as r, pg_sleep(0.05)')),
+      );
+      expect(roles.map((r) => r.rows[0]?.r)).toEqual(Array(4).fill('app_green'));
+      expect(pools.current().totalCount).toBe(4);
+    } finally {
+      await pools.end();
+    }
+  }, 60_000);
+
+  it('says when new credentials do not log in, and keeps serving on the old ones', async () => {
+    const pools = createLivePool(url('app_blue', 'blue-pw-3'), { max: 2, applicationName: 'pool-refused-test' });
+    try {
+      expect(await pools.swap(url('app_green', 'not-the-password'))).toEqual({ moved: false });
+      expect(pools.role).toBe('app_blue');
+      const r = await pools.current().query<{ r: string }>('select current_user as r');
+      expect(r.rows[0]?.r).toBe('app_blue');
     } finally {
       await pools.end();
     }

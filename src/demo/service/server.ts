@@ -174,8 +174,11 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     let retry: NodeJS.Timeout | undefined;
     const apply = (url: string, attempt: number): void => {
       clearTimeout(retry);
-      void pools.swap(url).then((moved) => {
-        if (moved) log(`credentials changed: new connections log in as ${pools.role}`);
+      void pools.swap(url).then((swap) => {
+        if (swap.moved)
+          log(
+            `credentials changed: new connections log in as ${pools.role} (${swap.readied} of ${swap.wanted} connections readied in ${swap.tookMs} ms)`,
+          );
         else if (attempt < 30 && readCredentialsFile(path) === url) {
           log(`credentials changed but do not log in yet (attempt ${attempt + 1}); still ${pools.role}`);
           retry = setTimeout(() => apply(url, attempt + 1), 1000);
