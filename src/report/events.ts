@@ -119,6 +119,16 @@ export const preflightFindingsSchema = z.object({
   findings: z.array(findingSchema),
 });
 
+/**
+ * `pg-credentials-retired`: a credentials rotation made its old role NOLOGIN; `terminated` sessions
+ * of it were still open after `retireAfter` and were ended (whatever ran on them failed).
+ */
+export const credentialsRetiredSchema = z.object({
+  database: z.string(),
+  role: z.string(),
+  terminated: z.number().int().min(0),
+});
+
 export type TrafficWeightsEvent = z.infer<typeof trafficWeightsSchema>;
 export type ClassSample = z.infer<typeof classSampleSchema>;
 export type TrafficSampleEvent = z.infer<typeof trafficSampleSchema>;

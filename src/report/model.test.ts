@@ -76,7 +76,11 @@ describe('buildReportModel', () => {
         leftBehind: [],
       },
     ]);
-    expect(model.risks.map((r) => [r.severity, r.subject])).toEqual([['warning', 'public.orders_id_seq']]);
+    expect(model.risks.map((r) => [r.severity, r.subject])).toEqual([
+      ['warning', 'public.orders_id_seq'],
+      ['warning', 'orders: role app_blue'],
+    ]);
+    expect(model.risks[1]?.message).toMatch(/ended 2 sessions of app_blue still open after retireAfter/);
     expect(model.audit.valid).toBe(true);
     expect(model.audit.head.seq).toBe(model.audit.records);
     expect(model.audit.lastRunRecord?.seq).toBe(model.audit.head.seq);

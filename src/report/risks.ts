@@ -1,12 +1,13 @@
 /**
  * Residual risks: what a reader of the report must still act on or accept. Preflight warnings the
- * run went on with, data that did not verify identical, what clean-up left behind, steps that
+ * run went on with, data that did not verify identical, what clean-up left behind, sessions a
+ * credentials rotation had to end (the service had not moved off the old role in time), steps that
  * recorded an intent and never an end, a run that did not finish, and an audit trail that does
  * not verify. Blockers first.
  */
 import { sortFindings } from '../common/findings.js';
 import type { StepRecord } from '../store/steps.js';
-import { preflightFindingsSchema } from './events.js';
+import { credentialsRetiredSchema, preflightFindingsSchema } from './events.js';
 import type { ReportAudit, ReportCleanup, ReportRisk, ReportRun, ReportVerification } from './model-types.js';
 import type { RunTrail } from './trail-reader.js';
 
@@ -61,6 +62,18 @@ export function residualRisks(input: RiskInputs): ReportRisk[] {
         origin: 'clean-up',
       });
     }
+  }
+  for (const e of input.trail.pick('pg-credentials-retired', credentialsRetiredSchema)) {
+    const { database, role, terminated } = e.data;
+    if (terminated === 0) continue;
+    risks.push({
+      severity: 'warning',
+      subject: `${database}: role ${role}`,
+      message: `the credentials rotation ended ${terminated} ${terminated === 1 ? 'session' : 'sessions'} of ${role} still open after retireAfter: the service had not moved to the new role in time, and whatever ran on them failed`,
+      remediation:
+        'make the service move to new credentials sooner (its pool swap), or give it longer: spec.data[].access.rotation.retireAfter',
+      origin: 'credentials rotation',
+    });
   }
   if (!FINISHED.has(input.run.state)) {
     risks.push({

@@ -377,7 +377,11 @@ export function writeSyntheticRuns(stateDir: string): SyntheticRuns {
           'orders',
         );
       });
-      w.stage('bake', () => traffic(w, 1, 0, 30, 'target'));
+      w.stage('bake', () => {
+        traffic(w, 1, 0, 30, 'target');
+        // The service had not left the old role by retireAfter: the rotation ended two of its sessions.
+        w.emit('pg-credentials-retired', { database: 'orders', role: 'app_blue', terminated: 2 }, 'app_blue');
+      });
       w.stage('finalize', () => {
         w.advance(2000);
         w.emit(
