@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, seed } from '../../src/demo/service/schema.js';
 import { writeCredentialsFile } from '../../src/demo/service/credentials-file.js';
-import { createLivePool } from '../../src/demo/service/live-pool.js';
+import { createLivePool, createUseMeter, type LivePool } from '../../src/demo/service/live-pool.js';
 import { startDemoService, type DemoService } from '../../src/demo/service/server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -160,19 +160,20 @@ describe('demo service: credentials file followed without a gap', () => {
       expect(await sessions()).toEqual({ app_blue: 4 });
       writeCredentialsFile(own, url('app_green', 'green-pw-2'));
       await until('the service on app_green', () => warm.role === 'app_green');
-      // The new pool took over with as many connections as the old one had, each readied before it
-      // served (its reads run, its writes planned: the last thing each ran is the last write's plan).
-      expect((await sessions()).app_green).toBe(4);
+      // The new pool took over with as many connections as the old one had in use lately: this
+      // service served nothing, so one, readied before it served (its reads run, its writes planned:
+      // the last thing it ran is the last write's plan).
+      expect((await sessions()).app_green).toBe(1);
       const last = await admin.query<{ query: string }>(
         `select query from pg_stat_activity where application_name = 'demo-service' and usename = 'app_green'`,
       );
-      expect(last.rows.map((r) => r.query.replace(/\s+/g, ' ').slice(0, 50))).toEqual(
-        Array(4).fill('explain (generic_plan) insert into client_events ('),
-      );
+      expect(last.rows.map((r) => r.query.replace(/\s+/g, ' ').slice(0, 50))).toEqual([
+        'explain (generic_plan) insert into client_events (',
+      ]);
       await until('the blue sessions gone', async () => (await sessions()).app_blue === undefined);
-      // An idle pool keeps them (the next burst must not log in again).
+      // An idle pool keeps it (the next burst must not log in again).
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(await sessions()).toEqual({ app_green: 4 });
+      expect(await sessions()).toEqual({ app_green: 1 });
     } finally {
       await warm.close();
     }
@@ -202,6 +203,7 @@ describe('demo service: credentials file followed without a gap', () => {
     const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
       max: 3,
       applicationName: 'live-pool-test',
+      recentMs: 60_000, // what was in use before the swap, however slow the machine
       warmConcurrency: 3,
       swapPacing: { restRatio: 2, withinMs: 60_000 },
       prepare: preparing('prepared'),
@@ -247,10 +249,12 @@ describe('demo service: credentials file followed without a gap', () => {
     const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
       max: 4,
       applicationName: 'pool-budget-test',
+      recentMs: 60_000, // what was in use before the swap, however slow the machine
       swapPacing: { restRatio: 10_000, withinMs: 300 },
     });
     try {
       expect(await pools.warm()).toBe(4);
+      await inUseAtOnce(pools, 4);
       const started = Date.now();
       expect(await pools.swap(url('app_green', 'green-pw-2'))).toMatchObject({ moved: true, readied: 4, wanted: 4 });
       // Unbounded, the first rest alone (10,000 x a login of a few milliseconds) would be tens of seconds.
@@ -265,11 +269,13 @@ describe('demo service: credentials file followed without a gap', () => {
     const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
       max: 4,
       applicationName: 'pool-deadline-test',
+      recentMs: 60_000, // what was in use before the swap, however slow the machine
       // Rests of 10,000 x each login, within a minute: only the deadline ends this warm-up early.
       swapPacing: { restRatio: 10_000, withinMs: 60_000, deadlineMs: 300 },
     });
     try {
       expect(await pools.warm()).toBe(4);
+      await inUseAtOnce(pools, 4);
       const started = Date.now();
       const swap = await pools.swap(url('app_green', 'green-pw-2'));
       expect(Date.now() - started).toBeLessThan(5000);
@@ -299,4 +305,49 @@ describe('demo service: credentials file followed without a gap', () => {
       await pools.end();
     }
   }, 60_000);
+
+  it('readies as many connections as were in use at once lately, at least one', async () => {
+    const pools = createLivePool(url('app_blue', 'blue-pw-3'), {
+      max: 4,
+      applicationName: 'pool-recent-test',
+      recentMs: 60_000,
+    });
+    try {
+      expect(await pools.warm()).toBe(4); // the warm-up's own check-outs are not use
+      await inUseAtOnce(pools, 2);
+      await pools.current().query('select 1');
+      const swap = await pools.swap(url('app_green', 'green-pw-2'));
+      expect(swap).toMatchObject({ moved: true, wanted: 2, readied: 2 });
+      // The use is the service's, not one pool's: swapping back at once still readies two.
+      expect(await pools.swap(url('app_blue', 'blue-pw-3'))).toMatchObject({ moved: true, wanted: 2, readied: 2 });
+    } finally {
+      await pools.end();
+    }
+  }, 60_000);
 });
+
+describe('createUseMeter', () => {
+  it('keeps the most in use at once over its window, forgetting older seconds', () => {
+    let now = 1_000_000;
+    const meter = createUseMeter(3000, () => now);
+    expect(meter.peak()).toBe(0);
+    meter.record(2);
+    meter.record(5);
+    meter.record(1);
+    expect(meter.peak()).toBe(5);
+    now += 1000;
+    meter.record(3);
+    expect(meter.peak()).toBe(5);
+    now += 2000; // the second of the 5 is now outside the 3 s window
+    expect(meter.peak()).toBe(3);
+    now += 1000;
+    expect(meter.peak()).toBe(0);
+    meter.record(4);
+    expect(meter.peak()).toBe(4);
+  });
+});
+
+/** Holds `n` connections of the pool busy at once (a short sleep on each). */
+async function inUseAtOnce(pools: LivePool, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, () => pools.current().query('select pg_sleep(0.05)')));
+}
