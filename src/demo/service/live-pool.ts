@@ -112,6 +112,30 @@ function roleOf(url: string): string {
 
 /** A new connection's `prepare`, which a warm-up waits for. */
 const prepared = new WeakMap<pg.ClientBase, Promise<void>>();
+/**
+ * Runs one query on a connection of `pool` once that connection's `prepare` is done. A connection
+ * made on demand starts its `prepare` as it connects, before the pool hands it over; a query sent
+ * then would wait in the connection's queue behind it, which pg 8 warns is deprecated ("Calling
+ * client.query() when the client is already executing a query") and pg 9 removes. A query that fails
+ * gives its connection up, as `pool.query` does.
+ */
+export async function queryReady<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  pool: pg.Pool,
+  config: pg.QueryConfig,
+): Promise<pg.QueryResult<R>> {
+  const client = await pool.connect();
+  let failure: Error | undefined;
+  try {
+    await prepared.get(client);
+    return await client.query<R>(config);
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.release(failure);
+  }
+}
+
 /** Pools being warmed: their check-outs are the warm-up's, not use. */
 const warming = new WeakSet<pg.Pool>();
 
@@ -179,7 +203,10 @@ export function createLivePool(url: string, options: LivePoolOptions = {}): Live
     const started = Date.now();
     const candidate = make(next, options.prepareSwapped);
     try {
-      await candidate.query('select 1');
+      // One login (bad credentials fail here), readied (its `prepare` done) before anything else.
+      const first = await candidate.connect();
+      await prepared.get(first);
+      first.release();
     } catch {
       await candidate.end().catch(() => undefined);
       return { moved: false };

@@ -14,7 +14,7 @@ import { InputError } from '../../common/errors.js';
 import { DEMO_QUERIES, READ_QUERIES, type DemoQuery } from './queries.js';
 import { alterOneField } from './alter.js';
 import { readCredentialsFile, watchCredentialsFile } from './credentials-file.js';
-import { createLivePool } from './live-pool.js';
+import { createLivePool, queryReady } from './live-pool.js';
 
 export interface DemoServiceOptions {
   /** The application's connection (a role without DDL rights); ignored when `credentialsFile` is set. */
@@ -118,12 +118,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-/** A named prepared statement: parsed and planned once per pooled connection. */
+/** A named prepared statement: parsed and planned once per pooled connection (after its `prepare`). */
 const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
-  db: pg.Pool | pg.PoolClient,
+  pool: pg.Pool,
   query: DemoQuery,
   values: unknown[] = [],
-): Promise<pg.QueryResult<R>> => db.query<R>({ name: query.name, text: query.text, values });
+): Promise<pg.QueryResult<R>> => queryReady<R>(pool, { name: query.name, text: query.text, values });
 
 /**
  * Plans the service's writes on a new connection before it serves (`explain (generic_plan)`: nothing
