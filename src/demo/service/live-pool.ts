@@ -28,11 +28,13 @@
  * two at a time with unready connections gave the clients about three seconds of p50 up to 100-200
  * ms: the logins while it warmed, then 20 cold sessions at once after the swap.
  *
- * A swap readies as many connections as the pool had in use at once in the last seconds
- * (`recentMs`, 2 s; at least one), not its whole size: a site that serves nothing (the source's
- * service after the cutover, about 4 s before the rotation) readies one, where its 20 readied
- * connections cost its server about 1.4 s of CPU in the bake at a million orders, on the machine
- * that served the target.
+ * A swap readies as many connections as the old pool holds, unless nothing used it in the last
+ * seconds (`recentMs`, 2 s): then one. A site that serves nothing (the source's service after the
+ * cutover, about 4 s before the rotation) readies one, where its 20 readied connections cost its
+ * server about 1.4 s of CPU in the bake at a million orders, on the machine that served the target.
+ * A service that serves readies them all: sized to the most in use at once lately (3-6 at 200
+ * requests/s), the new pool made the rest on demand, cold, each slowing the requests that made
+ * more of them (the bake's p99 573-655 ms against about 80).
  *
  * The whole warm-up is bounded too (`deadlineMs`): past it the new pool takes the traffic with the
  * connections it has and makes the rest when it needs them. The old credentials are retired on a
@@ -61,7 +63,7 @@ export interface LivePoolOptions {
    * (2,500), and no login begun after `deadlineMs` (5,000).
    */
   swapPacing?: WarmPacing;
-  /** How far back a swap looks for the most connections in use at once (2 s). */
+  /** How far back a swap looks for use of the pool (2 s): with none, it readies one connection. */
   recentMs?: number;
   now?: () => number;
 }
@@ -202,6 +204,7 @@ export function createLivePool(url: string, options: LivePoolOptions = {}): Live
   async function swapNow(next: string): Promise<SwapResult> {
     const started = Date.now();
     const candidate = make(next, options.prepareSwapped);
+    const used = meter.peak() > 0;
     try {
       // One login (bad credentials fail here), readied (its `prepare` done) before anything else.
       const first = await candidate.connect();
@@ -211,9 +214,9 @@ export function createLivePool(url: string, options: LivePoolOptions = {}): Live
       await candidate.end().catch(() => undefined);
       return { moved: false };
     }
-    // As many connections as the old pool had in use at once lately, before the new one takes a
-    // request; one at a time.
-    const wanted = Math.max(1, Math.min(pool.totalCount, meter.peak()));
+    // As many connections as the old pool holds (one if nothing used it lately), before the new
+    // one takes a request; one at a time.
+    const wanted = used ? Math.max(1, pool.totalCount) : 1;
     const pacing = options.swapPacing ?? SWAP_PACING;
     const deadlineMs = pacing.deadlineMs === undefined ? undefined : pacing.deadlineMs - (Date.now() - started);
     const readied = await warmPool(candidate, wanted, 1, {
