@@ -87,6 +87,8 @@ export function createSessionPool(idleMs = 2000): SessionPool {
         redactor: ctx.redactor,
         applicationName: `handoff-${ctx.stage}`,
         statementTimeoutMs: env.options.statementTimeoutMs,
+        // The steps' statements are catalog reads, markers and key lookups (the cutover's re-check).
+        serial: true,
       });
       keys.set(client, k);
       return client;

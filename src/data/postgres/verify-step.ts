@@ -33,6 +33,8 @@ export async function withOwnSessions<T>(
       name: `${site} database ${database}`,
       redactor: ctx.redactor,
       applicationName,
+      // Key lookups and small ranges (the settling re-checks before the cutover's hold).
+      serial: true,
     });
   const source = await open('source');
   try {

@@ -33,22 +33,18 @@ export async function createSessionPool(
 ): Promise<SessionPool> {
   if (typeof database !== 'string') return await wrapClient(database, options.name);
   const url = database;
-  const open = async (): Promise<pg.Client> => {
-    const client = await connect(url, {
+  // No parallel workers for verification's statements: each chunk is a small index range scan, for
+  // which starting workers costs more than the scan (and takes CPU from the service); the pool's own
+  // sessions are the parallelism, bounded by `concurrency`.
+  const open = (): Promise<pg.Client> =>
+    connect(url, {
       name: options.name,
       applicationName: 'handoff-verify',
+      serial: true,
       ...(options.redactor ? { redactor: options.redactor } : {}),
       ...(options.statementTimeoutMs ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
-    try {
-      await serialOnly(client);
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    return client;
-  };
   const all: pg.Client[] = [await open()];
   const idle: pg.Client[] = [...all];
   const waiting: Array<(client: pg.Client) => void> = [];
@@ -99,15 +95,6 @@ export async function createSessionPool(
       await Promise.all(all.map((client) => client.end().catch(() => undefined)));
     },
   };
-}
-
-/**
- * No parallel workers for verification's statements: each chunk is a small index range scan, for
- * which starting workers costs more than the scan (and takes CPU from the service); the pool's own
- * sessions are the parallelism, bounded by `concurrency`.
- */
-async function serialOnly(client: pg.ClientBase): Promise<void> {
-  await client.query(`select set_config('max_parallel_workers_per_gather', '0', false)`);
 }
 
 /** A caller's session: pinned settings applied to it (session level), used one query at a time. */
