@@ -33,9 +33,10 @@ export interface ConnectOptions {
   /**
    * Plan the session's statements without parallel workers (`max_parallel_workers_per_gather = 0`,
    * set in the same round trip as the pinned settings). For sessions whose statements are key
-   * lookups and small ranges: starting two workers for one took 30-170 ms (the cutover's re-check
-   * of 383 keys under the hold: 193 ms on a busy 2-core machine, 16-21 ms on one core) and a core
-   * the service needed.
+   * lookups and small ranges: the cutover's re-check of 383 keys under the hold started two workers
+   * and took 193 ms on a busy 2-core machine (30-50 ms without them); on an idle server the same
+   * statement shape took 49-55 ms with the workers and 16-21 ms without. Workers also take cores the
+   * service needs.
    */
   serial?: boolean;
 }
