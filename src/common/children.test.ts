@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/support/tmp.js';
-import { isAlive, openProcessRegistry, reapOrphans } from './children.js';
+import { isAlive, openProcessRegistry, reapOrphans, setChildPriority } from './children.js';
 import { sleep } from './net.js';
 
 const cleanups: Array<() => void> = [];
@@ -90,5 +91,21 @@ describe('process registry', () => {
     expect(ended.map((r) => r.pid)).toEqual([orphan]);
     expect(isAlive(orphan)).toBe(false);
     expect(isAlive(stranger)).toBe(true);
+  });
+});
+
+describe('setChildPriority', () => {
+  it("sets a child's nice value, and says why when it cannot", async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    cleanups.push(() => child.kill('SIGKILL'));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const pid = child.pid as number;
+    const lower = Math.min(19, os.getPriority() + 5);
+    expect(setChildPriority(pid, lower)).toBeNull();
+    expect(os.getPriority(pid)).toBe(lower);
+    expect(os.getPriority()).not.toBe(lower);
+    child.kill('SIGKILL');
+    await exited; // reaped: the PID names nothing now
+    expect(setChildPriority(pid, lower)).toBe('the process is gone');
   });
 });

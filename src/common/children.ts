@@ -5,6 +5,7 @@
  * (owner PID dead) and ends it, checking the command line first so a recycled PID is never hit.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sleep } from './net.js';
 
@@ -44,6 +45,26 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Sets a child's CPU priority, its nice value (-20 to 19, lower runs first), as soon as it runs: on
+ * its main thread, whose later threads inherit it. Raising a process above the default priority
+ * needs root or CAP_SYS_NICE; where that is refused the child keeps the priority it has. Returns
+ * null when set, else why not (for the caller's warning).
+ */
+export function setChildPriority(pid: number, priority: number): string | null {
+  try {
+    os.setPriority(pid, priority);
+    return null;
+  } catch (error) {
+    // A SystemError: `code` is ERR_SYSTEM_ERROR, the errno's name is in `info.code`.
+    const info = (error as { info?: { code?: unknown } }).info;
+    const code = typeof info?.code === 'string' ? info.code : (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM')
+      return `not permitted (a priority above the default needs root or CAP_SYS_NICE)`;
+    return code === 'ESRCH' ? 'the process is gone' : error instanceof Error ? error.message : String(error);
   }
 }
 

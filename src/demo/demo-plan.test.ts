@@ -4,6 +4,7 @@ import {
   DEMO_APP_LOGINS,
   DEMO_ENV,
   DEMO_ROTATION_PASSWORD_ENV,
+  DEMO_SERVICE_PRIORITY,
   DEMO_STEPS,
   demoPlanText,
   type DemoPlanOptions,
@@ -44,6 +45,7 @@ describe('the demo plan', () => {
       SITE: '{{site}}',
     });
     expect(shop?.env.INJECT_ERRORS).toBeUndefined();
+    expect(shop?.priority).toBe(DEMO_SERVICE_PRIORITY);
   });
 
   it('rolls the whole run back on a failed shift gate, unless asked to hold (a rehearsal resumes it)', () => {

@@ -8,6 +8,15 @@ import path from 'node:path';
 /** The demo plan's name (`metadata.name`). */
 export const DEMO_PLAN_NAME = 'demo-shop';
 
+/**
+ * The CPU priority (nice value) of the demo's service and its router. The demo puts the service,
+ * the router, both databases, handoff and the load on one machine, where in production the service
+ * has cores of its own: above the default priority, the single-threaded processes every request
+ * passes through are not starved by the many server processes of the migration's background work
+ * (the copy, verification, replication) when the machine is short of CPU (docs/benchmarks.md).
+ */
+export const DEMO_SERVICE_PRIORITY = -10;
+
 export interface DemoPlanOptions {
   /** Node and its flags (the tsx loader when run from source), then the service's entry file. */
   serviceCommand: string;
@@ -153,6 +162,9 @@ ${databaseUrl}
         readiness: { path: /healthz, timeout: 60s }
         stopSignal: SIGTERM
         gracePeriod: 10s
+        # Above the default CPU priority: the service has this machine's cores to share with the
+        # migration, where in production it would have its own (needs root or CAP_SYS_NICE).
+        priority: ${DEMO_SERVICE_PRIORITY}
 
   # Replicate, verify and cut over every table of the public schema.
   data:

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { ProcessRegistry } from '../common/children.js';
+import { setChildPriority, type ProcessRegistry } from '../common/children.js';
 import { AdapterError, TimeoutError } from '../common/errors.js';
 import { sleep } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
@@ -22,12 +22,16 @@ export interface DemoRouterOptions {
   redactor: Redactor;
   /** Bound on start-up. Default 30 s. */
   startTimeoutMs?: number;
+  /** Its CPU priority (a nice value, as a local workload's `priority`); absent: this process's. */
+  priority?: number;
 }
 
 export interface DemoRouter {
   readonly pid: number;
   readonly proxyUrl: string;
   readonly adminUrl: string;
+  /** Why `priority` was not set (null when it was, or none was asked for). */
+  readonly priorityRefused: string | null;
   stop(): Promise<void>;
 }
 
@@ -71,6 +75,7 @@ export async function startDemoRouter(options: DemoRouterOptions): Promise<DemoR
     child.once('spawn', () => resolve(child.pid as number));
     child.once('error', (error) => reject(new AdapterError(`cannot start the router: ${error.message}`)));
   });
+  const priorityRefused = options.priority === undefined ? null : setChildPriority(pid, options.priority);
   options.registry.track(pid, { name: 'router', port: options.listenPort, stopSignal: 'SIGTERM' });
   let exited: number | null = null;
   const exit = new Promise<void>((resolve) =>
@@ -116,5 +121,5 @@ export async function startDemoRouter(options: DemoRouterOptions): Promise<DemoR
     }
     await sleep(100);
   }
-  return { pid, proxyUrl: `http://127.0.0.1:${options.listenPort}`, adminUrl, stop };
+  return { pid, proxyUrl: `http://127.0.0.1:${options.listenPort}`, adminUrl, priorityRefused, stop };
 }

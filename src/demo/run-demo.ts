@@ -28,7 +28,7 @@ import type { EngineEnv } from '../engine/run-session.js';
 import { startRun } from '../engine/start.js';
 import { loadPlanFile } from '../plan/load.js';
 import { createLocalPlatform } from '../platforms/local/local-platform.js';
-import { DEMO_ENV, DEMO_PLAN_NAME, demoPlanText } from './demo-plan.js';
+import { DEMO_ENV, DEMO_PLAN_NAME, DEMO_SERVICE_PRIORITY, demoPlanText } from './demo-plan.js';
 import { startDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 import { createDemoProgress } from './demo-progress.js';
 import { startDemoRouter, type DemoRouter } from './demo-router.js';
@@ -248,7 +248,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       logFile: path.join(runDir, 'router.log'),
       registry,
       redactor: options.redactor,
+      priority: DEMO_SERVICE_PRIORITY,
     });
+    if (router.priorityRefused)
+      progress.note(
+        `the router runs at the default CPU priority, not ${DEMO_SERVICE_PRIORITY}: ${router.priorityRefused}`,
+      );
 
     progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
     const maxDurationMs = loadBoundMs(options.rows);

@@ -140,6 +140,15 @@ export const processWorkload = z.strictObject({
     .default('SIGTERM')
     .describe('Signal that asks it to stop.'),
   gracePeriod: duration.default('10s').describe('How long to wait after stopSignal before SIGKILL.'),
+  priority: z
+    .number()
+    .int()
+    .min(-20)
+    .max(19)
+    .optional()
+    .describe(
+      "CPU priority of the process, as a nice value (-20 to 19; lower runs first; absent: handoff's own). Below handoff's own needs root or CAP_SYS_NICE; where refused, the process starts at handoff's priority and the run's log warns.",
+    ),
 });
 
 const identityProvider = z.enum(['aws', 'gcp', 'azure']);

@@ -13,7 +13,7 @@ import { isAlive, openProcessRegistry, type ProcessRegistry } from '../common/ch
 import { createLogger } from '../common/logger.js';
 import { freePort } from '../common/net.js';
 import { createRedactor, type Redactor } from '../common/redact.js';
-import { DEMO_ENV, demoPlanText } from '../demo/demo-plan.js';
+import { DEMO_ENV, DEMO_SERVICE_PRIORITY, demoPlanText } from '../demo/demo-plan.js';
 import { startDemoRouter, type DemoRouter } from '../demo/demo-router.js';
 import { startDemoDatabases, type DemoDatabases } from '../demo/demo-sites.js';
 import { loadPlanFile } from '../plan/load.js';
@@ -170,7 +170,13 @@ export async function startRehearsalSites(dir: string, options: RehearsalSitesOp
       logFile: path.join(dir, 'router.log'),
       registry,
       redactor,
+      priority: DEMO_SERVICE_PRIORITY,
     });
+    if (router.priorityRefused)
+      createLogger({ redactor, level: 'warn' }).warn('the router runs at the default CPU priority', {
+        priority: DEMO_SERVICE_PRIORITY,
+        reason: router.priorityRefused,
+      });
     return {
       dir,
       stateDir,

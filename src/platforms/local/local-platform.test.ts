@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,6 +65,19 @@ describe('local platform', () => {
     const pids = registry.records().map((r) => r.pid);
     await platform.provision(ctx);
     expect(registry.records().map((r) => r.pid)).toEqual(pids);
+  });
+
+  it("starts a workload at the CPU priority its plan gives, and one without at handoff's own", async () => {
+    const lower = Math.min(19, os.getPriority() + 3);
+    const { platform, registry, ctx } = await setup([
+      workload({ name: 'niced', priority: lower }),
+      workload({ name: 'plain' }),
+    ]);
+    await platform.provision(ctx);
+    const pid = (name: string): number =>
+      registry.records().find((r) => r.name.startsWith(`target/${name}-`))?.pid as number;
+    expect(os.getPriority(pid('niced'))).toBe(lower);
+    expect(os.getPriority(pid('plain'))).toBe(os.getPriority());
   });
 
   it('quiesce stops the processes and unquiesce brings them back; teardown leaves nothing running', async () => {

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive, type ProcessRegistry } from '../../common/children.js';
+import { isAlive, setChildPriority, type ProcessRegistry } from '../../common/children.js';
 import { parseDuration } from '../../common/duration.js';
 import { AdapterError, TimeoutError } from '../../common/errors.js';
 import type { Finding } from '../../common/findings.js';
@@ -127,6 +127,17 @@ export function createLocalPlatform(options: LocalPlatformOptions): Platform {
         reject(new AdapterError(`${where}: cannot start "${workload.command}": ${error.message}`)),
       );
     });
+    if (workload.priority !== undefined) {
+      const refused = setChildPriority(spawned, workload.priority);
+      if (refused)
+        ctx.logger.warn('local process priority not set', {
+          site: options.site,
+          workload: workload.name,
+          replica,
+          priority: workload.priority,
+          reason: refused,
+        });
+    }
     // The service outlives this process (it is in the registry): `handoff run --until` must exit.
     child.unref();
     options.registry.track(spawned, {
