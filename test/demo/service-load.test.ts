@@ -199,4 +199,48 @@ describe('demo service and load generator on a real PostgreSQL', () => {
     expect(check.unexpected).toHaveLength(1);
     expect(check.bank.preserved).toBe(false);
   });
+
+  it('refuses an overdraft with 409, never a 500, while transfers race on accounts near zero', async () => {
+    // Four accounts with 10 each, 400 transfers of 1-8 among them, 40 in flight: concurrent
+    // transfers keep changing the payer's balance while a transfer waits for its lock.
+    const ids = [17, 18, 19, 20];
+    const before = await admin.query<{ id: number; balance: string }>(
+      'select id, balance::text as balance from accounts where id = any($1) order by id',
+      [ids],
+    );
+    await admin.query('update accounts set balance = 10 where id = any($1)', [ids]);
+    try {
+      const base = `http://127.0.0.1:${service.port}`;
+      const statuses: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          while (next < 400) {
+            const i = next++;
+            const from = ids[i % 4] as number;
+            const to = ids[(i + 1 + (i % 3)) % 4] as number;
+            const res = await fetch(`${base}/transfers`, {
+              method: 'POST',
+              body: JSON.stringify({ requestId: crypto.randomUUID(), from, to, amount: 1 + ((i * 7) % 8) }),
+            });
+            await res.arrayBuffer();
+            statuses.push(res.status);
+          }
+        }),
+      );
+      const counted = (status: number): number => statuses.filter((s) => s === status).length;
+      expect(statuses).toHaveLength(400);
+      expect(counted(201) + counted(409)).toBe(400);
+      expect(counted(201)).toBeGreaterThan(0);
+      expect(counted(409)).toBeGreaterThan(0);
+      const after = await admin.query<{ total: string; lowest: string }>(
+        'select sum(balance)::text as total, min(balance)::text as lowest from accounts where id = any($1)',
+        [ids],
+      );
+      expect(after.rows[0]).toEqual({ total: '40', lowest: expect.stringMatching(/^\d+$/) });
+    } finally {
+      for (const row of before.rows)
+        await admin.query('update accounts set balance = $2 where id = $1', [row.id, row.balance]);
+    }
+  });
 });
