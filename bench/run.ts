@@ -3,7 +3,7 @@
  * to bench/results/NAME.json, and prints a summary. Benchmarks register in bench/index.ts.
  */
 import { benchmarks } from './index.js';
-import { writeResult } from './harness.js';
+import { watchMachine, writeResult } from './harness.js';
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));
@@ -14,8 +14,15 @@ if (selected.length === 0) {
 let missed = 0;
 for (const benchmark of selected) {
   console.error(`bench: ${benchmark.name} ...`);
+  // The machine's speed and the host's share around the benchmark: figures from other runs compare only beside them.
+  const machine = watchMachine();
   const result = await benchmark.run();
-  const file = writeResult(result);
+  const conditions = machine.finish();
+  const file = writeResult(result, conditions);
+  console.log(
+    `${benchmark.name}: machine: calibration ${conditions.calibrationMs.before} ms before, ${conditions.calibrationMs.after} ms after; ` +
+      `stolen by the host ${conditions.stealShare === null ? 'unknown' : `${(conditions.stealShare * 100).toFixed(1)} %`}`,
+  );
   for (const [name, ratio] of Object.entries(result.ratios))
     console.log(`${benchmark.name}: ${name} = ${ratio.toFixed(3)}`);
   for (const target of result.targets) {
