@@ -17,6 +17,16 @@ export interface Reconciliation {
   notes: string[];
 }
 
+/** The clients' own stops (`LoadStats.stops`) in words; null when there were none. */
+function stopsNote(stats: LoadStats): string | null {
+  if (stats.stops.count === 0) return null;
+  const { count, longestMs, totalMs, notSent } = stats.stops;
+  return (
+    `the clients themselves were stopped ${count === 1 ? 'once' : `${count} times`} (longest ${longestMs} ms, ${totalMs} ms in all; the machine or the load's thread did not run): ` +
+    `the requests due meanwhile were offered at once afterwards, and ${notSent} of them could not be sent`
+  );
+}
+
 export function reconcile(stats: LoadStats, router: (RouterStatsInput & { retries?: number }) | null): Reconciliation {
   const withoutAnswer = stats.failedWithoutAnswer;
   const clients = {
@@ -31,7 +41,7 @@ export function reconcile(stats: LoadStats, router: (RouterStatsInput & { retrie
       clients,
       router: { requests: null, errors: null, retries: null },
       failedDifference: null,
-      notes: ["the router's statistics could not be read"],
+      notes: ["the router's statistics could not be read", ...[stopsNote(stats)].filter((n) => n !== null)],
     };
   }
   let requests = 0;
@@ -46,6 +56,8 @@ export function reconcile(stats: LoadStats, router: (RouterStatsInput & { retrie
     notes.push(
       `${stats.notSent} requests were not sent by the clients (too many in flight) and never reached the router`,
     );
+  const stopped = stopsNote(stats);
+  if (stopped) notes.push(stopped);
   const delta = requests - retries - stats.total;
   if (delta === 0) notes.push('the router counted every request the clients sent');
   else if (delta < 0)

@@ -104,6 +104,7 @@ export function summarize(input: SummaryInput): DemoSummary {
       failed: stats.failed,
       notSent: stats.notSent,
       perSecond: Math.round((stats.total / Math.max(1, input.loadMs)) * 10_000) / 10,
+      clientStops: { ...stats.stops },
     },
     latency: {
       warmup: { count: warmup.count, p50Ms: warmup.p50Ms, p99Ms: warmup.p99Ms },

@@ -14,9 +14,18 @@ export interface DemoSummary {
   report: string;
   /**
    * `offered`: due at the rate asked for; `total`: sent; `notSent`: offered but not sent (too many
-   * in flight); `perSecond`: sent per second over the load's whole life.
+   * in flight); `perSecond`: sent per second over the load's whole life; `clientStops`: the clients'
+   * own stops (the machine or their thread not running for more than 200 ms; `LoadStats.stops`),
+   * with the requests not sent in the burst after them.
    */
-  requests: { offered: number; total: number; failed: number; notSent: number; perSecond: number };
+  requests: {
+    offered: number;
+    total: number;
+    failed: number;
+    notSent: number;
+    perSecond: number;
+    clientStops: { count: number; totalMs: number; longestMs: number; notSent: number };
+  };
   /**
    * The scale targets (issue 11) judged from these figures: at least 95 % sent, no failure, a
    * client write pause under 500 ms, every stage's p99 within the latency budget, the stages under
@@ -63,6 +72,11 @@ export function formatSummary(s: DemoSummary): string {
   const lines = [
     `demo ${s.ok ? 'ok' : 'NOT ok'}: run ${s.runId}`,
     `  requests      ${s.requests.offered} offered, ${s.requests.total} sent (${s.requests.perSecond} per second), ${s.requests.notSent} not sent, ${s.requests.failed} failed`,
+    ...(s.requests.clientStops.count > 0
+      ? [
+          `  clients       stopped ${s.requests.clientStops.count === 1 ? 'once' : `${s.requests.clientStops.count} times`} (longest ${ms(s.requests.clientStops.longestMs)}, ${ms(s.requests.clientStops.totalMs)} in all): the machine or the load's thread did not run; ${s.requests.clientStops.notSent} of the requests not sent came due meanwhile`,
+        ]
+      : []),
     `  warm-up       ${s.latency.warmup.count} requests, client p50 ${ms(s.latency.warmup.p50Ms)}, p99 ${ms(s.latency.warmup.p99Ms)} (cold processes; in no stage)`,
     `  baseline      client p50 ${ms(s.latency.baseline.p50Ms)}, p99 ${ms(s.latency.baseline.p99Ms)}; budget per stage p99 ${ms(s.targets.latencyBudgetMs)}`,
     ...Object.entries(s.latency.stages).map(

@@ -176,6 +176,14 @@ describe('handoff demo', () => {
       // pause is never shorter than the router's own; latency for the baseline and every stage run under load.
       expect(summary.requests.offered).toBe(summary.requests.total + summary.requests.notSent);
       expect(summary.requests.notSent).toBeLessThanOrEqual(0.05 * summary.requests.offered);
+      // The clients' own stops (the machine or their thread not running) are counted, never more unsent than in all.
+      expect(summary.requests.clientStops).toEqual({
+        count: expect.any(Number),
+        totalMs: expect.any(Number),
+        longestMs: expect.any(Number),
+        notSent: expect.any(Number),
+      });
+      expect(summary.requests.clientStops.notSent).toBeLessThanOrEqual(summary.requests.notSent);
       expect(summary.cutover.routerPauseMs).toEqual(expect.any(Number));
       expect(summary.cutover.writePauseMs as number).toBeGreaterThanOrEqual(
         Math.floor(summary.cutover.routerPauseMs as number),

@@ -53,6 +53,15 @@ export interface LoadStats {
   failedWithoutAnswer: number;
   /** Requests not sent because maxInFlight was reached (the generator could not keep up). */
   notSent: number;
+  /**
+   * The clients' own stops: ticks of the load's 5 ms clock that came more than `CLIENT_STOP_MS`
+   * late, so for that long no client ran (the machine was stopped, or the clients' thread had no
+   * CPU). The requests due meanwhile are offered at once when the clock runs again, as one burst
+   * that real clients, each on a machine of its own, never send; `notSent` counts those of them
+   * that could not be sent (also in the total `notSent`). Judge a run with stops knowing that its
+   * clients measured their own pause too.
+   */
+  stops: { count: number; totalMs: number; longestMs: number; notSent: number };
   reads: number;
   writes: number;
   bySite: Record<string, number>;
@@ -273,9 +282,19 @@ export function startLoad(options: LoadOptions): LoadGenerator {
     return stats;
   };
 
+  let lastTick = started;
   const ticker = setInterval(() => {
     if (stopped) return;
-    const elapsed = Date.now() - started;
+    const now = Date.now();
+    const late = now - lastTick;
+    lastTick = now;
+    const afterStop = late > CLIENT_STOP_MS;
+    if (afterStop) {
+      stats.stops.count++;
+      stats.stops.totalMs += late;
+      stats.stops.longestMs = Math.max(stats.stops.longestMs, late);
+    }
+    const elapsed = now - started;
     if (issued >= options.maxRequests || elapsed >= options.maxDurationMs) {
       stopped = true;
       void finish();
@@ -287,6 +306,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       stats.offered++;
       if (inFlight >= maxInFlight) {
         stats.notSent++;
+        if (afterStop) stats.stops.notSent++;
         latency.notSent();
         continue;
       }
@@ -315,6 +335,13 @@ export function startLoad(options: LoadOptions): LoadGenerator {
   };
 }
 
+/**
+ * A tick of the load's clock (every 5 ms) this late means the clients were stopped (see
+ * `LoadStats.stops`). Timers on a busy two-core machine run 10-50 ms late; a host's snapshot of the
+ * machine stopped everything for about 5 s.
+ */
+export const CLIENT_STOP_MS = 200;
+
 /** Stats of a load that has sent nothing yet. */
 export function emptyLoadStats(): LoadStats {
   return {
@@ -323,6 +350,7 @@ export function emptyLoadStats(): LoadStats {
     failed: 0,
     failedWithoutAnswer: 0,
     notSent: 0,
+    stops: { count: 0, totalMs: 0, longestMs: 0, notSent: 0 },
     reads: 0,
     writes: 0,
     bySite: {},
