@@ -81,7 +81,7 @@ export function formatSummary(s: DemoSummary): string {
     `  baseline      client p50 ${ms(s.latency.baseline.p50Ms)}, p99 ${ms(s.latency.baseline.p99Ms)}; budget per stage p99 ${ms(s.targets.latencyBudgetMs)}`,
     ...Object.entries(s.latency.stages).map(
       ([stage, l]) =>
-        `  ${stage.padEnd(13)} ${ms(s.stages[stage]?.durationMs ?? null)}; reads p50 ${ms(l.reads.p50Ms)} p99 ${ms(l.reads.p99Ms)} max ${ms(l.reads.maxMs)}; writes p50 ${ms(l.writes.p50Ms)} p99 ${ms(l.writes.p99Ms)} max ${ms(l.writes.maxMs)}${l.notSent > 0 ? `; ${l.notSent} not sent` : ''}`,
+        `  ${stage.padEnd(13)} ${ms(s.stages[stage]?.durationMs ?? null)}; reads p50 ${ms(l.reads.p50Ms)} p99 ${ms(l.reads.p99Ms)} max ${ms(l.reads.maxMs)}; writes p50 ${ms(l.writes.p50Ms)} p99 ${ms(l.writes.p99Ms)} max ${ms(l.writes.maxMs)}${l.notSent > 0 ? `; ${l.notSent} not sent` : ''}${l.clientStopMs > 0 ? `; the clients stopped ${ms(l.clientStopMs)}` : ''}`,
     ),
     `  writes        ${s.writes.acknowledged} acknowledged, ${s.writes.lost} lost, ${s.writes.duplicated} duplicated`,
     `  read-your-writes violations ${s.readYourWritesViolations}; bank total ${s.invariants.bankTotalPreserved ? 'preserved' : 'CHANGED'}`,

@@ -3,7 +3,12 @@ import { dueBy, loadBoundMs } from './load/generator.js';
 import { judgeTargets, latencyBudget } from './targets.js';
 
 const lat = (p99Ms: number | null) => ({ count: 10, p50Ms: p99Ms, p99Ms, maxMs: p99Ms });
-const stage = (reads: number, writes: number) => ({ reads: lat(reads), writes: lat(writes), notSent: 0 });
+const stage = (reads: number, writes: number) => ({
+  reads: lat(reads),
+  writes: lat(writes),
+  notSent: 0,
+  clientStopMs: 0,
+});
 const good = {
   stats: { offered: 1000, total: 990, failed: 0 },
   baseline: { p99Ms: 40 },
@@ -45,7 +50,12 @@ describe('the demo scale targets', () => {
   });
 
   it("say when the cutover's write p99 is its held writes' (1 % or more of the stage's writes held)", () => {
-    const cutover = { reads: lat(150), writes: { count: 296, p50Ms: 19, p99Ms: 161, maxMs: 161 }, notSent: 0 };
+    const cutover = {
+      reads: lat(150),
+      writes: { count: 296, p50Ms: 19, p99Ms: 161, maxMs: 161 },
+      notSent: 0,
+      clientStopMs: 0,
+    };
     const t = judgeTargets({ ...good, stages: { ...good.stages, cutover }, held: 32 });
     expect(t.missed).toEqual([
       'cutover reads p99 150 ms over the budget of 140 ms',
@@ -58,6 +68,12 @@ describe('the demo scale targets', () => {
     expect(judgeTargets({ ...good, stages: { ...good.stages, cutover }, held: null }).missed[1]).toBe(
       'cutover writes p99 161 ms over the budget of 140 ms',
     );
+    // A stage in which the clients themselves were stopped still misses, and says so.
+    const stopped = { ...cutover, clientStopMs: 512 };
+    expect(judgeTargets({ ...good, stages: { ...good.stages, cutover: stopped }, held: null }).missed).toEqual([
+      'cutover reads p99 150 ms over the budget of 140 ms (the clients themselves were stopped 512 ms in this stage)',
+      'cutover writes p99 161 ms over the budget of 140 ms (the clients themselves were stopped 512 ms in this stage)',
+    ]);
   });
 
   it('a run without a baseline cannot meet them', () => {

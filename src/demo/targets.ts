@@ -65,7 +65,7 @@ export function judgeTargets(input: TargetInput): Targets {
       }
   for (const o of overBudget)
     missed.push(
-      `${o.stage} ${o.class} p99 ${Math.round(o.p99Ms)} ms over the budget of ${Math.round(budget ?? 0)} ms${heldShare(o, input)}`,
+      `${o.stage} ${o.class} p99 ${Math.round(o.p99Ms)} ms over the budget of ${Math.round(budget ?? 0)} ms${heldShare(o, input)}${clientsStopped(o, input)}`,
     );
   const stagesMs = Object.values(input.durations).reduce((sum, d) => sum + (d.durationMs ?? 0), 0);
   if (stagesMs >= TARGET_STAGES_MS)
@@ -78,6 +78,12 @@ export function judgeTargets(input: TargetInput): Targets {
  * held by the switch, its p99 is one of theirs. Said beside the miss, so nobody reads it as slowness
  * of the service in general.
  */
+/** A stage in which the clients themselves were stopped: its latencies hold that stop too (still a miss). */
+function clientsStopped(o: { stage: string }, input: TargetInput): string {
+  const ms = input.stages[o.stage]?.clientStopMs ?? 0;
+  return ms > 0 ? ` (the clients themselves were stopped ${Math.round(ms)} ms in this stage)` : '';
+}
+
 function heldShare(o: { stage: string; class: 'reads' | 'writes' }, input: TargetInput): string {
   const held = input.held ?? 0;
   const count = input.stages[o.stage]?.writes.count ?? 0;

@@ -35,12 +35,18 @@ describe('the load generator’s own stops', () => {
       maxRequests: 5000,
       maxDurationMs: 10_000,
     });
+    load.setStage('replicate');
     await sleep(300);
     const before = { ...load.stats().stops };
     const notSentBefore = load.stats().notSent;
     blockFor(700);
     await sleep(300);
+    load.setStage('verify');
+    await sleep(200);
     const stats = await load.stop();
+    // The stop counts in the stage it happened in, and only there.
+    expect(load.latency.stages().replicate?.clientStopMs).toBeGreaterThanOrEqual(700);
+    expect(load.latency.stages().verify?.clientStopMs).toBeLessThan(700);
     expect(stats.stops.count).toBeGreaterThan(before.count);
     expect(stats.stops.longestMs).toBeGreaterThanOrEqual(700);
     expect(stats.stops.longestMs).toBeGreaterThan(CLIENT_STOP_MS);

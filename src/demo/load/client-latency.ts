@@ -24,6 +24,11 @@ export interface StageLatency {
   writes: LatencySummary;
   /** Requests due in this stage that the clients could not send (too many in flight). */
   notSent: number;
+  /**
+   * How long the clients themselves were stopped in this stage (`LoadStats.stops`): requests in
+   * flight then are measured that much longer than the service took.
+   */
+  clientStopMs: number;
 }
 
 export interface ClientLatency {
@@ -34,6 +39,8 @@ export interface ClientLatency {
   record(stage: string, cls: 'reads' | 'writes', startMs: number, endMs: number): void;
   /** One request due now that could not be sent; counts in the current stage. */
   notSent(): void;
+  /** The clients were stopped for `ms` (counted in the current stage). */
+  stopped(ms: number): void;
   /** Per stage, in the order the stages began. */
   stages(): Record<string, StageLatency>;
   /** Both classes of one stage together. */
@@ -73,7 +80,7 @@ export function summarize(h: Histogram): LatencySummary {
 }
 
 export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatency {
-  const byStage = new Map<string, { reads: Histogram; writes: Histogram; notSent: number }>();
+  const byStage = new Map<string, { reads: Histogram; writes: Histogram; notSent: number; clientStopMs: number }>();
   let current = initialStage;
   const starts = new Float64Array(RING);
   const ends = new Float64Array(RING);
@@ -81,10 +88,10 @@ export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatenc
   const open = new Map<number, number>();
   let nextToken = 0;
 
-  const row = (stage: string): { reads: Histogram; writes: Histogram; notSent: number } => {
+  const row = (stage: string): { reads: Histogram; writes: Histogram; notSent: number; clientStopMs: number } => {
     let r = byStage.get(stage);
     if (r === undefined) {
-      r = { reads: createHistogram(), writes: createHistogram(), notSent: 0 };
+      r = { reads: createHistogram(), writes: createHistogram(), notSent: 0, clientStopMs: 0 };
       byStage.set(stage, r);
     }
     return r;
@@ -103,10 +110,18 @@ export function createClientLatency(initialStage = BASELINE_STAGE): ClientLatenc
     notSent() {
       row(current).notSent += 1;
     },
+    stopped(ms) {
+      row(current).clientStopMs += ms;
+    },
     stages() {
       const out: Record<string, StageLatency> = {};
       for (const [stage, r] of byStage)
-        out[stage] = { reads: summarize(r.reads), writes: summarize(r.writes), notSent: r.notSent };
+        out[stage] = {
+          reads: summarize(r.reads),
+          writes: summarize(r.writes),
+          notSent: r.notSent,
+          clientStopMs: r.clientStopMs,
+        };
       return out;
     },
     overall(stage) {
@@ -183,6 +198,7 @@ export function frozenLatency(snap: LatencySnapshot): ClientLatency {
     stage: () => snap.stage,
     record: () => undefined,
     notSent: () => undefined,
+    stopped: () => undefined,
     stages: () => snap.stages,
     overall: (stage) => snap.overall[stage] ?? EMPTY,
     writePause: (fromMs, toMs, nowMs = snap.at) =>

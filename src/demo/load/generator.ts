@@ -293,6 +293,7 @@ export function startLoad(options: LoadOptions): LoadGenerator {
       stats.stops.count++;
       stats.stops.totalMs += late;
       stats.stops.longestMs = Math.max(stats.stops.longestMs, late);
+      latency.stopped(late);
     }
     const elapsed = now - started;
     if (issued >= options.maxRequests || elapsed >= options.maxDurationMs) {
