@@ -13,9 +13,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import type { ProcessRegistry } from '../common/children.js';
-import { freePort } from '../common/net.js';
 import type { Redactor } from '../common/redact.js';
-import { startPostgresServer, type PostgresServer } from '../data/postgres/server.js';
+import { onFreePort, startPostgresServer, type PostgresServer } from '../data/postgres/server.js';
 import { DEMO_APP_LOGINS, DEMO_APP_ROLE } from './demo-plan.js';
 import { migrate, seed } from './service/schema.js';
 
@@ -45,17 +44,22 @@ export interface StartDemoDatabasesOptions {
   accounts: number;
 }
 
-async function startSite(site: 'source' | 'target', options: StartDemoDatabasesOptions): Promise<DemoDatabase> {
-  const port = await freePort();
-  const password = randomBytes(18).toString('base64url');
-  options.redactor.add(password);
-  const name = `postgres-${site}`;
+/**
+ * One attempt to start a site's server on `port`, recorded in the registry as soon as it is spawned
+ * (a SIGTERM while it starts up must end it too) and forgotten again when it exits during start-up.
+ */
+async function startServer(
+  name: string,
+  site: 'source' | 'target',
+  port: number,
+  password: string,
+  options: StartDemoDatabasesOptions,
+): Promise<PostgresServer> {
   let spawned: number | undefined;
-  const server = await startPostgresServer({
+  return startPostgresServer({
     dataDir: path.join(options.dir, `${site}-pg`),
     port,
     password,
-    // Recorded as soon as it exists: a SIGTERM while it starts up must end it too.
     onSpawn: (pid) => {
       spawned = pid;
       options.registry.track(pid, { name, port, stopSignal: 'SIGINT' });
@@ -75,6 +79,15 @@ async function startSite(site: 'source' | 'target', options: StartDemoDatabasesO
     if (spawned !== undefined) options.registry.untrack(spawned);
     throw error;
   });
+}
+
+async function startSite(site: 'source' | 'target', options: StartDemoDatabasesOptions): Promise<DemoDatabase> {
+  const password = randomBytes(18).toString('base64url');
+  options.redactor.add(password);
+  const name = `postgres-${site}`;
+  // On another port when this one was taken before the server bound it (the other site's server,
+  // or any process, starting at the same moment).
+  const server = await onFreePort((port) => startServer(name, site, port, password, options));
   await server.createDatabase('shop');
   const appPassword = randomBytes(18).toString('base64url');
   options.redactor.add(appPassword);
@@ -83,7 +96,7 @@ async function startSite(site: 'source' | 'target', options: StartDemoDatabasesO
   await server.query(`create role ${blue} login password '${appPassword}' in role ${DEMO_APP_ROLE}`, [], 'shop');
   await server.query(`create role ${green} nologin in role ${DEMO_APP_ROLE}`, [], 'shop');
   const appUrlFor = (role: string, password: string): string =>
-    `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/shop`;
+    `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/shop`;
   return { server, shopUrl: server.url('shop'), appUrl: appUrlFor(blue, appPassword), appUrlFor };
 }
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { baseName } from '../../src/data/postgres/names.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness } from '../postgres/step-harness.js';
 import { dataPlaneContract, type Site } from './data-plane.contract.js';
 
@@ -12,7 +12,7 @@ let runs = 0;
 const APP = 'contract-App-pw';
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) await server.query(`create role app login password '${APP}'`);
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { LABEL_MIGRATION } from '../../src/platforms/kubernetes/apply.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import type { KubeTestServer } from '../support/kube/server.js';
 import { leftovers } from '../postgres/inspect.js';
 import { findLeaks, placesOf } from '../support/leak-forms.js';
@@ -115,7 +115,7 @@ async function cli(args: string[], stateDir: string): Promise<CliResult> {
 
 beforeAll(async () => {
   pair = await startPair();
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.createDatabase('shop');
     await server.query(TABLES, [], 'shop');

@@ -4,7 +4,7 @@ import { parseTablePattern } from '../../src/data/postgres/catalog.js';
 import { runPreflight } from '../../src/data/postgres/preflight.js';
 import { urlAs } from '../../src/data/postgres/replication-role.js';
 import { runCli } from '../support/cli.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 
 let source: TestPostgres;
 let target: TestPostgres;
@@ -31,7 +31,7 @@ const accessIds = ['pg.role-missing', 'pg.grant-missing', 'pg.grant-extra', 'pg.
 const access = (findings: Finding[]): Finding[] => findings.filter((f) => accessIds.includes(f.id));
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) await server.createDatabase('shop');
   for (const server of [source, target]) await server.query(`create role app_group nologin`);
   await source.query(

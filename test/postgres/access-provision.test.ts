@@ -5,7 +5,7 @@ import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { runPreflight } from '../../src/data/postgres/preflight.js';
 import { urlAs } from '../../src/data/postgres/replication-role.js';
 import { migration } from '../../src/plan/schema.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness } from './step-harness.js';
 
 let source: TestPostgres;
@@ -18,7 +18,7 @@ const schema = `
 const BLUE_PASSWORD = 'blue-Secret-77';
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) await server.createDatabase('shop');
   await source.query(`create role app_group nologin; create role app_blue login password 'source-only-pw' in role app_group;
                       create role "Read Only" login`);

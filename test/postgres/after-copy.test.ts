@@ -13,7 +13,7 @@ import { parseTableName } from '../../src/data/postgres/connect.js';
 import { connect } from '../../src/data/postgres/connect.js';
 import { buildDeferred, deferrableIndexes, dropDeferred, indexKey } from '../../src/data/postgres/deferred-indexes.js';
 import { verifyTables } from '../../src/data/postgres/verify/index.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, undoSteps } from './step-harness.js';
 
 let source: TestPostgres;
@@ -84,7 +84,7 @@ async function indexNames(db: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const db of ['rule', 'steps', 'undo', 'lag']) {
     await source.createDatabase(db);
     await target.createDatabase(db);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cutoverInOrder } from '../../src/data/data-plane.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { leftovers, appUrl } from './inspect.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
 import { prepareShopPair, startWorkload } from './workload.js';
@@ -18,9 +18,9 @@ describe('a source that commits asynchronously, under a live workload', () => {
   let target: TestPostgres;
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startTestPostgres({ settings: { synchronous_commit: 'off', wal_writer_delay: '1000ms' } }),
-      startTestPostgres(),
+    [source, target] = await startTestPostgresAll([
+      { settings: { synchronous_commit: 'off', wal_writer_delay: '1000ms' } },
+      {},
     ]);
     await prepareShopPair(source, target, 20000);
   });

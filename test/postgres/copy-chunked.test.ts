@@ -11,7 +11,7 @@ import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { parseTableName } from '../../src/data/postgres/connect.js';
 import { verifyTables } from '../../src/data/postgres/verify/index.js';
 import type { HandoffEvent } from '../../src/common/events.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { leftovers, appUrl } from './inspect.js';
 import { objectNames } from '../../src/data/postgres/names.js';
 import { makeHarness, runSteps, undoSteps } from './step-harness.js';
@@ -41,11 +41,7 @@ async function prepare(server: TestPostgres, db: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  [source, target, source15] = await Promise.all([
-    startTestPostgres(),
-    startTestPostgres(),
-    startTestPostgres({ version: 15 }),
-  ]);
+  [source, target, source15] = await startTestPostgresAll([{}, {}, { version: 15 }]);
   for (const server of [source, target, source15])
     await server.query(`create role app login password '${APP_PASSWORD}'`);
   for (const db of ['live', 'again', 'old', 'backlog']) {

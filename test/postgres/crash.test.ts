@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeTempDir } from '../support/tmp.js';
 import { leftovers, tableDigest } from './inspect.js';
 import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
@@ -51,7 +51,7 @@ let source: TestPostgres;
 let target: TestPostgres;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.query(`create role app login password '${APP_PASSWORD}'`);
     await server.createDatabase('shop');

@@ -8,7 +8,7 @@ import { objectNames } from '../../src/data/postgres/names.js';
 import { createScaffold, dropScaffold } from '../../src/data/postgres/scaffold.js';
 import { cutoverInOrder, type Step, type StepContext } from '../../src/data/data-plane.js';
 import { countQueries } from '../support/count-queries.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { appUrl, leftovers } from './inspect.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
 import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
@@ -18,10 +18,7 @@ let target: TestPostgres;
 
 beforeAll(async () => {
   // Fast table-sync retries on the target, so a failing copy shows its errors quickly.
-  [source, target] = await Promise.all([
-    startTestPostgres(),
-    startTestPostgres({ settings: { wal_retrieve_retry_interval: 200 } }),
-  ]);
+  [source, target] = await startTestPostgresAll([{}, { settings: { wal_retrieve_retry_interval: 200 } }]);
   for (const server of [source, target]) await server.query(`create role app login password '${APP_PASSWORD}'`);
 });
 afterAll(async () => {

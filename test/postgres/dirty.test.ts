@@ -11,7 +11,7 @@ import {
 import { objectNames } from '../../src/data/postgres/names.js';
 import { recheckKeys as recheckDirtyKeys } from '../../src/data/postgres/verify/recheck-keys.js';
 import { countQueries } from '../support/count-queries.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 
 let a: TestPostgres;
 let b: TestPostgres;
@@ -28,10 +28,7 @@ const schema = `
 `;
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([
-    startTestPostgres(),
-    startTestPostgres({ settings: { TimeZone: 'America/New_York', DateStyle: 'SQL, DMY' } }),
-  ]);
+  [a, b] = await startTestPostgresAll([{}, { settings: { TimeZone: 'America/New_York', DateStyle: 'SQL, DMY' } }]);
   for (const s of [a, b]) {
     await s.createDatabase('app');
     await s.query(schema, [], 'app');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cutoverInOrder } from '../../src/data/data-plane.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
 import { prepareShopPair, startWorkload } from './workload.js';
 import { leftovers, tableDigest, appUrl } from './inspect.js';
@@ -13,10 +13,7 @@ for (const sourceVersion of [18, 15] as const) {
     let target: TestPostgres;
 
     beforeAll(async () => {
-      [source, target] = await Promise.all([
-        startTestPostgres({ version: sourceVersion }),
-        startTestPostgres({ version: 18 }),
-      ]);
+      [source, target] = await startTestPostgresAll([{ version: sourceVersion }, { version: 18 }]);
       await prepareShopPair(source, target, 20000);
     });
     afterAll(async () => {

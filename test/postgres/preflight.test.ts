@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/findings.js';
 import { parseTablePattern } from '../../src/data/postgres/catalog.js';
 import { runPreflight } from '../../src/data/postgres/preflight.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgres, startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 
 let source: TestPostgres;
 let target: TestPostgres;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
 });
 afterAll(async () => {
   await Promise.all([source?.close(), target?.close()]);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cutoverInOrder } from '../../src/data/data-plane.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import { urlAs } from '../../src/data/postgres/replication-role.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps, testPlan } from './step-harness.js';
 import { APP_PASSWORD, SHOP_GRANTS, SHOP_SCHEMA } from './workload.js';
 
@@ -10,7 +10,7 @@ let source: TestPostgres;
 let target: TestPostgres;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.query(`create role app login password '${APP_PASSWORD}'`);
     await server.createDatabase('shop');

@@ -5,7 +5,7 @@ import { createPostgresDataPlane, pgEnv } from '../../src/data/postgres/data-pla
 import { urlAs } from '../../src/data/postgres/replication-role.js';
 import { rotateCredentialsStep } from '../../src/data/postgres/rotate-credentials.js';
 import { migration } from '../../src/plan/schema.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeHarness, runSteps } from './step-harness.js';
 
 let source: TestPostgres;
@@ -19,7 +19,7 @@ const schema = `
 `;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.query(`create role app nologin; create role app_blue login password 'blue-Pw-1' in role app`);
     await server.createDatabase('shop');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { sleep } from '../../src/common/net.js';
 import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgres, startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 
 const live = { schema: 'public', name: 'live' };
 
@@ -30,10 +30,7 @@ interface ReplicatedPair {
 }
 
 async function startReplicatedPair(sourceSettings?: Record<string, string | number>): Promise<ReplicatedPair> {
-  const [source, target] = await Promise.all([
-    startTestPostgres(sourceSettings ? { settings: sourceSettings } : {}),
-    startTestPostgres(),
-  ]);
+  const [source, target] = await startTestPostgresAll([sourceSettings ? { settings: sourceSettings } : {}, {}]);
   const schema = `create table live (id int primary key, v int not null, note text);
                   create table marker (id int primary key, n bigint not null);`;
   await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTables } from '../../src/data/postgres/verify/verify-tables.js';
 import type { VerifyReport } from '../../src/data/postgres/verify/types.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 
 /** Column order differs on purpose between the two layouts: verification must not care. */
 const layouts = {
@@ -83,22 +83,22 @@ describe('verify across types and settings', () => {
   let old15: TestPostgres;
 
   beforeAll(async () => {
-    [tokyo, newYork, old15] = await Promise.all([
-      startTestPostgres({
+    [tokyo, newYork, old15] = await startTestPostgresAll([
+      {
         settings: {
           TimeZone: 'Asia/Tokyo',
           DateStyle: 'SQL, DMY',
           IntervalStyle: 'sql_standard',
           extra_float_digits: 0,
         },
-      }),
-      startTestPostgres({
+      },
+      {
         settings: { TimeZone: 'America/New_York', DateStyle: 'German, DMY', IntervalStyle: 'iso_8601' },
-      }),
-      startTestPostgres({
+      },
+      {
         version: 15,
         settings: { TimeZone: 'Pacific/Auckland', DateStyle: 'Postgres, MDY', bytea_output: 'escape' },
-      }),
+      },
     ]);
     await Promise.all([load(tokyo, 'app', 'plain'), load(newYork, 'app', 'reordered'), load(old15, 'app', 'plain')]);
   });

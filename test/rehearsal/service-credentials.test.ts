@@ -20,7 +20,7 @@ import {
   reapStaleCredentials,
   type ServiceCredentials,
 } from '../../src/rehearsal/service-credentials.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { testFaultEnv } from './faults/env.js';
 
 let source: TestPostgres;
@@ -28,7 +28,7 @@ let target: TestPostgres;
 const opened: ServiceCredentials[] = [];
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.query("CREATE ROLE app LOGIN PASSWORD 'old-app-pw'");
     await server.query("CREATE ROLE other LOGIN PASSWORD 'other-pw'");

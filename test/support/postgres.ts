@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../src/common/net.js';
-import { startPostgresServer, type PostgresServer } from '../../src/data/postgres/server.js';
+import {
+  FREE_PORT_ATTEMPTS,
+  onFreePort,
+  startPostgresServer,
+  type PostgresServer,
+} from '../../src/data/postgres/server.js';
 import { makeTempDir } from './tmp.js';
 
 export interface TestPostgresOptions {
@@ -11,6 +16,8 @@ export interface TestPostgresOptions {
    */
   version?: 18 | 15;
   settings?: Record<string, string | number>;
+  /** Picks the port of each attempt; a free loopback port when left out (tests of the retry hold one). */
+  pickPort?: () => Promise<number>;
 }
 
 export interface TestPostgres extends PostgresServer {
@@ -31,11 +38,22 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
   fs.chmodSync(tmp.dir, 0o755);
   const version = options.version ?? 18;
   const binDir = version === 15 ? await postgres15BinDir() : undefined;
-  const server = await startPostgresServer({
-    dataDir: path.join(tmp.dir, 'data'),
-    port: await freePort(),
-    ...(binDir ? { binDir } : {}),
-    ...(options.settings ? { settings: options.settings } : {}),
+  // One password for every attempt: the first attempt's initdb set it.
+  const password = randomBytes(18).toString('base64url');
+  const server = await onFreePort(
+    (port) =>
+      startPostgresServer({
+        dataDir: path.join(tmp.dir, 'data'),
+        port,
+        password,
+        ...(binDir ? { binDir } : {}),
+        ...(options.settings ? { settings: options.settings } : {}),
+      }),
+    FREE_PORT_ATTEMPTS,
+    options.pickPort,
+  ).catch((error: unknown) => {
+    tmp.cleanup();
+    throw error;
   });
   return Object.assign(Object.create(null) as object, server, {
     async close() {
@@ -43,4 +61,23 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
       tmp.cleanup();
     },
   }) as TestPostgres;
+}
+
+/**
+ * Starts several throw-away servers at once. When one cannot start, the others that did are closed
+ * before the error is thrown: a test file whose `beforeAll` failed has nothing assigned to close in
+ * its `afterAll`, and a server it started would run on after vitest exits.
+ */
+export async function startTestPostgresAll<const T extends readonly TestPostgresOptions[]>(
+  all: T,
+): Promise<{ -readonly [K in keyof T]: TestPostgres }> {
+  const started = await Promise.allSettled(all.map((options) => startTestPostgres(options)));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    throw failed.reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<TestPostgres>).value) as {
+    -readonly [K in keyof T]: TestPostgres;
+  };
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { repoRoot, runCli, tsxLoader, type CliResult } from '../support/cli.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const ROWS = 150_000;
@@ -32,7 +32,7 @@ function tmux(...args: string[]): string {
 }
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.createDatabase('app');
     await server.query(`create table public.orders (id bigint primary key, customer text not null)`, [], 'app');

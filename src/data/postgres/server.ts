@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { AdapterError, TimeoutError } from '../../common/errors.js';
-import { sleep } from '../../common/net.js';
+import { freePort, sleep } from '../../common/net.js';
 
 export interface PostgresServerOptions {
   /** Where the cluster lives; created (initdb) if it holds no cluster yet. */
@@ -111,6 +111,42 @@ function allowTraversal(dir: string, ids: Ids | undefined): void {
   }
 }
 
+/**
+ * The server could not listen on its port: another process took it between our check that it was
+ * free and the server's bind (two servers starting at once on one machine can pick the same port).
+ */
+export class PortInUseError extends AdapterError {
+  constructor(
+    readonly port: number,
+    message: string,
+  ) {
+    super(message, { retryable: true });
+  }
+}
+
+/** How many ports `onFreePort` tries before it gives up. */
+export const FREE_PORT_ATTEMPTS = 3;
+
+/**
+ * Runs `start` on a free loopback port, and again on another one when the port was taken before
+ * the server could bind it (`PortInUseError`), at most `attempts` times in all. Any other error
+ * ends it at once. A server started this way must keep its password across attempts: the first
+ * attempt's initdb set it.
+ */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  attempts = FREE_PORT_ATTEMPTS,
+  pickPort: () => Promise<number> = () => freePort(),
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await pickPort());
+    } catch (error) {
+      if (!(error instanceof PortInUseError) || attempt >= attempts) throw error;
+    }
+  }
+}
+
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
   const binDir = options.binDir ?? (await embeddedBinDir());
   const user = options.user ?? 'postgres';
@@ -193,7 +229,9 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   for (;;) {
     if (exited) {
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
-      throw new AdapterError(`PostgreSQL exited during start-up (port ${options.port}); server log:\n${tail}`);
+      const message = `PostgreSQL exited during start-up (port ${options.port}); server log:\n${tail}`;
+      if (/could not bind .*Address already in use/.test(tail)) throw new PortInUseError(options.port, message);
+      throw new AdapterError(message);
     }
     const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1000, query_timeout: 5000 });
     client.on('error', () => undefined); // reported by the call that fails

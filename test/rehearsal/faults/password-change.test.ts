@@ -10,7 +10,7 @@ import type { Logger, LogFields } from '../../../src/common/logger.js';
 import { rehearsalFault } from '../../../src/plan/schema.js';
 import { passwordChangeInjector } from '../../../src/rehearsal/faults/password-change.js';
 import type { FaultEnvironment } from '../../../src/rehearsal/faults/types.js';
-import { startTestPostgres, type TestPostgres } from '../../support/postgres.js';
+import { startTestPostgresAll, type TestPostgres } from '../../support/postgres.js';
 import { testFaultEnv } from './env.js';
 
 let source: TestPostgres;
@@ -25,7 +25,7 @@ function capturingLogger(): Logger {
 }
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+  [source, target] = await startTestPostgresAll([{}, {}]);
   for (const server of [source, target]) {
     await server.query("CREATE ROLE app LOGIN PASSWORD 'old-app-pw'");
     await server.query("CREATE ROLE replicator LOGIN REPLICATION PASSWORD 'repl-pw'");
