@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../../src/demo/summary.js';
 import { runCli } from '../support/cli.js';
+import { expectCleanRun } from '../support/demo-verdict.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const cleanups: Array<() => void> = [];
@@ -36,9 +37,8 @@ describe('handoff demo --shadow', () => {
     const result = await runCli(['demo', '--shadow', '0.2', '--rows', '5000', '-o', 'json', '--state-dir', dir], {
       timeoutMs: 240_000,
     });
-    expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as DemoSummary;
-    expect(summary.ok).toBe(true);
+    expectCleanRun(result, summary);
     // A difference on an honest target is a false alarm: show its evidence, so it can be told apart.
     expect(summary.shadow?.differences, evidenceOf(dir, summary.shadow?.evidenceFile)).toBe(0);
     expect(summary.shadow?.passed).toBe(true);
