@@ -73,17 +73,17 @@ export function judgeTargets(input: TargetInput): Targets {
   return { met: missed.length === 0, missed, sentShare, latencyBudgetMs: budget, overBudget, stagesMs };
 }
 
-/**
- * Why a short cutover stage's write p99 is the write pause: when 1 % or more of its writes were
- * held by the switch, its p99 is one of theirs. Said beside the miss, so nobody reads it as slowness
- * of the service in general.
- */
 /** A stage in which the clients themselves were stopped: its latencies hold that stop too (still a miss). */
 function clientsStopped(o: { stage: string }, input: TargetInput): string {
   const ms = input.stages[o.stage]?.clientStopMs ?? 0;
   return ms > 0 ? ` (the clients themselves were stopped ${Math.round(ms)} ms in this stage)` : '';
 }
 
+/**
+ * Why a short cutover stage's write p99 is the write pause: when 1 % or more of its writes were
+ * held by the switch, its p99 is one of theirs. Said beside the miss, so nobody reads it as slowness
+ * of the service in general.
+ */
 function heldShare(o: { stage: string; class: 'reads' | 'writes' }, input: TargetInput): string {
   const held = input.held ?? 0;
   const count = input.stages[o.stage]?.writes.count ?? 0;
