@@ -179,7 +179,8 @@ export const scaleBenchmark: Benchmark = {
       const sentShare = s.requests.offered > 0 ? s.requests.total / s.requests.offered : 0;
       return {
         benchmark: ROWS === 1_000_000 ? 'scale' : `scale-${ROWS}`,
-        baseline: "the clients' own latency in the baseline window before the run started (same run, same load)",
+        baseline:
+          "the clients' own latency in the quieter of the two baseline windows before the run started (same run, same load)",
         measurements,
         ratios,
         targets: [

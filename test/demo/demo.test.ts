@@ -191,6 +191,15 @@ describe('handoff demo', () => {
         Math.floor(summary.cutover.routerPauseMs as number),
       );
       expect(summary.latency.baseline.p99Ms).toEqual(expect.any(Number));
+      // The baseline is the quieter of two 5 s windows, both reported.
+      expect(summary.latency.baseline.windows).toHaveLength(2);
+      expect(summary.latency.baseline.p99Ms).toBe(
+        Math.min(...summary.latency.baseline.windows.map((w) => w.p99Ms as number)),
+      );
+      expect(summary.latency.baseline.windows[(summary.latency.baseline.window as number) - 1]?.p99Ms).toBe(
+        summary.latency.baseline.p99Ms,
+      );
+      expect(Object.keys(summary.latency.stages).filter((stage) => stage.startsWith('baseline'))).toEqual([]);
       // The warm-up is counted (offered, sent) but belongs to no stage; the targets are judged against the baseline.
       expect(summary.latency.warmup.count).toBeGreaterThan(0);
       expect(summary.latency.stages.warmup).toBeUndefined();

@@ -27,7 +27,7 @@ function stoppedRun(): DemoSummary {
     targets: { met: false, missed: [], sentShare: 0.924, latencyBudgetMs: 110, overBudget: [], stagesMs: 60_000 },
     latency: {
       warmup: { count: 800, p50Ms: 3, p99Ms: 30 },
-      baseline: { p50Ms: 2, p99Ms: 10 },
+      baseline: { p50Ms: 2, p99Ms: 10, window: 1, windows: [{ count: 1000, p50Ms: 2, p99Ms: 10, maxMs: 30 }] },
       stages: { verify: stage(0, 0), shadow: stage(1_072, 5_400), shift: stage(0, 0) },
     },
     writes: { acknowledged: 3_000, lost: 0, duplicated: 0 },

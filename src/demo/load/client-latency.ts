@@ -9,6 +9,13 @@
 import { createHistogram, type Histogram } from '../../traffic/builtin/histogram.js';
 
 export const BASELINE_STAGE = 'baseline';
+/**
+ * The baseline is measured in consecutive windows, each its own stage (`baseline-1`, `baseline-2`,
+ * ...); the quietest of them is the clients' baseline (see `pickBaseline` in summarize.ts).
+ */
+export function baselineWindow(n: number): string {
+  return `${BASELINE_STAGE}-${n}`;
+}
 /** Before the baseline: the demo's own processes warming up (JIT, pools); not a stage of the run. */
 export const WARMUP_STAGE = 'warmup';
 
