@@ -59,9 +59,8 @@ export function pickBaseline(
   stageNames: string[],
 ): { baseline: LatencySummary; window: number | null; windows: LatencySummary[]; stages: string[] } {
   const stages = stageNames
-    .filter((name) => name === BASELINE_STAGE || /^\d+$/.test(name.slice(BASELINE_STAGE.length + 1)))
-    .filter((name) => name === BASELINE_STAGE || name.startsWith(`${BASELINE_STAGE}-`))
-    .sort((a, b) => windowNumber(a) - windowNumber(b));
+    .filter((name) => windowNumber(name) !== null)
+    .sort((a, b) => (windowNumber(a) as number) - (windowNumber(b) as number));
   const windows = stages.map((name) => latency.overall(name));
   let best = -1;
   let bestP99 = Infinity;
@@ -79,8 +78,13 @@ export function pickBaseline(
   };
 }
 
-function windowNumber(stage: string): number {
-  return stage === BASELINE_STAGE ? 1 : Number(stage.slice(BASELINE_STAGE.length + 1));
+const BASELINE_WINDOW = new RegExp(`^${BASELINE_STAGE}-(\\d+)$`);
+
+/** A baseline window's number: 1 for a lone `baseline`, N for `baseline-N`; null for any other stage. */
+function windowNumber(stage: string): number | null {
+  if (stage === BASELINE_STAGE) return 1;
+  const n = BASELINE_WINDOW.exec(stage)?.[1];
+  return n === undefined ? null : Number(n);
 }
 
 export function summarize(input: SummaryInput): DemoSummary {

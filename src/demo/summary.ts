@@ -1,4 +1,4 @@
-import type { StageLatency } from './load/client-latency.js';
+import type { LatencySummary, StageLatency } from './load/client-latency.js';
 import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { Reconciliation } from './reconcile.js';
 import { formatShadowLine, type DemoShadowSummary } from './shadow-summary.js';
@@ -46,7 +46,7 @@ export interface DemoSummary {
       p50Ms: number | null;
       p99Ms: number | null;
       window: number | null;
-      windows: Array<{ count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null }>;
+      windows: LatencySummary[];
     };
     stages: Record<string, StageLatency>;
   };
