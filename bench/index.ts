@@ -10,6 +10,7 @@ import { engineBenchmark } from './engine.bench.js';
 import { kubernetesBenchmark } from './kubernetes.bench.js';
 import { statusBenchmark } from './status.bench.js';
 import { scaleBenchmark } from './scale.bench.js';
+import { dirtyBenchmark } from './dirty.bench.js';
 
 /** Every benchmark `npm run bench` knows. Later issues add theirs here. */
 export const benchmarks: Benchmark[] = [
@@ -18,6 +19,7 @@ export const benchmarks: Benchmark[] = [
   routerBenchmark,
   routerShadowBenchmark,
   verifyBenchmark,
+  dirtyBenchmark,
   gatesBenchmark,
   planBenchmark,
   engineBenchmark,

@@ -126,6 +126,91 @@ describe('dirty tracking', () => {
     }
   });
 
+  it('records through one function per table: settings pinned only for keys whose text form depends on them, an update that keeps its key once, a moved key twice', async () => {
+    const client = await connect(b.url('app'), { name: 'target' });
+    try {
+      await b.query('truncate public.lines, public.events, public.slots', [], 'app');
+      await installDirtyTracking(client, names, tables);
+      await clearDirty(client, names, Number.MAX_SAFE_INTEGER);
+      const functions = await b.query<{ tbl: string; fn: string; config: string[] }>(
+        `select t.tgrelid::regclass::text as tbl, t.tgfoid::regproc::text as fn, p.proconfig as config
+           from pg_trigger t join pg_proc p on p.oid = t.tgfoid
+          where t.tgname = $1 order by 1`,
+        [names.dirtyTrigger],
+        'app',
+      );
+      const byTable = new Map(functions.rows.map((r) => [r.tbl, r]));
+      expect(new Set(functions.rows.map((r) => r.fn)).size).toBe(3);
+      for (const r of functions.rows) expect(r.fn).toMatch(/^handoff\.handoff_dirty1_app_dirty_fn_[0-9a-f]{8}$/);
+      // bigint and text, uuid: no setting changes their text form; timestamptz: TimeZone and DateStyle do.
+      expect(byTable.get('lines')?.config).toEqual(['search_path=pg_catalog, pg_temp']);
+      expect(byTable.get('events')?.config).toEqual(['search_path=pg_catalog, pg_temp']);
+      expect(byTable.get('slots')?.config).toEqual(expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO, YMD']));
+      const seq = async (): Promise<number> =>
+        Number((await client.query<{ n: string }>(`select last_value::text as n from ${names.dirtySeq}`)).rows[0]?.n);
+      await b.query(`insert into public.lines values (3, 'eu', now(), 1)`, [], 'app');
+      const afterInsert = await seq();
+      await b.query(`update public.lines set qty = 5 where order_id = 3`, [], 'app');
+      expect(await seq()).toBe(afterInsert + 1);
+      await b.query(`update public.lines set order_id = 4 where order_id = 3`, [], 'app');
+      expect(await seq()).toBe(afterInsert + 3);
+      expect((await dirtyKeys(client, names)).tables.get('public.lines')).toEqual([
+        ['3', 'eu'],
+        ['4', 'eu'],
+      ]);
+      // Installing again replaces the functions and keeps the triggers (no lock on the tables).
+      const before = await b.query(
+        `select oid::int from pg_trigger where tgname = $1 order by 1`,
+        [names.dirtyTrigger],
+        'app',
+      );
+      await installDirtyTracking(client, names, tables);
+      const again = await b.query(
+        `select oid::int from pg_trigger where tgname = $1 order by 1`,
+        [names.dirtyTrigger],
+        'app',
+      );
+      expect(again.rows).toEqual(before.rows);
+      await removeDirtyTracking(client, names);
+      const left = await b.query(
+        `select 1 from pg_proc where proname like 'handoff_dirty1%' union all select 1 from pg_namespace where nspname = 'handoff'`,
+        [],
+        'app',
+      );
+      expect(left.rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("resumes a run whose triggers call the earlier shared function: the triggers move to the tables' own functions, and removal drops it", async () => {
+    const client = await connect(b.url('app'), { name: 'target' });
+    try {
+      await b.query('truncate public.lines', [], 'app');
+      await installDirtyTracking(client, names, tables);
+      // The earlier form: one function for every table, the key's expression as an argument.
+      const legacy = `handoff.${names.dirtyFunctionPrefix}`;
+      await b.query(
+        `create function ${legacy}() returns trigger language plpgsql as $fn$ begin return null; end $fn$;
+         drop trigger ${names.dirtyTrigger} on public.lines;
+         create trigger ${names.dirtyTrigger} after insert or update or delete on public.lines
+           for each row execute function ${legacy}('($1)."order_id"::text, ($1)."region"::text', 'public.lines');
+         alter table public.lines enable always trigger ${names.dirtyTrigger};`,
+        [],
+        'app',
+      );
+      await clearDirty(client, names, Number.MAX_SAFE_INTEGER);
+      await resumeDirtyTracking(client, names);
+      await b.query(`insert into public.lines values (5, 'us', now(), 1)`, [], 'app');
+      expect((await dirtyKeys(client, names)).tables.get('public.lines')).toEqual([['5', 'us']]);
+      await removeDirtyTracking(client, names);
+      const left = await b.query(`select 1 from pg_proc where proname like 'handoff_dirty1%'`, [], 'app');
+      expect(left.rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('re-checks dirty keys and reports missing, extra and changed rows exactly', async () => {
     for (const s of [a, b])
       await s.query(

@@ -18,7 +18,8 @@ export interface ObjectNames {
   /** `handoff.<base>_dirty` on the target: keys changed since the last clean verification. */
   dirty: string;
   dirtySeq: string;
-  dirtyFunction: string;
+  /** Raw (unquoted) prefix of the recording functions, one per tracked table: `<prefix>_<hash>`. */
+  dirtyFunctionPrefix: string;
   /** Trigger name on each replicated table of the target. */
   dirtyTrigger: string;
   /** Raw (unquoted) base, for slot-name patterns. */
@@ -51,7 +52,7 @@ export function objectNames(runId: string, database: string): ObjectNames {
     fence: q(`${base}_fence`),
     dirty: q(`${base}_dirty`),
     dirtySeq: q(`${base}_dirty_seq`),
-    dirtyFunction: q(`${base}_dirty_fn`),
+    dirtyFunctionPrefix: `${base}_dirty_fn`,
     dirtyTrigger: `${base}_dirty`,
   };
 }
