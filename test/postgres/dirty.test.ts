@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
 import { connect } from '../../src/data/postgres/connect.js';
 import {
   clearDirty,
@@ -38,6 +39,19 @@ afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
 });
 
+/** Removes the tracking and checks that nothing of it is left: triggers, recording functions, the schema. */
+async function removeAndExpectNothingLeft(client: pg.Client): Promise<void> {
+  await removeDirtyTracking(client, names);
+  const left = await b.query(
+    `select 1 from pg_trigger where tgname like 'handoff_dirty1%'
+     union all select 1 from pg_proc where proname like 'handoff_dirty1%'
+     union all select 1 from pg_namespace where nspname = 'handoff'`,
+    [],
+    'app',
+  );
+  expect(left.rowCount).toBe(0);
+}
+
 describe('dirty tracking', () => {
   it('records changed keys (composite, pinned text form), keeps keys changed after a read, and marks TRUNCATE as whole-table', async () => {
     const client = await connect(b.url('app'), { name: 'target' });
@@ -74,13 +88,7 @@ describe('dirty tracking', () => {
         'app',
       );
       expect(modes.rows.map((r) => r.tgenabled)).toEqual(['A', 'A', 'A', 'A', 'A', 'A']);
-      await removeDirtyTracking(client, names);
-      const left = await b.query(
-        `select 1 from pg_trigger where tgname like 'handoff%' union all select 1 from pg_namespace where nspname = 'handoff'`,
-        [],
-        'app',
-      );
-      expect(left.rowCount).toBe(0);
+      await removeAndExpectNothingLeft(client);
     } finally {
       await client.end();
     }
@@ -171,13 +179,7 @@ describe('dirty tracking', () => {
         'app',
       );
       expect(again.rows).toEqual(before.rows);
-      await removeDirtyTracking(client, names);
-      const left = await b.query(
-        `select 1 from pg_proc where proname like 'handoff_dirty1%' union all select 1 from pg_namespace where nspname = 'handoff'`,
-        [],
-        'app',
-      );
-      expect(left.rowCount).toBe(0);
+      await removeAndExpectNothingLeft(client);
     } finally {
       await client.end();
     }
@@ -203,9 +205,7 @@ describe('dirty tracking', () => {
       await resumeDirtyTracking(client, names);
       await b.query(`insert into public.lines values (5, 'us', now(), 1)`, [], 'app');
       expect((await dirtyKeys(client, names)).tables.get('public.lines')).toEqual([['5', 'us']]);
-      await removeDirtyTracking(client, names);
-      const left = await b.query(`select 1 from pg_proc where proname like 'handoff_dirty1%'`, [], 'app');
-      expect(left.rowCount).toBe(0);
+      await removeAndExpectNothingLeft(client);
     } finally {
       await client.end();
     }
