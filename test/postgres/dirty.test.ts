@@ -185,7 +185,7 @@ describe('dirty tracking', () => {
     }
   });
 
-  it("resumes a run whose triggers call the earlier shared function: the triggers move to the tables' own functions, and removal drops it", async () => {
+  it("resumes a run whose triggers call the earlier shared function: the triggers move to the tables' own functions, and removal drops it (and no other run's function)", async () => {
     const client = await connect(b.url('app'), { name: 'target' });
     try {
       await b.query('truncate public.lines', [], 'app');
@@ -205,6 +205,22 @@ describe('dirty tracking', () => {
       await resumeDirtyTracking(client, names);
       await b.query(`insert into public.lines values (5, 'us', now(), 1)`, [], 'app');
       expect((await dirtyKeys(client, names)).tables.get('public.lines')).toEqual([['5', 'us']]);
+      // Another run's function whose name begins with this run's prefix: neither paused nor removed.
+      const other = `handoff.${names.dirtyFunctionPrefix}_x_dirty_fn_0123abcd`;
+      await b.query(
+        `create function ${other}() returns trigger language plpgsql as $fn$ begin raise notice 'other'; return null; end $fn$`,
+        [],
+        'app',
+      );
+      await pauseDirtyTracking(client, names);
+      await removeDirtyTracking(client, names);
+      const kept = await b.query<{ src: string }>(
+        `select prosrc as src from pg_proc where oid = $1::regproc`,
+        [other],
+        'app',
+      );
+      expect(kept.rows[0]?.src).toContain(`raise notice 'other'`);
+      await b.query(`drop function ${other}()`, [], 'app');
       await removeAndExpectNothingLeft(client);
     } finally {
       await client.end();

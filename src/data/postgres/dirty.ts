@@ -54,6 +54,15 @@ function tableFunction(names: ObjectNames, table: TableName): string {
   return `${pg.escapeIdentifier(HANDOFF_SCHEMA)}.${pg.escapeIdentifier(`${names.dirtyFunctionPrefix}_${hash}`)}`;
 }
 
+/**
+ * This run's recording functions and nothing else (a regular expression on the name: the base is
+ * lower-case letters, digits and underscores): `<prefix>_<hash>`, and the earlier form's one shared
+ * `<prefix>`, which a run begun before per-table functions still has.
+ */
+function functionNamePattern(names: ObjectNames): string {
+  return `^${names.dirtyFunctionPrefix}(_[0-9a-f]{8})?$`;
+}
+
 interface TrackedKey {
   table: TableName;
   /** Primary key columns with their types (format_type without modifiers); empty: no primary key. */
@@ -144,7 +153,7 @@ function pauseSql(names: ObjectNames): string {
      begin
        for f in select p.proname from pg_proc p
                  where p.pronamespace = ${pg.escapeLiteral(HANDOFF_SCHEMA)}::regnamespace
-                   and left(p.proname, ${names.dirtyFunctionPrefix.length}) = ${pg.escapeLiteral(names.dirtyFunctionPrefix)}
+                   and p.proname ~ ${pg.escapeLiteral(functionNamePattern(names))}
                    and p.pronargs = 0 and p.prorettype = 'trigger'::regtype
        loop
          execute format(${pg.escapeLiteral(replace)}, ${pg.escapeLiteral(HANDOFF_SCHEMA)}, f.proname);
@@ -247,8 +256,8 @@ export async function removeDirtyTracking(target: pg.Client, names: ObjectNames)
     await target.query(`drop trigger if exists ${pg.escapeIdentifier(row.tgname)} on ${row.tbl}`);
   const functions = await target.query<{ fn: string }>(
     `select format('%I.%I', n.nspname, p.proname) as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = $1 and left(p.proname, $2) = $3 and p.pronargs = 0`,
-    [HANDOFF_SCHEMA, names.dirtyFunctionPrefix.length, names.dirtyFunctionPrefix],
+      where n.nspname = $1 and p.proname ~ $2 and p.pronargs = 0`,
+    [HANDOFF_SCHEMA, functionNamePattern(names)],
   );
   for (const row of functions.rows) await target.query(`drop function if exists ${row.fn}()`);
   await target.query(`drop table if exists ${names.dirty}`);
