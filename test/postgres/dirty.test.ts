@@ -138,7 +138,9 @@ describe('dirty tracking', () => {
     const client = await connect(b.url('app'), { name: 'target' });
     try {
       await b.query('truncate public.lines, public.events, public.slots', [], 'app');
-      await installDirtyTracking(client, names, tables);
+      // A key type with a modifier (varchar(8)) is still one whose text form no setting changes.
+      await b.query('create table public.codes (code varchar(8) primary key)', [], 'app');
+      await installDirtyTracking(client, names, [...tables, { schema: 'public', name: 'codes' }]);
       await clearDirty(client, names, Number.MAX_SAFE_INTEGER);
       const functions = await b.query<{ tbl: string; fn: string; config: string[] }>(
         `select t.tgrelid::regclass::text as tbl, t.tgfoid::regproc::text as fn, p.proconfig as config
@@ -148,11 +150,12 @@ describe('dirty tracking', () => {
         'app',
       );
       const byTable = new Map(functions.rows.map((r) => [r.tbl, r]));
-      expect(new Set(functions.rows.map((r) => r.fn)).size).toBe(3);
+      expect(new Set(functions.rows.map((r) => r.fn)).size).toBe(4);
       for (const r of functions.rows) expect(r.fn).toMatch(/^handoff\.handoff_dirty1_app_dirty_fn_[0-9a-f]{8}$/);
       // bigint and text, uuid: no setting changes their text form; timestamptz: TimeZone and DateStyle do.
       expect(byTable.get('lines')?.config).toEqual(['search_path=pg_catalog, pg_temp']);
       expect(byTable.get('events')?.config).toEqual(['search_path=pg_catalog, pg_temp']);
+      expect(byTable.get('codes')?.config).toEqual(['search_path=pg_catalog, pg_temp']);
       expect(byTable.get('slots')?.config).toEqual(expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO, YMD']));
       const seq = async (): Promise<number> =>
         Number((await client.query<{ n: string }>(`select last_value::text as n from ${names.dirtySeq}`)).rows[0]?.n);

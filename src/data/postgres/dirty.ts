@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { InternalError } from '../../common/errors.js';
 import { PINNED_SETTINGS, formatTable, quoteTable, type TableName } from './connect.js';
-import { HANDOFF_SCHEMA } from './catalog.js';
+import { HANDOFF_SCHEMA, describeColumns, describeRelations } from './catalog.js';
 import { dropSchemaIfEmpty } from './scaffold.js';
 import type { ObjectNames } from './names.js';
 
@@ -65,33 +65,25 @@ function functionNamePattern(names: ObjectNames): string {
 
 interface TrackedKey {
   table: TableName;
-  /** Primary key columns with their types (format_type without modifiers); empty: no primary key. */
+  /** Primary key columns with their types (format_type, modifiers left out); empty: no primary key. */
   columns: Array<{ name: string; type: string }>;
 }
 
+/** Each table's primary key with its columns' types (from the catalog module's descriptions). */
 async function describeKeys(target: pg.Client, tables: readonly TableName[]): Promise<TrackedKey[]> {
-  const r = await target.query<{ schema: string; name: string; columns: string[] | null; types: string[] | null }>(
-    `select n.nspname as schema, c.relname as name,
-            (select array_agg(a.attname::text order by k.ord) from pg_index i
-               cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
-               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-              where i.indrelid = c.oid and i.indisprimary) as columns,
-            (select array_agg(format_type(a.atttypid, null) order by k.ord) from pg_index i
-               cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
-               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-              where i.indrelid = c.oid and i.indisprimary) as types
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))`,
-    [tables.map((t) => t.schema), tables.map((t) => t.name)],
-  );
-  const found = new Map(r.rows.map((row) => [formatTable({ schema: row.schema, name: row.name }), row]));
+  const relations = await describeRelations(target, tables);
+  const columns = await describeColumns(target, tables);
   const keys: TrackedKey[] = [];
   for (const table of tables) {
-    const row = found.get(formatTable(table));
-    if (!row) continue;
-    const names = row.columns ?? [];
-    const types = row.types ?? [];
-    keys.push({ table, columns: names.map((name, i) => ({ name, type: types[i] ?? '' })) });
+    const rel = relations.get(formatTable(table));
+    if (!rel) continue;
+    const types = new Map((columns.get(formatTable(table)) ?? []).map((c) => [c.name, c.type]));
+    // format_type's modifier, as in numeric(12,2) or character varying(20), does not change the type's text form.
+    const column = (name: string): { name: string; type: string } => ({
+      name,
+      type: (types.get(name) ?? '').replace(/\(\d+(,\d+)?\)$/, ''),
+    });
+    keys.push({ table, columns: rel.primaryKey.map(column) });
   }
   return keys;
 }
@@ -99,8 +91,8 @@ async function describeKeys(target: pg.Client, tables: readonly TableName[]): Pr
 /**
  * The recording function of one table: its key as a static expression (an EXECUTE per row, as one
  * shared function taking the key's expression as an argument did, parsed and planned a query for
- * every replicated row: 84 µs a row inserted and 170 µs a row updated against 31 and 46 here,
- * measured on PostgreSQL 18 with 100,000 rows), an update that keeps its key recorded once, and
+ * every replicated row: 84 µs a row inserted and 168 µs a row updated against 37 and 44 here,
+ * `npm run bench -- dirty`), an update that keeps its key recorded once, and
  * the pinned settings only where the key's text form depends on them.
  */
 function recordingFunctionSql(names: ObjectNames, key: TrackedKey): string {
