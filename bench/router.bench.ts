@@ -4,7 +4,9 @@
  * (1 worker, upstream keep-alive), all in one run, rounds interleaved so background noise hits
  * each alike. Then 100 weight changes through the admin API while reads and writes flow, counting
  * errors. The load generator (this process) sends a fixed count of requests at fixed concurrency
- * over keep-alive connections and records latency in a fixed-memory histogram.
+ * over keep-alive connections and records latency in a fixed-memory histogram; then the same
+ * targets at a steady rate (1,000 requests/s by default), where each proxy's CPU per request is
+ * what it costs a service in production, beside the upstream's own (one trivial Node hop).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +27,10 @@ const COUNT = Number(process.env.ROUTER_BENCH_COUNT ?? 20_000);
 const CONCURRENCY = 32;
 const ROUNDS = 3;
 const LATENCY_COUNT = 1500;
+/** The paced phase: a steady rate, as a service sees it, rather than as many requests as fit. */
+const PACED_RATE = Number(process.env.ROUTER_BENCH_PACED_RATE ?? 1000);
+const PACED_SECONDS = Number(process.env.ROUTER_BENCH_PACED_SECONDS ?? 5);
+const PACED_MAX_IN_FLIGHT = 256;
 
 const UPSTREAM_SOURCE = `
 const http = require('node:http');
@@ -62,6 +68,70 @@ interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+}
+
+interface PacedResult extends LoadResult {
+  sent: number;
+  /** Requests that were due but not sent because PACED_MAX_IN_FLIGHT were already waiting. */
+  notSent: number;
+}
+
+/**
+ * Sends GETs at `rate` per second for `seconds` (bounded: at most PACED_MAX_IN_FLIGHT in flight,
+ * a request due beyond that is counted as not sent), then waits for the last answers (at most
+ * 10 s). At a steady rate below saturation every request pays its own system calls and wake-ups,
+ * which is what a proxy costs a service in production; the fixed-count load above measures the
+ * most a proxy can carry, where requests share them.
+ */
+export async function paced(url: string, rate: number, seconds: number): Promise<PacedResult> {
+  const pool = new Pool(url, { connections: PACED_MAX_IN_FLIGHT, pipelining: 1 });
+  const histogram = createHistogram();
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let notSent = 0;
+  let errors = 0;
+  const one = async (i: number): Promise<void> => {
+    const t0 = performance.now();
+    try {
+      const response = await pool.request({ path: `/items/${i % 1000}`, method: 'GET' });
+      await response.body.dump();
+      if (response.statusCode !== 200) errors++;
+    } catch {
+      errors++;
+    }
+    histogram.record((performance.now() - t0) * 1000);
+  };
+  const started = performance.now();
+  let due = 0;
+  for (;;) {
+    const elapsed = performance.now() - started;
+    if (elapsed >= seconds * 1000) break;
+    const target = Math.floor((elapsed / 1000) * rate);
+    while (due < target) {
+      due++;
+      if (inFlight.size >= PACED_MAX_IN_FLIGHT) {
+        notSent++;
+        continue;
+      }
+      const request = one(sent++);
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(inFlight), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+  clearTimeout(timer);
+  errors += inFlight.size;
+  await pool.destroy();
+  return {
+    rps: sent / seconds,
+    p50Ms: (histogram.quantile(0.5) ?? 0) / 1000,
+    p99Ms: (histogram.quantile(0.99) ?? 0) / 1000,
+    errors,
+    sent,
+    notSent,
+  };
 }
 
 export function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -226,7 +296,8 @@ export const routerBenchmark: Benchmark = {
         freePort(),
         freePort(),
       ]);
-      children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'source', String(sourcePort)]));
+      const upstream = start(process.execPath, ['-e', UPSTREAM_SOURCE, 'source', String(sourcePort)]);
+      children.push(upstream);
       children.push(start(process.execPath, ['-e', UPSTREAM_SOURCE, 'target', String(targetPort)]));
       const bare = start(
         process.execPath,
@@ -302,6 +373,35 @@ export const routerBenchmark: Benchmark = {
         // Added latency is measured unloaded: one request at a time, so queueing does not hide it.
         for (const name of names) quiet[name].push(await load(targets[name], LATENCY_COUNT, () => 'GET', 1));
       }
+
+      // The same proxies at a steady rate (PACED_RATE), rounds interleaved: each one's CPU per request
+      // and the upstream's (a trivial node:http server: what one Node hop costs on this machine).
+      const pacedRuns: Record<keyof typeof targets, PacedResult[]> = { direct: [], nginx: [], router: [], bare: [] };
+      const pacedCpu: Record<keyof typeof targets, { proxy: number; upstream: number; sent: number }> = {
+        direct: { proxy: 0, upstream: 0, sent: 0 },
+        nginx: { proxy: 0, upstream: 0, sent: 0 },
+        router: { proxy: 0, upstream: 0, sent: 0 },
+        bare: { proxy: 0, upstream: 0, sent: 0 },
+      };
+      const upstreamPids = [upstream.pid ?? -1];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const name of names) {
+          const pids = proxyPids[name] ?? [];
+          const proxyBefore = cpuSeconds(pids);
+          const upstreamBefore = cpuSeconds(upstreamPids);
+          const result = await paced(targets[name], PACED_RATE, PACED_SECONDS);
+          pacedRuns[name].push(result);
+          pacedCpu[name].proxy += cpuSeconds(pids) - proxyBefore;
+          pacedCpu[name].upstream += cpuSeconds(upstreamPids) - upstreamBefore;
+          pacedCpu[name].sent += result.sent;
+        }
+      }
+      const pacedUs = (name: keyof typeof targets, part: 'proxy' | 'upstream'): number =>
+        (pacedCpu[name][part] * 1e6) / Math.max(pacedCpu[name].sent, 1);
+      const pacedP99 = (name: keyof typeof targets): number => median(pacedRuns[name].map((r) => r.p99Ms));
+      const pacedNotSent = names.reduce((n, name) => n + pacedRuns[name].reduce((m, r) => m + r.notSent, 0), 0);
+      const pacedErrors = names.reduce((n, name) => n + pacedRuns[name].reduce((m, r) => m + r.errors, 0), 0);
+
       const summary = (name: keyof typeof targets, from = runs): LoadResult => ({
         rps: median(from[name].map((r) => r.rps)),
         p50Ms: median(from[name].map((r) => r.p50Ms)),
@@ -374,6 +474,23 @@ export const routerBenchmark: Benchmark = {
           { name: 'nginx CPU per request', value: cpuUs('nginx'), unit: 'µs' },
           { name: 'router CPU per request', value: cpuUs('router'), unit: 'µs' },
           { name: 'bare node proxy CPU per request', value: cpuUs('bare'), unit: 'µs' },
+          { name: `paced ${PACED_RATE}/s: router CPU per request`, value: pacedUs('router', 'proxy'), unit: 'µs' },
+          {
+            name: `paced ${PACED_RATE}/s: bare node proxy CPU per request`,
+            value: pacedUs('bare', 'proxy'),
+            unit: 'µs',
+          },
+          { name: `paced ${PACED_RATE}/s: nginx CPU per request`, value: pacedUs('nginx', 'proxy'), unit: 'µs' },
+          {
+            name: `paced ${PACED_RATE}/s: upstream (trivial node:http server) CPU per request, direct`,
+            value: pacedUs('direct', 'upstream'),
+            unit: 'µs',
+          },
+          { name: `paced ${PACED_RATE}/s: direct-p99`, value: pacedP99('direct'), unit: 'ms' },
+          { name: `paced ${PACED_RATE}/s: router-p99`, value: pacedP99('router'), unit: 'ms' },
+          { name: `paced ${PACED_RATE}/s: nginx-p99`, value: pacedP99('nginx'), unit: 'ms' },
+          { name: `paced ${PACED_RATE}/s: not sent (all proxies)`, value: pacedNotSent, unit: 'requests' },
+          { name: `paced ${PACED_RATE}/s: errors (all proxies)`, value: pacedErrors, unit: 'requests' },
           { name: 'unloaded direct-p50', value: quietDirect.p50Ms, unit: 'ms' },
           { name: 'unloaded nginx-p50', value: quietNginx.p50Ms, unit: 'ms' },
           { name: 'unloaded router-p50', value: quietRouter.p50Ms, unit: 'ms' },
@@ -393,6 +510,12 @@ export const routerBenchmark: Benchmark = {
           'nginx/direct throughput': viaNginx.rps / direct.rps,
           'nginx/router CPU per request (capacity ratio)': cpuUs('nginx') / Math.max(cpuUs('router'), 1e-6),
           'bare/router CPU per request': cpuUs('bare') / Math.max(cpuUs('router'), 1e-6),
+          'paced: router/bare node proxy CPU per request':
+            pacedUs('router', 'proxy') / Math.max(pacedUs('bare', 'proxy'), 1e-6),
+          'paced: nginx/router CPU per request (capacity ratio)':
+            pacedUs('nginx', 'proxy') / Math.max(pacedUs('router', 'proxy'), 1e-6),
+          'paced: router CPU per request / one trivial Node hop':
+            pacedUs('router', 'proxy') / Math.max(pacedUs('direct', 'upstream'), 1e-6),
           'router-added/nginx-added unloaded p50': addedMedianMs / Math.max(quietNginx.p50Ms - quietDirect.p50Ms, 1e-3),
           ...shadow.ratios,
         },
@@ -418,6 +541,7 @@ export const routerBenchmark: Benchmark = {
             .map((l) => l.toFixed(1))
             .join(' ')} (other work on the machine skews every figure; compare ratios)`,
           'bare = node:http + undici Pool with no routing logic: the ceiling of any proxy built on Node here',
+          `paced: ${PACED_RATE} GETs/s for ${PACED_SECONDS} s through each, ${ROUNDS} interleaved rounds, at most ${PACED_MAX_IN_FLIGHT} in flight; CPU per request summed over the rounds; the upstream's CPU with no proxy in front is what one Node hop costs on this machine`,
           'the weight-change phase mixes 80 % GET and 20 % POST, alternating writes between the sites and reads over 1 % to 99.5 % shares',
           ...shadow.notes,
         ],
