@@ -88,6 +88,28 @@ describe('createPacer', () => {
     expect(calls).toEqual(['paused', 'resumed']);
   });
 
+  it('judges by the latency after a slow lag measurement, not the latency when that began', async () => {
+    // The heartbeat lag waits for its marker (here 30 ms, a catch-up); the service got slow meanwhile.
+    let lagDone = false;
+    const lag = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      lagDone = true;
+      return 20;
+    };
+    const router = async () => (lagDone ? 500 : 10);
+    const events = createEventBus();
+    const seen: HandoffEvent[] = [];
+    events.on((event) => seen.push(event));
+    const pacer = createPacer(
+      { limits, maxPauseMs: 100, checkIntervalMs: 10, work: 'index-build', baselineP99Ms: 10 },
+      { signals: { routerP99Ms: router, replicationLagMs: lag }, events },
+    );
+    await pacer.start();
+    await expect(pacer.ready()).rejects.toBeInstanceOf(HoldRunError);
+    const paused = seen.find((event) => event.type === 'throttle-paused');
+    expect(paused?.data).toMatchObject({ reason: 'latency', value: 500, limit: 20 });
+  });
+
   it('holds at once on a critical load, without a pause', async () => {
     const events = createEventBus();
     const seen: string[] = [];
