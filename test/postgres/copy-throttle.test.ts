@@ -3,10 +3,12 @@
  * `traffic-sample` events pauses the copy and it completes when the breach clears. The chunked copy
  * (the default) pauses between two chunks and goes on from the next one: nothing is copied twice.
  * Native table sync (`copy.method: table-sync`) pauses by disabling the subscription (its workers
- * stop) and lets a long table copy finish, since a cut one starts again from its first row.
+ * stop) and lets a long table copy finish, since a cut one starts again from its first row. The
+ * chunked copy's backlog (what was written during it) is applied after it under the same pacer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COPY_MAX_CHUNK_ROWS } from '../../src/data/postgres/copy/chunked-copy.js';
+import { TRAFFIC_BASELINE_KEY } from '../../src/data/throttle/baseline.js';
 import { createPostgresDataPlane } from '../../src/data/postgres/data-plane.js';
 import type { TrafficSampleEvent } from '../../src/report/events.js';
 import { startTestPostgresAll, type TestPostgres } from '../support/postgres.js';
@@ -24,7 +26,7 @@ beforeAll(async () => {
     await server.createDatabase('shop');
     await server.query(SHOP_SCHEMA + SHOP_GRANTS, [], 'shop');
   }
-  for (const db of ['shop', 'shop2', 'shop3']) {
+  for (const db of ['shop', 'shop2', 'shop3', 'shop4']) {
     if (db !== 'shop')
       for (const server of [source, target]) {
         await server.createDatabase(db);
@@ -149,6 +151,96 @@ describe('initial copy paced by the throttle', () => {
       await run.catch(() => undefined);
     }
   }, 180_000);
+  it("snapshot-chunks: the copy's backlog waits, subscription disabled, while latency is over its budget, then is applied", async () => {
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
+    const base = testPlan('shop4').spec.data[0]!;
+    const entry = {
+      ...base,
+      copy: { method: 'snapshot-chunks' as const, deferIndexes: true, vacuum: false },
+      throttle: { ...base.throttle, checkInterval: '50ms', maxSourceLoad: { activeBackends: 1000 } },
+    };
+    const { ctx, bus, events } = makeHarness({
+      runId: 'copybacklog',
+      database: 'shop4',
+      sourceUrl: source.url('shop4'),
+      targetUrl: target.url('shop4'),
+    });
+    ctx.state.set(TRAFFIC_BASELINE_KEY, { p99Ms: 10, samples: 5, windowMs: 5000 });
+    // Written during the copy, after its snapshot: the slot's backlog.
+    const BACKLOG = 2000;
+    let writing: Promise<unknown> | null = null;
+    // The service over its budget from the copy's end on (the signal is the median of the latest
+    // five samples; the catch-up's pacer hears the samples sent after its step begins).
+    let breach: NodeJS.Timeout | undefined;
+    let enabledAtCreation: Promise<boolean | null> | undefined;
+    bus.on((event) => {
+      if (event.type === 'pg-copy-progress' && !writing)
+        writing = source.query(
+          `insert into public.items select g, 1, 'late-' || g, 1 from generate_series(${ROWS + 1}, ${ROWS + BACKLOG}) g`,
+          [],
+          'shop4',
+        );
+      const data = event.data as { what?: string; action?: string };
+      if (event.type === 'pg-replication-changed' && data.what === 'subscription' && data.action === 'created') {
+        breach ??= setInterval(() => bus.emit('traffic-sample', sample(400), { actor: 'router' }), 5);
+        enabledAtCreation ??= subscriptionEnabled('shop4');
+      }
+    });
+    const backlogOnTarget = async (): Promise<number> =>
+      Number(
+        (
+          await target.query<{ n: string }>(
+            `select count(*)::text as n from public.items where order_id > ${ROWS}`,
+            [],
+            'shop4',
+          )
+        ).rows[0]?.n,
+      );
+    const catchUpPaused = (): boolean =>
+      events.some((event) => event.type === 'throttle-paused' && (event.data as { work: string }).work === 'catch-up');
+    const run = runSteps(ctx, plane.replicationSteps(entry));
+    try {
+      try {
+        await until('the pause of the catch-up', async () => catchUpPaused(), 120_000);
+      } finally {
+        clearInterval(breach);
+      }
+      // The backlog was written before the copy ended (its first chunk was in by then).
+      expect(writing).not.toBeNull();
+      await writing;
+      // Made disabled and kept so: nothing of the backlog reaches the target while paused.
+      expect(await enabledAtCreation).toBe(false);
+      expect(await subscriptionEnabled('shop4')).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await backlogOnTarget()).toBe(0);
+      expect(events.some((event) => event.type === 'throttle-resumed')).toBe(false);
+      for (let i = 0; i < 5; i++) bus.emit('traffic-sample', sample(11), { actor: 'router' });
+      const results = await run;
+      expect(await subscriptionEnabled('shop4')).toBe(true);
+      expect(await backlogOnTarget()).toBe(BACKLOG);
+      const paced = events.filter(
+        (event) => event.type.startsWith('throttle-') && (event.data as { work: string }).work === 'catch-up',
+      );
+      expect(paced.map((event) => event.type)).toEqual(['throttle-paused', 'throttle-resumed']);
+      expect(paced[0]?.data).toMatchObject({ reason: 'latency', value: 400, limit: 20 });
+      expect((paced[1]?.data as { pausedMs: number }).pausedMs).toBeGreaterThanOrEqual(400);
+      const build = Object.entries(results).find(([name]) => name.endsWith('build-indexes'))?.[1];
+      expect(build).toMatchObject({ catchUp: { throttlePauses: 1 } });
+      const [a, b] = await Promise.all(
+        [source, target].map((server) =>
+          server.query<{ n: string; h: string }>(
+            `select count(*)::text as n, sum(hashtext(sku))::text as h from public.items`,
+            [],
+            'shop4',
+          ),
+        ),
+      );
+      expect(b?.rows[0]).toEqual(a?.rows[0]);
+    } finally {
+      await run.catch(() => undefined);
+    }
+  }, 240_000);
+
   it('table-sync: pauses (subscription disabled) on a latency breach and completes after it clears', async () => {
     const plane = createPostgresDataPlane({ copyTimeoutMs: 120_000, markerTimeoutMs: 30_000 });
     const base = testPlan('shop').spec.data[0]!;

@@ -155,6 +155,41 @@ describe('cutover abort and fences', () => {
     expect(left.filter((o) => o.includes('dup1') || o === 'schema handoff' || /slot pg_\d+_sync/.test(o))).toEqual([]);
   });
 
+  it("fails the chunked copy's paced catch-up early when replication keeps failing, and undo cleans up", async () => {
+    await freshPair('dup2');
+    const plane = createPostgresDataPlane({ copyTimeoutMs: 300_000 });
+    const entry = testPlan('dup2').spec.data[0]!;
+    expect(entry.copy.method).toBe('snapshot-chunks');
+    const { ctx } = makeHarness({
+      runId: 'dup2',
+      database: 'dup2',
+      sourceUrl: source.url('dup2'),
+      targetUrl: target.url('dup2'),
+    });
+    const steps = plane.replicationSteps(entry);
+    const copied = steps.findIndex((step) => step.name.endsWith('initial-copy')) + 1;
+    const first = await runUntilFailure(ctx, steps.slice(0, copied));
+    expect(first.error).toBeNull();
+    // Written on the source after the copy (the slot's backlog), and already on the target: every
+    // attempt to apply it fails on the key.
+    for (const [server, customer] of [
+      [source, 'late'],
+      [target, 'in the way'],
+    ] as const)
+      await server.query(
+        `insert into public.orders (id, token, customer) overriding system value values (100000, gen_random_uuid(), $1)`,
+        [customer],
+        'dup2',
+      );
+    const { error, acted } = await runUntilFailure(ctx, steps.slice(copied));
+    expect(error).toBeInstanceOf(AdapterError);
+    expect((error as AdapterError).message).toMatch(/replication keeps failing on the target while it applies/);
+    expect(acted.map((step) => step.name)).toEqual(['pg-dup2-build-indexes']);
+    for (const step of [...first.acted, ...acted].reverse()) await step.undo?.(ctx);
+    const left = [...(await leftovers(source, 'dup2')), ...(await leftovers(target, 'dup2'))];
+    expect(left.filter((o) => o.includes('dup2') || o === 'schema handoff')).toEqual([]);
+  });
+
   it('refuses to fence the source when the target is behind (lag check), changing nothing', async () => {
     await freshPair('lag1');
     const plane = createPostgresDataPlane({ markerTimeoutMs: 20_000, maxLagToStartMs: 500 });

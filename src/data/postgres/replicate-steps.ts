@@ -1,8 +1,8 @@
 /**
  * The replicate stage for one `spec.data[]` entry, as idempotent engine steps:
  * prepare (handoff's tables on both sides) → fence the target → defer the target's secondary
- * indexes → publication → subscription → initial copy → build the indexes → heartbeat catch-up →
- * dirty tracking. Undo, in reverse, removes all of it (and builds any index still deferred).
+ * indexes → publication → subscription → initial copy → the copy's backlog applied, paced, then the
+ * indexes built → vacuum → heartbeat catch-up → dirty tracking. Undo, in reverse, removes all of it (and builds any index still deferred).
  *
  * Dirty tracking comes after the catch-up: the changes made on the source during the copy (the
  * slot's backlog, tens of thousands of transactions after a long copy) are applied without a
@@ -29,6 +29,7 @@ import {
 } from './deferred-indexes.js';
 import { planTables, rememberedTables, withSite, withSites, type PgEnv } from './session.js';
 import { withStepPacer } from '../throttle/step-pacer.js';
+import { catchUpAfterCopy } from './copy/catch-up.js';
 import { COPY_CHUNK_TARGET_MS, COPY_MAX_CHUNK_ROWS, runChunkedCopy } from './copy/chunked-copy.js';
 import type { Pacer } from '../throttle/pacer.js';
 import {
@@ -359,13 +360,15 @@ export function replicationSteps(env: PgEnv): Step[] {
     {
       name: `${prefix}build-indexes`,
       async run(ctx) {
+        // First the chunked copy's backlog, paced: its subscription was made disabled.
+        const catchUp = chunked ? { catchUp: await catchUpAfterCopy(ctx, env) } : {};
         const deferred = ctx.state.get<DeferredIndex[]>(env.key('deferred-indexes')) ?? [];
-        if (deferred.length === 0) return { built: 0 };
+        if (deferred.length === 0) return { built: 0, ...catchUp };
         const started = Date.now();
-        // Replication lag watched too: the subscription starts at the copy's end and catches up
-        // with everything written meanwhile; a build started then ran beside that catch-up, both
-        // servers' work at once beside the service (the clients' p50 at 100-260 ms for seconds).
-        return await withStepPacer(ctx, env, { work: 'index-build', lag: true }, async (pacer) =>
+        // Replication lag watched too: a build started beside the catch-up had both servers' work at
+        // once beside the service (the clients' p50 at 100-260 ms for seconds); with table sync the
+        // catch-up is the subscription's own, so the first build waits for it here.
+        const built = await withStepPacer(ctx, env, { work: 'index-build', lag: true }, async (pacer) =>
           withSite(ctx, env, 'target', async (target) =>
             withSettings(target, await maintenanceSettings(target), async () => {
               await pacer?.start();
@@ -379,6 +382,7 @@ export function replicationSteps(env: PgEnv): Step[] {
             }),
           ),
         );
+        return { ...built, ...catchUp };
       },
     },
     {

@@ -41,6 +41,8 @@ export interface SubscriptionOptions {
   originNone: boolean;
   /** Use this existing slot on the publisher (create_slot = false) instead of creating one named like the subscription. */
   existingSlot?: string;
+  /** Created disabled (`enabled = false`): no worker starts until it is enabled. Default: enabled. */
+  enabled?: boolean;
 }
 
 async function subscriptionOid(subscriber: pg.Client, name: string): Promise<number | null> {
@@ -70,6 +72,7 @@ export async function ensureSubscription(
   const withOptions = [`copy_data = ${options.copyData}`, `streaming = ${major >= 16 ? 'parallel' : 'on'}`];
   if (options.existingSlot !== undefined)
     withOptions.push('create_slot = false', `slot_name = ${pg.escapeLiteral(options.existingSlot)}`);
+  if (options.enabled === false) withOptions.push('enabled = false');
   if (options.originNone && major >= 16) withOptions.push('origin = none');
   // From PostgreSQL 16 the apply worker writes as each table's owner unless run_as_owner; when the
   // application owns its tables, the fence (revoked from the owner too) would stop replication.

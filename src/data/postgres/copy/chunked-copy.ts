@@ -88,6 +88,8 @@ export async function runChunkedCopy(
         copyData: false,
         originNone: false,
         existingSlot: names.forward,
+        // The backlog written during the copy is applied by the next step, paced (catch-up.ts).
+        enabled: false,
       });
       ctx.state.set(env.key('forward-oid'), oid);
       ctx.events.emit('pg-replication-changed', {
