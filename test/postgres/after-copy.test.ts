@@ -139,7 +139,7 @@ describe('deferred indexes', () => {
     expect(await shape('rule')).toEqual(before);
   });
 
-  it('replicate: the copy runs without them, they are built after it, before the catch-up; the tables are identical', async () => {
+  it('replicate: the copy runs without them, they are built after it and its backlog, before the catch-up; the tables are identical', async () => {
     const before = await shape('steps');
     const { plane, ctx, events } = setup('defer', 'steps');
     const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
@@ -157,11 +157,15 @@ describe('deferred indexes', () => {
     const firstCopy = types.indexOf('pg-copy-progress');
     const lastCopy = types.lastIndexOf('pg-copy-progress');
     const built = types.flatMap((type, i) => (type === 'pg-index-built' ? [i] : []));
-    const caughtUp = types.indexOf('pg-marker-seen');
+    // Two markers: the copy's backlog applied (first thing in build-indexes), then the catch-up step's.
+    const backlogApplied = types.indexOf('pg-marker-seen');
+    const caughtUp = types.lastIndexOf('pg-marker-seen');
     expect(deferredAt).toBeGreaterThanOrEqual(0);
     expect(deferredAt).toBeLessThan(firstCopy);
     expect(built).toHaveLength(5); // full_v too: the target's full table was empty here
     expect(Math.min(...built)).toBeGreaterThan(lastCopy);
+    expect(backlogApplied).toBeGreaterThan(lastCopy);
+    expect(Math.min(...built)).toBeGreaterThan(backlogApplied);
     expect(Math.max(...built)).toBeLessThan(caughtUp);
     const step = Object.entries(results).find(([name]) => name.endsWith('build-indexes'))?.[1];
     expect(step).toMatchObject({ built: 5 });
