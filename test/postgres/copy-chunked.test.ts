@@ -162,7 +162,8 @@ describe('chunked initial copy under the slot snapshot', () => {
     const steps = plane.replicationSteps(ctx.plan.spec.data[0]!);
     const copied = steps.findIndex((s) => s.name.endsWith('initial-copy')) + 1;
     await runSteps(ctx, steps.slice(0, copied));
-    // A backlog that stays in the slot until the catch-up: the subscription stopped, rows written.
+    // A backlog that stays in the slot until it is applied: the subscription stopped (it is made
+    // disabled; build-indexes applies the backlog first), rows written.
     const subscription = (
       await target.query<{ name: string }>(`select subname as name from pg_subscription`, [], 'backlog')
     ).rows[0]!.name;
@@ -178,7 +179,7 @@ describe('chunked initial copy under the slot snapshot', () => {
       [],
       'backlog',
     );
-    // The rest of the stage in its own order; the subscription runs again when the catch-up starts.
+    // The rest of the stage in its own order (enabling it again before the catch-up step changes nothing).
     for (const step of steps.slice(copied)) {
       if (step.name.endsWith('catch-up'))
         await target.query(`alter subscription "${subscription}" enable`, [], 'backlog');
