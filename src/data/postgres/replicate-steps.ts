@@ -2,7 +2,8 @@
  * The replicate stage for one `spec.data[]` entry, as idempotent engine steps:
  * prepare (handoff's tables on both sides) → fence the target → defer the target's secondary
  * indexes → publication → subscription → initial copy → the copy's backlog applied, paced, then the
- * indexes built → vacuum → heartbeat catch-up → dirty tracking. Undo, in reverse, removes all of it (and builds any index still deferred).
+ * indexes built → vacuum → heartbeat catch-up → dirty tracking. Undo, in reverse, removes all of it
+ * (and builds any index still deferred).
  *
  * Dirty tracking comes after the catch-up: the changes made on the source during the copy (the
  * slot's backlog, tens of thousands of transactions after a long copy) are applied without a
