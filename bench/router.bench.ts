@@ -124,14 +124,7 @@ export async function paced(url: string, rate: number, seconds: number): Promise
   clearTimeout(timer);
   errors += inFlight.size;
   await pool.destroy();
-  return {
-    rps: sent / seconds,
-    p50Ms: (histogram.quantile(0.5) ?? 0) / 1000,
-    p99Ms: (histogram.quantile(0.99) ?? 0) / 1000,
-    errors,
-    sent,
-    notSent,
-  };
+  return { ...loadResult(histogram, sent / seconds, errors), sent, notSent };
 }
 
 export function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -216,8 +209,13 @@ export async function load(
   );
   const elapsed = (performance.now() - started) / 1000;
   await pool.close();
+  return loadResult(histogram, count / elapsed, errors);
+}
+
+/** Requests per second, p50 and p99 (from the histogram's microseconds) and errors. */
+function loadResult(histogram: ReturnType<typeof createHistogram>, rps: number, errors: number): LoadResult {
   return {
-    rps: count / elapsed,
+    rps,
     p50Ms: (histogram.quantile(0.5) ?? 0) / 1000,
     p99Ms: (histogram.quantile(0.99) ?? 0) / 1000,
     errors,
