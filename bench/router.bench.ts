@@ -283,6 +283,10 @@ const median = (values: number[]): number => {
 export const routerBenchmark: Benchmark = {
   name: 'router',
   async run(): Promise<BenchResult> {
+    if (!fs.existsSync(NGINX))
+      throw new Error(
+        `${NGINX} not found: nginx is this benchmark's baseline (a plain reverse proxy); install it (Debian: apt-get install nginx)`,
+      );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-router-bench-'));
     const children: ChildProcess[] = [];
     try {

@@ -12,11 +12,21 @@ if (selected.length === 0) {
   process.exit(2);
 }
 let missed = 0;
+let failed = 0;
 for (const benchmark of selected) {
   console.error(`bench: ${benchmark.name} ...`);
   // The machine's speed and the host's share around the benchmark: figures from other runs compare only beside them.
   const machine = watchMachine();
-  const result = await benchmark.run();
+  let result: Awaited<ReturnType<typeof benchmark.run>>;
+  try {
+    result = await benchmark.run();
+  } catch (error) {
+    // One benchmark that cannot run (a missing baseline program) does not stop the others.
+    machine.finish();
+    console.error(`bench: ${benchmark.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    failed++;
+    continue;
+  }
   const conditions = machine.finish();
   const file = writeResult(result, conditions);
   console.log(
@@ -32,3 +42,7 @@ for (const benchmark of selected) {
   console.error(`bench: wrote ${file}`);
 }
 if (missed > 0) console.log(`${missed} target(s) missed`);
+if (failed > 0) {
+  console.error(`${failed} benchmark(s) failed to run`);
+  process.exitCode = 1;
+}
