@@ -8,6 +8,8 @@ import {
   type ThrottleLimits,
   type ThrottleMeasurements,
   type ThrottleState,
+  PROBE_FRACTION,
+  PROBE_STEP,
   WORK_SHARE_STEP,
 } from './controller.js';
 
@@ -126,12 +128,18 @@ describe('decideThrottle', () => {
   });
 
   it('grows chunks back as they get fast again, up to the maximum, smoothed by the average', () => {
-    let state: ThrottleState = { chunkRows: 1000, rowsPerMs: 2, workShare: 1, latencyBreached: false };
+    let state: ThrottleState = {
+      chunkRows: 1000,
+      rowsPerMs: 2,
+      workShare: 1,
+      latencyBreached: false,
+      breachShare: null,
+    };
     const first = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 10 } });
     // 0.75 × 2 + 0.25 × 100 = 26.5 rows/ms → 13,250 rows, capped at 10,000
     expect(first.state.rowsPerMs).toBeCloseTo(26.5);
     expect(first.decision).toEqual({ kind: 'go', chunkRows: 10_000 });
-    state = { chunkRows: 1000, rowsPerMs: 2, workShare: 1, latencyBreached: false };
+    state = { chunkRows: 1000, rowsPerMs: 2, workShare: 1, latencyBreached: false, breachShare: null };
     const slow = decideThrottle(limits, state, { ...calm, lastChunk: { rows: 1000, durationMs: 200 } });
     // 0.75 × 2 + 0.25 × 5 = 2.75 rows/ms → 1,375 rows
     expect(slow.state.chunkRows).toBe(1375);
@@ -203,16 +211,40 @@ describe('backoff after a latency breach (additive increase, multiplicative decr
     expect(shares[6]).toBe(MIN_WORK_SHARE);
   });
 
-  it('gives the share back a step per decision inside the limit, up to the full share, and not without a measurement', () => {
+  it('gives the share back a step per decision inside the limit, slower near the breach, up to the full share, and not without a measurement', () => {
     const after = run(initialThrottleState(limits), [150]).state;
     expect(after.workShare).toBe(0.5);
+    expect(after.breachShare).toBe(1);
     const still = run(after, [null, null]).state;
     expect(still.workShare).toBe(0.5);
-    const steps = Math.ceil(0.5 / WORK_SHARE_STEP);
-    const { shares } = run(after, Array<number>(steps + 5).fill(40));
+    // 0.5 → 0.75 (PROBE_FRACTION of the breach's 1) a full step at a time, then a probe step at a time
+    const fast = Math.round((PROBE_FRACTION - 0.5) / WORK_SHARE_STEP);
+    const slow = Math.ceil((1 - PROBE_FRACTION) / PROBE_STEP);
+    const { shares, state } = run(after, Array<number>(fast + slow + 5).fill(40));
     expect(shares[0]).toBeCloseTo(0.5 + WORK_SHARE_STEP, 3);
+    expect(shares[fast - 1]).toBeCloseTo(PROBE_FRACTION, 3);
+    expect(shares[fast]).toBeCloseTo(PROBE_FRACTION + PROBE_STEP, 3);
+    expect(shares[fast + 10]).toBeCloseTo(PROBE_FRACTION + 11 * PROBE_STEP, 3);
     expect(shares.at(-1)).toBe(1);
     expect(Math.max(...shares)).toBe(1);
+    expect(state.breachShare).toBeNull();
+  });
+
+  it('remembers the share of the last breach, and forgets it once the share is back at it without one', () => {
+    // breach at 0.6 → 0.3; back to 0.45 (0.75 × 0.6) in full steps, then probe steps; reaching 0.6 forgets it
+    const start: ThrottleState = { ...initialThrottleState(limits), workShare: 0.6 };
+    const broke = run(start, [150]).state;
+    expect(broke).toMatchObject({ workShare: 0.3, breachShare: 0.6 });
+    const near = run(broke, Array<number>(6).fill(40)).state;
+    expect(near.workShare).toBeCloseTo(0.45, 3);
+    expect(run(near, [40]).state.workShare).toBeCloseTo(0.45 + PROBE_STEP, 3);
+    const past = run(near, Array<number>(30).fill(40)).state;
+    expect(past.workShare).toBeCloseTo(0.6, 3);
+    expect(past.breachShare).toBeNull();
+    expect(run(past, [40]).state.workShare).toBeCloseTo(0.6 + WORK_SHARE_STEP, 3);
+    // a breach while probing lowers both
+    const again = run(run(near, [40, 40]).state, [150]).state;
+    expect(again).toMatchObject({ workShare: 0.23, breachShare: 0.46 });
   });
 
   it('never gives back more than the nice ratio allows', () => {
