@@ -134,6 +134,48 @@ describe('dirty tracking', () => {
     }
   });
 
+  it('clears proven keys without waiting for a transaction recording keys, so the apply worker and a clear never deadlock', async () => {
+    const client = await connect(b.url('app'), { name: 'target' });
+    // The apply worker's part: one transaction changing two rows, which records their keys in turn.
+    const apply = await connect(b.url('app'), { name: 'apply' });
+    try {
+      await b.query('truncate public.lines', [], 'app');
+      await installDirtyTracking(client, names, tables);
+      await clearDirty(client, names, Number.MAX_SAFE_INTEGER);
+      // Two keys recorded, (2, us) first in the dirty table's order, then (1, eu).
+      await b.query(`insert into public.lines values (2, 'us', now(), 1)`, [], 'app');
+      await b.query(`insert into public.lines values (1, 'eu', now(), 1)`, [], 'app');
+      const proven = await dirtyKeys(client, names);
+      expect(proven.tables.get('public.lines')).toHaveLength(2);
+      // The apply worker records (1, eu) again and holds its row...
+      await apply.query('begin');
+      await apply.query(`update public.lines set qty = 2 where order_id = 1`);
+      // ...while verification clears what it proved: a delete in table order took (2, us) and
+      // waited for (1, eu); the apply worker's next change waited for (2, us): a deadlock.
+      await client.query(`set statement_timeout = '5s'`);
+      const cleared = clearDirty(client, names, proven.watermark);
+      const outcome = await Promise.race([
+        cleared.then((n) => ({ cleared: n })),
+        new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 500)),
+      ]);
+      // Skipped, not waited for: (1, eu) is being recorded again and stays dirty.
+      expect(outcome).toEqual({ cleared: 1 });
+      await apply.query(`update public.lines set qty = 2 where order_id = 2`);
+      await apply.query('commit');
+      const after = await dirtyKeys(client, names);
+      expect(after.tables.get('public.lines')).toEqual([
+        ['1', 'eu'],
+        ['2', 'us'],
+      ]);
+      expect(after.watermark).toBeGreaterThan(proven.watermark);
+    } finally {
+      await apply.query('rollback').catch(() => undefined);
+      await removeDirtyTracking(client, names);
+      await b.query('truncate public.lines', [], 'app');
+      await Promise.all([client.end(), apply.end()]);
+    }
+  });
+
   it('records through one function per table: settings pinned only for keys whose text form depends on them, an update that keeps its key once, a moved key twice', async () => {
     const client = await connect(b.url('app'), { name: 'target' });
     try {

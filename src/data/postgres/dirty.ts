@@ -170,7 +170,7 @@ export async function pauseDirtyTracking(
   const { clearThrough } = options;
   if (clearThrough !== undefined && !Number.isSafeInteger(clearThrough))
     throw new InternalError(`pauseDirtyTracking: clearThrough must be an integer, not ${String(clearThrough)}`);
-  const clear = clearThrough === undefined ? '' : `delete from ${names.dirty} where seq <= ${clearThrough};\n`;
+  const clear = clearThrough === undefined ? '' : `${clearSql(names, String(clearThrough))};\n`;
   await target.query(`${clear}${pauseSql(names)}`);
 }
 
@@ -282,8 +282,22 @@ export async function dirtyKeys(target: pg.Client, names: ObjectNames): Promise<
   return { watermark, tables };
 }
 
+/**
+ * Deletes the keys up to `watermark` except those a transaction is recording right now. The apply
+ * worker records its changes' keys while verification clears the proven ones: a plain
+ * `delete ... where seq <= n` locked its rows in the table's order, the apply worker's transaction
+ * recorded keys in its own, and each waited for the other (a deadlock, seen in the 1 M-row demo as
+ * the cutover settled its keys: the apply worker failed, rolled back and restarted). A key being
+ * recorded gets a higher number when that transaction commits, so it must stay anyway; skipping it
+ * means the delete never waits for a row lock, and the recorder waits at most for the delete.
+ */
+function clearSql(names: ObjectNames, watermark: string): string {
+  return `delete from ${names.dirty} where ctid = any(array(
+    select ctid from ${names.dirty} where seq <= ${watermark} for update skip locked))`;
+}
+
 /** Forgets keys up to a watermark (after they were proven equal). Returns how many were cleared. */
 export async function clearDirty(target: pg.Client, names: ObjectNames, watermark: number): Promise<number> {
-  const r = await target.query(`delete from ${names.dirty} where seq <= $1`, [watermark]);
+  const r = await target.query(clearSql(names, '$1'), [watermark]);
   return r.rowCount ?? 0;
 }
