@@ -38,8 +38,9 @@ import { checkLedger, type LedgerCheck } from './load/ledger.js';
 import type { startLoad } from './load/generator.js';
 import { loadBoundMs } from './load/generator.js';
 import { startLoadInWorker } from './load/worker.js';
-import { WARMUP_STAGE, baselineWindow } from './load/client-latency.js';
+import { BASELINE_STAGE, WARMUP_STAGE, baselineWindow } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
+import { machineCpuTracker } from './machine-cpu.js';
 import { reconcile } from './reconcile.js';
 import type { ClientTrafficEvent } from '../report/events.js';
 import { clientWritePause, summarize } from './summarize.js';
@@ -151,7 +152,12 @@ async function abortOrphanedDemoRun(options: DemoOptions): Promise<string | null
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let load: ReturnType<typeof startLoad> | null = null;
-  const progress = createDemoProgress(options.write, options.verbose, (stage) => load?.setStage(stage));
+  // The machine's busy and stolen cores per stage, beside the clients' latency per stage (summary.cpu.machine).
+  const machine = machineCpuTracker();
+  const progress = createDemoProgress(options.write, options.verbose, (stage) => {
+    load?.setStage(stage);
+    if (load) machine.mark(stage);
+  });
   fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const registryFile = path.join(options.stateDir, 'processes.json');
   const reaped = await reapOrphans(registryFile);
@@ -284,6 +290,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       initialStage: WARMUP_STAGE,
     });
     load = worker;
+    machine.mark(WARMUP_STAGE);
     // The worker's own start-up (loading its modules) is not part of the warm-up; bounded.
     let readyTimer: NodeJS.Timeout | undefined;
     await Promise.race([worker.ready, new Promise((resolve) => (readyTimer = setTimeout(resolve, 30_000)))]);
@@ -296,6 +303,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     for (let n = 1; n <= BASELINE_WINDOWS; n++) {
       load.setStage(baselineWindow(n));
+      machine.mark(BASELINE_STAGE);
       await sleep(BASELINE_MS);
     }
 
@@ -319,8 +327,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await credentials.measureSessions(dbs.target.shopUrl);
     progress.note('stopping the load');
     const stats = await load.stop();
+    machine.mark(null);
     const loadMs = Date.now() - loadStarted;
-    const cpu = cpuPerRequest(cpuBefore, readCpu(registry), stats.total);
+    const machineCpu = machine.result();
+    const cpu = {
+      ...cpuPerRequest(cpuBefore, readCpu(registry), stats.total),
+      ...(machineCpu ? { machine: machineCpu } : {}),
+    };
     const reconciliation = reconcile(stats, await routerStats().catch(() => null));
     clientTraffic = {
       ...reconciliation.clients,

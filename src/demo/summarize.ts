@@ -15,6 +15,7 @@ import { judgeTargets } from './targets.js';
 import type { LoadGenerator, LoadStats } from './load/generator.js';
 import type { LedgerCheck } from './load/ledger.js';
 import type { CpuPerRequest } from './process-cpu.js';
+import type { MachineCpu } from './machine-cpu.js';
 import type { Reconciliation } from './reconcile.js';
 import { shadowSummary } from './shadow-summary.js';
 import type { DemoSummary } from './summary.js';
@@ -33,7 +34,7 @@ export interface SummaryInput {
   reportFile: string;
   stateDir: string;
   facts: DemoFacts;
-  cpu: CpuPerRequest;
+  cpu: CpuPerRequest & { machine?: MachineCpu };
   reconciliation: Reconciliation;
   injected: boolean;
   rolledBack: boolean;

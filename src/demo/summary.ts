@@ -1,6 +1,7 @@
 import type { LatencySummary, StageLatency } from './load/client-latency.js';
 import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { Reconciliation } from './reconcile.js';
+import type { MachineCpu } from './machine-cpu.js';
 import { formatShadowLine, type DemoShadowSummary } from './shadow-summary.js';
 import type { Targets } from './targets.js';
 
@@ -63,8 +64,12 @@ export interface DemoSummary {
   stages: Record<string, { durationMs: number | null }>;
   /** Background work paused by the throttle (throttle-paused / throttle-resumed events). */
   throttle: { pauses: number; pausedMs: number };
-  /** CPU milliseconds per request sent, per process, and the share of a core each used, over the load. */
-  cpu: { perRequestMs: Record<string, number>; cores: Record<string, number> };
+  /**
+   * CPU milliseconds per request sent, per process, and the share of a core each used, over the load;
+   * `machine`: the whole machine's busy and stolen cores per stage (warm-up, baseline, the run's
+   * stages while the load ran), where /proc/stat can be read.
+   */
+  cpu: { perRequestMs: Record<string, number>; cores: Record<string, number>; machine?: MachineCpu };
   /** What the clients counted against what the router counted, and why they differ. */
   reconciliation: Reconciliation;
   verification: { rowsCompared: number; identical: boolean };
@@ -100,6 +105,7 @@ export function formatSummary(s: DemoSummary): string {
     `  cpu/request   ${Object.entries(s.cpu.perRequestMs)
       .map(([name, v]) => `${name} ${v} ms`)
       .join(', ')}`,
+    ...(s.cpu.machine ? [machineLine(s.cpu.machine)] : []),
     `  verification  ${s.verification.rowsCompared} rows compared, ${s.verification.identical ? 'identical' : 'NOT identical'}`,
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
     `  targets       ${s.targets.met ? 'met' : `missed: ${s.targets.missed.join('; ')}`}`,
@@ -114,6 +120,13 @@ export function formatSummary(s: DemoSummary): string {
   }
   lines.push(`  report        ${s.report}`, `  state         ${s.stateDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function machineLine(m: MachineCpu): string {
+  const stages = Object.entries(m.stages)
+    .map(([stage, c]) => `${stage} ${c.busyCores}${c.stealCores > 0 ? ` (${c.stealCores} stolen)` : ''}`)
+    .join(', ');
+  return `  machine       busy cores of ${m.cores} per stage: ${stages}`;
 }
 
 function ms(value: number | null): string {

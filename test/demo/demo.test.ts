@@ -213,6 +213,14 @@ describe('handoff demo', () => {
       }
       expect(summary.reconciliation.router.errors).toBe(0);
       expect(summary.cpu.perRequestMs.router).toBeGreaterThan(0);
+      // The machine's busy cores per stage, from the baseline through the stages the load ran in.
+      expect(summary.cpu.machine?.cores).toBeGreaterThanOrEqual(1);
+      for (const stage of ['baseline', 'preflight', 'replicate', 'verify', 'cutover']) {
+        expect(summary.cpu.machine?.stages[stage]?.busyCores, stage).toBeGreaterThan(0);
+        expect(summary.cpu.machine?.stages[stage]?.busyCores, stage).toBeLessThanOrEqual(
+          summary.cpu.machine?.cores ?? 0,
+        );
+      }
       // The router sampled from preflight on: the trail has run samples before the first shift step.
       const trailLines = fs
         .readFileSync(path.join(summary.stateDir, 'audit', 'trail.jsonl'), 'utf8')
