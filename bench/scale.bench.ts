@@ -49,7 +49,18 @@ const demoJson = z.object({
   }),
   stages: z.record(z.string(), z.object({ durationMs: z.number().nullable() })),
   throttle: z.object({ pauses: z.number(), pausedMs: z.number() }),
-  cpu: z.object({ perRequestMs: z.record(z.string(), z.number()), cores: z.record(z.string(), z.number()) }).optional(),
+  cpu: z
+    .object({
+      perRequestMs: z.record(z.string(), z.number()),
+      cores: z.record(z.string(), z.number()),
+      machine: z
+        .object({
+          cores: z.number(),
+          stages: z.record(z.string(), z.object({ busyCores: z.number(), stealCores: z.number() })),
+        })
+        .optional(),
+    })
+    .optional(),
   verification: z.object({ rowsCompared: z.number(), identical: z.boolean() }),
 });
 type DemoJson = z.infer<typeof demoJson>;
@@ -176,6 +187,11 @@ export const scaleBenchmark: Benchmark = {
         measurements.push({ name: `CPU per request: ${process}`, value: ms, unit: 'ms' });
       for (const [process, cores] of Object.entries(s.cpu?.cores ?? {}))
         measurements.push({ name: `cores used: ${process}`, value: cores, unit: 'cores' });
+      // What the machine had left in each stage (busy: everything on it; steal: the hypervisor's).
+      for (const [stage, m] of Object.entries(s.cpu?.machine?.stages ?? {})) {
+        measurements.push({ name: `machine busy: ${stage}`, value: m.busyCores, unit: 'cores' });
+        measurements.push({ name: `machine stolen: ${stage}`, value: m.stealCores, unit: 'cores' });
+      }
       const sentShare = s.requests.offered > 0 ? s.requests.total / s.requests.offered : 0;
       return {
         benchmark: ROWS === 1_000_000 ? 'scale' : `scale-${ROWS}`,
