@@ -56,7 +56,15 @@ const demoJson = z.object({
       machine: z
         .object({
           cores: z.number(),
-          stages: z.record(z.string(), z.object({ busyCores: z.number(), stealCores: z.number() })),
+          stages: z.record(
+            z.string(),
+            z.object({
+              busyCores: z.number(),
+              stealCores: z.number(),
+              cpuWaitShare: z.number().optional(),
+              ioWaitShare: z.number().optional(),
+            }),
+          ),
         })
         .optional(),
     })
@@ -191,6 +199,18 @@ export const scaleBenchmark: Benchmark = {
       for (const [stage, m] of Object.entries(s.cpu?.machine?.stages ?? {})) {
         measurements.push({ name: `machine busy: ${stage}`, value: m.busyCores, unit: 'cores' });
         measurements.push({ name: `machine stolen: ${stage}`, value: m.stealCores, unit: 'cores' });
+        if (m.cpuWaitShare !== undefined)
+          measurements.push({
+            name: `machine, some task waiting for CPU: ${stage}`,
+            value: m.cpuWaitShare,
+            unit: 'share',
+          });
+        if (m.ioWaitShare !== undefined)
+          measurements.push({
+            name: `machine, some task waiting for I/O: ${stage}`,
+            value: m.ioWaitShare,
+            unit: 'share',
+          });
       }
       const sentShare = s.requests.offered > 0 ? s.requests.total / s.requests.offered : 0;
       return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineCpuTracker, parseProcStat, type MachineTicks } from './machine-cpu.js';
+import { machineCpuTracker, parsePressureSome, parseProcStat, type MachineTicks } from './machine-cpu.js';
 
 const stat = (user: number, idle: number, steal: number) =>
   [
@@ -62,5 +62,38 @@ describe('machineCpuTracker', () => {
     tracker.mark('c');
     tracker.mark(null);
     expect(tracker.result()).toEqual({ cores: 2, stages: { c: { busyCores: 2, stealCores: 0 } } });
+  });
+});
+
+describe('pressure stall information', () => {
+  it("reads the 'some' total of a /proc/pressure file", () => {
+    const text =
+      'some avg10=10.19 avg60=7.42 avg300=5.30 total=1804482525\nfull avg10=8.97 avg60=3.45 avg300=1.59 total=800187923\n';
+    expect(parsePressureSome(text)).toBe(1804482525);
+    expect(parsePressureSome('full avg10=0 total=5\n')).toBeNull();
+  });
+
+  it('gives each stage the share of its time some task waited for a CPU and for I/O', () => {
+    // 2 CPUs, 200 ticks each interval: 1 s of wall time.
+    const at = (ticks: number, cpuSomeUs: number | null, ioSomeUs: number | null): MachineTicks => ({
+      busy: ticks / 2,
+      steal: 0,
+      total: ticks,
+      cpus: 2,
+      cpuSomeUs,
+      ioSomeUs,
+    });
+    const readings = [at(0, 0, 0), at(200, 400_000, 100_000), at(400, 1_400_000, 100_000), at(600, null, null)];
+    let i = 0;
+    const tracker = machineCpuTracker(() => readings[i++] ?? null);
+    tracker.mark('verify');
+    tracker.mark('cutover');
+    tracker.mark('bake'); // the last reading has no pressure: bake gets none
+    tracker.mark(null);
+    expect(tracker.result()?.stages).toEqual({
+      verify: { busyCores: 1, stealCores: 0, cpuWaitShare: 0.4, ioWaitShare: 0.1 },
+      cutover: { busyCores: 1, stealCores: 0, cpuWaitShare: 1, ioWaitShare: 0 },
+      bake: { busyCores: 1, stealCores: 0 },
+    });
   });
 });

@@ -6,6 +6,12 @@
  * 1.6-1.8 cores busy, and whether a stage stays within its latency budget depends on the few tenths
  * of a core left, which the same host's other tenants moved threefold within an hour: a stage's
  * p99 read beside its busy and stolen cores tells the migration's harm from the machine's.
+ *
+ * Where the kernel has pressure stall information (/proc/pressure), each stage also gets the share
+ * of its time in which some runnable task waited for a CPU (`cpuWaitShare`) and in which some task
+ * waited for I/O (`ioWaitShare`): a host can be slow with cores idle and nothing stolen (a 1 M-order
+ * run of 2026-12-07 had 1.67 of 2 cores busy in `replicate` and its p99 at 442 ms), and PostgreSQL's
+ * commits wait on the disk.
  */
 import fs from 'node:fs';
 
@@ -17,6 +23,23 @@ export interface MachineTicks {
   total: number;
   /** CPUs listed (`cpu0`, `cpu1`, ...). */
   cpus: number;
+  /** Microseconds in which some task waited for a CPU, and for I/O (/proc/pressure); null without. */
+  cpuSomeUs?: number | null;
+  ioSomeUs?: number | null;
+}
+
+/** The `some` line's total (microseconds) of a /proc/pressure file, or null. */
+export function parsePressureSome(text: string): number | null {
+  const match = /^some .*\btotal=(\d+)/m.exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+function readPressure(resource: 'cpu' | 'io'): number | null {
+  try {
+    return parsePressureSome(fs.readFileSync(`/proc/pressure/${resource}`, 'utf8'));
+  } catch {
+    return null; // no pressure stall information (an older kernel, or not Linux)
+  }
 }
 
 /** The aggregate line of /proc/stat, or null when the text has none. */
@@ -36,18 +59,40 @@ export function parseProcStat(text: string): MachineTicks | null {
   };
 }
 
-function readProcStat(): MachineTicks | null {
+function readMachine(): MachineTicks | null {
+  let ticks: MachineTicks | null;
   try {
-    return parseProcStat(fs.readFileSync('/proc/stat', 'utf8'));
+    ticks = parseProcStat(fs.readFileSync('/proc/stat', 'utf8'));
   } catch {
     return null; // not Linux
   }
+  return ticks && { ...ticks, cpuSomeUs: readPressure('cpu'), ioSomeUs: readPressure('io') };
 }
 
 export interface MachineCpu {
   cores: number;
-  /** Per stage, in cores (0 to `cores`): busy, and taken by the hypervisor. */
-  stages: Record<string, { busyCores: number; stealCores: number }>;
+  /**
+   * Per stage, in cores (0 to `cores`): busy, and taken by the hypervisor; with pressure stall
+   * information, the share of the stage's time (0 to 1) some task waited for a CPU, and for I/O.
+   */
+  stages: Record<string, MachineStage>;
+}
+
+export interface MachineStage {
+  busyCores: number;
+  stealCores: number;
+  cpuWaitShare?: number;
+  ioWaitShare?: number;
+}
+
+interface StageSum {
+  busy: number;
+  steal: number;
+  total: number;
+  /** Wall time from the ticks (ms), and the pressure totals' growth (µs); null once a reading had none. */
+  wallMs: number;
+  cpuSomeUs: number | null;
+  ioSomeUs: number | null;
 }
 
 export interface MachineCpuTracker {
@@ -57,8 +102,8 @@ export interface MachineCpuTracker {
   result(): MachineCpu | null;
 }
 
-export function machineCpuTracker(read: () => MachineTicks | null = readProcStat): MachineCpuTracker {
-  const sums = new Map<string, { busy: number; steal: number; total: number }>();
+export function machineCpuTracker(read: () => MachineTicks | null = readMachine): MachineCpuTracker {
+  const sums = new Map<string, StageSum>();
   let current: { stage: string; at: MachineTicks } | null = null;
   let cpus: number | null = null;
   return {
@@ -70,10 +115,15 @@ export function machineCpuTracker(read: () => MachineTicks | null = readProcStat
       }
       cpus = now.cpus;
       if (current !== null) {
-        const sum = sums.get(current.stage) ?? { busy: 0, steal: 0, total: 0 };
-        sum.busy += now.busy - current.at.busy;
-        sum.steal += now.steal - current.at.steal;
-        sum.total += now.total - current.at.total;
+        const was = current.at;
+        const sum = sums.get(current.stage) ?? { busy: 0, steal: 0, total: 0, wallMs: 0, cpuSomeUs: 0, ioSomeUs: 0 };
+        sum.busy += now.busy - was.busy;
+        sum.steal += now.steal - was.steal;
+        sum.total += now.total - was.total;
+        // Every CPU's ticks (100 a second each) add up to the total: the wall time between the readings.
+        sum.wallMs += ((now.total - was.total) * 10) / now.cpus;
+        sum.cpuSomeUs = grown(sum.cpuSomeUs, was.cpuSomeUs, now.cpuSomeUs);
+        sum.ioSomeUs = grown(sum.ioSomeUs, was.ioSomeUs, now.ioSomeUs);
         sums.set(current.stage, sum);
       }
       current = stage === null ? null : { stage, at: now };
@@ -83,13 +133,28 @@ export function machineCpuTracker(read: () => MachineTicks | null = readProcStat
       const stages: MachineCpu['stages'] = {};
       for (const [stage, sum] of sums) {
         if (sum.total <= 0) continue;
-        stages[stage] = { busyCores: cores(cpus, sum.busy, sum.total), stealCores: cores(cpus, sum.steal, sum.total) };
+        stages[stage] = {
+          busyCores: cores(cpus, sum.busy, sum.total),
+          stealCores: cores(cpus, sum.steal, sum.total),
+          ...(sum.cpuSomeUs !== null ? { cpuWaitShare: share(sum.cpuSomeUs, sum.wallMs) } : {}),
+          ...(sum.ioSomeUs !== null ? { ioWaitShare: share(sum.ioSomeUs, sum.wallMs) } : {}),
+        };
       }
       return { cores: cpus, stages };
     },
   };
 }
 
+/** A pressure total's growth added to a stage's; null when either reading lacks it. */
+function grown(sum: number | null, was: number | null | undefined, now: number | null | undefined): number | null {
+  if (sum === null || was === null || was === undefined || now === null || now === undefined) return null;
+  return sum + Math.max(0, now - was);
+}
+
 function cores(cpus: number, ticks: number, total: number): number {
   return Math.round(((cpus * Math.max(0, ticks)) / total) * 100) / 100;
+}
+
+function share(stalledUs: number, wallMs: number): number {
+  return wallMs > 0 ? Math.round(Math.min(1, stalledUs / 1000 / wallMs) * 100) / 100 : 0;
 }

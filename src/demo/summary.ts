@@ -123,8 +123,16 @@ export function formatSummary(s: DemoSummary): string {
 }
 
 function machineLine(m: MachineCpu): string {
+  const pct = (share: number) => `${Math.round(share * 100)} %`;
   const stages = Object.entries(m.stages)
-    .map(([stage, c]) => `${stage} ${c.busyCores}${c.stealCores > 0 ? ` (${c.stealCores} stolen)` : ''}`)
+    .map(([stage, c]) => {
+      const notes = [
+        ...(c.stealCores > 0 ? [`${c.stealCores} stolen`] : []),
+        ...(c.cpuWaitShare !== undefined ? [`waiting for CPU ${pct(c.cpuWaitShare)}`] : []),
+        ...(c.ioWaitShare !== undefined ? [`for I/O ${pct(c.ioWaitShare)}`] : []),
+      ];
+      return `${stage} ${c.busyCores}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
+    })
     .join(', ');
   return `  machine       busy cores of ${m.cores} per stage: ${stages}`;
 }

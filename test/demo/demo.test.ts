@@ -221,6 +221,14 @@ describe('handoff demo', () => {
           summary.cpu.machine?.cores ?? 0,
         );
       }
+      // With pressure stall information (this machine's kernel has it), each stage's waits as shares of its time.
+      if (fs.existsSync('/proc/pressure/cpu'))
+        for (const stage of ['baseline', 'replicate', 'cutover']) {
+          const m = summary.cpu.machine?.stages[stage];
+          expect(m?.cpuWaitShare, stage).toBeGreaterThanOrEqual(0);
+          expect(m?.cpuWaitShare, stage).toBeLessThanOrEqual(1);
+          expect(m?.ioWaitShare, stage).toBeGreaterThanOrEqual(0);
+        }
       // The router sampled from preflight on: the trail has run samples before the first shift step.
       const trailLines = fs
         .readFileSync(path.join(summary.stateDir, 'audit', 'trail.jsonl'), 'utf8')
