@@ -21,9 +21,9 @@
  * threshold: the share comes back a full step at a time only up to `PROBE_FRACTION` of it, and
  * above that a fifth of a step at a time, so the work nears the pace that hurt the service
  * slowly instead of reaching it again seconds after each pause. Reaching it without a breach
- * forgets it. With the full step alone the 1 M-row demo's verify breached at a share of 0.41-0.45
- * every 7-8 s after resuming at 0.23-0.28, each breach two or three seconds of p99 240-385 ms
- * before the (median) signal paused it.
+ * forgets it. With the full step alone the 1 M-row demo's verify resumed at 0.23-0.28 and
+ * breached again 3-9 s later, back at shares of up to about 0.5; its worst breaches were two or
+ * three seconds of p99 240-385 ms before the (median) signal paused the work.
  */
 
 export interface ThrottleLimits {
