@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseProcStat } from '../src/common/proc-stat.js';
 
 export const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -74,18 +75,9 @@ export interface CpuTicks {
 
 /** Parses the aggregate `cpu` line of /proc/stat; null when it is missing or malformed. */
 export function parseCpuTicks(procStat: string): CpuTicks | null {
-  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) return null;
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
-  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
-  // user nice system idle iowait irq softirq steal [guest guest_nice: already in user and nice]
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as [number, ...number[]];
-  return {
-    total:
-      user + (nice ?? 0) + (system ?? 0) + (idle ?? 0) + (iowait ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0),
-    idle: (idle ?? 0) + (iowait ?? 0),
-    steal: steal ?? 0,
-  };
+  const ticks = parseProcStat(procStat);
+  // idle: idle + iowait, everything that is neither busy nor stolen
+  return ticks && { total: ticks.total, idle: ticks.total - ticks.busy - ticks.steal, steal: ticks.steal };
 }
 
 export function readCpuTicks(): CpuTicks | null {

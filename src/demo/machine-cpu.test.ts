@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { machineCpuTracker, parsePressureSome, parseProcStat, type MachineTicks } from './machine-cpu.js';
+import { parseProcStat } from '../common/proc-stat.js';
+import { machineCpuTracker, parsePressureSome, type MachineTicks } from './machine-cpu.js';
 
 const stat = (user: number, idle: number, steal: number) =>
   [

@@ -14,15 +14,10 @@
  * commits wait on the disk.
  */
 import fs from 'node:fs';
+import { parseProcStat, type ProcStatTicks } from '../common/proc-stat.js';
 
-/** Cumulative ticks of the aggregate `cpu` line. */
-export interface MachineTicks {
-  busy: number;
-  steal: number;
-  /** user + nice + system + idle + iowait + irq + softirq + steal (guest time is inside user). */
-  total: number;
-  /** CPUs listed (`cpu0`, `cpu1`, ...). */
-  cpus: number;
+/** The aggregate `cpu` line's ticks, with the pressure totals read at the same moment. */
+export interface MachineTicks extends ProcStatTicks {
   /** Microseconds in which some task waited for a CPU, and for I/O (/proc/pressure); null without. */
   cpuSomeUs?: number | null;
   ioSomeUs?: number | null;
@@ -40,23 +35,6 @@ function readPressure(resource: 'cpu' | 'io'): number | null {
   } catch {
     return null; // no pressure stall information (an older kernel, or not Linux)
   }
-}
-
-/** The aggregate line of /proc/stat, or null when the text has none. */
-export function parseProcStat(text: string): MachineTicks | null {
-  const lines = text.split('\n');
-  const aggregate = lines.find((line) => /^cpu\s/.test(line));
-  if (aggregate === undefined) return null;
-  const f = aggregate.trim().split(/\s+/).slice(1, 9).map(Number);
-  if (f.length < 4 || f.some((n) => !Number.isFinite(n))) return null;
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-  const cpus = lines.filter((line) => /^cpu\d+\s/.test(line)).length;
-  return {
-    busy: user + nice + system + irq + softirq,
-    steal,
-    total: user + nice + system + idle + iowait + irq + softirq + steal,
-    cpus: Math.max(1, cpus),
-  };
 }
 
 function readMachine(): MachineTicks | null {
