@@ -17,6 +17,12 @@ import type { Benchmark, BenchMeasurement, BenchResult } from './harness.js';
 
 const ROWS = Number(process.env.SCALE_BENCH_ROWS ?? 1_000_000);
 const RATE = Number(process.env.SCALE_BENCH_RATE ?? 1000);
+/**
+ * The control before the run (`handoff demo --control`): this long of the same load with nothing
+ * migrating, in 30 s windows judged by the run's budget; what the machine does to the service by
+ * itself, measured in the same run. `SCALE_BENCH_CONTROL=0s` leaves it out.
+ */
+const CONTROL = process.env.SCALE_BENCH_CONTROL ?? '3m';
 /** Bound on the whole demo (the 10 M-row run loads for many minutes). */
 const TIMEOUT_MS = Number(process.env.SCALE_BENCH_TIMEOUT_MS ?? 90 * 60_000);
 
@@ -70,6 +76,14 @@ const demoJson = z.object({
     })
     .optional(),
   verification: z.object({ rowsCompared: z.number(), identical: z.boolean() }),
+  control: z
+    .object({
+      windows: z.array(
+        z.object({ stage: z.string(), reads: classLatency, writes: classLatency, overBudget: z.boolean() }),
+      ),
+      overBudget: z.number(),
+    })
+    .optional(),
 });
 type DemoJson = z.infer<typeof demoJson>;
 
@@ -80,7 +94,20 @@ function runDemo(
 ): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
   const started = Date.now();
   const bin = path.join(repoRoot, 'bin', 'handoff.js');
-  const args = [bin, 'demo', '--rows', String(ROWS), '--rate', String(RATE), '--state-dir', stateDir, '-o', 'json'];
+  const args = [
+    bin,
+    'demo',
+    '--rows',
+    String(ROWS),
+    '--rate',
+    String(RATE),
+    '--control',
+    CONTROL,
+    '--state-dir',
+    stateDir,
+    '-o',
+    'json',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: stateDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -191,6 +218,16 @@ export const scaleBenchmark: Benchmark = {
           unit: 'rows/s',
         });
       measurements.push({ name: 'stages preflight to finalize, together', value: pipelineMs, unit: 'ms' });
+      // The control: the same budget applied to windows in which nothing was migrating.
+      if (s.control) {
+        measurements.push(
+          { name: 'control windows (nothing migrating)', value: s.control.windows.length, unit: 'windows' },
+          { name: 'control windows over the latency budget', value: s.control.overBudget, unit: 'windows' },
+        );
+        for (const w of s.control.windows)
+          for (const cls of ['reads', 'writes'] as const)
+            measurements.push({ name: `${w.stage}: ${cls} p99`, value: w[cls].p99Ms ?? Number.NaN, unit: 'ms' });
+      }
       for (const [process, ms] of Object.entries(s.cpu?.perRequestMs ?? {}))
         measurements.push({ name: `CPU per request: ${process}`, value: ms, unit: 'ms' });
       for (const [process, cores] of Object.entries(s.cpu?.cores ?? {}))
@@ -245,7 +282,7 @@ export const scaleBenchmark: Benchmark = {
           },
         ],
         notes: [
-          `handoff demo --rows ${ROWS} --rate ${RATE} -o json, installed command (bin/handoff.js on dist/), exit ${run.code}`,
+          `handoff demo --rows ${ROWS} --rate ${RATE} --control ${CONTROL} -o json, installed command (bin/handoff.js on dist/), exit ${run.code}`,
           `machine load average before: ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on ${os.cpus().length} cores; during the run (1 min, every 10 s): min ${Math.min(...loadSamples, Infinity).toFixed(1)}, max ${Math.max(...loadSamples, 0).toFixed(1)}`,
           `latency bound from the baseline: ${bound === null ? 'none (no baseline)' : `${bound.toFixed(1)} ms`}`,
         ],

@@ -38,7 +38,7 @@ import { checkLedger, type LedgerCheck } from './load/ledger.js';
 import type { startLoad } from './load/generator.js';
 import { loadBoundMs } from './load/generator.js';
 import { startLoadInWorker } from './load/worker.js';
-import { BASELINE_STAGE, WARMUP_STAGE, baselineWindow } from './load/client-latency.js';
+import { BASELINE_STAGE, WARMUP_STAGE, baselineWindow, controlWindow } from './load/client-latency.js';
 import { cpuPerRequest, readCpu } from './process-cpu.js';
 import { machineCpuTracker } from './machine-cpu.js';
 import { reconcile } from './reconcile.js';
@@ -75,6 +75,11 @@ export interface DemoOptions {
   write: (text: string) => void;
   /** Every event as a line (a terminal), or only stages and outcomes. */
   verbose: boolean;
+  /**
+   * The control (`--control`): this long of the load with nothing migrating, after the warm-up and
+   * before the baseline, in windows of `CONTROL_WINDOW_MS` (summary.control); 0 or absent: none.
+   */
+  controlMs?: number;
 }
 
 export interface DemoResult {
@@ -113,6 +118,11 @@ const WARMUP_MS = 6000;
  */
 const BASELINE_MS = 5000;
 const BASELINE_WINDOWS = 2;
+/**
+ * The control's windows (`--control`): as long as a short stage of a run at a million orders, so a
+ * window's p99 is judged over as many requests as a stage's.
+ */
+export const CONTROL_WINDOW_MS = 30_000;
 
 function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..+$/, '');
@@ -268,7 +278,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       );
 
     progress.note(`starting the load: ${options.rate} requests per second through ${router.proxyUrl}`);
-    const maxDurationMs = loadBoundMs(options.rows);
+    const controlMs = Math.max(0, options.controlMs ?? 0);
+    const maxDurationMs = loadBoundMs(options.rows) + controlMs;
     const loadStarted = Date.now();
     const cpuBefore = readCpu(registry);
     const routerToken = fs.readFileSync(tokenFile, 'utf8').trim();
@@ -297,6 +308,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     clearTimeout(readyTimer);
     progress.note(`warming up for ${WARMUP_MS / 1000} s (the rate rises over ${WARMUP_RAMP_MS / 1000} s)`);
     await sleep(WARMUP_MS);
+    if (controlMs > 0) {
+      const windows = Math.ceil(controlMs / CONTROL_WINDOW_MS);
+      progress.note(
+        `the control: ${(controlMs / 1000).toFixed(0)} s of the load with nothing migrating, in ${windows} ${windows === 1 ? 'window' : 'windows'}`,
+      );
+      for (let n = 1, left = controlMs; left > 0; n++, left -= CONTROL_WINDOW_MS) {
+        load.setStage(controlWindow(n));
+        machine.mark(controlWindow(n));
+        await sleep(Math.min(CONTROL_WINDOW_MS, left));
+      }
+    }
     // The clients' baseline: the warm service under load before the run starts (latency.baseline).
     progress.note(
       `measuring the baseline before the run starts: ${BASELINE_WINDOWS} windows of ${BASELINE_MS / 1000} s, the quieter counts`,

@@ -11,7 +11,7 @@ import type { RunOutcome } from '../engine/executor.js';
 import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { DemoFacts } from './demo-progress.js';
 import { BASELINE_STAGE, WARMUP_STAGE, type ClientLatency, type LatencySummary } from './load/client-latency.js';
-import { judgeTargets } from './targets.js';
+import { judgeControl, judgeTargets } from './targets.js';
 import type { LoadGenerator, LoadStats } from './load/generator.js';
 import type { LedgerCheck } from './load/ledger.js';
 import type { CpuPerRequest } from './process-cpu.js';
@@ -129,6 +129,9 @@ export function summarize(input: SummaryInput): DemoSummary {
   const warmup = input.load.latency.overall(WARMUP_STAGE);
   for (const window of picked.stages) delete stages[window];
   delete stages[WARMUP_STAGE];
+  // The control's windows (--control) are not stages of the run: judged apart, by the same budget.
+  const control = judgeControl(stages, baseline.p99Ms);
+  for (const window of control?.windows ?? []) delete stages[window.stage];
   const durations: DemoSummary['stages'] = {};
   for (const [stage, t] of Object.entries(facts.stages))
     durations[stage] = { durationMs: t.endedAt === null ? null : t.endedAt - t.startedAt };
@@ -175,5 +178,6 @@ export function summarize(input: SummaryInput): DemoSummary {
     },
     ...(facts.shadow === null ? {} : { shadow: shadowSummary(facts.shadow) }),
     ...(input.credentials ? { credentials: input.credentials } : {}),
+    ...(control ? { control } : {}),
   };
 }

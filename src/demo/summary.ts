@@ -3,7 +3,7 @@ import type { DemoCredentialsSummary } from './demo-credentials.js';
 import type { Reconciliation } from './reconcile.js';
 import type { MachineCpu } from './machine-cpu.js';
 import { formatShadowLine, type DemoShadowSummary } from './shadow-summary.js';
-import type { Targets } from './targets.js';
+import type { ControlSummary, Targets } from './targets.js';
 
 /** The summary `handoff demo -o json` prints (issues 6 and 11), the same fields in the human output. */
 export interface DemoSummary {
@@ -79,6 +79,11 @@ export interface DemoSummary {
   shadow?: DemoShadowSummary;
   /** The blue/green credentials rotation during the bake (demo_app_blue to demo_app_green). */
   credentials?: DemoCredentialsSummary;
+  /**
+   * The control (`--control`): the load's windows with nothing migrating, before the baseline,
+   * judged by the run's latency budget (not stages of the run; not in `targets`).
+   */
+  control?: ControlSummary;
 }
 
 /** The summary in words, for the terminal. */
@@ -110,6 +115,7 @@ export function formatSummary(s: DemoSummary): string {
     `  audit trail   ${s.audit.records} records, ${s.audit.valid ? 'valid' : 'INVALID'}`,
     `  targets       ${s.targets.met ? 'met' : `missed: ${s.targets.missed.join('; ')}`}`,
   ];
+  if (s.control !== undefined) lines.push(controlLine(s.control));
   if (s.shadow !== undefined) lines.push(formatShadowLine(s.shadow));
   if (s.credentials !== undefined) lines.push(credentialsLine(s.credentials));
   if (s.rollback.happened) {
@@ -120,6 +126,18 @@ export function formatSummary(s: DemoSummary): string {
   }
   lines.push(`  report        ${s.report}`, `  state         ${s.stateDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function controlLine(c: ControlSummary): string {
+  const n = c.windows.length;
+  const over = c.windows
+    .filter((w) => w.overBudget)
+    .map((w) => `${w.stage} reads p99 ${ms(w.reads.p99Ms)}, writes p99 ${ms(w.writes.p99Ms)}`);
+  const verdict =
+    c.latencyBudgetMs === null
+      ? 'not judged (no baseline)'
+      : `${c.overBudget} over the budget of ${ms(c.latencyBudgetMs)}${over.length > 0 ? ` (${over.join('; ')})` : ''}`;
+  return `  control       ${n} ${n === 1 ? 'window' : 'windows'} of the load with nothing migrating: ${verdict}`;
 }
 
 function machineLine(m: MachineCpu): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dueBy, loadBoundMs } from './load/generator.js';
-import { judgeTargets, latencyBudget } from './targets.js';
+import { judgeControl, judgeTargets, latencyBudget } from './targets.js';
+import { formatSummary, type DemoSummary } from './summary.js';
 
 const lat = (p99Ms: number | null) => ({ count: 10, p50Ms: p99Ms, p99Ms, maxMs: p99Ms });
 const stage = (reads: number, writes: number) => ({
@@ -80,6 +81,80 @@ describe('the demo scale targets', () => {
     expect(judgeTargets({ ...good, baseline: { p99Ms: null } }).missed).toContain(
       'no baseline latency to judge the stages by',
     );
+  });
+});
+
+describe('the control (--control): windows with nothing migrating, judged by the same budget', () => {
+  it('takes the control-N stages in order and judges each by reads and by writes', () => {
+    const c = judgeControl(
+      {
+        verify: stage(500, 500),
+        'control-10': stage(20, 141),
+        'control-2': stage(141, 20),
+        'control-1': stage(30, 40),
+      },
+      40,
+    );
+    expect(c?.latencyBudgetMs).toBe(140);
+    expect(c?.windows.map((w) => [w.stage, w.overBudget])).toEqual([
+      ['control-1', false],
+      ['control-2', true],
+      ['control-10', true],
+    ]);
+    expect(c?.overBudget).toBe(2);
+    // A window exactly at the budget is within it, as a stage is (judgeTargets).
+    expect(judgeControl({ 'control-1': stage(140, 140) }, 40)?.overBudget).toBe(0);
+  });
+
+  it('is absent without control windows, and judges none over without a baseline', () => {
+    expect(
+      judgeControl({ verify: stage(20, 20), controls: stage(500, 500), 'control-x': stage(500, 500) }, 40),
+    ).toBeNull();
+    expect(judgeControl({ 'control-1': stage(900, 900) }, null)).toMatchObject({
+      overBudget: 0,
+      latencyBudgetMs: null,
+    });
+  });
+
+  it('has a line of its own in the summary, naming the windows over the budget', () => {
+    const control = judgeControl({ 'control-1': stage(30, 40), 'control-2': stage(150, 20) }, 40);
+    const summary = {
+      ok: true,
+      runId: 'r',
+      stateDir: '/s',
+      report: '/r.html',
+      requests: {
+        offered: 1,
+        total: 1,
+        failed: 0,
+        notSent: 0,
+        perSecond: 1,
+        clientStops: { count: 0, totalMs: 0, longestMs: 0, notSent: 0 },
+      },
+      targets: judgeTargets(good),
+      latency: {
+        warmup: { count: 0, p50Ms: null, p99Ms: null },
+        baseline: { p50Ms: 10, p99Ms: 40, window: 1, windows: [] },
+        stages: {},
+      },
+      writes: { acknowledged: 0, lost: 0, duplicated: 0 },
+      readYourWritesViolations: 0,
+      invariants: { bankTotalPreserved: true },
+      cutover: { writePauseMs: null, routerPauseMs: null, held: 0, failed: 0 },
+      stages: {},
+      throttle: { pauses: 0, pausedMs: 0 },
+      cpu: { perRequestMs: {}, cores: {} },
+      reconciliation: { clients: {}, router: { requests: 0, errors: 0 }, notes: [] },
+      verification: { rowsCompared: 0, identical: true },
+      audit: { records: 0, valid: true },
+      rollback: { happened: false, stage: null, reason: null, detectionMs: null },
+      ...(control ? { control } : {}),
+    } as unknown as DemoSummary;
+    expect(formatSummary(summary)).toContain(
+      '  control       2 windows of the load with nothing migrating: 1 over the budget of 140 ms (control-2 reads p99 150 ms, writes p99 20 ms)',
+    );
+    const { control: _, ...without } = summary;
+    expect(formatSummary(without as DemoSummary)).not.toContain('control');
   });
 });
 

@@ -9,7 +9,7 @@
  *   max(2 × baseline p99, baseline p99 + 100 ms);
  * - the stages, preflight to finalize, under 3 minutes together.
  */
-import type { LatencySummary, StageLatency } from './load/client-latency.js';
+import { CONTROL_STAGE, type LatencySummary, type StageLatency } from './load/client-latency.js';
 import type { LoadStats } from './load/generator.js';
 
 export const TARGET_SENT_SHARE = 0.95;
@@ -90,4 +90,55 @@ function heldShare(o: { stage: string; class: 'reads' | 'writes' }, input: Targe
   if (o.stage !== 'cutover' || o.class !== 'writes' || held <= 0 || count <= 0 || held / count < 0.01) return '';
   const share = Math.round((Math.min(held, count) / count) * 100);
   return ` (${held} of the stage's ${count} writes, ${share} %, were held by the switch: its p99 is the clients' write pause)`;
+}
+
+/** One window of the control: the load with nothing migrating. */
+export interface ControlWindow {
+  stage: string;
+  reads: LatencySummary;
+  writes: LatencySummary;
+  notSent: number;
+  /** Its client p99 of reads or of writes above the run's latency budget. */
+  overBudget: boolean;
+}
+
+/**
+ * The control (`handoff demo --control`): windows of the same load before the baseline with
+ * nothing migrating, judged by the budget the run's stages are judged by. What the machine does to
+ * the service by itself: a window over the budget is a miss no migration caused, and a run on that
+ * machine can miss its stage budgets for the same reason.
+ */
+export interface ControlSummary {
+  windows: ControlWindow[];
+  /** How many windows had a client p99 over the budget. */
+  overBudget: number;
+  /** The run's budget (see `latencyBudget`); null without a baseline (then no window is judged over). */
+  latencyBudgetMs: number | null;
+}
+
+const CONTROL_WINDOW = new RegExp(`^${CONTROL_STAGE}-(\\d+)$`);
+
+/** The control's windows among `stages` (`control-N`, in order of N), judged; null when there are none. */
+export function judgeControl(
+  stages: Record<string, StageLatency>,
+  baselineP99Ms: number | null,
+): ControlSummary | null {
+  const budget = latencyBudget(baselineP99Ms);
+  const named = Object.keys(stages)
+    .map((stage) => ({ stage, n: Number(CONTROL_WINDOW.exec(stage)?.[1] ?? Number.NaN) }))
+    .filter((w) => Number.isInteger(w.n))
+    .sort((a, b) => a.n - b.n);
+  if (named.length === 0) return null;
+  const windows = named.map(({ stage }): ControlWindow => {
+    const l = stages[stage] as StageLatency;
+    const over = (p99: number | null) => budget !== null && p99 !== null && p99 > budget;
+    return {
+      stage,
+      reads: l.reads,
+      writes: l.writes,
+      notSent: l.notSent,
+      overBudget: over(l.reads.p99Ms) || over(l.writes.p99Ms),
+    };
+  });
+  return { windows, overBudget: windows.filter((w) => w.overBudget).length, latencyBudgetMs: budget };
 }

@@ -131,11 +131,17 @@ describe('handoff demo', () => {
       runCli(['demo', '--inject-target-errors', '1.5'], { timeoutMs: 60_000 }),
       runCli(['demo', '--duration', 'soon'], { timeoutMs: 60_000 }),
       runCli(['demo', '-o', 'yaml'], { timeoutMs: 60_000 }),
+      runCli(['demo', '--control', 'a while'], { timeoutMs: 60_000 }),
+      runCli(['demo', '--control', '31m'], { timeoutMs: 60_000 }),
+      runCli(['demo', '--rehearse-reduced', '--control', '30s'], { timeoutMs: 60_000 }),
     ]);
-    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2]);
     expect(results[0]?.stderr).toMatch(/--rate: "fast" is not a whole number/);
     expect(results[1]?.stderr).toMatch(/--inject-target-errors: "1.5"/);
     expect(results[2]?.stderr).toMatch(/--duration: "soon" is not a duration/);
+    expect(results[4]?.stderr).toMatch(/--control: "a while" is not a duration/);
+    expect(results[5]?.stderr).toMatch(/--control: 31m is out of range; give 0s to 30m/);
+    expect(results[6]?.stderr).toMatch(/--control: not with --rehearse-reduced/);
     for (const r of results) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -152,9 +158,10 @@ describe('handoff demo', () => {
 
       // Issue 4 asks for at least 200 requests per second through shift and cutover: offer 230 so the
       // ramp at the start and the end of the load does not pull the measured rate under 200.
-      const result = await runCli(['demo', '--state-dir', stateDir, ...DEMO_ARGS, '--rate', '230', '-o', 'json'], {
-        timeoutMs: 540_000,
-      });
+      const result = await runCli(
+        ['demo', '--state-dir', stateDir, ...DEMO_ARGS, '--rate', '230', '--control', '3s', '-o', 'json'],
+        { timeoutMs: 540_000 },
+      );
       expect(killed.running.filter(stillRunning)).toEqual([]);
       expect(result.stderr).toMatch(/ended \d+ processes an earlier demo left behind/);
       const summary = parse(result.stdout);
@@ -200,6 +207,14 @@ describe('handoff demo', () => {
         summary.latency.baseline.p99Ms,
       );
       expect(Object.keys(summary.latency.stages).filter((stage) => stage.startsWith('baseline'))).toEqual([]);
+      // The control (--control 3s): one window of the load before the baseline, judged by the run's
+      // budget, not a stage of the run; the machine's share in it measured like a stage's.
+      expect(summary.control?.windows.map((w) => w.stage)).toEqual(['control-1']);
+      expect(summary.control?.windows[0]?.reads.count).toBeGreaterThan(0);
+      expect(summary.control?.latencyBudgetMs).toBe(summary.targets.latencyBudgetMs);
+      expect(summary.control?.overBudget).toBe(summary.control?.windows.filter((w) => w.overBudget).length);
+      expect(Object.keys(summary.latency.stages).filter((stage) => stage.startsWith('control'))).toEqual([]);
+      expect(summary.cpu.machine?.stages['control-1']?.busyCores).toBeGreaterThan(0);
       // The warm-up is counted (offered, sent) but belongs to no stage; the targets are judged against the baseline.
       expect(summary.latency.warmup.count).toBeGreaterThan(0);
       expect(summary.latency.stages.warmup).toBeUndefined();

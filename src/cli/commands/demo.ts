@@ -12,6 +12,7 @@ import type { Runner } from '../command.js';
 interface DemoFlags {
   rate?: string;
   duration?: string;
+  control?: string;
   rows?: string;
   keep?: boolean;
   stateDir?: string;
@@ -43,15 +44,20 @@ function share(value: string | undefined, flag = '--inject-target-errors'): numb
   return n;
 }
 
-function bake(value: string | undefined): number {
-  if (value === undefined) return 3000;
+function duration(
+  value: string | undefined,
+  flag: string,
+  bounds: { fallback: number; min: number; max: number; range: string },
+): number {
+  if (value === undefined) return bounds.fallback;
   let ms: number;
   try {
     ms = parseDuration(value);
   } catch {
-    throw new UsageError(`--duration: "${value}" is not a duration; write for example 3s or 1500ms`);
+    throw new UsageError(`${flag}: "${value}" is not a duration; write for example 3s or 1500ms`);
   }
-  if (ms < 1000 || ms > 600_000) throw new UsageError(`--duration: ${value} is out of range; give 1s to 10m`);
+  if (ms < bounds.min || ms > bounds.max)
+    throw new UsageError(`${flag}: ${value} is out of range; give ${bounds.range}`);
   return ms;
 }
 
@@ -83,6 +89,10 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
     .option('--rate <n>', 'requests per second of the load (default 200)')
     .option('--duration <duration>', 'bake of each shift step and of the bake stage (default 3s)')
     .option('--rows <n>', 'orders in the source database at the start (default 20000)')
+    .option(
+      '--control <duration>',
+      'before the run, this long of the load with nothing migrating, judged by the same latency budget (default 0s)',
+    )
     .option('--keep', 'leave everything running at the end and print the addresses')
     .option('--state-dir <dir>', 'the state directory (default ./.handoff or HANDOFF_STATE_DIR)')
     .option(
@@ -110,7 +120,18 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
         const format = outputFormat(flags.output);
         const rate = integer(flags.rate, '--rate', 200, 1, 2000);
         const rows = integer(flags.rows, '--rows', 20_000, 0, 10_000_000);
-        const bakeMs = bake(flags.duration);
+        const bakeMs = duration(flags.duration, '--duration', {
+          fallback: 3000,
+          min: 1000,
+          max: 600_000,
+          range: '1s to 10m',
+        });
+        const controlMs = duration(flags.control, '--control', {
+          fallback: 0,
+          min: 0,
+          max: 1_800_000,
+          range: '0s to 30m',
+        });
         const injectTargetErrors = share(flags.injectTargetErrors);
         const shadow = share(flags.shadow, '--shadow');
         const injectTargetDiff = share(flags.injectTargetDiff, '--inject-target-diff');
@@ -159,6 +180,7 @@ export function register(program: Command, ctx: CliContext, run: Runner): void {
             actor,
             write: (text) => ctx.err(text),
             verbose: ctx.isTTY,
+            controlMs,
           });
         } finally {
           await dashboard?.close();

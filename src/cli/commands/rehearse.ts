@@ -132,6 +132,7 @@ export function demoRehearsal(
     stateDir?: string;
     output?: string;
     rehearseReduced?: boolean;
+    control?: string;
   },
 ): Promise<0 | 1> {
   const reduced = flags.rehearseReduced === true;
@@ -142,6 +143,7 @@ export function demoRehearsal(
     '--inject-target-errors': flags.injectTargetErrors,
     '--inject-target-diff': flags.injectTargetDiff,
     '--dashboard': flags.dashboard,
+    '--control': flags.control,
   }))
     if (value !== undefined)
       throw new UsageError(`${name}: not with ${flag} (a rehearsal runs the demo's plan as it is, with its faults)`);

@@ -18,6 +18,14 @@ export function baselineWindow(n: number): string {
 }
 /** Before the baseline: the demo's own processes warming up (JIT, pools); not a stage of the run. */
 export const WARMUP_STAGE = 'warmup';
+/**
+ * The control (`handoff demo --control`): windows of the load with nothing migrating, after the
+ * warm-up and before the baseline (`control-1`, `control-2`, ...); not stages of the run.
+ */
+export const CONTROL_STAGE = 'control';
+export function controlWindow(n: number): string {
+  return `${CONTROL_STAGE}-${n}`;
+}
 
 export interface LatencySummary {
   count: number;
